@@ -1,0 +1,36 @@
+import type { Principal } from "./principal.js";
+
+/**
+ * Bounded LRU of tokens that already passed verification, keyed by the compact token itself
+ * (its signature makes the key unforgeable). Entries die with the token's `exp`, so a cached
+ * answer is never more permissive than a fresh verification within the clock tolerance.
+ * Revocation is not this cache's job: the edge checks revoked sessions on every call.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, Principal>();
+  constructor(private readonly capacity: number) {}
+
+  /** The principal if `token` is cached and still unexpired at `nowSec`. */
+  get(token: string, nowSec: number): Principal | undefined {
+    const hit = this.entries.get(token);
+    if (!hit) return undefined;
+    if (hit.expiresAt <= nowSec) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    // Refresh recency: Map iteration order is insertion order.
+    this.entries.delete(token);
+    this.entries.set(token, hit);
+    return hit;
+  }
+
+  set(token: string, principal: Principal): void {
+    if (this.capacity <= 0) return;
+    this.entries.delete(token);
+    this.entries.set(token, principal);
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}

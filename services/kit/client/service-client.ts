@@ -1,0 +1,36 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createPropagationInterceptor } from "../propagation/client-interceptor.js";
+
+export interface ServiceClientOptions {
+  /** "connect" (default) or "grpc"; both over h2c with prior knowledge. */
+  readonly protocol?: "connect" | "grpc";
+  /** Deadline applied to calls that don't set their own. */
+  readonly defaultTimeoutMs?: number;
+  /** Extra interceptors, run before propagation sets the headers. */
+  readonly interceptors?: readonly Interceptor[];
+}
+
+/**
+ * A client for another of our services. Every client carries the propagation interceptor, so a
+ * handler's outgoing calls act as its caller without anyone passing the token by hand.
+ * HTTP/2 (h2c) multiplexes concurrent calls over one connection per target.
+ */
+export function createServiceClient<S extends DescService>(
+  service: S,
+  baseUrl: string,
+  options: ServiceClientOptions = {},
+): Client<S> {
+  const transportOptions = {
+    baseUrl,
+    httpVersion: "2" as const,
+    interceptors: [...(options.interceptors ?? []), createPropagationInterceptor()],
+    defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
+    pingIntervalMs: 30_000,
+    idleConnectionTimeoutMs: 300_000,
+  };
+  const transport =
+    options.protocol === "grpc" ? createGrpcTransport(transportOptions) : createConnectTransport({ ...transportOptions, useBinaryFormat: true });
+  return createClient(service, transport);
+}

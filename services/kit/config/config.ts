@@ -1,0 +1,139 @@
+import { z } from "zod";
+import { parseDurationSeconds } from "./duration.js";
+
+/**
+ * The product's whole configuration (brief §9): every variable optional, with defaults that start
+ * the embedded stack on loopback. One schema for all services so a variable means the same thing
+ * everywhere; each service reads the part it needs.
+ */
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const flag = z
+  .enum(["0", "1", "true", "false", ""])
+  .default("0")
+  .transform((v) => v === "1" || v === "true");
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const s = parseDurationSeconds(v);
+      if (s === undefined || s <= 0) {
+        ctx.addIssue({ code: "custom", message: `expected a duration like 900, 15m or 1h, got "${v}"` });
+        return z.NEVER;
+      }
+      return s;
+    });
+const list = z
+  .string()
+  .default("")
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  CHAT_PORT: port(8080),
+  AGENT_PORT: port(8081),
+  GATEWAY_PORT: port(8082),
+  MCP_PORT: port(8083),
+  DATA_DIR: z.string().min(1).default("./.data"),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+  ),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  AUTH_ISSUER: optionalString.pipe(z.url().optional()),
+  AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+  API_AUDIENCE: z.string().min(1).default("support-ext-api"),
+  MCP_RESOURCE: optionalString.pipe(z.url().optional()),
+  ACCESS_TOKEN_TTL: duration("15m"),
+  REFRESH_TOKEN_TTL: duration("30d"),
+  MCP_TOKEN_TTL: duration("5m"),
+  MCP_TOKEN_MODE: z.enum(["exchange", "passthrough"]).default("exchange"),
+  MCP_PASSTHROUGH_AUDIENCE: flag,
+  MCP_ALLOWED_HOSTS: list,
+  MCP_ALLOWED_ORIGINS: list,
+  GATEWAY_CLIENT_ID: z.string().min(1).default("mcp-gateway"),
+  GATEWAY_CLIENT_SECRET: z.string().min(8).default("dev-gateway-secret"),
+  CORS_ORIGINS: list.pipe(z.array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, "must be an origin like chrome-extension://<id>"))),
+  JWKS_CACHE_TTL: duration("10m"),
+  JWKS_REFETCH_COOLDOWN: duration("30s"),
+  CLOCK_TOLERANCE: duration("5s"),
+  SHUTDOWN_GRACE: duration("10s"),
+  LLM_BASE_URL: optionalString.pipe(z.url().optional()),
+  LLM_API_KEY: optionalString,
+  LLM_MODEL: optionalString,
+  SEED_ADMIN_PASSWORD: z.string().min(8).default("admin-dev-password"),
+  SEED_AGENT_PASSWORD: z.string().min(8).default("agent-dev-password"),
+  SEED_VIEWER_PASSWORD: z.string().min(8).default("viewer-dev-password"),
+  AUTH_DEV_ANONYMOUS: flag,
+});
+
+export type RawConfig = z.infer<typeof envSchema>;
+
+/** Configuration with derived URLs filled in. */
+export interface Config extends Omit<RawConfig, "AUTH_ISSUER" | "AUTH_JWKS_URL" | "MCP_RESOURCE"> {
+  readonly AUTH_ISSUER: string;
+  readonly AUTH_JWKS_URL: string;
+  readonly MCP_RESOURCE: string;
+}
+
+/** Raised by `parseConfig`; `message` is the one line printed before exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses and validates `env`; throws ConfigError with one line naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const raw = parsed.data;
+  if (raw.AUTH_DEV_ANONYMOUS && raw.NODE_ENV === "production") {
+    throw new ConfigError("invalid configuration: AUTH_DEV_ANONYMOUS=1 is refused when NODE_ENV=production");
+  }
+  const issuer = (raw.AUTH_ISSUER ?? `http://${hostForUrl(raw.HOST)}:${raw.CHAT_PORT}`).replace(/\/+$/, "");
+  return {
+    ...raw,
+    AUTH_ISSUER: issuer,
+    AUTH_JWKS_URL: raw.AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
+    MCP_RESOURCE: raw.MCP_RESOURCE ?? `http://${hostForUrl(raw.HOST)}:${raw.MCP_PORT}/mcp`,
+  };
+}
+
+// A wildcard bind address is not something a client can dial; advertise loopback instead.
+function hostForUrl(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+let loaded: Config | undefined;
+
+/**
+ * The process's configuration, parsed once from `process.env`. On bad configuration prints one
+ * clear line to stderr and exits with code 2 (a start-up error, not a crash with a stack).
+ */
+export function loadConfig(): Config {
+  if (loaded) return loaded;
+  try {
+    loaded = parseConfig(process.env);
+    return loaded;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,38 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Principal } from "../auth/principal.js";
+import type { TraceContext } from "./context-keys.js";
+
+/**
+ * Implicit per-request scope (brief §4). The server bootstrap opens it around the whole Node
+ * request handler — the only place an AsyncLocalStorage reaches server-streaming handler bodies —
+ * and the server interceptors fill it in. It mirrors the call's `contextValues`, which stay the
+ * source of truth; it lets the logger and outgoing clients find the call without parameters.
+ */
+export interface CallScope {
+  principal?: Principal;
+  credential?: string;
+  trace?: TraceContext;
+  requestId?: string;
+  /** "package.Service/Method" once known. */
+  procedure?: string;
+}
+
+const storage = new AsyncLocalStorage<CallScope>();
+
+/** Runs `fn` inside a fresh, empty call scope. */
+export function runInCallScope<T>(fn: () => T): T {
+  return storage.run({}, fn);
+}
+
+/** The scope of the request being handled, or undefined outside any call (start-up, jobs). */
+export function currentCallScope(): CallScope | undefined {
+  return storage.getStore();
+}
+
+/**
+ * Runs `fn` explicitly outside any call: code started from a request that must not act as the
+ * caller (a background job it schedules, say) says so with this.
+ */
+export function runOutsideCall<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

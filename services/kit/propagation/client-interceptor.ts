@@ -1,0 +1,27 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { currentCallScope } from "./call-scope.js";
+import { kCredential, kRequestId, kTrace } from "./context-keys.js";
+import { formatTraceparent } from "./trace-context.js";
+
+/**
+ * Client interceptor on every outgoing Connect call: copies the current call's credential, trace
+ * context and request id onto the request. It reads the `contextValues` the handler forwarded
+ * (`{ contextValues: ctx.values }`), falling back to the call scope opened around the request
+ * handler. Outside any call there is nothing to copy and nothing is sent.
+ * An explicitly set `authorization` header (a service acting as itself) is left alone.
+ */
+export function createPropagationInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const scope = currentCallScope();
+    const credential = req.contextValues.get(kCredential) ?? scope?.credential;
+    const trace = req.contextValues.get(kTrace) ?? scope?.trace;
+    const requestId = req.contextValues.get(kRequestId) ?? scope?.requestId;
+    if (credential !== undefined && !req.header.has("authorization")) {
+      req.header.set("authorization", `Bearer ${credential}`);
+    }
+    // Our span id becomes the callee's parent id.
+    if (trace) req.header.set("traceparent", formatTraceparent(trace));
+    if (requestId) req.header.set("x-request-id", requestId);
+    return next(req);
+  };
+}

@@ -1,0 +1,26 @@
+import { createContextKey } from "@connectrpc/connect";
+import type { Principal } from "../auth/principal.js";
+
+/**
+ * Keys of the per-call Connect `contextValues`: the source of truth for who is calling and
+ * which trace a call belongs to. The server interceptors fill them; handlers read them from
+ * `ctx.values`; the client interceptor copies them onto outgoing calls.
+ * Kept in a file of their own so every module can import them without cycles.
+ */
+
+/** The verified caller; undefined on public methods called without a token. */
+export const kPrincipal = createContextKey<Principal | undefined>(undefined, { description: "principal" });
+
+/** The raw bearer token the caller presented (without "Bearer "), to forward downstream. */
+export const kCredential = createContextKey<string | undefined>(undefined, { description: "credential" });
+
+/** W3C trace context of the current call. */
+export interface TraceContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sampled: boolean;
+}
+export const kTrace = createContextKey<TraceContext | undefined>(undefined, { description: "trace" });
+
+/** Request id (from `x-request-id`, or generated at the edge). */
+export const kRequestId = createContextKey<string | undefined>(undefined, { description: "request id" });

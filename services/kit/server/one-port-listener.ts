@@ -1,0 +1,83 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+
+type NodeHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+// Every HTTP/2 cleartext connection (prior knowledge) opens with this preface (RFC 9113 §3.4).
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export interface OnePortListener {
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Serves one handler over HTTP/1.1 and h2c on one cleartext port. Node's `http2` server does not
+ * speak cleartext HTTP/1.1 and browsers and k6 cannot speak h2c, so the first bytes of each
+ * connection are sniffed for the HTTP/2 preface and the socket is handed to the matching server.
+ */
+export async function listenOnePort(host: string, port: number, handler: NodeHandler): Promise<OnePortListener> {
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+
+  const front = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    // A client that connects and sends nothing must not hold a socket forever.
+    socket.setTimeout(30_000, () => socket.destroy());
+    socket.once("readable", () => {
+      socket.setTimeout(0);
+      const head: Buffer | null = socket.read(PREFACE.length) ?? socket.read();
+      if (!head) {
+        socket.destroy();
+        return;
+      }
+      socket.unshift(head);
+      const n = Math.min(head.length, PREFACE.length);
+      const isH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+      (isH2 ? h2 : h1).emit("connection", socket);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    front.once("error", reject);
+    front.listen(port, host, () => {
+      front.off("error", reject);
+      resolve();
+    });
+  });
+  const address = front.address() as net.AddressInfo;
+
+  return {
+    port: address.port,
+    host,
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      h1.close();
+      h1.closeIdleConnections();
+      for (const session of sessions) session.close(); // GOAWAY: finish open streams, accept no new ones
+      const deadline = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      deadline.unref();
+      // Idle keep-alive HTTP/1.1 sockets that wake up later are closed after their response.
+      const poll = setInterval(() => h1.closeIdleConnections(), 50);
+      await closed;
+      clearInterval(poll);
+      clearTimeout(deadline);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../log/logger.js";
+import { runInCallScope } from "../propagation/call-scope.js";
+import {
+  type AuthInterceptorOptions,
+  createAuthInterceptor,
+  createCallContextInterceptor,
+} from "../propagation/server-interceptors.js";
+import { createCorsHandler } from "./cors.js";
+import { createHealth, type HealthService, ServingStatus } from "./health.js";
+import { listenOnePort } from "./one-port-listener.js";
+import { registerReflection } from "./reflection.js";
+
+export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
+/** A plain-HTTP route served on the same port (e.g. `/.well-known/jwks.json`). */
+export type HttpRoute = (req: HttpRequest, res: HttpResponse) => void | Promise<void>;
+
+export interface ServiceServerOptions {
+  /** Service name for logs and health. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /** Registers the service implementations. */
+  readonly routes: (router: ConnectRouter) => void;
+  /** Token verification for every call (minus reflection/health and public procedures). */
+  readonly auth: Omit<AuthInterceptorOptions, "logger">;
+  readonly corsOrigins: readonly string[];
+  /** Extra plain-HTTP routes by exact path. */
+  readonly httpRoutes?: Readonly<Record<string, HttpRoute>>;
+  /** Interceptors that run after authentication (innermost). */
+  readonly interceptors?: readonly Interceptor[];
+  readonly shutdownGraceMs?: number;
+}
+
+export interface ServiceServer {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly port: number;
+  readonly health: HealthService;
+  /** Graceful stop: health NOT_SERVING, no new connections, in-flight calls finish (bounded). */
+  close(): Promise<void>;
+}
+
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The one server bootstrap every Connect service uses: Connect, gRPC and gRPC-Web on one port over
+ * HTTP/1.1 and h2c, gRPC reflection (v1 and v1alpha) and grpc.health.v1 (both exempt from auth),
+ * CORS for configured origins, the call-context and auth interceptors, an AsyncLocalStorage call
+ * scope opened around the whole request handler, and graceful close.
+ */
+export async function startServiceServer(options: ServiceServerOptions): Promise<ServiceServer> {
+  const { logger } = options;
+  const health = createHealth();
+  const routes = (router: ConnectRouter) => {
+    options.routes(router);
+    const services = uniqueServices(router);
+    health.register(router);
+    registerReflection(router, services);
+    for (const s of services) health.setStatus(s.typeName, ServingStatus.SERVING);
+  };
+  const connectHandler = connectNodeAdapter({
+    routes,
+    interceptors: [
+      createCallContextInterceptor(logger),
+      createAuthInterceptor({ ...options.auth, logger }),
+      ...(options.interceptors ?? []),
+    ],
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    fallback(_req, res) {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found\n");
+    },
+  });
+  const cors = createCorsHandler(options.corsOrigins);
+  const httpRoutes = options.httpRoutes ?? {};
+
+  const listener = await listenOnePort(options.host, options.port, (req, res) =>
+    runInCallScope(() => {
+      if (cors(req, res)) return;
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      const route = httpRoutes[path];
+      if (route) {
+        Promise.resolve(route(req, res)).catch((err: unknown) => {
+          logger.error({ err, path }, "http route failed");
+          if (!res.headersSent) {
+            res.writeHead(500, { "content-type": "application/json" });
+          }
+          res.end('{"error":"server_error"}');
+        });
+        return;
+      }
+      connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
+    }),
+  );
+  const url = `http://${listener.host.includes(":") ? `[${listener.host}]` : listener.host}:${listener.port}`;
+  logger.info({ url }, `${options.name} listening (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c)`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: listener.port,
+    health,
+    close() {
+      closing ??= (async () => {
+        health.shutdown();
+        await listener.close(options.shutdownGraceMs ?? 10_000);
+        logger.info(`${options.name} stopped`);
+      })();
+      return closing;
+    },
+  };
+}
+
+function uniqueServices(router: ConnectRouter): DescService[] {
+  const seen = new Map<string, DescService>();
+  for (const h of router.handlers) seen.set(h.service.typeName, h.service);
+  return [...seen.values()];
+}
