@@ -60,10 +60,10 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
   const health = createHealth();
   const routes = (router: ConnectRouter) => {
     options.routes(router);
-    const services = uniqueServices(router);
+    for (const s of uniqueServices(router)) health.setStatus(s.typeName, ServingStatus.SERVING);
     health.register(router);
-    registerReflection(router, services);
-    for (const s of services) health.setStatus(s.typeName, ServingStatus.SERVING);
+    // Reflection describes what it is given: every service on this port, health included.
+    registerReflection(router, uniqueServices(router));
   };
   const connectHandler = connectNodeAdapter({
     routes,

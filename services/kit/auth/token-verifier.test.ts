@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthError, type AuthFailureReason } from "./auth-error.js";
+import { createTokenVerifier, type TokenVerifier } from "./token-verifier.js";
+import { startTestIssuer, type TestIssuer } from "../testing/test-issuer.js";
+
+const AUDIENCE = "support-ext-api";
+let issuer: TestIssuer;
+let verifier: TokenVerifier;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer({ audience: AUDIENCE });
+  verifier = createTokenVerifier({
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    keys: issuer.jwksUrl,
+    jwksCooldownMs: 0,
+  });
+});
+afterAll(() => issuer.close());
+
+async function reasonOf(token: string, v: TokenVerifier = verifier): Promise<AuthFailureReason | "accepted"> {
+  try {
+    await v.verify(token);
+    return "accepted";
+  } catch (err) {
+    if (err instanceof AuthError) return err.reason;
+    throw err;
+  }
+}
+
+describe("token verifier", () => {
+  it("accepts a valid token and builds the principal from its claims", async () => {
+    const token = await issuer.mint({
+      sub: "u-42",
+      email: "a@b.c",
+      roles: ["admin"],
+      scope: "tickets:read tickets:write",
+      sid: "s-1",
+      act: { sub: "mcp-gateway", agent: "support-assistant" },
+    });
+    const p = await verifier.verify(token);
+    expect(p).toMatchObject({
+      userId: "u-42",
+      email: "a@b.c",
+      roles: ["admin"],
+      scopes: ["tickets:read", "tickets:write"],
+      sessionId: "s-1",
+      anonymous: false,
+      actor: { sub: "mcp-gateway", agent: "support-assistant" },
+    });
+    expect(p.expiresAt).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  const matrix: [string, () => Promise<string>, AuthFailureReason][] = [
+    ["not a JWT", () => issuer.forge("not_a_jwt"), "malformed"],
+    ["three garbage parts", async () => "abc.def.ghi", "malformed"],
+    ["bad signature", () => issuer.forge("bad_signature"), "bad_signature"],
+    ["alg none", () => issuer.forge("alg_none"), "unsigned_token"],
+    ["HS256 signed with the public key", () => issuer.forge("hs256_with_public_key"), "algorithm_not_allowed"],
+    ["expired", () => issuer.mint({}, { expiresIn: -60 }), "expired"],
+    ["not yet valid", () => issuer.mint({}, { notBefore: 120 }), "not_yet_valid"],
+    ["wrong issuer", () => issuer.mint({}, { issuer: "https://evil.example" }), "wrong_issuer"],
+    ["wrong audience", () => issuer.mint({ aud: "some-other-api" }), "wrong_audience"],
+    ["unknown kid", () => issuer.forge("unknown_kid"), "unknown_key"],
+    ["not an access token (typ JWT)", () => issuer.mint({}, { typ: "JWT" }), "wrong_type"],
+    ["no sid claim", () => issuer.mint({ sid: undefined as unknown as string }), "missing_claim"],
+  ];
+  for (const [name, make, reason] of matrix) {
+    it(`refuses ${name} with reason ${reason}`, async () => {
+      const token = await make();
+      expect(await reasonOf(token)).toBe(reason);
+    });
+  }
+
+  it("each refusal's message starts with its reason and never contains the token", async () => {
+    const token = await issuer.mint({}, { expiresIn: -60 });
+    const err = (await verifier.verify(token).catch((e: unknown) => e)) as AuthError;
+    expect(err.message).toMatch(/^expired: /);
+    expect(err.message).not.toContain(token);
+  });
+
+  it("tolerates a few seconds of clock skew, not more", async () => {
+    expect(await reasonOf(await issuer.mint({}, { expiresIn: -2 }))).toBe("accepted");
+    expect(await reasonOf(await issuer.mint({}, { notBefore: 2 }))).toBe("accepted");
+    expect(await reasonOf(await issuer.mint({}, { expiresIn: -30 }))).toBe("expired");
+  });
+
+  it("caches the JWKS and refetches it when an unknown kid appears (key rotation)", async () => {
+    const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, jwksCooldownMs: 0 });
+    const before = issuer.jwksFetches;
+    for (let i = 0; i < 20; i++) await v.verify(await issuer.mint({ sub: `cache-${i}` }));
+    expect(issuer.jwksFetches - before).toBe(1);
+    const rotatedToken = await issuer.mint({}, { useNextKey: true });
+    expect(await reasonOf(rotatedToken, v)).toBe("unknown_key");
+    await issuer.rotate();
+    expect(await reasonOf(rotatedToken, v)).toBe("accepted");
+  });
+
+  it("rate-limits refetches: a burst of unknown kids costs at most one fetch per cooldown", async () => {
+    const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, jwksCooldownMs: 60_000 });
+    await v.verify(await issuer.mint());
+    const before = issuer.jwksFetches;
+    const strangers = await Promise.all(Array.from({ length: 25 }, () => issuer.forge("unknown_kid")));
+    const reasons = await Promise.all(strangers.map((t) => reasonOf(t, v)));
+    expect(new Set(reasons)).toEqual(new Set(["unknown_key"]));
+    expect(issuer.jwksFetches - before).toBeLessThanOrEqual(1);
+  });
+
+  it("reports an unreachable JWKS as jwks_unavailable, not as a bad token", async () => {
+    const v = createTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      keys: new URL("http://127.0.0.1:1/.well-known/jwks.json"),
+      jwksTimeoutMs: 1000,
+    });
+    expect(await reasonOf(await issuer.mint(), v)).toBe("jwks_unavailable");
+  });
+
+  it("a cached verification still expires with the token", async () => {
+    const v = createTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      keys: issuer.jwksUrl,
+      clockToleranceSec: 0,
+    });
+    const token = await issuer.mint({}, { expiresIn: 1 });
+    expect(await reasonOf(token, v)).toBe("accepted");
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await reasonOf(token, v)).toBe("expired");
+  });
+});

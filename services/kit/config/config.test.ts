@@ -1,0 +1,66 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "./config.js";
+
+describe("config", () => {
+  it("starts on embedded defaults with nothing set", () => {
+    const c = parseConfig({});
+    expect(c).toMatchObject({
+      HOST: "127.0.0.1",
+      CHAT_PORT: 8080,
+      AGENT_PORT: 8081,
+      GATEWAY_PORT: 8082,
+      MCP_PORT: 8083,
+      DATA_DIR: "./.data",
+      AUTH_ISSUER: "http://127.0.0.1:8080",
+      AUTH_JWKS_URL: "http://127.0.0.1:8080/.well-known/jwks.json",
+      MCP_RESOURCE: "http://127.0.0.1:8083/mcp",
+      ACCESS_TOKEN_TTL: 900,
+      MCP_TOKEN_MODE: "exchange",
+      AUTH_DEV_ANONYMOUS: false,
+      CORS_ORIGINS: [],
+    });
+    expect(c.DATABASE_URL).toBeUndefined();
+  });
+
+  it("parses durations, lists and flags", () => {
+    const c = parseConfig({
+      ACCESS_TOKEN_TTL: "1h",
+      CORS_ORIGINS: "chrome-extension://abcdef, http://localhost:5173",
+      AUTH_DEV_ANONYMOUS: "1",
+      DATABASE_URL: "postgres://u:p@db:5432/app",
+    });
+    expect(c.ACCESS_TOKEN_TTL).toBe(3600);
+    expect(c.CORS_ORIGINS).toEqual(["chrome-extension://abcdef", "http://localhost:5173"]);
+    expect(c.AUTH_DEV_ANONYMOUS).toBe(true);
+    expect(c.DATABASE_URL).toBe("postgres://u:p@db:5432/app");
+  });
+
+  it("names every bad variable in one line", () => {
+    let message = "";
+    try {
+      parseConfig({ CHAT_PORT: "seventy", MCP_TOKEN_MODE: "yolo", ACCESS_TOKEN_TTL: "soon", CORS_ORIGINS: "*" });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message.split("\n")).toHaveLength(1);
+    for (const name of ["CHAT_PORT", "MCP_TOKEN_MODE", "ACCESS_TOKEN_TTL", "CORS_ORIGINS"]) expect(message).toContain(name);
+  });
+
+  it("refuses the development fallback in production", () => {
+    expect(() => parseConfig({ AUTH_DEV_ANONYMOUS: "1", NODE_ENV: "production" })).toThrow(/AUTH_DEV_ANONYMOUS/);
+  });
+
+  it("loadConfig prints one clear line and exits with code 2 on bad config", () => {
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "-e", "import('./services/kit/config/config.ts').then(m => m.loadConfig())"],
+      { env: { ...process.env, MCP_PORT: "99999" }, encoding: "utf8" },
+    );
+    expect(run.status).toBe(2);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^invalid configuration: MCP_PORT: /);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * grpc.health.v1.Health for connect-es v2.
+ *
+ * Why in-house: connect-es has no health package (connect-es#797 is open), while load balancers,
+ * Kubernetes gRPC probes, k6 (`client.healthCheck`) and grpcurl all speak this protocol. Semantics
+ * follow grpc-go's `health.Server`: the empty service name is the whole server and starts SERVING;
+ * `Watch` sends the current status, then only changes (intermediate values may be coalesced);
+ * `shutdown()` flips everything to NOT_SERVING and ignores later updates so a late `setStatus` cannot
+ * advertise a draining server as healthy again.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { HealthCheckResponse } from "../../../gen/grpc/health/v1/health_pb.js";
+import {
+  Health,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from "../../../gen/grpc/health/v1/health_pb.js";
+
+export { ServingStatus };
+
+/** Same cap as grpc-go: `List` refuses to answer beyond this many entries (RESOURCE_EXHAUSTED). */
+const MAX_LISTED_SERVICES = 100;
+
+/** A health registry plus the handler that publishes it. */
+export interface HealthService {
+  /** Adds grpc.health.v1.Health to `router`. */
+  register(router: ConnectRouter): void;
+  /** Sets the status of `service` ("" = the whole server). Ignored after `shutdown()`. */
+  setStatus(service: string, status: ServingStatus): void;
+  /** Marks every known service NOT_SERVING and freezes the statuses; call on SIGTERM before draining. */
+  shutdown(): void;
+}
+
+/** Creates a health registry in which only the overall server ("") is known, as SERVING. */
+export function createHealth(): HealthService {
+  const statuses = new Map<string, ServingStatus>([["", ServingStatus.SERVING]]);
+  let frozen = false;
+  // One shared "something changed" promise; replaced on every change so watchers never miss an update.
+  let changed = deferred();
+  const notify = () => {
+    const d = changed;
+    changed = deferred();
+    d.resolve();
+  };
+  const response = (status: ServingStatus): HealthCheckResponse =>
+    create(HealthCheckResponseSchema, { status });
+
+  return {
+    register(router) {
+      router.service(Health, {
+        check(req) {
+          const status = statuses.get(req.service);
+          if (status === undefined) throw new ConnectError(`unknown service: ${req.service}`, Code.NotFound);
+          return response(status);
+        },
+        async *watch(req, ctx) {
+          const aborted = new Promise<void>((resolve) => {
+            if (ctx.signal.aborted) resolve();
+            else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+          let last: ServingStatus | undefined;
+          while (!ctx.signal.aborted) {
+            // Take the change promise before reading, so a change during `yield` is not lost.
+            const next = changed.promise;
+            const current = statuses.get(req.service) ?? ServingStatus.SERVICE_UNKNOWN;
+            if (current !== last) {
+              last = current;
+              yield response(current);
+            }
+            await Promise.race([next, aborted]);
+          }
+        },
+        list() {
+          if (statuses.size > MAX_LISTED_SERVICES) {
+            throw new ConnectError(`more than ${MAX_LISTED_SERVICES} services`, Code.ResourceExhausted);
+          }
+          return { statuses: Object.fromEntries([...statuses].map(([name, s]) => [name, response(s)])) };
+        },
+      });
+    },
+    setStatus(service, status) {
+      if (frozen || statuses.get(service) === status) return;
+      statuses.set(service, status);
+      notify();
+    },
+    shutdown() {
+      frozen = true;
+      for (const name of statuses.keys()) statuses.set(name, ServingStatus.NOT_SERVING);
+      notify();
+    },
+  };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

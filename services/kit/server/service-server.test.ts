@@ -1,0 +1,177 @@
+import { execFile } from "node:child_process";
+import * as http from "node:http";
+import { promisify } from "node:util";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
+import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
+import { captureLogs } from "../testing/log-capture.js";
+import { type RelayChain, startRelayChain } from "../testing/relay-chain.js";
+
+const exec = promisify(execFile);
+const EXTENSION_ORIGIN = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
+let chain: RelayChain;
+
+beforeAll(async () => {
+  chain = await startRelayChain(captureLogs("server").logger, [EXTENSION_ORIGIN]);
+});
+afterAll(async () => {
+  await chain?.close();
+});
+
+/** Runs the repository's own `buf` (from node_modules) as a developer would. */
+async function bufCurl(args: string[]): Promise<string> {
+  const { stdout } = await exec("npx", ["--no-install", "buf", "curl", ...args], { timeout: 30_000 });
+  return stdout;
+}
+
+function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${chain.a.url}${path}`, { method, headers }, (res) => {
+      let data = "";
+      res.on("data", (c: Buffer) => {
+        data += c.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("service server bootstrap", () => {
+  it("buf curl lists the services by gRPC reflection over h2c, without a token", async () => {
+    const out = await bufCurl(["--http2-prior-knowledge", "--list-services", chain.a.url]);
+    const services = out.trim().split("\n");
+    expect(services).toContain("supportext.relay.v1.RelayService");
+    expect(services).toContain("grpc.health.v1.Health");
+    const methods = await bufCurl(["--http2-prior-knowledge", "--list-methods", chain.a.url]);
+    expect(methods).toContain("supportext.relay.v1.RelayService/InspectStream");
+  });
+
+  it("buf curl calls a method over HTTP/1.1 (Connect JSON) with a bearer token", async () => {
+    const token = await chain.issuer.mint({ sub: "buf-user" });
+    const out = await bufCurl([
+      "--schema",
+      ".",
+      "-H",
+      `Authorization: Bearer ${token}`,
+      "-d",
+      '{"nonce":"from-buf"}',
+      `${chain.a.url}/supportext.relay.v1.RelayService/Inspect`,
+    ]);
+    const res = JSON.parse(out) as { nonce: string; hops: { hop: string; userId: string }[] };
+    expect(res.nonce).toBe("from-buf");
+    expect(res.hops.map((h) => [h.hop, h.userId])).toEqual([
+      ["A", "buf-user"],
+      ["B", "buf-user"],
+      ["C", "buf-user"],
+    ]);
+  });
+
+  it("buf curl over gRPC with reflection, and without a token gets unauthenticated", async () => {
+    const err = await bufCurl([
+      "--http2-prior-knowledge",
+      "--protocol",
+      "grpc",
+      "-d",
+      '{"nonce":"x"}',
+      `${chain.a.url}/supportext.relay.v1.RelayService/Inspect`,
+    ]).catch((e: { stderr?: string }) => e.stderr ?? "");
+    expect(err).toContain("unauthenticated");
+    expect(err).toContain("missing_token");
+  });
+
+  it("serves grpc.health.v1 without a token", async () => {
+    const health = createClient(Health, createGrpcTransport({ baseUrl: chain.a.url }));
+    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await health.check({ service: "supportext.relay.v1.RelayService" })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
+  });
+
+  it("answers plain Connect JSON over HTTP/1.1 (what k6 and browsers send) with proper error codes", async () => {
+    const res = await rawRequest(
+      "POST",
+      "/supportext.relay.v1.RelayService/Inspect",
+      { "content-type": "application/json", "connect-protocol-version": "1" },
+      '{"nonce":"raw"}',
+    );
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toMatchObject({ code: "unauthenticated" });
+    expect(res.headers["www-authenticate"]).toBe("Bearer");
+    expect(res.headers["x-request-id"]).toMatch(/.+/);
+    const bad = await rawRequest(
+      "POST",
+      "/supportext.relay.v1.RelayService/Inspect",
+      { "content-type": "application/json", authorization: "Bearer not.a.jwt" },
+      '{"nonce":"raw"}',
+    );
+    expect(bad.status).toBe(401);
+    expect(JSON.parse(bad.body).message).toMatch(/^malformed/);
+    expect(bad.headers["www-authenticate"]).toContain('error="invalid_token"');
+  });
+
+  it("CORS: the configured extension origin may send Authorization; other origins get nothing", async () => {
+    const preflight = (origin: string) =>
+      rawRequest("OPTIONS", "/supportext.relay.v1.RelayService/Inspect", {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type,connect-protocol-version",
+      });
+    const ok = await preflight(EXTENSION_ORIGIN);
+    expect(ok.status).toBe(204);
+    expect(ok.headers["access-control-allow-origin"]).toBe(EXTENSION_ORIGIN);
+    expect(String(ok.headers["access-control-allow-headers"]).toLowerCase()).toContain("authorization");
+    const evil = await preflight("https://evil.example");
+    expect(evil.status).toBe(403);
+    expect(evil.headers["access-control-allow-origin"]).toBeUndefined();
+    const token = await chain.issuer.mint({ sub: "cors-user" });
+    const actual = await rawRequest(
+      "POST",
+      "/supportext.relay.v1.RelayService/Inspect",
+      { origin: EXTENSION_ORIGIN, "content-type": "application/json", authorization: `Bearer ${token}` },
+      "{}",
+    );
+    expect(actual.status).toBe(200);
+    expect(actual.headers["access-control-allow-origin"]).toBe(EXTENSION_ORIGIN);
+    expect(String(actual.headers["access-control-expose-headers"])).toContain("Grpc-Status");
+  });
+
+  it("unknown paths get 404, not a crash", async () => {
+    expect((await rawRequest("GET", "/nope", {})).status).toBe(404);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("lets an in-flight stream finish, then refuses new calls", async () => {
+    const local = await startRelayChain(captureLogs("shutdown").logger);
+    const token = await local.issuer.mint({ sub: "draining" });
+    const client = createClient(RelayService, createConnectTransport({ baseUrl: local.a.url, httpVersion: "2" }));
+    const received: number[] = [];
+    const stream = (async () => {
+      for await (const m of client.inspectStream(
+        { nonce: "d", count: 50 },
+        { headers: { authorization: `Bearer ${token}` } },
+      )) {
+        received.push(m.index);
+      }
+    })();
+    while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const closing = local.a.close();
+    await stream;
+    await closing;
+    expect(received).toHaveLength(50);
+    const after = await createClient(RelayService, createConnectTransport({ baseUrl: local.a.url, httpVersion: "1.1" }))
+      .inspect({ nonce: "late" }, { headers: { authorization: `Bearer ${token}` } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((after as ConnectError).code).toBe(Code.Unavailable);
+    await local.close();
+  });
+});
