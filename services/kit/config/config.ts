@@ -45,6 +45,10 @@ const envSchema = z.object({
   AGENT_PORT: port(8081),
   GATEWAY_PORT: port(8082),
   MCP_PORT: port(8083),
+  // Where the other services are reached; default to their ports on this host.
+  CHAT_URL: optionalString.pipe(z.url().optional()),
+  AGENT_URL: optionalString.pipe(z.url().optional()),
+  GATEWAY_URL: optionalString.pipe(z.url().optional()),
   DATA_DIR: z.string().min(1).default("./.data"),
   DATABASE_URL: optionalString.pipe(
     z
@@ -83,7 +87,11 @@ const envSchema = z.object({
 export type RawConfig = z.infer<typeof envSchema>;
 
 /** Configuration with derived URLs filled in. */
-export interface Config extends Omit<RawConfig, "AUTH_ISSUER" | "AUTH_JWKS_URL" | "MCP_RESOURCE"> {
+export interface Config
+  extends Omit<RawConfig, "AUTH_ISSUER" | "AUTH_JWKS_URL" | "MCP_RESOURCE" | "CHAT_URL" | "AGENT_URL" | "GATEWAY_URL"> {
+  readonly CHAT_URL: string;
+  readonly AGENT_URL: string;
+  readonly GATEWAY_URL: string;
   readonly AUTH_ISSUER: string;
   readonly AUTH_JWKS_URL: string;
   readonly MCP_RESOURCE: string;
@@ -105,12 +113,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (raw.AUTH_DEV_ANONYMOUS && raw.NODE_ENV === "production") {
     throw new ConfigError("invalid configuration: AUTH_DEV_ANONYMOUS=1 is refused when NODE_ENV=production");
   }
-  const issuer = (raw.AUTH_ISSUER ?? `http://${hostForUrl(raw.HOST)}:${raw.CHAT_PORT}`).replace(/\/+$/, "");
+  const local = (port: number) => `http://${hostForUrl(raw.HOST)}:${port}`;
+  const issuer = (raw.AUTH_ISSUER ?? local(raw.CHAT_PORT)).replace(/\/+$/, "");
   return {
     ...raw,
+    CHAT_URL: raw.CHAT_URL ?? local(raw.CHAT_PORT),
+    AGENT_URL: raw.AGENT_URL ?? local(raw.AGENT_PORT),
+    GATEWAY_URL: raw.GATEWAY_URL ?? local(raw.GATEWAY_PORT),
     AUTH_ISSUER: issuer,
     AUTH_JWKS_URL: raw.AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
-    MCP_RESOURCE: raw.MCP_RESOURCE ?? `http://${hostForUrl(raw.HOST)}:${raw.MCP_PORT}/mcp`,
+    MCP_RESOURCE: raw.MCP_RESOURCE ?? `${local(raw.MCP_PORT)}/mcp`,
   };
 }
 

@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as net from "node:net";
+import { loadConfig } from "../kit/config/config.js";
+import { createLogger } from "../kit/log/logger.js";
+import { STACK } from "./services.js";
+
+/**
+ * `npm start`: runs every service of the stack as its own Node process on the embedded defaults
+ * (PGlite under DATA_DIR, keys generated on first start, no external server, no API key), in
+ * dependency order, each waited for until its port answers. SIGTERM/SIGINT stop them all
+ * gracefully; if one dies, the others are stopped and the runner exits non-zero.
+ */
+const config = loadConfig();
+const logger = createLogger({ service: "stack", level: config.LOG_LEVEL });
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, host);
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`port ${port} did not open within ${timeoutMs} ms`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  const exits = [...children.values()].reverse().map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  );
+  await Promise.all(exits);
+  process.exit(code);
+}
+
+process.on("SIGTERM", () => void stopAll(0));
+process.on("SIGINT", () => void stopAll(0));
+
+for (const svc of STACK) {
+  if (!existsSync(svc.entry)) {
+    logger.warn({ service: svc.name }, `${svc.entry} does not exist yet; not started`);
+    continue;
+  }
+  const child = spawn(process.execPath, ["--import", "tsx", svc.entry], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: process.env,
+  });
+  children.set(svc.name, child);
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    logger.error({ service: svc.name, code, signal }, "service exited; stopping the stack");
+    void stopAll(1);
+  });
+  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
+  try {
+    await waitForPort(host, svc.port(config), 60_000);
+  } catch (err) {
+    logger.error({ service: svc.name, err }, "service did not start");
+    await stopAll(1);
+  }
+  logger.info({ service: svc.name, port: svc.port(config) }, "service ready");
+}
+logger.info({ services: [...children.keys()] }, "stack ready");
