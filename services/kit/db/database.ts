@@ -1,0 +1,127 @@
+import { resolve } from "node:path";
+import { applyMigrations, type ScriptRunner, validateMigrations } from "./migrate.js";
+import { openPgDatabase } from "./pg-database.js";
+import { openPgliteDatabase } from "./pglite-database.js";
+import { parseDatabaseUrl } from "./redact.js";
+import { toSchemaName } from "./schema-name.js";
+
+/**
+ * The one data-layer contract every service codes against (DESIGN.md §2: "same SQL, same migrations,
+ * one small data layer shared by all"). Services write plain PostgreSQL with `$1` placeholders; whether
+ * it runs on embedded PGlite or on a real server is a deployment choice made by `openDatabase`.
+ *
+ * Value mapping (identical on both back ends, see `type-parsers.ts`):
+ * - `timestamptz` → `Date`; `timestamp` (without time zone) → `Date` read in the process's local zone on
+ *   both, so prefer `timestamptz`
+ * - `int2`/`int4`/`int8` (including `count(*)`, `bigserial`) and `int8[]` → `number`; an `int8` beyond
+ *   ±(2^53−1) makes the query reject with a RangeError instead of silently losing precision
+ *   (select it as `::text` if you really need such values)
+ * - `numeric` → `string` (exact decimal; convert deliberately)
+ * - `date` → `"YYYY-MM-DD"` string (a calendar day has no time zone; a `Date` would shift it)
+ * - `json`/`jsonb` → parsed JSON value. As a parameter, pass `JSON.stringify(value)`: `pg` turns a JS
+ *   array into a PostgreSQL array literal, so only a string is portable for JSON arrays.
+ * - `bytea` → `Uint8Array` (a `Buffer` on postgres)
+ * - `rowCount` is the command tag's row count (rows returned, inserted, updated, deleted), 0 for DDL.
+ */
+
+/** Result of one statement. */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** Anything that can run one SQL statement: the database itself or an open transaction. */
+export interface Queryable {
+  query<R extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: "pglite" | "postgres";
+  /**
+   * Runs `fn` inside BEGIN/COMMIT; any throw rolls back and is rethrown. Use only `tx` inside `fn`:
+   * calling this database's `query`/`transaction` from inside `fn` throws, because on PGlite (one
+   * connection) it would wait for the transaction that is waiting for it, i.e. hang forever.
+   * Transactions do not nest. COMMIT of a transaction that hit an SQL error (swallowed by `fn`) rejects.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Round-trip time in milliseconds of `SELECT 1` (for health checks). */
+  ping(): Promise<number>;
+  /** Releases the connection pool or embedded instance. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A schema change. Migrations are applied in array order, each once, in its own transaction. */
+export interface Migration {
+  /** Stable, unique identifier recorded in `schema_migrations`, e.g. "0001_threads". */
+  readonly id: string;
+  /** One or more SQL statements. */
+  readonly sql: string;
+}
+
+/** Structured logger subset (pino-compatible). */
+export interface DatabaseLogger {
+  info(obj: object, msg: string): void;
+  error?(obj: object, msg: string): void;
+}
+
+export interface OpenDatabaseOptions {
+  /** Service name, e.g. "mcp-server": names the PGlite directory and the PostgreSQL schema. */
+  service: string;
+  /** Root for embedded data; the database lives in `join(dataDir, service)`. */
+  dataDir: string;
+  /** When set, use this PostgreSQL server instead of PGlite. */
+  databaseUrl?: string;
+  /** Overrides the PostgreSQL schema derived from `service` (tests use unique schemas). */
+  schema?: string;
+  migrations: readonly Migration[];
+  logger?: DatabaseLogger;
+}
+
+/**
+ * Opens the service's database and brings its schema up to date before returning, so a service never
+ * serves requests against a half-migrated schema.
+ *
+ * - no `databaseUrl`: PGlite persisted in `join(dataDir, service)` (directories are created);
+ * - `databaseUrl`: a bounded `pg.Pool` whose connections all use the schema `toSchemaName(schema ??
+ *   service)`, created if missing (one schema per service, DESIGN.md §2).
+ *
+ * Rejects (and releases everything it opened) when the database is unreachable, within 5 s on
+ * PostgreSQL, with a message naming the server but not its password, or when a migration fails
+ * (`MigrationError`, naming the migration id; that migration is rolled back, earlier ones stay).
+ */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(opts.service)) {
+    // The service name becomes a directory: keep it from escaping dataDir.
+    throw new Error(`invalid service name ${JSON.stringify(opts.service)} (letters, digits, - and _ only)`);
+  }
+  validateMigrations(opts.migrations);
+  let db: Database & ScriptRunner;
+  let target: object;
+  let lockKey: string;
+  if (opts.databaseUrl !== undefined && opts.databaseUrl !== "") {
+    const schema = toSchemaName(opts.schema ?? opts.service);
+    db = await openPgDatabase(opts.databaseUrl, schema, opts.logger);
+    target = { url: parseDatabaseUrl(opts.databaseUrl).redacted, schema };
+    lockKey = schema;
+  } else {
+    if (opts.dataDir === "") throw new Error("dataDir is required for the embedded database");
+    const dir = resolve(opts.dataDir, opts.service);
+    db = await openPgliteDatabase(dir);
+    target = { dir };
+    lockKey = "public";
+  }
+  try {
+    const applied = await applyMigrations(db, opts.migrations, { lockKey, logger: opts.logger });
+    opts.logger?.info(
+      { service: opts.service, kind: db.kind, ...target, migrationsApplied: applied.length },
+      "database ready",
+    );
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return db;
+}

@@ -1,0 +1,12 @@
+export type {
+  Database,
+  DatabaseLogger,
+  Migration,
+  OpenDatabaseOptions,
+  Queryable,
+  QueryResult,
+} from "./database.js";
+export { openDatabase } from "./database.js";
+export { MigrationError } from "./migrate.js";
+export { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
+export { toSchemaName } from "./schema-name.js";

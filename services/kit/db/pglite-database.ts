@@ -1,0 +1,87 @@
+import { mkdir } from "node:fs/promises";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { Database, Queryable, QueryResult } from "./database.js";
+import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
+import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
+import { OID, parseDate, parseInt8 } from "./type-parsers.js";
+
+/** The PGlite back end, plus the script hook the migrator uses. */
+export type PgliteDatabase = Database & ScriptRunner;
+
+interface PgliteResults {
+  rows: unknown[];
+  rowCount?: number;
+  affectedRows?: number;
+}
+
+/**
+ * Opens (creating on first use) an embedded PostgreSQL persisted in `dir`.
+ *
+ * PGlite is one connection. Its own `transaction()` and `query()` share a mutex, so concurrent
+ * callers queue instead of interleaving statements inside somebody else's BEGIN…COMMIT; we therefore
+ * always go through those two methods and never send BEGIN ourselves.
+ */
+export async function openPgliteDatabase(dir: string): Promise<PgliteDatabase> {
+  let pg: PGlite;
+  try {
+    await mkdir(dir, { recursive: true });
+    pg = await PGlite.create(dir, {
+      parsers: { [OID.INT8]: parseInt8, [OID.DATE]: parseDate },
+    });
+  } catch (err) {
+    throw new Error(
+      `cannot open embedded database in ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  const db: PgliteDatabase = {
+    kind: "pglite",
+
+    async query<R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      assertOutsideTransaction(db, "query");
+      return normalise<R>(await pg.query(sql, params ? [...params] : undefined));
+    },
+
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      assertOutsideTransaction(db, "transaction");
+      return pg.transaction((tx) => runInTransactionScope(db, () => fn(wrapTransaction(tx))));
+    },
+
+    scriptTransaction<T>(fn: (tx: ScriptTransaction) => Promise<T>): Promise<T> {
+      return pg.transaction((tx) => {
+        const wrapped = wrapTransaction(tx);
+        return fn({
+          query: wrapped.query,
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+        });
+      });
+    },
+
+    async ping() {
+      const started = performance.now();
+      await db.query("SELECT 1");
+      return performance.now() - started;
+    },
+
+    close() {
+      closing ??= pg.closed ? Promise.resolve() : pg.close();
+      return closing;
+    },
+  };
+  return db;
+}
+
+function wrapTransaction(tx: Transaction): Queryable {
+  return {
+    async query<R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      return normalise<R>(await tx.query(sql, params ? [...params] : undefined));
+    },
+  };
+}
+
+function normalise<R>(result: PgliteResults): QueryResult<R> {
+  return { rows: result.rows as R[], rowCount: result.rowCount ?? result.affectedRows ?? 0 };
+}
