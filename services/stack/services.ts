@@ -10,4 +10,5 @@ export interface StackProcess {
 export const STACK: readonly StackProcess[] = [
   { name: "chat", entry: "services/chat/main.ts", port: (c) => c.CHAT_PORT },
   { name: "mcp-server", entry: "services/mcp-server/main.ts", port: (c) => c.MCP_PORT },
+  { name: "mcp-gateway", entry: "services/mcp-gateway/main.ts", port: (c) => c.GATEWAY_PORT },
 ];

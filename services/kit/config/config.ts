@@ -49,6 +49,14 @@ const envSchema = z.object({
   CHAT_URL: optionalString.pipe(z.url().optional()),
   AGENT_URL: optionalString.pipe(z.url().optional()),
   GATEWAY_URL: optionalString.pipe(z.url().optional()),
+  // Where the gateway reaches the MCP server (defaults to MCP_RESOURCE, its identifier).
+  MCP_URL: optionalString.pipe(z.url().optional()),
+  // The identity provider's RFC 8693 token endpoint (defaults to AUTH_ISSUER/oauth2/token).
+  AUTH_TOKEN_URL: optionalString.pipe(z.url().optional()),
+  GATEWAY_MAX_SESSIONS: z.coerce.number().int().min(1).default(1000),
+  GATEWAY_SESSION_IDLE: duration("5m"),
+  MCP_CALL_TIMEOUT: duration("30s"),
+  MCP_CONNECT_TIMEOUT: duration("5s"),
   DATA_DIR: z.string().min(1).default("./.data"),
   DATABASE_URL: optionalString.pipe(
     z
@@ -68,9 +76,15 @@ const envSchema = z.object({
   MCP_PASSTHROUGH_AUDIENCE: flag,
   MCP_ALLOWED_HOSTS: list,
   MCP_ALLOWED_ORIGINS: list,
+  MCP_SESSION_IDLE: duration("30m"),
+  MCP_MAX_SESSIONS: z.coerce.number().int().min(1).default(10_000),
   GATEWAY_CLIENT_ID: z.string().min(1).default("mcp-gateway"),
   GATEWAY_CLIENT_SECRET: z.string().min(8).default("dev-gateway-secret"),
-  CORS_ORIGINS: list.pipe(z.array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, "must be an origin like chrome-extension://<id>"))),
+  CORS_ORIGINS: list.pipe(
+    z.array(
+      z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, "must be an origin like chrome-extension://<id>"),
+    ),
+  ),
   JWKS_CACHE_TTL: duration("10m"),
   JWKS_REFETCH_COOLDOWN: duration("30s"),
   CLOCK_TOLERANCE: duration("5s"),
@@ -78,6 +92,7 @@ const envSchema = z.object({
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
   LLM_API_KEY: optionalString,
   LLM_MODEL: optionalString,
+  LLM_TIMEOUT: duration("60s"),
   SEED_ADMIN_PASSWORD: z.string().min(8).default("admin-dev-password"),
   SEED_AGENT_PASSWORD: z.string().min(8).default("agent-dev-password"),
   SEED_VIEWER_PASSWORD: z.string().min(8).default("viewer-dev-password"),
@@ -88,7 +103,19 @@ export type RawConfig = z.infer<typeof envSchema>;
 
 /** Configuration with derived URLs filled in. */
 export interface Config
-  extends Omit<RawConfig, "AUTH_ISSUER" | "AUTH_JWKS_URL" | "MCP_RESOURCE" | "CHAT_URL" | "AGENT_URL" | "GATEWAY_URL"> {
+  extends Omit<
+    RawConfig,
+    | "AUTH_ISSUER"
+    | "AUTH_JWKS_URL"
+    | "AUTH_TOKEN_URL"
+    | "MCP_RESOURCE"
+    | "MCP_URL"
+    | "CHAT_URL"
+    | "AGENT_URL"
+    | "GATEWAY_URL"
+  > {
+  readonly AUTH_TOKEN_URL: string;
+  readonly MCP_URL: string;
   readonly CHAT_URL: string;
   readonly AGENT_URL: string;
   readonly GATEWAY_URL: string;
@@ -115,6 +142,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const local = (port: number) => `http://${hostForUrl(raw.HOST)}:${port}`;
   const issuer = (raw.AUTH_ISSUER ?? local(raw.CHAT_PORT)).replace(/\/+$/, "");
+  const mcpResource = raw.MCP_RESOURCE ?? `${local(raw.MCP_PORT)}/mcp`;
   return {
     ...raw,
     CHAT_URL: raw.CHAT_URL ?? local(raw.CHAT_PORT),
@@ -122,7 +150,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     GATEWAY_URL: raw.GATEWAY_URL ?? local(raw.GATEWAY_PORT),
     AUTH_ISSUER: issuer,
     AUTH_JWKS_URL: raw.AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
-    MCP_RESOURCE: raw.MCP_RESOURCE ?? `${local(raw.MCP_PORT)}/mcp`,
+    AUTH_TOKEN_URL: raw.AUTH_TOKEN_URL ?? `${issuer}/oauth2/token`,
+    MCP_RESOURCE: mcpResource,
+    MCP_URL: raw.MCP_URL ?? mcpResource,
   };
 }
 

@@ -1,0 +1,144 @@
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResponse, McpGatewayService, type Tool } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { isToolName, scopesForTools, TOOL_SCOPES } from "../kit/auth/scopes.js";
+import type { Logger } from "../kit/log/logger.js";
+import { kCredential } from "../kit/propagation/context-keys.js";
+import { requirePrincipal } from "../kit/propagation/handler-context.js";
+import type { AgentPolicies, AgentPolicy } from "./agent-policy.js";
+import { classifyToolError, toConnectError } from "./errors.js";
+import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";
+import type { SessionPool } from "./session/session-pool.js";
+import type { TokenSubject } from "./token/mcp-token-source.js";
+
+const MAX_ARGUMENTS_BYTES = 256 * 1024;
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export interface GatewayDeps {
+  readonly pool: SessionPool;
+  readonly sessionOptions: McpSessionOptions;
+  readonly agents: AgentPolicies;
+  readonly logger: Logger;
+}
+
+/**
+ * McpGatewayService: the caller's identity arrives as metadata (verified by the shared server
+ * interceptor), and each call runs on the caller's own MCP session, whose transport turns that
+ * identity into the `Authorization` header on the MCP server.
+ */
+export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => void {
+  async function sessionFor(ctx: HandlerContext, policy: AgentPolicy): Promise<McpSession> {
+    const principal = requirePrincipal(ctx);
+    const subject: TokenSubject = {
+      principal,
+      credential: ctx.values.get(kCredential),
+      agentId: policy.agentId,
+      scopes: requestedScopes(principal.scopes, policy),
+    };
+    // One session per principal: user × login session × agent. Nothing else ever shares it.
+    const key = `${principal.userId}|${principal.sessionId}|${policy.agentId}`;
+    const session = deps.pool.acquire(key, () => new McpSession(key, subject, deps.sessionOptions));
+    session.updateSubject(subject);
+    return session;
+  }
+
+  return (router) =>
+    router.service(McpGatewayService, {
+      async listTools(_req, ctx) {
+        const policy = await deps.agents.forCall(ctx);
+        const session = await sessionFor(ctx, policy);
+        let tools: McpTool[];
+        try {
+          tools = await session.listTools(ctx.signal);
+        } catch (err) {
+          throw toConnectError(err);
+        }
+        return { tools: tools.filter((t) => allowedByAgent(policy, t.name)).map(toProtoTool) };
+      },
+
+      async callTool(req, ctx) {
+        if (!TOOL_NAME.test(req.name)) throw new ConnectError("name: a tool name is required", Code.InvalidArgument);
+        const args = parseArguments(req.argumentsJson);
+        const policy = await deps.agents.forCall(ctx);
+        if (!allowedByAgent(policy, req.name)) {
+          throw new ConnectError(`agent "${policy.agentId}" may not call ${req.name}`, Code.PermissionDenied);
+        }
+        const session = await sessionFor(ctx, policy);
+        let result: CallToolResult;
+        try {
+          result = await session.callTool(req.name, args, { signal: ctx.signal, idempotent: isReadOnly(req.name) });
+        } catch (err) {
+          throw toConnectError(err);
+        }
+        return toResponse(result);
+      },
+    });
+}
+
+function requestedScopes(userScopes: readonly string[], policy: AgentPolicy): string[] {
+  if (!policy.allowedTools) return [...userScopes];
+  const agentScopes = new Set<string>(scopesForTools([...policy.allowedTools]));
+  return userScopes.filter((s) => agentScopes.has(s));
+}
+
+function allowedByAgent(policy: AgentPolicy, tool: string): boolean {
+  return policy.allowedTools === undefined || policy.allowedTools.has(tool);
+}
+
+// Reads have no side effects: an ambiguous transport failure may be retried on a fresh session.
+function isReadOnly(tool: string): boolean {
+  return isToolName(tool) && TOOL_SCOPES[tool].endsWith(":read");
+}
+
+function parseArguments(json: string): Record<string, unknown> {
+  if (json.trim() === "") return {};
+  if (Buffer.byteLength(json) > MAX_ARGUMENTS_BYTES) {
+    throw new ConnectError(`arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`, Code.InvalidArgument);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ConnectError("arguments_json: not valid JSON", Code.InvalidArgument);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConnectError("arguments_json: must be a JSON object", Code.InvalidArgument);
+  }
+  return value as Record<string, unknown>;
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((c): c is { type: "text"; text: string } => c.type === "text")
+    .map((c) => c.text)
+    .join("\n");
+}
+
+function toResponse(result: CallToolResult): Omit<CallToolResponse, "$typeName"> {
+  const text = textOf(result);
+  if (result.isError) {
+    const code = classifyToolError(text);
+    if (code !== undefined) throw new ConnectError(text.slice(0, 1000), code);
+  }
+  return {
+    text,
+    structuredContentJson: result.structuredContent ? JSON.stringify(result.structuredContent) : "",
+    isError: result.isError === true,
+  };
+}
+
+function toProtoTool(t: McpTool): Omit<Tool, "$typeName"> {
+  return {
+    name: t.name,
+    title: t.title ?? t.annotations?.title ?? "",
+    description: t.description ?? "",
+    inputSchemaJson: JSON.stringify(t.inputSchema),
+    outputSchemaJson: t.outputSchema ? JSON.stringify(t.outputSchema) : "",
+    annotations: {
+      $typeName: "supportext.mcpgateway.v1.ToolAnnotations",
+      readOnlyHint: t.annotations?.readOnlyHint ?? false,
+      destructiveHint: t.annotations?.destructiveHint ?? false,
+      idempotentHint: t.annotations?.idempotentHint ?? false,
+    },
+  };
+}

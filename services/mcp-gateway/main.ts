@@ -1,0 +1,9 @@
+import { loadConfig } from "../kit/config/config.js";
+import { createLogger } from "../kit/log/logger.js";
+import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startGateway } from "./server.js";
+
+const config = loadConfig();
+const logger = createLogger({ service: "mcp-gateway", level: config.LOG_LEVEL });
+const gateway = await startGateway(config, logger);
+stopOnSignals(logger, () => gateway.close());

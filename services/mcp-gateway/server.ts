@@ -1,0 +1,74 @@
+import { createTokenVerifier } from "../kit/auth/token-verifier.js";
+import type { Config } from "../kit/config/config.js";
+import type { Logger } from "../kit/log/logger.js";
+import { startServiceServer } from "../kit/server/service-server.js";
+import { createAgentPolicies } from "./agent-policy.js";
+import { gatewayRoutes } from "./gateway-service.js";
+import { SessionPool } from "./session/session-pool.js";
+import { createExchangeTokenSource, createPassthroughTokenSource, type McpTokenSource } from "./token/mcp-token-source.js";
+import { createTokenExchangeClient } from "./token/token-exchange-client.js";
+
+export const GATEWAY_VERSION = "0.1.0";
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly pool: SessionPool;
+  readonly tokenSource: McpTokenSource;
+  close(): Promise<void>;
+}
+
+/** Starts the MCP gateway on `config.GATEWAY_PORT` (0 = any free port, as tests use). */
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  const tokenSource =
+    config.MCP_TOKEN_MODE === "passthrough"
+      ? createPassthroughTokenSource()
+      : createExchangeTokenSource({
+          resource: config.MCP_RESOURCE,
+          client: createTokenExchangeClient({
+            tokenEndpoint: config.AUTH_TOKEN_URL,
+            clientId: config.GATEWAY_CLIENT_ID,
+            clientSecret: config.GATEWAY_CLIENT_SECRET,
+          }),
+        });
+  const pool = new SessionPool({ maxSessions: config.GATEWAY_MAX_SESSIONS, idleMs: config.GATEWAY_SESSION_IDLE * 1000 });
+  const verifier = createTokenVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience: config.API_AUDIENCE,
+    keys: new URL(config.AUTH_JWKS_URL),
+    clockToleranceSec: config.CLOCK_TOLERANCE,
+    jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
+    jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
+  });
+  const server = await startServiceServer({
+    name: "mcp-gateway",
+    host: config.HOST,
+    port: config.GATEWAY_PORT,
+    logger,
+    routes: gatewayRoutes({
+      pool,
+      agents: createAgentPolicies(config.AGENT_URL),
+      logger,
+      sessionOptions: {
+        url: new URL(config.MCP_URL),
+        tokenSource,
+        logger,
+        connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
+        callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
+        clientVersion: GATEWAY_VERSION,
+      },
+    }),
+    auth: { verifier, devAnonymous: config.AUTH_DEV_ANONYMOUS },
+    corsOrigins: config.CORS_ORIGINS,
+    shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+  });
+  logger.info({ mode: tokenSource.mode, mcp: config.MCP_URL }, "MCP gateway ready");
+  return {
+    url: server.url,
+    pool,
+    tokenSource,
+    async close() {
+      await server.close();
+      await pool.close();
+    },
+  };
+}

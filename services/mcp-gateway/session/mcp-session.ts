@@ -1,0 +1,188 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../../kit/log/logger.js";
+import { currentCallScope } from "../../kit/propagation/call-scope.js";
+import { formatTraceparent } from "../../kit/propagation/trace-context.js";
+import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
+
+export interface McpSessionOptions {
+  readonly url: URL;
+  readonly tokenSource: McpTokenSource;
+  readonly logger: Logger;
+  /** Bound on initialize (connect) and on each request. */
+  readonly connectTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  readonly clientVersion: string;
+}
+
+/** What a retry decision needs to know about a call. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  /** The tool has no side effects (or is idempotent): an ambiguous transport failure may be retried. */
+  readonly idempotent: boolean;
+}
+
+/**
+ * One MCP client session for one principal (user login session × agent). Its transport's fetch
+ * puts that principal's current MCP token on every HTTP request the SDK makes (initialize,
+ * tools/list, tools/call, the SSE GET, DELETE): the token lives in this session only, so no other
+ * principal's request can ever carry it. The session connects lazily and re-initializes once when
+ * the server has forgotten it (404 on the session id, e.g. after a restart).
+ */
+export class McpSession {
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private subject: TokenSubject;
+  private inFlight = 0;
+  lastUsed = Date.now();
+
+  constructor(
+    readonly key: string,
+    subject: TokenSubject,
+    private readonly options: McpSessionOptions,
+  ) {
+    this.subject = subject;
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /** The owner's latest credential (e.g. after a refresh); same principal, by construction of the key. */
+  updateSubject(subject: TokenSubject): void {
+    this.subject = subject;
+  }
+
+  async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    return this.run({ idempotent: true, ...(signal ? { signal } : {}) }, async (client) => {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : undefined, this.requestOptions(signal));
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    });
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    return this.run(options, async (client) => {
+      const result = await client.callTool({ name, arguments: args }, undefined, this.requestOptions(options.signal));
+      return result as CallToolResult;
+    });
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.connecting = undefined;
+    if (!client) return;
+    const transport = client.transport as StreamableHTTPClientTransport | undefined;
+    // Tell the server the session is over (DELETE), then drop the connection; best effort.
+    await transport?.terminateSession().catch(() => undefined);
+    await client.close().catch(() => undefined);
+  }
+
+  private requestOptions(signal: AbortSignal | undefined) {
+    return { timeout: this.options.callTimeoutMs, ...(signal ? { signal } : {}) };
+  }
+
+  private async run<T>(options: CallOptions, op: (client: Client) => Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.lastUsed = Date.now();
+    try {
+      const client = await this.connected();
+      try {
+        return await op(client);
+      } catch (err) {
+        if (!isRetryable(err, options.idempotent)) throw err;
+        this.options.logger.info({ session: this.key, reason: describe(err) }, "MCP session lost; re-initializing once");
+        await this.discard(client);
+        return await op(await this.connected());
+      }
+    } finally {
+      this.inFlight--;
+      this.lastUsed = Date.now();
+    }
+  }
+
+  private connected(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.connect().then(
+      (client) => {
+        this.client = client;
+        this.connecting = undefined;
+        return client;
+      },
+      (err: unknown) => {
+        this.connecting = undefined;
+        throw err;
+      },
+    );
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Client> {
+    const transport = new StreamableHTTPClientTransport(this.options.url, {
+      fetch: (url, init) => this.authorizedFetch(url, init),
+      // The gateway reconnects on demand (next call); no background retry loops per session.
+      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+    });
+    const client = new Client({ name: "support-ext-mcp-gateway", version: this.options.clientVersion });
+    client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
+    try {
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+    return client;
+  }
+
+  private async discard(client: Client): Promise<void> {
+    if (this.client === client) this.client = undefined;
+    await client.close().catch(() => undefined);
+  }
+
+  private async authorizedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
+    const headers = new Headers(init?.headers);
+    const token = await this.options.tokenSource.tokenFor(this.subject);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    // Carry the caller's trace into the MCP server's logs and audit rows.
+    const scope = currentCallScope();
+    if (scope?.trace) headers.set("traceparent", formatTraceparent(scope.trace));
+    if (scope?.requestId) headers.set("x-request-id", scope.requestId);
+    return fetch(url, { ...init, headers });
+  }
+}
+
+/**
+ * Whether a failed request may be sent again on a fresh session:
+ * - 404 on the session id: the server rejected it before running anything — always safe;
+ * - connection refused: it never reached the server — always safe;
+ * - other transport failures (reset mid-request): only for idempotent tools.
+ */
+function isRetryable(err: unknown, idempotent: boolean): boolean {
+  if (err instanceof StreamableHTTPError) return err.code === 404;
+  const code = causeCode(err);
+  if (code === "ECONNREFUSED") return true;
+  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") return idempotent;
+  return false;
+}
+
+export function causeCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === "object"; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof StreamableHTTPError) return `HTTP ${err.code}`;
+  return causeCode(err) ?? (err instanceof Error ? err.name : "error");
+}
