@@ -55,7 +55,10 @@ export function toConnectError(err: unknown): ConnectError {
       case ErrorCode.ConnectionClosed:
         return new ConnectError("MCP connection closed", Code.Unavailable);
       case ErrorCode.InvalidParams:
-        return new ConnectError(clean(err.message), /not found/i.test(err.message) ? Code.NotFound : Code.InvalidArgument);
+        return new ConnectError(
+          clean(err.message),
+          /not found|unknown tool/i.test(err.message) ? Code.NotFound : Code.InvalidArgument,
+        );
       case ErrorCode.MethodNotFound:
         return new ConnectError(clean(err.message), Code.Unimplemented);
       default:
@@ -73,16 +76,27 @@ export function toConnectError(err: unknown): ConnectError {
 }
 
 /**
- * A tool result with `isError` is the tool's own failure. The kinds a caller must be able to tell
- * apart become Connect codes; anything else stays a tool-level error in the response.
- * Recognised: the SDK's unknown-tool and input-validation texts, and our MCP server's
- * "<reason>: message" prefixes (brief §5).
+ * A tool result with `isError` is the tool's own failure. Our MCP server words them
+ * "<reason>: message" (brief §5); the reasons a caller must tell apart become Connect codes, and
+ * any other tool error stays a tool-level error in the response. The SDK's own texts for an unknown
+ * tool or invalid input are recognised too, for MCP servers that are not ours.
  */
+const TOOL_ERROR_CODES: Record<string, Code> = {
+  insufficient_scope: Code.PermissionDenied,
+  invalid_arguments: Code.InvalidArgument,
+  invalid_argument: Code.InvalidArgument,
+  unknown_user: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  unknown_tool: Code.NotFound,
+  invalid_transition: Code.FailedPrecondition,
+  model_unavailable: Code.Unavailable,
+  internal_error: Code.Internal,
+};
+
 export function classifyToolError(text: string): Code | undefined {
-  if (/\bTool \S+ not found\b/.test(text) || /^unknown_tool\b/.test(text)) return Code.NotFound;
-  if (/Input validation error|^invalid_argument\b/.test(text)) return Code.InvalidArgument;
-  if (/^insufficient_scope\b/.test(text)) return Code.PermissionDenied;
-  if (/^not_found\b/.test(text)) return Code.NotFound;
-  if (/^failed_precondition\b/.test(text)) return Code.FailedPrecondition;
+  const reason = /^([a-z_]+):/.exec(text)?.[1];
+  if (reason && reason in TOOL_ERROR_CODES) return TOOL_ERROR_CODES[reason];
+  if (/\bTool \S+ not found\b|Unknown tool/.test(text)) return Code.NotFound;
+  if (/Input validation error/.test(text)) return Code.InvalidArgument;
   return undefined;
 }

@@ -96,6 +96,12 @@ const envSchema = z.object({
   SEED_ADMIN_PASSWORD: z.string().min(8).default("admin-dev-password"),
   SEED_AGENT_PASSWORD: z.string().min(8).default("agent-dev-password"),
   SEED_VIEWER_PASSWORD: z.string().min(8).default("viewer-dev-password"),
+  // Login throttling at the edge: failed logins allowed per email / per client address in a sliding window.
+  LOGIN_THROTTLE_WINDOW: duration("15m"),
+  LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  // Reverse proxies in front of chat whose X-Forwarded-For entries are trusted (0: none are).
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   AUTH_DEV_ANONYMOUS: flag,
 });
 

@@ -1,0 +1,25 @@
+import type { Config } from "../config/config.js";
+import { createEmbeddedProvider } from "./embedded/embedded-provider.js";
+import { createOpenAiCompatibleProvider } from "./openai-compatible.js";
+import type { ModelProvider } from "./types.js";
+
+type ModelConfig = Pick<Config, "LLM_BASE_URL" | "LLM_API_KEY" | "LLM_MODEL" | "LLM_TIMEOUT">;
+
+/**
+ * The configured model: an OpenAI-compatible server when `LLM_BASE_URL` is set, the embedded
+ * deterministic provider otherwise (brief §7). Throws when the configuration is half done.
+ */
+export function createModelProvider(config: ModelConfig): ModelProvider {
+  if (!config.LLM_BASE_URL) return createEmbeddedProvider();
+  if (!config.LLM_MODEL) {
+    throw new Error(
+      "LLM_BASE_URL is set but LLM_MODEL is not: name the model to call (e.g. LLM_MODEL=gpt-4o-mini)",
+    );
+  }
+  return createOpenAiCompatibleProvider({
+    baseUrl: config.LLM_BASE_URL,
+    model: config.LLM_MODEL,
+    timeoutMs: config.LLM_TIMEOUT * 1000,
+    ...(config.LLM_API_KEY ? { apiKey: config.LLM_API_KEY } : {}),
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * The one model interface (brief §7), shaped like OpenAI chat completions so that an
+ * OpenAI-compatible server is a thin mapping and the embedded provider speaks the same language.
+ * Field names are camelCase here; the wire mapping lives in `openai-compatible.ts`.
+ */
+
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  /** JSON text of the arguments, exactly as chat completions carries them. */
+  readonly arguments: string;
+}
+
+export type ChatMessage =
+  | { readonly role: "system"; readonly content: string }
+  | { readonly role: "user"; readonly content: string }
+  | { readonly role: "assistant"; readonly content: string | null; readonly toolCalls?: readonly ToolCall[] }
+  | { readonly role: "tool"; readonly toolCallId: string; readonly content: string };
+
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description?: string;
+  /** JSON Schema of the arguments object. */
+  readonly parameters: Record<string, unknown>;
+}
+
+/** Structured output request; `name` also tells the embedded provider which task it is asked to do. */
+export type ResponseFormat =
+  | { readonly type: "text" }
+  | { readonly type: "json_object" }
+  | {
+      readonly type: "json_schema";
+      readonly name: string;
+      readonly schema: Record<string, unknown>;
+      readonly strict?: boolean;
+    };
+
+export interface ChatRequest {
+  readonly messages: readonly ChatMessage[];
+  readonly tools?: readonly ToolDefinition[];
+  /** "auto" (default when tools are given), "none", "required", or one named tool. */
+  readonly toolChoice?: "auto" | "none" | "required" | { readonly name: string };
+  readonly responseFormat?: ResponseFormat;
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+}
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+export type FinishReason = "stop" | "tool_calls" | "length" | "content_filter" | "other";
+
+export interface ChatCompletion {
+  /** The model that answered (as reported by the provider). */
+  readonly model: string;
+  readonly content: string | null;
+  readonly toolCalls: readonly ToolCall[];
+  readonly finishReason: FinishReason;
+  readonly usage: Usage;
+}
+
+export interface CompleteOptions {
+  /** Cancels the request (the caller went away, a run was stopped). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ModelProvider {
+  /** "embedded" or "openai-compatible". */
+  readonly kind: string;
+  /** The configured model name. */
+  readonly model: string;
+  complete(request: ChatRequest, options?: CompleteOptions): Promise<ChatCompletion>;
+}

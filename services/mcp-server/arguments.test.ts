@@ -1,0 +1,248 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, errorText, type Harness, startHarness, structured } from "./testing/harness.js";
+
+let h: Harness;
+let admin: Client;
+let existing: number;
+
+beforeAll(async () => {
+  h = await startHarness();
+  admin = await h.connect(await h.token(ADMIN));
+  existing = (
+    structured(await admin.callTool({ name: "create_ticket", arguments: { title: "Baseline ticket" } })) as {
+      ticket: { id: number };
+    }
+  ).ticket.id;
+});
+afterAll(() => h.close());
+
+async function snapshot() {
+  const { rows } = await h.db.query<{ n: number; latest: Date | null }>(
+    "SELECT count(*) AS n, max(updated_at) AS latest FROM tickets",
+  );
+  return rows[0];
+}
+
+describe("bad arguments are clear tool errors, audited, and change nothing", () => {
+  const cases: [string, string, Record<string, unknown>, RegExp][] = [
+    [
+      "wrong type for an id",
+      "get_ticket",
+      { ticket_id: "twelve" },
+      /^invalid_arguments: ticket_id: Invalid input: expected number, received string$/,
+    ],
+    [
+      "a fractional id",
+      "get_ticket",
+      { ticket_id: 1.5 },
+      /^invalid_arguments: ticket_id: Invalid input: expected int, received number$/,
+    ],
+    [
+      "a negative id",
+      "get_ticket",
+      { ticket_id: -3 },
+      /^invalid_arguments: ticket_id: Too small: expected number to be >0$/,
+    ],
+    [
+      "a missing required field",
+      "create_ticket",
+      { description: "no title" },
+      /^invalid_arguments: title: Invalid input: expected string, received undefined$/,
+    ],
+    [
+      "an oversize title",
+      "create_ticket",
+      { title: "x".repeat(201) },
+      /^invalid_arguments: title: Too big: expected string to have <=200 characters$/,
+    ],
+    [
+      "an oversize description",
+      "create_ticket",
+      { title: "Long one", description: "y".repeat(5_001) },
+      /^invalid_arguments: description: Too big: expected string to have <=5000 characters$/,
+    ],
+    [
+      "a too-short title",
+      "create_ticket",
+      { title: "  a " },
+      /^invalid_arguments: title: Too small: expected string to have >=3 characters$/,
+    ],
+    [
+      "an unknown priority",
+      "create_ticket",
+      { title: "Valid title", priority: "asap" },
+      /^invalid_arguments: priority: Invalid option: expected one of "low"\|"medium"\|"high"\|"urgent"$/,
+    ],
+    [
+      "an unknown status",
+      "update_ticket_status",
+      { ticket_id: 1, status: "done" },
+      /^invalid_arguments: status: Invalid option: expected one of "open"\|"in_progress"\|"waiting"\|"resolved"\|"closed"$/,
+    ],
+    [
+      "an unknown argument",
+      "create_ticket",
+      { title: "Valid title", priorty: "high" },
+      /^invalid_arguments: Unrecognized key: "priorty"$/,
+    ],
+    [
+      "an update that changes nothing",
+      "update_ticket",
+      { ticket_id: 1 },
+      /^invalid_arguments: give at least one of title, description, priority, category$/,
+    ],
+    [
+      "a page size over the limit",
+      "list_tickets",
+      { limit: 1_000 },
+      /^invalid_arguments: limit: Too big: expected number to be <=100$/,
+    ],
+    [
+      "an empty search",
+      "search_tickets",
+      { query: "   " },
+      /^invalid_arguments: query: Too small: expected string to have >=1 characters$/,
+    ],
+    [
+      "a bad date",
+      "get_ticket_stats",
+      { since: "last tuesday" },
+      /^invalid_arguments: since: Invalid ISO datetime$/,
+    ],
+  ];
+
+  for (const [what, tool, args, message] of cases) {
+    it(`${what} (${tool})`, async () => {
+      const before = await snapshot();
+      expect(errorText(await admin.callTool({ name: tool, arguments: args }))).toMatch(message);
+      expect(await snapshot()).toEqual(before);
+      const { rows } = await h.db.query<{
+        tool: string;
+        outcome: string;
+        error_code: string;
+        error: string;
+        user_id: string;
+      }>("SELECT tool, outcome, error_code, error, user_id FROM audit_log ORDER BY id DESC LIMIT 1");
+      expect(rows[0]).toMatchObject({
+        tool,
+        outcome: "error",
+        error_code: "invalid_arguments",
+        user_id: ADMIN.sub,
+      });
+      // The server is still serving.
+      expect(
+        structured(await admin.callTool({ name: "get_ticket", arguments: { ticket_id: existing } })),
+      ).toHaveProperty("ticket");
+    });
+  }
+
+  it("a non-object argument list is an invalid-params protocol error, audited", async () => {
+    const before = await snapshot();
+    const res = await h.post(
+      { jsonrpc: "2.0", id: 41, method: "tools/call", params: { name: "get_ticket", arguments: "12" } },
+      {
+        authorization: `Bearer ${await h.token(ADMIN)}`,
+        "mcp-session-id": (admin.transport as { sessionId?: string }).sessionId ?? "",
+        "mcp-protocol-version": "2025-11-25",
+      },
+    );
+    expect(await res.json()).toEqual({
+      jsonrpc: "2.0",
+      id: 41,
+      error: { code: -32602, message: "Invalid params: tools/call arguments must be a JSON object" },
+    });
+    expect(await snapshot()).toEqual(before);
+    const { rows } = await h.db.query<{
+      tool: string;
+      outcome: string;
+      error_code: string;
+      arguments: unknown;
+    }>("SELECT tool, outcome, error_code, arguments FROM audit_log ORDER BY id DESC LIMIT 1");
+    expect(rows[0]).toEqual({
+      tool: "get_ticket",
+      outcome: "error",
+      error_code: "invalid_arguments",
+      arguments: "12",
+    });
+  });
+
+  it("a missing ticket is not_found for every tool that takes one, and nothing is written", async () => {
+    const before = await snapshot();
+    const missing = 987_654;
+    const calls: [string, Record<string, unknown>][] = [
+      ["get_ticket", { ticket_id: missing }],
+      ["update_ticket", { ticket_id: missing, title: "Nope" }],
+      ["update_ticket_status", { ticket_id: missing, status: "closed" }],
+      ["assign_ticket", { ticket_id: missing, assignee: "me" }],
+      ["delete_ticket", { ticket_id: missing }],
+    ];
+    for (const [name, args] of calls) {
+      expect(errorText(await admin.callTool({ name, arguments: args })), name).toBe(
+        `not_found: ticket ${missing} does not exist (or was deleted)`,
+      );
+    }
+    expect(await snapshot()).toEqual(before);
+    const { rows } = await h.db.query<{ tool: string; error_code: string }>(
+      "SELECT tool, error_code FROM audit_log ORDER BY id DESC LIMIT 5",
+    );
+    expect(rows.map((r) => r.error_code)).toEqual(Array(5).fill("not_found"));
+  });
+
+  it("a failure inside a change rolls the whole change back (no half-written ticket, no ok audit row)", async () => {
+    const before = await snapshot();
+    const result = await admin.callTool({
+      name: "create_ticket",
+      arguments: { title: "Assign to a stranger", assignee: "stranger@nowhere.example" },
+    });
+    expect(errorText(result)).toMatch(/^unknown_user: no known user "stranger@nowhere.example"/);
+    expect(await snapshot()).toEqual(before);
+    expect(await h.count("SELECT count(*) AS n FROM tickets WHERE title = 'Assign to a stranger'")).toBe(0);
+    const { rows } = await h.db.query<{ outcome: string; error_code: string }>(
+      "SELECT outcome, error_code FROM audit_log WHERE tool = 'create_ticket' ORDER BY id DESC LIMIT 1",
+    );
+    expect(rows[0]).toEqual({ outcome: "error", error_code: "unknown_user" });
+  });
+
+  it("an unknown tool is a protocol error (MCP spec), audited as refused", async () => {
+    const err = (await admin
+      .callTool({ name: "drop_all_tables", arguments: {} })
+      .catch((e: unknown) => e)) as McpError;
+    expect(err).toBeInstanceOf(McpError);
+    expect(err.code).toBe(-32602);
+    expect(err.message).toContain("Unknown tool: drop_all_tables");
+    const { rows } = await h.db.query<{ tool: string; outcome: string; error_code: string }>(
+      "SELECT tool, outcome, error_code FROM audit_log ORDER BY id DESC LIMIT 1",
+    );
+    expect(rows[0]).toEqual({ tool: "drop_all_tables", outcome: "refused", error_code: "unknown_tool" });
+  });
+
+  it("refuses an oversized body and malformed JSON at the HTTP layer without crashing", async () => {
+    const token = await h.token(ADMIN);
+    const big = await h.post(
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "create_ticket", arguments: { title: "z".repeat(2 * 1024 * 1024) } },
+      },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(big.status).toBe(413);
+    const broken = await fetch(h.mcpUrl, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: "{not json",
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: { code: number } }).error.code).toBe(-32700);
+    expect(structured(await admin.callTool({ name: "get_system_health", arguments: {} }))).toMatchObject({
+      status: "ok",
+    });
+  });
+});

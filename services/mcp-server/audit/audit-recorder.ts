@@ -1,0 +1,70 @@
+import type { Principal } from "../../kit/auth/principal.js";
+import type { Database, Queryable } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import { scrubSecrets } from "../../kit/log/scrub.js";
+import { type AuditEntry, type AuditOutcome, insertAuditEntry } from "../data/audit-log.js";
+import { auditArguments } from "./redact-arguments.js";
+
+/** Who made a call and where it belongs (the same facts the log lines carry). */
+export interface CallFacts {
+  readonly principal: Principal;
+  readonly sessionId: string | undefined;
+  readonly traceId: string | undefined;
+  readonly requestId: string | undefined;
+}
+
+export interface CallResult {
+  readonly outcome: AuditOutcome;
+  readonly errorCode?: string;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+const MAX_ERROR = 1_000;
+
+export function auditEntry(
+  facts: CallFacts,
+  tool: string,
+  rawArguments: unknown,
+  result: CallResult,
+): AuditEntry {
+  const p = facts.principal;
+  const error = result.error === undefined ? null : scrubSecrets(result.error).slice(0, MAX_ERROR);
+  return {
+    userId: p.userId,
+    email: p.email || null,
+    actorSub: p.actor?.sub ?? null,
+    actorAgent: p.actor?.agent ?? null,
+    anonymous: p.anonymous,
+    tool: tool.slice(0, 200),
+    arguments: auditArguments(rawArguments),
+    outcome: result.outcome,
+    errorCode: result.errorCode ?? null,
+    error,
+    durationMs: Math.round(result.durationMs * 1000) / 1000,
+    traceId: facts.traceId ?? null,
+    requestId: facts.requestId ?? null,
+    sessionId: facts.sessionId ?? null,
+  };
+}
+
+/** Writes audit rows; `within` joins a caller's transaction so a change and its row commit together. */
+export interface AuditRecorder {
+  record(entry: AuditEntry): Promise<void>;
+  within(tx: Queryable, entry: AuditEntry): Promise<void>;
+}
+
+export function createAuditRecorder(db: Database, logger: Logger): AuditRecorder {
+  return {
+    async record(entry) {
+      try {
+        await insertAuditEntry(db, entry);
+      } catch (err) {
+        // Loud: a missing audit row is a security event, not a detail.
+        logger.error({ err, tool: entry.tool, outcome: entry.outcome }, "audit record could not be written");
+        throw err;
+      }
+    },
+    within: (tx, entry) => insertAuditEntry(tx, entry),
+  };
+}

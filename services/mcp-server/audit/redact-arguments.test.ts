@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { auditArguments, MAX_AUDIT_ARGUMENTS_BYTES } from "./redact-arguments.js";
+
+describe("auditArguments", () => {
+  it("keeps ordinary arguments as they are", () => {
+    const args = {
+      ticket_id: 12,
+      title: "Printer on fire",
+      status: ["open", "waiting"],
+      enabled: true,
+      assignee: null,
+    };
+    expect(auditArguments(args)).toEqual(args);
+  });
+
+  it("redacts secret-named keys at any depth and secret-shaped values anywhere", () => {
+    const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJlLXBhcnQ";
+    const out = auditArguments({
+      password: "hunter2",
+      nested: { client_secret: "abc", Authorization: "Bearer xyz", note: `here is ${jwt}` },
+      list: [{ apiKey: "k" }, "Bearer sometoken123"],
+      accessToken: "t",
+    });
+    expect(out).toEqual({
+      password: "[REDACTED]",
+      nested: { client_secret: "[REDACTED]", Authorization: "[REDACTED]", note: "here is [REDACTED]" },
+      list: [{ apiKey: "[REDACTED]" }, "Bearer [REDACTED]"],
+      accessToken: "[REDACTED]",
+    });
+  });
+
+  it("cuts long strings, long lists and deep nesting", () => {
+    const out = auditArguments({
+      text: "a".repeat(1_500),
+      many: Array.from({ length: 60 }, (_, i) => i),
+      deep: { a: { b: { c: { d: { e: { f: 1 } } } } } },
+    }) as {
+      text: string;
+      many: unknown[];
+      deep: unknown;
+    };
+    expect(out.text).toBe(`${"a".repeat(1_000)}…[+500 chars]`);
+    expect(out.many).toHaveLength(51);
+    expect(out.many.at(-1)).toBe("[+10 items]");
+    expect(JSON.stringify(out.deep)).toContain("[too deep]");
+  });
+
+  it("caps the whole record at 4 KiB", () => {
+    const out = auditArguments(
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, "b".repeat(900)])),
+    );
+    expect(JSON.stringify(out).length).toBeLessThanOrEqual(MAX_AUDIT_ARGUMENTS_BYTES);
+    expect(out).toMatchObject({ _truncated: true });
+  });
+
+  it("records non-object arguments as they came, and missing ones as {}", () => {
+    expect(auditArguments("12")).toBe("12");
+    expect(auditArguments(undefined)).toEqual({});
+  });
+});

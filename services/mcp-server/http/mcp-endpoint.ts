@@ -1,0 +1,240 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { hasScopes, type Principal } from "../../kit/auth/principal.js";
+import type { Logger } from "../../kit/log/logger.js";
+import { currentCallScope } from "../../kit/propagation/call-scope.js";
+import { type AuditRecorder, auditEntry, type CallFacts } from "../audit/audit-recorder.js";
+import { toAuthInfo } from "../auth/auth-info.js";
+import type { Authenticate } from "../auth/authenticate.js";
+import {
+  insufficientScopeChallenge,
+  invalidTokenChallenge,
+  missingTokenChallenge,
+} from "../auth/challenge.js";
+import type { ToolCatalog } from "../mcp/tool-catalog.js";
+import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
+import { readJsonBody } from "./read-json-body.js";
+import { RPC, sendJson, sendRpcError } from "./responses.js";
+
+export interface McpEndpointDeps {
+  readonly authenticate: Authenticate;
+  readonly recordUser: (p: Principal) => Promise<void>;
+  readonly sessions: SessionRegistry;
+  readonly catalog: ToolCatalog;
+  readonly createServer: () => Server;
+  readonly audit: AuditRecorder;
+  readonly logger: Logger;
+  readonly resource: URL;
+  readonly resourceMetadataUrl: string;
+  readonly maxBodyBytes: number;
+}
+
+interface ToolCallMessage {
+  id: string | number | null;
+  name: string;
+  arguments: unknown;
+}
+
+/** The tools/call requests in a POST body (one message, or a legacy JSON-RPC batch). */
+function toolCalls(body: unknown): ToolCallMessage[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const calls: ToolCallMessage[] = [];
+  for (const m of messages) {
+    if (typeof m !== "object" || m === null) continue;
+    const msg = m as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (msg.method !== "tools/call" || typeof msg.params?.name !== "string") continue;
+    const id = typeof msg.id === "string" || typeof msg.id === "number" ? msg.id : null;
+    calls.push({ id, name: msg.params.name, arguments: msg.params.arguments });
+  }
+  return calls;
+}
+
+/**
+ * `/mcp` (streamable HTTP, brief §5): authenticate every request, bind sessions to the principal
+ * that opened them, refuse out-of-scope tool calls at the HTTP layer with 403 + a step-up
+ * challenge, then hand the request to the SDK transport with the principal in `req.auth`.
+ */
+export function createMcpEndpoint(deps: McpEndpointDeps) {
+  const { logger, sessions } = deps;
+
+  const refuse = async (facts: CallFacts, calls: ToolCallMessage[], errorCode: string, error: string) => {
+    for (const call of calls) {
+      await deps.audit.record(
+        auditEntry(facts, call.name, call.arguments, { outcome: "refused", errorCode, error, durationMs: 0 }),
+      );
+      logger.warn(
+        { tool: call.name, outcome: "refused", error_code: errorCode },
+        `tool ${call.name} refused: ${errorCode}`,
+      );
+    }
+  };
+
+  return async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
+    if (method !== "POST" && method !== "GET" && method !== "DELETE") {
+      sendRpcError(res, 405, RPC.serverError, "Method not allowed", {
+        headers: { allow: "GET, POST, DELETE" },
+      });
+      return;
+    }
+
+    const auth = await deps.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      const missing = auth.reason === "missing_token";
+      const unavailable = auth.reason === "jwks_unavailable";
+      sendJson(
+        res,
+        unavailable ? 503 : 401,
+        {
+          error: missing ? "unauthorized" : unavailable ? "temporarily_unavailable" : "invalid_token",
+          error_description: auth.description,
+          reason: auth.reason,
+        },
+        unavailable
+          ? { "retry-after": "5" }
+          : {
+              "www-authenticate": missing
+                ? missingTokenChallenge(deps.resourceMetadataUrl)
+                : invalidTokenChallenge(deps.resourceMetadataUrl, auth.description),
+            },
+      );
+      return;
+    }
+    const { principal } = auth;
+    await deps.recordUser(principal);
+
+    let body: unknown;
+    if (method === "POST") {
+      const read = await readJsonBody(req, deps.maxBodyBytes);
+      if (!read.ok) {
+        sendRpcError(res, read.status, read.status === 400 ? RPC.parseError : RPC.serverError, read.message);
+        return;
+      }
+      body = read.value;
+    }
+
+    const sessionId = header(req, "mcp-session-id");
+    const scope = currentCallScope();
+    const facts: CallFacts = {
+      principal,
+      sessionId,
+      traceId: scope?.trace?.traceId,
+      requestId: scope?.requestId,
+    };
+    const calls = toolCalls(body);
+
+    let session: McpSession | undefined;
+    if (sessionId !== undefined) {
+      session = sessions.get(sessionId);
+      if (!session) {
+        // 404 tells a client its session is gone and it should initialize again (transport spec).
+        sendRpcError(res, 404, RPC.sessionNotFound, "Session not found");
+        return;
+      }
+      if (session.owner !== ownerKey(principal)) {
+        logger.warn(
+          { session_id: sessionId, session_user_id: session.userId },
+          "MCP session refused: it belongs to another principal",
+        );
+        await refuse(facts, calls, "session_not_owned", "the MCP session belongs to another principal");
+        sendRpcError(res, 403, RPC.forbidden, "Forbidden: this MCP session belongs to another principal", {
+          id: calls[0]?.id ?? null,
+        });
+        return;
+      }
+    }
+
+    // Step-up signal at the HTTP layer when the request names one tool the token may not call.
+    if (calls.length === 1 && !Array.isArray(body)) {
+      const call = calls[0] as ToolCallMessage;
+      const required = deps.catalog.scopeOf(call.name);
+      if (required !== undefined && !hasScopes(principal, [required])) {
+        const message = `insufficient_scope: ${call.name} requires scope "${required}", which this token does not have`;
+        await refuse(facts, calls, "insufficient_scope", message);
+        sendRpcError(res, 403, RPC.forbidden, message, {
+          id: call.id,
+          data: { error: "insufficient_scope", scope: required, tool: call.name },
+          headers: {
+            "www-authenticate": insufficientScopeChallenge(deps.resourceMetadataUrl, required, message),
+          },
+        });
+        return;
+      }
+      // The SDK would answer a non-object argument list with an internal error and no audit row.
+      const args = call.arguments;
+      if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+        const message = "Invalid params: tools/call arguments must be a JSON object";
+        await deps.audit.record(
+          auditEntry(facts, call.name, args, {
+            outcome: "error",
+            errorCode: "invalid_arguments",
+            error: message,
+            durationMs: 0,
+          }),
+        );
+        sendRpcError(res, 200, RPC.invalidParams, message, { id: call.id });
+        return;
+      }
+    }
+
+    const request = Object.assign(req, { auth: toAuthInfo(principal, auth.token, deps.resource) });
+    if (session) {
+      await session.transport.handleRequest(request, res, body);
+      return;
+    }
+    if (method !== "POST") {
+      sendRpcError(res, 400, RPC.serverError, "Bad Request: Mcp-Session-Id header is required");
+      return;
+    }
+
+    if (isInitializeRequest(body)) {
+      const server = deps.createServer();
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: true,
+        onsessioninitialized: (id) => {
+          sessions.add({
+            id,
+            transport,
+            server,
+            owner: ownerKey(principal),
+            userId: principal.userId,
+            lastSeen: Date.now(),
+          });
+          logger.info({ session_id: id }, "MCP session opened");
+        },
+        onsessionclosed: (id) => {
+          sessions.remove(id);
+          logger.info({ session_id: id }, "MCP session closed by the client");
+        },
+      });
+      server.onclose = () => {
+        if (transport.sessionId) sessions.remove(transport.sessionId);
+      };
+      await server.connect(transport);
+      await transport.handleRequest(request, res, body);
+      if (transport.sessionId === undefined) await server.close();
+      return;
+    }
+
+    // No session and not an initialize: serve it statelessly (fresh server and transport for this
+    // request only), as the 2026 protocol revision without sessions will require. Authentication
+    // and audit are per request anyway, so nothing depends on a session.
+    const server = deps.createServer();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    res.on("close", () => void server.close());
+    await server.connect(transport);
+    await transport.handleRequest(request, res, body);
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,53 @@
+import type { ServerResponse } from "node:http";
+import { sendJson } from "./responses.js";
+
+const WELL_KNOWN = "/.well-known/oauth-protected-resource";
+
+/** RFC 9728 §3.1: the well-known segment goes between the host and the resource's path. */
+export function protectedResourceMetadataPath(resource: URL): string {
+  return resource.pathname === "/" ? WELL_KNOWN : `${WELL_KNOWN}${resource.pathname.replace(/\/+$/, "")}`;
+}
+
+export function protectedResourceMetadataUrl(resource: URL): string {
+  return `${resource.origin}${protectedResourceMetadataPath(resource)}`;
+}
+
+/** Every path this document is served at: the RFC 9728 one for our resource, `/mcp`'s, and the root. */
+export function protectedResourceMetadataPaths(resource: URL): Set<string> {
+  return new Set([protectedResourceMetadataPath(resource), `${WELL_KNOWN}/mcp`, WELL_KNOWN]);
+}
+
+export interface ProtectedResourceMetadata {
+  resource: string;
+  authorization_servers: string[];
+  scopes_supported: string[];
+  bearer_methods_supported: string[];
+  resource_name: string;
+  resource_documentation?: string;
+}
+
+export function protectedResourceMetadata(options: {
+  resource: string;
+  issuer: string;
+  scopes: readonly string[];
+}): ProtectedResourceMetadata {
+  return {
+    resource: options.resource,
+    authorization_servers: [options.issuer],
+    scopes_supported: [...options.scopes],
+    // Tokens in headers only: never in query strings (MCP authorization spec) or form bodies.
+    bearer_methods_supported: ["header"],
+    resource_name: "support-ext MCP server (ticket tools)",
+  };
+}
+
+export function sendProtectedResourceMetadata(
+  res: ServerResponse,
+  metadata: ProtectedResourceMetadata,
+): void {
+  // Public metadata: browser-based MCP clients fetch it cross-origin during discovery.
+  sendJson(res, 200, metadata, {
+    "access-control-allow-origin": "*",
+    "cache-control": "public, max-age=300",
+  });
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../../kit/log/logger.js";
+import { currentCallScope, runInCallScope } from "../../kit/propagation/call-scope.js";
+import { childSpan, parseTraceparent } from "../../kit/propagation/trace-context.js";
+import type { HostOriginGuard } from "./host-origin-guard.js";
+import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "./protected-resource.js";
+import { RPC, sendJson, sendRpcError } from "./responses.js";
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+export interface RequestHandlerDeps {
+  readonly logger: Logger;
+  readonly guard: HostOriginGuard;
+  readonly mcpPaths: ReadonlySet<string>;
+  readonly handleMcp: RouteHandler;
+  readonly metadataPaths: ReadonlySet<string>;
+  readonly metadata: ProtectedResourceMetadata;
+  readonly auditPath: string;
+  readonly handleAudit: RouteHandler;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The node:http request listener. Opens the call scope around the whole request (so every log
+ * line, tool handlers' included, carries trace_id, request_id and user_id), joins the caller's
+ * W3C trace, checks Host/Origin, and routes.
+ */
+export function createRequestHandler(deps: RequestHandlerDeps) {
+  const { logger, guard } = deps;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    void runInCallScope(async () => {
+      const scope = currentCallScope();
+      const incomingId = req.headers["x-request-id"];
+      const requestId =
+        typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+      const trace = childSpan(parseTraceparent(req.headers.traceparent as string | undefined));
+      if (scope) Object.assign(scope, { requestId, trace });
+      res.setHeader("x-request-id", requestId);
+      const started = performance.now();
+      const url = new URL(req.url ?? "/", "http://localhost");
+      try {
+        const hostError = guard.checkHost(req.headers.host);
+        if (hostError) {
+          logger.warn({ host: req.headers.host, path: url.pathname }, "request refused: Host not allowed");
+          sendRpcError(res, 403, RPC.forbidden, hostError);
+          return;
+        }
+        if (deps.mcpPaths.has(url.pathname)) {
+          const originError = guard.checkOrigin(req.headers.origin);
+          if (originError) {
+            logger.warn({ origin: req.headers.origin }, "request refused: Origin not allowed");
+            sendRpcError(res, 403, RPC.forbidden, originError);
+            return;
+          }
+          await deps.handleMcp(req, res, url);
+        } else if (deps.metadataPaths.has(url.pathname) && (req.method === "GET" || req.method === "HEAD")) {
+          sendProtectedResourceMetadata(res, deps.metadata);
+        } else if (url.pathname === deps.auditPath) {
+          const originError = guard.checkOrigin(req.headers.origin);
+          if (originError) {
+            sendJson(res, 403, { error: "forbidden", error_description: originError });
+            return;
+          }
+          await deps.handleAudit(req, res, url);
+        } else if (url.pathname === "/healthz") {
+          sendJson(res, 200, { status: "ok" });
+        } else {
+          sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
+        }
+      } catch (err) {
+        logger.error({ err, path: url.pathname }, "request failed");
+        if (!res.headersSent) sendRpcError(res, 500, -32603, "Internal error");
+        else res.end();
+      } finally {
+        logger.debug(
+          {
+            method: req.method,
+            path: url.pathname,
+            status: res.statusCode,
+            duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+          },
+          "http request",
+        );
+      }
+    });
+  };
+}

@@ -1,0 +1,15 @@
+import { loadConfig } from "../kit/config/config.js";
+import { createLogger } from "../kit/log/logger.js";
+import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startMcpServer } from "./server.js";
+
+/** The MCP server process: `tsx services/mcp-server/main.ts` (started by `npm start` with the stack). */
+const config = loadConfig();
+const logger = createLogger({ service: "mcp-server", level: config.LOG_LEVEL });
+try {
+  const server = await startMcpServer(config, logger);
+  stopOnSignals(logger, () => server.close());
+} catch (err) {
+  logger.fatal({ err }, "MCP server could not start");
+  process.exit(1);
+}

@@ -1,0 +1,156 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { hasScopes } from "../../kit/auth/principal.js";
+import type { Database } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import type { ModelProvider } from "../../kit/model/types.js";
+import { currentCallScope } from "../../kit/propagation/call-scope.js";
+import { type AuditRecorder, type CallFacts, type CallResult, auditEntry } from "../audit/audit-recorder.js";
+import { principalOf } from "../auth/auth-info.js";
+import { type SystemFacts, type ToolContext, ToolError, type ToolErrorCode } from "../tools/tool.js";
+import type { ToolCatalog } from "./tool-catalog.js";
+
+export interface ToolRunnerDeps {
+  readonly catalog: ToolCatalog;
+  readonly db: Database;
+  readonly audit: AuditRecorder;
+  readonly model: ModelProvider;
+  readonly system: SystemFacts;
+  readonly logger: Logger;
+}
+
+/** What the SDK hands a request handler that the runner uses. */
+export interface HandlerExtra {
+  readonly authInfo?: AuthInfo | undefined;
+  readonly sessionId?: string | undefined;
+}
+
+export type ToolRunner = (
+  name: string,
+  rawArguments: unknown,
+  extra: HandlerExtra,
+) => Promise<CallToolResult>;
+
+/** Formats a zod failure as "field: problem; field: problem". */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join(".")}: ${i.message}` : i.message))
+    .join("; ");
+}
+
+export function toolError(code: ToolErrorCode, message: string): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: `${code}: ${message}` }] };
+}
+
+/**
+ * Every tools/call goes through here: scope check, argument validation, the handler, and exactly
+ * one audit row whatever happens. Expected failures become tool errors the model can read and act
+ * on ("<code>: <message>"); only an unknown tool is a protocol error, as the MCP spec asks.
+ */
+export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
+  const { catalog, db, audit, logger } = deps;
+
+  return async (name, rawArguments, extra) => {
+    const started = performance.now();
+    const principal = principalOf(extra);
+    const scope = currentCallScope();
+    const facts: CallFacts = {
+      principal,
+      sessionId: extra.sessionId,
+      traceId: scope?.trace?.traceId,
+      requestId: scope?.requestId,
+    };
+    const elapsed = () => performance.now() - started;
+    const finish = async (result: Omit<CallResult, "durationMs">) => {
+      const durationMs = elapsed();
+      await audit.record(auditEntry(facts, name, rawArguments, { ...result, durationMs }));
+      const level = result.outcome === "ok" ? "info" : "warn";
+      logger[level](
+        { tool: name, outcome: result.outcome, error_code: result.errorCode, duration_ms: round(durationMs) },
+        `tool ${name} ${result.outcome}${result.errorCode ? `: ${result.errorCode}` : ""}`,
+      );
+    };
+
+    const entry = catalog.get(name);
+    if (!entry) {
+      await finish({ outcome: "refused", errorCode: "unknown_tool", error: `no tool named "${name}"` });
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    }
+    const { spec: tool, scope: required } = entry;
+    if (!hasScopes(principal, [required])) {
+      const message = `${name} requires scope "${required}", which this token does not have`;
+      await finish({ outcome: "refused", errorCode: "insufficient_scope", error: message });
+      return toolError("insufficient_scope", message);
+    }
+    const parsed = tool.input.safeParse(rawArguments ?? {});
+    if (!parsed.success) {
+      const message = describeIssues(parsed.error.issues);
+      await finish({ outcome: "error", errorCode: "invalid_arguments", error: message });
+      return toolError("invalid_arguments", message);
+    }
+
+    let audited = false;
+    const ctx: ToolContext = {
+      principal,
+      db,
+      model: deps.model,
+      system: deps.system,
+      logger,
+      async mutate(fn) {
+        const out = await db.transaction(async (tx) => {
+          const value = await fn(tx);
+          await audit.within(
+            tx,
+            auditEntry(facts, name, rawArguments, { outcome: "ok", durationMs: elapsed() }),
+          );
+          return value;
+        });
+        audited = true;
+        return out;
+      },
+    };
+    try {
+      const out = await tool.run(parsed.data, ctx);
+      if (audited) {
+        logger.info({ tool: name, outcome: "ok", duration_ms: round(elapsed()) }, `tool ${name} ok`);
+      } else {
+        await finish({ outcome: "ok" });
+      }
+      return {
+        content: [
+          { type: "text", text: out.summary },
+          { type: "text", text: JSON.stringify(out.data) },
+        ],
+        structuredContent: out.data as Record<string, unknown>,
+      };
+    } catch (err) {
+      if (audited) {
+        // The change and its "ok" row are committed; what failed came after. Say so, don't re-audit.
+        logger.error({ err, tool: name }, `tool ${name} failed after its change was committed`);
+        return toolError(
+          "internal_error",
+          `the change was saved but the result could not be built (request id ${facts.requestId})`,
+        );
+      }
+      if (err instanceof ToolError) {
+        await finish({ outcome: "error", errorCode: err.code, error: err.message });
+        return toolError(err.code, err.message);
+      }
+      logger.error({ err, tool: name }, `tool ${name} failed`);
+      await finish({
+        outcome: "error",
+        errorCode: "internal_error",
+        error: err instanceof Error ? err.message : String(err),
+      });
+      // Internal details (SQL, stacks) stay in the log; the caller gets a handle to find them.
+      return toolError(
+        "internal_error",
+        `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
+      );
+    }
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,209 @@
+import { mkdirSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { SCOPES } from "../kit/auth/scopes.js";
+import { createTokenVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
+import type { Config } from "../kit/config/config.js";
+import type { Database } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/logger.js";
+import { createModelProvider } from "../kit/model/create-provider.js";
+import type { ModelProvider } from "../kit/model/types.js";
+import { createAuditRecorder } from "./audit/audit-recorder.js";
+import { createAuthenticator } from "./auth/authenticate.js";
+import { openMcpDatabase, SERVICE_NAME } from "./data/open-database.js";
+import { acquireLock } from "./data/pglite-lock.js";
+import { createSeenUserRecorder } from "./data/seen-users.js";
+import { createAuditEndpoint } from "./http/audit-endpoint.js";
+import { createHostOriginGuard, defaultAllowLists } from "./http/host-origin-guard.js";
+import { createMcpEndpoint } from "./http/mcp-endpoint.js";
+import {
+  protectedResourceMetadata,
+  protectedResourceMetadataPaths,
+  protectedResourceMetadataUrl,
+} from "./http/protected-resource.js";
+import { createRequestHandler } from "./http/request-handler.js";
+import { createProtocolServer } from "./mcp/protocol-server.js";
+import { createToolCatalog } from "./mcp/tool-catalog.js";
+import { createToolRunner } from "./mcp/tool-runner.js";
+import { SessionRegistry } from "./session/session-registry.js";
+import { collectVersions } from "./system/versions.js";
+import { ALL_TOOLS } from "./tools/all-tools.js";
+
+export interface McpServerOverrides {
+  /** An already open database (tests keep a handle to inspect rows); not closed by `close()`. */
+  readonly database?: Database;
+  /** PostgreSQL schema to use when the server opens the database itself (tests isolate runs). */
+  readonly databaseSchema?: string;
+  readonly verifier?: TokenVerifier;
+  readonly model?: ModelProvider;
+}
+
+export interface RunningMcpServer {
+  /** Base URL, e.g. http://127.0.0.1:8083 */
+  readonly url: string;
+  /** This server's resource URI: the audience its tokens must carry. */
+  readonly resource: string;
+  readonly port: number;
+  readonly activeSessions: () => number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+export const AUDIT_PATH = "/admin/audit";
+
+/**
+ * Starts the MCP server (brief §5) on `config.HOST:config.MCP_PORT`. With port 0 (tests) the
+ * resource URI takes the port actually bound, so tokens can be minted for it.
+ */
+export async function startMcpServer(
+  config: Config,
+  logger: Logger,
+  overrides: McpServerOverrides = {},
+): Promise<RunningMcpServer> {
+  let releaseLock = () => {};
+  let db = overrides.database;
+  if (!db) {
+    if (!config.DATABASE_URL) {
+      mkdirSync(config.DATA_DIR, { recursive: true });
+      releaseLock = acquireLock(config.DATA_DIR, SERVICE_NAME);
+    }
+    try {
+      db = await openMcpDatabase(config, {
+        logger,
+        ...(overrides.databaseSchema ? { schema: overrides.databaseSchema } : {}),
+      });
+    } catch (err) {
+      releaseLock();
+      throw err;
+    }
+  }
+  const database = db;
+
+  let listener: http.RequestListener = (_req, res) => {
+    res.writeHead(503, { "retry-after": "1" }).end();
+  };
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => listener(req, res));
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(config.MCP_PORT, config.HOST, () => {
+      httpServer.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const resourceUri = config.MCP_RESOURCE.replace(/:0(?=\/|$)/, `:${port}`);
+  const resource = new URL(resourceUri);
+  const resourceMetadataUrl = protectedResourceMetadataUrl(resource);
+
+  // Audience = this server (RFC 8707); the API audience too only in passthrough compatibility mode.
+  const audience = config.MCP_PASSTHROUGH_AUDIENCE ? [resourceUri, config.API_AUDIENCE] : resourceUri;
+  const verifier =
+    overrides.verifier ??
+    createTokenVerifier({
+      issuer: config.AUTH_ISSUER,
+      audience,
+      keys: new URL(config.AUTH_JWKS_URL),
+      clockToleranceSec: config.CLOCK_TOLERANCE,
+      jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
+      jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
+    });
+  const model = overrides.model ?? createModelProvider(config);
+  const versions = collectVersions();
+  const startedAt = new Date();
+
+  const sessions = new SessionRegistry({
+    idleMs: config.MCP_SESSION_IDLE * 1000,
+    max: config.MCP_MAX_SESSIONS,
+    logger,
+  });
+  const audit = createAuditRecorder(database, logger);
+  const catalog = createToolCatalog(ALL_TOOLS);
+  const runTool = createToolRunner({
+    catalog,
+    db: database,
+    audit,
+    model,
+    logger,
+    system: { startedAt, versions, activeSessions: () => sessions.size },
+  });
+  const authenticate = createAuthenticator({ verifier, logger, devAnonymous: config.AUTH_DEV_ANONYMOUS });
+  const allow = defaultAllowLists(
+    resource,
+    { host: config.HOST, port },
+    {
+      hosts: config.MCP_ALLOWED_HOSTS,
+      origins: config.MCP_ALLOWED_ORIGINS,
+    },
+  );
+
+  listener = createRequestHandler({
+    logger,
+    guard: createHostOriginGuard(allow.hosts, allow.origins),
+    mcpPaths: new Set(["/mcp", "/mcp/", resource.pathname]),
+    handleMcp: createMcpEndpoint({
+      authenticate,
+      recordUser: createSeenUserRecorder(database, logger),
+      sessions,
+      catalog,
+      createServer: () => createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0" }),
+      audit,
+      logger,
+      resource,
+      resourceMetadataUrl,
+      maxBodyBytes: MAX_BODY_BYTES,
+    }),
+    metadataPaths: protectedResourceMetadataPaths(resource),
+    metadata: protectedResourceMetadata({
+      resource: resourceUri,
+      issuer: config.AUTH_ISSUER,
+      scopes: SCOPES,
+    }),
+    auditPath: AUDIT_PATH,
+    handleAudit: createAuditEndpoint({ authenticate, db: database, logger, resourceMetadataUrl }),
+  });
+
+  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (config.AUTH_DEV_ANONYMOUS) {
+    logger.warn(
+      { principal: "dev-anonymous", scopes: ["tickets:read", "integrations:read"] },
+      "AUTH_DEV_ANONYMOUS=1: requests without a token run as the read-only development principal dev-anonymous; never use this in production",
+    );
+  }
+  logger.info(
+    {
+      url,
+      resource: resourceUri,
+      audience,
+      issuer: config.AUTH_ISSUER,
+      database: database.kind,
+      model: `${model.kind}/${model.model}`,
+      allowed_hosts: allow.hosts,
+      allowed_origins: allow.origins,
+    },
+    "MCP server listening",
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    resource: resourceUri,
+    port,
+    activeSessions: () => sessions.size,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await sessions.closeAll();
+        httpServer.closeIdleConnections();
+        const grace = setTimeout(() => httpServer.closeAllConnections(), config.SHUTDOWN_GRACE * 1000);
+        grace.unref();
+        await stopped;
+        clearTimeout(grace);
+        if (!overrides.database) await database.close();
+        releaseLock();
+        logger.info("MCP server stopped");
+      })();
+      return closing;
+    },
+  };
+}

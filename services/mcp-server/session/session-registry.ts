@@ -1,0 +1,93 @@
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Principal } from "../../kit/auth/principal.js";
+import type { Logger } from "../../kit/log/logger.js";
+
+export interface McpSession {
+  readonly id: string;
+  readonly transport: StreamableHTTPServerTransport;
+  readonly server: Server;
+  /** `ownerKey` of the principal that sent `initialize`. */
+  readonly owner: string;
+  readonly userId: string;
+  lastSeen: number;
+}
+
+/**
+ * Who a session belongs to: the user plus whoever acts for them (gateway, agent). The same user
+ * through another agent is another principal (the gateway keeps one session per user × agent), and
+ * the development principal never shares a session with a real user.
+ */
+export function ownerKey(p: Principal): string {
+  return JSON.stringify([p.userId, p.actor?.sub ?? null, p.actor?.agent ?? null, p.anonymous]);
+}
+
+/**
+ * Open MCP sessions, in least-recently-used order. Bounded (the oldest is closed when full) and
+ * swept for idleness, so abandoned sessions do not accumulate.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, McpSession>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: { idleMs: number; max: number; logger: Logger }) {
+    this.sweeper = setInterval(
+      () => this.sweep(Date.now()),
+      Math.min(60_000, Math.max(1_000, options.idleMs / 4)),
+    );
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  add(session: McpSession): void {
+    while (this.sessions.size >= this.options.max) {
+      const oldest = this.sessions.values().next().value as McpSession;
+      this.options.logger.warn(
+        { session_id: oldest.id, max: this.options.max },
+        "MCP session limit reached: closing the least recently used session",
+      );
+      this.close(oldest);
+    }
+    this.sessions.set(session.id, session);
+  }
+
+  /** The session, marked as just used. */
+  get(id: string): McpSession | undefined {
+    const s = this.sessions.get(id);
+    if (s) {
+      s.lastSeen = Date.now();
+      this.sessions.delete(id);
+      this.sessions.set(id, s);
+    }
+    return s;
+  }
+
+  remove(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  sweep(now: number): void {
+    for (const s of this.sessions.values()) {
+      // Map order is recency order: the first fresh session ends the idle ones.
+      if (now - s.lastSeen < this.options.idleMs) break;
+      this.options.logger.info(
+        { session_id: s.id, user_id: s.userId },
+        "MCP session closed after being idle",
+      );
+      this.close(s);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.sessions.values()].map((s) => this.close(s)));
+  }
+
+  private close(s: McpSession): Promise<void> {
+    this.sessions.delete(s.id);
+    return s.server.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ADMIN,
+  AGENT,
+  type Harness,
+  initializeBody,
+  startHarness,
+  structured,
+  VIEWER,
+} from "./testing/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+const PROTOCOL = { "mcp-protocol-version": "2025-11-25" };
+const listTools = (id = 3) => ({ jsonrpc: "2.0", id, method: "tools/list", params: {} });
+const getHealth = {
+  jsonrpc: "2.0",
+  id: 4,
+  method: "tools/call",
+  params: { name: "get_system_health", arguments: {} },
+};
+
+describe("MCP sessions are bound to the principal that opened them", () => {
+  it("refuses a session id replayed with another user's token, audits it, and the owner carries on", async () => {
+    const owner = await h.connect(await h.token(AGENT));
+    const sessionId = (owner.transport as { sessionId?: string }).sessionId as string;
+    expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    const mark = h.logs.lines.length;
+
+    // ADMIN may call get_system_health, so only the session binding refuses this.
+    const res = await h.post(getHealth, {
+      authorization: `Bearer ${await h.token(ADMIN)}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({
+      id: 4,
+      error: { message: "Forbidden: this MCP session belongs to another principal" },
+    });
+    const list = await h.post(listTools(), {
+      authorization: `Bearer ${await h.token(VIEWER)}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(list.status).toBe(403);
+
+    const { rows } = await h.db.query<{
+      user_id: string;
+      tool: string;
+      outcome: string;
+      error_code: string;
+      session_id: string;
+    }>("SELECT user_id, tool, outcome, error_code, session_id FROM audit_log WHERE session_id = $1", [
+      sessionId,
+    ]);
+    expect(rows).toEqual([
+      {
+        user_id: ADMIN.sub,
+        tool: "get_system_health",
+        outcome: "refused",
+        error_code: "session_not_owned",
+        session_id: sessionId,
+      },
+    ]);
+    const warn = h.logs
+      .records()
+      .slice(mark)
+      .find((l) => l.msg === "MCP session refused: it belongs to another principal");
+    expect(warn).toMatchObject({
+      level: "warn",
+      user_id: ADMIN.sub,
+      session_user_id: AGENT.sub,
+      session_id: sessionId,
+    });
+
+    const health = structured(await owner.callTool({ name: "get_system_health", arguments: {} }));
+    expect(health).toMatchObject({ status: "ok" });
+    const ownRows = await h.count(
+      "SELECT count(*) AS n FROM audit_log WHERE session_id = $1 AND user_id = $2 AND outcome = 'ok'",
+      [sessionId, AGENT.sub],
+    );
+    expect(ownRows).toBe(1);
+  });
+
+  it("treats the same user acting through another agent as another principal", async () => {
+    const viaAssistant = await h.connect(
+      await h.token(AGENT, { act: { sub: "mcp-gateway", agent: "support-assistant" } }),
+    );
+    const sessionId = (viaAssistant.transport as { sessionId?: string }).sessionId as string;
+    const other = await h.token(AGENT, { act: { sub: "mcp-gateway", agent: "ticket-reader" } });
+    const res = await h.post(listTools(), {
+      authorization: `Bearer ${other}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(res.status).toBe(403);
+    // A fresh token of the very same principal (new jti, e.g. after a refresh) may continue the session.
+    const same = await h.token(AGENT, { act: { sub: "mcp-gateway", agent: "support-assistant" } });
+    const ok = await h.post(listTools(), {
+      authorization: `Bearer ${same}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it("refuses a session id without a token (401) and an unknown session id (404)", async () => {
+    const owner = await h.connect(await h.token(ADMIN));
+    const sessionId = (owner.transport as { sessionId?: string }).sessionId as string;
+    expect((await h.post(listTools(), { "mcp-session-id": sessionId, ...PROTOCOL })).status).toBe(401);
+    const unknown = await h.post(listTools(), {
+      authorization: `Bearer ${await h.token(ADMIN)}`,
+      "mcp-session-id": "3f1e0c2a-0000-4000-8000-000000000000",
+      ...PROTOCOL,
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("lets only the owner end a session; afterwards its id is unknown", async () => {
+    const token = await h.token(VIEWER);
+    const init = await h.post(initializeBody(), { authorization: `Bearer ${token}` });
+    const sessionId = init.headers.get("mcp-session-id") as string;
+    const before = h.server.activeSessions();
+    const stranger = await fetch(h.mcpUrl, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${await h.token(ADMIN)}`, "mcp-session-id": sessionId, ...PROTOCOL },
+    });
+    expect(stranger.status).toBe(403);
+    const del = await fetch(h.mcpUrl, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}`, "mcp-session-id": sessionId, ...PROTOCOL },
+    });
+    expect(del.status).toBe(200);
+    expect(h.server.activeSessions()).toBe(before - 1);
+    expect(
+      (
+        await h.post(listTools(), {
+          authorization: `Bearer ${token}`,
+          "mcp-session-id": sessionId,
+          ...PROTOCOL,
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it("serves a request without a session statelessly, still authenticated and audited", async () => {
+    const res = await h.post(getHealth, { authorization: `Bearer ${await h.token(ADMIN)}`, ...PROTOCOL });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: { structuredContent: { status: string } } };
+    expect(body.result.structuredContent.status).toBe("ok");
+    const { rows } = await h.db.query<{ user_id: string; session_id: string | null }>(
+      "SELECT user_id, session_id FROM audit_log ORDER BY id DESC LIMIT 1",
+    );
+    expect(rows[0]).toEqual({ user_id: ADMIN.sub, session_id: null });
+    expect((await h.post(getHealth, PROTOCOL)).status).toBe(401);
+  });
+});
+
+describe("session lifetime", () => {
+  it("closes idle sessions and, when full, the least recently used one", async () => {
+    const small = await startHarness({ env: { MCP_SESSION_IDLE: "1s", MCP_MAX_SESSIONS: "2" } });
+    try {
+      const open = async () => {
+        const token = await small.token(ADMIN);
+        const res = await small.post(initializeBody(), { authorization: `Bearer ${token}` });
+        return { token, id: res.headers.get("mcp-session-id") as string };
+      };
+      const use = (s: { token: string; id: string }) =>
+        small
+          .post(listTools(), { authorization: `Bearer ${s.token}`, "mcp-session-id": s.id, ...PROTOCOL })
+          .then((r) => r.status);
+      const a = await open();
+      const b = await open();
+      expect(await use(a)).toBe(200); // a is now the most recently used
+      const c = await open(); // full: b (least recently used) goes
+      expect(small.server.activeSessions()).toBe(2);
+      expect(await use(b)).toBe(404);
+      expect(await use(a)).toBe(200);
+      expect(await use(c)).toBe(200);
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(small.server.activeSessions()).toBe(0);
+      expect(await use(a)).toBe(404);
+      expect(small.logs.records().some((l) => l.msg === "MCP session closed after being idle")).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+});

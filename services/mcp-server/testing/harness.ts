@@ -1,0 +1,191 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import pg from "pg";
+import { type Config, parseConfig } from "../../kit/config/config.js";
+import type { Database } from "../../kit/db/index.js";
+import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
+import { startTestIssuer, type TestIssuer, type TokenClaims } from "../../kit/testing/test-issuer.js";
+import { openMcpDatabase } from "../data/open-database.js";
+import { type McpServerOverrides, type RunningMcpServer, startMcpServer } from "../server.js";
+
+/**
+ * A real MCP server on loopback (port 0) with a real test issuer whose JWKS it fetches over HTTP,
+ * on a fresh database: a temp DATA_DIR (PGlite), or a unique schema when DATABASE_URL is set.
+ * Clients are the SDK's own `Client` + `StreamableHTTPClientTransport`.
+ */
+
+export const ALL = "tickets:read tickets:write tickets:delete integrations:read system:read";
+export const AGENT_SCOPES = "tickets:read tickets:write integrations:read system:read";
+export const VIEWER_SCOPES = "tickets:read integrations:read";
+
+export interface TestUser {
+  readonly sub: string;
+  readonly email: string;
+  readonly roles: string[];
+  readonly scope: string;
+}
+
+export const ADMIN: TestUser = {
+  sub: "u-admin-7f3a",
+  email: "admin@company.com",
+  roles: ["admin"],
+  scope: ALL,
+};
+export const AGENT: TestUser = {
+  sub: "u-agent-19c2",
+  email: "agent@company.com",
+  roles: ["support_agent"],
+  scope: AGENT_SCOPES,
+};
+export const VIEWER: TestUser = {
+  sub: "u-viewer-5d01",
+  email: "viewer@company.com",
+  roles: ["viewer"],
+  scope: VIEWER_SCOPES,
+};
+
+export interface Harness {
+  readonly issuer: TestIssuer;
+  readonly server: RunningMcpServer;
+  readonly config: Config;
+  /** The server's database, for assertions on rows. */
+  readonly db: Database;
+  readonly logs: LogCapture;
+  readonly mcpUrl: URL;
+  /** The PostgreSQL schema of this run (undefined on PGlite). */
+  readonly schema: string | undefined;
+  /** A token for this server's audience (override anything through `claims`). */
+  token(user: TestUser, claims?: TokenClaims): Promise<string>;
+  /** An initialized SDK client sending `Authorization: Bearer <token>` on every request (none if undefined). */
+  connect(token: string | undefined): Promise<Client>;
+  /** A raw POST to /mcp. */
+  post(body: unknown, headers?: Record<string, string>): Promise<Response>;
+  count(sql: string, params?: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly env?: Record<string, string>;
+  /** Let the server open (and lock) the database itself instead of sharing the harness's handle. */
+  readonly serverOwnsDatabase?: boolean;
+  readonly overrides?: McpServerOverrides;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const issuer = await startTestIssuer({ audience: "support-ext-api" });
+  const dataDir = mkdtempSync(join(tmpdir(), "mcp-server-test-"));
+  const databaseUrl = process.env.DATABASE_URL;
+  const schema = databaseUrl ? `mcp_test_${randomBytes(6).toString("hex")}` : undefined;
+  const config = parseConfig({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    MCP_PORT: "0",
+    DATA_DIR: dataDir,
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_JWKS_URL: issuer.jwksUrl.href,
+    LOG_LEVEL: "debug",
+    SHUTDOWN_GRACE: "1s",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...options.env,
+  });
+  const logs = captureLogs("mcp-server", "debug");
+  const db = await openMcpDatabase(config, schema ? { schema } : {});
+  let server: RunningMcpServer;
+  if (options.serverOwnsDatabase) {
+    // The server opens its own handle; ours is closed first (PGlite: one process, one handle).
+    await db.close();
+    server = await startMcpServer(config, logs.logger, {
+      ...options.overrides,
+      ...(schema ? { databaseSchema: schema } : {}),
+    });
+  } else {
+    server = await startMcpServer(config, logs.logger, { database: db, ...options.overrides });
+  }
+  const mcpUrl = new URL("/mcp", server.url);
+  const clients: Client[] = [];
+
+  return {
+    issuer,
+    server,
+    config,
+    db,
+    logs,
+    mcpUrl,
+    schema,
+    token: (user, claims = {}) =>
+      issuer.mint({
+        sub: user.sub,
+        email: user.email,
+        roles: user.roles,
+        scope: user.scope,
+        aud: server.resource,
+        ...claims,
+      }),
+    async connect(token) {
+      const transport = new StreamableHTTPClientTransport(mcpUrl, {
+        requestInit: { headers: token ? { authorization: `Bearer ${token}` } : {} },
+      });
+      const client = new Client({ name: "mcp-server-test", version: "1.0.0" });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    post: (body, headers = {}) =>
+      fetch(mcpUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      }),
+    async count(sql, params = []) {
+      const { rows } = await db.query<{ n: number }>(sql, params);
+      return Number(rows[0]?.n ?? 0);
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await server.close();
+      if (!options.serverOwnsDatabase) await db.close();
+      await issuer.close();
+      if (databaseUrl && schema) {
+        const client = new pg.Client({ connectionString: databaseUrl });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The structured result of a successful call (fails the test with the tool's message otherwise). */
+export function structured<T = Record<string, unknown>>(result: unknown): T {
+  const r = result as CallToolResult;
+  if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+  return r.structuredContent as T;
+}
+
+/** The text of a tool error result. */
+export function errorText(result: unknown): string {
+  const r = result as CallToolResult;
+  if (!r.isError) throw new Error(`expected a tool error, got ${JSON.stringify(r.structuredContent)}`);
+  return r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+}
+
+export const initializeBody = (id: number | string = 1) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-11-25",
+    capabilities: {},
+    clientInfo: { name: "raw-http-test", version: "1.0.0" },
+  },
+});

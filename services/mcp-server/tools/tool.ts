@@ -1,0 +1,73 @@
+import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import type { Principal } from "../../kit/auth/principal.js";
+import type { Database, Queryable } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import type { ModelProvider } from "../../kit/model/types.js";
+import type { ToolName } from "../../kit/auth/scopes.js";
+
+/** Facts about the running process that `get_system_health` reports. */
+export interface SystemFacts {
+  readonly startedAt: Date;
+  readonly versions: Readonly<Record<string, string>>;
+  activeSessions(): number;
+}
+
+/** What a tool handler gets besides its validated arguments. */
+export interface ToolContext {
+  /** The caller, from the SDK's `extra.authInfo` of this very request. */
+  readonly principal: Principal;
+  /** For reads. Writes go through `mutate`. */
+  readonly db: Database;
+  /**
+   * Runs `fn` in a transaction that also writes this call's "ok" audit row, so a change never
+   * commits without its audit record (and a failed change leaves neither).
+   */
+  mutate<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  readonly model: ModelProvider;
+  readonly system: SystemFacts;
+  readonly logger: Logger;
+}
+
+export interface ToolOutput<O> {
+  /** One line for people and models reading the text content. */
+  readonly summary: string;
+  /** The structured result, matching the tool's output schema. */
+  readonly data: O;
+}
+
+/** A refusal or failure the caller can act on; becomes a tool error `"<code>: <message>"`. */
+export type ToolErrorCode =
+  | "insufficient_scope"
+  | "invalid_arguments"
+  | "not_found"
+  | "invalid_transition"
+  | "unknown_user"
+  | "model_unavailable"
+  | "internal_error";
+
+export class ToolError extends Error {
+  override readonly name = "ToolError";
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ToolSpec<I extends z.ZodType = z.ZodType, O extends z.ZodObject = z.ZodObject> {
+  /** One of the kit's tool names; the scope it needs comes from `TOOL_SCOPES` (one model, brief §5). */
+  readonly name: ToolName;
+  readonly title: string;
+  readonly description: string;
+  readonly input: I;
+  readonly output: O;
+  readonly annotations: ToolAnnotations;
+  run(args: z.output<I>, ctx: ToolContext): Promise<ToolOutput<z.input<O>>>;
+}
+
+/** Type-checks a tool against its own schemas, then erases the generics for the registry. */
+export function defineTool<I extends z.ZodType, O extends z.ZodObject>(spec: ToolSpec<I, O>): ToolSpec {
+  return spec as unknown as ToolSpec;
+}
