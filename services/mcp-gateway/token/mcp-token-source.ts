@@ -14,12 +14,14 @@ export interface TokenSubject {
 /** Produces the bearer token the MCP server will see for a subject; undefined = send none. */
 export interface McpTokenSource {
   readonly mode: "exchange" | "passthrough";
+  /** Exchanges made so far (0 in passthrough mode): what a warm call must not add to. */
+  readonly exchanges: number;
   tokenFor(subject: TokenSubject, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 /** `MCP_TOKEN_MODE=passthrough`: the caller's own token, for MCP servers that accept it. */
 export function createPassthroughTokenSource(): McpTokenSource {
-  return { mode: "passthrough", tokenFor: async (subject) => subject.credential };
+  return { mode: "passthrough", exchanges: 0, tokenFor: async (subject) => subject.credential };
 }
 
 export interface ExchangeTokenSourceOptions {
@@ -34,17 +36,16 @@ export interface ExchangeTokenSourceOptions {
  * scope set), cached until shortly before it expires, so a warm call costs a map lookup. Concurrent
  * first calls for the same key share one exchange.
  */
-export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): McpTokenSource & {
-  readonly size: number;
-} {
+export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): McpTokenSource {
   const cache = new Map<string, CachedToken>();
   const inFlight = new Map<string, Promise<CachedToken>>();
   const maxEntries = options.maxEntries ?? 10_000;
+  let exchanges = 0;
 
   return {
     mode: "exchange",
-    get size() {
-      return cache.size;
+    get exchanges() {
+      return exchanges;
     },
     async tokenFor(subject) {
       if (subject.credential === undefined) return undefined;
@@ -58,6 +59,7 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
       }
       let pending = inFlight.get(key);
       if (!pending) {
+        exchanges++;
         pending = options.client
           .exchange({
             subjectToken: subject.credential,

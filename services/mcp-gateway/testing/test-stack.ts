@@ -1,0 +1,140 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { type RunningChat, startChat } from "../../chat/server.js";
+import { type Config, parseConfig } from "../../kit/config/config.js";
+import type { Database } from "../../kit/db/index.js";
+import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
+import { openMcpDatabase } from "../../mcp-server/data/open-database.js";
+import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.js";
+import { type RunningGateway, startGateway } from "../server.js";
+
+/**
+ * The real identity provider (chat), MCP server and gateway on loopback, in this process, on a
+ * fresh database (temp DATA_DIR, or unique schemas when DATABASE_URL is set). Nothing is mocked:
+ * logins are real, the gateway exchanges tokens at the real token endpoint, the MCP server
+ * fetches the real JWKS.
+ */
+export interface TestStack {
+  readonly chat: RunningChat;
+  readonly gateway: RunningGateway;
+  readonly mcpDb: Database;
+  readonly config: Config;
+  readonly logs: { readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture };
+  readonly passwords: Readonly<Record<"admin" | "agent" | "viewer", string>>;
+  mcp(): RunningMcpServer | undefined;
+  login(email: string, password: string): Promise<{ accessToken: string; userId: string; sessionId: string }>;
+  /** A gateway client over gRPC (h2c) or Connect (HTTP/1.1). */
+  gatewayClient(protocol?: "grpc" | "connect"): Client<typeof McpGatewayService>;
+  /** The SDK client straight to the MCP server with `token` (for baselines). */
+  mcpDirect(token: string): Promise<McpClient>;
+  stopMcp(): Promise<void>;
+  startMcp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), "gateway-test-"));
+  const databaseUrl = process.env.DATABASE_URL;
+  const suffix = randomBytes(5).toString("hex");
+  const passwords = {
+    admin: `admin-${randomBytes(9).toString("base64url")}`,
+    agent: `agent-${randomBytes(9).toString("base64url")}`,
+    viewer: `viewer-${randomBytes(9).toString("base64url")}`,
+  };
+  const base = {
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "debug",
+    SHUTDOWN_GRACE: "1s",
+    AUTH_ISSUER: "http://chat.test",
+    MCP_RESOURCE: "http://mcp.test/mcp",
+    GATEWAY_CLIENT_ID: "mcp-gateway",
+    GATEWAY_CLIENT_SECRET: `gw-${randomBytes(12).toString("base64url")}`,
+    SEED_ADMIN_PASSWORD: passwords.admin,
+    SEED_AGENT_PASSWORD: passwords.agent,
+    SEED_VIEWER_PASSWORD: passwords.viewer,
+    CHAT_PORT: "0",
+    MCP_PORT: "0",
+    GATEWAY_PORT: "0",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  };
+  const logs = { chat: captureLogs("chat"), mcp: captureLogs("mcp-server"), gateway: captureLogs("mcp-gateway") };
+
+  const chat = await startChat(parseConfig(base), logs.chat.logger, databaseUrl ? { databaseSchema: `chat_${suffix}` } : {});
+  const jwks = `${chat.url}/.well-known/jwks.json`;
+  const mcpConfig = parseConfig({ ...base, AUTH_JWKS_URL: jwks });
+  const mcpDb = await openMcpDatabase(mcpConfig, databaseUrl ? { schema: `mcp_${suffix}` } : {});
+  let mcp: RunningMcpServer | undefined = await startMcpServer(mcpConfig, logs.mcp.logger, { database: mcpDb });
+  const mcpPort = mcp.port;
+  const mcpUrl = `${mcp.url}/mcp`;
+
+  const config = parseConfig({
+    ...base,
+    AUTH_JWKS_URL: jwks,
+    AUTH_TOKEN_URL: `${chat.url}/oauth2/token`,
+    MCP_URL: mcpUrl,
+    // No agent service in these tests: calls without x-agent-id are not narrowed.
+    AGENT_URL: "http://127.0.0.1:1",
+    MCP_CONNECT_TIMEOUT: "2s",
+    MCP_CALL_TIMEOUT: "10s",
+  });
+  const gateway = await startGateway(config, logs.gateway.logger);
+  const auth = createClient(AuthService, createConnectTransport({ baseUrl: chat.url, httpVersion: "2" }));
+
+  return {
+    chat,
+    gateway,
+    mcpDb,
+    config,
+    logs,
+    passwords,
+    mcp: () => mcp,
+    async login(email, password) {
+      const res = await auth.login({ email, password });
+      return {
+        accessToken: res.tokens?.accessToken ?? "",
+        userId: res.user?.id ?? "",
+        sessionId: res.sessionId,
+      };
+    },
+    gatewayClient(protocol = "grpc") {
+      const transport =
+        protocol === "grpc"
+          ? createGrpcTransport({ baseUrl: gateway.url })
+          : createConnectTransport({ baseUrl: gateway.url, httpVersion: "1.1" });
+      return createClient(McpGatewayService, transport);
+    },
+    async mcpDirect(token) {
+      const client = new McpClient({ name: "direct", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+      );
+      return client;
+    },
+    async stopMcp() {
+      await mcp?.close();
+      mcp = undefined;
+    },
+    async startMcp() {
+      mcp = await startMcpServer(parseConfig({ ...base, AUTH_JWKS_URL: jwks, MCP_PORT: String(mcpPort) }), logs.mcp.logger, {
+        database: mcpDb,
+      });
+    },
+    async close() {
+      await gateway.close();
+      await mcp?.close();
+      await mcpDb.close();
+      await chat.close();
+    },
+  };
+}
