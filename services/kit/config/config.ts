@@ -12,13 +12,13 @@ const flag = z
   .enum(["0", "1", "true", "false", ""])
   .default("0")
   .transform((v) => v === "1" || v === "true");
-const duration = (fallback: string) =>
+const duration = (fallback: string, min = 1) =>
   z
     .string()
     .default(fallback)
     .transform((v, ctx) => {
       const s = parseDurationSeconds(v);
-      if (s === undefined || s <= 0) {
+      if (s === undefined || s < min) {
         ctx.addIssue({ code: "custom", message: `expected a duration like 900, 15m or 1h, got "${v}"` });
         return z.NEVER;
       }
@@ -87,7 +87,8 @@ const envSchema = z.object({
   ),
   JWKS_CACHE_TTL: duration("10m"),
   JWKS_REFETCH_COOLDOWN: duration("30s"),
-  CLOCK_TOLERANCE: duration("5s"),
+  // Allowed clock skew when checking exp/nbf; 0 is allowed (strict), the brief asks for a few seconds.
+  CLOCK_TOLERANCE: duration("5s", 0),
   SHUTDOWN_GRACE: duration("10s"),
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
   LLM_API_KEY: optionalString,

@@ -30,9 +30,16 @@ export interface CallOptions {
  * principal's request can ever carry it. The session connects lazily and re-initializes once when
  * the server has forgotten it (404 on the session id, e.g. after a restart).
  */
+/** One initialized MCP client; replaced (not closed under running calls) when the server forgets it. */
+interface Connection {
+  readonly client: Client;
+  inFlight: number;
+  retired: boolean;
+}
+
 export class McpSession {
-  private client: Client | undefined;
-  private connecting: Promise<Client> | undefined;
+  private current: Connection | undefined;
+  private connecting: Promise<Connection> | undefined;
   private subject: TokenSubject;
   private inFlight = 0;
   lastUsed = Date.now();
@@ -55,7 +62,7 @@ export class McpSession {
   }
 
   async listTools(signal?: AbortSignal): Promise<Tool[]> {
-    return this.run({ idempotent: true, ...(signal ? { signal } : {}) }, async (client) => {
+    return this.run({ idempotent: true, ...(signal ? { signal } : {}) }, async (client: Client) => {
       const tools: Tool[] = [];
       let cursor: string | undefined;
       do {
@@ -68,21 +75,21 @@ export class McpSession {
   }
 
   async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
-    return this.run(options, async (client) => {
+    return this.run(options, async (client: Client) => {
       const result = await client.callTool({ name, arguments: args }, undefined, this.requestOptions(options.signal));
       return result as CallToolResult;
     });
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
+    const conn = this.current;
+    this.current = undefined;
     this.connecting = undefined;
-    if (!client) return;
-    const transport = client.transport as StreamableHTTPClientTransport | undefined;
+    if (!conn) return;
+    const transport = conn.client.transport as StreamableHTTPClientTransport | undefined;
     // Tell the server the session is over (DELETE), then drop the connection; best effort.
     await transport?.terminateSession().catch(() => undefined);
-    await client.close().catch(() => undefined);
+    await conn.client.close().catch(() => undefined);
   }
 
   private requestOptions(signal: AbortSignal | undefined) {
@@ -93,14 +100,14 @@ export class McpSession {
     this.inFlight++;
     this.lastUsed = Date.now();
     try {
-      const client = await this.connected();
+      const conn = await this.connection();
       try {
-        return await op(client);
+        return await this.on(conn, op);
       } catch (err) {
         if (!isRetryable(err, options.idempotent)) throw err;
         this.options.logger.info({ session: this.key, reason: describe(err) }, "MCP session lost; re-initializing once");
-        await this.discard(client);
-        return await op(await this.connected());
+        this.retire(conn);
+        return await this.on(await this.connection(), op);
       }
     } finally {
       this.inFlight--;
@@ -108,13 +115,35 @@ export class McpSession {
     }
   }
 
-  private connected(): Promise<Client> {
-    if (this.client) return Promise.resolve(this.client);
+  /** Runs `op` on `conn`, closing a retired connection once its last call is done. */
+  private async on<T>(conn: Connection, op: (client: Client) => Promise<T>): Promise<T> {
+    conn.inFlight++;
+    try {
+      return await op(conn.client);
+    } finally {
+      conn.inFlight--;
+      if (conn.retired && conn.inFlight === 0) void conn.client.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Stops handing out `conn`. Calls already running on it finish on their own (each gets its own
+   * 404 from the server and retries on the new connection); it is closed when the last one ends.
+   */
+  private retire(conn: Connection): void {
+    if (this.current === conn) this.current = undefined;
+    if (conn.retired) return;
+    conn.retired = true;
+    if (conn.inFlight === 0) void conn.client.close().catch(() => undefined);
+  }
+
+  private connection(): Promise<Connection> {
+    if (this.current) return Promise.resolve(this.current);
     this.connecting ??= this.connect().then(
       (client) => {
-        this.client = client;
+        this.current = { client, inFlight: 0, retired: false };
         this.connecting = undefined;
-        return client;
+        return this.current;
       },
       (err: unknown) => {
         this.connecting = undefined;
@@ -128,7 +157,12 @@ export class McpSession {
     const transport = new StreamableHTTPClientTransport(this.options.url, {
       fetch: (url, init) => this.authorizedFetch(url, init),
       // The gateway reconnects on demand (next call); no background retry loops per session.
-      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1000,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 1,
+      },
     });
     const client = new Client({ name: "support-ext-mcp-gateway", version: this.options.clientVersion });
     client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
@@ -139,11 +173,6 @@ export class McpSession {
       throw err;
     }
     return client;
-  }
-
-  private async discard(client: Client): Promise<void> {
-    if (this.client === client) this.client = undefined;
-    await client.close().catch(() => undefined);
   }
 
   private async authorizedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
