@@ -58,7 +58,7 @@ describe("gateway faults", () => {
       while (running) {
         const at = performance.now();
         const code = await gw
-          .callTool({ name: "list_tickets", argumentsJson: JSON.stringify({ limit: 5 }) }, bearer(users[i % 3]!.accessToken))
+          .callTool({ name: "list_tickets", argumentsJson: JSON.stringify({ limit: 5 }) }, bearer(users[i % 3]?.accessToken ?? ""))
           .then(() => "ok")
           .catch((e: unknown) => Code[ConnectError.from(e).code] ?? "unknown");
         outcomes.push({ at, end: performance.now(), code });
