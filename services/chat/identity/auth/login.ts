@@ -1,0 +1,73 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "../../../kit/log/logger.js";
+import { verifyPassword } from "../passwords/password-hash.js";
+import type { SessionStore } from "../sessions/session-store.js";
+import type { LoginThrottle } from "../throttle/login-throttle.js";
+import { normalizeEmail, publicUser, type UserStore } from "../users/user-store.js";
+import type { IssuedTokens, IssueTokens } from "./issue-tokens.js";
+
+export interface LoginDeps {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly throttle: LoginThrottle;
+  readonly issue: IssueTokens;
+  /** Compared against when the email is unknown, so both failures cost the same (see password-hash.ts). */
+  readonly dummyHash: string;
+  readonly sessionLifetimeSec: number;
+  readonly logger: Logger;
+}
+
+// One answer for unknown email and wrong password: the response must not tell which accounts exist.
+const INVALID_CREDENTIALS = "invalid email or password";
+const MAX_EMAIL = 254;
+const MAX_PASSWORD = 1024;
+
+export type Login = (
+  email: string,
+  password: string,
+  clientAddress: string | undefined,
+) => Promise<IssuedTokens>;
+
+export function createLogin(deps: LoginDeps): Login {
+  const { logger } = deps;
+  return async (rawEmail, password, clientAddress) => {
+    const email = normalizeEmail(rawEmail);
+    if (email === "" || password === "") {
+      throw new ConnectError("email and password are required", Code.InvalidArgument);
+    }
+    if (email.length > MAX_EMAIL || password.length > MAX_PASSWORD) {
+      throw new ConnectError(
+        `email (≤ ${MAX_EMAIL}) or password (≤ ${MAX_PASSWORD}) is too long`,
+        Code.InvalidArgument,
+      );
+    }
+    const wait = deps.throttle.retryAfterSec(email, clientAddress);
+    if (wait > 0) {
+      logger.warn({ email, client_address: clientAddress, retry_after_s: wait }, "login throttled");
+      throw new ConnectError(
+        `too many failed login attempts; try again in ${wait} s`,
+        Code.ResourceExhausted,
+        {
+          "retry-after": String(wait),
+        },
+      );
+    }
+
+    const user = await deps.users.findByEmail(email);
+    const matches = await verifyPassword(password, user?.passwordHash ?? deps.dummyHash);
+    if (!user || !matches) {
+      deps.throttle.recordFailure(email, clientAddress);
+      logger.warn(
+        { email, client_address: clientAddress, reason: user ? "wrong_password" : "unknown_email" },
+        "login failed",
+      );
+      throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
+    }
+    deps.throttle.recordSuccess(email);
+
+    const session = await deps.sessions.create(user.id, deps.sessionLifetimeSec);
+    const issued = await deps.issue(publicUser(user), session);
+    logger.info({ user_id: user.id, session_id: session.sessionId }, "login succeeded");
+    return issued;
+  };
+}

@@ -1,0 +1,49 @@
+import type { HttpResponse } from "../../../kit/server/service-server.js";
+
+/** RFC 6749 §5.2 error codes this endpoint answers with (plus RFC 8707's invalid_target). */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "invalid_scope"
+  | "invalid_target"
+  | "unsupported_grant_type"
+  | "server_error";
+
+/** A refusal of the token endpoint: status, RFC 6749 error code and a human-readable description. */
+export class OAuthError extends Error {
+  override readonly name = "OAuthError";
+  constructor(
+    readonly status: number,
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`${error}: ${description}`);
+  }
+}
+
+export const invalidRequest = (description: string) => new OAuthError(400, "invalid_request", description);
+
+/** Token responses carry credentials: never cached by anyone (RFC 6749 §5.1). */
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
+
+export function sendJson(
+  res: HttpResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(payload)),
+    ...NO_STORE,
+    ...headers,
+  });
+  res.end(payload);
+}
+
+export function sendOAuthError(res: HttpResponse, err: OAuthError): void {
+  sendJson(res, err.status, { error: err.error, error_description: err.description }, err.headers);
+}

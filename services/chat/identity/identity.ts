@@ -1,0 +1,150 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { Principal } from "../../kit/auth/principal.js";
+import type { TokenVerifier } from "../../kit/auth/token-verifier.js";
+import type { Config } from "../../kit/config/config.js";
+import type { Database } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import type { HttpRoute } from "../../kit/server/service-server.js";
+import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
+import { createTokenIssuer } from "./auth/issue-tokens.js";
+import { createLogin } from "./auth/login.js";
+import { createLogout } from "./auth/logout.js";
+import { createRefresh } from "./auth/refresh.js";
+import { createEdgeVerifier } from "./edge-verifier.js";
+import { createTokenExchange } from "./exchange/token-exchange.js";
+import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
+import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.js";
+import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
+import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
+import { ensureSigningKey } from "./keys/signing-key-store.js";
+import { createDummyHash } from "./passwords/password-hash.js";
+import { createRevocationList } from "./sessions/revocation-list.js";
+import { startRevocationSync } from "./sessions/revocation-sync.js";
+import { createSessionRevoker } from "./sessions/session-revoker.js";
+import { createSessionStore } from "./sessions/session-store.js";
+import { createLoginThrottle } from "./throttle/login-throttle.js";
+import { createTokenMinter } from "./tokens/token-minter.js";
+import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
+import { createUserStore } from "./users/user-store.js";
+
+export interface IdentityOptions {
+  readonly db: Database;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Overrides KEY_RELOAD_INTERVAL_MS (tests shorten it). */
+  readonly keyReloadIntervalMs?: number;
+  /** How often to poll for revocations made by other replicas (PostgreSQL only). */
+  readonly revocationPollIntervalMs?: number;
+}
+
+/** The identity provider, ready to be mounted on the chat process's server. */
+export interface Identity {
+  registerRoutes(router: ConnectRouter): void;
+  /** Authentication settings for the server's auth interceptor. */
+  readonly auth: {
+    readonly verifier: TokenVerifier;
+    readonly publicProcedures: ReadonlySet<string>;
+    readonly isRevoked: (principal: Principal) => boolean;
+  };
+  readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
+  readonly keyRing: KeyRing;
+  close(): void;
+}
+
+/**
+ * Builds the identity provider on the chat database: seeds users and the first signing key,
+ * loads keys and revoked sessions into memory, and wires login/refresh/logout/who-am-I, the JWKS
+ * and the token exchange endpoint.
+ */
+export async function startIdentity(options: IdentityOptions): Promise<Identity> {
+  const { db, config, logger } = options;
+
+  await seedUsers(db, seedUsersFrom(config), logger);
+  const firstKey = await ensureSigningKey(db);
+  if (firstKey) logger.info({ kid: firstKey.kid }, "generated the first signing key");
+
+  const keyRing = await createKeyRing({
+    db,
+    logger,
+    reloadIntervalMs: options.keyReloadIntervalMs ?? KEY_RELOAD_INTERVAL_MS,
+    unknownKidCooldownMs: 5_000,
+  });
+  const verifier = createEdgeVerifier({
+    keyRing,
+    issuer: config.AUTH_ISSUER,
+    audience: config.API_AUDIENCE,
+    clockToleranceSec: config.CLOCK_TOLERANCE,
+  });
+
+  const sessions = createSessionStore(db);
+  // A revoked session matters while one of its access tokens can still verify.
+  const retentionMs = (config.ACCESS_TOKEN_TTL + config.CLOCK_TOLERANCE) * 1000;
+  const revocations = createRevocationList(retentionMs);
+  const deletedSessions = await sessions.deleteEndedBefore(new Date(Date.now() - 86_400_000));
+  if (deletedSessions > 0) logger.info({ sessions: deletedSessions }, "deleted ended login sessions");
+  const stopSync = await startRevocationSync({
+    store: sessions,
+    list: revocations,
+    logger,
+    retentionMs,
+    // Embedded database: this process is the only writer, so there is nothing to poll for.
+    pollIntervalMs: db.kind === "postgres" ? (options.revocationPollIntervalMs ?? 5_000) : undefined,
+  });
+  const isRevoked = (principal: Principal) => revocations.has(principal.sessionId);
+  const revoke = createSessionRevoker(sessions, revocations);
+
+  const users = createUserStore(db);
+  const minter = createTokenMinter({ issuer: config.AUTH_ISSUER, signer: () => keyRing.signer() });
+  const issue = createTokenIssuer({
+    minter,
+    audience: config.API_AUDIENCE,
+    accessTokenTtlSec: config.ACCESS_TOKEN_TTL,
+  });
+  const login = createLogin({
+    users,
+    sessions,
+    issue,
+    logger,
+    dummyHash: await createDummyHash(),
+    sessionLifetimeSec: config.REFRESH_TOKEN_TTL,
+    throttle: createLoginThrottle({
+      windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
+      maxFailuresPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
+      maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    }),
+  });
+  const refresh = createRefresh({ users, sessions, revoke, issue, logger });
+  const logout = createLogout({ sessions, revoke, logger });
+
+  const tokenEndpoint = createTokenEndpoint({
+    exchange: createTokenExchange({
+      verifier,
+      isRevoked,
+      minter,
+      mcpResource: config.MCP_RESOURCE,
+      mcpTokenTtlSec: config.MCP_TOKEN_TTL,
+    }),
+    clients: [{ clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET }],
+    realm: config.AUTH_ISSUER,
+    logger,
+  });
+
+  return {
+    registerRoutes(router) {
+      registerAuthService(router, {
+        login,
+        refresh,
+        logout,
+        users,
+        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+      });
+    },
+    auth: { verifier, publicProcedures: PUBLIC_AUTH_PROCEDURES, isRevoked },
+    httpRoutes: { [JWKS_PATH]: createJwksRoute(keyRing), [TOKEN_ENDPOINT_PATH]: tokenEndpoint },
+    keyRing,
+    close() {
+      stopSync();
+      keyRing.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestChat, type TestChat } from "../testing/test-chat.js";
+
+let chat: TestChat;
+
+beforeAll(async () => {
+  chat = await startTestChat({
+    LOGIN_THROTTLE_WINDOW: "2s",
+    LOGIN_MAX_FAILURES_PER_EMAIL: "3",
+    LOGIN_MAX_FAILURES_PER_ADDRESS: "5",
+    // One trusted proxy: the address is the last X-Forwarded-For entry.
+    TRUSTED_PROXY_HOPS: "1",
+  });
+});
+afterAll(() => chat?.dispose());
+
+async function attempt(email: string, password: string, address: string): Promise<Code | "ok"> {
+  try {
+    await chat.auth.login({ email, password }, { headers: { "x-forwarded-for": address } });
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("login throttling over real HTTP", () => {
+  it("throttles one email after repeated failures (even the right password), then recovers", async () => {
+    const email = "agent@company.com";
+    for (let i = 0; i < 3; i++)
+      expect(await attempt(email, "wrong-password", `198.51.100.${i}`)).toBe(Code.Unauthenticated);
+    expect(await attempt(email, chat.passwords.agent, "198.51.100.50")).toBe(Code.ResourceExhausted);
+    // Other accounts are not affected.
+    expect(await attempt("viewer@company.com", chat.passwords.viewer, "198.51.100.51")).toBe("ok");
+
+    const err = await chat.auth
+      .login({ email, password: chat.passwords.agent }, { headers: { "x-forwarded-for": "198.51.100.52" } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).rawMessage).toMatch(/too many failed login attempts; try again in \d+ s/);
+
+    await sleep(2_100);
+    expect(await attempt(email, chat.passwords.agent, "198.51.100.53")).toBe("ok");
+  });
+
+  it("throttles unknown emails exactly like known ones (no account enumeration)", async () => {
+    for (let i = 0; i < 3; i++)
+      expect(await attempt("ghost@company.com", "x-password", `198.51.101.${i}`)).toBe(Code.Unauthenticated);
+    expect(await attempt("ghost@company.com", "x-password", "198.51.101.9")).toBe(Code.ResourceExhausted);
+  });
+
+  it("throttles one client address spraying many emails, not other addresses, then recovers", async () => {
+    await sleep(2_100); // start from an empty window
+    const sprayer = "203.0.113.7";
+    for (let i = 0; i < 5; i++)
+      expect(await attempt(`user${i}@company.com`, "guess-password", sprayer)).toBe(Code.Unauthenticated);
+    expect(await attempt("admin@company.com", chat.passwords.admin, sprayer)).toBe(Code.ResourceExhausted);
+    // A client that forges X-Forwarded-For entries left of our proxy's still lands on its real address.
+    expect(await attempt("admin@company.com", chat.passwords.admin, `10.9.9.9, ${sprayer}`)).toBe(
+      Code.ResourceExhausted,
+    );
+    expect(await attempt("admin@company.com", chat.passwords.admin, "203.0.113.8")).toBe("ok");
+    await sleep(2_100);
+    expect(await attempt("admin@company.com", chat.passwords.admin, sprayer)).toBe("ok");
+  });
+});

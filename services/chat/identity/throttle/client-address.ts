@@ -1,0 +1,25 @@
+/**
+ * The caller's network address for per-address login throttling.
+ *
+ * Behind reverse proxies (the extension reaches chat over TLS, usually through one) the socket
+ * peer is the proxy, so the address is the X-Forwarded-For entry appended by the outermost trusted
+ * proxy: with N trusted hops, the N-th entry from the right. Entries further left were written by
+ * the client and can be forged, so they are never used.
+ *
+ * With no trusted proxy (TRUSTED_PROXY_HOPS=0) the address would be the socket peer, which the
+ * kit's server does not yet hand to handlers; until it does, per-address throttling is inactive in
+ * that set-up and per-email throttling still applies (see docs/identity.md).
+ */
+export function clientAddressFrom(
+  forwardedFor: string | null | undefined,
+  trustedProxyHops: number,
+): string | undefined {
+  if (trustedProxyHops <= 0 || !forwardedFor) return undefined;
+  const hops = forwardedFor
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const entry = hops[hops.length - trustedProxyHops];
+  if (!entry || entry.length > 64 || !/^[0-9A-Fa-f:.[\]]+$/.test(entry)) return undefined;
+  return entry.toLowerCase();
+}

@@ -1,0 +1,59 @@
+/**
+ * Counts events per key over a sliding time window, in memory (one process; replicas each keep
+ * their own, so N replicas allow up to N× the limit — acceptable for throttling guesses, and it
+ * needs no shared store).
+ *
+ * Each key keeps at most `limit` timestamps: enough to tell whether the limit is reached and when
+ * the oldest counted event leaves the window. The number of keys is capped too, evicting the
+ * least recently touched, so a flood of distinct emails cannot grow memory without bound.
+ */
+export interface SlidingWindow {
+  /** Whether `key` has `limit` events in the window; if so, ms until one expires. */
+  blockedFor(key: string, now: number): number;
+  record(key: string, now: number): void;
+  clear(key: string): void;
+}
+
+export function createSlidingWindow(options: {
+  windowMs: number;
+  limit: number;
+  maxKeys?: number;
+}): SlidingWindow {
+  const { windowMs, limit } = options;
+  const maxKeys = options.maxKeys ?? 100_000;
+  const events = new Map<string, number[]>();
+
+  const live = (key: string, now: number): number[] | undefined => {
+    const times = events.get(key);
+    if (!times) return undefined;
+    while (times.length > 0 && (times[0] ?? 0) <= now - windowMs) times.shift();
+    if (times.length === 0) {
+      events.delete(key);
+      return undefined;
+    }
+    return times;
+  };
+
+  return {
+    blockedFor(key, now) {
+      const times = live(key, now);
+      if (!times || times.length < limit) return 0;
+      return (times[0] ?? now) + windowMs - now;
+    },
+    record(key, now) {
+      const times = live(key, now) ?? [];
+      times.push(now);
+      if (times.length > limit) times.shift();
+      // Re-insert to mark the key most recently used (Map keeps insertion order).
+      events.delete(key);
+      events.set(key, times);
+      if (events.size > maxKeys) {
+        const oldest = events.keys().next().value;
+        if (oldest !== undefined) events.delete(oldest);
+      }
+    },
+    clear(key) {
+      events.delete(key);
+    },
+  };
+}

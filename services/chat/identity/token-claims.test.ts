@@ -1,0 +1,86 @@
+import * as jose from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  startTestChat,
+  TEST_GATEWAY_ID,
+  TEST_ISSUER,
+  TEST_MCP_RESOURCE,
+  type TestChat,
+} from "../testing/test-chat.js";
+import { exchangeForm, postTokenRequest } from "../testing/token-request.js";
+
+let chat: TestChat;
+
+beforeAll(async () => {
+  chat = await startTestChat();
+});
+afterAll(() => chat?.dispose());
+
+/**
+ * The exact shape of both token kinds (brief §3), printed for the issue's resolution note.
+ * Decoding here happens only after the token verified against the served JWKS.
+ */
+describe("token claims", () => {
+  it("access token: header typ at+jwt + kid; claims exactly iss aud sub email roles scope sid jti iat nbf exp", async () => {
+    const login = await chat.auth.login({ email: "agent@company.com", password: chat.passwords.agent });
+    const token = login.tokens?.accessToken ?? "";
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      token,
+      jose.createRemoteJWKSet(new URL(`${chat.url}/.well-known/jwks.json`)),
+      { issuer: TEST_ISSUER, audience: chat.config.API_AUDIENCE, typ: "at+jwt" },
+    );
+    console.log(
+      `decoded access token\nheader: ${JSON.stringify(protectedHeader)}\nclaims: ${JSON.stringify(payload, null, 2)}`,
+    );
+    expect(Object.keys(protectedHeader).sort()).toEqual(["alg", "kid", "typ"]);
+    expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
+    expect(Object.keys(payload).sort()).toEqual(
+      ["aud", "email", "exp", "iat", "iss", "jti", "nbf", "roles", "scope", "sid", "sub"].sort(),
+    );
+    expect(payload).toMatchObject({
+      iss: TEST_ISSUER,
+      aud: chat.config.API_AUDIENCE,
+      sub: login.user?.id,
+      email: "agent@company.com",
+      roles: ["support_agent"],
+      scope: "tickets:read tickets:write integrations:read system:read",
+      sid: login.sessionId,
+    });
+    expect(payload.nbf).toBe(payload.iat);
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(chat.config.ACCESS_TOKEN_TTL);
+  });
+
+  it("exchanged token: the same plus act; aud is the MCP resource", async () => {
+    const login = await chat.auth.login({ email: "agent@company.com", password: chat.passwords.agent });
+    const subject = login.tokens?.accessToken ?? "";
+    const res = await postTokenRequest(
+      chat.url,
+      exchangeForm({
+        subjectToken: subject,
+        resource: TEST_MCP_RESOURCE,
+        scope: "tickets:read tickets:delete",
+        agentId: "support-assistant",
+      }),
+      { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] },
+    );
+    expect(res.status).toBe(200);
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      res.body.access_token as string,
+      jose.createRemoteJWKSet(new URL(`${chat.url}/.well-known/jwks.json`)),
+      { issuer: TEST_ISSUER, audience: TEST_MCP_RESOURCE, typ: "at+jwt" },
+    );
+    console.log(
+      `decoded exchanged token\nheader: ${JSON.stringify(protectedHeader)}\nclaims: ${JSON.stringify(payload, null, 2)}`,
+    );
+    expect(Object.keys(payload).sort()).toEqual(
+      ["act", "aud", "email", "exp", "iat", "iss", "jti", "nbf", "roles", "scope", "sid", "sub"].sort(),
+    );
+    expect(payload).toMatchObject({
+      aud: TEST_MCP_RESOURCE,
+      sub: login.user?.id,
+      sid: login.sessionId,
+      scope: "tickets:read",
+      act: { sub: TEST_GATEWAY_ID, agent: "support-assistant" },
+    });
+  });
+});

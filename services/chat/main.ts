@@ -1,0 +1,9 @@
+import { loadConfig } from "../kit/config/config.js";
+import { createLogger } from "../kit/log/logger.js";
+import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startChat } from "./server.js";
+
+const config = loadConfig();
+const logger = createLogger({ service: "chat", level: config.LOG_LEVEL });
+const chat = await startChat(config, logger);
+stopOnSignals(logger, () => chat.close());

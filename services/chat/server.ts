@@ -1,0 +1,87 @@
+import type { Config } from "../kit/config/config.js";
+import type { Database } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/logger.js";
+import { startServiceServer } from "../kit/server/service-server.js";
+import { acquireDataDirLock, type DataDirLock } from "./data/data-dir-lock.js";
+import { CHAT_SERVICE, openChatDatabase } from "./data/open-chat-database.js";
+import { type Identity, startIdentity } from "./identity/identity.js";
+
+export interface ChatOptions {
+  /** PostgreSQL schema instead of "chat" (tests use one per run). */
+  readonly databaseSchema?: string;
+  /** Overrides how often signing keys are re-read from the database. */
+  readonly keyReloadIntervalMs?: number;
+}
+
+export interface RunningChat {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly port: number;
+  readonly identity: Identity;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the chat (edge) process in-process on `config.CHAT_PORT` (0 = any free port): the
+ * identity provider today; threads and messages register their service here next to it.
+ */
+export async function startChat(
+  config: Config,
+  logger: Logger,
+  options: ChatOptions = {},
+): Promise<RunningChat> {
+  let lock: DataDirLock | undefined;
+  let db: Database | undefined;
+  let identity: Identity | undefined;
+  try {
+    // The embedded database serves one process; refuse to open it twice (see data-dir-lock.ts).
+    if (!config.DATABASE_URL) lock = await acquireDataDirLock(config.DATA_DIR, CHAT_SERVICE);
+    db = await openChatDatabase(config, { logger, schema: options.databaseSchema });
+    identity = await startIdentity({
+      db,
+      config,
+      logger,
+      ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
+    });
+    const routesOf = identity;
+    const server = await startServiceServer({
+      name: "chat",
+      host: config.HOST,
+      port: config.CHAT_PORT,
+      logger,
+      routes: (router) => {
+        routesOf.registerRoutes(router);
+      },
+      auth: { ...identity.auth, devAnonymous: config.AUTH_DEV_ANONYMOUS },
+      corsOrigins: config.CORS_ORIGINS,
+      httpRoutes: identity.httpRoutes,
+      shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+    });
+    if (config.AUTH_DEV_ANONYMOUS) {
+      logger.warn("AUTH_DEV_ANONYMOUS=1: calls without a token run as a read-only development principal");
+    }
+    const openDb = db;
+    const openIdentity = identity;
+    const heldLock = lock;
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      port: server.port,
+      identity,
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          openIdentity.close();
+          await openDb.close();
+          await heldLock?.release();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    identity?.close();
+    await db?.close().catch(() => undefined);
+    await lock?.release();
+    throw err;
+  }
+}

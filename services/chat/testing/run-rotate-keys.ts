@@ -1,0 +1,27 @@
+import { spawn } from "node:child_process";
+import type { TestChat } from "./test-chat.js";
+
+/** Runs the real `npm run rotate-keys` command (its script, via tsx) against a test chat's database. */
+export function runRotateKeys(
+  chat: TestChat,
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const schemaArgs = chat.schema ? ["--schema", chat.schema] : [];
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "services/chat/identity/keys/rotate-keys.ts", ...args, ...schemaArgs],
+      { env: { PATH: process.env.PATH ?? "", ...chat.env }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
