@@ -27,6 +27,8 @@ export function createServiceClient<S extends DescService>(
     httpVersion: "2" as const,
     interceptors: [...(options.interceptors ?? []), createPropagationInterceptor()],
     defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
+    // Service-to-service traffic stays on loopback or a LAN: compressing it costs more than it saves.
+    acceptCompression: [],
     pingIntervalMs: 30_000,
     idleConnectionTimeoutMs: 300_000,
   };

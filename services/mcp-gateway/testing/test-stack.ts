@@ -68,7 +68,12 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   };
-  const logs = { chat: captureLogs("chat"), mcp: captureLogs("mcp-server"), gateway: captureLogs("mcp-gateway") };
+  const level = env.LOG_LEVEL ?? "debug";
+  const logs = {
+    chat: captureLogs("chat", level),
+    mcp: captureLogs("mcp-server", level),
+    gateway: captureLogs("mcp-gateway", level),
+  };
 
   const chat = await startChat(parseConfig(base), logs.chat.logger, databaseUrl ? { databaseSchema: `chat_${suffix}` } : {});
   const jwks = `${chat.url}/.well-known/jwks.json`;
@@ -110,8 +115,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     gatewayClient(protocol = "grpc") {
       const transport =
         protocol === "grpc"
-          ? createGrpcTransport({ baseUrl: gateway.url })
-          : createConnectTransport({ baseUrl: gateway.url, httpVersion: "1.1" });
+          ? createGrpcTransport({ baseUrl: gateway.url, acceptCompression: [] })
+          : createConnectTransport({ baseUrl: gateway.url, httpVersion: "1.1", acceptCompression: [] });
       return createClient(McpGatewayService, transport);
     },
     async mcpDirect(token) {
