@@ -190,7 +190,8 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     expect(rows.map((r) => r.error_code)).toEqual(Array(5).fill("not_found"));
   });
 
-  it("a failure inside a change rolls the whole change back (no half-written ticket, no ok audit row)", async () => {
+  // The refusal comes before the INSERT; the rollback of a written row is the audit-store test below.
+  it("a refused change writes nothing (no ticket, an error audit row, no ok row)", async () => {
     const before = await snapshot();
     const result = await admin.callTool({
       name: "create_ticket",
@@ -203,6 +204,60 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
       "SELECT outcome, error_code FROM audit_log WHERE tool = 'create_ticket' ORDER BY id DESC LIMIT 1",
     );
     expect(rows[0]).toEqual({ outcome: "error", error_code: "unknown_user" });
+  });
+
+  describe("when the audit store fails (a real trigger on audit_log)", () => {
+    beforeAll(async () => {
+      await h.db.query(`
+        CREATE FUNCTION test_fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.arguments::text LIKE '%audit-offline%' THEN
+            RAISE EXCEPTION 'audit store offline (test trigger)';
+          END IF;
+          IF NEW.arguments::text LIKE '%audit-refuses-ok%' AND NEW.outcome = 'ok' THEN
+            RAISE EXCEPTION 'audit store refuses ok rows (test trigger)';
+          END IF;
+          RETURN NEW;
+        END $$`);
+      await h.db.query(
+        "CREATE TRIGGER test_fail_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_fail_audit()",
+      );
+    });
+    afterAll(async () => {
+      await h.db.query("DROP TRIGGER test_fail_audit ON audit_log");
+    });
+
+    it("a change whose audit row cannot be written is rolled back: no ticket without its record", async () => {
+      const before = await snapshot();
+      const result = await admin.callTool({
+        name: "create_ticket",
+        arguments: { title: "audit-refuses-ok" },
+      });
+      expect(errorText(result)).toMatch(/^internal_error: the tool failed unexpectedly; see the server log/);
+      expect(errorText(result)).not.toContain("test trigger");
+      // The INSERT ran inside the transaction and was undone with the failed audit row.
+      expect(await h.count("SELECT count(*) AS n FROM tickets WHERE title = 'audit-refuses-ok'")).toBe(0);
+      expect(await snapshot()).toEqual(before);
+      const { rows } = await h.db.query<{ outcome: string; error_code: string }>(
+        "SELECT outcome, error_code FROM audit_log WHERE arguments->>'title' = 'audit-refuses-ok'",
+      );
+      expect(rows).toEqual([{ outcome: "error", error_code: "internal_error" }]);
+    });
+
+    it("a read whose audit row cannot be written is not answered, and the database's message stays in the log", async () => {
+      const err = (await admin
+        .callTool({ name: "search_tickets", arguments: { query: "audit-offline" } })
+        .catch((e: unknown) => e)) as McpError;
+      expect(err).toBeInstanceOf(McpError);
+      expect(err.code).toBe(-32603);
+      expect(err.message).toMatch(/internal_error: the call could not be audited, so it was not answered/);
+      expect(err.message).not.toContain("test trigger");
+      expect(h.logs.records().some((l) => l.msg === "audit record could not be written")).toBe(true);
+      // …and the server still serves.
+      expect(
+        structured(await admin.callTool({ name: "get_ticket", arguments: { ticket_id: existing } })),
+      ).toHaveProperty("ticket");
+    });
   });
 
   it("an unknown tool is a protocol error (MCP spec), audited as refused", async () => {

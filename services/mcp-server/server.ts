@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
 import { SCOPES } from "../kit/auth/scopes.js";
 import { createTokenVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
@@ -83,13 +84,20 @@ export async function startMcpServer(
     res.writeHead(503, { "retry-after": "1" }).end();
   };
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => listener(req, res));
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(config.MCP_PORT, config.HOST, () => {
-      httpServer.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.MCP_PORT, config.HOST, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Port taken, say: give back what we opened, or a retry in this process finds it still held.
+    if (!overrides.database) await database.close();
+    releaseLock();
+    throw err;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const resourceUri = config.MCP_RESOURCE.replace(/:0(?=\/|$)/, `:${port}`);
   const resource = new URL(resourceUri);
@@ -166,7 +174,7 @@ export async function startMcpServer(
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   if (config.AUTH_DEV_ANONYMOUS) {
     logger.warn(
-      { principal: "dev-anonymous", scopes: ["tickets:read", "integrations:read"] },
+      { principal: DEV_ANONYMOUS_PRINCIPAL.userId, scopes: DEV_ANONYMOUS_PRINCIPAL.scopes },
       "AUTH_DEV_ANONYMOUS=1: requests without a token run as the read-only development principal dev-anonymous; never use this in production",
     );
   }

@@ -24,3 +24,6 @@ export const kTrace = createContextKey<TraceContext | undefined>(undefined, { de
 
 /** Request id (from `x-request-id`, or generated at the edge). */
 export const kRequestId = createContextKey<string | undefined>(undefined, { description: "request id" });
+
+/** The TCP peer of the call (a proxy's address when behind one); set by the server bootstrap. */
+export const kPeerAddress = createContextKey<string | undefined>(undefined, { description: "peer address" });

@@ -25,6 +25,9 @@ export interface OnePortListener {
 export async function listenOnePort(host: string, port: number, handler: NodeHandler): Promise<OnePortListener> {
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   const h2 = http2.createServer({}, handler);
+  // Neither server listens itself; Node starts tracking HTTP/1.1 connections (idle-close on
+  // shutdown, headersTimeout and requestTimeout against slow clients) on "listening".
+  h1.emit("listening");
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {

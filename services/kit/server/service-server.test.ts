@@ -175,3 +175,57 @@ describe("graceful shutdown", () => {
     await local.close();
   });
 });
+
+describe("peer address", () => {
+  it("is handed to handlers in the call's context values", async () => {
+    const { kPeerAddress } = await import("../propagation/context-keys.js");
+    const { createTokenVerifier } = await import("../auth/token-verifier.js");
+    const { startServiceServer } = await import("./service-server.js");
+    const { startTestIssuer } = await import("../testing/test-issuer.js");
+    const issuer = await startTestIssuer({ audience: "aud" });
+    let seen: string | undefined;
+    const server = await startServiceServer({
+      name: "peer",
+      host: "127.0.0.1",
+      port: 0,
+      logger: captureLogs("peer").logger,
+      routes: (router) =>
+        router.service(RelayService, {
+          inspect(req, ctx) {
+            seen = ctx.values.get(kPeerAddress);
+            return { nonce: req.nonce, hops: [] };
+          },
+          async *inspectStream() {},
+        }),
+      auth: { verifier: createTokenVerifier({ issuer: issuer.issuer, audience: "aud", keys: issuer.jwksUrl }) },
+      corsOrigins: [],
+    });
+    const token = await issuer.mint({ aud: "aud" });
+    await createClient(RelayService, createGrpcTransport({ baseUrl: server.url })).inspect(
+      { nonce: "p" },
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    expect(seen).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+    await server.close();
+    await issuer.close();
+  });
+});
+
+describe("idle keep-alive connections", () => {
+  it("do not hold up close(): the HTTP/1.1 server closes idle sockets instead of waiting out the grace", async () => {
+    const local = await startRelayChain(captureLogs("idle").logger, [], 600_000);
+    const agent = new http.Agent({ keepAlive: true });
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get(`${local.a.url}/nope`, { agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve());
+        })
+        .on("error", reject);
+    });
+    // A 10-minute grace: if idle sockets were not closed, close() would hang past the test timeout.
+    await local.a.close();
+    agent.destroy();
+    await local.close();
+  }, 20_000);
+});

@@ -1,10 +1,11 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../log/logger.js";
 import { runInCallScope } from "../propagation/call-scope.js";
+import { kPeerAddress } from "../propagation/context-keys.js";
 import {
   type AuthInterceptorOptions,
   createAuthInterceptor,
@@ -72,6 +73,7 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
       createAuthInterceptor({ ...options.auth, logger }),
       ...(options.interceptors ?? []),
     ],
+    contextValues: (req) => createContextValues().set(kPeerAddress, req.socket?.remoteAddress),
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
     fallback(_req, res) {

@@ -15,7 +15,11 @@ export interface RelayChain {
   close(): Promise<void>;
 }
 
-export async function startRelayChain(logger: Logger, corsOrigins: readonly string[] = []): Promise<RelayChain> {
+export async function startRelayChain(
+  logger: Logger,
+  corsOrigins: readonly string[] = [],
+  shutdownGraceMs = 1000,
+): Promise<RelayChain> {
   const issuer = await startTestIssuer({ audience: RELAY_AUDIENCE });
   const verifier = () => createTokenVerifier({ issuer: issuer.issuer, audience: RELAY_AUDIENCE, keys: issuer.jwksUrl });
   const start = (name: string, next: string | undefined, forward: "explicit" | "implicit") =>
@@ -27,7 +31,7 @@ export async function startRelayChain(logger: Logger, corsOrigins: readonly stri
       routes: relayRoutes({ name, forward, ...(next ? { next } : {}) }),
       auth: { verifier: verifier() },
       corsOrigins,
-      shutdownGraceMs: 1000,
+      shutdownGraceMs,
     });
   const c = await start("C", undefined, "explicit");
   const b = await start("B", c.url, "explicit");

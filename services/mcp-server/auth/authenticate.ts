@@ -45,10 +45,9 @@ export function createAuthenticator(options: {
         return { ok: false, reason: err.reason, description: err.message };
       }
       const principal = await verifier.verify(token);
-      if (scope) {
-        scope.principal = principal;
-        scope.credential = token;
-      }
+      // The principal only: this token's audience is this server, and it must go nowhere else (MCP
+      // spec: no token passthrough). In the call scope the kit's client interceptor would forward it.
+      if (scope) scope.principal = principal;
       logger.info(logAuthenticated(principal.userId));
       return { ok: true, principal, token };
     } catch (err) {

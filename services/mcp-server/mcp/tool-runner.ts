@@ -63,7 +63,16 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     const elapsed = () => performance.now() - started;
     const finish = async (result: Omit<CallResult, "durationMs">) => {
       const durationMs = elapsed();
-      await audit.record(auditEntry(facts, name, rawArguments, { ...result, durationMs }));
+      try {
+        await audit.record(auditEntry(facts, name, rawArguments, { ...result, durationMs }));
+      } catch {
+        // The recorder logged the cause. No audit row, no answer: and the database's message
+        // (which the SDK would copy into the JSON-RPC error) stays in the log.
+        throw new McpError(
+          ErrorCode.InternalError,
+          `internal_error: the call could not be audited, so it was not answered; see the server log for request id ${facts.requestId}`,
+        );
+      }
       const level = result.outcome === "ok" ? "info" : "warn";
       logger[level](
         { tool: name, outcome: result.outcome, error_code: result.errorCode, duration_ms: round(durationMs) },
@@ -109,20 +118,9 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         return out;
       },
     };
+    let out: Awaited<ReturnType<typeof tool.run>>;
     try {
-      const out = await tool.run(parsed.data, ctx);
-      if (audited) {
-        logger.info({ tool: name, outcome: "ok", duration_ms: round(elapsed()) }, `tool ${name} ok`);
-      } else {
-        await finish({ outcome: "ok" });
-      }
-      return {
-        content: [
-          { type: "text", text: out.summary },
-          { type: "text", text: JSON.stringify(out.data) },
-        ],
-        structuredContent: out.data as Record<string, unknown>,
-      };
+      out = await tool.run(parsed.data, ctx);
     } catch (err) {
       if (audited) {
         // The change and its "ok" row are committed; what failed came after. Say so, don't re-audit.
@@ -148,6 +146,18 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
       );
     }
+    if (audited) {
+      logger.info({ tool: name, outcome: "ok", duration_ms: round(elapsed()) }, `tool ${name} ok`);
+    } else {
+      await finish({ outcome: "ok" });
+    }
+    return {
+      content: [
+        { type: "text", text: out.summary },
+        { type: "text", text: JSON.stringify(out.data) },
+      ],
+      structuredContent: out.data as Record<string, unknown>,
+    };
   };
 }
 

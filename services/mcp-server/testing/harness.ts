@@ -6,6 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
+import { ROLE_SCOPES } from "../../kit/auth/scopes.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
@@ -19,9 +20,10 @@ import { type McpServerOverrides, type RunningMcpServer, startMcpServer } from "
  * Clients are the SDK's own `Client` + `StreamableHTTPClientTransport`.
  */
 
-export const ALL = "tickets:read tickets:write tickets:delete integrations:read system:read";
-export const AGENT_SCOPES = "tickets:read tickets:write integrations:read system:read";
-export const VIEWER_SCOPES = "tickets:read integrations:read";
+// Scopes as the identity provider grants them: from the kit's one scope model.
+export const ALL = ROLE_SCOPES.admin.join(" ");
+export const AGENT_SCOPES = ROLE_SCOPES.support_agent.join(" ");
+export const VIEWER_SCOPES = ROLE_SCOPES.viewer.join(" ");
 
 export interface TestUser {
   readonly sub: string;

@@ -7,6 +7,7 @@ import {
   type UserSchema,
 } from "../../../../gen/supportext/auth/v1/auth_pb.js";
 import { requirePrincipal } from "../../../kit/propagation/handler-context.js";
+import { kPeerAddress } from "../../../kit/propagation/context-keys.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import type { UserRecord, UserStore } from "../users/user-store.js";
 import type { IssuedTokens } from "./issue-tokens.js";
@@ -56,7 +57,11 @@ function issuedResponse(issued: IssuedTokens) {
 export function registerAuthService(router: ConnectRouter, deps: AuthServiceDeps): void {
   router.service(AuthService, {
     async login(req, ctx) {
-      const address = clientAddressFrom(ctx.requestHeader.get("x-forwarded-for"), deps.trustedProxyHops);
+      const address = clientAddressFrom(
+        ctx.requestHeader.get("x-forwarded-for"),
+        deps.trustedProxyHops,
+        ctx.values.get(kPeerAddress),
+      );
       return issuedResponse(await deps.login(req.email, req.password, address));
     },
     async refresh(req) {

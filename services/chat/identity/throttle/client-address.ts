@@ -6,15 +6,16 @@
  * proxy: with N trusted hops, the N-th entry from the right. Entries further left were written by
  * the client and can be forged, so they are never used.
  *
- * With no trusted proxy (TRUSTED_PROXY_HOPS=0) the address would be the socket peer, which the
- * kit's server does not yet hand to handlers; until it does, per-address throttling is inactive in
- * that set-up and per-email throttling still applies (see docs/identity.md).
+ * With no trusted proxy (TRUSTED_PROXY_HOPS=0) the address is the socket peer, and any
+ * X-Forwarded-For header (written by the client) is ignored.
  */
 export function clientAddressFrom(
   forwardedFor: string | null | undefined,
   trustedProxyHops: number,
+  peerAddress?: string,
 ): string | undefined {
-  if (trustedProxyHops <= 0 || !forwardedFor) return undefined;
+  if (trustedProxyHops <= 0) return peerAddress?.toLowerCase();
+  if (!forwardedFor) return undefined;
   const hops = forwardedFor
     .split(",")
     .map((s) => s.trim())

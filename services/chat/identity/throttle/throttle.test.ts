@@ -51,7 +51,9 @@ describe("login throttle", () => {
 
 describe("client address", () => {
   it("takes the entry the outermost trusted proxy appended, never client-written ones", () => {
+    // No trusted proxy: the socket peer, whatever the client wrote in X-Forwarded-For.
     expect(clientAddressFrom("203.0.113.7", 0)).toBeUndefined();
+    expect(clientAddressFrom("203.0.113.7", 0, "127.0.0.1")).toBe("127.0.0.1");
     expect(clientAddressFrom(undefined, 1)).toBeUndefined();
     expect(clientAddressFrom("203.0.113.7", 1)).toBe("203.0.113.7");
     // The client forged "1.2.3.4"; our one proxy appended the real peer.
