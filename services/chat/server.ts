@@ -18,6 +18,8 @@ export interface RunningChat {
   readonly url: string;
   readonly port: number;
   readonly identity: Identity;
+  /** The chat database (tests add users through it; the process owns and closes it). */
+  readonly database: Database;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startChat(
       url: server.url,
       port: server.port,
       identity,
+      database: openDb,
       close() {
         closing ??= (async () => {
           await server.close();
