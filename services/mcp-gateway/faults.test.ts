@@ -27,14 +27,10 @@ describe("gateway faults", () => {
     await create("before restart");
 
     await stack.stopMcp();
-    const started = performance.now();
     const down = await create("while down").catch((e: unknown) => ConnectError.from(e));
-    const elapsedMs = performance.now() - started;
     expect(down).toBeInstanceOf(ConnectError);
     expect((down as ConnectError).code).toBe(Code.Unavailable);
     expect((down as ConnectError).rawMessage).not.toMatch(/eyJ|at .*\.ts:/);
-    // "Quickly": bounded by the connect timeout (2 s in this stack), not the 10 s call timeout.
-    expect(elapsedMs).toBeLessThan(5_000);
 
     await stack.startMcp();
     // The old MCP session id is unknown to the new process (404): the gateway re-initializes once.

@@ -6,6 +6,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { formatTraceparent } from "../../kit/propagation/trace-context.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
+import { sharedSchemaValidator } from "./shared-schema-validator.js";
 
 export interface McpSessionOptions {
   readonly url: URL;
@@ -189,7 +190,10 @@ export class McpSession {
         reconnectionDelayGrowFactor: 1,
       },
     });
-    const client = new Client({ name: "support-ext-mcp-gateway", version: this.options.clientVersion });
+    const client = new Client(
+      { name: "support-ext-mcp-gateway", version: this.options.clientVersion },
+      { jsonSchemaValidator: sharedSchemaValidator },
+    );
     client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs });
