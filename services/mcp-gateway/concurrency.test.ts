@@ -8,7 +8,9 @@ const PASSWORD = "concurrency-test-password";
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ LOG_LEVEL: "info" });
+  // The point here is attribution under interleaving, not latency: on the embedded database 100
+  // first calls queue behind each other's writes for seconds, so the gateway's bounds are widened.
+  stack = await startTestStack({ LOG_LEVEL: "info", MCP_CONNECT_TIMEOUT: "60s", MCP_CALL_TIMEOUT: "60s" });
   // 100 real users in the identity provider's database. One low-cost scrypt hash shared by all
   // (hashes carry their own cost parameters), so 100 real logins stay quick.
   const hash = await hashPassword(PASSWORD, { N: 2 ** 10, r: 8, p: 1 });

@@ -28,6 +28,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
             tokenEndpoint: config.AUTH_TOKEN_URL,
             clientId: config.GATEWAY_CLIENT_ID,
             clientSecret: config.GATEWAY_CLIENT_SECRET,
+            // Getting the MCP token is part of establishing the MCP connection: same bound.
+            timeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
           }),
         });
   const pool = new SessionPool({ maxSessions: config.GATEWAY_MAX_SESSIONS, idleMs: config.GATEWAY_SESSION_IDLE * 1000 });

@@ -90,8 +90,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     MCP_URL: mcpUrl,
     // No agent service in these tests: calls without x-agent-id are not narrowed.
     AGENT_URL: "http://127.0.0.1:1",
-    MCP_CONNECT_TIMEOUT: "5s",
-    MCP_CALL_TIMEOUT: "10s",
+    MCP_CONNECT_TIMEOUT: env.MCP_CONNECT_TIMEOUT ?? "5s",
+    MCP_CALL_TIMEOUT: env.MCP_CALL_TIMEOUT ?? "10s",
   });
   const gateway = await startGateway(config, logs.gateway.logger);
   const auth = createClient(AuthService, createConnectTransport({ baseUrl: chat.url, httpVersion: "2" }));
