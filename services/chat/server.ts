@@ -2,8 +2,7 @@ import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
-import { acquireDataDirLock, type DataDirLock } from "./data/data-dir-lock.js";
-import { CHAT_SERVICE, openChatDatabase } from "./data/open-chat-database.js";
+import { openChatDatabase } from "./data/open-chat-database.js";
 import { type Identity, startIdentity } from "./identity/identity.js";
 
 export interface ChatOptions {
@@ -32,12 +31,10 @@ export async function startChat(
   logger: Logger,
   options: ChatOptions = {},
 ): Promise<RunningChat> {
-  let lock: DataDirLock | undefined;
   let db: Database | undefined;
   let identity: Identity | undefined;
   try {
-    // The embedded database serves one process; refuse to open it twice (see data-dir-lock.ts).
-    if (!config.DATABASE_URL) lock = await acquireDataDirLock(config.DATA_DIR, CHAT_SERVICE);
+    // On PGlite this also takes DATA_DIR/chat.lock (one process per embedded database), until close.
     db = await openChatDatabase(config, { logger, schema: options.databaseSchema });
     identity = await startIdentity({
       db,
@@ -64,7 +61,6 @@ export async function startChat(
     }
     const openDb = db;
     const openIdentity = identity;
-    const heldLock = lock;
     let closing: Promise<void> | undefined;
     return {
       url: server.url,
@@ -76,7 +72,6 @@ export async function startChat(
           await server.close();
           openIdentity.close();
           await openDb.close();
-          await heldLock?.release();
         })();
         return closing;
       },
@@ -84,7 +79,6 @@ export async function startChat(
   } catch (err) {
     identity?.close();
     await db?.close().catch(() => undefined);
-    await lock?.release();
     throw err;
   }
 }

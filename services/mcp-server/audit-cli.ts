@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "../kit/config/config.js";
+import { type Database, DataDirLockedError } from "../kit/db/index.js";
 import { parseAuditFilter } from "./audit/audit-filter.js";
 import { type AuditRecord, queryAuditLog } from "./data/audit-log.js";
-import { openMcpDatabase, SERVICE_NAME } from "./data/open-database.js";
-import { lockHolder } from "./data/pglite-lock.js";
+import { openMcpDatabase } from "./data/open-database.js";
 
 /**
  * `npm run audit -- --user <id|email> --since <24h|ISO time> [--until …] [--tool …] [--outcome ok|error|refused]
@@ -11,7 +11,8 @@ import { lockHolder } from "./data/pglite-lock.js";
  *
  * Reads the MCP server's audit trail straight from its database (an operator on the host is
  * trusted with the data directory anyway). On embedded PGlite it refuses while the server runs —
- * one process per database — and points to `GET /admin/audit`, which works at any time.
+ * one process per database, enforced by the lock `openDatabase` takes — and points to
+ * `GET /admin/audit`, which works at any time.
  */
 const USAGE =
   "usage: npm run audit -- [--user <id|email>] [--since <24h|ISO>] [--until <ISO>] [--tool <name>] [--outcome ok|error|refused] [--trace <id>] [--limit <n>] [--json] [--schema <name>]";
@@ -52,18 +53,18 @@ const filter = parseAuditFilter(args.values);
 if (!filter.ok) fail(`${filter.error}\n${USAGE}`);
 
 const config: Config = loadConfig();
-if (!config.DATABASE_URL) {
-  const holder = lockHolder(config.DATA_DIR, SERVICE_NAME);
-  if (holder !== undefined) {
-    fail(
-      `the MCP server (pid ${holder}) has the embedded database in ${config.DATA_DIR} open and PGlite allows one process; ` +
-        `stop it first, or read the trail from the running server: curl -H "Authorization: Bearer <admin token>" ` +
-        `"${new URL(config.MCP_RESOURCE).origin}/admin/audit?user=…&since=24h"`,
-    );
-  }
+let db: Database;
+try {
+  // On embedded PGlite this takes the service's lock file, and refuses while the server holds it.
+  db = await openMcpDatabase(config, args.values.schema ? { schema: args.values.schema } : {});
+} catch (err) {
+  if (!(err instanceof DataDirLockedError)) throw err;
+  fail(
+    `the MCP server (pid ${err.holderPid ?? "unknown"}) has the embedded database in ${config.DATA_DIR} open and PGlite allows one process; ` +
+      `stop it first, or read the trail from the running server: curl -H "Authorization: Bearer <admin token>" ` +
+      `"${new URL(config.MCP_RESOURCE).origin}/admin/audit?user=…&since=24h"`,
+  );
 }
-
-const db = await openMcpDatabase(config, args.values.schema ? { schema: args.values.schema } : {});
 try {
   const rows = await queryAuditLog(db, filter.query);
   if (args.values.json) {

@@ -107,6 +107,18 @@ describe("audit trail", () => {
     expect(none.headers.get("www-authenticate")).toContain("resource_metadata=");
   });
 
+  it("lets the admin role read only on a token that is not delegated; the audit:read scope travels", async () => {
+    const act = { sub: "mcp-gateway", agent: "support-assistant" };
+    // An admin's own token, without the scope: the role is enough.
+    expect((await readAudit(await h.token(ADMIN, { scope: "tickets:read" }), "?limit=1")).status).toBe(200);
+    // Someone acting for an admin does not borrow the role.
+    const delegated = await readAudit(await h.token(ADMIN, { scope: "tickets:read", act }), "?limit=1");
+    expect(delegated.status).toBe(403);
+    expect(await delegated.json()).toMatchObject({ error: "insufficient_scope", scope: "audit:read" });
+    // A delegated token that was given the scope may read (the exchange only narrows scopes).
+    expect((await readAudit(await h.token(ADMIN, { scope: "audit:read", act }), "?limit=1")).status).toBe(200);
+  });
+
   it("rejects a bad filter with a clear message", async () => {
     const res = await readAudit(await h.token(ADMIN), "?since=yesterday-ish");
     expect(res.status).toBe(400);

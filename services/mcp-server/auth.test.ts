@@ -30,6 +30,7 @@ describe("bearer authentication on every MCP request", () => {
       "tickets:delete",
       "integrations:read",
       "system:read",
+      "audit:read",
     ]);
     expect(doc.bearer_methods_supported).toEqual(["header"]);
   });

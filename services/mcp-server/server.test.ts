@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../kit/config/config.js";
 import { captureLogs } from "../kit/testing/log-capture.js";
-import { lockFilePath } from "./data/pglite-lock.js";
+import { dataDirLockPath } from "../kit/db/index.js";
 import { SERVICE_NAME } from "./data/open-database.js";
 import { startMcpServer } from "./server.js";
 
@@ -24,13 +24,15 @@ describe("startMcpServer", () => {
       const { logger } = captureLogs("mcp-server");
       try {
         await expect(startMcpServer(config(taken), logger)).rejects.toThrow(/EADDRINUSE/);
-        expect(existsSync(lockFilePath(dataDir, SERVICE_NAME))).toBe(false);
+        expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(false);
       } finally {
         squatter.close();
       }
       const server = await startMcpServer(config(0), logger);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(true);
       await server.close();
+      expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(false);
     },
   );
 });

@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
@@ -11,8 +10,7 @@ import { createModelProvider } from "../kit/model/create-provider.js";
 import type { ModelProvider } from "../kit/model/types.js";
 import { createAuditRecorder } from "./audit/audit-recorder.js";
 import { createAuthenticator } from "./auth/authenticate.js";
-import { openMcpDatabase, SERVICE_NAME } from "./data/open-database.js";
-import { acquireLock } from "./data/pglite-lock.js";
+import { openMcpDatabase } from "./data/open-database.js";
 import { createSeenUserRecorder } from "./data/seen-users.js";
 import { createAuditEndpoint } from "./http/audit-endpoint.js";
 import { createHostOriginGuard, defaultAllowLists } from "./http/host-origin-guard.js";
@@ -61,24 +59,14 @@ export async function startMcpServer(
   logger: Logger,
   overrides: McpServerOverrides = {},
 ): Promise<RunningMcpServer> {
-  let releaseLock = () => {};
-  let db = overrides.database;
-  if (!db) {
-    if (!config.DATABASE_URL) {
-      mkdirSync(config.DATA_DIR, { recursive: true });
-      releaseLock = acquireLock(config.DATA_DIR, SERVICE_NAME);
-    }
-    try {
-      db = await openMcpDatabase(config, {
-        logger,
-        ...(overrides.databaseSchema ? { schema: overrides.databaseSchema } : {}),
-      });
-    } catch (err) {
-      releaseLock();
-      throw err;
-    }
-  }
-  const database = db;
+  // On PGlite, opening takes DATA_DIR/mcp-server.lock (one process per embedded database) until
+  // the database is closed; `npm run audit` refuses while it is held.
+  const database =
+    overrides.database ??
+    (await openMcpDatabase(config, {
+      logger,
+      ...(overrides.databaseSchema ? { schema: overrides.databaseSchema } : {}),
+    }));
 
   let listener: http.RequestListener = (_req, res) => {
     res.writeHead(503, { "retry-after": "1" }).end();
@@ -95,7 +83,6 @@ export async function startMcpServer(
   } catch (err) {
     // Port taken, say: give back what we opened, or a retry in this process finds it still held.
     if (!overrides.database) await database.close();
-    releaseLock();
     throw err;
   }
   const port = (httpServer.address() as AddressInfo).port;
@@ -153,7 +140,8 @@ export async function startMcpServer(
       recordUser: createSeenUserRecorder(database, logger),
       sessions,
       catalog,
-      createServer: () => createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0" }),
+      createServer: () =>
+        createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0", logger }),
       audit,
       logger,
       resource,
@@ -208,7 +196,6 @@ export async function startMcpServer(
         await stopped;
         clearTimeout(grace);
         if (!overrides.database) await database.close();
-        releaseLock();
         logger.info("MCP server stopped");
       })();
       return closing;

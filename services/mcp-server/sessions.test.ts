@@ -148,6 +148,27 @@ describe("MCP sessions are bound to the principal that opened them", () => {
     ).toBe(404);
   });
 
+  it("logs what the SDK transport refuses as a warning", async () => {
+    const token = await h.token(AGENT);
+    const owner = await h.connect(token);
+    const sessionId = (owner.transport as { sessionId?: string }).sessionId as string;
+    const mark = h.logs.lines.length;
+    const res = await h.post(listTools(), {
+      authorization: `Bearer ${token}`,
+      "mcp-session-id": sessionId,
+      accept: "application/json",
+      ...PROTOCOL,
+    });
+    expect(res.status).toBe(406);
+    const warn = h.logs
+      .records()
+      .slice(mark)
+      .find((l) => l.msg === "MCP protocol error");
+    expect(warn).toMatchObject({ level: "warn", user_id: AGENT.sub });
+    expect(warn?.err).toMatchObject({ message: expect.stringMatching(/^Not Acceptable/) });
+    expect(h.logs.lines.slice(mark).join("\n")).not.toContain(token);
+  });
+
   it("serves a request without a session statelessly, still authenticated and audited", async () => {
     const res = await h.post(getHealth, { authorization: `Bearer ${await h.token(ADMIN)}`, ...PROTOCOL });
     expect(res.status).toBe(200);
@@ -162,7 +183,7 @@ describe("MCP sessions are bound to the principal that opened them", () => {
 });
 
 describe("session lifetime", () => {
-  it("closes idle sessions and, when full, the least recently used one", async () => {
+  it("closes idle sessions and, when full, the one its owner used least recently", async () => {
     const small = await startHarness({ env: { MCP_SESSION_IDLE: "1s", MCP_MAX_SESSIONS: "2" } });
     try {
       const open = async () => {
@@ -177,7 +198,10 @@ describe("session lifetime", () => {
       const a = await open();
       const b = await open();
       expect(await use(a)).toBe(200); // a is now the most recently used
-      const c = await open(); // full: b (least recently used) goes
+      // A stranger presenting b's id is refused and does not count as use of b.
+      const stranger = await small.token(VIEWER);
+      expect(await use({ token: stranger, id: b.id })).toBe(403);
+      const c = await open(); // full: b (least recently used by its owner) goes
       expect(small.server.activeSessions()).toBe(2);
       expect(await use(b)).toBe(404);
       expect(await use(a)).toBe(200);

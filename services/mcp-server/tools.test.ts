@@ -515,4 +515,38 @@ describe("ticket behaviour", () => {
     );
     expect(future).toMatchObject({ total: 0, since: "2999-01-01T00:00:00.000Z" });
   });
+
+  it("counts every breakdown on one snapshot, so they agree while tickets are being written", async () => {
+    let writing = true;
+    const writer = (async () => {
+      const priorities = ["low", "medium", "high", "urgent"];
+      for (let i = 0; writing && i < 400; i++) {
+        await h.db.query(
+          "INSERT INTO tickets (title, priority, category, created_by, updated_by) VALUES ($1, $2, 'billing', 'x', 'x')",
+          [`stats ${i}`, priorities[i % 4]],
+        );
+      }
+    })();
+    try {
+      for (let i = 0; i < 15; i++) {
+        const stats = structured(await admin.callTool({ name: "get_ticket_stats", arguments: {} })) as {
+          total: number;
+          by_status: Record<string, number>;
+          by_priority: Record<string, number>;
+          by_category: Record<string, number>;
+          by_assignee: { count: number }[];
+        };
+        const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+        expect([
+          sum(Object.values(stats.by_status)),
+          sum(Object.values(stats.by_priority)),
+          sum(Object.values(stats.by_category)),
+          sum(stats.by_assignee.map((a) => a.count)),
+        ]).toEqual([stats.total, stats.total, stats.total, stats.total]);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+  });
 });

@@ -28,7 +28,14 @@ describe("identity: login, who-am-I, refresh rotation, reuse detection, logout",
       "admin@company.com": {
         password: chat.passwords.admin,
         roles: ["admin"],
-        scopes: ["tickets:read", "tickets:write", "tickets:delete", "integrations:read", "system:read"],
+        scopes: [
+          "tickets:read",
+          "tickets:write",
+          "tickets:delete",
+          "integrations:read",
+          "system:read",
+          "audit:read",
+        ],
       },
       "agent@company.com": {
         password: chat.passwords.agent,

@@ -21,6 +21,14 @@ describe("scopes", () => {
     expect(scopesForRoles(["viewer", "support_agent"])).toEqual(scopesForRoles(["support_agent"]));
   });
 
+  it("grants audit:read (no tool needs it) to admins only", () => {
+    expect(scopesForRoles(["admin"])).toContain("audit:read");
+    expect(scopesForRoles(["support_agent", "viewer"])).not.toContain("audit:read");
+    expect(Object.values(TOOL_SCOPES)).not.toContain("audit:read");
+    // So an agent's tool allow-list never asks for it on the MCP hop.
+    expect(scopesForTools(TOOL_NAMES)).not.toContain("audit:read");
+  });
+
   it("derives the scopes a tool allow-list needs", () => {
     expect(scopesForTools(["get_ticket", "list_tickets", "nope"])).toEqual(["tickets:read"]);
     expect(scopesForTools(["delete_ticket", "get_system_health"])).toEqual(["tickets:delete", "system:read"]);

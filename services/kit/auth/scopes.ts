@@ -4,8 +4,21 @@
  * enforces it, and the gateway narrows exchanged tokens with it.
  */
 
-export const SCOPES = ["tickets:read", "tickets:write", "tickets:delete", "integrations:read", "system:read"] as const;
+export const SCOPES = [
+  "tickets:read",
+  "tickets:write",
+  "tickets:delete",
+  "integrations:read",
+  "system:read",
+  "audit:read",
+] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/**
+ * Reading the MCP server's audit trail (`GET /admin/audit`). No tool needs it, so the gateway, which
+ * asks for an agent's tool scopes only, never puts it in an agent's token. Granted to admins.
+ */
+export const AUDIT_READ_SCOPE = "audit:read" satisfies Scope;
 
 export const TOOL_SCOPES = {
   search_tickets: "tickets:read",
@@ -29,6 +42,7 @@ export const ROLES = ["admin", "support_agent", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  // Every scope, `audit:read` included.
   admin: SCOPES,
   support_agent: ["tickets:read", "tickets:write", "integrations:read", "system:read"],
   viewer: ["tickets:read", "integrations:read"],

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { acquireDataDirLock } from "./data-dir-lock.js";
 import { applyMigrations, type ScriptRunner, validateMigrations } from "./migrate.js";
 import { openPgDatabase } from "./pg-database.js";
 import { openPgliteDatabase } from "./pglite-database.js";
@@ -84,13 +85,16 @@ export interface OpenDatabaseOptions {
  * Opens the service's database and brings its schema up to date before returning, so a service never
  * serves requests against a half-migrated schema.
  *
- * - no `databaseUrl`: PGlite persisted in `join(dataDir, service)` (directories are created);
+ * - no `databaseUrl`: PGlite persisted in `join(dataDir, service)` (directories are created), held
+ *   with the lock file `join(dataDir, service + ".lock")` until `close()`: PGlite serves one process,
+ *   so a second open — another process, or this one — rejects with `DataDirLockedError`;
  * - `databaseUrl`: a bounded `pg.Pool` whose connections all use the schema `toSchemaName(schema ??
  *   service)`, created if missing (one schema per service, DESIGN.md §2).
  *
- * Rejects (and releases everything it opened) when the database is unreachable, within 5 s on
- * PostgreSQL, with a message naming the server but not its password, or when a migration fails
- * (`MigrationError`, naming the migration id; that migration is rolled back, earlier ones stay).
+ * Rejects (and releases everything it opened, the lock included) when the embedded database is
+ * locked (`DataDirLockedError`), when the database is unreachable, within 5 s on PostgreSQL, with a
+ * message naming the server but not its password, or when a migration fails (`MigrationError`,
+ * naming the migration id; that migration is rolled back, earlier ones stay).
  */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(opts.service)) {
@@ -109,19 +113,41 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   } else {
     if (opts.dataDir === "") throw new Error("dataDir is required for the embedded database");
     const dir = resolve(opts.dataDir, opts.service);
-    db = await openPgliteDatabase(dir);
+    db = await openLockedPglite(opts.dataDir, opts.service, dir);
     target = { dir };
     lockKey = "public";
   }
   try {
     const applied = await applyMigrations(db, opts.migrations, { lockKey, logger: opts.logger });
-    opts.logger?.info(
-      { service: opts.service, kind: db.kind, ...target, migrationsApplied: applied.length },
-      "database ready",
-    );
+    // `service` is not repeated here: loggers carry it already (the kit logger's `base`).
+    opts.logger?.info({ kind: db.kind, ...target, migrationsApplied: applied.length }, "database ready");
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;
   }
   return db;
+}
+
+/** PGlite in `dir`, opened only once the service's lock is ours; `close()` gives the lock back. */
+async function openLockedPglite(
+  dataDir: string,
+  service: string,
+  dir: string,
+): Promise<Database & ScriptRunner> {
+  const lock = await acquireDataDirLock(dataDir, service);
+  let db: Database & ScriptRunner;
+  try {
+    db = await openPgliteDatabase(dir);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    ...db,
+    close() {
+      closing ??= db.close().finally(() => lock.release());
+      return closing;
+    },
+  };
 }

@@ -6,6 +6,7 @@ export type {
   Queryable,
   QueryResult,
 } from "./database.js";
+export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
 export { openDatabase } from "./database.js";
 export { MigrationError } from "./migrate.js";
 export { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";

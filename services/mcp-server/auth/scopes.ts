@@ -1,12 +1,17 @@
 import type { Principal } from "../../kit/auth/principal.js";
+import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
 
 /**
  * Tool → scope and role → scope live in the kit (`kit/auth/scopes.ts`), shared with the identity
- * provider and the gateway. What is only the MCP server's: who may read the audit trail — the
- * `admin` role, or the dedicated `audit:read` scope for an operator's token without that role.
+ * provider and the gateway. What is only the MCP server's: who may read the audit trail.
+ *
+ * The rule: the `audit:read` scope, or the `admin` role on a token that is not delegated (no `act`).
+ * A scope travels with a token and is narrowed on exchange (the gateway asks only for the agent's
+ * tool scopes, so an agent's token never carries `audit:read`); a role is an attribute of the user
+ * that an agent or gateway acting for an admin must not borrow. The development principal never
+ * reads it.
  */
-export const AUDIT_READ_SCOPE = "audit:read";
-
 export function canReadAudit(p: Principal): boolean {
-  return !p.anonymous && (p.roles.includes("admin") || p.scopes.includes(AUDIT_READ_SCOPE));
+  if (p.anonymous) return false;
+  return p.scopes.includes(AUDIT_READ_SCOPE) || (p.roles.includes("admin") && p.actor === undefined);
 }

@@ -219,6 +219,11 @@ export interface TicketStats {
   by_assignee: { assignee_id: string | null; email: string | null; count: number }[];
 }
 
+/**
+ * Ticket counts by status, priority, category and assignee. One statement (GROUPING SETS), so every
+ * breakdown is counted on the same snapshot and they all add up to the same total — separate
+ * statements would each see a different moment on PostgreSQL (READ COMMITTED) while tickets change.
+ */
 export async function ticketStats(
   q: Queryable,
   since: Date | undefined,
@@ -231,32 +236,39 @@ export async function ticketStats(
 ): Promise<TicketStats> {
   const w = new Where().add("t.deleted_at IS NULL");
   if (since) w.add("t.created_at >= ?", since);
-  const grouped = async (column: string) => {
-    const { rows } = await q.query<{ key: string; n: number }>(
-      `SELECT t.${column} AS key, count(*) AS n FROM tickets t ${w} GROUP BY t.${column}`,
-      w.params,
-    );
-    return new Map(rows.map((r) => [r.key, r.n]));
-  };
-  const zeroFilled = <K extends string>(keys: readonly K[], counts: Map<string, number>) =>
-    Object.fromEntries(keys.map((k) => [k, counts.get(k) ?? 0])) as Record<K, number>;
-  const [status, priority, category] = [
-    await grouped("status"),
-    await grouped("priority"),
-    await grouped("category"),
-  ];
-  const { rows: assignees } = await q.query<{ assignee_id: string | null; email: string | null; n: number }>(
-    `SELECT t.assignee_id, u.email, count(*) AS n FROM tickets t LEFT JOIN users u ON u.id = t.assignee_id ${w}
-     GROUP BY t.assignee_id, u.email ORDER BY count(*) DESC, t.assignee_id NULLS FIRST`,
+  const { rows } = await q.query<{
+    dimension: "status" | "priority" | "category" | "assignee";
+    status: string | null;
+    priority: string | null;
+    category: string | null;
+    assignee_id: string | null;
+    email: string | null;
+    n: number;
+  }>(
+    `SELECT CASE WHEN GROUPING(t.status) = 0 THEN 'status'
+                 WHEN GROUPING(t.priority) = 0 THEN 'priority'
+                 WHEN GROUPING(t.category) = 0 THEN 'category'
+                 ELSE 'assignee' END AS dimension,
+            t.status, t.priority, t.category, t.assignee_id, u.email, count(*) AS n
+       FROM tickets t LEFT JOIN users u ON u.id = t.assignee_id ${w}
+      GROUP BY GROUPING SETS ((t.status), (t.priority), (t.category), (t.assignee_id, u.email))
+      ORDER BY count(*) DESC, t.assignee_id NULLS FIRST`,
     w.params,
   );
+  const counts = (dimension: "status" | "priority" | "category") =>
+    new Map(rows.filter((r) => r.dimension === dimension).map((r) => [r[dimension] as string, r.n]));
+  const zeroFilled = <K extends string>(keys: readonly K[], found: Map<string, number>) =>
+    Object.fromEntries(keys.map((k) => [k, found.get(k) ?? 0])) as Record<K, number>;
+  const status = counts("status");
   const by_status = zeroFilled(vocab.statuses, status);
   return {
     total: [...status.values()].reduce((a, b) => a + b, 0),
     active: activeStatuses.reduce((sum, s) => sum + by_status[s], 0),
     by_status,
-    by_priority: zeroFilled(vocab.priorities, priority),
-    by_category: zeroFilled(vocab.categories, category),
-    by_assignee: assignees.map((a) => ({ assignee_id: a.assignee_id, email: a.email, count: a.n })),
+    by_priority: zeroFilled(vocab.priorities, counts("priority")),
+    by_category: zeroFilled(vocab.categories, counts("category")),
+    by_assignee: rows
+      .filter((r) => r.dimension === "assignee")
+      .map((r) => ({ assignee_id: r.assignee_id, email: r.email, count: r.n })),
   };
 }

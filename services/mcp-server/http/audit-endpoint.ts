@@ -8,13 +8,15 @@ import {
   invalidTokenChallenge,
   missingTokenChallenge,
 } from "../auth/challenge.js";
-import { AUDIT_READ_SCOPE, canReadAudit } from "../auth/scopes.js";
+import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
+import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
 import { sendJson } from "./responses.js";
 
 /**
  * `GET /admin/audit?user=…&since=…&until=…&tool=…&outcome=…&trace=…&limit=…`: the audit trail for
- * administrators (role `admin`, or scope `audit:read`), authenticated like every MCP request.
+ * administrators (scope `audit:read`, or role `admin` on a token that is not delegated: see
+ * `canReadAudit`), authenticated like every MCP request.
  */
 export function createAuditEndpoint(deps: {
   authenticate: Authenticate;
@@ -47,7 +49,7 @@ export function createAuditEndpoint(deps: {
       return;
     }
     if (!canReadAudit(auth.principal)) {
-      const message = `reading the audit trail needs the admin role or scope "${AUDIT_READ_SCOPE}"`;
+      const message = `reading the audit trail needs scope "${AUDIT_READ_SCOPE}", or the admin role on a token that is not delegated`;
       deps.logger.warn({ path: url.pathname }, "audit trail read refused");
       sendJson(
         res,

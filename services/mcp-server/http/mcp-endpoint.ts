@@ -128,15 +128,16 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
 
     let session: McpSession | undefined;
     if (sessionId !== undefined) {
-      session = sessions.get(sessionId);
-      if (!session) {
+      // Ownership is checked before the session counts as used (a stranger must not keep it alive).
+      const found = sessions.lookup(sessionId, ownerKey(principal));
+      if (found.status === "not_found") {
         // 404 tells a client its session is gone and it should initialize again (transport spec).
         sendRpcError(res, 404, RPC.sessionNotFound, "Session not found");
         return;
       }
-      if (session.owner !== ownerKey(principal)) {
+      if (found.status === "not_owned") {
         logger.warn(
-          { session_id: sessionId, session_user_id: session.userId },
+          { session_id: sessionId, session_user_id: found.session.userId },
           "MCP session refused: it belongs to another principal",
         );
         await refuse(facts, calls, "session_not_owned", "the MCP session belongs to another principal");
@@ -145,6 +146,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
         });
         return;
       }
+      session = found.session;
     }
 
     // Step-up signal at the HTTP layer when the request names one tool the token may not call.

@@ -13,6 +13,11 @@ export interface McpSession {
   lastSeen: number;
 }
 
+export type SessionLookup =
+  | { readonly status: "ok"; readonly session: McpSession }
+  | { readonly status: "not_owned"; readonly session: McpSession }
+  | { readonly status: "not_found" };
+
 /**
  * Who a session belongs to: the user plus whoever acts for them (gateway, agent). The same user
  * through another agent is another principal (the gateway keeps one session per user × agent), and
@@ -54,15 +59,19 @@ export class SessionRegistry {
     this.sessions.set(session.id, session);
   }
 
-  /** The session, marked as just used. */
-  get(id: string): McpSession | undefined {
+  /**
+   * Looks a session up for the principal `owner` (an `ownerKey`). Only its owner's use counts as
+   * use: the idle timer and the LRU position move for the owner alone, so a stranger presenting
+   * someone's session id (refused) cannot keep that session alive.
+   */
+  lookup(id: string, owner: string): SessionLookup {
     const s = this.sessions.get(id);
-    if (s) {
-      s.lastSeen = Date.now();
-      this.sessions.delete(id);
-      this.sessions.set(id, s);
-    }
-    return s;
+    if (!s) return { status: "not_found" };
+    if (s.owner !== owner) return { status: "not_owned", session: s };
+    s.lastSeen = Date.now();
+    this.sessions.delete(id);
+    this.sessions.set(id, s);
+    return { status: "ok", session: s };
   }
 
   remove(id: string): void {

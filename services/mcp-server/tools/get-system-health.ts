@@ -42,20 +42,31 @@ export const getSystemHealth = defineTool({
       error: string | null;
     };
     try {
-      const ping = await withTimeout(ctx.db.ping(), PING_TIMEOUT_MS);
-      const { rows } = await ctx.db.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+      const { ping, version } = await withTimeout(
+        (async () => {
+          const ping = await ctx.db.ping();
+          const { rows } = await ctx.db.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+          return { ping, version: rows[0]?.v ?? null };
+        })(),
+        PING_TIMEOUT_MS,
+      );
       database = {
         reachable: true,
         ping_ms: Math.round(ping * 1000) / 1000,
-        server_version: rows[0]?.v ?? null,
+        server_version: version,
         error: null,
       };
     } catch (err) {
+      // Callers get a class of failure; the driver's text (host names, schema, SQL) stays in the log.
+      const timedOut = err instanceof PingTimeout;
+      ctx.logger.warn({ err }, "get_system_health: database check failed");
       database = {
         reachable: false,
         ping_ms: null,
         server_version: null,
-        error: err instanceof Error ? err.message : String(err),
+        error: timedOut
+          ? `timeout: the database did not answer within ${PING_TIMEOUT_MS} ms`
+          : "unreachable: the database could not be queried",
       };
     }
     const mem = process.memoryUsage();
@@ -83,10 +94,14 @@ export const getSystemHealth = defineTool({
   },
 });
 
+class PingTimeout extends Error {
+  override readonly name = "PingTimeout";
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new PingTimeout(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,113 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acquireDataDirLock, DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "kit-lock-"));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const deadPid = () =>
+  spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+
+describe("data-dir lock (one process per embedded database)", () => {
+  it("is exclusive until released, records our pid and leaves no temp files", async () => {
+    const lock = await acquireDataDirLock(dir, "chat");
+    expect(lock.path).toBe(dataDirLockPath(dir, "chat"));
+    expect((await readFile(join(dir, "chat.lock"), "utf8")).trim()).toBe(String(process.pid));
+    const again = await acquireDataDirLock(dir, "chat").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(again).toBeInstanceOf(DataDirLockedError);
+    expect(again).toMatchObject({ holderPid: process.pid, path: lock.path });
+    // Other services have their own lock.
+    await (await acquireDataDirLock(dir, "mcp-server")).release();
+    await lock.release();
+    await lock.release();
+    expect(existsSync(join(dir, "chat.lock"))).toBe(false);
+    await (await acquireDataDirLock(dir, "chat")).release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("lets only one of two concurrent opens in one process win", async () => {
+    const results = await Promise.allSettled([
+      acquireDataDirLock(dir, "chat"),
+      acquireDataDirLock(dir, "chat"),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const lost = results.find((r) => r.status === "rejected");
+    expect(lost?.reason).toBeInstanceOf(DataDirLockedError);
+    for (const r of results) if (r.status === "fulfilled") await r.value.release();
+  });
+
+  it("refuses while another live process holds it", async () => {
+    // Our parent (the test runner) is alive and is not us.
+    await writeFile(join(dir, "chat.lock"), `${process.ppid}\n`);
+    const err = await acquireDataDirLock(dir, "chat").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DataDirLockedError);
+    expect((err as Error).message).toMatch(/chat\.lock is held by running process \d+/);
+    expect(err).toMatchObject({ holderPid: process.ppid });
+    // The refused attempt did not mark it held here either.
+    await rm(join(dir, "chat.lock"));
+    await (await acquireDataDirLock(dir, "chat")).release();
+  });
+
+  it("takes over a lock left by a process that is gone, an earlier incarnation with our pid, or garbage", async () => {
+    for (const content of [`${deadPid()}\n`, `${process.pid}\n`, "", "not a pid"]) {
+      await writeFile(join(dir, "chat.lock"), content);
+      const lock = await acquireDataDirLock(dir, "chat");
+      expect((await readFile(lock.path, "utf8")).trim()).toBe(String(process.pid));
+      await lock.release();
+    }
+  });
+
+  it("lets exactly one of several processes racing for a stale lock win", { timeout: 30_000 }, async () => {
+    await writeFile(join(dir, "chat.lock"), `${deadPid()}\n`);
+    const module = new URL("./data-dir-lock.ts", import.meta.url).href;
+    const script = `
+        const { acquireDataDirLock } = await import(${JSON.stringify(module)});
+        const start = Number(process.argv[1]);
+        await new Promise((r) => setTimeout(r, Math.max(0, start - Date.now())));
+        try {
+          const lock = await acquireDataDirLock(${JSON.stringify(dir)}, "chat");
+          process.stdout.write("won");
+          await new Promise((r) => setTimeout(r, 1500));
+          await lock.release();
+        } catch (err) {
+          process.stdout.write(err.name);
+        }`;
+    // Every contender waits for the same instant, after all of them have started.
+    const startAt = String(Date.now() + 4_000);
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              ["--import", "tsx", "--input-type=module", "-e", script, startAt],
+              { stdio: ["ignore", "pipe", "inherit"] },
+            );
+            let out = "";
+            child.stdout.on("data", (d: Buffer) => {
+              out += d.toString();
+            });
+            child.once("error", reject);
+            child.once("exit", () => resolve(out));
+          }),
+      ),
+    );
+    expect(outcomes.filter((o) => o === "won")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "DataDirLockedError")).toHaveLength(4);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
