@@ -1,7 +1,7 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
 import { type CallToolResponse, McpGatewayService, type Tool } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { isToolName, scopesForTools, TOOL_SCOPES } from "../kit/auth/scopes.js";
+import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/scopes.js";
 import type { Logger } from "../kit/log/logger.js";
 import { kCredential } from "../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../kit/propagation/handler-context.js";
@@ -75,10 +75,11 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
     });
 }
 
+// Least privilege: the MCP token carries only scopes that tools need (never e.g. audit:read), and
+// of those only what the agent's tools need.
 function requestedScopes(userScopes: readonly string[], policy: AgentPolicy): string[] {
-  if (!policy.allowedTools) return [...userScopes];
-  const agentScopes = new Set<string>(scopesForTools([...policy.allowedTools]));
-  return userScopes.filter((s) => agentScopes.has(s));
+  const needed = new Set<string>(scopesForTools(policy.allowedTools ? [...policy.allowedTools] : TOOL_NAMES));
+  return userScopes.filter((s) => needed.has(s));
 }
 
 function allowedByAgent(policy: AgentPolicy, tool: string): boolean {

@@ -85,6 +85,21 @@ describe("MCP gateway (exchange mode)", () => {
     }
   });
 
+  it("the MCP token carries only tool scopes: an admin's audit:read never reaches the MCP server", async () => {
+    const admin = await stack.login("admin@company.com", stack.passwords.admin);
+    await stack.gatewayClient().callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
+    const seen = stack.logs.mcp
+      .records()
+      .filter((r) => r.user_id === admin.userId && String(r.msg).startsWith("MCP tool authenticated"))
+      .map((r) => String(r.scopes));
+    expect(seen.length).toBeGreaterThan(0);
+    for (const scopes of seen) {
+      expect(scopes.split(" ").sort()).toEqual(
+        ["integrations:read", "system:read", "tickets:delete", "tickets:read", "tickets:write"].sort(),
+      );
+    }
+  });
+
   it("a viewer is refused a write with permission_denied, and the refusal is audited", async () => {
     const viewer = await stack.login("viewer@company.com", stack.passwords.viewer);
     const err = await stack

@@ -48,7 +48,7 @@ export function createAuthenticator(options: {
       // The principal only: this token's audience is this server, and it must go nowhere else (MCP
       // spec: no token passthrough). In the call scope the kit's client interceptor would forward it.
       if (scope) scope.principal = principal;
-      logger.info(logAuthenticated(principal.userId));
+      logger.info({ scopes: principal.scopes.join(" ") }, logAuthenticated(principal.userId));
       return { ok: true, principal, token };
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
