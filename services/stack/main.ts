@@ -54,26 +54,27 @@ process.on("SIGINT", () => void stopAll(0));
 
 for (const svc of STACK) {
   if (!existsSync(svc.entry)) {
-    logger.warn({ service: svc.name }, `${svc.entry} does not exist yet; not started`);
+    logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
     continue;
   }
   const child = spawn(process.execPath, ["--import", "tsx", svc.entry], {
-    stdio: ["ignore", "inherit", "inherit"],
+    // The IPC channel lets a service notice the runner's death (see stopOnSignals).
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: process.env,
   });
   children.set(svc.name, child);
   child.once("exit", (code, signal) => {
     if (stopping) return;
-    logger.error({ service: svc.name, code, signal }, "service exited; stopping the stack");
+    logger.error({ process: svc.name, code, signal }, "service exited; stopping the stack");
     void stopAll(1);
   });
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
   try {
     await waitForPort(host, svc.port(config), 60_000);
   } catch (err) {
-    logger.error({ service: svc.name, err }, "service did not start");
+    logger.error({ process: svc.name, err }, "service did not start");
     await stopAll(1);
   }
-  logger.info({ service: svc.name, port: svc.port(config) }, "service ready");
+  logger.info({ process: svc.name, port: svc.port(config) }, "service ready");
 }
-logger.info({ services: [...children.keys()] }, "stack ready");
+logger.info({ processes: [...children.keys()] }, "stack ready");

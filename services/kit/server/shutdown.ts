@@ -23,4 +23,7 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // Started by the stack runner (an IPC channel): when the runner goes away, however it died,
+  // stop too instead of living on as an orphan holding the port and the database lock.
+  if (process.send) process.on("disconnect", () => onSignal("SIGTERM"));
 }

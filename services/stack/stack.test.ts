@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+
+/**
+ * `npm start` as a user runs it: every service its own process on the embedded defaults (PGlite,
+ * keys generated on first start), then the original system's reproduction flow up to the MCP
+ * server — log in as admin@company.com, reach the tools through the gateway — and the log lines
+ * the original system specified.
+ */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+let runner: ChildProcess;
+let output = "";
+let ports: Record<"chat" | "agent" | "gateway" | "mcp", number>;
+
+beforeAll(async () => {
+  ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  runner = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+    env: {
+      ...env,
+      NODE_ENV: "development",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "stack-test-")),
+      CHAT_PORT: String(ports.chat),
+      AGENT_PORT: String(ports.agent),
+      GATEWAY_PORT: String(ports.gateway),
+      MCP_PORT: String(ports.mcp),
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  runner.stdout?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  runner.stderr?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (output.includes('"msg":"stack ready"')) {
+        clearInterval(poll);
+        resolve();
+      }
+      if (runner.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`stack exited early:\n${output.slice(-3000)}`));
+      }
+    }, 100);
+  });
+}, 120_000);
+
+afterAll(() => {
+  if (runner.exitCode === null) runner.kill("SIGKILL");
+});
+
+describe("the stack started by npm start", () => {
+  it("logs in, reaches all 13 tools through the gateway as the user, and the MCP server logs it", async () => {
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${ports.chat}`, httpVersion: "1.1" }));
+    const login = await auth.login({ email: "admin@company.com", password: "admin-dev-password" });
+    const token = login.tokens?.accessToken ?? "";
+    const headers = { authorization: `Bearer ${token}` };
+    const me = await auth.whoAmI({}, { headers });
+    expect(me.user?.email).toBe("admin@company.com");
+
+    const gateway = createClient(McpGatewayService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${ports.gateway}` }));
+    const { tools } = await gateway.listTools({}, { headers });
+    expect(tools).toHaveLength(13);
+    const created = await gateway.callTool(
+      { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Printer on fire", priority: "high" }) },
+      { headers },
+    );
+    expect(JSON.parse(created.structuredContentJson).ticket.created_by).toBe(login.user?.id);
+
+    const userId = login.user?.id ?? "";
+    expect(output).toContain(`MCP tool authenticated for user ${userId}`);
+    expect(output).not.toContain("MCP tool call missing Authorization header");
+    expect(output).not.toContain(token);
+  });
+
+  it("stops every process gracefully on SIGTERM", async () => {
+    const exited = new Promise<number | null>((r) => runner.once("exit", (code) => r(code)));
+    runner.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    for (const name of ["chat", "mcp-server", "mcp-gateway"]) expect(output).toContain(`"service":"${name}"`);
+    // Nothing listens any more.
+    for (const port of [ports.chat, ports.gateway, ports.mcp]) {
+      const refused = await new Promise<boolean>((r) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.once("connect", () => {
+          s.destroy();
+          r(false);
+        });
+        s.once("error", () => r(true));
+      });
+      expect(refused).toBe(true);
+    }
+  }, 60_000);
+});
