@@ -127,4 +127,21 @@ describe("expired caller token", () => {
     expect(after.rows[0]?.n).toBe(rows[0]?.n);
     expect(short.gateway.tokenSource.exchanges).toBe(exchanges);
   });
+
+  it("after a refresh the next calls use the new token, also once the old one has expired", async () => {
+    const login = await short.login("agent@company.com", short.passwords.agent);
+    const gw = short.gatewayClient();
+    await gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(login.accessToken));
+    const sessions = short.gateway.pool.size;
+    // Let the first access token (and the MCP token exchanged from it) expire, then refresh: the
+    // renewal of the MCP token must be made with the refreshed token, on the same MCP session.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const refreshed = await short.refresh(login.refreshToken);
+    const res = await gw.callTool(
+      { name: "create_ticket", argumentsJson: JSON.stringify({ title: "after refresh", description: "x" }) },
+      bearer(refreshed.accessToken),
+    );
+    expect((JSON.parse(res.structuredContentJson) as { ticket: { created_by: string } }).ticket.created_by).toBe(login.userId);
+    expect(short.gateway.pool.size).toBe(sessions);
+  });
 });

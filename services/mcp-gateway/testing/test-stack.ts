@@ -30,7 +30,9 @@ export interface TestStack {
   readonly logs: { readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture };
   readonly passwords: Readonly<Record<"admin" | "agent" | "viewer", string>>;
   mcp(): RunningMcpServer | undefined;
-  login(email: string, password: string): Promise<{ accessToken: string; userId: string; sessionId: string }>;
+  login(email: string, password: string): Promise<{ accessToken: string; refreshToken: string; userId: string; sessionId: string }>;
+  /** Rotates a refresh token at the identity provider: a new access token for the same session. */
+  refresh(refreshToken: string): Promise<{ accessToken: string; refreshToken: string }>;
   /** A gateway client over gRPC (h2c) or Connect (HTTP/1.1). */
   gatewayClient(protocol?: "grpc" | "connect"): Client<typeof McpGatewayService>;
   /** The SDK client straight to the MCP server with `token` (for baselines). */
@@ -108,9 +110,14 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       const res = await auth.login({ email, password });
       return {
         accessToken: res.tokens?.accessToken ?? "",
+        refreshToken: res.tokens?.refreshToken ?? "",
         userId: res.user?.id ?? "",
         sessionId: res.sessionId,
       };
+    },
+    async refresh(refreshToken) {
+      const res = await auth.refresh({ refreshToken });
+      return { accessToken: res.tokens?.accessToken ?? "", refreshToken: res.tokens?.refreshToken ?? "" };
     },
     gatewayClient(protocol = "grpc") {
       const transport =
