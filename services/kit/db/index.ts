@@ -11,3 +11,4 @@ export { openDatabase } from "./database.js";
 export { MigrationError } from "./migrate.js";
 export { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 export { toSchemaName } from "./schema-name.js";
+export { openServiceDatabase } from "./open-service-database.js";

@@ -1,0 +1,22 @@
+import type { Config } from "../config/config.js";
+import { type Database, type DatabaseLogger, type Migration, openDatabase } from "./database.js";
+
+/**
+ * A service's own database from the product configuration: PGlite under `DATA_DIR/<service>`,
+ * or the service's schema on `DATABASE_URL`. `schema` overrides the schema (tests use one per run).
+ */
+export function openServiceDatabase(
+  service: string,
+  migrations: readonly Migration[],
+  config: Pick<Config, "DATA_DIR" | "DATABASE_URL">,
+  options: { logger?: DatabaseLogger | undefined; schema?: string | undefined } = {},
+): Promise<Database> {
+  return openDatabase({
+    service,
+    dataDir: config.DATA_DIR,
+    migrations,
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    ...(options.schema ? { schema: options.schema } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}
