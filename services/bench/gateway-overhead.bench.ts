@@ -1,19 +1,60 @@
+import { randomBytes } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
+import { fetchDetached } from "../mcp-gateway/session/detached-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
-import { startTestStack } from "../mcp-gateway/testing/test-stack.js";
+import { connectHealthServing, freePort, spawnBenchProcess } from "./service-process.js";
 import { printRow, summarize } from "./stats.js";
 
+const WARM_UP = 300;
+const CONCURRENCY = 16;
+const RATE_SECONDS = 3;
+
 /**
- * Issue 6: the cost of one warm CallTool through the gateway (Connect/gRPC in, MCP out, token
- * exchange cached) versus the same call made directly with the MCP SDK client holding an
- * MCP-audience token — same MCP server, same tool, interleaved, one run. Then throughput of both
- * paths at the same concurrency (brief §11: gateway within 80% of direct).
+ * Issue 6 / brief §11: the cost of one warm CallTool through the gateway (gRPC in, MCP streamable
+ * HTTP out, exchanged token cached) versus the same call made directly with the MCP SDK client
+ * holding the token the gateway would use. The stack runs as `npm start` runs it — chat, MCP server
+ * and gateway each their own process — so the bench measures the hop, not an event loop shared
+ * by every part. Both arms use the same SDK client configuration (the gateway's fetch), the same
+ * server, the same tool; latency samples are interleaved in one run, then throughput of each path
+ * at the same concurrency.
  */
 export async function benchGatewayOverhead(iterations: number): Promise<void> {
-  const stack = await startTestStack({ LOG_LEVEL: "error" });
+  const [chatPort, mcpPort, gatewayPort, agentPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const adminPassword = `bench-${randomBytes(9).toString("base64url")}`;
+  const clientSecret = `bench-${randomBytes(12).toString("base64url")}`;
+  const chatUrl = `http://127.0.0.1:${chatPort}`;
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const mcpResource = `http://127.0.0.1:${mcpPort}/mcp`;
+  const stack = await spawnBenchProcess({
+    entry: "services/stack/main.ts",
+    env: {
+      CHAT_PORT: String(chatPort),
+      MCP_PORT: String(mcpPort),
+      GATEWAY_PORT: String(gatewayPort),
+      AGENT_PORT: String(agentPort),
+      GATEWAY_CLIENT_SECRET: clientSecret,
+      SEED_ADMIN_PASSWORD: adminPassword,
+      LOG_LEVEL: "error",
+    },
+    // The runner starts the gateway last, once the others answer.
+    ready: () => connectHealthServing(gatewayUrl),
+    readyTimeoutMs: 120_000,
+  });
+  const closers: Array<() => Promise<unknown>> = [];
   try {
-    const admin = await stack.login("admin@company.com", stack.passwords.admin);
-    const headers = { authorization: `Bearer ${admin.accessToken}` };
-    const gw = stack.gatewayClient("grpc");
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "2" }));
+    const login = await auth.login({ email: "admin@company.com", password: adminPassword });
+    const userToken = login.tokens?.accessToken ?? "";
+    const headers = { authorization: `Bearer ${userToken}` };
+    const gw = createClient(McpGatewayService, createGrpcTransport({ baseUrl: gatewayUrl, acceptCompression: [] }));
+
     const created = await gw.callTool(
       { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Bench ticket", description: "for get_ticket" }) },
       { headers },
@@ -22,62 +63,77 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const args = { ticket_id: ticketId };
     const argumentsJson = JSON.stringify(args);
 
-    // The direct client gets the token the gateway would use: same exchange, same scopes.
-    const exchange = createTokenExchangeClient({
-      tokenEndpoint: stack.config.AUTH_TOKEN_URL,
-      clientId: stack.config.GATEWAY_CLIENT_ID,
-      clientSecret: stack.config.GATEWAY_CLIENT_SECRET,
-    });
+    // The direct client holds the token the gateway uses: same exchange, same scopes.
+    const exchange = createTokenExchangeClient({ tokenEndpoint: `${chatUrl}/oauth2/token`, clientId: "mcp-gateway", clientSecret });
     const mcpToken = await exchange.exchange({
-      subjectToken: admin.accessToken,
-      resource: stack.config.MCP_RESOURCE,
-      scopes: ["tickets:read", "tickets:write", "tickets:delete", "integrations:read", "system:read"],
+      subjectToken: userToken,
+      resource: mcpResource,
+      scopes: scopesForTools(TOOL_NAMES),
     });
-    const direct = await stack.mcpDirect(mcpToken.accessToken);
+    const direct = new McpClient({ name: "bench-direct", version: "1.0.0" });
+    await direct.connect(
+      new StreamableHTTPClientTransport(new URL(mcpResource), {
+        fetch: (url, init) => {
+          const h = new Headers(init?.headers);
+          h.set("authorization", `Bearer ${mcpToken.accessToken}`);
+          return fetchDetached(url, { ...init, headers: h });
+        },
+      }),
+    );
+    closers.push(() => direct.close());
 
-    for (let i = 0; i < 200; i++) {
-      await gw.callTool({ name: "get_ticket", argumentsJson }, { headers });
-      await direct.callTool({ name: "get_ticket", arguments: args });
+    // A refused or failed call must not pass for a fast one.
+    const viaGatewayCall = async () => {
+      const r = await gw.callTool({ name: "get_ticket", argumentsJson }, { headers });
+      if (r.isError || !r.structuredContentJson.includes(`"id":${ticketId}`)) throw new Error(`gateway get_ticket failed: ${r.text}`);
+    };
+    const directCall = async () => {
+      const r = (await direct.callTool({ name: "get_ticket", arguments: args })) as CallToolResult;
+      const got = (r.structuredContent as { ticket?: { id?: number } } | undefined)?.ticket?.id;
+      if (r.isError || got !== ticketId) throw new Error(`direct get_ticket failed: ${JSON.stringify(r.content)}`);
+    };
+
+    const arms = [viaGatewayCall, directCall];
+    const samples: [number[], number[]] = [[], []];
+    for (let i = 0; i < WARM_UP + iterations; i++) {
+      // Alternate which path goes first, so neither always follows the other.
+      for (let k = 0; k < 2; k++) {
+        const a = (i + k) % 2;
+        const started = performance.now();
+        await (arms[a] as () => Promise<void>)();
+        if (i >= WARM_UP) samples[a]?.push(performance.now() - started);
+      }
     }
-    const viaGateway: number[] = [];
-    const viaDirect: number[] = [];
-    for (let i = 0; i < iterations; i++) {
-      let s = performance.now();
-      await gw.callTool({ name: "get_ticket", argumentsJson }, { headers });
-      viaGateway.push(performance.now() - s);
-      s = performance.now();
-      await direct.callTool({ name: "get_ticket", arguments: args });
-      viaDirect.push(performance.now() - s);
-    }
-    const g = summarize(viaGateway);
-    const d = summarize(viaDirect);
-    console.log("\n## Warm CallTool: gateway vs direct MCP SDK client (get_ticket, sequential, interleaved)");
+    const g = summarize(samples[0]);
+    const d = summarize(samples[1]);
+    const paired = summarize(samples[0].map((x, i) => x - (samples[1][i] as number)));
+    console.log("\n## Warm CallTool: gateway vs direct MCP SDK client (get_ticket; stack as separate processes)");
     printRow("via gateway (gRPC/h2c → MCP streamable HTTP)", g);
     printRow("direct (MCP SDK Client, exchanged token)", d);
-    console.log(`gateway adds: p50 ${(g.p50 - d.p50).toFixed(3)} ms, p99 ${(g.p99 - d.p99).toFixed(3)} ms`);
+    console.log(
+      `gateway adds: p50 ${(g.p50 - d.p50).toFixed(3)} ms, p99 ${(g.p99 - d.p99).toFixed(3)} ms (difference of percentiles); paired median ${paired.p50.toFixed(3)} ms`,
+    );
 
-    const concurrency = 16;
-    const seconds = 3;
-    const rate = async (call: () => Promise<unknown>) => {
+    const rate = async (call: () => Promise<void>) => {
       let done = 0;
-      const until = performance.now() + seconds * 1000;
+      const until = performance.now() + RATE_SECONDS * 1000;
       await Promise.all(
-        Array.from({ length: concurrency }, async () => {
+        Array.from({ length: CONCURRENCY }, async () => {
           while (performance.now() < until) {
             await call();
             done++;
           }
         }),
       );
-      return done / seconds;
+      return done / RATE_SECONDS;
     };
-    const gwRate = await rate(() => gw.callTool({ name: "get_ticket", argumentsJson }, { headers }));
-    const directRate = await rate(() => direct.callTool({ name: "get_ticket", arguments: args }));
+    const gwRate = await rate(viaGatewayCall);
+    const directRate = await rate(directCall);
     console.log(
-      `throughput at concurrency ${concurrency}, ${seconds} s each: gateway ${gwRate.toFixed(0)} calls/s, direct ${directRate.toFixed(0)} calls/s (${((100 * gwRate) / directRate).toFixed(0)}% of direct)`,
+      `throughput at concurrency ${CONCURRENCY}, ${RATE_SECONDS} s each: gateway ${gwRate.toFixed(0)} calls/s, direct ${directRate.toFixed(0)} calls/s (${((100 * gwRate) / directRate).toFixed(0)}% of direct; brief §11: ≥ 80%)`,
     );
-    await direct.close();
   } finally {
-    await stack.close();
+    for (const close of closers) await close().catch(() => undefined);
+    await stack.stop();
   }
 }

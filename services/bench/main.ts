@@ -2,10 +2,24 @@ import { benchAuthOverhead } from "./auth-overhead.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
 
-/** `npm run bench`: prints the figures the product is held to (brief §11). */
+/**
+ * `npm run bench [-- name …]`: prints the figures the product is held to (brief §11).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `gateway`).
+ */
+const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
+  auth: benchAuthOverhead,
+  "mcp-auth": benchMcpAuthOverhead,
+  gateway: benchGatewayOverhead,
+};
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(`unknown bench: ${unknown.join(", ")} (known: ${Object.keys(BENCHES).join(", ")})`);
+  process.exit(2);
+}
 console.log(`support-ext benchmarks (node ${process.version}, ${iterations} iterations per arm)`);
-await benchAuthOverhead(iterations);
-await benchMcpAuthOverhead(iterations);
-await benchGatewayOverhead(iterations);
+for (const [name, run] of Object.entries(BENCHES)) {
+  if (chosen.length === 0 || chosen.includes(name)) await run(iterations);
+}
 process.exit(0);

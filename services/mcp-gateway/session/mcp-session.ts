@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
@@ -6,6 +5,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { formatTraceparent } from "../../kit/propagation/trace-context.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
+import { fetchDetached } from "./detached-fetch.js";
 import { sharedSchemaValidator } from "./shared-schema-validator.js";
 
 export interface McpSessionOptions {
@@ -214,48 +214,6 @@ export class McpSession {
     if (scope?.requestId) headers.set("x-request-id", scope.requestId);
     return fetchDetached(url, { ...init, headers });
   }
-}
-
-const linkedSignals = new WeakSet<AbortSignal>();
-
-/**
- * fetch() with the transport's long-lived abort signal linked per request and unlinked as soon as
- * the request is over. Passing that signal straight to fetch leaves one undici listener on it per
- * request until garbage collection, and undici copies the whole listener list on every request:
- * measured, 413 listeners after 410 calls, and a per-call cost that grows with the session's age.
- */
-async function fetchDetached(url: string | URL, init: RequestInit): Promise<Response> {
-  const outer = init.signal;
-  if (!outer) return fetch(url, init);
-  // One link per concurrent request of this session: many is normal, not a leak.
-  if (!linkedSignals.has(outer)) {
-    setMaxListeners(0, outer);
-    linkedSignals.add(outer);
-  }
-  const inner = new AbortController();
-  const forward = () => inner.abort(outer.reason);
-  if (outer.aborted) forward();
-  else outer.addEventListener("abort", forward, { once: true });
-  const detach = () => outer.removeEventListener("abort", forward);
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: inner.signal });
-  } catch (err) {
-    detach();
-    throw err;
-  }
-  // A JSON answer is read at once; an SSE stream stays abortable until it ends.
-  if (!res.body || !res.headers.get("content-type")?.includes("text/event-stream")) {
-    detach();
-    return res;
-  }
-  const body = res.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      flush: detach,
-    }),
-  );
-  inner.signal.addEventListener("abort", detach, { once: true });
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /**
