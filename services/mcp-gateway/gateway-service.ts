@@ -44,7 +44,8 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
 
   return (router) =>
     router.service(McpGatewayService, {
-      async listTools(_req, ctx) {
+      async listTools(req, ctx) {
+        const page = parsePage(req.pageSize, req.pageToken);
         const policy = await deps.agents.forCall(ctx);
         const session = await sessionFor(ctx, policy);
         let tools: McpTool[];
@@ -53,7 +54,12 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
         } catch (err) {
           throw toConnectError(err);
         }
-        return { tools: tools.filter((t) => allowedByAgent(policy, t.name)).map(toProtoTool) };
+        const allowed = tools.filter((t) => allowedByAgent(policy, t.name));
+        const end = page.size === 0 ? allowed.length : Math.min(allowed.length, page.offset + page.size);
+        return {
+          tools: allowed.slice(page.offset, end).map(toProtoTool),
+          nextPageToken: end < allowed.length ? encodePageToken(end) : "",
+        };
       },
 
       async callTool(req, ctx) {
@@ -106,6 +112,22 @@ function parseArguments(json: string): Record<string, unknown> {
     throw new ConnectError("arguments_json: must be a JSON object", Code.InvalidArgument);
   }
   return value as Record<string, unknown>;
+}
+
+const MAX_PAGE_SIZE = 100;
+
+// Page tokens are opaque to callers; inside, an offset into the caller's (stable, server-ordered) list.
+function encodePageToken(offset: number): string {
+  return Buffer.from(`tools:${offset}`).toString("base64url");
+}
+
+function parsePage(pageSize: number, pageToken: string): { size: number; offset: number } {
+  if (pageSize < 0) throw new ConnectError("page_size: must not be negative", Code.InvalidArgument);
+  const size = Math.min(pageSize, MAX_PAGE_SIZE);
+  if (pageToken === "") return { size, offset: 0 };
+  const match = /^tools:(\d{1,6})$/.exec(Buffer.from(pageToken, "base64url").toString());
+  if (!match) throw new ConnectError("page_token: not a token this service issued", Code.InvalidArgument);
+  return { size, offset: Number(match[1]) };
 }
 
 function textOf(result: CallToolResult): string {

@@ -47,6 +47,27 @@ describe("MCP gateway (exchange mode)", () => {
     );
   });
 
+  it("ListTools pages: every tool exactly once across pages, a forged page token is invalid_argument", async () => {
+    const gw = stack.gatewayClient();
+    const { accessToken } = await stack.login("admin@company.com", stack.passwords.admin);
+    const all = (await gw.listTools({}, bearer(accessToken))).tools.map((t) => t.name);
+    const paged: string[] = [];
+    let pageToken = "";
+    let pages = 0;
+    do {
+      const res = await gw.listTools({ pageSize: 5, pageToken }, bearer(accessToken));
+      expect(res.tools.length).toBeLessThanOrEqual(5);
+      paged.push(...res.tools.map((t) => t.name));
+      pageToken = res.nextPageToken;
+      pages++;
+    } while (pageToken && pages < 10);
+    expect(pages).toBe(3);
+    expect(paged).toEqual(all);
+    const err = await gw.listTools({ pageToken: "bm90LWEtdG9rZW4" }, bearer(accessToken)).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+  });
+
   it("CallTool of all 13 tools as admin: each writes an audit row for the admin, acted by the gateway", async () => {
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
     const agent = await stack.login("agent@company.com", stack.passwords.agent);

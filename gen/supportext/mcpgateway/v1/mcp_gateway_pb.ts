@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file supportext/mcpgateway/v1/mcp_gateway.proto.
  */
 export const file_supportext_mcpgateway_v1_mcp_gateway: GenFile = /*@__PURE__*/
-  fileDesc("CipzdXBwb3J0ZXh0L21jcGdhdGV3YXkvdjEvbWNwX2dhdGV3YXkucHJvdG8SGHN1cHBvcnRleHQubWNwZ2F0ZXdheS52MSJcCg9Ub29sQW5ub3RhdGlvbnMSFgoOcmVhZF9vbmx5X2hpbnQYASABKAgSGAoQZGVzdHJ1Y3RpdmVfaGludBgCIAEoCBIXCg9pZGVtcG90ZW50X2hpbnQYAyABKAgirwEKBFRvb2wSDAoEbmFtZRgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgEIAEoCRIaChJvdXRwdXRfc2NoZW1hX2pzb24YBSABKAkSPgoLYW5ub3RhdGlvbnMYBiABKAsyKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbEFubm90YXRpb25zIhIKEExpc3RUb29sc1JlcXVlc3QiQgoRTGlzdFRvb2xzUmVzcG9uc2USLQoFdG9vbHMYASADKAsyHi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbCI3Cg9DYWxsVG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIWCg5hcmd1bWVudHNfanNvbhgCIAEoCSJTChBDYWxsVG9vbFJlc3BvbnNlEgwKBHRleHQYASABKAkSHwoXc3RydWN0dXJlZF9jb250ZW50X2pzb24YAiABKAkSEAoIaXNfZXJyb3IYAyABKAgy3AEKEU1jcEdhdGV3YXlTZXJ2aWNlEmQKCUxpc3RUb29scxIqLnN1cHBvcnRleHQubWNwZ2F0ZXdheS52MS5MaXN0VG9vbHNSZXF1ZXN0Gisuc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkxpc3RUb29sc1Jlc3BvbnNlEmEKCENhbGxUb29sEikuc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkNhbGxUb29sUmVxdWVzdBoqLnN1cHBvcnRleHQubWNwZ2F0ZXdheS52MS5DYWxsVG9vbFJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("CipzdXBwb3J0ZXh0L21jcGdhdGV3YXkvdjEvbWNwX2dhdGV3YXkucHJvdG8SGHN1cHBvcnRleHQubWNwZ2F0ZXdheS52MSJcCg9Ub29sQW5ub3RhdGlvbnMSFgoOcmVhZF9vbmx5X2hpbnQYASABKAgSGAoQZGVzdHJ1Y3RpdmVfaGludBgCIAEoCBIXCg9pZGVtcG90ZW50X2hpbnQYAyABKAgirwEKBFRvb2wSDAoEbmFtZRgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgEIAEoCRIaChJvdXRwdXRfc2NoZW1hX2pzb24YBSABKAkSPgoLYW5ub3RhdGlvbnMYBiABKAsyKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbEFubm90YXRpb25zIjkKEExpc3RUb29sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWwoRTGlzdFRvb2xzUmVzcG9uc2USLQoFdG9vbHMYASADKAsyHi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNwoPQ2FsbFRvb2xSZXF1ZXN0EgwKBG5hbWUYASABKAkSFgoOYXJndW1lbnRzX2pzb24YAiABKAkiUwoQQ2FsbFRvb2xSZXNwb25zZRIMCgR0ZXh0GAEgASgJEh8KF3N0cnVjdHVyZWRfY29udGVudF9qc29uGAIgASgJEhAKCGlzX2Vycm9yGAMgASgIMtwBChFNY3BHYXRld2F5U2VydmljZRJkCglMaXN0VG9vbHMSKi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuTGlzdFRvb2xzUmVxdWVzdBorLnN1cHBvcnRleHQubWNwZ2F0ZXdheS52MS5MaXN0VG9vbHNSZXNwb25zZRJhCghDYWxsVG9vbBIpLnN1cHBvcnRleHQubWNwZ2F0ZXdheS52MS5DYWxsVG9vbFJlcXVlc3QaKi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuQ2FsbFRvb2xSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message supportext.mcpgateway.v1.ToolAnnotations
@@ -89,6 +89,19 @@ export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
  * @generated from message supportext.mcpgateway.v1.ListToolsRequest
  */
 export type ListToolsRequest = Message<"supportext.mcpgateway.v1.ListToolsRequest"> & {
+  /**
+   * At most this many tools per page; 0 means all of them.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response's next_page_token; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -106,6 +119,13 @@ export type ListToolsResponse = Message<"supportext.mcpgateway.v1.ListToolsRespo
    * @generated from field: repeated supportext.mcpgateway.v1.Tool tools = 1;
    */
   tools: Tool[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
