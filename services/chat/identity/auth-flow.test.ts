@@ -117,6 +117,24 @@ describe("identity: login, who-am-I, refresh rotation, reuse detection, logout",
     await chat.auth.logout({ refreshToken: "sxr_not-a-real-token" });
   });
 
+  it("of concurrent refreshes with one token exactly one succeeds; the others are reuse and revoke the session", async () => {
+    const login = await chat.auth.login({ email: "agent@company.com", password: chat.passwords.agent });
+    const refreshToken = login.tokens?.refreshToken ?? "";
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => codeOf(chat.auth.refresh({ refreshToken }))),
+    );
+    expect(outcomes.filter((o) => o.code === "ok")).toHaveLength(1);
+    // The first loser detects the reuse; later ones may already find the session revoked.
+    const losers = outcomes.filter((o) => o.code !== "ok");
+    for (const o of losers)
+      expect(o).toEqual({ code: Code.Unauthenticated, message: expect.stringMatching(/revoked/) });
+    expect(losers.some((o) => /already used/.test(o.message))).toBe(true);
+    // Two holders of one token: the session is dead, the winner's fresh tokens included.
+    expect((await codeOf(chat.auth.whoAmI({}, bearer(login.tokens?.accessToken ?? "")))).message).toMatch(
+      /^revoked: /,
+    );
+  });
+
   it("refuses wrong credentials with one message that does not reveal whether the email exists", async () => {
     const wrongPassword = await codeOf(
       chat.auth.login({ email: "viewer@company.com", password: "not-the-password" }),

@@ -65,4 +65,16 @@ describe("login throttling over real HTTP", () => {
     await sleep(2_100);
     expect(await attempt("admin@company.com", chat.passwords.admin, sprayer)).toBe("ok");
   });
+
+  it("bounds a concurrent burst of guesses by the limit (only attempts finishing under it get an answer)", async () => {
+    await sleep(2_100); // start from an empty window
+    const email = "viewer@company.com";
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => attempt(email, `guess-${i}-password`, `192.0.2.${i}`)),
+    );
+    expect(burst.filter((c) => c === Code.Unauthenticated)).toHaveLength(3);
+    expect(burst.filter((c) => c === Code.ResourceExhausted)).toHaveLength(9);
+    await sleep(2_100);
+    expect(await attempt(email, chat.passwords.viewer, "192.0.2.99")).toBe("ok");
+  });
 });

@@ -256,8 +256,10 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
 describe("token exchange and the subject token's expiry", () => {
   let short: TestChat;
   beforeAll(async () => {
-    // Access tokens shorter than MCP tokens, and 1 s clock tolerance, to reach expiry quickly.
-    short = await startTestChat({ ACCESS_TOKEN_TTL: "2s", MCP_TOKEN_TTL: "5m", CLOCK_TOLERANCE: "1s" });
+    // Access tokens shorter than MCP tokens. The clock tolerance outlasts the test's wait, so the
+    // shared verifier still accepts the expired token and only the exchange's own no-leeway check
+    // can refuse it (with a shorter tolerance the test would pass without that check).
+    short = await startTestChat({ ACCESS_TOKEN_TTL: "2s", MCP_TOKEN_TTL: "5m", CLOCK_TOLERANCE: "10s" });
   });
   afterAll(() => short?.dispose());
 
@@ -272,6 +274,8 @@ describe("token exchange and the subject token's expiry", () => {
     expect(jose.decodeJwt(fresh.body.access_token as string).exp).toBe(jose.decodeJwt(access).exp);
 
     await new Promise((r) => setTimeout(r, 3_200));
+    // Within the leeway the edge still takes it; an exchanged token must not start out dead.
+    await short.auth.whoAmI({}, bearer(access));
     const expired = await postTokenRequest(short.url, form, auth);
     expectOAuthError(expired, 400, "invalid_grant");
     expect(expired.body.error_description).toMatch(/expired/);

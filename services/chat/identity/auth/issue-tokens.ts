@@ -25,7 +25,6 @@ export function createTokenIssuer(options: {
   accessTokenTtlSec: number;
 }): IssueTokens {
   return async (user, session) => {
-    const nowSec = Math.floor(Date.now() / 1000);
     const minted = await options.minter.mint({
       subject: {
         userId: user.id,
@@ -35,7 +34,7 @@ export function createTokenIssuer(options: {
         sessionId: session.sessionId,
       },
       audience: options.audience,
-      expiresAt: nowSec + options.accessTokenTtlSec,
+      lifetimeSec: options.accessTokenTtlSec,
     });
     return {
       accessToken: minted.token,

@@ -41,20 +41,15 @@ export function createLogin(deps: LoginDeps): Login {
         Code.InvalidArgument,
       );
     }
-    const wait = deps.throttle.retryAfterSec(email, clientAddress);
-    if (wait > 0) {
-      logger.warn({ email, client_address: clientAddress, retry_after_s: wait }, "login throttled");
-      throw new ConnectError(
-        `too many failed login attempts; try again in ${wait} s`,
-        Code.ResourceExhausted,
-        {
-          "retry-after": String(wait),
-        },
-      );
-    }
+    refuseIfThrottled(deps, email, clientAddress);
 
     const user = await deps.users.findByEmail(email);
     const matches = await verifyPassword(password, user?.passwordHash ?? deps.dummyHash);
+    // Checked again after hashing: a burst of concurrent guesses all pass the first check before
+    // any of them has failed (scrypt takes ~100 ms). Only attempts that finish under the limit get
+    // an answer, so a burst learns at most as many answers as the limit allows — and a right
+    // password finishing past the limit looks like every other throttled attempt.
+    refuseIfThrottled(deps, email, clientAddress);
     if (!user || !matches) {
       deps.throttle.recordFailure(email, clientAddress);
       logger.warn(
@@ -70,4 +65,13 @@ export function createLogin(deps: LoginDeps): Login {
     logger.info({ user_id: user.id, session_id: session.sessionId }, "login succeeded");
     return issued;
   };
+}
+
+function refuseIfThrottled(deps: LoginDeps, email: string, clientAddress: string | undefined): void {
+  const wait = deps.throttle.retryAfterSec(email, clientAddress);
+  if (wait === 0) return;
+  deps.logger.warn({ email, client_address: clientAddress, retry_after_s: wait }, "login throttled");
+  throw new ConnectError(`too many failed login attempts; try again in ${wait} s`, Code.ResourceExhausted, {
+    "retry-after": String(wait),
+  });
 }

@@ -88,7 +88,6 @@ export function createTokenExchange(options: TokenExchangeOptions) {
       throw new OAuthError(400, "invalid_scope", "none of the requested scopes is held by the subject token");
     }
 
-    const expiresAt = Math.min(subject.expiresAt, nowSec + options.mcpTokenTtlSec);
     const minted = await options.minter.mint({
       subject: {
         userId: subject.userId,
@@ -98,7 +97,8 @@ export function createTokenExchange(options: TokenExchangeOptions) {
         sessionId: subject.sessionId,
       },
       audience: options.mcpResource,
-      expiresAt,
+      lifetimeSec: options.mcpTokenTtlSec,
+      notAfter: subject.expiresAt,
       actor: agent ? { sub: clientId, agent } : { sub: clientId },
     });
     return {
@@ -106,7 +106,7 @@ export function createTokenExchange(options: TokenExchangeOptions) {
         access_token: minted.token,
         issued_token_type: ACCESS_TOKEN_TYPE,
         token_type: "Bearer",
-        expires_in: expiresAt - minted.issuedAt,
+        expires_in: minted.expiresAt - minted.issuedAt,
         scope: granted.join(" "),
       },
       subject,

@@ -20,8 +20,10 @@ export interface TokenActor {
 export interface MintRequest {
   readonly subject: TokenSubject;
   readonly audience: string;
-  /** Epoch seconds. */
-  readonly expiresAt: number;
+  /** `exp` = `iat` + this, computed from the same clock reading as `iat` (so exp − iat is exact). */
+  readonly lifetimeSec: number;
+  /** Epoch seconds `exp` must not pass (an exchanged token ends with its subject token). */
+  readonly notAfter?: number;
   readonly actor?: TokenActor;
 }
 
@@ -43,9 +45,10 @@ export interface TokenMinter {
  */
 export function createTokenMinter(options: { issuer: string; signer: () => ActiveSigner }): TokenMinter {
   return {
-    async mint({ subject, audience, expiresAt, actor }) {
+    async mint({ subject, audience, lifetimeSec, notAfter, actor }) {
       const signer = options.signer();
       const issuedAt = Math.floor(Date.now() / 1000);
+      const expiresAt = Math.min(issuedAt + lifetimeSec, notAfter ?? Number.POSITIVE_INFINITY);
       const jti = randomUUID();
       const claims: jose.JWTPayload = {
         iss: options.issuer,
