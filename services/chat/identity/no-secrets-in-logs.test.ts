@@ -32,6 +32,10 @@ describe("logs", () => {
     for (let i = 0; i < 3; i++)
       await swallow(chat.auth.login({ email: "admin@company.com", password: wrongPassword }));
     await swallow(chat.auth.login({ email: "nobody@company.com", password: wrongPassword }));
+    // A password typed into the email field: not an account, so only its digest may be logged.
+    const passwordAsEmail = "hunter2-Typed-In-The-Wrong-Box";
+    secrets.push(passwordAsEmail.toLowerCase(), passwordAsEmail);
+    await swallow(chat.auth.login({ email: passwordAsEmail, password: wrongPassword }));
 
     // A full session: login, who-am-I, refresh, reuse, logout.
     const login = await chat.auth.login({ email: "agent@company.com", password: chat.passwords.agent });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../../kit/log/logger.js";
 import { verifyPassword } from "../passwords/password-hash.js";
@@ -53,7 +54,11 @@ export function createLogin(deps: LoginDeps): Login {
     if (!user || !matches) {
       deps.throttle.recordFailure(email, clientAddress);
       logger.warn(
-        { email, client_address: clientAddress, reason: user ? "wrong_password" : "unknown_email" },
+        {
+          ...(user ? { user_id: user.id, email } : emailDigest(email)),
+          client_address: clientAddress,
+          reason: user ? "wrong_password" : "unknown_email",
+        },
         "login failed",
       );
       throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
@@ -70,8 +75,20 @@ export function createLogin(deps: LoginDeps): Login {
 function refuseIfThrottled(deps: LoginDeps, email: string, clientAddress: string | undefined): void {
   const wait = deps.throttle.retryAfterSec(email, clientAddress);
   if (wait === 0) return;
-  deps.logger.warn({ email, client_address: clientAddress, retry_after_s: wait }, "login throttled");
+  deps.logger.warn(
+    { ...emailDigest(email), client_address: clientAddress, retry_after_s: wait },
+    "login throttled",
+  );
   throw new ConnectError(`too many failed login attempts; try again in ${wait} s`, Code.ResourceExhausted, {
     "retry-after": String(wait),
   });
+}
+
+/**
+ * What the logs keep of an email that is not (or not yet) known to be an account: a digest, never
+ * the text. People type their password into the email field; a digest still lets an operator see
+ * that one address is being hammered, and match it against a suspected email by hashing it.
+ */
+function emailDigest(email: string): { email_sha256: string } {
+  return { email_sha256: createHash("sha256").update(email).digest("hex").slice(0, 16) };
 }
