@@ -3,6 +3,7 @@ import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/
 import { type CallToolResponse, McpGatewayService, type Tool } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/scopes.js";
 import type { Logger } from "../kit/log/logger.js";
+import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/page-token.js";
 import { kCredential } from "../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../kit/propagation/handler-context.js";
 import type { AgentPolicies, AgentPolicy } from "./agent-policy.js";
@@ -11,6 +12,7 @@ import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";
 import type { SessionPool } from "./session/session-pool.js";
 import type { TokenSubject } from "./token/mcp-token-source.js";
 
+const TOOLS_LIST = "mcpgateway.tools";
 const MAX_ARGUMENTS_BYTES = 256 * 1024;
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -45,7 +47,9 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
   return (router) =>
     router.service(McpGatewayService, {
       async listTools(req, ctx) {
-        const page = parsePage(req.pageSize, req.pageToken);
+        // page_size 0: every tool in one answer (what the agent wants); otherwise pages of ≤ 100.
+        const size = pageSizeOf(req.pageSize, { defaultSize: Number.POSITIVE_INFINITY, maxSize: 100 });
+        const offset = decodePageToken(TOOLS_LIST, req.pageToken, isOffset) ?? 0;
         const policy = await deps.agents.forCall(ctx);
         const session = await sessionFor(ctx, policy);
         let tools: McpTool[];
@@ -55,10 +59,10 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
           throw toConnectError(err);
         }
         const allowed = tools.filter((t) => allowedByAgent(policy, t.name));
-        const end = page.size === 0 ? allowed.length : Math.min(allowed.length, page.offset + page.size);
+        const end = Math.min(allowed.length, offset + size);
         return {
-          tools: allowed.slice(page.offset, end).map(toProtoTool),
-          nextPageToken: end < allowed.length ? encodePageToken(end) : "",
+          tools: allowed.slice(offset, end).map(toProtoTool),
+          nextPageToken: end < allowed.length ? encodePageToken(TOOLS_LIST, end) : "",
         };
       },
 
@@ -112,22 +116,6 @@ function parseArguments(json: string): Record<string, unknown> {
     throw new ConnectError("arguments_json: must be a JSON object", Code.InvalidArgument);
   }
   return value as Record<string, unknown>;
-}
-
-const MAX_PAGE_SIZE = 100;
-
-// Page tokens are opaque to callers; inside, an offset into the caller's (stable, server-ordered) list.
-function encodePageToken(offset: number): string {
-  return Buffer.from(`tools:${offset}`).toString("base64url");
-}
-
-function parsePage(pageSize: number, pageToken: string): { size: number; offset: number } {
-  if (pageSize < 0) throw new ConnectError("page_size: must not be negative", Code.InvalidArgument);
-  const size = Math.min(pageSize, MAX_PAGE_SIZE);
-  if (pageToken === "") return { size, offset: 0 };
-  const match = /^tools:(\d{1,6})$/.exec(Buffer.from(pageToken, "base64url").toString());
-  if (!match) throw new ConnectError("page_token: not a token this service issued", Code.InvalidArgument);
-  return { size, offset: Number(match[1]) };
 }
 
 function textOf(result: CallToolResult): string {
