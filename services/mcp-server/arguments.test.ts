@@ -168,6 +168,89 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     });
   });
 
+  it("text PostgreSQL cannot store is refused or made storable, and every such call is audited and answered", async () => {
+    const before = await snapshot();
+    const audits = await h.count("SELECT count(*) AS n FROM audit_log");
+    // NUL cannot go into a text column: a clear tool error, not a failed INSERT.
+    expect(
+      errorText(await admin.callTool({ name: "create_ticket", arguments: { title: "ab\u0000cd" } })),
+    ).toBe("invalid_arguments: title: must not contain NUL (U+0000) characters");
+    expect(
+      errorText(await admin.callTool({ name: "search_tickets", arguments: { query: "x\u0000" } })),
+    ).toMatch(/^invalid_arguments: query: must not contain NUL/);
+    expect(
+      errorText(await admin.callTool({ name: "get_ticket", arguments: { ticket_id: 1, "k\u0000": 1 } })),
+    ).toMatch(/^invalid_arguments: Unrecognized key/);
+    const unknown = await admin
+      .callTool({ name: "no\u0000such_tool", arguments: {} })
+      .catch((e: unknown) => e as McpError);
+    expect((unknown as McpError).code).toBe(-32602);
+    expect(await snapshot()).toEqual(before);
+    // An emoji cut in half by the audit's 1000-character cap used to make the row unwritable, so a
+    // perfectly good ticket was rolled back and the call went unanswered.
+    const emoji = `a${"😀".repeat(600)}`;
+    const created = structured(
+      await admin.callTool({
+        name: "create_ticket",
+        arguments: { title: "Emoji report", description: emoji },
+      }),
+    ) as { ticket: { id: number; description: string } };
+    expect(created.ticket.description).toBe(emoji);
+    const { rows } = await h.db.query<{ tool: string; outcome: string; error_code: string | null }>(
+      "SELECT tool, outcome, error_code FROM audit_log ORDER BY id DESC LIMIT 5",
+    );
+    expect(rows.reverse()).toEqual([
+      { tool: "create_ticket", outcome: "error", error_code: "invalid_arguments" },
+      { tool: "search_tickets", outcome: "error", error_code: "invalid_arguments" },
+      { tool: "get_ticket", outcome: "error", error_code: "invalid_arguments" },
+      { tool: "no\ufffdsuch_tool", outcome: "refused", error_code: "unknown_tool" },
+      { tool: "create_ticket", outcome: "ok", error_code: null },
+    ]);
+    expect(await h.count("SELECT count(*) AS n FROM audit_log")).toBe(audits + 5);
+  });
+
+  it("a hostile string does not stall the server (the secret scrubber must see bounded text)", async () => {
+    // "eyJeyJ…" is quadratic for the scrubber's JWT pattern: 180 KB of it took 12–45 s per call.
+    const hostile = "eyJ".repeat(60_000);
+    const started = performance.now();
+    const results = await Promise.all([
+      admin.callTool({ name: "get_ticket", arguments: { ticket_id: existing, note: hostile } }),
+      admin.callTool({ name: "get_ticket", arguments: { ticket_id: existing, [hostile]: 1 } }),
+      admin.callTool({ name: hostile, arguments: {} }).catch((e: unknown) => e),
+    ]);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(errorText(results[0])).toMatch(/^invalid_arguments: Unrecognized key: "note"$/);
+    expect(errorText(results[1]).length).toBeLessThan(1_100);
+    expect(results[2]).toBeInstanceOf(McpError);
+  });
+
+  it("non-object arguments inside a legacy JSON-RPC batch are audited too", async () => {
+    const audits = await h.count(
+      "SELECT count(*) AS n FROM audit_log WHERE error_code = 'invalid_arguments'",
+    );
+    const res = await h.post(
+      [
+        { jsonrpc: "2.0", id: 51, method: "tools/call", params: { name: "get_ticket", arguments: "12" } },
+        {
+          jsonrpc: "2.0",
+          id: 52,
+          method: "tools/call",
+          params: { name: "get_ticket", arguments: { ticket_id: existing } },
+        },
+      ],
+      { authorization: `Bearer ${await h.token(ADMIN)}`, "mcp-protocol-version": "2025-11-25" },
+    );
+    expect(res.status).toBe(200);
+    const answers = (await res.json()) as { id: number; error?: unknown; result?: unknown }[];
+    expect(answers.map((a) => [a.id, a.error !== undefined])).toEqual([
+      [51, true],
+      [52, false],
+    ]);
+    expect(await h.count("SELECT count(*) AS n FROM audit_log WHERE error_code = 'invalid_arguments'")).toBe(
+      audits + 1,
+    );
+  });
+
   it("a missing ticket is not_found for every tool that takes one, and nothing is written", async () => {
     const before = await snapshot();
     const missing = 987_654;

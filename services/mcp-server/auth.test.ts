@@ -58,7 +58,8 @@ describe("bearer authentication on every MCP request", () => {
 
   const matrix: [string, () => Promise<string>, AuthFailureReason][] = [
     ["malformed (not a JWT)", () => h.issuer.forge("not_a_jwt"), "malformed"],
-    ["malformed (garbage parts)", async () => "abc.def.ghi", "malformed"],
+    // Parts that cannot occur by chance in a log line (hex trace and request ids contain "def").
+    ["malformed (garbage parts)", async () => "abc.garbage-payload.ghi", "malformed"],
     ["bad signature", () => h.issuer.forge("bad_signature", { aud: h.server.resource }), "bad_signature"],
     ["alg none", () => h.issuer.forge("alg_none", { aud: h.server.resource }), "unsigned_token"],
     [
@@ -236,6 +237,13 @@ describe("audience configuration", () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ reason: "jwks_unavailable" });
       expect(dead.logs.records().some((l) => l.msg === "Authentication failed: jwks_unavailable")).toBe(true);
+      // The audit path answers the same way: an outage, not an invalid_token challenge.
+      const audit = await fetch(`${dead.server.url}/admin/audit`, {
+        headers: { authorization: `Bearer ${await dead.token(ADMIN)}` },
+      });
+      expect(audit.status).toBe(503);
+      expect(audit.headers.get("www-authenticate")).toBeNull();
+      expect(audit.headers.get("retry-after")).toBe("5");
     } finally {
       await dead.close();
     }

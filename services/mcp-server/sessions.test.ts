@@ -109,6 +109,32 @@ describe("MCP sessions are bound to the principal that opened them", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("refuses the GET event stream of a session to another principal, and to no token", async () => {
+    // Opened by hand: the SDK client would hold the session's one GET stream itself.
+    const init = await h.post(initializeBody(), { authorization: `Bearer ${await h.token(AGENT)}` });
+    const sessionId = init.headers.get("mcp-session-id") as string;
+    const stream = (token: string | undefined) =>
+      fetch(h.mcpUrl, {
+        headers: {
+          accept: "text/event-stream",
+          "mcp-session-id": sessionId,
+          ...PROTOCOL,
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      });
+    const stranger = await stream(await h.token(VIEWER));
+    expect(stranger.status).toBe(403);
+    expect(stranger.headers.get("content-type")).toMatch(/^application\/json/);
+    const anonymous = await stream(undefined);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer resource_metadata="/);
+    // The owner's stream opens (and is closed again by the test).
+    const own = await stream(await h.token(AGENT));
+    expect(own.status).toBe(200);
+    expect(own.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    await own.body?.cancel();
+  });
+
   it("refuses a session id without a token (401) and an unknown session id (404)", async () => {
     const owner = await h.connect(await h.token(ADMIN));
     const sessionId = (owner.transport as { sessionId?: string }).sessionId as string;

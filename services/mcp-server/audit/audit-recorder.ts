@@ -1,9 +1,8 @@
 import type { Principal } from "../../kit/auth/principal.js";
 import type { Database, Queryable } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
-import { scrubSecrets } from "../../kit/log/scrub.js";
 import { type AuditEntry, type AuditOutcome, insertAuditEntry } from "../data/audit-log.js";
-import { auditArguments } from "./redact-arguments.js";
+import { auditArguments, scrubbedPrefix, storableText } from "./redact-arguments.js";
 
 /** Who made a call and where it belongs (the same facts the log lines carry). */
 export interface CallFacts {
@@ -29,14 +28,16 @@ export function auditEntry(
   result: CallResult,
 ): AuditEntry {
   const p = facts.principal;
-  const error = result.error === undefined ? null : scrubSecrets(result.error).slice(0, MAX_ERROR);
+  // Tool names and error texts can quote the request (an unknown tool's name, an unknown key):
+  // bounded, scrubbed and storable like the arguments, or the row could not be written.
+  const error = result.error === undefined ? null : scrubbedPrefix(result.error, MAX_ERROR);
   return {
     userId: p.userId,
     email: p.email || null,
     actorSub: p.actor?.sub ?? null,
     actorAgent: p.actor?.agent ?? null,
     anonymous: p.anonymous,
-    tool: tool.slice(0, 200),
+    tool: storableText(tool.slice(0, 200)),
     arguments: auditArguments(rawArguments),
     outcome: result.outcome,
     errorCode: result.errorCode ?? null,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { auditArguments, MAX_AUDIT_ARGUMENTS_BYTES } from "./redact-arguments.js";
+import { auditArguments, MAX_AUDIT_ARGUMENTS_BYTES, storableText } from "./redact-arguments.js";
 
 describe("auditArguments", () => {
   it("keeps ordinary arguments as they are", () => {
@@ -51,6 +51,32 @@ describe("auditArguments", () => {
     );
     expect(JSON.stringify(out).length).toBeLessThanOrEqual(MAX_AUDIT_ARGUMENTS_BYTES);
     expect(out).toMatchObject({ _truncated: true });
+  });
+
+  it("keeps only text PostgreSQL can store: no NUL, no half of a surrogate pair", () => {
+    // 1 + 600 emoji: the 1000-character cut falls between the two halves of an emoji.
+    const out = auditArguments({ description: `a${"😀".repeat(600)}`, "k\u0000": "v\u0000" }) as Record<
+      string,
+      string
+    >;
+    expect(out.description?.slice(0, 1000)).toBe(`a${"😀".repeat(499)}\ufffd`);
+    expect(out["k\ufffd"]).toBe("v\ufffd");
+    expect(storableText("ok \ud83d\ude00 \ud83d x \ude00")).toBe("ok 😀 \ufffd x \ufffd");
+  });
+
+  it("does bounded work on hostile strings (the scrubber's JWT pattern is quadratic)", () => {
+    const started = performance.now();
+    const out = auditArguments({ a: "eyJ".repeat(300_000), b: "eyJ".repeat(300_000) }) as Record<
+      string,
+      string
+    >;
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(out.a).toMatch(/…\[\+899000 chars\]$/);
+    // A token that starts inside the kept part is still removed whole.
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.${"s".repeat(600)}`;
+    expect(auditArguments({ note: `${"x".repeat(900)} ${jwt}` })).toEqual({
+      note: `${"x".repeat(900)} [REDACTED]`,
+    });
   });
 
   it("records non-object arguments as they came, and missing ones as {}", () => {

@@ -32,19 +32,24 @@ export function createAuditEndpoint(deps: {
     const auth = await deps.authenticate(req.headers.authorization);
     if (!auth.ok) {
       const missing = auth.reason === "missing_token";
+      // As on /mcp: unreachable keys are the issuer's outage, not a bad token (no invalid_token
+      // challenge, which would send a client to get a new one for nothing).
+      const unavailable = auth.reason === "jwks_unavailable";
       sendJson(
         res,
-        auth.reason === "jwks_unavailable" ? 503 : 401,
+        unavailable ? 503 : 401,
         {
-          error: missing ? "unauthorized" : "invalid_token",
+          error: missing ? "unauthorized" : unavailable ? "temporarily_unavailable" : "invalid_token",
           error_description: auth.description,
           reason: auth.reason,
         },
-        {
-          "www-authenticate": missing
-            ? missingTokenChallenge(deps.resourceMetadataUrl)
-            : invalidTokenChallenge(deps.resourceMetadataUrl, auth.description),
-        },
+        unavailable
+          ? { "retry-after": "5" }
+          : {
+              "www-authenticate": missing
+                ? missingTokenChallenge(deps.resourceMetadataUrl)
+                : invalidTokenChallenge(deps.resourceMetadataUrl, auth.description),
+            },
       );
       return;
     }

@@ -15,6 +15,7 @@ import {
   missingTokenChallenge,
 } from "../auth/challenge.js";
 import type { ToolCatalog } from "../mcp/tool-catalog.js";
+import { nameForLog } from "../mcp/tool-runner.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
 import { readJsonBody } from "./read-json-body.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
@@ -65,9 +66,10 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
       await deps.audit.record(
         auditEntry(facts, call.name, call.arguments, { outcome: "refused", errorCode, error, durationMs: 0 }),
       );
+      const shown = nameForLog(call.name);
       logger.warn(
-        { tool: call.name, outcome: "refused", error_code: errorCode },
-        `tool ${call.name} refused: ${errorCode}`,
+        { tool: shown, outcome: "refused", error_code: errorCode },
+        `tool ${shown} refused: ${errorCode}`,
       );
     }
   };
@@ -149,6 +151,13 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
       session = found.session;
     }
 
+    // The SDK answers a non-object argument list with an internal error and no audit row. In a
+    // (legacy) batch it still answers, but each such call is audited here first.
+    const badArguments = calls.filter((c) => !isArgumentObject(c.arguments));
+    if (Array.isArray(body)) {
+      for (const call of badArguments) await deps.audit.record(invalidArgumentsEntry(facts, call));
+    }
+
     // Step-up signal at the HTTP layer when the request names one tool the token may not call.
     if (calls.length === 1 && !Array.isArray(body)) {
       const call = calls[0] as ToolCallMessage;
@@ -165,19 +174,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
         });
         return;
       }
-      // The SDK would answer a non-object argument list with an internal error and no audit row.
-      const args = call.arguments;
-      if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
-        const message = "Invalid params: tools/call arguments must be a JSON object";
-        await deps.audit.record(
-          auditEntry(facts, call.name, args, {
-            outcome: "error",
-            errorCode: "invalid_arguments",
-            error: message,
-            durationMs: 0,
-          }),
-        );
-        sendRpcError(res, 200, RPC.invalidParams, message, { id: call.id });
+      if (badArguments.length > 0) {
+        await deps.audit.record(invalidArgumentsEntry(facts, call));
+        sendRpcError(res, 200, RPC.invalidParams, NOT_AN_OBJECT, { id: call.id });
         return;
       }
     }
@@ -234,6 +233,21 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     await server.connect(transport);
     await transport.handleRequest(request, res, body);
   };
+}
+
+const NOT_AN_OBJECT = "Invalid params: tools/call arguments must be a JSON object";
+
+function isArgumentObject(args: unknown): boolean {
+  return args === undefined || (typeof args === "object" && args !== null && !Array.isArray(args));
+}
+
+function invalidArgumentsEntry(facts: CallFacts, call: ToolCallMessage) {
+  return auditEntry(facts, call.name, call.arguments, {
+    outcome: "error",
+    errorCode: "invalid_arguments",
+    error: NOT_AN_OBJECT,
+    durationMs: 0,
+  });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -23,6 +23,12 @@ export interface RequestHandlerDeps {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * A header value bounded for the log: the logger scrubs every string field, and its JWT pattern is
+ * quadratic on text like "eyJeyJ…", so an unauthenticated caller must not choose a 16 KB one.
+ */
+const forLog = (v: string | undefined) => (v !== undefined && v.length > 200 ? `${v.slice(0, 200)}…` : v);
+
+/**
  * The node:http request listener. Opens the call scope around the whole request (so every log
  * line, tool handlers' included, carries trace_id, request_id and user_id), joins the caller's
  * W3C trace, checks Host/Origin, and routes.
@@ -43,14 +49,17 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       try {
         const hostError = guard.checkHost(req.headers.host);
         if (hostError) {
-          logger.warn({ host: req.headers.host, path: url.pathname }, "request refused: Host not allowed");
+          logger.warn(
+            { host: forLog(req.headers.host), path: forLog(url.pathname) },
+            "request refused: Host not allowed",
+          );
           sendRpcError(res, 403, RPC.forbidden, hostError);
           return;
         }
         if (deps.mcpPaths.has(url.pathname)) {
           const originError = guard.checkOrigin(req.headers.origin);
           if (originError) {
-            logger.warn({ origin: req.headers.origin }, "request refused: Origin not allowed");
+            logger.warn({ origin: forLog(req.headers.origin) }, "request refused: Origin not allowed");
             sendRpcError(res, 403, RPC.forbidden, originError);
             return;
           }
@@ -70,14 +79,14 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
           sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
         }
       } catch (err) {
-        logger.error({ err, path: url.pathname }, "request failed");
+        logger.error({ err, path: forLog(url.pathname) }, "request failed");
         if (!res.headersSent) sendRpcError(res, 500, -32603, "Internal error");
         else res.end();
       } finally {
         logger.debug(
           {
             method: req.method,
-            path: url.pathname,
+            path: forLog(url.pathname),
             status: res.statusCode,
             duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
           },

@@ -31,11 +31,36 @@ export type ToolRunner = (
   extra: HandlerExtra,
 ) => Promise<CallToolResult>;
 
-/** Formats a zod failure as "field: problem; field: problem". */
+const MAX_ISSUES_TEXT = 1_000;
+
+/**
+ * Formats a zod failure as "field: problem; field: problem", capped: zod quotes unknown keys, and
+ * a request may send a megabyte of them.
+ */
 export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues
+  const text = issues
     .map((i) => (i.path.length > 0 ? `${i.path.map(String).join(".")}: ${i.message}` : i.message))
     .join("; ");
+  return text.length > MAX_ISSUES_TEXT ? `${text.slice(0, MAX_ISSUES_TEXT)}…` : text;
+}
+
+/**
+ * The path of the first string holding a NUL character in validated arguments, if any. PostgreSQL
+ * text cannot store NUL: refusing it up front is a clear tool error instead of a failed INSERT.
+ */
+export function nulPath(value: unknown, path: string[] = []): string[] | undefined {
+  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [key, v] of Object.entries(value)) {
+    const found = nulPath(v, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A tool name as it may appear in log lines: the caller chose it, so it is bounded. */
+export function nameForLog(name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}…` : name;
 }
 
 export function toolError(code: ToolErrorCode, message: string): CallToolResult {
@@ -52,6 +77,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
 
   return async (name, rawArguments, extra) => {
     const started = performance.now();
+    const shown = nameForLog(name);
     const principal = principalOf(extra);
     const scope = currentCallScope();
     const facts: CallFacts = {
@@ -75,15 +101,20 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       }
       const level = result.outcome === "ok" ? "info" : "warn";
       logger[level](
-        { tool: name, outcome: result.outcome, error_code: result.errorCode, duration_ms: round(durationMs) },
-        `tool ${name} ${result.outcome}${result.errorCode ? `: ${result.errorCode}` : ""}`,
+        {
+          tool: shown,
+          outcome: result.outcome,
+          error_code: result.errorCode,
+          duration_ms: round(durationMs),
+        },
+        `tool ${shown} ${result.outcome}${result.errorCode ? `: ${result.errorCode}` : ""}`,
       );
     };
 
     const entry = catalog.get(name);
     if (!entry) {
-      await finish({ outcome: "refused", errorCode: "unknown_tool", error: `no tool named "${name}"` });
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      await finish({ outcome: "refused", errorCode: "unknown_tool", error: `no tool named "${shown}"` });
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${shown}`);
     }
     const { spec: tool, scope: required } = entry;
     if (!hasScopes(principal, [required])) {
@@ -94,6 +125,12 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     const parsed = tool.input.safeParse(rawArguments ?? {});
     if (!parsed.success) {
       const message = describeIssues(parsed.error.issues);
+      await finish({ outcome: "error", errorCode: "invalid_arguments", error: message });
+      return toolError("invalid_arguments", message);
+    }
+    const nul = nulPath(parsed.data);
+    if (nul) {
+      const message = `${nul.join(".") || "arguments"}: must not contain NUL (U+0000) characters`;
       await finish({ outcome: "error", errorCode: "invalid_arguments", error: message });
       return toolError("invalid_arguments", message);
     }
