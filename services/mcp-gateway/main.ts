@@ -3,7 +3,7 @@ import { createLogger } from "../kit/log/logger.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startGateway } from "./server.js";
 
-const config = loadConfig();
+const config = loadConfig({ secrets: ["GATEWAY_CLIENT_SECRET"] });
 const logger = createLogger({ service: "mcp-gateway", level: config.LOG_LEVEL });
 const gateway = await startGateway(config, logger);
 stopOnSignals(logger, () => gateway.close());

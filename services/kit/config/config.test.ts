@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "./config.js";
+import { ConfigError, parseConfig, refuseDevelopmentSecrets } from "./config.js";
 
 describe("config", () => {
   it("starts on embedded defaults with nothing set", () => {
@@ -52,6 +52,33 @@ describe("config", () => {
     expect(() => parseConfig({ AUTH_DEV_ANONYMOUS: "1", NODE_ENV: "production" })).toThrow(/AUTH_DEV_ANONYMOUS/);
   });
 
+  it("refuses the published development secrets in production, only those a process names", () => {
+    const prod = parseConfig({ NODE_ENV: "production", SEED_ADMIN_PASSWORD: "a-real-admin-password" });
+    expect(() => refuseDevelopmentSecrets(prod, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).toThrow(
+      /^invalid configuration: NODE_ENV=production with development defaults for GATEWAY_CLIENT_SECRET: set real values$/,
+    );
+    expect(() => refuseDevelopmentSecrets(prod, ["SEED_ADMIN_PASSWORD"])).not.toThrow();
+    const dev = parseConfig({});
+    expect(() => refuseDevelopmentSecrets(dev, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).not.toThrow();
+  });
+
+  it("loadConfig exits with code 2 and one line when production runs on a development secret", () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        "import('./services/kit/config/config.ts').then(m => m.loadConfig({ secrets: ['GATEWAY_CLIENT_SECRET'] }))",
+      ],
+      { env: { ...withoutGatewaySecret(process.env), NODE_ENV: "production" }, encoding: "utf8" },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      "invalid configuration: NODE_ENV=production with development defaults for GATEWAY_CLIENT_SECRET: set real values",
+    ]);
+  });
+
   it("loadConfig prints one clear line and exits with code 2 on bad config", () => {
     const run = spawnSync(
       process.execPath,
@@ -64,3 +91,8 @@ describe("config", () => {
     expect(lines[0]).toMatch(/^invalid configuration: MCP_PORT: /);
   });
 });
+
+function withoutGatewaySecret(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { GATEWAY_CLIENT_SECRET: _omitted, ...rest } = env;
+  return rest;
+}

@@ -38,6 +38,16 @@ const optionalString = z
   .optional()
   .transform((v) => (v ? v : undefined));
 
+/** Secrets whose development defaults (documented in the README) must never reach production. */
+export type SecretName = "GATEWAY_CLIENT_SECRET" | "SEED_ADMIN_PASSWORD" | "SEED_AGENT_PASSWORD" | "SEED_VIEWER_PASSWORD";
+
+const DEVELOPMENT_SECRETS: Readonly<Record<SecretName, string>> = {
+  GATEWAY_CLIENT_SECRET: "dev-gateway-secret",
+  SEED_ADMIN_PASSWORD: "admin-dev-password",
+  SEED_AGENT_PASSWORD: "agent-dev-password",
+  SEED_VIEWER_PASSWORD: "viewer-dev-password",
+};
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -79,7 +89,7 @@ const envSchema = z.object({
   MCP_SESSION_IDLE: duration("30m"),
   MCP_MAX_SESSIONS: z.coerce.number().int().min(1).default(10_000),
   GATEWAY_CLIENT_ID: z.string().min(1).default("mcp-gateway"),
-  GATEWAY_CLIENT_SECRET: z.string().min(8).default("dev-gateway-secret"),
+  GATEWAY_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.GATEWAY_CLIENT_SECRET),
   CORS_ORIGINS: list.pipe(
     z.array(
       z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, "must be an origin like chrome-extension://<id>"),
@@ -94,9 +104,9 @@ const envSchema = z.object({
   LLM_API_KEY: optionalString,
   LLM_MODEL: optionalString,
   LLM_TIMEOUT: duration("60s"),
-  SEED_ADMIN_PASSWORD: z.string().min(8).default("admin-dev-password"),
-  SEED_AGENT_PASSWORD: z.string().min(8).default("agent-dev-password"),
-  SEED_VIEWER_PASSWORD: z.string().min(8).default("viewer-dev-password"),
+  SEED_ADMIN_PASSWORD: z.string().min(8).default(DEVELOPMENT_SECRETS.SEED_ADMIN_PASSWORD),
+  SEED_AGENT_PASSWORD: z.string().min(8).default(DEVELOPMENT_SECRETS.SEED_AGENT_PASSWORD),
+  SEED_VIEWER_PASSWORD: z.string().min(8).default(DEVELOPMENT_SECRETS.SEED_VIEWER_PASSWORD),
   // Login throttling at the edge: failed logins allowed per email / per client address in a sliding window.
   LOGIN_THROTTLE_WINDOW: duration("15m"),
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
@@ -169,16 +179,38 @@ function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/**
+ * With NODE_ENV=production, refuses every secret in `names` still at its published development
+ * default: those values are in the README, so a deployment that forgot to set them is open.
+ * Each service names the secrets it uses (the identity provider: all; the gateway: its client secret).
+ */
+export function refuseDevelopmentSecrets(config: Config, names: readonly SecretName[]): void {
+  if (config.NODE_ENV !== "production") return;
+  const unset = names.filter((name) => config[name] === DEVELOPMENT_SECRETS[name]);
+  if (unset.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: NODE_ENV=production with development defaults for ${unset.join(", ")}: set real values`,
+    );
+  }
+}
+
 let loaded: Config | undefined;
+
+export interface LoadConfigOptions {
+  /** Secrets this process uses, refused at their development defaults in production. */
+  readonly secrets?: readonly SecretName[];
+}
 
 /**
  * The process's configuration, parsed once from `process.env`. On bad configuration prints one
  * clear line to stderr and exits with code 2 (a start-up error, not a crash with a stack).
  */
-export function loadConfig(): Config {
+export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (loaded) return loaded;
   try {
-    loaded = parseConfig(process.env);
+    const config = parseConfig(process.env);
+    refuseDevelopmentSecrets(config, options.secrets ?? []);
+    loaded = config;
     return loaded;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
