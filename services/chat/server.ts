@@ -2,6 +2,9 @@ import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
+import { createAgentClient } from "./conversations/agent-client.js";
+import { chatRoutes } from "./conversations/chat-service.js";
+import { ThreadStore } from "./conversations/thread-store.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
 import { type Identity, startIdentity } from "./identity/identity.js";
 
@@ -24,7 +27,8 @@ export interface RunningChat {
 
 /**
  * Starts the chat (edge) process in-process on `config.CHAT_PORT` (0 = any free port): the
- * identity provider today; threads and messages register their service here next to it.
+ * identity provider (AuthService, JWKS, token endpoint) and ChatService (threads, messages, agent
+ * turns run as the caller on the agent service).
  */
 export async function startChat(
   config: Config,
@@ -43,6 +47,7 @@ export async function startChat(
       ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
     });
     const routesOf = identity;
+    const conversations = chatRoutes({ threads: new ThreadStore(db), agents: createAgentClient(config.AGENT_URL), logger });
     const server = await startServiceServer({
       name: "chat",
       host: config.HOST,
@@ -50,6 +55,7 @@ export async function startChat(
       logger,
       routes: (router) => {
         routesOf.registerRoutes(router);
+        conversations(router);
       },
       auth: { ...identity.auth, devAnonymous: config.AUTH_DEV_ANONYMOUS },
       corsOrigins: config.CORS_ORIGINS,

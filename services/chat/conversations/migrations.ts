@@ -1,0 +1,38 @@
+import type { Migration } from "../../kit/db/index.js";
+
+/**
+ * Threads and messages in the chat database, after identity's tables (a thread belongs to a user).
+ * Append new migrations; never edit one that has shipped.
+ */
+export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
+  {
+    id: "conversations_0001_threads_and_messages",
+    // `seq` orders a thread's messages (ids are random) and is the keyset of ListMessages;
+    // (user_id, updated_at, id) is the keyset of ListThreads, newest first. A message's tool calls
+    // and usage are the agent contract's own JSON (protobuf JSON of agent.v1.ToolCall / Usage).
+    sql: `
+      CREATE TABLE threads (
+        id text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        agent_id text NOT NULL,
+        title text NOT NULL DEFAULT '',
+        message_count integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX threads_by_user ON threads (user_id, updated_at DESC, id DESC);
+      CREATE TABLE messages (
+        id text PRIMARY KEY,
+        thread_id text NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+        seq bigserial NOT NULL,
+        role text NOT NULL CHECK (role IN ('user', 'assistant')),
+        content text NOT NULL,
+        status text NOT NULL CHECK (status IN ('complete', 'partial', 'failed')),
+        stop_reason text,
+        tool_calls jsonb NOT NULL DEFAULT '[]',
+        usage jsonb,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE UNIQUE INDEX messages_by_thread ON messages (thread_id, seq);`,
+  },
+];

@@ -1,0 +1,146 @@
+import { randomUUID } from "node:crypto";
+import type { Database } from "../../kit/db/index.js";
+
+export interface ThreadRow {
+  readonly id: string;
+  readonly user_id: string;
+  readonly agent_id: string;
+  readonly title: string;
+  readonly message_count: number;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+  /** updated_at in whole microseconds since the epoch: the exact keyset value (a Date keeps ms only). */
+  readonly updated_us: number;
+}
+
+export type MessageRole = "user" | "assistant";
+export type MessageStatus = "complete" | "partial" | "failed";
+
+export interface MessageRow {
+  readonly id: string;
+  readonly thread_id: string;
+  readonly seq: number;
+  readonly role: MessageRole;
+  readonly content: string;
+  readonly status: MessageStatus;
+  readonly stop_reason: string | null;
+  /** protobuf JSON of agent.v1.ToolCall, as the agent reported them. */
+  readonly tool_calls: unknown[];
+  /** protobuf JSON of agent.v1.Usage. */
+  readonly usage: unknown;
+  readonly created_at: Date;
+}
+
+export interface NewMessage {
+  readonly role: MessageRole;
+  readonly content: string;
+  readonly status: MessageStatus;
+  readonly stopReason?: string;
+  readonly toolCalls?: readonly unknown[];
+  readonly usage?: unknown;
+}
+
+/** Where the next page of a user's threads starts (newest first). */
+export interface ThreadCursor {
+  readonly updatedUs: number;
+  readonly id: string;
+}
+
+const THREAD_COLUMNS = `id, user_id, agent_id, title, message_count, created_at, updated_at,
+  (extract(epoch FROM updated_at) * 1000000)::int8 AS updated_us`;
+const MESSAGE_COLUMNS = "id, thread_id, seq, role, content, status, stop_reason, tool_calls, usage, created_at";
+const TITLE_MAX = 80;
+
+/**
+ * Threads and messages. Every read of a thread is by (user, thread) — there is no way to reach
+ * another user's thread through this store, so "not yours" and "does not exist" are one answer.
+ */
+export class ThreadStore {
+  constructor(private readonly db: Database) {}
+
+  async create(userId: string, agentId: string, title: string): Promise<ThreadRow> {
+    const { rows } = await this.db.query<ThreadRow & Record<string, unknown>>(
+      `INSERT INTO threads (id, user_id, agent_id, title) VALUES ($1, $2, $3, $4) RETURNING ${THREAD_COLUMNS}`,
+      [randomUUID(), userId, agentId, title.slice(0, TITLE_MAX)],
+    );
+    return rows[0] as ThreadRow;
+  }
+
+  async get(userId: string, threadId: string): Promise<ThreadRow | undefined> {
+    const { rows } = await this.db.query<ThreadRow & Record<string, unknown>>(
+      `SELECT ${THREAD_COLUMNS} FROM threads WHERE id = $1 AND user_id = $2`,
+      [threadId, userId],
+    );
+    return rows[0];
+  }
+
+  /** Newest first; `limit + 1` rows are read so the caller knows whether a next page exists. */
+  async list(userId: string, options: { agentId?: string; after?: ThreadCursor; limit: number }): Promise<ThreadRow[]> {
+    const { rows } = await this.db.query<ThreadRow & Record<string, unknown>>(
+      `SELECT ${THREAD_COLUMNS} FROM threads
+        WHERE user_id = $1
+          AND ($2::text IS NULL OR agent_id = $2)
+          AND ($3::int8 IS NULL OR (updated_at, id) < (timestamptz 'epoch' + $3::int8 * interval '1 microsecond', $4::text))
+        ORDER BY updated_at DESC, id DESC
+        LIMIT $5`,
+      [userId, options.agentId ?? null, options.after?.updatedUs ?? null, options.after?.id ?? null, options.limit + 1],
+    );
+    return rows;
+  }
+
+  /** Oldest first, after message `afterSeq`; `limit + 1` rows (see list). */
+  async messages(threadId: string, options: { afterSeq?: number; limit: number }): Promise<MessageRow[]> {
+    const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE thread_id = $1 AND ($2::int8 IS NULL OR seq > $2)
+        ORDER BY seq LIMIT $3`,
+      [threadId, options.afterSeq ?? null, options.limit + 1],
+    );
+    return rows;
+  }
+
+  /** The last `limit` messages, oldest first: the context the agent gets for a new turn. */
+  async recent(threadId: string, limit: number): Promise<MessageRow[]> {
+    const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
+      `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT $2) AS last
+        ORDER BY seq`,
+      [threadId, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * Appends a message and bumps the thread (count, updated_at, and a title from the first user
+   * message when it has none) in one transaction: a thread never shows a count its messages
+   * don't back up.
+   */
+  async append(threadId: string, message: NewMessage): Promise<MessageRow> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
+        `INSERT INTO messages (id, thread_id, role, content, status, stop_reason, tool_calls, usage)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb) RETURNING ${MESSAGE_COLUMNS}`,
+        [
+          randomUUID(),
+          threadId,
+          message.role,
+          message.content,
+          message.status,
+          message.stopReason ?? null,
+          JSON.stringify(message.toolCalls ?? []),
+          message.usage === undefined ? null : JSON.stringify(message.usage),
+        ],
+      );
+      await tx.query(
+        `UPDATE threads SET message_count = message_count + 1, updated_at = now(),
+           title = CASE WHEN title = '' AND $2 = 'user' THEN left($3, ${TITLE_MAX}) ELSE title END
+         WHERE id = $1`,
+        [threadId, message.role, firstLine(message.content)],
+      );
+      return rows[0] as MessageRow;
+    });
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split(/\r?\n/, 1)[0]?.trim() ?? "";
+}

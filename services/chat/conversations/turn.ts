@@ -1,0 +1,151 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import {
+  ConversationMessageSchema,
+  Role,
+  type RunEvent,
+  StopReason,
+  type ToolCall,
+  type Usage,
+} from "../../../gen/supportext/agent/v1/agent_pb.js";
+import type { Message } from "../../../gen/supportext/chat/v1/chat_pb.js";
+import type { Logger } from "../../kit/log/logger.js";
+import { forwardFrom, requirePrincipal } from "../../kit/propagation/handler-context.js";
+import type { AgentClient } from "./agent-client.js";
+import type { MessageStatus, ThreadStore } from "./thread-store.js";
+import { messageToProto, stopReasonName, toolCallToJson, usageToJson } from "./to-proto.js";
+
+export const MAX_MESSAGE_CHARS = 8000;
+/** Earlier messages the agent sees as context (the agent accepts at most 50). */
+const HISTORY_MESSAGES = 20;
+/** An agent turn may run tools for a while; the caller's own deadline still applies when shorter. */
+const TURN_TIMEOUT_MS = 300_000;
+
+export type TurnEvent =
+  | { readonly case: "userMessage"; readonly value: Message }
+  | { readonly case: "runEvent"; readonly value: RunEvent }
+  | { readonly case: "assistantMessage"; readonly value: Message };
+
+export interface TurnDeps {
+  readonly threads: ThreadStore;
+  readonly agents: AgentClient;
+  readonly logger: Logger;
+}
+
+/**
+ * One turn of a thread, shared by SendMessage and StreamMessage: the user message is persisted
+ * first, the agent runs as the caller (the propagated token reaches every tool call), its events
+ * pass through as they come, and the assistant message is persisted when the turn ends — however
+ * it ends: finished, stopped at a limit, failed, cancelled, or the caller gone mid-stream. If the
+ * caller's token expires during the turn, the partial answer is kept and the call ends with
+ * `unauthenticated` and a message that says to refresh.
+ */
+export async function* runTurn(deps: TurnDeps, ctx: HandlerContext, threadId: string, content: string): AsyncGenerator<TurnEvent> {
+  const principal = requirePrincipal(ctx);
+  const input = content.trim();
+  if (input === "") throw new ConnectError("content: a message is required", Code.InvalidArgument);
+  if (input.length > MAX_MESSAGE_CHARS) {
+    throw new ConnectError(`content: at most ${MAX_MESSAGE_CHARS} characters`, Code.InvalidArgument);
+  }
+  if (threadId === "") throw new ConnectError("thread_id: required", Code.InvalidArgument);
+  const thread = await deps.threads.get(principal.userId, threadId);
+  if (!thread) throw new ConnectError(`thread ${threadId} not found`, Code.NotFound);
+
+  const history = (await deps.threads.recent(thread.id, HISTORY_MESSAGES))
+    .filter((m) => m.content !== "")
+    .map((m) => create(ConversationMessageSchema, { role: m.role === "user" ? Role.USER : Role.ASSISTANT, content: m.content }));
+  const userMessage = await deps.threads.append(thread.id, { role: "user", content: input, status: "complete" });
+  yield { case: "userMessage", value: messageToProto(userMessage) };
+
+  const outcome = new TurnOutcome();
+  let failure: ConnectError | undefined;
+  try {
+    const events = deps.agents.run(
+      { agentId: thread.agent_id, input, history, threadId: thread.id },
+      { ...forwardFrom(ctx), timeoutMs: TURN_TIMEOUT_MS },
+    );
+    for await (const { event } of events) {
+      if (!event) continue;
+      outcome.observe(event);
+      yield { case: "runEvent", value: event };
+    }
+  } catch (err) {
+    failure = ConnectError.from(err);
+  } finally {
+    // Also reached when the caller goes away mid-stream (the generator is closed): keep what was said.
+    const cancelled = ctx.signal.aborted && !outcome.finished;
+    const saved = await deps.threads.append(thread.id, outcome.toMessage(failure, cancelled));
+    deps.logger.info(
+      { thread_id: thread.id, agent: thread.agent_id, status: saved.status, stop_reason: saved.stop_reason, tool_calls: saved.tool_calls.length },
+      "chat turn finished",
+    );
+    if (!cancelled) outcome.saved = messageToProto(saved);
+  }
+  if (failure) throw turnError(failure);
+  if (outcome.saved) yield { case: "assistantMessage", value: outcome.saved };
+}
+
+/** What the agent said so far, and how the turn ended. */
+class TurnOutcome {
+  private text = "";
+  private readonly calls = new Map<string, ToolCall>();
+  private finalContent: string | undefined;
+  private stopReason = StopReason.UNSPECIFIED;
+  private usage: Usage | undefined;
+  saved: Message | undefined;
+
+  get finished(): boolean {
+    return this.finalContent !== undefined;
+  }
+
+  observe(event: RunEvent): void {
+    const e = event.event;
+    switch (e.case) {
+      case "textDelta":
+        this.text += e.value.text;
+        break;
+      case "toolCallStarted":
+      case "toolCallFinished":
+        if (e.value.toolCall) this.calls.set(e.value.toolCall.id, e.value.toolCall);
+        break;
+      case "usage":
+        this.usage = e.value;
+        break;
+      case "finalMessage":
+        this.finalContent = e.value.content;
+        this.stopReason = e.value.stopReason;
+        if (e.value.usage) this.usage = e.value.usage;
+        for (const call of e.value.toolCalls) this.calls.set(call.id, call);
+        break;
+      default:
+        break;
+    }
+  }
+
+  toMessage(failure: ConnectError | undefined, cancelled: boolean) {
+    const content = this.finalContent ?? this.text;
+    const stop = failure ? StopReason.ERROR : cancelled ? StopReason.CANCELLED : this.stopReason;
+    let status: MessageStatus = "complete";
+    if (failure || cancelled || stop !== StopReason.COMPLETED) {
+      status = content !== "" || this.calls.size > 0 ? "partial" : "failed";
+    }
+    return {
+      role: "assistant" as const,
+      content,
+      status,
+      stopReason: stopReasonName(stop),
+      toolCalls: [...this.calls.values()].map(toolCallToJson),
+      ...(this.usage ? { usage: usageToJson(this.usage) } : {}),
+    };
+  }
+}
+
+function turnError(err: ConnectError): ConnectError {
+  if (err.code === Code.Unauthenticated) {
+    return new ConnectError(
+      `the access token expired or was revoked during the turn (${err.rawMessage}); refresh it and send again — the partial answer is kept`,
+      Code.Unauthenticated,
+    );
+  }
+  return new ConnectError(`the agent could not finish the turn: ${err.rawMessage}`, err.code);
+}
