@@ -1,10 +1,9 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { AgentService } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { createServiceClient } from "../kit/client/service-client.js";
+import { AGENT_ID_HEADER } from "../kit/propagation/agent-id-header.js";
 import { forwardFrom } from "../kit/propagation/handler-context.js";
 
-/** Metadata key with which the agent service names the agent it runs a turn for. */
-export const AGENT_ID_HEADER = "x-agent-id";
 const AGENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The tools an agent may call; undefined means the caller acts without an agent (no narrowing). */

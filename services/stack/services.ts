@@ -11,4 +11,5 @@ export const STACK: readonly StackProcess[] = [
   { name: "chat", entry: "services/chat/main.ts", port: (c) => c.CHAT_PORT },
   { name: "mcp-server", entry: "services/mcp-server/main.ts", port: (c) => c.MCP_PORT },
   { name: "mcp-gateway", entry: "services/mcp-gateway/main.ts", port: (c) => c.GATEWAY_PORT },
+  { name: "agent", entry: "services/agent/main.ts", port: (c) => c.AGENT_PORT },
 ];

@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.js";
-import { createEmbeddedProvider } from "./embedded/embedded-provider.js";
+import { createEmbeddedProvider, DEFAULT_SKILLS } from "./embedded/embedded-provider.js";
+import type { EmbeddedSkill } from "./embedded/skill.js";
 import { createOpenAiCompatibleProvider } from "./openai-compatible.js";
 import type { ModelProvider } from "./types.js";
 
@@ -8,9 +9,11 @@ type ModelConfig = Pick<Config, "LLM_BASE_URL" | "LLM_API_KEY" | "LLM_MODEL" | "
 /**
  * The configured model: an OpenAI-compatible server when `LLM_BASE_URL` is set, the embedded
  * deterministic provider otherwise (brief §7). Throws when the configuration is half done.
+ * `skills` are added after the default ones for the embedded case (the agent's planner plugs in
+ * here); a general model needs none.
  */
-export function createModelProvider(config: ModelConfig): ModelProvider {
-  if (!config.LLM_BASE_URL) return createEmbeddedProvider();
+export function createModelProvider(config: ModelConfig, skills: readonly EmbeddedSkill[] = []): ModelProvider {
+  if (!config.LLM_BASE_URL) return createEmbeddedProvider([...DEFAULT_SKILLS, ...skills]);
   if (!config.LLM_MODEL) {
     throw new Error(
       "LLM_BASE_URL is set but LLM_MODEL is not: name the model to call (e.g. LLM_MODEL=gpt-4o-mini)",

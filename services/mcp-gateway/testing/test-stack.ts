@@ -90,8 +90,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     AUTH_JWKS_URL: jwks,
     AUTH_TOKEN_URL: `${chat.url}/oauth2/token`,
     MCP_URL: mcpUrl,
-    // No agent service in these tests: calls without x-agent-id are not narrowed.
-    AGENT_URL: "http://127.0.0.1:1",
+    // No agent service in these tests (unless one passes AGENT_URL): calls without x-agent-id are not narrowed.
+    AGENT_URL: env.AGENT_URL ?? "http://127.0.0.1:1",
     MCP_CONNECT_TIMEOUT: env.MCP_CONNECT_TIMEOUT ?? "5s",
     MCP_CALL_TIMEOUT: env.MCP_CALL_TIMEOUT ?? "10s",
   });

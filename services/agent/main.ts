@@ -1,0 +1,9 @@
+import { loadConfig } from "../kit/config/config.js";
+import { createLogger } from "../kit/log/logger.js";
+import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startAgent } from "./server.js";
+
+const config = loadConfig();
+const logger = createLogger({ service: "agent", level: config.LOG_LEVEL });
+const agent = await startAgent(config, logger);
+stopOnSignals(logger, () => agent.close());

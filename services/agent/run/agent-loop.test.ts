@@ -1,0 +1,171 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { type RunEvent, StopReason, ToolCallStatus } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
+import { decodeToolResult } from "../tool-result-content.js";
+import { REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
+import type { RunTools, ToolOutcome } from "./tool-gateway.js";
+
+/** A model that asks for `get_ticket` until it has seen `answerAfter` tool results, then answers. */
+function scriptedModel(answerAfter: number, seen: ChatRequest[] = []): ModelProvider {
+  return {
+    kind: "test",
+    model: "test",
+    async complete(request): Promise<ChatCompletion> {
+      seen.push(request);
+      const results = request.messages.filter((m) => m.role === "tool").length;
+      const done = results >= answerAfter;
+      return {
+        model: "test",
+        content: done ? "all done" : null,
+        toolCalls: done ? [] : [{ id: `c${results}`, name: "get_ticket", arguments: '{"ticket_id":1}' }],
+        finishReason: done ? "stop" : "tool_calls",
+        usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
+      };
+    },
+  };
+}
+
+function toolsAnswering(outcome: (signal: AbortSignal) => Promise<ToolOutcome>): RunTools {
+  return {
+    definitions: [{ name: "get_ticket", parameters: { type: "object" } }],
+    call: (_name, _args, signal) => outcome(signal),
+  };
+}
+
+const ok: ToolOutcome = { status: "succeeded", text: "Ticket #1", structuredJson: '{"ticket":{"id":1}}' };
+const limits = { maxToolCalls: 10, maxModelTurns: 10 };
+const messages = [{ role: "user" as const, content: "show ticket 1" }];
+
+async function collect(gen: AsyncGenerator<RunEvent>): Promise<RunEvent[]> {
+  const out: RunEvent[] = [];
+  for await (const e of gen) out.push(e);
+  return out;
+}
+const final = (events: RunEvent[]) => {
+  const last = events.at(-1)?.event;
+  if (last?.case !== "finalMessage") throw new Error("no final message");
+  return last.value;
+};
+
+describe("agent loop", () => {
+  it("reports a failed tool call to the model and goes on", async () => {
+    const seen: ChatRequest[] = [];
+    const tools = toolsAnswering(async () => ({
+      status: "failed",
+      text: "",
+      errorCode: "permission_denied",
+      errorMessage: "insufficient_scope: needs tickets:read",
+    }));
+    const events = await collect(
+      runAgentTurn({ messages, limits }, scriptedModel(1, seen), tools, new AbortController().signal),
+    );
+    expect(final(events)).toMatchObject({ stopReason: StopReason.COMPLETED, content: "all done" });
+    expect(final(events).toolCalls[0]).toMatchObject({
+      status: ToolCallStatus.FAILED,
+      errorCode: "permission_denied",
+    });
+    const toolMessage = seen[1]?.messages.at(-1);
+    expect(toolMessage?.role).toBe("tool");
+    expect(decodeToolResult(toolMessage?.content ?? "")).toEqual({
+      ok: false,
+      error_code: "permission_denied",
+      error: "insufficient_scope: needs tickets:read",
+    });
+  });
+
+  it("gives the model the summary line and the structured data of a success", async () => {
+    const seen: ChatRequest[] = [];
+    const tools = toolsAnswering(async () => ({ ...ok, text: 'Ticket #1\n{"ticket":{"id":1}}' }));
+    await collect(
+      runAgentTurn({ messages, limits }, scriptedModel(1, seen), tools, new AbortController().signal),
+    );
+    expect(decodeToolResult(seen[1]?.messages.at(-1)?.content ?? "")).toEqual({
+      ok: true,
+      text: "Ticket #1",
+      data: { ticket: { id: 1 } },
+    });
+  });
+
+  it("ends with unauthenticated and a refresh hint when the caller's token stops working", async () => {
+    const tools = toolsAnswering(async () => ({
+      status: "failed",
+      text: "",
+      errorCode: "unauthenticated",
+      errorMessage: "expired",
+    }));
+    const seen: RunEvent[] = [];
+    const err = await (async () => {
+      for await (const e of runAgentTurn(
+        { messages, limits },
+        scriptedModel(1),
+        tools,
+        new AbortController().signal,
+      ))
+        seen.push(e);
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+    expect((err as ConnectError).rawMessage).toBe(REFRESH_MESSAGE);
+    expect(seen.map((e) => e.event.case)).toEqual(["toolCallStarted", "toolCallFinished"]);
+  });
+
+  it("stops with CANCELLED when the caller goes away during a tool call", async () => {
+    const abort = new AbortController();
+    const tools = toolsAnswering(async () => {
+      abort.abort();
+      return { status: "failed", text: "", errorCode: "canceled", errorMessage: "cancelled" };
+    });
+    const events = await collect(runAgentTurn({ messages, limits }, scriptedModel(3), tools, abort.signal));
+    expect(final(events).stopReason).toBe(StopReason.CANCELLED);
+    expect(final(events).usage?.toolCalls).toBe(1);
+  });
+
+  it("stops at max tool calls and at max model turns", async () => {
+    const tools = toolsAnswering(async () => ok);
+    const byCalls = await collect(
+      runAgentTurn(
+        { messages, limits: { maxToolCalls: 2, maxModelTurns: 10 } },
+        scriptedModel(5),
+        tools,
+        new AbortController().signal,
+      ),
+    );
+    expect(byCalls.map((e) => e.event.case).slice(-3)).toEqual(["limitReached", "usage", "finalMessage"]);
+    expect(final(byCalls)).toMatchObject({
+      stopReason: StopReason.MAX_TOOL_CALLS,
+      usage: { toolCalls: 2, modelTurns: 3 },
+    });
+    const byTurns = await collect(
+      runAgentTurn(
+        { messages, limits: { maxToolCalls: 10, maxModelTurns: 2 } },
+        scriptedModel(5),
+        tools,
+        new AbortController().signal,
+      ),
+    );
+    expect(final(byTurns)).toMatchObject({
+      stopReason: StopReason.MAX_MODEL_TURNS,
+      usage: { toolCalls: 2, modelTurns: 2 },
+    });
+    expect(final(byTurns).content).toMatch(/at most 2 model turn/);
+  });
+
+  it("turns a model failure into a Connect error without a stack", async () => {
+    const failing: ModelProvider = {
+      kind: "test",
+      model: "test",
+      complete: () => Promise.reject(new Error("socket hang up at /secret/path.ts:12")),
+    };
+    const err = await collect(
+      runAgentTurn(
+        { messages, limits },
+        failing,
+        toolsAnswering(async () => ok),
+        new AbortController().signal,
+      ),
+    ).catch((e: unknown) => e as ConnectError);
+    expect((err as ConnectError).code).toBe(Code.Internal);
+    expect((err as ConnectError).rawMessage).not.toContain("secret");
+  });
+});

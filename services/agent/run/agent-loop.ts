@@ -1,0 +1,155 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type RunEvent,
+  StopReason,
+  type ToolCall,
+  ToolCallSchema,
+  ToolCallStatus,
+  type Usage,
+  UsageSchema,
+} from "../../../gen/supportext/agent/v1/agent_pb.js";
+import type { ChatMessage, ModelProvider } from "../../kit/model/types.js";
+import type { UsageLimits } from "../registry/agent-record.js";
+import { encodeToolResult } from "../tool-result-content.js";
+import { events, textPieces } from "./events.js";
+import { modelFailure } from "./model-failure.js";
+import type { RunTools, ToolOutcome } from "./tool-gateway.js";
+
+export interface TurnInput {
+  /** System prompt, history and the new user input, in order. */
+  readonly messages: readonly ChatMessage[];
+  readonly limits: UsageLimits;
+}
+
+export const REFRESH_MESSAGE =
+  "the access token expired or was refused during the turn: refresh the token and run the turn again";
+
+/**
+ * One agent turn: model → tool calls → results back to the model → … until the model answers
+ * without tool calls, a usage limit is hit, or the caller goes away. Yields events as they
+ * happen; the last one is a FinalMessage, except when the turn must fail as a whole (the caller's
+ * token stopped working, the model is unreachable), which throws a ConnectError.
+ */
+export async function* runAgentTurn(
+  input: TurnInput,
+  model: ModelProvider,
+  tools: RunTools,
+  signal: AbortSignal,
+): AsyncGenerator<RunEvent> {
+  const transcript: ChatMessage[] = [...input.messages];
+  const usage: Usage = create(UsageSchema);
+  const calls: ToolCall[] = [];
+  let answer = "";
+
+  const finish = function* (reason: StopReason, fallbackContent = ""): Generator<RunEvent> {
+    yield events.usage(usage);
+    yield events.finalMessage(answer || fallbackContent, reason, calls, usage);
+  };
+  const stopAtLimit = function* (reason: StopReason, message: string): Generator<RunEvent> {
+    yield events.limitReached(reason, message);
+    yield* finish(reason, message);
+  };
+
+  for (;;) {
+    if (signal.aborted) return yield* finish(StopReason.CANCELLED);
+    if (usage.modelTurns >= input.limits.maxModelTurns) {
+      return yield* stopAtLimit(
+        StopReason.MAX_MODEL_TURNS,
+        `Stopped: this agent may use at most ${input.limits.maxModelTurns} model turn(s) per run.`,
+      );
+    }
+    let completion: Awaited<ReturnType<ModelProvider["complete"]>>;
+    try {
+      completion = await model.complete(
+        {
+          messages: transcript,
+          ...(tools.definitions.length > 0 ? { tools: tools.definitions, toolChoice: "auto" as const } : {}),
+        },
+        { signal },
+      );
+    } catch (err) {
+      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
+      throw modelFailure(err);
+    }
+    usage.modelTurns++;
+    usage.inputTokens += completion.usage.promptTokens;
+    usage.outputTokens += completion.usage.completionTokens;
+
+    if (completion.content) {
+      // Text of successive turns reads as paragraphs; the deltas add up to the final content.
+      const text = answer ? `\n\n${completion.content}` : completion.content;
+      answer += text;
+      for (const piece of textPieces(text)) yield events.textDelta(piece);
+    }
+    if (completion.toolCalls.length === 0) return yield* finish(StopReason.COMPLETED);
+
+    transcript.push({ role: "assistant", content: completion.content, toolCalls: completion.toolCalls });
+    for (const call of completion.toolCalls) {
+      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
+      if (usage.toolCalls >= input.limits.maxToolCalls) {
+        return yield* stopAtLimit(
+          StopReason.MAX_TOOL_CALLS,
+          `Stopped: this agent may make at most ${input.limits.maxToolCalls} tool call(s) per run.`,
+        );
+      }
+      const record = create(ToolCallSchema, {
+        id: call.id,
+        name: call.name,
+        argumentsJson: call.arguments,
+        status: ToolCallStatus.RUNNING,
+      });
+      yield events.toolCallStarted(record);
+      usage.toolCalls++;
+      const started = performance.now();
+      // Even a tool the model was not offered goes to the gateway: it is the one place that
+      // enforces the agent's allow-list and the caller's scopes, and the MCP server audits refusals.
+      const outcome: ToolOutcome = await tools.call(call.name, call.arguments, signal);
+      const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
+      calls.push(finished);
+      yield events.toolCallFinished(finished);
+      if (outcome.status === "failed" && outcome.errorCode === "unauthenticated") {
+        throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);
+      }
+      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
+      transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
+    }
+  }
+}
+
+function finishRecord(record: ToolCall, outcome: ToolOutcome, durationMs: number): ToolCall {
+  return create(ToolCallSchema, {
+    id: record.id,
+    name: record.name,
+    argumentsJson: record.argumentsJson,
+    durationMs: BigInt(durationMs),
+    ...(outcome.status === "succeeded"
+      ? {
+          status: ToolCallStatus.SUCCEEDED,
+          resultText: outcome.text,
+          structuredResultJson: outcome.structuredJson,
+        }
+      : {
+          status: ToolCallStatus.FAILED,
+          resultText: outcome.text,
+          errorCode: outcome.errorCode,
+          errorMessage: outcome.errorMessage,
+        }),
+  });
+}
+
+// A failure goes back to the model as the tool's result: it can explain it or try another way.
+function toModel(outcome: ToolOutcome): string {
+  if (outcome.status === "failed") {
+    return encodeToolResult({ ok: false, error_code: outcome.errorCode, error: outcome.errorMessage });
+  }
+  let data: unknown;
+  try {
+    data = outcome.structuredJson ? JSON.parse(outcome.structuredJson) : undefined;
+  } catch {
+    data = undefined;
+  }
+  // Our MCP server's text is "<summary>\n<the same data as JSON>": with the data attached, the summary suffices.
+  const text = data === undefined ? outcome.text : (outcome.text.split("\n")[0] ?? "");
+  return encodeToolResult({ ok: true, text, data });
+}

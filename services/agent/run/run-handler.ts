@@ -1,0 +1,65 @@
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { type RunEvent, type RunRequest, StopReason } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import type { Logger } from "../../kit/log/logger.js";
+import type { ModelProvider } from "../../kit/model/types.js";
+import { requirePrincipal } from "../../kit/propagation/handler-context.js";
+import type { AgentRegistry } from "../registry/agent-registry.js";
+import { REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
+import { turnMessages, validateRunRequest } from "./run-input.js";
+import type { RunTools, ToolGateway } from "./tool-gateway.js";
+
+export interface RunDeps {
+  readonly registry: AgentRegistry;
+  readonly model: ModelProvider;
+  readonly gateway: ToolGateway;
+  readonly logger: Logger;
+}
+
+/** AgentService.Run: checks the request, lists the agent's tools as the caller, runs the loop. */
+export function createRunHandler(deps: RunDeps) {
+  return async function* run(req: RunRequest, ctx: HandlerContext): AsyncGenerator<{ event: RunEvent }> {
+    requirePrincipal(ctx);
+    validateRunRequest(req);
+    const agent = await deps.registry.get(req.agentId);
+    const tools = await listTools(deps.gateway, ctx, agent.id);
+    const log = { agent_id: agent.id, thread_id: req.threadId || undefined };
+    deps.logger.info({ ...log, tools: tools.definitions.length }, "agent run started");
+    let last: RunEvent | undefined;
+    try {
+      const turn = runAgentTurn(
+        { messages: turnMessages(agent.systemPrompt, req), limits: agent.limits },
+        deps.model,
+        tools,
+        ctx.signal,
+      );
+      for await (const event of turn) {
+        last = event;
+        yield { event };
+      }
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      deps.logger.warn({ ...log, code: Code[ce.code], err: ce.rawMessage }, "agent run failed");
+      throw ce;
+    }
+    const final = last?.event.case === "finalMessage" ? last.event.value : undefined;
+    deps.logger.info(
+      {
+        ...log,
+        stop_reason: StopReason[final?.stopReason ?? StopReason.UNSPECIFIED],
+        tool_calls: final?.usage?.toolCalls,
+        model_turns: final?.usage?.modelTurns,
+      },
+      "agent run finished",
+    );
+  };
+}
+
+async function listTools(gateway: ToolGateway, ctx: HandlerContext, agentId: string): Promise<RunTools> {
+  try {
+    return await gateway.forRun(ctx, agentId);
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    if (ce.code === Code.Unauthenticated) throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);
+    throw new ConnectError(`listing the agent's tools failed: ${ce.rawMessage}`, ce.code);
+  }
+}

@@ -1,0 +1,51 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type ConversationMessage,
+  Role,
+  type RunRequest,
+} from "../../../gen/supportext/agent/v1/agent_pb.js";
+import type { ChatMessage } from "../../kit/model/types.js";
+
+export const MAX_INPUT_CHARS = 8_000;
+export const MAX_HISTORY_MESSAGES = 50;
+export const MAX_HISTORY_MESSAGE_CHARS = 16_000;
+const MAX_THREAD_ID_CHARS = 128;
+
+/** Checks a Run request's own fields (the agent is checked by the registry). */
+export function validateRunRequest(req: RunRequest): void {
+  if (req.input.trim() === "") throw invalid("input: required");
+  if (req.input.length > MAX_INPUT_CHARS) throw invalid(`input: at most ${MAX_INPUT_CHARS} characters`);
+  if (req.history.length > MAX_HISTORY_MESSAGES) {
+    throw invalid(`history: at most ${MAX_HISTORY_MESSAGES} messages`);
+  }
+  for (const [i, m] of req.history.entries()) {
+    if (m.role !== Role.USER && m.role !== Role.ASSISTANT && m.role !== Role.SYSTEM) {
+      // A tool result means nothing to a model without the call it answers, which history lacks.
+      throw invalid(`history[${i}].role: must be ROLE_USER, ROLE_ASSISTANT or ROLE_SYSTEM`);
+    }
+    if (m.content.length > MAX_HISTORY_MESSAGE_CHARS) {
+      throw invalid(`history[${i}].content: at most ${MAX_HISTORY_MESSAGE_CHARS} characters`);
+    }
+  }
+  if (req.threadId.length > MAX_THREAD_ID_CHARS)
+    throw invalid(`thread_id: at most ${MAX_THREAD_ID_CHARS} characters`);
+}
+
+/** The model's view of the turn: the agent's system prompt, the thread so far, the new input. */
+export function turnMessages(systemPrompt: string, req: RunRequest): ChatMessage[] {
+  return [
+    ...(systemPrompt ? [{ role: "system" as const, content: systemPrompt }] : []),
+    ...req.history.map(historyMessage),
+    { role: "user", content: req.input },
+  ];
+}
+
+function historyMessage(m: ConversationMessage): ChatMessage {
+  if (m.role === Role.ASSISTANT) return { role: "assistant", content: m.content };
+  if (m.role === Role.SYSTEM) return { role: "system", content: m.content };
+  return { role: "user", content: m.content };
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}

@@ -1,0 +1,83 @@
+import { ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createServiceClient } from "../../kit/client/service-client.js";
+import type { ToolDefinition } from "../../kit/model/types.js";
+import { AGENT_ID_HEADER } from "../../kit/propagation/agent-id-header.js";
+import { forwardFrom } from "../../kit/propagation/handler-context.js";
+import { codeName } from "./code-name.js";
+
+
+export type ToolOutcome =
+  | { readonly status: "succeeded"; readonly text: string; readonly structuredJson: string }
+  | {
+      readonly status: "failed";
+      /** The tool's own error text, when it ran and reported one. */
+      readonly text: string;
+      /** Connect code name: "permission_denied", "invalid_argument", … */
+      readonly errorCode: string;
+      readonly errorMessage: string;
+    };
+
+/** The tools of one run, bound to its caller: every call goes out as that caller, for that agent. */
+export interface RunTools {
+  readonly definitions: readonly ToolDefinition[];
+  call(name: string, argumentsJson: string, signal: AbortSignal): Promise<ToolOutcome>;
+}
+
+export interface ToolGateway {
+  /** Lists the caller's tools for `agentId`; throws ConnectError (e.g. unauthenticated). */
+  forRun(ctx: HandlerContext, agentId: string): Promise<RunTools>;
+}
+
+/**
+ * The MCP gateway as the agent loop sees it. The caller's credential, trace and request id travel
+ * by the propagation interceptor from the handler's context values (`forwardFrom`); this module
+ * only adds `x-agent-id`.
+ */
+export function createToolGateway(gatewayUrl: string, callTimeoutMs: number): ToolGateway {
+  const gateway = createServiceClient(McpGatewayService, gatewayUrl, { defaultTimeoutMs: callTimeoutMs });
+  return {
+    async forRun(ctx, agentId) {
+      const headers = { [AGENT_ID_HEADER]: agentId };
+      const { tools } = await gateway.listTools({}, { ...forwardFrom(ctx), headers });
+      const definitions = tools.map((t) => ({
+        name: t.name,
+        description: t.description || t.title,
+        parameters: parseSchema(t.inputSchemaJson),
+      }));
+      return {
+        definitions,
+        async call(name, argumentsJson, signal) {
+          try {
+            const res = await gateway.callTool(
+              { name, argumentsJson },
+              { contextValues: ctx.values, signal, headers },
+            );
+            if (res.isError) {
+              return {
+                status: "failed",
+                text: res.text,
+                errorCode: "unknown",
+                errorMessage: res.text.slice(0, 1000),
+              };
+            }
+            return { status: "succeeded", text: res.text, structuredJson: res.structuredContentJson };
+          } catch (err) {
+            const ce = ConnectError.from(err);
+            return { status: "failed", text: "", errorCode: codeName(ce.code), errorMessage: ce.rawMessage };
+          }
+        },
+      };
+    },
+  };
+}
+
+function parseSchema(json: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(json) as unknown;
+    if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through: a tool without a usable schema takes an empty object
+  }
+  return { type: "object", properties: {} };
+}

@@ -1,0 +1,88 @@
+import { createTokenVerifier } from "../kit/auth/token-verifier.js";
+import type { Config } from "../kit/config/config.js";
+import type { Database } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/logger.js";
+import { createModelProvider } from "../kit/model/create-provider.js";
+import type { ModelProvider } from "../kit/model/types.js";
+import { startServiceServer } from "../kit/server/service-server.js";
+import { agentRoutes } from "./agent-service.js";
+import { openAgentDatabase } from "./data/open-agent-database.js";
+import { plannerSkill } from "./planner/planner-skill.js";
+import { createAgentRegistry } from "./registry/agent-registry.js";
+import { createToolGateway } from "./run/tool-gateway.js";
+
+export interface AgentOptions {
+  /** PostgreSQL schema instead of "agent" (tests use one per run). */
+  readonly databaseSchema?: string;
+  /** Replaces the configured model (tests drive the loop with a scripted provider). */
+  readonly model?: ModelProvider;
+}
+
+export interface RunningAgent {
+  readonly url: string;
+  readonly port: number;
+  /** The registry's database (tests add agents through it; the process owns and closes it). */
+  readonly database: Database;
+  readonly model: ModelProvider;
+  close(): Promise<void>;
+}
+
+/** Starts the agent service on `config.AGENT_PORT` (0 = any free port, as tests use). */
+export async function startAgent(
+  config: Config,
+  logger: Logger,
+  options: AgentOptions = {},
+): Promise<RunningAgent> {
+  const model = options.model ?? createModelProvider(config, [plannerSkill]);
+  const db = await openAgentDatabase(config, { logger, schema: options.databaseSchema });
+  try {
+    const verifier = createTokenVerifier({
+      issuer: config.AUTH_ISSUER,
+      audience: config.API_AUDIENCE,
+      keys: new URL(config.AUTH_JWKS_URL),
+      clockToleranceSec: config.CLOCK_TOLERANCE,
+      jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
+      jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
+    });
+    const server = await startServiceServer({
+      name: "agent",
+      host: config.HOST,
+      port: config.AGENT_PORT,
+      logger,
+      routes: agentRoutes({
+        registry: createAgentRegistry(db),
+        model,
+        // A tool call may wait for the gateway's own MCP bounds (connect + call) before it answers.
+        gateway: createToolGateway(
+          config.GATEWAY_URL,
+          (config.MCP_CONNECT_TIMEOUT + config.MCP_CALL_TIMEOUT) * 1000,
+        ),
+        logger,
+      }),
+      auth: { verifier, devAnonymous: config.AUTH_DEV_ANONYMOUS },
+      corsOrigins: config.CORS_ORIGINS,
+      shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+    });
+    logger.info(
+      { model: model.kind, model_name: model.model, gateway: config.GATEWAY_URL },
+      "agent service ready",
+    );
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      port: server.port,
+      database: db,
+      model,
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
