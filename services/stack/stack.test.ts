@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 
 /**
@@ -91,13 +93,45 @@ describe("the stack started by npm start", () => {
     expect(output).not.toContain(token);
   });
 
+  it("the original reproduction flow through chat → agent → gateway → MCP server, as the user", async () => {
+    // PRP: log in as admin, get an agent from ListAgents, create a thread, ask about the tools.
+    const chatUrl = `http://127.0.0.1:${ports.chat}`;
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }));
+    const login = await auth.login({ email: "admin@company.com", password: "admin-dev-password" });
+    const userId = login.user?.id ?? "";
+    const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
+    // Connect JSON over HTTP/1.1, as the extension (connect-web) calls it.
+    const chat = createClient(ChatService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }));
+    const { agents } = await chat.listAgents({}, { headers });
+    const agent = agents.find((a) => a.id === "support-assistant");
+    expect(agent?.allowedTools).toHaveLength(13);
+    const { thread } = await chat.createThread({ agentId: agent?.id ?? "" }, { headers });
+    const threadId = thread?.id ?? "";
+    const before = output.split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+
+    const tools = await chat.sendMessage({ threadId, content: "What are all the tools you can call?" }, { headers });
+    expect(tools.assistantMessage?.status).toBe(MessageStatus.COMPLETE);
+    for (const name of ["create_ticket", "get_system_health", "delete_ticket"]) expect(tools.assistantMessage?.content).toContain(name);
+
+    const created = await chat.sendMessage({ threadId, content: "create a ticket: printer on fire, high priority" }, { headers });
+    const call = created.assistantMessage?.toolCalls.find((c) => c.name === "create_ticket");
+    expect(call?.status).toBe(ToolCallStatus.SUCCEEDED);
+    expect(JSON.parse(call?.structuredResultJson ?? "{}").ticket.created_by).toBe(userId);
+
+    // The MCP server saw the user on those requests (tools/list and tools/call), never a missing header.
+    const after = output.split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+    expect(after).toBeGreaterThan(before);
+    expect(output).not.toContain("MCP tool call missing Authorization header");
+    expect(output).not.toContain(login.tokens?.accessToken ?? "no token");
+  }, 60_000);
+
   it("stops every process gracefully on SIGTERM", async () => {
     const exited = new Promise<number | null>((r) => runner.once("exit", (code) => r(code)));
     runner.kill("SIGTERM");
     expect(await exited).toBe(0);
-    for (const name of ["chat", "mcp-server", "mcp-gateway"]) expect(output).toContain(`"service":"${name}"`);
+    for (const name of ["chat", "mcp-server", "mcp-gateway", "agent"]) expect(output).toContain(`"service":"${name}"`);
     // Nothing listens any more.
-    for (const port of [ports.chat, ports.gateway, ports.mcp]) {
+    for (const port of [ports.chat, ports.agent, ports.gateway, ports.mcp]) {
       const refused = await new Promise<boolean>((r) => {
         const s = net.connect(port, "127.0.0.1");
         s.once("connect", () => {
