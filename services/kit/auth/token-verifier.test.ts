@@ -96,14 +96,51 @@ describe("token verifier", () => {
     expect(await reasonOf(rotatedToken, v)).toBe("accepted");
   });
 
-  it("rate-limits refetches: a burst of unknown kids costs at most one fetch per cooldown", async () => {
-    const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, jwksCooldownMs: 60_000 });
-    await v.verify(await issuer.mint());
-    const before = issuer.jwksFetches;
-    const strangers = await Promise.all(Array.from({ length: 25 }, () => issuer.forge("unknown_kid")));
-    const reasons = await Promise.all(strangers.map((t) => reasonOf(t, v)));
-    expect(new Set(reasons)).toEqual(new Set(["unknown_key"]));
-    expect(issuer.jwksFetches - before).toBeLessThanOrEqual(1);
+  it("rate-limits refetches: unknown kids one after another cost at most one fetch per cooldown", async () => {
+    // Sequential on purpose: a concurrent burst shares one pending fetch even without a cooldown.
+    const fetchesFor = async (jwksCooldownMs: number) => {
+      const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, jwksCooldownMs });
+      await v.verify(await issuer.mint());
+      const before = issuer.jwksFetches;
+      for (let i = 0; i < 25; i++) expect(await reasonOf(await issuer.forge("unknown_kid"), v)).toBe("unknown_key");
+      return issuer.jwksFetches - before;
+    };
+    expect(await fetchesFor(0)).toBe(25); // the control: without a cooldown every stranger refetches
+    expect(await fetchesFor(60_000)).toBeLessThanOrEqual(1);
+  });
+
+  it("while the JWKS endpoint fails, refuses fast with jwks_unavailable instead of refetching", async () => {
+    const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, cacheSize: 0 });
+    issuer.failJwks(true);
+    try {
+      const before = issuer.jwksFetches;
+      for (let i = 0; i < 25; i++) expect(await reasonOf(await issuer.mint({ sub: `outage-${i}` }), v)).toBe("jwks_unavailable");
+      expect(issuer.jwksFetches - before).toBe(1);
+    } finally {
+      issuer.failJwks(false);
+    }
+  });
+
+  it("while the JWKS endpoint fails, keeps verifying with the last good key set", async () => {
+    // cacheMaxAgeMs 0: the set is always stale, so every verification would try to refresh it.
+    const v = createTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      keys: issuer.jwksUrl,
+      jwksCacheMaxAgeMs: 0,
+      cacheSize: 0,
+    });
+    expect(await reasonOf(await issuer.mint(), v)).toBe("accepted");
+    issuer.failJwks(true);
+    try {
+      const before = issuer.jwksFetches;
+      for (let i = 0; i < 10; i++) expect(await reasonOf(await issuer.mint({ sub: `stale-${i}` }), v)).toBe("accepted");
+      // A key the last good set lacks may have been rotated in: that can't be told until the keys are back.
+      expect(await reasonOf(await issuer.forge("unknown_kid"), v)).toBe("jwks_unavailable");
+      expect(issuer.jwksFetches - before).toBe(1);
+    } finally {
+      issuer.failJwks(false);
+    }
   });
 
   it("reports an unreachable JWKS as jwks_unavailable, not as a bad token", async () => {

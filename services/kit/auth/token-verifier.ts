@@ -1,6 +1,7 @@
 import * as jose from "jose";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
 import type { Principal } from "./principal.js";
+import { createRemoteKeySet } from "./remote-key-set.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 
 /** Algorithms we sign with (brief §3). Anything else, `none` and HMAC included, is refused. */
@@ -14,8 +15,9 @@ export interface TokenVerifierOptions {
   readonly keys: URL | jose.JWTVerifyGetKey;
   /** Allowed clock skew for exp/nbf, seconds. */
   readonly clockToleranceSec?: number;
-  /** How long a fetched JWKS is trusted, and the minimum gap between refetches (unknown `kid`). */
+  /** How long a fetched JWKS is trusted. */
   readonly jwksCacheMaxAgeMs?: number;
+  /** Minimum gap between refetches (unknown `kid`); after a failed fetch, how long to fail fast. */
   readonly jwksCooldownMs?: number;
   readonly jwksTimeoutMs?: number;
   /** Expected `typ` header; RFC 9068 access tokens use "at+jwt". */
@@ -37,10 +39,10 @@ export interface TokenVerifier {
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const keys =
     options.keys instanceof URL
-      ? jose.createRemoteJWKSet(options.keys, {
-          cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
-          cooldownDuration: options.jwksCooldownMs ?? 30_000,
-          timeoutDuration: options.jwksTimeoutMs ?? 5_000,
+      ? createRemoteKeySet(options.keys, {
+          cacheMaxAgeMs: options.jwksCacheMaxAgeMs ?? 600_000,
+          cooldownMs: options.jwksCooldownMs ?? 30_000,
+          timeoutMs: options.jwksTimeoutMs ?? 5_000,
         })
       : options.keys;
   const tolerance = options.clockToleranceSec ?? 5;

@@ -1,35 +1,16 @@
 import pino, { type Logger, type LoggerOptions } from "pino";
 import { currentCallScope } from "../propagation/call-scope.js";
+import { sanitize } from "./sanitize.js";
 import { scrubSecrets } from "./scrub.js";
 
 export type { Logger } from "pino";
 
 /**
- * Paths pino blanks out wherever they appear in a logged object (two levels deep covers
- * `req.headers.authorization`, `body.password`, `err.config.headers…` and the like).
+ * pino runs the `log` formatter before serializers, so errors reach `err` already sanitized; this
+ * only keeps pino's default `err` serializer from re-wrapping them (it would retype them "Object").
  */
-const SECRET_KEYS = [
-  "authorization",
-  "Authorization",
-  "password",
-  "token",
-  "access_token",
-  "refresh_token",
-  "subject_token",
-  "client_secret",
-  "credential",
-  "cookie",
-  "accessToken",
-  "refreshToken",
-];
-const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
-
 function serializeError(err: unknown): unknown {
-  const plain = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
-  for (const key of ["message", "stack"]) {
-    if (typeof plain[key] === "string") plain[key] = scrubSecrets(plain[key] as string);
-  }
-  return plain;
+  return err instanceof Error ? sanitize(err) : err;
 }
 
 export interface LoggerSettings {
@@ -42,7 +23,8 @@ export interface LoggerSettings {
 /**
  * The one logger factory. JSON lines; every line written during a call carries `trace_id`,
  * `request_id` and `user_id` from the call scope (no per-handler child loggers needed);
- * secrets are redacted by key and scrubbed out of message strings and errors.
+ * secrets are removed from every logged object (by key, at any depth) and scrubbed out of every
+ * string, messages and errors included (see `sanitize`).
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
@@ -50,17 +32,10 @@ export function createLogger(settings: LoggerSettings): Logger {
     base: { service: settings.service },
     timestamp: pino.stdTimeFunctions.isoTime,
     messageKey: "msg",
-    redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
     serializers: { err: serializeError, error: serializeError },
     formatters: {
       level: (label) => ({ level: label }),
-      // Free-text fields (a `reason`, a `detail`) may quote a header; scrub top-level strings.
-      log(object) {
-        for (const [key, value] of Object.entries(object)) {
-          if (typeof value === "string") object[key] = scrubSecrets(value);
-        }
-        return object;
-      },
+      log: (object) => sanitize(object) as Record<string, unknown>,
     },
     mixin() {
       const scope = currentCallScope();
@@ -73,12 +48,38 @@ export function createLogger(settings: LoggerSettings): Logger {
       };
     },
     hooks: {
-      // Message strings (and any string interpolation arguments) are scrubbed too.
+      // The message and its interpolation arguments are printed outside the `log` formatter.
       logMethod(args, method) {
-        const cleaned = args.map((a) => (typeof a === "string" ? scrubSecrets(a) : a));
+        const cleaned = args.map((a, i) => (i === 0 && typeof a !== "string" ? a : sanitize(a)));
+        const fallback = args.length === 1 ? errorMessageUsedAsMsg(args[0]) : undefined;
+        if (fallback !== undefined) cleaned.push(scrubSecrets(fallback));
         method.apply(this, cleaned as Parameters<typeof method>);
       },
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  return sanitizeChildBindings(settings.destination ? pino(options, settings.destination) : pino(options));
+}
+
+/**
+ * Without a message pino prints the error's own message as `msg` (for `logger.error(err)` and
+ * `logger.error({ err })`), outside every formatter: this is the text it would print.
+ */
+function errorMessageUsedAsMsg(first: unknown): string | undefined {
+  if (first instanceof Error) return first.message;
+  const fields = first as { err?: { message?: unknown }; msg?: unknown } | null;
+  if (typeof fields !== "object" || fields === null || fields.msg !== undefined) return undefined;
+  return typeof fields.err?.message === "string" ? fields.err.message : undefined;
+}
+
+/**
+ * A child's bindings are printed on each of its lines without passing the `log` formatter (and
+ * pino drops the `bindings` formatter for children), so they are sanitized when the child is made.
+ * Children inherit `child` from their parent, so grandchildren are covered too.
+ */
+function sanitizeChildBindings(logger: Logger): Logger {
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return child.call(this, sanitize(bindings) as pino.Bindings, childOptions);
+  } as Logger["child"];
+  return logger;
 }

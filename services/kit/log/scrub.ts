@@ -1,6 +1,6 @@
 /**
  * Removes credentials from free text (error messages, stacks, URLs) before it is logged.
- * Structured fields are handled by pino's `redact`; this catches what hides inside strings.
+ * Secret-named fields are handled by key (`sanitize.ts`); this catches what hides inside strings.
  */
 
 // Every pattern starts only where a token can start (the lookbehinds): without that, a long run of

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
 import { type RelayChain, startRelayChain } from "../testing/relay-chain.js";
+import { RELAY_DIAGNOSTICS } from "../testing/relay-service.js";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 const logs = captureLogs("relay");
@@ -115,6 +116,7 @@ describe("identity propagation A → B → C", () => {
     const client = createServiceClient(RelayService, chain.c.url);
     const err = await client.inspect({ nonce: "outside" }).catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+    expect((err as ConnectError).rawMessage).toMatch(/^missing_token/);
   });
 
   it("every log line of a call carries trace_id, request_id and user_id, and no token appears in any line", async () => {
@@ -130,5 +132,33 @@ describe("identity propagation A → B → C", () => {
     const all = logs.lines.join("\n");
     expect(all).not.toContain(token);
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+  });
+
+  it("no token reaches the logs: not from a refused call, a handler logging its headers, or an error quoting it", async () => {
+    const token = await chain.issuer.mint({ sub: "user-careless" });
+    const expired = await chain.issuer.mint({ sub: "user-careless" }, { expiresIn: -60 });
+    const client = createClient(RelayService, createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }));
+    const call = (nonce: string, bearer: string, requestId: string) =>
+      client
+        .inspect({ nonce }, { headers: { authorization: `Bearer ${bearer}`, "x-request-id": requestId } })
+        .catch((e: unknown) => ConnectError.from(e));
+
+    const refused = await call("refused", expired, "req-careless-refused");
+    expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
+    await call(RELAY_DIAGNOSTICS.logHeaders, token, "req-careless-headers");
+    const failed = await call(RELAY_DIAGNOSTICS.failQuotingCredential, token, "req-careless-error");
+    expect((failed as ConnectError).code).toBe(Code.Internal);
+    expect((failed as ConnectError).rawMessage).not.toContain(token);
+
+    // The careless paths really logged what they hold, so the absence of the tokens means something.
+    const headerLines = logs.records().filter((r) => r.request_id === "req-careless-headers" && r.msg === "request headers");
+    expect(headerLines.map((r) => r.hop).sort()).toEqual(["A", "B", "C"]);
+    const errorLine = logs.records().find((r) => r.request_id === "req-careless-error" && r.hop === "C" && r.err);
+    expect(JSON.stringify(errorLine)).toContain("downstream refused Bearer [REDACTED]");
+    const all = logs.lines.join("\n");
+    expect(all).not.toContain(token);
+    expect(all).not.toContain(expired);
+    // Not even the signature alone.
+    expect(all).not.toContain(token.split(".")[2]);
   });
 });

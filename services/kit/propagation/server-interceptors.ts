@@ -19,7 +19,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Outermost server interceptor: joins the caller's trace (or starts one), takes or makes the
  * request id, records both in `contextValues` and the call scope, echoes `x-request-id`, and logs
- * one line per finished call.
+ * one line per finished call — for a server stream when it has ended, with its whole duration.
  */
 export function createCallContextInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
@@ -31,15 +31,14 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
     const scope = currentCallScope();
     if (scope) Object.assign(scope, { trace, requestId, procedure });
     const started = performance.now();
-    try {
-      const res = await next(req);
-      res.header.set("x-request-id", requestId);
-      if (!isInfrastructureService(req.service.typeName)) {
-        logger.info({ procedure, duration_ms: elapsed(started) }, "rpc ok");
-      }
-      return res;
-    } catch (err) {
-      const ce = ConnectError.from(err);
+    const quiet = isInfrastructureService(req.service.typeName); // probes and grpcurl: failures only
+    const succeeded = () => {
+      if (!quiet) logger.info({ procedure, duration_ms: elapsed(started) }, "rpc ok");
+    };
+    /** Logs the failure and returns what the caller may see of it. */
+    const failed = (err: unknown): ConnectError => {
+      // Anything but a ConnectError is a bug, not an answer: `internal`, as gRPC servers report it.
+      const ce = ConnectError.from(err, Code.Internal);
       ce.metadata.set("x-request-id", requestId);
       const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "warn";
       logger[level](
@@ -47,10 +46,56 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
         `rpc failed: ${ce.rawMessage}`,
       );
       // Internal failures never leak their message (it may hold a stack or a query) to the caller.
-      if (level === "error") throw new ConnectError("internal error", ce.code, ce.metadata);
-      throw ce;
+      return level === "error" ? new ConnectError("internal error", ce.code, ce.metadata) : ce;
+    };
+    /** The client went away or the deadline passed: whatever the handler did next is not the story. */
+    const interrupted = (): ConnectError => {
+      const ce = req.signal.aborted
+        ? ConnectError.from(req.signal.reason, Code.Canceled)
+        : new ConnectError("the stream was abandoned before its end", Code.Canceled);
+      if (!quiet) {
+        logger.warn({ procedure, code: Code[ce.code], duration_ms: elapsed(started) }, `rpc failed: ${ce.rawMessage}`);
+      }
+      return ce;
+    };
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw failed(err);
     }
+    res.header.set("x-request-id", requestId);
+    if (!res.stream) {
+      succeeded();
+      return res;
+    }
+    // A server stream has only started: its handler runs while the messages are pulled.
+    return { ...res, message: reportStreamEnd(res.message, req.signal, { succeeded, failed, interrupted }) };
   };
+}
+
+/**
+ * Passes a response stream through and reports, once, how it ended: every message sent, an error
+ * (rethrown as `failed` makes it), or interrupted (client gone, deadline passed, consumer stopped).
+ */
+async function* reportStreamEnd<T>(
+  messages: AsyncIterable<T>,
+  signal: AbortSignal,
+  report: { succeeded(): void; failed(err: unknown): ConnectError; interrupted(): ConnectError },
+): AsyncGenerator<T> {
+  let ended = false;
+  try {
+    yield* messages;
+    ended = true;
+  } catch (err) {
+    ended = true;
+    // A write to a closed stream fails too; that is the interruption, not a bug of the handler.
+    throw signal.aborted ? report.interrupted() : report.failed(err);
+  } finally {
+    if (!ended) report.interrupted(); // the consumer stopped pulling
+  }
+  if (signal.aborted) report.interrupted();
+  else report.succeeded();
 }
 
 function elapsed(started: number): number {

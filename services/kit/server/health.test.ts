@@ -113,11 +113,21 @@ describe("health", () => {
 
     health.shutdown();
     expect(await next(it)).toBe(ServingStatus.NOT_SERVING);
+    // Then the stream ends, so an open Watch does not hold the draining server open.
+    expect(await next(it)).toBeUndefined();
     expect((await client.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
     expect((await client.check({ service: AUTH })).status).toBe(ServingStatus.NOT_SERVING);
 
     health.setStatus(AUTH, ServingStatus.SERVING);
     expect((await client.check({ service: AUTH })).status).toBe(ServingStatus.NOT_SERVING);
     abort.abort();
+  });
+
+  it("Watch after shutdown sends NOT_SERVING and ends", async () => {
+    const { health, client } = setup();
+    health.shutdown();
+    const statuses: ServingStatus[] = [];
+    for await (const res of client.watch({ service: "" })) statuses.push(res.status);
+    expect(statuses).toEqual([ServingStatus.NOT_SERVING]);
   });
 });

@@ -5,8 +5,8 @@
  * Kubernetes gRPC probes, k6 (`client.healthCheck`) and grpcurl all speak this protocol. Semantics
  * follow grpc-go's `health.Server`: the empty service name is the whole server and starts SERVING;
  * `Watch` sends the current status, then only changes (intermediate values may be coalesced);
- * `shutdown()` flips everything to NOT_SERVING and ignores later updates so a late `setStatus` cannot
- * advertise a draining server as healthy again.
+ * `shutdown()` flips everything to NOT_SERVING, ends every Watch after it has sent that, and ignores
+ * later updates so a late `setStatus` cannot advertise a draining server as healthy again.
  */
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -29,7 +29,10 @@ export interface HealthService {
   register(router: ConnectRouter): void;
   /** Sets the status of `service` ("" = the whole server). Ignored after `shutdown()`. */
   setStatus(service: string, status: ServingStatus): void;
-  /** Marks every known service NOT_SERVING and freezes the statuses; call on SIGTERM before draining. */
+  /**
+   * Marks every known service NOT_SERVING, freezes the statuses and ends Watch streams once they
+   * have sent NOT_SERVING; call on SIGTERM before draining.
+   */
   shutdown(): void;
 }
 
@@ -65,10 +68,14 @@ export function createHealth(): HealthService {
             // Take the change promise before reading, so a change during `yield` is not lost.
             const next = changed.promise;
             const current = statuses.get(req.service) ?? ServingStatus.SERVICE_UNKNOWN;
+            const final = frozen; // read with `current`: a frozen status is the last one
             if (current !== last) {
               last = current;
               yield response(current);
             }
+            // A draining server says NOT_SERVING, then ends the stream: an open Watch would
+            // otherwise hold shutdown for the whole grace period.
+            if (final) return;
             await Promise.race([next, aborted]);
           }
         },

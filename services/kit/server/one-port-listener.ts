@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { closeWhenIdle } from "./h2-idle-timeout.js";
 
 type NodeHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -9,6 +10,14 @@ type NodeHandler = (
 
 // Every HTTP/2 cleartext connection (prior knowledge) opens with this preface (RFC 9113 §3.4).
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** HTTP/2 sessions with no open stream for this long are closed (GOAWAY). */
+const DEFAULT_H2_IDLE_TIMEOUT_MS = 120_000;
+
+export interface OnePortListenerOptions {
+  /** Closes an HTTP/2 session after this long without an open stream. */
+  readonly h2IdleTimeoutMs?: number;
+}
 
 export interface OnePortListener {
   readonly port: number;
@@ -22,7 +31,13 @@ export interface OnePortListener {
  * speak cleartext HTTP/1.1 and browsers and k6 cannot speak h2c, so the first bytes of each
  * connection are sniffed for the HTTP/2 preface and the socket is handed to the matching server.
  */
-export async function listenOnePort(host: string, port: number, handler: NodeHandler): Promise<OnePortListener> {
+export async function listenOnePort(
+  host: string,
+  port: number,
+  handler: NodeHandler,
+  options: OnePortListenerOptions = {},
+): Promise<OnePortListener> {
+  const h2IdleTimeoutMs = options.h2IdleTimeoutMs ?? DEFAULT_H2_IDLE_TIMEOUT_MS;
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   const h2 = http2.createServer({}, handler);
   // Neither server listens itself; Node starts tracking HTTP/1.1 connections (idle-close on
@@ -33,23 +48,19 @@ export async function listenOnePort(host: string, port: number, handler: NodeHan
   h2.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
+    closeWhenIdle(session, h2IdleTimeoutMs);
   });
 
   const front = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    // A client that connects and sends nothing must not hold a socket forever.
+    // A reset before the socket is handed over would otherwise be an unhandled 'error' (a crash).
+    socket.on("error", () => socket.destroy());
+    // A client that connects and sends nothing (or only part of the preface) must not hold a
+    // socket forever.
     socket.setTimeout(30_000, () => socket.destroy());
-    socket.once("readable", () => {
+    whenProtocolKnown(socket, (isH2) => {
       socket.setTimeout(0);
-      const head: Buffer | null = socket.read(PREFACE.length) ?? socket.read();
-      if (!head) {
-        socket.destroy();
-        return;
-      }
-      socket.unshift(head);
-      const n = Math.min(head.length, PREFACE.length);
-      const isH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
       (isH2 ? h2 : h1).emit("connection", socket);
     });
   });
@@ -83,4 +94,31 @@ export async function listenOnePort(host: string, port: number, handler: NodeHan
       clearTimeout(deadline);
     },
   };
+}
+
+/**
+ * Reads until the bytes seen so far either differ from the HTTP/2 preface or hold all of it, puts
+ * them back and reports which protocol the connection speaks. A first segment that is a strict
+ * prefix of the preface (the "P" of a POST the client split) decides nothing, so it waits for more
+ * (under the connection's timer). A connection that ends before that is dropped.
+ */
+function whenProtocolKnown(socket: net.Socket, decided: (isH2: boolean) => void): void {
+  let head = Buffer.alloc(0);
+  const onEnd = () => socket.destroy();
+  const onReadable = () => {
+    let chunk = socket.read() as Buffer | null;
+    while (chunk !== null) {
+      head = Buffer.concat([head, chunk]);
+      chunk = socket.read() as Buffer | null;
+    }
+    const n = Math.min(head.length, PREFACE.length);
+    const matchesSoFar = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (matchesSoFar && n < PREFACE.length) return;
+    socket.off("readable", onReadable);
+    socket.off("end", onEnd);
+    socket.unshift(head);
+    decided(matchesSoFar);
+  };
+  socket.on("readable", onReadable);
+  socket.on("end", onEnd);
 }

@@ -176,6 +176,25 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("health Watch during shutdown", () => {
+  it("close() ends an open Watch stream after NOT_SERVING instead of waiting out the grace", async () => {
+    const local = await startRelayChain(captureLogs("watch").logger, [], 60_000);
+    const health = createClient(Health, createGrpcTransport({ baseUrl: local.a.url }));
+    const statuses: HealthCheckResponse_ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const res of health.watch({ service: "" })) statuses.push(res.status);
+      return "ended" as const;
+    })();
+    while (statuses.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // A 60 s grace: close() finishing well inside the test timeout means the Watch did not hold it.
+    const bound = new Promise<"grace waited out">((r) => setTimeout(() => r("grace waited out"), 20_000).unref());
+    expect(await Promise.race([local.a.close().then(() => "closed" as const), bound])).toBe("closed");
+    expect(await watching).toBe("ended");
+    expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    await local.close();
+  }, 30_000);
+});
+
 describe("peer address", () => {
   it("is handed to handlers in the call's context values", async () => {
     const { kPeerAddress } = await import("../propagation/context-keys.js");

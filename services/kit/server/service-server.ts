@@ -37,6 +37,8 @@ export interface ServiceServerOptions {
   /** Interceptors that run after authentication (innermost). */
   readonly interceptors?: readonly Interceptor[];
   readonly shutdownGraceMs?: number;
+  /** HTTP/2 sessions without an open stream for this long are closed (default 2 min). */
+  readonly h2IdleTimeoutMs?: number;
 }
 
 export interface ServiceServer {
@@ -101,6 +103,7 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
       }
       connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
     }),
+    { h2IdleTimeoutMs: options.h2IdleTimeoutMs },
   );
   const url = `http://${listener.host.includes(":") ? `[${listener.host}]` : listener.host}:${listener.port}`;
   logger.info({ url }, `${options.name} listening (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c)`);

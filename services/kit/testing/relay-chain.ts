@@ -22,17 +22,19 @@ export async function startRelayChain(
 ): Promise<RelayChain> {
   const issuer = await startTestIssuer({ audience: RELAY_AUDIENCE });
   const verifier = () => createTokenVerifier({ issuer: issuer.issuer, audience: RELAY_AUDIENCE, keys: issuer.jwksUrl });
-  const start = (name: string, next: string | undefined, forward: "explicit" | "implicit") =>
-    startServiceServer({
+  const start = (name: string, next: string | undefined, forward: "explicit" | "implicit") => {
+    const hopLogger = logger.child({ hop: name });
+    return startServiceServer({
       name,
       host: "127.0.0.1",
       port: 0,
-      logger: logger.child({ hop: name }),
-      routes: relayRoutes({ name, forward, ...(next ? { next } : {}) }),
+      logger: hopLogger,
+      routes: relayRoutes({ name, forward, logger: hopLogger, ...(next ? { next } : {}) }),
       auth: { verifier: verifier() },
       corsOrigins,
       shutdownGraceMs,
     });
+  };
   const c = await start("C", undefined, "explicit");
   const b = await start("B", c.url, "explicit");
   const a = await start("A", b.url, "implicit");

@@ -5,6 +5,7 @@ import {
   RelayService,
 } from "../../../gen/supportext/relay/v1/relay_pb.js";
 import { createServiceClient } from "../client/service-client.js";
+import type { Logger } from "../log/logger.js";
 import { kCredential, kPrincipal, kRequestId, kTrace } from "../propagation/context-keys.js";
 
 export interface RelayHop {
@@ -16,7 +17,20 @@ export interface RelayHop {
    * "implicit" passes nothing and relies on the call scope opened around the request handler.
    */
   readonly forward: "explicit" | "implicit";
+  /** Used by the diagnostic nonces below. */
+  readonly logger?: Logger;
 }
+
+/**
+ * Nonces of `Inspect` that make the hops behave like careless code, so tests can prove that no
+ * credential reaches the logs whatever a handler does.
+ */
+export const RELAY_DIAGNOSTICS = {
+  /** Every hop logs its request headers, authorization included, before forwarding. */
+  logHeaders: "diagnostic:log-headers",
+  /** The last hop fails with a plain Error whose message quotes the caller's authorization header. */
+  failQuotingCredential: "diagnostic:fail-quoting-credential",
+} as const;
 
 function observe(hop: string, ctx: HandlerContext): Observation {
   const credential = ctx.values.get(kCredential);
@@ -39,6 +53,12 @@ export function relayRoutes(hop: RelayHop): (router: ConnectRouter) => void {
     router.service(RelayService, {
       async inspect(req, ctx) {
         const mine = observe(hop.name, ctx);
+        if (req.nonce === RELAY_DIAGNOSTICS.logHeaders) {
+          hop.logger?.info({ call: { nonce: req.nonce, headers: Object.fromEntries(ctx.requestHeader) } }, "request headers");
+        }
+        if (req.nonce === RELAY_DIAGNOSTICS.failQuotingCredential && !next) {
+          throw new Error(`downstream refused ${ctx.requestHeader.get("authorization")}`);
+        }
         // Yield once so concurrent calls interleave before the downstream call is made.
         await new Promise((r) => setImmediate(r));
         const downstream = next ? (await next.inspect({ nonce: req.nonce }, options(ctx))).hops : [];

@@ -11,8 +11,10 @@ import * as jose from "jose";
 export interface TestIssuer {
   readonly issuer: string;
   readonly jwksUrl: URL;
-  /** How many times the JWKS was fetched (to prove caching and rate-limited refetch). */
+  /** How many times the JWKS was fetched, failed fetches included (to prove caching and rate limits). */
   readonly jwksFetches: number;
+  /** While on, the JWKS endpoint answers 500 (an issuer outage). */
+  failJwks(on: boolean): void;
   mint(claims?: TokenClaims, options?: MintOptions): Promise<string>;
   /** A second key, published in the JWKS only after `rotate()`. */
   rotate(): Promise<void>;
@@ -51,10 +53,15 @@ export async function startTestIssuer(options: { audience: string }): Promise<Te
   const stranger = await newKey("stranger-key");
   const published = [current.jwk];
   let fetches = 0;
+  let failing = false;
 
   const server = http.createServer((req, res) => {
     if (req.url === "/.well-known/jwks.json") {
       fetches++;
+      if (failing) {
+        res.writeHead(500, { "content-type": "text/plain" }).end("outage");
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ keys: published }));
       return;
@@ -94,6 +101,9 @@ export async function startTestIssuer(options: { audience: string }): Promise<Te
     jwksUrl: new URL(`${issuer}/.well-known/jwks.json`),
     get jwksFetches() {
       return fetches;
+    },
+    failJwks(on) {
+      failing = on;
     },
     mint: (claims = {}, opts = {}) => sign(opts.useNextKey ? next : current, claims, opts),
     async rotate() {
