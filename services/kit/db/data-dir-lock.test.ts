@@ -70,42 +70,73 @@ describe("data-dir lock (one process per embedded database)", () => {
     }
   });
 
-  it("lets exactly one of several processes racing for a stale lock win", { timeout: 30_000 }, async () => {
+  it("lets exactly one of several processes racing for a stale lock win", { timeout: 60_000 }, async () => {
     await writeFile(join(dir, "chat.lock"), `${deadPid()}\n`);
     const module = new URL("./data-dir-lock.ts", import.meta.url).href;
+    // A barrier, not a clock: every contender says "ready" once loaded, all get "go" together, and a
+    // winner holds the lock until told to release — so a slow start under load cannot turn into a
+    // second, later "win" after the first released.
     const script = `
         const { acquireDataDirLock } = await import(${JSON.stringify(module)});
-        const start = Number(process.argv[1]);
-        await new Promise((r) => setTimeout(r, Math.max(0, start - Date.now())));
+        const lines = (async function* () {
+          let buf = "";
+          for await (const chunk of process.stdin) {
+            buf += chunk;
+            let i;
+            while ((i = buf.indexOf("\\n")) >= 0) { yield buf.slice(0, i); buf = buf.slice(i + 1); }
+          }
+        })();
+        process.stdout.write("ready\\n");
+        await lines.next(); // go
+        let lock;
         try {
-          const lock = await acquireDataDirLock(${JSON.stringify(dir)}, "chat");
-          process.stdout.write("won");
-          await new Promise((r) => setTimeout(r, 1500));
-          await lock.release();
+          lock = await acquireDataDirLock(${JSON.stringify(dir)}, "chat");
+          process.stdout.write("won\\n");
         } catch (err) {
-          process.stdout.write(err.name);
-        }`;
-    // Every contender waits for the same instant, after all of them have started.
-    const startAt = String(Date.now() + 4_000);
-    const outcomes = await Promise.all(
-      Array.from(
-        { length: 5 },
-        () =>
-          new Promise<string>((resolve, reject) => {
-            const child = spawn(
-              process.execPath,
-              ["--import", "tsx", "--input-type=module", "-e", script, startAt],
-              { stdio: ["ignore", "pipe", "inherit"] },
-            );
-            let out = "";
-            child.stdout.on("data", (d: Buffer) => {
-              out += d.toString();
-            });
-            child.once("error", reject);
-            child.once("exit", () => resolve(out));
+          process.stdout.write(err.name + "\\n");
+        }
+        await lines.next(); // release (losers wait too: every stdin stays open until the end)
+        await lock?.release();
+        process.exit(0);`;
+    const contenders = Array.from({ length: 5 }, () => {
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        stdio: ["pipe", "pipe", "inherit"],
+      });
+      child.stdin.on("error", () => undefined); // a contender that died is reported by its outcome
+      let out = "";
+      const said = (word: string) =>
+        new Promise<void>((resolve, reject) => {
+          const check = () => (out.split("\n").includes(word) ? resolve() : undefined);
+          child.stdout.on("data", (d: Buffer) => {
+            out += d.toString();
+            check();
+          });
+          child.once("exit", () => (out.split("\n").includes(word) ? resolve() : reject(new Error(`exited without ${word}: ${out}`))));
+          check();
+        });
+      const ready = said("ready");
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      return { child, ready, exited, outcome: () => out.split("\n").filter((l) => l && l !== "ready")[0] ?? "" };
+    });
+    await Promise.all(contenders.map((c) => c.ready));
+    for (const c of contenders) c.child.stdin.write("go\n");
+    // Every contender has an answer before the winner lets go.
+    await Promise.all(
+      contenders.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            const poll = setInterval(() => {
+              if (c.outcome() !== "") {
+                clearInterval(poll);
+                resolve();
+              }
+            }, 20);
           }),
       ),
     );
+    for (const c of contenders) c.child.stdin.end("release\n");
+    await Promise.all(contenders.map((c) => c.exited));
+    const outcomes = contenders.map((c) => c.outcome());
     expect(outcomes.filter((o) => o === "won")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "DataDirLockedError")).toHaveLength(4);
     expect(await readdir(dir)).toEqual([]);
