@@ -9,6 +9,7 @@ import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gatewa
 import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
 import { fetchDetached } from "../mcp-gateway/session/detached-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
+import { cpuPerCall } from "./process-cpu.js";
 import { connectHealthServing, freePort, spawnBenchProcess } from "./service-process.js";
 import { printRow, summarize } from "./stats.js";
 
@@ -114,7 +115,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
       `gateway adds: p50 ${(g.p50 - d.p50).toFixed(3)} ms, p99 ${(g.p99 - d.p99).toFixed(3)} ms (difference of percentiles); paired median ${paired.p50.toFixed(3)} ms`,
     );
 
-    const rate = async (call: () => Promise<void>) => {
+    const countCalls = async (call: () => Promise<void>) => {
       let done = 0;
       const until = performance.now() + RATE_SECONDS * 1000;
       await Promise.all(
@@ -125,13 +126,21 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
           }
         }),
       );
-      return done / RATE_SECONDS;
+      return done;
     };
-    const gwRate = await rate(viaGatewayCall);
-    const directRate = await rate(directCall);
+    const processes = { gateway: "services/mcp-gateway/main.ts", "MCP server": "services/mcp-server/main.ts" };
+    let gwCalls = 0;
+    let directCalls = 0;
+    const gwCpu = await cpuPerCall(processes, async () => (gwCalls = await countCalls(viaGatewayCall)));
+    const directCpu = await cpuPerCall(processes, async () => (directCalls = await countCalls(directCall)));
+    const gwRate = gwCalls / RATE_SECONDS;
+    const directRate = directCalls / RATE_SECONDS;
     console.log(
       `throughput at concurrency ${CONCURRENCY}, ${RATE_SECONDS} s each: gateway ${gwRate.toFixed(0)} calls/s, direct ${directRate.toFixed(0)} calls/s (${((100 * gwRate) / directRate).toFixed(0)}% of direct; brief §11: ≥ 80%)`,
     );
+    const show = (cpu: Record<string, number> | undefined) =>
+      cpu ? Object.entries(cpu).map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(", ") : "n/a (no /proc)";
+    console.log(`CPU ms per call — via gateway: ${show(gwCpu)}; direct: ${show(directCpu)}`);
   } finally {
     for (const close of closers) await close().catch(() => undefined);
     await stack.stop();
