@@ -7,7 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
-import { fetchDetached } from "../mcp-gateway/session/detached-fetch.js";
+import { nodeHttpFetch } from "../mcp-gateway/session/node-http-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
 import { cpuPerCall } from "./process-cpu.js";
 import { connectHealthServing, freePort, spawnBenchProcess } from "./service-process.js";
@@ -77,7 +77,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
         fetch: (url, init) => {
           const h = new Headers(init?.headers);
           h.set("authorization", `Bearer ${mcpToken.accessToken}`);
-          return fetchDetached(url, { ...init, headers: h });
+          return nodeHttpFetch(url, { ...init, headers: h });
         },
       }),
     );

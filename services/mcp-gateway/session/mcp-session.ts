@@ -5,7 +5,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { formatTraceparent } from "../../kit/propagation/trace-context.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
-import { fetchDetached } from "./detached-fetch.js";
+import { nodeHttpFetch } from "./node-http-fetch.js";
 import { sharedSchemaValidator } from "./shared-schema-validator.js";
 
 export interface McpSessionOptions {
@@ -212,7 +212,7 @@ export class McpSession {
     const scope = currentCallScope();
     if (scope?.trace) headers.set("traceparent", formatTraceparent(scope.trace));
     if (scope?.requestId) headers.set("x-request-id", scope.requestId);
-    return fetchDetached(url, { ...init, headers });
+    return nodeHttpFetch(url, { ...init, headers });
   }
 }
 
