@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StopReason } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/agent-test-stack.js";
 
@@ -53,8 +54,16 @@ describe("a token that expires during a turn", () => {
     expect(err?.code).toBe(Code.Unauthenticated);
     expect(err?.rawMessage).toMatch(/refresh/);
 
-    // With a fresh token the thread shows both messages; the assistant's is partial, not lost.
-    const fresh = await stack.base.refresh(admin.refreshToken);
+    // The client refreshes with its expired access token still attached, as a client interceptor
+    // that adds it to every call does: Refresh is public and takes an expired token as absent.
+    const auth = createClient(AuthService, createGrpcTransport({ baseUrl: stack.base.chat.url }));
+    expect(ConnectError.from(await auth.whoAmI({}, bearer(admin.accessToken)).catch((e: unknown) => e)).rawMessage).toMatch(
+      /^expired: /,
+    );
+    const refreshed = await auth.refresh({ refreshToken: admin.refreshToken }, bearer(admin.accessToken));
+    const fresh = { accessToken: refreshed.tokens?.accessToken ?? "" };
+
+    // With the fresh token the thread shows both messages; the assistant's is partial, not lost.
     const { messages } = await chat.listMessages({ threadId }, bearer(fresh.accessToken));
     expect(messages).toHaveLength(2);
     const partial = messages[1];

@@ -138,6 +138,10 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
       }
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
+      // A client that attaches its access token to every call sends the expired one to Refresh,
+      // which is exactly when it has expired: public procedures treat an expired token as absent.
+      // Any other bad token (forged, malformed, revoked, foreign) is still refused everywhere.
+      if (err.reason === "expired" && publicProcedures.has(procedure)) return next(req);
       const code = err.reason === "jwks_unavailable" ? Code.Unavailable : Code.Unauthenticated;
       const challenge =
         err.reason === "missing_token"
