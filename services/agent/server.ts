@@ -1,4 +1,4 @@
-import { createTokenVerifier } from "../kit/auth/token-verifier.js";
+import { createConfiguredVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
@@ -36,14 +36,7 @@ export async function startAgent(
   const model = options.model ?? createModelProvider(config, [plannerSkill]);
   const db = await openAgentDatabase(config, { logger, schema: options.databaseSchema });
   try {
-    const verifier = createTokenVerifier({
-      issuer: config.AUTH_ISSUER,
-      audience: config.API_AUDIENCE,
-      keys: new URL(config.AUTH_JWKS_URL),
-      clockToleranceSec: config.CLOCK_TOLERANCE,
-      jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
-      jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
-    });
+    const verifier = createConfiguredVerifier(config);
     const server = await startServiceServer({
       name: "agent",
       host: config.HOST,

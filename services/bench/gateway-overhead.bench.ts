@@ -10,7 +10,8 @@ import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
 import { nodeHttpFetch } from "../mcp-gateway/session/node-http-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
 import { cpuPerCall } from "./process-cpu.js";
-import { connectHealthServing, freePort, spawnBenchProcess } from "./service-process.js";
+import { freePort } from "../kit/testing/free-port.js";
+import { connectHealthServing, spawnBenchProcess } from "./service-process.js";
 import { printRow, summarize } from "./stats.js";
 
 const WARM_UP = 300;

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,13 +21,6 @@ export interface SpawnOptions {
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Starts `entry` with a fresh PGlite DATA_DIR and waits until `ready()`; stop() also removes the data. */
 export async function spawnBenchProcess(options: SpawnOptions): Promise<BenchProcess> {

@@ -1,4 +1,4 @@
-import { createTokenVerifier } from "../kit/auth/token-verifier.js";
+import { createConfiguredVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
@@ -33,14 +33,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
           }),
         });
   const pool = new SessionPool({ maxSessions: config.GATEWAY_MAX_SESSIONS, idleMs: config.GATEWAY_SESSION_IDLE * 1000 });
-  const verifier = createTokenVerifier({
-    issuer: config.AUTH_ISSUER,
-    audience: config.API_AUDIENCE,
-    keys: new URL(config.AUTH_JWKS_URL),
-    clockToleranceSec: config.CLOCK_TOLERANCE,
-    jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
-    jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
-  });
+  const verifier = createConfiguredVerifier(config);
   const server = await startServiceServer({
     name: "mcp-gateway",
     host: config.HOST,

@@ -2,7 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
 import { SCOPES } from "../kit/auth/scopes.js";
-import { createTokenVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
+import { createConfiguredVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
@@ -92,16 +92,7 @@ export async function startMcpServer(
 
   // Audience = this server (RFC 8707); the API audience too only in passthrough compatibility mode.
   const audience = config.MCP_PASSTHROUGH_AUDIENCE ? [resourceUri, config.API_AUDIENCE] : resourceUri;
-  const verifier =
-    overrides.verifier ??
-    createTokenVerifier({
-      issuer: config.AUTH_ISSUER,
-      audience,
-      keys: new URL(config.AUTH_JWKS_URL),
-      clockToleranceSec: config.CLOCK_TOLERANCE,
-      jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
-      jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
-    });
+  const verifier = overrides.verifier ?? createConfiguredVerifier(config, audience);
   const model = overrides.model ?? createModelProvider(config);
   const versions = collectVersions();
   const startedAt = new Date();

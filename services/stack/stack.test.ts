@@ -10,6 +10,7 @@ import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { freePort } from "../kit/testing/free-port.js";
 
 /**
  * `npm start` as a user runs it: every service its own process on the embedded defaults (PGlite,
@@ -17,13 +18,6 @@ import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gatewa
  * server — log in as admin@company.com, reach the tools through the gateway — and the log lines
  * the original system specified.
  */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 let runner: ChildProcess;
 let output = "";

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import * as net from "node:net";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
@@ -10,6 +9,7 @@ import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestStack, type TestStack } from "../../mcp-gateway/testing/test-stack.js";
 import { plannerSkill } from "../planner/planner-skill.js";
 import { type RunningAgent, startAgent } from "../server.js";
+import { freePort } from "../../kit/testing/free-port.js";
 
 /**
  * The gateway's test stack (real identity provider, MCP server and gateway on loopback) plus the
@@ -96,10 +96,3 @@ export async function collectRun(
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}

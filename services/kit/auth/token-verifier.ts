@@ -1,4 +1,5 @@
 import * as jose from "jose";
+import type { Config } from "../config/config.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
 import type { Principal } from "./principal.js";
 import { createRemoteKeySet } from "./remote-key-set.js";
@@ -140,5 +141,26 @@ function toPrincipal(payload: jose.JWTPayload): Principal {
     ...(act && typeof act.sub === "string"
       ? { actor: Object.freeze({ sub: act.sub, ...(typeof act.agent === "string" ? { agent: act.agent } : {}) }) }
       : {}),
+  });
+}
+
+type VerifierConfig = Pick<
+  Config,
+  "AUTH_ISSUER" | "API_AUDIENCE" | "AUTH_JWKS_URL" | "CLOCK_TOLERANCE" | "JWKS_CACHE_TTL" | "JWKS_REFETCH_COOLDOWN"
+>;
+
+/**
+ * The verifier of a service behind the edge, from configuration: tokens of `AUTH_ISSUER`, keys from
+ * its JWKS over HTTP, audience `API_AUDIENCE` unless the service names its own (the MCP server:
+ * its resource URI).
+ */
+export function createConfiguredVerifier(config: VerifierConfig, audience: string | string[] = config.API_AUDIENCE): TokenVerifier {
+  return createTokenVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience,
+    keys: new URL(config.AUTH_JWKS_URL),
+    clockToleranceSec: config.CLOCK_TOLERANCE,
+    jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
+    jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
   });
 }
