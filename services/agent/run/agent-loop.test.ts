@@ -1,9 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { type RunEvent, StopReason, ToolCallStatus } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import { ModelError } from "../../kit/model/model-error.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
 import { decodeToolResult } from "../tool-result-content.js";
-import { REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
+import { MAX_ARGUMENTS_BYTES, REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
 import type { RunTools, ToolOutcome } from "./tool-gateway.js";
 
 /** A model that asks for `get_ticket` until it has seen `answerAfter` tool results, then answers. */
@@ -167,5 +168,99 @@ describe("agent loop", () => {
     ).catch((e: unknown) => e as ConnectError);
     expect((err as ConnectError).code).toBe(Code.Internal);
     expect((err as ConnectError).rawMessage).not.toContain("secret");
+  });
+
+  it("says what failed at the model provider without its endpoint (kept as the cause, for the log)", async () => {
+    const endpoint = "http://llm.internal.example:8000/v1/chat/completions";
+    const failing: ModelProvider = {
+      kind: "test",
+      model: "test",
+      complete: () => Promise.reject(new ModelError("network", `cannot reach the model provider (POST ${endpoint}): ECONNREFUSED`)),
+    };
+    const err = (await collect(
+      runAgentTurn({ messages, limits }, failing, toolsAnswering(async () => ok), new AbortController().signal),
+    ).catch((e: unknown) => e)) as ConnectError;
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toBe("model: the model provider failed (network)");
+    expect(err.rawMessage).not.toContain("llm.internal");
+    expect((err.cause as Error).message).toContain(endpoint);
+  });
+
+  it("an untrusted model: hundreds of calls in one turn run exactly max_tool_calls; oversized arguments are never sent", async () => {
+    const sent: string[] = [];
+    const tools: RunTools = {
+      definitions: [{ name: "get_ticket", parameters: { type: "object" } }],
+      call: async (_name, args) => {
+        sent.push(args);
+        return ok;
+      },
+    };
+    const flood: ModelProvider = {
+      kind: "test",
+      model: "test",
+      complete: async () => ({
+        model: "test",
+        content: null,
+        toolCalls: Array.from({ length: 300 }, (_, i) => ({
+          id: `c${i}`,
+          name: i % 2 ? "no_such_tool" : "get_ticket",
+          arguments: i === 1 ? "x".repeat(MAX_ARGUMENTS_BYTES + 1) : "{not json",
+        })),
+        finishReason: "tool_calls",
+        usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+      }),
+    };
+    const events = await collect(
+      runAgentTurn(
+        { messages, limits: { maxToolCalls: 3, maxModelTurns: 10 } },
+        flood,
+        tools,
+        new AbortController().signal,
+      ),
+    );
+    expect(final(events)).toMatchObject({ stopReason: StopReason.MAX_TOOL_CALLS, usage: { toolCalls: 3, modelTurns: 1 } });
+    expect(final(events).toolCalls).toHaveLength(3);
+    // Calls 0 and 2 reach the gateway (which refuses bad JSON and unknown tools); call 1 is too big to send.
+    expect(sent).toEqual(["{not json", "{not json"]);
+    const big = final(events).toolCalls[1];
+    expect(big).toMatchObject({ status: ToolCallStatus.FAILED, errorCode: "invalid_argument" });
+    expect(big?.argumentsJson.length).toBeLessThanOrEqual(1_000);
+    expect(events.filter((e) => e.event.case === "toolCallStarted")).toHaveLength(3);
+  });
+
+  it("gives every call of a run its own id, even when the model repeats ids across turns", async () => {
+    const seen: ChatRequest[] = [];
+    let turn = 0;
+    const repeating: ModelProvider = {
+      kind: "test",
+      model: "test",
+      async complete(request) {
+        seen.push(request);
+        turn++;
+        const done = turn > 3;
+        return {
+          model: "test",
+          content: done ? "done" : null,
+          // What a provider without ids yields: call_0 on every turn.
+          toolCalls: done ? [] : [{ id: "call_0", name: "get_ticket", arguments: "{}" }],
+          finishReason: done ? "stop" : "tool_calls",
+          usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+        };
+      },
+    };
+    const events = await collect(
+      runAgentTurn({ messages, limits }, repeating, toolsAnswering(async () => ok), new AbortController().signal),
+    );
+    const ids = final(events).toolCalls.map((c) => c.id);
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids).size).toBe(3);
+    // The model sees each result under the id of the call it answers, in the same transcript.
+    const last = seen.at(-1)?.messages ?? [];
+    for (const [i, m] of last.entries()) {
+      if (m.role !== "tool") continue;
+      const asked = last[i - 1];
+      expect(asked?.role === "assistant" ? asked.toolCalls?.map((c) => c.id) : []).toContain(m.toolCallId);
+    }
+    expect(last.filter((m) => m.role === "tool").map((m) => (m.role === "tool" ? m.toolCallId : ""))).toEqual(ids);
   });
 });

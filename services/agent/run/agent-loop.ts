@@ -22,6 +22,11 @@ export interface TurnInput {
   readonly limits: UsageLimits;
 }
 
+/** The gateway's own bound on a call's arguments (bytes); the loop refuses bigger ones itself. */
+export const MAX_ARGUMENTS_BYTES = 256 * 1024;
+/** How much of refused, oversized arguments the call's record keeps (events, the chat's history). */
+const CLIPPED_ARGUMENTS_CHARS = 1_000;
+
 export const REFRESH_MESSAGE =
   "the access token expired or was refused during the turn: refresh the token and run the turn again";
 
@@ -40,6 +45,7 @@ export async function* runAgentTurn(
   const transcript: ChatMessage[] = [...input.messages];
   const usage: Usage = create(UsageSchema);
   const calls: ToolCall[] = [];
+  const callIds = new Set<string>();
   let answer = "";
 
   const finish = function* (reason: StopReason, fallbackContent = ""): Generator<RunEvent> {
@@ -84,8 +90,9 @@ export async function* runAgentTurn(
     }
     if (completion.toolCalls.length === 0) return yield* finish(StopReason.COMPLETED);
 
-    transcript.push({ role: "assistant", content: completion.content, toolCalls: completion.toolCalls });
-    for (const call of completion.toolCalls) {
+    const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: uniqueCallId(c.id, callIds) }));
+    transcript.push({ role: "assistant", content: completion.content, toolCalls });
+    for (const call of toolCalls) {
       if (signal.aborted) return yield* finish(StopReason.CANCELLED);
       if (usage.toolCalls >= input.limits.maxToolCalls) {
         return yield* stopAtLimit(
@@ -93,10 +100,14 @@ export async function* runAgentTurn(
           `Stopped: this agent may make at most ${input.limits.maxToolCalls} tool call(s) per run.`,
         );
       }
+      // Oversized arguments (an untrusted model can write megabytes) would be refused by the
+      // gateway anyway; echoing them in every event and in the final message could exceed the
+      // stream's message limit and fail the whole run, so they are refused here and clipped.
+      const oversized = Buffer.byteLength(call.arguments) > MAX_ARGUMENTS_BYTES;
       const record = create(ToolCallSchema, {
         id: call.id,
         name: call.name,
-        argumentsJson: call.arguments,
+        argumentsJson: oversized ? call.arguments.slice(0, CLIPPED_ARGUMENTS_CHARS) : call.arguments,
         status: ToolCallStatus.RUNNING,
       });
       yield events.toolCallStarted(record);
@@ -104,7 +115,14 @@ export async function* runAgentTurn(
       const started = performance.now();
       // Even a tool the model was not offered goes to the gateway: it is the one place that
       // enforces the agent's allow-list and the caller's scopes, and the MCP server audits refusals.
-      const outcome: ToolOutcome = await tools.call(call.name, call.arguments, signal);
+      const outcome: ToolOutcome = oversized
+        ? {
+            status: "failed",
+            text: "",
+            errorCode: "invalid_argument",
+            errorMessage: `arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`,
+          }
+        : await tools.call(call.name, call.arguments, signal);
       const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
       calls.push(finished);
       yield events.toolCallFinished(finished);
@@ -115,6 +133,20 @@ export async function* runAgentTurn(
       transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
     }
   }
+}
+
+/**
+ * A call's id, unique within the run. Models' ids are untrusted: some repeat them, and providers
+ * that send none get positional ones (`call_0` again on every turn). Consumers key calls by id
+ * (the chat stores one record per id), so a repeat would silently drop a call that really ran.
+ * The transcript carries the same id, so the model still matches each result to its call.
+ */
+function uniqueCallId(id: string, taken: Set<string>): string {
+  const base = id.slice(0, 64) || "call";
+  let unique = base;
+  for (let n = 2; taken.has(unique); n++) unique = `${base}~${n}`;
+  taken.add(unique);
+  return unique;
 }
 
 function finishRecord(record: ToolCall, outcome: ToolOutcome, durationMs: number): ToolCall {

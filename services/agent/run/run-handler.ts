@@ -37,9 +37,12 @@ export function createRunHandler(deps: RunDeps) {
         yield { event };
       }
     } catch (err) {
-      const ce = ConnectError.from(err);
-      deps.logger.warn({ ...log, code: Code[ce.code], err: ce.rawMessage }, "agent run failed");
-      throw ce;
+      // Anything but a ConnectError goes on as it is: the kit's call interceptor reports it as a
+      // bare `internal`, so its text (paths, provider URLs) never reaches the caller.
+      if (!(err instanceof ConnectError)) throw err;
+      const detail = err.cause instanceof Error ? err.cause.message : undefined;
+      deps.logger.warn({ ...log, code: Code[err.code], err: err.rawMessage, detail }, "agent run failed");
+      throw err;
     }
     const final = last?.event.case === "finalMessage" ? last.event.value : undefined;
     deps.logger.info(

@@ -64,6 +64,35 @@ describe("ChatService", () => {
     expect(adminThreads.threads.map((t) => t.id)).not.toContain(other);
   });
 
+  it("ListThreads pages exactly through microsecond timestamps and ties (one thread per page)", async () => {
+    const [email] = await stack.addUsers("pager", 1, "viewer", "pager-password");
+    const login = await stack.base.login(email ?? "", "pager-password");
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { thread } = await chat.createThread({ agentId: "ticket-reader", title: `t${i}` }, bearer(login.accessToken));
+      ids.push(thread?.id ?? "");
+    }
+    // Same millisecond, different microseconds, and a three-way tie: a millisecond cursor would
+    // repeat or skip rows; a cursor without the id would lose the tie.
+    const at = ["00.123457", "00.123456", "00.123456", "00.123456", "00.123455"];
+    for (const [i, id] of ids.entries()) {
+      await stack.base.chat.database.query(`UPDATE threads SET updated_at = $2::timestamptz WHERE id = $1`, [
+        id,
+        `2024-01-01T00:00:${at[i]}Z`,
+      ]);
+    }
+    const ties = [ids[1], ids[2], ids[3]].sort().reverse();
+    const expected = [ids[0], ...ties, ids[4]];
+    const seen: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await chat.listThreads({ pageSize: 1, pageToken }, bearer(login.accessToken));
+      seen.push(...page.threads.map((t) => t.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken && seen.length < 10);
+    expect(seen).toEqual(expected);
+  });
+
   it("SendMessage runs a turn as the user: both messages persisted, the ticket and its audit row name the user", async () => {
     const agentUser = await stack.base.login("agent@company.com", stack.base.passwords.agent);
     const { thread } = await chat.createThread({ agentId: "support-assistant" }, bearer(agentUser.accessToken));
@@ -145,6 +174,73 @@ describe("ChatService", () => {
     expect(context).toContain("user:list integrations");
     expect(context.some((m) => m.startsWith("assistant:"))).toBe(true);
     expect(context.at(-1)).toBe("user:thanks");
+  });
+
+  it("a long assistant answer (beyond what the agent takes as history) does not break the thread's next turns", async () => {
+    const admin = await stack.base.login("admin@company.com", stack.base.passwords.admin);
+    const { thread } = await chat.createThread({ agentId: "ticket-reader" }, bearer(admin.accessToken));
+    const threadId = thread?.id ?? "";
+    const long = "word ".repeat(4_000); // 20 000 characters; the agent refuses history messages over 16 000
+    stack.scriptModel(async () => ({
+      model: "scripted",
+      content: long,
+      toolCalls: [],
+      finishReason: "stop",
+      usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+    }));
+    try {
+      const first = await chat.sendMessage({ threadId, content: "write a lot" }, bearer(admin.accessToken));
+      expect(first.assistantMessage?.content.length).toBe(long.length);
+    } finally {
+      stack.scriptModel(undefined);
+    }
+    const next = await chat.sendMessage({ threadId, content: "list integrations" }, bearer(admin.accessToken));
+    expect(next.assistantMessage?.status).toBe(MessageStatus.COMPLETE);
+    expect(next.assistantMessage?.toolCalls.map((c) => c.name)).toEqual(["list_integrations"]);
+  });
+
+  it("a caller who goes away mid-stream: the partial answer is kept as PARTIAL / CANCELLED", async () => {
+    const admin = await stack.base.login("admin@company.com", stack.base.passwords.admin);
+    const { thread } = await chat.createThread({ agentId: "support-assistant" }, bearer(admin.accessToken));
+    const threadId = thread?.id ?? "";
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let turns = 0;
+    stack.scriptModel(async () => {
+      turns++;
+      // The second model turn is still "thinking" when the caller leaves.
+      if (turns > 1) await Promise.race([released, new Promise((r) => setTimeout(r, 5_000))]);
+      return {
+        model: "scripted",
+        content: turns === 1 ? "Looking" : "done",
+        toolCalls: turns === 1 ? [{ id: "c1", name: "list_tickets", arguments: "{}" }] : [],
+        finishReason: turns === 1 ? "tool_calls" : "stop",
+        usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+      };
+    });
+    const caller = new AbortController();
+    try {
+      for await (const res of chat.streamMessage({ threadId, content: "list tickets" }, { ...bearer(admin.accessToken), signal: caller.signal })) {
+        if (res.event.case === "runEvent" && res.event.value.event.case === "toolCallFinished") caller.abort();
+      }
+    } catch {
+      // the client's own abort
+    } finally {
+      release();
+    }
+    let saved: Awaited<ReturnType<typeof chat.listMessages>>["messages"] = [];
+    for (let i = 0; i < 50 && saved.length < 2; i++) {
+      saved = (await chat.listMessages({ threadId }, bearer(admin.accessToken))).messages;
+      if (saved.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    stack.scriptModel(undefined);
+    expect(saved).toHaveLength(2);
+    expect(saved[1]?.status).toBe(MessageStatus.PARTIAL);
+    expect(saved[1]?.stopReason).toBe(StopReason.CANCELLED);
+    expect(saved[1]?.content).toContain("Looking");
+    expect(saved[1]?.toolCalls.map((c) => c.name)).toEqual(["list_tickets"]);
   });
 
   it("refuses empty and oversize messages with invalid_argument, persisting nothing", async () => {

@@ -18,6 +18,12 @@ import { messageToProto, stopReasonName, toolCallToJson, usageToJson } from "./t
 export const MAX_MESSAGE_CHARS = 8000;
 /** Earlier messages the agent sees as context (the agent accepts at most 50). */
 const HISTORY_MESSAGES = 20;
+/**
+ * The agent refuses a history message longer than this (`invalid_argument`). Assistant answers have
+ * no such bound (a model may write more), so one long answer must not make every later turn of the
+ * thread fail: older messages are clipped to what the agent accepts.
+ */
+export const MAX_HISTORY_MESSAGE_CHARS = 16_000;
 /** An agent turn may run tools for a while; the caller's own deadline still applies when shorter. */
 const TURN_TIMEOUT_MS = 300_000;
 
@@ -53,13 +59,19 @@ export async function* runTurn(deps: TurnDeps, ctx: HandlerContext, threadId: st
 
   const history = (await deps.threads.recent(thread.id, HISTORY_MESSAGES))
     .filter((m) => m.content !== "")
-    .map((m) => create(ConversationMessageSchema, { role: m.role === "user" ? Role.USER : Role.ASSISTANT, content: m.content }));
+    .map((m) =>
+      create(ConversationMessageSchema, {
+        role: m.role === "user" ? Role.USER : Role.ASSISTANT,
+        content: m.content.slice(0, MAX_HISTORY_MESSAGE_CHARS),
+      }),
+    );
   const userMessage = await deps.threads.append(thread.id, { role: "user", content: input, status: "complete" });
-  yield { case: "userMessage", value: messageToProto(userMessage) };
 
   const outcome = new TurnOutcome();
   let failure: ConnectError | undefined;
   try {
+    // Inside the try: a caller that goes away on this very first write still gets its turn closed.
+    yield { case: "userMessage", value: messageToProto(userMessage) };
     const events = deps.agents.run(
       { agentId: thread.agent_id, input, history, threadId: thread.id },
       { ...forwardFrom(ctx), timeoutMs: TURN_TIMEOUT_MS },
@@ -124,7 +136,9 @@ class TurnOutcome {
 
   toMessage(failure: ConnectError | undefined, cancelled: boolean) {
     const content = this.finalContent ?? this.text;
-    const stop = failure ? StopReason.ERROR : cancelled ? StopReason.CANCELLED : this.stopReason;
+    // A caller that went away makes the agent call fail too (its signal is the caller's): that
+    // failure is the consequence, the cancellation is what happened.
+    const stop = cancelled ? StopReason.CANCELLED : failure ? StopReason.ERROR : this.stopReason;
     let status: MessageStatus = "complete";
     if (failure || cancelled || stop !== StopReason.COMPLETED) {
       status = content !== "" || this.calls.size > 0 ? "partial" : "failed";
