@@ -1,15 +1,17 @@
 import { benchAuthOverhead } from "./auth-overhead.bench.js";
+import { benchChain } from "./chain.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (brief §11).
- * With names, runs only those benches (`auth`, `mcp-auth`, `gateway`).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `gateway`, `chain`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
   "mcp-auth": benchMcpAuthOverhead,
   gateway: benchGatewayOverhead,
+  chain: () => benchChain(),
 };
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const chosen = process.argv.slice(2);
