@@ -23,6 +23,7 @@ import { startRevocationSync } from "./sessions/revocation-sync.js";
 import { createSessionRevoker } from "./sessions/session-revoker.js";
 import { createSessionStore } from "./sessions/session-store.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
+import { createSlidingWindow } from "./throttle/sliding-window.js";
 import { createTokenMinter } from "./tokens/token-minter.js";
 import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
 import { createUserStore } from "./users/user-store.js";
@@ -127,6 +128,12 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     clients: [{ clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET }],
     realm: config.AUTH_ISSUER,
     logger,
+    // The same bounds as failed logins per address: guessing a client secret is guessing a password.
+    clientFailures: createSlidingWindow({
+      windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
+      limit: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    }),
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   });
 
   return {

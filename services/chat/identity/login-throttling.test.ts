@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestChat, type TestChat } from "../testing/test-chat.js";
+import { startTestChat, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestChat } from "../testing/test-chat.js";
+import { exchangeForm, postTokenRequest } from "../testing/token-request.js";
 
 let chat: TestChat;
 
@@ -76,5 +77,25 @@ describe("login throttling over real HTTP", () => {
     expect(burst.filter((c) => c === Code.ResourceExhausted)).toHaveLength(9);
     await sleep(2_100);
     expect(await attempt(email, chat.passwords.viewer, "192.0.2.99")).toBe("ok");
+  });
+
+  it("throttles guessing of the gateway's client secret per address at the token endpoint, then recovers", async () => {
+    const login = await chat.auth.login(
+      { email: "viewer@company.com", password: chat.passwords.viewer },
+      { headers: { "x-forwarded-for": "192.0.2.90" } },
+    );
+    const form = exchangeForm({ subjectToken: login.tokens?.accessToken ?? "", resource: TEST_MCP_RESOURCE });
+    const from = (address: string, secret: string) =>
+      postTokenRequest(chat.url, form, { basic: [TEST_GATEWAY_ID, secret] }, { headers: { "x-forwarded-for": address } });
+    for (let i = 0; i < 5; i++) expect((await from("192.0.2.91", `guess-${i}`)).status).toBe(401);
+    // Past the limit even the right secret is refused from that address, before it is compared.
+    const blocked = await from("192.0.2.91", chat.config.GATEWAY_CLIENT_SECRET);
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error).toBe("temporarily_unavailable");
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect((await from("192.0.2.92", chat.config.GATEWAY_CLIENT_SECRET)).status).toBe(200);
+    await sleep(2_100);
+    expect((await from("192.0.2.91", chat.config.GATEWAY_CLIENT_SECRET)).status).toBe(200);
   });
 });

@@ -1,6 +1,10 @@
 import type { HttpResponse } from "../../../kit/server/service-server.js";
 
-/** RFC 6749 §5.2 error codes this endpoint answers with (plus RFC 8707's invalid_target). */
+/**
+ * RFC 6749 §5.2 error codes this endpoint answers with, plus RFC 8707's invalid_target and RFC 6749
+ * §4.1.2.1's temporarily_unavailable (with HTTP 429) for an address throttled for failed client
+ * authentication.
+ */
 export type OAuthErrorCode =
   | "invalid_request"
   | "invalid_client"
@@ -8,7 +12,8 @@ export type OAuthErrorCode =
   | "invalid_scope"
   | "invalid_target"
   | "unsupported_grant_type"
-  | "server_error";
+  | "server_error"
+  | "temporarily_unavailable";
 
 /** A refusal of the token endpoint: status, RFC 6749 error code and a human-readable description. */
 export class OAuthError extends Error {

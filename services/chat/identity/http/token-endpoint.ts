@@ -4,6 +4,8 @@ import { currentCallScope } from "../../../kit/propagation/call-scope.js";
 import { childSpan, parseTraceparent } from "../../../kit/propagation/trace-context.js";
 import type { HttpRequest, HttpResponse, HttpRoute } from "../../../kit/server/service-server.js";
 import { type createTokenExchange, TOKEN_EXCHANGE_GRANT } from "../exchange/token-exchange.js";
+import { clientAddressFrom } from "../throttle/client-address.js";
+import type { SlidingWindow } from "../throttle/sliding-window.js";
 import { authenticateClient, type RegisteredClient } from "./client-auth.js";
 import { readForm } from "./form-body.js";
 import { invalidRequest, OAuthError, sendJson, sendOAuthError } from "./oauth-response.js";
@@ -16,6 +18,12 @@ export interface TokenEndpointOptions {
   /** Realm of the Basic challenge on invalid_client. */
   readonly realm: string;
   readonly logger: Logger;
+  /**
+   * Failed client authentications per client address: past the limit the address is refused with
+   * 429 before its secret is even compared, until old failures leave the window (secret guessing).
+   */
+  readonly clientFailures: SlidingWindow;
+  readonly trustedProxyHops: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,8 +44,26 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
           allow: "POST",
         });
       }
+      const address = clientAddressFrom(header(req, "x-forwarded-for"), options.trustedProxyHops, req.socket.remoteAddress);
+      const waitMs = address ? options.clientFailures.blockedFor(address, Date.now()) : 0;
+      if (waitMs > 0) {
+        const wait = Math.ceil(waitMs / 1000);
+        throw new OAuthError(
+          429,
+          "temporarily_unavailable",
+          `too many failed client authentications from this address; retry in ${wait} s`,
+          { "retry-after": String(wait) },
+        );
+      }
       const form = await readForm(req);
-      clientId = authenticateClient(req.headers.authorization, form, options.clients, options.realm);
+      try {
+        clientId = authenticateClient(req.headers.authorization, form, options.clients, options.realm);
+      } catch (err) {
+        if (address && err instanceof OAuthError && err.error === "invalid_client") {
+          options.clientFailures.record(address, Date.now());
+        }
+        throw err;
+      }
       const grantType = form.get("grant_type");
       if (!grantType) throw invalidRequest("missing parameter grant_type");
       if (grantType !== TOKEN_EXCHANGE_GRANT) {
@@ -71,6 +97,11 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
       sendOAuthError(res, err);
     }
   };
+}
+
+function header(req: HttpRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 /** Plain HTTP routes skip the Connect interceptors, so the request joins the caller's trace here. */
