@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
+import { createServiceClient } from "../kit/client/service-client.js";
 import { nodeHttpFetch } from "../mcp-gateway/session/node-http-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
 import { cpuPerCall } from "./process-cpu.js";
@@ -19,7 +20,8 @@ const CONCURRENCY = 16;
 const RATE_SECONDS = 3;
 
 /**
- * Issue 6 / brief §11: the cost of one warm CallTool through the gateway (gRPC in, MCP streamable
+ * Issue 6 / brief §11: the cost of one warm CallTool through the gateway (called as the agent calls
+ * it: the kit client, Connect protocol over h2c; MCP streamable
  * HTTP out, exchanged token cached) versus the same call made directly with the MCP SDK client
  * holding the token the gateway would use. The stack runs as `npm start` runs it — chat, MCP server
  * and gateway each their own process — so the bench measures the hop, not an event loop shared
@@ -55,7 +57,8 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const login = await auth.login({ email: "admin@company.com", password: adminPassword });
     const userToken = login.tokens?.accessToken ?? "";
     const headers = { authorization: `Bearer ${userToken}` };
-    const gw = createClient(McpGatewayService, createGrpcTransport({ baseUrl: gatewayUrl, acceptCompression: [] }));
+    // As the agent calls it: the kit client (Connect protocol, binary, over h2c).
+    const gw = createServiceClient(McpGatewayService, gatewayUrl);
 
     const created = await gw.callTool(
       { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Bench ticket", description: "for get_ticket" }) },
@@ -110,7 +113,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const d = summarize(samples[1]);
     const paired = summarize(samples[0].map((x, i) => x - (samples[1][i] as number)));
     console.log("\n## Warm CallTool: gateway vs direct MCP SDK client (get_ticket; stack as separate processes)");
-    printRow("via gateway (gRPC/h2c → MCP streamable HTTP)", g);
+    printRow("via gateway (Connect/h2c → MCP streamable HTTP)", g);
     printRow("direct (MCP SDK Client, exchanged token)", d);
     console.log(
       `gateway adds: p50 ${(g.p50 - d.p50).toFixed(3)} ms, p99 ${(g.p99 - d.p99).toFixed(3)} ms (difference of percentiles); paired median ${paired.p50.toFixed(3)} ms`,
