@@ -39,10 +39,18 @@ const optionalString = z
   .transform((v) => (v ? v : undefined));
 
 /** Secrets whose development defaults (documented in the README) must never reach production. */
-export type SecretName = "GATEWAY_CLIENT_SECRET" | "SEED_ADMIN_PASSWORD" | "SEED_AGENT_PASSWORD" | "SEED_VIEWER_PASSWORD";
+export type SecretName =
+  | "GATEWAY_CLIENT_SECRET"
+  | "AGENT_CLIENT_SECRET"
+  | "MCP_CLIENT_SECRET"
+  | "SEED_ADMIN_PASSWORD"
+  | "SEED_AGENT_PASSWORD"
+  | "SEED_VIEWER_PASSWORD";
 
 const DEVELOPMENT_SECRETS: Readonly<Record<SecretName, string>> = {
   GATEWAY_CLIENT_SECRET: "dev-gateway-secret",
+  AGENT_CLIENT_SECRET: "dev-agent-secret",
+  MCP_CLIENT_SECRET: "dev-mcp-server-secret",
   SEED_ADMIN_PASSWORD: "admin-dev-password",
   SEED_AGENT_PASSWORD: "agent-dev-password",
   SEED_VIEWER_PASSWORD: "viewer-dev-password",
@@ -90,6 +98,17 @@ const envSchema = z.object({
   MCP_MAX_SESSIONS: z.coerce.number().int().min(1).default(10_000),
   GATEWAY_CLIENT_ID: z.string().min(1).default("mcp-gateway"),
   GATEWAY_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.GATEWAY_CLIENT_SECRET),
+  // Client secrets of the agent service and the MCP server (service tokens, the revocation feed).
+  AGENT_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.AGENT_CLIENT_SECRET),
+  MCP_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.MCP_CLIENT_SECRET),
+  // Lifetime of service tokens (client credentials): short, renewed ahead of expiry by their holder.
+  SERVICE_TOKEN_TTL: duration("5m", 30),
+  // Development only: the gateway also serves users calling it directly (buf curl), without the agent service.
+  GATEWAY_ALLOW_DIRECT_USERS: flag,
+  // Revocation feed: the identity provider's heartbeat, and how long a verifier keeps serving
+  // after losing the feed before it refuses every user token (fail closed).
+  REVOCATION_HEARTBEAT: duration("2s"),
+  REVOCATION_STALENESS_LIMIT: duration("10s"),
   CORS_ORIGINS: list.pipe(
     z.array(
       z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, "must be an origin like chrome-extension://<id>"),
@@ -156,6 +175,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const raw = parsed.data;
   if (raw.AUTH_DEV_ANONYMOUS && raw.NODE_ENV === "production") {
     throw new ConfigError("invalid configuration: AUTH_DEV_ANONYMOUS=1 is refused when NODE_ENV=production");
+  }
+  if (raw.GATEWAY_ALLOW_DIRECT_USERS && raw.NODE_ENV === "production") {
+    throw new ConfigError("invalid configuration: GATEWAY_ALLOW_DIRECT_USERS=1 is refused when NODE_ENV=production");
   }
   const local = (port: number) => `http://${hostForUrl(raw.HOST)}:${port}`;
   const issuer = (raw.AUTH_ISSUER ?? local(raw.CHAT_PORT)).replace(/\/+$/, "");
