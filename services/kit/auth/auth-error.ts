@@ -16,7 +16,8 @@ export type AuthFailureReason =
   | "wrong_type"
   | "missing_claim"
   | "revoked"
-  | "jwks_unavailable";
+  | "jwks_unavailable"
+  | "revocation_unknown";
 
 const DESCRIPTIONS: Record<AuthFailureReason, string> = {
   missing_token: "no bearer token was presented",
@@ -33,6 +34,7 @@ const DESCRIPTIONS: Record<AuthFailureReason, string> = {
   missing_claim: "the token lacks a required claim",
   revoked: "the token's login session has been revoked",
   jwks_unavailable: "the issuer's signing keys could not be fetched",
+  revocation_unknown: "revocation feed unavailable: login sessions cannot be checked",
 };
 
 /** A refused credential. The message never contains the token itself. */

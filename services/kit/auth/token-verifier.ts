@@ -1,7 +1,8 @@
 import * as jose from "jose";
 import type { Config } from "../config/config.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
-import type { Principal } from "./principal.js";
+import type { Actor, Principal } from "./principal.js";
+import type { ServiceCaller } from "./service-identity.js";
 import { createRemoteKeySet } from "./remote-key-set.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 
@@ -27,17 +28,38 @@ export interface TokenVerifierOptions {
   readonly cacheSize?: number;
 }
 
-export interface TokenVerifier {
-  /** Verifies a compact JWT and returns its principal, or throws AuthError. */
-  verify(token: string): Promise<Principal>;
+export interface TokenVerifier<T = Principal> {
+  /** Verifies a compact JWT and returns what it proves, or throws AuthError. */
+  verify(token: string): Promise<T>;
 }
+
+/** A verifier of service tokens (client credentials): whose service is calling. */
+export type ServiceTokenVerifier = TokenVerifier<ServiceCaller>;
 
 /**
  * The one token verifier (brief §3). Signature, algorithm allow-list, `typ`, `iss`, `aud`,
  * `exp`/`nbf` with small leeway, required claims. Tokens that verified once are remembered until
  * they expire, so a token presented on every call of a conversation costs a map lookup.
+ * User and MCP tokens become a `Principal`; service tokens use `createServiceTokenVerifier`.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  return createJwtVerifier(options, ["sub", "exp", "iat", "jti"], toPrincipal);
+}
+
+/**
+ * Verifies service tokens (docs/architecture.md, "The delegation chain"): the same checks as user
+ * tokens, `aud` = this service's id, and `client_id` = `sub`; a user token (no `client_id`) or a
+ * token for another service (another `aud`) is refused.
+ */
+export function createServiceTokenVerifier(options: TokenVerifierOptions): ServiceTokenVerifier {
+  return createJwtVerifier(options, ["sub", "exp", "iat", "jti", "client_id"], toServiceCaller);
+}
+
+function createJwtVerifier<T extends { readonly expiresAt: number }>(
+  options: TokenVerifierOptions,
+  requiredClaims: string[],
+  map: (payload: jose.JWTPayload, token: string) => T,
+): TokenVerifier<T> {
   const keys =
     options.keys instanceof URL
       ? createRemoteKeySet(options.keys, {
@@ -48,9 +70,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       : options.keys;
   const tolerance = options.clockToleranceSec ?? 5;
   const audience = typeof options.audience === "string" ? options.audience : [...options.audience];
-  const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000);
+  const cache = new VerifiedTokenCache<T>(options.cacheSize ?? 10_000);
 
-  async function verifyUncached(token: string): Promise<Principal> {
+  async function verifyUncached(token: string): Promise<T> {
     const header = decodeHeader(token);
     if (header.alg === "none") throw new AuthError("unsigned_token");
     try {
@@ -60,9 +82,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         algorithms: [...ALLOWED_ALGORITHMS],
         clockTolerance: tolerance,
         typ: options.typ ?? "at+jwt",
-        requiredClaims: ["sub", "exp", "iat", "jti"],
+        requiredClaims,
       });
-      return toPrincipal(payload);
+      return map(payload, token);
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(...describeJoseError(err));
@@ -74,9 +96,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const nowSec = Date.now() / 1000;
       const hit = cache.get(token, nowSec - tolerance);
       if (hit) return hit;
-      const principal = await verifyUncached(token);
-      cache.set(token, principal);
-      return principal;
+      const verified = await verifyUncached(token);
+      cache.set(token, verified);
+      return verified;
     },
   };
 }
@@ -128,7 +150,8 @@ function stringClaim(payload: jose.JWTPayload, name: string): string {
 function toPrincipal(payload: jose.JWTPayload): Principal {
   const scope = typeof payload.scope === "string" ? payload.scope : "";
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === "string") : [];
-  const act = payload.act as { sub?: unknown; agent?: unknown } | undefined;
+  const actor = toActor(payload.act, 0);
+  const agentTools = agentToolsOf(payload.authorization_details);
   return Object.freeze({
     userId: stringClaim(payload, "sub"),
     email: stringClaim(payload, "email"),
@@ -138,9 +161,60 @@ function toPrincipal(payload: jose.JWTPayload): Principal {
     tokenId: stringClaim(payload, "jti"),
     expiresAt: payload.exp as number,
     anonymous: false,
-    ...(act && typeof act.sub === "string"
-      ? { actor: Object.freeze({ sub: act.sub, ...(typeof act.agent === "string" ? { agent: act.agent } : {}) }) }
-      : {}),
+    ...(actor ? { actor } : {}),
+    ...(agentTools ? { agentTools } : {}),
+  });
+}
+
+// A delegation chain is a handful of hops; anything deeper is not one of our tokens.
+const MAX_ACT_DEPTH = 8;
+
+/** RFC 8693 §4.1 `act`, nested: the current actor outermost. A malformed link is refused, not dropped. */
+function toActor(act: unknown, depth: number): Actor | undefined {
+  if (act === undefined) return undefined;
+  const a = act as { sub?: unknown; agent?: unknown; act?: unknown };
+  if (depth >= MAX_ACT_DEPTH || typeof act !== "object" || act === null || typeof a.sub !== "string" || a.sub === "") {
+    throw new AuthError("malformed", 'the "act" claim is not a delegation chain');
+  }
+  if (a.agent !== undefined && typeof a.agent !== "string") {
+    throw new AuthError("malformed", 'the "act" claim is not a delegation chain');
+  }
+  const inner = toActor(a.act, depth + 1);
+  return Object.freeze({
+    sub: a.sub,
+    ...(typeof a.agent === "string" ? { agent: a.agent } : {}),
+    ...(inner ? { act: inner } : {}),
+  });
+}
+
+/** The `agent_tools` entry of RFC 9396 `authorization_details`: the acting agent's allow-list. */
+function agentToolsOf(details: unknown): readonly string[] | undefined {
+  if (details === undefined) return undefined;
+  if (!Array.isArray(details)) throw new AuthError("malformed", 'the "authorization_details" claim is not a list');
+  const entries = details.filter((d) => d && typeof d === "object" && (d as { type?: unknown }).type === "agent_tools");
+  if (entries.length === 0) return undefined;
+  const tools = (entries[0] as { tools?: unknown }).tools;
+  // More than one entry, or one without a list, would make "which tools" ambiguous: refuse.
+  if (entries.length > 1 || !Array.isArray(tools) || !tools.every((t) => typeof t === "string")) {
+    throw new AuthError("malformed", 'the "agent_tools" authorization details are not a tool list');
+  }
+  return Object.freeze([...(tools as string[])]);
+}
+
+function toServiceCaller(payload: jose.JWTPayload, token: string): ServiceCaller {
+  const clientId = stringClaim(payload, "client_id");
+  if (payload.sub !== clientId) throw new AuthError("malformed", "a service token's sub must be its client_id");
+  if (payload.sid !== undefined) throw new AuthError("wrong_type", "a user token is not a service credential");
+  const agent = payload.agent;
+  if (agent !== undefined && (typeof agent !== "string" || agent === "")) {
+    throw new AuthError("malformed", 'the "agent" claim is invalid');
+  }
+  return Object.freeze({
+    clientId,
+    tokenId: stringClaim(payload, "jti"),
+    expiresAt: payload.exp as number,
+    token,
+    ...(typeof agent === "string" ? { agent } : {}),
   });
 }
 
@@ -149,18 +223,38 @@ type VerifierConfig = Pick<
   "AUTH_ISSUER" | "API_AUDIENCE" | "AUTH_JWKS_URL" | "CLOCK_TOLERANCE" | "JWKS_CACHE_TTL" | "JWKS_REFETCH_COOLDOWN"
 >;
 
+/** The issuer's JWKS over HTTP, from configuration; share one between a service's verifiers. */
+export function createConfiguredKeySet(config: VerifierConfig): jose.JWTVerifyGetKey {
+  return createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
+    cacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
+    cooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
+    timeoutMs: 5_000,
+  });
+}
+
 /**
  * The verifier of a service behind the edge, from configuration: tokens of `AUTH_ISSUER`, keys from
- * its JWKS over HTTP, audience `API_AUDIENCE` unless the service names its own (the MCP server:
- * its resource URI).
+ * its JWKS over HTTP (or `keys`, shared with the service's other verifier), audience `API_AUDIENCE`
+ * unless the service names its own (the MCP server: its resource URI).
  */
-export function createConfiguredVerifier(config: VerifierConfig, audience: string | string[] = config.API_AUDIENCE): TokenVerifier {
-  return createTokenVerifier({
+export function createConfiguredVerifier(
+  config: VerifierConfig,
+  audience: string | string[] = config.API_AUDIENCE,
+  keys: jose.JWTVerifyGetKey = createConfiguredKeySet(config),
+): TokenVerifier {
+  return createTokenVerifier({ issuer: config.AUTH_ISSUER, audience, keys, clockToleranceSec: config.CLOCK_TOLERANCE });
+}
+
+/** The verifier of service tokens addressed to `serviceId`, from configuration. */
+export function createConfiguredServiceVerifier(
+  config: VerifierConfig,
+  serviceId: string,
+  keys: jose.JWTVerifyGetKey = createConfiguredKeySet(config),
+): ServiceTokenVerifier {
+  return createServiceTokenVerifier({
     issuer: config.AUTH_ISSUER,
-    audience,
-    keys: new URL(config.AUTH_JWKS_URL),
+    audience: serviceId,
+    keys,
     clockToleranceSec: config.CLOCK_TOLERANCE,
-    jwksCacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
-    jwksCooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
   });
 }

@@ -1,17 +1,15 @@
-import type { Principal } from "./principal.js";
-
 /**
  * Bounded LRU of tokens that already passed verification, keyed by the compact token itself
  * (its signature makes the key unforgeable). Entries die with the token's `exp`, so a cached
  * answer is never more permissive than a fresh verification within the clock tolerance.
  * Revocation is not this cache's job: the edge checks revoked sessions on every call.
  */
-export class VerifiedTokenCache {
-  private readonly entries = new Map<string, Principal>();
+export class VerifiedTokenCache<T extends { readonly expiresAt: number }> {
+  private readonly entries = new Map<string, T>();
   constructor(private readonly capacity: number) {}
 
   /** The principal if `token` is cached and still unexpired at `nowSec`. */
-  get(token: string, nowSec: number): Principal | undefined {
+  get(token: string, nowSec: number): T | undefined {
     const hit = this.entries.get(token);
     if (!hit) return undefined;
     if (hit.expiresAt <= nowSec) {
@@ -24,7 +22,7 @@ export class VerifiedTokenCache {
     return hit;
   }
 
-  set(token: string, principal: Principal): void {
+  set(token: string, principal: T): void {
     if (this.capacity <= 0) return;
     this.entries.delete(token);
     this.entries.set(token, principal);

@@ -1,7 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import type { ServiceCredentials } from "../auth/service-identity.js";
 import { createPropagationInterceptor } from "../propagation/client-interceptor.js";
+import { createServiceCredentialInterceptor } from "../propagation/service-credential-interceptor.js";
 
 export interface ServiceClientOptions {
   /** "connect" (default) or "grpc"; both over h2c with prior knowledge. */
@@ -10,6 +12,11 @@ export interface ServiceClientOptions {
   readonly defaultTimeoutMs?: number;
   /** Extra interceptors, run before propagation sets the headers. */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * This service's own credentials and the id of the service called: every call then carries a
+   * service token for it (docs/architecture.md, "The delegation chain"). Internal calls need it.
+   */
+  readonly credentials?: { readonly source: ServiceCredentials; readonly audience: string };
 }
 
 /**
@@ -25,7 +32,13 @@ export function createServiceClient<S extends DescService>(
   const transportOptions = {
     baseUrl,
     httpVersion: "2" as const,
-    interceptors: [...(options.interceptors ?? []), createPropagationInterceptor()],
+    interceptors: [
+      ...(options.interceptors ?? []),
+      ...(options.credentials
+        ? [createServiceCredentialInterceptor(options.credentials.source, options.credentials.audience)]
+        : []),
+      createPropagationInterceptor(),
+    ],
     defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
     // Service-to-service traffic stays on loopback or a LAN: compressing it costs more than it saves.
     acceptCompression: [],

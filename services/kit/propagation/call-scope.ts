@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Principal } from "../auth/principal.js";
+import type { ServiceCaller } from "../auth/service-identity.js";
 import type { TraceContext } from "./context-keys.js";
 
 /**
@@ -11,6 +12,10 @@ import type { TraceContext } from "./context-keys.js";
 export interface CallScope {
   principal?: Principal;
   credential?: string;
+  /** The verified calling service, when another service made the call. */
+  caller?: ServiceCaller;
+  /** The agent this process acts as for the call (agent service), see `kActingAgent`. */
+  actingAgent?: string;
   trace?: TraceContext;
   requestId?: string;
   /** "package.Service/Method" once known. */

@@ -1,5 +1,6 @@
 import { createContextKey } from "@connectrpc/connect";
 import type { Principal } from "../auth/principal.js";
+import type { ServiceCaller } from "../auth/service-identity.js";
 
 /**
  * Keys of the per-call Connect `contextValues`: the source of truth for who is calling and
@@ -27,3 +28,12 @@ export const kRequestId = createContextKey<string | undefined>(undefined, { desc
 
 /** The TCP peer of the call (a proxy's address when behind one); set by the server bootstrap. */
 export const kPeerAddress = createContextKey<string | undefined>(undefined, { description: "peer address" });
+
+/** The verified calling service (from `x-service-authorization`); undefined for direct user calls. */
+export const kCaller = createContextKey<ServiceCaller | undefined>(undefined, { description: "calling service" });
+
+/**
+ * The registered agent this process acts as for the current call (set by the agent service's Run
+ * handler); outgoing calls ask for a service token naming it, which is how the agent is proven.
+ */
+export const kActingAgent = createContextKey<string | undefined>(undefined, { description: "acting agent" });

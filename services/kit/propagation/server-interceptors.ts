@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AuthError } from "../auth/auth-error.js";
-import { DEV_ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
-import type { TokenVerifier } from "../auth/token-verifier.js";
+import { authenticateBearer, type BearerAuthOptions, isOutage } from "../auth/bearer-auth.js";
+import type { Principal } from "../auth/principal.js";
+import { SERVICE_AUTHORIZATION_HEADER, type ServiceCaller } from "../auth/service-identity.js";
+import type { ServiceTokenVerifier } from "../auth/token-verifier.js";
 import type { Logger } from "../log/logger.js";
 import { parseBearer } from "./bearer.js";
 import { currentCallScope } from "./call-scope.js";
-import { kCredential, kPrincipal, kRequestId, kTrace } from "./context-keys.js";
+import { type CallerRule, type CallerRules, notAllowed, ruleFor } from "./caller-policy.js";
+import { kCaller, kCredential, kPrincipal, kRequestId, kTrace } from "./context-keys.js";
 import { childSpan, parseTraceparent } from "./trace-context.js";
 
 /** Services that answer without a token so grpcurl and load balancers need no credentials. */
@@ -102,56 +105,106 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
-export interface AuthInterceptorOptions {
-  readonly verifier: TokenVerifier;
+export interface AuthInterceptorOptions extends Omit<BearerAuthOptions, "devAnonymous"> {
   readonly logger: Logger;
   /** Procedures ("pkg.Service/Method") callable without a token, e.g. Login. */
   readonly publicProcedures?: ReadonlySet<string>;
   /** Brief §10: let token-less calls through as the read-only development principal. */
   readonly devAnonymous?: boolean;
-  /** Edge-only: refuses tokens of revoked login sessions (must be cheap: no database round trip). */
-  readonly isRevoked?: (principal: Principal) => boolean;
+  /**
+   * Which callers each procedure accepts, and the verifier of service credentials addressed to this
+   * service. Without it every procedure serves users directly (the edge).
+   */
+  readonly callers?: { readonly rules: CallerRules; readonly verifier: ServiceTokenVerifier };
 }
 
 /**
- * Verifies the `authorization` metadata of every call and puts the principal and the raw
- * credential into the call's `contextValues` (and the call scope), where handlers and the client
- * interceptor find them. Failures become `unauthenticated` with the machine-readable reason.
+ * Authenticates every call: the calling service's credential (`x-service-authorization`) against
+ * the procedure's caller rule, and the user's `authorization` token. Puts the verified caller,
+ * principal and raw user credential into the call's `contextValues` (and the call scope), where
+ * handlers and the client interceptor find them. Bad credentials are `unauthenticated` with the
+ * machine-readable reason; a verified caller the rule does not admit is `permission_denied`.
  */
 export function createAuthInterceptor(options: AuthInterceptorOptions): Interceptor {
-  const { verifier, logger } = options;
+  const { logger } = options;
   const publicProcedures = options.publicProcedures ?? new Set<string>();
   return (next) => async (req) => {
     if (isInfrastructureService(req.service.typeName)) return next(req);
     const procedure = `${req.service.typeName}/${req.method.name}`;
+    const rule = ruleFor(options.callers?.rules, req.service.typeName, req.method.name);
+    const caller = await authenticateCaller(req.header.get(SERVICE_AUTHORIZATION_HEADER), rule, procedure, options);
+    const authorization = req.header.get("authorization");
+    const userOptional = rule.user !== "required" || publicProcedures.has(procedure);
     let principal: Principal | undefined;
     let credential: string | undefined;
-    try {
-      credential = parseBearer(req.header.get("authorization"));
-      if (credential !== undefined) {
-        principal = await verifier.verify(credential);
-        if (options.isRevoked?.(principal)) throw new AuthError("revoked");
-      } else if (!publicProcedures.has(procedure)) {
-        if (!options.devAnonymous) throw new AuthError("missing_token");
-        principal = DEV_ANONYMOUS_PRINCIPAL;
+    if (authorization !== null || !userOptional) {
+      const outcome = await authenticateBearer(authorization, {
+        ...options,
+        devAnonymous: options.devAnonymous === true && authorization === null,
+      });
+      if (!outcome.ok) {
+        // A client that attaches its access token to every call sends the expired one to Refresh,
+        // which is exactly when it has expired: public procedures treat an expired token as absent.
+        // Any other bad token (forged, malformed, revoked, foreign) is still refused everywhere.
+        if (outcome.error.reason === "expired" && publicProcedures.has(procedure)) return next(req);
+        throw refusal(outcome.error);
+      }
+      principal = outcome.principal;
+      credential = outcome.token;
+      if (principal.anonymous) {
         logger.warn({ procedure }, "AUTH_DEV_ANONYMOUS: call without a token runs as the development principal");
       }
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
-      // A client that attaches its access token to every call sends the expired one to Refresh,
-      // which is exactly when it has expired: public procedures treat an expired token as absent.
-      // Any other bad token (forged, malformed, revoked, foreign) is still refused everywhere.
-      if (err.reason === "expired" && publicProcedures.has(procedure)) return next(req);
-      const code = err.reason === "jwks_unavailable" ? Code.Unavailable : Code.Unauthenticated;
-      const challenge =
-        err.reason === "missing_token"
-          ? "Bearer"
-          : `Bearer error="invalid_token", error_description="${err.reason}"`;
-      throw new ConnectError(err.message, code, { "www-authenticate": challenge });
     }
-    req.contextValues.set(kPrincipal, principal).set(kCredential, credential);
+    req.contextValues.set(kPrincipal, principal).set(kCredential, credential).set(kCaller, caller);
     const scope = currentCallScope();
-    if (scope) Object.assign(scope, { principal, credential });
+    if (scope) Object.assign(scope, { principal, credential, caller });
     return next(req);
   };
+}
+
+/**
+ * The calling service, checked against the procedure's rule: its credential verified when
+ * present (a present bad credential is always refused), required unless users may call directly.
+ */
+async function authenticateCaller(
+  header: string | null,
+  rule: CallerRule,
+  procedure: string,
+  options: AuthInterceptorOptions,
+): Promise<ServiceCaller | undefined> {
+  if (rule.services.length === 0) {
+    if (rule.directUsers) return undefined;
+    throw notAllowed(procedure, rule, "anyone");
+  }
+  if (header === null) {
+    if (rule.directUsers) return undefined;
+    // Known user, wrong door: the procedure serves services only.
+    throw new ConnectError(
+      `${procedure} serves the ${rule.services.join(", ")} service${rule.services.length > 1 ? "s" : ""} only: no service credential (${SERVICE_AUTHORIZATION_HEADER}) was presented`,
+      Code.PermissionDenied,
+    );
+  }
+  let caller: ServiceCaller;
+  try {
+    const token = parseBearer(header);
+    if (!token || !options.callers) throw new AuthError("missing_token");
+    caller = await options.callers.verifier.verify(token);
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    const ce = refusal(err);
+    throw new ConnectError(`service credential: ${ce.rawMessage}`, ce.code, ce.metadata);
+  }
+  if (!rule.services.includes(caller.clientId)) throw notAllowed(procedure, rule, `service ${caller.clientId}`);
+  if (rule.agentRequired && caller.agent === undefined) {
+    throw new ConnectError(`${procedure} needs the calling service to prove the agent it runs`, Code.PermissionDenied);
+  }
+  return caller;
+}
+
+/** An authentication failure as the caller sees it: the reason first, a challenge, no token. */
+function refusal(err: AuthError): ConnectError {
+  const code = isOutage(err.reason) ? Code.Unavailable : Code.Unauthenticated;
+  const challenge =
+    err.reason === "missing_token" ? "Bearer" : `Bearer error="invalid_token", error_description="${err.reason}"`;
+  return new ConnectError(err.message, code, { "www-authenticate": challenge });
 }

@@ -1,0 +1,56 @@
+/**
+ * Tokens kept per key until shortly before they expire (a fifth of their lifetime, at most 30 s),
+ * so a warm call costs a map lookup and no call carries a dying token. Concurrent first requests
+ * for one key share one fetch; a failed fetch is not cached. Bounded (LRU).
+ */
+export class RenewingTokenCache {
+  private readonly entries = new Map<string, { token: string; renewAt: number; expiresAt: number }>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+  /** Fetches made so far: what a warm call must not add to. */
+  fetches = 0;
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  async get(key: string, fetch: () => Promise<{ token: string; expiresAt: number }>): Promise<string> {
+    const hit = this.entries.get(key);
+    if (hit && Date.now() < hit.renewAt) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.token;
+    }
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      this.fetches++;
+      pending = fetch()
+        .then(({ token, expiresAt }) => {
+          const lifetime = Math.max(0, expiresAt - Date.now());
+          this.entries.delete(key);
+          this.entries.set(key, { token, expiresAt, renewAt: expiresAt - Math.min(30_000, lifetime / 5) });
+          if (this.entries.size > this.maxEntries) {
+            const oldest = this.entries.keys().next().value;
+            if (oldest !== undefined) this.entries.delete(oldest);
+          }
+          return token;
+        })
+        .finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets every entry whose key `matches` (a revoked login session's tokens, say). */
+  drop(matches: (key: string) => boolean): number {
+    let dropped = 0;
+    for (const key of this.entries.keys()) {
+      if (matches(key)) {
+        this.entries.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
