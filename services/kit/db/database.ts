@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { acquireDataDirLock } from "./data-dir-lock.js";
+import type { ListenFn } from "./listen.js";
 import { applyMigrations, type ScriptRunner, validateMigrations } from "./migrate.js";
 import { openPgDatabase } from "./pg-database.js";
 import { openPgliteDatabase } from "./pglite-database.js";
@@ -50,6 +51,15 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Round-trip time in milliseconds of `SELECT 1` (for health checks). */
   ping(): Promise<number>;
+  /**
+   * `LISTEN channel`: `onNotification` gets the payload of every `pg_notify(channel, payload)`
+   * committed after this resolves (see `listen.ts`). On PostgreSQL it holds a dedicated connection,
+   * re-opened when lost (`onReconnected` then says notifications may have been missed); on PGlite
+   * it delivers in process the notifications of this process, the only one that can write there.
+   * `close()` of the database stops every listener. Optional only so that hand-written test doubles
+   * of this interface stay valid: both back ends implement it.
+   */
+  listen?: ListenFn;
   /** Releases the connection pool or embedded instance. Idempotent. */
   close(): Promise<void>;
 }

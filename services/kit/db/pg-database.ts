@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { Database, DatabaseLogger, Queryable, QueryResult } from "./database.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
+import { createPgListen } from "./pg-listen.js";
 import { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
 import { mapInt8Array, OID, parseDate, parseInt8 } from "./type-parsers.js";
@@ -59,6 +60,18 @@ export async function openPgDatabase(
   // An idle client losing its connection emits 'error' on the pool; unhandled, that kills the process.
   pool.on("error", (err) => {
     logger?.error?.({ err: safe(err), schema }, "database pool: idle connection failed");
+  });
+
+  // LISTEN needs a session of its own (see pg-listen.ts): same server and credentials, outside the pool.
+  const listeners = createPgListen({
+    clientConfig: {
+      connectionString: databaseUrl,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      application_name: `support-ext:${schema}:listen`,
+      keepAlive: true,
+    },
+    safe,
+    logger,
   });
 
   const connect = async (): Promise<pg.PoolClient> => {
@@ -156,8 +169,10 @@ export async function openPgDatabase(
       return performance.now() - started;
     },
 
+    listen: listeners.listen,
+
     close() {
-      closing ??= pool.end();
+      closing ??= Promise.all([listeners.closeAll(), pool.end()]).then(() => undefined);
       return closing;
     },
   };

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { Database, Queryable, QueryResult } from "./database.js";
+import { assertChannelName } from "./listen.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
 import { OID, parseDate, parseInt8 } from "./type-parsers.js";
@@ -64,6 +65,28 @@ export async function openPgliteDatabase(dir: string): Promise<PgliteDatabase> {
       const started = performance.now();
       await db.query("SELECT 1");
       return performance.now() - started;
+    },
+
+    // In process: PGlite delivers NOTIFYs of its own (only) connection, and this process is the
+    // only one that can write to the database (the data-dir lock), so nothing else could notify.
+    async listen(channel, onNotification) {
+      assertChannelName(channel);
+      assertOutsideTransaction(db, "listen");
+      const unlisten = await pg.listen(channel, (payload) => {
+        try {
+          onNotification(payload);
+        } catch {
+          // Same contract as on PostgreSQL: a failing handler does not stop later notifications.
+        }
+      });
+      let stopped = false;
+      return {
+        async close() {
+          if (stopped) return;
+          stopped = true;
+          if (!pg.closed) await unlisten().catch(() => undefined);
+        },
+      };
     },
 
     close() {
