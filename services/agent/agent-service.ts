@@ -19,8 +19,8 @@ export function agentRoutes(deps: AgentServiceDeps): (router: ConnectRouter) => 
         const page = await deps.registry.list(req.pageSize, req.pageToken);
         return { agents: page.agents.map(agentToProto), nextPageToken: page.nextPageToken };
       },
-      async getAgent(req, ctx) {
-        requirePrincipal(ctx);
+      // Callers are checked by the kit's interceptor (AGENT_CALLER_RULES): chat, with or without a user.
+      async getAgent(req) {
         return { agent: agentToProto(await deps.registry.get(req.agentId)) };
       },
       run,

@@ -3,7 +3,7 @@ import { createLogger } from "../kit/log/logger.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startAgent } from "./server.js";
 
-const config = loadConfig();
+const config = loadConfig({ secrets: ["AGENT_CLIENT_SECRET"] });
 const logger = createLogger({ service: "agent", level: config.LOG_LEVEL });
 const agent = await startAgent(config, logger);
 stopOnSignals(logger, () => agent.close());

@@ -1,4 +1,10 @@
-import { createConfiguredVerifier } from "../kit/auth/token-verifier.js";
+import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
+import {
+  createConfiguredKeySet,
+  createConfiguredServiceVerifier,
+  createConfiguredVerifier,
+} from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
@@ -6,6 +12,7 @@ import { createModelProvider } from "../kit/model/create-provider.js";
 import type { ModelProvider } from "../kit/model/types.js";
 import { startServiceServer } from "../kit/server/service-server.js";
 import { agentRoutes } from "./agent-service.js";
+import { AGENT_CALLER_RULES } from "./caller-rules.js";
 import { openAgentDatabase } from "./data/open-agent-database.js";
 import { plannerSkill } from "./planner/planner-skill.js";
 import { createAgentRegistry } from "./registry/agent-registry.js";
@@ -36,7 +43,10 @@ export async function startAgent(
   const model = options.model ?? createModelProvider(config, [plannerSkill]);
   const db = await openAgentDatabase(config, { logger, schema: options.databaseSchema });
   try {
-    const verifier = createConfiguredVerifier(config);
+    const keys = createConfiguredKeySet(config);
+    const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
+    const serviceVerifier = createConfiguredServiceVerifier(config, SERVICE_IDS.agent, keys);
+    const credentials = configuredClientCredentials(config, SERVICE_IDS.agent);
     const server = await startServiceServer({
       name: "agent",
       host: config.HOST,
@@ -49,10 +59,15 @@ export async function startAgent(
         gateway: createToolGateway(
           config.GATEWAY_URL,
           (config.MCP_CONNECT_TIMEOUT + config.MCP_CALL_TIMEOUT) * 1000,
+          credentials,
         ),
         logger,
       }),
-      auth: { verifier, devAnonymous: config.AUTH_DEV_ANONYMOUS },
+      auth: {
+        verifier,
+        devAnonymous: config.AUTH_DEV_ANONYMOUS,
+        callers: { verifier: serviceVerifier, rules: AGENT_CALLER_RULES },
+      },
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
     });

@@ -83,6 +83,8 @@ export function toConnectError(err: unknown): ConnectError {
  */
 const TOOL_ERROR_CODES: Record<string, Code> = {
   insufficient_scope: Code.PermissionDenied,
+  // The acting agent's allow-list (the exchanged token's agent_tools) lacks the tool.
+  agent_not_allowed: Code.PermissionDenied,
   invalid_arguments: Code.InvalidArgument,
   invalid_argument: Code.InvalidArgument,
   unknown_user: Code.InvalidArgument,

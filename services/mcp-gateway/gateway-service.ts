@@ -4,9 +4,8 @@ import { type CallToolResponse, McpGatewayService, type Tool } from "../../gen/s
 import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/scopes.js";
 import type { Logger } from "../kit/log/logger.js";
 import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/page-token.js";
-import { kCredential } from "../kit/propagation/context-keys.js";
+import { kCaller, kCredential } from "../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../kit/propagation/handler-context.js";
-import type { AgentPolicies, AgentPolicy } from "./agent-policy.js";
 import { classifyToolError, toConnectError } from "./errors.js";
 import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";
 import type { SessionPool } from "./session/session-pool.js";
@@ -19,26 +18,35 @@ const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 export interface GatewayDeps {
   readonly pool: SessionPool;
   readonly sessionOptions: McpSessionOptions;
-  readonly agents: AgentPolicies;
   readonly logger: Logger;
 }
 
+// Least privilege: the MCP token carries only scopes that tools need (never e.g. audit:read); the
+// identity provider narrows it further to what the proven agent's tools need.
+const TOOL_SCOPE_SET = new Set<string>(scopesForTools(TOOL_NAMES));
+
 /**
  * McpGatewayService: the caller's identity arrives as metadata (verified by the shared server
- * interceptor), and each call runs on the caller's own MCP session, whose transport turns that
- * identity into the `Authorization` header on the MCP server.
+ * interceptor: the user's token, and the agent service's credential naming the agent it runs),
+ * and each call runs on the caller's own MCP session, whose transport turns that identity into
+ * the `Authorization` header on the MCP server. What the agent may call is decided — and audited —
+ * by the MCP server from the exchanged token's agent allow-list: one decision point, one audit row.
  */
 export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => void {
-  async function sessionFor(ctx: HandlerContext, policy: AgentPolicy): Promise<McpSession> {
+  function sessionFor(ctx: HandlerContext): McpSession {
     const principal = requirePrincipal(ctx);
+    // Set only by a verified service credential (kit auth interceptor); absent for direct development calls.
+    const caller = ctx.values.get(kCaller);
+    const agentId = caller?.agent ?? "";
     const subject: TokenSubject = {
       principal,
       credential: ctx.values.get(kCredential),
-      agentId: policy.agentId,
-      scopes: requestedScopes(principal.scopes, policy),
+      agentId,
+      actorToken: caller?.token,
+      scopes: principal.scopes.filter((s) => TOOL_SCOPE_SET.has(s)),
     };
-    // One session per principal: user × login session × agent. Nothing else ever shares it.
-    const key = `${principal.userId}|${principal.sessionId}|${policy.agentId}`;
+    // One session per principal: login session × user × agent. Nothing else ever shares it.
+    const key = sessionKey(principal.sessionId, principal.userId, agentId);
     const session = deps.pool.acquire(key, () => new McpSession(key, subject, deps.sessionOptions));
     session.updateSubject(subject);
     return session;
@@ -50,30 +58,25 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
         // page_size 0: every tool in one answer (what the agent wants); otherwise pages of ≤ 100.
         const size = pageSizeOf(req.pageSize, { defaultSize: Number.POSITIVE_INFINITY, maxSize: 100 });
         const offset = decodePageToken(TOOLS_LIST, req.pageToken, isOffset) ?? 0;
-        const policy = await deps.agents.forCall(ctx);
-        const session = await sessionFor(ctx, policy);
+        const session = sessionFor(ctx);
         let tools: McpTool[];
         try {
           tools = await session.listTools(ctx.signal);
         } catch (err) {
           throw toConnectError(err);
         }
-        const allowed = tools.filter((t) => allowedByAgent(policy, t.name));
-        const end = Math.min(allowed.length, offset + size);
+        // The MCP server lists only what this token (the user's scopes, the agent's tools) may call.
+        const end = Math.min(tools.length, offset + size);
         return {
-          tools: allowed.slice(offset, end).map(toProtoTool),
-          nextPageToken: end < allowed.length ? encodePageToken(TOOLS_LIST, end) : "",
+          tools: tools.slice(offset, end).map(toProtoTool),
+          nextPageToken: end < tools.length ? encodePageToken(TOOLS_LIST, end) : "",
         };
       },
 
       async callTool(req, ctx) {
         if (!TOOL_NAME.test(req.name)) throw new ConnectError("name: a tool name is required", Code.InvalidArgument);
         const args = parseArguments(req.argumentsJson);
-        const policy = await deps.agents.forCall(ctx);
-        if (!allowedByAgent(policy, req.name)) {
-          throw new ConnectError(`agent "${policy.agentId}" may not call ${req.name}`, Code.PermissionDenied);
-        }
-        const session = await sessionFor(ctx, policy);
+        const session = sessionFor(ctx);
         let result: CallToolResult;
         try {
           result = await session.callTool(req.name, args, { signal: ctx.signal, idempotent: isReadOnly(req.name) });
@@ -85,15 +88,9 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
     });
 }
 
-// Least privilege: the MCP token carries only scopes that tools need (never e.g. audit:read), and
-// of those only what the agent's tools need.
-function requestedScopes(userScopes: readonly string[], policy: AgentPolicy): string[] {
-  const needed = new Set<string>(scopesForTools(policy.allowedTools ? [...policy.allowedTools] : TOOL_NAMES));
-  return userScopes.filter((s) => needed.has(s));
-}
-
-function allowedByAgent(policy: AgentPolicy, tool: string): boolean {
-  return policy.allowedTools === undefined || policy.allowedTools.has(tool);
+/** The pool key of a principal's MCP session; the login session first, so a revoked one is found by prefix. */
+export function sessionKey(sessionId: string, userId: string, agentId: string): string {
+  return `${sessionId}|${userId}|${agentId}`;
 }
 
 // Reads have no side effects: an ambiguous transport failure may be retried on a fresh session.

@@ -1,8 +1,13 @@
-import { createConfiguredVerifier } from "../kit/auth/token-verifier.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
+import {
+  createConfiguredKeySet,
+  createConfiguredServiceVerifier,
+  createConfiguredVerifier,
+} from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
-import { createAgentPolicies } from "./agent-policy.js";
+import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes } from "./gateway-service.js";
 import { SessionPool } from "./session/session-pool.js";
 import { createExchangeTokenSource, createPassthroughTokenSource, type McpTokenSource } from "./token/mcp-token-source.js";
@@ -26,14 +31,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
           resource: config.MCP_RESOURCE,
           client: createTokenExchangeClient({
             tokenEndpoint: config.AUTH_TOKEN_URL,
-            clientId: config.GATEWAY_CLIENT_ID,
-            clientSecret: config.GATEWAY_CLIENT_SECRET,
+            client: { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET },
             // Getting the MCP token is part of establishing the MCP connection: same bound.
             timeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
           }),
         });
   const pool = new SessionPool({ maxSessions: config.GATEWAY_MAX_SESSIONS, idleMs: config.GATEWAY_SESSION_IDLE * 1000 });
-  const verifier = createConfiguredVerifier(config);
+  const keys = createConfiguredKeySet(config);
+  const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
+  const serviceVerifier = createConfiguredServiceVerifier(config, SERVICE_IDS.gateway, keys);
   const server = await startServiceServer({
     name: "mcp-gateway",
     host: config.HOST,
@@ -41,7 +47,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger,
     routes: gatewayRoutes({
       pool,
-      agents: createAgentPolicies(config.AGENT_URL),
       logger,
       sessionOptions: {
         url: new URL(config.MCP_URL),
@@ -52,7 +57,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         clientVersion: GATEWAY_VERSION,
       },
     }),
-    auth: { verifier, devAnonymous: config.AUTH_DEV_ANONYMOUS },
+    auth: {
+      verifier,
+      devAnonymous: config.AUTH_DEV_ANONYMOUS,
+      callers: { verifier: serviceVerifier, rules: gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS) },
+    },
     corsOrigins: config.CORS_ORIGINS,
     shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
   });

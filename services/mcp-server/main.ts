@@ -4,7 +4,7 @@ import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startMcpServer } from "./server.js";
 
 /** The MCP server process: `tsx services/mcp-server/main.ts` (started by `npm start` with the stack). */
-const config = loadConfig();
+const config = loadConfig({ secrets: ["MCP_CLIENT_SECRET"] });
 const logger = createLogger({ service: "mcp-server", level: config.LOG_LEVEL });
 try {
   const server = await startMcpServer(config, logger);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import * as net from "node:net";
 import { loadConfig } from "../kit/config/config.js";
@@ -52,6 +53,16 @@ async function stopAll(code: number): Promise<never> {
 process.on("SIGTERM", () => void stopAll(0));
 process.on("SIGINT", () => void stopAll(0));
 
+/**
+ * The services' client secrets: what the environment sets, else fresh random ones for this run, so
+ * a running stack never accepts the development defaults published in the README (anyone on the
+ * host could otherwise mint service tokens). Every process of the run gets the same values.
+ */
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+for (const name of ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SECRET", "MCP_CLIENT_SECRET"] as const) {
+  childEnv[name] ||= randomBytes(32).toString("base64url");
+}
+
 for (const svc of STACK) {
   if (!existsSync(svc.entry)) {
     logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
@@ -60,7 +71,7 @@ for (const svc of STACK) {
   const child = spawn(process.execPath, ["--import", "tsx", svc.entry], {
     // The IPC channel lets a service notice the runner's death (see stopOnSignals).
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-    env: process.env,
+    env: childEnv,
   });
   children.set(svc.name, child);
   child.once("exit", (code, signal) => {

@@ -1,8 +1,9 @@
 import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-identity.js";
 import { createServiceClient } from "../../kit/client/service-client.js";
 import type { ToolDefinition } from "../../kit/model/types.js";
-import { AGENT_ID_HEADER } from "../../kit/propagation/agent-id-header.js";
+import { kActingAgent } from "../../kit/propagation/context-keys.js";
 import { forwardFrom } from "../../kit/propagation/handler-context.js";
 import { codeName } from "./code-name.js";
 
@@ -31,15 +32,23 @@ export interface ToolGateway {
 
 /**
  * The MCP gateway as the agent loop sees it. The caller's credential, trace and request id travel
- * by the propagation interceptor from the handler's context values (`forwardFrom`); this module
- * only adds `x-agent-id`.
+ * by the propagation interceptor from the handler's context values (`forwardFrom`); the agent
+ * service's own credential, naming the agent this run acts as, by the service-credential
+ * interceptor: setting `kActingAgent` is all this module does about identity.
  */
-export function createToolGateway(gatewayUrl: string, callTimeoutMs: number): ToolGateway {
-  const gateway = createServiceClient(McpGatewayService, gatewayUrl, { defaultTimeoutMs: callTimeoutMs });
+export function createToolGateway(
+  gatewayUrl: string,
+  callTimeoutMs: number,
+  credentials: ServiceCredentials,
+): ToolGateway {
+  const gateway = createServiceClient(McpGatewayService, gatewayUrl, {
+    defaultTimeoutMs: callTimeoutMs,
+    credentials: { source: credentials, audience: SERVICE_IDS.gateway },
+  });
   return {
     async forRun(ctx, agentId) {
-      const headers = { [AGENT_ID_HEADER]: agentId };
-      const { tools } = await gateway.listTools({}, { ...forwardFrom(ctx), headers });
+      ctx.values.set(kActingAgent, agentId);
+      const { tools } = await gateway.listTools({}, forwardFrom(ctx));
       const definitions = tools.map((t) => ({
         name: t.name,
         description: t.description || t.title,
@@ -51,7 +60,7 @@ export function createToolGateway(gatewayUrl: string, callTimeoutMs: number): To
           try {
             const res = await gateway.callTool(
               { name, argumentsJson },
-              { contextValues: ctx.values, signal, headers },
+              { contextValues: ctx.values, signal },
             );
             if (res.isError) {
               return {

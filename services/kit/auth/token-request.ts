@@ -11,7 +11,7 @@ export interface ClientSecret {
 
 /** An RFC 6749 §5.2 error from the token endpoint, or a transport failure (`error: "unreachable"`). */
 export class TokenEndpointError extends Error {
-  override readonly name = "TokenEndpointError";
+  override readonly name: string = "TokenEndpointError";
   constructor(
     readonly error: string,
     readonly status: number,

@@ -38,6 +38,18 @@ export class SessionPool {
     return session;
   }
 
+  /** Closes and forgets every session whose key starts with `prefix` (a revoked login session's). */
+  dropPrefix(prefix: string): number {
+    let dropped = 0;
+    for (const [key, session] of this.sessions) {
+      if (!key.startsWith(prefix)) continue;
+      this.sessions.delete(key);
+      void session.close();
+      dropped++;
+    }
+    return dropped;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     const all = [...this.sessions.values()];

@@ -1,13 +1,17 @@
 import type { Principal } from "../../kit/auth/principal.js";
-import type { ExchangedToken, TokenExchangeClient } from "./token-exchange-client.js";
+import { RenewingTokenCache } from "../../kit/auth/renewing-token-cache.js";
+import type { TokenExchangeClient } from "./token-exchange-client.js";
 
-/** Who a token is needed for: the caller, the credential they presented, the agent and scopes. */
+/** Who a token is needed for: the caller, the credential they presented, the proven agent and scopes. */
 export interface TokenSubject {
   readonly principal: Principal;
   /** The caller's access token; undefined only for the development principal. */
   readonly credential: string | undefined;
+  /** The agent proven by the agent service's credential; "" for a direct (development) user call. */
   readonly agentId: string;
-  /** Scopes to ask for (already narrowed to what the agent may use). */
+  /** The agent service's credential addressed to the gateway: the exchange's `actor_token`. */
+  readonly actorToken: string | undefined;
+  /** Scopes to ask for (the identity provider narrows them further to the agent's tools). */
   readonly scopes: readonly string[];
 }
 
@@ -17,11 +21,13 @@ export interface McpTokenSource {
   /** Exchanges made so far (0 in passthrough mode): what a warm call must not add to. */
   readonly exchanges: number;
   tokenFor(subject: TokenSubject, signal?: AbortSignal): Promise<string | undefined>;
+  /** Forgets every token of a login session (it was revoked); returns how many. */
+  dropSession(sessionId: string): number;
 }
 
 /** `MCP_TOKEN_MODE=passthrough`: the caller's own token, for MCP servers that accept it. */
 export function createPassthroughTokenSource(): McpTokenSource {
-  return { mode: "passthrough", exchanges: 0, tokenFor: async (subject) => subject.credential };
+  return { mode: "passthrough", exchanges: 0, tokenFor: async (subject) => subject.credential, dropSession: () => 0 };
 }
 
 export interface ExchangeTokenSourceOptions {
@@ -37,60 +43,28 @@ export interface ExchangeTokenSourceOptions {
  * first calls for the same key share one exchange.
  */
 export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): McpTokenSource {
-  const cache = new Map<string, CachedToken>();
-  const inFlight = new Map<string, Promise<CachedToken>>();
-  const maxEntries = options.maxEntries ?? 10_000;
-  let exchanges = 0;
-
+  const cache = new RenewingTokenCache(options.maxEntries ?? 10_000);
   return {
     mode: "exchange",
     get exchanges() {
-      return exchanges;
+      return cache.fetches;
     },
     async tokenFor(subject) {
-      if (subject.credential === undefined) return undefined;
+      const credential = subject.credential;
+      if (credential === undefined) return undefined;
       const p = subject.principal;
-      const key = `${p.userId}\n${p.sessionId}\n${subject.agentId}\n${subject.scopes.join(" ")}`;
-      const hit = cache.get(key);
-      if (hit && Date.now() < hit.renewAt) {
-        cache.delete(key);
-        cache.set(key, hit);
-        return hit.accessToken;
-      }
-      let pending = inFlight.get(key);
-      if (!pending) {
-        exchanges++;
-        pending = options.client
-          .exchange({
-            subjectToken: subject.credential,
-            resource: options.resource,
-            scopes: subject.scopes,
-            ...(subject.agentId ? { agentId: subject.agentId } : {}),
-            // No caller signal: the exchange is shared by every concurrent caller of this key.
-          })
-          .then(withRenewal)
-          .finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
-      }
-      const token = await pending;
-      cache.delete(key);
-      cache.set(key, token);
-      if (cache.size > maxEntries) {
-        const oldest = cache.keys().next().value;
-        if (oldest !== undefined) cache.delete(oldest);
-      }
-      return token.accessToken;
+      const key = `${p.sessionId}\n${p.userId}\n${subject.agentId}\n${subject.scopes.join(" ")}`;
+      return cache.get(key, async () => {
+        // No caller signal: the exchange is shared by every concurrent caller of this key.
+        const t = await options.client.exchange({
+          subjectToken: credential,
+          resource: options.resource,
+          scopes: subject.scopes,
+          ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
+        });
+        return { token: t.accessToken, expiresAt: t.expiresAt };
+      });
     },
+    dropSession: (sessionId) => cache.drop((key) => key.startsWith(`${sessionId}\n`)),
   };
-}
-
-interface CachedToken extends ExchangedToken {
-  /** Epoch ms after which the token is renewed rather than reused. */
-  readonly renewAt: number;
-}
-
-// Renew ahead of expiry (a fifth of the lifetime, at most 30 s), so no call carries a dying token.
-function withRenewal(t: ExchangedToken): CachedToken {
-  const lifetime = Math.max(0, t.expiresAt - Date.now());
-  return { ...t, renewAt: t.expiresAt - Math.min(30_000, lifetime / 5) };
 }
