@@ -7,6 +7,8 @@
  * `Watch` sends the current status, then only changes (intermediate values may be coalesced);
  * `shutdown()` flips everything to NOT_SERVING, ends every Watch after it has sent that, and ignores
  * later updates so a late `setStatus` cannot advertise a draining server as healthy again.
+ * Additions: `setDependency` (a dependency every service needs is down → all NOT_SERVING) and
+ * `onDraining` (other services' long-lived streams end when the server starts shutting down).
  */
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -34,11 +36,37 @@ export interface HealthService {
    * have sent NOT_SERVING; call on SIGTERM before draining.
    */
   shutdown(): void;
+  /**
+   * Reports whether something every service here needs is usable (the revocation feed, say).
+   * While any dependency is down, every status reads NOT_SERVING (Check, Watch, List); the set
+   * statuses come back when all are up again. Ignored after `shutdown()`.
+   */
+  setDependency(name: string, serving: boolean): void;
+}
+
+// Draining hooks by router: a service registers its routes on the router it is given, which is
+// where it meets its server, so that is where it can ask to hear about the server's shutdown.
+const drainingHooks = new WeakMap<ConnectRouter, Set<() => void>>();
+
+/**
+ * Calls `listener` when the server whose health is registered on `router` starts shutting down:
+ * long-lived server streams (like health's own Watch) end then, instead of holding the graceful
+ * close for its whole grace period. Register from a service's route registration.
+ */
+export function onDraining(router: ConnectRouter, listener: () => void): void {
+  let hooks = drainingHooks.get(router);
+  if (!hooks) {
+    hooks = new Set();
+    drainingHooks.set(router, hooks);
+  }
+  hooks.add(listener);
 }
 
 /** Creates a health registry in which only the overall server ("") is known, as SERVING. */
 export function createHealth(): HealthService {
   const statuses = new Map<string, ServingStatus>([["", ServingStatus.SERVING]]);
+  const downDependencies = new Set<string>();
+  const routers: ConnectRouter[] = [];
   let frozen = false;
   // One shared "something changed" promise; replaced on every change so watchers never miss an update.
   let changed = deferred();
@@ -49,12 +77,16 @@ export function createHealth(): HealthService {
   };
   const response = (status: ServingStatus): HealthCheckResponse =>
     create(HealthCheckResponseSchema, { status });
+  /** The status as published: a down dependency turns SERVING into NOT_SERVING. */
+  const published = (status: ServingStatus | undefined): ServingStatus | undefined =>
+    status === ServingStatus.SERVING && downDependencies.size > 0 ? ServingStatus.NOT_SERVING : status;
 
   return {
     register(router) {
+      routers.push(router);
       router.service(Health, {
         check(req) {
-          const status = statuses.get(req.service);
+          const status = published(statuses.get(req.service));
           if (status === undefined) throw new ConnectError(`unknown service: ${req.service}`, Code.NotFound);
           return response(status);
         },
@@ -67,7 +99,7 @@ export function createHealth(): HealthService {
           while (!ctx.signal.aborted) {
             // Take the change promise before reading, so a change during `yield` is not lost.
             const next = changed.promise;
-            const current = statuses.get(req.service) ?? ServingStatus.SERVICE_UNKNOWN;
+            const current = published(statuses.get(req.service)) ?? ServingStatus.SERVICE_UNKNOWN;
             const final = frozen; // read with `current`: a frozen status is the last one
             if (current !== last) {
               last = current;
@@ -83,7 +115,11 @@ export function createHealth(): HealthService {
           if (statuses.size > MAX_LISTED_SERVICES) {
             throw new ConnectError(`more than ${MAX_LISTED_SERVICES} services`, Code.ResourceExhausted);
           }
-          return { statuses: Object.fromEntries([...statuses].map(([name, s]) => [name, response(s)])) };
+          return {
+            statuses: Object.fromEntries(
+              [...statuses].map(([name, s]) => [name, response(published(s) ?? s)]),
+            ),
+          };
         },
       });
     },
@@ -95,6 +131,21 @@ export function createHealth(): HealthService {
     shutdown() {
       frozen = true;
       for (const name of statuses.keys()) statuses.set(name, ServingStatus.NOT_SERVING);
+      notify();
+      for (const router of routers) {
+        for (const hook of drainingHooks.get(router) ?? []) {
+          try {
+            hook();
+          } catch {
+            // One service's hook failing must not keep the others' streams open through the grace.
+          }
+        }
+      }
+    },
+    setDependency(name, serving) {
+      if (frozen || downDependencies.has(name) === !serving) return;
+      if (serving) downDependencies.delete(name);
+      else downDependencies.add(name);
       notify();
     },
   };

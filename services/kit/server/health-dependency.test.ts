@@ -1,0 +1,82 @@
+/**
+ * The health additions: a down dependency turns every status NOT_SERVING (and back), and draining
+ * hooks registered on a router run when that router's server shuts down.
+ */
+import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { Health, type HealthCheckResponse } from "../../../gen/grpc/health/v1/health_pb.js";
+import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import { createHealth, onDraining, ServingStatus } from "./health.js";
+
+const AUTH = AuthService.typeName;
+
+function setup(extraRoutes?: Parameters<typeof createRouterTransport>[0]) {
+  const health = createHealth();
+  const transport = createRouterTransport((router) => {
+    extraRoutes?.(router);
+    health.register(router);
+  });
+  return { health, client: createClient(Health, transport) };
+}
+
+async function next(it: AsyncIterator<HealthCheckResponse>): Promise<ServingStatus | undefined> {
+  const r = await it.next();
+  return r.done ? undefined : r.value.status;
+}
+
+describe("health dependencies", () => {
+  it("a down dependency makes every status NOT_SERVING until all are back; Watch sees each change", async () => {
+    const { health, client } = setup();
+    health.setStatus(AUTH, ServingStatus.SERVING);
+    const abort = new AbortController();
+    const it = client.watch({ service: "" }, { signal: abort.signal })[Symbol.asyncIterator]();
+    expect(await next(it)).toBe(ServingStatus.SERVING);
+
+    health.setDependency("revocation-feed", false);
+    expect(await next(it)).toBe(ServingStatus.NOT_SERVING);
+    expect((await client.check({ service: AUTH })).status).toBe(ServingStatus.NOT_SERVING);
+    const listed = await client.list({});
+    expect(Object.values(listed.statuses).map((s) => s.status)).toEqual([
+      ServingStatus.NOT_SERVING,
+      ServingStatus.NOT_SERVING,
+    ]);
+
+    health.setDependency("database", false);
+    health.setDependency("revocation-feed", true);
+    expect((await client.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+    health.setDependency("database", true);
+    expect(await next(it)).toBe(ServingStatus.SERVING);
+    expect((await client.check({ service: AUTH })).status).toBe(ServingStatus.SERVING);
+    abort.abort();
+  });
+
+  it("keeps a service set NOT_SERVING as it is, and ignores dependencies after shutdown", async () => {
+    const { health, client } = setup();
+    health.setStatus(AUTH, ServingStatus.NOT_SERVING);
+    health.setDependency("revocation-feed", false);
+    health.setDependency("revocation-feed", true);
+    expect((await client.check({ service: AUTH })).status).toBe(ServingStatus.NOT_SERVING);
+    health.shutdown();
+    health.setDependency("revocation-feed", true);
+    expect((await client.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+  });
+});
+
+describe("draining hooks", () => {
+  it("run once the server whose router they were registered on shuts down, not before", () => {
+    const calls: string[] = [];
+    const { health } = setup((router) => {
+      onDraining(router, () => calls.push("feed"));
+      onDraining(router, () => {
+        throw new Error("a broken hook");
+      });
+      onDraining(router, () => calls.push("other"));
+    });
+    const unrelated = setup((router) => onDraining(router, () => calls.push("unrelated")));
+    expect(calls).toEqual([]);
+    health.shutdown();
+    expect(calls).toEqual(["feed", "other"]);
+    unrelated.health.setStatus("", ServingStatus.SERVING);
+    expect(calls).toEqual(["feed", "other"]);
+  });
+});
