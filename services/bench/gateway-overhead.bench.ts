@@ -1,13 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { createClient } from "@connectrpc/connect";
+import { createClient, createContextValues } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createClientCredentials } from "../kit/auth/client-credentials.js";
 import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createServiceClient } from "../kit/client/service-client.js";
+import { kActingAgent } from "../kit/propagation/context-keys.js";
 import { nodeHttpFetch } from "../mcp-gateway/session/node-http-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
 import { cpuPerCall } from "./process-cpu.js";
@@ -33,6 +36,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
   const [chatPort, mcpPort, gatewayPort, agentPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const adminPassword = `bench-${randomBytes(9).toString("base64url")}`;
   const clientSecret = `bench-${randomBytes(12).toString("base64url")}`;
+  const agentSecret = `bench-${randomBytes(12).toString("base64url")}`;
   const chatUrl = `http://127.0.0.1:${chatPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const mcpResource = `http://127.0.0.1:${mcpPort}/mcp`;
@@ -44,6 +48,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
       GATEWAY_PORT: String(gatewayPort),
       AGENT_PORT: String(agentPort),
       GATEWAY_CLIENT_SECRET: clientSecret,
+      AGENT_CLIENT_SECRET: agentSecret,
       SEED_ADMIN_PASSWORD: adminPassword,
       LOG_LEVEL: "error",
     },
@@ -56,22 +61,34 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "2" }));
     const login = await auth.login({ email: "admin@company.com", password: adminPassword });
     const userToken = login.tokens?.accessToken ?? "";
+    // As the agent calls it: the kit client (Connect protocol, binary, over h2c) with the agent
+    // service's own credential naming the agent, and the user's token.
+    const agentCredentials = createClientCredentials({
+      tokenEndpoint: `${chatUrl}/oauth2/token`,
+      client: { clientId: SERVICE_IDS.agent, clientSecret: agentSecret },
+    });
+    const gw = createServiceClient(McpGatewayService, gatewayUrl, {
+      credentials: { source: agentCredentials, audience: SERVICE_IDS.gateway },
+    });
     const headers = { authorization: `Bearer ${userToken}` };
-    // As the agent calls it: the kit client (Connect protocol, binary, over h2c).
-    const gw = createServiceClient(McpGatewayService, gatewayUrl);
+    const contextValues = createContextValues().set(kActingAgent, "support-assistant");
 
     const created = await gw.callTool(
       { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Bench ticket", description: "for get_ticket" }) },
-      { headers },
+      { headers, contextValues },
     );
     const ticketId = (JSON.parse(created.structuredContentJson) as { ticket: { id: number } }).ticket.id;
     const args = { ticket_id: ticketId };
     const argumentsJson = JSON.stringify(args);
 
     // The direct client holds the token the gateway uses: same exchange, same scopes.
-    const exchange = createTokenExchangeClient({ tokenEndpoint: `${chatUrl}/oauth2/token`, clientId: "mcp-gateway", clientSecret });
+    const exchange = createTokenExchangeClient({
+      tokenEndpoint: `${chatUrl}/oauth2/token`,
+      client: { clientId: SERVICE_IDS.gateway, clientSecret },
+    });
     const mcpToken = await exchange.exchange({
       subjectToken: userToken,
+      actorToken: await agentCredentials.tokenFor(SERVICE_IDS.gateway, "support-assistant"),
       resource: mcpResource,
       scopes: scopesForTools(TOOL_NAMES),
     });
@@ -89,7 +106,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
 
     // A refused or failed call must not pass for a fast one.
     const viaGatewayCall = async () => {
-      const r = await gw.callTool({ name: "get_ticket", argumentsJson }, { headers });
+      const r = await gw.callTool({ name: "get_ticket", argumentsJson }, { headers, contextValues });
       if (r.isError || !r.structuredContentJson.includes(`"id":${ticketId}`)) throw new Error(`gateway get_ticket failed: ${r.text}`);
     };
     const directCall = async () => {

@@ -2,14 +2,16 @@ import { benchAuthOverhead } from "./auth-overhead.bench.js";
 import { benchChain } from "./chain.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
+import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (brief §11).
- * With names, runs only those benches (`auth`, `mcp-auth`, `gateway`, `chain`).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
   "mcp-auth": benchMcpAuthOverhead,
+  "service-credential": benchServiceCredential,
   gateway: benchGatewayOverhead,
   chain: () => benchChain(),
 };

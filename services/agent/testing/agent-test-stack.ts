@@ -1,20 +1,20 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import { hashPassword } from "../../chat/identity/passwords/password-hash.js";
 import { createModelProvider } from "../../kit/model/create-provider.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
-import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import type { LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestStack, type TestStack } from "../../mcp-gateway/testing/test-stack.js";
 import { plannerSkill } from "../planner/planner-skill.js";
-import { type RunningAgent, startAgent } from "../server.js";
-import { freePort } from "../../kit/testing/free-port.js";
+import type { RunningAgent } from "../server.js";
 
 /**
- * The gateway's test stack (real identity provider, MCP server and gateway on loopback) plus the
- * real agent service, wired both ways: the agent calls the gateway, the gateway reads agents'
- * allow-lists from the agent. The model is the real embedded planner unless a test scripts one.
+ * The gateway's test stack (real identity provider, MCP server, gateway and agent service on
+ * loopback) with a client that calls the agent service as chat does — chat's own service
+ * credential plus the user's token. The model is the real embedded planner unless a test scripts one.
  */
 export interface AgentTestStack {
   readonly base: TestStack;
@@ -29,26 +29,27 @@ export interface AgentTestStack {
 }
 
 export async function startAgentTestStack(env: Record<string, string> = {}): Promise<AgentTestStack> {
-  // The gateway is configured with the agent's URL before the agent exists (each needs the other).
-  const agentPort = await freePort();
-  const base = await startTestStack({ ...env, AGENT_URL: `http://127.0.0.1:${agentPort}` });
-  const logs = captureLogs("agent", env.LOG_LEVEL ?? "debug");
-  const embedded = createModelProvider(base.config, [plannerSkill]);
   let scripted: ((request: ChatRequest) => Promise<ChatCompletion>) | undefined;
+  let embedded: ModelProvider | undefined;
   const model: ModelProvider = {
-    kind: embedded.kind,
-    model: embedded.model,
-    complete: (request, options) => (scripted ? scripted(request) : embedded.complete(request, options)),
-  };
-  const agent = await startAgent(
-    { ...base.config, AGENT_PORT: agentPort, GATEWAY_URL: base.gateway.url },
-    logs.logger,
-    {
-      model,
-      ...(process.env.DATABASE_URL ? { databaseSchema: `agent_${randomBytes(5).toString("hex")}` } : {}),
+    kind: "embedded",
+    model: "planner",
+    complete: (request, options) => {
+      if (scripted) return scripted(request);
+      if (!embedded) throw new Error("model used before the stack started");
+      return embedded.complete(request, options);
     },
-  );
-  const client = createClient(AgentService, createGrpcTransport({ baseUrl: agent.url }));
+  };
+  const base = await startTestStack(env, { model });
+  embedded = createModelProvider(base.config, [plannerSkill]);
+  const agent = base.agent;
+  const logs = base.logs.agent;
+  const chatCredentials = base.chat.identity.serviceCredentials;
+  const asChat: Interceptor = (next) => async (req) => {
+    req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await chatCredentials.tokenFor(SERVICE_IDS.agent)}`);
+    return next(req);
+  };
+  const client = createClient(AgentService, createGrpcTransport({ baseUrl: agent.url, interceptors: [asChat] }));
   return {
     base,
     agent,
@@ -75,10 +76,7 @@ export async function startAgentTestStack(env: Record<string, string> = {}): Pro
       });
       return emails;
     },
-    async close() {
-      await agent.close();
-      await base.close();
-    },
+    close: () => base.close(),
   };
 }
 

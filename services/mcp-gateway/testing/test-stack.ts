@@ -2,14 +2,19 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { type RunningAgent, startAgent } from "../../agent/server.js";
 import { type RunningChat, startChat } from "../../chat/server.js";
+import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
+import type { ModelProvider } from "../../kit/model/types.js";
+import { freePort } from "../../kit/testing/free-port.js";
 import type { Database } from "../../kit/db/index.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { openMcpDatabase } from "../../mcp-server/data/open-database.js";
@@ -17,24 +22,31 @@ import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.j
 import { type RunningGateway, startGateway } from "../server.js";
 
 /**
- * The real identity provider (chat), MCP server and gateway on loopback, in this process, on a
- * fresh database (temp DATA_DIR, or unique schemas when DATABASE_URL is set). Nothing is mocked:
- * logins are real, the gateway exchanges tokens at the real token endpoint, the MCP server
- * fetches the real JWKS.
+ * The real identity provider (chat), MCP server, gateway and agent service on loopback, in this
+ * process, on a fresh database (temp DATA_DIR, or unique schemas when DATABASE_URL is set).
+ * Nothing is mocked: logins are real, every service authenticates as itself with real client
+ * credentials, the gateway exchanges tokens at the real token endpoint with the agent's credential
+ * as actor token, the identity provider asks the real agent registry, the MCP server fetches the
+ * real JWKS.
  */
 export interface TestStack {
   readonly chat: RunningChat;
   readonly gateway: RunningGateway;
+  readonly agent: RunningAgent;
   readonly mcpDb: Database;
   readonly config: Config;
-  readonly logs: { readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture };
+  readonly logs: { readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture; readonly agent: LogCapture };
   readonly passwords: Readonly<Record<"admin" | "agent" | "viewer", string>>;
   mcp(): RunningMcpServer | undefined;
   login(email: string, password: string): Promise<{ accessToken: string; refreshToken: string; userId: string; sessionId: string }>;
   /** Rotates a refresh token at the identity provider: a new access token for the same session. */
   refresh(refreshToken: string): Promise<{ accessToken: string; refreshToken: string }>;
-  /** A gateway client over gRPC (h2c) or Connect (HTTP/1.1). */
-  gatewayClient(protocol?: "grpc" | "connect"): Client<typeof McpGatewayService>;
+  /**
+   * A gateway client over gRPC (h2c) or Connect (HTTP/1.1) that calls as the agent service does:
+   * with the agent service's credential naming `agent` (default support-assistant; "" = none at
+   * all, as a user calling directly would). Calls still pass the user's token themselves.
+   */
+  gatewayClient(protocol?: "grpc" | "connect", agent?: string): Client<typeof McpGatewayService>;
   /** The SDK client straight to the MCP server with `token` (for baselines). */
   mcpDirect(token: string): Promise<McpClient>;
   stopMcp(): Promise<void>;
@@ -42,7 +54,12 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  /** The agent service's model (default: the configured one, i.e. the embedded planner). */
+  readonly model?: ModelProvider;
+}
+
+export async function startTestStack(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "gateway-test-"));
   const databaseUrl = process.env.DATABASE_URL;
   const suffix = randomBytes(5).toString("hex");
@@ -61,12 +78,16 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     MCP_RESOURCE: "http://mcp.test/mcp",
     GATEWAY_CLIENT_ID: "mcp-gateway",
     GATEWAY_CLIENT_SECRET: `gw-${randomBytes(12).toString("base64url")}`,
+    AGENT_CLIENT_SECRET: `ag-${randomBytes(12).toString("base64url")}`,
+    MCP_CLIENT_SECRET: `mcp-${randomBytes(12).toString("base64url")}`,
     SEED_ADMIN_PASSWORD: passwords.admin,
     SEED_AGENT_PASSWORD: passwords.agent,
     SEED_VIEWER_PASSWORD: passwords.viewer,
     CHAT_PORT: "0",
     MCP_PORT: "0",
     GATEWAY_PORT: "0",
+    // Each service needs the others' addresses before they exist: fixed free ports.
+    AGENT_PORT: String(await freePort()),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   };
@@ -75,9 +96,15 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     chat: captureLogs("chat", level),
     mcp: captureLogs("mcp-server", level),
     gateway: captureLogs("mcp-gateway", level),
+    agent: captureLogs("agent", level),
   };
 
-  const chat = await startChat(parseConfig(base), logs.chat.logger, databaseUrl ? { databaseSchema: `chat_${suffix}` } : {});
+  const agentUrl = `http://127.0.0.1:${base.AGENT_PORT}`;
+  const chat = await startChat(
+    parseConfig({ ...base, AGENT_URL: agentUrl }),
+    logs.chat.logger,
+    databaseUrl ? { databaseSchema: `chat_${suffix}` } : {},
+  );
   const jwks = `${chat.url}/.well-known/jwks.json`;
   const mcpConfig = parseConfig({ ...base, AUTH_JWKS_URL: jwks });
   const mcpDb = await openMcpDatabase(mcpConfig, databaseUrl ? { schema: `mcp_${suffix}` } : {});
@@ -90,17 +117,29 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     AUTH_JWKS_URL: jwks,
     AUTH_TOKEN_URL: `${chat.url}/oauth2/token`,
     MCP_URL: mcpUrl,
-    // No agent service in these tests (unless one passes AGENT_URL): calls without x-agent-id are not narrowed.
-    AGENT_URL: env.AGENT_URL ?? "http://127.0.0.1:1",
+    AGENT_URL: agentUrl,
     MCP_CONNECT_TIMEOUT: env.MCP_CONNECT_TIMEOUT ?? "5s",
     MCP_CALL_TIMEOUT: env.MCP_CALL_TIMEOUT ?? "10s",
   });
   const gateway = await startGateway(config, logs.gateway.logger);
+  const agent = await startAgent({ ...config, GATEWAY_URL: gateway.url, CHAT_URL: chat.url }, logs.agent.logger, {
+    ...(options.model ? { model: options.model } : {}),
+    ...(databaseUrl ? { databaseSchema: `agent_${suffix}` } : {}),
+  });
+  const agentCredentials = configuredClientCredentials(config, SERVICE_IDS.agent);
+  const asAgent =
+    (agentId: string): Interceptor =>
+    (next) =>
+    async (req) => {
+      req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, agentId)}`);
+      return next(req);
+    };
   const auth = createClient(AuthService, createConnectTransport({ baseUrl: chat.url, httpVersion: "2" }));
 
   return {
     chat,
     gateway,
+    agent,
     mcpDb,
     config,
     logs,
@@ -119,11 +158,12 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       const res = await auth.refresh({ refreshToken });
       return { accessToken: res.tokens?.accessToken ?? "", refreshToken: res.tokens?.refreshToken ?? "" };
     },
-    gatewayClient(protocol = "grpc") {
+    gatewayClient(protocol = "grpc", agentId = "support-assistant") {
+      const interceptors = agentId ? [asAgent(agentId)] : [];
       const transport =
         protocol === "grpc"
-          ? createGrpcTransport({ baseUrl: gateway.url, acceptCompression: [] })
-          : createConnectTransport({ baseUrl: gateway.url, httpVersion: "1.1", acceptCompression: [] });
+          ? createGrpcTransport({ baseUrl: gateway.url, acceptCompression: [], interceptors })
+          : createConnectTransport({ baseUrl: gateway.url, httpVersion: "1.1", acceptCompression: [], interceptors });
       return createClient(McpGatewayService, transport);
     },
     async mcpDirect(token) {
@@ -143,6 +183,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       });
     },
     async close() {
+      await agent.close();
       await gateway.close();
       await mcp?.close();
       await mcpDb.close();
