@@ -2,7 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
 import { SCOPES } from "../kit/auth/scopes.js";
-import { createConfiguredVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
+import { createConfiguredKeySet, createConfiguredVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
@@ -10,9 +10,12 @@ import { createModelProvider } from "../kit/model/create-provider.js";
 import type { ModelProvider } from "../kit/model/types.js";
 import { createAuditRecorder } from "./audit/audit-recorder.js";
 import { createAuthenticator } from "./auth/authenticate.js";
+import { eitherAudience } from "./auth/either-verifier.js";
+import { readAuditHead } from "./data/audit-head.js";
 import { openMcpDatabase } from "./data/open-database.js";
 import { createSeenUserRecorder } from "./data/seen-users.js";
 import { createAuditEndpoint } from "./http/audit-endpoint.js";
+import { AUDIT_RPC_PREFIX, createAuditRpcHandler } from "./http/audit-rpc.js";
 import { createHostOriginGuard, defaultAllowLists } from "./http/host-origin-guard.js";
 import { createMcpEndpoint } from "./http/mcp-endpoint.js";
 import {
@@ -33,7 +36,10 @@ export interface McpServerOverrides {
   readonly database?: Database;
   /** PostgreSQL schema to use when the server opens the database itself (tests isolate runs). */
   readonly databaseSchema?: string;
+  /** Verifies MCP tokens (audience: this server). */
   readonly verifier?: TokenVerifier;
+  /** Verifies users' own access tokens (audience API_AUDIENCE): the audit trail's second door. */
+  readonly apiVerifier?: TokenVerifier;
   readonly model?: ModelProvider;
 }
 
@@ -92,7 +98,11 @@ export async function startMcpServer(
 
   // Audience = this server (RFC 8707); the API audience too only in passthrough compatibility mode.
   const audience = config.MCP_PASSTHROUGH_AUDIENCE ? [resourceUri, config.API_AUDIENCE] : resourceUri;
-  const verifier = overrides.verifier ?? createConfiguredVerifier(config, audience);
+  // One key set for both verifiers: one JWKS cache and one refetch budget for the process.
+  const keys = createConfiguredKeySet(config);
+  const verifier = overrides.verifier ?? createConfiguredVerifier(config, audience, keys);
+  // An administrator's own login token (audience API_AUDIENCE) opens the audit trail only, never /mcp.
+  const apiVerifier = overrides.apiVerifier ?? createConfiguredVerifier(config, config.API_AUDIENCE, keys);
   const model = overrides.model ?? createModelProvider(config);
   const versions = collectVersions();
   const startedAt = new Date();
@@ -146,7 +156,18 @@ export async function startMcpServer(
       scopes: SCOPES,
     }),
     auditPath: AUDIT_PATH,
-    handleAudit: createAuditEndpoint({ authenticate, db: database, logger, resourceMetadataUrl }),
+    handleAudit: createAuditEndpoint({
+      authenticate: createAuthenticator({
+        verifier: eitherAudience(verifier, apiVerifier),
+        logger,
+        devAnonymous: config.AUTH_DEV_ANONYMOUS,
+      }),
+      db: database,
+      logger,
+      resourceMetadataUrl,
+    }),
+    rpcPrefix: AUDIT_RPC_PREFIX,
+    handleRpc: createAuditRpcHandler({ db: database, logger, auth: { verifier: apiVerifier } }),
   });
 
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
@@ -171,6 +192,14 @@ export async function startMcpServer(
     "MCP server listening",
   );
 
+  // Kept elsewhere (the log), an earlier head is what exposes a table rewritten with every hash
+  // recomputed: `npm run audit -- --verify --known-head <hash>`.
+  const logHead = async (when: string) => {
+    const head = await readAuditHead(database);
+    logger.info({ audit_head: { seq: head.seq, hash: head.hash } }, `audit chain head at ${when}`);
+  };
+  await logHead("start");
+
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -186,6 +215,7 @@ export async function startMcpServer(
         grace.unref();
         await stopped;
         clearTimeout(grace);
+        await logHead("stop").catch((err: unknown) => logger.warn({ err }, "audit chain head unreadable at stop"));
         if (!overrides.database) await database.close();
         logger.info("MCP server stopped");
       })();

@@ -30,8 +30,22 @@ export interface TokenClaims {
   scope?: string;
   sid?: string;
   aud?: string | string[];
-  act?: { sub: string; agent?: string };
+  /** RFC 8693 §4.1 delegation chain: the current actor outermost, earlier actors nested. */
+  act?: ActClaim;
+  /** RFC 9396 authorization details, e.g. `[{ type: "agent_tools", agent, tools }]`. */
+  authorization_details?: AuthorizationDetail[];
   [claim: string]: unknown;
+}
+
+export interface ActClaim {
+  sub: string;
+  agent?: string;
+  act?: ActClaim;
+}
+
+export interface AuthorizationDetail {
+  type: string;
+  [field: string]: unknown;
 }
 
 export interface MintOptions {

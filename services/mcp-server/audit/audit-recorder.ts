@@ -1,7 +1,7 @@
-import type { Principal } from "../../kit/auth/principal.js";
+import { actingAgent, actorChain, type Principal } from "../../kit/auth/principal.js";
 import type { Database, Queryable } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
-import { type AuditEntry, type AuditOutcome, insertAuditEntry } from "../data/audit-log.js";
+import { type AuditEntry, type AuditOutcome, appendAuditEntry } from "../data/audit-log.js";
 import { auditArguments, scrubbedPrefix, storableText } from "./redact-arguments.js";
 
 /** Who made a call and where it belongs (the same facts the log lines carry). */
@@ -34,8 +34,10 @@ export function auditEntry(
   return {
     userId: p.userId,
     email: p.email || null,
+    // From the verified token only (nested `act`): who acts now, which agent, and the whole chain.
     actorSub: p.actor?.sub ?? null,
-    actorAgent: p.actor?.agent ?? null,
+    actorAgent: actingAgent(p) ?? null,
+    actorChain: actorChain(p).map((a) => (a.agent === undefined ? { sub: a.sub } : { sub: a.sub, agent: a.agent })),
     anonymous: p.anonymous,
     tool: storableText(tool.slice(0, 200)),
     arguments: auditArguments(rawArguments),
@@ -49,7 +51,10 @@ export function auditEntry(
   };
 }
 
-/** Writes audit rows; `within` joins a caller's transaction so a change and its row commit together. */
+/**
+ * Writes audit rows, each appended to the hash chain; `within` joins a caller's transaction so a
+ * change and its row commit together (and the chain's head stays locked until they do).
+ */
 export interface AuditRecorder {
   record(entry: AuditEntry): Promise<void>;
   within(tx: Queryable, entry: AuditEntry): Promise<void>;
@@ -59,13 +64,13 @@ export function createAuditRecorder(db: Database, logger: Logger): AuditRecorder
   return {
     async record(entry) {
       try {
-        await insertAuditEntry(db, entry);
+        await db.transaction((tx) => appendAuditEntry(tx, entry));
       } catch (err) {
         // Loud: a missing audit row is a security event, not a detail.
         logger.error({ err, tool: entry.tool, outcome: entry.outcome }, "audit record could not be written");
         throw err;
       }
     },
-    within: (tx, entry) => insertAuditEntry(tx, entry),
+    within: (tx, entry) => appendAuditEntry(tx, entry),
   };
 }

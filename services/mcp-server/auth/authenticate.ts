@@ -1,8 +1,7 @@
-import { AuthError, type AuthFailureReason } from "../../kit/auth/auth-error.js";
-import { DEV_ANONYMOUS_PRINCIPAL, type Principal } from "../../kit/auth/principal.js";
-import type { TokenVerifier } from "../../kit/auth/token-verifier.js";
+import type { AuthFailureReason } from "../../kit/auth/auth-error.js";
+import { authenticateBearer, type BearerAuthOptions } from "../../kit/auth/bearer-auth.js";
+import { actingAgent, describeChain, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
-import { parseBearer } from "../../kit/propagation/bearer.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 
 export type Authentication =
@@ -20,40 +19,47 @@ export const LOG_DEV_ANONYMOUS =
 
 /**
  * Verifies the bearer token of one HTTP request (every request: sessions never authenticate,
- * brief §5) and records the principal in the call scope so every later log line names the user.
- * The development fallback applies only when no Authorization header is present at all: a
- * present but bad credential is refused in every mode (brief §10).
+ * brief §5) with the kit's one bearer core, and records the principal in the call scope so every
+ * later log line names the user. The development fallback applies only when no Authorization
+ * header is present at all: a present but bad credential is refused in every mode (brief §10).
+ *
+ * The authenticated line carries the delegation chain as the verified token states it
+ * (docs/architecture.md, "The delegation chain"): `actor_chain` "mcp-gateway ← agent(ticket-reader)"
+ * and the acting `agent`; both absent for a user's own token.
  */
-export function createAuthenticator(options: {
-  verifier: TokenVerifier;
-  logger: Logger;
-  devAnonymous: boolean;
-}): Authenticate {
-  const { verifier, logger } = options;
+export function createAuthenticator(
+  options: Omit<BearerAuthOptions, "devAnonymous"> & { logger: Logger; devAnonymous: boolean },
+): Authenticate {
+  const { logger } = options;
   return async (authorization) => {
     const scope = currentCallScope();
-    try {
-      const token = parseBearer(authorization);
-      if (token === undefined) {
-        if (options.devAnonymous) {
-          if (scope) scope.principal = DEV_ANONYMOUS_PRINCIPAL;
-          logger.warn({ dev_anonymous: true }, LOG_DEV_ANONYMOUS);
-          return { ok: true, principal: DEV_ANONYMOUS_PRINCIPAL, token: undefined };
-        }
-        logger.warn(LOG_MISSING);
-        const err = new AuthError("missing_token");
-        return { ok: false, reason: err.reason, description: err.message };
-      }
-      const principal = await verifier.verify(token);
-      // The principal only: this token's audience is this server, and it must go nowhere else (MCP
-      // spec: no token passthrough). In the call scope the kit's client interceptor would forward it.
-      if (scope) scope.principal = principal;
-      logger.info({ scopes: principal.scopes.join(" ") }, logAuthenticated(principal.userId));
-      return { ok: true, principal, token };
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
-      logger.warn({ reason: err.reason, detail: err.message }, logFailed(err.reason));
-      return { ok: false, reason: err.reason, description: err.message };
+    const outcome = await authenticateBearer(authorization, {
+      ...options,
+      devAnonymous: options.devAnonymous && authorization === undefined,
+    });
+    if (!outcome.ok) {
+      const { reason, message } = outcome.error;
+      if (reason === "missing_token") logger.warn(LOG_MISSING);
+      else logger.warn({ reason, detail: message }, logFailed(reason));
+      return { ok: false, reason, description: message };
     }
+    const { principal, token } = outcome;
+    // The principal only: this token's audience is this server, and it must go nowhere else (MCP
+    // spec: no token passthrough). In the call scope the kit's client interceptor would forward it.
+    if (scope) scope.principal = principal;
+    if (principal.anonymous) {
+      logger.warn({ dev_anonymous: true }, LOG_DEV_ANONYMOUS);
+    } else {
+      const chain = describeChain(principal);
+      logger.info(
+        {
+          scopes: principal.scopes.join(" "),
+          ...(chain ? { actor_chain: chain } : {}),
+          ...(actingAgent(principal) ? { agent: actingAgent(principal) } : {}),
+        },
+        logAuthenticated(principal.userId),
+      );
+    }
+    return { ok: true, principal, token };
   };
 }

@@ -1,14 +1,26 @@
 import type { Queryable } from "../../kit/db/index.js";
+import { type ChainedContent, chainHash } from "../audit/chain-hash.js";
+import { lockAuditHead } from "./audit-head.js";
 import { Where } from "./where.js";
 
 export type AuditOutcome = "ok" | "error" | "refused";
 
-/** One tool call, allowed or refused (brief §5). */
+/** One link of the delegation chain as an audit row stores it (current actor first). */
+export interface AuditActor {
+  sub: string;
+  agent?: string;
+}
+
+/** One tool decision, allowed or refused (brief §5). */
 export interface AuditEntry {
   userId: string;
   email: string | null;
+  /** The current actor (outermost `act`). */
   actorSub: string | null;
+  /** The acting agent (the first link of the chain that names one). */
   actorAgent: string | null;
+  /** The whole verified chain, current actor first; empty for a user's own token. */
+  actorChain: AuditActor[];
   anonymous: boolean;
   tool: string;
   /** Already redacted and size-capped. */
@@ -22,26 +34,62 @@ export interface AuditEntry {
   sessionId: string | null;
 }
 
-export async function insertAuditEntry(q: Queryable, e: AuditEntry): Promise<void> {
-  await q.query(
-    `INSERT INTO audit_log (user_id, email, actor_sub, actor_agent, anonymous, tool, arguments, outcome,
-                            error_code, error, duration_ms, trace_id, request_id, session_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14)`,
+/**
+ * Appends one row to the hash chain, inside `tx` (a ticket change and its row commit together):
+ * lock the head, hash the row's content with the previous row's hash, insert the row and move the
+ * head in one statement. `at` is set here, not by the database, so the hash can cover it.
+ */
+export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
+  const head = await lockAuditHead(tx);
+  const content: ChainedContent = {
+    id: head.nextId,
+    seq: head.seq + 1,
+    at: new Date(),
+    user_id: e.userId,
+    email: e.email,
+    actor_sub: e.actorSub,
+    actor_agent: e.actorAgent,
+    actor_chain: e.actorChain,
+    anonymous: e.anonymous,
+    tool: e.tool,
+    // Hash what jsonb will hold: JSON.stringify drops undefined members and turns -0 into 0.
+    arguments: JSON.parse(JSON.stringify(e.arguments ?? {})),
+    outcome: e.outcome,
+    error_code: e.errorCode,
+    error: e.error,
+    duration_ms: e.durationMs,
+    trace_id: e.traceId,
+    request_id: e.requestId,
+    session_id: e.sessionId,
+  };
+  const rowHash = chainHash(head.hash, content);
+  await tx.query(
+    `WITH moved AS (UPDATE audit_head SET seq = $2, hash = $19)
+     INSERT INTO audit_log (id, seq, at, user_id, email, actor_sub, actor_agent, actor_chain, anonymous, tool,
+                            arguments, outcome, error_code, error, duration_ms, trace_id, request_id, session_id,
+                            row_hash, prev_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
     [
-      e.userId,
-      e.email,
-      e.actorSub,
-      e.actorAgent,
-      e.anonymous,
-      e.tool,
-      JSON.stringify(e.arguments ?? {}),
-      e.outcome,
-      e.errorCode,
-      e.error,
-      e.durationMs,
-      e.traceId,
-      e.requestId,
-      e.sessionId,
+      content.id,
+      content.seq,
+      content.at,
+      content.user_id,
+      content.email,
+      content.actor_sub,
+      content.actor_agent,
+      JSON.stringify(content.actor_chain),
+      content.anonymous,
+      content.tool,
+      JSON.stringify(content.arguments),
+      content.outcome,
+      content.error_code,
+      content.error,
+      content.duration_ms,
+      content.trace_id,
+      content.request_id,
+      content.session_id,
+      rowHash,
+      head.hash,
     ],
   );
 }
@@ -54,6 +102,7 @@ export interface AuditRecord {
   email: string | null;
   actor_sub: string | null;
   actor_agent: string | null;
+  actor_chain: AuditActor[];
   anonymous: boolean;
   tool: string;
   arguments: unknown;
@@ -64,6 +113,10 @@ export interface AuditRecord {
   trace_id: string | null;
   request_id: string | null;
   session_id: string | null;
+  /** Position in the hash chain (contiguous from 1). */
+  seq: number | null;
+  prev_hash: string | null;
+  row_hash: string | null;
 }
 
 export interface AuditQuery {
@@ -90,8 +143,8 @@ export async function queryAuditLog(q: Queryable, f: AuditQuery): Promise<AuditR
   if (f.traceId !== undefined) w.add("trace_id = ?", f.traceId);
   const limit = Math.min(Math.max(1, f.limit), AUDIT_QUERY_MAX_LIMIT);
   const { rows } = await q.query<Omit<AuditRecord, "at"> & { at: Date }>(
-    `SELECT id, at, user_id, email, actor_sub, actor_agent, anonymous, tool, arguments, outcome, error_code, error,
-            duration_ms, trace_id, request_id, session_id
+    `SELECT id, at, user_id, email, actor_sub, actor_agent, actor_chain, anonymous, tool, arguments, outcome,
+            error_code, error, duration_ms, trace_id, request_id, session_id, seq, prev_hash, row_hash
      FROM audit_log ${w} ORDER BY at DESC, id DESC LIMIT ${w.param(limit)}`,
     w.params,
   );

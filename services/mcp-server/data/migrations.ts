@@ -104,4 +104,39 @@ export const MIGRATIONS: readonly Migration[] = [
         ('pagerduty', 'PagerDuty', 'paging', 'Pages the on-call engineer for urgent outages', true, 'healthy', 'service key valid', now(), '{"service": "support-escalations"}'),
         ('zendesk', 'Zendesk', 'helpdesk', 'Legacy helpdesk import (read-only)', false, 'down', 'credentials expired', now(), '{}');`,
   },
+  {
+    id: "0006_audit_chain",
+    // The delegation chain and the hash chain (docs/mcp-server.md, "Tamper evidence").
+    // - actor_chain: the verified nested `act`, current actor first; rows written before it had one
+    //   actor at most, which becomes their one-link chain.
+    // - seq: contiguous position in the chain. Existing rows are numbered by id here; they cannot be
+    //   hashed in SQL (the canonical form lives in audit/chain-hash.ts), so audit_head.hash stays
+    //   NULL until the first open seals them (data/audit-head.ts). Their `at` is cut to
+    //   milliseconds (what a JS Date holds) so the seal's hash covers all of it.
+    // - audit_head: the one row every append locks (UPDATE in the append's transaction), which is
+    //   what keeps the chain linear under concurrent writers on PostgreSQL. An empty table starts
+    //   at GENESIS_HASH (64 zeros) at once.
+    sql: `
+      ALTER TABLE audit_log
+        ADD COLUMN actor_chain jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN seq bigint,
+        ADD COLUMN prev_hash text,
+        ADD COLUMN row_hash text;
+      UPDATE audit_log
+        SET actor_chain = jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('sub', actor_sub, 'agent', actor_agent)))
+        WHERE actor_sub IS NOT NULL;
+      UPDATE audit_log SET at = date_trunc('milliseconds', at);
+      UPDATE audit_log a SET seq = n.seq
+        FROM (SELECT id, row_number() OVER (ORDER BY id) AS seq FROM audit_log) n
+        WHERE a.id = n.id;
+      CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
+      CREATE TABLE audit_head (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        seq bigint NOT NULL,
+        hash text,
+        legacy_rows bigint NOT NULL
+      );
+      INSERT INTO audit_head (seq, hash, legacy_rows)
+        SELECT count(*), CASE WHEN count(*) = 0 THEN '${"0".repeat(64)}' END, count(*) FROM audit_log;`,
+  },
 ];

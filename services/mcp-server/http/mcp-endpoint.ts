@@ -7,6 +7,7 @@ import { hasScopes, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { type AuditRecorder, auditEntry, type CallFacts } from "../audit/audit-recorder.js";
+import { agentAllows } from "../auth/agent-tools.js";
 import { toAuthInfo } from "../auth/auth-info.js";
 import type { Authenticate } from "../auth/authenticate.js";
 import {
@@ -162,7 +163,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     if (calls.length === 1 && !Array.isArray(body)) {
       const call = calls[0] as ToolCallMessage;
       const required = deps.catalog.scopeOf(call.name);
-      if (required !== undefined && !hasScopes(principal, [required])) {
+      // A tool outside the agent's allow-list is the tool runner's refusal (agent_not_allowed, a
+      // tool error): a step-up challenge would ask the user for a scope that cannot help.
+      if (required !== undefined && agentAllows(principal, call.name) && !hasScopes(principal, [required])) {
         const message = `insufficient_scope: ${call.name} requires scope "${required}", which this token does not have`;
         await refuse(facts, calls, "insufficient_scope", message);
         sendRpcError(res, 403, RPC.forbidden, message, {

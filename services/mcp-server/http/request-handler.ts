@@ -18,6 +18,9 @@ export interface RequestHandlerDeps {
   readonly metadata: ProtectedResourceMetadata;
   readonly auditPath: string;
   readonly handleAudit: RouteHandler;
+  /** Path prefix of the Connect services on this port (the audit RPC). */
+  readonly rpcPrefix: string;
+  readonly handleRpc: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,6 +39,12 @@ const forLog = (v: string | undefined) => (v !== undefined && v.length > 200 ? `
 export function createRequestHandler(deps: RequestHandlerDeps) {
   const { logger, guard } = deps;
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if ((req.url ?? "/").startsWith(deps.rpcPrefix)) {
+      // Connect calls: the kit's call-context interceptor joins the trace and takes the request
+      // id itself, so the scope is opened bare, as the kit's server bootstrap does.
+      runInCallScope(() => routeRpc(req, res));
+      return;
+    }
     void runInCallScope(async () => {
       const scope = currentCallScope();
       const incomingId = req.headers["x-request-id"];
@@ -95,4 +104,15 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       }
     });
   };
+
+  /** The same Host and Origin checks as every other route (DNS rebinding), then Connect. */
+  function routeRpc(req: IncomingMessage, res: ServerResponse): void {
+    const refusal = guard.checkHost(req.headers.host) ?? guard.checkOrigin(req.headers.origin);
+    if (refusal) {
+      logger.warn({ path: forLog((req.url ?? "/").split("?")[0]) }, `request refused: ${refusal}`);
+      sendJson(res, 403, { code: "permission_denied", message: refusal });
+      return;
+    }
+    deps.handleRpc(req, res);
+  }
 }

@@ -2,12 +2,13 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { hasScopes, type Principal } from "../../kit/auth/principal.js";
 import { type Scope, TOOL_SCOPES } from "../../kit/auth/scopes.js";
+import { agentAllows } from "../auth/agent-tools.js";
 import type { ToolSpec } from "../tools/tool.js";
 
 /**
  * The tool list, converted to MCP tool definitions once at start-up (JSON Schema draft-07, which
  * is what the SDK's client validator compiles by default), and filtered per caller: a token sees
- * only the tools its scopes allow (brief §5). Each tool's scope comes from the kit's one scope
+ * only the tools its scopes allow (brief §5) and, when an agent acts, its agent's allow-list too. Each tool's scope comes from the kit's one scope
  * model, which the identity provider and the gateway use too.
  */
 export interface ToolCatalog {
@@ -33,7 +34,10 @@ export function createToolCatalog(tools: readonly ToolSpec[]): ToolCatalog {
   const byName = new Map(entries.map((e) => [e.spec.name as string, e]));
   return {
     get: (name) => byName.get(name),
-    listFor: (principal) => entries.filter((e) => hasScopes(principal, [e.scope])).map((e) => e.tool),
+    listFor: (principal) =>
+      entries
+        .filter((e) => hasScopes(principal, [e.scope]) && agentAllows(principal, e.spec.name))
+        .map((e) => e.tool),
     scopeOf: (name) => byName.get(name)?.scope,
   };
 }

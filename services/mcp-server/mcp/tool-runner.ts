@@ -6,6 +6,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { type AuditRecorder, type CallFacts, type CallResult, auditEntry } from "../audit/audit-recorder.js";
+import { AGENT_NOT_ALLOWED, agentAllows, agentRefusal } from "../auth/agent-tools.js";
 import { principalOf } from "../auth/auth-info.js";
 import { type SystemFacts, type ToolContext, ToolError, type ToolErrorCode } from "../tools/tool.js";
 import type { ToolCatalog } from "./tool-catalog.js";
@@ -68,8 +69,8 @@ export function toolError(code: ToolErrorCode, message: string): CallToolResult 
 }
 
 /**
- * Every tools/call goes through here: scope check, argument validation, the handler, and exactly
- * one audit row whatever happens. Expected failures become tool errors the model can read and act
+ * Every tools/call goes through here: the agent's allow-list, scope check, argument validation, the
+ * handler, and exactly one audit row whatever happens. Expected failures become tool errors the model can read and act
  * on ("<code>: <message>"); only an unknown tool is a protocol error, as the MCP spec asks.
  */
 export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
@@ -117,6 +118,13 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${shown}`);
     }
     const { spec: tool, scope: required } = entry;
+    // The agent first: when the agent may not call the tool, no scope the user could add would
+    // help, so a step-up ("insufficient_scope") would send them the wrong way.
+    if (!agentAllows(principal, name)) {
+      const message = agentRefusal(principal, name);
+      await finish({ outcome: "refused", errorCode: AGENT_NOT_ALLOWED, error: message });
+      return toolError(AGENT_NOT_ALLOWED, message);
+    }
     if (!hasScopes(principal, [required])) {
       const message = `${name} requires scope "${required}", which this token does not have`;
       await finish({ outcome: "refused", errorCode: "insufficient_scope", error: message });

@@ -1,6 +1,6 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { Principal } from "../../kit/auth/principal.js";
+import { actorChain, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 
 export interface McpSession {
@@ -19,12 +19,14 @@ export type SessionLookup =
   | { readonly status: "not_found" };
 
 /**
- * Who a session belongs to: the user plus whoever acts for them (gateway, agent). The same user
- * through another agent is another principal (the gateway keeps one session per user × agent), and
- * the development principal never shares a session with a real user.
+ * Who a session belongs to: the user plus the whole chain of whoever acts for them (gateway, agent
+ * service, agent; nested `act`). The same user through another agent or another chain is another
+ * principal (the gateway keeps one session per user × agent), and the development principal never
+ * shares a session with a real user.
  */
 export function ownerKey(p: Principal): string {
-  return JSON.stringify([p.userId, p.actor?.sub ?? null, p.actor?.agent ?? null, p.anonymous]);
+  const chain = actorChain(p).map((a) => [a.sub, a.agent ?? null]);
+  return JSON.stringify([p.userId, chain, p.anonymous]);
 }
 
 /**

@@ -39,6 +39,7 @@ export interface ToolOutput<O> {
 /** A refusal or failure the caller can act on; becomes a tool error `"<code>: <message>"`. */
 export type ToolErrorCode =
   | "insufficient_scope"
+  | "agent_not_allowed"
   | "invalid_arguments"
   | "not_found"
   | "invalid_transition"

@@ -1,0 +1,64 @@
+import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical-json.js";
+
+/** `prev_hash` of the first row of the chain: there is nothing before it. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * What a row's hash covers: every column of `audit_log` except `prev_hash` and `row_hash`, as read
+ * back from the database (`at` a Date, jsonb parsed). A column added to the table later must be
+ * added here too, or edits to it go unnoticed.
+ */
+export interface ChainedContent {
+  readonly id: number;
+  readonly seq: number;
+  readonly at: Date;
+  readonly user_id: string;
+  readonly email: string | null;
+  readonly actor_sub: string | null;
+  readonly actor_agent: string | null;
+  readonly actor_chain: unknown;
+  readonly anonymous: boolean;
+  readonly tool: string;
+  readonly arguments: unknown;
+  readonly outcome: string;
+  readonly error_code: string | null;
+  readonly error: string | null;
+  readonly duration_ms: number;
+  readonly trace_id: string | null;
+  readonly request_id: string | null;
+  readonly session_id: string | null;
+}
+
+/** The columns of `ChainedContent`, for SELECT lists. */
+export const CHAINED_COLUMNS = [
+  "id",
+  "seq",
+  "at",
+  "user_id",
+  "email",
+  "actor_sub",
+  "actor_agent",
+  "actor_chain",
+  "anonymous",
+  "tool",
+  "arguments",
+  "outcome",
+  "error_code",
+  "error",
+  "duration_ms",
+  "trace_id",
+  "request_id",
+  "session_id",
+] as const satisfies readonly (keyof ChainedContent)[];
+
+/**
+ * `row_hash` = SHA-256 (hex) of `prev_hash` ‖ the canonical JSON of the row's content. `prev_hash`
+ * is fixed-length hex, so the concatenation is unambiguous; covering it links each row to the one
+ * before, so removing, inserting or reordering rows breaks the links after them.
+ */
+export function chainHash(prevHash: string, row: ChainedContent): string {
+  const content: Record<string, unknown> = {};
+  for (const column of CHAINED_COLUMNS) content[column] = row[column];
+  return createHash("sha256").update(prevHash).update(canonicalJson(content)).digest("hex");
+}
