@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { currentCallScope } from "./call-scope.js";
 import { kCredential, kRequestId, kTrace } from "./context-keys.js";
-import { formatTraceparent } from "./trace-context.js";
+import { outgoingCallHeaders } from "./join-call.js";
 
 /**
  * Client interceptor on every outgoing Connect call: copies the current call's credential, trace
@@ -19,9 +19,7 @@ export function createPropagationInterceptor(): Interceptor {
     if (credential !== undefined && !req.header.has("authorization")) {
       req.header.set("authorization", `Bearer ${credential}`);
     }
-    // Our span id becomes the callee's parent id.
-    if (trace) req.header.set("traceparent", formatTraceparent(trace));
-    if (requestId) req.header.set("x-request-id", requestId);
+    for (const [name, value] of Object.entries(outgoingCallHeaders({ trace, requestId }))) req.header.set(name, value);
     return next(req);
   };
 }

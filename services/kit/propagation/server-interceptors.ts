@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AuthError } from "../auth/auth-error.js";
 import { authenticateBearer, type BearerAuthOptions, isOutage } from "../auth/bearer-auth.js";
@@ -10,14 +9,12 @@ import { parseBearer } from "./bearer.js";
 import { currentCallScope } from "./call-scope.js";
 import { type CallerRule, type CallerRules, notAllowed, ruleFor } from "./caller-policy.js";
 import { kCaller, kCredential, kPrincipal, kRequestId, kTrace } from "./context-keys.js";
-import { childSpan, parseTraceparent } from "./trace-context.js";
+import { joinCall } from "./join-call.js";
 
 /** Services that answer without a token so grpcurl and load balancers need no credentials. */
 export function isInfrastructureService(typeName: string): boolean {
   return typeName === "grpc.health.v1.Health" || typeName.startsWith("grpc.reflection.");
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Outermost server interceptor: joins the caller's trace (or starts one), takes or makes the
@@ -26,13 +23,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function createCallContextInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
-    const trace = childSpan(parseTraceparent(req.header.get("traceparent")));
-    const incomingId = req.header.get("x-request-id");
-    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const procedure = `${req.service.typeName}/${req.method.name}`;
+    const { trace, requestId } = joinCall((name) => req.header.get(name), procedure);
     req.contextValues.set(kTrace, trace).set(kRequestId, requestId);
-    const scope = currentCallScope();
-    if (scope) Object.assign(scope, { trace, requestId, procedure });
     const started = performance.now();
     const quiet = isInfrastructureService(req.service.typeName); // probes and grpcurl: failures only
     const succeeded = () => {

@@ -2,8 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../kit/log/logger.js";
-import { currentCallScope } from "../../kit/propagation/call-scope.js";
-import { formatTraceparent } from "../../kit/propagation/trace-context.js";
+import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
 import { sharedSchemaValidator } from "./shared-schema-validator.js";
@@ -209,9 +208,7 @@ export class McpSession {
     const token = await this.options.tokenSource.tokenFor(this.subject);
     if (token) headers.set("authorization", `Bearer ${token}`);
     // Carry the caller's trace into the MCP server's logs and audit rows.
-    const scope = currentCallScope();
-    if (scope?.trace) headers.set("traceparent", formatTraceparent(scope.trace));
-    if (scope?.requestId) headers.set("x-request-id", scope.requestId);
+    for (const [name, value] of Object.entries(outgoingCallHeaders())) headers.set(name, value);
     return nodeHttpFetch(url, { ...init, headers });
   }
 }
