@@ -18,9 +18,12 @@ import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
 import { ensureSigningKey } from "./keys/signing-key-store.js";
 import { createDummyHash } from "./passwords/password-hash.js";
+import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
+import { registerRevocationService } from "./revocation-feed/revocation-service.js";
 import { createRevocationList } from "./sessions/revocation-list.js";
 import { startRevocationSync } from "./sessions/revocation-sync.js";
-import { createSessionRevoker } from "./sessions/session-revoker.js";
+import { registerSessionAdminService } from "./sessions/session-admin-service.js";
+import { createSessionRevoker, type RevokeSession } from "./sessions/session-revoker.js";
 import { createSessionStore } from "./sessions/session-store.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
 import { createSlidingWindow } from "./throttle/sliding-window.js";
@@ -34,8 +37,8 @@ export interface IdentityOptions {
   readonly logger: Logger;
   /** Overrides KEY_RELOAD_INTERVAL_MS (tests shorten it). */
   readonly keyReloadIntervalMs?: number;
-  /** How often to poll for revocations made by other replicas (PostgreSQL only). */
-  readonly revocationPollIntervalMs?: number;
+  /** Overrides REVOCATION_HEARTBEAT, in ms (tests go below the configuration's whole seconds). */
+  readonly revocationHeartbeatMs?: number;
 }
 
 /** The identity provider, ready to be mounted on the chat process's server. */
@@ -49,6 +52,10 @@ export interface Identity {
   };
   readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
   readonly keyRing: KeyRing;
+  /** RevocationService.Watch's source; its streams end when the server drains. */
+  readonly revocationFeed: RevocationFeed;
+  /** Ends a login session everywhere within a second (SessionAdminService and tests use it). */
+  readonly revokeSession: RevokeSession;
   close(): void;
 }
 
@@ -83,13 +90,13 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const revocations = createRevocationList(retentionMs);
   const deletedSessions = await sessions.deleteEndedBefore(new Date(Date.now() - 86_400_000));
   if (deletedSessions > 0) logger.info({ sessions: deletedSessions }, "deleted ended login sessions");
-  const stopSync = await startRevocationSync({
-    store: sessions,
+  // Other replicas' revocations arrive by LISTEN/NOTIFY; every session entering the list, however
+  // it came, is pushed to the feed's subscribers (docs/identity.md, "Revocation at the edge").
+  const revocationSync = await startRevocationSync({ db, store: sessions, list: revocations, logger, retentionMs });
+  const revocationFeed = createRevocationFeed({
     list: revocations,
     logger,
-    retentionMs,
-    // Embedded database: this process is the only writer, so there is nothing to poll for.
-    pollIntervalMs: db.kind === "postgres" ? (options.revocationPollIntervalMs ?? 5_000) : undefined,
+    heartbeatMs: options.revocationHeartbeatMs ?? config.REVOCATION_HEARTBEAT * 1000,
   });
   const isRevoked = (principal: Principal) => revocations.has(principal.sessionId);
   const revoke = createSessionRevoker(sessions, revocations);
@@ -145,12 +152,17 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
         users,
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
       });
+      registerRevocationService(router, revocationFeed);
+      registerSessionAdminService(router, { sessions, revoke, logger });
     },
     auth: { verifier, publicProcedures: PUBLIC_AUTH_PROCEDURES, isRevoked },
     httpRoutes: { [JWKS_PATH]: createJwksRoute(keyRing), [TOKEN_ENDPOINT_PATH]: tokenEndpoint },
     keyRing,
+    revocationFeed,
+    revokeSession: revoke,
     close() {
-      stopSync();
+      revocationFeed.close();
+      revocationSync.stop().catch(() => undefined);
       keyRing.close();
     },
   };

@@ -52,7 +52,9 @@ describe("Database.listen on PGlite (in process)", () => {
       await db.query("SELECT pg_notify('events', 'late')");
       await settle();
       expect(got).toEqual(["one", "two"]);
-      await expect(db.listen?.("Bad-Name; DROP TABLE t", () => undefined)).rejects.toThrow(/invalid LISTEN channel/);
+      await expect(db.listen?.("Bad-Name; DROP TABLE t", () => undefined)).rejects.toThrow(
+        /invalid LISTEN channel/,
+      );
     } finally {
       await db.close();
     }
@@ -83,7 +85,8 @@ describe.skipIf(!databaseUrl)("Database.listen on PostgreSQL (dedicated connecti
     });
   afterAll(() => admin((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)));
 
-  const open = () => openDatabase({ service: "listen-test", dataDir: "", databaseUrl: url, schema, migrations });
+  const open = () =>
+    openDatabase({ service: "listen-test", dataDir: "", databaseUrl: url, schema, migrations });
 
   it("delivers another process's committed notifications; survives a killed connection; close ends it", async () => {
     const listener = await open();

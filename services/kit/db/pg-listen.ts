@@ -77,7 +77,10 @@ export function createPgListen(settings: PgListenSettings): { listen: ListenFn; 
         Promise.race([
           client.query("SELECT 1"),
           new Promise((_, reject) => {
-            timeout = setTimeout(() => reject(new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+            timeout = setTimeout(
+              () => reject(new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`)),
+              PING_TIMEOUT_MS,
+            );
           }),
         ])
           .catch((err: unknown) => lost(client, err))
@@ -115,7 +118,10 @@ export function createPgListen(settings: PgListenSettings): { listen: ListenFn; 
               return;
             }
             adopt(client);
-            logger?.info({ channel, attempts: attempt, down_ms: Date.now() - lostAt }, "LISTEN connection restored");
+            logger?.info(
+              { channel, attempts: attempt, down_ms: Date.now() - lostAt },
+              "LISTEN connection restored",
+            );
             attempt = 0;
             try {
               options.onReconnected?.();

@@ -1,18 +1,20 @@
-import type { RevocationList } from "./revocation-list.js";
+import type { RevocationList, RevocationReason } from "./revocation-list.js";
 import type { SessionStore } from "./session-store.js";
 
-/** Revokes a login session in the database and in the edge's in-memory revocation list. */
-export type RevokeSession = (
-  sessionId: string,
-  reason: "logout" | "refresh_token_reuse" | "user_gone",
-) => Promise<void>;
+/**
+ * Revokes a login session in the database and in the edge's in-memory revocation list, whose
+ * listeners push it on the revocation feed. Other chat replicas learn it from the NOTIFY the store
+ * sends with the UPDATE (`revocation-sync.ts`).
+ */
+export type RevokeSession = (sessionId: string, reason: RevocationReason) => Promise<void>;
 
 export function createSessionRevoker(store: SessionStore, list: RevocationList): RevokeSession {
   return async (sessionId, reason) => {
-    // Memory first: if the database write fails the session is still refused here (fail closed),
-    // and the caller sees the error and can retry.
-    list.add(sessionId, new Date());
+    // Memory first: if the database write fails the session is still refused here and on the feed
+    // (fail closed), and the caller sees the error and can retry. It is also the fastest path to
+    // the subscribers: they hear of it before the UPDATE has even been sent.
+    list.add(sessionId, new Date(), reason);
     const revokedAt = await store.revoke(sessionId, reason);
-    if (revokedAt) list.add(sessionId, revokedAt);
+    if (revokedAt) list.add(sessionId, revokedAt, reason);
   };
 }

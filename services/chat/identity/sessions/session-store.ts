@@ -20,7 +20,22 @@ export type RotateOutcome =
 export interface RevokedSession {
   readonly sessionId: string;
   readonly revokedAt: Date;
+  readonly reason: string;
 }
+
+/** A login session as stored (for an administrator revoking it). */
+export interface StoredSession {
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | undefined;
+}
+
+/**
+ * The NOTIFY channel of revocations: its payload is the session id. Channels are per database, not
+ * per schema, so a listener may hear other schemas' sessions: it looks each one up in its own.
+ */
+export const SESSION_REVOKED_CHANNEL = "session_revoked";
 
 /** Login sessions and their refresh tokens in the chat database. */
 export interface SessionStore {
@@ -29,10 +44,17 @@ export interface SessionStore {
   rotate(refreshToken: string): Promise<RotateOutcome>;
   /** The session a refresh token (spent or not) belongs to. */
   sessionOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | undefined>;
-  /** Marks the session revoked; returns when it was revoked, or undefined if it already was (or doesn't exist). */
+  /**
+   * Marks the session revoked and notifies `SESSION_REVOKED_CHANNEL` in the same statement (so the
+   * other replicas hear of it exactly when it commits); returns when it was revoked, or undefined
+   * if it already was (or doesn't exist).
+   */
   revoke(sessionId: string, reason: string): Promise<Date | undefined>;
   /** Sessions revoked at or after `since`. */
   revokedSince(since: Date): Promise<RevokedSession[]>;
+  /** The session's revocation, if it is revoked. */
+  revocationOf(sessionId: string): Promise<RevokedSession | undefined>;
+  find(sessionId: string): Promise<StoredSession | undefined>;
   /** Deletes sessions that ended before `before` (their tokens are long dead). */
   deleteEndedBefore(before: Date): Promise<number>;
 }
@@ -44,6 +66,18 @@ interface TokenRow extends Record<string, unknown> {
   token_expires_at: Date;
   revoked_at: Date | null;
 }
+
+interface RevokedRow extends Record<string, unknown> {
+  id: string;
+  revoked_at: Date;
+  revoke_reason: string | null;
+}
+
+const toRevoked = (r: RevokedRow): RevokedSession => ({
+  sessionId: r.id,
+  revokedAt: r.revoked_at,
+  reason: r.revoke_reason ?? "unknown",
+});
 
 const SELECT_TOKEN = `
   SELECT rt.session_id, s.user_id, rt.used_at, rt.expires_at AS token_expires_at, s.revoked_at
@@ -118,19 +152,50 @@ export function createSessionStore(db: Database): SessionStore {
     },
 
     async revoke(sessionId, reason) {
+      // One statement, so one implicit transaction: the notification goes out when the UPDATE
+      // commits, and only if a row actually changed.
       const { rows } = await db.query<{ revoked_at: Date }>(
-        "UPDATE sessions SET revoked_at = now(), revoke_reason = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING revoked_at",
+        `WITH revoked AS (
+           UPDATE sessions SET revoked_at = now(), revoke_reason = $2
+            WHERE id = $1 AND revoked_at IS NULL RETURNING id, revoked_at)
+         SELECT revoked_at, pg_notify('${SESSION_REVOKED_CHANNEL}', id) AS notified FROM revoked`,
         [sessionId, reason],
       );
       return rows[0]?.revoked_at;
     },
 
     async revokedSince(since) {
-      const { rows } = await db.query<{ id: string; revoked_at: Date }>(
-        "SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1",
+      const { rows } = await db.query<RevokedRow>(
+        "SELECT id, revoked_at, revoke_reason FROM sessions WHERE revoked_at >= $1",
         [since.toISOString()],
       );
-      return rows.map((r) => ({ sessionId: r.id, revokedAt: r.revoked_at }));
+      return rows.map(toRevoked);
+    },
+
+    async revocationOf(sessionId) {
+      const { rows } = await db.query<RevokedRow>(
+        "SELECT id, revoked_at, revoke_reason FROM sessions WHERE id = $1 AND revoked_at IS NOT NULL",
+        [sessionId],
+      );
+      return rows[0] ? toRevoked(rows[0]) : undefined;
+    },
+
+    async find(sessionId) {
+      const { rows } = await db.query<{
+        id: string;
+        user_id: string;
+        expires_at: Date;
+        revoked_at: Date | null;
+      }>("SELECT id, user_id, expires_at, revoked_at FROM sessions WHERE id = $1", [sessionId]);
+      const row = rows[0];
+      return row
+        ? {
+            sessionId: row.id,
+            userId: row.user_id,
+            expiresAt: row.expires_at,
+            revokedAt: row.revoked_at ?? undefined,
+          }
+        : undefined;
     },
 
     async deleteEndedBefore(before) {

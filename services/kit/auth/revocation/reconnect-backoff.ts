@@ -10,7 +10,11 @@ export interface BackoffSettings {
  * "equal jitter" (half fixed, half random) so the verifiers of a restarted identity provider don't
  * all come back in the same millisecond, yet none waits much less than the schedule.
  */
-export function reconnectDelayMs(attempt: number, settings: BackoffSettings = {}, random = Math.random): number {
+export function reconnectDelayMs(
+  attempt: number,
+  settings: BackoffSettings = {},
+  random = Math.random,
+): number {
   const initial = settings.initialMs ?? 100;
   const max = settings.maxMs ?? 2_000;
   const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 20));

@@ -11,8 +11,12 @@ import { AuthError } from "../auth-error.js";
 import { feedState } from "./feed-state.js";
 import { reconnectDelayMs } from "./reconnect-backoff.js";
 import { reportRevocationHealth } from "./revocation-health.js";
-import { createRevocationWatcher, type RevocationWatcher, type RevokedSessionEvent } from "./revocation-watcher.js";
-import { type FakeRevocationFeed, startFakeRevocationFeed } from "./testing/fake-revocation-feed.js";
+import {
+  createRevocationWatcher,
+  type RevocationWatcher,
+  type RevokedSessionEvent,
+} from "./revocation-watcher.js";
+import { startFakeRevocationFeed } from "./testing/fake-revocation-feed.js";
 
 /**
  * The watcher against a real loopback server speaking RevocationService (scripted: see
@@ -39,7 +43,11 @@ afterEach(async () => {
 
 async function setup(clientOptions: { defaultTimeoutMs?: number } = {}) {
   const logs = captureLogs("watcher-test");
-  const feed = await startFakeRevocationFeed({ logger: logs.logger, heartbeatMs: HEARTBEAT_MS, port: await freePort() });
+  const feed = await startFakeRevocationFeed({
+    logger: logs.logger,
+    heartbeatMs: HEARTBEAT_MS,
+    port: await freePort(),
+  });
   cleanups.push(() => feed.stop());
   const client = createServiceClient(RevocationService, feed.url, clientOptions);
   const watch = (): RevocationWatcher => {
@@ -92,7 +100,10 @@ describe("revocation watcher", () => {
     const watcher = watch();
     const health = createHealth();
     reportRevocationHealth(watcher, health);
-    const healthClient = createClient(Health, createRouterTransport((r) => health.register(r)));
+    const healthClient = createClient(
+      Health,
+      createRouterTransport((r) => health.register(r)),
+    );
     const overall = async () => (await healthClient.check({ service: "" })).status;
     expect(await overall()).toBe(ServingStatus.NOT_SERVING); // until the first snapshot
     const statuses: string[] = [];
@@ -127,7 +138,11 @@ describe("revocation watcher", () => {
     expect(events).toEqual(["s-meanwhile"]);
     expect(await overall()).toBe(ServingStatus.SERVING);
     expect(statuses).toEqual(["live", "stale", "failed", "live"]);
-    const warnings = logs.records().filter((r) => r.msg === "revocation feed silent: serving on what it last said until the staleness limit");
+    const warnings = logs
+      .records()
+      .filter(
+        (r) => r.msg === "revocation feed silent: serving on what it last said until the staleness limit",
+      );
     expect(warnings).toHaveLength(1);
   });
 
@@ -164,7 +179,11 @@ describe("feed state and backoff", () => {
     expect(feedState(clock, limits, 6_000)).toEqual({ status: "live", since: 500, lastMessageAt: 1_000 });
     expect(feedState(clock, limits, 6_001)).toEqual({ status: "stale", since: 6_000, lastMessageAt: 1_000 });
     expect(feedState(clock, limits, 11_000).status).toBe("stale");
-    expect(feedState(clock, limits, 11_001)).toEqual({ status: "failed", since: 11_000, lastMessageAt: 1_000 });
+    expect(feedState(clock, limits, 11_001)).toEqual({
+      status: "failed",
+      since: 11_000,
+      lastMessageAt: 1_000,
+    });
     expect(feedState({ ...clock, lastMessageAt: undefined }, limits, 1).status).toBe("failed");
     // A limit shorter than the live window still bounds staleness.
     expect(feedState(clock, { heartbeatMs: 2_000, stalenessLimitMs: 1_000 }, 2_500).status).toBe("failed");

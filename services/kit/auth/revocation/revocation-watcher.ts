@@ -4,7 +4,13 @@ import type { Config } from "../../config/config.js";
 import type { Logger } from "../../log/logger.js";
 import { runOutsideCall } from "../../propagation/call-scope.js";
 import { AuthError } from "../auth-error.js";
-import { type FeedClock, type FeedState, type FeedStatus, feedState, nextStateChangeAt } from "./feed-state.js";
+import {
+  type FeedClock,
+  type FeedState,
+  type FeedStatus,
+  feedState,
+  nextStateChangeAt,
+} from "./feed-state.js";
 import { type BackoffSettings, reconnectDelayMs } from "./reconnect-backoff.js";
 import { createRevokedSessions } from "./revoked-sessions.js";
 
@@ -56,7 +62,10 @@ export interface RevocationWatcher {
 
 /** The watcher's durations from the product configuration (whole seconds there, ms here). */
 export function revocationWatcherSettings(
-  config: Pick<Config, "REVOCATION_HEARTBEAT" | "REVOCATION_STALENESS_LIMIT" | "ACCESS_TOKEN_TTL" | "CLOCK_TOLERANCE">,
+  config: Pick<
+    Config,
+    "REVOCATION_HEARTBEAT" | "REVOCATION_STALENESS_LIMIT" | "ACCESS_TOKEN_TTL" | "CLOCK_TOLERANCE"
+  >,
 ): Pick<RevocationWatcherOptions, "heartbeatMs" | "stalenessLimitMs" | "retentionMs"> {
   return {
     heartbeatMs: config.REVOCATION_HEARTBEAT * 1000,
@@ -269,7 +278,9 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   };
 }
 
-function streamOpener(options: RevocationWatcherOptions): (signal: AbortSignal) => AsyncIterable<WatchResponse> {
+function streamOpener(
+  options: RevocationWatcherOptions,
+): (signal: AbortSignal) => AsyncIterable<WatchResponse> {
   if (options.openStream) return options.openStream;
   const client = options.client;
   if (!client) throw new Error("createRevocationWatcher needs a client or openStream");

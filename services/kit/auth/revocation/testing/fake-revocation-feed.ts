@@ -68,7 +68,9 @@ export async function startFakeRevocationFeed(options: {
         router.service(RevocationService, {
           async *watch(_req, ctx) {
             calls.push(ctx.requestHeader.get("authorization"));
-            const queue: WatchResponse[] = [create(WatchResponseSchema, { snapshot: true, sessions: [...revoked] })];
+            const queue: WatchResponse[] = [
+              create(WatchResponseSchema, { snapshot: true, sessions: [...revoked] }),
+            ];
             let wake: (() => void) | undefined;
             const push = (m: WatchResponse) => {
               queue.push(m);
