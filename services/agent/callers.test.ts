@@ -46,26 +46,26 @@ describe("agent service callers", () => {
     const chat = stack.base.chat.identity.serviceCredentials;
     const agentCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.agent);
     const gatewayCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.gateway);
-    const cases: [string, Promise<ConnectError>, Code, RegExp][] = [
-      ["user token, no calling service", runRefusal(undefined, user.accessToken), Code.PermissionDenied, /serves the chat service only/],
-      ["chat's credential, no user", runRefusal(await chat.tokenFor(SERVICE_IDS.agent), undefined), Code.Unauthenticated, /missing_token/],
+    const cases: [string, () => Promise<ConnectError>, Code, RegExp][] = [
+      ["user token, no calling service", () => runRefusal(undefined, user.accessToken), Code.PermissionDenied, /serves the chat service only/],
+      ["chat's credential, no user", () => runRefusal(await chat.tokenFor(SERVICE_IDS.agent), undefined), Code.Unauthenticated, /missing_token/],
       [
         "the agent service's own credential for the gateway",
-        runRefusal(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), user.accessToken),
+        () => runRefusal(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), user.accessToken),
         Code.Unauthenticated,
         /wrong_audience/,
       ],
       [
         "the gateway's credential for chat",
-        runRefusal(await gatewayCreds.tokenFor(SERVICE_IDS.chat), user.accessToken),
+        () => runRefusal(await gatewayCreds.tokenFor(SERVICE_IDS.chat), user.accessToken),
         Code.Unauthenticated,
         /wrong_audience/,
       ],
-      ["a user token as the service credential", runRefusal(user.accessToken, user.accessToken), Code.Unauthenticated, /wrong_audience|missing_claim/],
+      ["a user token as the service credential", () => runRefusal(user.accessToken, user.accessToken), Code.Unauthenticated, /wrong_audience|missing_claim/],
     ];
-    for (const [name, pending, code, message] of cases) {
-      const err = await pending;
-      expect({ name, code: Code[err.code] }).toEqual({ name, code: Code[code] });
+    for (const [name, attempt, code, message] of cases) {
+      const err = await attempt().catch((e: unknown) => new ConnectError(`${name}: ${String(e)}`, Code.Unknown));
+      expect(`${name} → ${Code[err.code]}: ${err.rawMessage}`).toContain(`${name} → ${Code[code]}: `);
       expect(err.rawMessage, name).toMatch(message);
     }
     const { rows } = await stack.base.mcpDb.query("SELECT 1 FROM audit_log WHERE user_id = $1", [user.userId]);

@@ -75,18 +75,19 @@ describe("gateway callers", () => {
     const mcpCreds = configuredClientCredentials(stack.config, SERVICE_IDS.mcpServer);
     const chatCreds = stack.chat.identity.serviceCredentials;
     const userToken = admin.accessToken;
-    const call = (serviceToken: string | undefined, user: string | undefined = userToken) =>
+    // null: no user token at all (undefined would take the default).
+    const call = (serviceToken: string | undefined, user: string | null = userToken) => () =>
       refusal(
         gatewayWith(serviceToken).callTool(
           { name: "create_ticket", argumentsJson: '{"title":"must not exist"}' },
           user ? { headers: bearer(user) } : {},
         ),
       );
-    const cases: [string, Promise<ConnectError>, Code, RegExp][] = [
+    const cases: [string, () => Promise<ConnectError>, Code, RegExp][] = [
       ["user token, no calling service", call(undefined), Code.PermissionDenied, /serves the agent service only/],
       [
         "agent credential, no user",
-        call(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), undefined),
+        call(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), null),
         Code.Unauthenticated,
         /missing_token/,
       ],
@@ -115,9 +116,9 @@ describe("gateway callers", () => {
       ],
       ["a malformed service credential", call("not-a-jwt"), Code.Unauthenticated, /malformed/],
     ];
-    for (const [name, pending, code, message] of cases) {
-      const err = await pending;
-      expect({ name, code: Code[err.code] }).toEqual({ name, code: Code[code] });
+    for (const [name, attempt, code, message] of cases) {
+      const err = await attempt().catch((e: unknown) => new ConnectError(`${name}: ${String(e)}`, Code.Unknown));
+      expect(`${name} → ${Code[err.code]}: ${err.rawMessage}`).toContain(`${name} → ${Code[code]}: `);
       expect(err.rawMessage, name).toMatch(message);
     }
     const { rows } = await stack.mcpDb.query("SELECT 1 FROM audit_log WHERE arguments->>'title' = 'must not exist'");

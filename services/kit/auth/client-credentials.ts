@@ -31,8 +31,10 @@ export function createClientCredentials(options: {
           return { token: t.accessToken, expiresAt: t.expiresAt };
         } catch (err) {
           if (!(err instanceof TokenEndpointError)) throw err;
-          // Our own credential failing is never the user's fault: unavailable unless the agent is unknown.
-          const code = err.error === "invalid_grant" && agent !== undefined ? Code.PermissionDenied : Code.Unavailable;
+          // Our own credential failing is never the user's fault: unavailable, unless the identity
+          // provider refuses to name this agent (not registered): then acting as it is not allowed.
+          const refusedAgent = agent !== undefined && err.status === 400 && err.error !== "invalid_target";
+          const code = refusedAgent ? Code.PermissionDenied : Code.Unavailable;
           throw new ConnectError(`service credential for ${audience}: ${err.message}`, code);
         }
       });
