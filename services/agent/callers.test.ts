@@ -21,7 +21,7 @@ function agentWith(serviceToken: string | undefined) {
   return createClient(AgentService, createGrpcTransport({ baseUrl: stack.agent.url, interceptors: [interceptor] }));
 }
 
-async function runRefusal(serviceToken: string | undefined, userToken: string | undefined): Promise<ConnectError> {
+async function runRefusal(serviceToken: string | undefined, userToken: string | null): Promise<ConnectError> {
   try {
     const headers: Record<string, string> = userToken ? { authorization: `Bearer ${userToken}` } : {};
     for await (const _ of agentWith(serviceToken).run({ agentId: "support-assistant", input: "create a ticket: must not exist" }, { headers })) {
@@ -48,16 +48,16 @@ describe("agent service callers", () => {
     const gatewayCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.gateway);
     const cases: [string, () => Promise<ConnectError>, Code, RegExp][] = [
       ["user token, no calling service", () => runRefusal(undefined, user.accessToken), Code.PermissionDenied, /serves the chat service only/],
-      ["chat's credential, no user", () => runRefusal(await chat.tokenFor(SERVICE_IDS.agent), undefined), Code.Unauthenticated, /missing_token/],
+      ["chat's credential, no user", async () => runRefusal(await chat.tokenFor(SERVICE_IDS.agent), null), Code.Unauthenticated, /missing_token/],
       [
         "the agent service's own credential for the gateway",
-        () => runRefusal(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), user.accessToken),
+        async () => runRefusal(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), user.accessToken),
         Code.Unauthenticated,
         /wrong_audience/,
       ],
       [
         "the gateway's credential for chat",
-        () => runRefusal(await gatewayCreds.tokenFor(SERVICE_IDS.chat), user.accessToken),
+        async () => runRefusal(await gatewayCreds.tokenFor(SERVICE_IDS.chat), user.accessToken),
         Code.Unauthenticated,
         /wrong_audience/,
       ],
