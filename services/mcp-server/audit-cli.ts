@@ -2,27 +2,36 @@ import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "../kit/config/config.js";
 import { type Database, DataDirLockedError } from "../kit/db/index.js";
 import { parseAuditFilter } from "./audit/audit-filter.js";
-import { type AuditRecord, queryAuditLog } from "./data/audit-log.js";
+import { formatEntries } from "./audit/cli/print-entries.js";
+import { readPassword } from "./audit/cli/read-password.js";
+import { connectRemoteAudit } from "./audit/cli/remote-audit.js";
+import { formatChainReport, verifyAuditChain } from "./audit/verify-chain.js";
+import { queryAuditLog } from "./data/audit-log.js";
 import { openMcpDatabase } from "./data/open-database.js";
 
 /**
- * `npm run audit -- --user <id|email> --since <24h|ISO time> [--until …] [--tool …] [--outcome ok|error|refused]
- *                  [--trace <trace id>] [--limit 100] [--json] [--schema <pg schema>]`
+ * `npm run audit` — the MCP server's audit trail, and `--verify` of its hash chain.
  *
- * Reads the MCP server's audit trail straight from its database (an operator on the host is
- * trusted with the data directory anyway). On embedded PGlite it refuses while the server runs —
- * one process per database, enforced by the lock `openDatabase` takes — and points to
- * `GET /admin/audit`, which works at any time.
+ * Offline, it opens the service's database itself (an operator on the host is trusted with the
+ * data directory anyway). Against the running service — when the embedded database is held by the
+ * running server, or always with `--url` — it logs in as `--email` (password from AUDIT_PASSWORD or
+ * asked without echo) at CHAT_URL and calls `supportext.audit.v1.AuditService` on the MCP server.
+ *
+ * Exit codes: 0 done (and, with --verify, the chain is intact); 1 --verify found tampering;
+ * 2 the command could not run (bad flags, login refused, no audit:read, server unreachable…).
  */
-const USAGE =
-  "usage: npm run audit -- [--user <id|email>] [--since <24h|ISO>] [--until <ISO>] [--tool <name>] [--outcome ok|error|refused] [--trace <id>] [--limit <n>] [--json] [--schema <name>]";
+const USAGE = `usage: npm run audit -- [--user <id|email>] [--since <24h|ISO>] [--until <ISO>] [--tool <name>]
+                      [--outcome ok|error|refused] [--trace <id>] [--limit <n>] [--json]
+       npm run audit -- --verify [--known-head <hash>]
+  against the running service: [--url <MCP server URL>] --email <admin email>
+                               (password: AUDIT_PASSWORD, or asked on the terminal)
+  PostgreSQL: [--schema <name>]`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(2);
 }
 
-let args: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
     options: {
@@ -35,68 +44,102 @@ function parse() {
       limit: { type: "string" },
       json: { type: "boolean", default: false },
       schema: { type: "string" },
+      verify: { type: "boolean", default: false },
+      "known-head": { type: "string" },
+      url: { type: "string" },
+      email: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
-  });
+  }).values;
 }
+
+let args: ReturnType<typeof parse>;
 try {
   args = parse();
 } catch (err) {
   fail(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
 }
-if (args.values.help) {
+if (args.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const filter = parseAuditFilter(args.values);
+const rawFilter = {
+  user: args.user,
+  since: args.since,
+  until: args.until,
+  tool: args.tool,
+  outcome: args.outcome,
+  trace: args.trace,
+  limit: args.limit,
+};
+const filter = parseAuditFilter(rawFilter);
 if (!filter.ok) fail(`${filter.error}\n${USAGE}`);
+const knownHead = args["known-head"];
+if (knownHead !== undefined && !/^[0-9a-f]{64}$/.test(knownHead)) {
+  fail(`--known-head: expected a 64-digit hex hash (an earlier "head" line)\n${USAGE}`);
+}
 
 const config: Config = loadConfig();
-let db: Database;
-try {
-  // On embedded PGlite this takes the service's lock file, and refuses while the server holds it.
-  db = await openMcpDatabase(config, args.values.schema ? { schema: args.values.schema } : {});
-} catch (err) {
-  if (!(err instanceof DataDirLockedError)) throw err;
-  fail(
-    `the MCP server (pid ${err.holderPid ?? "unknown"}) has the embedded database in ${config.DATA_DIR} open and PGlite allows one process; ` +
-      `stop it first, or read the trail from the running server: curl -H "Authorization: Bearer <admin token>" ` +
-      `"${new URL(config.MCP_RESOURCE).origin}/admin/audit?user=…&since=24h"`,
-  );
-}
-try {
-  const rows = await queryAuditLog(db, filter.query);
-  if (args.values.json) {
-    for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
-  } else {
-    printTable(rows);
+const db = args.url === undefined ? await openLocal(config) : undefined;
+if (db) {
+  try {
+    if (args.verify) {
+      const report = await verifyAuditChain(db, knownHead ? { knownHead } : {});
+      process.stdout.write(formatChainReport(report));
+      process.exitCode = report.problemCount > 0 ? 1 : 0;
+    } else {
+      process.stdout.write(formatEntries(await queryAuditLog(db, filter.query), args.json));
+    }
+  } finally {
+    await db.close();
   }
-} finally {
-  await db.close();
+} else {
+  await runRemote(args.url ?? new URL(config.MCP_URL).origin);
 }
 
-function printTable(rows: AuditRecord[]): void {
-  const header = ["at", "user", "email", "actor", "tool", "outcome", "error", "ms", "trace_id", "session_id"];
-  const lines = rows.map((r) => [
-    r.at,
-    r.user_id,
-    r.email ?? "",
-    [r.actor_sub, r.actor_agent].filter(Boolean).join("/") || (r.anonymous ? "(anonymous)" : ""),
-    r.tool,
-    r.outcome,
-    r.error_code ? `${r.error_code}: ${r.error ?? ""}`.slice(0, 60) : "",
-    String(Math.round(r.duration_ms * 10) / 10),
-    r.trace_id ?? "",
-    r.session_id ?? "",
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
-  const fmt = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  process.stdout.write(`${fmt(header)}\n`);
-  for (const l of lines) process.stdout.write(`${fmt(l)}\n`);
-  process.stdout.write(`${rows.length} row(s)\n`);
+/** The database, or undefined when the running server holds the embedded one (read through it instead). */
+async function openLocal(c: Config): Promise<Database | undefined> {
+  try {
+    // On embedded PGlite this takes the service's lock file, and refuses while the server holds it.
+    return await openMcpDatabase(c, args.schema ? { schema: args.schema } : {});
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError)) throw err;
+    if (args.email === undefined) {
+      fail(
+        `the MCP server (pid ${err.holderPid ?? "unknown"}) has the embedded database in ${c.DATA_DIR} open and PGlite allows one process; ` +
+          "read the trail from the running server with your own login: add --email <admin email> (password from AUDIT_PASSWORD, " +
+          `or asked), or use GET ${new URL(c.MCP_URL).origin}/admin/audit with your access token`,
+      );
+    }
+    process.stderr.write(`the MCP server (pid ${err.holderPid ?? "unknown"}) holds the embedded database: reading through it\n`);
+    return undefined;
+  }
+}
+
+async function runRemote(mcpUrl: string): Promise<void> {
+  if (args.email === undefined) fail(`--email is required to read the trail from the running server\n${USAGE}`);
+  let password: string;
+  try {
+    password = await readPassword(`password for ${args.email}: `);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  const remote = await connectRemoteAudit({ chatUrl: config.CHAT_URL, mcpUrl, email: args.email, password }).catch(
+    (err: unknown) => fail(err instanceof Error ? err.message : String(err)),
+  );
+  let failure: string | undefined;
+  try {
+    if (args.verify) {
+      const report = await remote.verify(knownHead);
+      process.stdout.write(formatChainReport(report));
+      process.exitCode = report.problemCount > 0 ? 1 : 0;
+    } else {
+      process.stdout.write(formatEntries(await remote.list(rawFilter), args.json));
+    }
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  await remote.close();
+  if (failure !== undefined) fail(failure);
 }

@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "./data/audit-log.js";
 import { ADMIN, AGENT, type Harness, startHarness, structured, VIEWER } from "./testing/harness.js";
+import { runAuditCli } from "./testing/run-audit-cli.js";
 
-const run = promisify(execFile);
 let h: Harness;
 
 beforeAll(async () => {
@@ -128,40 +126,23 @@ describe("audit trail", () => {
   });
 
   const cli = (args: string[]) =>
-    run(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "services/mcp-server/audit-cli.ts",
-        ...args,
-        ...(h.schema ? ["--schema", h.schema] : []),
-      ],
-      {
-        env: { ...process.env, DATA_DIR: h.config.DATA_DIR, NODE_ENV: "test" },
-        cwd: new URL("../../", import.meta.url).pathname,
-      },
-    ).then(
-      (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => ({
-        code: e.code,
-        stdout: e.stdout,
-        stderr: e.stderr,
-      }),
-    );
+    runAuditCli([...args, ...(h.schema ? ["--schema", h.schema] : [])], {
+      DATA_DIR: h.config.DATA_DIR,
+      DATABASE_URL: h.config.DATABASE_URL,
+    });
 
   it.skipIf(process.env.DATABASE_URL)(
-    "npm run audit refuses to open embedded PGlite while the server holds it",
+    "npm run audit does not open embedded PGlite while the server holds it, and points to the running server",
     async () => {
       const out = await cli(["--user", AGENT.sub]);
       expect(out.code).toBe(2);
       expect(out.stderr).toMatch(
-        /the MCP server \(pid \d+\) has the embedded database .* open .*\/admin\/audit/,
+        /the MCP server \(pid \d+\) has the embedded database .* open .*--email <admin email>.*\/admin\/audit/,
       );
     },
   );
 
-  it("npm run audit reads the trail once the server has stopped", async () => {
+  it("npm run audit reads the trail once the server has stopped", { timeout: 120_000 }, async () => {
     await h.server.close();
     const json = await cli(["--user", AGENT.email, "--since", "1h", "--json"]);
     expect(json.stderr).toBe("");
@@ -178,7 +159,7 @@ describe("audit trail", () => {
     expect(rows.every((r) => r.user_id === AGENT.sub)).toBe(true);
     const table = await cli(["--outcome", "refused"]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^at\s+user\s+email\s+actor\s+tool\s+outcome/);
+    expect(table.stdout).toMatch(/^seq\s+at\s+user\s+email\s+actor chain\s+tool\s+outcome/);
     expect(table.stdout).toContain(`${VIEWER.sub}  viewer@company.com`);
     expect(table.stdout).toContain("1 row(s)");
     const bad = await cli(["--outcome", "maybe"]);

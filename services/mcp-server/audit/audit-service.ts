@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { AuditService } from "../../../gen/supportext/audit/v1/audit_pb.js";
+import type { AuditService } from "../../../gen/supportext/audit/v1/audit_pb.js";
 import type { Principal } from "../../kit/auth/principal.js";
 import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
 import type { Database } from "../../kit/db/index.js";
