@@ -1,4 +1,5 @@
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
+import { reportFeedHealth, revocationChecks, watchRevocations } from "../kit/auth/revocation/index.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import {
   createConfiguredKeySet,
@@ -47,6 +48,8 @@ export async function startAgent(
     const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
     const serviceVerifier = createConfiguredServiceVerifier(config, SERVICE_IDS.agent, keys);
     const credentials = configuredClientCredentials(config, SERVICE_IDS.agent);
+    // Logout, refresh-token reuse or an administrator ends a session: refused here within a second.
+    const revocations = watchRevocations(config, credentials, logger);
     const server = await startServiceServer({
       name: "agent",
       host: config.HOST,
@@ -67,10 +70,12 @@ export async function startAgent(
         verifier,
         devAnonymous: config.AUTH_DEV_ANONYMOUS,
         callers: { verifier: serviceVerifier, rules: AGENT_CALLER_RULES },
+        ...revocationChecks(revocations),
       },
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
     });
+    reportFeedHealth(revocations, server.health);
     logger.info(
       { model: model.kind, model_name: model.model, gateway: config.GATEWAY_URL },
       "agent service ready",
@@ -84,6 +89,7 @@ export async function startAgent(
       close() {
         closing ??= (async () => {
           await server.close();
+          await revocations.close();
           await db.close();
         })();
         return closing;

@@ -1,11 +1,15 @@
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
+import { createServiceTokenVerifier } from "../kit/auth/token-verifier.js";
 import { startServiceServer } from "../kit/server/service-server.js";
+import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";
 import { ThreadStore } from "./conversations/thread-store.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
+import type { AgentDirectory } from "./identity/agents/agent-directory.js";
 import { type Identity, startIdentity } from "./identity/identity.js";
 
 export interface ChatOptions {
@@ -13,6 +17,8 @@ export interface ChatOptions {
   readonly databaseSchema?: string;
   /** Overrides how often signing keys are re-read from the database. */
   readonly keyReloadIntervalMs?: number;
+  /** Replaces the agent service's registry in the token endpoint (tests without an agent service). */
+  readonly agentDirectory?: AgentDirectory;
 }
 
 export interface RunningChat {
@@ -45,9 +51,10 @@ export async function startChat(
       config,
       logger,
       ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
+      ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
     });
     const routesOf = identity;
-    const conversations = chatRoutes({ threads: new ThreadStore(db), agents: createAgentClient(config.AGENT_URL), logger });
+    const conversations = chatRoutes({ threads: new ThreadStore(db), agents: createAgentClient(config.AGENT_URL, identity.serviceCredentials), logger });
     const server = await startServiceServer({
       name: "chat",
       host: config.HOST,
@@ -57,7 +64,19 @@ export async function startChat(
         routesOf.registerRoutes(router);
         conversations(router);
       },
-      auth: { ...identity.auth, devAnonymous: config.AUTH_DEV_ANONYMOUS },
+      auth: {
+        ...identity.auth,
+        devAnonymous: config.AUTH_DEV_ANONYMOUS,
+        callers: {
+          rules: CHAT_CALLER_RULES,
+          verifier: createServiceTokenVerifier({
+            issuer: config.AUTH_ISSUER,
+            audience: SERVICE_IDS.chat,
+            keys: identity.keyRing.resolveKey,
+            clockToleranceSec: config.CLOCK_TOLERANCE,
+          }),
+        },
+      },
       corsOrigins: config.CORS_ORIGINS,
       httpRoutes: identity.httpRoutes,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,

@@ -90,7 +90,12 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
 
 /** The pool key of a principal's MCP session; the login session first, so a revoked one is found by prefix. */
 export function sessionKey(sessionId: string, userId: string, agentId: string): string {
-  return `${sessionId}|${userId}|${agentId}`;
+  return `${sessionKeyPrefix(sessionId)}${userId}|${agentId}`;
+}
+
+/** What every pool key of a login session's MCP sessions starts with. */
+export function sessionKeyPrefix(sessionId: string): string {
+  return `${sessionId}|`;
 }
 
 // Reads have no side effects: an ambiguous transport failure may be retried on a fresh session.

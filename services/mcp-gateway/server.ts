@@ -1,3 +1,5 @@
+import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
+import { reportFeedHealth, revocationChecks, watchRevocations } from "../kit/auth/revocation/index.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import {
   createConfiguredKeySet,
@@ -8,7 +10,7 @@ import type { Config } from "../kit/config/config.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
 import { gatewayCallerRules } from "./caller-rules.js";
-import { gatewayRoutes } from "./gateway-service.js";
+import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
 import { SessionPool } from "./session/session-pool.js";
 import { createExchangeTokenSource, createPassthroughTokenSource, type McpTokenSource } from "./token/mcp-token-source.js";
 import { createTokenExchangeClient } from "./token/token-exchange-client.js";
@@ -40,6 +42,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const keys = createConfiguredKeySet(config);
   const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
   const serviceVerifier = createConfiguredServiceVerifier(config, SERVICE_IDS.gateway, keys);
+  // Logout, refresh-token reuse or an administrator ends a session: its calls are refused here
+  // within a second, and its exchanged tokens and MCP sessions are dropped at once.
+  const revocations = watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.gateway), logger);
+  revocations.onRevoked(({ sessionId }) => {
+    const tokens = tokenSource.dropSession(sessionId);
+    const sessions = pool.dropPrefix(sessionKeyPrefix(sessionId));
+    if (tokens + sessions > 0) logger.info({ session_id: sessionId, tokens, sessions }, "revoked login session: cached MCP tokens and sessions dropped");
+  });
   const server = await startServiceServer({
     name: "mcp-gateway",
     host: config.HOST,
@@ -61,10 +71,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       verifier,
       devAnonymous: config.AUTH_DEV_ANONYMOUS,
       callers: { verifier: serviceVerifier, rules: gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS) },
+      ...revocationChecks(revocations),
     },
     corsOrigins: config.CORS_ORIGINS,
     shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
   });
+  reportFeedHealth(revocations, server.health);
   logger.info({ mode: tokenSource.mode, mcp: config.MCP_URL }, "MCP gateway ready");
   return {
     url: server.url,
@@ -72,6 +84,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     tokenSource,
     async close() {
       await server.close();
+      await revocations.close();
       await pool.close();
     },
   };

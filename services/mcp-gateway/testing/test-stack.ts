@@ -106,7 +106,9 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     databaseUrl ? { databaseSchema: `chat_${suffix}` } : {},
   );
   const jwks = `${chat.url}/.well-known/jwks.json`;
-  const mcpConfig = parseConfig({ ...base, AUTH_JWKS_URL: jwks });
+  // Where the MCP server finds the identity provider: keys, token endpoint, revocation feed.
+  const atChat = { AUTH_JWKS_URL: jwks, AUTH_TOKEN_URL: `${chat.url}/oauth2/token`, CHAT_URL: chat.url };
+  const mcpConfig = parseConfig({ ...base, ...atChat });
   const mcpDb = await openMcpDatabase(mcpConfig, databaseUrl ? { schema: `mcp_${suffix}` } : {});
   let mcp: RunningMcpServer | undefined = await startMcpServer(mcpConfig, logs.mcp.logger, { database: mcpDb });
   const mcpPort = mcp.port;
@@ -116,6 +118,7 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     ...base,
     AUTH_JWKS_URL: jwks,
     AUTH_TOKEN_URL: `${chat.url}/oauth2/token`,
+    CHAT_URL: chat.url,
     MCP_URL: mcpUrl,
     AGENT_URL: agentUrl,
     MCP_CONNECT_TIMEOUT: env.MCP_CONNECT_TIMEOUT ?? "5s",
@@ -178,7 +181,7 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
       mcp = undefined;
     },
     async startMcp() {
-      mcp = await startMcpServer(parseConfig({ ...base, AUTH_JWKS_URL: jwks, MCP_PORT: String(mcpPort) }), logs.mcp.logger, {
+      mcp = await startMcpServer(parseConfig({ ...base, ...atChat, MCP_PORT: String(mcpPort) }), logs.mcp.logger, {
         database: mcpDb,
       });
     },

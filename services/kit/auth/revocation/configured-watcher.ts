@@ -1,0 +1,41 @@
+import { RevocationService } from "../../../../gen/supportext/auth/v1/revocation_pb.js";
+import { createServiceClient } from "../../client/service-client.js";
+import type { Config } from "../../config/config.js";
+import type { Logger } from "../../log/logger.js";
+import type { HealthService } from "../../server/health.js";
+import type { BearerAuthOptions } from "../bearer-auth.js";
+import { SERVICE_IDS, type ServiceCredentials } from "../service-identity.js";
+import { reportRevocationHealth } from "./revocation-health.js";
+import { createRevocationWatcher, type RevocationWatcher, revocationWatcherSettings } from "./revocation-watcher.js";
+
+/**
+ * A service's subscription to the identity provider's revocation feed, from configuration: the
+ * Watch stream at CHAT_URL with this service's own credential (audience `chat`), the configured
+ * heartbeat and staleness bound. One per process.
+ */
+export function watchRevocations(
+  config: Pick<Config, "CHAT_URL" | "REVOCATION_HEARTBEAT" | "REVOCATION_STALENESS_LIMIT" | "ACCESS_TOKEN_TTL" | "CLOCK_TOLERANCE">,
+  credentials: ServiceCredentials,
+  logger: Logger,
+): RevocationWatcher {
+  const client = createServiceClient(RevocationService, config.CHAT_URL, {
+    credentials: { source: credentials, audience: SERVICE_IDS.chat },
+  });
+  return createRevocationWatcher({ client, logger, ...revocationWatcherSettings(config) });
+}
+
+/**
+ * What the bearer-auth core needs from a watcher: refuse a revoked `sid` (user and MCP tokens
+ * alike), and refuse every user token while the feed is down beyond its bound (fail closed).
+ */
+export function revocationChecks(watcher: RevocationWatcher): Pick<BearerAuthOptions, "isRevoked" | "assertRevocationKnown"> {
+  return {
+    isRevoked: (principal) => !principal.anonymous && watcher.isRevoked(principal.sessionId),
+    assertRevocationKnown: () => watcher.assertServing(),
+  };
+}
+
+/** Health NOT_SERVING while the feed has failed; returns an unsubscribe. */
+export function reportFeedHealth(watcher: RevocationWatcher, health: Pick<HealthService, "setDependency">): () => void {
+  return reportRevocationHealth(watcher, health);
+}
