@@ -36,7 +36,7 @@ describe("a turn whose caller is gone at the first write", () => {
       url: `${stack.base.chat.url}/supportext.chat.v1.ChatService/StreamMessage`,
       contextValues: createContextValues().set(kPrincipal, principal).set(kCredential, admin.accessToken),
     });
-    const turn = runTurn({ threads, agents: createAgentClient(stack.agent.url), logger: stack.logs.logger }, ctx, thread.id, "hello");
+    const turn = runTurn({ threads, agents: createAgentClient(stack.agent.url, stack.base.chat.identity.serviceCredentials), logger: stack.logs.logger }, ctx, thread.id, "hello");
     const first = await turn.next();
     expect((first.value as TurnEvent).case).toBe("userMessage");
     ctx.abort(); // the client went away

@@ -1,16 +1,22 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Principal } from "../../kit/auth/principal.js";
+import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-identity.js";
 import type { TokenVerifier } from "../../kit/auth/token-verifier.js";
 import type { Config } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
 import type { HttpRoute } from "../../kit/server/service-server.js";
+import type { AgentDirectory } from "./agents/agent-directory.js";
+import { createRemoteAgentDirectory } from "./agents/remote-agent-directory.js";
 import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
 import { createTokenIssuer } from "./auth/issue-tokens.js";
 import { createLogin } from "./auth/login.js";
 import { createLogout } from "./auth/logout.js";
 import { createRefresh } from "./auth/refresh.js";
+import { clientRegistryFrom } from "./clients/client-registry.js";
+import { createOwnServiceCredentials } from "./credentials/own-service-credentials.js";
 import { createEdgeVerifier } from "./edge-verifier.js";
+import { createActorTokenCheck } from "./exchange/actor-token.js";
 import { createTokenExchange } from "./exchange/token-exchange.js";
 import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
 import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.js";
@@ -25,6 +31,8 @@ import { startRevocationSync } from "./sessions/revocation-sync.js";
 import { registerSessionAdminService } from "./sessions/session-admin-service.js";
 import { createSessionRevoker, type RevokeSession } from "./sessions/session-revoker.js";
 import { createSessionStore } from "./sessions/session-store.js";
+import { createClientCredentialsGrant } from "./service-tokens/client-credentials.js";
+import { createClientAuthThrottle } from "./throttle/client-auth-throttle.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
 import { createSlidingWindow } from "./throttle/sliding-window.js";
 import { createTokenMinter } from "./tokens/token-minter.js";
@@ -39,6 +47,8 @@ export interface IdentityOptions {
   readonly keyReloadIntervalMs?: number;
   /** Overrides REVOCATION_HEARTBEAT, in ms (tests go below the configuration's whole seconds). */
   readonly revocationHeartbeatMs?: number;
+  /** Replaces the agent service's registry (tests of the token endpoint without an agent service). */
+  readonly agentDirectory?: AgentDirectory;
 }
 
 /** The identity provider, ready to be mounted on the chat process's server. */
@@ -56,6 +66,10 @@ export interface Identity {
   readonly revocationFeed: RevocationFeed;
   /** Ends a login session everywhere within a second (SessionAdminService and tests use it). */
   readonly revokeSession: RevokeSession;
+  /** Chat's own service credentials (client id `chat`), minted in process: for chat → agent calls. */
+  readonly serviceCredentials: ServiceCredentials;
+  /** The registered agents, as the token endpoint checks them. */
+  readonly agents: AgentDirectory;
   close(): void;
 }
 
@@ -103,6 +117,16 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
 
   const users = createUserStore(db);
   const minter = createTokenMinter({ issuer: config.AUTH_ISSUER, signer: () => keyRing.signer() });
+  const serviceCredentials = createOwnServiceCredentials({
+    minter,
+    lifetimeSec: config.SERVICE_TOKEN_TTL,
+    audiences: [SERVICE_IDS.agent],
+  });
+  // Tokens of a removed key no longer verify anywhere: don't keep handing them out.
+  keyRing.onKeysRemoved(() => serviceCredentials.clear());
+  const agents =
+    options.agentDirectory ??
+    createRemoteAgentDirectory({ agentUrl: config.AGENT_URL, credentials: serviceCredentials, logger });
   const issue = createTokenIssuer({
     minter,
     audience: config.API_AUDIENCE,
@@ -128,17 +152,27 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     exchange: createTokenExchange({
       verifier,
       isRevoked,
+      checkActor: createActorTokenCheck({
+        keyRing,
+        issuer: config.AUTH_ISSUER,
+        clockToleranceSec: config.CLOCK_TOLERANCE,
+        agents,
+      }),
       minter,
       mcpResource: config.MCP_RESOURCE,
       mcpTokenTtlSec: config.MCP_TOKEN_TTL,
     }),
-    clients: [{ clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET }],
+    clientCredentials: createClientCredentialsGrant({ minter, agents, lifetimeSec: config.SERVICE_TOKEN_TTL }),
+    clients: clientRegistryFrom(config),
     realm: config.AUTH_ISSUER,
     logger,
-    // The same bounds as failed logins per address: guessing a client secret is guessing a password.
-    clientFailures: createSlidingWindow({
-      windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
-      limit: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    // The same window and per-address bound as failed logins: guessing a client secret is guessing
+    // a password. Past it failures are held, never the right secret refused.
+    clientFailures: createClientAuthThrottle({
+      failures: createSlidingWindow({
+        windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
+        limit: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      }),
     }),
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   });
@@ -160,6 +194,8 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     keyRing,
     revocationFeed,
     revokeSession: revoke,
+    serviceCredentials,
+    agents,
     close() {
       revocationFeed.close();
       revocationSync.stop().catch(() => undefined);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import { testAgentDirectory } from "../testing/test-agents.js";
 import {
   bearer,
   startTestChat,
@@ -6,12 +8,12 @@ import {
   TEST_MCP_RESOURCE,
   type TestChat,
 } from "../testing/test-chat.js";
-import { exchangeForm, postTokenRequest } from "../testing/token-request.js";
+import { clientCredentialsForm, exchangeForm, postTokenRequest } from "../testing/token-request.js";
 
 let chat: TestChat;
 
 beforeAll(async () => {
-  chat = await startTestChat({ LOGIN_MAX_FAILURES_PER_EMAIL: "2" });
+  chat = await startTestChat({ LOGIN_MAX_FAILURES_PER_EMAIL: "2" }, { agentDirectory: testAgentDirectory() });
 });
 afterAll(() => chat?.dispose());
 
@@ -22,6 +24,8 @@ describe("logs", () => {
       chat.passwords.agent,
       chat.passwords.viewer,
       chat.config.GATEWAY_CLIENT_SECRET,
+      chat.config.AGENT_CLIENT_SECRET,
+      chat.config.MCP_CLIENT_SECRET,
     ];
     const wrongPassword = "Wr0ng-Passw0rd-Guess";
     const wrongSecret = "wrong-client-secret-xyz";
@@ -53,15 +57,30 @@ describe("logs", () => {
     if (!viewerTokens) throw new Error("no tokens");
     secrets.push(viewerTokens.accessToken, viewerTokens.refreshToken);
 
-    // Token exchange: success, bad client, bad subject.
+    // Client credentials: success, wrong secret, refused agent.
+    const agentClient = { basic: [SERVICE_IDS.agent, chat.config.AGENT_CLIENT_SECRET] } as const;
+    const service = await postTokenRequest(
+      chat.url,
+      clientCredentialsForm({ audience: SERVICE_IDS.gateway, agentId: "ticket-reader" }),
+      agentClient,
+    );
+    expect(service.status).toBe(200);
+    const actorToken = service.body.access_token as string;
+    secrets.push(actorToken);
+    await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), {
+      basic: [SERVICE_IDS.mcpServer, wrongSecret],
+    });
+    await postTokenRequest(
+      chat.url,
+      clientCredentialsForm({ audience: SERVICE_IDS.gateway, agentId: "ghost" }),
+      agentClient,
+    );
+
+    // Token exchange: success, bad client, bad subject, bad actor.
     const gateway = { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] } as const;
     const ok = await postTokenRequest(
       chat.url,
-      exchangeForm({
-        subjectToken: viewerTokens.accessToken,
-        resource: TEST_MCP_RESOURCE,
-        agentId: "ticket-reader",
-      }),
+      exchangeForm({ subjectToken: viewerTokens.accessToken, resource: TEST_MCP_RESOURCE, actorToken }),
       gateway,
     );
     expect(ok.status).toBe(200);
@@ -81,6 +100,11 @@ describe("logs", () => {
       exchangeForm({ subjectToken: second.accessToken, resource: TEST_MCP_RESOURCE }),
       gateway,
     );
+    await postTokenRequest(
+      chat.url,
+      exchangeForm({ subjectToken: viewerTokens.accessToken, resource: TEST_MCP_RESOURCE, actorToken: `${actorToken}x` }),
+      gateway,
+    );
     await chat.auth.logout({ refreshToken: viewerTokens.refreshToken });
 
     const lines = chat.logs.lines;
@@ -92,6 +116,7 @@ describe("logs", () => {
       "refresh token rotated",
       "refresh token reuse detected",
       "token exchanged",
+      "service token issued",
       "token request refused",
       "logged out",
     ]) {

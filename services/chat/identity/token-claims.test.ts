@@ -1,5 +1,7 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import { TEST_AGENTS, testAgentDirectory } from "../testing/test-agents.js";
 import {
   startTestChat,
   TEST_GATEWAY_ID,
@@ -7,17 +9,18 @@ import {
   TEST_MCP_RESOURCE,
   type TestChat,
 } from "../testing/test-chat.js";
-import { exchangeForm, postTokenRequest } from "../testing/token-request.js";
+import { clientCredentialsForm, exchangeForm, postTokenRequest } from "../testing/token-request.js";
 
 let chat: TestChat;
 
 beforeAll(async () => {
-  chat = await startTestChat();
+  chat = await startTestChat({}, { agentDirectory: testAgentDirectory() });
 });
 afterAll(() => chat?.dispose());
 
 /**
- * The exact shape of both token kinds (brief §3), printed for the issue's resolution note.
+ * The exact shape of the three token kinds (docs/architecture.md, "The delegation chain"), printed
+ * for the issue's resolution note.
  * Decoding here happens only after the token verified against the served JWKS.
  */
 describe("token claims", () => {
@@ -50,16 +53,43 @@ describe("token claims", () => {
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(chat.config.ACCESS_TOKEN_TTL);
   });
 
-  it("exchanged token: the same plus act; aud is the MCP resource", async () => {
+  it("service token: typ at+jwt; claims exactly iss aud sub client_id jti iat nbf exp, and agent when named", async () => {
+    const res = await postTokenRequest(
+      chat.url,
+      clientCredentialsForm({ audience: SERVICE_IDS.gateway, agentId: "ticket-reader" }),
+      { basic: [SERVICE_IDS.agent, chat.config.AGENT_CLIENT_SECRET] },
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      res.body.access_token as string,
+      jose.createRemoteJWKSet(new URL(`${chat.url}/.well-known/jwks.json`)),
+      { issuer: TEST_ISSUER, audience: SERVICE_IDS.gateway, typ: "at+jwt" },
+    );
+    console.log(
+      `decoded service token\nheader: ${JSON.stringify(protectedHeader)}\nclaims: ${JSON.stringify(payload, null, 2)}`,
+    );
+    expect(Object.keys(payload).sort()).toEqual(
+      ["agent", "aud", "client_id", "exp", "iat", "iss", "jti", "nbf", "sub"].sort(),
+    );
+    expect(payload).toMatchObject({ aud: SERVICE_IDS.gateway, sub: SERVICE_IDS.agent, client_id: SERVICE_IDS.agent, agent: "ticket-reader" });
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(chat.config.SERVICE_TOKEN_TTL);
+  });
+
+  it("exchanged token: the user's claims plus nested act and authorization_details; aud is the MCP resource", async () => {
     const login = await chat.auth.login({ email: "agent@company.com", password: chat.passwords.agent });
     const subject = login.tokens?.accessToken ?? "";
+    const actor = await postTokenRequest(
+      chat.url,
+      clientCredentialsForm({ audience: SERVICE_IDS.gateway, agentId: "support-assistant" }),
+      { basic: [SERVICE_IDS.agent, chat.config.AGENT_CLIENT_SECRET] },
+    );
     const res = await postTokenRequest(
       chat.url,
       exchangeForm({
         subjectToken: subject,
         resource: TEST_MCP_RESOURCE,
         scope: "tickets:read tickets:delete",
-        agentId: "support-assistant",
+        actorToken: actor.body.access_token as string,
       }),
       { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] },
     );
@@ -73,14 +103,31 @@ describe("token claims", () => {
       `decoded exchanged token\nheader: ${JSON.stringify(protectedHeader)}\nclaims: ${JSON.stringify(payload, null, 2)}`,
     );
     expect(Object.keys(payload).sort()).toEqual(
-      ["act", "aud", "email", "exp", "iat", "iss", "jti", "nbf", "roles", "scope", "sid", "sub"].sort(),
+      [
+        "act",
+        "aud",
+        "authorization_details",
+        "email",
+        "exp",
+        "iat",
+        "iss",
+        "jti",
+        "nbf",
+        "roles",
+        "scope",
+        "sid",
+        "sub",
+      ].sort(),
     );
     expect(payload).toMatchObject({
       aud: TEST_MCP_RESOURCE,
       sub: login.user?.id,
       sid: login.sessionId,
       scope: "tickets:read",
-      act: { sub: TEST_GATEWAY_ID, agent: "support-assistant" },
+      act: { sub: TEST_GATEWAY_ID, act: { sub: SERVICE_IDS.agent, agent: "support-assistant" } },
+      authorization_details: [
+        { type: "agent_tools", agent: "support-assistant", tools: [...TEST_AGENTS.supportAssistant.allowedTools] },
+      ],
     });
   });
 });

@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { startTestIssuer, type TestIssuer } from "../../kit/testing/test-issuer.js";
+import { TEST_AGENTS, testAgentDirectory } from "../testing/test-agents.js";
 import {
   bearer,
   startTestChat,
@@ -12,6 +14,7 @@ import {
 } from "../testing/test-chat.js";
 import {
   type ClientAuth,
+  clientCredentialsForm,
   exchangeForm,
   postTokenRequest,
   type TokenResponse,
@@ -22,7 +25,10 @@ let gateway: ClientAuth;
 let foreignIssuer: TestIssuer;
 
 beforeAll(async () => {
-  chat = await startTestChat({ MCP_TOKEN_TTL: "5m", ACCESS_TOKEN_TTL: "15m" });
+  chat = await startTestChat(
+    { MCP_TOKEN_TTL: "5m", ACCESS_TOKEN_TTL: "15m" },
+    { agentDirectory: testAgentDirectory() },
+  );
   gateway = { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] };
   foreignIssuer = await startTestIssuer({ audience: chat.config.API_AUDIENCE });
 });
@@ -44,9 +50,18 @@ async function login(email: string, password: string) {
 const admin = () => login("admin@company.com", chat.passwords.admin);
 const viewer = () => login("viewer@company.com", chat.passwords.viewer);
 
+/** The agent service's token for the gateway, running `agentId`: what the gateway presents as actor_token. */
+async function agentToken(agentId: string, audience: string = SERVICE_IDS.gateway): Promise<string> {
+  const res = await postTokenRequest(chat.url, clientCredentialsForm({ audience, agentId }), {
+    basic: [SERVICE_IDS.agent, chat.config.AGENT_CLIENT_SECRET],
+  });
+  if (res.status !== 200) throw new Error(JSON.stringify(res.body));
+  return res.body.access_token as string;
+}
+
 function exchange(
   subjectToken: string,
-  p: { scope?: string; agentId?: string; resource?: string } = {},
+  p: { scope?: string; actorToken?: string; resource?: string } = {},
   auth = gateway,
 ) {
   return postTokenRequest(
@@ -65,11 +80,11 @@ function expectOAuthError(res: TokenResponse, status: number, error: string) {
 }
 
 describe("RFC 8693 token exchange at POST /oauth2/token", () => {
-  it("issues an MCP token: aud = resource, same sub and sid, act = gateway + agent, scope ∩, short expiry", async () => {
+  it("issues an MCP token: aud = resource, same sub and sid, nested act (gateway ← agent), agent_tools, scope ∩, short expiry", async () => {
     const user = await admin();
     const res = await exchange(user.access, {
       scope: "tickets:read tickets:write",
-      agentId: "support-assistant",
+      actorToken: await agentToken("support-assistant"),
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -95,15 +110,20 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
       sub: user.userId,
       sid: user.sessionId,
       email: "admin@company.com",
-      act: { sub: TEST_GATEWAY_ID, agent: "support-assistant" },
+      // RFC 8693 §4.1: the current actor (the gateway) outermost, the agent service inside it.
+      act: { sub: TEST_GATEWAY_ID, act: { sub: SERVICE_IDS.agent, agent: "support-assistant" } },
       scope: "tickets:read tickets:write",
+      // RFC 9396: the agent's allow-list travels with the token.
+      authorization_details: [
+        { type: "agent_tools", agent: "support-assistant", tools: [...TEST_AGENTS.supportAssistant.allowedTools] },
+      ],
     });
     expect(payload.jti).not.toBe(subject.jti);
     expect(payload.exp).toBeLessThanOrEqual(subject.exp ?? 0);
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(chat.config.MCP_TOKEN_TTL);
   });
 
-  it("accepts client_secret_post, and omits act.agent when no agent is named", async () => {
+  it("accepts client_secret_post; without an actor token act is the client alone and nothing names an agent", async () => {
     const user = await admin();
     const res = await exchange(
       user.access,
@@ -111,7 +131,9 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
       { post: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] },
     );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(jose.decodeJwt(res.body.access_token as string).act).toEqual({ sub: TEST_GATEWAY_ID });
+    const claims = jose.decodeJwt(res.body.access_token as string);
+    expect(claims.act).toEqual({ sub: TEST_GATEWAY_ID });
+    expect(claims).not.toHaveProperty("authorization_details");
   });
 
   it("refuses a bad client with 401 invalid_client and a Basic challenge", async () => {
@@ -220,7 +242,7 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
       scope: "tickets:read",
     });
     const cases: [Record<string, string>, number, string][] = [
-      [{ ...base, grant_type: "client_credentials" }, 400, "unsupported_grant_type"],
+      [{ ...base, grant_type: "password" }, 400, "unsupported_grant_type"],
       [{ ...base, grant_type: "" }, 400, "invalid_request"],
       [{ ...base, subject_token: "" }, 400, "invalid_request"],
       [{ ...base, subject_token_type: "urn:ietf:params:oauth:token-type:id_token" }, 400, "invalid_request"],
@@ -229,8 +251,12 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
         400,
         "invalid_request",
       ],
+      // actor_token and actor_token_type go together (RFC 8693 §2.1); only access tokens act.
       [{ ...base, actor_token: "x" }, 400, "invalid_request"],
-      [{ ...base, agent_id: "bad agent id!" }, 400, "invalid_request"],
+      [{ ...base, actor_token_type: "urn:ietf:params:oauth:token-type:access_token" }, 400, "invalid_request"],
+      [{ ...base, actor_token: "x", actor_token_type: "urn:ietf:params:oauth:token-type:jwt" }, 400, "invalid_request"],
+      // The agent_id extension is gone: the agent is proven by actor_token.
+      [{ ...base, agent_id: "support-assistant" }, 400, "invalid_request"],
       [{ ...base, resource: "" }, 400, "invalid_request"],
     ];
     for (const [form, status, error] of cases)

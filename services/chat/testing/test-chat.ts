@@ -8,6 +8,7 @@ import pg from "pg";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
+import type { AgentDirectory } from "../identity/agents/agent-directory.js";
 import { type RunningChat, startChat } from "../server.js";
 
 /** A chat process started in-process for a test, on a free loopback port and its own database. */
@@ -36,12 +37,16 @@ export const TEST_GATEWAY_ID = "mcp-gateway";
 
 /**
  * Starts chat with a fresh temp DATA_DIR, or a fresh schema on DATABASE_URL when that is set (so
- * the same tests run on both back ends). Seed passwords and the gateway secret are random per run,
+ * the same tests run on both back ends). Seed passwords and client secrets are random per run,
  * which makes "this secret appears in no log line" a meaningful assertion.
  */
 export async function startTestChat(
   env: Record<string, string> = {},
-  options: { keyReloadIntervalMs?: number } = {},
+  options: {
+    keyReloadIntervalMs?: number;
+    /** The registered agents, instead of asking an agent service at AGENT_URL. */
+    agentDirectory?: AgentDirectory;
+  } = {},
 ): Promise<TestChat> {
   const dataDir = await mkdtemp(join(tmpdir(), "chat-test-"));
   const databaseUrl = process.env.DATABASE_URL;
@@ -63,6 +68,8 @@ export async function startTestChat(
     MCP_RESOURCE: TEST_MCP_RESOURCE,
     GATEWAY_CLIENT_ID: TEST_GATEWAY_ID,
     GATEWAY_CLIENT_SECRET: `gw-${randomBytes(12).toString("base64url")}`,
+    AGENT_CLIENT_SECRET: `ag-${randomBytes(12).toString("base64url")}`,
+    MCP_CLIENT_SECRET: `mcp-${randomBytes(12).toString("base64url")}`,
     SEED_ADMIN_PASSWORD: passwords.admin,
     SEED_AGENT_PASSWORD: passwords.agent,
     SEED_VIEWER_PASSWORD: passwords.viewer,
@@ -78,6 +85,7 @@ export async function startTestChat(
     running = await startChat(config, logs.logger, {
       ...(schema ? { databaseSchema: schema } : {}),
       ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
+      ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
     });
     auth = createClient(AuthService, createConnectTransport({ baseUrl: running.url, httpVersion: "1.1" }));
   };

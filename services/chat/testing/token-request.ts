@@ -1,4 +1,5 @@
-import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from "../identity/exchange/token-exchange.js";
+import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from "../identity/clients/client-registry.js";
+import { ACCESS_TOKEN_TYPE } from "../identity/exchange/token-exchange.js";
 
 /** What the token endpoint answered. */
 export interface TokenResponse {
@@ -11,7 +12,8 @@ export interface ExchangeParams {
   readonly subjectToken: string;
   readonly resource: string;
   readonly scope?: string;
-  readonly agentId?: string;
+  /** The agent service's token for the client, sent as the RFC 8693 actor_token. */
+  readonly actorToken?: string;
   /** Extra or overriding form parameters. */
   readonly extra?: Record<string, string>;
 }
@@ -65,6 +67,20 @@ export function exchangeForm(p: ExchangeParams): Record<string, string> {
     subject_token_type: ACCESS_TOKEN_TYPE,
     resource: p.resource,
     ...(p.scope !== undefined ? { scope: p.scope } : {}),
+    ...(p.actorToken !== undefined ? { actor_token: p.actorToken, actor_token_type: ACCESS_TOKEN_TYPE } : {}),
+    ...p.extra,
+  };
+}
+
+/** The form of a client-credentials request for a service token. */
+export function clientCredentialsForm(p: {
+  readonly audience?: string;
+  readonly agentId?: string;
+  readonly extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    grant_type: CLIENT_CREDENTIALS_GRANT,
+    ...(p.audience !== undefined ? { audience: p.audience } : {}),
     ...(p.agentId !== undefined ? { agent_id: p.agentId } : {}),
     ...p.extra,
   };

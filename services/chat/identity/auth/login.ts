@@ -43,6 +43,10 @@ export function createLogin(deps: LoginDeps): Login {
       );
     }
     refuseIfThrottled(deps, email, clientAddress);
+    // Guessing one email from many addresses is slowed, never refused: every attempt on the email
+    // waits the same bounded delay, so the real user still gets in (docs/identity.md, "Throttling").
+    const delay = deps.throttle.delayMs(email);
+    if (delay > 0) await sleep(delay);
 
     const user = await deps.users.findByEmail(email);
     const matches = await verifyPassword(password, user?.passwordHash ?? deps.dummyHash);
@@ -63,7 +67,7 @@ export function createLogin(deps: LoginDeps): Login {
       );
       throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
     }
-    deps.throttle.recordSuccess(email);
+    deps.throttle.recordSuccess(email, clientAddress);
 
     const session = await deps.sessions.create(user.id, deps.sessionLifetimeSec);
     const issued = await deps.issue(publicUser(user), session);
@@ -71,6 +75,8 @@ export function createLogin(deps: LoginDeps): Login {
     return issued;
   };
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function refuseIfThrottled(deps: LoginDeps, email: string, clientAddress: string | undefined): void {
   const wait = deps.throttle.retryAfterSec(email, clientAddress);

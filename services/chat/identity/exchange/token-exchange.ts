@@ -1,21 +1,24 @@
 import { AuthError } from "../../../kit/auth/auth-error.js";
-import type { Principal } from "../../../kit/auth/principal.js";
+import type { Actor, Principal } from "../../../kit/auth/principal.js";
+import { scopesForTools } from "../../../kit/auth/scopes.js";
 import type { TokenVerifier } from "../../../kit/auth/token-verifier.js";
 import type { Form } from "../http/form-body.js";
 import { invalidRequest, OAuthError } from "../http/oauth-response.js";
-import type { TokenMinter } from "../tokens/token-minter.js";
+import type { AgentToolsDetail, TokenMinter } from "../tokens/token-minter.js";
+import type { ActorTokenCheck, VerifiedActor } from "./actor-token.js";
 
-export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export { TOKEN_EXCHANGE_GRANT } from "../clients/client-registry.js";
 export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
-/** Our extension parameter naming the agent the client acts for; it lands in `act.agent`. */
-export const AGENT_ID_PARAM = "agent_id";
-const AGENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** The extension parameter that used to name the agent; the agent is now proven by `actor_token`. */
+const RETIRED_AGENT_ID_PARAM = "agent_id";
 
 export interface TokenExchangeOptions {
   /** Verifies subject tokens exactly like the edge does (user access tokens: aud = API audience). */
   readonly verifier: TokenVerifier;
   readonly isRevoked: (principal: Principal) => boolean;
+  /** Verifies `actor_token` (the agent service's token for the client) and its agent. */
+  readonly checkActor: ActorTokenCheck;
   readonly minter: TokenMinter;
   /** The one resource tokens may be exchanged for (RFC 8707): the MCP server. */
   readonly mcpResource: string;
@@ -33,19 +36,29 @@ export interface ExchangeResult {
   };
   readonly subject: Principal;
   readonly agent: string | undefined;
+  /** The issued token's `act`: the delegation chain, current actor outermost. */
+  readonly actor: Actor;
   readonly scopes: readonly string[];
   readonly jti: string;
 }
 
 /**
- * RFC 8693 token exchange for the MCP hop (brief §3). The subject token is verified like any call
- * at the edge (signature, issuer, aud = API audience, expiry, revoked session). The issued token
- * is for the MCP resource only, keeps the user as `sub` and the login session as `sid`, names the
- * client and agent in `act`, carries requested ∩ subject scopes (never wider; an empty
- * intersection is refused) and expires no later than the subject token nor MCP_TOKEN_TTL.
+ * RFC 8693 token exchange for the MCP hop (docs/architecture.md, "The exchange with an actor").
+ * The subject token is verified like any call at the edge (signature, issuer, aud = API audience,
+ * expiry, revoked session). The optional actor token proves which registered agent the agent
+ * service runs (actor-token.ts). The issued token is for the MCP resource only, keeps the user as
+ * `sub` and the login session as `sid`, carries the whole chain in nested `act` (the client
+ * outermost, RFC 8693 §4.1), scope = requested ∩ subject's ∩ what the agent's tools need (never
+ * wider; an empty result is refused), the agent's allow-list as RFC 9396 `authorization_details`,
+ * and expires no later than the subject token nor MCP_TOKEN_TTL.
  */
 export function createTokenExchange(options: TokenExchangeOptions) {
   return async (form: Form, clientId: string): Promise<ExchangeResult> => {
+    if (form.has(RETIRED_AGENT_ID_PARAM)) {
+      throw invalidRequest(
+        `${RETIRED_AGENT_ID_PARAM} is not accepted; present the agent service's token as actor_token (RFC 8693)`,
+      );
+    }
     const subjectToken = required(form, "subject_token");
     const subjectType = required(form, "subject_token_type");
     if (subjectType !== ACCESS_TOKEN_TYPE) {
@@ -55,10 +68,15 @@ export function createTokenExchange(options: TokenExchangeOptions) {
     if (requestedType !== undefined && requestedType !== ACCESS_TOKEN_TYPE) {
       throw invalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
-    if (form.has("actor_token") || form.has("actor_token_type")) {
-      throw invalidRequest(
-        `actor_token is not supported; name the agent with the ${AGENT_ID_PARAM} parameter`,
-      );
+    const actorToken = form.get("actor_token");
+    const actorType = form.get("actor_token_type");
+    // RFC 8693 §2.1: actor_token_type is REQUIRED with actor_token and MUST NOT appear without it.
+    if ((actorToken === undefined) !== (actorType === undefined)) {
+      throw invalidRequest("actor_token and actor_token_type go together: send both or neither");
+    }
+    if (actorToken === "") throw invalidRequest("missing parameter actor_token");
+    if (actorType !== undefined && actorType !== ACCESS_TOKEN_TYPE) {
+      throw invalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
     const resource = required(form, "resource");
     if (resource !== options.mcpResource) {
@@ -72,22 +90,30 @@ export function createTokenExchange(options: TokenExchangeOptions) {
     if (audience !== undefined && audience !== options.mcpResource) {
       throw new OAuthError(400, "invalid_target", "audience must name the same resource as resource");
     }
-    const agent = form.get(AGENT_ID_PARAM);
-    if (agent !== undefined && !AGENT_ID.test(agent)) {
-      throw invalidRequest(`${AGENT_ID_PARAM} must be 1-128 characters of letters, digits and . _ : @ -`);
-    }
 
     const subject = await verifySubject(subjectToken, options);
     const nowSec = Math.floor(Date.now() / 1000);
     // The verifier allows a few seconds of clock skew; an exchanged token must not start out dead.
     if (subject.expiresAt <= nowSec) throw new OAuthError(400, "invalid_grant", "subject_token: expired");
+    const actor = actorToken !== undefined ? await options.checkActor(actorToken, clientId) : undefined;
 
     const requested = form.has("scope") ? splitScope(form.get("scope") ?? "") : subject.scopes;
-    const granted = subject.scopes.filter((s) => requested.includes(s));
+    // An agent gets no scope its tools don't need, whatever its user holds.
+    const agentNeeds = actor ? scopesForTools(actor.agent.allowedTools) : undefined;
+    const granted = subject.scopes.filter(
+      (s) => requested.includes(s) && (agentNeeds === undefined || (agentNeeds as readonly string[]).includes(s)),
+    );
     if (granted.length === 0) {
-      throw new OAuthError(400, "invalid_scope", "none of the requested scopes is held by the subject token");
+      throw new OAuthError(
+        400,
+        "invalid_scope",
+        actor
+          ? `none of the requested scopes is held by the subject token and needed by agent "${actor.agent.agentId}"'s tools`
+          : "none of the requested scopes is held by the subject token",
+      );
     }
 
+    const act = chainOf(clientId, actor);
     const minted = await options.minter.mint({
       subject: {
         userId: subject.userId,
@@ -99,7 +125,8 @@ export function createTokenExchange(options: TokenExchangeOptions) {
       audience: options.mcpResource,
       lifetimeSec: options.mcpTokenTtlSec,
       notAfter: subject.expiresAt,
-      actor: agent ? { sub: clientId, agent } : { sub: clientId },
+      actor: act,
+      ...(actor ? { authorizationDetails: [agentTools(actor)] } : {}),
     });
     return {
       body: {
@@ -110,11 +137,22 @@ export function createTokenExchange(options: TokenExchangeOptions) {
         scope: granted.join(" "),
       },
       subject,
-      agent,
+      agent: actor?.agent.agentId,
+      actor: act,
       scopes: granted,
       jti: minted.jti,
     };
   };
+}
+
+/** RFC 8693 §4.1: the client exchanging (current actor) outermost, the agent service inside it. */
+function chainOf(clientId: string, actor: VerifiedActor | undefined): Actor {
+  if (!actor) return { sub: clientId };
+  return { sub: clientId, act: { sub: actor.caller.clientId, agent: actor.agent.agentId } };
+}
+
+function agentTools(actor: VerifiedActor): AgentToolsDetail {
+  return { type: "agent_tools", agent: actor.agent.agentId, tools: [...actor.agent.allowedTools] };
 }
 
 async function verifySubject(token: string, options: TokenExchangeOptions): Promise<Principal> {

@@ -1,25 +1,20 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { RegisteredClient } from "../clients/client-registry.js";
 import type { Form } from "./form-body.js";
 import { invalidRequest, OAuthError } from "./oauth-response.js";
-
-/** A confidential client registered with the identity provider (today: the MCP gateway). */
-export interface RegisteredClient {
-  readonly clientId: string;
-  readonly clientSecret: string;
-}
 
 /**
  * Authenticates the client of a token request (RFC 6749 §2.3.1): `client_secret_basic`
  * (Authorization: Basic, id and secret form-urlencoded first) or `client_secret_post` (client_id
  * and client_secret in the body); using both is refused. Failures are 401 invalid_client with a
- * Basic challenge (§5.2). Returns the authenticated client id.
+ * Basic challenge (§5.2). Returns the authenticated client.
  */
 export function authenticateClient(
   authorization: string | undefined,
   form: Form,
   clients: readonly RegisteredClient[],
   realm: string,
-): string {
+): RegisteredClient {
   const challenge = { "www-authenticate": `Basic realm="${realm}", charset="UTF-8"` };
   if (authorization && !/^\s*Basic\s/i.test(authorization)) {
     throw new OAuthError(
@@ -45,11 +40,11 @@ export function authenticateClient(
   if (!presented) throw new OAuthError(401, "invalid_client", "client authentication is required", challenge);
 
   // Compare every registered client in full, so timing says nothing about which part was wrong.
-  let match: string | undefined;
+  let match: RegisteredClient | undefined;
   for (const client of clients) {
     const idOk = sameSecret(presented.id, client.clientId);
     const secretOk = sameSecret(presented.secret, client.clientSecret);
-    if (idOk && secretOk) match = client.clientId;
+    if (idOk && secretOk) match = client;
   }
   if (!match) throw new OAuthError(401, "invalid_client", "client authentication failed", challenge);
   return match;

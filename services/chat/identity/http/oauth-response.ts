@@ -2,8 +2,8 @@ import type { HttpResponse } from "../../../kit/server/service-server.js";
 
 /**
  * RFC 6749 §5.2 error codes this endpoint answers with, plus RFC 8707's invalid_target and RFC 6749
- * §4.1.2.1's temporarily_unavailable (with HTTP 429) for an address throttled for failed client
- * authentication.
+ * §4.1.2.1's temporarily_unavailable: HTTP 429 for a failed client authentication from a throttled
+ * address, 503 when the agent registry can't be asked.
  */
 export type OAuthErrorCode =
   | "invalid_request"
@@ -11,6 +11,7 @@ export type OAuthErrorCode =
   | "invalid_grant"
   | "invalid_scope"
   | "invalid_target"
+  | "unauthorized_client"
   | "unsupported_grant_type"
   | "server_error"
   | "temporarily_unavailable";

@@ -2,11 +2,19 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../../../kit/log/logger.js";
 import { currentCallScope } from "../../../kit/propagation/call-scope.js";
 import { childSpan, parseTraceparent } from "../../../kit/propagation/trace-context.js";
+import { describeChain } from "../../../kit/auth/principal.js";
 import type { HttpRequest, HttpResponse, HttpRoute } from "../../../kit/server/service-server.js";
-import { type createTokenExchange, TOKEN_EXCHANGE_GRANT } from "../exchange/token-exchange.js";
+import {
+  CLIENT_CREDENTIALS_GRANT,
+  type GrantType,
+  type RegisteredClient,
+  TOKEN_EXCHANGE_GRANT,
+} from "../clients/client-registry.js";
+import type { createTokenExchange } from "../exchange/token-exchange.js";
+import type { createClientCredentialsGrant } from "../service-tokens/client-credentials.js";
+import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
-import type { SlidingWindow } from "../throttle/sliding-window.js";
-import { authenticateClient, type RegisteredClient } from "./client-auth.js";
+import { authenticateClient } from "./client-auth.js";
 import { readForm } from "./form-body.js";
 import { invalidRequest, OAuthError, sendJson, sendOAuthError } from "./oauth-response.js";
 
@@ -14,23 +22,26 @@ export const TOKEN_ENDPOINT_PATH = "/oauth2/token";
 
 export interface TokenEndpointOptions {
   readonly exchange: ReturnType<typeof createTokenExchange>;
+  readonly clientCredentials: ReturnType<typeof createClientCredentialsGrant>;
   readonly clients: readonly RegisteredClient[];
   /** Realm of the Basic challenge on invalid_client. */
   readonly realm: string;
   readonly logger: Logger;
   /**
-   * Failed client authentications per client address: past the limit the address is refused with
-   * 429 before its secret is even compared, until old failures leave the window (secret guessing).
+   * Failed client authentications per client address: past the limit a failure is held and
+   * answered 429; the secret is still compared, so the right one is always served.
    */
-  readonly clientFailures: SlidingWindow;
+  readonly clientFailures: ClientAuthThrottle;
   readonly trustedProxyHops: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const GRANTS: readonly string[] = [CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT];
 
 /**
- * `POST /oauth2/token` (RFC 6749 §3.2), plain HTTP on the chat port. Only the RFC 8693 token
- * exchange grant is offered: the gateway is its only client. Every answer is JSON with
+ * `POST /oauth2/token` (RFC 6749 §3.2), plain HTTP on the chat port, for our services only
+ * (clients/client-registry.ts): client credentials (service tokens) and the RFC 8693 exchange for
+ * the MCP hop, each grant only to the clients registered for it. Every answer is JSON with
  * `Cache-Control: no-store`; errors are RFC 6749 §5.2 objects.
  */
 export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
@@ -45,29 +56,25 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
         });
       }
       const address = clientAddressFrom(header(req, "x-forwarded-for"), options.trustedProxyHops, req.socket.remoteAddress);
-      const waitMs = address ? options.clientFailures.blockedFor(address, Date.now()) : 0;
-      if (waitMs > 0) {
-        const wait = Math.ceil(waitMs / 1000);
-        throw new OAuthError(
-          429,
-          "temporarily_unavailable",
-          `too many failed client authentications from this address; retry in ${wait} s`,
-          { "retry-after": String(wait) },
-        );
-      }
       const form = await readForm(req);
-      try {
-        clientId = authenticateClient(req.headers.authorization, form, options.clients, options.realm);
-      } catch (err) {
-        if (address && err instanceof OAuthError && err.error === "invalid_client") {
-          options.clientFailures.record(address, Date.now());
-        }
-        throw err;
-      }
+      const client = await authenticate(req, form, address, options);
+      clientId = client.clientId;
       const grantType = form.get("grant_type");
       if (!grantType) throw invalidRequest("missing parameter grant_type");
-      if (grantType !== TOKEN_EXCHANGE_GRANT) {
-        throw new OAuthError(400, "unsupported_grant_type", `only ${TOKEN_EXCHANGE_GRANT} is supported`);
+      if (!GRANTS.includes(grantType)) {
+        throw new OAuthError(400, "unsupported_grant_type", `supported: ${GRANTS.join(", ")}`);
+      }
+      if (!client.grants.has(grantType as GrantType)) {
+        throw new OAuthError(400, "unauthorized_client", `client "${client.clientId}" may not use ${grantType}`);
+      }
+      if (grantType === CLIENT_CREDENTIALS_GRANT) {
+        const result = await options.clientCredentials(form, client);
+        logger.info(
+          { client_id: clientId, audience: result.audience, agent: result.agent, expires_in: result.body.expires_in, jti: result.jti },
+          "service token issued",
+        );
+        sendJson(res, 200, result.body);
+        return;
       }
       const result = await options.exchange(form, clientId);
       const scope = currentCallScope();
@@ -76,6 +83,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
         {
           client_id: clientId,
           agent: result.agent,
+          actor_chain: describeChain(result),
           session_id: result.subject.sessionId,
           scope: result.body.scope,
           expires_in: result.body.expires_in,
@@ -97,6 +105,32 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
       sendOAuthError(res, err);
     }
   };
+}
+
+/**
+ * Client authentication with throttling that can't be turned against the client (issue 9): the
+ * secret is always compared and a right one always served; only failures count, and past the
+ * limit they are held and answered 429 (throttle/client-auth-throttle.ts).
+ */
+async function authenticate(
+  req: HttpRequest,
+  form: ReadonlyMap<string, string>,
+  address: string | undefined,
+  options: TokenEndpointOptions,
+): Promise<RegisteredClient> {
+  try {
+    return authenticateClient(req.headers.authorization, form, options.clients, options.realm);
+  } catch (err) {
+    if (!(err instanceof OAuthError) || err.error !== "invalid_client") throw err;
+    const answer = await options.clientFailures.failed(address);
+    if (!answer.throttled) throw err;
+    throw new OAuthError(
+      429,
+      "temporarily_unavailable",
+      `too many failed client authentications from this address; retry in ${answer.retryAfterSec} s`,
+      { "retry-after": String(answer.retryAfterSec) },
+    );
+  }
 }
 
 function header(req: HttpRequest, name: string): string | undefined {

@@ -2,43 +2,79 @@ import { createSlidingWindow } from "./sliding-window.js";
 
 export interface LoginThrottleOptions {
   readonly windowMs: number;
+  /** Failures allowed per (email, address) pair; also where the per-email slow-down starts. */
   readonly maxFailuresPerEmail: number;
   readonly maxFailuresPerAddress: number;
+  /** Slow-down of the first failure past the per-email threshold; doubles with each further one. */
+  readonly emailDelayBaseMs?: number;
+  /** The slow-down never exceeds this: a real user under attack waits, bounded, and gets in. */
+  readonly emailDelayMaxMs?: number;
 }
 
+export const EMAIL_DELAY_BASE_MS = 250;
+export const EMAIL_DELAY_MAX_MS = 2_000;
+
 /**
- * Throttles password guessing: too many failed logins for one email (guessing one account) or
- * from one client address (spraying many accounts) within the window block further attempts
- * until old failures leave the window. Unknown emails count exactly like known ones, so being
- * throttled reveals nothing about which accounts exist.
+ * Throttles password guessing without letting one party's failures lock another party out
+ * (issue 9, docs/identity.md "Throttling"):
+ * - per (email, address) pair and per address, failures past the limits are refused: they are
+ *   keyed by the guesser's own address, so only the guesser (and whoever shares its address) is
+ *   stopped;
+ * - per email across addresses nothing is refused — a botnet spread over many addresses only
+ *   makes every attempt on that email wait a bounded delay before the password is checked, the
+ *   same delay for everyone, so the real user is slowed but always gets in with the right password.
+ * Unknown emails count exactly like known ones, so throttling reveals nothing about which accounts
+ * exist.
  */
 export interface LoginThrottle {
-  /** Seconds to wait before trying again, or 0 when the attempt may proceed. */
+  /** Seconds to wait before trying again from this address, or 0 when the attempt may proceed. */
   retryAfterSec(email: string, address: string | undefined): number;
+  /** How long to hold an attempt on `email` before checking it (same for every address). */
+  delayMs(email: string): number;
   recordFailure(email: string, address: string | undefined): void;
-  /** A successful login clears the email's failures (not the address's: it may be spraying). */
-  recordSuccess(email: string): void;
+  /** A successful login clears its (email, address) pair; not the address (it may be spraying) nor the email. */
+  recordSuccess(email: string, address: string | undefined): void;
 }
+
+// Requests with no usable address (a misconfigured proxy chain) share one bucket: never unthrottled.
+const NO_ADDRESS = "?";
 
 export function createLoginThrottle(
   options: LoginThrottleOptions,
   clock: () => number = Date.now,
 ): LoginThrottle {
-  const byEmail = createSlidingWindow({ windowMs: options.windowMs, limit: options.maxFailuresPerEmail });
+  const base = options.emailDelayBaseMs ?? EMAIL_DELAY_BASE_MS;
+  const max = options.emailDelayMaxMs ?? EMAIL_DELAY_MAX_MS;
+  // Enough events per email to reach the maximum delay; more would not change it.
+  const doublings = Math.ceil(Math.log2(Math.max(1, max / base)));
+  const byPair = createSlidingWindow({ windowMs: options.windowMs, limit: options.maxFailuresPerEmail });
   const byAddress = createSlidingWindow({ windowMs: options.windowMs, limit: options.maxFailuresPerAddress });
+  const byEmail = createSlidingWindow({
+    windowMs: options.windowMs,
+    limit: options.maxFailuresPerEmail + doublings + 1,
+  });
+  const pairKey = (email: string, address: string | undefined) => `${address ?? NO_ADDRESS}\n${email}`;
   return {
     retryAfterSec(email, address) {
       const now = clock();
-      const wait = Math.max(byEmail.blockedFor(email, now), address ? byAddress.blockedFor(address, now) : 0);
+      const wait = Math.max(
+        byPair.blockedFor(pairKey(email, address), now),
+        byAddress.blockedFor(address ?? NO_ADDRESS, now),
+      );
       return wait > 0 ? Math.ceil(wait / 1000) : 0;
+    },
+    delayMs(email) {
+      const over = byEmail.count(email, clock()) - options.maxFailuresPerEmail;
+      return over < 0 ? 0 : Math.min(max, base * 2 ** over);
     },
     recordFailure(email, address) {
       const now = clock();
+      byPair.record(pairKey(email, address), now);
+      byAddress.record(address ?? NO_ADDRESS, now);
       byEmail.record(email, now);
-      if (address) byAddress.record(address, now);
     },
-    recordSuccess(email) {
-      byEmail.clear(email);
+    recordSuccess(email, address) {
+      byPair.clear(pairKey(email, address));
     },
   };
 }

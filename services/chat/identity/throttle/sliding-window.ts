@@ -10,6 +10,8 @@
 export interface SlidingWindow {
   /** Whether `key` has `limit` events in the window; if so, ms until one expires. */
   blockedFor(key: string, now: number): number;
+  /** Events of `key` in the window, at most `limit` (only that many are kept). */
+  count(key: string, now: number): number;
   record(key: string, now: number): void;
   clear(key: string): void;
 }
@@ -39,6 +41,9 @@ export function createSlidingWindow(options: {
       const times = live(key, now);
       if (!times || times.length < limit) return 0;
       return (times[0] ?? now) + windowMs - now;
+    },
+    count(key, now) {
+      return live(key, now)?.length ?? 0;
     },
     record(key, now) {
       const times = live(key, now) ?? [];

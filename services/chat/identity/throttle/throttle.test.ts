@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createClientAuthThrottle } from "./client-auth-throttle.js";
 import { clientAddressFrom } from "./client-address.js";
 import { createLoginThrottle } from "./login-throttle.js";
 import { createSlidingWindow } from "./sliding-window.js";
@@ -27,7 +28,7 @@ describe("sliding window", () => {
 });
 
 describe("login throttle", () => {
-  it("throttles per email and per address, clears the email on success, recovers after the window", () => {
+  it("refuses per (email, address) pair and per address, never per email alone", () => {
     let now = 0;
     const t = createLoginThrottle(
       { windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 3 },
@@ -35,17 +36,89 @@ describe("login throttle", () => {
     );
     t.recordFailure("a@x", "10.0.0.1");
     t.recordFailure("a@x", "10.0.0.1");
-    expect(t.retryAfterSec("a@x", "10.0.0.9")).toBe(60);
-    expect(t.retryAfterSec("b@x", "10.0.0.9")).toBe(0);
+    expect(t.retryAfterSec("a@x", "10.0.0.1")).toBe(60); // the guesser's own pair
+    expect(t.retryAfterSec("a@x", "10.0.0.9")).toBe(0); // the real user, elsewhere: not refused
+    expect(t.retryAfterSec("b@x", "10.0.0.1")).toBe(0);
     t.recordFailure("c@x", "10.0.0.1");
-    expect(t.retryAfterSec("d@x", "10.0.0.1")).toBe(60); // the address sprayed three emails
-    expect(t.retryAfterSec("d@x", undefined)).toBe(0);
+    expect(t.retryAfterSec("d@x", "10.0.0.1")).toBe(60); // the address sprayed three failures
+    expect(t.retryAfterSec("d@x", "10.0.0.2")).toBe(0);
     now = 30_000;
-    expect(t.retryAfterSec("a@x", undefined)).toBe(30);
-    t.recordSuccess("a@x");
-    expect(t.retryAfterSec("a@x", undefined)).toBe(0);
+    expect(t.retryAfterSec("a@x", "10.0.0.1")).toBe(30);
     now = 60_001;
+    expect(t.retryAfterSec("a@x", "10.0.0.1")).toBe(0);
     expect(t.retryAfterSec("d@x", "10.0.0.1")).toBe(0);
+  });
+
+  it("slows every attempt on an email past its threshold by the same bounded, doubling delay", () => {
+    let now = 0;
+    const t = createLoginThrottle(
+      { windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 100, emailDelayBaseMs: 250, emailDelayMaxMs: 2_000 },
+      () => now,
+    );
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      delays.push(t.delayMs("a@x"));
+      t.recordFailure("a@x", `10.0.1.${i}`); // a botnet: a new address each time
+    }
+    expect(delays).toEqual([0, 0, 250, 500, 1_000, 2_000, 2_000, 2_000]);
+    expect(t.delayMs("b@x")).toBe(0);
+    // Every address, the real user's included, waits the same; none is refused.
+    expect(t.retryAfterSec("a@x", "192.0.2.1")).toBe(0);
+    now = 60_001;
+    expect(t.delayMs("a@x")).toBe(0);
+  });
+
+  it("clears only the succeeding pair: the address and the email keep their failures", () => {
+    const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 3 }, () => 0);
+    t.recordFailure("a@x", "10.0.0.1");
+    t.recordFailure("a@x", "10.0.0.1");
+    t.recordSuccess("a@x", "10.0.0.1");
+    expect(t.retryAfterSec("a@x", "10.0.0.1")).toBe(0);
+    t.recordFailure("b@x", "10.0.0.1");
+    expect(t.retryAfterSec("c@x", "10.0.0.1")).toBe(60);
+    expect(t.delayMs("a@x")).toBeGreaterThan(0);
+  });
+
+  it("puts attempts without a usable address in one bucket rather than leaving them uncounted", () => {
+    const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 5, maxFailuresPerAddress: 2 }, () => 0);
+    t.recordFailure("a@x", undefined);
+    t.recordFailure("b@x", undefined);
+    expect(t.retryAfterSec("c@x", undefined)).toBe(60);
+    expect(t.retryAfterSec("c@x", "10.0.0.1")).toBe(0);
+  });
+});
+
+describe("client authentication throttle", () => {
+  it("answers failures plainly up to the limit, then holds them and answers 429 with Retry-After", async () => {
+    let now = 0;
+    const t = createClientAuthThrottle(
+      { failures: createSlidingWindow({ windowMs: 10_000, limit: 2 }), holdMs: 50 },
+      () => now,
+    );
+    expect(await t.failed("10.0.0.1")).toEqual({ throttled: false });
+    expect(await t.failed("10.0.0.1")).toEqual({ throttled: false });
+    const started = Date.now();
+    expect(await t.failed("10.0.0.1")).toEqual({ throttled: true, retryAfterSec: 10 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(await t.failed("10.0.0.2")).toEqual({ throttled: false });
+    now = 10_001;
+    expect(await t.failed("10.0.0.1")).toEqual({ throttled: false });
+  });
+
+  it("caps the answers it holds per address, so a flood can't pile up timers and sockets", async () => {
+    const t = createClientAuthThrottle({
+      failures: createSlidingWindow({ windowMs: 60_000, limit: 1 }),
+      holdMs: 200,
+      maxHeldPerAddress: 3,
+    });
+    await t.failed("10.0.0.1");
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => t.failed("10.0.0.1").then((a) => ({ a, ms: Date.now() - started }))),
+    );
+    expect(answers.every(({ a }) => a.throttled)).toBe(true);
+    expect(answers.filter(({ ms }) => ms >= 190)).toHaveLength(3);
+    expect(answers.filter(({ ms }) => ms < 100)).toHaveLength(3);
   });
 });
 
