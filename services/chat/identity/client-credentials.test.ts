@@ -176,6 +176,16 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
     }
   });
 
+  it("joins the caller's trace: its log line carries the incoming trace id and request id", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), clients.mcpServer, {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": "req-cc-trace-1" },
+    });
+    expect(res.status).toBe(200);
+    const line = chat.logs.lines.find((l) => l.includes("service token issued") && l.includes("req-cc-trace-1"));
+    expect(line).toContain(`"trace_id":"${traceId}"`);
+  });
+
   it("logs each issued service token without the token", async () => {
     const res = await request(clients.agent, { audience: SERVICE_IDS.gateway, agentId: "ticket-reader" });
     expect(res.status).toBe(200);

@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { Logger } from "../../../kit/log/logger.js";
 import { currentCallScope } from "../../../kit/propagation/call-scope.js";
-import { childSpan, parseTraceparent } from "../../../kit/propagation/trace-context.js";
+import { joinCall, nodeHeader } from "../../../kit/propagation/join-call.js";
 import { describeChain } from "../../../kit/auth/principal.js";
 import type { HttpRequest, HttpResponse, HttpRoute } from "../../../kit/server/service-server.js";
 import {
@@ -15,7 +14,7 @@ import type { createClientCredentialsGrant } from "../service-tokens/client-cred
 import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import { authenticateClient } from "./client-auth.js";
-import { readForm } from "./form-body.js";
+import { type Form, readForm } from "./form-body.js";
 import { invalidRequest, OAuthError, sendJson, sendOAuthError } from "./oauth-response.js";
 
 export const TOKEN_ENDPOINT_PATH = "/oauth2/token";
@@ -35,7 +34,6 @@ export interface TokenEndpointOptions {
   readonly trustedProxyHops: number;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const GRANTS: readonly string[] = [CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT];
 
 /**
@@ -47,7 +45,8 @@ const GRANTS: readonly string[] = [CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRAN
 export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
   const { logger } = options;
   return async (req: HttpRequest, res: HttpResponse) => {
-    joinTrace(req);
+    // Plain HTTP routes skip the Connect interceptors: join the caller's trace with the same core.
+    joinCall(nodeHeader(req.headers), `POST ${TOKEN_ENDPOINT_PATH}`);
     let clientId: string | undefined;
     try {
       if (req.method !== "POST") {
@@ -114,7 +113,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
  */
 async function authenticate(
   req: HttpRequest,
-  form: ReadonlyMap<string, string>,
+  form: Form,
   address: string | undefined,
   options: TokenEndpointOptions,
 ): Promise<RegisteredClient> {
@@ -136,15 +135,4 @@ async function authenticate(
 function header(req: HttpRequest, name: string): string | undefined {
   const value = req.headers[name];
   return typeof value === "string" ? value : undefined;
-}
-
-/** Plain HTTP routes skip the Connect interceptors, so the request joins the caller's trace here. */
-function joinTrace(req: HttpRequest): void {
-  const scope = currentCallScope();
-  if (!scope) return;
-  const incoming = req.headers["x-request-id"];
-  const traceparent = req.headers.traceparent;
-  scope.trace = childSpan(parseTraceparent(typeof traceparent === "string" ? traceparent : undefined));
-  scope.requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  scope.procedure = `POST ${TOKEN_ENDPOINT_PATH}`;
 }
