@@ -123,7 +123,7 @@ describe("signing keys: rotation with `npm run rotate-keys`", () => {
     });
     expect(await whoAmIError(chat, newToken)).toBeUndefined();
     expect(await joseVerifies(chat, newToken)).toBe(true);
-  });
+  }, 120_000); // three runs of the command (a Node process each) and four chat starts
 
   it("refuses to remove the only key that can sign, and unknown kids", async () => {
     await chat.stop();
@@ -144,7 +144,7 @@ describe("signing keys: rotation with `npm run rotate-keys`", () => {
     } finally {
       await chat.start();
     }
-  });
+  }, 60_000); // two runs of the command and a chat start
 
   it.skipIf(onPostgres)(
     "refuses to open the embedded database while chat runs (PGlite serves one process)",
