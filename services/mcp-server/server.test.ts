@@ -29,7 +29,10 @@ describe("startMcpServer", () => {
         squatter.close();
       }
       const server = await startMcpServer(config(0), logger);
-      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      // It serves, and says it is not ready: no identity provider here, so no revocation feed.
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: "unavailable", detail: expect.stringMatching(/revocation feed/) });
       expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(true);
       await server.close();
       expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(false);

@@ -2,6 +2,9 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
 import { SCOPES } from "../kit/auth/scopes.js";
+import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
+import { type RevocationWatcher, revocationChecks, watchRevocations } from "../kit/auth/revocation/index.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createConfiguredKeySet, createConfiguredVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
@@ -40,6 +43,8 @@ export interface McpServerOverrides {
   readonly verifier?: TokenVerifier;
   /** Verifies users' own access tokens (audience API_AUDIENCE): the audit trail's second door. */
   readonly apiVerifier?: TokenVerifier;
+  /** The revocation watcher (default: subscribed to the feed at CHAT_URL with MCP_CLIENT_SECRET). */
+  readonly revocations?: RevocationWatcher;
   readonly model?: ModelProvider;
 }
 
@@ -122,7 +127,12 @@ export async function startMcpServer(
     logger,
     system: { startedAt, versions, activeSessions: () => sessions.size },
   });
-  const authenticate = createAuthenticator({ verifier, logger, devAnonymous: config.AUTH_DEV_ANONYMOUS });
+  // Logout, refresh-token reuse or an administrator ends a session: its MCP tokens (same `sid`)
+  // and login tokens are refused here within a second; past the staleness bound, all are (fail closed).
+  const revocations =
+    overrides.revocations ?? watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger);
+  const revocation = revocationChecks(revocations);
+  const authenticate = createAuthenticator({ verifier, logger, devAnonymous: config.AUTH_DEV_ANONYMOUS, ...revocation });
   const allow = defaultAllowLists(
     resource,
     { host: config.HOST, port },
@@ -161,13 +171,20 @@ export async function startMcpServer(
         verifier: eitherAudience(verifier, apiVerifier),
         logger,
         devAnonymous: config.AUTH_DEV_ANONYMOUS,
+        ...revocation,
       }),
       db: database,
       logger,
       resourceMetadataUrl,
     }),
     rpcPrefix: AUDIT_RPC_PREFIX,
-    handleRpc: createAuditRpcHandler({ db: database, logger, auth: { verifier: apiVerifier } }),
+    handleRpc: createAuditRpcHandler({ db: database, logger, auth: { verifier: apiVerifier, ...revocation } }),
+    health: () => {
+      const feed = revocations.state();
+      return feed.status === "failed"
+        ? { ok: false, detail: `revocation feed unavailable since ${new Date(feed.since).toISOString()}` }
+        : { ok: true, detail: `revocation feed ${feed.status}` };
+    },
   });
 
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
@@ -215,6 +232,7 @@ export async function startMcpServer(
         grace.unref();
         await stopped;
         clearTimeout(grace);
+        if (!overrides.revocations) await revocations.close();
         await logHead("stop").catch((err: unknown) => logger.warn({ err }, "audit chain head unreadable at stop"));
         if (!overrides.database) await database.close();
         logger.info("MCP server stopped");

@@ -1,3 +1,4 @@
+import { isOutage } from "../../kit/auth/bearer-auth.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
@@ -34,7 +35,7 @@ export function createAuditEndpoint(deps: {
       const missing = auth.reason === "missing_token";
       // As on /mcp: unreachable keys are the issuer's outage, not a bad token (no invalid_token
       // challenge, which would send a client to get a new one for nothing).
-      const unavailable = auth.reason === "jwks_unavailable";
+      const unavailable = isOutage(auth.reason);
       sendJson(
         res,
         unavailable ? 503 : 401,

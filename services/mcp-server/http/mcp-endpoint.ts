@@ -1,3 +1,4 @@
+import { isOutage } from "../../kit/auth/bearer-auth.js";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -87,7 +88,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     const auth = await deps.authenticate(req.headers.authorization);
     if (!auth.ok) {
       const missing = auth.reason === "missing_token";
-      const unavailable = auth.reason === "jwks_unavailable";
+      const unavailable = isOutage(auth.reason);
       sendJson(
         res,
         unavailable ? 503 : 401,

@@ -17,6 +17,8 @@ export interface RequestHandlerDeps {
   readonly metadataPaths: ReadonlySet<string>;
   readonly metadata: ProtectedResourceMetadata;
   readonly auditPath: string;
+  /** What `/healthz` reports; unhealthy answers 503. */
+  readonly health?: () => { readonly ok: boolean; readonly detail: string };
   readonly handleAudit: RouteHandler;
   /** Path prefix of the Connect services on this port (the audit RPC). */
   readonly rpcPrefix: string;
@@ -83,7 +85,9 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
           }
           await deps.handleAudit(req, res, url);
         } else if (url.pathname === "/healthz") {
-          sendJson(res, 200, { status: "ok" });
+          // Not serving while this server cannot know about revocations (it refuses every token then).
+          const health = deps.health?.() ?? { ok: true, detail: "" };
+          sendJson(res, health.ok ? 200 : 503, { status: health.ok ? "ok" : "unavailable", detail: health.detail });
         } else {
           sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
         }

@@ -6,8 +6,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
+import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import { createRevocationWatcher, revocationWatcherSettings } from "../../kit/auth/revocation/index.js";
+import { type FakeRevocationFeed, startFakeRevocationFeed } from "../../kit/auth/revocation/testing/fake-revocation-feed.js";
 import { ROLE_SCOPES } from "../../kit/auth/scopes.js";
+import { createServiceClient } from "../../kit/client/service-client.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
+import { freePort } from "../../kit/testing/free-port.js";
 import type { Database } from "../../kit/db/index.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestIssuer, type TestIssuer, type TokenClaims } from "../../kit/testing/test-issuer.js";
@@ -53,6 +58,8 @@ export const VIEWER: TestUser = {
 
 export interface Harness {
   readonly issuer: TestIssuer;
+  /** The revocation feed the server subscribes to (a scriptable RevocationService on loopback). */
+  readonly feed: FakeRevocationFeed;
   readonly server: RunningMcpServer;
   readonly config: Config;
   /** The server's database, for assertions on rows. */
@@ -96,23 +103,42 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const logs = captureLogs("mcp-server", "debug");
+  // The identity provider is the test issuer here; its revocation feed a real loopback
+  // RevocationService the tests script (the real feed: services/chat/identity/revocation-feed/).
+  const feed = await startFakeRevocationFeed({
+    logger: logs.logger,
+    heartbeatMs: config.REVOCATION_HEARTBEAT * 1000,
+    port: await freePort(),
+  });
+  const revocations = createRevocationWatcher({
+    client: createServiceClient(RevocationService, feed.url),
+    logger: logs.logger,
+    ...revocationWatcherSettings(config),
+  });
   const db = await openMcpDatabase(config, schema ? { schema } : {});
   let server: RunningMcpServer;
   if (options.serverOwnsDatabase) {
     // The server opens its own handle; ours is closed first (PGlite: one process, one handle).
     await db.close();
     server = await startMcpServer(config, logs.logger, {
+      revocations,
       ...options.overrides,
       ...(schema ? { databaseSchema: schema } : {}),
     });
   } else {
-    server = await startMcpServer(config, logs.logger, { database: db, ...options.overrides });
+    server = await startMcpServer(config, logs.logger, { database: db, revocations, ...options.overrides });
+  }
+  // Opening PGlite can hold the event loop for seconds: past the staleness bound the watcher fails
+  // closed until the next heartbeat is read. Tests start from a live feed.
+  for (const deadline = Date.now() + 10_000; revocations.state().status !== "live" && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 20));
   }
   const mcpUrl = new URL("/mcp", server.url);
   const clients: Client[] = [];
 
   return {
     issuer,
+    feed,
     server,
     config,
     db,
@@ -154,6 +180,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await server.close();
+      await revocations.close();
+      await feed.stop();
       if (!options.serverOwnsDatabase) await db.close();
       await issuer.close();
       if (databaseUrl && schema) {
