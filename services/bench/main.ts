@@ -2,11 +2,12 @@ import { benchAuthOverhead } from "./auth-overhead.bench.js";
 import { benchChain } from "./chain.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
+import { benchRevocation } from "./revocation.bench.js";
 import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (brief §11).
- * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`, `revocation`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   "service-credential": benchServiceCredential,
   gateway: benchGatewayOverhead,
   chain: () => benchChain(),
+  revocation: () => benchRevocation(),
 };
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const chosen = process.argv.slice(2);

@@ -32,9 +32,13 @@ function withService(credentials: ServiceCredentials, audience: string, agent?: 
   };
 }
 
+/**
+ * "revoked" when the hop, or a hop behind it, refused the session as revoked: a gateway that has not
+ * heard yet still cannot use the session, because the MCP server behind it refuses it.
+ */
 function classify(err: unknown): ProbeResult {
   const ce = ConnectError.from(err);
-  return ce.code === Code.Unauthenticated && ce.rawMessage.startsWith("revoked") ? "revoked" : `refused: ${Code[ce.code]} ${ce.rawMessage}`;
+  return ce.code === Code.Unauthenticated && /\brevoked\b/.test(ce.rawMessage) ? "revoked" : `refused: ${Code[ce.code]} ${ce.rawMessage}`;
 }
 
 export function hopProbes(stack: TestStack): HopProbes {
