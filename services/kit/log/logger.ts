@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from "pino";
+import { describeChain } from "../auth/principal.js";
 import { currentCallScope } from "../propagation/call-scope.js";
 import { sanitize } from "./sanitize.js";
 import { scrubSecrets } from "./scrub.js";
@@ -44,7 +45,11 @@ export function createLogger(settings: LoggerSettings): Logger {
         trace_id: scope.trace?.traceId,
         request_id: scope.requestId,
         user_id: scope.principal?.userId,
-        ...(scope.principal?.actor ? { actor: scope.principal.actor.agent ?? scope.principal.actor.sub } : {}),
+        // The delegation chain of an exchanged token, "mcp-gateway ← agent(ticket-reader)".
+        ...(scope.principal?.actor ? { actor: describeChain(scope.principal) } : {}),
+        // The verified calling service, and the agent it proved it runs.
+        ...(scope.caller ? { caller: scope.caller.clientId } : {}),
+        ...(scope.caller?.agent ? { agent: scope.caller.agent } : {}),
       };
     },
     hooks: {
