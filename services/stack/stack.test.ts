@@ -3,13 +3,16 @@ import { mkdtempSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createClientCredentials } from "../kit/auth/client-credentials.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { freePort } from "../kit/testing/free-port.js";
 
 /**
@@ -22,6 +25,10 @@ import { freePort } from "../kit/testing/free-port.js";
 let runner: ChildProcess;
 let output = "";
 let ports: Record<"chat" | "agent" | "gateway" | "mcp", number>;
+// Set here, whatever the shell exports: the seed password the test logs in with, and the agent
+// service's client secret, so the test can call the gateway as the agent service does.
+const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
+const agentSecret = randomBytes(32).toString("base64url");
 
 beforeAll(async () => {
   ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
@@ -36,6 +43,8 @@ beforeAll(async () => {
       GATEWAY_PORT: String(ports.gateway),
       MCP_PORT: String(ports.mcp),
       LOG_LEVEL: "info",
+      SEED_ADMIN_PASSWORD: adminPassword,
+      AGENT_CLIENT_SECRET: agentSecret,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -64,15 +73,29 @@ afterAll(() => {
 });
 
 describe("the stack started by npm start", () => {
-  it("logs in, reaches all 13 tools through the gateway as the user, and the MCP server logs it", async () => {
+  it("logs in, reaches all 13 tools through the gateway as the user (called as the agent service calls it), and the MCP server logs it", async () => {
     const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${ports.chat}`, httpVersion: "1.1" }));
-    const login = await auth.login({ email: "admin@company.com", password: "admin-dev-password" });
+    const login = await auth.login({ email: "admin@company.com", password: adminPassword });
     const token = login.tokens?.accessToken ?? "";
     const headers = { authorization: `Bearer ${token}` };
     const me = await auth.whoAmI({}, { headers });
     expect(me.user?.email).toBe("admin@company.com");
 
-    const gateway = createClient(McpGatewayService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${ports.gateway}` }));
+    const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
+    // A user alone is refused: the gateway serves the agent service only.
+    const direct = createClient(McpGatewayService, createGrpcTransport({ baseUrl: gatewayUrl }));
+    const refused = await direct.listTools({}, { headers }).catch((e: unknown) => ConnectError.from(e));
+    expect((refused as ConnectError).code).toBe(Code.PermissionDenied);
+    // As the agent service: its own credential naming the agent, from the identity provider.
+    const agentCredentials = createClientCredentials({
+      tokenEndpoint: `http://127.0.0.1:${ports.chat}/oauth2/token`,
+      client: { clientId: SERVICE_IDS.agent, clientSecret: agentSecret },
+    });
+    const asAgent: Interceptor = (next) => async (req) => {
+      req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, "support-assistant")}`);
+      return next(req);
+    };
+    const gateway = createClient(McpGatewayService, createGrpcTransport({ baseUrl: gatewayUrl, interceptors: [asAgent] }));
     const { tools } = await gateway.listTools({}, { headers });
     expect(tools).toHaveLength(13);
     const created = await gateway.callTool(
@@ -91,7 +114,7 @@ describe("the stack started by npm start", () => {
     // PRP: log in as admin, get an agent from ListAgents, create a thread, ask about the tools.
     const chatUrl = `http://127.0.0.1:${ports.chat}`;
     const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }));
-    const login = await auth.login({ email: "admin@company.com", password: "admin-dev-password" });
+    const login = await auth.login({ email: "admin@company.com", password: adminPassword });
     const userId = login.user?.id ?? "";
     const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
     // Connect JSON over HTTP/1.1, as the extension (connect-web) calls it.
