@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../kit/log/logger.js";
-import { currentCallScope, runInCallScope } from "../../kit/propagation/call-scope.js";
-import { childSpan, parseTraceparent } from "../../kit/propagation/trace-context.js";
+import { runInCallScope } from "../../kit/propagation/call-scope.js";
+import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
 import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "./protected-resource.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
@@ -25,8 +24,6 @@ export interface RequestHandlerDeps {
   readonly handleRpc: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * A header value bounded for the log: the logger scrubs every string field, and its JWT pattern is
  * quadratic on text like "eyJeyJ…", so an unauthenticated caller must not choose a 16 KB one.
@@ -48,15 +45,11 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       return;
     }
     void runInCallScope(async () => {
-      const scope = currentCallScope();
-      const incomingId = req.headers["x-request-id"];
-      const requestId =
-        typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-      const trace = childSpan(parseTraceparent(req.headers.traceparent as string | undefined));
-      if (scope) Object.assign(scope, { requestId, trace });
+      const url = new URL(req.url ?? "/", "http://localhost");
+      // The kit's one propagation core, as for Connect calls: trace joined, request id taken or made.
+      const { requestId } = joinCall(nodeHeader(req.headers), `${req.method ?? "GET"} ${forLog(url.pathname)}`);
       res.setHeader("x-request-id", requestId);
       const started = performance.now();
-      const url = new URL(req.url ?? "/", "http://localhost");
       try {
         const hostError = guard.checkHost(req.headers.host);
         if (hostError) {
