@@ -8,7 +8,7 @@ import {
   insufficientScopeChallenge,
   invalidTokenChallenge,
   missingTokenChallenge,
-} from "../auth/challenge.js";
+} from "../../kit/auth/challenge.js";
 import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
 import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
@@ -49,7 +49,7 @@ export function createAuditEndpoint(deps: {
           : {
               "www-authenticate": missing
                 ? missingTokenChallenge(deps.resourceMetadataUrl)
-                : invalidTokenChallenge(deps.resourceMetadataUrl, auth.description),
+                : invalidTokenChallenge(auth.description, deps.resourceMetadataUrl),
             },
       );
       return;
@@ -62,7 +62,7 @@ export function createAuditEndpoint(deps: {
         403,
         { error: "insufficient_scope", error_description: message, scope: AUDIT_READ_SCOPE },
         {
-          "www-authenticate": insufficientScopeChallenge(deps.resourceMetadataUrl, AUDIT_READ_SCOPE, message),
+          "www-authenticate": insufficientScopeChallenge(AUDIT_READ_SCOPE, message, deps.resourceMetadataUrl),
         },
       );
       return;

@@ -15,7 +15,7 @@ import {
   insufficientScopeChallenge,
   invalidTokenChallenge,
   missingTokenChallenge,
-} from "../auth/challenge.js";
+} from "../../kit/auth/challenge.js";
 import type { ToolCatalog } from "../mcp/tool-catalog.js";
 import { nameForLog } from "../mcp/tool-runner.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
@@ -102,7 +102,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
           : {
               "www-authenticate": missing
                 ? missingTokenChallenge(deps.resourceMetadataUrl)
-                : invalidTokenChallenge(deps.resourceMetadataUrl, auth.description),
+                : invalidTokenChallenge(auth.description, deps.resourceMetadataUrl),
             },
       );
       return;
@@ -173,7 +173,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
           id: call.id,
           data: { error: "insufficient_scope", scope: required, tool: call.name },
           headers: {
-            "www-authenticate": insufficientScopeChallenge(deps.resourceMetadataUrl, required, message),
+            "www-authenticate": insufficientScopeChallenge(required, message, deps.resourceMetadataUrl),
           },
         });
         return;

@@ -1,27 +1,8 @@
 import type { Database } from "../../kit/db/index.js";
+import { CHAINED_COLUMNS } from "../audit/chain-hash.js";
 
-const COLUMNS = [
-  "id",
-  "seq",
-  "at",
-  "user_id",
-  "email",
-  "actor_sub",
-  "actor_agent",
-  "actor_chain",
-  "anonymous",
-  "tool",
-  "arguments",
-  "outcome",
-  "error_code",
-  "error",
-  "duration_ms",
-  "trace_id",
-  "request_id",
-  "session_id",
-  "prev_hash",
-  "row_hash",
-];
+// Every chained column plus the two hashes: a copy must carry exactly what verification reads.
+const COLUMNS = [...CHAINED_COLUMNS, "prev_hash", "row_hash"];
 const JSONB = new Set(["actor_chain", "arguments"]);
 
 /**
