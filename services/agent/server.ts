@@ -1,5 +1,10 @@
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import { reportFeedHealth, revocationChecks, watchRevocations } from "../kit/auth/revocation/index.js";
+import {
+  awaitFirstSnapshot,
+  reportFeedHealth,
+  revocationChecks,
+  watchRevocations,
+} from "../kit/auth/revocation/index.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import {
   createConfiguredKeySet,
@@ -50,6 +55,7 @@ export async function startAgent(
     const credentials = configuredClientCredentials(config, SERVICE_IDS.agent);
     // Logout, refresh-token reuse or an administrator ends a session: refused here within a second.
     const revocations = watchRevocations(config, credentials, logger);
+    await awaitFirstSnapshot(revocations, config, logger);
     const server = await startServiceServer({
       name: "agent",
       host: config.HOST,

@@ -1,5 +1,10 @@
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import { reportFeedHealth, revocationChecks, watchRevocations } from "../kit/auth/revocation/index.js";
+import {
+  awaitFirstSnapshot,
+  reportFeedHealth,
+  revocationChecks,
+  watchRevocations,
+} from "../kit/auth/revocation/index.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import {
   createConfiguredKeySet,
@@ -50,6 +55,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     const sessions = pool.dropPrefix(sessionKeyPrefix(sessionId));
     if (tokens + sessions > 0) logger.info({ session_id: sessionId, tokens, sessions }, "revoked login session: cached MCP tokens and sessions dropped");
   });
+  await awaitFirstSnapshot(revocations, config, logger);
   const server = await startServiceServer({
     name: "mcp-gateway",
     host: config.HOST,

@@ -3,7 +3,12 @@ import type { AddressInfo } from "node:net";
 import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
 import { SCOPES } from "../kit/auth/scopes.js";
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import { type RevocationWatcher, revocationChecks, watchRevocations } from "../kit/auth/revocation/index.js";
+import {
+  awaitFirstSnapshot,
+  type RevocationWatcher,
+  revocationChecks,
+  watchRevocations,
+} from "../kit/auth/revocation/index.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createConfiguredKeySet, createConfiguredVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
@@ -142,6 +147,8 @@ export async function startMcpServer(
     },
   );
 
+  // Until then the placeholder listener answers 503 + Retry-After: 1, as while starting.
+  await awaitFirstSnapshot(revocations, config, logger);
   listener = createRequestHandler({
     logger,
     guard: createHostOriginGuard(allow.hosts, allow.origins),

@@ -359,7 +359,8 @@ describe("every tool, called by an admin through the gateway", () => {
     const toolLine = records.find((r) => r.msg === "tool create_ticket ok");
     expect(toolLine).toMatchObject({
       user_id: ADMIN.sub,
-      actor: "support-assistant",
+      // The delegation chain as the verified token states it (docs/architecture.md).
+      actor: "mcp-gateway(support-assistant)",
       tool: "create_ticket",
       outcome: "ok",
     });

@@ -39,3 +39,21 @@ export function revocationChecks(watcher: RevocationWatcher): Pick<BearerAuthOpt
 export function reportFeedHealth(watcher: RevocationWatcher, health: Pick<HealthService, "setDependency">): () => void {
   return reportRevocationHealth(watcher, health);
 }
+
+/**
+ * Waits, before a service takes traffic, for the feed's first snapshot: until then the watcher
+ * cannot know which sessions ended, so it refuses every user token — a restarted verifier would
+ * answer its first calls `unavailable`. Bounded by the staleness limit; past it the service starts
+ * anyway, failing closed and NOT_SERVING in health, and turns live when the feed answers.
+ */
+export async function awaitFirstSnapshot(
+  watcher: RevocationWatcher,
+  config: Pick<Config, "REVOCATION_STALENESS_LIMIT">,
+  logger: Logger,
+): Promise<void> {
+  if (await watcher.ready(config.REVOCATION_STALENESS_LIMIT * 1000)) return;
+  logger.error(
+    { waited_s: config.REVOCATION_STALENESS_LIMIT },
+    "no revocation feed yet: starting anyway, refusing user tokens until it answers",
+  );
+}

@@ -12,4 +12,4 @@ export {
   type RevokedSessionEvent,
   revocationWatcherSettings,
 } from "./revocation-watcher.js";
-export { reportFeedHealth, revocationChecks, watchRevocations } from "./configured-watcher.js";
+export { awaitFirstSnapshot, reportFeedHealth, revocationChecks, watchRevocations } from "./configured-watcher.js";
