@@ -111,17 +111,23 @@ async function createWithPid(path: string): Promise<boolean> {
 async function removeStale(path: string): Promise<void> {
   const guard = `${path}.takeover`;
   if (!(await createWithPid(guard))) {
-    if (isOtherLiveProcess(await readPid(guard))) {
-      // Another contender is taking over right now: look again shortly.
-      await new Promise((r) => setTimeout(r, RETRY_MS));
-    } else {
+    const holder = await readPid(guard);
+    if (holder !== undefined && !isOtherLiveProcess(holder)) {
       // Left by a process that died while taking over.
       await rm(guard, { force: true });
+    } else {
+      // Another contender is taking over right now — or just finished and removed the guard (the
+      // pid could not be read): look again shortly. Removing a guard we could not read would
+      // remove the next contender's, letting two take over and both win.
+      await new Promise((r) => setTimeout(r, RETRY_MS));
     }
     return;
   }
   try {
-    if (!isOtherLiveProcess(await readPid(path))) await rm(path, { force: true });
+    // Only a lock naming a dead process is removed: an unreadable one is already gone, and a lock
+    // created by a new winner in the meantime must not be removed under it.
+    const holder = await readPid(path);
+    if (holder !== undefined && !isOtherLiveProcess(holder)) await rm(path, { force: true });
   } finally {
     await rm(guard, { force: true });
   }
