@@ -111,30 +111,46 @@ async function createWithPid(path: string): Promise<boolean> {
 async function removeStale(path: string): Promise<void> {
   const guard = `${path}.takeover`;
   if (!(await createWithPid(guard))) {
-    const holder = await readPid(guard);
-    if (holder !== undefined && !isOtherLiveProcess(holder)) {
+    const holder = await readHolder(guard);
+    if (holder !== ABSENT && !isOtherLiveProcess(holder)) {
       // Left by a process that died while taking over.
       await rm(guard, { force: true });
     } else {
-      // Another contender is taking over right now — or just finished and removed the guard (the
-      // pid could not be read): look again shortly. Removing a guard we could not read would
-      // remove the next contender's, letting two take over and both win.
+      // Another contender is taking over right now — or just finished and removed the guard: look
+      // again shortly. Removing a guard that was already gone would remove the next contender's,
+      // letting two take over and both win.
       await new Promise((r) => setTimeout(r, RETRY_MS));
     }
     return;
   }
   try {
-    // Only a lock naming a dead process is removed: an unreadable one is already gone, and a lock
-    // created by a new winner in the meantime must not be removed under it.
-    const holder = await readPid(path);
-    if (holder !== undefined && !isOtherLiveProcess(holder)) await rm(path, { force: true });
+    // Only a stale lock (a dead holder, or garbage) is removed: one already gone must not be
+    // "removed" again, or the lock a new winner created in the meantime would go with it.
+    const holder = await readHolder(path);
+    if (holder !== ABSENT && !isOtherLiveProcess(holder)) await rm(path, { force: true });
   } finally {
     await rm(guard, { force: true });
   }
 }
 
 async function readPid(path: string): Promise<number | undefined> {
-  const pid = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
+  const holder = await readHolder(path);
+  return holder === ABSENT ? undefined : holder;
+}
+
+/** No such file (as opposed to a file without a readable pid, which is garbage: stale). */
+const ABSENT = Symbol("absent");
+
+/** The pid in a lock file; undefined for garbage; ABSENT when there is no file. */
+async function readHolder(path: string): Promise<number | undefined | typeof ABSENT> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return ABSENT;
+    throw err;
+  }
+  const pid = Number.parseInt(text, 10);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
