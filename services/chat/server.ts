@@ -2,7 +2,6 @@ import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { createServiceTokenVerifier } from "../kit/auth/token-verifier.js";
 import { startServiceServer } from "../kit/server/service-server.js";
 import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
@@ -11,6 +10,7 @@ import { ThreadStore } from "./conversations/thread-store.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
 import type { AgentDirectory } from "./identity/agents/agent-directory.js";
 import { type Identity, startIdentity } from "./identity/identity.js";
+import { createOwnServiceVerifier } from "./identity/own-service-verifier.js";
 
 export interface ChatOptions {
   /** PostgreSQL schema instead of "chat" (tests use one per run). */
@@ -69,10 +69,10 @@ export async function startChat(
         devAnonymous: config.AUTH_DEV_ANONYMOUS,
         callers: {
           rules: CHAT_CALLER_RULES,
-          verifier: createServiceTokenVerifier({
+          verifier: createOwnServiceVerifier({
+            keyRing: identity.keyRing,
             issuer: config.AUTH_ISSUER,
             audience: SERVICE_IDS.chat,
-            keys: identity.keyRing.resolveKey,
             clockToleranceSec: config.CLOCK_TOLERANCE,
           }),
         },

@@ -1,5 +1,6 @@
 import { createTokenVerifier, type TokenVerifier } from "../../kit/auth/token-verifier.js";
 import type { KeyRing } from "./keys/key-ring.js";
+import { rebuiltOnKeyRemoval } from "./keys/rebuilt-on-key-removal.js";
 
 export interface EdgeVerifierOptions {
   readonly keyRing: KeyRing;
@@ -17,16 +18,12 @@ export interface EdgeVerifierOptions {
  * So when the ring loses a key, the verifier (and its cache) is replaced by a fresh one.
  */
 export function createEdgeVerifier(options: EdgeVerifierOptions): TokenVerifier {
-  const build = () =>
+  return rebuiltOnKeyRemoval(options.keyRing, () =>
     createTokenVerifier({
       issuer: options.issuer,
       audience: options.audience,
       keys: options.keyRing.resolveKey,
       clockToleranceSec: options.clockToleranceSec,
-    });
-  let current = build();
-  options.keyRing.onKeysRemoved(() => {
-    current = build();
-  });
-  return { verify: (token) => current.verify(token) };
+    }),
+  );
 }
