@@ -71,7 +71,7 @@ describe("config", () => {
         "-e",
         "import('./services/kit/config/config.ts').then(m => m.loadConfig({ secrets: ['GATEWAY_CLIENT_SECRET'] }))",
       ],
-      { env: { ...withoutGatewaySecret(process.env), NODE_ENV: "production" }, encoding: "utf8" },
+      { env: { ...minimalEnv(), NODE_ENV: "production" }, encoding: "utf8" },
     );
     expect(run.status).toBe(2);
     expect(run.stderr.trim().split("\n")).toEqual([
@@ -83,7 +83,7 @@ describe("config", () => {
     const run = spawnSync(
       process.execPath,
       ["--import", "tsx", "-e", "import('./services/kit/config/config.ts').then(m => m.loadConfig())"],
-      { env: { ...process.env, MCP_PORT: "99999" }, encoding: "utf8" },
+      { env: { ...minimalEnv(), MCP_PORT: "99999" }, encoding: "utf8" },
     );
     expect(run.status).toBe(2);
     const lines = run.stderr.trim().split("\n");
@@ -92,7 +92,7 @@ describe("config", () => {
   });
 });
 
-function withoutGatewaySecret(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { GATEWAY_CLIENT_SECRET: _omitted, ...rest } = env;
-  return rest;
+/** Only what running node needs: the product's settings the shell exports must not leak in (hermetic). */
+function minimalEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
 }
