@@ -1,91 +1,82 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
-import { STACK } from "./services.js";
+import { onParentGone } from "./parent-watch.js";
+import { STAGES } from "./services.js";
+import { type SupervisedService, superviseService } from "./supervisor.js";
 
 /**
  * `npm start`: runs every service of the stack as its own Node process on the embedded defaults
- * (PGlite under DATA_DIR, keys generated on first start, no external server, no API key), in
- * dependency order, each waited for until its port answers. SIGTERM/SIGINT stop them all
- * gracefully; if one dies, the others are stopped and the runner exits non-zero.
+ * (PGlite under DATA_DIR, keys generated on first start, no external server, no API key), chat
+ * first and then the rest in parallel, each waited for until its port answers. A service that
+ * crashes is restarted with backoff while the others keep serving (see `supervisor.ts`). One
+ * SIGTERM or SIGINT stops them all gracefully and exits 0.
  */
 const config = loadConfig();
 const logger = createLogger({ service: "stack", level: config.LOG_LEVEL });
-const children = new Map<string, ChildProcess>();
-let stopping = false;
+const services: SupervisedService[] = [];
+let stoppingSince: number | undefined;
 
-function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect(port, host);
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`port ${port} did not open within ${timeoutMs} ms`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
+// One Ctrl-C under `npm start` reaches the runner twice: from the terminal (its process group) and
+// forwarded by npm. A repeat within this window is that same request, not an operator insisting.
+const DUPLICATE_SIGNAL_MS = 1_000;
 
 async function stopAll(code: number): Promise<never> {
-  stopping = true;
-  const exits = [...children.values()].reverse().map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  );
-  await Promise.all(exits);
+  stoppingSince ??= Date.now();
+  await Promise.all(services.map((s) => s.stop()));
+  logger.info({ code }, "stack stopped");
   process.exit(code);
 }
 
-process.on("SIGTERM", () => void stopAll(0));
-process.on("SIGINT", () => void stopAll(0));
+function onSignal(signal: NodeJS.Signals): void {
+  if (stoppingSince === undefined) {
+    logger.info({ signal }, "stopping the stack");
+    void stopAll(0);
+  } else if (Date.now() - stoppingSince > DUPLICATE_SIGNAL_MS) {
+    logger.warn({ signal }, "second signal while stopping: services exit now");
+    for (const s of services) s.hurry();
+  }
+}
+process.on("SIGTERM", onSignal);
+process.on("SIGINT", onSignal);
+onParentGone(() => {
+  if (stoppingSince !== undefined) return;
+  logger.info({}, "parent process gone (npm or its shell was stopped): stopping the stack");
+  void stopAll(0);
+});
 
 /**
  * The services' client secrets: what the environment sets, else fresh random ones for this run, so
  * a running stack never accepts the development defaults published in the README (anyone on the
- * host could otherwise mint service tokens). Every process of the run gets the same values.
+ * host could otherwise mint service tokens). Every process of the run (restarts too) gets the same values.
  */
 const childEnv: NodeJS.ProcessEnv = { ...process.env };
 for (const name of ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SECRET", "MCP_CLIENT_SECRET"] as const) {
   childEnv[name] ||= randomBytes(32).toString("base64url");
 }
+const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
 
-for (const svc of STACK) {
-  if (!existsSync(svc.entry)) {
-    logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
-    continue;
-  }
-  const child = spawn(process.execPath, ["--import", "tsx", svc.entry], {
-    // The IPC channel lets a service notice the runner's death (see stopOnSignals).
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    env: childEnv,
+for (const stage of STAGES) {
+  const started = stage.flatMap((svc) => {
+    if (!existsSync(svc.entry)) {
+      logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
+      return [];
+    }
+    const supervised = superviseService(svc, { env: childEnv, host, port: svc.port(config), logger });
+    services.push(supervised);
+    return [supervised];
   });
-  children.set(svc.name, child);
-  child.once("exit", (code, signal) => {
-    if (stopping) return;
-    logger.error({ process: svc.name, code, signal }, "service exited; stopping the stack");
-    void stopAll(1);
-  });
-  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
   try {
-    await waitForPort(host, svc.port(config), 60_000);
+    await Promise.all(started.map((s) => s.ready));
   } catch (err) {
-    logger.error({ process: svc.name, err }, "service did not start");
+    if (stoppingSince !== undefined) break;
+    logger.error({ err }, "service did not start; stopping the stack");
     await stopAll(1);
   }
-  logger.info({ process: svc.name, port: svc.port(config) }, "service ready");
 }
-logger.info({ processes: [...children.keys()] }, "stack ready");
+if (stoppingSince === undefined) {
+  // Since this process began (module loading included): what a user waits for after `npm start`.
+  logger.info({ processes: services.map((s) => s.name), ready_ms: Math.round(performance.now()) }, "stack ready");
+}

@@ -1,15 +1,23 @@
 import type { Config } from "../kit/config/config.js";
 
-/** One process of the stack, in start order (the identity provider first: others fetch its JWKS). */
+/** One process of the stack. */
 export interface StackProcess {
   readonly name: string;
   readonly entry: string;
   readonly port: (config: Config) => number;
 }
 
-export const STACK: readonly StackProcess[] = [
-  { name: "chat", entry: "services/chat/main.ts", port: (c) => c.CHAT_PORT },
-  { name: "mcp-server", entry: "services/mcp-server/main.ts", port: (c) => c.MCP_PORT },
-  { name: "mcp-gateway", entry: "services/mcp-gateway/main.ts", port: (c) => c.GATEWAY_PORT },
-  { name: "agent", entry: "services/agent/main.ts", port: (c) => c.AGENT_PORT },
-];
+const chat: StackProcess = { name: "chat", entry: "services/chat/main.ts", port: (c) => c.CHAT_PORT };
+const mcpServer: StackProcess = { name: "mcp-server", entry: "services/mcp-server/main.ts", port: (c) => c.MCP_PORT };
+const gateway: StackProcess = { name: "mcp-gateway", entry: "services/mcp-gateway/main.ts", port: (c) => c.GATEWAY_PORT };
+const agent: StackProcess = { name: "agent", entry: "services/agent/main.ts", port: (c) => c.AGENT_PORT };
+
+/**
+ * Start stages: each stage's processes start together once the previous stage answers. Chat (the
+ * identity provider) first: every other service fetches its JWKS and follows its revocation feed;
+ * the other three reach each other only per call, so they start in parallel.
+ */
+export const STAGES: readonly (readonly StackProcess[])[] = [[chat], [mcpServer, gateway, agent]];
+
+/** Every process, in start order. */
+export const STACK: readonly StackProcess[] = STAGES.flat();

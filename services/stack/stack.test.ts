@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,7 @@ import { freePort } from "../kit/testing/free-port.js";
 
 let runner: ChildProcess;
 let output = "";
+let dataDir: string;
 let ports: Record<"chat" | "agent" | "gateway" | "mcp", number>;
 // Set here, whatever the shell exports: the seed password the test logs in with, and the agent
 // service's client secret, so the test can call the gateway as the agent service does.
@@ -33,20 +34,25 @@ const agentSecret = randomBytes(32).toString("base64url");
 beforeAll(async () => {
   ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
   const { DATABASE_URL: _ignored, ...env } = process.env;
+  dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
   runner = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
     env: {
       ...env,
       NODE_ENV: "development",
-      DATA_DIR: mkdtempSync(join(tmpdir(), "stack-test-")),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
       CHAT_PORT: String(ports.chat),
       AGENT_PORT: String(ports.agent),
       GATEWAY_PORT: String(ports.gateway),
       MCP_PORT: String(ports.mcp),
       LOG_LEVEL: "info",
+      LOG_FORMAT: "json",
       SEED_ADMIN_PASSWORD: adminPassword,
       AGENT_CLIENT_SECRET: agentSecret,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, as a terminal gives `npm start`: the last test sends Ctrl-C's SIGINT to it.
+    detached: true,
   });
   runner.stdout?.on("data", (c: Buffer) => {
     output += c.toString();
@@ -142,11 +148,16 @@ describe("the stack started by npm start", () => {
     expect(output).not.toContain(login.tokens?.accessToken ?? "no token");
   }, 60_000);
 
-  it("stops every process gracefully on SIGTERM", async () => {
+  it("one Ctrl-C (SIGINT to the whole process group) is one graceful stop of every process, no lock left", async () => {
     const exited = new Promise<number | null>((r) => runner.once("exit", (code) => r(code)));
-    runner.kill("SIGTERM");
+    process.kill(-(runner.pid as number), "SIGINT");
     expect(await exited).toBe(0);
-    for (const name of ["chat", "mcp-server", "mcp-gateway", "agent"]) expect(output).toContain(`"service":"${name}"`);
+    for (const name of ["chat", "mcp-server", "mcp-gateway", "agent"]) {
+      // Each service drained on the runner's one SIGTERM: none saw a second signal.
+      expect(output).toContain(`"service":"${name}","signal":"SIGTERM","msg":"stopping"`);
+    }
+    expect(output).not.toContain("second signal while stopping");
+    expect(readdirSync(dataDir).filter((f) => f.endsWith(".lock"))).toEqual([]);
     // Nothing listens any more.
     for (const port of [ports.chat, ports.agent, ports.gateway, ports.mcp]) {
       const refused = await new Promise<boolean>((r) => {

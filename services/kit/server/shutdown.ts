@@ -25,5 +25,7 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   process.on("SIGINT", onSignal);
   // Started by the stack runner (an IPC channel): when the runner goes away, however it died,
   // stop too instead of living on as an orphan holding the port and the database lock.
-  if (process.send) process.on("disconnect", () => onSignal("SIGTERM"));
+  // The runner waits for its services, so a disconnect during the drain means it was killed: the
+  // drain goes on (it is no operator's second request).
+  if (process.send) process.on("disconnect", () => stopping || onSignal("SIGTERM"));
 }

@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createClientCredentials } from "../kit/auth/client-credentials.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
+import { freePort } from "../kit/testing/free-port.js";
+
+/** For the stack's tests: a stack started in a temporary DATA_DIR on free ports, whatever the shell exports. */
+export interface StackUnderTest {
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+  readonly ports: Record<"chat" | "agent" | "gateway" | "mcp", number>;
+  readonly adminPassword: string;
+  readonly agentSecret: string;
+  /** Everything printed so far, stdout and stderr. */
+  output(): string;
+  /** The runner's JSON lines (`service: "stack"`) with this `msg`. */
+  runnerLines(msg: string): Record<string, unknown>[];
+  /** Resolves once `predicate(output)` holds; rejects if the process exits first or after `timeoutMs`. */
+  waitFor(predicate: (output: string) => boolean, timeoutMs: number): Promise<void>;
+}
+
+/** `command args` (the runner, or `npm start`) with an environment that fixes everything the tests rely on. */
+export async function startStack(command: string, args: readonly string[], options: { detached?: boolean } = {}): Promise<StackUnderTest> {
+  const ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
+  const dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
+  const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
+  const agentSecret = randomBytes(32).toString("base64url");
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  const child = spawn(command, [...args], {
+    env: {
+      ...env,
+      NODE_ENV: "development",
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      CHAT_PORT: String(ports.chat),
+      AGENT_PORT: String(ports.agent),
+      GATEWAY_PORT: String(ports.gateway),
+      MCP_PORT: String(ports.mcp),
+      LOG_LEVEL: "info",
+      LOG_FORMAT: "json",
+      SEED_ADMIN_PASSWORD: adminPassword,
+      AGENT_CLIENT_SECRET: agentSecret,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
+  let output = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  const runnerLines = (msg: string) =>
+    output
+      .split("\n")
+      .filter((l) => l.startsWith("{") && l.includes('"service":"stack"') && l.includes(`"msg":"${msg}"`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const waitFor = (predicate: (output: string) => boolean, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs;
+      const poll = setInterval(() => {
+        if (predicate(output)) {
+          clearInterval(poll);
+          resolve();
+        } else if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+          clearInterval(poll);
+          reject(new Error(`stack exited or timed out:\n${output.slice(-3000)}`));
+        }
+      }, 100);
+    });
+  return { child, dataDir, ports, adminPassword, agentSecret, output: () => output, runnerLines, waitFor };
+}
+
+/** The gateway client as the agent service calls it: its own credential, from the identity provider. */
+export function gatewayAsAgent(stack: StackUnderTest) {
+  const agentCredentials = createClientCredentials({
+    tokenEndpoint: `http://127.0.0.1:${stack.ports.chat}/oauth2/token`,
+    client: { clientId: SERVICE_IDS.agent, clientSecret: stack.agentSecret },
+  });
+  const asAgent: Interceptor = (next) => async (req) => {
+    req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, "support-assistant")}`);
+    return next(req);
+  };
+  return createClient(McpGatewayService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${stack.ports.gateway}`, interceptors: [asAgent] }));
+}
+
+/** Whether nothing accepts connections on `port` any more. */
+export function portClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once("error", () => resolve(true));
+  });
+}
+
+/** Whether a process with this pid still exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `<service>.lock` files left in the data directory. */
+export function lockFiles(dataDir: string): string[] {
+  return readdirSync(dataDir).filter((f) => f.endsWith(".lock"));
+}

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Logger } from "../kit/log/logger.js";
+import { type Backoff, createBackoff } from "./backoff.js";
+import type { StackProcess } from "./services.js";
+import { waitForPort } from "./wait-for-port.js";
+
+/** One service of the stack kept running: restarted with backoff whenever it exits unasked. */
+export interface SupervisedService {
+  readonly name: string;
+  /** The running process's pid (a restart changes it). */
+  pid(): number | undefined;
+  /** Resolves once the first start answers on its port; rejects if it does not within `startTimeoutMs`. */
+  readonly ready: Promise<void>;
+  /** One SIGTERM (the service drains and exits), no more restarts; resolves once it has exited. */
+  stop(): Promise<void>;
+  /** Another SIGTERM: a service already draining exits at once (see `stopOnSignals`). */
+  hurry(): void;
+}
+
+export interface SuperviseOptions {
+  readonly env: NodeJS.ProcessEnv;
+  /** Where the port is probed (loopback when the service listens on every address). */
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly startTimeoutMs?: number;
+  readonly backoff?: Backoff;
+}
+
+export function superviseService(svc: StackProcess, opts: SuperviseOptions): SupervisedService {
+  const backoff = opts.backoff ?? createBackoff();
+  const log = opts.logger.child({ process: svc.name });
+  let child: ChildProcess | undefined;
+  let startedAt = 0;
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const alive = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
+
+  const start = (): void => {
+    const current = spawn(process.execPath, ["--import", "tsx", svc.entry], {
+      // The IPC channel lets the service notice the runner's death, however it died (see
+      // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
+      // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took
+      // them for an operator insisting and skipped the graceful drain.
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      detached: true,
+      env: opts.env,
+    });
+    child = current;
+    startedAt = Date.now();
+    exited = new Promise((resolve) => current.once("exit", () => resolve()));
+    current.once("exit", (code, signal) => {
+      if (stopping) return;
+      const ranMs = Date.now() - startedAt;
+      const delayMs = backoff.next(ranMs);
+      log.error({ pid: current.pid, code, signal, ran_ms: ranMs }, "service crashed");
+      log.warn({ delay_ms: delayMs }, "restarting service");
+      restartTimer = setTimeout(restart, delayMs);
+    });
+  };
+
+  const restart = (): void => {
+    restartTimer = undefined;
+    if (stopping) return;
+    start();
+    const pid = child?.pid;
+    waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping || child?.pid !== pid).then(
+      () => log.info({ pid, port: opts.port }, "service restarted"),
+      // A restart that crashes again is logged (and retried) by its exit handler.
+      () => undefined,
+    );
+  };
+
+  start();
+  const ready = waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping).then(() =>
+    log.info({ pid: child?.pid, port: opts.port }, "service ready"),
+  );
+
+  return {
+    name: svc.name,
+    pid: () => child?.pid,
+    ready,
+    stop() {
+      stopping = true;
+      clearTimeout(restartTimer);
+      if (alive(child)) child.kill("SIGTERM");
+      return exited;
+    },
+    hurry() {
+      if (alive(child)) child.kill("SIGTERM");
+    },
+  };
+}
