@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
+import { renderBanner } from "./banner.js";
 import { onParentGone } from "./parent-watch.js";
 import { STAGES } from "./services.js";
 import { type SupervisedService, superviseService } from "./supervisor.js";
@@ -78,5 +79,8 @@ for (const stage of STAGES) {
 }
 if (stoppingSince === undefined) {
   // Since this process began (module loading included): what a user waits for after `npm start`.
-  logger.info({ processes: services.map((s) => s.name), ready_ms: Math.round(performance.now()) }, "stack ready");
+  const readyMs = Math.round(performance.now());
+  logger.info({ processes: services.map((s) => s.name), ready_ms: readyMs }, "stack ready");
+  // For a person at a terminal only: piped output stays pure log lines.
+  if (process.stdout.isTTY) process.stdout.write(renderBanner(config, host, readyMs));
 }

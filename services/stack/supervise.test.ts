@@ -26,6 +26,8 @@ afterAll(() => {
 
 describe("npm start supervises", () => {
   it("restarts an MCP server killed -9 on the same port; the other three keep their pids", async () => {
+    // Chat first, then the other three together; the cold start time is in the ready line.
+    expect(typeof stack.runnerLines("stack ready")[0]?.ready_ms).toBe("number");
     const before = pids();
     expect(Object.keys(before).sort()).toEqual(["agent", "chat", "mcp-gateway", "mcp-server"]);
     process.kill(before["mcp-server"] as number, "SIGKILL");

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Logger } from "../kit/log/logger.js";
+import { STOP_ON_SIGNALS_READY } from "../kit/server/shutdown.js";
 import { type Backoff, createBackoff } from "./backoff.js";
 import type { StackProcess } from "./services.js";
 import { waitForPort } from "./wait-for-port.js";
@@ -35,8 +36,15 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
   let exited: Promise<void> = Promise.resolve();
+  // Whether the running process has said it drains on SIGTERM (see stopOnSignals): only then is it
+  // ready, and only then is a SIGTERM a graceful stop rather than a kill.
+  let drainable = false;
+  let drainableWaiters: (() => void)[] = [];
+  const untilDrainable = () =>
+    drainable ? Promise.resolve() : new Promise<void>((resolve) => drainableWaiters.push(resolve));
 
-  const alive = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
+  const alive = (c: ChildProcess | undefined): c is ChildProcess =>
+    c !== undefined && c.exitCode === null && c.signalCode === null;
 
   const start = (): void => {
     const current = spawn(process.execPath, ["--import", "tsx", svc.entry], {
@@ -49,7 +57,15 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
       env: opts.env,
     });
     child = current;
+    drainable = false;
     startedAt = Date.now();
+    current.on("message", (message) => {
+      if (message !== STOP_ON_SIGNALS_READY || current !== child) return;
+      drainable = true;
+      const waiters = drainableWaiters;
+      drainableWaiters = [];
+      for (const wake of waiters) wake();
+    });
     exited = new Promise((resolve) => current.once("exit", () => resolve()));
     current.once("exit", (code, signal) => {
       if (stopping) return;
@@ -66,17 +82,23 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
     if (stopping) return;
     start();
     const pid = child?.pid;
-    waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping || child?.pid !== pid).then(
-      () => log.info({ pid, port: opts.port }, "service restarted"),
-      // A restart that crashes again is logged (and retried) by its exit handler.
-      () => undefined,
-    );
+    waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping || child?.pid !== pid)
+      .then(untilDrainable)
+      .then(
+        () => {
+          if (!stopping && child?.pid === pid) log.info({ pid, port: opts.port }, "service restarted");
+        },
+        // A restart that crashes again is logged (and retried) by its exit handler.
+        () => undefined,
+      );
   };
 
   start();
-  const ready = waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping).then(() =>
-    log.info({ pid: child?.pid, port: opts.port }, "service ready"),
-  );
+  const ready = waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping)
+    .then(untilDrainable)
+    .then(() => {
+      if (!stopping) log.info({ pid: child?.pid, port: opts.port }, "service ready");
+    });
 
   return {
     name: svc.name,
@@ -85,7 +107,18 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
     stop() {
       stopping = true;
       clearTimeout(restartTimer);
-      if (alive(child)) child.kill("SIGTERM");
+      const current = child;
+      if (!alive(current)) return exited;
+      if (drainable) current.kill("SIGTERM");
+      else {
+        // Still starting: a SIGTERM now would kill it mid-start (lock left behind). Stop it once it
+        // can drain, or after 30 s whatever its state.
+        const fallback = setTimeout(() => current.kill("SIGTERM"), 30_000);
+        void untilDrainable().then(() => {
+          clearTimeout(fallback);
+          current.kill("SIGTERM");
+        });
+      }
       return exited;
     },
     hurry() {

@@ -56,6 +56,11 @@ const DEVELOPMENT_SECRETS: Readonly<Record<SecretName, string>> = {
   SEED_VIEWER_PASSWORD: "viewer-dev-password",
 };
 
+/** Whether `value` is the published development default of `name` (the start banner shows only those). */
+export function isDevelopmentDefault(name: SecretName, value: string): boolean {
+  return DEVELOPMENT_SECRETS[name] === value;
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -83,6 +88,8 @@ const envSchema = z.object({
       .optional(),
   ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // No default here: unset means "pretty" when stdout is a terminal, JSON lines otherwise (see kit/log/logger.ts).
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
   AUTH_ISSUER: optionalString.pipe(z.url().optional()),
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   API_AUDIENCE: z.string().min(1).default("support-ext-api"),

@@ -1,6 +1,7 @@
 import pino, { type Logger, type LoggerOptions } from "pino";
 import { describeChain } from "../auth/principal.js";
 import { currentCallScope } from "../propagation/call-scope.js";
+import { prettyStream } from "./pretty.js";
 import { sanitize } from "./sanitize.js";
 import { scrubSecrets } from "./scrub.js";
 
@@ -19,10 +20,26 @@ export interface LoggerSettings {
   readonly level?: string;
   /** Where lines go; stdout by default. Tests pass a capture stream. */
   readonly destination?: pino.DestinationStream;
+  /**
+   * JSON lines, or `pretty` lines for a person. Default: `LOG_FORMAT` (validated by the config
+   * schema), else `pretty` when writing to a terminal stdout and JSON otherwise. A given
+   * `destination` gets JSON unless `pretty` is asked for here.
+   */
+  readonly format?: "json" | "pretty";
+}
+
+function resolveFormat(settings: LoggerSettings): "json" | "pretty" {
+  if (settings.format) return settings.format;
+  if (settings.destination) return "json";
+  // Read here rather than passed by each service: every service builds its logger the same way, and
+  // a child of the stack runner inherits its terminal, so one setting covers all four processes.
+  const fromEnv = process.env.LOG_FORMAT;
+  if (fromEnv === "json" || fromEnv === "pretty") return fromEnv;
+  return process.stdout.isTTY ? "pretty" : "json";
 }
 
 /**
- * The one logger factory. JSON lines; every line written during a call carries `trace_id`,
+ * The one logger factory. JSON lines (or `pretty` ones, see `format`); every line written during a call carries `trace_id`,
  * `request_id` and `user_id` from the call scope (no per-handler child loggers needed);
  * secrets are removed from every logged object (by key, at any depth) and scrubbed out of every
  * string, messages and errors included (see `sanitize`).
@@ -62,7 +79,9 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     },
   };
-  return sanitizeChildBindings(settings.destination ? pino(options, settings.destination) : pino(options));
+  const pretty = resolveFormat(settings) === "pretty";
+  const destination = pretty ? prettyStream(settings.destination) : settings.destination;
+  return sanitizeChildBindings(destination ? pino(options, destination) : pino(options));
 }
 
 /**

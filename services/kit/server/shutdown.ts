@@ -1,5 +1,8 @@
 import type { Logger } from "../log/logger.js";
 
+/** The IPC message a service sends its runner once `stopOnSignals` is in place. */
+export const STOP_ON_SIGNALS_READY = "stop-on-signals-ready";
+
 /**
  * Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). A second signal
  * while stopping exits at once, for an operator who really means it.
@@ -28,4 +31,8 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   // The runner waits for its services, so a disconnect during the drain means it was killed: the
   // drain goes on (it is no operator's second request).
   if (process.send) process.on("disconnect", () => stopping || onSignal("SIGTERM"));
+  // Tell the runner this service has started and now drains on SIGTERM: its port opens earlier
+  // (while it still waits for the revocation feed), and a SIGTERM before this point would kill it
+  // without a drain, leaving its data-dir lock behind.
+  if (process.send && process.connected) process.send(STOP_ON_SIGNALS_READY);
 }

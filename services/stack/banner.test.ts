@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../kit/config/config.js";
+import { renderBanner } from "./banner.js";
+
+const ports = { CHAT_PORT: "9180", AGENT_PORT: "9181", GATEWAY_PORT: "9182", MCP_PORT: "9183" };
+
+describe("the npm start banner", () => {
+  it("lists the four URLs, the seeded logins with their development passwords, and a login command", () => {
+    const banner = renderBanner(parseConfig({ NODE_ENV: "development", ...ports }), "127.0.0.1", 12_345);
+    for (const port of Object.values(ports)) expect(banner).toContain(`http://127.0.0.1:${port}`);
+    expect(banner).toMatch(/admin@company\.com\s+admin-dev-password/);
+    expect(banner).toMatch(/viewer@company\.com\s+viewer-dev-password/);
+    expect(banner).toContain(`-d '{"email":"admin@company.com","password":"admin-dev-password"}'`);
+    expect(banner).toContain("http://127.0.0.1:9180/supportext.auth.v1.AuthService/Login");
+    expect(banner).toContain("12.3 s");
+  });
+
+  it("never prints a password set through the environment: it names the setting instead", () => {
+    const config = parseConfig({ NODE_ENV: "development", ...ports, SEED_ADMIN_PASSWORD: "a-real-secret-1", SEED_AGENT_PASSWORD: "another-secret-2" });
+    const banner = renderBanner(config, "127.0.0.1", 1_000);
+    expect(banner).not.toContain("a-real-secret-1");
+    expect(banner).not.toContain("another-secret-2");
+    expect(banner).toMatch(/admin@company\.com\s+\(from SEED_ADMIN_PASSWORD\)/);
+    expect(banner).toMatch(/viewer@company\.com\s+viewer-dev-password/);
+    // The login command reads it from the shell.
+    expect(banner).toContain(`"password":"'"$SEED_ADMIN_PASSWORD"'"}'`);
+  });
+});

@@ -1,0 +1,42 @@
+import { type Config, isDevelopmentDefault, type SecretName } from "../kit/config/config.js";
+
+/** The seeded logins (see the MCP server's seed migration) and the setting holding each password. */
+const SEEDED: readonly { email: string; secret: SecretName }[] = [
+  { email: "admin@company.com", secret: "SEED_ADMIN_PASSWORD" },
+  { email: "agent@company.com", secret: "SEED_AGENT_PASSWORD" },
+  { email: "viewer@company.com", secret: "SEED_VIEWER_PASSWORD" },
+];
+
+/**
+ * What `npm start` prints on a terminal once the stack is ready: where each service answers, who can
+ * log in, and the README's login command ready to paste. A password is shown only when it is the
+ * published development default; one set through the environment stays out of the terminal.
+ */
+export function renderBanner(config: Config, host: string, readyMs: number): string {
+  const url = (port: number) => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const password = (secret: SecretName) => {
+    const value = config[secret];
+    return isDevelopmentDefault(secret, value) ? value : `(from ${secret})`;
+  };
+  const adminPassword = isDevelopmentDefault("SEED_ADMIN_PASSWORD", config.SEED_ADMIN_PASSWORD)
+    ? config.SEED_ADMIN_PASSWORD
+    : `'"$SEED_ADMIN_PASSWORD"'`;
+  return [
+    "",
+    `support-ext is ready (${(readyMs / 1000).toFixed(1)} s)`,
+    `  chat (users, identity)  ${url(config.CHAT_PORT)}`,
+    `  agent                   ${url(config.AGENT_PORT)}`,
+    `  mcp-gateway             ${url(config.GATEWAY_PORT)}`,
+    `  mcp-server              ${url(config.MCP_PORT)}/mcp`,
+    "",
+    "Logins:",
+    ...SEEDED.map((s) => `  ${s.email.padEnd(20)} ${password(s.secret)}`),
+    "",
+    "Log in (sets $TOKEN):",
+    `  TOKEN=$(npx buf curl --http2-prior-knowledge -d '{"email":"admin@company.com","password":"${adminPassword}"}' \\`,
+    `    ${url(config.CHAT_PORT)}/supportext.auth.v1.AuthService/Login | node -pe 'JSON.parse(require("fs").readFileSync(0)).tokens.accessToken')`,
+    "",
+    "Ctrl-C stops everything.",
+    "",
+  ].join("\n");
+}
