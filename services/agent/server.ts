@@ -1,16 +1,5 @@
-import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import {
-  awaitFirstSnapshot,
-  reportFeedHealth,
-  revocationChecks,
-  watchRevocations,
-} from "../kit/auth/revocation/index.js";
+import { type ServiceAuth, startServiceAuth } from "../kit/auth/service-auth.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import {
-  createConfiguredKeySet,
-  createConfiguredServiceVerifier,
-  createConfiguredVerifier,
-} from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
@@ -48,14 +37,10 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const model = options.model ?? createModelProvider(config, [plannerSkill]);
   const db = await openAgentDatabase(config, { logger, schema: options.databaseSchema });
+  let auth: ServiceAuth | undefined;
   try {
-    const keys = createConfiguredKeySet(config);
-    const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
-    const serviceVerifier = createConfiguredServiceVerifier(config, SERVICE_IDS.agent, keys);
-    const credentials = configuredClientCredentials(config, SERVICE_IDS.agent);
-    // Logout, refresh-token reuse or an administrator ends a session: refused here within a second.
-    const revocations = watchRevocations(config, credentials, logger);
-    await awaitFirstSnapshot(revocations, config, logger);
+    auth = await startServiceAuth(config, SERVICE_IDS.agent, logger);
+    const openAuth = auth;
     const server = await startServiceServer({
       name: "agent",
       host: config.HOST,
@@ -68,20 +53,15 @@ export async function startAgent(
         gateway: createToolGateway(
           config.GATEWAY_URL,
           (config.MCP_CONNECT_TIMEOUT + config.MCP_CALL_TIMEOUT) * 1000,
-          credentials,
+          auth.credentials,
         ),
         logger,
       }),
-      auth: {
-        verifier,
-        devAnonymous: config.AUTH_DEV_ANONYMOUS,
-        callers: { verifier: serviceVerifier, rules: AGENT_CALLER_RULES },
-        ...revocationChecks(revocations),
-      },
+      auth: auth.serverAuth(AGENT_CALLER_RULES),
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
     });
-    reportFeedHealth(revocations, server.health);
+    auth.reportHealth(server.health);
     logger.info(
       { model: model.kind, model_name: model.model, gateway: config.GATEWAY_URL },
       "agent service ready",
@@ -95,13 +75,15 @@ export async function startAgent(
       close() {
         closing ??= (async () => {
           await server.close();
-          await revocations.close();
+          await openAuth.close();
           await db.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    // A port already taken, say: give back the feed subscription and the database.
+    await auth?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }

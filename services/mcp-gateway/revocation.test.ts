@@ -3,6 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { SessionAdminService } from "../../gen/supportext/auth/v1/session_admin_pb.js";
+import { sessionKeyPrefix } from "./gateway-service.js";
 import { type HopProbes, hopProbes, type ProbeResult } from "./testing/hop-probes.js";
 import { startTestStack, type TestStack } from "./testing/test-stack.js";
 
@@ -67,8 +68,10 @@ describe("revocation reaches every hop", () => {
     const user = await loggedInEverywhere("agent@company.com", stack.passwords.agent);
     const delays = await delaysAfter(() => auth.logout({ refreshToken: user.refreshToken }), user);
     console.log(`revocation delay after Logout (ms): ${HOPS.map((h) => `${h} ${delays[h].toFixed(1)}`).join(", ")}`);
-    // The gateway dropped the session's cached exchanged token and MCP session.
+    // The gateway dropped the session's cached exchanged token and MCP session (both existed: the
+    // gateway probe above made an exchange and opened a session for it).
     expect(stack.gateway.tokenSource.dropSession(user.sessionId)).toBe(0);
+    expect(stack.gateway.pool.dropPrefix(sessionKeyPrefix(user.sessionId))).toBe(0);
   });
 
   it("refresh-token reuse and an administrator's revocation end the session the same way", async () => {

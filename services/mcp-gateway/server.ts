@@ -1,16 +1,5 @@
-import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import {
-  awaitFirstSnapshot,
-  reportFeedHealth,
-  revocationChecks,
-  watchRevocations,
-} from "../kit/auth/revocation/index.js";
+import { startServiceAuth } from "../kit/auth/service-auth.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import {
-  createConfiguredKeySet,
-  createConfiguredServiceVerifier,
-  createConfiguredVerifier,
-} from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
@@ -44,45 +33,43 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
           }),
         });
   const pool = new SessionPool({ maxSessions: config.GATEWAY_MAX_SESSIONS, idleMs: config.GATEWAY_SESSION_IDLE * 1000 });
-  const keys = createConfiguredKeySet(config);
-  const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
-  const serviceVerifier = createConfiguredServiceVerifier(config, SERVICE_IDS.gateway, keys);
-  // Logout, refresh-token reuse or an administrator ends a session: its calls are refused here
-  // within a second, and its exchanged tokens and MCP sessions are dropped at once.
-  const revocations = watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.gateway), logger);
-  revocations.onRevoked(({ sessionId }) => {
+  const auth = await startServiceAuth(config, SERVICE_IDS.gateway, logger);
+  // A revoked session's calls are refused by the kit; its exchanged tokens and MCP sessions go too.
+  auth.revocations.onRevoked(({ sessionId }) => {
     const tokens = tokenSource.dropSession(sessionId);
     const sessions = pool.dropPrefix(sessionKeyPrefix(sessionId));
     if (tokens + sessions > 0) logger.info({ session_id: sessionId, tokens, sessions }, "revoked login session: cached MCP tokens and sessions dropped");
   });
-  await awaitFirstSnapshot(revocations, config, logger);
-  const server = await startServiceServer({
-    name: "mcp-gateway",
-    host: config.HOST,
-    port: config.GATEWAY_PORT,
-    logger,
-    routes: gatewayRoutes({
-      pool,
+  let server: Awaited<ReturnType<typeof startServiceServer>>;
+  try {
+    server = await startServiceServer({
+      name: "mcp-gateway",
+      host: config.HOST,
+      port: config.GATEWAY_PORT,
       logger,
-      sessionOptions: {
-        url: new URL(config.MCP_URL),
-        tokenSource,
+      routes: gatewayRoutes({
+        pool,
         logger,
-        connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
-        callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
-        clientVersion: GATEWAY_VERSION,
-      },
-    }),
-    auth: {
-      verifier,
-      devAnonymous: config.AUTH_DEV_ANONYMOUS,
-      callers: { verifier: serviceVerifier, rules: gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS) },
-      ...revocationChecks(revocations),
-    },
-    corsOrigins: config.CORS_ORIGINS,
-    shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
-  });
-  reportFeedHealth(revocations, server.health);
+        sessionOptions: {
+          url: new URL(config.MCP_URL),
+          tokenSource,
+          logger,
+          connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
+          callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
+          clientVersion: GATEWAY_VERSION,
+        },
+      }),
+      auth: auth.serverAuth(gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS)),
+      corsOrigins: config.CORS_ORIGINS,
+      shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+    });
+  } catch (err) {
+    // A port already taken, say: give back the feed subscription and the pool's timer.
+    await auth.close().catch(() => undefined);
+    await pool.close();
+    throw err;
+  }
+  auth.reportHealth(server.health);
   logger.info({ mode: tokenSource.mode, mcp: config.MCP_URL }, "MCP gateway ready");
   return {
     url: server.url,
@@ -90,7 +77,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     tokenSource,
     async close() {
       await server.close();
-      await revocations.close();
+      await auth.close();
       await pool.close();
     },
   };

@@ -32,10 +32,13 @@ export async function startStack(command: string, args: readonly string[], optio
   const dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
   const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
   const agentSecret = randomBytes(32).toString("base64url");
-  const { DATABASE_URL: _ignored, ...env } = process.env;
   const child = spawn(command, [...args], {
+    // Only what node and npm need from the shell: the product's settings it exports (DATABASE_URL,
+    // secrets, AUTH_DEV_ANONYMOUS, GATEWAY_ALLOW_DIRECT_USERS, REVOCATION_*…) must not leak in.
     env: {
-      ...env,
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
       NODE_ENV: "development",
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,

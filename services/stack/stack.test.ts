@@ -1,19 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
-import * as net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import type { ChildProcess } from "node:child_process";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { createClientCredentials } from "../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { freePort } from "../kit/testing/free-port.js";
+import { gatewayAsAgent, lockFiles, portClosed, type StackUnderTest, startStack } from "./stack-harness.js";
 
 /**
  * `npm start` as a user runs it: every service its own process on the embedded defaults (PGlite,
@@ -22,56 +15,15 @@ import { freePort } from "../kit/testing/free-port.js";
  * the original system specified.
  */
 
+let stack: StackUnderTest;
 let runner: ChildProcess;
-let output = "";
-let dataDir: string;
-let ports: Record<"chat" | "agent" | "gateway" | "mcp", number>;
-// Set here, whatever the shell exports: the seed password the test logs in with, and the agent
-// service's client secret, so the test can call the gateway as the agent service does.
-const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
-const agentSecret = randomBytes(32).toString("base64url");
+const output = () => stack.output();
 
 beforeAll(async () => {
-  ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
-  runner = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
-    env: {
-      ...env,
-      NODE_ENV: "development",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      CHAT_PORT: String(ports.chat),
-      AGENT_PORT: String(ports.agent),
-      GATEWAY_PORT: String(ports.gateway),
-      MCP_PORT: String(ports.mcp),
-      LOG_LEVEL: "info",
-      LOG_FORMAT: "json",
-      SEED_ADMIN_PASSWORD: adminPassword,
-      AGENT_CLIENT_SECRET: agentSecret,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, as a terminal gives `npm start`: the last test sends Ctrl-C's SIGINT to it.
-    detached: true,
-  });
-  runner.stdout?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  runner.stderr?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (output.includes('"msg":"stack ready"')) {
-        clearInterval(poll);
-        resolve();
-      }
-      if (runner.exitCode !== null) {
-        clearInterval(poll);
-        reject(new Error(`stack exited early:\n${output.slice(-3000)}`));
-      }
-    }, 100);
-  });
+  // Its own process group, as a terminal gives `npm start`: the last test sends Ctrl-C's SIGINT to it.
+  stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], { detached: true });
+  runner = stack.child;
+  await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
 }, 120_000);
 
 afterAll(() => {
@@ -80,28 +32,19 @@ afterAll(() => {
 
 describe("the stack started by npm start", () => {
   it("logs in, reaches all 13 tools through the gateway as the user (called as the agent service calls it), and the MCP server logs it", async () => {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${ports.chat}`, httpVersion: "1.1" }));
-    const login = await auth.login({ email: "admin@company.com", password: adminPassword });
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.chat}`, httpVersion: "1.1" }));
+    const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const token = login.tokens?.accessToken ?? "";
     const headers = { authorization: `Bearer ${token}` };
     const me = await auth.whoAmI({}, { headers });
     expect(me.user?.email).toBe("admin@company.com");
 
-    const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     // A user alone is refused: the gateway serves the agent service only.
-    const direct = createClient(McpGatewayService, createGrpcTransport({ baseUrl: gatewayUrl }));
+    const direct = createClient(McpGatewayService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${stack.ports.gateway}` }));
     const refused = await direct.listTools({}, { headers }).catch((e: unknown) => ConnectError.from(e));
     expect((refused as ConnectError).code).toBe(Code.PermissionDenied);
     // As the agent service: its own credential naming the agent, from the identity provider.
-    const agentCredentials = createClientCredentials({
-      tokenEndpoint: `http://127.0.0.1:${ports.chat}/oauth2/token`,
-      client: { clientId: SERVICE_IDS.agent, clientSecret: agentSecret },
-    });
-    const asAgent: Interceptor = (next) => async (req) => {
-      req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, "support-assistant")}`);
-      return next(req);
-    };
-    const gateway = createClient(McpGatewayService, createGrpcTransport({ baseUrl: gatewayUrl, interceptors: [asAgent] }));
+    const gateway = gatewayAsAgent(stack);
     const { tools } = await gateway.listTools({}, { headers });
     expect(tools).toHaveLength(13);
     const created = await gateway.callTool(
@@ -111,16 +54,16 @@ describe("the stack started by npm start", () => {
     expect(JSON.parse(created.structuredContentJson).ticket.created_by).toBe(login.user?.id);
 
     const userId = login.user?.id ?? "";
-    expect(output).toContain(`MCP tool authenticated for user ${userId}`);
-    expect(output).not.toContain("MCP tool call missing Authorization header");
-    expect(output).not.toContain(token);
+    expect(output()).toContain(`MCP tool authenticated for user ${userId}`);
+    expect(output()).not.toContain("MCP tool call missing Authorization header");
+    expect(output()).not.toContain(token);
   });
 
   it("the original reproduction flow through chat → agent → gateway → MCP server, as the user", async () => {
     // PRP: log in as admin, get an agent from ListAgents, create a thread, ask about the tools.
-    const chatUrl = `http://127.0.0.1:${ports.chat}`;
+    const chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
     const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }));
-    const login = await auth.login({ email: "admin@company.com", password: adminPassword });
+    const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const userId = login.user?.id ?? "";
     const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
     // Connect JSON over HTTP/1.1, as the extension (connect-web) calls it.
@@ -130,7 +73,7 @@ describe("the stack started by npm start", () => {
     expect(agent?.allowedTools).toHaveLength(13);
     const { thread } = await chat.createThread({ agentId: agent?.id ?? "" }, { headers });
     const threadId = thread?.id ?? "";
-    const before = output.split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+    const before = output().split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
 
     const tools = await chat.sendMessage({ threadId, content: "What are all the tools you can call?" }, { headers });
     expect(tools.assistantMessage?.status).toBe(MessageStatus.COMPLETE);
@@ -142,10 +85,10 @@ describe("the stack started by npm start", () => {
     expect(JSON.parse(call?.structuredResultJson ?? "{}").ticket.created_by).toBe(userId);
 
     // The MCP server saw the user on those requests (tools/list and tools/call), never a missing header.
-    const after = output.split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+    const after = output().split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
     expect(after).toBeGreaterThan(before);
-    expect(output).not.toContain("MCP tool call missing Authorization header");
-    expect(output).not.toContain(login.tokens?.accessToken ?? "no token");
+    expect(output()).not.toContain("MCP tool call missing Authorization header");
+    expect(output()).not.toContain(login.tokens?.accessToken ?? "no token");
   }, 60_000);
 
   it("one Ctrl-C (SIGINT to the whole process group) is one graceful stop of every process, no lock left", async () => {
@@ -154,21 +97,11 @@ describe("the stack started by npm start", () => {
     expect(await exited).toBe(0);
     for (const name of ["chat", "mcp-server", "mcp-gateway", "agent"]) {
       // Each service drained on the runner's one SIGTERM: none saw a second signal.
-      expect(output).toContain(`"service":"${name}","signal":"SIGTERM","msg":"stopping"`);
+      expect(output()).toContain(`"service":"${name}","signal":"SIGTERM","msg":"stopping"`);
     }
-    expect(output).not.toContain("second signal while stopping");
-    expect(readdirSync(dataDir).filter((f) => f.endsWith(".lock"))).toEqual([]);
+    expect(output()).not.toContain("second signal while stopping");
+    expect(lockFiles(stack.dataDir)).toEqual([]);
     // Nothing listens any more.
-    for (const port of [ports.chat, ports.agent, ports.gateway, ports.mcp]) {
-      const refused = await new Promise<boolean>((r) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.once("connect", () => {
-          s.destroy();
-          r(false);
-        });
-        s.once("error", () => r(true));
-      });
-      expect(refused).toBe(true);
-    }
+    for (const port of Object.values(stack.ports)) expect(await portClosed(port)).toBe(true);
   }, 60_000);
 });

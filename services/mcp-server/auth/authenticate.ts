@@ -19,9 +19,9 @@ export const LOG_DEV_ANONYMOUS =
 
 /**
  * Verifies the bearer token of one HTTP request (every request: sessions never authenticate,
- * brief §5) with the kit's one bearer core, and records the principal in the call scope so every
+ * docs/mcp-server.md, "Authentication") with the kit's one bearer core, and records the principal in the call scope so every
  * later log line names the user. The development fallback applies only when no Authorization
- * header is present at all: a present but bad credential is refused in every mode (brief §10).
+ * header is present at all: a present but bad credential is refused in every mode (docs/mcp-server.md, "Development fallback").
  *
  * The authenticated line carries the delegation chain as the verified token states it
  * (docs/architecture.md, "The delegation chain"): `actor_chain` "mcp-gateway ← agent(ticket-reader)"

@@ -11,7 +11,7 @@ export interface AuditActor {
   agent?: string;
 }
 
-/** One tool decision, allowed or refused (brief §5). */
+/** One tool decision, allowed or refused (docs/mcp-server.md, "Audit trail"). */
 export interface AuditEntry {
   userId: string;
   email: string | null;

@@ -8,7 +8,7 @@ import type { ToolSpec } from "../tools/tool.js";
 /**
  * The tool list, converted to MCP tool definitions once at start-up (JSON Schema draft-07, which
  * is what the SDK's client validator compiles by default), and filtered per caller: a token sees
- * only the tools its scopes allow (brief §5) and, when an agent acts, its agent's allow-list too. Each tool's scope comes from the kit's one scope
+ * only the tools its scopes allow (docs/mcp-server.md, "Scopes and tools") and, when an agent acts, its agent's allow-list too. Each tool's scope comes from the kit's one scope
  * model, which the identity provider and the gateway use too.
  */
 export interface ToolCatalog {

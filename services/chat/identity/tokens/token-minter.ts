@@ -56,7 +56,7 @@ export interface TokenMinter {
 }
 
 /**
- * Signs RFC 9068-style access tokens (brief §3): header `typ: at+jwt`, `alg`, `kid`. The one place
+ * Signs RFC 9068-style access tokens (docs/identity.md, "Access tokens"): header `typ: at+jwt`, `alg`, `kid`. The one place
  * tokens are built, so login, refresh, exchange and service tokens cannot drift apart:
  * - user and MCP tokens: iss, aud, sub (user), email, roles, scope, sid, jti, iat, nbf, exp, plus
  *   `act` and `authorization_details` on exchanged tokens;

@@ -1,0 +1,58 @@
+import type { Config } from "../config/config.js";
+import type { Logger } from "../log/logger.js";
+import type { CallerRules } from "../propagation/caller-policy.js";
+import type { AuthInterceptorOptions } from "../propagation/server-interceptors.js";
+import type { HealthService } from "../server/health.js";
+import { configuredClientCredentials } from "./client-credentials.js";
+import {
+  awaitFirstSnapshot,
+  type RevocationWatcher,
+  reportFeedHealth,
+  revocationChecks,
+  watchRevocations,
+} from "./revocation/index.js";
+import type { ServiceCredentials } from "./service-identity.js";
+import { createConfiguredKeySet, createConfiguredServiceVerifier, createConfiguredVerifier } from "./token-verifier.js";
+
+/**
+ * Everything a Connect service behind the edge needs to authenticate (docs/architecture.md, "The
+ * delegation chain"), wired once: one JWKS key set for its two verifiers (user tokens, and service
+ * tokens addressed to it), its own client credentials, and its subscription to the revocation feed,
+ * whose first snapshot is awaited before the service takes traffic.
+ */
+export interface ServiceAuth {
+  /** This service's own credentials, for its outgoing calls and the feed. */
+  readonly credentials: ServiceCredentials;
+  readonly revocations: RevocationWatcher;
+  /** `startServiceServer`'s `auth` for a service admitting `rules`' callers. */
+  serverAuth(rules: CallerRules): Omit<AuthInterceptorOptions, "logger">;
+  /** Health NOT_SERVING while the feed has failed. */
+  reportHealth(health: Pick<HealthService, "setDependency">): void;
+  close(): Promise<void>;
+}
+
+export async function startServiceAuth(
+  config: Config,
+  service: "agent" | "mcp-gateway",
+  logger: Logger,
+): Promise<ServiceAuth> {
+  const keys = createConfiguredKeySet(config);
+  const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
+  const serviceVerifier = createConfiguredServiceVerifier(config, service, keys);
+  const credentials = configuredClientCredentials(config, service);
+  // Logout, refresh-token reuse or an administrator ends a session: refused here within a second.
+  const revocations = watchRevocations(config, credentials, logger);
+  await awaitFirstSnapshot(revocations, config, logger);
+  return {
+    credentials,
+    revocations,
+    serverAuth: (rules) => ({
+      verifier,
+      devAnonymous: config.AUTH_DEV_ANONYMOUS,
+      callers: { verifier: serviceVerifier, rules },
+      ...revocationChecks(revocations),
+    }),
+    reportHealth: (health) => void reportFeedHealth(revocations, health),
+    close: () => revocations.close(),
+  };
+}
