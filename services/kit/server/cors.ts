@@ -7,31 +7,46 @@ type Res = http.ServerResponse | http2.Http2ServerResponse;
 
 // Connect's own lists, plus what the product adds: the bearer token, trace context and request id.
 const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "Traceparent", "X-Request-Id", "X-Agent-Id"];
-const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "X-Request-Id", "WWW-Authenticate"];
+// What a browser client reads: Connect's status headers, the request id, the refusal challenge
+// (its `error_description` tells "expired, refresh" from "revoked, log in again", docs/identity.md)
+// and how long a throttled login waits.
+const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "X-Request-Id", "WWW-Authenticate", "Retry-After"];
 const METHODS = [...connectCors.allowedMethods, "OPTIONS"];
+/** Chromium's ceiling for a cached preflight: one preflight per procedure every two hours. */
+export const PREFLIGHT_MAX_AGE_SECONDS = 7200;
 
 /**
- * CORS for the extension's configured origins (never `*`). Returns true when it answered the
- * request itself (a preflight). Origins not in the list get no CORS headers, so browsers refuse.
+ * CORS for the configured origins (the extension's `chrome-extension://<id>` and a development page;
+ * never `*`). Returns true when it answered the request itself: every preflight, and any request
+ * whose `Origin` is not allowed — refused with 403 before it reaches a handler, so a page elsewhere
+ * can neither read an answer nor cause an effect. Requests without `Origin` (services, curl) pass.
  */
 export function createCorsHandler(origins: readonly string[]): (req: Req, res: Res) => boolean {
   const allowed = new Set(origins.map((o) => o.toLowerCase()));
   return (req, res) => {
     const origin = req.headers.origin;
-    const permitted = typeof origin === "string" && allowed.has(origin.toLowerCase());
+    if (typeof origin !== "string") return false;
+    // The answer depends on the origin: shared caches must not hand one origin's answer to another.
+    res.setHeader("Vary", "Origin");
+    const permitted = allowed.has(origin.toLowerCase());
     const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
-    if (permitted) {
-      res.setHeader("Access-Control-Allow-Origin", origin);
-      res.setHeader("Vary", "Origin");
-      res.setHeader("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
+    if (!permitted) {
+      res.writeHead(403, { "content-type": "text/plain" });
+      res.end(`origin ${origin} is not allowed (CORS_ORIGINS)\n`);
+      return true;
     }
+    res.setHeader("Access-Control-Allow-Origin", origin);
+    res.setHeader("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
     if (!isPreflight) return false;
-    if (permitted) {
-      res.setHeader("Access-Control-Allow-Methods", METHODS.join(", "));
-      res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS.join(", "));
-      res.setHeader("Access-Control-Max-Age", "7200");
+    res.setHeader("Access-Control-Allow-Methods", METHODS.join(", "));
+    res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS.join(", "));
+    res.setHeader("Access-Control-Max-Age", String(PREFLIGHT_MAX_AGE_SECONDS));
+    // Chromium asks before a page or extension reaches a loopback or private address (Private
+    // Network Access): an allowed origin may, as the extension does against `npm start`.
+    if (req.headers["access-control-request-private-network"] === "true") {
+      res.setHeader("Access-Control-Allow-Private-Network", "true");
     }
-    res.writeHead(permitted ? 204 : 403);
+    res.writeHead(204);
     res.end();
     return true;
   };
