@@ -37,6 +37,7 @@ import { createLoginThrottle } from "./throttle/login-throttle.js";
 import { createSlidingWindow } from "./throttle/sliding-window.js";
 import { createTokenMinter } from "./tokens/token-minter.js";
 import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
+import { registerUserAdminService } from "./users/user-admin-service.js";
 import { createUserStore } from "./users/user-store.js";
 
 export interface IdentityOptions {
@@ -188,6 +189,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
       });
       registerRevocationService(router, revocationFeed);
       registerSessionAdminService(router, { sessions, revoke, logger });
+      registerUserAdminService(router, { db, logger });
     },
     auth: { verifier, publicProcedures: PUBLIC_AUTH_PROCEDURES, isRevoked },
     httpRoutes: { [JWKS_PATH]: createJwksRoute(keyRing), [TOKEN_ENDPOINT_PATH]: tokenEndpoint },

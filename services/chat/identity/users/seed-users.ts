@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { ROLES, type Role } from "../../../kit/auth/scopes.js";
 import type { Config } from "../../../kit/config/config.js";
 import type { Database } from "../../../kit/db/index.js";
 import type { Logger } from "../../../kit/log/logger.js";
 import { hashPassword } from "../passwords/password-hash.js";
+import { insertUser } from "./user-writer.js";
 
 interface SeedUser {
   readonly email: string;
@@ -53,17 +53,10 @@ export async function seedUsers(db: Database, users: readonly SeedUser[], logger
   const existing = new Set(rows.map((r) => r.email));
   for (const user of users) {
     if (existing.has(user.email)) continue;
-    const hash = await hashPassword(user.password);
-    const id = randomUUID();
-    const inserted = await db.transaction(async (tx) => {
-      const res = await tx.query(
-        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING",
-        [id, user.email, user.name, hash],
-      );
-      if (res.rowCount === 0) return false;
-      await tx.query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", [id, user.role]);
-      return true;
-    });
-    if (inserted) logger.info({ email: user.email, role: user.role, user_id: id }, "seeded user");
+    const passwordHash = await hashPassword(user.password);
+    const id = await db.transaction((tx) =>
+      insertUser(tx, { email: user.email, name: user.name, passwordHash, roles: [user.role] }),
+    );
+    if (id) logger.info({ email: user.email, role: user.role, user_id: id }, "seeded user");
   }
 }
