@@ -1,0 +1,208 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { AuthService, LoginResponse, RefreshResponse } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import type { KeyValueStore } from "./key-value-store.js";
+import { asksForRefresh, SessionEndedError } from "./problems.js";
+
+/** Refresh this long before the access token expires, so no call carries one that lapses on the way. */
+export const REFRESH_MARGIN_MS = 60_000;
+const SESSION_KEY = "session";
+const ACCESS_KEY = "access";
+// Serializes refreshes across every popup and tab of the extension (Web Locks).
+const REFRESH_LOCK = "support-ext-refresh";
+
+export interface SignedInUser {
+  readonly email: string;
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+  readonly sessionId: string;
+}
+
+interface StoredSession {
+  readonly serverUrl: string;
+  readonly refreshToken: string;
+  readonly user: SignedInUser;
+}
+
+interface AccessToken {
+  readonly token: string;
+  readonly expiresAtMs: number;
+}
+
+export interface SessionOptions {
+  readonly auth: Client<typeof AuthService>;
+  readonly serverUrl: string;
+  /** The refresh token (and who is logged in) across browser restarts. */
+  readonly persistent: KeyValueStore;
+  /** The access token, shared by the extension's pages while the browser runs. */
+  readonly memory: KeyValueStore;
+  readonly now?: () => number;
+}
+
+const toMs = (t: Timestamp | undefined) => (t ? Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6) : 0);
+
+/**
+ * A login session seen from the popup: logs in, keeps the refresh token in extension storage,
+ * hands out an access token that is refreshed before it expires, and runs calls with one retry
+ * after an `unauthenticated` that asks for a refresh (docs/identity.md, "Flows").
+ */
+export class Session {
+  private access: AccessToken | undefined;
+  private refreshing: Promise<AccessToken> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SessionOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get serverUrl(): string {
+    return this.options.serverUrl;
+  }
+
+  /** The stored session of `serverUrl`'s user, if one was kept. */
+  static async stored(persistent: KeyValueStore): Promise<StoredSession | undefined> {
+    return persistent.get<StoredSession>(SESSION_KEY);
+  }
+
+  async login(email: string, password: string): Promise<SignedInUser> {
+    await this.forget();
+    return this.adopt(await this.options.auth.login({ email, password }));
+  }
+
+  /** Ends the session at the server (its refresh token revoked) and here. */
+  async logout(): Promise<void> {
+    const stored = await Session.stored(this.options.persistent);
+    await this.forget();
+    if (stored) await this.options.auth.logout({ refreshToken: stored.refreshToken }).catch(() => undefined);
+  }
+
+  /** A usable access token: the current one while it is far from expiry, else a refreshed one. */
+  async accessToken(): Promise<string> {
+    const access = this.access ?? (await this.options.memory.get<AccessToken>(ACCESS_KEY));
+    if (access && this.fresh(access)) {
+      this.access = access;
+      return access.token;
+    }
+    return (await this.refresh(access?.token)).token;
+  }
+
+  /**
+   * One refresh for every caller asking at once, here and in the extension's other pages: a
+   * refresh token is single-use, and presenting a spent one revokes the whole session.
+   */
+  refresh(staleToken?: string): Promise<AccessToken> {
+    this.refreshing ??= withLock(() => this.refreshOnce(staleToken)).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Runs `call` with the access token; after an `unauthenticated` asking for a refresh, refreshes and runs it once more. */
+  async run<T>(call: (headers: HeadersInit) => Promise<T>): Promise<T> {
+    const token = await this.accessToken();
+    try {
+      return await call(bearer(token));
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (!asksForRefresh(ce)) throw await this.ended(ce);
+      const fresh = await this.refresh(token);
+      try {
+        return await call(bearer(fresh.token));
+      } catch (again) {
+        throw await this.ended(ConnectError.from(again));
+      }
+    }
+  }
+
+  /**
+   * `run` for a server stream. A turn refused for an expired token — at the door, or mid-turn with
+   * "refresh it and send again" (docs/chat.md; the partial answer is kept) — is opened once more
+   * with a refreshed token, after `onRetry` says so.
+   */
+  async *stream<T>(open: (headers: HeadersInit) => AsyncIterable<T>, onRetry: (err: ConnectError) => void): AsyncGenerator<T> {
+    const token = await this.accessToken();
+    try {
+      yield* open(bearer(token));
+      return;
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (!asksForRefresh(ce)) throw await this.ended(ce);
+      onRetry(ce);
+    }
+    const fresh = await this.refresh(token);
+    try {
+      yield* open(bearer(fresh.token));
+    } catch (again) {
+      throw await this.ended(ConnectError.from(again));
+    }
+  }
+
+  /** A refusal that leaves no session behind becomes SessionEndedError (storage cleared); others pass. */
+  async ended(err: ConnectError): Promise<Error> {
+    if (err.code !== Code.Unauthenticated) return err;
+    await this.forget();
+    const revoked = /revoked/.test(err.rawMessage) || /revoked/.test(err.metadata.get("www-authenticate") ?? "");
+    return new SessionEndedError(
+      revoked
+        ? "Your session was revoked (logged out elsewhere or by an administrator). Log in again."
+        : `Your session has ended (${err.rawMessage}). Log in again.`,
+    );
+  }
+
+  private fresh(access: AccessToken): boolean {
+    return access.expiresAtMs - this.now() > REFRESH_MARGIN_MS;
+  }
+
+  private async refreshOnce(staleToken: string | undefined): Promise<AccessToken> {
+    // Another page of the extension may have refreshed while this one waited for the lock.
+    const shared = await this.options.memory.get<AccessToken>(ACCESS_KEY);
+    if (shared && shared.token !== staleToken && this.fresh(shared)) {
+      this.access = shared;
+      return shared;
+    }
+    const stored = await Session.stored(this.options.persistent);
+    if (!stored || stored.serverUrl !== this.options.serverUrl) throw new SessionEndedError("You are not logged in. Log in again.");
+    let response: RefreshResponse;
+    try {
+      response = await this.options.auth.refresh({ refreshToken: stored.refreshToken });
+    } catch (err) {
+      throw await this.ended(ConnectError.from(err));
+    }
+    await this.adopt(response);
+    return this.access as AccessToken;
+  }
+
+  private async adopt(response: LoginResponse | RefreshResponse): Promise<SignedInUser> {
+    const { tokens, user } = response;
+    if (!tokens || !user) throw new ConnectError("the server answered without tokens", Code.Internal);
+    const signedIn: SignedInUser = {
+      email: user.email,
+      name: user.name,
+      roles: [...user.roles],
+      scopes: [...user.scopes],
+      sessionId: response.sessionId,
+    };
+    const expiresAtMs = toMs(tokens.accessTokenExpireTime) || this.now() + tokens.expiresIn * 1000;
+    this.access = { token: tokens.accessToken, expiresAtMs };
+    const session: StoredSession = { serverUrl: this.options.serverUrl, refreshToken: tokens.refreshToken, user: signedIn };
+    await this.options.persistent.set(SESSION_KEY, session);
+    await this.options.memory.set(ACCESS_KEY, this.access);
+    return signedIn;
+  }
+
+  private async forget(): Promise<void> {
+    this.access = undefined;
+    await this.options.persistent.remove(SESSION_KEY);
+    await this.options.memory.remove(ACCESS_KEY);
+  }
+}
+
+function bearer(token: string): HeadersInit {
+  return { authorization: `Bearer ${token}` };
+}
+
+function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = globalThis.navigator?.locks;
+  return locks ? (locks.request(REFRESH_LOCK, fn) as Promise<T>) : fn();
+}

@@ -1,0 +1,140 @@
+import type { StreamMessageResponse, Thread } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import type { Api } from "../api.js";
+import { h, replaceChildren } from "../dom.js";
+import { AssistantBubble, renderStoredMessage, userBubble } from "./message-render.js";
+
+export interface ConversationDeps {
+  readonly api: Api;
+  /** A failure the status line should show (session ended, server down…). */
+  readonly onProblem: (err: unknown) => void;
+  /** A turn ended: the thread's title and count changed. */
+  readonly onTurnEnded: (threadId: string) => void;
+}
+
+/** One open thread: its messages, and a composer whose turn is rendered event by event as it streams. */
+export class ConversationView {
+  readonly el = h("section", { id: "conversation", hidden: true });
+  private readonly title = h("h2", { id: "thread-title" });
+  private readonly messages = h("ol", { id: "messages" });
+  private readonly input = h("textarea", { id: "message-input", rows: "2", placeholder: "Ask the agent…", required: true });
+  private readonly send = h("button", { id: "send", type: "submit" }, "Send");
+  private thread: Thread | undefined;
+
+  constructor(private readonly deps: ConversationDeps) {
+    const composer = h("form", { id: "composer" }, this.input, this.send);
+    composer.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.submit();
+    });
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        composer.requestSubmit();
+      }
+    });
+    this.el.append(this.title, this.messages, composer);
+  }
+
+  get threadId(): string | undefined {
+    return this.thread?.id;
+  }
+
+  close(): void {
+    this.thread = undefined;
+    this.el.hidden = true;
+    replaceChildren(this.messages);
+  }
+
+  async open(thread: Thread): Promise<void> {
+    this.thread = thread;
+    this.title.textContent = thread.title || "New thread";
+    this.el.hidden = false;
+    this.el.dataset.threadId = thread.id;
+    replaceChildren(this.messages, h("li", { class: "loading" }, "Loading messages…"));
+    try {
+      const { messages } = await this.deps.api.session.run((headers) =>
+        this.deps.api.chat.listMessages({ threadId: thread.id, pageSize: 200 }, { headers }),
+      );
+      replaceChildren(this.messages, ...messages.map(renderStoredMessage));
+      this.scroll();
+    } catch (err) {
+      replaceChildren(this.messages);
+      this.deps.onProblem(err);
+    }
+    this.input.focus();
+  }
+
+  private async submit(): Promise<void> {
+    const thread = this.thread;
+    const content = this.input.value.trim();
+    if (!thread || content === "") return;
+    this.input.value = "";
+    this.send.disabled = true;
+    let bubble = this.startTurn(content);
+    let received = 0;
+    try {
+      const { api } = this.deps;
+      const events = api.session.stream(
+        (headers) => api.chat.streamMessage({ threadId: thread.id, content }, { headers }),
+        () => {
+          // Refused at the door: nothing was stored, the same bubble shows the retry. Mid-turn: the
+          // server kept the partial answer, and the message is sent again as a new turn.
+          if (received === 0) return bubble.note("Access token refreshed; sending again.");
+          bubble.fail("Your access token expired during the turn (the partial answer is kept): refreshed it and sent the message again.");
+          bubble = this.startTurn(content);
+          received = 0;
+        },
+      );
+      for await (const response of events) {
+        received++;
+        this.apply(bubble, response);
+      }
+    } catch (err) {
+      bubble.fail("This turn did not finish.");
+      this.deps.onProblem(err);
+    } finally {
+      this.send.disabled = false;
+      this.deps.onTurnEnded(thread.id);
+    }
+  }
+
+  private startTurn(content: string): AssistantBubble {
+    const bubble = new AssistantBubble();
+    this.messages.append(userBubble(content), bubble.el);
+    this.scroll();
+    return bubble;
+  }
+
+  /** Renders one streamed event the moment it arrives. */
+  private apply(bubble: AssistantBubble, response: StreamMessageResponse): void {
+    const { event } = response;
+    if (event.case === "assistantMessage") {
+      bubble.setText(event.value.content);
+      bubble.finish(event.value.status, event.value.stopReason);
+    } else if (event.case === "runEvent") {
+      const run = event.value.event;
+      switch (run.case) {
+        case "textDelta":
+          bubble.appendText(run.value.text);
+          break;
+        case "toolCallStarted":
+        case "toolCallFinished":
+          if (run.value.toolCall) bubble.toolCall(run.value.toolCall);
+          break;
+        case "limitReached":
+          bubble.note(run.value.message, "warning");
+          break;
+        case "finalMessage":
+          bubble.setText(run.value.content);
+          break;
+        default:
+          break;
+      }
+    }
+    this.scroll();
+  }
+
+  private scroll(): void {
+    this.messages.scrollTop = this.messages.scrollHeight;
+  }
+}

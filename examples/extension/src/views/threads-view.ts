@@ -1,0 +1,114 @@
+import type { Agent } from "../../../../gen/supportext/agent/v1/agent_pb.js";
+import type { Thread } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import type { Api } from "../api.js";
+import { h, replaceChildren } from "../dom.js";
+import type { KeyValueStore } from "../key-value-store.js";
+
+const LAST_AGENT_KEY = "lastAgentId";
+
+export interface ThreadsDeps {
+  readonly api: Api;
+  readonly prefs: KeyValueStore;
+  readonly onOpen: (thread: Thread) => void;
+  /** The agent changed: the open thread belongs to another agent. */
+  readonly onAgentChanged: () => void;
+  readonly onProblem: (err: unknown) => void;
+}
+
+/** The agent picker and the caller's threads with that agent: list, open, create. */
+export class ThreadsView {
+  readonly el = h("section", { id: "threads-panel" });
+  private readonly agentSelect = h("select", { id: "agent", "aria-label": "Agent" });
+  private readonly agentInfo = h("p", { id: "agent-info", class: "hint" });
+  private readonly list = h("ul", { id: "threads" });
+  private readonly newThread = h("button", { id: "new-thread", type: "button" }, "New thread");
+  private agents: Agent[] = [];
+
+  constructor(private readonly deps: ThreadsDeps) {
+    this.agentSelect.addEventListener("change", () => {
+      void deps.prefs.set(LAST_AGENT_KEY, this.agentSelect.value);
+      this.showAgentInfo();
+      deps.onAgentChanged();
+      void this.refresh();
+    });
+    this.newThread.addEventListener("click", () => void this.create());
+    this.el.append(
+      h("label", { for: "agent" }, "Agent"),
+      this.agentSelect,
+      this.agentInfo,
+      h("div", { class: "threads-header" }, h("span", {}, "Threads"), this.newThread),
+      this.list,
+    );
+  }
+
+  get agentId(): string {
+    return this.agentSelect.value;
+  }
+
+  /** Loads the agents (the last one picked is selected again), then its threads. */
+  async load(): Promise<void> {
+    const { api } = this.deps;
+    try {
+      const { agents } = await api.session.run((headers) => api.chat.listAgents({ pageSize: 100 }, { headers }));
+      this.agents = agents;
+      const last = await this.deps.prefs.get<string>(LAST_AGENT_KEY);
+      replaceChildren(this.agentSelect, ...agents.map((a) => h("option", { value: a.id, selected: a.id === last }, a.name)));
+      this.showAgentInfo();
+      await this.refresh();
+    } catch (err) {
+      this.deps.onProblem(err);
+    }
+  }
+
+  /** Lists the caller's threads with the picked agent, most recently active first. */
+  async refresh(activeThreadId?: string): Promise<void> {
+    const { api } = this.deps;
+    const agentId = this.agentId;
+    if (!agentId) return;
+    try {
+      const { threads } = await api.session.run((headers) => api.chat.listThreads({ agentId, pageSize: 50 }, { headers }));
+      if (threads.length === 0) {
+        replaceChildren(this.list, h("li", { class: "hint" }, "No threads with this agent yet: start one."));
+        return;
+      }
+      replaceChildren(
+        this.list,
+        ...threads.map((t) => {
+          const button = h(
+            "button",
+            { type: "button", class: "thread", "data-thread-id": t.id, "aria-current": t.id === activeThreadId ? "true" : undefined },
+            h("span", { class: "thread-title" }, t.title || "New thread"),
+            h("span", { class: "thread-count" }, String(t.messageCount)),
+          );
+          button.addEventListener("click", () => this.deps.onOpen(t));
+          return h("li", {}, button);
+        }),
+      );
+    } catch (err) {
+      this.deps.onProblem(err);
+    }
+  }
+
+  private async create(): Promise<void> {
+    const { api } = this.deps;
+    const agentId = this.agentId;
+    if (!agentId) return;
+    this.newThread.disabled = true;
+    try {
+      const { thread } = await api.session.run((headers) => api.chat.createThread({ agentId }, { headers }));
+      if (thread) {
+        this.deps.onOpen(thread);
+        await this.refresh(thread.id);
+      }
+    } catch (err) {
+      this.deps.onProblem(err);
+    } finally {
+      this.newThread.disabled = false;
+    }
+  }
+
+  private showAgentInfo(): void {
+    const agent = this.agents.find((a) => a.id === this.agentId);
+    this.agentInfo.textContent = agent ? `${agent.description} (${agent.allowedTools.length} tools)` : "";
+  }
+}
