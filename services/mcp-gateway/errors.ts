@@ -4,6 +4,7 @@ import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { scrubSecrets } from "../kit/log/scrub.js";
 import { causeCode } from "./session/mcp-session.js";
 import { TokenExchangeError } from "./token/token-exchange-client.js";
+import { isSdkTransportText, readableUpstreamText, sdkStatusOf } from "./upstream-text.js";
 
 const MAX_MESSAGE = 500;
 
@@ -31,22 +32,10 @@ export function toConnectError(err: unknown): ConnectError {
         return new ConnectError(clean(err.message), Code.Internal);
     }
   }
-  if (err instanceof StreamableHTTPError) {
-    const body = clean(err.message.replace(/^Streamable HTTP error: /, ""));
-    switch (err.code) {
-      case 401:
-        return new ConnectError(`MCP server refused the credential: ${body}`, Code.Unauthenticated);
-      case 403:
-        return new ConnectError(`MCP server refused the call: ${body}`, Code.PermissionDenied);
-      case 400:
-        return new ConnectError(`MCP server rejected the request: ${body}`, Code.InvalidArgument);
-      case 404:
-        return new ConnectError("MCP session expired and could not be re-established", Code.Unavailable);
-      case 429:
-        return new ConnectError(`MCP server is rate limiting: ${body}`, Code.ResourceExhausted);
-      default:
-        return new ConnectError(`MCP server error (HTTP ${err.code}): ${body}`, Code.Unavailable);
-    }
+  if (err instanceof StreamableHTTPError) return fromHttpStatus(err.code ?? 0, err.message);
+  if (err instanceof Error && isSdkTransportText(err.message)) {
+    // Another client version's wording of the same failure: never passed on raw.
+    return fromHttpStatus(sdkStatusOf(err.message) ?? httpStatusOf(err) ?? 0, err.message);
   }
   if (err instanceof McpError) {
     switch (err.code) {
@@ -73,6 +62,30 @@ export function toConnectError(err: unknown): ConnectError {
     return new ConnectError("MCP call cancelled or timed out", Code.DeadlineExceeded);
   }
   return new ConnectError("MCP call failed", Code.Internal);
+}
+
+/** An HTTP answer of the MCP server, with what it said in readable words (never the SDK's raw text). */
+function fromHttpStatus(status: number, message: string): ConnectError {
+  const body = readableUpstreamText(message);
+  switch (status) {
+    case 401:
+      return new ConnectError(`MCP server refused the credential: ${body}`, Code.Unauthenticated);
+    case 403:
+      return new ConnectError(`MCP server refused the call: ${body}`, Code.PermissionDenied);
+    case 400:
+      return new ConnectError(`MCP server rejected the request: ${body}`, Code.InvalidArgument);
+    case 404:
+      return new ConnectError("MCP session expired and could not be re-established", Code.Unavailable);
+    case 429:
+      return new ConnectError(`MCP server is rate limiting: ${body}`, Code.ResourceExhausted);
+    default:
+      return new ConnectError(`MCP server error (${status > 0 ? `HTTP ${status}` : "no HTTP status"}): ${body}`, Code.Unavailable);
+  }
+}
+
+function httpStatusOf(err: Error): number | undefined {
+  const status = (err as { status?: unknown; code?: unknown }).status ?? (err as { code?: unknown }).code;
+  return typeof status === "number" && status >= 100 && status < 600 ? status : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/p
 import { kCaller, kCredential } from "../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../kit/propagation/handler-context.js";
 import { classifyToolError, toConnectError } from "./errors.js";
+import { exceedsNesting } from "./json-nesting.js";
 import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";
 import type { SessionPool } from "./session/session-pool.js";
 import type { TokenSubject } from "./token/mcp-token-source.js";
@@ -14,6 +15,8 @@ import type { TokenSubject } from "./token/mcp-token-source.js";
 const TOOLS_LIST = "mcpgateway.tools";
 const MAX_ARGUMENTS_BYTES = 256 * 1024;
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+// Tool arguments are shallow; far below where serialising them again would overflow the stack.
+const MAX_ARGUMENTS_NESTING = 64;
 
 export interface GatewayDeps {
   readonly pool: SessionPool;
@@ -107,6 +110,9 @@ function parseArguments(json: string): Record<string, unknown> {
   if (json.trim() === "") return {};
   if (Buffer.byteLength(json) > MAX_ARGUMENTS_BYTES) {
     throw new ConnectError(`arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`, Code.InvalidArgument);
+  }
+  if (exceedsNesting(json, MAX_ARGUMENTS_NESTING)) {
+    throw new ConnectError(`arguments_json: nested deeper than ${MAX_ARGUMENTS_NESTING} levels`, Code.InvalidArgument);
   }
   let value: unknown;
   try {

@@ -6,6 +6,7 @@ import type { ToolDefinition } from "../../kit/model/types.js";
 import { kActingAgent } from "../../kit/propagation/context-keys.js";
 import { forwardFrom } from "../../kit/propagation/handler-context.js";
 import { codeName } from "./code-name.js";
+import { toolErrorText } from "./tool-error-text.js";
 
 
 export type ToolOutcome =
@@ -73,7 +74,7 @@ export function createToolGateway(
             return { status: "succeeded", text: res.text, structuredJson: res.structuredContentJson };
           } catch (err) {
             const ce = ConnectError.from(err);
-            return { status: "failed", text: "", errorCode: codeName(ce.code), errorMessage: ce.rawMessage };
+            return { status: "failed", text: "", errorCode: codeName(ce.code), errorMessage: toolErrorText(ce) };
           }
         },
       };

@@ -172,4 +172,18 @@ describe("logger", () => {
   it("scrubSecrets leaves ordinary text alone", () => {
     expect(scrubSecrets("ticket 12 closed by user-1")).toBe("ticket 12 closed by user-1");
   });
+
+  it("keeps token, bearer and secret as words in messages, fields and errors, and removes the credentials", () => {
+    const { logger, records, lines } = captureLogs("svc");
+    logger.warn("no bearer token was presented");
+    logger.warn({ reason: "subject_token: login session has been revoked" }, "exchange refused");
+    logger.error({ err: new ConnectError("the secret is wrong", Code.Unauthenticated) }, "client authentication failed");
+    logger.warn(`no bearer token was presented; got Bearer ${JWT} instead`);
+    const [words, field, error, both] = records();
+    expect(words?.msg).toBe("no bearer token was presented");
+    expect(field?.reason).toBe("subject_token: login session has been revoked");
+    expect(error?.err).toMatchObject({ message: "[unauthenticated] the secret is wrong" });
+    expect(both?.msg).toBe("no bearer token was presented; got Bearer [REDACTED] instead");
+    expect(lines.join("\n")).not.toContain(JWT);
+  });
 });

@@ -28,3 +28,36 @@ describe("scrubSecrets", () => {
     expect(run.stdout).toBe("scrubbed");
   }, 20_000);
 });
+
+describe("scrubSecrets keeps words", () => {
+  it("keeps token, bearer and secret used as words in prose", () => {
+    for (const prose of [
+      "no bearer token was presented",
+      "Bearer token missing: send Authorization: Bearer <token>",
+      "subject_token: login session has been revoked",
+      "invalid_grant: subject_token: expired",
+      "the secret is wrong",
+      "client_secret: does not match",
+      "password: too short",
+      'www-authenticate: Bearer realm="mcp", error="invalid_token"',
+    ]) {
+      expect(scrubSecrets(prose)).toBe(prose);
+    }
+  });
+
+  it("still removes the credentials next to those words", () => {
+    const cases: [string, string][] = [
+      [`no bearer token: Bearer ${jwt}`, "no bearer token: Bearer [REDACTED]"],
+      ["Authorization: Bearer opaque-4f9c2d7e1a", "Authorization: Bearer [REDACTED]"],
+      ["Bearer Zm9vYmFyYmF6cXV4cXV1eA", "Bearer [REDACTED]"],
+      ["client_secret: s3cr3t-value", "client_secret: [REDACTED]"],
+      ["client_secret=dev-gateway-secret&grant_type=x", "client_secret=[REDACTED]&grant_type=x"],
+      ['{"password":"correct horse"}', '{"password":"[REDACTED]"}'],
+      ["password: 'two words'", "password: '[REDACTED]'"],
+      ["password=hunter", "password=[REDACTED]"],
+      ["refresh_token: rt_8c1f0e5b2a9d", "refresh_token: [REDACTED]"],
+      ["refresh_token=opaquerefreshtokenvalue", "refresh_token=[REDACTED]"],
+    ];
+    for (const [input, output] of cases) expect(scrubSecrets(input)).toBe(output);
+  });
+});

@@ -1,4 +1,5 @@
 import { type ClientSecret, requestToken, TokenEndpointError } from "../../kit/auth/token-request.js";
+import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
 
 /**
  * RFC 8693 token exchange against the identity provider's token endpoint: the gateway,
@@ -63,7 +64,13 @@ export function createTokenExchangeClient(options: TokenExchangeClientOptions): 
         form.set("actor_token_type", ACCESS_TOKEN_TYPE);
       }
       try {
-        const t = await requestToken(options.tokenEndpoint, options.client, form, { timeoutMs, signal: request.signal });
+        // The exchange belongs to the call that needed it: the identity provider's log line for it
+        // carries that call's trace and request id (docs/architecture.md, identity propagation).
+        const t = await requestToken(options.tokenEndpoint, options.client, form, {
+          timeoutMs,
+          signal: request.signal,
+          headers: outgoingCallHeaders(),
+        });
         return {
           accessToken: t.accessToken,
           expiresAt: t.expiresAt,
