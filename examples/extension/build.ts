@@ -19,7 +19,10 @@ export interface BuiltExtension {
 }
 
 /** Bundles the popup (connect-web and the generated clients in `gen/`) and lays the extension out in `outDir`. */
-export async function buildExtension(outDir = DEFAULT_OUT_DIR, chatUrl = DEFAULT_CHAT_URL): Promise<BuiltExtension> {
+export async function buildExtension(
+  outDir = DEFAULT_OUT_DIR,
+  chatUrl = DEFAULT_CHAT_URL,
+): Promise<BuiltExtension> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await build({
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const outIndex = args.indexOf("--out");
   const urlIndex = args.indexOf("--chat-url");
-  const outDir = outIndex >= 0 && args[outIndex + 1] ? resolve(args[outIndex + 1] as string) : DEFAULT_OUT_DIR;
+  const outDir =
+    outIndex >= 0 && args[outIndex + 1] ? resolve(args[outIndex + 1] as string) : DEFAULT_OUT_DIR;
   const chatUrl = urlIndex >= 0 && args[urlIndex + 1] ? (args[urlIndex + 1] as string) : DEFAULT_CHAT_URL;
   const built = await buildExtension(outDir, chatUrl);
   const shown = relative(process.cwd(), built.dir) || ".";

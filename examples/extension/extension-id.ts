@@ -15,6 +15,7 @@ export function extensionIdFromKey(publicKeyBase64: string): string {
 /** The ID of the extension whose manifest is in `dir`. */
 export function extensionIdOf(dir: string): string {
   const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { key?: unknown };
-  if (typeof manifest.key !== "string") throw new Error(`${dir}/manifest.json has no key: its ID would change with its path`);
+  if (typeof manifest.key !== "string")
+    throw new Error(`${dir}/manifest.json has no key: its ID would change with its path`);
   return extensionIdFromKey(manifest.key);
 }

@@ -2,7 +2,7 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { memoryStore, persistentStore } from "./key-value-store.js";
+import { memoryStore, persistentStore } from "./browser-stores.js";
 import { Session } from "./session.js";
 
 /** Everything the popup calls on one chat server: the identity provider and the chat service. */
@@ -23,6 +23,7 @@ export function createApi(serverUrl: string): Api {
 /** `http://host:port` without a trailing slash; throws on anything that is not an http(s) URL. */
 export function normalizeServerUrl(input: string): string {
   const url = new URL(input.trim());
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`not an http(s) address: ${input}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`not an http(s) address: ${input}`);
   return url.origin;
 }

@@ -20,5 +20,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 
 /** Replaces every child of `parent`. */
 export function replaceChildren(parent: Element, ...children: Child[]): void {
-  parent.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+  parent.replaceChildren(
+    ...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false),
+  );
 }

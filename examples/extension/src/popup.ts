@@ -1,8 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Api, createApi, normalizeServerUrl } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { persistentStore } from "./key-value-store.js";
-import { describeProblem, explainUnreachable, isNetworkFailure, SessionEndedError } from "./problems.js";
+import { persistentStore } from "./browser-stores.js";
+import { describeProblem, explainUnreachable, isNetworkFailure } from "./problems.js";
+import { SessionEndedError } from "./refusals.js";
 import { Session } from "./session.js";
 import { type LoginInput, LoginView } from "./views/login-view.js";
 import { StatusLine } from "./views/status-line.js";
@@ -52,7 +53,10 @@ async function logIn(input: LoginInput): Promise<void> {
   }
 }
 
-async function openWorkspace(current: Api, user: Parameters<typeof createWorkspace>[0]["user"]): Promise<void> {
+async function openWorkspace(
+  current: Api,
+  user: Parameters<typeof createWorkspace>[0]["user"],
+): Promise<void> {
   lastEmail = user.email;
   const workspace = createWorkspace({
     api: current,
@@ -82,7 +86,9 @@ async function boot(): Promise<void> {
 
 // Whatever fails, the popup says so rather than going blank.
 window.addEventListener("error", (e) => status.error(`Unexpected error: ${e.message}`));
-window.addEventListener("unhandledrejection", (e) => status.error(`Unexpected error: ${describeProblem(e.reason)}`));
+window.addEventListener("unhandledrejection", (e) =>
+  status.error(`Unexpected error: ${describeProblem(e.reason)}`),
+);
 
 document.body.append(h("header", {}, h("h1", {}, "Support Assistant")), status.el, main);
 boot().catch((err: unknown) => {

@@ -2,7 +2,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { AuthService, LoginResponse, RefreshResponse } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import type { KeyValueStore } from "./key-value-store.js";
-import { asksForRefresh, SessionEndedError } from "./problems.js";
+import { asksForRefresh, SessionEndedError } from "./refusals.js";
 
 /** Refresh this long before the access token expires, so no call carries one that lapses on the way. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -38,6 +38,14 @@ export interface SessionOptions {
   /** The access token, shared by the extension's pages while the browser runs. */
   readonly memory: KeyValueStore;
   readonly now?: () => number;
+}
+
+/** Headers of one call (the bearer token); a plain record so this file needs no DOM types. */
+export type CallHeaders = Record<string, string>;
+
+/** The Web Locks API, where the page has it (extension pages and secure pages do). */
+interface Locks {
+  request<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 const toMs = (t: Timestamp | undefined) => (t ? Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6) : 0);
@@ -99,7 +107,7 @@ export class Session {
   }
 
   /** Runs `call` with the access token; after an `unauthenticated` asking for a refresh, refreshes and runs it once more. */
-  async run<T>(call: (headers: HeadersInit) => Promise<T>): Promise<T> {
+  async run<T>(call: (headers: CallHeaders) => Promise<T>): Promise<T> {
     const token = await this.accessToken();
     try {
       return await call(bearer(token));
@@ -120,7 +128,10 @@ export class Session {
    * "refresh it and send again" (docs/chat.md; the partial answer is kept) — is opened once more
    * with a refreshed token, after `onRetry` says so.
    */
-  async *stream<T>(open: (headers: HeadersInit) => AsyncIterable<T>, onRetry: (err: ConnectError) => void): AsyncGenerator<T> {
+  async *stream<T>(
+    open: (headers: CallHeaders) => AsyncIterable<T>,
+    onRetry: (err: ConnectError) => void,
+  ): AsyncGenerator<T> {
     const token = await this.accessToken();
     try {
       yield* open(bearer(token));
@@ -142,7 +153,8 @@ export class Session {
   async ended(err: ConnectError): Promise<Error> {
     if (err.code !== Code.Unauthenticated) return err;
     await this.forget();
-    const revoked = /revoked/.test(err.rawMessage) || /revoked/.test(err.metadata.get("www-authenticate") ?? "");
+    const revoked =
+      /revoked/.test(err.rawMessage) || /revoked/.test(err.metadata.get("www-authenticate") ?? "");
     return new SessionEndedError(
       revoked
         ? "Your session was revoked (logged out elsewhere or by an administrator). Log in again."
@@ -162,7 +174,8 @@ export class Session {
       return shared;
     }
     const stored = await Session.stored(this.options.persistent);
-    if (!stored || stored.serverUrl !== this.options.serverUrl) throw new SessionEndedError("You are not logged in. Log in again.");
+    if (!stored || stored.serverUrl !== this.options.serverUrl)
+      throw new SessionEndedError("You are not logged in. Log in again.");
     let response: RefreshResponse;
     try {
       response = await this.options.auth.refresh({ refreshToken: stored.refreshToken });
@@ -185,7 +198,11 @@ export class Session {
     };
     const expiresAtMs = toMs(tokens.accessTokenExpireTime) || this.now() + tokens.expiresIn * 1000;
     this.access = { token: tokens.accessToken, expiresAtMs };
-    const session: StoredSession = { serverUrl: this.options.serverUrl, refreshToken: tokens.refreshToken, user: signedIn };
+    const session: StoredSession = {
+      serverUrl: this.options.serverUrl,
+      refreshToken: tokens.refreshToken,
+      user: signedIn,
+    };
     await this.options.persistent.set(SESSION_KEY, session);
     await this.options.memory.set(ACCESS_KEY, this.access);
     return signedIn;
@@ -198,11 +215,11 @@ export class Session {
   }
 }
 
-function bearer(token: string): HeadersInit {
+function bearer(token: string): CallHeaders {
   return { authorization: `Bearer ${token}` };
 }
 
 function withLock<T>(fn: () => Promise<T>): Promise<T> {
-  const locks = globalThis.navigator?.locks;
-  return locks ? (locks.request(REFRESH_LOCK, fn) as Promise<T>) : fn();
+  const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks;
+  return locks ? locks.request(REFRESH_LOCK, fn) : fn();
 }

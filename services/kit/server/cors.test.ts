@@ -46,7 +46,9 @@ describe("CORS", () => {
       const res = await request("OPTIONS", preflightHeaders(origin));
       expect(res.status).toBe(204);
       expect(res.headers.get("access-control-allow-origin")).toBe(origin);
-      const allowedHeaders = (res.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(", ");
+      const allowedHeaders = (res.headers.get("access-control-allow-headers") ?? "")
+        .toLowerCase()
+        .split(", ");
       for (const h of ["authorization", "content-type", "connect-protocol-version", "connect-timeout-ms"]) {
         expect(allowedHeaders).toContain(h);
       }
@@ -57,7 +59,10 @@ describe("CORS", () => {
   });
 
   it("grants a private-network preflight to an allowed origin only", async () => {
-    const ok = await request("OPTIONS", { ...preflightHeaders(EXTENSION), "access-control-request-private-network": "true" });
+    const ok = await request("OPTIONS", {
+      ...preflightHeaders(EXTENSION),
+      "access-control-request-private-network": "true",
+    });
     expect(ok.headers.get("access-control-allow-private-network")).toBe("true");
     const plain = await request("OPTIONS", preflightHeaders(EXTENSION));
     expect(plain.headers.get("access-control-allow-private-network")).toBeNull();
@@ -75,7 +80,12 @@ describe("CORS", () => {
 
   it("refuses any other origin with 403 and no CORS grant, before a handler runs", async () => {
     const before = handled;
-    for (const origin of ["https://evil.example", "null", "chrome-extension://otherextensionidotherextension", `${DEV_PAGE}0`]) {
+    for (const origin of [
+      "https://evil.example",
+      "null",
+      "chrome-extension://otherextensionidotherextension",
+      `${DEV_PAGE}0`,
+    ]) {
       const preflight = await request("OPTIONS", preflightHeaders(origin));
       expect(preflight.status).toBe(403);
       expect(preflight.headers.get("access-control-allow-origin")).toBeNull();

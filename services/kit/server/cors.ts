@@ -6,7 +6,13 @@ type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
 
 // Connect's own lists, plus what the product adds: the bearer token, trace context and request id.
-const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "Traceparent", "X-Request-Id", "X-Agent-Id"];
+const ALLOWED_HEADERS = [
+  ...connectCors.allowedHeaders,
+  "Authorization",
+  "Traceparent",
+  "X-Request-Id",
+  "X-Agent-Id",
+];
 // What a browser client reads: Connect's status headers, the request id, the refusal challenge
 // (its `error_description` tells "expired, refresh" from "revoked, log in again", docs/identity.md)
 // and how long a throttled login waits.
@@ -29,7 +35,8 @@ export function createCorsHandler(origins: readonly string[]): (req: Req, res: R
     // The answer depends on the origin: shared caches must not hand one origin's answer to another.
     res.setHeader("Vary", "Origin");
     const permitted = allowed.has(origin.toLowerCase());
-    const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+    const isPreflight =
+      req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (!permitted) {
       res.writeHead(403, { "content-type": "text/plain" });
       res.end(`origin ${origin} is not allowed (CORS_ORIGINS)\n`);

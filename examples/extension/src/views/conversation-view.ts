@@ -16,7 +16,12 @@ export class ConversationView {
   readonly el = h("section", { id: "conversation", hidden: true });
   private readonly title = h("h2", { id: "thread-title" });
   private readonly messages = h("ol", { id: "messages" });
-  private readonly input = h("textarea", { id: "message-input", rows: "2", placeholder: "Ask the agent…", required: true });
+  private readonly input = h("textarea", {
+    id: "message-input",
+    rows: "2",
+    placeholder: "Ask the agent…",
+    required: true,
+  });
   private readonly send = h("button", { id: "send", type: "submit" }, "Send");
   private thread: Thread | undefined;
 
@@ -80,7 +85,9 @@ export class ConversationView {
           // Refused at the door: nothing was stored, the same bubble shows the retry. Mid-turn: the
           // server kept the partial answer, and the message is sent again as a new turn.
           if (received === 0) return bubble.note("Access token refreshed; sending again.");
-          bubble.fail("Your access token expired during the turn (the partial answer is kept): refreshed it and sent the message again.");
+          bubble.fail(
+            "Your access token expired during the turn (the partial answer is kept): refreshed it and sent the message again.",
+          );
           bubble = this.startTurn(content);
           received = 0;
         },

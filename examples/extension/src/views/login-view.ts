@@ -10,8 +10,18 @@ export interface LoginInput {
 export class LoginView {
   readonly el = h("section", { id: "login" });
   private readonly server = h("input", { id: "server", type: "url", required: true, autocomplete: "url" });
-  private readonly email = h("input", { id: "email", type: "email", required: true, autocomplete: "username" });
-  private readonly password = h("input", { id: "password", type: "password", required: true, autocomplete: "current-password" });
+  private readonly email = h("input", {
+    id: "email",
+    type: "email",
+    required: true,
+    autocomplete: "username",
+  });
+  private readonly password = h("input", {
+    id: "password",
+    type: "password",
+    required: true,
+    autocomplete: "current-password",
+  });
   private readonly submit = h("button", { id: "login-button", type: "submit" }, "Log in");
 
   constructor(onSubmit: (input: LoginInput) => Promise<void>) {
@@ -29,7 +39,11 @@ export class LoginView {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.submit.disabled = true;
-      onSubmit({ serverUrl: this.server.value, email: this.email.value, password: this.password.value }).finally(() => {
+      onSubmit({
+        serverUrl: this.server.value,
+        email: this.email.value,
+        password: this.password.value,
+      }).finally(() => {
         this.submit.disabled = false;
         this.password.value = "";
       });

@@ -1,4 +1,9 @@
-import { Role, StopReason, type ToolCall, ToolCallStatus } from "../../../../gen/supportext/agent/v1/agent_pb.js";
+import {
+  Role,
+  StopReason,
+  type ToolCall,
+  ToolCallStatus,
+} from "../../../../gen/supportext/agent/v1/agent_pb.js";
 import { type Message, MessageStatus } from "../../../../gen/supportext/chat/v1/chat_pb.js";
 import { h, replaceChildren } from "../dom.js";
 
@@ -34,7 +39,8 @@ function prettyArguments(json: string): string {
 }
 
 function toolOutcome(call: ToolCall): string {
-  if (call.status === ToolCallStatus.FAILED) return `${call.errorCode || "error"}: ${call.errorMessage || call.resultText}`;
+  if (call.status === ToolCallStatus.FAILED)
+    return `${call.errorCode || "error"}: ${call.errorMessage || call.resultText}`;
   if (call.status === ToolCallStatus.SUCCEEDED) return `${call.durationMs} ms`;
   return "";
 }

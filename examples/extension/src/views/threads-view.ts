@@ -49,10 +49,15 @@ export class ThreadsView {
   async load(): Promise<void> {
     const { api } = this.deps;
     try {
-      const { agents } = await api.session.run((headers) => api.chat.listAgents({ pageSize: 100 }, { headers }));
+      const { agents } = await api.session.run((headers) =>
+        api.chat.listAgents({ pageSize: 100 }, { headers }),
+      );
       this.agents = agents;
       const last = await this.deps.prefs.get<string>(LAST_AGENT_KEY);
-      replaceChildren(this.agentSelect, ...agents.map((a) => h("option", { value: a.id, selected: a.id === last }, a.name)));
+      replaceChildren(
+        this.agentSelect,
+        ...agents.map((a) => h("option", { value: a.id, selected: a.id === last }, a.name)),
+      );
       this.showAgentInfo();
       await this.refresh();
     } catch (err) {
@@ -66,7 +71,9 @@ export class ThreadsView {
     const agentId = this.agentId;
     if (!agentId) return;
     try {
-      const { threads } = await api.session.run((headers) => api.chat.listThreads({ agentId, pageSize: 50 }, { headers }));
+      const { threads } = await api.session.run((headers) =>
+        api.chat.listThreads({ agentId, pageSize: 50 }, { headers }),
+      );
       if (threads.length === 0) {
         replaceChildren(this.list, h("li", { class: "hint" }, "No threads with this agent yet: start one."));
         return;
@@ -76,7 +83,12 @@ export class ThreadsView {
         ...threads.map((t) => {
           const button = h(
             "button",
-            { type: "button", class: "thread", "data-thread-id": t.id, "aria-current": t.id === activeThreadId ? "true" : undefined },
+            {
+              type: "button",
+              class: "thread",
+              "data-thread-id": t.id,
+              "aria-current": t.id === activeThreadId ? "true" : undefined,
+            },
             h("span", { class: "thread-title" }, t.title || "New thread"),
             h("span", { class: "thread-count" }, String(t.messageCount)),
           );
