@@ -32,19 +32,39 @@ export function describeTools(tools: readonly ToolDefinition[]): string {
   return `I can call these ${tools.length} tools:\n${lines.join("\n")}`;
 }
 
-/** The answer when nothing was understood: what can be asked, limited to the offered tools. */
-export function helpText(tools: readonly ToolDefinition[]): string {
-  const examples = tools
-    .map((t) => TOOL_PHRASES[t.name])
-    .filter((p) => p !== undefined)
-    .map((p) => `- ${p.action}: "${p.example}"`);
-  if (examples.length === 0) return "I did not understand that, and I have no tools to help with it here.";
-  return `I did not understand that. Here is what I can do:\n${examples.join("\n")}\nAsk "what tools can you call?" for the full list.`;
+/** Verbs on tickets, in the order they are named, and the other things the tools do. */
+const TICKET_VERBS: readonly (readonly [string, string])[] = [
+  ["get_ticket", "show"],
+  ["search_tickets", "search"],
+  ["list_tickets", "list"],
+  ["create_ticket", "create"],
+  ["update_ticket", "edit"],
+  ["update_ticket_status", "close or reopen"],
+  ["assign_ticket", "assign"],
+  ["delete_ticket", "delete"],
+];
+const OTHER_ACTIONS: readonly (readonly [readonly string[], string])[] = [
+  [["create_ticket_with_ai"], "file a customer's words as a ticket with AI"],
+  [["get_ticket_stats"], "give ticket stats"],
+  [["list_integrations", "get_active_integrations"], "check integrations"],
+  [["get_system_health"], "check system health"],
+];
+
+/**
+ * The one short question asked when a request cannot be read with confidence: it names what can be
+ * done with the offered tools, and guesses nothing (docs/agent.md, "When unsure").
+ */
+export function askWhatToDo(tools: readonly ToolDefinition[]): string {
+  const offered = new Set(tools.map((t) => t.name));
+  const verbs = TICKET_VERBS.filter(([tool]) => offered.has(tool)).map(([, verb]) => verb);
+  const actions = [
+    ...(verbs.length > 0 ? [`${joinOr(verbs)} tickets`] : []),
+    ...OTHER_ACTIONS.filter(([names]) => names.some((n) => offered.has(n))).map(([, action]) => action),
+  ];
+  if (actions.length === 0) return "I have no tools I can call here. What would you like to know?";
+  return `I'm not sure what you mean. I can ${joinOr(actions)}: which do you want?`;
 }
 
-/** Said when the user asks for something whose tool this agent was not given. */
-export function notOffered(tool: string): string {
-  const action = TOOL_PHRASES[tool]?.action ?? `use ${tool}`;
-  // The tool is missing because of the agent's allow-list or the caller's own permissions.
-  return `I can't ${action} here: the ${tool} tool is not available to you with this agent.`;
+function joinOr(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }

@@ -1,17 +1,29 @@
 import type { ToolName } from "../../kit/auth/scopes.js";
+import type { Pronoun } from "./ticket-refs.js";
 
-/** What the planner understood one request to be. */
-export type Intent =
-  /** Call `tool` with `args` (valid for the tool's input schema). */
-  | { readonly kind: "tool"; readonly tool: ToolName; readonly args: Readonly<Record<string, unknown>> }
-  /** "What tools can you call?" — answered from the tool definitions, no call. */
-  | { readonly kind: "list_tools" }
+export type Args = Readonly<Record<string, unknown>>;
+
+/** What the planner understood one clause of a message to be, before "it" is resolved. */
+export type ClauseIntent =
+  /** "What tools can you call?": answered from the tool definitions, no call. */
+  | { readonly kind: "tools" }
+  /** Nothing the planner can act on with confidence. */
+  | { readonly kind: "unknown" }
   /** Understood, but a detail is missing: ask for it (names the tool it would use). */
-  | { readonly kind: "clarify"; readonly tool: ToolName; readonly question: string };
+  | { readonly kind: "ask"; readonly tool: ToolName; readonly question: string }
+  /** A call that needs no ticket of the conversation (create, list, search, stats, …). */
+  | { readonly kind: "call"; readonly tool: ToolName; readonly args: Args }
+  /**
+   * A call on tickets: those numbered in the clause, else the one(s) a pronoun or the thread names.
+   * `args` lacks `ticket_id`; the plan adds it, one call per ticket.
+   */
+  | {
+      readonly kind: "ticket";
+      readonly tool: ToolName;
+      readonly args: Args;
+      readonly numbers: readonly number[];
+      readonly pronoun: Pronoun;
+    };
 
-export const call = (tool: ToolName, args: Record<string, unknown> = {}): Intent => ({
-  kind: "tool",
-  tool,
-  args,
-});
-export const clarify = (tool: ToolName, question: string): Intent => ({ kind: "clarify", tool, question });
+export const call = (tool: ToolName, args: Args = {}): ClauseIntent => ({ kind: "call", tool, args });
+export const ask = (tool: ToolName, question: string): ClauseIntent => ({ kind: "ask", tool, question });

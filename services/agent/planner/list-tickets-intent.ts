@@ -1,37 +1,50 @@
-import { call, type Intent } from "./intent.js";
-import { CATEGORY_WORDS, PRIORITY_WORDS, STATUS_PHRASES } from "./ticket-vocabulary.js";
+import { call, type ClauseIntent } from "./intent.js";
+import { ticketFilters } from "./ticket-vocabulary.js";
 
-const ACTIVE = /\b(active|unresolved|pending work|to ?do)\b/i;
-const LIMIT = /\b(?:last|latest|newest|top|first)\s+(\d{1,3})\b/i;
+/**
+ * "list open high priority tickets assigned to me", "what's on my plate", "anything unassigned?":
+ * list_tickets with the filters named, and nothing else.
+ */
 
-/** "list open high priority tickets assigned to me" → list_tickets with those filters. */
-export function listTicketsIntent(text: string): Intent {
-  const lower = text.toLowerCase();
-  const args: Record<string, unknown> = {};
+const LISTING =
+  /\btickets?\b|\bqueue\b|\bbacklog\b|\bbugs\b|\bfeature requests\b|\bon my plate\b|\bmy\b.*\bstuff\b|^\s*mine\b|\bunassigned\b|\bwhat does \S+ have\b|\bwhat i have\b|\bnew for me\b/i;
+const ACTIVE = /\b(active|unresolved|to ?do|queue|backlog|on my plate)\b/i;
+const LIMIT =
+  /\b(?:last|latest|newest|top|first)\s+(\d{1,3})\b|\b(\d{1,3})\s+(?:latest|newest|most recent(?:ly \w+)?|last)\b/i;
+const ASSIGNEE = /\b(?:assigned\s+to|does)\s+(me|myself|[^\s,;?]+@[^\s,;?]+)/i;
+const CREATOR = /\b(?:created|opened|filed|logged)\s+by\s+(me|myself|[^\s,;?]+@[^\s,;?]+)/i;
 
-  const statuses = ACTIVE.test(lower)
-    ? ["open", "in_progress", "waiting"]
-    : STATUS_PHRASES.filter(([pattern]) => pattern.test(lower)).map(([, status]) => status);
-  if (statuses.length > 0) args.status = [...new Set(statuses)];
+export function isListing(text: string): boolean {
+  return LISTING.test(text);
+}
 
-  const priorities = Object.entries(PRIORITY_WORDS)
-    .filter(([word]) => new RegExp(`\\b${word}\\b`).test(lower))
-    .map(([, p]) => p);
-  if (priorities.length > 0) args.priority = [...new Set(priorities)];
+export function listTicketsIntent(text: string): ClauseIntent {
+  const args: Record<string, unknown> = ACTIVE.test(text)
+    ? { status: ["open", "in_progress", "waiting"] }
+    : ticketFilters(text.replace(/\bwaiting (on|for) (the )?customer\b/i, "waiting"));
+  if (ACTIVE.test(text)) Object.assign(args, withoutStatus(ticketFilters(text)));
+  if (/\bnew for me\b/i.test(text)) args.status = ["open"];
 
-  const categories = Object.entries(CATEGORY_WORDS)
-    .filter(([word]) => new RegExp(`\\b${word.replace("_", "[ _]")}\\b`).test(lower))
-    .map(([, c]) => c);
-  if (categories.length > 0) args.category = [...new Set(categories)];
-
-  const assignee = /\bassigned\s+to\s+(me|myself|[^\s,;]+@[^\s,;]+)/i.exec(text)?.[1];
-  if (/\bunassigned\b|\bnot assigned\b/.test(lower)) args.assignee = "none";
+  const assignee = ASSIGNEE.exec(text)?.[1];
+  const creator = CREATOR.exec(text)?.[1];
+  if (/\bunassigned\b|\bnot assigned\b/i.test(text)) args.assignee = "none";
   else if (assignee) args.assignee = /^(me|myself)$/i.test(assignee) ? "me" : assignee;
-  else if (/\bmy\b(\s+[a-z_-]+){0,4}\s+tickets\b/.test(lower)) args.assignee = "me";
+  else if (/\bmy\b|^\s*mine\b|\bwhat i have\b|\bfor me\b/i.test(text)) args.assignee = "me";
 
-  if (/\b(created|opened|filed) by me\b|\bi (created|opened|filed)\b/.test(lower)) args.created_by = "me";
-  const limit = Number(LIMIT.exec(lower)?.[1]);
-  if (limit >= 1) args.limit = Math.min(limit, 100);
-  if (/\boldest\b/.test(lower)) args.order = "asc";
+  if (creator) args.created_by = /^(me|myself)$/i.test(creator) ? "me" : creator;
+  else if (/\bi\s+(created|opened|filed|logged|raised)\b|\bdid i (create|open|file|log)\b/i.test(text)) {
+    args.created_by = "me";
+  }
+  const limit = LIMIT.exec(text);
+  const n = Number(limit?.[1] ?? limit?.[2]);
+  if (n >= 1) args.limit = Math.min(n, 100);
+  if (/\boldest\b/i.test(text)) args.order = "asc";
+  if (/\b(sorted|ordered|order|sort)\s+by\s+priority\b/i.test(text)) args.order_by = "priority";
+  else if (/\b(recently|last)\s+updated\b|\bby update\b/i.test(text)) args.order_by = "updated_at";
   return call("list_tickets", args);
+}
+
+function withoutStatus(filters: Record<string, unknown>): Record<string, unknown> {
+  const { status: _status, ...rest } = filters;
+  return rest;
 }

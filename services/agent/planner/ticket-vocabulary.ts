@@ -11,6 +11,7 @@ export const PRIORITY_WORDS: Readonly<Record<string, string>> = {
   urgent: "urgent",
   critical: "urgent",
 };
+export const PRIORITY_PATTERN = /\b(low|medium|normal|high|urgent|critical)\b/i;
 
 export const CATEGORY_WORDS: Readonly<Record<string, string>> = {
   general: "general",
@@ -28,14 +29,17 @@ export const CATEGORY_WORDS: Readonly<Record<string, string>> = {
   "feature requests": "feature_request",
   feature_request: "feature_request",
 };
+export const CATEGORY_PATTERN =
+  /\b(general|technical|tech|bugs?|accounts?|billing|hardware|network(?:ing)?|feature[\s_-]requests?)\b/i;
 
-/** Status phrases, most specific first ("in progress" before "progress"). */
+/** Status words as they describe tickets, in the tools' own order. */
+export const STATUS_ORDER = ["open", "in_progress", "waiting", "resolved", "closed"] as const;
 export const STATUS_PHRASES: readonly (readonly [RegExp, string])[] = [
+  [/\bopen\b/i, "open"],
   [/\bin[\s_-]?progress\b/i, "in_progress"],
   [/\b(waiting|on hold|pending)\b/i, "waiting"],
   [/\b(resolved|solved|fixed)\b/i, "resolved"],
   [/\bclosed\b/i, "closed"],
-  [/\bopen\b/i, "open"],
 ];
 
 export function priorityOf(word: string): string | undefined {
@@ -43,12 +47,26 @@ export function priorityOf(word: string): string | undefined {
 }
 
 export function categoryOf(word: string): string | undefined {
-  return (
-    CATEGORY_WORDS[
-      word
-        .toLowerCase()
-        .replace(/[\s-]+/g, " ")
-        .trim()
-    ] ?? CATEGORY_WORDS[word.toLowerCase()]
-  );
+  const key = word
+    .toLowerCase()
+    .replace(/[\s_-]+/g, " ")
+    .trim();
+  return CATEGORY_WORDS[key] ?? CATEGORY_WORDS[key.replace(/ /g, "_")];
+}
+
+/** Statuses, priorities and categories named anywhere in `text`, for list and search filters. */
+export function ticketFilters(text: string): Record<string, unknown> {
+  const filters: Record<string, unknown> = {};
+  const statuses = STATUS_PHRASES.filter(([pattern]) => pattern.test(text)).map(([, s]) => s);
+  if (statuses.length > 0) filters.status = STATUS_ORDER.filter((s) => statuses.includes(s));
+  const priorities = [
+    ...new Set([...text.matchAll(new RegExp(PRIORITY_PATTERN, "gi"))].map((m) => priorityOf(m[1] ?? ""))),
+  ];
+  const ordered = ["low", "medium", "high", "urgent"].filter((p) => priorities.includes(p));
+  if (ordered.length > 0) filters.priority = ordered;
+  const categories = [
+    ...new Set([...text.matchAll(new RegExp(CATEGORY_PATTERN, "gi"))].map((m) => categoryOf(m[1] ?? ""))),
+  ].filter((c): c is string => c !== undefined);
+  if (categories.length > 0) filters.category = categories;
+  return filters;
 }

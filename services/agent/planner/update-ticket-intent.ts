@@ -1,50 +1,69 @@
-import { call, clarify, type Intent } from "./intent.js";
+import { ask, type Args } from "./intent.js";
 import { tidy } from "./text-parts.js";
-import { categoryOf, priorityOf } from "./ticket-vocabulary.js";
+import { CATEGORY_PATTERN, categoryOf, PRIORITY_PATTERN, priorityOf } from "./ticket-vocabulary.js";
 
-const FIELD =
-  /\b(title|description|priority|category)\b\s*(?:to|=|:|as|is)?\s*(.+?)(?=\s*(?:,|;|\band\b)\s*(?:(?:the|its|set)\s+)?(?:title|description|priority|category)\b|$)/gi;
-const RENAME = /\brename\b.*?\bto\s+(.+)$/i;
-const BARE_PRIORITY = /\b(?:to\s+)?(urgent|critical|high|medium|normal|low)(?:\s+priority)?\b/i;
+/**
+ * Changes to a ticket's title, description, priority or category: "set prio of #4 to high",
+ * "bump 4 to urgent", "make #59 a bug", "rename ticket 20 to Printer jam". Returns the arguments
+ * (without `ticket_id`) and the clause without the new values, so ticket numbers are read only
+ * from what is left ("rename 20 to Printer jam on floor 2" is ticket 20, not 2).
+ */
 
-/** "update ticket 12 title to New title" → update_ticket {ticket_id, title}. */
-export function updateTicketIntent(text: string, ticketId: number): Intent {
-  const args: Record<string, unknown> = { ticket_id: ticketId };
-  for (const match of text.matchAll(FIELD)) {
-    const field = (match[1] ?? "").toLowerCase();
-    const raw = tidy((match[2] ?? "").replace(/^(?:of\s+)?ticket\s*#?\s*\d+\s*(?:to|=|:|as)?\s*/i, ""));
-    if (!raw) continue;
-    if (field === "priority") {
-      const p = priorityOf(raw.split(/\s+/)[0] ?? "");
-      if (!p) return clarify("update_ticket", `"${raw}" is not a priority: use low, medium, high or urgent.`);
-      args.priority = p;
-    } else if (field === "category") {
-      const c = categoryOf(raw);
-      if (!c) {
-        return clarify(
-          "update_ticket",
-          `"${raw}" is not a category: use general, technical, bug, account, billing, hardware, network or feature request.`,
-        );
-      }
-      args.category = c;
-    } else {
-      args[field] = raw;
+export const UPDATE_CUE =
+  /\b(title|description|priority|category|recategori[sz]e|rename|bump|escalate|downgrade|lower|raise|deprioriti[sz]e)\b|->\s*(?:urgent|critical|high|medium|normal|low)\b|\bmake\b.*\b(?:urgent|critical|high|medium|normal|low|a\s+(?:bug|feature request))\b/i;
+
+const TEXT_VALUE =
+  /\b(title|description)\b(?:\s+(?:of|on|for)\s+(?:ticket\s*)?#?\s*(?:\d+|it|that))?\s*(?:to|=|:|as|is)\s+(.+)$/i;
+const RENAME = /\brename\b(.*?)\bto\s+(.+)$/i;
+
+export type UpdateParse =
+  | { readonly kind: "update"; readonly args: Args; readonly rest: string }
+  | { readonly kind: "ask"; readonly intent: ReturnType<typeof ask> };
+
+export function parseUpdate(text: string): UpdateParse {
+  const args: Record<string, unknown> = {};
+  let rest = text;
+
+  const renamed = RENAME.exec(rest);
+  if (renamed?.[2]) {
+    args.title = unquote(renamed[2]);
+    rest = `${rest.slice(0, renamed.index)} rename ${renamed[1] ?? ""}`;
+  } else {
+    const value = TEXT_VALUE.exec(rest);
+    if (value?.[1] && value[2]) {
+      args[value[1].toLowerCase()] = unquote(value[2]);
+      rest = rest.slice(0, value.index + value[0].length - value[2].length);
     }
   }
-  const renamed = RENAME.exec(text)?.[1];
-  if (renamed && args.title === undefined) args.title = tidy(renamed);
-  if (Object.keys(args).length === 1) {
-    const bare = BARE_PRIORITY.exec(text)?.[1];
-    if (bare) args.priority = priorityOf(bare);
+
+  const priority = PRIORITY_PATTERN.exec(rest)?.[1];
+  if (priority) args.priority = priorityOf(priority);
+  else if (/\bescalate\b/i.test(rest)) args.priority = "urgent";
+  else if (/\b(bump|raise)\b/i.test(rest) && /\bpriority\b|\bbump\b/i.test(rest)) args.priority = "high";
+  else if (
+    /\bpriority\b/i.test(rest) &&
+    /\b(?:to|=|:|as|is)\s+\w+/i.test(rest.slice(rest.search(/\bpriority\b/i)))
+  ) {
+    const word = /\bpriority\b.*?\b(?:to|=|:|as|is)\s+(\w+)/i.exec(rest)?.[1] ?? "";
+    return {
+      kind: "ask",
+      intent: ask("update_ticket", `"${word}" is not a priority: should it be low, medium, high or urgent?`),
+    };
   }
-  if (Object.keys(args).length === 1) {
-    return clarify(
-      "update_ticket",
-      `What should change on ticket ${ticketId}? For example: "update ticket ${ticketId} title to New title".`,
-    );
-  }
+
+  const categoryWanted = /\bcategor(y|ies)\b|\brecategori[sz]e\b|\bmake\b.*\ba\s+\w+/i.test(rest);
+  const category = new RegExp(CATEGORY_PATTERN.source, "i").exec(rest)?.[1];
+  if (categoryWanted && category) args.category = categoryOf(category);
+
   if (typeof args.title === "string" && args.title.length < 3) {
-    return clarify("update_ticket", "A ticket title needs at least 3 characters.");
+    return {
+      kind: "ask",
+      intent: ask("update_ticket", "What should the new title be (at least 3 characters)?"),
+    };
   }
-  return call("update_ticket", args);
+  return { kind: "update", args, rest };
+}
+
+function unquote(value: string): string {
+  return tidy(value.replace(/^["“']|["”']$/g, "").replace(/[.!]+$/, "")).slice(0, 5_000);
 }

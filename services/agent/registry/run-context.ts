@@ -1,0 +1,43 @@
+import type { ChatMessage } from "../../kit/model/types.js";
+
+/**
+ * Who is asking and what this agent may do, as one system message of every turn. The gateway
+ * offers the model only the tools both the agent's allow-list and the caller's scopes allow
+ * (docs/agent.md, "Run"); this message says which of the two is missing a tool, so a refusal can
+ * tell "your role can't" from "this agent can't — use that one" (the embedded planner reads it; a
+ * general model reads the same sentence).
+ */
+export interface RunContext {
+  readonly agent: AgentTools;
+  readonly caller: { readonly roles: readonly string[]; readonly scopes: readonly string[] };
+  /** Every registered agent, the current one included. */
+  readonly agents: readonly AgentTools[];
+}
+
+export interface AgentTools {
+  readonly id: string;
+  readonly name: string;
+  readonly tools: readonly string[];
+}
+
+const PREFIX =
+  "Run context (the agent, the caller's role and the other agents; use it to explain refusals): ";
+
+export function runContextMessage(context: RunContext): ChatMessage {
+  return { role: "system", content: PREFIX + JSON.stringify(context) };
+}
+
+/** The run context of a conversation, if the agent service added one. */
+export function readRunContext(messages: readonly ChatMessage[]): RunContext | undefined {
+  for (const m of messages) {
+    if (m.role !== "system" || !m.content.startsWith(PREFIX)) continue;
+    try {
+      const value = JSON.parse(m.content.slice(PREFIX.length)) as RunContext;
+      if (value?.agent && Array.isArray(value.agent.tools) && Array.isArray(value.caller?.scopes))
+        return value;
+    } catch {
+      // not ours
+    }
+  }
+  return undefined;
+}
