@@ -4,6 +4,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import type { ServiceCredentials } from "../auth/service-identity.js";
 import { createPropagationInterceptor } from "../propagation/client-interceptor.js";
 import { createServiceCredentialInterceptor } from "../propagation/service-credential-interceptor.js";
+import { createRefusedStreamInterceptor } from "./refused-stream.js";
 
 export interface ServiceClientOptions {
   /** "connect" (default) or "grpc"; both over h2c with prior knowledge. */
@@ -33,6 +34,7 @@ export function createServiceClient<S extends DescService>(
     baseUrl,
     httpVersion: "2" as const,
     interceptors: [
+      createRefusedStreamInterceptor(),
       ...(options.interceptors ?? []),
       ...(options.credentials
         ? [createServiceCredentialInterceptor(options.credentials.source, options.credentials.audience)]
