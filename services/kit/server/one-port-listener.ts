@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { closeWhenIdle } from "./h2-idle-timeout.js";
+import { endIncompleteRequests } from "./h2-request-timeout.js";
 
 type NodeHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -13,10 +14,14 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** HTTP/2 sessions with no open stream for this long are closed (GOAWAY). */
 const DEFAULT_H2_IDLE_TIMEOUT_MS = 120_000;
+/** An HTTP/2 request body not complete this long after its stream opened is reset. */
+const DEFAULT_H2_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface OnePortListenerOptions {
   /** Closes an HTTP/2 session after this long without an open stream. */
   readonly h2IdleTimeoutMs?: number;
+  /** Resets an HTTP/2 stream whose request body is not complete this long after it opened. */
+  readonly h2RequestTimeoutMs?: number;
 }
 
 export interface OnePortListener {
@@ -49,6 +54,7 @@ export async function listenOnePort(
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     closeWhenIdle(session, h2IdleTimeoutMs);
+    endIncompleteRequests(session, options.h2RequestTimeoutMs ?? DEFAULT_H2_REQUEST_TIMEOUT_MS);
   });
 
   const front = net.createServer((socket) => {
