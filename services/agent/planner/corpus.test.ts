@@ -36,7 +36,7 @@ describe("planner corpus", () => {
       e.expect.length === 0 ? [e.ask ? "(question)" : "(tool list)"] : [...new Set(e.expect.map(([t]) => t))];
     console.log(
       `planner corpus: ${corpus.length - wrong.length}/${corpus.length} exactly right (${(score * 100).toFixed(1)}%)\n` +
-        `by tool:\n${table(toolsOf)}\nby kind:\n${table((e) => [e.kind])}\n` +
+        `by file:\n${table((e) => [e.set])}\nby tool:\n${table(toolsOf)}\nby kind:\n${table((e) => [e.kind])}\n` +
         (wrong.length > 0
           ? `not exactly right:\n${wrong.map(({ entry, run }) => `  ${JSON.stringify(entry.text)} → ${JSON.stringify(run.calls)}${run.calls.length === 0 ? ` "${run.answer.slice(0, 100)}"` : ""}`).join("\n")}`
           : ""),

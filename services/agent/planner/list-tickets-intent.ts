@@ -7,11 +7,11 @@ import { ticketFilters } from "./ticket-vocabulary.js";
  */
 
 const LISTING =
-  /\btickets?\b|\bqueue\b|\bbacklog\b|\bbugs\b|\bfeature requests\b|\bon my plate\b|\bmy\b.*\bstuff\b|^\s*mine\b|\bunassigned\b|\bwhat does \S+ have\b|\bwhat i have\b|\bnew for me\b/i;
+  /\btickets?\b|\bqueue\b|\bbacklog\b|\bbugs\b|\bfeature requests\b|\bon my plate\b|\bmy\b.*\bstuff\b|\bmine\b|\b(?:open|active)\s+for\s+\S+@|\bunassigned\b|\bwhat does \S+ have\b|\bwhat i have\b|\bnew for me\b/i;
 const ACTIVE = /\b(active|unresolved|to ?do|queue|backlog|on my plate)\b/i;
 const LIMIT =
   /\b(?:last|latest|newest|top|first)\s+(\d{1,3})\b|\b(\d{1,3})\s+(?:latest|newest|most recent(?:ly \w+)?|last)\b/i;
-const ASSIGNEE = /\b(?:assigned\s+to|does)\s+(me|myself|[^\s,;?]+@[^\s,;?]+)/i;
+const ASSIGNEE = /\b(?:assigned\s+to|does|for)\s+(me|myself|[^\s,;?]+@[^\s,;?]+)/i;
 const CREATOR = /\b(?:created|opened|filed|logged)\s+by\s+(me|myself|[^\s,;?]+@[^\s,;?]+)/i;
 
 export function isListing(text: string): boolean {
@@ -29,7 +29,7 @@ export function listTicketsIntent(text: string): ClauseIntent {
   const creator = CREATOR.exec(text)?.[1];
   if (/\bunassigned\b|\bnot assigned\b/i.test(text)) args.assignee = "none";
   else if (assignee) args.assignee = /^(me|myself)$/i.test(assignee) ? "me" : assignee;
-  else if (/\bmy\b|^\s*mine\b|\bwhat i have\b|\bfor me\b/i.test(text)) args.assignee = "me";
+  else if (/\bmy\b|\bmine\b|\bwhat i have\b/i.test(text)) args.assignee = "me";
 
   if (creator) args.created_by = /^(me|myself)$/i.test(creator) ? "me" : creator;
   else if (/\bi\s+(created|opened|filed|logged|raised)\b|\bdid i (create|open|file|log)\b/i.test(text)) {

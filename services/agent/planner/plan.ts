@@ -39,7 +39,8 @@ export function planMessage(message: string, threadTicket?: number): Step[] {
   if (clauses.length > 1 && intents.some((i) => i.kind === "unknown")) {
     // A split that leaves a piece unreadable was probably wrong ("customer replied on 41, reopen").
     const whole = clauseIntent(text);
-    if (whole.kind !== "unknown") {
+    // Never for a create: its free text would swallow the other clauses' words.
+    if (whole.kind === "ticket") {
       clauses = [text];
       intents = [whole];
     }
@@ -66,6 +67,17 @@ function addStep(steps: Step[], step: Step): number {
   if (step.kind !== "call" || FINDS_A_TICKET.has(step.tool)) return steps.push(step) - 1;
   const previous = steps.at(-1);
   if (previous?.kind === "call" && keyOf(previous) === keyOf(step)) return steps.length - 1;
+  // "that one's done, close it": two statuses for one ticket in a row; the last one said counts.
+  if (
+    previous?.kind === "call" &&
+    step.tool === "update_ticket_status" &&
+    previous.tool === "update_ticket_status" &&
+    step.from === previous.from &&
+    step.args.ticket_id === previous.args.ticket_id
+  ) {
+    steps[steps.length - 1] = step;
+    return steps.length - 1;
+  }
   if (
     previous?.kind === "call" &&
     step.tool === "update_ticket" &&

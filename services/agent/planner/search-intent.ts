@@ -10,9 +10,9 @@ import { CATEGORY_PATTERN, PRIORITY_PATTERN, ticketFilters } from "./ticket-voca
 
 const SEARCH_VERB = /\b(?:search|find|look\s+for|look\s+up|lookup|grep)\b/i;
 const TOPIC_MARKER =
-  /\b(?:about|mentioning|regarding|related to|containing|matching|concerning|with|re:?|for|on)\s+|:\s*/i;
+  /\b(?:about|mentioning|(?:that|which)\s+mentions?|regarding|related to|containing|matching|concerning|with|re:?|for|on)\s+|:\s*/i;
 const ABOUT_TICKETS =
-  /\b(?:tickets?|bugs|issues)\s+(?:about|mentioning|regarding|related to|containing|re:?|for)\b|^\s*anything\s+(?:on|about)\b|\b(?:do we have|is there|are there)\s+(?:already\s+)?(?:a\s+|any\s+)?tickets?\b/i;
+  /\b(?:tickets?|bugs|issues)\s+(?:about|mentioning|(?:that|which)\s+mentions?|regarding|related to|containing|re:?|for)\b|^\s*anything\s+(?:on|about)\b|\b(?:do we have|is there|are there)\s+(?:already\s+)?(?:a\s+|any\s+)?tickets?\b/i;
 const ALREADY_LOGGED =
   /\b(?:did|has)\s+(?:someone|anyone|somebody)\s+(?:already\s+)?(?:log|logged|file|filed|report|reported|raise|raised)\s+(.+)$/i;
 const ASSIGNED_TO = /,?\s*\bassigned\s+to\s+(me|myself|[^\s,;?]+@[^\s,;?]+)/i;

@@ -14,7 +14,8 @@ const DELETE = /\b(delete|remove|trash|nuke|get rid of|discard|purge)\b/i;
 const DELETE_REASON =
   /(?:\s*\b(?:because|since|reason\s*:?|as)\s+|\s*[,;]\s*|\s+[-–—]\s+)(?!(?:and|then)\b)(.+)$/i;
 const UNASSIGN = /\bunassign\b|\bremove\s+(?:the\s+)?assignee\b|\btake\s+me\s+off\b|\bno\s+assignee\b/i;
-const ASSIGN = /\b(assign|reassign|give|hand|take|put my name on|pick up)\b|->\s*(?:me\b|[^\s,;]+@[^\s,;]+)/i;
+const ASSIGN =
+  /\b(assign|reassign|give|hand|take|grab|handle|put my name on|pick up)\b|->\s*(?:me\b|[^\s,;]+@[^\s,;]+)/i;
 const ASSIGN_TARGET =
   /\b(?:to|->)\s+(me|myself|[^\s,;]+@[^\s,;]+|[a-z][a-z0-9._-]{1,63})\b|->\s*([^\s,;]+@[^\s,;]+)/i;
 const NOT_A_PERSON = /^(someone|somebody|anyone|anybody|them|it|that|the|a|an|open|progress|do|be)$/i;
@@ -31,9 +32,10 @@ const STATUS_CHANGES: readonly (readonly [RegExp, string])[] = [
   [/\b(close[sd]?|close out)\b/i, "closed"],
 ];
 /** A question about a ticket ("is 27 still open?") reads it; it does not change it. */
-const QUESTION = /^\s*(?:is|are|was|what|what's|whats|who|who's|whos|which|any|did|does|has|how)\b|\?\s*$/i;
+const QUESTION =
+  /^\s*(?:is|are|was|what|what's|whats|who|who's|whos|which|where|any|did|does|has|how|can i see)\b|\?\s*$/i;
 const READ_CUE =
-  /\b(show|get|view|open|look|lookup|see|details?|display|fetch|check|pull|status|what|what's|whats|who|who's|whos|is|any|update on|about|need|info|up with|did|anyone|yet|how)\b|\?/i;
+  /\b(show|get|view|open|look|lookup|see|details?|display|fetch|check|pull|status|what|what's|whats|who|who's|whos|where|any|update on|about|need|info|up with|did|anyone|yet|how)\b|\?/i;
 const FILLER =
   /\b(?:please|ticket|tickets|number|no|nr|id|the|me|for|can|could|you|again|one|and|it|that|this|pls|hey|ok|okay)\b|#|\d+|[,.!?]/gi;
 
@@ -109,7 +111,9 @@ function assignIntent(
   onTicket: (tool: ToolName, args: Record<string, unknown>, refText?: string) => ClauseIntent,
 ): ClauseIntent {
   // "I'll take 12", "give me 33", "assign me to ticket 82", "put my name on #60": the caller.
-  if (/\b(i'?ll|i will|let me|i can)\s+take\b|\bgive me\b|\bassign me\b|\bput my name on\b/i.test(text)) {
+  const toMe =
+    /\b(i'?ll|i will|let me|i can)\s+(take|handle|grab)\b|^\s*(?:please\s+)?(?:take|grab)\b(?!.*\bto\b)|\bgive me\b|\bassign me\b|\bput my name on\b/i;
+  if (toMe.test(text)) {
     return onTicket("assign_ticket", { assignee: "me" }, text.replace(/\bgive me\b/i, "give"));
   }
   const target = ASSIGN_TARGET.exec(text.replace(/\s+(?:please|now)\b/gi, ""));

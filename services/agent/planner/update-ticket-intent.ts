@@ -10,7 +10,7 @@ import { CATEGORY_PATTERN, categoryOf, PRIORITY_PATTERN, priorityOf } from "./ti
  */
 
 export const UPDATE_CUE =
-  /\b(title|description|priority|category|recategori[sz]e|rename|bump|escalate|downgrade|lower|raise|deprioriti[sz]e)\b|->\s*(?:urgent|critical|high|medium|normal|low)\b|\bmake\b.*\b(?:urgent|critical|high|medium|normal|low|a\s+(?:bug|feature request))\b/i;
+  /\b(title|description|priority|category|(?:re)?categori[sz]e|rename|bump|escalate|downgrade|lower|raise|deprioriti[sz]e)\b|->\s*(?:urgent|critical|high|medium|normal|low)\b|\b(?:make|mark|flag|should be|is now|needs to be)\b.*\b(?:urgent|critical|high|medium|normal|low|a\s+(?:bug|feature request))\b/i;
 
 const TEXT_VALUE =
   /\b(title|description)\b(?:\s+(?:of|on|for)\s+(?:ticket\s*)?#?\s*(?:\d+|it|that))?\s*(?:to|=|:|as|is)\s+(.+)$/i;
@@ -36,7 +36,10 @@ export function parseUpdate(text: string): UpdateParse {
     }
   }
 
-  const priority = PRIORITY_PATTERN.exec(rest)?.[1];
+  // "131 isn't urgent, make it low": a level the sentence denies is not the one asked for.
+  const priority = PRIORITY_PATTERN.exec(
+    rest.replace(/\b(?:isn'?t|is not|not|no longer|aren'?t)\s+(?:really\s+|that\s+)?\w+/gi, " "),
+  )?.[1];
   if (priority) args.priority = priorityOf(priority);
   else if (/\bescalate\b/i.test(rest)) args.priority = "urgent";
   else if (/\b(bump|raise)\b/i.test(rest) && /\bpriority\b|\bbump\b/i.test(rest)) args.priority = "high";
@@ -51,7 +54,7 @@ export function parseUpdate(text: string): UpdateParse {
     };
   }
 
-  const categoryWanted = /\bcategor(y|ies)\b|\brecategori[sz]e\b|\bmake\b.*\ba\s+\w+/i.test(rest);
+  const categoryWanted = /\bcategor(y|ies)\b|\b(?:re)?categori[sz]e\b|\bmake\b.*\ba\s+\w+/i.test(rest);
   const category = new RegExp(CATEGORY_PATTERN.source, "i").exec(rest)?.[1];
   if (categoryWanted && category) args.category = categoryOf(category);
 

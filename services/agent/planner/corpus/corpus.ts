@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TOOL_NAMES, TOOL_SCOPES } from "../../../kit/auth/scopes.js";
 import type { ChatMessage, ChatRequest, ToolDefinition } from "../../../kit/model/types.js";
@@ -12,6 +12,8 @@ import { plannerSkill } from "../planner-skill.js";
  * thread talked about just before; `ask` means the right answer is a question and no call.
  */
 export interface CorpusEntry {
+  /** The file it comes from: requests (written first), holdout and unseen (written later, see docs/agent.md). */
+  readonly set: string;
   readonly kind: string;
   readonly text: string;
   readonly expect: readonly (readonly [string, Record<string, unknown>])[];
@@ -26,12 +28,21 @@ export interface CorpusRun {
   readonly answer: string;
 }
 
+/** Every request of every corpus file (`*.jsonl` beside this module), in file order. */
 export function loadCorpus(): CorpusEntry[] {
-  const file = fileURLToPath(new URL("./requests.jsonl", import.meta.url));
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as CorpusEntry);
+  const dir = fileURLToPath(new URL(".", import.meta.url));
+  const files = ["requests.jsonl", "holdout.jsonl", "unseen.jsonl"].filter((f) =>
+    readdirSync(dir).includes(f),
+  );
+  return files.flatMap((file) =>
+    readFileSync(`${dir}/${file}`, "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => ({
+        set: file.replace(/\.jsonl$/, ""),
+        ...(JSON.parse(line) as Omit<CorpusEntry, "set">),
+      })),
+  );
 }
 
 export const ALL_TOOL_DEFINITIONS: readonly ToolDefinition[] = TOOL_NAMES.map((name) => ({
