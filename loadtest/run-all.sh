@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `npm run loadtest`: every k6 script of loadtest/ against a hermetic stack, in short mode
+# (VUS=10 DURATION=10s unless set). A broken correctness threshold (token_mixups, auth_failures,
+# failed requests, checks) fails the run; timing thresholds are reported only, since the machine
+# running it is shared (docs/performance.md). Without k6 it says "skipped: no k6" and succeeds.
+#
+#   K6_BIN=/path/to/k6 VUS=50 DURATION=60s npm run loadtest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The first k6 found: K6_BIN, k6 on PATH, ../shared/tools/k6 next to the repository.
+K6=""
+if [[ -n ${K6_BIN:-} ]]; then
+  [[ -x $K6_BIN ]] || { echo "loadtest: K6_BIN=$K6_BIN is not an executable" >&2; exit 2; }
+  K6=$K6_BIN
+elif command -v k6 >/dev/null 2>&1; then
+  K6=$(command -v k6)
+elif [[ -x ../shared/tools/k6 ]]; then
+  K6=$(cd ../shared/tools && pwd)/k6
+fi
+if [[ -z $K6 ]]; then
+  echo "loadtest: skipped: no k6 (set K6_BIN, put k6 on PATH, or install it at ../shared/tools/k6)"
+  exit 0
+fi
+
+export VUS=${VUS:-10} DURATION=${DURATION:-10s}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/support-ext-loadtest.XXXXXX")
+export SUMMARY_DIR=${SUMMARY_DIR:-$WORK/summaries}
+mkdir -p "$SUMMARY_DIR"
+# shellcheck source=loadtest/lib/stack.sh
+source loadtest/lib/stack.sh
+
+cleanup() {
+  local rc=$?
+  stack_stop || rc=1
+  if [[ $rc -ne 0 && -n ${STACK_LOG:-} && -f ${STACK_LOG:-} ]]; then echo "loadtest: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "loadtest: $("$K6" version | head -1), VUS=$VUS DURATION=$DURATION"
+FAILED=()
+
+# run_script <name> <script> [VAR=value ...]: k6 exits 99 on any broken threshold; only a broken
+# correctness one (the verdict handleSummary writes as <name>.json) fails the run.
+run_script() {
+  local name=$1 script=$2
+  shift 2
+  local rc=0
+  env SUMMARY_NAME="$name" "$@" "$K6" run --quiet --no-usage-report "loadtest/$script.js" || rc=$?
+  local verdict="$SUMMARY_DIR/$name.json"
+  if [[ $rc -eq 0 ]]; then
+    return 0
+  elif [[ $rc -eq 99 && -f $verdict ]] && node -e '
+      const v = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+      if (v.timing_failed.length) console.log(`loadtest: ${v.script}: timing over budget, reported only: ${v.timing_failed.join("; ")}`);
+      process.exit(v.correctness_failed.length ? 1 : 0);' "$verdict"; then
+    return 0
+  fi
+  echo "loadtest: $name FAILED (k6 exit $rc)" >&2
+  FAILED+=("$name")
+}
+
+# The product's defaults: every script, the anonymous arms of auth-overhead must be refused.
+stack_start default
+LOAD_USERS=${LOAD_USERS:-$VUS}
+npm run --silent load-users -- "$LOAD_USERS"
+for script in gateway-calltool auth-overhead concurrent-sessions chat-e2e grpc; do
+  run_script "$script" "$script"
+done
+stack_stop
+
+# AUTH_DEV_ANONYMOUS=1 (development only, refused in production): the anonymous arms measured.
+stack_start dev-anonymous AUTH_DEV_ANONYMOUS=1
+run_script auth-overhead-dev-anonymous auth-overhead DEV_ANONYMOUS=1
+stack_stop
+
+echo "loadtest: summaries in $SUMMARY_DIR"
+if ((${#FAILED[@]})); then
+  echo "loadtest: FAILED: ${FAILED[*]}" >&2
+  exit 1
+fi
+echo "loadtest: every correctness threshold held"
