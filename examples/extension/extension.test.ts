@@ -1,0 +1,269 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/auth/scopes.js";
+import { freePort } from "../../services/kit/testing/free-port.js";
+import { type StackUnderTest, startStack } from "../../services/stack/stack-harness.js";
+import { type BuiltExtension, buildExtension } from "./build.js";
+import { type Browser, CHROMIUM_PATH, chromiumPresent, launchWithExtension } from "./testing/chromium.js";
+import { PopupPage } from "./testing/popup-page.js";
+import { type StaticSite, serveDirectory } from "./testing/static-site.js";
+
+/**
+ * The extension as a user runs it: built by `npm run build:extension`'s code, loaded unpacked in
+ * headless Chromium, against the stack started as `npm start` starts it, with chat's CORS_ORIGINS
+ * listing the extension's origin and a development page's — and nothing else.
+ */
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const OUTPUT = join(HERE, "../../.data/test-output/extension");
+const QUESTION = "What are all the tools you can call?";
+const WRITE = "create a ticket: printer on fire, high priority";
+const VIEWER_TOOLS = TOOL_NAMES.filter((t) =>
+  (ROLE_SCOPES.viewer as readonly string[]).includes(TOOL_SCOPES[t]),
+);
+const present = chromiumPresent();
+if (!present)
+  console.warn(
+    `SKIPPED the extension's browser test: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)`,
+  );
+
+let built: BuiltExtension;
+let buildDir: string;
+let stack: StackUnderTest;
+let browser: Browser;
+let devPage: StaticSite;
+let otherPage: StaticSite;
+let chatUrl: string;
+const viewerPassword = `viewer-${randomBytes(9).toString("base64url")}`;
+const screenshots: string[] = [];
+
+async function shot(popup: PopupPage, name: string): Promise<void> {
+  screenshots.push(await popup.screenshot(join(OUTPUT, `${name}.png`)));
+}
+
+// Extension storage, read and written in the extension's page (strings: DOM-side code).
+const CLEAR_STORAGE = "Promise.all([chrome.storage.local.clear(), chrome.storage.session.clear()])";
+const READ_STORAGE =
+  "(async () => ({ ...(await chrome.storage.local.get(null)), ...(await chrome.storage.session.get(null)) }))()";
+interface Stored {
+  session?: { refreshToken: string };
+  access?: { token: string; expiresAtMs: number };
+}
+
+/** The extension's popup page, from a clean slate: nobody logged in. */
+async function openPopup(): Promise<PopupPage> {
+  const page = await browser.context.newPage();
+  await page.goto(`${built.origin}/popup.html`);
+  await page.evaluate(CLEAR_STORAGE);
+  await page.reload();
+  return new PopupPage(page);
+}
+
+async function openAt(origin: string): Promise<PopupPage> {
+  const page: Page = await browser.context.newPage();
+  await page.goto(`${origin}/popup.html`);
+  return new PopupPage(page);
+}
+
+describe.skipIf(!present)(
+  `the extension in headless Chromium${present ? "" : ` (skipped: no ${CHROMIUM_PATH})`}`,
+  () => {
+    beforeAll(async () => {
+      rmSync(OUTPUT, { recursive: true, force: true });
+      mkdirSync(OUTPUT, { recursive: true });
+      buildDir = mkdtempSync(join(tmpdir(), "extension-build-"));
+      built = await buildExtension(buildDir);
+      devPage = await serveDirectory(built.dir, await freePort());
+      otherPage = await serveDirectory(built.dir, await freePort());
+      // `npm start`'s runner, through the stack tests' hermetic harness; `env` adds the two settings
+      // this test needs on top of the harness's fixed environment.
+      stack = await startStack("/usr/bin/env", [
+        `CORS_ORIGINS=${built.origin},${devPage.origin}`,
+        `SEED_VIEWER_PASSWORD=${viewerPassword}`,
+        process.execPath,
+        "--import",
+        "tsx",
+        "services/stack/main.ts",
+      ]);
+      await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
+      chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
+      browser = await launchWithExtension(built.dir);
+    }, 180_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      if (stack && stack.child.exitCode === null) {
+        const exited = new Promise((r) => stack.child.once("exit", r));
+        stack.child.kill("SIGTERM");
+        await exited;
+      }
+      await devPage?.close();
+      await otherPage?.close();
+      if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+      if (screenshots.length > 0) {
+        console.log(`screenshots:\n${screenshots.map((s) => `  ${relative(process.cwd(), s)}`).join("\n")}`);
+      }
+    }, 60_000);
+
+    it("admin@company.com logs in, picks an agent, and sees all 13 tools stream in", async () => {
+      const popup = await openPopup();
+      await popup.logIn(chatUrl, "admin@company.com", stack.adminPassword);
+      await popup.loggedIn();
+      expect(await popup.page.textContent("#user-email")).toBe("admin@company.com");
+      await popup.pickAgent("support-assistant");
+      await popup.newThread();
+
+      const turn = await popup.ask(QUESTION);
+      expect(turn.status).toBe("complete");
+      for (const tool of TOOL_NAMES) expect(turn.text).toContain(tool);
+      expect(TOOL_NAMES).toHaveLength(13);
+      expect(turn.text).toContain("13 tools");
+      // Rendered as it streamed: delta after delta into a bubble still streaming, then completed.
+      expect(turn.deltasRendered).toBeGreaterThan(1);
+      expect(turn.transitions).toContain("message streaming→complete");
+      await shot(popup, "1-admin-all-tools");
+
+      // A write: the tool call appears running, with its arguments, then succeeds.
+      const write = await popup.ask(WRITE);
+      const call = write.toolCalls.find((c) => c.name === "create_ticket");
+      expect(call?.status).toBe("succeeded");
+      expect(call?.args.toLowerCase()).toContain("printer on fire");
+      expect(write.transitions).toContain("tool:create_ticket added running");
+      expect(write.transitions).toContain("tool:create_ticket running→succeeded");
+      await shot(popup, "2-admin-tool-call");
+
+      // The thread is listed (titled from its first message) and opens again with its four messages.
+      await popup.newThread();
+      const listed = popup.page.locator("#threads button.thread", { hasText: QUESTION.slice(0, 20) });
+      await listed.click();
+      await popup.page.locator("#messages li.message").nth(3).waitFor();
+      expect(await popup.page.locator("#messages li.message").count()).toBe(4);
+      expect(
+        await popup.page
+          .locator('#messages li.tool-call[data-tool="create_ticket"][data-status="succeeded"]')
+          .count(),
+      ).toBe(1);
+      await shot(popup, "3-admin-thread-reopened");
+      await popup.page.click("#logout");
+      await popup.page.locator("#login").waitFor();
+      await popup.page.close();
+    }, 120_000);
+
+    it("viewer@company.com sees only the viewer's tools, and a clear refusal for a write", async () => {
+      const popup = await openPopup();
+      await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);
+      await popup.loggedIn();
+      await popup.pickAgent("support-assistant");
+      await popup.newThread();
+
+      const turn = await popup.ask(QUESTION);
+      expect(turn.status).toBe("complete");
+      for (const tool of VIEWER_TOOLS) expect(turn.text).toContain(tool);
+      for (const tool of TOOL_NAMES.filter((t) => !VIEWER_TOOLS.includes(t)))
+        expect(turn.text).not.toContain(tool);
+      expect(turn.text).toContain(`${VIEWER_TOOLS.length} tools`);
+
+      const write = await popup.ask(WRITE);
+      expect(write.text).toMatch(/can't create tickets|not available to you|permission/i);
+      expect(write.toolCalls.filter((c) => c.status === "succeeded")).toEqual([]);
+      await shot(popup, "4-viewer-refused-write");
+      await popup.page.close();
+    }, 120_000);
+
+    it("keeps the refresh token in extension storage, refreshes the access token before it expires, and says 'log in again' once the session is revoked", async () => {
+      const popup = await openPopup();
+      await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);
+      await popup.loggedIn();
+      const storage = async () => (await popup.page.evaluate(READ_STORAGE)) as Stored;
+      const first = await storage();
+      expect(first.session?.refreshToken).toMatch(/^sxr_/);
+
+      // The popup is opened again with its access token a moment from expiry: it refreshes before calling.
+      const nearExpiry = { access: { ...first.access, expiresAtMs: Date.now() + 1000 } };
+      await popup.page.evaluate(`chrome.storage.session.set(${JSON.stringify(nearExpiry)})`);
+      await popup.page.reload();
+      await popup.loggedIn();
+      const second = await storage();
+      expect(second.access?.token).not.toBe(first.access?.token);
+      expect(second.session?.refreshToken).not.toBe(first.session?.refreshToken);
+
+      // The session ends elsewhere (logged out with its refresh token): the next popup says so.
+      const auth = createClient(
+        AuthService,
+        createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }),
+      );
+      await auth.logout({ refreshToken: second.session?.refreshToken ?? "" });
+      await popup.page.reload();
+      expect(await popup.error()).toMatch(/revoked.*Log in again/);
+      await popup.page.locator("#login").waitFor();
+      expect((await storage()).session).toBeUndefined();
+      await shot(popup, "5-session-revoked");
+      await popup.page.close();
+    }, 60_000);
+
+    it("a server that is down gets a clear message, not a blank popup", async () => {
+      const popup = await openPopup();
+      const nothingThere = `http://127.0.0.1:${await freePort()}`;
+      await popup.logIn(nothingThere, "admin@company.com", stack.adminPassword);
+      expect(await popup.error()).toContain(
+        `Can't reach the support service at ${nothingThere}: it looks down`,
+      );
+      await shot(popup, "6-service-down");
+      await popup.page.close();
+    }, 60_000);
+
+    it("CORS: the development page's origin is served; any other origin is refused (preflight 403, fetch fails)", async () => {
+      const preflight = (origin: string) =>
+        fetch(`${chatUrl}/supportext.auth.v1.AuthService/Login`, {
+          method: "OPTIONS",
+          headers: {
+            origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,connect-protocol-version",
+          },
+        });
+      for (const origin of [built.origin, devPage.origin]) {
+        const ok = await preflight(origin);
+        expect(ok.status).toBe(204);
+        expect(ok.headers.get("access-control-allow-origin")).toBe(origin);
+        expect(ok.headers.get("access-control-max-age")).toBe("7200");
+      }
+      const refused = await preflight(otherPage.origin);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+
+      const dev = await openAt(devPage.origin);
+      await dev.logIn(chatUrl, "admin@company.com", stack.adminPassword);
+      await dev.loggedIn();
+      await shot(dev, "7-dev-page-origin");
+      await dev.page.close();
+
+      const other = await openAt(otherPage.origin);
+      const failed = await other.page.evaluate(async (url) => {
+        try {
+          await fetch(`${url}/supportext.auth.v1.AuthService/Login`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+            body: "{}",
+          });
+          return "answered";
+        } catch (err) {
+          return String(err);
+        }
+      }, chatUrl);
+      expect(failed).toMatch(/TypeError: Failed to fetch/);
+      await other.logIn(chatUrl, "admin@company.com", stack.adminPassword);
+      expect(await other.error()).toContain(`refused this origin (${otherPage.origin})`);
+      await shot(other, "8-disallowed-origin");
+      await other.page.close();
+    }, 60_000);
+  },
+);

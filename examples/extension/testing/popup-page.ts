@@ -1,0 +1,119 @@
+import type { Page } from "playwright-core";
+
+export interface ToolCallShown {
+  readonly name: string;
+  readonly status: string;
+  readonly args: string;
+  readonly outcome: string;
+}
+
+export interface TurnShown {
+  /** The assistant bubble's final text. */
+  readonly text: string;
+  /** complete, partial or failed. */
+  readonly status: string;
+  readonly toolCalls: readonly ToolCallShown[];
+  /** Text deltas rendered one by one while the turn streamed. */
+  readonly deltasRendered: number;
+  /** Every status the page showed, in order: "message streaming→complete", "tool:create_ticket running→succeeded"… */
+  readonly transitions: readonly string[];
+}
+
+/**
+ * Records, in the page, what it renders while a turn streams: every `data-status` change (the
+ * assistant bubble, each tool call) and every text delta. A MutationObserver delivers one record
+ * per change, however the changes are batched. A string, evaluated in the page (DOM code).
+ */
+const RECORD_TURN = `(() => {
+  const turn = { transitions: [], deltas: 0 };
+  window.__turn = turn;
+  const label = (el) => (el.classList.contains("tool-call") ? "tool:" + el.dataset.tool : "message");
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.attributeName === "data-deltas") turn.deltas++;
+      else if (r.attributeName === "data-status") turn.transitions.push(label(r.target) + " " + r.oldValue + "→" + r.target.dataset.status);
+      for (const n of r.addedNodes) {
+        if (n.dataset && n.dataset.status) turn.transitions.push(label(n) + " added " + n.dataset.status);
+      }
+    }
+  }).observe(document.querySelector("#messages"), {
+    subtree: true, childList: true, attributes: true, attributeOldValue: true, attributeFilter: ["data-status", "data-deltas"],
+  });
+})()`;
+
+/** Drives the popup (as an extension page or a development page) the way a user does. */
+export class PopupPage {
+  constructor(readonly page: Page) {}
+
+  async logIn(serverUrl: string, email: string, password: string): Promise<void> {
+    await this.page.locator("#login").waitFor();
+    await this.page.fill("#server", serverUrl);
+    await this.page.fill("#email", email);
+    await this.page.fill("#password", password);
+    await this.page.click("#login-button");
+  }
+
+  /** Waits until the workspace shows the user and the agents. */
+  async loggedIn(): Promise<void> {
+    await this.page.locator("#workspace #agent option").first().waitFor({ state: "attached" });
+  }
+
+  async pickAgent(agentId: string): Promise<void> {
+    await this.page.selectOption("#agent", agentId);
+  }
+
+  async newThread(): Promise<void> {
+    const before = (await this.page.getAttribute("#conversation", "data-thread-id")) ?? "";
+    await this.page.click("#new-thread");
+    await this.page
+      .locator(`#conversation:not([hidden])[data-thread-id]:not([data-thread-id="${before}"])`)
+      .waitFor();
+  }
+
+  /** Sends `question` and waits for the turn's end, recording what the page rendered while it streamed. */
+  async ask(question: string): Promise<TurnShown> {
+    const assistant = this.page.locator("#messages li.message.assistant");
+    const before = await assistant.count();
+    await this.page.evaluate(RECORD_TURN);
+    await this.page.fill("#message-input", question);
+    await this.page.click("#send");
+    const bubble = assistant.nth(before);
+    await this.page
+      .locator('#messages li.message.assistant:not([data-status="streaming"])')
+      .nth(before)
+      .waitFor({ timeout: 60_000 });
+    await this.page.locator("#send:enabled").waitFor();
+    const toolCalls: ToolCallShown[] = [];
+    for (const li of await bubble.locator("li.tool-call").all()) {
+      toolCalls.push({
+        name: (await li.getAttribute("data-tool")) ?? "",
+        status: (await li.getAttribute("data-status")) ?? "",
+        args: (await li.locator(".tool-args").textContent()) ?? "",
+        outcome:
+          (await li.locator(".tool-outcome").count()) > 0
+            ? ((await li.locator(".tool-outcome").textContent()) ?? "")
+            : "",
+      });
+    }
+    const recorded = (await this.page.evaluate("window.__turn")) as { transitions: string[]; deltas: number };
+    return {
+      text: (await bubble.locator(".text").textContent()) ?? "",
+      status: (await bubble.getAttribute("data-status")) ?? "",
+      toolCalls,
+      deltasRendered: recorded.deltas,
+      transitions: recorded.transitions,
+    };
+  }
+
+  /** The status line's text once it shows an error. */
+  async error(): Promise<string> {
+    const status = this.page.locator('#status[data-kind="error"]');
+    await status.waitFor();
+    return (await status.textContent()) ?? "";
+  }
+
+  async screenshot(path: string): Promise<string> {
+    await this.page.screenshot({ path, fullPage: true });
+    return path;
+  }
+}
