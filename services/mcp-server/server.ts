@@ -10,7 +10,11 @@ import {
   watchRevocations,
 } from "../kit/auth/revocation/index.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { createConfiguredKeySet, createConfiguredVerifier, type TokenVerifier } from "../kit/auth/token-verifier.js";
+import {
+  createConfiguredKeySet,
+  createConfiguredVerifier,
+  type TokenVerifier,
+} from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
@@ -135,9 +139,15 @@ export async function startMcpServer(
   // Logout, refresh-token reuse or an administrator ends a session: its MCP tokens (same `sid`)
   // and login tokens are refused here within a second; past the staleness bound, all are (fail closed).
   const revocations =
-    overrides.revocations ?? watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger);
+    overrides.revocations ??
+    watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger);
   const revocation = revocationChecks(revocations);
-  const authenticate = createAuthenticator({ verifier, logger, devAnonymous: config.AUTH_DEV_ANONYMOUS, ...revocation });
+  const authenticate = createAuthenticator({
+    verifier,
+    logger,
+    devAnonymous: config.AUTH_DEV_ANONYMOUS,
+    ...revocation,
+  });
   const allow = defaultAllowLists(
     resource,
     { host: config.HOST, port },
@@ -149,23 +159,24 @@ export async function startMcpServer(
 
   // Until then the placeholder listener answers 503 + Retry-After: 1, as while starting.
   await awaitFirstSnapshot(revocations, config, logger);
+  const handleMcp = createMcpEndpoint({
+    authenticate,
+    recordUser: createSeenUserRecorder(database, logger),
+    sessions,
+    catalog,
+    createServer: () =>
+      createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0", logger }),
+    audit,
+    logger,
+    resource,
+    resourceMetadataUrl,
+    maxBodyBytes: MAX_BODY_BYTES,
+  });
   listener = createRequestHandler({
     logger,
     guard: createHostOriginGuard(allow.hosts, allow.origins),
     mcpPaths: new Set(["/mcp", "/mcp/", resource.pathname]),
-    handleMcp: createMcpEndpoint({
-      authenticate,
-      recordUser: createSeenUserRecorder(database, logger),
-      sessions,
-      catalog,
-      createServer: () =>
-        createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0", logger }),
-      audit,
-      logger,
-      resource,
-      resourceMetadataUrl,
-      maxBodyBytes: MAX_BODY_BYTES,
-    }),
+    handleMcp,
     metadataPaths: protectedResourceMetadataPaths(resource),
     metadata: protectedResourceMetadata({
       resource: resourceUri,
@@ -185,7 +196,11 @@ export async function startMcpServer(
       resourceMetadataUrl,
     }),
     rpcPrefix: AUDIT_RPC_PREFIX,
-    handleRpc: createAuditRpcHandler({ db: database, logger, auth: { verifier: apiVerifier, ...revocation } }),
+    handleRpc: createAuditRpcHandler({
+      db: database,
+      logger,
+      auth: { verifier: apiVerifier, ...revocation },
+    }),
     health: () => {
       const feed = revocations.state();
       return feed.status === "failed"
@@ -234,13 +249,16 @@ export async function startMcpServer(
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await sessions.closeAll();
+        await handleMcp.close();
         httpServer.closeIdleConnections();
         const grace = setTimeout(() => httpServer.closeAllConnections(), config.SHUTDOWN_GRACE * 1000);
         grace.unref();
         await stopped;
         clearTimeout(grace);
         if (!overrides.revocations) await revocations.close();
-        await logHead("stop").catch((err: unknown) => logger.warn({ err }, "audit chain head unreadable at stop"));
+        await logHead("stop").catch((err: unknown) =>
+          logger.warn({ err }, "audit chain head unreadable at stop"),
+        );
         if (!overrides.database) await database.close();
         logger.info("MCP server stopped");
       })();

@@ -279,9 +279,9 @@ describe("every tool, called by an admin through the gateway", () => {
     expect(health.database.ping_ms).toBeGreaterThan(0);
     expect(health.database.kind).toBe(process.env.DATABASE_URL ? "postgres" : "pglite");
     expect(health.versions).toMatchObject({
-      mcp_sdk: "1.32.2",
+      mcp_sdk: "2.4.0",
       node: process.versions.node,
-      mcp_protocol: "2025-11-25",
+      mcp_protocol: "2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05, 2024-10-07",
     });
     expect(health.memory.rss_bytes).toBeGreaterThan(0);
     expect(health.sessions.active).toBeGreaterThanOrEqual(1);

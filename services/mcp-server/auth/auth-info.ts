@@ -1,10 +1,10 @@
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { AuthInfo } from "@modelcontextprotocol/server";
 import type { Principal } from "../../kit/auth/principal.js";
 
 /**
- * The principal travels to tool handlers inside the SDK's own per-request `authInfo` (set on the
- * HTTP request, surfaced as `extra.authInfo`), never through module state, so concurrent requests
- * of different users cannot see each other's identity.
+ * The principal travels to tool handlers inside the SDK's own per-request `authInfo` (handed to the
+ * transport or to the per-request handler, surfaced as `ctx.http.authInfo`), never through module
+ * state, so concurrent requests of different users cannot see each other's identity.
  */
 export function toAuthInfo(principal: Principal, token: string | undefined, resource: URL): AuthInfo {
   return {
@@ -19,8 +19,8 @@ export function toAuthInfo(principal: Principal, token: string | undefined, reso
 }
 
 /** The verified principal of the request a handler serves. Throws if the HTTP layer did not set one. */
-export function principalOf(extra: { authInfo?: AuthInfo | undefined }): Principal {
-  const principal = extra.authInfo?.extra?.principal as Principal | undefined;
+export function principalOf(authInfo: AuthInfo | undefined): Principal {
+  const principal = authInfo?.extra?.principal as Principal | undefined;
   if (!principal) throw new Error("request reached a tool handler without an authenticated principal");
   return principal;
 }

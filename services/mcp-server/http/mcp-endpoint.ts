@@ -1,9 +1,7 @@
 import { isOutage } from "../../kit/auth/bearer-auth.js";
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { toWebRequest } from "@modelcontextprotocol/node";
+import { isLegacyRequest, type Server } from "@modelcontextprotocol/server";
 import { hasScopes, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
@@ -19,6 +17,8 @@ import {
 import type { ToolCatalog } from "../mcp/tool-catalog.js";
 import { nameForLog } from "../mcp/tool-runner.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
+import { createLegacyServing } from "./legacy-serving.js";
+import { createModernServing } from "./modern-serving.js";
 import { readJsonBody } from "./read-json-body.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
 
@@ -56,12 +56,15 @@ function toolCalls(body: unknown): ToolCallMessage[] {
 }
 
 /**
- * `/mcp` (streamable HTTP, brief §5): authenticate every request, bind sessions to the principal
- * that opened them, refuse out-of-scope tool calls at the HTTP layer with 403 + a step-up
- * challenge, then hand the request to the SDK transport with the principal in `req.auth`.
+ * `/mcp` (streamable HTTP, docs/mcp-server.md): authenticate every request, bind 2025 sessions to
+ * the principal that opened them, refuse out-of-scope tool calls at the HTTP layer with 403 + a
+ * step-up challenge — the same for both revisions — then hand the request, with the principal in
+ * `req.auth`, to the 2026-07-28 handler or to the 2025 family's serving, as the SDK classifies it.
  */
 export function createMcpEndpoint(deps: McpEndpointDeps) {
   const { logger, sessions } = deps;
+  const serveLegacy = createLegacyServing({ sessions, createServer: deps.createServer, logger });
+  const modern = createModernServing({ createServer: deps.createServer, logger });
 
   const refuse = async (facts: CallFacts, calls: ToolCallMessage[], errorCode: string, error: string) => {
     for (const call of calls) {
@@ -76,7 +79,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     }
   };
 
-  return async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
     if (method !== "POST" && method !== "GET" && method !== "DELETE") {
       sendRpcError(res, 405, RPC.serverError, "Method not allowed", {
@@ -186,57 +189,16 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     }
 
     const request = Object.assign(req, { auth: toAuthInfo(principal, auth.token, deps.resource) });
-    if (session) {
-      await session.transport.handleRequest(request, res, body);
+    // A session id is a 2025 request; otherwise the SDK's own classification decides (the `_meta`
+    // envelope claim), so this routing can never disagree with what the handler would serve.
+    if (session === undefined && !(await isLegacyRequest(await toWebRequest(req, body), body))) {
+      await modern.serve(request, res, body);
       return;
     }
-    if (method !== "POST") {
-      sendRpcError(res, 400, RPC.serverError, "Bad Request: Mcp-Session-Id header is required");
-      return;
-    }
+    await serveLegacy(request, res, body, principal, session);
+  }
 
-    if (isInitializeRequest(body)) {
-      const server = deps.createServer();
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        enableJsonResponse: true,
-        onsessioninitialized: (id) => {
-          sessions.add({
-            id,
-            transport,
-            server,
-            owner: ownerKey(principal),
-            userId: principal.userId,
-            lastSeen: Date.now(),
-          });
-          logger.info({ session_id: id }, "MCP session opened");
-        },
-        onsessionclosed: (id) => {
-          sessions.remove(id);
-          logger.info({ session_id: id }, "MCP session closed by the client");
-        },
-      });
-      server.onclose = () => {
-        if (transport.sessionId) sessions.remove(transport.sessionId);
-      };
-      await server.connect(transport);
-      await transport.handleRequest(request, res, body);
-      if (transport.sessionId === undefined) await server.close();
-      return;
-    }
-
-    // No session and not an initialize: serve it statelessly (fresh server and transport for this
-    // request only), as the 2026 protocol revision without sessions will require. Authentication
-    // and audit are per request anyway, so nothing depends on a session.
-    const server = deps.createServer();
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    res.on("close", () => void server.close());
-    await server.connect(transport);
-    await transport.handleRequest(request, res, body);
-  };
+  return Object.assign(handleMcp, { close: () => modern.close() });
 }
 
 const NOT_AN_OBJECT = "Invalid params: tools/call arguments must be a JSON object";

@@ -1,7 +1,7 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Server } from "@modelcontextprotocol/server";
 import type { Logger } from "../../kit/log/logger.js";
 import { principalOf } from "../auth/auth-info.js";
+import { PROTOCOL_VERSIONS } from "./protocol-versions.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolRunner } from "./tool-runner.js";
 
@@ -12,14 +12,23 @@ const INSTRUCTIONS =
   'tools/list shows only what that token may call. Ticket ids are numbers. Errors read "<code>: <message>".';
 
 /**
- * One low-level SDK `Server` per MCP session (the SDK binds a server to one transport). We use
- * `Server` rather than `McpServer` because McpServer validates arguments before any hook runs:
- * refused and malformed calls would then leave no audit row, and tools/list could not be filtered
- * per token.
+ * How long a 2026-07-28 client may reuse a list (docs/mcp-server.md, "Revisions"). `tools/list`
+ * depends on who asks (scopes and the acting agent's allow-list), so it is `private`: never shared
+ * between principals. `server/discover` says the same to everyone.
+ */
+const CACHE_HINTS = {
+  "tools/list": { ttlMs: 60_000, cacheScope: "private" },
+  "server/discover": { ttlMs: 300_000, cacheScope: "public" },
+} as const;
+
+/**
+ * One low-level SDK `Server` per unit of serving: one MCP session (2025 family) or one HTTP request
+ * (2026-07-28, and 2025 requests without a session). We use `Server` rather than `McpServer`
+ * because McpServer validates arguments before any hook runs: refused and malformed calls would
+ * then leave no audit row, and tools/list could not be filtered per token.
  *
  * Errors the SDK reports out of band (`onerror`: a request the transport refused, a response that
- * could not be sent, a handler that threw outside a request) are logged as warnings; the kit logger
- * scrubs tokens out of their messages.
+ * could not be sent) are logged as warnings; the kit logger scrubs tokens out of their messages.
  */
 export function createProtocolServer(deps: {
   catalog: ToolCatalog;
@@ -29,13 +38,21 @@ export function createProtocolServer(deps: {
 }): Server {
   const server = new Server(
     { name: SERVER_NAME, title: "support-ext tickets", version: deps.version },
-    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
+    {
+      capabilities: { tools: { listChanged: false } },
+      instructions: INSTRUCTIONS,
+      supportedProtocolVersions: [...PROTOCOL_VERSIONS],
+      cacheHints: CACHE_HINTS,
+    },
   );
-  server.setRequestHandler(ListToolsRequestSchema, (_request, extra) => ({
-    tools: deps.catalog.listFor(principalOf(extra)),
+  server.setRequestHandler("tools/list", (_request, ctx) => ({
+    tools: deps.catalog.listFor(principalOf(ctx.http?.authInfo)),
   }));
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-    deps.runTool(request.params.name, request.params.arguments, extra),
+  server.setRequestHandler("tools/call", (request, ctx) =>
+    deps.runTool(request.params.name, request.params.arguments, {
+      authInfo: ctx.http?.authInfo,
+      sessionId: ctx.sessionId,
+    }),
   );
   server.onerror = (err) => {
     deps.logger.warn({ err }, "MCP protocol error");

@@ -1,4 +1,4 @@
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { hasScopes, type Principal } from "../../kit/auth/principal.js";
 import { type Scope, TOOL_SCOPES } from "../../kit/auth/scopes.js";

@@ -1,5 +1,9 @@
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type AuthInfo,
+  type CallToolResult,
+  ProtocolError,
+  ProtocolErrorCode,
+} from "@modelcontextprotocol/server";
 import { hasScopes } from "../../kit/auth/principal.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
@@ -20,7 +24,7 @@ export interface ToolRunnerDeps {
   readonly logger: Logger;
 }
 
-/** What the SDK hands a request handler that the runner uses. */
+/** What the runner needs of the request a handler serves (from the SDK's handler context). */
 export interface HandlerExtra {
   readonly authInfo?: AuthInfo | undefined;
   readonly sessionId?: string | undefined;
@@ -79,7 +83,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
   return async (name, rawArguments, extra) => {
     const started = performance.now();
     const shown = nameForLog(name);
-    const principal = principalOf(extra);
+    const principal = principalOf(extra.authInfo);
     const scope = currentCallScope();
     const facts: CallFacts = {
       principal,
@@ -95,8 +99,8 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       } catch {
         // The recorder logged the cause. No audit row, no answer: and the database's message
         // (which the SDK would copy into the JSON-RPC error) stays in the log.
-        throw new McpError(
-          ErrorCode.InternalError,
+        throw new ProtocolError(
+          ProtocolErrorCode.InternalError,
           `internal_error: the call could not be audited, so it was not answered; see the server log for request id ${facts.requestId}`,
         );
       }
@@ -115,7 +119,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     const entry = catalog.get(name);
     if (!entry) {
       await finish({ outcome: "refused", errorCode: "unknown_tool", error: `no tool named "${shown}"` });
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${shown}`);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${shown}`);
     }
     const { spec: tool, scope: required } = entry;
     // The agent first: when the agent may not call the tool, no scope the user could add would

@@ -1,5 +1,5 @@
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import type { Server } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { captureLogs } from "../../kit/testing/log-capture.js";
 import { type McpSession, SessionRegistry } from "./session-registry.js";
@@ -23,7 +23,7 @@ function session(id: string, owner: string): McpSession & { closed: () => boolea
     owner,
     userId: owner,
     lastSeen: Date.now(),
-    transport: {} as StreamableHTTPServerTransport,
+    transport: {} as NodeStreamableHTTPServerTransport,
     server: {
       close: async () => {
         closed = true;

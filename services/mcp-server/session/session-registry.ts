@@ -1,11 +1,11 @@
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import type { Server } from "@modelcontextprotocol/server";
 import { actorChain, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 
 export interface McpSession {
   readonly id: string;
-  readonly transport: StreamableHTTPServerTransport;
+  readonly transport: NodeStreamableHTTPServerTransport;
   readonly server: Server;
   /** `ownerKey` of the principal that sent `initialize`. */
   readonly owner: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import { PROTOCOL_VERSIONS } from "../mcp/protocol-versions.js";
 
 /**
  * Version of an installed package, read from its own package.json (what actually runs). Found via
@@ -40,8 +40,8 @@ export function collectVersions(): Record<string, string> {
   return {
     service: serviceVersion(),
     node: process.versions.node,
-    mcp_sdk: installedVersion("@modelcontextprotocol/sdk"),
-    mcp_protocol: LATEST_PROTOCOL_VERSION,
+    mcp_sdk: installedVersion("@modelcontextprotocol/server"),
+    mcp_protocol: PROTOCOL_VERSIONS.join(", "),
     pglite: installedVersion("@electric-sql/pglite"),
     pg: installedVersion("pg"),
   };

@@ -1,4 +1,4 @@
-import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { z } from "zod";
 import type { Principal } from "../../kit/auth/principal.js";
 import type { Database, Queryable } from "../../kit/db/index.js";
