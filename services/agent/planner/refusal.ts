@@ -1,4 +1,4 @@
-import { type ToolName, TOOL_SCOPES } from "../../kit/auth/scopes.js";
+import { ROLE_SCOPES, type Role, TOOL_SCOPES, type ToolName } from "../../kit/auth/scopes.js";
 import type { ChatRequest } from "../../kit/model/types.js";
 import { readRunContext } from "../registry/run-context.js";
 import { TOOL_PHRASES } from "./capabilities.js";
@@ -18,7 +18,8 @@ export function refusal(tool: ToolName, request: ChatRequest): string {
   if (context) {
     const roles = context.caller.roles.join(", ") || "none";
     if (!context.caller.scopes.includes(scope)) {
-      return `I can't ${action} for you: your role (${roles}) does not grant the ${scope} permission, so no agent can do it for you. An admin can.`;
+      const granting = (Object.keys(ROLE_SCOPES) as Role[]).filter((r) => ROLE_SCOPES[r].includes(scope));
+      return `I can't ${action} for you: your role (${roles}) lacks the ${scope} permission that the ${tool} tool needs, so switching agents will not help; someone with the ${granting.join(" or ")} role can.`;
     }
     const others = context.agents
       .filter((a) => a.id !== context.agent.id && a.tools.includes(tool))

@@ -1,4 +1,7 @@
+import type { Principal } from "../../kit/auth/principal.js";
 import type { ChatMessage } from "../../kit/model/types.js";
+import type { AgentRecord } from "./agent-record.js";
+import type { AgentRegistry } from "./agent-registry.js";
 
 /**
  * Who is asking and what this agent may do, as one system message of every turn. The gateway
@@ -40,4 +43,25 @@ export function readRunContext(messages: readonly ChatMessage[]): RunContext | u
     }
   }
   return undefined;
+}
+
+/** The run context of `agent` run by `caller`, naming every registered agent (first 100). */
+export async function runContextFor(
+  registry: AgentRegistry,
+  agent: AgentRecord,
+  caller: Pick<Principal, "roles" | "scopes">,
+): Promise<ChatMessage> {
+  const tools = (a: AgentRecord): AgentTools => ({ id: a.id, name: a.name, tools: [...a.allowedTools] });
+  const { agents } = await registry.list(100, "");
+  return runContextMessage({
+    agent: tools(agent),
+    caller: { roles: [...caller.roles], scopes: [...caller.scopes] },
+    agents: agents.map(tools),
+  });
+}
+
+/** `messages` with the run context right after the agent's own system prompt. */
+export function withRunContext(messages: readonly ChatMessage[], context: ChatMessage): ChatMessage[] {
+  const leading = messages[0]?.role === "system" ? 1 : 0;
+  return [...messages.slice(0, leading), context, ...messages.slice(leading)];
 }

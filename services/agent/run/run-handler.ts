@@ -4,6 +4,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { requirePrincipal } from "../../kit/propagation/handler-context.js";
 import type { AgentRegistry } from "../registry/agent-registry.js";
+import { runContextFor, withRunContext } from "../registry/run-context.js";
 import { REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
 import { turnMessages, validateRunRequest } from "./run-input.js";
 import type { RunTools, ToolGateway } from "./tool-gateway.js";
@@ -18,16 +19,18 @@ export interface RunDeps {
 /** AgentService.Run: checks the request, lists the agent's tools as the caller, runs the loop. */
 export function createRunHandler(deps: RunDeps) {
   return async function* run(req: RunRequest, ctx: HandlerContext): AsyncGenerator<{ event: RunEvent }> {
-    requirePrincipal(ctx);
+    const principal = requirePrincipal(ctx);
     validateRunRequest(req);
     const agent = await deps.registry.get(req.agentId);
     const tools = await listTools(deps.gateway, ctx, agent.id);
+    // Who lacks a missing tool, the caller's role or the agent (docs/agent.md, "Refusals").
+    const context = await runContextFor(deps.registry, agent, principal);
     const log = { agent_id: agent.id, thread_id: req.threadId || undefined };
     deps.logger.info({ ...log, tools: tools.definitions.length }, "agent run started");
     let last: RunEvent | undefined;
     try {
       const turn = runAgentTurn(
-        { messages: turnMessages(agent.systemPrompt, req), limits: agent.limits },
+        { messages: withRunContext(turnMessages(agent.systemPrompt, req), context), limits: agent.limits },
         deps.model,
         tools,
         ctx.signal,
