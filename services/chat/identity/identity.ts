@@ -20,13 +20,14 @@ import { createActorTokenCheck } from "./exchange/actor-token.js";
 import { createTokenExchange } from "./exchange/token-exchange.js";
 import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
 import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.js";
+import { startAuthorizationServer } from "./oauth/authorization-server.js";
 import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
 import { ensureSigningKey } from "./keys/signing-key-store.js";
 import { createDummyHash } from "./passwords/password-hash.js";
 import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
 import { registerRevocationService } from "./revocation-feed/revocation-service.js";
-import { createRevocationList } from "./sessions/revocation-list.js";
+import { createRevocationList, type RevocationReason } from "./sessions/revocation-list.js";
 import { startRevocationSync } from "./sessions/revocation-sync.js";
 import { registerSessionAdminService } from "./sessions/session-admin-service.js";
 import { createSessionRevoker, type RevokeSession } from "./sessions/session-revoker.js";
@@ -133,23 +134,40 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     audience: config.API_AUDIENCE,
     accessTokenTtlSec: config.ACCESS_TOKEN_TTL,
   });
+  // One throttle and dummy hash for both doors: AuthService.Login and the OAuth login page.
+  const loginThrottle = createLoginThrottle({
+    windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
+    maxFailuresPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
+    maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+  });
+  const dummyHash = await createDummyHash();
   const login = createLogin({
     users,
     sessions,
     issue,
     logger,
-    dummyHash: await createDummyHash(),
+    dummyHash,
     sessionLifetimeSec: config.REFRESH_TOKEN_TTL,
-    throttle: createLoginThrottle({
-      windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
-      maxFailuresPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
-      maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
-    }),
+    throttle: loginThrottle,
   });
   const refresh = createRefresh({ users, sessions, revoke, issue, logger });
   const logout = createLogout({ sessions, revoke, logger });
 
+  // The OAuth 2.1 authorization server for MCP clients (docs/identity.md). Its reasons for ending
+  // a session (authorization_code_reuse) are stored and sent on the feed like the others.
+  const authorizationServer = await startAuthorizationServer({
+    db,
+    config,
+    logger,
+    users,
+    minter,
+    loginThrottle,
+    dummyHash,
+    revoke: (sessionId, reason) => revoke(sessionId, reason as RevocationReason),
+  });
+
   const tokenEndpoint = createTokenEndpoint({
+    mcpClientGrants: authorizationServer.grants,
     exchange: createTokenExchange({
       verifier,
       isRevoked,
@@ -192,7 +210,11 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
       registerUserAdminService(router, { db, logger });
     },
     auth: { verifier, publicProcedures: PUBLIC_AUTH_PROCEDURES, isRevoked },
-    httpRoutes: { [JWKS_PATH]: createJwksRoute(keyRing), [TOKEN_ENDPOINT_PATH]: tokenEndpoint },
+    httpRoutes: {
+      [JWKS_PATH]: createJwksRoute(keyRing),
+      [TOKEN_ENDPOINT_PATH]: tokenEndpoint,
+      ...authorizationServer.httpRoutes,
+    },
     keyRing,
     revocationFeed,
     revokeSession: revoke,

@@ -1,4 +1,5 @@
 import type { Migration } from "../../kit/db/index.js";
+import { OAUTH_MIGRATIONS } from "./oauth/migrations.js";
 
 /**
  * The identity provider's tables in the chat database. Ids carry an `identity_` prefix because the
@@ -67,4 +68,6 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
         signs_from timestamptz NOT NULL
       );`,
   },
+  // The OAuth 2.1 authorization server for MCP clients (oauth/).
+  ...OAUTH_MIGRATIONS,
 ];

@@ -10,6 +10,7 @@ import {
   TOKEN_EXCHANGE_GRANT,
 } from "../clients/client-registry.js";
 import type { createTokenExchange } from "../exchange/token-exchange.js";
+import { MCP_CLIENT_GRANTS, type McpClientGrants } from "../oauth/grants/token-grants.js";
 import type { createClientCredentialsGrant } from "../service-tokens/client-credentials.js";
 import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
@@ -32,6 +33,11 @@ export interface TokenEndpointOptions {
    */
   readonly clientFailures: ClientAuthThrottle;
   readonly trustedProxyHops: number;
+  /**
+   * authorization_code and refresh_token for MCP clients (oauth/): public or registered clients,
+   * identified by the authorization server, not by the service clients' secrets above.
+   */
+  readonly mcpClientGrants?: McpClientGrants;
 }
 
 const GRANTS: readonly string[] = [CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT];
@@ -56,12 +62,22 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
       }
       const address = clientAddressFrom(header(req, "x-forwarded-for"), options.trustedProxyHops, req.socket.remoteAddress);
       const form = await readForm(req);
+      const requestedGrant = form.get("grant_type");
+      if (options.mcpClientGrants && MCP_CLIENT_GRANTS.some((g) => g === requestedGrant)) {
+        const result = await options.mcpClientGrants.handle(req.headers.authorization, form, requestedGrant as string);
+        clientId = result.clientId;
+        logger.info(result.log, "token issued to an MCP client");
+        // Browser-based MCP clients call this cross-origin; no cookie or ambient credential counts here.
+        sendJson(res, 200, result.body, { "access-control-allow-origin": "*" });
+        return;
+      }
       const client = await authenticate(req, form, address, options);
       clientId = client.clientId;
       const grantType = form.get("grant_type");
       if (!grantType) throw invalidRequest("missing parameter grant_type");
       if (!GRANTS.includes(grantType)) {
-        throw new OAuthError(400, "unsupported_grant_type", `supported: ${GRANTS.join(", ")}`);
+        const supported = [...GRANTS, ...(options.mcpClientGrants ? MCP_CLIENT_GRANTS : [])];
+        throw new OAuthError(400, "unsupported_grant_type", `supported: ${supported.join(", ")}`);
       }
       if (!client.grants.has(grantType as GrantType)) {
         throw new OAuthError(400, "unauthorized_client", `client "${client.clientId}" may not use ${grantType}`);
@@ -101,7 +117,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
         { client_id: clientId, error: err.error, error_description: err.description, status: err.status },
         `token request refused: ${err.error}`,
       );
-      sendOAuthError(res, err);
+      sendOAuthError(res, withCors(err));
     }
   };
 }
@@ -135,4 +151,9 @@ async function authenticate(
 function header(req: HttpRequest, name: string): string | undefined {
   const value = req.headers[name];
   return typeof value === "string" ? value : undefined;
+}
+
+// Refusals are readable by browser-based MCP clients too (they carry no credential).
+function withCors(err: OAuthError): OAuthError {
+  return new OAuthError(err.status, err.error, err.description, { ...err.headers, "access-control-allow-origin": "*" });
 }
