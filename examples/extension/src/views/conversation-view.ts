@@ -44,6 +44,13 @@ export class ConversationView {
     return this.thread?.id;
   }
 
+  /** The open thread, as the list now shows it (a new thread takes its title from its first message). */
+  retitle(thread: Thread): void {
+    if (this.thread?.id !== thread.id) return;
+    this.thread = thread;
+    this.title.textContent = thread.title || "New thread";
+  }
+
   close(): void {
     this.thread = undefined;
     this.el.hidden = true;

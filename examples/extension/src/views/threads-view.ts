@@ -23,11 +23,13 @@ export class ThreadsView {
   private readonly list = h("ul", { id: "threads" });
   private readonly newThread = h("button", { id: "new-thread", type: "button" }, "New thread");
   private agents: Agent[] = [];
+  private activeThreadId: string | undefined;
 
   constructor(private readonly deps: ThreadsDeps) {
     this.agentSelect.addEventListener("change", () => {
       void deps.prefs.set(LAST_AGENT_KEY, this.agentSelect.value);
       this.showAgentInfo();
+      this.activeThreadId = undefined;
       deps.onAgentChanged();
       void this.refresh();
     });
@@ -65,18 +67,27 @@ export class ThreadsView {
     }
   }
 
-  /** Lists the caller's threads with the picked agent, most recently active first. */
-  async refresh(activeThreadId?: string): Promise<void> {
+  /** Marks the open thread in the list. */
+  markActive(threadId: string | undefined): void {
+    this.activeThreadId = threadId;
+    for (const button of this.list.querySelectorAll<HTMLButtonElement>("button.thread")) {
+      if (button.dataset.threadId === threadId) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  }
+
+  /** Lists the caller's threads with the picked agent, most recently active first; returns them. */
+  async refresh(): Promise<readonly Thread[]> {
     const { api } = this.deps;
     const agentId = this.agentId;
-    if (!agentId) return;
+    if (!agentId) return [];
     try {
       const { threads } = await api.session.run((headers) =>
         api.chat.listThreads({ agentId, pageSize: 50 }, { headers }),
       );
       if (threads.length === 0) {
         replaceChildren(this.list, h("li", { class: "hint" }, "No threads with this agent yet: start one."));
-        return;
+        return threads;
       }
       replaceChildren(
         this.list,
@@ -87,17 +98,22 @@ export class ThreadsView {
               type: "button",
               class: "thread",
               "data-thread-id": t.id,
-              "aria-current": t.id === activeThreadId ? "true" : undefined,
+              "aria-current": t.id === this.activeThreadId ? "true" : undefined,
             },
             h("span", { class: "thread-title" }, t.title || "New thread"),
             h("span", { class: "thread-count" }, String(t.messageCount)),
           );
-          button.addEventListener("click", () => this.deps.onOpen(t));
+          button.addEventListener("click", () => {
+            this.markActive(t.id);
+            this.deps.onOpen(t);
+          });
           return h("li", {}, button);
         }),
       );
+      return threads;
     } catch (err) {
       this.deps.onProblem(err);
+      return [];
     }
   }
 
@@ -109,8 +125,9 @@ export class ThreadsView {
     try {
       const { thread } = await api.session.run((headers) => api.chat.createThread({ agentId }, { headers }));
       if (thread) {
+        this.activeThreadId = thread.id;
         this.deps.onOpen(thread);
-        await this.refresh(thread.id);
+        await this.refresh();
       }
     } catch (err) {
       this.deps.onProblem(err);

@@ -18,7 +18,12 @@ export function createWorkspace(deps: WorkspaceDeps): { el: HTMLElement; load: (
   const conversation: ConversationView = new ConversationView({
     api: deps.api,
     onProblem: deps.onProblem,
-    onTurnEnded: (threadId) => void threads.refresh(threadId),
+    // The thread's title (from its first message) and count changed.
+    onTurnEnded: (threadId) =>
+      void threads.refresh().then((list) => {
+        const thread = list.find((t) => t.id === threadId);
+        if (thread) conversation.retitle(thread);
+      }),
   });
   const threads: ThreadsView = new ThreadsView({
     api: deps.api,
