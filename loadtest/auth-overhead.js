@@ -12,18 +12,10 @@
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
 import { AUTH, codeOf, GATEWAY_SVC, rpc } from "./lib/connect.js";
-import {
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  CHAT,
-  constantScenario,
-  GATEWAY,
-  LOAD_USER_PASSWORD,
-  loadUserEmail,
-  TREND_STATS,
-} from "./lib/env.js";
+import { ADMIN_EMAIL, ADMIN_PASSWORD, CHAT, constantScenario, GATEWAY, TREND_STATS } from "./lib/env.js";
 import { callTool, openSession } from "./lib/mcp.js";
 import { agentServiceToken, exchangeForMcp, login } from "./lib/oauth.js";
+import { loginLoadUsers, mySession } from "./lib/sessions.js";
 import { summaryFor } from "./lib/summary.js";
 
 const DEV_ANONYMOUS = __ENV.DEV_ANONYMOUS === "1";
@@ -65,7 +57,10 @@ export function setup() {
     { token: admin.token, serviceToken: agentServiceToken() },
   );
   if (res.status !== 200 || res.json("isError")) throw new Error(`create_ticket: ${res.status} ${res.body}`);
-  return { ticketId: JSON.parse(res.json("structuredContentJson")).ticket.id };
+  return {
+    ticketId: JSON.parse(res.json("structuredContentJson")).ticket.id,
+    sessions: loginLoadUsers(authFailures),
+  };
 }
 
 let me; // {token, refreshToken, mcpToken, mcpSession, anonSession}
@@ -80,9 +75,9 @@ function gatewayCall(token, ticketId, expect) {
   );
 }
 
-function start() {
-  const session = login(loadUserEmail(__VU), LOAD_USER_PASSWORD);
-  if (!session.ok) return undefined;
+function start(data) {
+  const session = mySession(data);
+  if (!session) return undefined;
   const mcp = exchangeForMcp(session.token);
   if (!mcp.ok) return undefined;
   const opened = openSession(mcp.token);
@@ -151,9 +146,9 @@ let iteration = 0;
 
 export default function (data) {
   if (!me) {
-    me = start();
+    me = start(data);
     if (!me) {
-      authFailures.add(1);
+      if (mySession(data)) authFailures.add(1);
       sleep(1);
       return;
     }

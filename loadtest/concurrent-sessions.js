@@ -15,12 +15,12 @@ import {
   CHAT,
   constantScenario,
   GATEWAY,
-  LOAD_USER_PASSWORD,
   loadUserEmail,
   MCP,
   TREND_STATS,
 } from "./lib/env.js";
 import { agentServiceToken, login } from "./lib/oauth.js";
+import { loginLoadUsers, mySession } from "./lib/sessions.js";
 import { summaryFor } from "./lib/summary.js";
 
 const tokenMixups = new Counter("token_mixups");
@@ -54,7 +54,7 @@ function ownerOf(text) {
 }
 
 export function setup() {
-  return { since: new Date().toISOString() };
+  return { since: new Date().toISOString(), sessions: loginLoadUsers(authFailures) };
 }
 
 let me;
@@ -95,15 +95,11 @@ function checkTicket(ticket, where) {
   return mine;
 }
 
-export default function () {
+export default function (data) {
+  if (!me) me = mySession(data);
   if (!me) {
-    const session = login(loadUserEmail(__VU), LOAD_USER_PASSWORD);
-    if (!session.ok) {
-      authFailures.add(1);
-      sleep(1);
-      return;
-    }
-    me = session;
+    sleep(1);
+    return;
   }
   const marker = `LTU${__VU}I${iteration++}R${Math.floor(Math.random() * 1e9)}`;
 

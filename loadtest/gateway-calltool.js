@@ -8,8 +8,9 @@
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
 import { codeOf, GATEWAY_SVC, rpc } from "./lib/connect.js";
-import { constantScenario, GATEWAY, LOAD_USER_PASSWORD, loadUserEmail, TREND_STATS } from "./lib/env.js";
-import { agentServiceToken, login } from "./lib/oauth.js";
+import { constantScenario, GATEWAY, TREND_STATS } from "./lib/env.js";
+import { agentServiceToken } from "./lib/oauth.js";
+import { loginLoadUsers, mySession } from "./lib/sessions.js";
 import { summaryFor } from "./lib/summary.js";
 
 const callTool = new Trend("gateway_calltool", true);
@@ -26,17 +27,17 @@ export const options = {
   },
 };
 
+export function setup() {
+  return { sessions: loginLoadUsers(authFailures) };
+}
+
 let me;
 
-export default function () {
+export default function (data) {
+  if (!me) me = mySession(data);
   if (!me) {
-    const session = login(loadUserEmail(__VU), LOAD_USER_PASSWORD);
-    if (!session.ok) {
-      authFailures.add(1);
-      sleep(1);
-      return;
-    }
-    me = session;
+    sleep(1);
+    return;
   }
   const res = rpc(
     GATEWAY,

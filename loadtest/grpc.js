@@ -1,6 +1,7 @@
 // The services over gRPC (h2c) with k6's gRPC client and server reflection — no local protos —
 // unary and server streaming, as grpcurl or another gRPC client would call them:
-//   chat:    AuthService/Login (once per virtual user, its own load user), ChatService/ListAgents,
+//   chat:    AuthService/WhoAmI (each virtual user is its own load user, logged in by setup),
+//            ChatService/ListAgents,
 //            CreateThread, and the streaming ChatService/StreamMessage (the agent's Run, streamed on);
 //   gateway: McpGatewayService/ListTools and CallTool, with the agent service's token naming its
 //            agent (x-service-authorization) plus the user's bearer, as the agent calls it;
@@ -11,17 +12,9 @@
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
 import grpc from "k6/net/grpc";
-import {
-  AGENT,
-  AGENT_ID,
-  CHAT,
-  constantScenario,
-  GATEWAY,
-  LOAD_USER_PASSWORD,
-  loadUserEmail,
-  TREND_STATS,
-} from "./lib/env.js";
+import { AGENT, AGENT_ID, CHAT, constantScenario, GATEWAY, TREND_STATS } from "./lib/env.js";
 import { agentServiceToken } from "./lib/oauth.js";
+import { loginLoadUsers, mySession } from "./lib/sessions.js";
 import { summaryFor } from "./lib/summary.js";
 
 const G = grpc.Stream ? grpc : require("k6/experimental/grpc");
@@ -29,6 +22,8 @@ const G = grpc.Stream ? grpc : require("k6/experimental/grpc");
 const authFailures = new Counter("auth_failures");
 const agentNotRefused = new Counter("agent_served_a_user_alone");
 const streamErrors = new Counter("stream_errors");
+const tokenMixups = new Counter("token_mixups");
+const whoAmI = new Trend("grpc_chat_who_am_i", true);
 const listAgents = new Trend("grpc_chat_list_agents", true);
 const createThread = new Trend("grpc_chat_create_thread", true);
 const streamTurn = new Trend("grpc_chat_stream_message", true);
@@ -42,6 +37,7 @@ export const options = {
     auth_failures: ["count==0"],
     agent_served_a_user_alone: ["count==0"],
     stream_errors: ["count==0"],
+    token_mixups: ["count==0"],
     checks: ["rate>0.999"],
     grpc_gateway_calltool: ["p(99)<250"],
     grpc_chat_stream_message: ["p(99)<2000"],
@@ -68,20 +64,24 @@ function timed(trend, fn) {
   return res;
 }
 
-export default function () {
+// Logins over Connect in setup: a virtual user's gRPC clients exist only inside it.
+export function setup() {
+  return { sessions: loginLoadUsers(authFailures) };
+}
+
+export default function (data) {
   if (!clients) clients = connectAll();
   if (!me) {
-    const res = clients.chat.invoke("supportext.auth.v1.AuthService/Login", {
-      email: loadUserEmail(__VU),
-      password: LOAD_USER_PASSWORD,
-    });
-    if (res.status !== grpc.StatusOK) {
-      authFailures.add(1);
+    const session = mySession(data);
+    if (!session) {
       sleep(1);
       return;
     }
-    me = { metadata: { authorization: `Bearer ${res.message.tokens.accessToken}` } };
+    me = { userId: session.userId, metadata: { authorization: `Bearer ${session.token}` } };
   }
+  const who = timed(whoAmI, () => clients.chat.invoke("supportext.auth.v1.AuthService/WhoAmI", {}, me));
+  if (who.status === grpc.StatusOK && who.message.user.id !== me.userId) tokenMixups.add(1);
+  check(who, { "chat WhoAmI ok": (r) => r.status === grpc.StatusOK });
   const agents = timed(listAgents, () =>
     clients.chat.invoke("supportext.chat.v1.ChatService/ListAgents", {}, me),
   );
