@@ -2,12 +2,13 @@ import { benchAuthOverhead } from "./auth-overhead.bench.js";
 import { benchChain } from "./chain.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
+import { benchPlanner } from "./planner.bench.js";
 import { benchRevocation } from "./revocation.bench.js";
 import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (brief §11).
- * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`, `revocation`).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   gateway: benchGatewayOverhead,
   chain: () => benchChain(),
   revocation: () => benchRevocation(),
+  planner: benchPlanner,
 };
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const chosen = process.argv.slice(2);

@@ -1,0 +1,25 @@
+import { firstRequest, loadCorpus } from "../agent/planner/corpus/corpus.js";
+import { plannerSkill } from "../agent/planner/planner-skill.js";
+import { formatMs, printRow, summarize } from "./stats.js";
+
+/**
+ * Issue 14: the embedded planner plans a turn in at most 1 ms. Times the first turn (reading the
+ * message, the thread and the run's tools into calls or a question) of every corpus request,
+ * `iterations` samples in all, after warm-up passes (the JIT settles; a cold first call is not a turn).
+ */
+export async function benchPlanner(iterations: number): Promise<void> {
+  const requests = loadCorpus().map((entry) => firstRequest(entry));
+  for (let pass = 0; pass < 5; pass++) for (const request of requests) plannerSkill.answer(request);
+  const samples: number[] = [];
+  for (let i = 0; i < Math.max(iterations, requests.length); i++) {
+    const request = requests[i % requests.length];
+    if (!request) continue;
+    const start = performance.now();
+    plannerSkill.answer(request);
+    samples.push(performance.now() - start);
+  }
+  const s = summarize(samples);
+  console.log(`\nplanner: one turn planned, over the ${requests.length} corpus requests`);
+  printRow("plan a turn (embedded planner)", s);
+  console.log(`mean ${formatMs(s.mean)} per plan; max ${formatMs(Math.max(...samples))} (target: ≤ 1 ms)`);
+}
