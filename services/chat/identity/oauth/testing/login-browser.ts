@@ -10,12 +10,12 @@ export function pkcePair(): { verifier: string; challenge: string } {
 export function formFields(html: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields.set(unescape(m[1] ?? ""), unescape(m[2] ?? ""));
+    fields.set(decodeEntities(m[1] ?? ""), decodeEntities(m[2] ?? ""));
   }
   return fields;
 }
 
-const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
 
 export interface PageVisit {
   readonly status: number;
