@@ -81,8 +81,8 @@ describe.skipIf(!present)(
       mkdirSync(OUTPUT, { recursive: true });
       buildDir = mkdtempSync(join(tmpdir(), "extension-build-"));
       built = await buildExtension(buildDir);
-      devPage = await serveDirectory(built.dir, await freePort());
-      otherPage = await serveDirectory(built.dir, await freePort());
+      devPage = await serveDirectory(built.dir, 0);
+      otherPage = await serveDirectory(built.dir, 0);
       // `npm start`'s runner, through the stack tests' hermetic harness; `env` adds the two settings
       // this test needs on top of the harness's fixed environment.
       stack = await startStack("/usr/bin/env", [
@@ -93,7 +93,7 @@ describe.skipIf(!present)(
         "tsx",
         "services/stack/main.ts",
       ]);
-      await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
+      await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
       chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
       browser = await launchWithExtension(built.dir);
     }, 180_000);
@@ -129,6 +129,8 @@ describe.skipIf(!present)(
       // Rendered as it streamed: delta after delta into a bubble still streaming, then completed.
       expect(turn.deltasRendered).toBeGreaterThan(1);
       expect(turn.transitions).toContain("message streaming→complete");
+      // The new thread took its title from its first message.
+      await popup.page.locator("#thread-title", { hasText: QUESTION }).waitFor();
       await shot(popup, "1-admin-all-tools");
 
       // A write: the tool call appears running, with its arguments, then succeeds.
@@ -146,6 +148,7 @@ describe.skipIf(!present)(
       await listed.click();
       await popup.page.locator("#messages li.message").nth(3).waitFor();
       expect(await popup.page.locator("#messages li.message").count()).toBe(4);
+      expect(await listed.getAttribute("aria-current")).toBe("true");
       expect(
         await popup.page
           .locator('#messages li.tool-call[data-tool="create_ticket"][data-status="succeeded"]')

@@ -17,7 +17,7 @@ export interface StaticSite {
   close(): Promise<void>;
 }
 
-/** Serves `dir` on loopback: the built popup as a plain web page, from an origin of the test's choosing. */
+/** Serves `dir` on loopback (`port` 0: any free one): the built popup as a plain web page, from its own origin. */
 export async function serveDirectory(dir: string, port: number): Promise<StaticSite> {
   const server = http.createServer((req, res) => {
     const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/")).replace(
