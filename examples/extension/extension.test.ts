@@ -96,7 +96,7 @@ describe.skipIf(!present)(
       await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
       chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
       browser = await launchWithExtension(built.dir);
-    }, 180_000);
+    }, 240_000);
 
     afterAll(async () => {
       await browser?.close();
