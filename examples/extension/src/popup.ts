@@ -4,7 +4,7 @@ import { h, replaceChildren } from "./dom.js";
 import { persistentStore } from "./browser-stores.js";
 import { describeProblem, explainUnreachable, isNetworkFailure } from "./problems.js";
 import { SessionEndedError } from "./refusals.js";
-import { Session } from "./session.js";
+import { Session, type SignedInUser } from "./session.js";
 import { type LoginInput, LoginView } from "./views/login-view.js";
 import { StatusLine } from "./views/status-line.js";
 import { createWorkspace } from "./views/workspace.js";
@@ -53,10 +53,7 @@ async function logIn(input: LoginInput): Promise<void> {
   }
 }
 
-async function openWorkspace(
-  current: Api,
-  user: Parameters<typeof createWorkspace>[0]["user"],
-): Promise<void> {
+async function openWorkspace(current: Api, user: SignedInUser): Promise<void> {
   lastEmail = user.email;
   const workspace = createWorkspace({
     api: current,
