@@ -1,9 +1,9 @@
-import { ask, call, type ClauseIntent } from "./intent.js";
+import { ask, type ClauseIntent, call } from "./intent.js";
 import { capitalize, firstSentence, tidy } from "./text-parts.js";
-import { CATEGORY_PATTERN, categoryOf, priorityOf } from "./ticket-vocabulary.js";
+import { CATEGORY_ALTERNATIVES, CATEGORY_PATTERN, categoryOf, priorityOf } from "./ticket-vocabulary.js";
 
 /** Words between the verb and "ticket": "create an urgent billing ticket", "new tkt". */
-const ADJECTIVES = `(?:(?:a|an|new|the|support|me|another|${CATEGORY_PATTERN.source.slice(3, -3)}|(?:urgent|critical|high|medium|normal|low)(?:\\s+priority)?)\\s+)*`;
+const ADJECTIVES = `(?:(?:a|an|new|the|support|me|another|${CATEGORY_ALTERNATIVES}|(?:urgent|critical|high|medium|normal|low)(?:\\s+priority)?)\\s+)*`;
 /** "create a ticket …", "new ticket: …", "ticket: …" — never "open ticket 33", which reads one. */
 export const CREATE_TICKET = new RegExp(
   `^(?:.*?\\b(?:create|new|file|raise|log|submit|open|add|make)\\s+${ADJECTIVES}ticket\\b(?!\\s*(?:#|number|no\\.?)?\\s*\\d)|\\s*(?:new\\s+)?ticket\\s*(?:please\\s*)?(?=[:-]))`,
@@ -14,7 +14,7 @@ const EXPLICIT_PRIORITY =
   /,?\s*\b(?:(?:with\s+)?(?:a\s+)?(urgent|critical|high|medium|normal|low)[\s-]+priority|priority\s*(?:is|of|:|=)?\s*(urgent|critical|high|medium|normal|low))\b/i;
 const IMPLIED_URGENT = /,?\s*\b(urgent(?:ly)?|critical|asap)\b!?/i;
 const EXPLICIT_CATEGORY = new RegExp(
-  `,?\\s*\\b(?:(?:in\\s+)?(?:the\\s+)?category\\s*(?:is|:|=)?\\s*(${CATEGORY_PATTERN.source.slice(3, -3)})|(${CATEGORY_PATTERN.source.slice(3, -3)})\\s+category)\\b`,
+  `,?\\s*\\b(?:(?:in\\s+)?(?:the\\s+)?category\\s*(?:is|:|=)?\\s*(${CATEGORY_ALTERNATIVES})|(${CATEGORY_ALTERNATIVES})\\s+category)\\b`,
   "i",
 );
 const ASSIGNEE = /,?\s*\b(?:and\s+)?assign(?:ed)?\s+(?:it\s+)?to\s+(me|myself|[^\s,;]+@[^\s,;]+)/i;

@@ -1,4 +1,4 @@
-import { call, type ClauseIntent } from "./intent.js";
+import { type ClauseIntent, call } from "./intent.js";
 import { ticketFilters } from "./ticket-vocabulary.js";
 
 /**

@@ -1,4 +1,4 @@
-import { call, type ClauseIntent } from "./intent.js";
+import { type ClauseIntent, call } from "./intent.js";
 
 /**
  * Requests about the helpdesk rather than one ticket: the planner's own tools, integrations,

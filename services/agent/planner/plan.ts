@@ -1,6 +1,6 @@
 import type { ToolName } from "../../kit/auth/scopes.js";
-import { splitClauses } from "./clauses.js";
 import { clauseIntent } from "./clause-intent.js";
+import { splitClauses } from "./clauses.js";
 import { CREATE_TICKET } from "./create-ticket-intent.js";
 import type { Args, ClauseIntent } from "./intent.js";
 import { normalize } from "./normalize.js";

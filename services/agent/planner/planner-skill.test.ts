@@ -171,7 +171,11 @@ describe("planner skill: refusals say who lacks the tool", () => {
   ) => ({
     messages: [
       { role: "system" as const, content: prompt },
-      runContextMessage({ agent: agents[agent] as (typeof agents)[number], caller: { roles, scopes }, agents }),
+      runContextMessage({
+        agent: agents[agent] as (typeof agents)[number],
+        caller: { roles, scopes },
+        agents,
+      }),
       { role: "user" as const, content: text },
     ],
     tools,
@@ -203,7 +207,7 @@ describe("planner skill: refusals say who lacks the tool", () => {
       withContext("close #12 pls", prompt, 1, ["admin"], adminScopes, READ_ONLY),
     );
     expect(answer?.content).toBe(
-      "Ticket Reader is read-only, so I can't change a ticket's status. Your role allows it: switch to Support Assistant (support-assistant) to do that.",
+      "Ticket Reader is read-only, so I can't change a ticket's status (update_ticket_status). Your role allows it: switch to Support Assistant (support-assistant) to do that.",
     );
   });
 

@@ -25,7 +25,7 @@ export function refusal(tool: ToolName, request: ChatRequest): string {
       .filter((a) => a.id !== context.agent.id && a.tools.includes(tool))
       .map((a) => `${a.name} (${a.id})`);
     const lead = readOnly
-      ? `${context.agent.name} is read-only, so I can't ${action}.`
+      ? `${context.agent.name} is read-only, so I can't ${action} (${tool}).`
       : `I can't ${action}: ${context.agent.name} does not have the ${tool} tool.`;
     return others.length > 0
       ? `${lead} Your role allows it: switch to ${others.join(" or ")} to do that.`
@@ -34,7 +34,7 @@ export function refusal(tool: ToolName, request: ChatRequest): string {
 
   // No run context (a bare model request): what the offered tools reveal is all there is to say.
   const offeredScopes = new Set((request.tools ?? []).map((t) => TOOL_SCOPES[t.name as ToolName]));
-  if (readOnly) return `This agent is read-only, so I can't ${action}; another agent may.`;
+  if (readOnly) return `This agent is read-only, so I can't ${action} (${tool}); another agent may.`;
   if (offeredScopes.has(scope)) {
     return `I can't ${action}: this agent does not have the ${tool} tool, though your role allows it; another agent may.`;
   }

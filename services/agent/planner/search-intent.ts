@@ -1,6 +1,6 @@
-import { ask, call, type ClauseIntent } from "./intent.js";
+import { ask, type ClauseIntent, call } from "./intent.js";
 import { tidy } from "./text-parts.js";
-import { CATEGORY_PATTERN, PRIORITY_PATTERN, ticketFilters } from "./ticket-vocabulary.js";
+import { CATEGORY_ALTERNATIVES, PRIORITY_ALTERNATIVES, ticketFilters } from "./ticket-vocabulary.js";
 
 /**
  * "search for tickets about VPN", "any tickets about the VPN?", "do we have a ticket for the
@@ -66,7 +66,7 @@ function topicOf(text: string): string {
 function clean(topic: string): string {
   let t = tidy(topic.replace(/[?!.]+\s*$/, ""));
   const filterWords = new RegExp(
-    `^(?:(?:open|closed|resolved|waiting|${PRIORITY_PATTERN.source.slice(3, -3)}|${CATEGORY_PATTERN.source.slice(3, -3)}|priority)\\s+)+(?=tickets?\\b)`,
+    `^(?:(?:open|closed|resolved|waiting|${PRIORITY_ALTERNATIVES}|${CATEGORY_ALTERNATIVES}|priority)\\s+)+(?=tickets?\\b)`,
     "i",
   );
   t = t.replace(filterWords, "");

@@ -11,7 +11,9 @@ export const PRIORITY_WORDS: Readonly<Record<string, string>> = {
   urgent: "urgent",
   critical: "urgent",
 };
-export const PRIORITY_PATTERN = /\b(low|medium|normal|high|urgent|critical)\b/i;
+/** The priority words, as a regex alternation to build patterns from. */
+export const PRIORITY_ALTERNATIVES = "low|medium|normal|high|urgent|critical";
+export const PRIORITY_PATTERN = new RegExp(`\\b(${PRIORITY_ALTERNATIVES})\\b`, "i");
 
 export const CATEGORY_WORDS: Readonly<Record<string, string>> = {
   general: "general",
@@ -29,8 +31,10 @@ export const CATEGORY_WORDS: Readonly<Record<string, string>> = {
   "feature requests": "feature_request",
   feature_request: "feature_request",
 };
-export const CATEGORY_PATTERN =
-  /\b(general|technical|tech|bugs?|accounts?|billing|hardware|network(?:ing)?|feature[\s_-]requests?)\b/i;
+/** The category words, as a regex alternation to build patterns from. */
+export const CATEGORY_ALTERNATIVES =
+  "general|technical|tech|bugs?|accounts?|billing|hardware|network(?:ing)?|feature[\\s_-]requests?";
+export const CATEGORY_PATTERN = new RegExp(`\\b(${CATEGORY_ALTERNATIVES})\\b`, "i");
 
 /** Status words as they describe tickets, in the tools' own order. */
 export const STATUS_ORDER = ["open", "in_progress", "waiting", "resolved", "closed"] as const;

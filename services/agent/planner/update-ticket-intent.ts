@@ -1,4 +1,4 @@
-import { ask, type Args } from "./intent.js";
+import { type Args, ask } from "./intent.js";
 import { tidy } from "./text-parts.js";
 import { CATEGORY_PATTERN, categoryOf, PRIORITY_PATTERN, priorityOf } from "./ticket-vocabulary.js";
 
