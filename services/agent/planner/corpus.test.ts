@@ -42,6 +42,9 @@ describe("planner corpus", () => {
           : ""),
     );
     expect(score).toBeGreaterThanOrEqual(0.95);
+    const first = runs.filter(({ entry }) => entry.set === "requests");
+    const firstRight = first.filter(({ entry, run }) => exactlyRight(entry, run)).length;
+    expect(firstRight / first.length).toBeGreaterThanOrEqual(0.95);
   });
 
   it("never writes when the request only reads", () => {

@@ -12,7 +12,10 @@ import { plannerSkill } from "../planner-skill.js";
  * thread talked about just before; `ask` means the right answer is a question and no call.
  */
 export interface CorpusEntry {
-  /** The file it comes from: requests (written first), holdout and unseen (written later, see docs/agent.md). */
+  /**
+   * The file it comes from: requests (written first), holdout and unseen (written later, their
+   * misses fixed), blind (written last and never tuned for: its score is the honest estimate).
+   */
   readonly set: string;
   readonly kind: string;
   readonly text: string;
@@ -31,7 +34,7 @@ export interface CorpusRun {
 /** Every request of every corpus file (`*.jsonl` beside this module), in file order. */
 export function loadCorpus(): CorpusEntry[] {
   const dir = fileURLToPath(new URL(".", import.meta.url));
-  const files = ["requests.jsonl", "holdout.jsonl", "unseen.jsonl"].filter((f) =>
+  const files = ["requests.jsonl", "holdout.jsonl", "unseen.jsonl", "blind.jsonl"].filter((f) =>
     readdirSync(dir).includes(f),
   );
   return files.flatMap((file) =>
