@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { childEnv } from "../testing/child-env.js";
 import { acquireDataDirLock, DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
 
 let dir: string;
@@ -101,6 +102,7 @@ describe("data-dir lock (one process per embedded database)", () => {
     const contenders = Array.from({ length: 5 }, () => {
       const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
         stdio: ["pipe", "pipe", "inherit"],
+        env: childEnv(),
       });
       child.stdin.on("error", () => undefined); // a contender that died is reported by its outcome
       let out = "";

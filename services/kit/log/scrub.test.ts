@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { childEnv } from "../testing/child-env.js";
 import { REDACTED, scrubSecrets } from "./scrub.js";
 
 const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl";
@@ -23,7 +24,7 @@ describe("scrubSecrets", () => {
         for (const hostile of ["eyJ".repeat(400000), "a.".repeat(600000), "eyJa".repeat(200000) + ".x"]) scrubSecrets(hostile);
         process.stdout.write("scrubbed");
       });`;
-    const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 15_000 });
+    const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 15_000, env: childEnv() });
     expect(run.signal).toBeNull();
     expect(run.stdout).toBe("scrubbed");
   }, 20_000);

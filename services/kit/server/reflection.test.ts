@@ -20,6 +20,7 @@ import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
+import { childEnv } from "../testing/child-env.js";
 import { createHealth } from "./health.js";
 import { registerReflection } from "./reflection.js";
 
@@ -202,7 +203,7 @@ describe("buf curl over a real h2c server", () => {
   // The pinned buf from devDependencies, run directly (no npx lookup) so the test is quick and offline.
   const bufBin = fileURLToPath(new URL("../../../node_modules/.bin/buf", import.meta.url));
   const buf = (...args: string[]) =>
-    run(bufBin, ["curl", "--http2-prior-knowledge", ...args], { timeout: 60_000 }).then((r) => r.stdout);
+    run(bufBin, ["curl", "--http2-prior-knowledge", ...args], { timeout: 60_000, env: childEnv() }).then((r) => r.stdout);
 
   beforeAll(async () => {
     server = http2.createServer(connectNodeAdapter({ routes }));

@@ -6,6 +6,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
 import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
+import { childEnv } from "../testing/child-env.js";
 import { captureLogs } from "../testing/log-capture.js";
 import { type RelayChain, startRelayChain } from "../testing/relay-chain.js";
 
@@ -22,7 +23,7 @@ afterAll(async () => {
 
 /** Runs the repository's own `buf` (from node_modules) as a developer would. */
 async function bufCurl(args: string[]): Promise<string> {
-  const { stdout } = await exec("npx", ["--no-install", "buf", "curl", ...args], { timeout: 30_000 });
+  const { stdout } = await exec("npx", ["--no-install", "buf", "curl", ...args], { timeout: 30_000, env: childEnv() });
   return stdout;
 }
 
