@@ -1,0 +1,84 @@
+import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
+import * as jose from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TOOL_SCOPES } from "../../../kit/auth/scopes.js";
+import { loginThroughPage } from "./testing/login-browser.js";
+import { type OAuthStack, startOAuthStack } from "./testing/oauth-stack.js";
+import { InMemoryOAuthProvider } from "./testing/recording-provider.js";
+
+/**
+ * A full login as a real MCP client does it, driven by the SDK's own OAuth client
+ * (`@modelcontextprotocol/client` 2.x, written by nobody here): 401 from the MCP server →
+ * protected-resource metadata → authorization-server metadata → registration → the login page
+ * over HTTP (the form posted) → token → tools/list shows that user's tools.
+ */
+let stack: OAuthStack;
+// Two services with fresh embedded databases: slow on a loaded machine, hence the generous bound.
+beforeAll(async () => {
+  stack = await startOAuthStack();
+}, 240_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+function recordingFetch(seen: string[]): typeof fetch {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    seen.push(`${init?.method ?? (input instanceof Request ? input.method : "GET")} ${url.host === new URL(stack.mcpUrl).host ? "mcp" : "chat"}${url.pathname} ${res.status}`);
+    return res;
+  };
+}
+
+describe("an MCP client logs in with nothing but the server's URL", () => {
+  it("viewer: discovery, registration, login page, token; tools/list shows only the viewer's tools; audited with the client", async () => {
+    const seen: string[] = [];
+    const provider = new InMemoryOAuthProvider("http://127.0.0.1:4799/callback");
+    const transport = () => new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider, fetch: recordingFetch(seen) });
+
+    const first = new Client({ name: "oauth-login-test", version: "1.0.0" });
+    const failed = await first.connect(transport()).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(UnauthorizedError);
+    expect(provider.authorizationUrl?.origin).toBe(stack.chat.url);
+
+    // The user's browser: the login page, the form posted, the redirect back to the client.
+    const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", { email: "viewer@company.com", password: stack.passwords.viewer });
+    expect(back.origin + back.pathname).toBe("http://127.0.0.1:4799/callback");
+    const exchange = transport();
+    await exchange.finishAuth(back.searchParams);
+
+    const client = new Client({ name: "oauth-login-test", version: "1.0.0" });
+    await client.connect(transport());
+    const { tools } = await client.listTools();
+    const viewerTools = Object.entries(TOOL_SCOPES)
+      .filter(([, scope]) => scope === "tickets:read" || scope === "integrations:read")
+      .map(([name]) => name)
+      .sort();
+    expect(tools.map((t) => t.name).sort()).toEqual(viewerTools);
+
+    const steps = seen;
+    const order = [
+      /^POST mcp\/mcp 401$/,
+      /^GET mcp\/\.well-known\/oauth-protected-resource\/mcp 200$/,
+      /^GET chat\/\.well-known\/oauth-authorization-server 200$/,
+      /^POST chat\/oauth2\/register 201$/,
+      /^POST chat\/oauth2\/token 200$/,
+      /^POST mcp\/mcp 200$/,
+    ];
+    let at = 0;
+    for (const step of steps) if (order[at]?.test(step)) at++;
+    expect(at, steps.join("\n")).toBe(order.length);
+
+    const tokens = provider.tokens();
+    const clientId = provider.clientInformation()?.client_id;
+    const claims = jose.decodeJwt(tokens?.access_token ?? "");
+    expect(claims).toMatchObject({ aud: stack.mcpUrl, scope: "tickets:read integrations:read", email: "viewer@company.com", act: { sub: clientId } });
+
+    await client.callTool({ name: "list_tickets", arguments: {} });
+    const rows = await stack.mcpDb.query<{ actor_sub: string; email: string }>(
+      "SELECT actor_sub, email FROM audit_log WHERE tool = 'list_tickets' ORDER BY seq DESC LIMIT 1",
+    );
+    expect(rows.rows[0]).toEqual({ actor_sub: clientId, email: "viewer@company.com" });
+    await client.close();
+  }, 120_000);
+});
