@@ -64,17 +64,26 @@ run_script() {
 }
 
 # The product's defaults: every script, the anonymous arms of auth-overhead must be refused.
-# A stack that could not start on a loaded machine (a service's port waited for past 60 s) gets one retry.
-stack_start default || stack_start default-retry
-LOAD_USERS=${LOAD_USERS:-$VUS}
-npm run --silent load-users -- "$LOAD_USERS"
+# A stack that could not start on a loaded machine (a service's port waited for past 60 s) is tried
+# again, STACK_ATTEMPTS times in all (3).
+start_with_retries() {
+  local name=$1 attempt
+  shift
+  for ((attempt = 1; attempt <= ${STACK_ATTEMPTS:-3}; attempt++)); do
+    stack_start "$name-$attempt" "$@" && return 0
+  done
+  return 1
+}
+start_with_retries default
+npm run --silent load-users -- "${LOAD_USERS:-$VUS}"
 for script in gateway-calltool auth-overhead concurrent-sessions chat-e2e grpc; do
   run_script "$script" "$script"
 done
 stack_stop
 
 # AUTH_DEV_ANONYMOUS=1 (development only, refused in production): the anonymous arms measured.
-stack_start dev-anonymous AUTH_DEV_ANONYMOUS=1 || stack_start dev-anonymous-retry AUTH_DEV_ANONYMOUS=1
+start_with_retries dev-anonymous AUTH_DEV_ANONYMOUS=1
+npm run --silent load-users -- "${LOAD_USERS:-$VUS}"
 run_script auth-overhead-dev-anonymous auth-overhead DEV_ANONYMOUS=1
 stack_stop
 

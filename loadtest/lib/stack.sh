@@ -18,7 +18,8 @@ free_ports() {
     });'
 }
 
-# stack_start <name> [VAR=value ...]: starts and waits for "stack ready" (at most 120 s).
+# stack_start <name> [VAR=value ...]: starts and waits for "stack ready" (at most 300 s: on a loaded
+# machine the runner itself gives up first, when a service has not opened its port within 60 s).
 stack_start() {
   local name=$1
   shift
@@ -42,7 +43,7 @@ stack_start() {
     MCP_CLIENT_SECRET="$(random_secret)" SEED_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     "$@" node --import tsx services/stack/main.ts >"$STACK_LOG" 2>&1 &
   STACK_PID=$!
-  local deadline=$((SECONDS + 120))
+  local deadline=$((SECONDS + 300))
   until grep -q '"msg":"stack ready"' "$STACK_LOG" 2>/dev/null; do
     if ! kill -0 "$STACK_PID" 2>/dev/null || ((SECONDS > deadline)); then
       echo "loadtest: the $name stack did not become ready; its log ends:" >&2
