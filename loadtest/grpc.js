@@ -77,19 +77,21 @@ export default function (data) {
       sleep(1);
       return;
     }
-    me = { userId: session.userId, metadata: { authorization: `Bearer ${session.token}` } };
+    me = { userId: session.userId, params: { metadata: { authorization: `Bearer ${session.token}` } } };
   }
-  const who = timed(whoAmI, () => clients.chat.invoke("supportext.auth.v1.AuthService/WhoAmI", {}, me));
+  const who = timed(whoAmI, () =>
+    clients.chat.invoke("supportext.auth.v1.AuthService/WhoAmI", {}, me.params),
+  );
   if (who.status === grpc.StatusOK && who.message.user.id !== me.userId) tokenMixups.add(1);
   check(who, { "chat WhoAmI ok": (r) => r.status === grpc.StatusOK });
   const agents = timed(listAgents, () =>
-    clients.chat.invoke("supportext.chat.v1.ChatService/ListAgents", {}, me),
+    clients.chat.invoke("supportext.chat.v1.ChatService/ListAgents", {}, me.params),
   );
   check(agents, { "chat ListAgents ok": (r) => r.status === grpc.StatusOK && r.message.agents.length > 0 });
 
   const asAgent = {
     metadata: {
-      authorization: me.metadata.authorization,
+      authorization: me.params.metadata.authorization,
       "x-service-authorization": `Bearer ${agentServiceToken()}`,
     },
   };
@@ -106,18 +108,18 @@ export default function (data) {
   );
   check(called, { "gateway CallTool ok": (r) => r.status === grpc.StatusOK && r.message.isError !== true });
 
-  const refused = clients.agent.invoke("supportext.agent.v1.AgentService/ListAgents", {}, me);
+  const refused = clients.agent.invoke("supportext.agent.v1.AgentService/ListAgents", {}, me.params);
   if (refused.status !== grpc.StatusPermissionDenied) agentNotRefused.add(1);
 
   const thread = timed(createThread, () =>
-    clients.chat.invoke("supportext.chat.v1.ChatService/CreateThread", { agentId: AGENT_ID }, me),
+    clients.chat.invoke("supportext.chat.v1.ChatService/CreateThread", { agentId: AGENT_ID }, me.params),
   );
   if (!check(thread, { "chat CreateThread ok": (r) => r.status === grpc.StatusOK })) return;
 
   // Server streaming: user message, the agent's events, the assistant message.
   const started = Date.now();
   const seen = { user: false, events: 0, assistant: undefined };
-  const stream = new G.Stream(clients.chat, "supportext.chat.v1.ChatService/StreamMessage", me);
+  const stream = new G.Stream(clients.chat, "supportext.chat.v1.ChatService/StreamMessage", me.params);
   stream.on("data", (m) => {
     if (m.userMessage) seen.user = true;
     else if (m.runEvent) seen.events++;

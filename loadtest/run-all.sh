@@ -48,9 +48,16 @@ FAILED=()
 run_script() {
   local name=$1 script=$2
   shift 2
-  local rc=0
-  env SUMMARY_NAME="$name" "$@" "$K6" run --quiet --no-usage-report "loadtest/$script.js" || rc=$?
+  local rc=0 log="$WORK/$name.k6.log"
+  env SUMMARY_NAME="$name" "$@" "$K6" run --quiet --no-usage-report "loadtest/$script.js" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
   local verdict="$SUMMARY_DIR/$name.json"
+  # An exception in an iteration ends only that iteration: k6 logs it and goes on, so a broken
+  # script could pass every threshold by never reaching its checks.
+  if grep -q "source=stacktrace" "$log"; then
+    echo "loadtest: $name: script errors (first: $(grep -m1 -o 'msg="[^"]*' "$log" | cut -c6-200))" >&2
+    FAILED+=("$name")
+    return 0
+  fi
   if [[ $rc -eq 0 ]]; then
     return 0
   elif [[ $rc -eq 99 && -f $verdict ]] && node -e '
