@@ -37,6 +37,7 @@ import { createClientAuthThrottle } from "./throttle/client-auth-throttle.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
 import { createSlidingWindow } from "./throttle/sliding-window.js";
 import { createTokenMinter } from "./tokens/token-minter.js";
+import { seedDevPrincipal } from "./users/seed-dev-principal.js";
 import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
 import { registerUserAdminService } from "./users/user-admin-service.js";
 import { createUserStore } from "./users/user-store.js";
@@ -84,6 +85,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const { db, config, logger } = options;
 
   await seedUsers(db, seedUsersFrom(config), logger);
+  if (config.AUTH_DEV_ANONYMOUS) await seedDevPrincipal(db);
   const firstKey = await ensureSigningKey(db);
   if (firstKey) logger.info({ kid: firstKey.kid }, "generated the first signing key");
 
@@ -180,6 +182,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
       minter,
       mcpResource: config.MCP_RESOURCE,
       mcpTokenTtlSec: config.MCP_TOKEN_TTL,
+      devAnonymous: config.AUTH_DEV_ANONYMOUS,
     }),
     clientCredentials: createClientCredentialsGrant({ minter, agents, lifetimeSec: config.SERVICE_TOKEN_TTL }),
     clients: clientRegistryFrom(config),

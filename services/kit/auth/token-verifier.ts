@@ -1,7 +1,7 @@
 import * as jose from "jose";
 import type { Config } from "../config/config.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
-import type { Actor, Principal } from "./principal.js";
+import { type Actor, DEV_ANONYMOUS_PRINCIPAL, type Principal } from "./principal.js";
 import type { ServiceCaller } from "./service-identity.js";
 import { createRemoteKeySet } from "./remote-key-set.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
@@ -160,10 +160,16 @@ function toPrincipal(payload: jose.JWTPayload): Principal {
     sessionId: stringClaim(payload, "sid"),
     tokenId: stringClaim(payload, "jti"),
     expiresAt: payload.exp as number,
-    anonymous: false,
+    // Only the development exchange (AUTH_DEV_ANONYMOUS, refused in production) issues tokens for
+    // the development principal: they stay marked anonymous at every hop that verifies them.
+    anonymous: isDevPrincipal(payload),
     ...(actor ? { actor } : {}),
     ...(agentTools ? { agentTools } : {}),
   });
+}
+
+function isDevPrincipal(payload: jose.JWTPayload): boolean {
+  return payload.sub === DEV_ANONYMOUS_PRINCIPAL.userId && payload.sid === DEV_ANONYMOUS_PRINCIPAL.sessionId;
 }
 
 // A delegation chain is a handful of hops; anything deeper is not one of our tokens.

@@ -62,6 +62,8 @@ export function createLogger(settings: LoggerSettings): Logger {
         trace_id: scope.trace?.traceId,
         request_id: scope.requestId,
         user_id: scope.principal?.userId,
+        // The development principal (AUTH_DEV_ANONYMOUS): every line of its calls says so.
+        ...(scope.principal?.anonymous ? { anonymous: true } : {}),
         // The delegation chain of an exchanged token, "mcp-gateway ← agent(ticket-reader)".
         ...(scope.principal?.actor ? { actor: describeChain(scope.principal) } : {}),
         // The verified calling service, and the agent it proved it runs.

@@ -51,8 +51,11 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
     },
     async tokenFor(subject) {
       const credential = subject.credential;
-      if (credential === undefined) return undefined;
       const p = subject.principal;
+      // The development principal (AUTH_DEV_ANONYMOUS) has no token to trade; the identity
+      // provider, in the same mode, issues it one for the proven agent, so the MCP server still
+      // verifies and audits the chain. Any other caller without a credential sends none.
+      if (credential === undefined && !p.anonymous) return undefined;
       const key = `${p.sessionId}\n${p.userId}\n${subject.agentId}\n${subject.scopes.join(" ")}`;
       return cache.get(key, async () => {
         // No caller signal: the exchange is shared by every concurrent caller of this key.

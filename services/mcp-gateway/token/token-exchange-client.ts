@@ -13,7 +13,8 @@ export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exch
 export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
 export interface ExchangeRequest {
-  readonly subjectToken: string;
+  /** The caller's access token; undefined for the development principal (AUTH_DEV_ANONYMOUS). */
+  readonly subjectToken: string | undefined;
   /** The agent service's token addressed to the gateway, naming the agent; absent for direct development calls. */
   readonly actorToken?: string;
   readonly resource: string;
@@ -53,8 +54,9 @@ export function createTokenExchangeClient(options: TokenExchangeClientOptions): 
     async exchange(request) {
       const form = new URLSearchParams({
         grant_type: TOKEN_EXCHANGE_GRANT,
-        subject_token: request.subjectToken,
-        subject_token_type: ACCESS_TOKEN_TYPE,
+        ...(request.subjectToken !== undefined
+          ? { subject_token: request.subjectToken, subject_token_type: ACCESS_TOKEN_TYPE }
+          : {}),
         requested_token_type: ACCESS_TOKEN_TYPE,
         resource: request.resource,
         scope: request.scopes.join(" "),

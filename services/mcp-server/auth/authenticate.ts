@@ -47,7 +47,7 @@ export function createAuthenticator(
     // The principal only: this token's audience is this server, and it must go nowhere else (MCP
     // spec: no token passthrough). In the call scope the kit's client interceptor would forward it.
     if (scope) scope.principal = principal;
-    if (principal.anonymous) {
+    if (principal.anonymous && token === undefined) {
       logger.warn({ dev_anonymous: true }, LOG_DEV_ANONYMOUS);
     } else {
       const chain = describeChain(principal);

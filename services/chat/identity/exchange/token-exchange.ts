@@ -1,5 +1,5 @@
 import { AuthError } from "../../../kit/auth/auth-error.js";
-import type { Actor, Principal } from "../../../kit/auth/principal.js";
+import { type Actor, DEV_ANONYMOUS_PRINCIPAL, type Principal } from "../../../kit/auth/principal.js";
 import { scopesForTools } from "../../../kit/auth/scopes.js";
 import type { TokenVerifier } from "../../../kit/auth/token-verifier.js";
 import type { Form } from "../http/form-body.js";
@@ -23,6 +23,12 @@ export interface TokenExchangeOptions {
   /** The one resource tokens may be exchanged for (RFC 8707): the MCP server. */
   readonly mcpResource: string;
   readonly mcpTokenTtlSec: number;
+  /**
+   * `AUTH_DEV_ANONYMOUS=1` (development only): an exchange without `subject_token` is for the
+   * development principal, so a token-less turn still reaches the MCP server with a verified
+   * token naming its agent (docs/architecture.md, "The exchange with an actor").
+   */
+  readonly devAnonymous?: boolean;
 }
 
 /** The issued token and what the endpoint logs about it. */
@@ -59,9 +65,9 @@ export function createTokenExchange(options: TokenExchangeOptions) {
         `${RETIRED_AGENT_ID_PARAM} is not accepted; present the agent service's token as actor_token (RFC 8693)`,
       );
     }
-    const subjectToken = required(form, "subject_token");
-    const subjectType = required(form, "subject_token_type");
-    if (subjectType !== ACCESS_TOKEN_TYPE) {
+    const anonymous = options.devAnonymous === true && !form.has("subject_token") && !form.has("subject_token_type");
+    const subjectToken = anonymous ? "" : required(form, "subject_token");
+    if (!anonymous && required(form, "subject_token_type") !== ACCESS_TOKEN_TYPE) {
       throw invalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
     const requestedType = form.get("requested_token_type");
@@ -91,7 +97,7 @@ export function createTokenExchange(options: TokenExchangeOptions) {
       throw new OAuthError(400, "invalid_target", "audience must name the same resource as resource");
     }
 
-    const subject = await verifySubject(subjectToken, options);
+    const subject = anonymous ? DEV_ANONYMOUS_PRINCIPAL : await verifySubject(subjectToken, options);
     const nowSec = Math.floor(Date.now() / 1000);
     // The verifier allows a few seconds of clock skew; an exchanged token must not start out dead.
     if (subject.expiresAt <= nowSec) throw new OAuthError(400, "invalid_grant", "subject_token: expired");
