@@ -5,7 +5,7 @@
  * Why the gateway needs it: `JSON.parse` takes any depth, but the MCP client serialises the
  * arguments again with `JSON.stringify`, which is recursive and overflows the stack on a few
  * thousand levels — a caller's bad input would come back as `internal` instead of
- * `invalid_argument` (docs/mcp-gateway.md, errors).
+ * `invalid_argument` (docs/mcp-gateway.md, "Faults").
  */
 export function exceedsNesting(json: string, limit: number): boolean {
   let depth = 0;

@@ -21,7 +21,7 @@ export function sdkStatusOf(message: string): number | undefined {
  * What the MCP server said, in words a person (and the model) can read: the JSON-RPC error's
  * message, or an OAuth error's description, out of the body the SDK pastes into its messages
  * ("Error POSTing to endpoint: {"jsonrpc":…}"). Never the raw envelope, markup or a credential
- * (docs/mcp-gateway.md, errors).
+ * (docs/mcp-gateway.md, "Faults").
  */
 export function readableUpstreamText(message: string): string {
   const body = message.replace(SDK_PREFIX, "").trim();

@@ -23,7 +23,7 @@ const PLAIN: Partial<Record<Code, string>> = {
 /**
  * The message of a failed tool call as the model and the user see it: the gateway's own words
  * when they are clean, a plain sentence for the code when they are transport noise; never a
- * credential, never more than a few hundred characters (docs/agent.md).
+ * credential, never more than a few hundred characters (docs/agent.md, "Run").
  */
 export function toolErrorText(err: ConnectError): string {
   const text = err.rawMessage.trim();
