@@ -63,7 +63,9 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
       const address = clientAddressFrom(header(req, "x-forwarded-for"), options.trustedProxyHops, req.socket.remoteAddress);
       const form = await readForm(req);
       const requestedGrant = form.get("grant_type");
-      if (options.mcpClientGrants && MCP_CLIENT_GRANTS.some((g) => g === requestedGrant)) {
+      // Our services' clients keep their own grants only, whatever grant_type they send.
+      const serviceClient = options.clients.some((c) => c.clientId === presentedClientId(req, form));
+      if (options.mcpClientGrants && !serviceClient && MCP_CLIENT_GRANTS.some((g) => g === requestedGrant)) {
         const result = await options.mcpClientGrants.handle(req.headers.authorization, form, requestedGrant as string);
         clientId = result.clientId;
         logger.info(result.log, "token issued to an MCP client");
@@ -156,4 +158,16 @@ function header(req: HttpRequest, name: string): string | undefined {
 // Refusals are readable by browser-based MCP clients too (they carry no credential).
 function withCors(err: OAuthError): OAuthError {
   return new OAuthError(err.status, err.error, err.description, { ...err.headers, "access-control-allow-origin": "*" });
+}
+
+/** The client id a request names (Basic user name or `client_id`), unauthenticated: for routing only. */
+function presentedClientId(req: HttpRequest, form: Form): string | undefined {
+  const basic = /^\s*Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (!basic) return form.get("client_id");
+  const decoded = Buffer.from(basic, "base64").toString("utf8");
+  try {
+    return decodeURIComponent((decoded.split(":")[0] ?? "").replace(/\+/g, " "));
+  } catch {
+    return undefined;
+  }
 }
