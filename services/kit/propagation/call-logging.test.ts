@@ -155,4 +155,23 @@ describe("call logging and error masking", () => {
       expect(lines[0]).toMatchObject({ level: "error", procedure: UNARY, code: "Internal" });
     });
   }
+
+  it("keeps token and bearer as words in what the caller is told and in the log line, and removes a credential", async () => {
+    const client = createClient(RelayService, transports["gRPC over h2c"]?.() as Transport);
+    const requestId = `req-calls-words-${++calls}`;
+    const err = await client
+      .inspect({ nonce: "n" }, { headers: { "x-request-id": requestId } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(err).toMatchObject({ code: Code.Unauthenticated });
+    expect((err as ConnectError).rawMessage).toContain("no bearer token was presented");
+    expect(String(callLines(requestId)[0]?.msg)).toContain("no bearer token was presented");
+
+    const forgedId = `req-calls-words-${++calls}`;
+    const forged = `${token.slice(0, -4)}AAAA`;
+    await client
+      .inspect({ nonce: "n" }, { headers: { authorization: `Bearer ${forged}`, "x-request-id": forgedId } })
+      .catch(() => undefined);
+    expect(callLines(forgedId)).toHaveLength(1);
+    expect(JSON.stringify(callLines(forgedId))).not.toContain(forged);
+  });
 });
