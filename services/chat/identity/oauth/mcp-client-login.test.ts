@@ -1,4 +1,7 @@
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
+import { UnauthorizedError as V1UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOOL_SCOPES } from "../../../kit/auth/scopes.js";
@@ -79,6 +82,22 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
       "SELECT actor_sub, email FROM audit_log WHERE tool = 'list_tickets' ORDER BY seq DESC LIMIT 1",
     );
     expect(rows.rows[0]).toEqual({ actor_sub: clientId, email: "viewer@company.com" });
+    await client.close();
+  }, 120_000);
+
+  it("the 1.x SDK's auth() (@modelcontextprotocol/sdk): same flow, the support agent's twelve tools", async () => {
+    const provider = new InMemoryOAuthProvider("http://localhost:4800/oauth/callback");
+    const transport = () => new V1Transport(new URL(stack.mcpUrl), { authProvider: provider });
+    const failed = await new V1Client({ name: "oauth-login-v1", version: "1.0.0" }).connect(transport()).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(V1UnauthorizedError);
+    const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", { email: "agent@company.com", password: stack.passwords.agent });
+    await transport().finishAuth(back.searchParams.get("code") ?? "");
+    const client = new V1Client({ name: "oauth-login-v1", version: "1.0.0" });
+    await client.connect(transport());
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).not.toContain("delete_ticket");
+    expect(tools).toHaveLength(12);
+    expect(jose.decodeJwt(provider.tokens()?.access_token ?? "").act).toEqual({ sub: provider.clientInformation()?.client_id });
     await client.close();
   }, 120_000);
 });
