@@ -82,6 +82,33 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
       "SELECT actor_sub, email FROM audit_log WHERE tool = 'list_tickets' ORDER BY seq DESC LIMIT 1",
     );
     expect(rows.rows[0]).toEqual({ actor_sub: clientId, email: "viewer@company.com" });
+
+    // The code replayed (an interceptor would): refused, and what it issued is revoked — the
+    // client's token stops working at the MCP server once the revocation feed delivers it.
+    const replay = await fetch(`${stack.chat.url}/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: clientId ?? "",
+        code: back.searchParams.get("code") ?? "",
+        redirect_uri: "http://127.0.0.1:4799/callback",
+        code_verifier: provider.codeVerifier(),
+      }),
+    });
+    expect([replay.status, ((await replay.json()) as { error: string }).error]).toEqual([400, "invalid_grant"]);
+    const direct = () =>
+      fetch(stack.mcpUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${tokens?.access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+      });
+    let status = (await direct()).status;
+    for (let i = 0; i < 100 && status !== 401; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await direct()).status;
+    }
+    expect(status).toBe(401);
     await client.close();
   }, 120_000);
 
