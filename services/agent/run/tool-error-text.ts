@@ -8,7 +8,7 @@ const MAX_TEXT = 500;
  * "Error POSTing to endpoint: {"jsonrpc"…}", JSON envelopes, Node socket and HTTP/2 errors.
  */
 const RAW_TRANSPORT =
-  /Error POSTing|Streamable HTTP error|"jsonrpc"|\{"|\bE(?:CONN[A-Z]+|PIPE|TIMEDOUT|AI_AGAIN)\b|socket hang up|http\/2 stream|ERR_[A-Z0-9_]+|fetch failed|other side closed/i;
+  /Error POSTing|Streamable HTTP error|"jsonrpc"|\{"|\bE(?:CONN[A-Z]+|PIPE|TIMEDOUT|AI_AGAIN)\b|socket hang up|http\/2 stream|\bERR_[A-Z0-9_]+|fetch failed|other side closed/;
 
 /** What a caller may read when a code's own text is unfit to pass on. */
 const PLAIN: Partial<Record<Code, string>> = {
