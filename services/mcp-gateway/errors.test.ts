@@ -1,24 +1,27 @@
 import { Code } from "@connectrpc/connect";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { SdkErrorCode, SdkHttpError } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { toConnectError } from "./errors.js";
 import { exceedsNesting } from "./json-nesting.js";
 import { TokenExchangeError } from "./token/token-exchange-client.js";
 
 const JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl";
+// What the SDK v2 client's streamable HTTP transport throws for a non-2xx answer.
+const httpError = (status: number, message: string) =>
+  new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, message, { status });
 const rpcBody = (message: string) => JSON.stringify({ jsonrpc: "2.0", error: { code: -32600, message }, id: null });
 
 describe("toConnectError: the MCP server's words, never the SDK's raw text", () => {
   const cases: [string, unknown, Code, string][] = [
     [
-      "a JSON-RPC error in a 400 (SDK v1)",
-      new StreamableHTTPError(400, `Error POSTing to endpoint: ${rpcBody("Bad Request: Mcp-Session-Id header is required")}`),
+      "a JSON-RPC error in a 400",
+      httpError(400, `Error POSTing to endpoint: ${rpcBody("Bad Request: Mcp-Session-Id header is required")}`),
       Code.InvalidArgument,
       "MCP server rejected the request: Bad Request: Mcp-Session-Id header is required",
     ],
     [
       "an OAuth error in a 401",
-      new StreamableHTTPError(
+      httpError(
         401,
         `Error POSTing to endpoint: {"error":"invalid_token","error_description":"expired: the token has expired","reason":"expired"}`,
       ),
@@ -27,7 +30,7 @@ describe("toConnectError: the MCP server's words, never the SDK's raw text", () 
     ],
     [
       "an HTML page from a proxy in a 502",
-      new StreamableHTTPError(502, "Error POSTing to endpoint: <html><body>Bad gateway</body></html>"),
+      httpError(502, "Error POSTing to endpoint: <html><body>Bad gateway</body></html>"),
       Code.Unavailable,
       "MCP server error (HTTP 502): no readable reason given",
     ],
@@ -39,7 +42,7 @@ describe("toConnectError: the MCP server's words, never the SDK's raw text", () 
     ],
     [
       "a body carrying a credential",
-      new StreamableHTTPError(500, `Error POSTing to endpoint: ${rpcBody(`upstream refused Bearer ${JWT}`)}`),
+      httpError(500, `Error POSTing to endpoint: ${rpcBody(`upstream refused Bearer ${JWT}`)}`),
       Code.Unavailable,
       "MCP server error (HTTP 500): upstream refused Bearer [REDACTED]",
     ],

@@ -1,6 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  InsufficientScopeError,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+} from "@modelcontextprotocol/client";
 import { scrubSecrets } from "../kit/log/scrub.js";
 import { causeCode } from "./session/mcp-session.js";
 import { TokenExchangeError } from "./token/token-exchange-client.js";
@@ -32,23 +38,42 @@ export function toConnectError(err: unknown): ConnectError {
         return new ConnectError(clean(err.message), Code.Internal);
     }
   }
-  if (err instanceof StreamableHTTPError) return fromHttpStatus(err.code ?? 0, err.message);
+  if (err instanceof InsufficientScopeError) {
+    // The MCP server's step-up challenge (403 insufficient_scope): the user's token lacks the scope.
+    const why = err.errorDescription ?? `the call requires scope "${err.requiredScope ?? "unknown"}"`;
+    return new ConnectError(`MCP server refused the call: ${clean(why)}`, Code.PermissionDenied);
+  }
+  if (err instanceof SdkHttpError) {
+    // The server's own body when the SDK kept it (its message may be only its summary).
+    const body = err.data.text;
+    return fromHttpStatus(err.status, typeof body === "string" && body.trim() ? body : err.message);
+  }
   if (err instanceof Error && isSdkTransportText(err.message)) {
     // Another client version's wording of the same failure: never passed on raw.
     return fromHttpStatus(sdkStatusOf(err.message) ?? httpStatusOf(err) ?? 0, err.message);
   }
-  if (err instanceof McpError) {
+  if (err instanceof SdkError) {
     switch (err.code) {
-      case ErrorCode.RequestTimeout:
-        return new ConnectError(`MCP call timed out: ${clean(err.message)}`, Code.DeadlineExceeded);
-      case ErrorCode.ConnectionClosed:
+      case SdkErrorCode.RequestTimeout:
+        return new ConnectError("MCP call timed out", Code.DeadlineExceeded);
+      case SdkErrorCode.ConnectionClosed:
+      case SdkErrorCode.NotConnected:
         return new ConnectError("MCP connection closed", Code.Unavailable);
-      case ErrorCode.InvalidParams:
+      case SdkErrorCode.EraNegotiationFailed:
+        return new ConnectError(
+          "the MCP server does not speak the protocol revision this gateway is set to (MCP_PROTOCOL_VERSION)",
+          Code.Unavailable,
+        );
+    }
+  }
+  if (err instanceof ProtocolError) {
+    switch (err.code) {
+      case ProtocolErrorCode.InvalidParams:
         return new ConnectError(
           clean(err.message),
           /not found|unknown tool/i.test(err.message) ? Code.NotFound : Code.InvalidArgument,
         );
-      case ErrorCode.MethodNotFound:
+      case ProtocolErrorCode.MethodNotFound:
         return new ConnectError(clean(err.message), Code.Unimplemented);
       default:
         return new ConnectError(clean(err.message), Code.Internal);

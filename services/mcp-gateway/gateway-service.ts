@@ -1,5 +1,5 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/client";
 import { type CallToolResponse, McpGatewayService, type Tool } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/scopes.js";
 import type { Logger } from "../kit/log/logger.js";

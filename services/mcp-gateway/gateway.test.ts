@@ -151,7 +151,7 @@ describe("MCP gateway (exchange mode)", () => {
     expect(await codeOf("", "{}")).toBe("InvalidArgument");
   });
 
-  it("warm calls reuse one MCP session and one exchanged token per principal", async () => {
+  it("warm calls reuse one client and one exchanged token per principal, and hold no MCP session (2026-07-28)", async () => {
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
     const gw = stack.gatewayClient();
     await gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
@@ -160,6 +160,8 @@ describe("MCP gateway (exchange mode)", () => {
     for (let i = 0; i < 20; i++) await gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
     expect(stack.gateway.pool.size).toBe(sessionsBefore);
     expect(stack.gateway.tokenSource.exchanges).toBe(exchangesBefore);
+    // The default negotiates 2026-07-28 with our MCP server: stateless, nothing held per principal there.
+    expect(stack.mcp()?.activeSessions()).toBe(0);
   });
 
   it("no token ever appears in any service's log", async () => {

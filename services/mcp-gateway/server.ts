@@ -5,6 +5,7 @@ import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
 import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
+import { ServerEra, versionPolicy } from "./session/server-era.js";
 import { SessionPool } from "./session/session-pool.js";
 import { createExchangeTokenSource, createPassthroughTokenSource, type McpTokenSource } from "./token/mcp-token-source.js";
 import { createTokenExchangeClient } from "./token/token-exchange-client.js";
@@ -57,6 +58,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
           connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
           callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
           clientVersion: GATEWAY_VERSION,
+          policy: versionPolicy(config.MCP_PROTOCOL_VERSION),
+          era: new ServerEra(),
         },
       }),
       auth: auth.serverAuth(gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS)),

@@ -9,13 +9,14 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ GATEWAY_MAX_SESSIONS: "2", GATEWAY_SESSION_IDLE: "1s" });
+  // MCP sessions exist on the 2025 family only: pinned, as MCP_PROTOCOL_VERSION allows.
+  stack = await startTestStack({ GATEWAY_MAX_SESSIONS: "2", GATEWAY_SESSION_IDLE: "1s", MCP_PROTOCOL_VERSION: "2025-11-25" });
 });
 afterAll(async () => {
   await stack?.close();
 });
 
-describe("gateway MCP sessions", () => {
+describe("gateway MCP sessions (2025-11-25 pinned)", () => {
   it("are capped (least recently used closed on the MCP server too) and closed when idle", async () => {
     const users = await Promise.all(
       (["admin", "agent", "viewer"] as const).map((role) => stack.login(`${role}@company.com`, stack.passwords[role])),

@@ -78,6 +78,13 @@ const envSchema = z.object({
   AUTH_TOKEN_URL: optionalString.pipe(z.url().optional()),
   GATEWAY_MAX_SESSIONS: z.coerce.number().int().min(1).default(1000),
   GATEWAY_SESSION_IDLE: duration("5m"),
+  // The MCP revision the gateway speaks: "auto" (server/discover, 2026-07-28 when offered, else
+  // 2025) or one revision pinned, e.g. 2026-07-28 or 2025-11-25 (docs/mcp-gateway.md).
+  MCP_PROTOCOL_VERSION: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d{4}-\d{2}-\d{2})$/, 'must be "auto" or a revision date like 2026-07-28')
+    .default("auto"),
   MCP_CALL_TIMEOUT: duration("30s"),
   MCP_CONNECT_TIMEOUT: duration("5s"),
   DATA_DIR: z.string().min(1).default("./.data"),

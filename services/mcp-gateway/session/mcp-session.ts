@@ -1,10 +1,17 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  Client,
+  ProtocolError,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+  TRACEPARENT_META_KEY,
+  type Tool,
+} from "@modelcontextprotocol/client";
 import type { Logger } from "../../kit/log/logger.js";
 import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
+import { isModernRevision, type ServerEra, type VersionPolicy } from "./server-era.js";
 import { sharedSchemaValidator } from "./shared-schema-validator.js";
 
 export interface McpSessionOptions {
@@ -15,6 +22,10 @@ export interface McpSessionOptions {
   readonly connectTimeoutMs: number;
   readonly callTimeoutMs: number;
   readonly clientVersion: string;
+  /** Which revision to speak (MCP_PROTOCOL_VERSION). */
+  readonly policy: VersionPolicy;
+  /** What the server speaks, learned once and shared by every principal's client. */
+  readonly era: ServerEra;
 }
 
 /** What a retry decision needs to know about a call. */
@@ -24,20 +35,23 @@ export interface CallOptions {
   readonly idempotent: boolean;
 }
 
-/**
- * One MCP client session for one principal (user login session × agent). Its transport's fetch
- * puts that principal's current MCP token on every HTTP request the SDK makes (initialize,
- * tools/list, tools/call, the SSE GET, DELETE): the token lives in this session only, so no other
- * principal's request can ever carry it. The session connects lazily and re-initializes once when
- * the server has forgotten it (404 on the session id, e.g. after a restart).
- */
-/** One initialized MCP client; replaced (not closed under running calls) when the server forgets it. */
+/** One connected MCP client; replaced (not closed under running calls) when the server forgets it. */
 interface Connection {
   readonly client: Client;
+  /** Connected by adopting the shared era verdict rather than by its own probe. */
+  readonly adopted: boolean;
   inFlight: number;
   retired: boolean;
 }
 
+/**
+ * One MCP client for one principal (user login session × agent). Its transport's fetch puts that
+ * principal's current MCP token on every HTTP request the SDK makes: the token lives in this
+ * client only, so no other principal's request can ever carry it. On 2026-07-28 the client holds
+ * no session on the server (every request stands alone; connecting adopts the shared discover
+ * result with no round trip); on the 2025 family it is an MCP session, re-initialized once when
+ * the server has forgotten it (404 on the session id, e.g. after a restart).
+ */
 export class McpSession {
   private current: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
@@ -68,7 +82,10 @@ export class McpSession {
         const tools: Tool[] = [];
         let cursor: string | undefined;
         do {
-          const page = await client.listTools(cursor ? { cursor } : undefined, this.requestOptions(local));
+          const page = await client.listTools(
+            { ...(cursor ? { cursor } : {}), _meta: traceMeta() },
+            this.requestOptions(local),
+          );
           tools.push(...page.tools);
           cursor = page.nextCursor;
         } while (cursor);
@@ -80,8 +97,7 @@ export class McpSession {
   async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
     return this.run(options, (client: Client) =>
       this.linked(options.signal, async (local) => {
-        const result = await client.callTool({ name, arguments: args }, undefined, this.requestOptions(local));
-        return result as CallToolResult;
+        return client.callTool({ name, arguments: args, _meta: traceMeta() }, this.requestOptions(local));
       }),
     );
   }
@@ -92,8 +108,8 @@ export class McpSession {
     this.connecting = undefined;
     if (!conn) return;
     const transport = conn.client.transport as StreamableHTTPClientTransport | undefined;
-    // Tell the server the session is over (DELETE), then drop the connection; best effort.
-    await transport?.terminateSession().catch(() => undefined);
+    // Tell the server a 2025 session is over (DELETE), then drop the client; best effort.
+    if (transport?.sessionId) await transport.terminateSession().catch(() => undefined);
     await conn.client.close().catch(() => undefined);
   }
 
@@ -108,7 +124,10 @@ export class McpSession {
    * the MCP server per call. The SDK gets a per-call signal linked to the caller's only while the
    * request runs.
    */
-  private async linked<T>(signal: AbortSignal | undefined, op: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  private async linked<T>(
+    signal: AbortSignal | undefined,
+    op: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
     if (!signal) return op(undefined);
     const local = new AbortController();
     const forward = () => local.abort(signal.reason);
@@ -129,8 +148,15 @@ export class McpSession {
       try {
         return await this.on(conn, op);
       } catch (err) {
-        if (!isRetryable(err, options.idempotent)) throw err;
-        this.options.logger.info({ session: this.key, reason: describe(err) }, "MCP session lost; re-initializing once");
+        const staleEra = conn.adopted && isStaleEra(err);
+        if (!staleEra && !isRetryable(err, options.idempotent)) throw err;
+        if (staleEra) this.options.era.forget();
+        this.options.logger.info(
+          { session: this.key, reason: describe(err) },
+          staleEra
+            ? "MCP server no longer speaks what it did; probing again once"
+            : "MCP session lost; re-initializing once",
+        );
         this.retire(conn);
         return await this.on(await this.connection(), op);
       }
@@ -165,8 +191,8 @@ export class McpSession {
   private connection(): Promise<Connection> {
     if (this.current) return Promise.resolve(this.current);
     this.connecting ??= this.connect().then(
-      (client) => {
-        this.current = { client, inFlight: 0, retired: false };
+      ({ client, adopted }) => {
+        this.current = { client, adopted, inFlight: 0, retired: false };
         this.connecting = undefined;
         return this.current;
       },
@@ -178,10 +204,13 @@ export class McpSession {
     return this.connecting;
   }
 
-  private async connect(): Promise<Client> {
+  private async connect(): Promise<{ client: Client; adopted: boolean }> {
     const transport = new StreamableHTTPClientTransport(this.options.url, {
       fetch: (url, init) => this.authorizedFetch(url, init),
-      // The gateway reconnects on demand (next call); no background retry loops per session.
+      // A step-up challenge goes back to the caller (permission_denied): the gateway cannot widen
+      // what the user's own token grants.
+      onInsufficientScope: "throw",
+      // The gateway reconnects on demand (next call); no background retry loops per client.
       reconnectionOptions: {
         maxRetries: 0,
         initialReconnectionDelay: 1000,
@@ -189,18 +218,32 @@ export class McpSession {
         reconnectionDelayGrowFactor: 1,
       },
     });
+    const { policy, era } = this.options;
+    const legacyPin = policy.kind === "pinned" && !isModernRevision(policy.version);
     const client = new Client(
       { name: "support-ext-mcp-gateway", version: this.options.clientVersion },
-      { jsonSchemaValidator: sharedSchemaValidator },
+      {
+        jsonSchemaValidator: sharedSchemaValidator,
+        versionNegotiation: {
+          mode: policy.kind === "auto" ? "auto" : legacyPin ? "legacy" : { pin: policy.version },
+        },
+        // A 2025 revision pinned: the initialize handshake offers exactly that one.
+        ...(legacyPin ? { supportedProtocolVersions: [policy.version] } : {}),
+      },
     );
     client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
+    const prior = legacyPin ? undefined : adoptable(era, policy);
     try {
-      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
+      await client.connect(transport, {
+        timeout: this.options.connectTimeoutMs,
+        ...(prior ? { prior } : {}),
+      });
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err;
     }
-    return client;
+    if (!prior) era.learn(client);
+    return { client, adopted: prior !== undefined };
   }
 
   private async authorizedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
@@ -220,7 +263,7 @@ export class McpSession {
  * - other transport failures (reset mid-request): only for idempotent tools.
  */
 function isRetryable(err: unknown, idempotent: boolean): boolean {
-  if (err instanceof StreamableHTTPError) return err.code === 404;
+  if (err instanceof SdkHttpError) return err.status === 404;
   const code = causeCode(err);
   if (code === "ECONNREFUSED") return true;
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") return idempotent;
@@ -238,6 +281,32 @@ export function causeCode(err: unknown): string | undefined {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof StreamableHTTPError) return `HTTP ${err.code}`;
+  if (err instanceof SdkHttpError) return `HTTP ${err.status}`;
   return causeCode(err) ?? (err instanceof Error ? err.name : "error");
+}
+
+/** The shared verdict, when it fits the policy (a pinned modern revision the server offered). */
+function adoptable(era: ServerEra, policy: VersionPolicy) {
+  const prior = era.current();
+  if (!prior || policy.kind === "auto") return prior;
+  return prior.kind === "modern" && prior.discover.supportedVersions.includes(policy.version)
+    ? prior
+    : undefined;
+}
+
+/**
+ * Whether a request failed because the adopted verdict is stale (the server was replaced by one
+ * that speaks another revision): refused before anything ran, so always safe to send again.
+ */
+function isStaleEra(err: unknown): boolean {
+  if (err instanceof ProtocolError) return err.code === UNSUPPORTED_PROTOCOL_VERSION;
+  return err instanceof SdkHttpError && (err.status === 400 || err.status === 404);
+}
+
+const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+/** The caller's W3C trace in the request's `_meta` (2026-07-28), beside the `traceparent` header. */
+function traceMeta(): Record<string, string> {
+  const traceparent = outgoingCallHeaders().traceparent;
+  return traceparent ? { [TRACEPARENT_META_KEY]: traceparent } : {};
 }

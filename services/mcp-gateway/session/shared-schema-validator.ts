@@ -1,10 +1,10 @@
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
+import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/client";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv";
 
 /**
  * One JSON Schema validator for every MCP client of the process. The SDK's `Client` builds its own
- * Ajv instance and recompiles every tool's output schema on each tools/list; with a session per
- * principal that was ~40 ms of CPU per new session (measured: 100 concurrent first ListTools took
+ * Ajv instance and recompiles every tool's output schema on each tools/list; with a client per
+ * principal that was ~40 ms of CPU per new client (measured: 100 concurrent first ListTools took
  * 6 s). Here each distinct schema is compiled once, keyed by its JSON text.
  */
 class CachingValidator implements jsonSchemaValidator {

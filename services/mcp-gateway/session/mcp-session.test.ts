@@ -1,0 +1,188 @@
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import { Server as ServerV1 } from "@modelcontextprotocol/sdk/server/index.js";
+import { StreamableHTTPServerTransport as TransportV1 } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { createMcpHandler, Server, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Principal } from "../../kit/auth/principal.js";
+import { runInCallScope } from "../../kit/propagation/call-scope.js";
+import { joinCall, outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import { captureLogs } from "../../kit/testing/log-capture.js";
+import { toConnectError } from "../errors.js";
+import type { McpTokenSource } from "../token/mcp-token-source.js";
+import { McpSession } from "./mcp-session.js";
+import { MODERN_REVISION, ServerEra, type VersionPolicy, versionPolicy } from "./server-era.js";
+
+/**
+ * The gateway's MCP client against real SDK v2 servers on loopback (docs/mcp-gateway.md, "Protocol
+ * revisions"): one on SDK v2 that speaks 2026-07-28 and the 2025 family, and one on SDK 1.x (stateless,
+ * as 2025 servers in the field run) that speaks only the 2025 family.
+ * Each records the methods it was sent, the `_meta` and the bearer token of every tools/call.
+ */
+interface Upstream {
+  readonly url: URL;
+  readonly methods: string[];
+  readonly calls: { token: string | null; meta: Record<string, unknown> | undefined }[];
+  close(): Promise<void>;
+}
+
+const upstreams: Upstream[] = [];
+afterEach(async () => {
+  await Promise.all(upstreams.splice(0).map((u) => u.close()));
+});
+
+async function startUpstream(revisions: "both" | "2025 only"): Promise<Upstream> {
+  const methods: string[] = [];
+  const calls: Upstream["calls"] = [];
+  const serve = revisions === "both" ? serveBoth(calls) : serve2025Only(calls);
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined;
+    for (const m of Array.isArray(body) ? body : body ? [body] : []) {
+      if (typeof m.method === "string") methods.push(m.method);
+    }
+    await serve(req, res, body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const upstream: Upstream = {
+    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`),
+    methods,
+    calls,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+  upstreams.push(upstream);
+  return upstream;
+}
+
+type Calls = Upstream["calls"];
+type Serve = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown) => Promise<void>;
+
+function serveBoth(calls: Calls): Serve {
+  const factory = () => {
+    const server = new Server(
+      { name: "upstream", version: "1.0.0" },
+      {
+        capabilities: { tools: {} },
+        supportedProtocolVersions: [MODERN_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS],
+        cacheHints: { "server/discover": { ttlMs: 60_000, cacheScope: "public" } },
+      },
+    );
+    server.setRequestHandler("tools/list", () => ({
+      tools: [{ name: "echo", inputSchema: { type: "object" as const } }],
+    }));
+    server.setRequestHandler("tools/call", (request, ctx) => {
+      calls.push({ token: ctx.http?.req?.headers.get("authorization") ?? null, meta: request.params._meta });
+      return { content: [{ type: "text" as const, text: "ok" }] };
+    });
+    return server;
+  };
+  return toNodeHandler(createMcpHandler(factory));
+}
+
+function serve2025Only(calls: Calls): Serve {
+  return async (req, res, body) => {
+    const server = new ServerV1({ name: "upstream-2025", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, () => ({
+      tools: [{ name: "echo", inputSchema: { type: "object" as const } }],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, (request) => {
+      calls.push({ token: req.headers.authorization ?? null, meta: request.params._meta });
+      return { content: [{ type: "text" as const, text: "ok" }] };
+    });
+    const transport = new TransportV1({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on("close", () => void server.close());
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+}
+
+const tokens: McpTokenSource = {
+  mode: "exchange",
+  exchanges: 0,
+  tokenFor: async (subject) => `token-of-${subject.principal.userId}`,
+  dropSession: () => 0,
+};
+
+function sessionFor(userId: string, upstream: Upstream, policy: VersionPolicy, era: ServerEra): McpSession {
+  const principal = { userId, sessionId: `login-${userId}`, scopes: [] } as unknown as Principal;
+  return new McpSession(
+    `login-${userId}|${userId}|agent`,
+    { principal, credential: undefined, agentId: "agent", actorToken: undefined, scopes: [] },
+    {
+      url: upstream.url,
+      tokenSource: tokens,
+      logger: captureLogs("mcp-gateway").logger,
+      connectTimeoutMs: 5_000,
+      callTimeoutMs: 5_000,
+      clientVersion: "test",
+      policy,
+      era,
+    },
+  );
+}
+
+/** A tools/call inside a call of our own, as a Connect handler runs it: with a W3C trace. */
+function callInTrace(session: McpSession): Promise<{ traceparent: string | undefined }> {
+  return runInCallScope(async () => {
+    joinCall(() => undefined, "test");
+    const traceparent = outgoingCallHeaders().traceparent;
+    await session.callTool("echo", {}, { idempotent: true });
+    return { traceparent };
+  });
+}
+
+describe("the gateway's MCP client", () => {
+  it("auto: speaks 2026-07-28, probes server/discover once for every principal, keeps each one's token, and carries the trace in _meta", async () => {
+    const upstream = await startUpstream("both");
+    const era = new ServerEra();
+    const alice = sessionFor("alice", upstream, versionPolicy("auto"), era);
+    const bob = sessionFor("bob", upstream, versionPolicy("auto"), era);
+    const first = await callInTrace(alice);
+    await callInTrace(bob);
+    await callInTrace(alice);
+    expect(upstream.methods.filter((m) => m === "server/discover")).toHaveLength(1);
+    expect(upstream.methods).not.toContain("initialize");
+    expect(upstream.calls.map((c) => c.token)).toEqual([
+      "Bearer token-of-alice",
+      "Bearer token-of-bob",
+      "Bearer token-of-alice",
+    ]);
+    expect(upstream.calls[0]?.meta?.traceparent).toBe(first.traceparent);
+    expect(upstream.calls[0]?.meta?.["io.modelcontextprotocol/protocolVersion"]).toBeUndefined();
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it("auto: falls back to the 2025 family where 2026-07-28 is not offered, and remembers it", async () => {
+    const upstream = await startUpstream("2025 only");
+    const era = new ServerEra();
+    await callInTrace(sessionFor("alice", upstream, versionPolicy("auto"), era));
+    await callInTrace(sessionFor("bob", upstream, versionPolicy("auto"), era));
+    expect(upstream.methods.filter((m) => m === "server/discover")).toHaveLength(1);
+    expect(upstream.methods.filter((m) => m === "initialize")).toHaveLength(2);
+    expect(upstream.calls).toHaveLength(2);
+  });
+
+  it("pinned to 2025-11-25 (MCP_PROTOCOL_VERSION): never probes, initializes with that revision", async () => {
+    const upstream = await startUpstream("both");
+    await callInTrace(sessionFor("alice", upstream, versionPolicy("2025-11-25"), new ServerEra()));
+    expect(upstream.methods).not.toContain("server/discover");
+    expect(upstream.methods[0]).toBe("initialize");
+  });
+
+  it("pinned to 2026-07-28 against a server without it: unavailable, naming the setting", async () => {
+    const upstream = await startUpstream("2025 only");
+    const session = sessionFor("alice", upstream, versionPolicy(MODERN_REVISION), new ServerEra());
+    const failure = await session.callTool("echo", {}, { idempotent: true }).catch((e: unknown) => e);
+    const ce = toConnectError(failure);
+    expect(ce.code).toBe(14); // Code.Unavailable
+    expect(ce.rawMessage).toMatch(/MCP_PROTOCOL_VERSION/);
+    expect(upstream.calls).toHaveLength(0);
+  });
+});
