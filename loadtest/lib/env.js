@@ -33,10 +33,8 @@ export function loadUserEmail(n) {
 }
 
 /** One constant-VUs scenario of VUS users for DURATION, named `name`. */
-export function constantScenario(name, exec) {
-  const s = { executor: "constant-vus", vus: VUS, duration: DURATION };
-  if (exec) s.exec = exec;
+export function constantScenario(name) {
   const scenarios = {};
-  scenarios[name] = s;
+  scenarios[name] = { executor: "constant-vus", vus: VUS, duration: DURATION };
   return scenarios;
 }
