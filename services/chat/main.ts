@@ -1,5 +1,6 @@
 import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
+import { reportMemory } from "../kit/server/memory-report.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startChat } from "./server.js";
 
@@ -7,3 +8,4 @@ const config = loadConfig({ secrets: ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SEC
 const logger = createLogger({ service: "chat", level: config.LOG_LEVEL });
 const chat = await startChat(config, logger);
 stopOnSignals(logger, () => chat.close());
+reportMemory(logger, config.MEMORY_REPORT_INTERVAL);

@@ -1,5 +1,6 @@
 import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
+import { reportMemory } from "../kit/server/memory-report.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startGateway } from "./server.js";
 
@@ -7,3 +8,4 @@ const config = loadConfig({ secrets: ["GATEWAY_CLIENT_SECRET"] });
 const logger = createLogger({ service: "mcp-gateway", level: config.LOG_LEVEL });
 const gateway = await startGateway(config, logger);
 stopOnSignals(logger, () => gateway.close());
+reportMemory(logger, config.MEMORY_REPORT_INTERVAL);

@@ -1,5 +1,6 @@
 import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
+import { reportMemory } from "../kit/server/memory-report.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startMcpServer } from "./server.js";
 
@@ -9,6 +10,7 @@ const logger = createLogger({ service: "mcp-server", level: config.LOG_LEVEL });
 try {
   const server = await startMcpServer(config, logger);
   stopOnSignals(logger, () => server.close());
+  reportMemory(logger, config.MEMORY_REPORT_INTERVAL);
 } catch (err) {
   logger.fatal({ err }, "MCP server could not start");
   process.exit(1);

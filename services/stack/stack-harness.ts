@@ -27,7 +27,11 @@ export interface StackUnderTest {
 }
 
 /** `command args` (the runner, or `npm start`) with an environment that fixes everything the tests rely on. */
-export async function startStack(command: string, args: readonly string[], options: { detached?: boolean } = {}): Promise<StackUnderTest> {
+export async function startStack(
+  command: string,
+  args: readonly string[],
+  options: { detached?: boolean; env?: Record<string, string> } = {},
+): Promise<StackUnderTest> {
   const ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
   const dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
   const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
@@ -50,6 +54,7 @@ export async function startStack(command: string, args: readonly string[], optio
       LOG_FORMAT: "json",
       SEED_ADMIN_PASSWORD: adminPassword,
       AGENT_CLIENT_SECRET: agentSecret,
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.detached ?? false,

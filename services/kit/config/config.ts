@@ -133,6 +133,8 @@ const envSchema = z.object({
   // Allowed clock skew when checking exp/nbf; 0 is allowed (strict), the brief asks for a few seconds.
   CLOCK_TOLERANCE: duration("5s", 0),
   SHUTDOWN_GRACE: duration("10s"),
+  // Log each service's memory this often (0: never); `npm run soak` sets it (docs/performance.md).
+  MEMORY_REPORT_INTERVAL: duration("0s"),
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
   LLM_API_KEY: optionalString,
   LLM_MODEL: optionalString,
