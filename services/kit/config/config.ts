@@ -134,7 +134,7 @@ const envSchema = z.object({
   CLOCK_TOLERANCE: duration("5s", 0),
   SHUTDOWN_GRACE: duration("10s"),
   // Log each service's memory this often (0: never); `npm run soak` sets it (docs/performance.md).
-  MEMORY_REPORT_INTERVAL: duration("0s"),
+  MEMORY_REPORT_INTERVAL: duration("0s", 0),
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
   LLM_API_KEY: optionalString,
   LLM_MODEL: optionalString,
