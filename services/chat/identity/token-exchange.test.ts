@@ -258,6 +258,8 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
       // The agent_id extension is gone: the agent is proven by actor_token.
       [{ ...base, agent_id: "support-assistant" }, 400, "invalid_request"],
       [{ ...base, resource: "" }, 400, "invalid_request"],
+      // No subject at all: only the development exchange (AUTH_DEV_ANONYMOUS=1) takes that.
+      [withoutSubject(base), 400, "invalid_request"],
     ];
     for (const [form, status, error] of cases)
       expectOAuthError(await postTokenRequest(chat.url, form, gateway), status, error);
@@ -307,3 +309,8 @@ describe("token exchange and the subject token's expiry", () => {
     expect(expired.body.error_description).toMatch(/expired/);
   });
 });
+
+function withoutSubject(form: Record<string, string>): Record<string, string> {
+  const { subject_token: _token, subject_token_type: _type, ...rest } = form;
+  return rest;
+}
