@@ -1,10 +1,15 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/client";
-import { type CallToolResponse, McpGatewayService, type Tool } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import {
+  type CallToolResponse,
+  McpGatewayService,
+  type Tool,
+} from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/scopes.js";
 import type { Logger } from "../kit/log/logger.js";
 import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/page-token.js";
 import { kCaller, kCredential } from "../kit/propagation/context-keys.js";
+import { isValidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from "../kit/propagation/idempotency-meta.js";
 import { requirePrincipal } from "../kit/propagation/handler-context.js";
 import { classifyToolError, toConnectError } from "./errors.js";
 import { exceedsNesting } from "./json-nesting.js";
@@ -77,12 +82,18 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
       },
 
       async callTool(req, ctx) {
-        if (!TOOL_NAME.test(req.name)) throw new ConnectError("name: a tool name is required", Code.InvalidArgument);
+        if (!TOOL_NAME.test(req.name))
+          throw new ConnectError("name: a tool name is required", Code.InvalidArgument);
         const args = parseArguments(req.argumentsJson);
+        const idempotencyKey = idempotencyKeyOf(req.idempotencyKey);
         const session = sessionFor(ctx);
         let result: CallToolResult;
         try {
-          result = await session.callTool(req.name, args, { signal: ctx.signal, idempotent: isReadOnly(req.name) });
+          result = await session.callTool(req.name, args, {
+            signal: ctx.signal,
+            idempotent: isReadOnly(req.name),
+            ...(idempotencyKey ? { idempotencyKey } : {}),
+          });
         } catch (err) {
           throw toConnectError(err);
         }
@@ -106,13 +117,31 @@ function isReadOnly(tool: string): boolean {
   return isToolName(tool) && TOOL_SCOPES[tool].endsWith(":read");
 }
 
+/**
+ * The call's idempotency key, forwarded to the MCP server in `_meta` (docs/mcp-gateway.md, "Faults").
+ * It is the caller's own name for the call; the MCP server scopes it to the verified user.
+ */
+function idempotencyKeyOf(key: string): string | undefined {
+  if (key === "") return undefined;
+  if (!isValidIdempotencyKey(key)) {
+    throw new ConnectError(
+      `idempotency_key: at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, no control characters`,
+      Code.InvalidArgument,
+    );
+  }
+  return key;
+}
+
 function parseArguments(json: string): Record<string, unknown> {
   if (json.trim() === "") return {};
   if (Buffer.byteLength(json) > MAX_ARGUMENTS_BYTES) {
     throw new ConnectError(`arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`, Code.InvalidArgument);
   }
   if (exceedsNesting(json, MAX_ARGUMENTS_NESTING)) {
-    throw new ConnectError(`arguments_json: nested deeper than ${MAX_ARGUMENTS_NESTING} levels`, Code.InvalidArgument);
+    throw new ConnectError(
+      `arguments_json: nested deeper than ${MAX_ARGUMENTS_NESTING} levels`,
+      Code.InvalidArgument,
+    );
   }
   let value: unknown;
   try {

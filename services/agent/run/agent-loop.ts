@@ -122,7 +122,7 @@ export async function* runAgentTurn(
             errorCode: "invalid_argument",
             errorMessage: `arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`,
           }
-        : await tools.call(call.name, call.arguments, signal);
+        : await tools.call(call.name, call.arguments, signal, call.id);
       const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
       calls.push(finished);
       yield events.toolCallFinished(finished);

@@ -2,12 +2,14 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { type RunEvent, type RunRequest, StopReason } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import type { Logger } from "../../kit/log/logger.js";
 import type { ModelProvider } from "../../kit/model/types.js";
+import { kRequestId } from "../../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../../kit/propagation/handler-context.js";
 import type { AgentRegistry } from "../registry/agent-registry.js";
 import { runContextFor, withRunContext } from "../registry/run-context.js";
 import { REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
 import { turnMessages, validateRunRequest } from "./run-input.js";
 import type { RunTools, ToolGateway } from "./tool-gateway.js";
+import { turnIdOf } from "./turn-id.js";
 
 export interface RunDeps {
   readonly registry: AgentRegistry;
@@ -22,7 +24,7 @@ export function createRunHandler(deps: RunDeps) {
     const principal = requirePrincipal(ctx);
     validateRunRequest(req);
     const agent = await deps.registry.get(req.agentId);
-    const tools = await listTools(deps.gateway, ctx, agent.id);
+    const tools = await listTools(deps.gateway, ctx, agent.id, turnIdOf(ctx.values.get(kRequestId), req));
     // Who lacks a missing tool, the caller's role or the agent (docs/agent.md, "Refusals").
     const context = await runContextFor(deps.registry, agent, principal);
     const log = { agent_id: agent.id, thread_id: req.threadId || undefined };
@@ -60,9 +62,14 @@ export function createRunHandler(deps: RunDeps) {
   };
 }
 
-async function listTools(gateway: ToolGateway, ctx: HandlerContext, agentId: string): Promise<RunTools> {
+async function listTools(
+  gateway: ToolGateway,
+  ctx: HandlerContext,
+  agentId: string,
+  turnId: string | undefined,
+): Promise<RunTools> {
   try {
-    return await gateway.forRun(ctx, agentId);
+    return await gateway.forRun(ctx, agentId, turnId);
   } catch (err) {
     const ce = ConnectError.from(err);
     if (ce.code === Code.Unauthenticated) throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);

@@ -1,13 +1,15 @@
+import { createHash } from "node:crypto";
 import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-identity.js";
 import { createServiceClient } from "../../kit/client/service-client.js";
 import type { ToolDefinition } from "../../kit/model/types.js";
 import { kActingAgent } from "../../kit/propagation/context-keys.js";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/idempotency-meta.js";
 import { forwardFrom } from "../../kit/propagation/handler-context.js";
 import { codeName } from "./code-name.js";
+import { withKeyedRetry } from "./keyed-retry.js";
 import { toolErrorText } from "./tool-error-text.js";
-
 
 export type ToolOutcome =
   | { readonly status: "succeeded"; readonly text: string; readonly structuredJson: string }
@@ -23,12 +25,14 @@ export type ToolOutcome =
 /** The tools of one run, bound to its caller: every call goes out as that caller, for that agent. */
 export interface RunTools {
   readonly definitions: readonly ToolDefinition[];
-  call(name: string, argumentsJson: string, signal: AbortSignal): Promise<ToolOutcome>;
+  /** `callId` (the model's tool-call id, unique in the run) names the call for exactly-once writes. */
+  call(name: string, argumentsJson: string, signal: AbortSignal, callId?: string): Promise<ToolOutcome>;
 }
 
 export interface ToolGateway {
   /** Lists the caller's tools for `agentId`; throws ConnectError (e.g. unauthenticated). */
-  forRun(ctx: HandlerContext, agentId: string): Promise<RunTools>;
+  /** `turnId` names the turn: its tool calls' idempotency keys are "<turn id>:<tool call id>". */
+  forRun(ctx: HandlerContext, agentId: string, turnId?: string): Promise<RunTools>;
 }
 
 /**
@@ -47,7 +51,7 @@ export function createToolGateway(
     credentials: { source: credentials, audience: SERVICE_IDS.gateway },
   });
   return {
-    async forRun(ctx, agentId) {
+    async forRun(ctx, agentId, turnId) {
       ctx.values.set(kActingAgent, agentId);
       const { tools } = await gateway.listTools({}, forwardFrom(ctx));
       const definitions = tools.map((t) => ({
@@ -57,11 +61,16 @@ export function createToolGateway(
       }));
       return {
         definitions,
-        async call(name, argumentsJson, signal) {
+        async call(name, argumentsJson, signal, callId) {
+          const idempotencyKey = turnId && callId ? keyFor(turnId, callId) : "";
           try {
-            const res = await gateway.callTool(
-              { name, argumentsJson },
-              { contextValues: ctx.values, signal },
+            const res = await withKeyedRetry(
+              () =>
+                gateway.callTool(
+                  { name, argumentsJson, idempotencyKey },
+                  { contextValues: ctx.values, signal },
+                ),
+              { keyed: idempotencyKey !== "", signal, recoveryMs: callTimeoutMs },
             );
             if (res.isError) {
               return {
@@ -74,12 +83,23 @@ export function createToolGateway(
             return { status: "succeeded", text: res.text, structuredJson: res.structuredContentJson };
           } catch (err) {
             const ce = ConnectError.from(err);
-            return { status: "failed", text: "", errorCode: codeName(ce.code), errorMessage: toolErrorText(ce) };
+            return {
+              status: "failed",
+              text: "",
+              errorCode: codeName(ce.code),
+              errorMessage: toolErrorText(ce),
+            };
           }
         },
       };
     },
   };
+}
+
+/** "<turn id>:<tool call id>", or its SHA-256 when that is longer than a key may be. */
+export function keyFor(turnId: string, callId: string): string {
+  const key = `${turnId}:${callId}`;
+  return key.length <= MAX_IDEMPOTENCY_KEY_LENGTH ? key : createHash("sha256").update(key).digest("hex");
 }
 
 function parseSchema(json: string): Record<string, unknown> {

@@ -2,12 +2,15 @@ import {
   type CallToolResult,
   Client,
   ProtocolError,
+  SdkError,
+  SdkErrorCode,
   SdkHttpError,
   StreamableHTTPClientTransport,
   TRACEPARENT_META_KEY,
   type Tool,
 } from "@modelcontextprotocol/client";
 import type { Logger } from "../../kit/log/logger.js";
+import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";
 import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
@@ -33,7 +36,16 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** The tool has no side effects (or is idempotent): an ambiguous transport failure may be retried. */
   readonly idempotent: boolean;
+  /**
+   * The call's idempotency key (docs/mcp-server.md, "Idempotency keys"), sent in `_meta`. The MCP
+   * server answers a repeat of it with the first call's result, so a write whose connection was
+   * lost (reset, closed, timed out) is sent again once with the same key.
+   */
+  readonly idempotencyKey?: string;
 }
+
+/** Pause between attempts while a restarting MCP server still refuses connections. */
+const REFUSED_BACKOFF_MS = [100, 200, 400, 800, 1000] as const;
 
 /** One connected MCP client; replaced (not closed under running calls) when the server forgets it. */
 interface Connection {
@@ -97,7 +109,11 @@ export class McpSession {
   async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
     return this.run(options, (client: Client) =>
       this.linked(options.signal, async (local) => {
-        return client.callTool({ name, arguments: args, _meta: traceMeta() }, this.requestOptions(local));
+        const meta = {
+          ...traceMeta(),
+          ...(options.idempotencyKey ? { [IDEMPOTENCY_META_KEY]: options.idempotencyKey } : {}),
+        };
+        return client.callTool({ name, arguments: args, _meta: meta }, this.requestOptions(local));
       }),
     );
   }
@@ -149,20 +165,50 @@ export class McpSession {
         return await this.on(conn, op);
       } catch (err) {
         const staleEra = conn.adopted && isStaleEra(err);
-        if (!staleEra && !isRetryable(err, options.idempotent)) throw err;
+        const keyed = options.idempotencyKey !== undefined;
+        if (!staleEra && !isRetryable(err, options.idempotent, keyed)) throw err;
+        if (options.signal?.aborted) throw err;
         if (staleEra) this.options.era.forget();
         this.options.logger.info(
-          { session: this.key, reason: describe(err) },
+          { session: this.key, reason: describe(err), keyed },
           staleEra
             ? "MCP server no longer speaks what it did; probing again once"
             : "MCP session lost; re-initializing once",
         );
         this.retire(conn);
-        return await this.on(await this.connection(), op);
+        // Only a write that may have run must wait for the server to come back; a refused or
+        // 404'd request never ran, so a server that is down is reported at once.
+        const mayHaveRun = keyed && !(err instanceof SdkHttpError) && causeCode(err) !== "ECONNREFUSED";
+        return await this.retry(op, mayHaveRun, options.signal);
       }
     } finally {
       this.inFlight--;
       this.lastUsed = Date.now();
+    }
+  }
+
+  /**
+   * The one retry. A keyed write may have run before the connection was lost, so its retry must
+   * reach the server (which answers with the first result) rather than give up while the server
+   * restarts: refused connections — which never reach it — are tried again with a short backoff,
+   * within the call's timeout.
+   */
+  private async retry<T>(
+    op: (client: Client) => Promise<T>,
+    mayHaveRun: boolean,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const deadline = performance.now() + this.options.callTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.on(await this.connection(), op);
+      } catch (err) {
+        const refused = causeCode(err) === "ECONNREFUSED";
+        const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
+        if (!mayHaveRun || !refused || signal?.aborted || performance.now() + pause > deadline) throw err;
+        if (this.current) this.retire(this.current);
+        await sleep(pause, signal);
+      }
     }
   }
 
@@ -260,14 +306,33 @@ export class McpSession {
  * Whether a failed request may be sent again on a fresh session:
  * - 404 on the session id: the server rejected it before running anything — always safe;
  * - connection refused: it never reached the server — always safe;
- * - other transport failures (reset mid-request): only for idempotent tools.
+ * - other transport failures (reset mid-request): only for idempotent tools and keyed writes;
+ * - a timeout or closed connection, where the server may still run the call: only for keyed
+ *   writes, whose repeat the server answers with the first result (or waits for it).
  */
-function isRetryable(err: unknown, idempotent: boolean): boolean {
+function isRetryable(err: unknown, idempotent: boolean, keyed: boolean): boolean {
   if (err instanceof SdkHttpError) return err.status === 404;
   const code = causeCode(err);
   if (code === "ECONNREFUSED") return true;
-  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") return idempotent;
+  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE" || code === "ECONNABORTED") {
+    return idempotent || keyed;
+  }
+  if (err instanceof SdkError) {
+    return keyed && (err.code === SdkErrorCode.RequestTimeout || err.code === SdkErrorCode.ConnectionClosed);
+  }
   return false;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 export function causeCode(err: unknown): string | undefined {

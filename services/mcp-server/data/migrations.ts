@@ -139,4 +139,24 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO audit_head (seq, hash, legacy_rows)
         SELECT count(*), CASE WHEN count(*) = 0 THEN '${"0".repeat(64)}' END, count(*) FROM audit_log;`,
   },
+  {
+    id: "0007_idempotency_keys",
+    // Exactly-once writes (docs/mcp-server.md, "Idempotency keys"): a keyed write claims its row
+    // here in the transaction of its change and audit row, so the key, the change and the row
+    // commit together or not at all. The primary key is what stops a concurrent duplicate: its
+    // INSERT waits for the first one's transaction and then finds the row. `user_id` is the
+    // verified token's `sub`, so one user's key never answers another's call. `result` is NULL only
+    // inside the claiming transaction (it is filled before COMMIT).
+    sql: `
+      CREATE TABLE idempotency_keys (
+        user_id text NOT NULL,
+        key text NOT NULL,
+        tool text NOT NULL,
+        arguments_hash text NOT NULL,
+        result jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (user_id, key)
+      );
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);`,
+  },
 ];

@@ -52,6 +52,7 @@ export function createProtocolServer(deps: {
     deps.runTool(request.params.name, request.params.arguments, {
       authInfo: ctx.http?.authInfo,
       sessionId: ctx.sessionId,
+      meta: request.params._meta,
     }),
   );
   server.onerror = (err) => {

@@ -12,6 +12,7 @@ import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { type AuditRecorder, type CallFacts, type CallResult, auditEntry } from "../audit/audit-recorder.js";
 import { AGENT_NOT_ALLOWED, agentAllows, agentRefusal } from "../auth/agent-tools.js";
 import { principalOf } from "../auth/auth-info.js";
+import { createKeyedWrites, type KeyedWrite } from "./keyed-write.js";
 import { type SystemFacts, type ToolContext, ToolError, type ToolErrorCode } from "../tools/tool.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 
@@ -28,6 +29,8 @@ export interface ToolRunnerDeps {
 export interface HandlerExtra {
   readonly authInfo?: AuthInfo | undefined;
   readonly sessionId?: string | undefined;
+  /** The request's `_meta` (the idempotency key travels there, docs/mcp-server.md). */
+  readonly meta?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export type ToolRunner = (
@@ -79,6 +82,7 @@ export function toolError(code: ToolErrorCode, message: string): CallToolResult 
  */
 export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
   const { catalog, db, audit, logger } = deps;
+  const keyed = createKeyedWrites(db, logger);
 
   return async (name, rawArguments, extra) => {
     const started = performance.now();
@@ -147,6 +151,21 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       return toolError("invalid_arguments", message);
     }
 
+    // A keyed write: a repeat of the key gets the first call's answer and changes nothing.
+    let write: KeyedWrite | undefined;
+    if (tool.annotations.readOnlyHint !== true && extra.meta !== undefined) {
+      const opened = await keyed.open(principal, name, rawArguments, extra.meta);
+      if (opened.kind === "invalid" || opened.kind === "mismatch") {
+        await finish({ outcome: "error", errorCode: "invalid_arguments", error: opened.message });
+        return toolError("invalid_arguments", opened.message);
+      }
+      if (opened.kind === "replay") {
+        await finish({ outcome: "ok", errorCode: "replayed" });
+        return opened.result;
+      }
+      write = opened.kind === "fresh" ? opened.write : undefined;
+    }
+
     let audited = false;
     const ctx: ToolContext = {
       principal,
@@ -155,6 +174,12 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       system: deps.system,
       logger,
       async mutate(fn) {
+        if (write) {
+          // The key, the change and its audit row commit together, after the result is built.
+          return write.mutate(fn, (tx) =>
+            audit.within(tx, auditEntry(facts, name, rawArguments, { outcome: "ok", durationMs: elapsed() })),
+          );
+        }
         const out = await db.transaction(async (tx) => {
           const value = await fn(tx);
           await audit.within(
@@ -171,6 +196,16 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     try {
       out = await tool.run(parsed.data, ctx);
     } catch (err) {
+      // A keyed write's transaction is still open: roll it back (change, key and "ok" row).
+      const settled = write ? await write.abandon(err) : undefined;
+      if (settled?.kind === "replay") {
+        await finish({ outcome: "ok", errorCode: "replayed" });
+        return settled.result;
+      }
+      if (settled?.kind === "mismatch") {
+        await finish({ outcome: "error", errorCode: "invalid_arguments", error: settled.message });
+        return toolError("invalid_arguments", settled.message);
+      }
       if (audited) {
         // The change and its "ok" row are committed; what failed came after. Say so, don't re-audit.
         logger.error({ err, tool: name }, `tool ${name} failed after its change was committed`);
@@ -195,18 +230,37 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
       );
     }
-    if (audited) {
-      logger.info({ tool: name, outcome: "ok", duration_ms: round(elapsed()) }, `tool ${name} ok`);
-    } else {
-      await finish({ outcome: "ok" });
-    }
-    return {
+    const result: CallToolResult = {
       content: [
         { type: "text", text: out.summary },
         { type: "text", text: JSON.stringify(out.data) },
       ],
       structuredContent: out.data as Record<string, unknown>,
     };
+    if (write?.pending) {
+      try {
+        await write.commit(result);
+        audited = true;
+      } catch (err) {
+        // Nothing committed: not the change, not its "ok" row, not the key.
+        logger.error({ err, tool: name }, `tool ${name} failed`);
+        await finish({
+          outcome: "error",
+          errorCode: "internal_error",
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return toolError(
+          "internal_error",
+          `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
+        );
+      }
+    }
+    if (audited) {
+      logger.info({ tool: name, outcome: "ok", duration_ms: round(elapsed()) }, `tool ${name} ok`);
+    } else {
+      await finish({ outcome: "ok" });
+    }
+    return result;
   };
 }
 

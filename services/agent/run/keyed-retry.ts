@@ -1,0 +1,70 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** Codes a lost connection to the gateway (reset, closed stream, timeout) arrives as. */
+const LOST: ReadonlySet<Code> = new Set([
+  Code.Unavailable,
+  Code.Aborted,
+  Code.Unknown,
+  Code.Internal,
+  Code.DeadlineExceeded,
+]);
+
+/** Pause between attempts while a restarting gateway still refuses connections. */
+const REFUSED_BACKOFF_MS = [100, 200, 400, 800, 1000] as const;
+
+export const UNCONFIRMED =
+  "the connection to the tool service was lost and a retry could not confirm the outcome: the change may or may not have been made";
+
+/**
+ * Runs a keyed tool call, and after a lost connection runs it once more with the same key
+ * (docs/mcp-gateway.md, "Faults"): the MCP server answers a repeat of the key with the first
+ * call's result, so a change that was made is reported as made. While a restarting gateway
+ * refuses connections (nothing reached it) the retry is tried again, within `recoveryMs`.
+ * Without a key, or once the caller has gone, a failure is returned as it is.
+ */
+export async function withKeyedRetry<T>(
+  call: () => Promise<T>,
+  options: { readonly keyed: boolean; readonly signal: AbortSignal; readonly recoveryMs: number },
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const first = ConnectError.from(err);
+    if (!options.keyed || options.signal.aborted || !LOST.has(first.code) || refusedLocally(first)) throw err;
+  }
+  const deadline = performance.now() + options.recoveryMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
+      if (!refusedLocally(ce) || options.signal.aborted || performance.now() + pause > deadline) {
+        throw LOST.has(ce.code) ? new ConnectError(UNCONFIRMED, ce.code) : err;
+      }
+      await sleep(pause, options.signal);
+    }
+  }
+}
+
+/** The connection to the gateway itself was refused: the request never left this process. */
+export function refusedLocally(err: ConnectError): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    if ((e as { code?: unknown }).code === "ECONNREFUSED") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return /\bECONNREFUSED\b/.test(err.rawMessage);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
