@@ -19,7 +19,7 @@ export const UNCONFIRMED =
  * Runs a keyed tool call, and after a lost connection runs it once more with the same key
  * (docs/mcp-gateway.md, "Faults"): the MCP server answers a repeat of the key with the first
  * call's result, so a change that was made is reported as made. While a restarting gateway
- * refuses connections (nothing reached it) the retry is tried again, within `recoveryMs`.
+ * refuses connections or answers `unavailable`, the retry is tried again, within `recoveryMs`.
  * Without a key, or once the caller has gone, a failure is returned as it is.
  */
 export async function withKeyedRetry<T>(
@@ -39,7 +39,10 @@ export async function withKeyedRetry<T>(
     } catch (err) {
       const ce = ConnectError.from(err);
       const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
-      if (!refusedLocally(ce) || options.signal.aborted || performance.now() + pause > deadline) {
+      // Refused (nothing reached the gateway) or `unavailable` (the gateway, or the MCP server
+      // behind it, is still coming back): with the same key, trying again cannot change anything twice.
+      const again = refusedLocally(ce) || ce.code === Code.Unavailable;
+      if (!again || options.signal.aborted || performance.now() + pause > deadline) {
         throw LOST.has(ce.code) ? new ConnectError(UNCONFIRMED, ce.code) : err;
       }
       await sleep(pause, options.signal);

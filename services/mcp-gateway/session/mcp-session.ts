@@ -203,7 +203,10 @@ export class McpSession {
       try {
         return await this.on(await this.connection(), op);
       } catch (err) {
-        const refused = causeCode(err) === "ECONNREFUSED";
+        // Refused connections, and a 503 while a restarted server's verifiers catch up: the
+        // request did not run.
+        const refused =
+          causeCode(err) === "ECONNREFUSED" || (err instanceof SdkHttpError && err.status === 503);
         const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
         if (!mayHaveRun || !refused || signal?.aborted || performance.now() + pause > deadline) throw err;
         if (this.current) this.retire(this.current);
