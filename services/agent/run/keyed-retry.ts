@@ -2,6 +2,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 /** Codes a lost connection to the gateway (reset, closed stream, timeout) arrives as. */
 const LOST: ReadonlySet<Code> = new Set([
+  // A stream reset by a gateway that died arrives as `canceled`; our own cancellation (the
+  // caller gone) is told apart by the run's signal, which is checked first.
+  Code.Canceled,
   Code.Unavailable,
   Code.Aborted,
   Code.Unknown,
