@@ -1,0 +1,224 @@
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "../../gen/supportext/chat/v1/chat_pb.js";
+import { openDatabase } from "../kit/db/index.js";
+import { MIGRATIONS } from "../mcp-server/data/migrations.js";
+import { processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
+
+/**
+ * Exactly-once tool writes under faults (docs/mcp-server.md, "Idempotency keys"): the stack as
+ * `npm start` runs it (the runner restarts a crashed service), 20 users creating tickets with unique
+ * markers through chat, and each of gateway, agent and MCP server killed -9 in turn while they do.
+ * Afterwards the MCP server's own database is counted: every acknowledged create is stored once,
+ * nothing is stored twice, and no turn that reported its create as failed left a ticket behind.
+ *
+ * A turn the chat ends with "the agent could not finish the turn" (the agent process itself died)
+ * is sent again once with the same `x-request-id`, as a chat client repeats a lost turn; its tool
+ * calls then carry the same idempotency keys. Every other lost connection is the services' own
+ * retry (agent → gateway, gateway → MCP server).
+ */
+
+const USERS = 20;
+const AGENT_PASSWORD = `agent-${randomBytes(9).toString("base64url")}`;
+type Killed = "mcp-gateway" | "agent" | "mcp-server";
+
+interface Turn {
+  readonly marker: string;
+  readonly acknowledged: boolean;
+  readonly reportedFailed: boolean;
+  readonly resent: boolean;
+  /** What the user was told when it was not an acknowledgement. */
+  readonly told?: string | undefined;
+}
+
+let stack: StackUnderTest;
+const pidOf = (name: string): number | undefined => {
+  const lines = [...stack.runnerLines("service ready"), ...stack.runnerLines("service restarted")];
+  return lines.filter((l) => l.process === name).at(-1)?.pid as number | undefined;
+};
+
+beforeAll(async () => {
+  stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+    detached: true,
+    env: { SEED_AGENT_PASSWORD: AGENT_PASSWORD },
+  });
+  await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
+}, 130_000);
+
+afterAll(async () => {
+  if (stack.child.exitCode === null && stack.child.pid) process.kill(-stack.child.pid, "SIGKILL");
+  for (const name of ["chat", "agent", "mcp-gateway", "mcp-server"]) {
+    const pid = pidOf(name);
+    if (pid && processAlive(pid)) process.kill(pid, "SIGKILL");
+  }
+});
+
+describe("exactly-once tool writes while services are killed -9", () => {
+  it("acknowledged = stored, no duplicates, no change reported as failed", async () => {
+    const chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
+    const transport = createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" });
+    const auth = createClient(AuthService, transport);
+    const chat = createClient(ChatService, transport);
+    // 20 users: login sessions of the two seeded staff who may create tickets.
+    const users = await Promise.all(
+      Array.from({ length: USERS }, async (_, i) => {
+        const login =
+          i % 2 === 0
+            ? await auth.login({ email: "admin@company.com", password: stack.adminPassword })
+            : await auth.login({ email: "agent@company.com", password: AGENT_PASSWORD });
+        const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
+        const { thread } = await chat.createThread({ agentId: "support-assistant" }, { headers });
+        return { i, headers, threadId: thread?.id ?? "" };
+      }),
+    );
+
+    async function send(u: (typeof users)[number], marker: string, requestId: string) {
+      return chat.sendMessage(
+        { threadId: u.threadId, content: `create a ticket: printer ${marker} jammed` },
+        { headers: { ...u.headers, "x-request-id": requestId }, timeoutMs: 60_000 },
+      );
+    }
+
+    async function turn(
+      u: (typeof users)[number],
+      killed: Killed,
+      n: number,
+      restarted: Promise<void>,
+    ): Promise<Turn> {
+      const marker = `mk${killed.replace(/-/g, "")}u${u.i}n${n}x${randomBytes(4).toString("hex")}`;
+      const requestId = `fault-${marker}`;
+      let resent = false;
+      let told: string | undefined;
+      let answer: Awaited<ReturnType<typeof send>> | undefined;
+      try {
+        answer = await send(u, marker, requestId);
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        // Any other failure is what the user was told: counted as reported failed.
+        if (!ce.rawMessage.startsWith("the agent could not finish the turn")) {
+          return {
+            marker,
+            acknowledged: false,
+            reportedFailed: true,
+            resent,
+            told: `${Code[ce.code]}: ${ce.rawMessage}`,
+          };
+        }
+        // The agent died under the turn: repeat it once, same request id, once it is back.
+        resent = true;
+        await restarted;
+        answer = await send(u, marker, requestId).catch((e: unknown) => {
+          told = ConnectError.from(e).message;
+          return undefined;
+        });
+      }
+      const call = answer?.assistantMessage?.toolCalls.find((c) => c.name === "create_ticket");
+      return {
+        marker,
+        acknowledged: call?.status === ToolCallStatus.SUCCEEDED,
+        reportedFailed: call?.status !== ToolCallStatus.SUCCEEDED,
+        resent,
+        told: call ? `${call.errorCode}: ${call.errorMessage}` : (told ?? answer?.assistantMessage?.content),
+      };
+    }
+
+    async function phase(killed: Killed): Promise<Turn[]> {
+      const victim = pidOf(killed);
+      expect(victim).toBeTypeOf("number");
+      const restarted = stack.waitFor(
+        () => stack.runnerLines("service restarted").some((l) => l.process === killed && l.pid !== victim),
+        60_000,
+      );
+      restarted.catch(() => undefined);
+      const turns: Turn[] = [];
+      let stop = false;
+      const workers = users.map(async (u) => {
+        for (let n = 0; !stop; n++) turns.push(await turn(u, killed, n, restarted));
+      });
+      // Kill once the first answers show the load is on (every user has a turn in flight).
+      await waitUntil(() => turns.length >= USERS / 2);
+      process.kill(victim as number, "SIGKILL");
+      await restarted;
+      // Keep the load on until every user has had a turn after the restart.
+      const after = turns.length;
+      await waitUntil(() => turns.length >= after + USERS);
+      stop = true;
+      await Promise.all(workers);
+      return turns;
+    }
+
+    const phases: [Killed, Turn[]][] = [];
+    const only = process.env.FAULT_ONLY as Killed | undefined;
+    for (const killed of ["mcp-gateway", "agent", "mcp-server"] as const) {
+      if (!only || only === killed) phases.push([killed, await phase(killed)]);
+    }
+
+    // Count in the MCP server's own database, after a graceful stop releases its PGlite lock.
+    const exited = new Promise((r) => stack.child.once("exit", r));
+    process.kill(-(stack.child.pid as number), "SIGTERM");
+    await exited;
+    const db = await openDatabase({ service: "mcp-server", dataDir: stack.dataDir, migrations: MIGRATIONS });
+    const stored = new Map<string, number>();
+    let keyRows = -1;
+    try {
+      // Every create went out keyed (agent → gateway → _meta): one key row per stored ticket.
+      const keys = await db.query<{ n: number }>(
+        "SELECT count(*) AS n FROM idempotency_keys WHERE tool = 'create_ticket'",
+      );
+      keyRows = keys.rows[0]?.n ?? -1;
+      const { rows } = await db.query<{ title: string; description: string }>(
+        "SELECT title, description FROM tickets",
+      );
+      for (const r of rows) {
+        const marker = /\bmk[a-z]+u\d+n\d+x[0-9a-f]{8}\b/i
+          .exec(`${r.title} ${r.description}`)?.[0]
+          ?.toLowerCase();
+        if (marker) stored.set(marker, (stored.get(marker) ?? 0) + 1);
+      }
+    } finally {
+      await db.close();
+    }
+
+    const table = phases.map(([killed, turns]) => ({
+      killed,
+      turns: turns.length,
+      acknowledged: turns.filter((t) => t.acknowledged).length,
+      stored: turns.filter((t) => (stored.get(t.marker) ?? 0) > 0).length,
+      duplicates: turns.filter((t) => (stored.get(t.marker) ?? 0) > 1).length,
+      falseFailures: turns.filter((t) => t.reportedFailed && (stored.get(t.marker) ?? 0) > 0).length,
+      lostAcks: turns.filter((t) => t.acknowledged && (stored.get(t.marker) ?? 0) === 0).length,
+      resent: turns.filter((t) => t.resent).length,
+    }));
+    console.log(
+      [
+        "service killed | turns | acknowledged | stored | duplicates | false failures | turns resent",
+        ...table.map(
+          (r) =>
+            `${r.killed.padEnd(14)} | ${r.turns} | ${r.acknowledged} | ${r.stored} | ${r.duplicates} | ${r.falseFailures} | ${r.resent}`,
+        ),
+      ].join("\n"),
+    );
+    for (const [killed, turns] of phases) {
+      const wrong = turns.filter((t) => t.reportedFailed && (stored.get(t.marker) ?? 0) > 0);
+      for (const t of wrong.slice(0, 5)) console.log(`false failure (${killed}): ${t.told}`);
+    }
+    for (const r of table) {
+      expect(r.turns).toBeGreaterThanOrEqual(USERS + USERS / 2);
+      expect(r.stored).toBe(r.acknowledged);
+      expect(r.lostAcks).toBe(0);
+      expect(r.duplicates).toBe(0);
+      expect(r.falseFailures).toBe(0);
+    }
+    // Every stored marker belongs to a turn of this test (none invented, none stored twice).
+    expect([...stored.values()].every((n) => n === 1)).toBe(true);
+    expect(keyRows).toBe(stored.size);
+  }, 180_000);
+});
+
+async function waitUntil(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise((r) => setTimeout(r, 50));
+}
