@@ -7,8 +7,8 @@ import { gatewayAsAgent, type StackUnderTest, startStack } from "../stack/stack-
  * `npm run soak [-- --minutes 10 --vus 10 --principals 50]`: the whole stack as `npm start` runs it
  * (its own temp DATA_DIR and free ports), a bounded steady load of warm CallTool list_tickets
  * through the gateway as the agent service calls it — half the workers as one principal, half
- * spread over many (one login session each) — and, per minute, each process's RSS and heap (the
- * lowest heap seen that minute: close to heap after GC). Ends with each service's change from the
+ * spread over many (one login session each) — and, per minute, each process's RSS and heap after
+ * a full GC (the lowest of that minute's samples). Ends with each service's change from the
  * first minute after warm-up to the last, held to ±10% (docs/performance.md).
  */
 const arg = (name: string, fallback: number) => {
@@ -38,13 +38,11 @@ function memorySamples(stack: StackUnderTest): Map<Service, Sample[]> {
       time: number | string;
       memory: { rss_bytes: number; heap_used_bytes: number };
     };
-    out
-      .get(rec.service)
-      ?.push({
-        at: new Date(rec.time).getTime(),
-        rss: rec.memory.rss_bytes,
-        heap: rec.memory.heap_used_bytes,
-      });
+    out.get(rec.service)?.push({
+      at: new Date(rec.time).getTime(),
+      rss: rec.memory.rss_bytes,
+      heap: rec.memory.heap_used_bytes,
+    });
   }
   return out;
 }
@@ -56,7 +54,8 @@ async function main(): Promise<void> {
     `soak: ${minutes} min, ${vus} workers (${Math.ceil(vus / 2)} on one principal, the rest over ${principals}), CallTool list_tickets through the gateway`,
   );
   const stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
-    env: { MEMORY_REPORT_INTERVAL: `${SAMPLE_S}s`, LOG_LEVEL: "info" },
+    // --expose-gc: every memory sample is taken after a full GC (services/kit/server/memory-report.ts).
+    env: { MEMORY_REPORT_INTERVAL: `${SAMPLE_S}s`, LOG_LEVEL: "info", NODE_OPTIONS: "--expose-gc" },
   });
   const stop = () => stack.child.kill("SIGTERM");
   process.on("SIGINT", stop);
@@ -112,7 +111,7 @@ async function main(): Promise<void> {
 }
 
 function report(samples: Map<Service, Sample[]>, started: number): void {
-  console.log("\nper minute (RSS MB / lowest heap used MB):");
+  console.log("\nper minute (RSS MB / heap used after GC MB):");
   console.log(`minute  ${SERVICES.map((s) => s.padEnd(18)).join("")}`);
   const perMinute = new Map<Service, { rss: number; heap: number }[]>();
   for (const s of SERVICES) {

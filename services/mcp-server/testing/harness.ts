@@ -83,6 +83,8 @@ export interface HarnessOptions {
   /** Let the server open (and lock) the database itself instead of sharing the harness's handle. */
   readonly serverOwnsDatabase?: boolean;
   readonly overrides?: McpServerOverrides;
+  /** What the log capture keeps (default debug); it holds every line in memory. */
+  readonly logLevel?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -102,7 +104,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   });
-  const logs = captureLogs("mcp-server", "debug");
+  const logs = captureLogs("mcp-server", options.logLevel ?? "debug");
   // The identity provider is the test issuer here; its revocation feed a real loopback
   // RevocationService the tests script (the real feed: services/chat/identity/revocation-feed/).
   const feed = await startFakeRevocationFeed({
