@@ -31,6 +31,9 @@ export async function benchChain(): Promise<void> {
 
     let authFailures = 0;
     let failedTurns = 0;
+    // Why turns failed, counted by reason: a failure figure is only useful with its cause.
+    const reasons = new Map<string, number>();
+    const because = (reason: string) => reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     const latencies: number[] = [];
     const began = performance.now();
     const outcomes = await Promise.all(
@@ -45,12 +48,14 @@ export async function benchChain(): Promise<void> {
           const call = res.assistantMessage?.toolCalls.find((c) => c.name === "create_ticket");
           if (call?.status !== ToolCallStatus.SUCCEEDED) {
             failedTurns++;
+            because(call ? `create_ticket ${call.errorCode || "failed"}` : `no create_ticket (${res.assistantMessage?.status ?? "no answer"})`);
             if (call?.errorCode === "unauthenticated") authFailures++;
             return undefined;
           }
           return { u, ticket: JSON.parse(call.structuredResultJson).ticket as { id: number; created_by: string } };
         } catch (err) {
           failedTurns++;
+          because(err instanceof Error ? err.message.slice(0, 120) : String(err));
           if (String(err).includes("unauthenticated")) authFailures++;
           return undefined;
         }
@@ -90,6 +95,7 @@ export async function benchChain(): Promise<void> {
         `tickets ${tickets.length} (wrong creator ${wrongTickets.length}), results naming another user ${wrongResults}, ` +
         `audit rows ${audit.length} for ${auditUsers.size} users (naming another user than the asker ${wrongAudit}), threads not their owner's ${wrongThreads}`,
     );
+    for (const [reason, count] of reasons) console.log(`  failed: ${count} × ${reason}`);
   } finally {
     await stack.close();
   }

@@ -159,6 +159,19 @@ describe("the gateway's MCP client", () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
+  it("auto: fifty principals connecting at once probe server/discover once", async () => {
+    const upstream = await startUpstream("both");
+    const era = new ServerEra();
+    const sessions = Array.from({ length: 50 }, (_, i) =>
+      sessionFor(`user-${i}`, upstream, versionPolicy("auto"), era),
+    );
+    await Promise.all(sessions.map((s) => callInTrace(s)));
+    expect(upstream.methods.filter((m) => m === "server/discover")).toHaveLength(1);
+    expect(upstream.calls).toHaveLength(50);
+    expect(new Set(upstream.calls.map((c) => c.token)).size).toBe(50);
+    await Promise.all(sessions.map((s) => s.close()));
+  });
+
   it("auto: falls back to the 2025 family where 2026-07-28 is not offered, and remembers it", async () => {
     const upstream = await startUpstream("2025 only");
     const era = new ServerEra();

@@ -14,7 +14,7 @@ import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js"
 import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
-import { isModernRevision, type ServerEra, type VersionPolicy } from "./server-era.js";
+import { isModernRevision, type Prior, type ServerEra, type VersionPolicy } from "./server-era.js";
 import { sharedSchemaValidator } from "./shared-schema-validator.js";
 
 export interface McpSessionOptions {
@@ -281,17 +281,32 @@ export class McpSession {
       },
     );
     client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
-    const prior = legacyPin ? undefined : adoptable(era, policy);
+    // What the server speaks: adopted when known, else learned by this client's probe (another
+    // client's probe in flight is waited for, twice at most).
+    let prior: Prior | undefined;
+    let probe: { done: () => void } | undefined;
+    for (let waits = 0; !legacyPin; waits++) {
+      const turn = era.turn();
+      if ("wait" in turn && waits < 2) {
+        await turn.wait;
+        continue;
+      }
+      if ("prior" in turn) prior = adoptable(turn.prior, policy);
+      if ("probe" in turn) probe = turn.probe;
+      break;
+    }
     try {
       await client.connect(transport, {
         timeout: this.options.connectTimeoutMs,
         ...(prior ? { prior } : {}),
       });
+      if (!prior && !legacyPin) era.learn(client);
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err;
+    } finally {
+      probe?.done();
     }
-    if (!prior) era.learn(client);
     return { client, adopted: prior !== undefined };
   }
 
@@ -354,9 +369,8 @@ function describe(err: unknown): string {
 }
 
 /** The shared verdict, when it fits the policy (a pinned modern revision the server offered). */
-function adoptable(era: ServerEra, policy: VersionPolicy) {
-  const prior = era.current();
-  if (!prior || policy.kind === "auto") return prior;
+function adoptable(prior: Prior, policy: VersionPolicy): Prior | undefined {
+  if (policy.kind === "auto") return prior;
   return prior.kind === "modern" && prior.discover.supportedVersions.includes(policy.version)
     ? prior
     : undefined;

@@ -19,7 +19,7 @@ export function isModernRevision(version: string): boolean {
   return version >= MODERN_REVISION;
 }
 
-type Prior = { kind: "modern"; discover: DiscoverResult } | { kind: "legacy" };
+export type Prior = { kind: "modern"; discover: DiscoverResult } | { kind: "legacy" };
 
 /** How long a server found to speak only the 2025 family is believed before it is probed again. */
 const LEGACY_VERDICT_MS = 5 * 60_000;
@@ -33,6 +33,7 @@ const LEGACY_VERDICT_MS = 5 * 60_000;
  */
 export class ServerEra {
   private prior: { value: Prior; until: number } | undefined;
+  private probing: Promise<void> | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -41,6 +42,31 @@ export class ServerEra {
     if (this.prior && this.prior.until > this.now()) return this.prior.value;
     this.prior = undefined;
     return undefined;
+  }
+
+  /**
+   * Decided synchronously, so that many principals connecting at once (a burst after start) probe
+   * the server once, not once each: a fresh verdict to adopt; or a probe another client has in
+   * flight, to wait for and then ask again; or the probe is this caller's — it must call `done()`
+   * once its connection attempt has ended (after `learn` when it succeeded).
+   */
+  turn(): { prior: Prior } | { wait: Promise<void> } | { probe: { done: () => void } } {
+    const known = this.current();
+    if (known) return { prior: known };
+    if (this.probing) return { wait: this.probing };
+    let done = () => {};
+    const probing = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.probing = probing;
+    return {
+      probe: {
+        done: () => {
+          if (this.probing === probing) this.probing = undefined;
+          done();
+        },
+      },
+    };
   }
 
   /** Learns from a client that has just connected by probing. */
