@@ -46,7 +46,12 @@ export interface TurnDeps {
  * caller's token expires during the turn, the partial answer is kept and the call ends with
  * `unauthenticated` and a message that says to refresh.
  */
-export async function* runTurn(deps: TurnDeps, ctx: HandlerContext, threadId: string, content: string): AsyncGenerator<TurnEvent> {
+export async function* runTurn(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  threadId: string,
+  content: string,
+): AsyncGenerator<TurnEvent> {
   const principal = requirePrincipal(ctx);
   const input = content.trim();
   if (input === "") throw new ConnectError("content: a message is required", Code.InvalidArgument);
@@ -65,21 +70,50 @@ export async function* runTurn(deps: TurnDeps, ctx: HandlerContext, threadId: st
         content: m.content.slice(0, MAX_HISTORY_MESSAGE_CHARS),
       }),
     );
-  const userMessage = await deps.threads.append(thread.id, { role: "user", content: input, status: "complete" });
+  const userMessage = await deps.threads.append(thread.id, {
+    role: "user",
+    content: input,
+    status: "complete",
+  });
 
-  const outcome = new TurnOutcome();
+  let outcome = new TurnOutcome();
   let failure: ConnectError | undefined;
   try {
     // Inside the try: a caller that goes away on this very first write still gets its turn closed.
     yield { case: "userMessage", value: messageToProto(userMessage) };
-    const events = deps.agents.run(
-      { agentId: thread.agent_id, input, history, threadId: thread.id },
-      { ...forwardFrom(ctx), timeoutMs: TURN_TIMEOUT_MS },
-    );
-    for await (const { event } of events) {
-      if (!event) continue;
-      outcome.observe(event);
-      yield { case: "runEvent", value: event };
+    // A turn whose agent was lost mid-way (its process died, its connection reset) is sent again,
+    // once, in the same call scope: same x-request-id, so the same turn id and the same idempotency
+    // key for every tool call — a write already made is answered with its first result, never made
+    // twice (docs/chat.md, "A turn"). While the agent restarts its port refuses: that resend is
+    // tried again until RESEND_WINDOW_MS has passed, as nothing reached the agent.
+    let resendUntil: number | undefined;
+    for (;;) {
+      try {
+        for await (const { event } of deps.agents.run(
+          { agentId: thread.agent_id, input, history, threadId: thread.id },
+          { ...forwardFrom(ctx), timeoutMs: TURN_TIMEOUT_MS },
+        )) {
+          if (!event) continue;
+          outcome.observe(event);
+          yield { case: "runEvent", value: event };
+        }
+        break;
+      } catch (err) {
+        const lost = ConnectError.from(err);
+        if (ctx.signal.aborted) throw lost;
+        const first = resendUntil === undefined && agentLost(lost);
+        const stillDown = resendUntil !== undefined && Date.now() < resendUntil && agentRefused(lost);
+        if (!first && !stillDown) throw lost;
+        if (first) {
+          resendUntil = Date.now() + RESEND_WINDOW_MS;
+          deps.logger.warn(
+            { thread_id: thread.id, code: Code[lost.code], reason: lost.rawMessage.slice(0, 200) },
+            "agent lost mid-turn: sending the turn again (same request id, same idempotency keys)",
+          );
+        }
+        outcome = new TurnOutcome();
+        await new Promise((r) => setTimeout(r, RESEND_DELAY_MS));
+      }
     }
   } catch (err) {
     failure = ConnectError.from(err);
@@ -88,13 +122,41 @@ export async function* runTurn(deps: TurnDeps, ctx: HandlerContext, threadId: st
     const cancelled = ctx.signal.aborted && !outcome.finished;
     const saved = await deps.threads.append(thread.id, outcome.toMessage(failure, cancelled));
     deps.logger.info(
-      { thread_id: thread.id, agent: thread.agent_id, status: saved.status, stop_reason: saved.stop_reason, tool_calls: saved.tool_calls.length },
+      {
+        thread_id: thread.id,
+        agent: thread.agent_id,
+        status: saved.status,
+        stop_reason: saved.stop_reason,
+        tool_calls: saved.tool_calls.length,
+      },
       "chat turn finished",
     );
     if (!cancelled) outcome.saved = messageToProto(saved);
   }
   if (failure) throw turnError(failure);
   if (outcome.saved) yield { case: "assistantMessage", value: outcome.saved };
+}
+
+/** How long a lost turn keeps being sent again while the agent restarts, and how often. */
+const RESEND_WINDOW_MS = 20_000;
+const RESEND_DELAY_MS = 500;
+
+/**
+ * The connection to the agent failed under the turn: connect-node's own words for a refused,
+ * reset or dropped connection (anchored, so an error the agent itself sent — which may quote such
+ * words after its own prefix — is never taken for one).
+ */
+const LOST =
+  /^(?:connect ECONNREFUSED|read ECONNRESET|write EPIPE|socket hang up|http\/2 stream closed|.{0,40}RST_STREAM|stream closed|premature close|the operation was aborted)/i;
+
+function agentLost(err: ConnectError): boolean {
+  const transportCode = [Code.Unavailable, Code.Canceled, Code.Internal, Code.Unknown].includes(err.code);
+  return transportCode && LOST.test(err.rawMessage);
+}
+
+/** The agent's port refused the connection: it is restarting, and nothing reached it. */
+function agentRefused(err: ConnectError): boolean {
+  return err.code === Code.Unavailable && /^connect ECONNREFUSED/.test(err.rawMessage);
 }
 
 /** What the agent said so far, and how the turn ended. */
