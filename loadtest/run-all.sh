@@ -8,15 +8,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The first k6 found: K6_BIN, k6 on PATH, ../shared/tools/k6 next to the repository.
+# The first k6 found: K6_BIN, k6 on PATH, shared/tools/k6 next to the repository — or next to a
+# directory above it, for a CI checkout made one or more levels deeper than the working copy.
 K6=""
 if [[ -n ${K6_BIN:-} ]]; then
   [[ -x $K6_BIN ]] || { echo "loadtest: K6_BIN=$K6_BIN is not an executable" >&2; exit 2; }
   K6=$K6_BIN
 elif command -v k6 >/dev/null 2>&1; then
   K6=$(command -v k6)
-elif [[ -x ../shared/tools/k6 ]]; then
-  K6=$(cd ../shared/tools && pwd)/k6
+else
+  dir=$(pwd)
+  while [[ $dir != / ]]; do
+    dir=$(dirname "$dir")
+    if [[ -x $dir/shared/tools/k6 ]]; then
+      K6=$dir/shared/tools/k6
+      break
+    fi
+  done
 fi
 if [[ -z $K6 ]]; then
   echo "loadtest: skipped: no k6 (set K6_BIN, put k6 on PATH, or install it at ../shared/tools/k6)"
