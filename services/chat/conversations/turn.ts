@@ -84,16 +84,18 @@ export async function* runTurn(
     // A turn whose agent was lost mid-way (its process died, its connection reset) is sent again,
     // once, in the same call scope: same x-request-id, so the same turn id and the same idempotency
     // key for every tool call — a write already made is answered with its first result, never made
-    // twice (docs/chat.md, "A turn"). While the agent restarts its port refuses: that resend is
-    // tried again until RESEND_WINDOW_MS has passed, as nothing reached the agent.
+    // twice (docs/chat.md, "A turn"). While the agent restarts it refuses (`unavailable`, nothing
+    // streamed): that resend is tried again until RESEND_WINDOW_MS has passed.
     let resendUntil: number | undefined;
     for (;;) {
+      let events = 0;
       try {
         for await (const { event } of deps.agents.run(
           { agentId: thread.agent_id, input, history, threadId: thread.id },
           { ...forwardFrom(ctx), timeoutMs: TURN_TIMEOUT_MS },
         )) {
           if (!event) continue;
+          events++;
           outcome.observe(event);
           yield { case: "runEvent", value: event };
         }
@@ -102,7 +104,9 @@ export async function* runTurn(
         const lost = ConnectError.from(err);
         if (ctx.signal.aborted) throw lost;
         const first = resendUntil === undefined && agentLost(lost);
-        const stillDown = resendUntil !== undefined && Date.now() < resendUntil && agentRefused(lost);
+        // Refused before anything ran (the port closed, or open but not serving yet): nothing reached it.
+        const stillDown =
+          resendUntil !== undefined && Date.now() < resendUntil && events === 0 && lost.code === Code.Unavailable;
         if (!first && !stillDown) throw lost;
         if (first) {
           resendUntil = Date.now() + RESEND_WINDOW_MS;
@@ -138,7 +142,7 @@ export async function* runTurn(
 }
 
 /** How long a lost turn keeps being sent again while the agent restarts, and how often. */
-const RESEND_WINDOW_MS = 20_000;
+const RESEND_WINDOW_MS = 60_000;
 const RESEND_DELAY_MS = 500;
 
 /**
@@ -152,11 +156,6 @@ const LOST =
 function agentLost(err: ConnectError): boolean {
   const transportCode = [Code.Unavailable, Code.Canceled, Code.Internal, Code.Unknown].includes(err.code);
   return transportCode && LOST.test(err.rawMessage);
-}
-
-/** The agent's port refused the connection: it is restarting, and nothing reached it. */
-function agentRefused(err: ConnectError): boolean {
-  return err.code === Code.Unavailable && /^connect ECONNREFUSED/.test(err.rawMessage);
 }
 
 /** What the agent said so far, and how the turn ended. */
