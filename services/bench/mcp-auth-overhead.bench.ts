@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ROLE_SCOPES } from "../kit/auth/scopes.js";
 import { startTestIssuer } from "../kit/testing/test-issuer.js";
+import { startBenchIdentity } from "./bench-identity.js";
 import { spawnMcpServer } from "./mcp-server-process.js";
 import { printRow, type Summary, summarize } from "./stats.js";
 
@@ -34,7 +35,9 @@ async function connect(mcpUrl: URL, token: (() => string) | undefined): Promise<
 export async function benchMcpAuthOverhead(iterations: number): Promise<void> {
   const n = Math.max(MIN_CALLS, iterations);
   const issuer = await startTestIssuer({ audience: "support-ext-api" });
+  const identity = await startBenchIdentity(issuer);
   const server = await spawnMcpServer({
+    ...identity.env,
     AUTH_ISSUER: issuer.issuer,
     AUTH_JWKS_URL: issuer.jwksUrl.href,
     AUTH_DEV_ANONYMOUS: "1",
@@ -128,6 +131,7 @@ export async function benchMcpAuthOverhead(iterations: number): Promise<void> {
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await server.stop();
+    await identity.close();
     await issuer.close();
   }
 }
