@@ -52,8 +52,12 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
       SEED_ADMIN_PASSWORD: adminPassword,
       LOG_LEVEL: "error",
     },
-    // The runner starts the gateway last, once the others answer.
-    ready: () => connectHealthServing(gatewayUrl),
+    // The runner starts the MCP server, the gateway and the agent together: the agent's registry
+    // names the agent in the service credential, and the MCP server must have its revocation feed.
+    ready: async () =>
+      (await connectHealthServing(gatewayUrl)) &&
+      (await connectHealthServing(`http://127.0.0.1:${agentPort}`)) &&
+      (await fetch(`http://127.0.0.1:${mcpPort}/healthz`)).ok,
     readyTimeoutMs: 120_000,
   });
   const closers: Array<() => Promise<unknown>> = [];

@@ -60,8 +60,10 @@ export function toConnectError(err: unknown): ConnectError {
       case SdkErrorCode.NotConnected:
         return new ConnectError("MCP connection closed", Code.Unavailable);
       case SdkErrorCode.EraNegotiationFailed:
+        // A pinned revision the server does not offer, or a probe that got no usable answer (the
+        // server starting, 5xx, a network failure): either way, try again later or check the pin.
         return new ConnectError(
-          "the MCP server does not speak the protocol revision this gateway is set to (MCP_PROTOCOL_VERSION)",
+          `MCP protocol negotiation with the MCP server failed (${readableUpstreamText(err.message)}); MCP_PROTOCOL_VERSION is "auto" or the one revision it pins`,
           Code.Unavailable,
         );
     }
