@@ -120,6 +120,20 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       );
     };
 
+    // Internal details (SQL, stacks) stay in the log; the caller gets a handle to find them.
+    const failedUnexpectedly = async (err: unknown): Promise<CallToolResult> => {
+      logger.error({ err, tool: name }, `tool ${name} failed`);
+      await finish({
+        outcome: "error",
+        errorCode: "internal_error",
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return toolError(
+        "internal_error",
+        `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
+      );
+    };
+
     const entry = catalog.get(name);
     if (!entry) {
       await finish({ outcome: "refused", errorCode: "unknown_tool", error: `no tool named "${shown}"` });
@@ -218,17 +232,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         await finish({ outcome: "error", errorCode: err.code, error: err.message });
         return toolError(err.code, err.message);
       }
-      logger.error({ err, tool: name }, `tool ${name} failed`);
-      await finish({
-        outcome: "error",
-        errorCode: "internal_error",
-        error: err instanceof Error ? err.message : String(err),
-      });
-      // Internal details (SQL, stacks) stay in the log; the caller gets a handle to find them.
-      return toolError(
-        "internal_error",
-        `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
-      );
+      return failedUnexpectedly(err);
     }
     const result: CallToolResult = {
       content: [
@@ -243,16 +247,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         audited = true;
       } catch (err) {
         // Nothing committed: not the change, not its "ok" row, not the key.
-        logger.error({ err, tool: name }, `tool ${name} failed`);
-        await finish({
-          outcome: "error",
-          errorCode: "internal_error",
-          error: err instanceof Error ? err.message : String(err),
-        });
-        return toolError(
-          "internal_error",
-          `the tool failed unexpectedly; see the server log for request id ${facts.requestId}`,
-        );
+        return failedUnexpectedly(err);
       }
     }
     if (audited) {

@@ -50,7 +50,8 @@ export function authenticateClient(
   return match;
 }
 
-function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
+/** HTTP Basic client credentials (RFC 6749 §2.3.1), for every client the token endpoint serves. */
+export function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
   if (!header) return undefined;
   const m = /^\s*Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!m?.[1]) throw invalidRequest("the Authorization header is not HTTP Basic client authentication");
@@ -70,7 +71,8 @@ function formDecode(s: string): string {
 }
 
 // Hashing first gives equal-length inputs, so timingSafeEqual applies whatever was sent.
-function sameSecret(a: string, b: string): boolean {
+/** Constant-time comparison of two secrets of any length (both hashed first). */
+export function sameSecret(a: string, b: string): boolean {
   const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
   return timingSafeEqual(digest(a), digest(b));
 }

@@ -40,11 +40,20 @@ export function sendJson(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  writeJson(res, status, body, { ...NO_STORE, ...headers });
+}
+
+/** A JSON body with exactly these headers (callers choose the caching and CORS policy). */
+export function writeJson(
+  res: HttpResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>>,
+): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": String(Buffer.byteLength(payload)),
-    ...NO_STORE,
     ...headers,
   });
   res.end(payload);

@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponse } from "../../../kit/server/service-server.js";
+import { writeJson } from "../http/oauth-response.js";
 
 /** Reads a request body up to `maxBytes`; undefined when it is larger. */
 export async function readBody(req: HttpRequest, maxBytes: number): Promise<string | undefined> {
@@ -28,14 +29,7 @@ export function sendPublicJson(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": String(Buffer.byteLength(payload)),
-    "access-control-allow-origin": "*",
-    ...headers,
-  });
-  res.end(payload);
+  writeJson(res, status, body, { "access-control-allow-origin": "*", ...headers });
 }
 
 /** Answers a method the route doesn't serve. */

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { parseBasic, sameSecret } from "../../http/client-auth.js";
 import type { Form } from "../../http/form-body.js";
 import { invalidRequest, OAuthError } from "../../http/oauth-response.js";
 import type { OAuthClient } from "../clients/oauth-client.js";
@@ -44,29 +44,8 @@ export async function authenticateMcpClient(
   if (secret === undefined || used !== client.tokenEndpointAuthMethod) {
     throw refuse(`this client authenticates with ${client.tokenEndpointAuthMethod}`);
   }
-  if (!client.clientSecretHash || !sameHash(hashOpaque(secret), client.clientSecretHash)) {
+  if (!client.clientSecretHash || !sameSecret(hashOpaque(secret), client.clientSecretHash)) {
     throw refuse("client authentication failed");
   }
   return client;
-}
-
-function sameHash(a: string, b: string): boolean {
-  const digest = (s: string) => createHash("sha256").update(s).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
-
-function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
-  if (!header) return undefined;
-  const m = /^\s*Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!m?.[1]) throw invalidRequest("the Authorization header is not HTTP Basic client authentication");
-  const decoded = Buffer.from(m[1], "base64").toString("utf8");
-  const colon = decoded.indexOf(":");
-  if (colon < 0) throw invalidRequest("malformed HTTP Basic credentials");
-  // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-  const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-  try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-  } catch {
-    throw invalidRequest("malformed HTTP Basic credentials");
-  }
 }
