@@ -1,6 +1,6 @@
 import { RevocationService } from "../../gen/supportext/auth/v1/revocation_pb.js";
 import type { CallerRules } from "../kit/propagation/caller-policy.js";
-import { REVOCATION_FEED_CALLERS } from "./identity/revocation-feed/revocation-service.js";
+import { REVOCATION_FEED_CALLERS } from "../identity/revocation-feed/revocation-service.js";
 
 /**
  * Who may call chat (docs/architecture.md, "Who may call what"): users, directly, for

@@ -8,9 +8,9 @@ import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";
 import { ThreadStore } from "./conversations/thread-store.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
-import type { AgentDirectory } from "./identity/agents/agent-directory.js";
-import { type Identity, startIdentity } from "./identity/identity.js";
-import { createOwnServiceVerifier } from "./identity/own-service-verifier.js";
+import type { AgentDirectory } from "../identity/agents/agent-directory.js";
+import { type Identity, startIdentity } from "../identity/identity.js";
+import { createOwnServiceVerifier } from "../identity/own-service-verifier.js";
 
 export interface ChatOptions {
   /** PostgreSQL schema instead of "chat" (tests use one per run). */

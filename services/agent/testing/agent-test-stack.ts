@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import { hashPassword } from "../../chat/identity/passwords/password-hash.js";
+import { hashPassword } from "../../identity/passwords/password-hash.js";
 import { createModelProvider } from "../../kit/model/create-provider.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";

@@ -1,6 +1,6 @@
 import type { Migration } from "../../kit/db/index.js";
 import { CONVERSATION_MIGRATIONS } from "../conversations/migrations.js";
-import { IDENTITY_MIGRATIONS } from "../identity/migrations.js";
+import { IDENTITY_MIGRATIONS } from "../../identity/migrations.js";
 
 /**
  * Every migration of the chat database, in order. Identity comes first because threads and

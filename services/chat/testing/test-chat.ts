@@ -8,7 +8,7 @@ import pg from "pg";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
-import type { AgentDirectory } from "../identity/agents/agent-directory.js";
+import type { AgentDirectory } from "../../identity/agents/agent-directory.js";
 import { type RunningChat, startChat } from "../server.js";
 
 /** A chat process started in-process for a test, on a free loopback port and its own database. */

@@ -106,7 +106,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const logs = captureLogs("mcp-server", options.logLevel ?? "debug");
   // The identity provider is the test issuer here; its revocation feed a real loopback
-  // RevocationService the tests script (the real feed: services/chat/identity/revocation-feed/).
+  // RevocationService the tests script (the real feed: services/identity/revocation-feed/).
   const feed = await startFakeRevocationFeed({
     logger: logs.logger,
     heartbeatMs: config.REVOCATION_HEARTBEAT * 1000,

@@ -15,7 +15,7 @@ const WATCH = `${RevocationService.typeName}/Watch`;
 /**
  * A scriptable RevocationService on a real loopback server, for the watcher's tests: a snapshot
  * of what it was told, pushed revocations, heartbeats (or silence), and stop/start on one port.
- * The identity provider's real feed is tested in services/chat/identity/revocation-feed/.
+ * The identity provider's real feed is tested in services/identity/revocation-feed/.
  */
 export interface FakeRevocationFeed {
   readonly url: string;

@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "../../kit/log/logger.js";
+import { verifyPassword } from "../passwords/password-hash.js";
+import type { SessionStore } from "../sessions/session-store.js";
+import type { LoginThrottle } from "../throttle/login-throttle.js";
+import { normalizeEmail, publicUser, type UserStore } from "../users/user-store.js";
+import type { IssuedTokens, IssueTokens } from "./issue-tokens.js";
+
+export interface LoginDeps {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly throttle: LoginThrottle;
+  readonly issue: IssueTokens;
+  /** Compared against when the email is unknown, so both failures cost the same (see password-hash.ts). */
+  readonly dummyHash: string;
+  readonly sessionLifetimeSec: number;
+  readonly logger: Logger;
+}
+
+// One answer for unknown email and wrong password: the response must not tell which accounts exist.
+const INVALID_CREDENTIALS = "invalid email or password";
+const MAX_EMAIL = 254;
+const MAX_PASSWORD = 1024;
+
+export type Login = (
+  email: string,
+  password: string,
+  clientAddress: string | undefined,
+) => Promise<IssuedTokens>;
+
+export function createLogin(deps: LoginDeps): Login {
+  const { logger } = deps;
+  return async (rawEmail, password, clientAddress) => {
+    const email = normalizeEmail(rawEmail);
+    if (email === "" || password === "") {
+      throw new ConnectError("email and password are required", Code.InvalidArgument);
+    }
+    if (email.length > MAX_EMAIL || password.length > MAX_PASSWORD) {
+      throw new ConnectError(
+        `email (≤ ${MAX_EMAIL}) or password (≤ ${MAX_PASSWORD}) is too long`,
+        Code.InvalidArgument,
+      );
+    }
+    refuseIfThrottled(deps, email, clientAddress);
+    // Guessing one email from many addresses is slowed, never refused: every attempt on the email
+    // waits the same bounded delay, so the real user still gets in (docs/identity.md, "Throttling").
+    const delay = deps.throttle.delayMs(email);
+    if (delay > 0) await sleep(delay);
+
+    const user = await deps.users.findByEmail(email);
+    const matches = await verifyPassword(password, user?.passwordHash ?? deps.dummyHash);
+    // Checked again after hashing: a burst of concurrent guesses all pass the first check before
+    // any of them has failed (scrypt takes ~100 ms). Only attempts that finish under the limit get
+    // an answer, so a burst learns at most as many answers as the limit allows — and a right
+    // password finishing past the limit looks like every other throttled attempt.
+    refuseIfThrottled(deps, email, clientAddress);
+    if (!user || !matches) {
+      deps.throttle.recordFailure(email, clientAddress);
+      logger.warn(
+        {
+          ...(user ? { user_id: user.id, email } : emailDigest(email)),
+          client_address: clientAddress,
+          reason: user ? "wrong_password" : "unknown_email",
+        },
+        "login failed",
+      );
+      throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
+    }
+    deps.throttle.recordSuccess(email, clientAddress);
+
+    const session = await deps.sessions.create(user.id, deps.sessionLifetimeSec);
+    const issued = await deps.issue(publicUser(user), session);
+    logger.info({ user_id: user.id, session_id: session.sessionId }, "login succeeded");
+    return issued;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function refuseIfThrottled(deps: LoginDeps, email: string, clientAddress: string | undefined): void {
+  const wait = deps.throttle.retryAfterSec(email, clientAddress);
+  if (wait === 0) return;
+  deps.logger.warn(
+    { ...emailDigest(email), client_address: clientAddress, retry_after_s: wait },
+    "login throttled",
+  );
+  throw new ConnectError(`too many failed login attempts; try again in ${wait} s`, Code.ResourceExhausted, {
+    "retry-after": String(wait),
+  });
+}
+
+/**
+ * What the logs keep of an email that is not (or not yet) known to be an account: a digest, never
+ * the text. People type their password into the email field; a digest still lets an operator see
+ * that one address is being hammered, and match it against a suspected email by hashing it.
+ */
+function emailDigest(email: string): { email_sha256: string } {
+  return { email_sha256: createHash("sha256").update(email).digest("hex").slice(0, 16) };
+}

@@ -1,0 +1,232 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { Principal } from "../kit/auth/principal.js";
+import { SERVICE_IDS, type ServiceCredentials } from "../kit/auth/service-identity.js";
+import type { TokenVerifier } from "../kit/auth/token-verifier.js";
+import type { Config } from "../kit/config/config.js";
+import type { Database } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/logger.js";
+import type { HttpRoute } from "../kit/server/service-server.js";
+import type { AgentDirectory } from "./agents/agent-directory.js";
+import { createRemoteAgentDirectory } from "./agents/remote-agent-directory.js";
+import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
+import { createTokenIssuer } from "./auth/issue-tokens.js";
+import { createLogin } from "./auth/login.js";
+import { createLogout } from "./auth/logout.js";
+import { createRefresh } from "./auth/refresh.js";
+import { clientRegistryFrom } from "./clients/client-registry.js";
+import { createOwnServiceCredentials } from "./credentials/own-service-credentials.js";
+import { createEdgeVerifier } from "./edge-verifier.js";
+import { createActorTokenCheck } from "./exchange/actor-token.js";
+import { createTokenExchange } from "./exchange/token-exchange.js";
+import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
+import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.js";
+import { startAuthorizationServer } from "./oauth/authorization-server.js";
+import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
+import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
+import { ensureSigningKey } from "./keys/signing-key-store.js";
+import { createDummyHash } from "./passwords/password-hash.js";
+import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
+import { registerRevocationService } from "./revocation-feed/revocation-service.js";
+import { createRevocationList, type RevocationReason } from "./sessions/revocation-list.js";
+import { startRevocationSync } from "./sessions/revocation-sync.js";
+import { registerSessionAdminService } from "./sessions/session-admin-service.js";
+import { createSessionRevoker, type RevokeSession } from "./sessions/session-revoker.js";
+import { createSessionStore } from "./sessions/session-store.js";
+import { createClientCredentialsGrant } from "./service-tokens/client-credentials.js";
+import { createClientAuthThrottle } from "./throttle/client-auth-throttle.js";
+import { createLoginThrottle } from "./throttle/login-throttle.js";
+import { createSlidingWindow } from "./throttle/sliding-window.js";
+import { createTokenMinter } from "./tokens/token-minter.js";
+import { seedDevPrincipal } from "./users/seed-dev-principal.js";
+import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
+import { registerUserAdminService } from "./users/user-admin-service.js";
+import { createUserStore } from "./users/user-store.js";
+
+export interface IdentityOptions {
+  readonly db: Database;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Overrides KEY_RELOAD_INTERVAL_MS (tests shorten it). */
+  readonly keyReloadIntervalMs?: number;
+  /** Overrides REVOCATION_HEARTBEAT, in ms (tests go below the configuration's whole seconds). */
+  readonly revocationHeartbeatMs?: number;
+  /** Replaces the agent service's registry (tests of the token endpoint without an agent service). */
+  readonly agentDirectory?: AgentDirectory;
+}
+
+/** The identity provider, ready to be mounted on the chat process's server. */
+export interface Identity {
+  registerRoutes(router: ConnectRouter): void;
+  /** Authentication settings for the server's auth interceptor. */
+  readonly auth: {
+    readonly verifier: TokenVerifier;
+    readonly publicProcedures: ReadonlySet<string>;
+    readonly isRevoked: (principal: Principal) => boolean;
+  };
+  readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
+  readonly keyRing: KeyRing;
+  /** RevocationService.Watch's source; its streams end when the server drains. */
+  readonly revocationFeed: RevocationFeed;
+  /** Ends a login session everywhere within a second (SessionAdminService and tests use it). */
+  readonly revokeSession: RevokeSession;
+  /** Chat's own service credentials (client id `chat`), minted in process: for chat → agent calls. */
+  readonly serviceCredentials: ServiceCredentials;
+  /** The registered agents, as the token endpoint checks them. */
+  readonly agents: AgentDirectory;
+  close(): void;
+}
+
+/**
+ * Builds the identity provider on the chat database: seeds users and the first signing key,
+ * loads keys and revoked sessions into memory, and wires login/refresh/logout/who-am-I, the JWKS
+ * and the token exchange endpoint.
+ */
+export async function startIdentity(options: IdentityOptions): Promise<Identity> {
+  const { db, config, logger } = options;
+
+  await seedUsers(db, seedUsersFrom(config), logger);
+  if (config.AUTH_DEV_ANONYMOUS) await seedDevPrincipal(db);
+  const firstKey = await ensureSigningKey(db);
+  if (firstKey) logger.info({ kid: firstKey.kid }, "generated the first signing key");
+
+  const keyRing = await createKeyRing({
+    db,
+    logger,
+    reloadIntervalMs: options.keyReloadIntervalMs ?? KEY_RELOAD_INTERVAL_MS,
+    unknownKidCooldownMs: 5_000,
+  });
+  const verifier = createEdgeVerifier({
+    keyRing,
+    issuer: config.AUTH_ISSUER,
+    audience: config.API_AUDIENCE,
+    clockToleranceSec: config.CLOCK_TOLERANCE,
+  });
+
+  const sessions = createSessionStore(db);
+  // A revoked session matters while one of its access tokens can still verify.
+  const retentionMs = (config.ACCESS_TOKEN_TTL + config.CLOCK_TOLERANCE) * 1000;
+  const revocations = createRevocationList(retentionMs);
+  const deletedSessions = await sessions.deleteEndedBefore(new Date(Date.now() - 86_400_000));
+  if (deletedSessions > 0) logger.info({ sessions: deletedSessions }, "deleted ended login sessions");
+  // Other replicas' revocations arrive by LISTEN/NOTIFY; every session entering the list, however
+  // it came, is pushed to the feed's subscribers (docs/identity.md, "Revocation at the edge").
+  const revocationSync = await startRevocationSync({ db, store: sessions, list: revocations, logger, retentionMs });
+  const revocationFeed = createRevocationFeed({
+    list: revocations,
+    logger,
+    heartbeatMs: options.revocationHeartbeatMs ?? config.REVOCATION_HEARTBEAT * 1000,
+  });
+  const isRevoked = (principal: Principal) => revocations.has(principal.sessionId);
+  const revoke = createSessionRevoker(sessions, revocations);
+
+  const users = createUserStore(db);
+  const minter = createTokenMinter({ issuer: config.AUTH_ISSUER, signer: () => keyRing.signer() });
+  const serviceCredentials = createOwnServiceCredentials({
+    minter,
+    lifetimeSec: config.SERVICE_TOKEN_TTL,
+    audiences: [SERVICE_IDS.agent],
+  });
+  // Tokens of a removed key no longer verify anywhere: don't keep handing them out.
+  keyRing.onKeysRemoved(() => serviceCredentials.clear());
+  const agents =
+    options.agentDirectory ??
+    createRemoteAgentDirectory({ agentUrl: config.AGENT_URL, credentials: serviceCredentials, logger });
+  const issue = createTokenIssuer({
+    minter,
+    audience: config.API_AUDIENCE,
+    accessTokenTtlSec: config.ACCESS_TOKEN_TTL,
+  });
+  // One throttle and dummy hash for both doors: AuthService.Login and the OAuth login page.
+  const loginThrottle = createLoginThrottle({
+    windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
+    maxFailuresPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
+    maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+  });
+  const dummyHash = await createDummyHash();
+  const login = createLogin({
+    users,
+    sessions,
+    issue,
+    logger,
+    dummyHash,
+    sessionLifetimeSec: config.REFRESH_TOKEN_TTL,
+    throttle: loginThrottle,
+  });
+  const refresh = createRefresh({ users, sessions, revoke, issue, logger });
+  const logout = createLogout({ sessions, revoke, logger });
+
+  // The OAuth 2.1 authorization server for MCP clients (docs/identity.md). Its reasons for ending
+  // a session (authorization_code_reuse) are stored and sent on the feed like the others.
+  const authorizationServer = await startAuthorizationServer({
+    db,
+    config,
+    logger,
+    users,
+    minter,
+    loginThrottle,
+    dummyHash,
+    revoke: (sessionId, reason) => revoke(sessionId, reason as RevocationReason),
+  });
+
+  const tokenEndpoint = createTokenEndpoint({
+    mcpClientGrants: authorizationServer.grants,
+    exchange: createTokenExchange({
+      verifier,
+      isRevoked,
+      checkActor: createActorTokenCheck({
+        keyRing,
+        issuer: config.AUTH_ISSUER,
+        clockToleranceSec: config.CLOCK_TOLERANCE,
+        agents,
+      }),
+      minter,
+      mcpResource: config.MCP_RESOURCE,
+      mcpTokenTtlSec: config.MCP_TOKEN_TTL,
+      devAnonymous: config.AUTH_DEV_ANONYMOUS,
+    }),
+    clientCredentials: createClientCredentialsGrant({ minter, agents, lifetimeSec: config.SERVICE_TOKEN_TTL }),
+    clients: clientRegistryFrom(config),
+    realm: config.AUTH_ISSUER,
+    logger,
+    // The same window and per-address bound as failed logins: guessing a client secret is guessing
+    // a password. Past it failures are held, never the right secret refused.
+    clientFailures: createClientAuthThrottle({
+      failures: createSlidingWindow({
+        windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
+        limit: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      }),
+    }),
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+  });
+
+  return {
+    registerRoutes(router) {
+      registerAuthService(router, {
+        login,
+        refresh,
+        logout,
+        users,
+        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+      });
+      registerRevocationService(router, revocationFeed);
+      registerSessionAdminService(router, { sessions, revoke, logger });
+      registerUserAdminService(router, { db, logger });
+    },
+    auth: { verifier, publicProcedures: PUBLIC_AUTH_PROCEDURES, isRevoked },
+    httpRoutes: {
+      [JWKS_PATH]: createJwksRoute(keyRing),
+      [TOKEN_ENDPOINT_PATH]: tokenEndpoint,
+      ...authorizationServer.httpRoutes,
+    },
+    keyRing,
+    revocationFeed,
+    revokeSession: revoke,
+    serviceCredentials,
+    agents,
+    close() {
+      revocationFeed.close();
+      revocationSync.stop().catch(() => undefined);
+      keyRing.close();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import * as jose from "jose";
+import type { Database } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import { currentSigningKey, listSigningKeys, type StoredSigningKey } from "./signing-key-store.js";
+
+/** The key that signs new tokens. */
+export interface ActiveSigner {
+  readonly kid: string;
+  readonly alg: string;
+  readonly key: jose.CryptoKey;
+}
+
+/**
+ * The chat process's view of its signing keys, held in memory: the JWKS it publishes, the
+ * in-process key resolver its own verifier uses (no HTTP self-fetch), and the current signer.
+ * The database is the source of truth; the ring reloads it periodically (other replicas or the
+ * rotate-keys command may change it) and when a token names a kid it does not know.
+ */
+export interface KeyRing {
+  /** Public keys of every stored key, for `/.well-known/jwks.json`. */
+  jwks(): jose.JSONWebKeySet;
+  /** Resolves a token's key by `kid` for `jwtVerify`; unknown kids trigger one rate-limited reload. */
+  readonly resolveKey: jose.JWTVerifyGetKey;
+  /** The key new tokens are signed with. */
+  signer(): ActiveSigner;
+  /** Re-reads the keys now. Resolves to the kids that disappeared. */
+  reload(): Promise<readonly string[]>;
+  /** Called with the kids of keys that were removed from the database. */
+  onKeysRemoved(listener: (kids: readonly string[]) => void): void;
+  close(): void;
+}
+
+export interface KeyRingOptions {
+  readonly db: Database;
+  readonly logger: Logger;
+  /** How often to re-read the keys (another replica or the CLI may have rotated them). */
+  readonly reloadIntervalMs: number;
+  /** Minimum gap between reloads caused by unknown kids, so garbage kids can't hammer the database. */
+  readonly unknownKidCooldownMs: number;
+}
+
+interface Snapshot {
+  readonly stored: readonly StoredSigningKey[];
+  readonly publicSet: jose.JSONWebKeySet;
+  readonly resolve: ReturnType<typeof jose.createLocalJWKSet>;
+  readonly privateKeys: ReadonlyMap<string, jose.CryptoKey>;
+}
+
+async function snapshotOf(stored: readonly StoredSigningKey[]): Promise<Snapshot> {
+  const publicSet = { keys: stored.map((k) => k.publicJwk) };
+  const privateKeys = new Map<string, jose.CryptoKey>();
+  for (const k of stored)
+    privateKeys.set(k.kid, (await jose.importJWK(k.privateJwk, k.alg)) as jose.CryptoKey);
+  return { stored, publicSet, resolve: jose.createLocalJWKSet(publicSet), privateKeys };
+}
+
+export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
+  const { db, logger } = options;
+  let snapshot = await snapshotOf(await listSigningKeys(db));
+  const removedListeners: ((kids: readonly string[]) => void)[] = [];
+  let inFlight: Promise<readonly string[]> | undefined;
+  let lastUnknownKidReload = 0;
+
+  const reload = (): Promise<readonly string[]> => {
+    inFlight ??= (async () => {
+      try {
+        const next = await snapshotOf(await listSigningKeys(db));
+        const nextKids = new Set(next.stored.map((k) => k.kid));
+        const before = new Set(snapshot.stored.map((k) => k.kid));
+        const removed = [...before].filter((kid) => !nextKids.has(kid));
+        const added = [...nextKids].filter((kid) => !before.has(kid));
+        snapshot = next;
+        if (added.length > 0) logger.info({ kids: added }, "signing keys added");
+        if (removed.length > 0) {
+          logger.info({ kids: removed }, "signing keys removed: their tokens no longer verify");
+          for (const listener of removedListeners) listener(removed);
+        }
+        return removed;
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  };
+
+  const timer = setInterval(() => {
+    reload().catch((err: unknown) =>
+      logger.warn({ err }, "signing key reload failed; keeping the current keys"),
+    );
+  }, options.reloadIntervalMs);
+  timer.unref();
+
+  const resolveKey: jose.JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await snapshot.resolve(header, token);
+    } catch (err) {
+      if (!(err instanceof jose.errors.JWKSNoMatchingKey)) throw err;
+      const now = Date.now();
+      if (now - lastUnknownKidReload < options.unknownKidCooldownMs) throw err;
+      lastUnknownKidReload = now;
+      await reload().catch(() => undefined);
+      return snapshot.resolve(header, token);
+    }
+  };
+
+  return {
+    jwks: () => snapshot.publicSet,
+    resolveKey,
+    signer() {
+      const current = currentSigningKey(snapshot.stored, new Date());
+      const key = current && snapshot.privateKeys.get(current.kid);
+      if (!current || !key) throw new Error("no signing key is active (run `npm run rotate-keys -- --now`)");
+      return { kid: current.kid, alg: current.alg, key };
+    },
+    reload,
+    onKeysRemoved(listener) {
+      removedListeners.push(listener);
+    },
+    close() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { loadConfig } from "../../kit/config/config.js";
+import { DataDirLockedError } from "../../kit/db/index.js";
+import { createLogger } from "../../kit/log/logger.js";
+import { openChatDatabase } from "../../chat/data/open-chat-database.js";
+import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.js";
+
+/**
+ * `npm run rotate-keys -- [--now | --list | --prune | --remove <kid>]`: manages the identity
+ * provider's signing keys in the chat database (see docs/identity.md). On PostgreSQL it works while
+ * chat runs (chat reloads its keys); on the embedded database chat must be stopped, because PGlite
+ * serves one process only — the kit's data-dir lock (taken by `openDatabase`) makes the command
+ * refuse otherwise.
+ */
+const config = loadConfig();
+// Logs go to stderr: stdout is the command's answer, which scripts may parse.
+const logger = createLogger({
+  service: "rotate-keys",
+  level: config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL,
+  destination: process.stderr,
+});
+
+let exitCode = 0;
+try {
+  const parsed = parseKeyCommand(process.argv.slice(2));
+  if ("help" in parsed) {
+    process.stdout.write(`${parsed.help}\n`);
+  } else {
+    const db = await openChatDatabase(config, { logger, schema: parsed.schema });
+    try {
+      for (const line of await runKeyCommand(db, parsed.command, config)) process.stdout.write(`${line}\n`);
+    } finally {
+      await db.close();
+    }
+  }
+} catch (err) {
+  process.stderr.write(`rotate-keys: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (err instanceof DataDirLockedError) {
+    process.stderr.write(
+      "rotate-keys: stop chat first, rotate, then start chat again (see docs/identity.md)\n",
+    );
+  }
+  // Refusals are explained by their message; anything else is a fault worth a stack in the log.
+  if (!(err instanceof KeyCommandError || err instanceof DataDirLockedError))
+    logger.error({ err }, "rotate-keys failed");
+  exitCode = 1;
+}
+process.exit(exitCode);

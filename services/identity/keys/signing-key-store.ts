@@ -1,0 +1,119 @@
+import * as jose from "jose";
+import type { Queryable } from "../../kit/db/index.js";
+
+/** The signing algorithm (brief §3; the kit's verifier allows ES256 and EdDSA). */
+export const SIGNING_ALG = "ES256";
+
+/** One persisted signing key. Every stored key is published; the newest one whose `signsFrom` has passed signs. */
+export interface StoredSigningKey {
+  readonly kid: string;
+  readonly alg: string;
+  /** Public JWK with kid, alg and use. */
+  readonly publicJwk: jose.JWK;
+  readonly privateJwk: jose.JWK;
+  readonly createdAt: Date;
+  readonly signsFrom: Date;
+}
+
+interface KeyRow extends Record<string, unknown> {
+  kid: string;
+  alg: string;
+  public_jwk: jose.JWK;
+  private_jwk: jose.JWK;
+  created_at: Date;
+  signs_from: Date;
+}
+
+/** Generates an ES256 key pair; its kid is the RFC 7638 thumbprint, so it names the key itself. */
+export async function generateSigningKey(signsFrom: Date): Promise<StoredSigningKey> {
+  const { publicKey, privateKey } = await jose.generateKeyPair(SIGNING_ALG, { extractable: true });
+  const pub = await jose.exportJWK(publicKey);
+  const kid = await jose.calculateJwkThumbprint(pub);
+  return {
+    kid,
+    alg: SIGNING_ALG,
+    publicJwk: { ...pub, kid, alg: SIGNING_ALG, use: "sig" },
+    privateJwk: { ...(await jose.exportJWK(privateKey)), kid, alg: SIGNING_ALG },
+    createdAt: new Date(),
+    signsFrom,
+  };
+}
+
+export async function listSigningKeys(db: Queryable): Promise<StoredSigningKey[]> {
+  const { rows } = await db.query<KeyRow>(
+    "SELECT kid, alg, public_jwk, private_jwk, created_at, signs_from FROM signing_keys ORDER BY signs_from, created_at",
+  );
+  return rows.map((r) => ({
+    kid: r.kid,
+    alg: r.alg,
+    publicJwk: r.public_jwk,
+    privateJwk: r.private_jwk,
+    createdAt: r.created_at,
+    signsFrom: r.signs_from,
+  }));
+}
+
+export async function insertSigningKey(db: Queryable, key: StoredSigningKey): Promise<void> {
+  await db.query(
+    "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, signs_from) VALUES ($1, $2, $3, $4, $5, $6)",
+    [
+      key.kid,
+      key.alg,
+      JSON.stringify(key.publicJwk),
+      JSON.stringify(key.privateJwk),
+      key.createdAt.toISOString(),
+      key.signsFrom.toISOString(),
+    ],
+  );
+}
+
+export async function deleteSigningKey(db: Queryable, kid: string): Promise<boolean> {
+  const res = await db.query("DELETE FROM signing_keys WHERE kid = $1", [kid]);
+  return res.rowCount > 0;
+}
+
+/** The key that signs at `now`: the newest whose signs_from has passed. */
+export function currentSigningKey(
+  keys: readonly StoredSigningKey[],
+  now: Date,
+): StoredSigningKey | undefined {
+  let current: StoredSigningKey | undefined;
+  for (const k of keys) {
+    if (k.signsFrom <= now && (!current || k.signsFrom >= current.signsFrom)) current = k;
+  }
+  return current;
+}
+
+/**
+ * When `key` stopped signing: the signs_from of the first later key that has started signing.
+ * Undefined while it is still the current (or a future) key.
+ */
+export function supersededAt(
+  key: StoredSigningKey,
+  keys: readonly StoredSigningKey[],
+  now: Date,
+): Date | undefined {
+  let at: Date | undefined;
+  for (const k of keys) {
+    if (k === key || k.signsFrom <= key.signsFrom || k.signsFrom > now) continue;
+    if (!at || k.signsFrom < at) at = k.signsFrom;
+  }
+  return at;
+}
+
+/**
+ * Makes sure one key exists, generating it on first start. The advisory lock serialises replicas
+ * starting together on one PostgreSQL, so they don't each mint a first key.
+ */
+export async function ensureSigningKey(db: {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}): Promise<StoredSigningKey | undefined> {
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('support-ext:chat:signing-keys', 0))");
+    const { rows } = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM signing_keys");
+    if ((rows[0]?.n ?? 0) > 0) return undefined;
+    const key = await generateSigningKey(new Date());
+    await insertSigningKey(tx, key);
+    return key;
+  });
+}

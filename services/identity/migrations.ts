@@ -1,0 +1,73 @@
+import type { Migration } from "../kit/db/index.js";
+import { OAUTH_MIGRATIONS } from "./oauth/migrations.js";
+
+/**
+ * The identity provider's tables in the chat database. Ids carry an `identity_` prefix because the
+ * chat process's other parts (threads, messages) append their own migrations to the same database.
+ * Append new migrations; never edit one that has shipped.
+ */
+export const IDENTITY_MIGRATIONS: readonly Migration[] = [
+  {
+    id: "identity_0001_users_and_roles",
+    // Role → scope mapping is not stored: it lives in the kit's scope model (one place for the IdP,
+    // the MCP server and the gateway). The roles table only constrains which role names exist.
+    sql: `
+      CREATE TABLE roles (
+        name text PRIMARY KEY,
+        description text NOT NULL DEFAULT ''
+      );
+      CREATE TABLE users (
+        id text PRIMARY KEY,
+        -- Stored lower-cased: the login form is case-insensitive and uniqueness must be too.
+        email text NOT NULL UNIQUE CHECK (email = lower(email)),
+        name text NOT NULL DEFAULT '',
+        password_hash text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE user_roles (
+        user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role text NOT NULL REFERENCES roles (name),
+        PRIMARY KEY (user_id, role)
+      );`,
+  },
+  {
+    id: "identity_0002_sessions",
+    // A login session is the unit of revocation: every access token carries its id as `sid`.
+    // Refresh tokens are stored only as SHA-256 hashes; `used_at` marks a rotated (spent) token,
+    // so presenting it again is recognisable as reuse.
+    sql: `
+      CREATE TABLE sessions (
+        id text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        revoke_reason text
+      );
+      CREATE INDEX sessions_revoked_at ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+      CREATE TABLE refresh_tokens (
+        token_hash text PRIMARY KEY,
+        session_id text NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        issued_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz
+      );
+      CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);`,
+  },
+  {
+    id: "identity_0003_signing_keys",
+    // Every row is published in the JWKS; the newest row whose signs_from has passed signs.
+    // Deleting a row retires the key: tokens it signed stop verifying.
+    sql: `
+      CREATE TABLE signing_keys (
+        kid text PRIMARY KEY,
+        alg text NOT NULL,
+        public_jwk jsonb NOT NULL,
+        private_jwk jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        signs_from timestamptz NOT NULL
+      );`,
+  },
+  // The OAuth 2.1 authorization server for MCP clients (oauth/).
+  ...OAUTH_MIGRATIONS,
+];

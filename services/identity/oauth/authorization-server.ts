@@ -1,0 +1,119 @@
+import { SCOPES } from "../../kit/auth/scopes.js";
+import type { Config } from "../../kit/config/config.js";
+import type { Database } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import type { HttpRoute } from "../../kit/server/service-server.js";
+import { JWKS_PATH } from "../http/jwks-route.js";
+import { TOKEN_ENDPOINT_PATH } from "../http/token-endpoint.js";
+import { createSlidingWindow } from "../throttle/sliding-window.js";
+import type { LoginThrottle } from "../throttle/login-throttle.js";
+import type { TokenMinter } from "../tokens/token-minter.js";
+import type { UserStore } from "../users/user-store.js";
+import { AUTHORIZE_PATH, createAuthorizeEndpoint } from "./authorize/authorize-endpoint.js";
+import { createCredentialCheck } from "./authorize/verify-credentials.js";
+import { createClientStore } from "./clients/client-store.js";
+import { createMetadataDocumentClients } from "./clients/metadata-document.js";
+import { createRegistrationEndpoint, REGISTRATION_PATH } from "./clients/registration-endpoint.js";
+import { createClientResolver } from "./clients/resolve-client.js";
+import { createCodeStore } from "./grants/code-store.js";
+import { createMcpTokenIssuer } from "./grants/mcp-tokens.js";
+import { createRefreshStore } from "./grants/refresh-store.js";
+import { createMcpClientGrants, type McpClientGrants, type RevokeGrant } from "./grants/token-grants.js";
+import { AS_METADATA_PATH, createMetadataRoute } from "./metadata.js";
+
+/** Limits of open registration (docs/identity.md, "Client registration"). */
+export const REGISTRATION_LIMITS = {
+  perAddressPerHour: 20,
+  maxClients: 10_000,
+  abandonedAfterMs: 86_400_000,
+} as const;
+
+export interface AuthorizationServerDeps {
+  readonly db: Database;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly users: UserStore;
+  readonly minter: TokenMinter;
+  /** The login throttle AuthService.Login uses: one budget of guesses whichever door they use. */
+  readonly loginThrottle: LoginThrottle;
+  readonly dummyHash: string;
+  readonly revoke: RevokeGrant;
+  /** Replaces the metadata document fetch (tests). */
+  readonly fetch?: typeof fetch;
+}
+
+export interface AuthorizationServer {
+  readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
+  /** authorization_code and refresh_token at the token endpoint (http/token-endpoint.ts). */
+  readonly grants: McpClientGrants;
+}
+
+/**
+ * The identity provider as an OAuth 2.1 authorization server for MCP clients (docs/identity.md,
+ * "OAuth 2.1 authorization server for MCP clients"): RFC 8414 metadata, the authorization endpoint
+ * with its login page, RFC 7591 registration, Client ID Metadata Documents, and the grants the
+ * token endpoint delegates here. Tokens are for MCP_RESOURCE only.
+ */
+export async function startAuthorizationServer(deps: AuthorizationServerDeps): Promise<AuthorizationServer> {
+  const { db, config, logger } = deps;
+  const clients = createClientStore(db);
+  const codes = createCodeStore(db);
+  const deleted = await codes.deleteExpiredBefore(new Date(Date.now() - 86_400_000));
+  if (deleted > 0) logger.info({ codes: deleted }, "deleted expired authorization codes");
+  const resolveClient = createClientResolver(
+    clients,
+    createMetadataDocumentClients({
+      allowLoopbackHttp: config.NODE_ENV !== "production",
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    }),
+  );
+  const grants = createMcpClientGrants({
+    resolveClient,
+    codes,
+    refreshes: createRefreshStore(db),
+    users: deps.users,
+    issue: createMcpTokenIssuer({ minter: deps.minter, lifetimeSec: config.MCP_TOKEN_TTL }),
+    revoke: deps.revoke,
+    sessionLifetimeSec: config.REFRESH_TOKEN_TTL,
+    realm: config.AUTH_ISSUER,
+    logger,
+  });
+  const endpoints = {
+    issuer: config.AUTH_ISSUER,
+    authorizationPath: AUTHORIZE_PATH,
+    tokenPath: TOKEN_ENDPOINT_PATH,
+    registrationPath: REGISTRATION_PATH,
+    jwksPath: JWKS_PATH,
+    scopes: SCOPES,
+  };
+  return {
+    grants,
+    httpRoutes: {
+      [AS_METADATA_PATH]: createMetadataRoute(endpoints),
+      [AUTHORIZE_PATH]: createAuthorizeEndpoint({
+        issuer: config.AUTH_ISSUER,
+        mcpResource: config.MCP_RESOURCE,
+        resolveClient,
+        checkCredentials: createCredentialCheck({
+          users: deps.users,
+          throttle: deps.loginThrottle,
+          dummyHash: deps.dummyHash,
+          logger,
+        }),
+        codes,
+        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+        logger,
+      }),
+      [REGISTRATION_PATH]: createRegistrationEndpoint({
+        store: clients,
+        limits: {
+          perAddress: createSlidingWindow({ windowMs: 3_600_000, limit: REGISTRATION_LIMITS.perAddressPerHour }),
+          maxClients: REGISTRATION_LIMITS.maxClients,
+          abandonedAfterMs: REGISTRATION_LIMITS.abandonedAfterMs,
+        },
+        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+        logger,
+      }),
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { HttpResponse } from "../../../kit/server/service-server.js";
+
+/** Everything the page shows comes from the request or the client: escaped, every time. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export interface LoginPageModel {
+  readonly action: string;
+  /** The client's own claim (unverified) and its id. */
+  readonly clientName: string | undefined;
+  readonly clientId: string;
+  /** Where the code will go: the user should recognise it. */
+  readonly redirectOrigin: string;
+  readonly resource: string;
+  /** What the client asked for, or undefined: everything the user holds. */
+  readonly scopes: readonly string[] | undefined;
+  readonly hidden: Readonly<Record<string, string>>;
+  readonly csrf: string;
+  readonly email?: string;
+  readonly message?: string;
+}
+
+const STYLE =
+  "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}" +
+  "label{display:block;margin:.8rem 0 .2rem}input[type=email],input[type=password]{width:100%;padding:.4rem}" +
+  "button{margin:1rem .5rem 0 0;padding:.5rem 1rem}.msg{color:#a00}code{word-break:break-all}";
+
+/** The login and consent page: one form, plain HTML, no script. */
+export function renderLoginPage(m: LoginPageModel): string {
+  const name = m.clientName ? `“${escapeHtml(m.clientName)}”` : "An application";
+  const scopes = m.scopes ? m.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join("") : "<li>all the scopes your account has</li>";
+  const hidden = Object.entries(m.hidden)
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join("");
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in — support-ext</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head><body>
+<h1>Sign in to support-ext</h1>
+<p>${name} (client <code>${escapeHtml(m.clientId)}</code>) asks to use the MCP server <code>${escapeHtml(m.resource)}</code> as you, with:</p>
+<ul>${scopes}</ul>
+<p>After you allow it, you are sent back to <code>${escapeHtml(m.redirectOrigin)}</code>.</p>
+${m.message ? `<p class="msg" role="alert">${escapeHtml(m.message)}</p>` : ""}
+<form method="post" action="${escapeHtml(m.action)}">${hidden}<input type="hidden" name="csrf" value="${escapeHtml(m.csrf)}">
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(m.email ?? "")}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" name="decision" value="allow">Sign in and allow</button><button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+</form></body></html>`;
+}
+
+export function renderErrorPage(description: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization error — support-ext</title>
+<style>${STYLE}</style></head><body><h1>This authorization request can't be served</h1>
+<p class="msg">${escapeHtml(description)}</p><p>Nothing was sent to the application. Start again from the application.</p></body></html>`;
+}
+
+/** Pages that show credentials forms: never framed (clickjacking), cached or leaked as a referrer. */
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  pragma: "no-cache",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+};
+
+export function sendPage(res: HttpResponse, status: number, html: string, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { ...PAGE_HEADERS, "content-length": String(Buffer.byteLength(html)), ...headers });
+  res.end(html);
+}
+
+export function sendRedirect(res: HttpResponse, location: string): void {
+  // 303: the browser follows a POST's answer with a GET (OAuth 2.1 §7.5.1 warns against 307).
+  res.writeHead(303, { location, "cache-control": "no-store", "referrer-policy": "no-referrer", "content-length": "0" });
+  res.end();
+}
