@@ -12,7 +12,7 @@
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
 import { AUTH, codeOf, GATEWAY_SVC, rpc } from "./lib/connect.js";
-import { ADMIN_EMAIL, ADMIN_PASSWORD, CHAT, constantScenario, GATEWAY, TREND_STATS } from "./lib/env.js";
+import { ADMIN_EMAIL, ADMIN_PASSWORD, constantScenario, GATEWAY, IDENTITY, TREND_STATS } from "./lib/env.js";
 import { callTool, openSession } from "./lib/mcp.js";
 import { agentServiceToken, exchangeForMcp, login } from "./lib/oauth.js";
 import { loginLoadUsers, mySession } from "./lib/sessions.js";
@@ -92,9 +92,9 @@ function start(data) {
   return state;
 }
 
-// A new access token of the same login session (Refresh), outside the timed call.
+// A new access token of the same login session (Refresh at the identity service), outside the timed call.
 function newUserToken() {
-  const res = rpc(CHAT, AUTH, "Refresh", { refreshToken: me.refreshToken });
+  const res = rpc(IDENTITY, AUTH, "Refresh", { refreshToken: me.refreshToken });
   if (res.status !== 200) return undefined;
   me.refreshToken = res.json("tokens.refreshToken");
   return res.json("tokens.accessToken");

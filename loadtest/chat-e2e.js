@@ -1,7 +1,7 @@
-// The extension's flow under load, end to end through all four services: log in (once per virtual
-// user, as its own load user), list agents, open a thread, send a message (unary SendMessage) and
-// stream one (server-streaming StreamMessage over the Connect protocol on HTTP/1.1), then read
-// the thread back. Every turn runs the agent's tool loop as the user on the MCP server.
+// The extension's flow under load, end to end through all five services: log in at the identity
+// service (once per virtual user, as its own load user), then at chat list agents, open a thread,
+// send a message (unary SendMessage) and stream one (server-streaming StreamMessage over the
+// Connect protocol on HTTP/1.1), then read the thread back. Every turn runs the agent's tool loop as the user on the MCP server.
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
 import { CHAT_SVC, codeOf, rpc } from "./lib/connect.js";

@@ -1,9 +1,10 @@
 // Many users at once, no token mixing (the product's reason to exist, README.md): every virtual
 // user logs in as ITS OWN load user (`npm run load-users -- N`, N ≥ VUS), opens threads, chats,
 // has the agent create a ticket carrying a unique marker (LTU<vu>I<iteration>R<random>), and checks
-// that everything it sees — WhoAmI, the turn's tool result, get_ticket and list_tickets through
-// the gateway (as the agent service calls it), its thread list — and, in teardown, everything the
-// MCP server's audit trail recorded for the markers, belongs to the user the marker names.
+// that everything it sees — WhoAmI at the identity service, the turn's tool result, get_ticket and
+// list_tickets through the gateway (as the agent service calls it), its thread list — and, in
+// teardown, everything the MCP server's audit trail recorded for the markers, belongs to the user
+// the marker names.
 // Any stranger's data is a `token_mixups`; any refused credential an `auth_failures`.
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
@@ -15,6 +16,7 @@ import {
   CHAT,
   constantScenario,
   GATEWAY,
+  IDENTITY,
   loadUserEmail,
   MCP,
   TREND_STATS,
@@ -103,7 +105,7 @@ export default function (data) {
   }
   const marker = `LTU${__VU}I${iteration++}R${Math.floor(Math.random() * 1e9)}`;
 
-  const who = rpc(CHAT, AUTH, "WhoAmI", {}, { token: me.token });
+  const who = rpc(IDENTITY, AUTH, "WhoAmI", {}, { token: me.token });
   if (!refused(who) && who.status === 200 && who.json("user.id") !== me.userId) tokenMixups.add(1);
 
   const thread = rpc(

@@ -1,18 +1,19 @@
 // The services over gRPC (h2c) with k6's gRPC client and server reflection — no local protos —
 // unary and server streaming, as grpcurl or another gRPC client would call them:
-//   chat:    AuthService/WhoAmI (each virtual user is its own load user, logged in by setup),
-//            ChatService/ListAgents,
-//            CreateThread, and the streaming ChatService/StreamMessage (the agent's Run, streamed on);
-//   gateway: McpGatewayService/ListTools and CallTool, with the agent service's token naming its
-//            agent (x-service-authorization) plus the user's bearer, as the agent calls it;
-//   agent:   health, reflection, and AgentService/ListAgents as a user alone, which must be refused
-//            (permission_denied): the agent serves chat only, and only chat can hold a credential for
-//            it (docs/identity.md, "Clients"), so Run is reached through StreamMessage.
+//   identity: AuthService/WhoAmI (each virtual user is its own load user, logged in by setup);
+//   chat:     ChatService/ListAgents, CreateThread, and the streaming ChatService/StreamMessage
+//             (the agent's Run, streamed on);
+//   gateway:  McpGatewayService/ListTools and CallTool, with the agent service's token naming its
+//             agent (x-service-authorization) plus the user's bearer, as the agent calls it;
+//   agent:    reflection, and AgentService/ListAgents as a user alone, which must be refused
+//             (permission_denied): the agent serves chat only, and only chat can hold a credential
+//             for it (docs/identity.md, "Clients"), so Run is reached through StreamMessage;
+//   all four: grpc.health.v1 in teardown.
 // Streams use k6/net/grpc's Stream (k6 ≥ v0.49) or k6/experimental/grpc's (v0.48).
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
 import grpc from "k6/net/grpc";
-import { AGENT, AGENT_ID, CHAT, constantScenario, GATEWAY, TREND_STATS } from "./lib/env.js";
+import { AGENT, AGENT_ID, CHAT, constantScenario, GATEWAY, IDENTITY, TREND_STATS } from "./lib/env.js";
 import { agentServiceToken } from "./lib/oauth.js";
 import { loginLoadUsers, mySession } from "./lib/sessions.js";
 import { summaryFor } from "./lib/summary.js";
@@ -23,7 +24,7 @@ const authFailures = new Counter("auth_failures");
 const agentNotRefused = new Counter("agent_served_a_user_alone");
 const streamErrors = new Counter("stream_errors");
 const tokenMixups = new Counter("token_mixups");
-const whoAmI = new Trend("grpc_chat_who_am_i", true);
+const whoAmI = new Trend("grpc_identity_who_am_i", true);
 const listAgents = new Trend("grpc_chat_list_agents", true);
 const createThread = new Trend("grpc_chat_create_thread", true);
 const streamTurn = new Trend("grpc_chat_stream_message", true);
@@ -49,7 +50,13 @@ let clients;
 let me;
 
 function connectAll() {
-  const c = { chat: new G.Client(), agent: new G.Client(), gateway: new G.Client() };
+  const c = {
+    identity: new G.Client(),
+    chat: new G.Client(),
+    agent: new G.Client(),
+    gateway: new G.Client(),
+  };
+  c.identity.connect(address(IDENTITY), { plaintext: true, reflect: true });
   c.chat.connect(address(CHAT), { plaintext: true, reflect: true });
   c.agent.connect(address(AGENT), { plaintext: true, reflect: true });
   c.gateway.connect(address(GATEWAY), { plaintext: true, reflect: true });
@@ -80,10 +87,10 @@ export default function (data) {
     me = { userId: session.userId, params: { metadata: { authorization: `Bearer ${session.token}` } } };
   }
   const who = timed(whoAmI, () =>
-    clients.chat.invoke("supportext.auth.v1.AuthService/WhoAmI", {}, me.params),
+    clients.identity.invoke("supportext.auth.v1.AuthService/WhoAmI", {}, me.params),
   );
   if (who.status === grpc.StatusOK && who.message.user.id !== me.userId) tokenMixups.add(1);
-  check(who, { "chat WhoAmI ok": (r) => r.status === grpc.StatusOK });
+  check(who, { "identity WhoAmI ok": (r) => r.status === grpc.StatusOK });
   const agents = timed(listAgents, () =>
     clients.chat.invoke("supportext.chat.v1.ChatService/ListAgents", {}, me.params),
   );
@@ -146,7 +153,7 @@ export default function (data) {
 export function teardown() {
   // Health answers on every service without a token (grpc.health.v1).
   const c = new G.Client();
-  for (const url of [CHAT, AGENT, GATEWAY]) {
+  for (const url of [IDENTITY, CHAT, AGENT, GATEWAY]) {
     c.connect(address(url), { plaintext: true, reflect: true });
     const h = c.invoke("grpc.health.v1.Health/Check", {});
     check(h, { "health SERVING": (r) => r.status === grpc.StatusOK && r.message.status === "SERVING" });

@@ -3,7 +3,8 @@
  * defaults the k6 scripts read (loadtest/lib/env.js), so both sides agree without configuration.
  */
 export interface LoadUserSettings {
-  readonly chat: string;
+  /** The identity service: AuthService and UserAdminService (docs/identity.md). */
+  readonly identity: string;
   readonly adminEmail: string;
   readonly adminPassword: string;
   readonly prefix: string;
@@ -13,7 +14,7 @@ export interface LoadUserSettings {
 
 export function loadUserSettings(env: NodeJS.ProcessEnv): LoadUserSettings {
   return {
-    chat: env.CHAT || "http://127.0.0.1:8080",
+    identity: env.IDENTITY || "http://127.0.0.1:8084",
     adminEmail: env.ADMIN_EMAIL || "admin@company.com",
     adminPassword: env.ADMIN_PASSWORD || "admin-dev-password",
     prefix: env.LOAD_USER_PREFIX || "load-user",

@@ -3,9 +3,9 @@
  * provider's admin API (UserAdminService.CreateUsers, as the administrator), never by opening its
  * database. Virtual user n of a k6 script logs in as load user n (loadtest/README.md).
  *
- * Env: CHAT (http://127.0.0.1:8080), ADMIN_EMAIL / ADMIN_PASSWORD (the seeded admin, development
- * default), LOAD_USER_PREFIX (load-user), LOAD_USER_PASSWORD (load-user-dev-password),
- * LOAD_USER_ROLE (support_agent: reads and writes tickets).
+ * Env: IDENTITY (http://127.0.0.1:8084, the identity service), ADMIN_EMAIL / ADMIN_PASSWORD (the
+ * seeded admin, development default), LOAD_USER_PREFIX (load-user), LOAD_USER_PASSWORD
+ * (load-user-dev-password), LOAD_USER_ROLE (support_agent: reads and writes tickets).
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -21,7 +21,7 @@ if (!Number.isInteger(count) || count < 1 || count > 10_000) {
   process.exit(2);
 }
 const settings = loadUserSettings(process.env);
-const transport = createConnectTransport({ baseUrl: settings.chat, httpVersion: "1.1" });
+const transport = createConnectTransport({ baseUrl: settings.identity, httpVersion: "1.1" });
 const auth = createClient(AuthService, transport);
 const admin = createClient(UserAdminService, transport);
 
@@ -49,6 +49,6 @@ try {
     `load users ${loadUserEmail(settings.prefix, 1)} … ${loadUserEmail(settings.prefix, count)}: ${created} created, ${existing} already there (role ${settings.role})`,
   );
 } catch (err) {
-  console.error(`load-users: ${err instanceof Error ? err.message : String(err)} (CHAT=${settings.chat})`);
+  console.error(`load-users: ${err instanceof Error ? err.message : String(err)} (IDENTITY=${settings.identity})`);
   process.exit(1);
 }

@@ -42,6 +42,7 @@ let browser: Browser;
 let devPage: StaticSite;
 let otherPage: StaticSite;
 let chatUrl: string;
+let identityUrl: string;
 const viewerPassword = `viewer-${randomBytes(9).toString("base64url")}`;
 const screenshots: string[] = [];
 
@@ -95,6 +96,7 @@ describe.skipIf(!present)(
       ]);
       await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
       chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
+      identityUrl = `http://127.0.0.1:${stack.ports.identity}`;
       browser = await launchWithExtension(built.dir);
     }, 240_000);
 
@@ -201,7 +203,7 @@ describe.skipIf(!present)(
       // The session ends elsewhere (logged out with its refresh token): the next popup says so.
       const auth = createClient(
         AuthService,
-        createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }),
+        createConnectTransport({ baseUrl: identityUrl, httpVersion: "1.1" }),
       );
       await auth.logout({ refreshToken: second.session?.refreshToken ?? "" });
       await popup.page.reload();
@@ -224,8 +226,8 @@ describe.skipIf(!present)(
     }, 60_000);
 
     it("CORS: the development page's origin is served; any other origin is refused (preflight 403, fetch fails)", async () => {
-      const preflight = (origin: string) =>
-        fetch(`${chatUrl}/supportext.auth.v1.AuthService/Login`, {
+      const preflight = (url: string, origin: string) =>
+        fetch(url, {
           method: "OPTIONS",
           headers: {
             origin,
@@ -233,15 +235,22 @@ describe.skipIf(!present)(
             "access-control-request-headers": "content-type,connect-protocol-version",
           },
         });
-      for (const origin of [built.origin, devPage.origin]) {
-        const ok = await preflight(origin);
-        expect(ok.status).toBe(204);
-        expect(ok.headers.get("access-control-allow-origin")).toBe(origin);
-        expect(ok.headers.get("access-control-max-age")).toBe("7200");
+      const procedures = [`${identityUrl}/supportext.auth.v1.AuthService/Login`, `${chatUrl}/supportext.chat.v1.ChatService/ListThreads`];
+      for (const url of procedures) {
+        for (const origin of [built.origin, devPage.origin]) {
+          const ok = await preflight(url, origin);
+          expect(ok.status, url).toBe(204);
+          expect(ok.headers.get("access-control-allow-origin")).toBe(origin);
+          expect(ok.headers.get("access-control-max-age")).toBe("7200");
+        }
+        const refused = await preflight(url, otherPage.origin);
+        expect(refused.status, url).toBe(403);
+        expect(refused.headers.get("access-control-allow-origin")).toBeNull();
       }
-      const refused = await preflight(otherPage.origin);
-      expect(refused.status).toBe(403);
-      expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+      // Public documents are read from any origin: chat's RFC 9728 metadata names the identity provider.
+      const metadata = await fetch(`${chatUrl}/.well-known/oauth-protected-resource`, { headers: { origin: otherPage.origin } });
+      expect(metadata.headers.get("access-control-allow-origin")).toBe("*");
+      expect(((await metadata.json()) as { authorization_servers: string[] }).authorization_servers).toEqual([identityUrl]);
 
       const dev = await openAt(devPage.origin);
       await dev.logIn(chatUrl, "admin@company.com", stack.adminPassword);
@@ -261,7 +270,7 @@ describe.skipIf(!present)(
         } catch (err) {
           return String(err);
         }
-      }, chatUrl);
+      }, identityUrl);
       expect(failed).toMatch(/TypeError: Failed to fetch/);
       await other.logIn(chatUrl, "admin@company.com", stack.adminPassword);
       expect(await other.error()).toContain(`refused this origin (${otherPage.origin})`);

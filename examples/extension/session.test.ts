@@ -2,7 +2,7 @@ import { ConnectError, createClient, type Interceptor } from "@connectrpc/connec
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { startTestChat, type TestChat } from "../../services/chat/testing/test-chat.js";
+import { startTestIdentity, type TestIdentity } from "../../services/identity/testing/test-identity.js";
 import type { KeyValueStore } from "./src/key-value-store.js";
 import { SessionEndedError } from "./src/refusals.js";
 import { REFRESH_MARGIN_MS, Session } from "./src/session.js";
@@ -13,7 +13,7 @@ import { REFRESH_MARGIN_MS, Session } from "./src/session.js";
  * The session's clock is the only thing set: to tell it a token is far from, or near, expiry.
  */
 
-let chat: TestChat;
+let chat: TestIdentity;
 const calls: string[] = [];
 const counting: Interceptor = (next) => (req) => {
   calls.push(req.method.name);
@@ -21,7 +21,7 @@ const counting: Interceptor = (next) => (req) => {
 };
 
 beforeAll(async () => {
-  chat = await startTestChat({ ACCESS_TOKEN_TTL: "2s", CLOCK_TOLERANCE: "0s" });
+  chat = await startTestIdentity({ ACCESS_TOKEN_TTL: "2s", CLOCK_TOLERANCE: "0s" });
 }, 60_000);
 afterAll(async () => {
   await chat?.dispose();

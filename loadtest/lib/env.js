@@ -1,5 +1,8 @@
 // What every script reads from its environment (loadtest/README.md). Defaults are the README's
 // ports on loopback and the development defaults of `npm start`; run-all.sh sets all of them.
+/** The identity service (docs/identity.md): AuthService, UserAdminService and every /oauth2/* request. */
+export const IDENTITY = __ENV.IDENTITY || "http://127.0.0.1:8084";
+/** The chat service: ChatService only. */
 export const CHAT = __ENV.CHAT || "http://127.0.0.1:8080";
 export const AGENT = __ENV.AGENT || "http://127.0.0.1:8081";
 export const GATEWAY = __ENV.GATEWAY || "http://127.0.0.1:8082";

@@ -1,15 +1,16 @@
 // Tokens as legitimate callers hold them (docs/identity.md, docs/architecture.md "The delegation
 // chain"): a user's login, the agent service's client-credentials token naming its agent, and an
-// MCP-audience token from the RFC 8693 exchange the gateway makes.
+// MCP-audience token from the RFC 8693 exchange the gateway makes. All of them come from the
+// identity service (IDENTITY), never from chat.
 import encoding from "k6/encoding";
 import http from "k6/http";
 import { AUTH, rpc } from "./connect.js";
 import {
   AGENT_CLIENT_SECRET,
   AGENT_ID,
-  CHAT,
   GATEWAY_CLIENT_ID,
   GATEWAY_CLIENT_SECRET,
+  IDENTITY,
   MCP_RESOURCE,
 } from "./env.js";
 
@@ -17,7 +18,7 @@ const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
 /** Logs in; returns {ok, res, token, refreshToken, userId, email, sessionId} (only ok and res on failure). */
 export function login(email, password, tags) {
-  const res = rpc(CHAT, AUTH, "Login", { email: email, password: password }, { tags: tags });
+  const res = rpc(IDENTITY, AUTH, "Login", { email: email, password: password }, { tags: tags });
   if (res.status !== 200) return { ok: false, res: res };
   return {
     ok: true,
@@ -36,7 +37,7 @@ function basic(id, secret) {
 }
 
 function tokenRequest(clientId, secret, form, tags) {
-  return http.post(`${CHAT}/oauth2/token`, form, {
+  return http.post(`${IDENTITY}/oauth2/token`, form, {
     headers: { Authorization: basic(clientId, secret) },
     tags: Object.assign({ rpc: "token" }, tags || {}),
   });

@@ -1,17 +1,18 @@
 # Sourced by loadtest/run-all.sh: one hermetic stack at a time, started with npm start's command
 # (node --import tsx services/stack/main.ts) in a fresh DATA_DIR on free loopback ports, with
-# generated secrets. Sets CHAT AGENT GATEWAY MCP and the secrets for k6; stack_stop leaves no process.
+# generated secrets. Sets IDENTITY CHAT AGENT GATEWAY MCP and the secrets for k6; stack_stop leaves
+# no process.
 
 STACK_PID=""
 STACK_PORTS=()
 
 random_secret() { node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))'; }
 
-# Four ports free at the same moment (all listened on together, then released).
+# Five ports free at the same moment (all listened on together, then released).
 free_ports() {
   node -e '
     const net = require("node:net");
-    const servers = [0, 1, 2, 3].map(() => net.createServer());
+    const servers = [0, 1, 2, 3, 4].map(() => net.createServer());
     Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r)))).then(() => {
       process.stdout.write(servers.map((s) => s.address().port).join(" "));
       servers.forEach((s) => s.close());
@@ -28,6 +29,7 @@ stack_start() {
   read -r -a STACK_PORTS <<<"$(free_ports)"
   export CHAT="http://127.0.0.1:${STACK_PORTS[0]}" AGENT="http://127.0.0.1:${STACK_PORTS[1]}"
   export GATEWAY="http://127.0.0.1:${STACK_PORTS[2]}" MCP="http://127.0.0.1:${STACK_PORTS[3]}"
+  export IDENTITY="http://127.0.0.1:${STACK_PORTS[4]}"
   export AGENT_CLIENT_SECRET GATEWAY_CLIENT_SECRET ADMIN_PASSWORD LOAD_USER_PASSWORD
   AGENT_CLIENT_SECRET=$(random_secret)
   GATEWAY_CLIENT_SECRET=$(random_secret)
@@ -39,8 +41,10 @@ stack_start() {
     NODE_ENV=development HOST=127.0.0.1 DATA_DIR="$dir/data" LOG_FORMAT=json LOG_LEVEL=info \
     CHAT_PORT="${STACK_PORTS[0]}" AGENT_PORT="${STACK_PORTS[1]}" \
     GATEWAY_PORT="${STACK_PORTS[2]}" MCP_PORT="${STACK_PORTS[3]}" \
+    IDENTITY_PORT="${STACK_PORTS[4]}" IDENTITY_URL="$IDENTITY" \
     AGENT_CLIENT_SECRET="$AGENT_CLIENT_SECRET" GATEWAY_CLIENT_SECRET="$GATEWAY_CLIENT_SECRET" \
-    MCP_CLIENT_SECRET="$(random_secret)" SEED_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+    MCP_CLIENT_SECRET="$(random_secret)" CHAT_CLIENT_SECRET="$(random_secret)" \
+    SEED_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     "$@" node --import tsx services/stack/main.ts >"$STACK_LOG" 2>&1 &
   STACK_PID=$!
   local deadline=$((SECONDS + 300))

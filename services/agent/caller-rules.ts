@@ -4,10 +4,7 @@ import type { CallerRules } from "../kit/propagation/caller-policy.js";
 
 /**
  * Who may call the agent service (docs/architecture.md, "Who may call what"): chat, for its user.
- * `GetAgent` also without a user: the identity provider (chat) checks that an agent it is asked
- * to name in a token is registered, as itself.
  */
 export const AGENT_CALLER_RULES: CallerRules = {
   [AgentService.typeName]: { services: [SERVICE_IDS.chat], user: "required" },
-  [`${AgentService.typeName}/${AgentService.method.getAgent.name}`]: { services: [SERVICE_IDS.chat], user: "optional" },
 };

@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe("agent service callers", () => {
   it("refuses every caller but chat-with-a-user, with the right code", async () => {
-    const chat = stack.base.chat.identity.serviceCredentials;
+    const chat = configuredClientCredentials(stack.base.config, SERVICE_IDS.chat);
     const agentCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.agent);
     const gatewayCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.gateway);
     const cases: [string, () => Promise<ConnectError>, Code, RegExp][] = [
@@ -56,8 +56,8 @@ describe("agent service callers", () => {
         /wrong_audience/,
       ],
       [
-        "the gateway's credential for chat",
-        async () => runRefusal(await gatewayCreds.tokenFor(SERVICE_IDS.chat), user.accessToken),
+        "the gateway's credential for the identity service",
+        async () => runRefusal(await gatewayCreds.tokenFor(SERVICE_IDS.identity), user.accessToken),
         Code.Unauthenticated,
         /wrong_audience/,
       ],

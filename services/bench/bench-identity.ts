@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startFakeRevocationFeed } from "../kit/auth/revocation/testing/fake-revocation-feed.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createLogger } from "../kit/log/logger.js";
 import { freePort } from "../kit/testing/free-port.js";
 import type { TestIssuer } from "../kit/testing/test-issuer.js";
@@ -19,7 +20,9 @@ export async function startBenchIdentity(issuer: TestIssuer) {
     }
     req.resume();
     req.on("end", async () => {
-      const token = await issuer.mint({ sub: "mcp-server", aud: "chat", scope: "" });
+      // The MCP server asks for it to Watch the identity service's revocation feed, so its audience
+      // is that service (docs/identity.md, "Revocation at the edge").
+      const token = await issuer.mint({ sub: SERVICE_IDS.mcpServer, aud: SERVICE_IDS.identity, scope: "" });
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
       res.end(JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 300 }));
     });
@@ -34,7 +37,7 @@ export async function startBenchIdentity(issuer: TestIssuer) {
     /** Settings for the MCP server process. */
     env: {
       AUTH_TOKEN_URL: `http://127.0.0.1:${(tokens.address() as AddressInfo).port}/oauth2/token`,
-      CHAT_URL: feed.url,
+      IDENTITY_URL: feed.url,
     },
     async close() {
       await feed.stop();

@@ -26,23 +26,30 @@ const RATE_SECONDS = 3;
  * Issue 6 / brief §11: the cost of one warm CallTool through the gateway (called as the agent calls
  * it: the kit client, Connect protocol over h2c; MCP streamable
  * HTTP out, exchanged token cached) versus the same call made directly with the MCP SDK client
- * holding the token the gateway would use. The stack runs as `npm start` runs it — chat, MCP server
- * and gateway each their own process — so the bench measures the hop, not an event loop shared
- * by every part. Both arms use the same SDK client configuration (the gateway's fetch), the same
+ * holding the token the gateway would use. The stack runs as `npm start` runs it — identity, chat,
+ * MCP server, gateway and agent each their own process — so the bench measures the hop, not an
+ * event loop shared by every part. Logins and tokens come from the identity service. Both arms use the same SDK client configuration (the gateway's fetch), the same
  * server, the same tool; latency samples are interleaved in one run, then throughput of each path
  * at the same concurrency.
  */
 export async function benchGatewayOverhead(iterations: number): Promise<void> {
-  const [chatPort, mcpPort, gatewayPort, agentPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [identityPort, chatPort, mcpPort, gatewayPort, agentPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const adminPassword = `bench-${randomBytes(9).toString("base64url")}`;
   const clientSecret = `bench-${randomBytes(12).toString("base64url")}`;
   const agentSecret = `bench-${randomBytes(12).toString("base64url")}`;
-  const chatUrl = `http://127.0.0.1:${chatPort}`;
+  const identityUrl = `http://127.0.0.1:${identityPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const mcpResource = `http://127.0.0.1:${mcpPort}/mcp`;
   const stack = await spawnBenchProcess({
     entry: "services/stack/main.ts",
     env: {
+      IDENTITY_PORT: String(identityPort),
       CHAT_PORT: String(chatPort),
       MCP_PORT: String(mcpPort),
       GATEWAY_PORT: String(gatewayPort),
@@ -62,13 +69,13 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
   });
   const closers: Array<() => Promise<unknown>> = [];
   try {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "2" }));
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: identityUrl, httpVersion: "2" }));
     const login = await auth.login({ email: "admin@company.com", password: adminPassword });
     const userToken = login.tokens?.accessToken ?? "";
     // As the agent calls it: the kit client (Connect protocol, binary, over h2c) with the agent
     // service's own credential naming the agent, and the user's token.
     const agentCredentials = createClientCredentials({
-      tokenEndpoint: `${chatUrl}/oauth2/token`,
+      tokenEndpoint: `${identityUrl}/oauth2/token`,
       client: { clientId: SERVICE_IDS.agent, clientSecret: agentSecret },
     });
     const gw = createServiceClient(McpGatewayService, gatewayUrl, {
@@ -87,7 +94,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
 
     // The direct client holds the token the gateway uses: same exchange, same scopes.
     const exchange = createTokenExchangeClient({
-      tokenEndpoint: `${chatUrl}/oauth2/token`,
+      tokenEndpoint: `${identityUrl}/oauth2/token`,
       client: { clientId: SERVICE_IDS.gateway, clientSecret },
     });
     const mcpToken = await exchange.exchange({

@@ -6,10 +6,10 @@ import { startTestStack } from "../mcp-gateway/testing/test-stack.js";
 import { printRow, summarize } from "./stats.js";
 
 const LOGOUTS = Number(process.env.BENCH_LOGOUTS ?? 50);
-const HOPS = ["chat", "agent", "gateway", "mcp"] as const;
+const HOPS = ["identity", "chat", "agent", "gateway", "mcp"] as const;
 
 /**
- * Issue 9: how long after Logout each hop refuses the session — chat, agent and gateway the user's
+ * Issue 9: how long after Logout each hop refuses the session — identity, chat, agent and gateway the user's
  * access token, the MCP server an MCP token exchanged before the logout (target p99 ≤ 1 s). Real
  * services on loopback (one process, embedded PGlite), the revocation feed over HTTP/2. Each hop is
  * probed as its legitimate caller calls it, every millisecond, from the moment Logout is sent (so
@@ -17,14 +17,15 @@ const HOPS = ["chat", "agent", "gateway", "mcp"] as const;
  */
 export async function benchRevocation(): Promise<void> {
   const stack = await startTestStack({ LOG_LEVEL: "error" });
-  const auth = createClient(AuthService, createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }));
+  const auth = createClient(AuthService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
   const probes: HopProbes = hopProbes(stack);
-  const delays: Record<(typeof HOPS)[number], number[]> = { chat: [], agent: [], gateway: [], mcp: [] };
+  const delays: Record<(typeof HOPS)[number], number[]> = { identity: [], chat: [], agent: [], gateway: [], mcp: [] };
   try {
     for (let i = 0; i < LOGOUTS; i++) {
       const user = await stack.login("agent@company.com", stack.passwords.agent);
       const mcpToken = await probes.mcpToken(user.accessToken);
       const probe: Record<(typeof HOPS)[number], () => Promise<ProbeResult>> = {
+        identity: () => probes.identity(user.accessToken),
         chat: () => probes.chat(user.accessToken),
         agent: () => probes.agent(user.accessToken),
         gateway: () => probes.gateway(user.accessToken),

@@ -20,7 +20,7 @@ const minutes = arg("minutes", 10);
 const vus = arg("vus", 10);
 const principals = arg("principals", 50);
 const SAMPLE_S = 5;
-const SERVICES = ["chat", "agent", "mcp-gateway", "mcp-server"] as const;
+const SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"] as const;
 type Service = (typeof SERVICES)[number];
 
 interface Sample {
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
     const auth = createClient(
       AuthService,
-      createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.chat}`, httpVersion: "1.1" }),
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }),
     );
     const login = async () => {
       const res = await auth.login({ email: "admin@company.com", password: stack.adminPassword });

@@ -4,7 +4,7 @@ import { reportMemory } from "../kit/server/memory-report.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
 import { startChat } from "./server.js";
 
-const config = loadConfig({ secrets: ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SECRET", "MCP_CLIENT_SECRET", "SEED_ADMIN_PASSWORD", "SEED_AGENT_PASSWORD", "SEED_VIEWER_PASSWORD"] });
+const config = loadConfig({ secrets: ["CHAT_CLIENT_SECRET"] });
 const logger = createLogger({ service: "chat", level: config.LOG_LEVEL });
 const chat = await startChat(config, logger);
 stopOnSignals(logger, () => chat.close());

@@ -1,109 +1,87 @@
+import { protectedResourceMetadata, sendProtectedResourceMetadata } from "../kit/auth/protected-resource.js";
+import { SCOPES } from "../kit/auth/scopes.js";
+import { type ServiceAuth, startServiceAuth } from "../kit/auth/service-auth.js";
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
-import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { startServiceServer } from "../kit/server/service-server.js";
+import { anyOrigin, startServiceServer } from "../kit/server/service-server.js";
 import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";
 import { ThreadStore } from "./conversations/thread-store.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
-import type { AgentDirectory } from "../identity/agents/agent-directory.js";
-import { type Identity, startIdentity } from "../identity/identity.js";
-import { createOwnServiceVerifier } from "../identity/own-service-verifier.js";
+
+/** Where chat's RFC 9728 metadata is served (its resource is the origin: the well-known path alone). */
+export const PROTECTED_RESOURCE_PATH = "/.well-known/oauth-protected-resource";
 
 export interface ChatOptions {
   /** PostgreSQL schema instead of "chat" (tests use one per run). */
   readonly databaseSchema?: string;
-  /** Overrides how often signing keys are re-read from the database. */
-  readonly keyReloadIntervalMs?: number;
-  /** Replaces the agent service's registry in the token endpoint (tests without an agent service). */
-  readonly agentDirectory?: AgentDirectory;
 }
 
 export interface RunningChat {
   /** Base URL, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   readonly port: number;
-  readonly identity: Identity;
-  /** The chat database (tests add users through it; the process owns and closes it). */
+  /** The chat database (threads and messages; the process owns and closes it). */
   readonly database: Database;
   close(): Promise<void>;
 }
 
 /**
- * Starts the chat (edge) process in-process on `config.CHAT_PORT` (0 = any free port): the
- * identity provider (AuthService, JWKS, token endpoint) and ChatService (threads, messages, agent
- * turns run as the caller on the agent service).
+ * Starts the chat service on `config.CHAT_PORT` (0 = any free port): ChatService (threads,
+ * messages, agent turns run as the caller on the agent service). It verifies users' tokens as every
+ * service behind the identity provider does (JWKS, the revocation feed; docs/architecture.md) and
+ * calls the agent service with its own client credential.
  */
-export async function startChat(
-  config: Config,
-  logger: Logger,
-  options: ChatOptions = {},
-): Promise<RunningChat> {
-  let db: Database | undefined;
-  let identity: Identity | undefined;
+export async function startChat(config: Config, logger: Logger, options: ChatOptions = {}): Promise<RunningChat> {
+  // On PGlite this also takes DATA_DIR/chat.lock (one process per embedded database), until close.
+  const db = await openChatDatabase(config, { logger, schema: options.databaseSchema });
+  const metadata = protectedResourceMetadata({
+    resource: config.CHAT_URL,
+    issuer: config.AUTH_ISSUER,
+    scopes: SCOPES,
+    name: "support-ext chat (threads and messages)",
+  });
+  let auth: ServiceAuth | undefined;
   try {
-    // On PGlite this also takes DATA_DIR/chat.lock (one process per embedded database), until close.
-    db = await openChatDatabase(config, { logger, schema: options.databaseSchema });
-    identity = await startIdentity({
-      db,
-      config,
-      logger,
-      ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
-      ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
-    });
-    const routesOf = identity;
-    const conversations = chatRoutes({ threads: new ThreadStore(db), agents: createAgentClient(config.AGENT_URL, identity.serviceCredentials), logger });
+    auth = await startServiceAuth(config, SERVICE_IDS.chat, logger);
+    const openAuth = auth;
     const server = await startServiceServer({
       name: "chat",
       host: config.HOST,
       port: config.CHAT_PORT,
       logger,
-      routes: (router) => {
-        routesOf.registerRoutes(router);
-        conversations(router);
-      },
-      auth: {
-        ...identity.auth,
-        devAnonymous: config.AUTH_DEV_ANONYMOUS,
-        callers: {
-          rules: CHAT_CALLER_RULES,
-          verifier: createOwnServiceVerifier({
-            keyRing: identity.keyRing,
-            issuer: config.AUTH_ISSUER,
-            audience: SERVICE_IDS.chat,
-            clockToleranceSec: config.CLOCK_TOLERANCE,
-          }),
-        },
-      },
+      routes: chatRoutes({ threads: new ThreadStore(db), agents: createAgentClient(config.AGENT_URL, auth.credentials), logger }),
+      auth: auth.serverAuth(CHAT_CALLER_RULES),
       corsOrigins: config.CORS_ORIGINS,
-      httpRoutes: identity.httpRoutes,
+      // RFC 9728: a client given only chat's address finds the identity provider that issues its
+      // tokens (the extension logs in there).
+      httpRoutes: { [PROTECTED_RESOURCE_PATH]: anyOrigin((_req, res) => sendProtectedResourceMetadata(res, metadata)) },
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
     });
+    auth.reportHealth(server.health);
     if (config.AUTH_DEV_ANONYMOUS) {
       logger.warn("AUTH_DEV_ANONYMOUS=1: calls without a token run as a read-only development principal");
     }
-    const openDb = db;
-    const openIdentity = identity;
     let closing: Promise<void> | undefined;
     return {
       url: server.url,
       port: server.port,
-      identity,
-      database: openDb,
+      database: db,
       close() {
         closing ??= (async () => {
           await server.close();
-          openIdentity.close();
-          await openDb.close();
+          await openAuth.close();
+          await db.close();
         })();
         return closing;
       },
     };
   } catch (err) {
-    identity?.close();
-    await db?.close().catch(() => undefined);
+    await auth?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
     throw err;
   }
 }

@@ -3,12 +3,12 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { bearer, startTestChat, TEST_ISSUER, type TestChat } from "../chat/testing/test-chat.js";
+import { bearer, startTestIdentity, TEST_ISSUER, type TestIdentity } from "./testing/test-identity.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 
 beforeAll(async () => {
-  chat = await startTestChat();
+  chat = await startTestIdentity();
 });
 afterAll(() => chat?.dispose());
 
@@ -201,9 +201,9 @@ describe("identity: login, who-am-I, refresh rotation, reuse detection, logout",
 });
 
 describe("identity with AUTH_DEV_ANONYMOUS=1", () => {
-  let dev: TestChat;
+  let dev: TestIdentity;
   beforeAll(async () => {
-    dev = await startTestChat({ AUTH_DEV_ANONYMOUS: "1" });
+    dev = await startTestIdentity({ AUTH_DEV_ANONYMOUS: "1" });
   });
   afterAll(() => dev?.dispose());
 

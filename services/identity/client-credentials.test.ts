@@ -2,16 +2,17 @@ import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createServiceTokenVerifier } from "../kit/auth/token-verifier.js";
-import { TEST_AGENTS, testAgentDirectory } from "../chat/testing/test-agents.js";
-import { startTestChat, TEST_GATEWAY_ID, TEST_ISSUER, type TestChat } from "../chat/testing/test-chat.js";
-import { type ClientAuth, clientCredentialsForm, postTokenRequest, type TokenResponse } from "../chat/testing/token-request.js";
+import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
+import { startTestIdentity, TEST_GATEWAY_ID, TEST_ISSUER, type TestIdentity } from "./testing/test-identity.js";
+import { type ClientAuth, clientCredentialsForm, postTokenRequest, type TokenResponse } from "./testing/token-request.js";
 
-let chat: TestChat;
-let clients: { agent: ClientAuth; gateway: ClientAuth; mcpServer: ClientAuth };
+let chat: TestIdentity;
+let clients: { chat: ClientAuth; agent: ClientAuth; gateway: ClientAuth; mcpServer: ClientAuth };
 
 beforeAll(async () => {
-  chat = await startTestChat({ SERVICE_TOKEN_TTL: "5m" }, { agentDirectory: testAgentDirectory() });
+  chat = await startTestIdentity({ SERVICE_TOKEN_TTL: "5m" }, { agentDirectory: testAgentDirectory() });
   clients = {
+    chat: { basic: [SERVICE_IDS.chat, chat.config.CHAT_CLIENT_SECRET] },
     agent: { basic: [SERVICE_IDS.agent, chat.config.AGENT_CLIENT_SECRET] },
     gateway: { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] },
     mcpServer: { basic: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET] },
@@ -41,10 +42,12 @@ function verifierFor(audience: string) {
 describe("grant_type=client_credentials at POST /oauth2/token", () => {
   it("issues each client a service token for each audience it calls, with exactly the service claims", async () => {
     const allowed: [keyof typeof clients, string, string][] = [
+      ["chat", SERVICE_IDS.chat, SERVICE_IDS.agent],
+      ["chat", SERVICE_IDS.chat, SERVICE_IDS.identity],
       ["agent", SERVICE_IDS.agent, SERVICE_IDS.gateway],
-      ["agent", SERVICE_IDS.agent, SERVICE_IDS.chat],
-      ["gateway", TEST_GATEWAY_ID, SERVICE_IDS.chat],
-      ["mcpServer", SERVICE_IDS.mcpServer, SERVICE_IDS.chat],
+      ["agent", SERVICE_IDS.agent, SERVICE_IDS.identity],
+      ["gateway", TEST_GATEWAY_ID, SERVICE_IDS.identity],
+      ["mcpServer", SERVICE_IDS.mcpServer, SERVICE_IDS.identity],
     ];
     for (const [client, clientId, audience] of allowed) {
       const res = await request(clients[client], { audience });
@@ -65,7 +68,7 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
       expect(claims).toMatchObject({ iss: TEST_ISSUER, aud: audience, sub: clientId, client_id: clientId });
       expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(chat.config.SERVICE_TOKEN_TTL);
       // A service token for one service is refused by any other.
-      const other = audience === SERVICE_IDS.chat ? SERVICE_IDS.gateway : SERVICE_IDS.chat;
+      const other = audience === SERVICE_IDS.identity ? SERVICE_IDS.gateway : SERVICE_IDS.identity;
       await expect(verifierFor(other).verify(token)).rejects.toThrow(/^wrong_audience/);
     }
   });
@@ -117,13 +120,13 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
   it("lets only the agent client name an agent, and only a registered one (invalid_request)", async () => {
     const agentId = TEST_AGENTS.supportAssistant.agentId;
     expectOAuthError(
-      await request(clients.gateway, { audience: SERVICE_IDS.chat, agentId }),
+      await request(clients.gateway, { audience: SERVICE_IDS.identity, agentId }),
       400,
       "invalid_request",
       /only the agent service may name one/,
     );
     expectOAuthError(
-      await request(clients.mcpServer, { audience: SERVICE_IDS.chat, agentId }),
+      await request(clients.mcpServer, { audience: SERVICE_IDS.identity, agentId }),
       400,
       "invalid_request",
       /only the agent service may name one/,
@@ -148,12 +151,12 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
       { none: true },
     ];
     for (const auth of cases) {
-      const res = await request(auth, { audience: SERVICE_IDS.chat });
+      const res = await request(auth, { audience: SERVICE_IDS.identity });
       expectOAuthError(res, 401, "invalid_client");
       expect(res.headers.get("www-authenticate")).toMatch(/^Basic realm=/);
     }
     // client_secret_post still works.
-    const posted = await request({ post: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET] }, { audience: "chat" });
+    const posted = await request({ post: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET] }, { audience: "identity" });
     expect(posted.status, JSON.stringify(posted.body)).toBe(200);
   });
 
@@ -178,7 +181,7 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
 
   it("joins the caller's trace: its log line carries the incoming trace id and request id", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-    const res = await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), clients.mcpServer, {
+    const res = await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), clients.mcpServer, {
       headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": "req-cc-trace-1" },
     });
     expect(res.status).toBe(200);

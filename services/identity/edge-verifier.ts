@@ -10,7 +10,7 @@ export interface EdgeVerifierOptions {
 }
 
 /**
- * The chat process verifies its own tokens with the shared verifier, resolving keys in process
+ * The identity service verifies its own tokens with the shared verifier, resolving keys in process
  * from its key ring (no HTTP fetch of its own JWKS).
  *
  * The shared verifier remembers tokens that verified until they expire. That is right everywhere

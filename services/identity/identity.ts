@@ -1,20 +1,18 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Principal } from "../kit/auth/principal.js";
-import { SERVICE_IDS, type ServiceCredentials } from "../kit/auth/service-identity.js";
 import type { TokenVerifier } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
-import type { HttpRoute } from "../kit/server/service-server.js";
+import { anyOrigin, type HttpRoute } from "../kit/server/service-server.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
-import { createRemoteAgentDirectory } from "./agents/remote-agent-directory.js";
+import { createAgentRegistrations, SEED_AGENT_REGISTRATIONS, seedAgentRegistrations } from "./agents/agent-registrations.js";
 import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
 import { createTokenIssuer } from "./auth/issue-tokens.js";
 import { createLogin } from "./auth/login.js";
 import { createLogout } from "./auth/logout.js";
 import { createRefresh } from "./auth/refresh.js";
 import { clientRegistryFrom } from "./clients/client-registry.js";
-import { createOwnServiceCredentials } from "./credentials/own-service-credentials.js";
 import { createEdgeVerifier } from "./edge-verifier.js";
 import { createActorTokenCheck } from "./exchange/actor-token.js";
 import { createTokenExchange } from "./exchange/token-exchange.js";
@@ -50,11 +48,11 @@ export interface IdentityOptions {
   readonly keyReloadIntervalMs?: number;
   /** Overrides REVOCATION_HEARTBEAT, in ms (tests go below the configuration's whole seconds). */
   readonly revocationHeartbeatMs?: number;
-  /** Replaces the agent service's registry (tests of the token endpoint without an agent service). */
+  /** Replaces the stored agent registrations (tests name agents the seed does not have). */
   readonly agentDirectory?: AgentDirectory;
 }
 
-/** The identity provider, ready to be mounted on the chat process's server. */
+/** The identity provider, ready to be mounted on the identity service's server. */
 export interface Identity {
   registerRoutes(router: ConnectRouter): void;
   /** Authentication settings for the server's auth interceptor. */
@@ -69,15 +67,13 @@ export interface Identity {
   readonly revocationFeed: RevocationFeed;
   /** Ends a login session everywhere within a second (SessionAdminService and tests use it). */
   readonly revokeSession: RevokeSession;
-  /** Chat's own service credentials (client id `chat`), minted in process: for chat → agent calls. */
-  readonly serviceCredentials: ServiceCredentials;
   /** The registered agents, as the token endpoint checks them. */
   readonly agents: AgentDirectory;
   close(): void;
 }
 
 /**
- * Builds the identity provider on the chat database: seeds users and the first signing key,
+ * Builds the identity provider on its database: seeds users, agents and the first signing key,
  * loads keys and revoked sessions into memory, and wires login/refresh/logout/who-am-I, the JWKS
  * and the token exchange endpoint.
  */
@@ -85,6 +81,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const { db, config, logger } = options;
 
   await seedUsers(db, seedUsersFrom(config), logger);
+  await seedAgentRegistrations(db, SEED_AGENT_REGISTRATIONS);
   if (config.AUTH_DEV_ANONYMOUS) await seedDevPrincipal(db);
   const firstKey = await ensureSigningKey(db);
   if (firstKey) logger.info({ kid: firstKey.kid }, "generated the first signing key");
@@ -121,16 +118,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
 
   const users = createUserStore(db);
   const minter = createTokenMinter({ issuer: config.AUTH_ISSUER, signer: () => keyRing.signer() });
-  const serviceCredentials = createOwnServiceCredentials({
-    minter,
-    lifetimeSec: config.SERVICE_TOKEN_TTL,
-    audiences: [SERVICE_IDS.agent],
-  });
-  // Tokens of a removed key no longer verify anywhere: don't keep handing them out.
-  keyRing.onKeysRemoved(() => serviceCredentials.clear());
-  const agents =
-    options.agentDirectory ??
-    createRemoteAgentDirectory({ agentUrl: config.AGENT_URL, credentials: serviceCredentials, logger });
+  const agents = options.agentDirectory ?? createAgentRegistrations(db);
   const issue = createTokenIssuer({
     minter,
     audience: config.API_AUDIENCE,
@@ -214,14 +202,14 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     },
     auth: { verifier, publicProcedures: PUBLIC_AUTH_PROCEDURES, isRevoked },
     httpRoutes: {
-      [JWKS_PATH]: createJwksRoute(keyRing),
-      [TOKEN_ENDPOINT_PATH]: tokenEndpoint,
+      // Public to every origin: verifiers and browser-based OAuth clients (docs/identity.md).
+      [JWKS_PATH]: anyOrigin(createJwksRoute(keyRing)),
+      [TOKEN_ENDPOINT_PATH]: anyOrigin(tokenEndpoint),
       ...authorizationServer.httpRoutes,
     },
     keyRing,
     revocationFeed,
     revokeSession: revoke,
-    serviceCredentials,
     agents,
     close() {
       revocationFeed.close();

@@ -1,26 +1,26 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runRotateKeys } from "../chat/testing/run-rotate-keys.js";
+import { runRotateKeys } from "./testing/run-rotate-keys.js";
 import {
   bearer,
-  startTestChat,
+  startTestIdentity,
   TEST_ISSUER,
   TEST_MCP_RESOURCE,
-  type TestChat,
-} from "../chat/testing/test-chat.js";
-import { exchangeForm, postTokenRequest } from "../chat/testing/token-request.js";
+  type TestIdentity,
+} from "./testing/test-identity.js";
+import { exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 
 /** The kids the JWKS publishes, sorted (the document lists them by when they start signing). */
-async function jwksKids(chat: TestChat): Promise<string[]> {
+async function jwksKids(chat: TestIdentity): Promise<string[]> {
   const jwks = (await (await fetch(`${chat.url}/.well-known/jwks.json`)).json()) as jose.JSONWebKeySet;
   return jwks.keys.map((k) => k.kid ?? "").sort();
 }
 const sorted = (...kids: (string | undefined)[]) => kids.map((k) => k ?? "").sort();
 
-async function loginAdmin(chat: TestChat): Promise<string> {
+async function loginAdmin(chat: TestIdentity): Promise<string> {
   const res = await chat.auth.login({ email: "admin@company.com", password: chat.passwords.admin });
   return res.tokens?.accessToken ?? "";
 }
@@ -28,7 +28,7 @@ async function loginAdmin(chat: TestChat): Promise<string> {
 const kidOf = (token: string) => jose.decodeProtectedHeader(token).kid;
 
 /** Verifies like any other service would: a fresh remote JWKS from the served document. */
-async function joseVerifies(chat: TestChat, token: string): Promise<true | string> {
+async function joseVerifies(chat: TestIdentity, token: string): Promise<true | string> {
   try {
     await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(`${chat.url}/.well-known/jwks.json`)), {
       issuer: TEST_ISSUER,
@@ -41,7 +41,7 @@ async function joseVerifies(chat: TestChat, token: string): Promise<true | strin
   }
 }
 
-async function whoAmIError(chat: TestChat, token: string): Promise<string | undefined> {
+async function whoAmIError(chat: TestIdentity, token: string): Promise<string | undefined> {
   try {
     await chat.auth.whoAmI({}, bearer(token));
     return undefined;
@@ -59,9 +59,9 @@ function addedKid(stdout: string): string {
 }
 
 describe("signing keys: rotation with `npm run rotate-keys`", () => {
-  let chat: TestChat;
+  let chat: TestIdentity;
   beforeAll(async () => {
-    chat = await startTestChat();
+    chat = await startTestIdentity();
   });
   afterAll(() => chat?.dispose());
 
@@ -147,11 +147,11 @@ describe("signing keys: rotation with `npm run rotate-keys`", () => {
   }, 60_000); // two runs of the command and a chat start
 
   it.skipIf(onPostgres)(
-    "refuses to open the embedded database while chat runs (PGlite serves one process)",
+    "refuses to open the embedded database while the identity service runs (PGlite serves one process)",
     async () => {
       const res = await runRotateKeys(chat, ["--list"]);
       expect(res.code).toBe(1);
-      expect(res.stderr).toMatch(/chat\.lock is held by running process \d+/);
+      expect(res.stderr).toMatch(/identity\.lock is held by running process \d+/);
       // Chat is unharmed.
       expect(await whoAmIError(chat, await loginAdmin(chat))).toBeUndefined();
     },
@@ -159,9 +159,9 @@ describe("signing keys: rotation with `npm run rotate-keys`", () => {
 });
 
 describe.skipIf(!onPostgres)("signing keys on PostgreSQL: live rotation", () => {
-  let chat: TestChat;
+  let chat: TestIdentity;
   beforeAll(async () => {
-    chat = await startTestChat({}, { keyReloadIntervalMs: 200 });
+    chat = await startTestIdentity({}, { keyReloadIntervalMs: 200 });
   });
   afterAll(() => chat?.dispose());
 

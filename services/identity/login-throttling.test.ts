@@ -1,12 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestChat, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestChat } from "../chat/testing/test-chat.js";
-import { exchangeForm, postTokenRequest } from "../chat/testing/token-request.js";
+import { startTestIdentity, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestIdentity } from "./testing/test-identity.js";
+import { exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 
 beforeAll(async () => {
-  chat = await startTestChat({
+  chat = await startTestIdentity({
     LOGIN_THROTTLE_WINDOW: "4s",
     LOGIN_MAX_FAILURES_PER_EMAIL: "3",
     LOGIN_MAX_FAILURES_PER_ADDRESS: "5",

@@ -1,9 +1,10 @@
 import type { Migration } from "../kit/db/index.js";
+import { AGENT_REGISTRATION_MIGRATIONS } from "./agents/agent-registrations.js";
 import { OAUTH_MIGRATIONS } from "./oauth/migrations.js";
 
 /**
- * The identity provider's tables in the chat database. Ids carry an `identity_` prefix because the
- * chat process's other parts (threads, messages) append their own migrations to the same database.
+ * The identity provider's tables, in its own database (`DATA_DIR/identity`, or schema `identity`).
+ * Ids keep the `identity_` prefix they had when these tables lived in chat's database.
  * Append new migrations; never edit one that has shipped.
  */
 export const IDENTITY_MIGRATIONS: readonly Migration[] = [
@@ -70,4 +71,5 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
   },
   // The OAuth 2.1 authorization server for MCP clients (oauth/).
   ...OAUTH_MIGRATIONS,
+  ...AGENT_REGISTRATION_MIGRATIONS,
 ];

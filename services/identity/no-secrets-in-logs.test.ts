@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { testAgentDirectory } from "../chat/testing/test-agents.js";
+import { testAgentDirectory } from "./testing/test-agents.js";
 import {
   bearer,
-  startTestChat,
+  startTestIdentity,
   TEST_GATEWAY_ID,
   TEST_MCP_RESOURCE,
-  type TestChat,
-} from "../chat/testing/test-chat.js";
-import { clientCredentialsForm, exchangeForm, postTokenRequest } from "../chat/testing/token-request.js";
+  type TestIdentity,
+} from "./testing/test-identity.js";
+import { clientCredentialsForm, exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 
 beforeAll(async () => {
-  chat = await startTestChat({ LOGIN_MAX_FAILURES_PER_EMAIL: "2" }, { agentDirectory: testAgentDirectory() });
+  chat = await startTestIdentity({ LOGIN_MAX_FAILURES_PER_EMAIL: "2" }, { agentDirectory: testAgentDirectory() });
 });
 afterAll(() => chat?.dispose());
 
@@ -67,7 +67,7 @@ describe("logs", () => {
     expect(service.status).toBe(200);
     const actorToken = service.body.access_token as string;
     secrets.push(actorToken);
-    await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), {
+    await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), {
       basic: [SERVICE_IDS.mcpServer, wrongSecret],
     });
     await postTokenRequest(

@@ -1,21 +1,21 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { testAgentDirectory } from "../chat/testing/test-agents.js";
-import { startTestChat, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestChat } from "../chat/testing/test-chat.js";
-import { type ClientAuth, clientCredentialsForm, exchangeForm, postTokenRequest } from "../chat/testing/token-request.js";
+import { testAgentDirectory } from "./testing/test-agents.js";
+import { startTestIdentity, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestIdentity } from "./testing/test-identity.js";
+import { type ClientAuth, clientCredentialsForm, exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
 /**
  * Issue 9, deliverable 4: one party's failures never make another party's right credentials fail,
  * while guessing stays bounded. Windows here are long (nothing ages out while a loaded machine
  * hashes passwords); recovery after the window is tested in login-throttling.test.ts.
  */
-let behindProxy: TestChat;
-let onLoopback: TestChat;
+let behindProxy: TestIdentity;
+let onLoopback: TestIdentity;
 
 beforeAll(async () => {
   [behindProxy, onLoopback] = await Promise.all([
-    startTestChat({
+    startTestIdentity({
       LOGIN_THROTTLE_WINDOW: "10m",
       LOGIN_MAX_FAILURES_PER_EMAIL: "3",
       LOGIN_MAX_FAILURES_PER_ADDRESS: "20",
@@ -23,7 +23,7 @@ beforeAll(async () => {
     }),
     // The defaults (20 failures per address in 15 min) and no proxy: every caller here, the real
     // gateway included, is 127.0.0.1 — the gateway's own address.
-    startTestChat({}, { agentDirectory: testAgentDirectory() }),
+    startTestIdentity({}, { agentDirectory: testAgentDirectory() }),
   ]);
 });
 afterAll(async () => {
@@ -73,7 +73,7 @@ describe("failed client authentications can't lock the real gateway out", () => 
     const chat = onLoopback;
     const gateway: ClientAuth = { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] };
     const guess = (i: number) =>
-      postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), {
+      postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), {
         basic: [TEST_GATEWAY_ID, `guess-${i}-secret`],
       });
     for (let i = 0; i < 20; i++) expect((await guess(i)).status).toBe(401);
@@ -101,11 +101,11 @@ describe("failed client authentications can't lock the real gateway out", () => 
       expect(Date.now() - started).toBeLessThan(900); // not slowed either
     }
     // The MCP server's and the gateway's own service tokens too.
-    const mcp = await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), {
+    const mcp = await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), {
       basic: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET],
     });
     expect(mcp.status).toBe(200);
-    expect((await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.chat }), gateway)).status).toBe(200);
+    expect((await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), gateway)).status).toBe(200);
 
     // Guessing goes on past the limit: each wrong secret is held ~1 s and answered 429.
     const started = Date.now();

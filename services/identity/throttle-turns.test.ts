@@ -30,7 +30,7 @@ describe("failed client authentications by another party", () => {
           authorization: `Basic ${Buffer.from(`mcp-gateway:wrong-guess-${i}`).toString("base64")}`,
           "content-type": "application/x-www-form-urlencoded",
         },
-        body: new URLSearchParams({ grant_type: "client_credentials", audience: "chat" }),
+        body: new URLSearchParams({ grant_type: "client_credentials", audience: "identity" }),
       });
       statuses.push(res.status);
     }
@@ -39,7 +39,7 @@ describe("failed client authentications by another party", () => {
     const over = await fetch(tokenUrl, {
       method: "POST",
       headers: { authorization: `Basic ${Buffer.from("mcp-gateway:one-more").toString("base64")}`, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", audience: "chat" }),
+      body: new URLSearchParams({ grant_type: "client_credentials", audience: "identity" }),
     });
     expect(over.status).toBe(429);
 

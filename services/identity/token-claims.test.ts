@@ -1,20 +1,20 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { TEST_AGENTS, testAgentDirectory } from "../chat/testing/test-agents.js";
+import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
 import {
-  startTestChat,
+  startTestIdentity,
   TEST_GATEWAY_ID,
   TEST_ISSUER,
   TEST_MCP_RESOURCE,
-  type TestChat,
-} from "../chat/testing/test-chat.js";
-import { clientCredentialsForm, exchangeForm, postTokenRequest } from "../chat/testing/token-request.js";
+  type TestIdentity,
+} from "./testing/test-identity.js";
+import { clientCredentialsForm, exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 
 beforeAll(async () => {
-  chat = await startTestChat({}, { agentDirectory: testAgentDirectory() });
+  chat = await startTestIdentity({}, { agentDirectory: testAgentDirectory() });
 });
 afterAll(() => chat?.dispose());
 

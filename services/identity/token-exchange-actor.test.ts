@@ -3,15 +3,15 @@ import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { type AgentDirectory, AgentDirectoryUnavailable } from "./agents/agent-directory.js";
-import { TEST_AGENTS, testAgentDirectory } from "../chat/testing/test-agents.js";
-import { startTestChat, TEST_GATEWAY_ID, TEST_ISSUER, TEST_MCP_RESOURCE, type TestChat } from "../chat/testing/test-chat.js";
+import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
+import { startTestIdentity, TEST_GATEWAY_ID, TEST_ISSUER, TEST_MCP_RESOURCE, type TestIdentity } from "./testing/test-identity.js";
 import {
   type ClientAuth,
   clientCredentialsForm,
   exchangeForm,
   postTokenRequest,
   type TokenResponse,
-} from "../chat/testing/token-request.js";
+} from "./testing/token-request.js";
 
 /** The seeded agents, and one id whose lookup finds the registry down. */
 const REGISTRY_DOWN = "registry-down";
@@ -23,12 +23,12 @@ const agents: AgentDirectory = {
   },
 };
 
-let chat: TestChat;
+let chat: TestIdentity;
 let gateway: ClientAuth;
 let agentClient: ClientAuth;
 
 beforeAll(async () => {
-  chat = await startTestChat({ MCP_TOKEN_TTL: "5m" }, { agentDirectory: agents });
+  chat = await startTestIdentity({ MCP_TOKEN_TTL: "5m" }, { agentDirectory: agents });
   gateway = { basic: [TEST_GATEWAY_ID, chat.config.GATEWAY_CLIENT_SECRET] };
   agentClient = { basic: [SERVICE_IDS.agent, chat.config.AGENT_CLIENT_SECRET] };
 });
@@ -112,10 +112,10 @@ describe("token exchange with an actor token (RFC 8693 §2.1, §4.1)", () => {
     expectRefused(await exchange(user, actor, "tickets:write system:read"), 400, "invalid_scope", /ticket-searcher/);
   });
 
-  it("refuses an actor token addressed to another service (a token the agent got for chat can't be replayed)", async () => {
+  it("refuses an actor token addressed to another service (a token the agent got for the identity service can't be replayed)", async () => {
     const user = await login("viewer@company.com", chat.passwords.viewer);
-    const forChat = await agentToken("ticket-reader", SERVICE_IDS.chat);
-    expectRefused(await exchange(user, forChat), 400, "invalid_grant", /^actor_token: wrong_audience/);
+    const forIdentity = await agentToken("ticket-reader", SERVICE_IDS.identity);
+    expectRefused(await exchange(user, forIdentity), 400, "invalid_grant", /^actor_token: wrong_audience/);
   });
 
   it("refuses a user token, an MCP token, or a service token of another client as actor token", async () => {

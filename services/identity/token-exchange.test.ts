@@ -3,29 +3,29 @@ import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
-import { TEST_AGENTS, testAgentDirectory } from "../chat/testing/test-agents.js";
+import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
 import {
   bearer,
-  startTestChat,
+  startTestIdentity,
   TEST_GATEWAY_ID,
   TEST_ISSUER,
   TEST_MCP_RESOURCE,
-  type TestChat,
-} from "../chat/testing/test-chat.js";
+  type TestIdentity,
+} from "./testing/test-identity.js";
 import {
   type ClientAuth,
   clientCredentialsForm,
   exchangeForm,
   postTokenRequest,
   type TokenResponse,
-} from "../chat/testing/token-request.js";
+} from "./testing/token-request.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 let gateway: ClientAuth;
 let foreignIssuer: TestIssuer;
 
 beforeAll(async () => {
-  chat = await startTestChat(
+  chat = await startTestIdentity(
     { MCP_TOKEN_TTL: "5m", ACCESS_TOKEN_TTL: "15m" },
     { agentDirectory: testAgentDirectory() },
   );
@@ -282,12 +282,12 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
 });
 
 describe("token exchange and the subject token's expiry", () => {
-  let short: TestChat;
+  let short: TestIdentity;
   beforeAll(async () => {
     // Access tokens shorter than MCP tokens. The clock tolerance outlasts the test's wait, so the
     // shared verifier still accepts the expired token and only the exchange's own no-leeway check
     // can refuse it (with a shorter tolerance the test would pass without that check).
-    short = await startTestChat({ ACCESS_TOKEN_TTL: "2s", MCP_TOKEN_TTL: "5m", CLOCK_TOLERANCE: "10s" });
+    short = await startTestIdentity({ ACCESS_TOKEN_TTL: "2s", MCP_TOKEN_TTL: "5m", CLOCK_TOLERANCE: "10s" });
   });
   afterAll(() => short?.dispose());
 

@@ -73,7 +73,7 @@ describe("gateway callers", () => {
     const agentCreds = configuredClientCredentials(stack.config, SERVICE_IDS.agent);
     const gatewayCreds = configuredClientCredentials(stack.config, SERVICE_IDS.gateway);
     const mcpCreds = configuredClientCredentials(stack.config, SERVICE_IDS.mcpServer);
-    const chatCreds = stack.chat.identity.serviceCredentials;
+    const chatCreds = configuredClientCredentials(stack.config, SERVICE_IDS.chat);
     const userToken = admin.accessToken;
     // null: no user token at all (undefined would take the default).
     const call = (serviceToken: string | undefined, user: string | null = userToken) => () =>
@@ -97,10 +97,10 @@ describe("gateway callers", () => {
         Code.PermissionDenied,
         /prove the agent/,
       ],
-      ["agent credential for chat", call(await agentCreds.tokenFor(SERVICE_IDS.chat)), Code.Unauthenticated, /wrong_audience/],
+      ["agent credential for the identity service", call(await agentCreds.tokenFor(SERVICE_IDS.identity)), Code.Unauthenticated, /wrong_audience/],
       ["chat's credential for the agent service", call(await chatCreds.tokenFor(SERVICE_IDS.agent)), Code.Unauthenticated, /wrong_audience/],
-      ["the MCP server's credential", call(await mcpCreds.tokenFor(SERVICE_IDS.chat)), Code.Unauthenticated, /wrong_audience/],
-      ["the gateway's own credential", call(await gatewayCreds.tokenFor(SERVICE_IDS.chat)), Code.Unauthenticated, /wrong_audience/],
+      ["the MCP server's credential", call(await mcpCreds.tokenFor(SERVICE_IDS.identity)), Code.Unauthenticated, /wrong_audience/],
+      ["the gateway's own credential", call(await gatewayCreds.tokenFor(SERVICE_IDS.identity)), Code.Unauthenticated, /wrong_audience/],
       ["the user's token as service credential", call(userToken), Code.Unauthenticated, /wrong_audience|missing_claim/],
       [
         "a forged agent credential (unknown key)",
@@ -139,6 +139,7 @@ describe("gateway callers", () => {
       `INSERT INTO agents (id, name, system_prompt, model, allowed_tools, max_tool_calls, max_model_turns)
        VALUES ('ticket-opener', 'Ticket Opener', 'Opens tickets.', 'embedded', '["create_ticket","get_ticket"]', 5, 5)`,
     );
+    await stack.registerAgent("ticket-opener", ["create_ticket", "get_ticket"]);
     const gw = stack.gatewayClient("grpc", "ticket-opener");
     const { tools } = await gw.listTools({}, { headers: bearer(admin.accessToken) });
     expect(tools.map((t) => t.name).sort()).toEqual(["create_ticket", "get_ticket"]);

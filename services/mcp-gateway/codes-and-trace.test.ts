@@ -38,11 +38,11 @@ describe("gateway codes and trace (issue 11)", () => {
   it("the token exchange is logged on the trace of the call that caused it", async () => {
     const { accessToken } = await stack.login("viewer@company.com", stack.passwords.viewer);
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-    const mark = stack.logs.chat.lines.length;
+    const mark = stack.logs.identity.lines.length;
     await stack
       .gatewayClient()
       .listTools({}, bearer(accessToken, { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": "turn-exchange-1" }));
-    const exchanged = stack.logs.chat
+    const exchanged = stack.logs.identity
       .records()
       .slice(mark)
       .filter((r) => r.msg === "token exchanged for the MCP resource");

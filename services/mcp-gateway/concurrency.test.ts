@@ -14,7 +14,7 @@ beforeAll(async () => {
   // 100 real users in the identity provider's database. One low-cost scrypt hash shared by all
   // (hashes carry their own cost parameters), so 100 real logins stay quick.
   const hash = await hashPassword(PASSWORD, { N: 2 ** 10, r: 8, p: 1 });
-  await stack.chat.database.transaction(async (tx) => {
+  await stack.identity.database.transaction(async (tx) => {
     for (let i = 0; i < USERS; i++) {
       const id = randomUUID();
       await tx.query("INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)", [

@@ -9,13 +9,13 @@ import { startTestStack, type TestStack } from "./testing/test-stack.js";
 
 /**
  * Issue 9, deliverable 3: when a login session ends, every hop refuses its tokens — the user's
- * access token at chat, agent and gateway, and an MCP token exchanged from it before at the MCP
+ * access token at identity, chat, agent and gateway, and an MCP token exchanged from it before at the MCP
  * server — pushed by the revocation feed, not learned by polling or by waiting for expiry. The
  * delays are printed; the test asserts only that each hop refuses (within a generous bound).
  */
 let stack: TestStack;
 let probes: HopProbes;
-const HOPS = ["chat", "agent", "gateway", "mcp"] as const;
+const HOPS = ["identity", "chat", "agent", "gateway", "mcp"] as const;
 
 beforeAll(async () => {
   stack = await startTestStack({ LOG_LEVEL: "info" });
@@ -42,29 +42,31 @@ async function loggedInEverywhere(email: string, password: string) {
   const user = await stack.login(email, password);
   const mcpToken = await probes.mcpToken(user.accessToken);
   const before = {
+    identity: await probes.identity(user.accessToken),
     chat: await probes.chat(user.accessToken),
     agent: await probes.agent(user.accessToken),
     gateway: await probes.gateway(user.accessToken),
     mcp: await probes.mcp(mcpToken),
   };
-  expect(before).toEqual({ chat: "accepted", agent: "accepted", gateway: "accepted", mcp: "accepted" });
+  expect(before).toEqual({ identity: "accepted", chat: "accepted", agent: "accepted", gateway: "accepted", mcp: "accepted" });
   return { ...user, mcpToken };
 }
 
 async function delaysAfter(end: () => Promise<unknown>, user: { accessToken: string; mcpToken: string }) {
   await end();
-  const [chat, agent, gateway, mcp] = await Promise.all([
+  const [identity, chat, agent, gateway, mcp] = await Promise.all([
+    untilRevoked(() => probes.identity(user.accessToken)),
     untilRevoked(() => probes.chat(user.accessToken)),
     untilRevoked(() => probes.agent(user.accessToken)),
     untilRevoked(() => probes.gateway(user.accessToken)),
     untilRevoked(() => probes.mcp(user.mcpToken)),
   ]);
-  return { chat, agent, gateway, mcp };
+  return { identity, chat, agent, gateway, mcp };
 }
 
 describe("revocation reaches every hop", () => {
-  it("Logout: the access token and an MCP token exchanged before are refused at chat, agent, gateway and MCP server", async () => {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }));
+  it("Logout: the access token and an MCP token exchanged before are refused at identity, chat, agent, gateway and MCP server", async () => {
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
     const user = await loggedInEverywhere("agent@company.com", stack.passwords.agent);
     const delays = await delaysAfter(() => auth.logout({ refreshToken: user.refreshToken }), user);
     console.log(`revocation delay after Logout (ms): ${HOPS.map((h) => `${h} ${delays[h].toFixed(1)}`).join(", ")}`);
@@ -82,7 +84,7 @@ describe("revocation reaches every hop", () => {
 
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
     const victim = await loggedInEverywhere("agent@company.com", stack.passwords.agent);
-    const sessions = createClient(SessionAdminService, createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }));
+    const sessions = createClient(SessionAdminService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
     const adminDelays = await delaysAfter(
       () => sessions.revokeSession({ sessionId: victim.sessionId }, { headers: { authorization: `Bearer ${admin.accessToken}` } }),
       victim,

@@ -117,7 +117,7 @@ describe("npm run audit against the running service", { timeout: 120_000 }, () =
   const env = (password: string | undefined) => ({
     DATA_DIR: h.config.DATA_DIR,
     DATABASE_URL: h.config.DATABASE_URL,
-    CHAT_URL: stub.url,
+    IDENTITY_URL: stub.url,
     MCP_URL: h.mcpUrl.href,
     AUDIT_PASSWORD: password,
   });

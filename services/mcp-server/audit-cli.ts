@@ -15,7 +15,7 @@ import { openMcpDatabase } from "./data/open-database.js";
  * Offline, it opens the service's database itself (an operator on the host is trusted with the
  * data directory anyway). Against the running service — when the embedded database is held by the
  * running server, or always with `--url` — it logs in as `--email` (password from AUDIT_PASSWORD or
- * asked without echo) at CHAT_URL and calls `supportext.audit.v1.AuditService` on the MCP server.
+ * asked without echo) at IDENTITY_URL and calls `supportext.audit.v1.AuditService` on the MCP server.
  *
  * Exit codes: 0 done (and, with --verify, the chain is intact); 1 --verify found tampering;
  * 2 the command could not run (bad flags, login refused, no audit:read, server unreachable…).
@@ -125,7 +125,7 @@ async function runRemote(mcpUrl: string): Promise<void> {
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
-  const remote = await connectRemoteAudit({ chatUrl: config.CHAT_URL, mcpUrl, email: args.email, password }).catch(
+  const remote = await connectRemoteAudit({ identityUrl: config.IDENTITY_URL, mcpUrl, email: args.email, password }).catch(
     (err: unknown) => fail(err instanceof Error ? err.message : String(err)),
   );
   let failure: string | undefined;

@@ -34,7 +34,7 @@ import {
   protectedResourceMetadata,
   protectedResourceMetadataPaths,
   protectedResourceMetadataUrl,
-} from "./http/protected-resource.js";
+} from "../kit/auth/protected-resource.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { createProtocolServer } from "./mcp/protocol-server.js";
 import { createToolCatalog } from "./mcp/tool-catalog.js";
@@ -52,7 +52,7 @@ export interface McpServerOverrides {
   readonly verifier?: TokenVerifier;
   /** Verifies users' own access tokens (audience API_AUDIENCE): the audit trail's second door. */
   readonly apiVerifier?: TokenVerifier;
-  /** The revocation watcher (default: subscribed to the feed at CHAT_URL with MCP_CLIENT_SECRET). */
+  /** The revocation watcher (default: subscribed to the feed at IDENTITY_URL with MCP_CLIENT_SECRET). */
   readonly revocations?: RevocationWatcher;
   readonly model?: ModelProvider;
 }

@@ -2,16 +2,16 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../kit/config/config.js";
 import { renderBanner } from "./banner.js";
 
-const ports = { CHAT_PORT: "9180", AGENT_PORT: "9181", GATEWAY_PORT: "9182", MCP_PORT: "9183" };
+const ports = { CHAT_PORT: "9180", AGENT_PORT: "9181", GATEWAY_PORT: "9182", MCP_PORT: "9183", IDENTITY_PORT: "9184" };
 
 describe("the npm start banner", () => {
-  it("lists the four URLs, the seeded logins with their development passwords, and a login command", () => {
+  it("lists the five URLs, the seeded logins with their development passwords, and a login command", () => {
     const banner = renderBanner(parseConfig({ NODE_ENV: "development", ...ports }), "127.0.0.1", 12_345);
     for (const port of Object.values(ports)) expect(banner).toContain(`http://127.0.0.1:${port}`);
     expect(banner).toMatch(/admin@company\.com\s+admin-dev-password/);
     expect(banner).toMatch(/viewer@company\.com\s+viewer-dev-password/);
     expect(banner).toContain(`-d '{"email":"admin@company.com","password":"admin-dev-password"}'`);
-    expect(banner).toContain("http://127.0.0.1:9180/supportext.auth.v1.AuthService/Login");
+    expect(banner).toContain("http://127.0.0.1:9184/supportext.auth.v1.AuthService/Login");
     expect(banner).toContain("12.3 s");
   });
 

@@ -24,7 +24,8 @@ export function renderBanner(config: Config, host: string, readyMs: number): str
   return [
     "",
     `support-ext is ready (${(readyMs / 1000).toFixed(1)} s)`,
-    `  chat (users, identity)  ${url(config.CHAT_PORT)}`,
+    `  identity                ${url(config.IDENTITY_PORT)}  (logins, tokens, OAuth)`,
+    `  chat                    ${url(config.CHAT_PORT)}`,
     `  agent                   ${url(config.AGENT_PORT)}`,
     `  mcp-gateway             ${url(config.GATEWAY_PORT)}`,
     `  mcp-server              ${url(config.MCP_PORT)}/mcp`,
@@ -34,7 +35,7 @@ export function renderBanner(config: Config, host: string, readyMs: number): str
     "",
     "Log in (sets $TOKEN):",
     `  TOKEN=$(npx buf curl --http2-prior-knowledge -d '{"email":"admin@company.com","password":"${adminPassword}"}' \\`,
-    `    ${url(config.CHAT_PORT)}/supportext.auth.v1.AuthService/Login | node -pe 'JSON.parse(require("fs").readFileSync(0)).tokens.accessToken')`,
+    `    ${url(config.IDENTITY_PORT)}/supportext.auth.v1.AuthService/Login | node -pe 'JSON.parse(require("fs").readFileSync(0)).tokens.accessToken')`,
     "",
     "Ctrl-C stops everything.",
     "",

@@ -52,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack.child.exitCode === null && stack.child.pid) process.kill(-stack.child.pid, "SIGKILL");
-  for (const name of ["chat", "agent", "mcp-gateway", "mcp-server"]) {
+  for (const name of ["identity", "chat", "agent", "mcp-gateway", "mcp-server"]) {
     const pid = pidOf(name);
     if (pid && processAlive(pid)) process.kill(pid, "SIGKILL");
   }
@@ -62,7 +62,7 @@ describe("exactly-once tool writes while services are killed -9", () => {
   it("acknowledged = stored, no duplicates, no change reported as failed", async () => {
     const chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
     const transport = createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" });
-    const auth = createClient(AuthService, transport);
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }));
     const chat = createClient(ChatService, transport);
     // 20 users: login sessions of the two seeded staff who may create tickets.
     const users = await Promise.all(

@@ -10,8 +10,8 @@ import { type SupervisedService, superviseService } from "./supervisor.js";
 
 /**
  * `npm start`: runs every service of the stack as its own Node process on the embedded defaults
- * (PGlite under DATA_DIR, keys generated on first start, no external server, no API key), chat
- * first and then the rest in parallel, each waited for until its port answers. A service that
+ * (PGlite under DATA_DIR, keys generated on first start, no external server, no API key), the
+ * identity provider first and then the rest in parallel, each waited for until its port answers. A service that
  * crashes is restarted with backoff while the others keep serving (see `supervisor.ts`). One
  * SIGTERM or SIGINT stops them all gracefully and exits 0.
  */
@@ -54,7 +54,7 @@ onParentGone(() => {
  * host could otherwise mint service tokens). Every process of the run (restarts too) gets the same values.
  */
 const childEnv: NodeJS.ProcessEnv = { ...process.env };
-for (const name of ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SECRET", "MCP_CLIENT_SECRET"] as const) {
+for (const name of ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SECRET", "MCP_CLIENT_SECRET", "CHAT_CLIENT_SECRET"] as const) {
   childEnv[name] ||= randomBytes(32).toString("base64url");
 }
 const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;

@@ -15,7 +15,7 @@ import { freePort } from "../kit/testing/free-port.js";
 export interface StackUnderTest {
   readonly child: ChildProcess;
   readonly dataDir: string;
-  readonly ports: Record<"chat" | "agent" | "gateway" | "mcp", number>;
+  readonly ports: Record<"identity" | "chat" | "agent" | "gateway" | "mcp", number>;
   readonly adminPassword: string;
   readonly agentSecret: string;
   /** Everything printed so far, stdout and stderr. */
@@ -32,7 +32,7 @@ export async function startStack(
   args: readonly string[],
   options: { detached?: boolean; env?: Record<string, string> } = {},
 ): Promise<StackUnderTest> {
-  const ports = { chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
+  const ports = { identity: await freePort(), chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
   const dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
   const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
   const agentSecret = randomBytes(32).toString("base64url");
@@ -46,6 +46,7 @@ export async function startStack(
       NODE_ENV: "development",
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,
+      IDENTITY_PORT: String(ports.identity),
       CHAT_PORT: String(ports.chat),
       AGENT_PORT: String(ports.agent),
       GATEWAY_PORT: String(ports.gateway),
@@ -90,7 +91,7 @@ export async function startStack(
 /** The gateway client as the agent service calls it: its own credential, from the identity provider. */
 export function gatewayAsAgent(stack: StackUnderTest) {
   const agentCredentials = createClientCredentials({
-    tokenEndpoint: `http://127.0.0.1:${stack.ports.chat}/oauth2/token`,
+    tokenEndpoint: `http://127.0.0.1:${stack.ports.identity}/oauth2/token`,
     client: { clientId: SERVICE_IDS.agent, clientSecret: stack.agentSecret },
   });
   const asAgent: Interceptor = (next) => async (req) => {

@@ -32,7 +32,7 @@ afterAll(() => {
 
 describe("the stack started by npm start", () => {
   it("logs in, reaches all 13 tools through the gateway as the user (called as the agent service calls it), and the MCP server logs it", async () => {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.chat}`, httpVersion: "1.1" }));
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }));
     const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const token = login.tokens?.accessToken ?? "";
     const headers = { authorization: `Bearer ${token}` };
@@ -62,7 +62,8 @@ describe("the stack started by npm start", () => {
   it("the original reproduction flow through chat → agent → gateway → MCP server, as the user", async () => {
     // PRP: log in as admin, get an agent from ListAgents, create a thread, ask about the tools.
     const chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" }));
+    const identityUrl = `http://127.0.0.1:${stack.ports.identity}`;
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: identityUrl, httpVersion: "1.1" }));
     const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const userId = login.user?.id ?? "";
     const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
@@ -95,7 +96,7 @@ describe("the stack started by npm start", () => {
     const exited = new Promise<number | null>((r) => runner.once("exit", (code) => r(code)));
     process.kill(-(runner.pid as number), "SIGINT");
     expect(await exited).toBe(0);
-    for (const name of ["chat", "mcp-server", "mcp-gateway", "agent"]) {
+    for (const name of ["identity", "chat", "mcp-server", "mcp-gateway", "agent"]) {
       // Each service drained on the runner's one SIGTERM: none saw a second signal.
       expect(output()).toContain(`"service":"${name}","signal":"SIGTERM","msg":"stopping"`);
     }

@@ -29,7 +29,7 @@ describe("npm start supervises", () => {
     // Chat first, then the other three together; the cold start time is in the ready line.
     expect(typeof stack.runnerLines("stack ready")[0]?.ready_ms).toBe("number");
     const before = pids();
-    expect(Object.keys(before).sort()).toEqual(["agent", "chat", "mcp-gateway", "mcp-server"]);
+    expect(Object.keys(before).sort()).toEqual(["agent", "chat", "identity", "mcp-gateway", "mcp-server"]);
     process.kill(before["mcp-server"] as number, "SIGKILL");
     await stack.waitFor(() => stack.runnerLines("service restarted").some((l) => l.process === "mcp-server"), 60_000);
     const crashed = stack.runnerLines("service crashed");
@@ -37,7 +37,7 @@ describe("npm start supervises", () => {
     expect(stack.runnerLines("restarting service").map((l) => [l.process, l.delay_ms])).toEqual([["mcp-server", 500]]);
 
     // A user's call through the gateway reaches the restarted server (retried while its verifiers catch up).
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.chat}`, httpVersion: "1.1" }));
+    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }));
     const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
     const gateway = gatewayAsAgent(stack);
@@ -50,7 +50,7 @@ describe("npm start supervises", () => {
     }
     expect(tools).toBe(13);
 
-    for (const name of ["chat", "mcp-gateway", "agent"]) expect(processAlive(before[name] as number)).toBe(true);
+    for (const name of ["identity", "chat", "mcp-gateway", "agent"]) expect(processAlive(before[name] as number)).toBe(true);
     const restarted = stack.runnerLines("service restarted").find((l) => l.process === "mcp-server");
     expect(restarted?.port).toBe(stack.ports.mcp);
     expect(restarted?.pid).not.toBe(before["mcp-server"]);

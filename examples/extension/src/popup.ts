@@ -19,7 +19,7 @@ let lastEmail = "";
 
 /** Shows what went wrong; a session that ended goes back to the login form. */
 async function showProblem(err: unknown): Promise<void> {
-  const problem = isNetworkFailure(err) && api ? await explainUnreachable(api.serverUrl) : err;
+  const problem = isNetworkFailure(err) ? await explainUnreachable(api?.serverUrl ?? (await prefs.get<string>(SERVER_KEY)) ?? __DEFAULT_CHAT_URL__) : err;
   status.error(describeProblem(problem));
   if (problem instanceof SessionEndedError) showLogin(api?.serverUrl ?? __DEFAULT_CHAT_URL__);
 }
@@ -38,10 +38,10 @@ async function logIn(input: LoginInput): Promise<void> {
     return;
   }
   status.info("Logging in…");
-  api = createApi(serverUrl);
   lastEmail = input.email;
   await prefs.set(SERVER_KEY, serverUrl);
   try {
+    api = await createApi(serverUrl);
     const user = await api.session.login(input.email, input.password);
     status.clear();
     await openWorkspace(api, user);
@@ -77,7 +77,7 @@ async function boot(): Promise<void> {
     showLogin((await prefs.get<string>(SERVER_KEY)) ?? __DEFAULT_CHAT_URL__);
     return;
   }
-  api = createApi(stored.serverUrl);
+  api = await createApi(stored.serverUrl);
   await openWorkspace(api, stored.user);
 }
 

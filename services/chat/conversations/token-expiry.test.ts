@@ -56,7 +56,7 @@ describe("a token that expires during a turn", () => {
 
     // The client refreshes with its expired access token still attached, as a client interceptor
     // that adds it to every call does: Refresh is public and takes an expired token as absent.
-    const auth = createClient(AuthService, createGrpcTransport({ baseUrl: stack.base.chat.url }));
+    const auth = createClient(AuthService, createGrpcTransport({ baseUrl: stack.base.identity.url }));
     expect(ConnectError.from(await auth.whoAmI({}, bearer(admin.accessToken)).catch((e: unknown) => e)).rawMessage).toMatch(
       /^expired: /,
     );

@@ -1,3 +1,5 @@
+import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
@@ -25,7 +27,7 @@ afterAll(async () => {
 describe("a turn whose caller is gone at the first write", () => {
   it("is still closed with an assistant message, so no user message is left unanswered", async () => {
     const admin = await stack.base.login("admin@company.com", stack.base.passwords.admin);
-    const principal = await stack.base.chat.identity.auth.verifier.verify(admin.accessToken);
+    const principal = await stack.base.identity.identity.auth.verifier.verify(admin.accessToken);
     const threads = new ThreadStore(stack.base.chat.database);
     const thread = await threads.create(principal.userId, "support-assistant", "");
     const ctx = createHandlerContext({
@@ -36,7 +38,7 @@ describe("a turn whose caller is gone at the first write", () => {
       url: `${stack.base.chat.url}/supportext.chat.v1.ChatService/StreamMessage`,
       contextValues: createContextValues().set(kPrincipal, principal).set(kCredential, admin.accessToken),
     });
-    const turn = runTurn({ threads, agents: createAgentClient(stack.agent.url, stack.base.chat.identity.serviceCredentials), logger: stack.logs.logger }, ctx, thread.id, "hello");
+    const turn = runTurn({ threads, agents: createAgentClient(stack.agent.url, configuredClientCredentials(stack.base.config, SERVICE_IDS.chat)), logger: stack.logs.logger }, ctx, thread.id, "hello");
     const first = await turn.next();
     expect((first.value as TurnEvent).case).toBe("userMessage");
     ctx.abort(); // the client went away

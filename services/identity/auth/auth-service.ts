@@ -53,7 +53,7 @@ function issuedResponse(issued: IssuedTokens) {
   return { tokens: tokenPair(issued), user: userMessage(issued.user), sessionId: issued.sessionId };
 }
 
-/** `supportext.auth.v1.AuthService` on the chat process: thin mapping from the proto to the flows. */
+/** `supportext.auth.v1.AuthService` on the identity service: thin mapping from the proto to the flows. */
 export function registerAuthService(router: ConnectRouter, deps: AuthServiceDeps): void {
   router.service(AuthService, {
     async login(req, ctx) {

@@ -22,35 +22,42 @@ export interface RegisteredClient {
 
 type ClientConfig = Pick<
   Config,
-  "GATEWAY_CLIENT_ID" | "GATEWAY_CLIENT_SECRET" | "AGENT_CLIENT_SECRET" | "MCP_CLIENT_SECRET"
+  "GATEWAY_CLIENT_ID" | "GATEWAY_CLIENT_SECRET" | "AGENT_CLIENT_SECRET" | "MCP_CLIENT_SECRET" | "CHAT_CLIENT_SECRET"
 >;
 
 /**
- * The three services that call the identity provider over HTTP (chat mints its own tokens in
- * process). Audiences follow the call graph in docs/architecture.md: the agent calls the gateway,
- * and every service may call chat (the revocation feed).
+ * The four services that call others with a credential of their own. Audiences follow the call
+ * graph in docs/architecture.md: chat calls the agent service, the agent calls the gateway, and
+ * every service may call the identity provider (the revocation feed).
  */
 export function clientRegistryFrom(config: ClientConfig): readonly RegisteredClient[] {
   const clients: RegisteredClient[] = [
     {
+      clientId: SERVICE_IDS.chat,
+      clientSecret: config.CHAT_CLIENT_SECRET,
+      grants: new Set([CLIENT_CREDENTIALS_GRANT]),
+      serviceAudiences: [SERVICE_IDS.agent, SERVICE_IDS.identity],
+      mayNameAgent: false,
+    },
+    {
       clientId: SERVICE_IDS.agent,
       clientSecret: config.AGENT_CLIENT_SECRET,
       grants: new Set([CLIENT_CREDENTIALS_GRANT]),
-      serviceAudiences: [SERVICE_IDS.gateway, SERVICE_IDS.chat],
+      serviceAudiences: [SERVICE_IDS.gateway, SERVICE_IDS.identity],
       mayNameAgent: true,
     },
     {
       clientId: config.GATEWAY_CLIENT_ID,
       clientSecret: config.GATEWAY_CLIENT_SECRET,
       grants: new Set([TOKEN_EXCHANGE_GRANT, CLIENT_CREDENTIALS_GRANT]),
-      serviceAudiences: [SERVICE_IDS.chat],
+      serviceAudiences: [SERVICE_IDS.identity],
       mayNameAgent: false,
     },
     {
       clientId: SERVICE_IDS.mcpServer,
       clientSecret: config.MCP_CLIENT_SECRET,
       grants: new Set([CLIENT_CREDENTIALS_GRANT]),
-      serviceAudiences: [SERVICE_IDS.chat],
+      serviceAudiences: [SERVICE_IDS.identity],
       mayNameAgent: false,
     },
   ];

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, HttpRoute } from "../../kit/server/service-server.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../kit/server/service-server.js";
 import type { KeyRing } from "../keys/key-ring.js";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
@@ -8,7 +8,7 @@ export const JWKS_PATH = "/.well-known/jwks.json";
  * retired-but-not-removed), so tokens stay verifiable across a rotation. Short max-age: verifiers
  * cache and refetch on unknown kid anyway, and a removed key should disappear quickly.
  */
-export function createJwksRoute(keyRing: KeyRing): HttpRoute {
+export function createJwksRoute(keyRing: KeyRing): HttpRouteHandler {
   return (req: HttpRequest, res: HttpResponse) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" });

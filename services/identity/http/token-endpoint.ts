@@ -2,7 +2,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
 import { describeChain } from "../../kit/auth/principal.js";
-import type { HttpRequest, HttpResponse, HttpRoute } from "../../kit/server/service-server.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../kit/server/service-server.js";
 import {
   CLIENT_CREDENTIALS_GRANT,
   type GrantType,
@@ -43,12 +43,12 @@ export interface TokenEndpointOptions {
 const GRANTS: readonly string[] = [CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT];
 
 /**
- * `POST /oauth2/token` (RFC 6749 §3.2), plain HTTP on the chat port, for our services only
+ * `POST /oauth2/token` (RFC 6749 §3.2), plain HTTP on the identity port, for our services only
  * (clients/client-registry.ts): client credentials (service tokens) and the RFC 8693 exchange for
  * the MCP hop, each grant only to the clients registered for it. Every answer is JSON with
  * `Cache-Control: no-store`; errors are RFC 6749 §5.2 objects.
  */
-export function createTokenEndpoint(options: TokenEndpointOptions): HttpRoute {
+export function createTokenEndpoint(options: TokenEndpointOptions): HttpRouteHandler {
   const { logger } = options;
   return async (req: HttpRequest, res: HttpResponse) => {
     // Plain HTTP routes skip the Connect interceptors: join the caller's trace with the same core.

@@ -10,7 +10,7 @@ import {
   supersededAt,
 } from "./signing-key-store.js";
 
-/** How often a running chat process re-reads its keys (see key-ring.ts). */
+/** How often a running identity service re-reads its keys (see key-ring.ts). */
 export const KEY_RELOAD_INTERVAL_MS = 30_000;
 
 export type KeyCommand =
@@ -31,7 +31,7 @@ export class KeyCommandError extends Error {
 
 /**
  * A new key is published at once but signs only after this delay, so every verifier can learn it
- * first: running chat replicas reload within KEY_RELOAD_INTERVAL_MS, and a verifier that fetched
+ * first: running identity replicas reload within KEY_RELOAD_INTERVAL_MS, and a verifier that fetched
  * the JWKS just before may refetch only after its cooldown.
  */
 export function activationDelayMs(timing: KeyTiming): number {
@@ -58,7 +58,7 @@ export function prunableKeys(
   });
 }
 
-/** Runs one key command against the chat database; returns the lines to print. */
+/** Runs one key command against the identity database; returns the lines to print. */
 export async function runKeyCommand(
   db: Database,
   command: KeyCommand,

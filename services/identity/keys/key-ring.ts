@@ -11,7 +11,7 @@ export interface ActiveSigner {
 }
 
 /**
- * The chat process's view of its signing keys, held in memory: the JWKS it publishes, the
+ * The identity service's view of its signing keys, held in memory: the JWKS it publishes, the
  * in-process key resolver its own verifier uses (no HTTP self-fetch), and the current signer.
  * The database is the source of truth; the ring reloads it periodically (other replicas or the
  * rotate-keys command may change it) and when a token names a kid it does not know.

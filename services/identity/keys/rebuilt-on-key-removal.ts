@@ -2,7 +2,7 @@ import type { TokenVerifier } from "../../kit/auth/token-verifier.js";
 import type { KeyRing } from "./key-ring.js";
 
 /**
- * A verifier of the chat process's own tokens, built afresh whenever the ring loses a key: the
+ * A verifier of the identity service's own tokens, built afresh whenever the ring loses a key: the
  * kit's verifier remembers tokens that verified until they expire, which is right everywhere
  * except when a signing key is removed — its tokens must stop working at once, cached or not.
  */

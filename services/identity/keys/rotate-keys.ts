@@ -1,12 +1,12 @@
 import { loadConfig } from "../../kit/config/config.js";
 import { DataDirLockedError } from "../../kit/db/index.js";
 import { createLogger } from "../../kit/log/logger.js";
-import { openChatDatabase } from "../../chat/data/open-chat-database.js";
+import { openIdentityDatabase } from "../data/open-identity-database.js";
 import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.js";
 
 /**
  * `npm run rotate-keys -- [--now | --list | --prune | --remove <kid>]`: manages the identity
- * provider's signing keys in the chat database (see docs/identity.md). On PostgreSQL it works while
+ * provider's signing keys in the identity database (see docs/identity.md). On PostgreSQL it works while
  * chat runs (chat reloads its keys); on the embedded database chat must be stopped, because PGlite
  * serves one process only — the kit's data-dir lock (taken by `openDatabase`) makes the command
  * refuse otherwise.
@@ -25,7 +25,7 @@ try {
   if ("help" in parsed) {
     process.stdout.write(`${parsed.help}\n`);
   } else {
-    const db = await openChatDatabase(config, { logger, schema: parsed.schema });
+    const db = await openIdentityDatabase(config, { logger, schema: parsed.schema });
     try {
       for (const line of await runKeyCommand(db, parsed.command, config)) process.stdout.write(`${line}\n`);
     } finally {
@@ -36,7 +36,7 @@ try {
   process.stderr.write(`rotate-keys: ${err instanceof Error ? err.message : String(err)}\n`);
   if (err instanceof DataDirLockedError) {
     process.stderr.write(
-      "rotate-keys: stop chat first, rotate, then start chat again (see docs/identity.md)\n",
+      "rotate-keys: stop the identity service first, rotate, then start it again (see docs/identity.md)\n",
     );
   }
   // Refusals are explained by their message; anything else is a fault worth a stack in the log.

@@ -109,7 +109,7 @@ export async function ensureSigningKey(db: {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
 }): Promise<StoredSigningKey | undefined> {
   return db.transaction(async (tx) => {
-    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('support-ext:chat:signing-keys', 0))");
+    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('support-ext:identity:signing-keys', 0))");
     const { rows } = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM signing_keys");
     if ((rows[0]?.n ?? 0) > 0) return undefined;
     const key = await generateSigningKey(new Date());

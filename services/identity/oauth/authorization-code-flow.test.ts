@@ -1,13 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestChat, TEST_ISSUER, TEST_MCP_RESOURCE, type TestChat } from "../../chat/testing/test-chat.js";
+import { startTestIdentity, TEST_ISSUER, TEST_MCP_RESOURCE, type TestIdentity } from "../testing/test-identity.js";
 import { loginThroughPage, pkcePair } from "./testing/login-browser.js";
 import { authorizeUrl, fullCodeFlow, register, tokenRequest } from "./testing/oauth-client-calls.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 beforeAll(async () => {
-  chat = await startTestChat();
+  chat = await startTestIdentity();
 });
 afterAll(async () => {
   await chat?.dispose();
@@ -104,7 +104,7 @@ describe("authorization code with PKCE, then refresh rotation", () => {
     const { verifier, challenge } = pkcePair();
     const back = await loginThroughPage(authorizeUrl(chat.url, { clientId, redirectUri: "https://conf.example/cb", challenge }), agentUser());
     const form = { grant_type: "authorization_code", code: back.searchParams.get("code") ?? "", redirect_uri: "https://conf.example/cb", code_verifier: verifier };
-    const { postTokenRequest } = await import("../../chat/testing/token-request.js");
+    const { postTokenRequest } = await import("../testing/token-request.js");
     const wrong = await postTokenRequest(chat.url, form, { basic: [clientId, `${secret}x`] });
     expect([wrong.status, wrong.body.error]).toEqual([401, "invalid_client"]);
     const right = await postTokenRequest(chat.url, form, { basic: [clientId, secret] });

@@ -2,7 +2,7 @@ import { SCOPES } from "../../kit/auth/scopes.js";
 import type { Config } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
-import type { HttpRoute } from "../../kit/server/service-server.js";
+import { anyOrigin, type HttpRoute, ownPages } from "../../kit/server/service-server.js";
 import { JWKS_PATH } from "../http/jwks-route.js";
 import { TOKEN_ENDPOINT_PATH } from "../http/token-endpoint.js";
 import { createSlidingWindow } from "../throttle/sliding-window.js";
@@ -89,8 +89,9 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   return {
     grants,
     httpRoutes: {
-      [AS_METADATA_PATH]: createMetadataRoute(endpoints),
-      [AUTHORIZE_PATH]: createAuthorizeEndpoint({
+      [AS_METADATA_PATH]: anyOrigin(createMetadataRoute(endpoints)),
+      // The login form posts back to its own page: no CORS, the endpoint checks Origin and CSRF.
+      [AUTHORIZE_PATH]: ownPages(createAuthorizeEndpoint({
         issuer: config.AUTH_ISSUER,
         mcpResource: config.MCP_RESOURCE,
         resolveClient,
@@ -103,8 +104,9 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
         codes,
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
         logger,
-      }),
-      [REGISTRATION_PATH]: createRegistrationEndpoint({
+      })),
+      // Browser-based MCP clients (MCP Inspector's page) register from their own origin.
+      [REGISTRATION_PATH]: anyOrigin(createRegistrationEndpoint({
         store: clients,
         limits: {
           perAddress: createSlidingWindow({ windowMs: 3_600_000, limit: REGISTRATION_LIMITS.perAddressPerHour }),
@@ -113,7 +115,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
         },
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
         logger,
-      }),
+      })),
     },
   };
 }

@@ -42,7 +42,7 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
     const first = new Client({ name: "oauth-login-test", version: "1.0.0" });
     const failed = await first.connect(transport()).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(UnauthorizedError);
-    expect(provider.authorizationUrl?.origin).toBe(stack.chat.url);
+    expect(provider.authorizationUrl?.origin).toBe(stack.identity.url);
 
     // The user's browser: the login page, the form posted, the redirect back to the client.
     const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", { email: "viewer@company.com", password: stack.passwords.viewer });
@@ -85,7 +85,7 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
 
     // The code replayed (an interceptor would): refused, and what it issued is revoked — the
     // client's token stops working at the MCP server once the revocation feed delivers it.
-    const replay = await fetch(`${stack.chat.url}/oauth2/token`, {
+    const replay = await fetch(`${stack.identity.url}/oauth2/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({

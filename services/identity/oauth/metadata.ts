@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, HttpRoute } from "../../kit/server/service-server.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../kit/server/service-server.js";
 import { methodNotAllowed, sendPublicJson } from "./http-io.js";
 
 export const AS_METADATA_PATH = "/.well-known/oauth-authorization-server";
@@ -36,7 +36,7 @@ export function authorizationServerMetadata(e: AuthorizationServerEndpoints): Re
 }
 
 /** `GET /.well-known/oauth-authorization-server` (the issuer has no path, so no suffix: RFC 8414 §3.1). */
-export function createMetadataRoute(e: AuthorizationServerEndpoints): HttpRoute {
+export function createMetadataRoute(e: AuthorizationServerEndpoints): HttpRouteHandler {
   const body = authorizationServerMetadata(e);
   return (req: HttpRequest, res: HttpResponse) => {
     if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed(res, "GET");

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestChat, TEST_ISSUER, type TestChat } from "../../chat/testing/test-chat.js";
+import { startTestIdentity, TEST_ISSUER, type TestIdentity } from "../testing/test-identity.js";
 import { openAuthorizePage, pkcePair, submitLogin } from "./testing/login-browser.js";
 import { authorizeUrl, register, tokenRequest } from "./testing/oauth-client-calls.js";
 
@@ -9,7 +9,7 @@ import { authorizeUrl, register, tokenRequest } from "./testing/oauth-client-cal
  * Every refusal of docs/identity.md "Refusals" issues nothing: no code, no token, no session. The
  * authorization endpoint redirects with error= only to a validated redirect URI.
  */
-let chat: TestChat;
+let chat: TestIdentity;
 let clientId: string;
 let docs: Server;
 let docsBase: string;
@@ -17,7 +17,7 @@ const REDIRECT = "http://127.0.0.1:4711/callback";
 const documents = new Map<string, string>();
 
 beforeAll(async () => {
-  chat = await startTestChat();
+  chat = await startTestIdentity();
   const reg = await register(chat.url, { redirect_uris: [REDIRECT, "https://app.example/cb"], token_endpoint_auth_method: "none", client_name: "Refusal <b>client</b>" });
   clientId = reg.body.client_id as string;
   // Client ID Metadata Documents served on loopback (allowed outside production only).
@@ -107,8 +107,36 @@ describe("authorization endpoint", () => {
     const wrong = await submitLogin(authorizePath(), page, { email: "agent@company.com", password: "not-it" });
     expect([wrong.status, wrong.location]).toEqual([401, null]);
     expect(wrong.html).toContain("Invalid email or password.");
-    const denied = await submitLogin(authorizePath(), page, { ...user(), decision: "deny" });
+    // The page shown again carries a fresh form value: the next post uses it.
+    const denied = await submitLogin(authorizePath(), wrong, { ...user(), decision: "deny" });
     expect(new URL(denied.location ?? "").searchParams.get("error")).toBe("access_denied");
+    expect(await count("oauth_codes")).toBe(before);
+  });
+
+  it("a post naming another origin is refused; `Origin: null` (Chromium under some referrer policies) rests on the CSRF pair", async () => {
+    const { challenge } = pkcePair();
+    const foreign = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    const refused = await submitLogin(authorizePath(), foreign, user(), { origin: "https://evil.example" });
+    expect([refused.status, refused.location]).toEqual([400, null]);
+    const blank = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    expect(blank.html.length).toBeGreaterThan(0);
+    const accepted = await submitLogin(authorizePath(), blank, user(), { origin: "null" });
+    expect(accepted.status).toBe(303);
+    expect(new URL(accepted.location ?? "").searchParams.get("code")).toBeTruthy();
+  });
+
+  it("a form value is single-use: the same cookie and field posted again are refused, even after a wrong password", async () => {
+    const { challenge } = pkcePair();
+    const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    const wrong = await submitLogin(authorizePath(), page, { email: "agent@company.com", password: "not-it" });
+    expect(wrong.status).toBe(401);
+    const replayAfterWrong = await submitLogin(authorizePath(), page, user());
+    expect([replayAfterWrong.status, replayAfterWrong.location]).toEqual([400, null]);
+    const ok = await submitLogin(authorizePath(), wrong, user());
+    expect(ok.status).toBe(303);
+    const before = await count("oauth_codes");
+    const replayAfterSuccess = await submitLogin(authorizePath(), wrong, user());
+    expect([replayAfterSuccess.status, replayAfterSuccess.location]).toEqual([400, null]);
     expect(await count("oauth_codes")).toBe(before);
   });
 
@@ -116,8 +144,9 @@ describe("authorization endpoint", () => {
     const { challenge } = pkcePair();
     const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
     const email = "throttled@company.com";
+    let current = page;
     for (let i = 0; i < chat.config.LOGIN_MAX_FAILURES_PER_EMAIL; i++) {
-      await submitLogin(authorizePath(), page, { email, password: "wrong" });
+      current = await submitLogin(authorizePath(), current, { email, password: "wrong" });
     }
     const err = await chat.auth.login({ email, password: "wrong" }).catch((e: unknown) => e as Error);
     expect(String(err)).toMatch(/too many failed login attempts/);

@@ -26,7 +26,7 @@ async function firstMessage(serviceToken: string | undefined, userToken?: string
     if (userToken !== undefined) req.header.set("authorization", `Bearer ${userToken}`);
     return next(req);
   };
-  const client = createClient(RevocationService, createGrpcTransport({ baseUrl: stack.chat.url, interceptors: [interceptor] }));
+  const client = createClient(RevocationService, createGrpcTransport({ baseUrl: stack.identity.url, interceptors: [interceptor] }));
   const abort = new AbortController();
   try {
     for await (const m of client.watch({}, { signal: abort.signal })) {
@@ -41,9 +41,9 @@ async function firstMessage(serviceToken: string | undefined, userToken?: string
 }
 
 describe("revocation feed callers", () => {
-  it("admits the agent, the gateway and the MCP server as themselves; refuses users and everyone else", async () => {
-    for (const service of [SERVICE_IDS.agent, SERVICE_IDS.gateway, SERVICE_IDS.mcpServer] as const) {
-      const token = await configuredClientCredentials(stack.config, service).tokenFor(SERVICE_IDS.chat);
+  it("admits chat, the agent, the gateway and the MCP server as themselves; refuses users and everyone else", async () => {
+    for (const service of [SERVICE_IDS.chat, SERVICE_IDS.agent, SERVICE_IDS.gateway, SERVICE_IDS.mcpServer] as const) {
+      const token = await configuredClientCredentials(stack.config, service).tokenFor(SERVICE_IDS.identity);
       expect(await firstMessage(token), service).toBe("snapshot");
     }
     const user = await stack.login("admin@company.com", stack.passwords.admin);
@@ -55,7 +55,7 @@ describe("revocation feed callers", () => {
         await firstMessage(await configuredClientCredentials(stack.config, SERVICE_IDS.agent).tokenFor(SERVICE_IDS.gateway, "support-assistant")),
         Code.Unauthenticated,
       ],
-      ["chat's own credential for the agent", await firstMessage(await stack.chat.identity.serviceCredentials.tokenFor(SERVICE_IDS.agent)), Code.Unauthenticated],
+      ["chat's own credential for the agent", await firstMessage(await configuredClientCredentials(stack.config, SERVICE_IDS.chat).tokenFor(SERVICE_IDS.agent)), Code.Unauthenticated],
       ["a user token as service credential", await firstMessage(user.accessToken), Code.Unauthenticated],
     ];
     for (const [name, outcome, code] of refusals) {

@@ -292,7 +292,7 @@ describe("a slow subscriber over the wire", { timeout: 60_000 }, () => {
   });
 });
 
-describe.skipIf(!testDatabaseUrl())("two chat replicas on one PostgreSQL", { timeout: 60_000 }, () => {
+describe.skipIf(!testDatabaseUrl())("two identity replicas on one PostgreSQL", { timeout: 60_000 }, () => {
   const schema = freshSchema();
   let a: IdentityReplica;
   let b: IdentityReplica;

@@ -10,6 +10,7 @@ import type { RevocationFeed } from "./revocation-feed.js";
  * needs nothing from the caller.
  */
 export const REVOCATION_FEED_CALLERS: readonly string[] = [
+  SERVICE_IDS.chat,
   SERVICE_IDS.agent,
   SERVICE_IDS.gateway,
   SERVICE_IDS.mcpServer,

@@ -7,14 +7,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Config } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import { captureLogs } from "../../kit/testing/log-capture.js";
-import { openChatDatabase } from "../../chat/data/open-chat-database.js";
+import { openIdentityDatabase } from "../data/open-identity-database.js";
 import { createRevocationList, type RevocationList } from "./revocation-list.js";
 import { type RevocationSync, startRevocationSync } from "./revocation-sync.js";
 import { createSessionRevoker } from "./session-revoker.js";
 import { createSessionStore, type SessionStore } from "./session-store.js";
 
 /**
- * How chat replicas learn each other's revocations: NOTIFY with the UPDATE, LISTEN on a dedicated
+ * How identity replicas learn each other's revocations: NOTIFY with the UPDATE, LISTEN on a dedicated
  * connection, a reload after a lost LISTEN connection — and no polling (the table is read at start
  * and after a reconnect only; counted here).
  */
@@ -56,8 +56,8 @@ interface Replica {
 }
 
 async function replica(config: Pick<Config, "DATA_DIR" | "DATABASE_URL">, schema?: string): Promise<Replica> {
-  const logs = captureLogs("chat");
-  const db = await openChatDatabase(config, { logger: logs.logger, schema });
+  const logs = captureLogs("identity");
+  const db = await openIdentityDatabase(config, { logger: logs.logger, schema });
   const { store, reads } = counted(createSessionStore(db));
   const list = createRevocationList(RETENTION_MS);
   const sync = await startRevocationSync({ db, store, list, logger: logs.logger, retentionMs: RETENTION_MS });
@@ -76,7 +76,7 @@ async function newSession(db: Database): Promise<string> {
 
 describe("revocation sync on PGlite (one process, in-process LISTEN)", { timeout: 90_000 }, () => {
   it("loads at start, takes its own revocations from memory, and hears a revocation written by SQL", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "chat-sync-"));
+    const dataDir = await mkdtemp(join(tmpdir(), "identity-sync-"));
     const r = await replica({ DATA_DIR: dataDir, DATABASE_URL: undefined });
     try {
       const own = await newSession(r.db);
@@ -109,7 +109,7 @@ const databaseUrl = process.env.DATABASE_URL || undefined;
 
 describe.skipIf(!databaseUrl)("revocation sync between replicas on PostgreSQL", { timeout: 60_000 }, () => {
   const url = databaseUrl ?? "";
-  const schema = `chat_sync_${randomBytes(6).toString("hex")}`;
+  const schema = `identity_sync_${randomBytes(6).toString("hex")}`;
   const config = { DATA_DIR: "", DATABASE_URL: url };
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: url });

@@ -27,7 +27,7 @@ const RELOAD_MARGIN_MS = 30_000;
 const RELOAD_RETRY_MS = 1_000;
 
 /**
- * Fills the revocation list at start and keeps it current with the other chat replicas' revocations,
+ * Fills the revocation list at start and keeps it current with the other identity replicas' revocations,
  * pushed by the database: every revoke sends `pg_notify('session_revoked', <session id>)` with its
  * UPDATE (`session-store.ts`), and each replica LISTENs on a dedicated connection. No polling.
  *

@@ -3,7 +3,7 @@ import type { SessionStore } from "./session-store.js";
 
 /**
  * Revokes a login session in the database and in the edge's in-memory revocation list, whose
- * listeners push it on the revocation feed. Other chat replicas learn it from the NOTIFY the store
+ * listeners push it on the revocation feed. Other identity replicas learn it from the NOTIFY the store
  * sends with the UPDATE (`revocation-sync.ts`).
  */
 export type RevokeSession = (sessionId: string, reason: RevocationReason) => Promise<void>;

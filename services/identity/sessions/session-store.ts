@@ -37,7 +37,7 @@ export interface StoredSession {
  */
 export const SESSION_REVOKED_CHANNEL = "session_revoked";
 
-/** Login sessions and their refresh tokens in the chat database. */
+/** Login sessions and their refresh tokens in the identity database. */
 export interface SessionStore {
   create(userId: string, lifetimeSec: number): Promise<IssuedSession>;
   /** Spends `refreshToken` and issues its successor, atomically; concurrent use of one token is reuse. */

@@ -3,16 +3,16 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserAdminService } from "../../../gen/supportext/auth/v1/user_admin_pb.js";
-import { testAgentDirectory } from "../../chat/testing/test-agents.js";
-import { bearer, startTestChat, type TestChat } from "../../chat/testing/test-chat.js";
+import { testAgentDirectory } from "../testing/test-agents.js";
+import { bearer, startTestIdentity, type TestIdentity } from "../testing/test-identity.js";
 import { MAX_USERS_PER_CALL } from "./user-admin-service.js";
 
-let chat: TestChat;
+let chat: TestIdentity;
 let admins: ReturnType<typeof createClient<typeof UserAdminService>>;
 let adminToken: string;
 
 beforeAll(async () => {
-  chat = await startTestChat({}, { agentDirectory: testAgentDirectory() });
+  chat = await startTestIdentity({}, { agentDirectory: testAgentDirectory() });
   admins = createClient(UserAdminService, createConnectTransport({ baseUrl: chat.url, httpVersion: "1.1" }));
   const login = await chat.auth.login({ email: "admin@company.com", password: chat.passwords.admin });
   adminToken = login.tokens?.accessToken ?? "";

@@ -38,7 +38,7 @@ function takenError(emails: readonly string[]): ConnectError {
 /**
  * `supportext.auth.v1.UserAdminService`: an administrator adds users to the running identity
  * provider with their own access token (the way `npm run load-users` makes a load test's users),
- * so nobody needs to open the chat database. Passwords are hashed like every other (scrypt);
+ * so nobody needs to open the identity database. Passwords are hashed like every other (scrypt);
  * nothing is written unless every entry is valid.
  */
 export function registerUserAdminService(router: ConnectRouter, deps: UserAdminDeps): void {

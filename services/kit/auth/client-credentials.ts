@@ -44,19 +44,35 @@ export function createClientCredentials(options: {
 
 type CredentialConfig = Pick<
   Config,
-  "AUTH_TOKEN_URL" | "GATEWAY_CLIENT_ID" | "GATEWAY_CLIENT_SECRET" | "AGENT_CLIENT_SECRET" | "MCP_CLIENT_SECRET"
+  | "AUTH_TOKEN_URL"
+  | "GATEWAY_CLIENT_ID"
+  | "GATEWAY_CLIENT_SECRET"
+  | "AGENT_CLIENT_SECRET"
+  | "MCP_CLIENT_SECRET"
+  | "CHAT_CLIENT_SECRET"
 >;
 
-/** The credentials of `service` from configuration (chat mints its own in process instead). */
+/** A service that calls others with a credential of its own: every service but the identity provider. */
+export type CallingService = "chat" | "agent" | "mcp-gateway" | "mcp-server";
+
+/** The client id and secret `service` authenticates with at the token endpoint. */
+export function configuredClientSecret(config: CredentialConfig, service: CallingService): ClientSecret {
+  switch (service) {
+    case SERVICE_IDS.chat:
+      return { clientId: SERVICE_IDS.chat, clientSecret: config.CHAT_CLIENT_SECRET };
+    case SERVICE_IDS.agent:
+      return { clientId: SERVICE_IDS.agent, clientSecret: config.AGENT_CLIENT_SECRET };
+    case SERVICE_IDS.gateway:
+      return { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET };
+    case SERVICE_IDS.mcpServer:
+      return { clientId: SERVICE_IDS.mcpServer, clientSecret: config.MCP_CLIENT_SECRET };
+  }
+}
+
+/** The credentials of `service` from configuration. */
 export function configuredClientCredentials(
   config: CredentialConfig,
-  service: "agent" | "mcp-gateway" | "mcp-server",
+  service: CallingService,
 ): ReturnType<typeof createClientCredentials> {
-  const client: ClientSecret =
-    service === SERVICE_IDS.agent
-      ? { clientId: SERVICE_IDS.agent, clientSecret: config.AGENT_CLIENT_SECRET }
-      : service === SERVICE_IDS.gateway
-        ? { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET }
-        : { clientId: SERVICE_IDS.mcpServer, clientSecret: config.MCP_CLIENT_SECRET };
-  return createClientCredentials({ tokenEndpoint: config.AUTH_TOKEN_URL, client });
+  return createClientCredentials({ tokenEndpoint: config.AUTH_TOKEN_URL, client: configuredClientSecret(config, service) });
 }

@@ -33,7 +33,7 @@ export interface ServiceAuth {
 
 export async function startServiceAuth(
   config: Config,
-  service: "agent" | "mcp-gateway",
+  service: "chat" | "agent" | "mcp-gateway",
   logger: Logger,
 ): Promise<ServiceAuth> {
   const keys = createConfiguredKeySet(config);

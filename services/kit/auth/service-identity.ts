@@ -1,7 +1,7 @@
 /**
  * Service identity (docs/architecture.md, "The delegation chain"): every internal call carries,
  * besides the user's token, a short-lived token of the calling service, issued by the identity
- * provider (OAuth 2.0 client credentials; chat, the provider itself, mints its own in process).
+ * provider (OAuth 2.0 client credentials, at the identity service's token endpoint).
  *
  * A service token: header `typ: at+jwt`; claims `iss`, `aud` = the id of the ONE service it is
  * for, `sub` = `client_id` = the calling service's id, `jti`, `iat`, `nbf`, `exp`
@@ -11,6 +11,7 @@
 
 /** The services' client ids: the `sub` of their service tokens and the `aud` of tokens for them. */
 export const SERVICE_IDS = {
+  identity: "identity",
   chat: "chat",
   agent: "agent",
   gateway: "mcp-gateway",

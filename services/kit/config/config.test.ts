@@ -11,9 +11,13 @@ describe("config", () => {
       AGENT_PORT: 8081,
       GATEWAY_PORT: 8082,
       MCP_PORT: 8083,
+      IDENTITY_PORT: 8084,
+      IDENTITY_URL: "http://127.0.0.1:8084",
       DATA_DIR: "./.data",
-      AUTH_ISSUER: "http://127.0.0.1:8080",
-      AUTH_JWKS_URL: "http://127.0.0.1:8080/.well-known/jwks.json",
+      // The identity service is the issuer: every token names it, every verifier fetches its keys.
+      AUTH_ISSUER: "http://127.0.0.1:8084",
+      AUTH_JWKS_URL: "http://127.0.0.1:8084/.well-known/jwks.json",
+      AUTH_TOKEN_URL: "http://127.0.0.1:8084/oauth2/token",
       MCP_RESOURCE: "http://127.0.0.1:8083/mcp",
       ACCESS_TOKEN_TTL: 900,
       MCP_TOKEN_MODE: "exchange",
@@ -60,6 +64,17 @@ describe("config", () => {
     expect(() => refuseDevelopmentSecrets(prod, ["SEED_ADMIN_PASSWORD"])).not.toThrow();
     const dev = parseConfig({});
     expect(() => refuseDevelopmentSecrets(dev, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).not.toThrow();
+  });
+
+  it("refuses client secrets under 32 bytes in production (passwords are people's and keep their own rule)", () => {
+    const short = parseConfig({ NODE_ENV: "production", GATEWAY_CLIENT_SECRET: "eight-or-more", SEED_ADMIN_PASSWORD: "short-pw" });
+    expect(() => refuseDevelopmentSecrets(short, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).toThrow(
+      /^invalid configuration: NODE_ENV=production with GATEWAY_CLIENT_SECRET shorter than 32 bytes: set random values of at least 32 bytes/,
+    );
+    const long = parseConfig({ NODE_ENV: "production", GATEWAY_CLIENT_SECRET: "x".repeat(32), SEED_ADMIN_PASSWORD: "short-pw" });
+    expect(() => refuseDevelopmentSecrets(long, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).not.toThrow();
+    // Outside production a short development secret is fine (tests, local runs).
+    expect(() => refuseDevelopmentSecrets(parseConfig({ GATEWAY_CLIENT_SECRET: "eight-or-more" }), ["GATEWAY_CLIENT_SECRET"])).not.toThrow();
   });
 
   it("loadConfig exits with code 2 and one line when production runs on a development secret", () => {

@@ -43,6 +43,7 @@ export type SecretName =
   | "GATEWAY_CLIENT_SECRET"
   | "AGENT_CLIENT_SECRET"
   | "MCP_CLIENT_SECRET"
+  | "CHAT_CLIENT_SECRET"
   | "SEED_ADMIN_PASSWORD"
   | "SEED_AGENT_PASSWORD"
   | "SEED_VIEWER_PASSWORD";
@@ -51,6 +52,7 @@ const DEVELOPMENT_SECRETS: Readonly<Record<SecretName, string>> = {
   GATEWAY_CLIENT_SECRET: "dev-gateway-secret",
   AGENT_CLIENT_SECRET: "dev-agent-secret",
   MCP_CLIENT_SECRET: "dev-mcp-server-secret",
+  CHAT_CLIENT_SECRET: "dev-chat-secret",
   SEED_ADMIN_PASSWORD: "admin-dev-password",
   SEED_AGENT_PASSWORD: "agent-dev-password",
   SEED_VIEWER_PASSWORD: "viewer-dev-password",
@@ -65,11 +67,14 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
   CHAT_PORT: port(8080),
+  IDENTITY_PORT: port(8084),
   AGENT_PORT: port(8081),
   GATEWAY_PORT: port(8082),
   MCP_PORT: port(8083),
   // Where the other services are reached; default to their ports on this host.
   CHAT_URL: optionalString.pipe(z.url().optional()),
+  // The identity provider's own address (AuthService, the revocation feed); the issuer defaults to it.
+  IDENTITY_URL: optionalString.pipe(z.url().optional()),
   AGENT_URL: optionalString.pipe(z.url().optional()),
   GATEWAY_URL: optionalString.pipe(z.url().optional()),
   // Where the gateway reaches the MCP server (defaults to MCP_RESOURCE, its identifier).
@@ -115,6 +120,7 @@ const envSchema = z.object({
   // Client secrets of the agent service and the MCP server (service tokens, the revocation feed).
   AGENT_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.AGENT_CLIENT_SECRET),
   MCP_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.MCP_CLIENT_SECRET),
+  CHAT_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.CHAT_CLIENT_SECRET),
   // Lifetime of service tokens (client credentials): short, renewed ahead of expiry by their holder.
   SERVICE_TOKEN_TTL: duration("5m", 30),
   // Development only: the gateway also serves users calling it directly (buf curl), without the agent service.
@@ -163,12 +169,14 @@ export interface Config
     | "MCP_RESOURCE"
     | "MCP_URL"
     | "CHAT_URL"
+    | "IDENTITY_URL"
     | "AGENT_URL"
     | "GATEWAY_URL"
   > {
   readonly AUTH_TOKEN_URL: string;
   readonly MCP_URL: string;
   readonly CHAT_URL: string;
+  readonly IDENTITY_URL: string;
   readonly AGENT_URL: string;
   readonly GATEWAY_URL: string;
   readonly AUTH_ISSUER: string;
@@ -196,11 +204,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("invalid configuration: GATEWAY_ALLOW_DIRECT_USERS=1 is refused when NODE_ENV=production");
   }
   const local = (port: number) => `http://${hostForUrl(raw.HOST)}:${port}`;
-  const issuer = (raw.AUTH_ISSUER ?? local(raw.CHAT_PORT)).replace(/\/+$/, "");
+  const identityUrl = raw.IDENTITY_URL ?? local(raw.IDENTITY_PORT);
+  const issuer = (raw.AUTH_ISSUER ?? identityUrl).replace(/\/+$/, "");
   const mcpResource = raw.MCP_RESOURCE ?? `${local(raw.MCP_PORT)}/mcp`;
   return {
     ...raw,
     CHAT_URL: raw.CHAT_URL ?? local(raw.CHAT_PORT),
+    IDENTITY_URL: identityUrl,
     AGENT_URL: raw.AGENT_URL ?? local(raw.AGENT_PORT),
     GATEWAY_URL: raw.GATEWAY_URL ?? local(raw.GATEWAY_PORT),
     AUTH_ISSUER: issuer,
@@ -230,7 +240,20 @@ export function refuseDevelopmentSecrets(config: Config, names: readonly SecretN
       `invalid configuration: NODE_ENV=production with development defaults for ${unset.join(", ")}: set real values`,
     );
   }
+  // A client secret is guessed offline-free only if it has the entropy of a key (RFC 6749 §10.10):
+  // in production at least 32 bytes, e.g. \`openssl rand -base64 32\`. Seed passwords are people's.
+  const short = names.filter(
+    (name) => name.endsWith("_CLIENT_SECRET") && Buffer.byteLength(config[name]) < MIN_PRODUCTION_SECRET_BYTES,
+  );
+  if (short.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: NODE_ENV=production with ${short.join(", ")} shorter than ${MIN_PRODUCTION_SECRET_BYTES} bytes: set random values of at least ${MIN_PRODUCTION_SECRET_BYTES} bytes (openssl rand -base64 32)`,
+    );
+  }
 }
+
+/** The shortest client secret production accepts. */
+export const MIN_PRODUCTION_SECRET_BYTES = 32;
 
 let loaded: Config | undefined;
 

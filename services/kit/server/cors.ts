@@ -58,3 +58,29 @@ export function createCorsHandler(origins: readonly string[]): (req: Req, res: R
     return true;
   };
 }
+
+/**
+ * CORS for a public route (RouteCors `any-origin`): any origin may read the answer, without
+ * credentials (`*` never admits cookies). Answers a preflight itself (returns true); otherwise adds
+ * the header and lets the route answer. Browser-based OAuth and MCP clients discover and call the
+ * authorization server this way (RFC 8414 metadata, JWKS, token and registration endpoints).
+ */
+export function answerAnyOrigin(req: Req, res: Res): boolean {
+  if (typeof req.headers.origin !== "string") return false;
+  res.setHeader("Access-Control-Allow-Origin", "*");
+  res.setHeader("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After, X-Request-Id");
+  const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+  if (!isPreflight) return false;
+  res.setHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+  res.setHeader("Access-Control-Allow-Headers", PUBLIC_ALLOWED_HEADERS.join(", "));
+  res.setHeader("Access-Control-Max-Age", String(PREFLIGHT_MAX_AGE_SECONDS));
+  if (req.headers["access-control-request-private-network"] === "true") {
+    res.setHeader("Access-Control-Allow-Private-Network", "true");
+  }
+  res.writeHead(204);
+  res.end();
+  return true;
+}
+
+// What an OAuth client sends: client authentication, a JSON or form body, trace context, DPoP.
+const PUBLIC_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Traceparent", "X-Request-Id", "DPoP", "MCP-Protocol-Version"];

@@ -11,15 +11,30 @@ import {
   createAuthInterceptor,
   createCallContextInterceptor,
 } from "../propagation/server-interceptors.js";
-import { createCorsHandler } from "./cors.js";
+import { answerAnyOrigin, createCorsHandler } from "./cors.js";
 import { createHealth, type HealthService, ServingStatus } from "./health.js";
 import { listenOnePort } from "./one-port-listener.js";
 import { registerReflection } from "./reflection.js";
 
 export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
-/** A plain-HTTP route served on the same port (e.g. `/.well-known/jwks.json`). */
-export type HttpRoute = (req: HttpRequest, res: HttpResponse) => void | Promise<void>;
+/** The handler of a plain-HTTP route served on the same port (e.g. `/.well-known/jwks.json`). */
+export type HttpRouteHandler = (req: HttpRequest, res: HttpResponse) => void | Promise<void>;
+/**
+ * Which browser origins may use a plain-HTTP route (docs/architecture.md, "Browsers"):
+ * - `configured`: the service's CORS_ORIGINS, as for its RPCs (a bare handler means this);
+ * - `any-origin`: public documents and OAuth endpoints that browser-based clients on any origin
+ *   call (metadata, JWKS, token, registration): `Access-Control-Allow-Origin: *`, never cookies;
+ * - `own-pages`: reached by navigation from the service's own pages (the login form's POST, whose
+ *   Origin Chromium sends as `null` under some referrer policies): the route checks it itself.
+ */
+export type RouteCors = "configured" | "any-origin" | "own-pages";
+export type HttpRoute = HttpRouteHandler | { readonly handle: HttpRouteHandler; readonly cors: RouteCors };
+
+/** `handle` served to browsers on any origin (see RouteCors). */
+export const anyOrigin = (handle: HttpRouteHandler): HttpRoute => ({ handle, cors: "any-origin" });
+/** `handle` reached by the service's own pages only; it checks Origin itself (see RouteCors). */
+export const ownPages = (handle: HttpRouteHandler): HttpRoute => ({ handle, cors: "own-pages" });
 
 export interface ServiceServerOptions {
   /** Service name for logs and health. */
@@ -88,11 +103,13 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
 
   const listener = await listenOnePort(options.host, options.port, (req, res) =>
     runInCallScope(() => {
-      if (cors(req, res)) return;
       const path = (req.url ?? "/").split("?")[0] ?? "/";
       const route = httpRoutes[path];
+      const policy: RouteCors = route === undefined || typeof route === "function" ? "configured" : route.cors;
+      if (policy === "configured" ? cors(req, res) : policy === "any-origin" && answerAnyOrigin(req, res)) return;
       if (route) {
-        Promise.resolve(route(req, res)).catch((err: unknown) => {
+        const handle = typeof route === "function" ? route : route.handle;
+        Promise.resolve(handle(req, res)).catch((err: unknown) => {
           logger.error({ err, path }, "http route failed");
           if (!res.headersSent) {
             res.writeHead(500, { "content-type": "application/json" });

@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-identity.js";
@@ -13,7 +14,9 @@ export type ProbeResult = "accepted" | "revoked" | `refused: ${string}`;
 
 /** One cheap authenticated call per hop, each made the way that hop's legitimate caller makes it. */
 export interface HopProbes {
-  /** chat: WhoAmI with the user's token. */
+  /** identity: WhoAmI with the user's token. */
+  identity(userToken: string): Promise<ProbeResult>;
+  /** chat: ListThreads with the user's token. */
   chat(userToken: string): Promise<ProbeResult>;
   /** agent: ListAgents with chat's credential and the user's token. */
   agent(userToken: string): Promise<ProbeResult>;
@@ -43,10 +46,11 @@ function classify(err: unknown): ProbeResult {
 
 export function hopProbes(stack: TestStack): HopProbes {
   const agentCredentials = configuredClientCredentials(stack.config, SERVICE_IDS.agent);
-  const chat = createClient(AuthService, createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }));
+  const identity = createClient(AuthService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
+  const chat = createClient(ChatService, createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }));
   const agent = createClient(
     AgentService,
-    createGrpcTransport({ baseUrl: stack.agent.url, interceptors: [withService(stack.chat.identity.serviceCredentials, SERVICE_IDS.agent)] }),
+    createGrpcTransport({ baseUrl: stack.agent.url, interceptors: [withService(configuredClientCredentials(stack.config, SERVICE_IDS.chat), SERVICE_IDS.agent)] }),
   );
   const gateway = createClient(
     McpGatewayService,
@@ -69,7 +73,8 @@ export function hopProbes(stack: TestStack): HopProbes {
     }
   };
   return {
-    chat: (t) => probe(() => chat.whoAmI({}, headers(t))),
+    identity: (t) => probe(() => identity.whoAmI({}, headers(t))),
+    chat: (t) => probe(() => chat.listThreads({ pageSize: 1 }, headers(t))),
     agent: (t) => probe(() => agent.listAgents({ pageSize: 1 }, headers(t))),
     gateway: (t) => probe(() => gateway.listTools({ pageSize: 1 }, headers(t))),
     async mcp(mcpToken) {

@@ -10,6 +10,8 @@ import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { type RunningAgent, startAgent } from "../../agent/server.js";
 import { type RunningChat, startChat } from "../../chat/server.js";
+import { seedAgentRegistrations } from "../../identity/agents/agent-registrations.js";
+import { type RunningIdentity, startIdentityServer } from "../../identity/server.js";
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
@@ -22,22 +24,24 @@ import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.j
 import { type RunningGateway, startGateway } from "../server.js";
 
 /**
- * The real identity provider (chat), MCP server, gateway and agent service on loopback, in this
+ * The real identity provider, chat, MCP server, gateway and agent service on loopback, in this
  * process, on a fresh database (temp DATA_DIR, or unique schemas when DATABASE_URL is set).
  * Nothing is mocked: logins are real, every service authenticates as itself with real client
  * credentials, the gateway exchanges tokens at the real token endpoint with the agent's credential
- * as actor token, the identity provider asks the real agent registry, the MCP server fetches the
- * real JWKS.
+ * as actor token, every service fetches the real JWKS and follows the real revocation feed.
  */
 export interface TestStack {
+  readonly identity: RunningIdentity;
   readonly chat: RunningChat;
   readonly gateway: RunningGateway;
   readonly agent: RunningAgent;
   readonly mcpDb: Database;
   readonly config: Config;
-  readonly logs: { readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture; readonly agent: LogCapture };
+  readonly logs: { readonly identity: LogCapture; readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture; readonly agent: LogCapture };
   readonly passwords: Readonly<Record<"admin" | "agent" | "viewer", string>>;
   mcp(): RunningMcpServer | undefined;
+  /** Registers an agent at the identity provider (the actor and its allow-list), as an administrator would. */
+  registerAgent(agentId: string, allowedTools: readonly string[]): Promise<void>;
   login(email: string, password: string): Promise<{ accessToken: string; refreshToken: string; userId: string; sessionId: string }>;
   /** Rotates a refresh token at the identity provider: a new access token for the same session. */
   refresh(refreshToken: string): Promise<{ accessToken: string; refreshToken: string }>;
@@ -74,16 +78,18 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     DATA_DIR: dataDir,
     LOG_LEVEL: "debug",
     SHUTDOWN_GRACE: "1s",
-    AUTH_ISSUER: "http://chat.test",
+    AUTH_ISSUER: "http://identity.test",
     MCP_RESOURCE: "http://mcp.test/mcp",
     GATEWAY_CLIENT_ID: "mcp-gateway",
     GATEWAY_CLIENT_SECRET: `gw-${randomBytes(12).toString("base64url")}`,
     AGENT_CLIENT_SECRET: `ag-${randomBytes(12).toString("base64url")}`,
     MCP_CLIENT_SECRET: `mcp-${randomBytes(12).toString("base64url")}`,
+    CHAT_CLIENT_SECRET: `chat-${randomBytes(12).toString("base64url")}`,
     SEED_ADMIN_PASSWORD: passwords.admin,
     SEED_AGENT_PASSWORD: passwords.agent,
     SEED_VIEWER_PASSWORD: passwords.viewer,
     CHAT_PORT: "0",
+    IDENTITY_PORT: "0",
     MCP_PORT: "0",
     GATEWAY_PORT: "0",
     // Each service needs the others' addresses before they exist: fixed free ports.
@@ -93,6 +99,7 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
   };
   const level = env.LOG_LEVEL ?? "debug";
   const logs = {
+    identity: captureLogs("identity", level),
     chat: captureLogs("chat", level),
     mcp: captureLogs("mcp-server", level),
     gateway: captureLogs("mcp-gateway", level),
@@ -100,15 +107,15 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
   };
 
   const agentUrl = `http://127.0.0.1:${base.AGENT_PORT}`;
-  const chat = await startChat(
-    parseConfig({ ...base, AGENT_URL: agentUrl }),
-    logs.chat.logger,
-    databaseUrl ? { databaseSchema: `chat_${suffix}` } : {},
+  const identity = await startIdentityServer(
+    parseConfig(base),
+    logs.identity.logger,
+    databaseUrl ? { databaseSchema: `identity_${suffix}` } : {},
   );
-  const jwks = `${chat.url}/.well-known/jwks.json`;
-  // Where the MCP server finds the identity provider: keys, token endpoint, revocation feed.
-  const atChat = { AUTH_JWKS_URL: jwks, AUTH_TOKEN_URL: `${chat.url}/oauth2/token`, CHAT_URL: chat.url };
-  const mcpConfig = parseConfig({ ...base, ...atChat });
+  const jwks = `${identity.url}/.well-known/jwks.json`;
+  // Where every other service finds the identity provider: keys, token endpoint, revocation feed.
+  const atIdentity = { AUTH_JWKS_URL: jwks, AUTH_TOKEN_URL: `${identity.url}/oauth2/token`, IDENTITY_URL: identity.url };
+  const mcpConfig = parseConfig({ ...base, ...atIdentity });
   const mcpDb = await openMcpDatabase(mcpConfig, databaseUrl ? { schema: `mcp_${suffix}` } : {});
   let mcp: RunningMcpServer | undefined = await startMcpServer(mcpConfig, logs.mcp.logger, { database: mcpDb });
   const mcpPort = mcp.port;
@@ -116,19 +123,18 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
 
   const config = parseConfig({
     ...base,
-    AUTH_JWKS_URL: jwks,
-    AUTH_TOKEN_URL: `${chat.url}/oauth2/token`,
-    CHAT_URL: chat.url,
+    ...atIdentity,
     MCP_URL: mcpUrl,
     AGENT_URL: agentUrl,
     MCP_CONNECT_TIMEOUT: env.MCP_CONNECT_TIMEOUT ?? "5s",
     MCP_CALL_TIMEOUT: env.MCP_CALL_TIMEOUT ?? "10s",
   });
   const gateway = await startGateway(config, logs.gateway.logger);
-  const agent = await startAgent({ ...config, GATEWAY_URL: gateway.url, CHAT_URL: chat.url }, logs.agent.logger, {
+  const agent = await startAgent({ ...config, GATEWAY_URL: gateway.url }, logs.agent.logger, {
     ...(options.model ? { model: options.model } : {}),
     ...(databaseUrl ? { databaseSchema: `agent_${suffix}` } : {}),
   });
+  const chat = await startChat({ ...config, AGENT_URL: agent.url }, logs.chat.logger, databaseUrl ? { databaseSchema: `chat_${suffix}` } : {});
   const agentCredentials = configuredClientCredentials(config, SERVICE_IDS.agent);
   const asAgent =
     (agentId: string): Interceptor =>
@@ -137,9 +143,10 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
       req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, agentId)}`);
       return next(req);
     };
-  const auth = createClient(AuthService, createConnectTransport({ baseUrl: chat.url, httpVersion: "2" }));
+  const auth = createClient(AuthService, createConnectTransport({ baseUrl: identity.url, httpVersion: "2" }));
 
   return {
+    identity,
     chat,
     gateway,
     agent,
@@ -148,6 +155,7 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     logs,
     passwords,
     mcp: () => mcp,
+    registerAgent: (agentId, allowedTools) => seedAgentRegistrations(identity.database, [{ agentId, allowedTools }]),
     async login(email, password) {
       const res = await auth.login({ email, password });
       return {
@@ -181,16 +189,17 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
       mcp = undefined;
     },
     async startMcp() {
-      mcp = await startMcpServer(parseConfig({ ...base, ...atChat, MCP_PORT: String(mcpPort) }), logs.mcp.logger, {
+      mcp = await startMcpServer(parseConfig({ ...base, ...atIdentity, MCP_PORT: String(mcpPort) }), logs.mcp.logger, {
         database: mcpDb,
       });
     },
     async close() {
+      await chat.close();
       await agent.close();
       await gateway.close();
       await mcp?.close();
       await mcpDb.close();
-      await chat.close();
+      await identity.close();
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Logger } from "../../kit/log/logger.js";
 import { runInCallScope } from "../../kit/propagation/call-scope.js";
 import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
-import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "./protected-resource.js";
+import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "../../kit/auth/protected-resource.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;

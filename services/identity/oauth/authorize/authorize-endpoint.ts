@@ -1,5 +1,5 @@
 import type { Logger } from "../../../kit/log/logger.js";
-import type { HttpRequest, HttpResponse, HttpRoute } from "../../../kit/server/service-server.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../../kit/server/service-server.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import type { ResolveClient } from "../clients/resolve-client.js";
 import type { CodeStore } from "../grants/code-store.js";
@@ -7,7 +7,7 @@ import { headerOf, readBody } from "../http-io.js";
 import { AuthorizeError, UntrustedRedirectError } from "../oauth-errors.js";
 import { grantedScopes } from "../scopes.js";
 import { type AuthorizationRequest, REQUEST_PARAMETERS, redirectBack, validateAuthorizationRequest } from "./authorization-request.js";
-import { CSRF_FIELD, csrfCookie, csrfMatches, newCsrfToken } from "./csrf.js";
+import { CSRF_FIELD, CSRF_LIFETIME_SEC, createSpentCsrfValues, csrfCookie, csrfMatches, newCsrfToken } from "./csrf.js";
 import { renderErrorPage, renderLoginPage, sendPage, sendRedirect } from "./login-page.js";
 import type { CheckCredentials } from "./verify-credentials.js";
 
@@ -32,9 +32,10 @@ export interface AuthorizeEndpointDeps {
  * redirect URI, PKCE challenge, granted scope and resource. Requests with an untrusted client or
  * redirect URI get an error page and no redirect (RFC 6749 §4.1.2.1).
  */
-export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRoute {
+export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteHandler {
   const { logger, issuer } = deps;
   const secureCookie = issuer.startsWith("https://");
+  const spentCsrf = createSpentCsrfValues({ lifetimeMs: CSRF_LIFETIME_SEC * 1000, max: 100_000 });
   const validate = (params: URLSearchParams) =>
     validateAuthorizationRequest(params, { resolveClient: deps.resolveClient, mcpResource: deps.mcpResource });
 
@@ -88,9 +89,14 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRoute 
     const body = type === "application/x-www-form-urlencoded" ? await readBody(req, MAX_FORM) : undefined;
     if (body === undefined) throw new UntrustedRedirectError("the form could not be read");
     const form = new URLSearchParams(body);
-    // The form and its cookie must come from the same browser, and the post from our own page.
+    // The form and its cookie must come from the same browser, and the post from our own page: the
+    // double-submitted CSRF value (HttpOnly, SameSite=Strict cookie = form field) proves it, once.
+    // Origin is checked too when the browser names one; `null` is what Chromium sends when a
+    // privacy setting or referrer policy hides it, so it proves nothing either way.
     const origin = headerOf(req, "origin");
-    if ((origin !== undefined && origin !== new URL(issuer).origin) || !csrfMatches(headerOf(req, "cookie"), form.get(CSRF_FIELD) ?? undefined)) {
+    const posted = form.get(CSRF_FIELD) ?? undefined;
+    const foreignOrigin = origin !== undefined && origin !== "null" && origin !== new URL(issuer).origin;
+    if (foreignOrigin || !csrfMatches(headerOf(req, "cookie"), posted) || !spentCsrf.spend(posted ?? "")) {
       throw new UntrustedRedirectError("the form was not submitted from this server's login page; open it again from the application");
     }
     const params = new URLSearchParams();

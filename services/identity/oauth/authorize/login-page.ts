@@ -53,14 +53,18 @@ export function renderErrorPage(description: string): string {
 <p class="msg">${escapeHtml(description)}</p><p>Nothing was sent to the application. Start again from the application.</p></body></html>`;
 }
 
-/** Pages that show credentials forms: never framed (clickjacking), cached or leaked as a referrer. */
+/**
+ * Pages that show credentials forms: never framed (clickjacking), cached or leaked as a referrer to
+ * another origin (`same-origin`: the form's own POST still carries its Origin, which `no-referrer`
+ * would blank to `null` in Chromium).
+ */
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
   pragma: "no-cache",
   "x-frame-options": "DENY",
   "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  "referrer-policy": "no-referrer",
+  "referrer-policy": "same-origin",
   "x-content-type-options": "nosniff",
 };
 

@@ -9,7 +9,7 @@ interface ClientRow extends Record<string, unknown> {
   redirect_uris: string[];
 }
 
-/** Dynamically registered clients (RFC 7591) in the chat database. */
+/** Dynamically registered clients (RFC 7591) in the identity database. */
 export interface ClientStore {
   insert(client: OAuthClient, registeredFrom: string | undefined): Promise<void>;
   find(clientId: string): Promise<OAuthClient | undefined>;

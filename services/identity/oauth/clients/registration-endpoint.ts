@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../../kit/log/logger.js";
-import type { HttpRequest, HttpResponse, HttpRoute } from "../../../kit/server/service-server.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../../kit/server/service-server.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import type { SlidingWindow } from "../../throttle/sliding-window.js";
 import { headerOf, methodNotAllowed, readBody, sendPublicJson } from "../http-io.js";
@@ -36,7 +36,7 @@ export function createRegistrationEndpoint(options: {
   limits: RegistrationLimits;
   trustedProxyHops: number;
   logger: Logger;
-}): HttpRoute {
+}): HttpRouteHandler {
   const { store, limits, logger } = options;
   return async (req: HttpRequest, res: HttpResponse) => {
     if (req.method !== "POST") return methodNotAllowed(res, "POST");

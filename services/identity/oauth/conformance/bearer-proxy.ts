@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
  * server at $TARGET (an origin). Host and Origin naming the proxy itself are rewritten to the MCP
  * server's, so its DNS-rebinding guard sees what a direct client sends; any other Host or Origin
  * passes unchanged, so the dns-rebinding-protection scenario still meets the real guard.
- * The token comes from the environment (never argv, never printed). Prints "listening <port>".
+ * The token, issued by the identity service (login-token.ts), comes from the environment (never
+ * argv, never printed). Prints "listening <port>".
  */
 const target = new URL(process.env.TARGET ?? "");
 const token = process.env.CONFORMANCE_TOKEN ?? "";

@@ -5,8 +5,9 @@ import { loginThroughPage } from "../testing/login-browser.js";
 /**
  * For .ci/conformance: runs the conformance command given as arguments and plays the user's
  * browser for it. The authorization-code-grant scenario prints an authorization URL and waits for
- * the redirect to its callback: this opens the URL, posts the login form as $LOGIN_EMAIL /
- * $LOGIN_PASSWORD and follows the redirect to the callback. Exits with the command's code.
+ * the redirect to its callback: this opens the URL (the identity service's login page, at
+ * $ISSUER/oauth2/authorize), posts the login form as $LOGIN_EMAIL / $LOGIN_PASSWORD and follows
+ * the redirect to the callback. Exits with the command's code.
  */
 const [command, ...args] = process.argv.slice(2);
 const authorizePrefix = `${process.env.ISSUER ?? ""}/oauth2/authorize?`;

@@ -1,7 +1,8 @@
 import { fullCodeFlow } from "../testing/oauth-client-calls.js";
 
 /**
- * For .ci/conformance: an MCP access token with no manual step — registration, the login page
+ * For .ci/conformance: an MCP access token from the identity service at $ISSUER (the
+ * authorization server, docs/identity.md) with no manual step — registration, the login page
  * posted as $LOGIN_EMAIL / $LOGIN_PASSWORD, the code redeemed for $RESOURCE — printed on stdout
  * (the caller keeps it in a variable; it is never logged).
  */

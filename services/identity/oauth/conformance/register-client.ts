@@ -1,8 +1,8 @@
 import { register } from "../testing/oauth-client-calls.js";
 
 /**
- * For .ci/conformance: registers a public MCP client (RFC 7591) at $ISSUER with redirect URI
- * $REDIRECT_URI and prints its client_id.
+ * For .ci/conformance: registers a public MCP client (RFC 7591) at the identity service, $ISSUER,
+ * with redirect URI $REDIRECT_URI and prints its client_id.
  */
 const issuer = process.env.ISSUER ?? "";
 const redirectUri = process.env.REDIRECT_URI ?? "";

@@ -40,7 +40,7 @@ export async function submitLogin(
   postUrl: string,
   page: PageVisit,
   credentials: { email: string; password: string; decision?: "allow" | "deny" },
-  options: { cookie?: string | null; override?: Record<string, string> } = {},
+  options: { cookie?: string | null; override?: Record<string, string>; origin?: string } = {},
 ): Promise<PageVisit> {
   const fields = formFields(page.html);
   fields.set("email", credentials.email);
@@ -51,10 +51,15 @@ export async function submitLogin(
   const res = await fetch(postUrl, {
     method: "POST",
     redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...(cookie ? { cookie } : {}) },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(cookie ? { cookie } : {}),
+      ...(options.origin !== undefined ? { origin: options.origin } : {}),
+    },
     body: new URLSearchParams([...fields]).toString(),
   });
-  return { status: res.status, html: await res.text(), cookie: undefined, location: res.headers.get("location") };
+  // A re-rendered page (wrong password) carries a fresh CSRF value and cookie: the next post uses them.
+  return { status: res.status, html: await res.text(), cookie: res.headers.get("set-cookie")?.split(";")[0], location: res.headers.get("location") };
 }
 
 /** Logs in through the page in one go: the redirect back to the client. */

@@ -1,4 +1,4 @@
-import { postTokenRequest, type TokenResponse } from "../../../chat/testing/token-request.js";
+import { postTokenRequest, type TokenResponse } from "../../testing/token-request.js";
 import { pkcePair, loginThroughPage } from "./login-browser.js";
 
 /** RFC 7591 registration as an MCP client sends it. */

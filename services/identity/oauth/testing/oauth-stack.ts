@@ -8,20 +8,20 @@ import { freePort } from "../../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../../kit/testing/log-capture.js";
 import { openMcpDatabase } from "../../../mcp-server/data/open-database.js";
 import { type RunningMcpServer, startMcpServer } from "../../../mcp-server/server.js";
-import { type RunningChat, startChat } from "../../../chat/server.js";
+import { type RunningIdentity, startIdentityServer } from "../../server.js";
 
 /**
  * The identity provider and the MCP server on loopback as a real MCP client meets them: the
- * issuer is chat's real URL and the resource the MCP server's real URL (an MCP client checks
+ * issuer is the identity service's real URL and the resource the MCP server's real URL (an MCP client checks
  * both against what it fetched), fresh databases, random seed passwords and secrets.
  */
 export interface OAuthStack {
-  readonly chat: RunningChat;
+  readonly identity: RunningIdentity;
   readonly mcp: RunningMcpServer;
   readonly mcpUrl: string;
   readonly mcpDb: Database;
   readonly passwords: Readonly<Record<"admin" | "agent" | "viewer", string>>;
-  readonly logs: { readonly chat: LogCapture; readonly mcp: LogCapture };
+  readonly logs: { readonly identity: LogCapture; readonly mcp: LogCapture };
   close(): Promise<void>;
 }
 
@@ -29,13 +29,13 @@ export async function startOAuthStack(): Promise<OAuthStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "oauth-stack-"));
   const databaseUrl = process.env.DATABASE_URL;
   const suffix = randomBytes(5).toString("hex");
-  const [chatPort, mcpPort] = [await freePort(), await freePort()];
+  const [identityPort, mcpPort] = [await freePort(), await freePort()];
   const passwords = {
     admin: `admin-${randomBytes(9).toString("base64url")}`,
     agent: `agent-${randomBytes(9).toString("base64url")}`,
     viewer: `viewer-${randomBytes(9).toString("base64url")}`,
   };
-  const chatUrl = `http://127.0.0.1:${chatPort}`;
+  const identityUrl = `http://127.0.0.1:${identityPort}`;
   const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
   const env = {
     NODE_ENV: "test",
@@ -43,9 +43,9 @@ export async function startOAuthStack(): Promise<OAuthStack> {
     DATA_DIR: dataDir,
     LOG_LEVEL: "debug",
     SHUTDOWN_GRACE: "1s",
-    CHAT_PORT: String(chatPort),
+    IDENTITY_PORT: String(identityPort),
     MCP_PORT: String(mcpPort),
-    AUTH_ISSUER: chatUrl,
+    AUTH_ISSUER: identityUrl,
     MCP_RESOURCE: mcpUrl,
     GATEWAY_CLIENT_SECRET: `gw-${randomBytes(12).toString("base64url")}`,
     AGENT_CLIENT_SECRET: `ag-${randomBytes(12).toString("base64url")}`,
@@ -56,12 +56,12 @@ export async function startOAuthStack(): Promise<OAuthStack> {
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
   const config = parseConfig(env);
-  const logs = { chat: captureLogs("chat"), mcp: captureLogs("mcp-server") };
-  const chat = await startChat(config, logs.chat.logger, databaseUrl ? { databaseSchema: `chat_${suffix}` } : {});
+  const logs = { identity: captureLogs("identity"), mcp: captureLogs("mcp-server") };
+  const identity = await startIdentityServer(config, logs.identity.logger, databaseUrl ? { databaseSchema: `identity_${suffix}` } : {});
   const mcpDb = await openMcpDatabase(config, databaseUrl ? { schema: `mcp_${suffix}` } : {});
   const mcp = await startMcpServer(config, logs.mcp.logger, { database: mcpDb });
   return {
-    chat,
+    identity,
     mcp,
     mcpUrl,
     mcpDb,
@@ -70,7 +70,7 @@ export async function startOAuthStack(): Promise<OAuthStack> {
     async close() {
       await mcp.close();
       await mcpDb.close();
-      await chat.close();
+      await identity.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -12,13 +12,13 @@ import type { Database } from "../../../kit/db/index.js";
 import { type ServiceServer, startServiceServer } from "../../../kit/server/service-server.js";
 import { freePort } from "../../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../../kit/testing/log-capture.js";
-import { openChatDatabase } from "../../../chat/data/open-chat-database.js";
+import { openIdentityDatabase } from "../../data/open-identity-database.js";
 import { type Identity, startIdentity } from "../../identity.js";
 import { REVOCATION_WATCH_PROCEDURE } from "../revocation-service.js";
 
 /**
- * A chat replica's identity provider for the feed's tests: the real `startIdentity` on the real
- * chat database (PGlite in a temp DATA_DIR, or `schema` on DATABASE_URL when that is set), served
+ * An identity replica for the feed's tests: the real `startIdentity` on the real
+ * identity database (PGlite in a temp DATA_DIR, or `schema` on DATABASE_URL when that is set), served
  * by the kit server on a fixed loopback port so the server can stop and start while the identity
  * provider (its list, its LISTEN) lives on. Two replicas given one schema share one PostgreSQL.
  *
@@ -43,7 +43,7 @@ export interface IdentityReplica {
 
 export const testDatabaseUrl = (): string | undefined => process.env.DATABASE_URL || undefined;
 
-export const freshSchema = (): string => `chat_feed_${randomBytes(6).toString("hex")}`;
+export const freshSchema = (): string => `identity_feed_${randomBytes(6).toString("hex")}`;
 
 export async function dropSchema(schema: string): Promise<void> {
   const url = testDatabaseUrl();
@@ -66,7 +66,7 @@ export async function startIdentityReplica(options: {
   readonly passwords?: IdentityReplica["passwords"];
 }): Promise<IdentityReplica> {
   const databaseUrl = testDatabaseUrl();
-  const dataDir = await mkdtemp(join(tmpdir(), "chat-feed-"));
+  const dataDir = await mkdtemp(join(tmpdir(), "identity-feed-"));
   const passwords = options.passwords ?? {
     admin: `admin-${randomBytes(9).toString("base64url")}`,
     agent: `agent-${randomBytes(9).toString("base64url")}`,
@@ -77,15 +77,15 @@ export async function startIdentityReplica(options: {
     NODE_ENV: "test",
     HOST: "127.0.0.1",
     DATA_DIR: dataDir,
-    AUTH_ISSUER: "http://chat.test",
+    AUTH_ISSUER: "http://identity.test",
     MCP_RESOURCE: "http://mcp.test/mcp",
     SEED_ADMIN_PASSWORD: passwords.admin,
     SEED_AGENT_PASSWORD: passwords.agent,
     SEED_VIEWER_PASSWORD: passwords.viewer,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });
-  const logs = captureLogs(options.name ?? "chat");
-  const db = await openChatDatabase(config, { logger: logs.logger, schema: options.schema });
+  const logs = captureLogs(options.name ?? "identity");
+  const db = await openIdentityDatabase(config, { logger: logs.logger, schema: options.schema });
   let identity: Identity;
   try {
     identity = await startIdentity({
@@ -103,7 +103,7 @@ export async function startIdentityReplica(options: {
   let server: ServiceServer | undefined;
   const startServer = async () => {
     server = await startServiceServer({
-      name: "chat",
+      name: "identity",
       host: "127.0.0.1",
       port,
       logger: logs.logger,

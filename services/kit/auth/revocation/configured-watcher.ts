@@ -10,16 +10,16 @@ import { createRevocationWatcher, type RevocationWatcher, revocationWatcherSetti
 
 /**
  * A service's subscription to the identity provider's revocation feed, from configuration: the
- * Watch stream at CHAT_URL with this service's own credential (audience `chat`), the configured
+ * Watch stream at IDENTITY_URL with this service's own credential (audience `identity`), the configured
  * heartbeat and staleness bound. One per process.
  */
 export function watchRevocations(
-  config: Pick<Config, "CHAT_URL" | "REVOCATION_HEARTBEAT" | "REVOCATION_STALENESS_LIMIT" | "ACCESS_TOKEN_TTL" | "CLOCK_TOLERANCE">,
+  config: Pick<Config, "IDENTITY_URL" | "REVOCATION_HEARTBEAT" | "REVOCATION_STALENESS_LIMIT" | "ACCESS_TOKEN_TTL" | "CLOCK_TOLERANCE">,
   credentials: ServiceCredentials,
   logger: Logger,
 ): RevocationWatcher {
-  const client = createServiceClient(RevocationService, config.CHAT_URL, {
-    credentials: { source: credentials, audience: SERVICE_IDS.chat },
+  const client = createServiceClient(RevocationService, config.IDENTITY_URL, {
+    credentials: { source: credentials, audience: SERVICE_IDS.identity },
   });
   return createRevocationWatcher({ client, logger, ...revocationWatcherSettings(config) });
 }

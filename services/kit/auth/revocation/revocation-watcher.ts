@@ -25,7 +25,7 @@ export interface RevokedSessionEvent {
 export interface RevocationWatcherOptions {
   /**
    * A RevocationService client carrying this service's own credential, e.g.
-   * `createServiceClient(RevocationService, config.CHAT_URL, { credentials, audience: "chat" })`.
+   * `createServiceClient(RevocationService, config.IDENTITY_URL, { credentials, audience: "identity" })`.
    * The watcher calls `watch` with no deadline and outside any call scope (no user credential).
    */
   readonly client?: Pick<Client<typeof RevocationService>, "watch">;

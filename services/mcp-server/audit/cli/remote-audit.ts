@@ -20,17 +20,17 @@ const transport = (baseUrl: string): Transport =>
   createConnectTransport({ baseUrl, httpVersion: "1.1", defaultTimeoutMs: 120_000 });
 
 /**
- * Logs in at the identity provider (`supportext.auth.v1.AuthService/Login` at CHAT_URL) and calls
+ * Logs in at the identity provider (`supportext.auth.v1.AuthService/Login` at IDENTITY_URL) and calls
  * `supportext.audit.v1.AuditService` on the MCP server with the access token it returns. The token
  * lives in this process only and is never printed.
  */
 export async function connectRemoteAudit(options: {
-  chatUrl: string;
+  identityUrl: string;
   mcpUrl: string;
   email: string;
   password: string;
 }): Promise<RemoteAudit> {
-  const auth = createClient(AuthService, transport(options.chatUrl));
+  const auth = createClient(AuthService, transport(options.identityUrl));
   let accessToken: string;
   let refreshToken: string;
   try {
@@ -38,7 +38,7 @@ export async function connectRemoteAudit(options: {
     accessToken = res.tokens?.accessToken ?? "";
     refreshToken = res.tokens?.refreshToken ?? "";
   } catch (err) {
-    throw new Error(`login at ${options.chatUrl} failed: ${describe(err)}`);
+    throw new Error(`login at ${options.identityUrl} failed: ${describe(err)}`);
   }
   const audit = createClient(AuditService, transport(options.mcpUrl));
   const headers = { authorization: `Bearer ${accessToken}` };

@@ -1,5 +1,5 @@
-import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from "../../identity/clients/client-registry.js";
-import { ACCESS_TOKEN_TYPE } from "../../identity/exchange/token-exchange.js";
+import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from "../clients/client-registry.js";
+import { ACCESS_TOKEN_TYPE } from "../exchange/token-exchange.js";
 
 /** What the token endpoint answered. */
 export interface TokenResponse {

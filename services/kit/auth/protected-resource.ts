@@ -1,5 +1,4 @@
-import type { ServerResponse } from "node:http";
-import { sendJson } from "./responses.js";
+import type { HttpResponse } from "../server/service-server.js";
 
 const WELL_KNOWN = "/.well-known/oauth-protected-resource";
 
@@ -26,10 +25,15 @@ export interface ProtectedResourceMetadata {
   resource_documentation?: string;
 }
 
+/**
+ * RFC 9728 metadata of a protected resource of ours: which authorization server issues its tokens
+ * (clients discover the identity service from it) and how tokens are presented.
+ */
 export function protectedResourceMetadata(options: {
   resource: string;
   issuer: string;
   scopes: readonly string[];
+  name?: string;
 }): ProtectedResourceMetadata {
   return {
     resource: options.resource,
@@ -37,17 +41,18 @@ export function protectedResourceMetadata(options: {
     scopes_supported: [...options.scopes],
     // Tokens in headers only: never in query strings (MCP authorization spec) or form bodies.
     bearer_methods_supported: ["header"],
-    resource_name: "support-ext MCP server (ticket tools)",
+    resource_name: options.name ?? "support-ext MCP server (ticket tools)",
   };
 }
 
-export function sendProtectedResourceMetadata(
-  res: ServerResponse,
-  metadata: ProtectedResourceMetadata,
-): void {
-  // Public metadata: browser-based MCP clients fetch it cross-origin during discovery.
-  sendJson(res, 200, metadata, {
+export function sendProtectedResourceMetadata(res: HttpResponse, metadata: ProtectedResourceMetadata): void {
+  // Public metadata: browser-based clients fetch it cross-origin during discovery.
+  const text = JSON.stringify(metadata);
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
     "access-control-allow-origin": "*",
     "cache-control": "public, max-age=300",
   });
+  res.end(text);
 }

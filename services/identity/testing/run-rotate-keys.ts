@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import type { TestChat } from "./test-chat.js";
+import type { TestIdentity } from "./test-identity.js";
 
-/** Runs the real `npm run rotate-keys` command (its script, via tsx) against a test chat's database. */
+/** Runs the real `npm run rotate-keys` command (its script, via tsx) against a test identity service's database. */
 export function runRotateKeys(
-  chat: TestChat,
+  chat: TestIdentity,
   args: readonly string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const schemaArgs = chat.schema ? ["--schema", chat.schema] : [];

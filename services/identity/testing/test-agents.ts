@@ -1,6 +1,6 @@
 import { TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/scopes.js";
-import type { RegisteredAgent } from "../../identity/agents/agent-directory.js";
-import { createStaticAgentDirectory } from "../../identity/agents/static-agent-directory.js";
+import type { RegisteredAgent } from "../agents/agent-directory.js";
+import { createStaticAgentDirectory } from "../agents/static-agent-directory.js";
 
 /**
  * Agents as the agent service seeds them (services/agent/registry/seed-agents.ts), plus one whose

@@ -8,11 +8,11 @@ import pg from "pg";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
-import type { AgentDirectory } from "../../identity/agents/agent-directory.js";
-import { type RunningChat, startChat } from "../server.js";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { type RunningIdentity, startIdentityServer } from "../server.js";
 
-/** A chat process started in-process for a test, on a free loopback port and its own database. */
-export interface TestChat {
+/** The identity service started in-process for a test, on a free loopback port and its own database. */
+export interface TestIdentity {
   readonly config: Config;
   /** The environment the config was parsed from (for the rotate-keys command). */
   readonly env: Readonly<Record<string, string>>;
@@ -23,7 +23,7 @@ export interface TestChat {
   /** Changes on every start (port 0). */
   readonly url: string;
   readonly auth: Client<typeof AuthService>;
-  readonly running: RunningChat;
+  readonly running: RunningIdentity;
   start(): Promise<void>;
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -31,26 +31,26 @@ export interface TestChat {
   dispose(): Promise<void>;
 }
 
-export const TEST_ISSUER = "http://chat.test";
+export const TEST_ISSUER = "http://identity.test";
 export const TEST_MCP_RESOURCE = "http://mcp.test/mcp";
 export const TEST_GATEWAY_ID = "mcp-gateway";
 
 /**
- * Starts chat with a fresh temp DATA_DIR, or a fresh schema on DATABASE_URL when that is set (so
+ * Starts the identity service with a fresh temp DATA_DIR, or a fresh schema on DATABASE_URL when that is set (so
  * the same tests run on both back ends). Seed passwords and client secrets are random per run,
  * which makes "this secret appears in no log line" a meaningful assertion.
  */
-export async function startTestChat(
+export async function startTestIdentity(
   env: Record<string, string> = {},
   options: {
     keyReloadIntervalMs?: number;
-    /** The registered agents, instead of asking an agent service at AGENT_URL. */
+    /** The registered agents, instead of the stored registrations. */
     agentDirectory?: AgentDirectory;
   } = {},
-): Promise<TestChat> {
-  const dataDir = await mkdtemp(join(tmpdir(), "chat-test-"));
+): Promise<TestIdentity> {
+  const dataDir = await mkdtemp(join(tmpdir(), "identity-test-"));
   const databaseUrl = process.env.DATABASE_URL;
-  const schema = databaseUrl ? `chat_test_${randomBytes(6).toString("hex")}` : undefined;
+  const schema = databaseUrl ? `identity_test_${randomBytes(6).toString("hex")}` : undefined;
   const passwords = {
     admin: `admin-${randomBytes(9).toString("base64url")}`,
     agent: `agent-${randomBytes(9).toString("base64url")}`,
@@ -59,7 +59,7 @@ export async function startTestChat(
   const fullEnv: Record<string, string> = {
     NODE_ENV: "test",
     HOST: "127.0.0.1",
-    CHAT_PORT: "0",
+    IDENTITY_PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "debug",
     // Clients keep idle keep-alive connections; the kit's close waits for them up to the grace.
@@ -70,6 +70,7 @@ export async function startTestChat(
     GATEWAY_CLIENT_SECRET: `gw-${randomBytes(12).toString("base64url")}`,
     AGENT_CLIENT_SECRET: `ag-${randomBytes(12).toString("base64url")}`,
     MCP_CLIENT_SECRET: `mcp-${randomBytes(12).toString("base64url")}`,
+    CHAT_CLIENT_SECRET: `chat-${randomBytes(12).toString("base64url")}`,
     SEED_ADMIN_PASSWORD: passwords.admin,
     SEED_AGENT_PASSWORD: passwords.agent,
     SEED_VIEWER_PASSWORD: passwords.viewer,
@@ -77,12 +78,12 @@ export async function startTestChat(
     ...env,
   };
   const config = parseConfig(fullEnv);
-  const logs = captureLogs("chat");
-  let running: RunningChat | undefined;
+  const logs = captureLogs("identity");
+  let running: RunningIdentity | undefined;
   let auth: Client<typeof AuthService> | undefined;
 
   const start = async () => {
-    running = await startChat(config, logs.logger, {
+    running = await startIdentityServer(config, logs.logger, {
       ...(schema ? { databaseSchema: schema } : {}),
       ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
       ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
@@ -96,7 +97,7 @@ export async function startTestChat(
   await start();
 
   const must = <T>(v: T | undefined): T => {
-    if (v === undefined) throw new Error("the test chat is stopped");
+    if (v === undefined) throw new Error("the test identity service is stopped");
     return v;
   };
   return {

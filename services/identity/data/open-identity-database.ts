@@ -1,0 +1,13 @@
+import type { Config } from "../../kit/config/config.js";
+import { type Database, type DatabaseLogger, openServiceDatabase } from "../../kit/db/index.js";
+import { IDENTITY_MIGRATIONS } from "../migrations.js";
+
+export const IDENTITY_SERVICE = "identity";
+
+/** The identity provider's database: PGlite under `DATA_DIR/identity`, or schema `identity` on `DATABASE_URL`. */
+export function openIdentityDatabase(
+  config: Pick<Config, "DATA_DIR" | "DATABASE_URL">,
+  options: { logger?: DatabaseLogger; schema?: string | undefined } = {},
+): Promise<Database> {
+  return openServiceDatabase(IDENTITY_SERVICE, IDENTITY_MIGRATIONS, config, options);
+}

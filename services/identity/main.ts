@@ -1,0 +1,21 @@
+import { loadConfig } from "../kit/config/config.js";
+import { createLogger } from "../kit/log/logger.js";
+import { reportMemory } from "../kit/server/memory-report.js";
+import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startIdentityServer } from "./server.js";
+
+const config = loadConfig({
+  secrets: [
+    "GATEWAY_CLIENT_SECRET",
+    "AGENT_CLIENT_SECRET",
+    "MCP_CLIENT_SECRET",
+    "CHAT_CLIENT_SECRET",
+    "SEED_ADMIN_PASSWORD",
+    "SEED_AGENT_PASSWORD",
+    "SEED_VIEWER_PASSWORD",
+  ],
+});
+const logger = createLogger({ service: "identity", level: config.LOG_LEVEL });
+const identity = await startIdentityServer(config, logger);
+stopOnSignals(logger, () => identity.close());
+reportMemory(logger, config.MEMORY_REPORT_INTERVAL);

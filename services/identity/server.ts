@@ -1,0 +1,100 @@
+import { SERVICE_IDS } from "../kit/auth/service-identity.js";
+import type { Config } from "../kit/config/config.js";
+import type { Database } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/logger.js";
+import { startServiceServer } from "../kit/server/service-server.js";
+import type { AgentDirectory } from "./agents/agent-directory.js";
+import { IDENTITY_CALLER_RULES } from "./caller-rules.js";
+import { openIdentityDatabase } from "./data/open-identity-database.js";
+import { type Identity, startIdentity } from "./identity.js";
+import { createOwnServiceVerifier } from "./own-service-verifier.js";
+
+export interface IdentityServerOptions {
+  /** PostgreSQL schema instead of "identity" (tests use one per run). */
+  readonly databaseSchema?: string;
+  /** Overrides how often signing keys are re-read from the database. */
+  readonly keyReloadIntervalMs?: number;
+  /** Replaces the stored agent registrations (tests). */
+  readonly agentDirectory?: AgentDirectory;
+}
+
+export interface RunningIdentity {
+  /** Base URL, e.g. http://127.0.0.1:8084 */
+  readonly url: string;
+  readonly port: number;
+  readonly identity: Identity;
+  /** The identity database (tests add users through it; the process owns and closes it). */
+  readonly database: Database;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the identity service on `config.IDENTITY_PORT` (0 = any free port): AuthService,
+ * RevocationService, SessionAdminService, UserAdminService over Connect, and the OAuth endpoints
+ * and JWKS over plain HTTP (docs/identity.md). It verifies its own tokens from its key ring and
+ * calls no other service.
+ */
+export async function startIdentityServer(
+  config: Config,
+  logger: Logger,
+  options: IdentityServerOptions = {},
+): Promise<RunningIdentity> {
+  let db: Database | undefined;
+  let identity: Identity | undefined;
+  try {
+    // On PGlite this also takes DATA_DIR/identity.lock (one process per embedded database), until close.
+    db = await openIdentityDatabase(config, { logger, schema: options.databaseSchema });
+    identity = await startIdentity({
+      db,
+      config,
+      logger,
+      ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
+      ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
+    });
+    const routesOf = identity;
+    const server = await startServiceServer({
+      name: "identity",
+      host: config.HOST,
+      port: config.IDENTITY_PORT,
+      logger,
+      routes: (router) => routesOf.registerRoutes(router),
+      auth: {
+        ...identity.auth,
+        devAnonymous: config.AUTH_DEV_ANONYMOUS,
+        callers: {
+          rules: IDENTITY_CALLER_RULES,
+          verifier: createOwnServiceVerifier({
+            keyRing: identity.keyRing,
+            issuer: config.AUTH_ISSUER,
+            audience: SERVICE_IDS.identity,
+            clockToleranceSec: config.CLOCK_TOLERANCE,
+          }),
+        },
+      },
+      corsOrigins: config.CORS_ORIGINS,
+      httpRoutes: identity.httpRoutes,
+      shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+    });
+    const openDb = db;
+    const openIdentity = identity;
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      port: server.port,
+      identity,
+      database: openDb,
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          openIdentity.close();
+          await openDb.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    identity?.close();
+    await db?.close().catch(() => undefined);
+    throw err;
+  }
+}
