@@ -45,18 +45,23 @@ export function createCorsHandler(origins: readonly string[]): (req: Req, res: R
     res.setHeader("Access-Control-Allow-Origin", origin);
     res.setHeader("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
     if (!isPreflight) return false;
-    res.setHeader("Access-Control-Allow-Methods", METHODS.join(", "));
-    res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS.join(", "));
-    res.setHeader("Access-Control-Max-Age", String(PREFLIGHT_MAX_AGE_SECONDS));
-    // Chromium asks before a page or extension reaches a loopback or private address (Private
-    // Network Access): an allowed origin may, as the extension does against `npm start`.
-    if (req.headers["access-control-request-private-network"] === "true") {
-      res.setHeader("Access-Control-Allow-Private-Network", "true");
-    }
-    res.writeHead(204);
-    res.end();
+    answerPreflight(req, res, METHODS, ALLOWED_HEADERS);
     return true;
   };
+}
+
+/** The 204 answer to an admitted preflight: what may be sent, for how long it is cached. */
+function answerPreflight(req: Req, res: Res, methods: readonly string[], headers: readonly string[]): void {
+  res.setHeader("Access-Control-Allow-Methods", methods.join(", "));
+  res.setHeader("Access-Control-Allow-Headers", headers.join(", "));
+  res.setHeader("Access-Control-Max-Age", String(PREFLIGHT_MAX_AGE_SECONDS));
+  // Chromium asks before a page or extension reaches a loopback or private address (Private
+  // Network Access): an admitted origin may, as the extension does against `npm start`.
+  if (req.headers["access-control-request-private-network"] === "true") {
+    res.setHeader("Access-Control-Allow-Private-Network", "true");
+  }
+  res.writeHead(204);
+  res.end();
 }
 
 /**
@@ -71,16 +76,11 @@ export function answerAnyOrigin(req: Req, res: Res): boolean {
   res.setHeader("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After, X-Request-Id");
   const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
   if (!isPreflight) return false;
-  res.setHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-  res.setHeader("Access-Control-Allow-Headers", PUBLIC_ALLOWED_HEADERS.join(", "));
-  res.setHeader("Access-Control-Max-Age", String(PREFLIGHT_MAX_AGE_SECONDS));
-  if (req.headers["access-control-request-private-network"] === "true") {
-    res.setHeader("Access-Control-Allow-Private-Network", "true");
-  }
-  res.writeHead(204);
-  res.end();
+  answerPreflight(req, res, PUBLIC_METHODS, PUBLIC_ALLOWED_HEADERS);
   return true;
 }
+
+const PUBLIC_METHODS = ["GET", "HEAD", "POST", "OPTIONS"];
 
 // What an OAuth client sends: client authentication, a JSON or form body, trace context, DPoP.
 const PUBLIC_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Traceparent", "X-Request-Id", "DPoP", "MCP-Protocol-Version"];
