@@ -2,6 +2,7 @@ import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
 import { reportMemory } from "../kit/server/memory-report.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startOrExit } from "../kit/server/start-failure.js";
 import { startIdentityServer } from "./server.js";
 
 const config = loadConfig({
@@ -16,6 +17,6 @@ const config = loadConfig({
   ],
 });
 const logger = createLogger({ service: "identity", level: config.LOG_LEVEL });
-const identity = await startIdentityServer(config, logger);
+const identity = await startOrExit("identity", logger, () => startIdentityServer(config, logger));
 stopOnSignals(logger, () => identity.close());
 reportMemory(logger, config.MEMORY_REPORT_INTERVAL);

@@ -2,13 +2,14 @@ import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
 import { reportMemory } from "../kit/server/memory-report.js";
 import { stopOnSignals } from "../kit/server/shutdown.js";
+import { startOrExit } from "../kit/server/start-failure.js";
 import { startMcpServer } from "./server.js";
 
 /** The MCP server process: `tsx services/mcp-server/main.ts` (started by `npm start` with the stack). */
 const config = loadConfig({ secrets: ["MCP_CLIENT_SECRET"] });
 const logger = createLogger({ service: "mcp-server", level: config.LOG_LEVEL });
 try {
-  const server = await startMcpServer(config, logger);
+  const server = await startOrExit("mcp-server", logger, () => startMcpServer(config, logger));
   stopOnSignals(logger, () => server.close());
   reportMemory(logger, config.MEMORY_REPORT_INTERVAL);
 } catch (err) {

@@ -65,7 +65,13 @@ for (const stage of STAGES) {
       logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
       return [];
     }
-    const supervised = superviseService(svc, { env: childEnv, host, port: svc.port(config), logger });
+    const supervised = superviseService(svc, {
+      env: childEnv,
+      host,
+      port: svc.port(config),
+      logger,
+      startTimeoutMs: config.STACK_START_TIMEOUT * 1000,
+    });
     services.push(supervised);
     return [supervised];
   });
@@ -73,7 +79,8 @@ for (const stage of STAGES) {
     await Promise.all(started.map((s) => s.ready));
   } catch (err) {
     if (stoppingSince !== undefined) break;
-    logger.error({ err }, "service did not start; stopping the stack");
+    // One line with the cause: the service's own line says why and what fixes it.
+    logger.error({ reason: err instanceof Error ? err.message : String(err) }, "service did not start; stopping the stack");
     await stopAll(1);
   }
 }

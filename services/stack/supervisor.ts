@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Logger } from "../kit/log/logger.js";
+import { EXIT_INVALID_CONFIG } from "../kit/config/config.js";
 import { STOP_ON_SIGNALS_READY } from "../kit/server/shutdown.js";
+import { EXIT_CANNOT_START } from "../kit/server/start-failure.js";
 import { type Backoff, createBackoff } from "./backoff.js";
 import type { StackProcess } from "./services.js";
 import { waitForPort } from "./wait-for-port.js";
@@ -10,7 +12,11 @@ export interface SupervisedService {
   readonly name: string;
   /** The running process's pid (a restart changes it). */
   pid(): number | undefined;
-  /** Resolves once the first start answers on its port; rejects if it does not within `startTimeoutMs`. */
+  /**
+   * Resolves once the first start answers on its port; rejects if it does not within
+   * `startTimeoutMs`, or at once when the service exits saying no restart can help (its
+   * configuration, its port, its data directory or its database: the line it printed says which).
+   */
   readonly ready: Promise<void>;
   /** One SIGTERM (the service drains and exits), no more restarts; resolves once it has exited. */
   stop(): Promise<void>;
@@ -25,7 +31,14 @@ export interface SuperviseOptions {
   readonly port: number;
   readonly logger: Logger;
   readonly startTimeoutMs?: number;
+  /** How often "still waiting" is logged while the first start has not answered. */
+  readonly progressEveryMs?: number;
   readonly backoff?: Backoff;
+}
+
+/** The service exited before it was ever ready, for a reason a restart cannot fix. */
+export class CannotStartError extends Error {
+  override readonly name = "CannotStartError";
 }
 
 export function superviseService(svc: StackProcess, opts: SuperviseOptions): SupervisedService {
@@ -42,6 +55,14 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
   let drainableWaiters: (() => void)[] = [];
   const untilDrainable = () =>
     drainable ? Promise.resolve() : new Promise<void>((resolve) => drainableWaiters.push(resolve));
+
+  let everReady = false;
+  let cannotStart: CannotStartError | undefined;
+  let onCannotStart: (err: CannotStartError) => void = () => undefined;
+  const startRefused = new Promise<never>((_, reject) => {
+    onCannotStart = reject;
+  });
+  startRefused.catch(() => undefined);
 
   const alive = (c: ChildProcess | undefined): c is ChildProcess =>
     c !== undefined && c.exitCode === null && c.signalCode === null;
@@ -69,6 +90,13 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
     exited = new Promise((resolve) => current.once("exit", () => resolve()));
     current.once("exit", (code, signal) => {
       if (stopping) return;
+      if (!everReady && (code === EXIT_CANNOT_START || code === EXIT_INVALID_CONFIG)) {
+        // Its own line (above) says why; restarting would print it again forever.
+        log.error({ pid: current.pid, code }, "service cannot start; not restarting it");
+        cannotStart = new CannotStartError(`${svc.name} cannot start (exit ${code}): see its line above`);
+        onCannotStart(cannotStart);
+        return;
+      }
       const ranMs = Date.now() - startedAt;
       const delayMs = backoff.next(ranMs);
       log.error({ pid: current.pid, code, signal, ran_ms: ranMs }, "service crashed");
@@ -94,11 +122,18 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
   };
 
   start();
-  const ready = waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping)
+  const waitingSince = Date.now();
+  const progress = setInterval(
+    () => log.info({ port: opts.port, waited_s: Math.round((Date.now() - waitingSince) / 1000) }, "still waiting for the service to answer"),
+    opts.progressEveryMs ?? 10_000,
+  );
+  const answered = waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 180_000, () => stopping || cannotStart !== undefined)
     .then(untilDrainable)
     .then(() => {
+      everReady = true;
       if (!stopping) log.info({ pid: child?.pid, port: opts.port }, "service ready");
     });
+  const ready = Promise.race([answered, startRefused]).finally(() => clearInterval(progress));
 
   return {
     name: svc.name,

@@ -139,6 +139,9 @@ const envSchema = z.object({
   // Allowed clock skew when checking exp/nbf; 0 is allowed (strict), the brief asks for a few seconds.
   CLOCK_TOLERANCE: duration("5s", 0),
   SHUTDOWN_GRACE: duration("10s"),
+  // How long \`npm start\` waits for each service to answer before giving up (a busy 2-core host
+  // compiling TypeScript for five processes at once needs minutes, not seconds).
+  STACK_START_TIMEOUT: duration("180s"),
   // Log each service's memory this often (0: never); `npm run soak` sets it (docs/performance.md).
   MEMORY_REPORT_INTERVAL: duration("0s", 0),
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
@@ -255,6 +258,9 @@ export function refuseDevelopmentSecrets(config: Config, names: readonly SecretN
 /** The shortest client secret production accepts. */
 export const MIN_PRODUCTION_SECRET_BYTES = 32;
 
+/** The exit code of a process refused by its configuration (the runner does not restart it). */
+export const EXIT_INVALID_CONFIG = 2;
+
 let loaded: Config | undefined;
 
 export interface LoadConfigOptions {
@@ -276,6 +282,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
-    process.exit(2);
+    process.exit(EXIT_INVALID_CONFIG);
   }
 }

@@ -1,0 +1,54 @@
+import { DataDirLockedError } from "../db/index.js";
+import type { Logger } from "../log/logger.js";
+
+/**
+ * The exit code of a service that cannot start for a reason no restart can fix (sysexits.h
+ * EX_CONFIG): the runner stops the stack instead of restarting it (docs/architecture.md,
+ * "Processes"). A crash after the service was ready is an ordinary exit and is restarted.
+ */
+export const EXIT_CANNOT_START = 78;
+
+/** Why `service` cannot start and what fixes it, in one line; undefined when a restart might help. */
+export function describeStartFailure(err: unknown, service: string): string | undefined {
+  if (err instanceof DataDirLockedError) {
+    const holder = err.holderPid !== undefined ? `, pid ${err.holderPid}` : "";
+    return `${service} cannot start: its data directory is in use by a running stack${holder} (${err.path}). Stop that stack first, or give this one another DATA_DIR.`;
+  }
+  const code = errorCode(err);
+  if (code === "EADDRINUSE" || code === "EACCES") {
+    const port = (err as { port?: unknown }).port;
+    const where = typeof port === "number" ? `port ${port}` : "its port";
+    const why = code === "EADDRINUSE" ? "is already in use (another stack or program listens there)" : "may not be opened by this user";
+    return `${service} cannot start: ${where} ${why}. Stop what holds it, or set another port for ${service} (its *_PORT setting).`;
+  }
+  const message = err instanceof Error ? err.message : "";
+  if (message.startsWith("cannot connect to PostgreSQL")) {
+    return `${service} cannot start: ${message}. Check DATABASE_URL (address, database, user, password), or unset it to use the embedded database.`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a service's start; a failure that no restart can fix is one log line naming the cause and
+ * the fix, then exit EXIT_CANNOT_START. Anything else propagates (a crash: the runner restarts it).
+ */
+export async function startOrExit<T>(service: string, logger: Logger, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const line = describeStartFailure(err, service);
+    if (line === undefined) throw err;
+    logger.fatal({ cause: errorCode(err) ?? (err instanceof Error ? err.name : "unknown") }, line);
+    // pino writes synchronously to stdout here (no transport), so the line is out before exit.
+    process.exit(EXIT_CANNOT_START);
+  }
+}
+
+/** A Node or PostgreSQL error code, on the error or anywhere down its `cause` chain. */
+function errorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
