@@ -37,6 +37,8 @@ export interface SuperviseOptions {
 }
 
 /** The service exited before it was ever ready, for a reason a restart cannot fix. */
+const EXIT_WITH_RUNNER = "./services/kit/server/exit-with-runner.ts";
+
 export class CannotStartError extends Error {
   override readonly name = "CannotStartError";
 }
@@ -68,7 +70,9 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
     c !== undefined && c.exitCode === null && c.signalCode === null;
 
   const start = (): void => {
-    const current = spawn(process.execPath, ["--import", "tsx", svc.entry], {
+    // exit-with-runner loads before the service's own modules: it leaves with the runner from
+    // the first moment (docs/architecture.md, "Processes").
+    const current = spawn(process.execPath, ["--import", "tsx", "--import", EXIT_WITH_RUNNER, svc.entry], {
       // The IPC channel lets the service notice the runner's death, however it died (see
       // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
       // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took
@@ -80,6 +84,7 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
     child = current;
     drainable = false;
     startedAt = Date.now();
+    log.info({ pid: current.pid, port: opts.port }, "service started");
     current.on("message", (message) => {
       if (message !== STOP_ON_SIGNALS_READY || current !== child) return;
       drainable = true;

@@ -1,4 +1,5 @@
 import type { Logger } from "../log/logger.js";
+import { handOverRunnerWatch } from "./runner-watch.js";
 
 /** The IPC message a service sends its runner once `stopOnSignals` is in place. */
 export const STOP_ON_SIGNALS_READY = "stop-on-signals-ready";
@@ -30,7 +31,10 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   // stop too instead of living on as an orphan holding the port and the database lock.
   // The runner waits for its services, so a disconnect during the drain means it was killed: the
   // drain goes on (it is no operator's second request).
-  if (process.send) process.on("disconnect", () => stopping || onSignal("SIGTERM"));
+  if (process.send) {
+    handOverRunnerWatch();
+    process.on("disconnect", () => stopping || onSignal("SIGTERM"));
+  }
   // Tell the runner this service has started and now drains on SIGTERM: its port opens earlier
   // (while it still waits for the revocation feed), and a SIGTERM before this point would kill it
   // without a drain, leaving its data-dir lock behind.
