@@ -9,10 +9,16 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/auth/scopes.js";
+import {
+  type Browser,
+  CHROMIUM_PATH,
+  chromiumPresent,
+  noChromiumMessage,
+} from "../../services/kit/testing/chromium.js";
 import { freePort } from "../../services/kit/testing/free-port.js";
 import { type StackUnderTest, startStack } from "../../services/stack/stack-harness.js";
 import { type BuiltExtension, buildExtension } from "./build.js";
-import { type Browser, CHROMIUM_PATH, chromiumPresent, launchWithExtension } from "./testing/chromium.js";
+import { launchWithExtension } from "./testing/chromium.js";
 import { PopupPage } from "./testing/popup-page.js";
 import { type StaticSite, serveDirectory } from "./testing/static-site.js";
 
@@ -30,10 +36,7 @@ const VIEWER_TOOLS = TOOL_NAMES.filter((t) =>
   (ROLE_SCOPES.viewer as readonly string[]).includes(TOOL_SCOPES[t]),
 );
 const present = chromiumPresent();
-if (!present)
-  console.warn(
-    `SKIPPED the extension's browser test: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)`,
-  );
+if (!present) console.warn(noChromiumMessage("the extension's browser test"));
 
 let built: BuiltExtension;
 let buildDir: string;
@@ -235,7 +238,10 @@ describe.skipIf(!present)(
             "access-control-request-headers": "content-type,connect-protocol-version",
           },
         });
-      const procedures = [`${identityUrl}/supportext.auth.v1.AuthService/Login`, `${chatUrl}/supportext.chat.v1.ChatService/ListThreads`];
+      const procedures = [
+        `${identityUrl}/supportext.auth.v1.AuthService/Login`,
+        `${chatUrl}/supportext.chat.v1.ChatService/ListThreads`,
+      ];
       for (const url of procedures) {
         for (const origin of [built.origin, devPage.origin]) {
           const ok = await preflight(url, origin);
@@ -248,9 +254,13 @@ describe.skipIf(!present)(
         expect(refused.headers.get("access-control-allow-origin")).toBeNull();
       }
       // Public documents are read from any origin: chat's RFC 9728 metadata names the identity provider.
-      const metadata = await fetch(`${chatUrl}/.well-known/oauth-protected-resource`, { headers: { origin: otherPage.origin } });
+      const metadata = await fetch(`${chatUrl}/.well-known/oauth-protected-resource`, {
+        headers: { origin: otherPage.origin },
+      });
       expect(metadata.headers.get("access-control-allow-origin")).toBe("*");
-      expect(((await metadata.json()) as { authorization_servers: string[] }).authorization_servers).toEqual([identityUrl]);
+      expect(((await metadata.json()) as { authorization_servers: string[] }).authorization_servers).toEqual([
+        identityUrl,
+      ]);
 
       const dev = await openAt(devPage.origin);
       await dev.logIn(chatUrl, "admin@company.com", stack.adminPassword);

@@ -1,0 +1,249 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
+import * as jose from "jose";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROLE_SCOPES, type Role, TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/scopes.js";
+import {
+  type Browser,
+  CHROMIUM_PATH,
+  chromiumPresent,
+  launchChromium,
+  noChromiumMessage,
+} from "../../kit/testing/chromium.js";
+import { BrowserOAuthProvider } from "./testing/browser-provider.js";
+import { csrfField, deny, signIn } from "./testing/login-page-driver.js";
+import { type LoopbackCallback, startLoopbackCallback } from "./testing/loopback-callback.js";
+import { type OAuthStack, startOAuthStack } from "./testing/oauth-stack.js";
+
+/**
+ * The login page as a person meets it (docs/identity.md, "OAuth 2.1 authorization server for MCP
+ * clients"): the SDK's own MCP client (`@modelcontextprotocol/client` 2.x) against the real MCP
+ * server opens the authorization URL in headless Chromium; the test types into the form and clicks
+ * its buttons, and the browser itself carries the CSRF cookie, the Origin and the redirect to the
+ * client's loopback callback server.
+ */
+const present = chromiumPresent();
+if (!present) console.warn(noChromiumMessage("the OAuth logins in Chromium"));
+
+let stack: OAuthStack;
+let browser: Browser;
+let callback: LoopbackCallback;
+
+const toolsOf = (role: Role) =>
+  TOOL_NAMES.filter((t) => (ROLE_SCOPES[role] as readonly string[]).includes(TOOL_SCOPES[t])).sort();
+const authorizeEndpoint = () => `${stack.identity.url}/oauth2/authorize`;
+const atAuthorizeEndpoint = (page: Page) => page.url().split("?")[0] === authorizeEndpoint();
+
+interface PostedForm {
+  readonly origin: string | undefined;
+  readonly csrf: string | null;
+}
+
+/** Every form post the browser sends to the authorization endpoint, with the headers it really sent. */
+function recordFormPosts(page: Page): Promise<PostedForm>[] {
+  const posts: Promise<PostedForm>[] = [];
+  page.on("request", (request) => {
+    if (request.method() !== "POST" || request.url() !== authorizeEndpoint()) return;
+    posts.push(
+      request.allHeaders().then((headers) => ({
+        origin: headers.origin,
+        csrf: new URLSearchParams(request.postData() ?? "").get("csrf"),
+      })),
+    );
+  });
+  return posts;
+}
+
+function mcpClient(): Client {
+  return new Client({ name: "browser-login-test", version: "1.0.0" });
+}
+
+describe.skipIf(!present)(
+  `OAuth logins in headless Chromium${present ? "" : ` (skipped: no ${CHROMIUM_PATH})`}`,
+  () => {
+    // Two services with fresh databases and a browser: slow on a loaded machine.
+    beforeAll(async () => {
+      callback = await startLoopbackCallback();
+      browser = await launchChromium();
+      stack = await startOAuthStack();
+    }, 240_000);
+    afterAll(async () => {
+      await browser?.close();
+      await callback?.close();
+      await stack?.close();
+    }, 60_000);
+
+    it("viewer: 401 → discovery → registration → the page in Chromium (a wrong password, then the right one) → callback → tools/list", async () => {
+      const page = await browser.context.newPage();
+      const posts = recordFormPosts(page);
+      const provider = new BrowserOAuthProvider(callback.redirectUri, page);
+      const transport = () =>
+        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider });
+
+      const failed = await mcpClient()
+        .connect(transport())
+        .catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(UnauthorizedError);
+      const clientId = provider.clientInformation()?.client_id ?? "";
+      expect(clientId).toMatch(/^mcp_/);
+      expect(atAuthorizeEndpoint(page)).toBe(true);
+      await expect(page.getByRole("heading", { name: "Sign in to support-ext" }).isVisible()).resolves.toBe(
+        true,
+      );
+      expect(await page.textContent("body")).toContain(clientId);
+
+      // A wrong password: the browser shows the page again, with the message and a fresh CSRF value.
+      const firstCsrf = await csrfField(page);
+      const rerendered = page.waitForResponse(
+        (r) => r.request().method() === "POST" && r.url() === authorizeEndpoint(),
+      );
+      await signIn(page, { email: "viewer@company.com", password: `${stack.passwords.viewer}-wrong` });
+      expect((await rerendered).status()).toBe(401);
+      await page.getByRole("alert").filter({ hasText: "Invalid email or password." }).waitFor();
+      expect(atAuthorizeEndpoint(page)).toBe(true);
+      const secondCsrf = await csrfField(page);
+      expect(secondCsrf).not.toBe(firstCsrf);
+      expect(await page.getByLabel("Email").inputValue()).toBe("viewer@company.com");
+
+      // The right one: the browser is sent to the client's callback with the code.
+      const landed = callback.next();
+      await signIn(page, { email: "viewer@company.com", password: stack.passwords.viewer });
+      const back = await landed;
+      expect([back.get("state"), back.get("iss"), back.get("error")]).toEqual([
+        provider.sentState,
+        stack.identity.url,
+        null,
+      ]);
+      expect(back.get("code")).toMatch(/^sxc_/);
+      await page.getByText("You can close this window.").waitFor();
+      expect(page.url().startsWith(`${callback.redirectUri}?`)).toBe(true);
+
+      // What the browser really posted: its own page's Origin, and each render's CSRF value once.
+      const posted = await Promise.all(posts);
+      expect(posted).toEqual([
+        { origin: stack.identity.url, csrf: firstCsrf },
+        { origin: stack.identity.url, csrf: secondCsrf },
+      ]);
+
+      await transport().finishAuth(back);
+      const client = mcpClient();
+      await client.connect(transport());
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(toolsOf("viewer"));
+      expect(jose.decodeJwt(provider.tokens()?.access_token ?? "")).toMatchObject({
+        aud: stack.mcpUrl,
+        email: "viewer@company.com",
+        act: { sub: clientId },
+      });
+      await client.close();
+      await page.close();
+    }, 180_000);
+
+    it("Deny in Chromium lands on the callback with error=access_denied and nothing to redeem", async () => {
+      const page = await browser.context.newPage();
+      const posts = recordFormPosts(page);
+      const provider = new BrowserOAuthProvider(callback.redirectUri, page);
+      const failed = await mcpClient()
+        .connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }))
+        .catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(UnauthorizedError);
+      expect(atAuthorizeEndpoint(page)).toBe(true);
+
+      const landed = callback.next();
+      await deny(page);
+      const back = await landed;
+      expect([back.get("error"), back.get("state"), back.get("iss"), back.get("code")]).toEqual([
+        "access_denied",
+        provider.sentState,
+        stack.identity.url,
+        null,
+      ]);
+      await page.getByText("You can close this window.").waitFor();
+      expect((await Promise.all(posts)).map((p) => p.origin)).toEqual([stack.identity.url]);
+      expect(provider.tokens()).toBeUndefined();
+      await page.close();
+    }, 180_000);
+
+    describe("a client identified by its Client ID Metadata Document", () => {
+      let docs: Server;
+      const fetched: string[] = [];
+      let documentUrl: string;
+
+      beforeAll(async () => {
+        // Served on loopback over http: accepted outside production only (docs/identity.md, "Client registration").
+        docs = createServer((req, res) => {
+          fetched.push(req.url ?? "");
+          if (req.url !== "/mcp-client.json") {
+            res.writeHead(404).end();
+            return;
+          }
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              client_id: documentUrl,
+              client_name: "Metadata-document client",
+              redirect_uris: [callback.redirectUri],
+              grant_types: ["authorization_code", "refresh_token"],
+              response_types: ["code"],
+              token_endpoint_auth_method: "none",
+            }),
+          );
+        });
+        await new Promise<void>((resolve) => docs.listen(0, "127.0.0.1", resolve));
+        documentUrl = `http://127.0.0.1:${(docs.address() as AddressInfo).port}/mcp-client.json`;
+      });
+      afterAll(async () => {
+        await new Promise((resolve) => docs?.close(resolve));
+      });
+
+      it("support agent: no registration, the document's client on the page, login in Chromium, the agent's tools", async () => {
+        const page = await browser.context.newPage();
+        const posts = recordFormPosts(page);
+        const provider = new BrowserOAuthProvider(callback.redirectUri, page);
+        // The client id is the document's URL. The SDK takes an https `clientMetadataUrl` only, so the
+        // loopback document's URL is handed over as the client's known identity: no registration call.
+        provider.saveClientInformation({ client_id: documentUrl, issuer: stack.identity.url });
+        const calls: string[] = [];
+        const recordingFetch: typeof fetch = async (input, init) => {
+          const url = new URL(input instanceof Request ? input.url : String(input));
+          calls.push(url.pathname);
+          return fetch(input, init);
+        };
+        const transport = () =>
+          new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+            authProvider: provider,
+            fetch: recordingFetch,
+          });
+
+        const failed = await mcpClient()
+          .connect(transport())
+          .catch((e: unknown) => e);
+        expect(failed).toBeInstanceOf(UnauthorizedError);
+        expect(atAuthorizeEndpoint(page)).toBe(true);
+        expect(new URL(page.url()).searchParams.get("client_id")).toBe(documentUrl);
+        const shown = await page.textContent("body");
+        expect(shown).toContain("Metadata-document client");
+        expect(shown).toContain(documentUrl);
+        expect(fetched).toContain("/mcp-client.json");
+
+        const landed = callback.next();
+        await signIn(page, { email: "agent@company.com", password: stack.passwords.agent });
+        const back = await landed;
+        expect([back.get("state"), back.get("iss")]).toEqual([provider.sentState, stack.identity.url]);
+        expect((await Promise.all(posts)).map((p) => p.origin)).toEqual([stack.identity.url]);
+
+        await transport().finishAuth(back);
+        const client = mcpClient();
+        await client.connect(transport());
+        const { tools } = await client.listTools();
+        expect(tools.map((t) => t.name).sort()).toEqual(toolsOf("support_agent"));
+        expect(jose.decodeJwt(provider.tokens()?.access_token ?? "").act).toEqual({ sub: documentUrl });
+        expect(calls).not.toContain("/oauth2/register");
+        await client.close();
+        await page.close();
+      }, 180_000);
+    });
+  },
+);
