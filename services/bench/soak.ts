@@ -57,8 +57,7 @@ async function main(): Promise<void> {
     // --expose-gc: every memory sample is taken after a full GC (services/kit/server/memory-report.ts).
     env: { MEMORY_REPORT_INTERVAL: `${SAMPLE_S}s`, LOG_LEVEL: "info", NODE_OPTIONS: "--expose-gc" },
   });
-  const stop = () => stack.child.kill("SIGTERM");
-  process.on("SIGINT", stop);
+  process.on("SIGINT", () => void stack.stop());
   try {
     await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
     const auth = createClient(
@@ -105,8 +104,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, (SAMPLE_S + 1) * 1000));
     report(memorySamples(stack), started);
   } finally {
-    stop();
-    await new Promise((r) => stack.child.once("exit", r));
+    // Also when the stack never came up: its own lines (in the error above) say why.
+    await stack.stop();
   }
 }
 

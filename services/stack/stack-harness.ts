@@ -24,6 +24,8 @@ export interface StackUnderTest {
   runnerLines(msg: string): Record<string, unknown>[];
   /** Resolves once `predicate(output)` holds; rejects if the process exits first or after `timeoutMs`. */
   waitFor(predicate: (output: string) => boolean, timeoutMs: number): Promise<void>;
+  /** One SIGTERM if it still runs; resolves once it has exited (at once if it already had). */
+  stop(): Promise<void>;
 }
 
 /** `command args` (the runner, or `npm start`) with an environment that fixes everything the tests rely on. */
@@ -85,7 +87,12 @@ export async function startStack(
         }
       }, 100);
     });
-  return { child, dataDir, ports, adminPassword, agentSecret, output: () => output, runnerLines, waitFor };
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    return exited;
+  };
+  return { child, dataDir, ports, adminPassword, agentSecret, output: () => output, runnerLines, waitFor, stop };
 }
 
 /** The gateway client as the agent service calls it: its own credential, from the identity provider. */
