@@ -7,6 +7,15 @@ import {
   ToolCallStatus,
 } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { TOOL_NAMES } from "../kit/auth/scopes.js";
+import { createOpenAiCompatibleProvider } from "../kit/model/openai-compatible.js";
+import {
+  chunk,
+  pause,
+  sse,
+  startChatStreamServer,
+  startEventStream,
+  writeEach,
+} from "../kit/model/testing/chat-stream-server.js";
 import { insertAgent } from "./data/agents-table.js";
 import { REFRESH_MESSAGE } from "./run/agent-loop.js";
 import { type AgentTestStack, collectRun, startAgentTestStack } from "./testing/agent-test-stack.js";
@@ -83,7 +92,9 @@ describe("agent registry", () => {
       .getAgent({ agentId: "no-such-agent" }, bearer(viewer.accessToken))
       .catch((e: unknown) => ConnectError.from(e));
     expect((missing as ConnectError).code).toBe(Code.NotFound);
-    const getAnonymous = await stack.client.getAgent({ agentId: "ticket-reader" }).catch((e: unknown) => ConnectError.from(e));
+    const getAnonymous = await stack.client
+      .getAgent({ agentId: "ticket-reader" })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((getAnonymous as ConnectError).code).toBe(Code.Unauthenticated);
     const listAnonymous = await stack.client.listAgents({}).catch((e: unknown) => ConnectError.from(e));
     expect((listAnonymous as ConnectError).code).toBe(Code.Unauthenticated);
@@ -130,6 +141,70 @@ describe("Run", () => {
       [admin.userId],
     );
     expect(audit.rows).toEqual([{ user_id: admin.userId, actor_agent: "support-assistant", outcome: "ok" }]);
+  });
+
+  it("streams a real model's answer: TextDelta events arrive one by one while the model is still writing", async () => {
+    const sseServer = await startChatStreamServer();
+    const pieces = ["There are ", "the open ", "tickets ", "you asked ", "for."];
+    let written = 0;
+    sseServer.respond = async (body, res) => {
+      startEventStream(res);
+      const sawTool = (body.messages as { role: string }[]).some((m) => m.role === "tool");
+      if (!sawTool) {
+        // The call's arguments in two fragments, as a real model streams them.
+        const call = (fn: Record<string, string>, id?: string) =>
+          sse(chunk({ tool_calls: [{ index: 0, ...(id ? { id, type: "function" } : {}), function: fn }] }));
+        await writeEach(
+          res,
+          [call({ name: "list_tickets", arguments: '{"sta' }, "call_1"), call({ arguments: 'tus":"open"}' })],
+          pause(10),
+        );
+        res.end(sse(chunk({}, { finish_reason: "tool_calls" })) + sse("[DONE]"));
+        return;
+      }
+      for (const text of pieces) {
+        res.write(sse(chunk({ content: text })));
+        written++;
+        await pause(40)();
+      }
+      res.write(sse(chunk({}, { finish_reason: "stop" })));
+      res.end(
+        sse(chunk(undefined, { usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 } })) +
+          sse("[DONE]"),
+      );
+    };
+    stack.useModel(
+      createOpenAiCompatibleProvider({ baseUrl: sseServer.baseUrl, model: "m", timeoutMs: 10_000 }),
+    );
+    try {
+      const events: RunEvent[] = [];
+      const writtenAtDelta: number[] = [];
+      for await (const res of stack.client.run(
+        { agentId: "support-assistant", input: "which tickets are open?" },
+        bearer(admin.accessToken),
+      )) {
+        if (!res.event) continue;
+        events.push(res.event);
+        if (res.event.event.case === "textDelta") writtenAtDelta.push(written);
+      }
+      const final = finalOf(events);
+      const deltas = events.flatMap((e) => (e.event.case === "textDelta" ? [e.event.value.text] : []));
+      expect(deltas).toEqual(pieces);
+      expect(final.content).toBe(pieces.join(""));
+      // Each delta reached the caller before the model had written the rest of the answer.
+      expect(writtenAtDelta.slice(0, -1).every((n) => n < pieces.length)).toBe(true);
+      expect(final.toolCalls[0]).toMatchObject({
+        id: "call_1",
+        name: "list_tickets",
+        argumentsJson: '{"status":"open"}',
+        status: ToolCallStatus.SUCCEEDED,
+      });
+      expect(final.usage).toMatchObject({ modelTurns: 2, toolCalls: 1, inputTokens: 7, outputTokens: 5 });
+      expect(sseServer.seen[0]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    } finally {
+      stack.useModel(undefined);
+      await sseServer.close();
+    }
   });
 
   it("reaches all 13 tools from plain sentences", async () => {

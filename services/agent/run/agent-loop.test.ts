@@ -175,10 +175,18 @@ describe("agent loop", () => {
     const failing: ModelProvider = {
       kind: "test",
       model: "test",
-      complete: () => Promise.reject(new ModelError("network", `cannot reach the model provider (POST ${endpoint}): ECONNREFUSED`)),
+      complete: () =>
+        Promise.reject(
+          new ModelError("network", `cannot reach the model provider (POST ${endpoint}): ECONNREFUSED`),
+        ),
     };
     const err = (await collect(
-      runAgentTurn({ messages, limits }, failing, toolsAnswering(async () => ok), new AbortController().signal),
+      runAgentTurn(
+        { messages, limits },
+        failing,
+        toolsAnswering(async () => ok),
+        new AbortController().signal,
+      ),
     ).catch((e: unknown) => e)) as ConnectError;
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toBe("model: the model provider failed (network)");
@@ -218,7 +226,10 @@ describe("agent loop", () => {
         new AbortController().signal,
       ),
     );
-    expect(final(events)).toMatchObject({ stopReason: StopReason.MAX_TOOL_CALLS, usage: { toolCalls: 3, modelTurns: 1 } });
+    expect(final(events)).toMatchObject({
+      stopReason: StopReason.MAX_TOOL_CALLS,
+      usage: { toolCalls: 3, modelTurns: 1 },
+    });
     expect(final(events).toolCalls).toHaveLength(3);
     // Calls 0 and 2 reach the gateway (which refuses bad JSON and unknown tools); call 1 is too big to send.
     expect(sent).toEqual(["{not json", "{not json"]);
@@ -249,7 +260,12 @@ describe("agent loop", () => {
       },
     };
     const events = await collect(
-      runAgentTurn({ messages, limits }, repeating, toolsAnswering(async () => ok), new AbortController().signal),
+      runAgentTurn(
+        { messages, limits },
+        repeating,
+        toolsAnswering(async () => ok),
+        new AbortController().signal,
+      ),
     );
     const ids = final(events).toolCalls.map((c) => c.id);
     expect(ids).toHaveLength(3);
@@ -261,6 +277,101 @@ describe("agent loop", () => {
       const asked = last[i - 1];
       expect(asked?.role === "assistant" ? asked.toolCalls?.map((c) => c.id) : []).toContain(m.toolCallId);
     }
-    expect(last.filter((m) => m.role === "tool").map((m) => (m.role === "tool" ? m.toolCallId : ""))).toEqual(ids);
+    expect(last.filter((m) => m.role === "tool").map((m) => (m.role === "tool" ? m.toolCallId : ""))).toEqual(
+      ids,
+    );
+  });
+});
+
+/** A streaming model: each turn's text in the given pieces, then `then` (a completion or a failure). */
+function streamingModel(turns: { pieces: string[]; toolCall?: boolean; fail?: ModelError }[]): ModelProvider {
+  let turn = 0;
+  return {
+    kind: "test",
+    model: "test",
+    complete: () => Promise.reject(new Error("a streaming provider is streamed")),
+    async *stream(_request, options) {
+      const script = turns[turn++];
+      if (!script) throw new Error("no more turns");
+      for (const text of script.pieces) {
+        yield { type: "textDelta" as const, text };
+        await new Promise((r) => setTimeout(r, 1));
+        if (options?.signal?.aborted) throw new ModelError("aborted", "cancelled");
+      }
+      if (script.fail) throw script.fail;
+      yield {
+        type: "completion" as const,
+        completion: {
+          model: "test",
+          content: script.pieces.join("") || null,
+          toolCalls: script.toolCall ? [{ id: "s1", name: "get_ticket", arguments: '{"ticket_id":1}' }] : [],
+          finishReason: script.toolCall ? "tool_calls" : "stop",
+          usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
+        },
+      };
+    },
+  };
+}
+
+describe("agent loop with a streaming model", () => {
+  it("relays each streamed piece as its own TextDelta; turns read as paragraphs and add up to the final content", async () => {
+    const model = streamingModel([
+      { pieces: ["Let me ", "look."], toolCall: true },
+      { pieces: ["Ticket 1 ", "is open."] },
+    ]);
+    const events = await collect(
+      runAgentTurn(
+        { messages, limits },
+        model,
+        toolsAnswering(async () => ok),
+        new AbortController().signal,
+      ),
+    );
+    const deltas = events.flatMap((e) => (e.event.case === "textDelta" ? [e.event.value.text] : []));
+    expect(deltas).toEqual(["Let me ", "look.", "\n\nTicket 1 ", "is open."]);
+    expect(events.map((e) => e.event.case).slice(0, 3)).toEqual([
+      "textDelta",
+      "textDelta",
+      "toolCallStarted",
+    ]);
+    expect(final(events)).toMatchObject({
+      content: "Let me look.\n\nTicket 1 is open.",
+      stopReason: StopReason.COMPLETED,
+    });
+  });
+
+  it("a run cancelled mid-answer ends CANCELLED with the text the caller already saw", async () => {
+    const controller = new AbortController();
+    const model = streamingModel([{ pieces: ["Part ", "of ", "it"] }]);
+    const events: RunEvent[] = [];
+    for await (const e of runAgentTurn(
+      { messages, limits },
+      model,
+      toolsAnswering(async () => ok),
+      controller.signal,
+    )) {
+      events.push(e);
+      if (e.event.case === "textDelta") controller.abort();
+    }
+    expect(final(events)).toMatchObject({ content: "Part ", stopReason: StopReason.CANCELLED });
+  });
+
+  it("a stream that fails mid-answer fails the run with the provider's kind", async () => {
+    const model = streamingModel([
+      { pieces: ["Half "], fail: new ModelError("network", "stream cut at http://x") },
+    ]);
+    const err = await collect(
+      runAgentTurn(
+        { messages, limits },
+        model,
+        toolsAnswering(async () => ok),
+        new AbortController().signal,
+      ),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err).toMatchObject({
+      code: Code.Unavailable,
+      rawMessage: "model: the model provider failed (network)",
+    });
   });
 });

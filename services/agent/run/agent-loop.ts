@@ -9,11 +9,12 @@ import {
   type Usage,
   UsageSchema,
 } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatMessage, ModelProvider } from "../../kit/model/types.js";
+import type { ChatCompletion, ChatMessage, ModelProvider } from "../../kit/model/types.js";
 import type { UsageLimits } from "../registry/agent-record.js";
 import { encodeToolResult } from "../tool-result-content.js";
-import { events, textPieces } from "./events.js";
+import { events } from "./events.js";
 import { modelFailure } from "./model-failure.js";
+import { modelTurn } from "./model-turn.js";
 import type { RunTools, ToolOutcome } from "./tool-gateway.js";
 
 export interface TurnInput {
@@ -65,14 +66,21 @@ export async function* runAgentTurn(
         `Stopped: this agent may use at most ${input.limits.maxModelTurns} model turn(s) per run.`,
       );
     }
-    let completion: Awaited<ReturnType<ModelProvider["complete"]>>;
+    let completion: ChatCompletion;
     try {
-      completion = await model.complete(
+      // Text reaches the caller as the model writes it; successive turns read as paragraphs, and
+      // the deltas add up to the final content (even when the run is cancelled mid-answer).
+      completion = yield* modelTurn(
+        model,
         {
           messages: transcript,
           ...(tools.definitions.length > 0 ? { tools: tools.definitions, toolChoice: "auto" as const } : {}),
         },
-        { signal },
+        signal,
+        answer ? "\n\n" : "",
+        (text) => {
+          answer += text;
+        },
       );
     } catch (err) {
       if (signal.aborted) return yield* finish(StopReason.CANCELLED);
@@ -82,12 +90,6 @@ export async function* runAgentTurn(
     usage.inputTokens += completion.usage.promptTokens;
     usage.outputTokens += completion.usage.completionTokens;
 
-    if (completion.content) {
-      // Text of successive turns reads as paragraphs; the deltas add up to the final content.
-      const text = answer ? `\n\n${completion.content}` : completion.content;
-      answer += text;
-      for (const piece of textPieces(text)) yield events.textDelta(piece);
-    }
     if (completion.toolCalls.length === 0) return yield* finish(StopReason.COMPLETED);
 
     const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: uniqueCallId(c.id, callIds) }));

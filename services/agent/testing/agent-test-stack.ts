@@ -1,12 +1,12 @@
-import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { randomUUID } from "node:crypto";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import { hashPassword } from "../../identity/passwords/password-hash.js";
+import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { createModelProvider } from "../../kit/model/create-provider.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import type { LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestStack, type TestStack } from "../../mcp-gateway/testing/test-stack.js";
 import { plannerSkill } from "../planner/planner-skill.js";
@@ -24,6 +24,8 @@ export interface AgentTestStack {
   readonly client: Client<typeof AgentService>;
   /** Replaces the model for the next runs (undefined: back to the embedded planner). */
   scriptModel(complete: ((request: ChatRequest) => Promise<ChatCompletion>) | undefined): void;
+  /** Replaces the model with a whole provider, streaming included (undefined: the embedded planner). */
+  useModel(provider: ModelProvider | undefined): void;
   /** Adds users with role `role` to the identity provider; returns their emails (password `password`). */
   addUsers(prefix: string, count: number, role: string, password: string): Promise<string[]>;
   close(): Promise<void>;
@@ -32,13 +34,20 @@ export interface AgentTestStack {
 export async function startAgentTestStack(env: Record<string, string> = {}): Promise<AgentTestStack> {
   let scripted: ((request: ChatRequest) => Promise<ChatCompletion>) | undefined;
   let embedded: ModelProvider | undefined;
+  let provider: ModelProvider | undefined;
   const model: ModelProvider = {
     kind: "embedded",
     model: "planner",
     complete: (request, options) => {
       if (scripted) return scripted(request);
+      if (provider) return provider.complete(request, options);
       if (!embedded) throw new Error("model used before the stack started");
       return embedded.complete(request, options);
+    },
+    // Present only while a streaming provider is in use, as the loop checks for it.
+    get stream() {
+      const streaming = scripted ? undefined : provider;
+      return streaming?.stream?.bind(streaming);
     },
   };
   const base = await startTestStack(env, { model });
@@ -47,10 +56,16 @@ export async function startAgentTestStack(env: Record<string, string> = {}): Pro
   const logs = base.logs.agent;
   const chatCredentials = configuredClientCredentials(base.config, SERVICE_IDS.chat);
   const asChat: Interceptor = (next) => async (req) => {
-    req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await chatCredentials.tokenFor(SERVICE_IDS.agent)}`);
+    req.header.set(
+      SERVICE_AUTHORIZATION_HEADER,
+      `Bearer ${await chatCredentials.tokenFor(SERVICE_IDS.agent)}`,
+    );
     return next(req);
   };
-  const client = createClient(AgentService, createGrpcTransport({ baseUrl: agent.url, interceptors: [asChat] }));
+  const client = createClient(
+    AgentService,
+    createGrpcTransport({ baseUrl: agent.url, interceptors: [asChat] }),
+  );
   return {
     base,
     agent,
@@ -58,6 +73,9 @@ export async function startAgentTestStack(env: Record<string, string> = {}): Pro
     client,
     scriptModel(complete) {
       scripted = complete;
+    },
+    useModel(next) {
+      provider = next;
     },
     async addUsers(prefix, count, role, password) {
       // One low-cost scrypt hash shared by all (hashes carry their own parameters): quick logins.
@@ -94,4 +112,3 @@ export async function collectRun(
   }
   return out;
 }
-

@@ -1,10 +1,13 @@
+import { completionFromChunks } from "./completion-chunks.js";
+import { finishReason } from "./finish-reason.js";
 import { ModelError } from "./model-error.js";
+import { sseData } from "./sse-events.js";
 import type {
   ChatCompletion,
   ChatMessage,
   ChatRequest,
   CompleteOptions,
-  FinishReason,
+  CompletionEvent,
   ModelProvider,
   ToolCall,
 } from "./types.js";
@@ -26,8 +29,10 @@ const MAX_ERROR_BODY = 300;
 
 /**
  * A provider for any server that speaks OpenAI chat completions (OpenAI, Azure-style proxies,
- * vLLM, llama.cpp, Ollama's /v1, LiteLLM …): one POST to `/chat/completions`, no streaming, no
- * retries (the caller decides; a retried tool-calling turn is not always safe).
+ * vLLM, llama.cpp, Ollama's /v1, LiteLLM …): one POST to `/chat/completions`, no retries (the
+ * caller decides; a retried tool-calling turn is not always safe). `complete` asks for the whole
+ * answer; `stream` asks for `stream: true` and relays the text as it comes (docs/agent.md).
+ * `timeoutMs` bounds the whole request, streamed body included (`LLM_TIMEOUT`).
  */
 export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions): ModelProvider {
   const endpoint = `${options.baseUrl.replace(/\/+$/, "")}/chat/completions`;
@@ -36,41 +41,91 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
   const secrets = options.apiKey ? [options.apiKey] : [];
   const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join("[REDACTED]"), text);
 
+  /** Posts the request; resolves once the status is known and OK, with a way to map body-read errors. */
+  async function post(body: Record<string, unknown>, callOptions: CompleteOptions, accept: string) {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = callOptions.signal ? AbortSignal.any([timeout, callOptions.signal]) : timeout;
+    const fail = (err: unknown) =>
+      err instanceof ModelError ? err : failure(err, timeout, callOptions.signal, endpoint, timeoutMs, scrub);
+    let response: Response;
+    try {
+      response = await doFetch(endpoint, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept,
+          ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+        },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      throw fail(err);
+    }
+    if (!response.ok) {
+      let text = "";
+      try {
+        text = await response.text();
+      } catch (err) {
+        throw fail(err);
+      }
+      throw new ModelError(
+        "http",
+        scrub(`model provider answered HTTP ${response.status} (POST ${endpoint}): ${errorDetail(text)}`),
+        response.status,
+      );
+    }
+    return { response, fail };
+  }
+
+  async function readText(response: Response, fail: (err: unknown) => ModelError): Promise<string> {
+    try {
+      return await response.text();
+    } catch (err) {
+      throw fail(err);
+    }
+  }
+
   return {
     kind: "openai-compatible",
     model: options.model,
     async complete(request: ChatRequest, callOptions: CompleteOptions = {}): Promise<ChatCompletion> {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = callOptions.signal ? AbortSignal.any([timeout, callOptions.signal]) : timeout;
-      let response: Response;
+      const { response, fail } = await post(toWire(options.model, request), callOptions, "application/json");
+      return fromWire(await readText(response, fail), options.model, endpoint);
+    },
+    async *stream(request: ChatRequest, callOptions: CompleteOptions = {}): AsyncGenerator<CompletionEvent> {
+      // OpenAI API reference, "Create chat completion": `stream` sends chunks as server-sent
+      // events; `stream_options.include_usage` adds a last chunk with the token counts.
+      const body = {
+        ...toWire(options.model, request),
+        stream: true,
+        stream_options: { include_usage: true },
+      };
+      const { response, fail } = await post(body, callOptions, "text/event-stream");
+      const type = response.headers.get("content-type") ?? "";
+      if (!type.includes("text/event-stream") || !response.body) {
+        // A server that ignores `stream` answers with one JSON completion: relay it whole.
+        const completion = fromWire(await readText(response, fail), options.model, endpoint);
+        if (completion.content) yield { type: "textDelta", text: completion.content };
+        yield { type: "completion", completion };
+        return;
+      }
+      const reader = response.body.getReader();
+      const chunks = async function* () {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      };
       try {
-        response = await doFetch(endpoint, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            accept: "application/json",
-            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-          },
-          body: JSON.stringify(toWire(options.model, request)),
-          signal,
-        });
+        yield* completionFromChunks(sseData(chunks()), options.model, `POST ${endpoint}`);
       } catch (err) {
-        throw failure(err, timeout, callOptions.signal, endpoint, timeoutMs, scrub);
+        throw fail(err);
+      } finally {
+        // The consumer may stop early (the run was cancelled): release the connection.
+        reader.cancel().catch(() => {});
       }
-      let text: string;
-      try {
-        text = await response.text();
-      } catch (err) {
-        throw failure(err, timeout, callOptions.signal, endpoint, timeoutMs, scrub);
-      }
-      if (!response.ok) {
-        throw new ModelError(
-          "http",
-          scrub(`model provider answered HTTP ${response.status} (POST ${endpoint}): ${errorDetail(text)}`),
-          response.status,
-        );
-      }
-      return fromWire(text, options.model, endpoint);
     },
   };
 }
@@ -216,18 +271,4 @@ function fromWire(text: string, configuredModel: string, endpoint: string): Chat
       totalTokens: num(usage.total_tokens) || promptTokens + completionTokens,
     },
   };
-}
-
-function finishReason(raw: unknown, hasToolCalls: boolean): FinishReason {
-  switch (raw) {
-    case "stop":
-    case "tool_calls":
-    case "length":
-    case "content_filter":
-      return raw;
-    case "function_call":
-      return "tool_calls";
-    default:
-      return hasToolCalls ? "tool_calls" : raw === undefined || raw === null ? "stop" : "other";
-  }
 }

@@ -67,10 +67,24 @@ export interface CompleteOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What a streamed completion delivers: text as the model writes it, then the whole completion
+ * (whose `content` is the deltas joined). Exactly one `completion`, always last.
+ */
+export type CompletionEvent =
+  | { readonly type: "textDelta"; readonly text: string }
+  | { readonly type: "completion"; readonly completion: ChatCompletion };
+
 export interface ModelProvider {
   /** "embedded" or "openai-compatible". */
   readonly kind: string;
   /** The configured model name. */
   readonly model: string;
   complete(request: ChatRequest, options?: CompleteOptions): Promise<ChatCompletion>;
+  /**
+   * The same completion, streamed (OpenAI chat completions with `stream: true`), so a chat can show
+   * the answer as it is written. Optional: a provider without it (the embedded planner answers
+   * in well under a millisecond) is called through `complete`. Fails with the same ModelError kinds.
+   */
+  stream?(request: ChatRequest, options?: CompleteOptions): AsyncIterable<CompletionEvent>;
 }
