@@ -1,14 +1,19 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
-import { SCOPES } from "../kit/auth/scopes.js";
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
+import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
+import {
+  protectedResourceMetadata,
+  protectedResourceMetadataPaths,
+  protectedResourceMetadataUrl,
+} from "../kit/auth/protected-resource.js";
 import {
   awaitFirstSnapshot,
   type RevocationWatcher,
   revocationChecks,
   watchRevocations,
 } from "../kit/auth/revocation/index.js";
+import { SCOPES } from "../kit/auth/scopes.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import {
   createConfiguredKeySet,
@@ -25,16 +30,12 @@ import { createAuthenticator } from "./auth/authenticate.js";
 import { eitherAudience } from "./auth/either-verifier.js";
 import { readAuditHead } from "./data/audit-head.js";
 import { openMcpDatabase } from "./data/open-database.js";
+import { seedSampleTickets, wantsSampleTickets } from "./data/seed-sample-tickets.js";
 import { createSeenUserRecorder } from "./data/seen-users.js";
 import { createAuditEndpoint } from "./http/audit-endpoint.js";
 import { AUDIT_RPC_PREFIX, createAuditRpcHandler } from "./http/audit-rpc.js";
 import { createHostOriginGuard, defaultAllowLists } from "./http/host-origin-guard.js";
 import { createMcpEndpoint } from "./http/mcp-endpoint.js";
-import {
-  protectedResourceMetadata,
-  protectedResourceMetadataPaths,
-  protectedResourceMetadataUrl,
-} from "../kit/auth/protected-resource.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { createProtocolServer } from "./mcp/protocol-server.js";
 import { createToolCatalog } from "./mcp/tool-catalog.js";
@@ -87,6 +88,14 @@ export async function startMcpServer(
       logger,
       ...(overrides.databaseSchema ? { schema: overrides.databaseSchema } : {}),
     }));
+  if (wantsSampleTickets(config)) {
+    // Development only: a fresh stack answers "show me open tickets" with something (docs/mcp-server.md,
+    // "Sample tickets"). Sample data never stops the server from starting.
+    await seedSampleTickets(database).then(
+      (n) => n > 0 && logger.info({ tickets: n }, "sample tickets seeded (NODE_ENV=development)"),
+      (err: unknown) => logger.warn({ err }, "sample tickets not seeded"),
+    );
+  }
 
   let listener: http.RequestListener = (_req, res) => {
     res.writeHead(503, { "retry-after": "1" }).end();
