@@ -18,19 +18,19 @@ import { createActorTokenCheck } from "./exchange/actor-token.js";
 import { createTokenExchange } from "./exchange/token-exchange.js";
 import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
 import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.js";
-import { startAuthorizationServer } from "./oauth/authorization-server.js";
 import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
 import { ensureSigningKey } from "./keys/signing-key-store.js";
+import { type AuthorizationServerTestOptions, startAuthorizationServer } from "./oauth/authorization-server.js";
 import { createDummyHash } from "./passwords/password-hash.js";
 import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
 import { registerRevocationService } from "./revocation-feed/revocation-service.js";
+import { createClientCredentialsGrant } from "./service-tokens/client-credentials.js";
 import { createRevocationList, type RevocationReason } from "./sessions/revocation-list.js";
 import { startRevocationSync } from "./sessions/revocation-sync.js";
 import { registerSessionAdminService } from "./sessions/session-admin-service.js";
 import { createSessionRevoker, type RevokeSession } from "./sessions/session-revoker.js";
 import { createSessionStore } from "./sessions/session-store.js";
-import { createClientCredentialsGrant } from "./service-tokens/client-credentials.js";
 import { createClientAuthThrottle } from "./throttle/client-auth-throttle.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
 import { createSlidingWindow } from "./throttle/sliding-window.js";
@@ -50,6 +50,8 @@ export interface IdentityOptions {
   readonly revocationHeartbeatMs?: number;
   /** Replaces the stored agent registrations (tests name agents the seed does not have). */
   readonly agentDirectory?: AgentDirectory;
+  /** Test seams of the authorization server: the metadata document resolver, the registration cap. */
+  readonly oauth?: AuthorizationServerTestOptions;
 }
 
 /** The identity provider, ready to be mounted on the identity service's server. */
@@ -154,6 +156,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     loginThrottle,
     dummyHash,
     revoke: (sessionId, reason) => revoke(sessionId, reason as RevocationReason),
+    ...options.oauth,
   });
 
   const tokenEndpoint = createTokenEndpoint({
@@ -171,6 +174,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
       mcpResource: config.MCP_RESOURCE,
       mcpTokenTtlSec: config.MCP_TOKEN_TTL,
       devAnonymous: config.AUTH_DEV_ANONYMOUS,
+      requireActor: config.NODE_ENV === "production",
     }),
     clientCredentials: createClientCredentialsGrant({ minter, agents, lifetimeSec: config.SERVICE_TOKEN_TTL }),
     clients: clientRegistryFrom(config),

@@ -7,6 +7,8 @@ import type { AgentDirectory } from "./agents/agent-directory.js";
 import { IDENTITY_CALLER_RULES } from "./caller-rules.js";
 import { openIdentityDatabase } from "./data/open-identity-database.js";
 import { type Identity, startIdentity } from "./identity.js";
+import { cleanRpcInput } from "./input/clean-rpc-input.js";
+import type { AuthorizationServerTestOptions } from "./oauth/authorization-server.js";
 import { createOwnServiceVerifier } from "./own-service-verifier.js";
 
 export interface IdentityServerOptions {
@@ -16,6 +18,8 @@ export interface IdentityServerOptions {
   readonly keyReloadIntervalMs?: number;
   /** Replaces the stored agent registrations (tests). */
   readonly agentDirectory?: AgentDirectory;
+  /** Test seams of the authorization server (identity.ts). */
+  readonly oauth?: AuthorizationServerTestOptions;
 }
 
 export interface RunningIdentity {
@@ -50,6 +54,7 @@ export async function startIdentityServer(
       logger,
       ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
       ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
+      ...(options.oauth ? { oauth: options.oauth } : {}),
     });
     const routesOf = identity;
     const server = await startServiceServer({
@@ -73,6 +78,7 @@ export async function startIdentityServer(
       },
       corsOrigins: config.CORS_ORIGINS,
       httpRoutes: identity.httpRoutes,
+      interceptors: [cleanRpcInput],
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
     });
     const openDb = db;

@@ -29,6 +29,13 @@ export interface TokenExchangeOptions {
    * token naming its agent (docs/architecture.md, "The exchange with an actor").
    */
   readonly devAnonymous?: boolean;
+  /**
+   * Production (NODE_ENV=production): an exchange must present the agent service's token as
+   * `actor_token`. Without one the token would be the user's whole scope for whoever holds the
+   * gateway's secret; only the development flows (GATEWAY_ALLOW_DIRECT_USERS, AUTH_DEV_ANONYMOUS,
+   * both refused in production) exchange without an actor (docs/architecture.md, "The delegation chain").
+   */
+  readonly requireActor?: boolean;
 }
 
 /** The issued token and what the endpoint logs about it. */
@@ -81,6 +88,11 @@ export function createTokenExchange(options: TokenExchangeOptions) {
       throw invalidRequest("actor_token and actor_token_type go together: send both or neither");
     }
     if (actorToken === "") throw invalidRequest("missing parameter actor_token");
+    if (actorToken === undefined && options.requireActor) {
+      throw invalidRequest(
+        "actor_token is required: present the agent service's token for this client (RFC 8693 §2.1); exchanges without an actor are served in development only",
+      );
+    }
     if (actorType !== undefined && actorType !== ACCESS_TOKEN_TYPE) {
       throw invalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }

@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { RegisteredClient } from "../clients/client-registry.js";
+import { textProblem } from "../input/clean-text.js";
+import { decodeComponent } from "../input/request-parameters.js";
 import type { Form } from "./form-body.js";
 import { invalidRequest, OAuthError } from "./oauth-response.js";
 
@@ -50,25 +52,32 @@ export function authenticateClient(
   return match;
 }
 
-/** HTTP Basic client credentials (RFC 6749 §2.3.1), for every client the token endpoint serves. */
+/**
+ * HTTP Basic client credentials (RFC 6749 §2.3.1), for every client the token endpoint serves:
+ * the id and secret are form-urlencoded before Basic encoding, so they are decoded with the same
+ * strict rules as the body's parameters (input/request-parameters.ts) — no control characters,
+ * UTF-8 only — and a malformed header is invalid_request.
+ */
 export function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
   if (!header) return undefined;
   const m = /^\s*Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!m?.[1]) throw invalidRequest("the Authorization header is not HTTP Basic client authentication");
-  const decoded = Buffer.from(m[1], "base64").toString("utf8");
-  const colon = decoded.indexOf(":");
-  if (colon < 0) throw invalidRequest("malformed HTTP Basic credentials");
+  let decoded: string;
   try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+    decoded = utf8.decode(Buffer.from(m[1], "base64"));
   } catch {
     throw invalidRequest("malformed HTTP Basic credentials");
   }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw invalidRequest("malformed HTTP Basic credentials");
+  const refuse = () => invalidRequest("malformed HTTP Basic credentials");
+  const id = decodeComponent(decoded.slice(0, colon), refuse);
+  const secret = decodeComponent(decoded.slice(colon + 1), refuse);
+  if (textProblem(id) ?? textProblem(secret)) throw refuse();
+  return { id, secret };
 }
 
-// RFC 6749 §2.3.1: the id and secret are application/x-www-form-urlencoded before Basic encoding.
-function formDecode(s: string): string {
-  return decodeURIComponent(s.replace(/\+/g, " "));
-}
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 // Hashing first gives equal-length inputs, so timingSafeEqual applies whatever was sent.
 /** Constant-time comparison of two secrets of any length (both hashed first). */

@@ -1,7 +1,7 @@
+import { describeChain } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
 import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
-import { describeChain } from "../../kit/auth/principal.js";
 import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../kit/server/service-server.js";
 import {
   CLIENT_CREDENTIALS_GRANT,
@@ -12,9 +12,9 @@ import {
 import type { createTokenExchange } from "../exchange/token-exchange.js";
 import { MCP_CLIENT_GRANTS, type McpClientGrants } from "../oauth/grants/token-grants.js";
 import type { createClientCredentialsGrant } from "../service-tokens/client-credentials.js";
-import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
-import { authenticateClient } from "./client-auth.js";
+import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
+import { authenticateClient, parseBasic } from "./client-auth.js";
 import { type Form, readForm } from "./form-body.js";
 import { invalidRequest, OAuthError, sendJson, sendOAuthError } from "./oauth-response.js";
 
@@ -162,12 +162,7 @@ function withCors(err: OAuthError): OAuthError {
 
 /** The client id a request names (Basic user name or `client_id`), unauthenticated: for routing only. */
 function presentedClientId(req: HttpRequest, form: Form): string | undefined {
-  const basic = /^\s*Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
-  if (!basic) return form.get("client_id");
-  const decoded = Buffer.from(basic, "base64").toString("utf8");
-  try {
-    return decodeURIComponent((decoded.split(":")[0] ?? "").replace(/\+/g, " "));
-  } catch {
-    return undefined;
-  }
+  const authorization = req.headers.authorization;
+  if (authorization && /^\s*Basic\s/i.test(authorization)) return parseBasic(authorization)?.id;
+  return form.get("client_id");
 }

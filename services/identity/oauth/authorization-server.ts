@@ -5,17 +5,17 @@ import type { Logger } from "../../kit/log/logger.js";
 import { anyOrigin, type HttpRoute, ownPages } from "../../kit/server/service-server.js";
 import { JWKS_PATH } from "../http/jwks-route.js";
 import { TOKEN_ENDPOINT_PATH } from "../http/token-endpoint.js";
-import { createSlidingWindow } from "../throttle/sliding-window.js";
 import type { LoginThrottle } from "../throttle/login-throttle.js";
+import { createSlidingWindow } from "../throttle/sliding-window.js";
 import type { TokenMinter } from "../tokens/token-minter.js";
 import type { UserStore } from "../users/user-store.js";
 import { AUTHORIZE_PATH, createAuthorizeEndpoint } from "./authorize/authorize-endpoint.js";
 import { createCredentialCheck } from "./authorize/verify-credentials.js";
 import { createClientStore } from "./clients/client-store.js";
-import { createMetadataDocumentClients } from "./clients/metadata-document.js";
+import { createMetadataDocumentClients, type MetadataDocumentOptions } from "./clients/metadata-document.js";
 import { createRegistrationEndpoint, REGISTRATION_PATH } from "./clients/registration-endpoint.js";
 import { createClientResolver } from "./clients/resolve-client.js";
-import { createCodeStore } from "./grants/code-store.js";
+import { type CodeStore, createCodeStore } from "./grants/code-store.js";
 import { createMcpTokenIssuer } from "./grants/mcp-tokens.js";
 import { createRefreshStore } from "./grants/refresh-store.js";
 import { createMcpClientGrants, type McpClientGrants, type RevokeGrant } from "./grants/token-grants.js";
@@ -25,7 +25,6 @@ import { AS_METADATA_PATH, createMetadataRoute } from "./metadata.js";
 export const REGISTRATION_LIMITS = {
   perAddressPerHour: 20,
   maxClients: 10_000,
-  abandonedAfterMs: 86_400_000,
 } as const;
 
 export interface AuthorizationServerDeps {
@@ -38,9 +37,13 @@ export interface AuthorizationServerDeps {
   readonly loginThrottle: LoginThrottle;
   readonly dummyHash: string;
   readonly revoke: RevokeGrant;
-  /** Replaces the metadata document fetch (tests). */
-  readonly fetch?: typeof fetch;
+  /** Test seams of the metadata document fetch: the resolver, the deadline, the in-flight cap. */
+  readonly metadataDocuments?: Partial<Pick<MetadataDocumentOptions, "resolveHost" | "timeoutMs" | "maxInFlight">>;
+  /** Replaces REGISTRATION_LIMITS.maxClients (tests use a small table). */
+  readonly maxClients?: number;
 }
+
+export type AuthorizationServerTestOptions = Pick<AuthorizationServerDeps, "metadataDocuments" | "maxClients">;
 
 export interface AuthorizationServer {
   readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
@@ -63,10 +66,13 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   const resolveClient = createClientResolver(
     clients,
     createMetadataDocumentClients({
-      allowLoopbackHttp: config.NODE_ENV !== "production",
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      allowLoopback: config.CLIENT_METADATA_ALLOW_LOOPBACK,
+      logger,
+      ...deps.metadataDocuments,
     }),
   );
+  // A client that got a code or a token is in use: registration never evicts it.
+  const clientUsed = (clientId: string) => clients.touch(clientId);
   const grants = createMcpClientGrants({
     resolveClient,
     codes,
@@ -74,6 +80,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     users: deps.users,
     issue: createMcpTokenIssuer({ minter: deps.minter, lifetimeSec: config.MCP_TOKEN_TTL }),
     revoke: deps.revoke,
+    clientUsed,
     sessionLifetimeSec: config.REFRESH_TOKEN_TTL,
     realm: config.AUTH_ISSUER,
     logger,
@@ -101,7 +108,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
           dummyHash: deps.dummyHash,
           logger,
         }),
-        codes,
+        codes: recordingUse(codes, clientUsed),
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
         logger,
       })),
@@ -110,12 +117,22 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
         store: clients,
         limits: {
           perAddress: createSlidingWindow({ windowMs: 3_600_000, limit: REGISTRATION_LIMITS.perAddressPerHour }),
-          maxClients: REGISTRATION_LIMITS.maxClients,
-          abandonedAfterMs: REGISTRATION_LIMITS.abandonedAfterMs,
+          maxClients: deps.maxClients ?? REGISTRATION_LIMITS.maxClients,
         },
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
         logger,
       })),
+    },
+  };
+}
+
+/** The code store, recording the client's use whenever a code is issued to it. */
+function recordingUse(codes: CodeStore, clientUsed: (clientId: string) => Promise<void>): CodeStore {
+  return {
+    ...codes,
+    async create(grant, lifetimeSec) {
+      await clientUsed(grant.clientId);
+      return codes.create(grant, lifetimeSec);
     },
   };
 }

@@ -40,7 +40,12 @@ export class UntrustedRedirectError extends Error {
   }
 }
 
-export type RegistrationErrorCode = "invalid_redirect_uri" | "invalid_client_metadata" | "temporarily_unavailable";
+/** RFC 7591 §3.2.2's codes, and RFC 6749 §5.2's invalid_request for a body that can't be read as text. */
+export type RegistrationErrorCode =
+  | "invalid_request"
+  | "invalid_redirect_uri"
+  | "invalid_client_metadata"
+  | "temporarily_unavailable";
 
 export class RegistrationError extends Error {
   override readonly name = "RegistrationError";

@@ -9,6 +9,7 @@ import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import type { AgentDirectory } from "../agents/agent-directory.js";
+import type { AuthorizationServerTestOptions } from "../oauth/authorization-server.js";
 import { type RunningIdentity, startIdentityServer } from "../server.js";
 
 /** The identity service started in-process for a test, on a free loopback port and its own database. */
@@ -46,6 +47,8 @@ export async function startTestIdentity(
     keyReloadIntervalMs?: number;
     /** The registered agents, instead of the stored registrations. */
     agentDirectory?: AgentDirectory;
+    /** The authorization server's test seams (metadata document resolver, registration cap). */
+    oauth?: AuthorizationServerTestOptions;
   } = {},
 ): Promise<TestIdentity> {
   const dataDir = await mkdtemp(join(tmpdir(), "identity-test-"));
@@ -87,6 +90,7 @@ export async function startTestIdentity(
       ...(schema ? { databaseSchema: schema } : {}),
       ...(options.keyReloadIntervalMs ? { keyReloadIntervalMs: options.keyReloadIntervalMs } : {}),
       ...(options.agentDirectory ? { agentDirectory: options.agentDirectory } : {}),
+      ...(options.oauth ? { oauth: options.oauth } : {}),
     });
     auth = createClient(AuthService, createConnectTransport({ baseUrl: running.url, httpVersion: "1.1" }));
   };

@@ -56,6 +56,14 @@ describe("config", () => {
     expect(() => parseConfig({ AUTH_DEV_ANONYMOUS: "1", NODE_ENV: "production" })).toThrow(/AUTH_DEV_ANONYMOUS/);
   });
 
+  it("allows loopback metadata documents in development and test unless turned off, never in production", () => {
+    expect(parseConfig({}).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(true);
+    expect(parseConfig({ NODE_ENV: "test" }).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(true);
+    expect(parseConfig({ CLIENT_METADATA_ALLOW_LOOPBACK: "0" }).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(false);
+    expect(parseConfig({ NODE_ENV: "production" }).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(false);
+    expect(() => parseConfig({ NODE_ENV: "production", CLIENT_METADATA_ALLOW_LOOPBACK: "1" })).toThrow(/CLIENT_METADATA_ALLOW_LOOPBACK/);
+  });
+
   it("refuses the published development secrets in production, only those a process names", () => {
     const prod = parseConfig({ NODE_ENV: "production", SEED_ADMIN_PASSWORD: "a-real-admin-password" });
     expect(() => refuseDevelopmentSecrets(prod, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).toThrow(

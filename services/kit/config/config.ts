@@ -158,6 +158,12 @@ const envSchema = z.object({
   // Reverse proxies in front of chat whose X-Forwarded-For entries are trusted (0: none are).
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   AUTH_DEV_ANONYMOUS: flag,
+  // Client ID Metadata Documents on loopback (http://127.0.0.1:<port>/…): unset means allowed in
+  // development and test, refused in production, where setting it is an error (docs/identity.md).
+  CLIENT_METADATA_ALLOW_LOOPBACK: z
+    .enum(["0", "1", "true", "false", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? undefined : v === "1" || v === "true")),
 });
 
 export type RawConfig = z.infer<typeof envSchema>;
@@ -175,6 +181,7 @@ export interface Config
     | "IDENTITY_URL"
     | "AGENT_URL"
     | "GATEWAY_URL"
+    | "CLIENT_METADATA_ALLOW_LOOPBACK"
   > {
   readonly AUTH_TOKEN_URL: string;
   readonly MCP_URL: string;
@@ -185,6 +192,7 @@ export interface Config
   readonly AUTH_ISSUER: string;
   readonly AUTH_JWKS_URL: string;
   readonly MCP_RESOURCE: string;
+  readonly CLIENT_METADATA_ALLOW_LOOPBACK: boolean;
 }
 
 /** Raised by `parseConfig`; `message` is the one line printed before exit code 2. */
@@ -206,6 +214,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (raw.GATEWAY_ALLOW_DIRECT_USERS && raw.NODE_ENV === "production") {
     throw new ConfigError("invalid configuration: GATEWAY_ALLOW_DIRECT_USERS=1 is refused when NODE_ENV=production");
   }
+  if (raw.CLIENT_METADATA_ALLOW_LOOPBACK && raw.NODE_ENV === "production") {
+    throw new ConfigError("invalid configuration: CLIENT_METADATA_ALLOW_LOOPBACK=1 is refused when NODE_ENV=production");
+  }
   const local = (port: number) => `http://${hostForUrl(raw.HOST)}:${port}`;
   const identityUrl = raw.IDENTITY_URL ?? local(raw.IDENTITY_PORT);
   const issuer = (raw.AUTH_ISSUER ?? identityUrl).replace(/\/+$/, "");
@@ -221,6 +232,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     AUTH_TOKEN_URL: raw.AUTH_TOKEN_URL ?? `${issuer}/oauth2/token`,
     MCP_RESOURCE: mcpResource,
     MCP_URL: raw.MCP_URL ?? mcpResource,
+    CLIENT_METADATA_ALLOW_LOOPBACK: raw.CLIENT_METADATA_ALLOW_LOOPBACK ?? raw.NODE_ENV !== "production",
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from "../propagation/server-interceptors.js";
 import { answerAnyOrigin, createCorsHandler } from "./cors.js";
 import { createHealth, type HealthService, ServingStatus } from "./health.js";
+import { malformedMessageIsInvalidArgument, malformedStreamMessages } from "./malformed-message.js";
 import { listenOnePort } from "./one-port-listener.js";
 import { registerReflection } from "./reflection.js";
 
@@ -82,10 +83,14 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     health.register(router);
     // Reflection describes what it is given: every service on this port, health included.
     registerReflection(router, uniqueServices(router));
+    router.handlers.forEach((handler, i) => {
+      router.handlers[i] = malformedMessageIsInvalidArgument(handler);
+    });
   };
   const connectHandler = connectNodeAdapter({
     routes,
     interceptors: [
+      malformedStreamMessages,
       createCallContextInterceptor(logger),
       createAuthInterceptor({ ...options.auth, logger }),
       ...(options.interceptors ?? []),

@@ -1,5 +1,6 @@
 import type { Logger } from "../../../kit/log/logger.js";
 import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../../kit/server/service-server.js";
+import { parseParameters, parseQuery } from "../../input/request-parameters.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import type { ResolveClient } from "../clients/resolve-client.js";
 import type { CodeStore } from "../grants/code-store.js";
@@ -80,7 +81,7 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
   };
 
   async function get(req: HttpRequest, res: HttpResponse) {
-    const params = new URL(req.url ?? "/", "http://x").searchParams;
+    const params = parseQuery(req.url, untrusted);
     showPage(res, await validate(params), 200);
   }
 
@@ -88,7 +89,7 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
     const type = (headerOf(req, "content-type") ?? "").split(";")[0]?.trim().toLowerCase();
     const body = type === "application/x-www-form-urlencoded" ? await readBody(req, MAX_FORM) : undefined;
     if (body === undefined) throw new UntrustedRedirectError("the form could not be read");
-    const form = new URLSearchParams(body);
+    const form = parseParameters(body, untrusted);
     // The form and its cookie must come from the same browser, and the post from our own page: the
     // double-submitted CSRF value (HttpOnly, SameSite=Strict cookie = form field) proves it, once.
     // Origin is checked too when the browser names one; `null` is what Chromium sends when a
@@ -147,6 +148,9 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
     }
   };
 }
+
+// Malformed parameters (input/request-parameters.ts) leave no trustworthy client or redirect URI.
+const untrusted = (description: string) => new UntrustedRedirectError(description);
 
 function originOf(uri: string): string {
   const url = new URL(uri);

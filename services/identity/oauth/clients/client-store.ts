@@ -14,10 +14,13 @@ export interface ClientStore {
   insert(client: OAuthClient, registeredFrom: string | undefined): Promise<void>;
   find(clientId: string): Promise<OAuthClient | undefined>;
   count(): Promise<number>;
-  /** Records use, so clients that were registered and never used can be told apart. */
+  /**
+   * Records use (an authorization code issued, a token granted): a client used once is never
+   * evicted to make room (docs/identity.md, "Client registration").
+   */
   touch(clientId: string): Promise<void>;
-  /** Deletes clients registered before `before` and never used (abandoned registrations). */
-  deleteUnusedBefore(before: Date): Promise<number>;
+  /** Deletes up to `count` clients that were never used, oldest registration first; how many went. */
+  evictUnused(count: number): Promise<number>;
 }
 
 export function createClientStore(db: Queryable): ClientStore {
@@ -53,16 +56,19 @@ export function createClientStore(db: Queryable): ClientStore {
       };
     },
     async count() {
-      const { rows } = await db.query<{ n: number }>("SELECT count(*) AS n FROM oauth_clients");
-      return rows[0]?.n ?? 0;
+      const { rows } = await db.query<{ n: number | string }>("SELECT count(*) AS n FROM oauth_clients");
+      return Number(rows[0]?.n ?? 0);
     },
     async touch(clientId) {
       await db.query("UPDATE oauth_clients SET last_used_at = now() WHERE client_id = $1", [clientId]);
     },
-    async deleteUnusedBefore(before) {
-      const res = await db.query("DELETE FROM oauth_clients WHERE last_used_at IS NULL AND created_at < $1", [
-        before.toISOString(),
-      ]);
+    async evictUnused(count) {
+      if (count <= 0) return 0;
+      const res = await db.query(
+        `DELETE FROM oauth_clients WHERE client_id IN (
+           SELECT client_id FROM oauth_clients WHERE last_used_at IS NULL ORDER BY created_at, client_id LIMIT $1)`,
+        [count],
+      );
       return res.rowCount;
     },
   };

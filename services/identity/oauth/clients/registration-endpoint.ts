@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../../kit/log/logger.js";
 import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../../kit/server/service-server.js";
+import { dirtyStringIn } from "../../input/clean-text.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import type { SlidingWindow } from "../../throttle/sliding-window.js";
 import { headerOf, methodNotAllowed, readBody, sendPublicJson } from "../http-io.js";
@@ -13,12 +14,19 @@ import type { OAuthClient } from "./oauth-client.js";
 export const REGISTRATION_PATH = "/oauth2/register";
 
 export interface RegistrationLimits {
-  /** Registrations per client address in the window (the window is the sliding window's). */
+  /**
+   * Registrations per client address in the window (the window is the sliding window's). The
+   * address is the socket peer unless TRUSTED_PROXY_HOPS names proxies in front
+   * (throttle/client-address.ts): a client-written X-Forwarded-For is never a key.
+   */
   readonly perAddress: SlidingWindow;
-  /** Stored clients at most; past it abandoned registrations are pruned, then new ones refused. */
+  /**
+   * Stored clients at most. At the cap, a registration first evicts the oldest client that was
+   * never used (no authorization, no token), whatever its age; clients in use are never evicted,
+   * so whoever fills the table only pushes out unused registrations — its own, once it holds
+   * the oldest. With no unused client left, registration answers 503.
+   */
   readonly maxClients: number;
-  /** A registered client never used for this long is abandoned. */
-  readonly abandonedAfterMs: number;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -52,6 +60,9 @@ export function createRegistrationEndpoint(options: {
       } catch {
         throw invalidMetadata("the request body is not JSON");
       }
+      // The same rule as every parameter (input/clean-text.ts), before anything reaches the store.
+      const dirty = dirtyStringIn(raw);
+      if (dirty) throw new RegistrationError(400, "invalid_request", `client metadata: ${dirty}`);
       const metadata = parseClientMetadata(raw, ["client_secret_basic", "client_secret_post", "none"]);
 
       const key = address ?? "?";
@@ -61,9 +72,11 @@ export function createRegistrationEndpoint(options: {
         const retry = String(Math.ceil(wait / 1000));
         throw new RegistrationError(429, "temporarily_unavailable", "too many client registrations from this address", { "retry-after": retry });
       }
-      if ((await store.count()) >= limits.maxClients) {
-        await store.deleteUnusedBefore(new Date(now - limits.abandonedAfterMs));
-        if ((await store.count()) >= limits.maxClients) {
+      const stored = await store.count();
+      if (stored >= limits.maxClients) {
+        const evicted = await store.evictUnused(stored - limits.maxClients + 1);
+        if (evicted > 0) logger.info({ clients: evicted }, "never-used oauth clients evicted for a registration");
+        if (stored - evicted >= limits.maxClients) {
           throw new RegistrationError(503, "temporarily_unavailable", "the client registry is full", { "retry-after": "3600" });
         }
       }

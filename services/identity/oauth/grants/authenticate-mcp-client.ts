@@ -31,6 +31,10 @@ export async function authenticateMcpClient(
   try {
     client = await resolve(clientId);
   } catch (err) {
+    // Too many metadata documents being fetched is not a verdict on the client: retry later.
+    if (err instanceof RegistrationError && err.error === "temporarily_unavailable") {
+      throw new OAuthError(503, "temporarily_unavailable", err.description, err.headers);
+    }
     if (err instanceof RegistrationError) throw refuse(err.description);
     throw err;
   }

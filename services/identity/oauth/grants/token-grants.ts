@@ -27,6 +27,8 @@ export interface McpClientGrantsDeps {
   readonly users: UserStore;
   readonly issue: McpTokenIssuer;
   readonly revoke: RevokeGrant;
+  /** Records that the client was used (a token granted), so it is never evicted as unused. */
+  readonly clientUsed: (clientId: string) => Promise<void>;
   readonly sessionLifetimeSec: number;
   readonly realm: string;
   readonly logger: Logger;
@@ -147,6 +149,7 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
     async handle(authorization: string | undefined, form: Form, grantType: string): Promise<GrantResult & { clientId: string }> {
       const client = await authenticateMcpClient(authorization, form, deps.resolveClient, deps.realm);
       const result = grantType === "authorization_code" ? await authorizationCode(form, client.clientId) : await refreshToken(form, client.clientId);
+      await deps.clientUsed(client.clientId);
       return { ...result, clientId: client.clientId };
     },
   };
