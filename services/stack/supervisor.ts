@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "../kit/log/logger.js";
 import { EXIT_INVALID_CONFIG } from "../kit/config/config.js";
 import { STOP_ON_SIGNALS_READY } from "../kit/server/shutdown.js";
@@ -37,7 +38,8 @@ export interface SuperviseOptions {
 }
 
 /** The service exited before it was ever ready, for a reason a restart cannot fix. */
-const EXIT_WITH_RUNNER = "./services/kit/server/exit-with-runner.ts";
+// Absolute: the runner may be started from any working directory.
+const EXIT_WITH_RUNNER = fileURLToPath(new URL("../kit/server/exit-with-runner.ts", import.meta.url));
 
 export class CannotStartError extends Error {
   override readonly name = "CannotStartError";

@@ -1,3 +1,5 @@
+import { REQUEST_PARAMETERS } from "../../oauth/authorize/authorization-request.js";
+import { CSRF_FIELD } from "../../oauth/authorize/csrf.js";
 import {
   BROKEN_PERCENT,
   cleanText,
@@ -74,20 +76,8 @@ const TOKEN_PARAMS = [
   "requested_token_type",
   "agent_id",
 ];
-const AUTHORIZE_PARAMS = [
-  "response_type",
-  "client_id",
-  "redirect_uri",
-  "state",
-  "scope",
-  "code_challenge",
-  "code_challenge_method",
-  "resource",
-  "csrf",
-  "email",
-  "password",
-  "decision",
-];
+// The authorization request's own parameters, plus the login form's fields.
+const AUTHORIZE_PARAMS = [...REQUEST_PARAMETERS, CSRF_FIELD, "email", "password", "decision"];
 const ODD_METHODS = [
   "GET",
   "POST",
