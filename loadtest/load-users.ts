@@ -49,6 +49,8 @@ try {
     `load users ${loadUserEmail(settings.prefix, 1)} … ${loadUserEmail(settings.prefix, count)}: ${created} created, ${existing} already there (role ${settings.role})`,
   );
 } catch (err) {
-  console.error(`load-users: ${err instanceof Error ? err.message : String(err)} (IDENTITY=${settings.identity})`);
+  console.error(
+    `load-users: ${err instanceof Error ? err.message : String(err)} (IDENTITY=${settings.identity})`,
+  );
   process.exit(1);
 }

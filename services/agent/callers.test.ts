@@ -18,13 +18,19 @@ function agentWith(serviceToken: string | undefined) {
     if (serviceToken !== undefined) req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${serviceToken}`);
     return next(req);
   };
-  return createClient(AgentService, createGrpcTransport({ baseUrl: stack.agent.url, interceptors: [interceptor] }));
+  return createClient(
+    AgentService,
+    createGrpcTransport({ baseUrl: stack.agent.url, interceptors: [interceptor] }),
+  );
 }
 
 async function runRefusal(serviceToken: string | undefined, userToken: string | null): Promise<ConnectError> {
   try {
     const headers: Record<string, string> = userToken ? { authorization: `Bearer ${userToken}` } : {};
-    for await (const _ of agentWith(serviceToken).run({ agentId: "support-assistant", input: "create a ticket: must not exist" }, { headers })) {
+    for await (const _ of agentWith(serviceToken).run(
+      { agentId: "support-assistant", input: "create a ticket: must not exist" },
+      { headers },
+    )) {
       // a refused run yields nothing
     }
   } catch (e) {
@@ -47,11 +53,22 @@ describe("agent service callers", () => {
     const agentCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.agent);
     const gatewayCreds = configuredClientCredentials(stack.base.config, SERVICE_IDS.gateway);
     const cases: [string, () => Promise<ConnectError>, Code, RegExp][] = [
-      ["user token, no calling service", () => runRefusal(undefined, user.accessToken), Code.PermissionDenied, /serves the chat service only/],
-      ["chat's credential, no user", async () => runRefusal(await chat.tokenFor(SERVICE_IDS.agent), null), Code.Unauthenticated, /missing_token/],
+      [
+        "user token, no calling service",
+        () => runRefusal(undefined, user.accessToken),
+        Code.PermissionDenied,
+        /serves the chat service only/,
+      ],
+      [
+        "chat's credential, no user",
+        async () => runRefusal(await chat.tokenFor(SERVICE_IDS.agent), null),
+        Code.Unauthenticated,
+        /missing_token/,
+      ],
       [
         "the agent service's own credential for the gateway",
-        async () => runRefusal(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), user.accessToken),
+        async () =>
+          runRefusal(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), user.accessToken),
         Code.Unauthenticated,
         /wrong_audience/,
       ],
@@ -61,22 +78,35 @@ describe("agent service callers", () => {
         Code.Unauthenticated,
         /wrong_audience/,
       ],
-      ["a user token as the service credential", () => runRefusal(user.accessToken, user.accessToken), Code.Unauthenticated, /wrong_audience|missing_claim/],
+      [
+        "a user token as the service credential",
+        () => runRefusal(user.accessToken, user.accessToken),
+        Code.Unauthenticated,
+        /wrong_audience|missing_claim/,
+      ],
     ];
     for (const [name, attempt, code, message] of cases) {
-      const err = await attempt().catch((e: unknown) => new ConnectError(`${name}: ${String(e)}`, Code.Unknown));
+      const err = await attempt().catch(
+        (e: unknown) => new ConnectError(`${name}: ${String(e)}`, Code.Unknown),
+      );
       expect(`${name} → ${Code[err.code]}: ${err.rawMessage}`).toContain(`${name} → ${Code[code]}: `);
       expect(err.rawMessage, name).toMatch(message);
     }
-    const { rows } = await stack.base.mcpDb.query("SELECT 1 FROM audit_log WHERE user_id = $1", [user.userId]);
+    const { rows } = await stack.base.mcpDb.query("SELECT 1 FROM audit_log WHERE user_id = $1", [
+      user.userId,
+    ]);
     expect(rows).toHaveLength(0);
   });
 
   it("ListAgents without a calling service is refused even with a user token; GetAgent too", async () => {
     const headers = { authorization: `Bearer ${user.accessToken}` };
-    const list = await agentWith(undefined).listAgents({}, { headers }).catch((e: unknown) => ConnectError.from(e));
+    const list = await agentWith(undefined)
+      .listAgents({}, { headers })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((list as ConnectError).code).toBe(Code.PermissionDenied);
-    const get = await agentWith(undefined).getAgent({ agentId: "ticket-reader" }).catch((e: unknown) => ConnectError.from(e));
+    const get = await agentWith(undefined)
+      .getAgent({ agentId: "ticket-reader" })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((get as ConnectError).code).toBe(Code.PermissionDenied);
   });
 });

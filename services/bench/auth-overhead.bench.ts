@@ -16,11 +16,22 @@ const AUDIENCE = "support-ext-api";
  */
 export async function benchAuthOverhead(iterations: number): Promise<void> {
   const issuer = await startTestIssuer({ audience: AUDIENCE });
-  const verifier = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, cacheSize: 0 });
-  const cachedVerifier = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl });
+  const verifier = createTokenVerifier({
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    keys: issuer.jwksUrl,
+    cacheSize: 0,
+  });
+  const cachedVerifier = createTokenVerifier({
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    keys: issuer.jwksUrl,
+  });
 
   // Verifier alone.
-  const tokens = await Promise.all(Array.from({ length: iterations }, (_, i) => issuer.mint({ sub: `u${i}` })));
+  const tokens = await Promise.all(
+    Array.from({ length: iterations }, (_, i) => issuer.mint({ sub: `u${i}` })),
+  );
   await verifier.verify(tokens[0] as string); // JWKS fetched once, outside the measurement
   const uncached: number[] = [];
   for (const t of tokens) {
@@ -45,7 +56,10 @@ export async function benchAuthOverhead(iterations: number): Promise<void> {
     // "error": the per-call dev-anonymous warning would otherwise weigh on one arm only.
     logger: createLogger({ service: "bench", level: "error" }),
     routes: relayRoutes({ name: "C", forward: "explicit" }),
-    auth: { verifier: createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl }), devAnonymous: true },
+    auth: {
+      verifier: createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl }),
+      devAnonymous: true,
+    },
     corsOrigins: [],
   });
   const client = createClient(RelayService, createGrpcTransport({ baseUrl: server.url }));

@@ -48,11 +48,18 @@ export async function benchChain(): Promise<void> {
           const call = res.assistantMessage?.toolCalls.find((c) => c.name === "create_ticket");
           if (call?.status !== ToolCallStatus.SUCCEEDED) {
             failedTurns++;
-            because(call ? `create_ticket ${call.errorCode || "failed"}` : `no create_ticket (${res.assistantMessage?.status ?? "no answer"})`);
+            because(
+              call
+                ? `create_ticket ${call.errorCode || "failed"}`
+                : `no create_ticket (${res.assistantMessage?.status ?? "no answer"})`,
+            );
             if (call?.errorCode === "unauthenticated") authFailures++;
             return undefined;
           }
-          return { u, ticket: JSON.parse(call.structuredResultJson).ticket as { id: number; created_by: string } };
+          return {
+            u,
+            ticket: JSON.parse(call.structuredResultJson).ticket as { id: number; created_by: string },
+          };
         } catch (err) {
           failedTurns++;
           because(err instanceof Error ? err.message.slice(0, 120) : String(err));

@@ -11,10 +11,10 @@ import { scopesForTools, TOOL_NAMES } from "../kit/auth/scopes.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createServiceClient } from "../kit/client/service-client.js";
 import { kActingAgent } from "../kit/propagation/context-keys.js";
+import { freePort } from "../kit/testing/free-port.js";
 import { nodeHttpFetch } from "../mcp-gateway/session/node-http-fetch.js";
 import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
 import { cpuPerCall } from "./process-cpu.js";
-import { freePort } from "../kit/testing/free-port.js";
 import { connectHealthServing, spawnBenchProcess } from "./service-process.js";
 import { printRow, summarize } from "./stats.js";
 
@@ -69,7 +69,10 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
   });
   const closers: Array<() => Promise<unknown>> = [];
   try {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: identityUrl, httpVersion: "2" }));
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: identityUrl, httpVersion: "2" }),
+    );
     const login = await auth.login({ email: "admin@company.com", password: adminPassword });
     const userToken = login.tokens?.accessToken ?? "";
     // As the agent calls it: the kit client (Connect protocol, binary, over h2c) with the agent
@@ -85,7 +88,10 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const contextValues = createContextValues().set(kActingAgent, "support-assistant");
 
     const created = await gw.callTool(
-      { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Bench ticket", description: "for get_ticket" }) },
+      {
+        name: "create_ticket",
+        argumentsJson: JSON.stringify({ title: "Bench ticket", description: "for get_ticket" }),
+      },
       { headers, contextValues },
     );
     const ticketId = (JSON.parse(created.structuredContentJson) as { ticket: { id: number } }).ticket.id;
@@ -118,12 +124,14 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     // A refused or failed call must not pass for a fast one.
     const viaGatewayCall = async () => {
       const r = await gw.callTool({ name: "get_ticket", argumentsJson }, { headers, contextValues });
-      if (r.isError || !r.structuredContentJson.includes(`"id":${ticketId}`)) throw new Error(`gateway get_ticket failed: ${r.text}`);
+      if (r.isError || !r.structuredContentJson.includes(`"id":${ticketId}`))
+        throw new Error(`gateway get_ticket failed: ${r.text}`);
     };
     const directCall = async () => {
       const r = (await direct.callTool({ name: "get_ticket", arguments: args })) as CallToolResult;
       const got = (r.structuredContent as { ticket?: { id?: number } } | undefined)?.ticket?.id;
-      if (r.isError || got !== ticketId) throw new Error(`direct get_ticket failed: ${JSON.stringify(r.content)}`);
+      if (r.isError || got !== ticketId)
+        throw new Error(`direct get_ticket failed: ${JSON.stringify(r.content)}`);
     };
 
     const arms = [viaGatewayCall, directCall];
@@ -140,7 +148,9 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const g = summarize(samples[0]);
     const d = summarize(samples[1]);
     const paired = summarize(samples[0].map((x, i) => x - (samples[1][i] as number)));
-    console.log("\n## Warm CallTool: gateway vs direct MCP SDK client (get_ticket; stack as separate processes)");
+    console.log(
+      "\n## Warm CallTool: gateway vs direct MCP SDK client (get_ticket; stack as separate processes)",
+    );
     printRow("via gateway (Connect/h2c → MCP streamable HTTP)", g);
     printRow("direct (MCP SDK Client, exchanged token)", d);
     console.log(
@@ -160,7 +170,10 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
       );
       return done;
     };
-    const processes = { gateway: "services/mcp-gateway/main.ts", "MCP server": "services/mcp-server/main.ts" };
+    const processes = {
+      gateway: "services/mcp-gateway/main.ts",
+      "MCP server": "services/mcp-server/main.ts",
+    };
     let gwCalls = 0;
     let directCalls = 0;
     const gwCpu = await cpuPerCall(processes, async () => (gwCalls = await countCalls(viaGatewayCall)));
@@ -171,7 +184,11 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
       `throughput at concurrency ${CONCURRENCY}, ${RATE_SECONDS} s each: gateway ${gwRate.toFixed(0)} calls/s, direct ${directRate.toFixed(0)} calls/s (${((100 * gwRate) / directRate).toFixed(0)}% of direct; brief §11: ≥ 80%)`,
     );
     const show = (cpu: Record<string, number> | undefined) =>
-      cpu ? Object.entries(cpu).map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(", ") : "n/a (no /proc)";
+      cpu
+        ? Object.entries(cpu)
+            .map(([name, ms]) => `${name} ${ms.toFixed(3)}`)
+            .join(", ")
+        : "n/a (no /proc)";
     console.log(`CPU ms per call — via gateway: ${show(gwCpu)}; direct: ${show(directCpu)}`);
   } finally {
     for (const close of closers) await close().catch(() => undefined);

@@ -35,7 +35,9 @@ export async function cpuPerCall(
   entries: Record<string, string>,
   run: () => Promise<number>,
 ): Promise<Record<string, number> | undefined> {
-  const before = Object.fromEntries(Object.entries(entries).map(([name, entry]) => [name, processCpuMs(entry)]));
+  const before = Object.fromEntries(
+    Object.entries(entries).map(([name, entry]) => [name, processCpuMs(entry)]),
+  );
   const selfBefore = process.cpuUsage();
   const calls = await run();
   const self = process.cpuUsage(selfBefore);

@@ -17,9 +17,18 @@ const HOPS = ["identity", "chat", "agent", "gateway", "mcp"] as const;
  */
 export async function benchRevocation(): Promise<void> {
   const stack = await startTestStack({ LOG_LEVEL: "error" });
-  const auth = createClient(AuthService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
+  const auth = createClient(
+    AuthService,
+    createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }),
+  );
   const probes: HopProbes = hopProbes(stack);
-  const delays: Record<(typeof HOPS)[number], number[]> = { identity: [], chat: [], agent: [], gateway: [], mcp: [] };
+  const delays: Record<(typeof HOPS)[number], number[]> = {
+    identity: [],
+    chat: [],
+    agent: [],
+    gateway: [],
+    mcp: [],
+  };
   try {
     for (let i = 0; i < LOGOUTS; i++) {
       const user = await stack.login("agent@company.com", stack.passwords.agent);
@@ -43,7 +52,8 @@ export async function benchRevocation(): Promise<void> {
             const result = await probe[hop]();
             if (result === "revoked") break;
             if (result !== "accepted") throw new Error(`${hop}: ${result}`);
-            if (performance.now() - started > 10_000) throw new Error(`${hop} still accepts 10 s after Logout`);
+            if (performance.now() - started > 10_000)
+              throw new Error(`${hop} still accepts 10 s after Logout`);
             await new Promise((r) => setTimeout(r, 1));
           }
           delays[hop].push(performance.now() - started);
@@ -55,5 +65,6 @@ export async function benchRevocation(): Promise<void> {
     await stack.close();
   }
   console.log(`\n## Revocation delay per hop after Logout (issue 9: p99 ≤ 1 s), ${LOGOUTS} logouts`);
-  for (const hop of HOPS) printRow(`${hop}${hop === "mcp" ? " (MCP token exchanged before)" : ""}`, summarize(delays[hop]));
+  for (const hop of HOPS)
+    printRow(`${hop}${hop === "mcp" ? " (MCP token exchanged before)" : ""}`, summarize(delays[hop]));
 }

@@ -23,13 +23,24 @@ const HOP = "relay-hop";
 export async function benchServiceCredential(iterations: number): Promise<void> {
   const issuer = await startTestIssuer({ audience: AUDIENCE });
   const mintServiceToken = () =>
-    issuer.mint({ aud: HOP, sub: "caller", client_id: "caller", sid: undefined, email: undefined, roles: undefined, scope: undefined });
+    issuer.mint({
+      aud: HOP,
+      sub: "caller",
+      client_id: "caller",
+      sid: undefined,
+      email: undefined,
+      roles: undefined,
+      scope: undefined,
+    });
   // The holder's side exactly as in production: a renewing cache in front of the token endpoint.
   const cache = new RenewingTokenCache();
   const credentials: ServiceCredentials = {
     clientId: "caller",
     tokenFor: (audience, agent) =>
-      cache.get(`${audience}\n${agent ?? ""}`, async () => ({ token: await mintServiceToken(), expiresAt: Date.now() + 300_000 })),
+      cache.get(`${audience}\n${agent ?? ""}`, async () => ({
+        token: await mintServiceToken(),
+        expiresAt: Date.now() + 300_000,
+      })),
   };
   await credentials.tokenFor(HOP);
   const holder: number[] = [];
@@ -39,7 +50,11 @@ export async function benchServiceCredential(iterations: number): Promise<void> 
     holder.push(performance.now() - s);
   }
 
-  const serviceVerifier = createServiceTokenVerifier({ issuer: issuer.issuer, audience: HOP, keys: issuer.jwksUrl });
+  const serviceVerifier = createServiceTokenVerifier({
+    issuer: issuer.issuer,
+    audience: HOP,
+    keys: issuer.jwksUrl,
+  });
   const serviceToken = await credentials.tokenFor(HOP);
   await serviceVerifier.verify(serviceToken);
   const callee: number[] = [];
@@ -52,7 +67,11 @@ export async function benchServiceCredential(iterations: number): Promise<void> 
   // One server, two procedures' worth of rules: Inspect needs the caller's credential,
   // InspectStream is not used; the comparison server serves users directly.
   const logger = createLogger({ service: "bench", level: "error" });
-  const userVerifier = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl });
+  const userVerifier = createTokenVerifier({
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    keys: issuer.jwksUrl,
+  });
   const withRule = await startServiceServer({
     name: "bench-service-credential",
     host: "127.0.0.1",
@@ -61,7 +80,10 @@ export async function benchServiceCredential(iterations: number): Promise<void> 
     routes: relayRoutes({ name: "C", forward: "explicit" }),
     auth: {
       verifier: userVerifier,
-      callers: { verifier: serviceVerifier, rules: { [RelayService.typeName]: { services: ["caller"], user: "required" } } },
+      callers: {
+        verifier: serviceVerifier,
+        rules: { [RelayService.typeName]: { services: ["caller"], user: "required" } },
+      },
     },
     corsOrigins: [],
   });
@@ -77,7 +99,10 @@ export async function benchServiceCredential(iterations: number): Promise<void> 
   const userToken = await issuer.mint({ sub: "u1" });
   const headers = { authorization: `Bearer ${userToken}` };
   const withCredential: Interceptor = createServiceCredentialInterceptor(credentials, HOP);
-  const a = createClient(RelayService, createGrpcTransport({ baseUrl: withRule.url, interceptors: [withCredential] }));
+  const a = createClient(
+    RelayService,
+    createGrpcTransport({ baseUrl: withRule.url, interceptors: [withCredential] }),
+  );
   const b = createClient(RelayService, createGrpcTransport({ baseUrl: usersOnly.url }));
   for (let i = 0; i < 500; i++) {
     await a.inspect({ nonce: "warm" }, { headers });

@@ -21,7 +21,6 @@ export interface SpawnOptions {
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-
 /** Starts `entry` with a fresh PGlite DATA_DIR and waits until `ready()`; stop() also removes the data. */
 export async function spawnBenchProcess(options: SpawnOptions): Promise<BenchProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "bench-"));

@@ -35,7 +35,11 @@ export interface RunningChat {
  * service behind the identity provider does (JWKS, the revocation feed; docs/architecture.md) and
  * calls the agent service with its own client credential.
  */
-export async function startChat(config: Config, logger: Logger, options: ChatOptions = {}): Promise<RunningChat> {
+export async function startChat(
+  config: Config,
+  logger: Logger,
+  options: ChatOptions = {},
+): Promise<RunningChat> {
   // On PGlite this also takes DATA_DIR/chat.lock (one process per embedded database), until close.
   const db = await openChatDatabase(config, { logger, schema: options.databaseSchema });
   const metadata = protectedResourceMetadata({
@@ -53,12 +57,18 @@ export async function startChat(config: Config, logger: Logger, options: ChatOpt
       host: config.HOST,
       port: config.CHAT_PORT,
       logger,
-      routes: chatRoutes({ threads: new ThreadStore(db), agents: createAgentClient(config.AGENT_URL, auth.credentials), logger }),
+      routes: chatRoutes({
+        threads: new ThreadStore(db),
+        agents: createAgentClient(config.AGENT_URL, auth.credentials),
+        logger,
+      }),
       auth: auth.serverAuth(CHAT_CALLER_RULES),
       corsOrigins: config.CORS_ORIGINS,
       // RFC 9728: a client given only chat's address finds the identity provider that issues its
       // tokens (the extension logs in there).
-      httpRoutes: { [PROTECTED_RESOURCE_PATH]: anyOrigin((_req, res) => sendProtectedResourceMetadata(res, metadata)) },
+      httpRoutes: {
+        [PROTECTED_RESOURCE_PATH]: anyOrigin((_req, res) => sendProtectedResourceMetadata(res, metadata)),
+      },
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
     });
     auth.reportHealth(server.health);

@@ -3,8 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { createServiceTokenVerifier } from "../kit/auth/token-verifier.js";
 import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
-import { startTestIdentity, TEST_GATEWAY_ID, TEST_ISSUER, type TestIdentity } from "./testing/test-identity.js";
-import { type ClientAuth, clientCredentialsForm, postTokenRequest, type TokenResponse } from "./testing/token-request.js";
+import {
+  startTestIdentity,
+  TEST_GATEWAY_ID,
+  TEST_ISSUER,
+  type TestIdentity,
+} from "./testing/test-identity.js";
+import {
+  type ClientAuth,
+  clientCredentialsForm,
+  postTokenRequest,
+  type TokenResponse,
+} from "./testing/token-request.js";
 
 let chat: TestIdentity;
 let clients: { chat: ClientAuth; agent: ClientAuth; gateway: ClientAuth; mcpServer: ClientAuth };
@@ -64,7 +74,16 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
       expect(caller.agent).toBeUndefined();
       expect(jose.decodeProtectedHeader(token)).toMatchObject({ alg: "ES256", typ: "at+jwt" });
       const claims = jose.decodeJwt(token);
-      expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "exp", "iat", "iss", "jti", "nbf", "sub"]);
+      expect(Object.keys(claims).sort()).toEqual([
+        "aud",
+        "client_id",
+        "exp",
+        "iat",
+        "iss",
+        "jti",
+        "nbf",
+        "sub",
+      ]);
       expect(claims).toMatchObject({ iss: TEST_ISSUER, aud: audience, sub: clientId, client_id: clientId });
       expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(chat.config.SERVICE_TOKEN_TTL);
       // A service token for one service is refused by any other.
@@ -101,12 +120,20 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
       ["agent", "support-ext-api"],
     ];
     for (const [client, audience] of refused)
-      expectOAuthError(await request(clients[client], { audience }), 400, "invalid_target", /may obtain service tokens only for/);
+      expectOAuthError(
+        await request(clients[client], { audience }),
+        400,
+        "invalid_target",
+        /may obtain service tokens only for/,
+      );
     expectOAuthError(await request(clients.agent, {}), 400, "invalid_request", /missing parameter audience/);
     expectOAuthError(await request(clients.agent, { audience: "" }), 400, "invalid_request");
     // resource is RFC 8707's URI; service tokens name a service id. scope: service tokens carry none.
     expectOAuthError(
-      await request(clients.agent, { audience: SERVICE_IDS.gateway, extra: { resource: "http://mcp.test/mcp" } }),
+      await request(clients.agent, {
+        audience: SERVICE_IDS.gateway,
+        extra: { resource: "http://mcp.test/mcp" },
+      }),
       400,
       "invalid_target",
     );
@@ -138,7 +165,11 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
       /agent "not-registered" is not registered/,
     );
     for (const bad of ["", "bad agent!", "x".repeat(65)])
-      expectOAuthError(await request(clients.agent, { audience: SERVICE_IDS.gateway, agentId: bad }), 400, "invalid_request");
+      expectOAuthError(
+        await request(clients.agent, { audience: SERVICE_IDS.gateway, agentId: bad }),
+        400,
+        "invalid_request",
+      );
   });
 
   it("refuses wrong secrets, another client's secret, and unknown clients (401 invalid_client)", async () => {
@@ -156,7 +187,10 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
       expect(res.headers.get("www-authenticate")).toMatch(/^Basic realm=/);
     }
     // client_secret_post still works.
-    const posted = await request({ post: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET] }, { audience: "identity" });
+    const posted = await request(
+      { post: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET] },
+      { audience: "identity" },
+    );
     expect(posted.status, JSON.stringify(posted.body)).toBe(200);
   });
 
@@ -181,18 +215,27 @@ describe("grant_type=client_credentials at POST /oauth2/token", () => {
 
   it("joins the caller's trace: its log line carries the incoming trace id and request id", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-    const res = await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), clients.mcpServer, {
-      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": "req-cc-trace-1" },
-    });
+    const res = await postTokenRequest(
+      chat.url,
+      clientCredentialsForm({ audience: SERVICE_IDS.identity }),
+      clients.mcpServer,
+      {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": "req-cc-trace-1" },
+      },
+    );
     expect(res.status).toBe(200);
-    const line = chat.logs.lines.find((l) => l.includes("service token issued") && l.includes("req-cc-trace-1"));
+    const line = chat.logs.lines.find(
+      (l) => l.includes("service token issued") && l.includes("req-cc-trace-1"),
+    );
     expect(line).toContain(`"trace_id":"${traceId}"`);
   });
 
   it("logs each issued service token without the token", async () => {
     const res = await request(clients.agent, { audience: SERVICE_IDS.gateway, agentId: "ticket-reader" });
     expect(res.status).toBe(200);
-    const line = chat.logs.lines.find((l) => l.includes("service token issued") && l.includes('"agent":"ticket-reader"'));
+    const line = chat.logs.lines.find(
+      (l) => l.includes("service token issued") && l.includes('"agent":"ticket-reader"'),
+    );
     expect(line).toBeDefined();
     expect(line).toContain('"client_id":"agent"');
     expect(line).toContain('"audience":"mcp-gateway"');

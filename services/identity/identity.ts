@@ -6,7 +6,11 @@ import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { anyOrigin, type HttpRoute } from "../kit/server/service-server.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
-import { createAgentRegistrations, SEED_AGENT_REGISTRATIONS, seedAgentRegistrations } from "./agents/agent-registrations.js";
+import {
+  createAgentRegistrations,
+  SEED_AGENT_REGISTRATIONS,
+  seedAgentRegistrations,
+} from "./agents/agent-registrations.js";
 import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
 import { createTokenIssuer } from "./auth/issue-tokens.js";
 import { createLogin } from "./auth/login.js";
@@ -21,7 +25,10 @@ import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.
 import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
 import { ensureSigningKey } from "./keys/signing-key-store.js";
-import { type AuthorizationServerTestOptions, startAuthorizationServer } from "./oauth/authorization-server.js";
+import {
+  type AuthorizationServerTestOptions,
+  startAuthorizationServer,
+} from "./oauth/authorization-server.js";
 import { createDummyHash } from "./passwords/password-hash.js";
 import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
 import { registerRevocationService } from "./revocation-feed/revocation-service.js";
@@ -109,7 +116,13 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   if (deletedSessions > 0) logger.info({ sessions: deletedSessions }, "deleted ended login sessions");
   // Other replicas' revocations arrive by LISTEN/NOTIFY; every session entering the list, however
   // it came, is pushed to the feed's subscribers (docs/identity.md, "Revocation at the edge").
-  const revocationSync = await startRevocationSync({ db, store: sessions, list: revocations, logger, retentionMs });
+  const revocationSync = await startRevocationSync({
+    db,
+    store: sessions,
+    list: revocations,
+    logger,
+    retentionMs,
+  });
   const revocationFeed = createRevocationFeed({
     list: revocations,
     logger,
@@ -176,7 +189,11 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
       devAnonymous: config.AUTH_DEV_ANONYMOUS,
       requireActor: config.NODE_ENV === "production",
     }),
-    clientCredentials: createClientCredentialsGrant({ minter, agents, lifetimeSec: config.SERVICE_TOKEN_TTL }),
+    clientCredentials: createClientCredentialsGrant({
+      minter,
+      agents,
+      lifetimeSec: config.SERVICE_TOKEN_TTL,
+    }),
     clients: clientRegistryFrom(config),
     realm: config.AUTH_ISSUER,
     logger,

@@ -1,6 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestIdentity, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestIdentity } from "./testing/test-identity.js";
+import {
+  startTestIdentity,
+  TEST_GATEWAY_ID,
+  TEST_MCP_RESOURCE,
+  type TestIdentity,
+} from "./testing/test-identity.js";
 import { exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
 let chat: TestIdentity;
@@ -31,7 +36,8 @@ describe("login throttling over real HTTP", () => {
   it("refuses one (email, address) pair after repeated failures (even the right password), then recovers", async () => {
     const email = "agent@company.com";
     const attacker = "198.51.100.1";
-    for (let i = 0; i < 3; i++) expect(await attempt(email, "wrong-password", attacker)).toBe(Code.Unauthenticated);
+    for (let i = 0; i < 3; i++)
+      expect(await attempt(email, "wrong-password", attacker)).toBe(Code.Unauthenticated);
     expect(await attempt(email, chat.passwords.agent, attacker)).toBe(Code.ResourceExhausted);
     // Other accounts from elsewhere are not affected.
     expect(await attempt("viewer@company.com", chat.passwords.viewer, "198.51.100.51")).toBe("ok");
@@ -75,7 +81,12 @@ describe("login throttling over real HTTP", () => {
     );
     const form = exchangeForm({ subjectToken: login.tokens?.accessToken ?? "", resource: TEST_MCP_RESOURCE });
     const from = (address: string, secret: string) =>
-      postTokenRequest(chat.url, form, { basic: [TEST_GATEWAY_ID, secret] }, { headers: { "x-forwarded-for": address } });
+      postTokenRequest(
+        chat.url,
+        form,
+        { basic: [TEST_GATEWAY_ID, secret] },
+        { headers: { "x-forwarded-for": address } },
+      );
     for (let i = 0; i < 5; i++) expect((await from("192.0.2.91", `guess-${i}`)).status).toBe(401);
     // Past the limit a wrong secret is held ~1 s, then answered 429 with Retry-After …
     const started = Date.now();

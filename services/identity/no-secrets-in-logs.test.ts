@@ -13,7 +13,10 @@ import { clientCredentialsForm, exchangeForm, postTokenRequest } from "./testing
 let chat: TestIdentity;
 
 beforeAll(async () => {
-  chat = await startTestIdentity({ LOGIN_MAX_FAILURES_PER_EMAIL: "2" }, { agentDirectory: testAgentDirectory() });
+  chat = await startTestIdentity(
+    { LOGIN_MAX_FAILURES_PER_EMAIL: "2" },
+    { agentDirectory: testAgentDirectory() },
+  );
 });
 afterAll(() => chat?.dispose());
 
@@ -102,7 +105,11 @@ describe("logs", () => {
     );
     await postTokenRequest(
       chat.url,
-      exchangeForm({ subjectToken: viewerTokens.accessToken, resource: TEST_MCP_RESOURCE, actorToken: `${actorToken}x` }),
+      exchangeForm({
+        subjectToken: viewerTokens.accessToken,
+        resource: TEST_MCP_RESOURCE,
+        actorToken: `${actorToken}x`,
+      }),
       gateway,
     );
     await chat.auth.logout({ refreshToken: viewerTokens.refreshToken });

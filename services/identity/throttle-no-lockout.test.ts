@@ -2,8 +2,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { testAgentDirectory } from "./testing/test-agents.js";
-import { startTestIdentity, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestIdentity } from "./testing/test-identity.js";
-import { type ClientAuth, clientCredentialsForm, exchangeForm, postTokenRequest } from "./testing/token-request.js";
+import {
+  startTestIdentity,
+  TEST_GATEWAY_ID,
+  TEST_MCP_RESOURCE,
+  type TestIdentity,
+} from "./testing/test-identity.js";
+import {
+  type ClientAuth,
+  clientCredentialsForm,
+  exchangeForm,
+  postTokenRequest,
+} from "./testing/token-request.js";
 
 /**
  * Issue 9, deliverable 4: one party's failures never make another party's right credentials fail,
@@ -43,7 +53,8 @@ describe("failed logins can't lock the real user out", () => {
   it("an attacker who exhausted the email from three addresses doesn't stop the real user elsewhere: slowed, bounded, never refused", async () => {
     const email = "agent@company.com";
     for (const address of ["203.0.113.21", "203.0.113.22", "203.0.113.23"]) {
-      for (let i = 0; i < 3; i++) expect(await attempt(email, `guess-${i}-password`, address)).toBe(Code.Unauthenticated);
+      for (let i = 0; i < 3; i++)
+        expect(await attempt(email, `guess-${i}-password`, address)).toBe(Code.Unauthenticated);
       // The attacker's own pair is refused, even with the right password.
       expect(await attempt(email, behindProxy.passwords.agent, address)).toBe(Code.ResourceExhausted);
     }
@@ -94,7 +105,11 @@ describe("failed client authentications can't lock the real gateway out", () => 
       const started = Date.now();
       const exchanged = await postTokenRequest(
         chat.url,
-        exchangeForm({ subjectToken: user, resource: TEST_MCP_RESOURCE, actorToken: actor.body.access_token as string }),
+        exchangeForm({
+          subjectToken: user,
+          resource: TEST_MCP_RESOURCE,
+          actorToken: actor.body.access_token as string,
+        }),
         gateway,
       );
       expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(200);
@@ -105,7 +120,10 @@ describe("failed client authentications can't lock the real gateway out", () => 
       basic: [SERVICE_IDS.mcpServer, chat.config.MCP_CLIENT_SECRET],
     });
     expect(mcp.status).toBe(200);
-    expect((await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), gateway)).status).toBe(200);
+    expect(
+      (await postTokenRequest(chat.url, clientCredentialsForm({ audience: SERVICE_IDS.identity }), gateway))
+        .status,
+    ).toBe(200);
 
     // Guessing goes on past the limit: each wrong secret is held ~1 s and answered 429.
     const started = Date.now();

@@ -38,7 +38,10 @@ describe("failed client authentications by another party", () => {
     // The next wrong guess from this address is past the limit.
     const over = await fetch(tokenUrl, {
       method: "POST",
-      headers: { authorization: `Basic ${Buffer.from("mcp-gateway:one-more").toString("base64")}`, "content-type": "application/x-www-form-urlencoded" },
+      headers: {
+        authorization: `Basic ${Buffer.from("mcp-gateway:one-more").toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
       body: new URLSearchParams({ grant_type: "client_credentials", audience: "identity" }),
     });
     expect(over.status).toBe(429);
@@ -51,13 +54,18 @@ describe("failed client authentications by another party", () => {
         const login = await stack.base.login(email, password);
         const headers = { authorization: `Bearer ${login.accessToken}` };
         const { thread } = await chat.createThread({ agentId: "support-assistant" }, { headers });
-        const res = await chat.sendMessage({ threadId: thread?.id ?? "", content: `create a ticket: ${email} cannot print` }, { headers });
+        const res = await chat.sendMessage(
+          { threadId: thread?.id ?? "", content: `create a ticket: ${email} cannot print` },
+          { headers },
+        );
         return res.assistantMessage;
       }),
     );
     for (const message of turns) {
       expect(message?.status).toBe(MessageStatus.COMPLETE);
-      expect(message?.toolCalls.find((c) => c.name === "create_ticket")?.status).toBe(ToolCallStatus.SUCCEEDED);
+      expect(message?.toolCalls.find((c) => c.name === "create_ticket")?.status).toBe(
+        ToolCallStatus.SUCCEEDED,
+      );
     }
   });
 });

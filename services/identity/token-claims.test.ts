@@ -71,7 +71,12 @@ describe("token claims", () => {
     expect(Object.keys(payload).sort()).toEqual(
       ["agent", "aud", "client_id", "exp", "iat", "iss", "jti", "nbf", "sub"].sort(),
     );
-    expect(payload).toMatchObject({ aud: SERVICE_IDS.gateway, sub: SERVICE_IDS.agent, client_id: SERVICE_IDS.agent, agent: "ticket-reader" });
+    expect(payload).toMatchObject({
+      aud: SERVICE_IDS.gateway,
+      sub: SERVICE_IDS.agent,
+      client_id: SERVICE_IDS.agent,
+      agent: "ticket-reader",
+    });
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(chat.config.SERVICE_TOKEN_TTL);
   });
 
@@ -126,7 +131,11 @@ describe("token claims", () => {
       scope: "tickets:read",
       act: { sub: TEST_GATEWAY_ID, act: { sub: SERVICE_IDS.agent, agent: "support-assistant" } },
       authorization_details: [
-        { type: "agent_tools", agent: "support-assistant", tools: [...TEST_AGENTS.supportAssistant.allowedTools] },
+        {
+          type: "agent_tools",
+          agent: "support-assistant",
+          tools: [...TEST_AGENTS.supportAssistant.allowedTools],
+        },
       ],
     });
   });

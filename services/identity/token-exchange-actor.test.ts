@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import { type AgentDirectory, AgentDirectoryUnavailable } from "./agents/agent-directory.js";
 import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
-import { startTestIdentity, TEST_GATEWAY_ID, TEST_ISSUER, TEST_MCP_RESOURCE, type TestIdentity } from "./testing/test-identity.js";
+import {
+  startTestIdentity,
+  TEST_GATEWAY_ID,
+  TEST_ISSUER,
+  TEST_MCP_RESOURCE,
+  type TestIdentity,
+} from "./testing/test-identity.js";
 import {
   type ClientAuth,
   clientCredentialsForm,
@@ -40,7 +46,10 @@ async function login(email: string, password: string): Promise<string> {
 }
 
 /** The agent service's token, obtained as the agent service obtains it (client credentials). */
-async function agentToken(agentId: string | undefined, audience: string = SERVICE_IDS.gateway): Promise<string> {
+async function agentToken(
+  agentId: string | undefined,
+  audience: string = SERVICE_IDS.gateway,
+): Promise<string> {
   const res = await postTokenRequest(
     chat.url,
     clientCredentialsForm({ audience, ...(agentId ? { agentId } : {}) }),
@@ -51,10 +60,20 @@ async function agentToken(agentId: string | undefined, audience: string = SERVIC
 }
 
 /** A token signed with chat's own current key: claims no client could obtain, but a valid signature. */
-async function signedByRing(claims: jose.JWTPayload, header: Partial<jose.JWTHeaderParameters> = {}): Promise<string> {
+async function signedByRing(
+  claims: jose.JWTPayload,
+  header: Partial<jose.JWTHeaderParameters> = {},
+): Promise<string> {
   const signer = chat.running.identity.keyRing.signer();
   const now = Math.floor(Date.now() / 1000);
-  return new jose.SignJWT({ iss: TEST_ISSUER, jti: randomUUID(), iat: now, nbf: now, exp: now + 300, ...claims })
+  return new jose.SignJWT({
+    iss: TEST_ISSUER,
+    jti: randomUUID(),
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    ...claims,
+  })
     .setProtectedHeader({ alg: signer.alg, typ: "at+jwt", kid: signer.kid, ...header })
     .sign(signer.key);
 }
@@ -66,7 +85,11 @@ const agentClaims = (agent: string) => ({
   agent,
 });
 
-function exchange(subjectToken: string, actorToken: string | undefined, scope?: string): Promise<TokenResponse> {
+function exchange(
+  subjectToken: string,
+  actorToken: string | undefined,
+  scope?: string,
+): Promise<TokenResponse> {
   return postTokenRequest(
     chat.url,
     exchangeForm({
@@ -99,17 +122,27 @@ describe("token exchange with an actor token (RFC 8693 §2.1, §4.1)", () => {
     expect(claims).toMatchObject({
       scope: "tickets:read",
       act: { sub: TEST_GATEWAY_ID, act: { sub: SERVICE_IDS.agent, agent: "ticket-searcher" } },
-      authorization_details: [{ type: "agent_tools", agent: "ticket-searcher", tools: ["search_tickets", "get_ticket"] }],
+      authorization_details: [
+        { type: "agent_tools", agent: "ticket-searcher", tools: ["search_tickets", "get_ticket"] },
+      ],
     });
 
     // No scope asked: the user's scopes the agent needs, still never more.
     const all = await exchange(user, actor);
     expect(all.body.scope).toBe("tickets:read");
-    const reader = await exchange(await login("admin@company.com", chat.passwords.admin), await agentToken("ticket-reader"));
+    const reader = await exchange(
+      await login("admin@company.com", chat.passwords.admin),
+      await agentToken("ticket-reader"),
+    );
     expect(reader.body.scope).toBe("tickets:read integrations:read system:read");
 
     // Only scopes the agent doesn't need: nothing left.
-    expectRefused(await exchange(user, actor, "tickets:write system:read"), 400, "invalid_scope", /ticket-searcher/);
+    expectRefused(
+      await exchange(user, actor, "tickets:write system:read"),
+      400,
+      "invalid_scope",
+      /ticket-searcher/,
+    );
   });
 
   it("refuses an actor token addressed to another service (a token the agent got for the identity service can't be replayed)", async () => {
@@ -123,12 +156,26 @@ describe("token exchange with an actor token (RFC 8693 §2.1, §4.1)", () => {
     expectRefused(await exchange(user, user), 400, "invalid_grant", /^actor_token: /);
     const mcp = await exchange(user, await agentToken("ticket-reader"));
     expect(mcp.status).toBe(200);
-    expectRefused(await exchange(user, mcp.body.access_token as string), 400, "invalid_grant", /^actor_token: /);
+    expectRefused(
+      await exchange(user, mcp.body.access_token as string),
+      400,
+      "invalid_grant",
+      /^actor_token: /,
+    );
 
     // Correctly signed, addressed to the gateway, but not the agent service's.
     for (const clientId of [SERVICE_IDS.mcpServer, SERVICE_IDS.chat, TEST_GATEWAY_ID]) {
-      const other = await signedByRing({ ...agentClaims("ticket-reader"), sub: clientId, client_id: clientId });
-      expectRefused(await exchange(user, other), 400, "invalid_grant", /only the agent service acts for users/);
+      const other = await signedByRing({
+        ...agentClaims("ticket-reader"),
+        sub: clientId,
+        client_id: clientId,
+      });
+      expectRefused(
+        await exchange(user, other),
+        400,
+        "invalid_grant",
+        /only the agent service acts for users/,
+      );
     }
     // A user token shaped like a service token (it has a sid): refused.
     const withSid = await signedByRing({ ...agentClaims("ticket-reader"), sid: randomUUID() });
@@ -146,7 +193,12 @@ describe("token exchange with an actor token (RFC 8693 §2.1, §4.1)", () => {
     const user = await login("viewer@company.com", chat.passwords.viewer);
     const now = Math.floor(Date.now() / 1000);
     // Past the clock tolerance every verifier allows (CLOCK_TOLERANCE, 5 s).
-    const expired = await signedByRing({ ...agentClaims("ticket-reader"), iat: now - 400, nbf: now - 400, exp: now - 60 });
+    const expired = await signedByRing({
+      ...agentClaims("ticket-reader"),
+      iat: now - 400,
+      nbf: now - 400,
+      exp: now - 60,
+    });
     expectRefused(await exchange(user, expired), 400, "invalid_grant", /^actor_token: expired/);
     const early = await signedByRing({ ...agentClaims("ticket-reader"), nbf: now + 120 });
     expectRefused(await exchange(user, early), 400, "invalid_grant", /^actor_token: not_yet_valid/);
@@ -154,16 +206,33 @@ describe("token exchange with an actor token (RFC 8693 §2.1, §4.1)", () => {
     const real = await agentToken("support-assistant");
     const [h, p, sig] = real.split(".");
     // The payload swapped for another agent's, the signature kept.
-    const swapped = Buffer.from(
-      JSON.stringify({ ...jose.decodeJwt(real), agent: "ticket-reader" }),
-    ).toString("base64url");
-    expectRefused(await exchange(user, `${h}.${swapped}.${sig}`), 400, "invalid_grant", /^actor_token: bad_signature/);
-    expectRefused(await exchange(user, `${h}.${p}.${sig?.slice(0, -4)}AAAA`), 400, "invalid_grant", /^actor_token: /);
+    const swapped = Buffer.from(JSON.stringify({ ...jose.decodeJwt(real), agent: "ticket-reader" })).toString(
+      "base64url",
+    );
+    expectRefused(
+      await exchange(user, `${h}.${swapped}.${sig}`),
+      400,
+      "invalid_grant",
+      /^actor_token: bad_signature/,
+    );
+    expectRefused(
+      await exchange(user, `${h}.${p}.${sig?.slice(0, -4)}AAAA`),
+      400,
+      "invalid_grant",
+      /^actor_token: /,
+    );
 
     // Signed by a key that is not chat's, under chat's kid.
     const { privateKey } = await jose.generateKeyPair("ES256");
     const now2 = Math.floor(Date.now() / 1000);
-    const foreign = await new jose.SignJWT({ iss: TEST_ISSUER, jti: randomUUID(), iat: now2, nbf: now2, exp: now2 + 300, ...agentClaims("ticket-reader") })
+    const foreign = await new jose.SignJWT({
+      iss: TEST_ISSUER,
+      jti: randomUUID(),
+      iat: now2,
+      nbf: now2,
+      exp: now2 + 300,
+      ...agentClaims("ticket-reader"),
+    })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: chat.running.identity.keyRing.signer().kid })
       .sign(privateKey);
     expectRefused(await exchange(user, foreign), 400, "invalid_grant", /^actor_token: bad_signature/);
@@ -201,7 +270,9 @@ describe("token exchange with an actor token (RFC 8693 §2.1, §4.1)", () => {
   it("logs the chain of each exchange", async () => {
     const user = await login("viewer@company.com", chat.passwords.viewer);
     expect((await exchange(user, await agentToken("ticket-reader"))).status).toBe(200);
-    const line = chat.logs.lines.find((l) => l.includes("token exchanged for the MCP resource") && l.includes("ticket-reader"));
+    const line = chat.logs.lines.find(
+      (l) => l.includes("token exchanged for the MCP resource") && l.includes("ticket-reader"),
+    );
     expect(line).toContain('"actor_chain":"mcp-gateway ← agent(ticket-reader)"');
   });
 });

@@ -115,7 +115,11 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
       scope: "tickets:read tickets:write",
       // RFC 9396: the agent's allow-list travels with the token.
       authorization_details: [
-        { type: "agent_tools", agent: "support-assistant", tools: [...TEST_AGENTS.supportAssistant.allowedTools] },
+        {
+          type: "agent_tools",
+          agent: "support-assistant",
+          tools: [...TEST_AGENTS.supportAssistant.allowedTools],
+        },
       ],
     });
     expect(payload.jti).not.toBe(subject.jti);
@@ -253,8 +257,16 @@ describe("RFC 8693 token exchange at POST /oauth2/token", () => {
       ],
       // actor_token and actor_token_type go together (RFC 8693 §2.1); only access tokens act.
       [{ ...base, actor_token: "x" }, 400, "invalid_request"],
-      [{ ...base, actor_token_type: "urn:ietf:params:oauth:token-type:access_token" }, 400, "invalid_request"],
-      [{ ...base, actor_token: "x", actor_token_type: "urn:ietf:params:oauth:token-type:jwt" }, 400, "invalid_request"],
+      [
+        { ...base, actor_token_type: "urn:ietf:params:oauth:token-type:access_token" },
+        400,
+        "invalid_request",
+      ],
+      [
+        { ...base, actor_token: "x", actor_token_type: "urn:ietf:params:oauth:token-type:jwt" },
+        400,
+        "invalid_request",
+      ],
       // The agent_id extension is gone: the agent is proven by actor_token.
       [{ ...base, agent_id: "support-assistant" }, 400, "invalid_request"],
       [{ ...base, resource: "" }, 400, "invalid_request"],

@@ -23,7 +23,10 @@ function gatewayWith(serviceToken: string | undefined) {
     if (serviceToken !== undefined) req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${serviceToken}`);
     return next(req);
   };
-  return createClient(McpGatewayService, createGrpcTransport({ baseUrl: stack.gateway.url, interceptors: [interceptor] }));
+  return createClient(
+    McpGatewayService,
+    createGrpcTransport({ baseUrl: stack.gateway.url, interceptors: [interceptor] }),
+  );
 }
 
 async function refusal(call: Promise<unknown>): Promise<ConnectError> {
@@ -36,15 +39,27 @@ async function refusal(call: Promise<unknown>): Promise<ConnectError> {
 }
 
 /** A service token signed by a key the issuer never published, with otherwise valid claims. */
-async function forgedServiceToken(claims: Record<string, unknown>, alg: "ES256" | "none" = "ES256"): Promise<string> {
+async function forgedServiceToken(
+  claims: Record<string, unknown>,
+  alg: "ES256" | "none" = "ES256",
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const payload = { iss: stack.config.AUTH_ISSUER, jti: crypto.randomUUID(), iat: now, nbf: now, exp: now + 300, ...claims };
+  const payload = {
+    iss: stack.config.AUTH_ISSUER,
+    jti: crypto.randomUUID(),
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    ...claims,
+  };
   if (alg === "none") {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
     return `${b64({ alg: "none", typ: "at+jwt" })}.${b64(payload)}.`;
   }
   const { privateKey } = await jose.generateKeyPair("ES256");
-  return new jose.SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "stranger" }).sign(privateKey);
+  return new jose.SignJWT(payload)
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "stranger" })
+    .sign(privateKey);
 }
 
 beforeAll(async () => {
@@ -57,10 +72,9 @@ afterAll(async () => {
 
 describe("gateway callers", () => {
   it("the agent service with a registered agent and the user's token is served, and audited as that agent", async () => {
-    const res = await stack.gatewayClient("grpc", "support-assistant").callTool(
-      { name: "get_ticket_stats", argumentsJson: "{}" },
-      { headers: bearer(admin.accessToken) },
-    );
+    const res = await stack
+      .gatewayClient("grpc", "support-assistant")
+      .callTool({ name: "get_ticket_stats", argumentsJson: "{}" }, { headers: bearer(admin.accessToken) });
     expect(res.isError).toBe(false);
     const { rows } = await stack.mcpDb.query<{ actor_sub: string; actor_agent: string }>(
       "SELECT actor_sub, actor_agent FROM audit_log WHERE user_id = $1 AND tool = 'get_ticket_stats' ORDER BY id DESC LIMIT 1",
@@ -76,15 +90,22 @@ describe("gateway callers", () => {
     const chatCreds = configuredClientCredentials(stack.config, SERVICE_IDS.chat);
     const userToken = admin.accessToken;
     // null: no user token at all (undefined would take the default).
-    const call = (serviceToken: string | undefined, user: string | null = userToken) => () =>
-      refusal(
-        gatewayWith(serviceToken).callTool(
-          { name: "create_ticket", argumentsJson: '{"title":"must not exist"}' },
-          user ? { headers: bearer(user) } : {},
-        ),
-      );
+    const call =
+      (serviceToken: string | undefined, user: string | null = userToken) =>
+      () =>
+        refusal(
+          gatewayWith(serviceToken).callTool(
+            { name: "create_ticket", argumentsJson: '{"title":"must not exist"}' },
+            user ? { headers: bearer(user) } : {},
+          ),
+        );
     const cases: [string, () => Promise<ConnectError>, Code, RegExp][] = [
-      ["user token, no calling service", call(undefined), Code.PermissionDenied, /serves the agent service only/],
+      [
+        "user token, no calling service",
+        call(undefined),
+        Code.PermissionDenied,
+        /serves the agent service only/,
+      ],
       [
         "agent credential, no user",
         call(await agentCreds.tokenFor(SERVICE_IDS.gateway, "support-assistant"), null),
@@ -97,31 +118,72 @@ describe("gateway callers", () => {
         Code.PermissionDenied,
         /prove the agent/,
       ],
-      ["agent credential for the identity service", call(await agentCreds.tokenFor(SERVICE_IDS.identity)), Code.Unauthenticated, /wrong_audience/],
-      ["chat's credential for the agent service", call(await chatCreds.tokenFor(SERVICE_IDS.agent)), Code.Unauthenticated, /wrong_audience/],
-      ["the MCP server's credential", call(await mcpCreds.tokenFor(SERVICE_IDS.identity)), Code.Unauthenticated, /wrong_audience/],
-      ["the gateway's own credential", call(await gatewayCreds.tokenFor(SERVICE_IDS.identity)), Code.Unauthenticated, /wrong_audience/],
-      ["the user's token as service credential", call(userToken), Code.Unauthenticated, /wrong_audience|missing_claim/],
+      [
+        "agent credential for the identity service",
+        call(await agentCreds.tokenFor(SERVICE_IDS.identity)),
+        Code.Unauthenticated,
+        /wrong_audience/,
+      ],
+      [
+        "chat's credential for the agent service",
+        call(await chatCreds.tokenFor(SERVICE_IDS.agent)),
+        Code.Unauthenticated,
+        /wrong_audience/,
+      ],
+      [
+        "the MCP server's credential",
+        call(await mcpCreds.tokenFor(SERVICE_IDS.identity)),
+        Code.Unauthenticated,
+        /wrong_audience/,
+      ],
+      [
+        "the gateway's own credential",
+        call(await gatewayCreds.tokenFor(SERVICE_IDS.identity)),
+        Code.Unauthenticated,
+        /wrong_audience/,
+      ],
+      [
+        "the user's token as service credential",
+        call(userToken),
+        Code.Unauthenticated,
+        /wrong_audience|missing_claim/,
+      ],
       [
         "a forged agent credential (unknown key)",
-        call(await forgedServiceToken({ aud: SERVICE_IDS.gateway, sub: "agent", client_id: "agent", agent: "support-assistant" })),
+        call(
+          await forgedServiceToken({
+            aud: SERVICE_IDS.gateway,
+            sub: "agent",
+            client_id: "agent",
+            agent: "support-assistant",
+          }),
+        ),
         Code.Unauthenticated,
         /unknown_key|jwks_unavailable/,
       ],
       [
         "an unsigned agent credential",
-        call(await forgedServiceToken({ aud: SERVICE_IDS.gateway, sub: "agent", client_id: "agent", agent: "x" }, "none")),
+        call(
+          await forgedServiceToken(
+            { aud: SERVICE_IDS.gateway, sub: "agent", client_id: "agent", agent: "x" },
+            "none",
+          ),
+        ),
         Code.Unauthenticated,
         /unsigned_token/,
       ],
       ["a malformed service credential", call("not-a-jwt"), Code.Unauthenticated, /malformed/],
     ];
     for (const [name, attempt, code, message] of cases) {
-      const err = await attempt().catch((e: unknown) => new ConnectError(`${name}: ${String(e)}`, Code.Unknown));
+      const err = await attempt().catch(
+        (e: unknown) => new ConnectError(`${name}: ${String(e)}`, Code.Unknown),
+      );
       expect(`${name} → ${Code[err.code]}: ${err.rawMessage}`).toContain(`${name} → ${Code[code]}: `);
       expect(err.rawMessage, name).toMatch(message);
     }
-    const { rows } = await stack.mcpDb.query("SELECT 1 FROM audit_log WHERE arguments->>'title' = 'must not exist'");
+    const { rows } = await stack.mcpDb.query(
+      "SELECT 1 FROM audit_log WHERE arguments->>'title' = 'must not exist'",
+    );
     expect(rows).toHaveLength(0);
   });
 
@@ -144,7 +206,10 @@ describe("gateway callers", () => {
     const { tools } = await gw.listTools({}, { headers: bearer(admin.accessToken) });
     expect(tools.map((t) => t.name).sort()).toEqual(["create_ticket", "get_ticket"]);
     const err = await refusal(
-      gw.callTool({ name: "update_ticket", argumentsJson: '{"ticket_id":1,"priority":"low"}' }, { headers: bearer(admin.accessToken) }),
+      gw.callTool(
+        { name: "update_ticket", argumentsJson: '{"ticket_id":1,"priority":"low"}' },
+        { headers: bearer(admin.accessToken) },
+      ),
     );
     expect(Code[err.code]).toBe("PermissionDenied");
     expect(err.rawMessage).toMatch(/agent_not_allowed/);
@@ -152,7 +217,9 @@ describe("gateway callers", () => {
       "SELECT outcome, error_code, actor_agent FROM audit_log WHERE user_id = $1 AND tool = 'update_ticket'",
       [admin.userId],
     );
-    expect(rows).toEqual([{ outcome: "refused", error_code: "agent_not_allowed", actor_agent: "ticket-opener" }]);
+    expect(rows).toEqual([
+      { outcome: "refused", error_code: "agent_not_allowed", actor_agent: "ticket-opener" },
+    ]);
   });
 });
 
@@ -170,7 +237,10 @@ describe("direct user calls (GATEWAY_ALLOW_DIRECT_USERS=1, development)", () => 
     const gw = direct.gatewayClient("grpc", "");
     const { tools } = await gw.listTools({}, { headers: bearer(user.accessToken) });
     expect(tools).toHaveLength(12);
-    await gw.callTool({ name: "get_ticket_stats", argumentsJson: "{}" }, { headers: bearer(user.accessToken) });
+    await gw.callTool(
+      { name: "get_ticket_stats", argumentsJson: "{}" },
+      { headers: bearer(user.accessToken) },
+    );
     const { rows } = await direct.mcpDb.query<{ actor_sub: string; actor_agent: string | null }>(
       "SELECT actor_sub, actor_agent FROM audit_log WHERE user_id = $1",
       [user.userId],
@@ -184,7 +254,10 @@ describe("direct user calls (GATEWAY_ALLOW_DIRECT_USERS=1, development)", () => 
       req.header.set(SERVICE_AUTHORIZATION_HEADER, "Bearer not-a-jwt");
       return next(req);
     };
-    const gw = createClient(McpGatewayService, createGrpcTransport({ baseUrl: direct.gateway.url, interceptors: [interceptor] }));
+    const gw = createClient(
+      McpGatewayService,
+      createGrpcTransport({ baseUrl: direct.gateway.url, interceptors: [interceptor] }),
+    );
     const err = await refusal(gw.listTools({}, { headers: bearer(user.accessToken) }));
     expect(err.code).toBe(Code.Unauthenticated);
   });

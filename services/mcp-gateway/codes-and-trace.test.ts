@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "./testing/test-stack.js";
 
 let stack: TestStack;
-const bearer = (token: string, extra: Record<string, string> = {}) => ({ headers: { authorization: `Bearer ${token}`, ...extra } });
+const bearer = (token: string, extra: Record<string, string> = {}) => ({
+  headers: { authorization: `Bearer ${token}`, ...extra },
+});
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -19,7 +21,10 @@ describe("gateway codes and trace (issue 11)", () => {
     for (const depth of [100, 10_000, 40_000]) {
       const nested = `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
       const err = await gw
-        .callTool({ name: "create_ticket", argumentsJson: `{"title":"Nested one","description":${nested}}` }, bearer(accessToken))
+        .callTool(
+          { name: "create_ticket", argumentsJson: `{"title":"Nested one","description":${nested}}` },
+          bearer(accessToken),
+        )
         .then(
           () => undefined,
           (e: unknown) => ConnectError.from(e),
@@ -29,7 +34,10 @@ describe("gateway codes and trace (issue 11)", () => {
     }
     // Shallow bad arguments still reach the MCP server and come back in its words.
     const shallow = await gw
-      .callTool({ name: "create_ticket", argumentsJson: '{"title":"Nested one","description":{"a":1}}' }, bearer(accessToken))
+      .callTool(
+        { name: "create_ticket", argumentsJson: '{"title":"Nested one","description":{"a":1}}' },
+        bearer(accessToken),
+      )
       .catch((e: unknown) => ConnectError.from(e));
     expect(shallow).toMatchObject({ code: Code.InvalidArgument });
     expect((shallow as ConnectError).rawMessage).toMatch(/^invalid_arguments: description: /);
@@ -39,9 +47,13 @@ describe("gateway codes and trace (issue 11)", () => {
     const { accessToken } = await stack.login("viewer@company.com", stack.passwords.viewer);
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const mark = stack.logs.identity.lines.length;
-    await stack
-      .gatewayClient()
-      .listTools({}, bearer(accessToken, { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": "turn-exchange-1" }));
+    await stack.gatewayClient().listTools(
+      {},
+      bearer(accessToken, {
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+        "x-request-id": "turn-exchange-1",
+      }),
+    );
     const exchanged = stack.logs.identity
       .records()
       .slice(mark)

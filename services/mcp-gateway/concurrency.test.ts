@@ -34,7 +34,10 @@ afterAll(async () => {
 describe("100 concurrent callers as different users on one gateway", () => {
   it("every result and every audit row belongs to its caller", async () => {
     const callers = await Promise.all(
-      Array.from({ length: USERS }, async (_, i) => ({ i, ...(await stack.login(`user${i}@company.com`, PASSWORD)) })),
+      Array.from({ length: USERS }, async (_, i) => ({
+        i,
+        ...(await stack.login(`user${i}@company.com`, PASSWORD)),
+      })),
     );
     expect(new Set(callers.map((c) => c.userId)).size).toBe(USERS);
     const gw = stack.gatewayClient();
@@ -47,14 +50,25 @@ describe("100 concurrent callers as different users on one gateway", () => {
         for (let r = 0; r < ROUNDS; r++) {
           const title = `ticket of user${c.i} round ${r}`;
           const created = await gw.callTool(
-            { name: "create_ticket", argumentsJson: JSON.stringify({ title, description: `by ${c.userId}` }) },
+            {
+              name: "create_ticket",
+              argumentsJson: JSON.stringify({ title, description: `by ${c.userId}` }),
+            },
             { headers },
           );
-          const ticket = (JSON.parse(created.structuredContentJson) as { ticket: { id: number; created_by: string; title: string } })
-            .ticket;
+          const ticket = (
+            JSON.parse(created.structuredContentJson) as {
+              ticket: { id: number; created_by: string; title: string };
+            }
+          ).ticket;
           mine.push(ticket);
-          const read = await gw.callTool({ name: "get_ticket", argumentsJson: JSON.stringify({ ticket_id: ticket.id }) }, { headers });
-          expect((JSON.parse(read.structuredContentJson) as { ticket: { title: string } }).ticket.title).toBe(title);
+          const read = await gw.callTool(
+            { name: "get_ticket", argumentsJson: JSON.stringify({ ticket_id: ticket.id }) },
+            { headers },
+          );
+          expect((JSON.parse(read.structuredContentJson) as { ticket: { title: string } }).ticket.title).toBe(
+            title,
+          );
         }
         return { caller: c, mine };
       }),
@@ -63,7 +77,8 @@ describe("100 concurrent callers as different users on one gateway", () => {
     let misattributed = 0;
     for (const { caller, mine } of results) {
       for (const t of mine) {
-        if (t.created_by !== caller.userId || !t.title.startsWith(`ticket of user${caller.i} `)) misattributed++;
+        if (t.created_by !== caller.userId || !t.title.startsWith(`ticket of user${caller.i} `))
+          misattributed++;
       }
     }
     expect(misattributed).toBe(0);
@@ -77,7 +92,13 @@ describe("100 concurrent callers as different users on one gateway", () => {
     for (const t of tickets) expect(t.title.startsWith(`ticket of user${ids.get(t.created_by)} `)).toBe(true);
 
     // And so does the audit trail: one ok row per call, each naming the caller whose ticket it touched.
-    const { rows: audit } = await stack.mcpDb.query<{ user_id: string; tool: string; outcome: string; arguments: unknown; actor_sub: string }>(
+    const { rows: audit } = await stack.mcpDb.query<{
+      user_id: string;
+      tool: string;
+      outcome: string;
+      arguments: unknown;
+      actor_sub: string;
+    }>(
       "SELECT user_id, tool, outcome, arguments, actor_sub FROM audit_log WHERE tool IN ('create_ticket', 'get_ticket') AND user_id = ANY($1::text[])",
       [[...ids.keys()]],
     );
@@ -86,7 +107,9 @@ describe("100 concurrent callers as different users on one gateway", () => {
       expect(row.outcome).toBe("ok");
       expect(row.actor_sub).toBe("mcp-gateway");
       if (row.tool === "create_ticket") {
-        const args = (typeof row.arguments === "string" ? JSON.parse(row.arguments) : row.arguments) as { description: string };
+        const args = (typeof row.arguments === "string" ? JSON.parse(row.arguments) : row.arguments) as {
+          description: string;
+        };
         expect(args.description).toBe(`by ${row.user_id}`);
       }
     }

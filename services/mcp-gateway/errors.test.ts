@@ -9,13 +9,17 @@ const JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl";
 // What the SDK v2 client's streamable HTTP transport throws for a non-2xx answer.
 const httpError = (status: number, message: string) =>
   new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, message, { status });
-const rpcBody = (message: string) => JSON.stringify({ jsonrpc: "2.0", error: { code: -32600, message }, id: null });
+const rpcBody = (message: string) =>
+  JSON.stringify({ jsonrpc: "2.0", error: { code: -32600, message }, id: null });
 
 describe("toConnectError: the MCP server's words, never the SDK's raw text", () => {
   const cases: [string, unknown, Code, string][] = [
     [
       "a JSON-RPC error in a 400",
-      httpError(400, `Error POSTing to endpoint: ${rpcBody("Bad Request: Mcp-Session-Id header is required")}`),
+      httpError(
+        400,
+        `Error POSTing to endpoint: ${rpcBody("Bad Request: Mcp-Session-Id header is required")}`,
+      ),
       Code.InvalidArgument,
       "MCP server rejected the request: Bad Request: Mcp-Session-Id header is required",
     ],
@@ -36,7 +40,9 @@ describe("toConnectError: the MCP server's words, never the SDK's raw text", () 
     ],
     [
       "the SDK v2 wording with the status in the text",
-      new Error(`Error POSTing to endpoint (HTTP 403): ${rpcBody("Forbidden: session belongs to another principal")}`),
+      new Error(
+        `Error POSTing to endpoint (HTTP 403): ${rpcBody("Forbidden: session belongs to another principal")}`,
+      ),
       Code.PermissionDenied,
       "MCP server refused the call: Forbidden: session belongs to another principal",
     ],

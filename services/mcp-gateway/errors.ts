@@ -82,7 +82,12 @@ export function toConnectError(err: unknown): ConnectError {
     }
   }
   const code = causeCode(err);
-  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "UND_ERR_CONNECT_TIMEOUT") {
+  if (
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    code === "UND_ERR_SOCKET" ||
+    code === "UND_ERR_CONNECT_TIMEOUT"
+  ) {
     return new ConnectError(`MCP server unreachable (${code})`, Code.Unavailable);
   }
   if (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError")) {
@@ -106,7 +111,10 @@ function fromHttpStatus(status: number, message: string): ConnectError {
     case 429:
       return new ConnectError(`MCP server is rate limiting: ${body}`, Code.ResourceExhausted);
     default:
-      return new ConnectError(`MCP server error (${status > 0 ? `HTTP ${status}` : "no HTTP status"}): ${body}`, Code.Unavailable);
+      return new ConnectError(
+        `MCP server error (${status > 0 ? `HTTP ${status}` : "no HTTP status"}): ${body}`,
+        Code.Unavailable,
+      );
   }
 }
 

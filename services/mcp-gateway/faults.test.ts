@@ -23,7 +23,10 @@ describe("gateway faults", () => {
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
     const gw = stack.gatewayClient();
     const create = (title: string) =>
-      gw.callTool({ name: "create_ticket", argumentsJson: JSON.stringify({ title, description: "restart test" }) }, bearer(admin.accessToken));
+      gw.callTool(
+        { name: "create_ticket", argumentsJson: JSON.stringify({ title, description: "restart test" }) },
+        bearer(admin.accessToken),
+      );
     await create("before restart");
 
     await stack.stopMcp();
@@ -45,7 +48,9 @@ describe("gateway faults", () => {
 
   it("restart under load: callers keep calling while the MCP server dies and comes back; only unavailable in between", async () => {
     const users = await Promise.all(
-      (["admin", "agent", "viewer"] as const).map((role) => stack.login(`${role}@company.com`, stack.passwords[role])),
+      (["admin", "agent", "viewer"] as const).map((role) =>
+        stack.login(`${role}@company.com`, stack.passwords[role]),
+      ),
     );
     const gw = stack.gatewayClient();
     const outcomes: { at: number; end: number; code: string }[] = [];
@@ -54,14 +59,19 @@ describe("gateway faults", () => {
       while (running) {
         const at = performance.now();
         const code = await gw
-          .callTool({ name: "list_tickets", argumentsJson: JSON.stringify({ limit: 5 }) }, bearer(users[i % 3]?.accessToken ?? ""))
+          .callTool(
+            { name: "list_tickets", argumentsJson: JSON.stringify({ limit: 5 }) },
+            bearer(users[i % 3]?.accessToken ?? ""),
+          )
           .then(() => "ok")
           .catch((e: unknown) => Code[ConnectError.from(e).code] ?? "unknown");
         outcomes.push({ at, end: performance.now(), code });
       }
     };
     // Warm: each user's MCP session and exchanged token exist before the load starts.
-    await Promise.all(users.map((u) => gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(u.accessToken))));
+    await Promise.all(
+      users.map((u) => gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(u.accessToken))),
+    );
     const workers = Array.from({ length: 12 }, (_, i) => worker(i));
     await new Promise((r) => setTimeout(r, 500));
     const stoppedAt = performance.now();
@@ -141,7 +151,9 @@ describe("expired caller token", () => {
       { name: "create_ticket", argumentsJson: JSON.stringify({ title: "after refresh", description: "x" }) },
       bearer(refreshed.accessToken),
     );
-    expect((JSON.parse(res.structuredContentJson) as { ticket: { created_by: string } }).ticket.created_by).toBe(login.userId);
+    expect(
+      (JSON.parse(res.structuredContentJson) as { ticket: { created_by: string } }).ticket.created_by,
+    ).toBe(login.userId);
     expect(short.gateway.pool.size).toBe(sessions);
   });
 });

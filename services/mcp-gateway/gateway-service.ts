@@ -9,8 +9,8 @@ import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth
 import type { Logger } from "../kit/log/logger.js";
 import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/page-token.js";
 import { kCaller, kCredential } from "../kit/propagation/context-keys.js";
-import { isValidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from "../kit/propagation/idempotency-meta.js";
 import { requirePrincipal } from "../kit/propagation/handler-context.js";
+import { isValidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from "../kit/propagation/idempotency-meta.js";
 import { classifyToolError, toConnectError } from "./errors.js";
 import { exceedsNesting } from "./json-nesting.js";
 import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";

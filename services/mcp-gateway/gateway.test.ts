@@ -43,7 +43,14 @@ describe("MCP gateway (exchange mode)", () => {
     const { accessToken } = await stack.login("viewer@company.com", stack.passwords.viewer);
     const names = (await gw.listTools({}, bearer(accessToken))).tools.map((t) => t.name).sort();
     expect(names).toEqual(
-      ["get_active_integrations", "get_ticket", "get_ticket_stats", "list_integrations", "list_tickets", "search_tickets"].sort(),
+      [
+        "get_active_integrations",
+        "get_ticket",
+        "get_ticket_stats",
+        "list_integrations",
+        "list_tickets",
+        "search_tickets",
+      ].sort(),
     );
   });
 
@@ -63,7 +70,9 @@ describe("MCP gateway (exchange mode)", () => {
     } while (pageToken && pages < 10);
     expect(pages).toBe(3);
     expect(paged).toEqual(all);
-    const err = await gw.listTools({ pageToken: "bm90LWEtdG9rZW4" }, bearer(accessToken)).catch((e: unknown) => ConnectError.from(e));
+    const err = await gw
+      .listTools({ pageToken: "bm90LWEtdG9rZW4" }, bearer(accessToken))
+      .catch((e: unknown) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
   });
@@ -77,7 +86,11 @@ describe("MCP gateway (exchange mode)", () => {
       expect(res.isError, `${name}: ${res.text}`).toBe(false);
       return res.structuredContentJson ? (JSON.parse(res.structuredContentJson) as Structured) : {};
     };
-    const created = await call("create_ticket", { title: "Printer on fire", description: "Smoke from tray 2", priority: "high" });
+    const created = await call("create_ticket", {
+      title: "Printer on fire",
+      description: "Smoke from tray 2",
+      priority: "high",
+    });
     const id = created.ticket?.id ?? created.id;
     expect(id).toBeDefined();
     expect(created.ticket?.created_by).toBe(admin.userId);
@@ -86,12 +99,16 @@ describe("MCP gateway (exchange mode)", () => {
     await call("update_ticket_status", { ticket_id: id, status: "in_progress" });
     // The support agent must be known to the MCP server's directory: their first call records them.
     await gw.listTools({}, bearer(agent.accessToken));
-    await stack.gatewayClient().callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(agent.accessToken));
+    await stack
+      .gatewayClient()
+      .callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(agent.accessToken));
     await call("assign_ticket", { ticket_id: id, assignee: "agent@company.com" });
     await call("search_tickets", { query: "printer" });
     await call("list_tickets", {});
     await call("get_ticket_stats", {});
-    await call("create_ticket_with_ai", { text: "URGENT: the VPN is down for the whole sales team since 9am" });
+    await call("create_ticket_with_ai", {
+      text: "URGENT: the VPN is down for the whole sales team since 9am",
+    });
     await call("list_integrations", {});
     await call("get_active_integrations", {});
     await call("get_system_health", {});
@@ -108,7 +125,9 @@ describe("MCP gateway (exchange mode)", () => {
 
   it("the MCP token carries only tool scopes: an admin's audit:read never reaches the MCP server", async () => {
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
-    await stack.gatewayClient().callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
+    await stack
+      .gatewayClient()
+      .callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
     const seen = stack.logs.mcp
       .records()
       .filter((r) => r.user_id === admin.userId && String(r.msg).startsWith("MCP tool authenticated"))
@@ -125,7 +144,10 @@ describe("MCP gateway (exchange mode)", () => {
     const viewer = await stack.login("viewer@company.com", stack.passwords.viewer);
     const err = await stack
       .gatewayClient()
-      .callTool({ name: "create_ticket", argumentsJson: JSON.stringify({ title: "x", description: "y" }) }, bearer(viewer.accessToken))
+      .callTool(
+        { name: "create_ticket", argumentsJson: JSON.stringify({ title: "x", description: "y" }) },
+        bearer(viewer.accessToken),
+      )
       .catch((e: unknown) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.PermissionDenied);
@@ -145,7 +167,9 @@ describe("MCP gateway (exchange mode)", () => {
     expect(await codeOf("create_ticket", "{not json")).toBe("InvalidArgument");
     expect(await codeOf("create_ticket", "[1,2]")).toBe("InvalidArgument");
     expect(await codeOf("create_ticket", JSON.stringify({ title: 42 }))).toBe("InvalidArgument");
-    expect(await codeOf("update_ticket_status", JSON.stringify({ ticket_id: 1, status: "exploded" }))).toBe("InvalidArgument");
+    expect(await codeOf("update_ticket_status", JSON.stringify({ ticket_id: 1, status: "exploded" }))).toBe(
+      "InvalidArgument",
+    );
     expect(await codeOf("no_such_tool", "{}")).toBe("NotFound");
     expect(await codeOf("get_ticket", JSON.stringify({ ticket_id: 99999999 }))).toBe("NotFound");
     expect(await codeOf("", "{}")).toBe("InvalidArgument");
@@ -157,7 +181,8 @@ describe("MCP gateway (exchange mode)", () => {
     await gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
     const exchangesBefore = stack.gateway.tokenSource.exchanges;
     const sessionsBefore = stack.gateway.pool.size;
-    for (let i = 0; i < 20; i++) await gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
+    for (let i = 0; i < 20; i++)
+      await gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
     expect(stack.gateway.pool.size).toBe(sessionsBefore);
     expect(stack.gateway.tokenSource.exchanges).toBe(exchangesBefore);
     // The default negotiates 2026-07-28 with our MCP server: stateless, nothing held per principal there.
@@ -166,7 +191,9 @@ describe("MCP gateway (exchange mode)", () => {
 
   it("no token ever appears in any service's log", async () => {
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
-    await stack.gatewayClient().callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
+    await stack
+      .gatewayClient()
+      .callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(admin.accessToken));
     for (const capture of Object.values(stack.logs)) {
       const text = capture.lines.join("\n");
       expect(text).not.toContain(admin.accessToken);

@@ -20,10 +20,14 @@ describe("MCP_TOKEN_MODE=passthrough", () => {
     const { tools } = await gw.listTools({}, bearer(agent.accessToken));
     expect(tools).toHaveLength(12);
     const res = await gw.callTool(
-      { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Passthrough", description: "own token" }) },
+      {
+        name: "create_ticket",
+        argumentsJson: JSON.stringify({ title: "Passthrough", description: "own token" }),
+      },
       bearer(agent.accessToken),
     );
-    const ticket = (JSON.parse(res.structuredContentJson) as { ticket: { id: number; created_by: string } }).ticket;
+    const ticket = (JSON.parse(res.structuredContentJson) as { ticket: { id: number; created_by: string } })
+      .ticket;
     expect(ticket.created_by).toBe(agent.userId);
     const { rows } = await stack.mcpDb.query<{ user_id: string; actor_sub: string | null }>(
       "SELECT user_id, actor_sub FROM audit_log WHERE tool = 'create_ticket' ORDER BY id DESC LIMIT 1",

@@ -33,7 +33,8 @@ async function untilRevoked(probe: () => Promise<ProbeResult>, boundMs = 10_000)
     const elapsed = performance.now() - started;
     if (result === "revoked") return elapsed;
     if (result !== "accepted") throw new Error(`refused for another reason: ${result}`);
-    if (elapsed > boundMs) throw new Error(`still accepted ${Math.round(elapsed)} ms after the session ended`);
+    if (elapsed > boundMs)
+      throw new Error(`still accepted ${Math.round(elapsed)} ms after the session ended`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -48,7 +49,13 @@ async function loggedInEverywhere(email: string, password: string) {
     gateway: await probes.gateway(user.accessToken),
     mcp: await probes.mcp(mcpToken),
   };
-  expect(before).toEqual({ identity: "accepted", chat: "accepted", agent: "accepted", gateway: "accepted", mcp: "accepted" });
+  expect(before).toEqual({
+    identity: "accepted",
+    chat: "accepted",
+    agent: "accepted",
+    gateway: "accepted",
+    mcp: "accepted",
+  });
   return { ...user, mcpToken };
 }
 
@@ -66,10 +73,15 @@ async function delaysAfter(end: () => Promise<unknown>, user: { accessToken: str
 
 describe("revocation reaches every hop", () => {
   it("Logout: the access token and an MCP token exchanged before are refused at identity, chat, agent, gateway and MCP server", async () => {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }),
+    );
     const user = await loggedInEverywhere("agent@company.com", stack.passwords.agent);
     const delays = await delaysAfter(() => auth.logout({ refreshToken: user.refreshToken }), user);
-    console.log(`revocation delay after Logout (ms): ${HOPS.map((h) => `${h} ${delays[h].toFixed(1)}`).join(", ")}`);
+    console.log(
+      `revocation delay after Logout (ms): ${HOPS.map((h) => `${h} ${delays[h].toFixed(1)}`).join(", ")}`,
+    );
     // The gateway dropped the session's cached exchanged token and MCP session (both existed: the
     // gateway probe above made an exchange and opened a session for it).
     expect(stack.gateway.tokenSource.dropSession(user.sessionId)).toBe(0);
@@ -79,17 +91,31 @@ describe("revocation reaches every hop", () => {
   it("refresh-token reuse and an administrator's revocation end the session the same way", async () => {
     const reused = await loggedInEverywhere("viewer@company.com", stack.passwords.viewer);
     await stack.refresh(reused.refreshToken);
-    const reuseDelays = await delaysAfter(() => stack.refresh(reused.refreshToken).catch(() => undefined), reused);
-    console.log(`revocation delay after refresh-token reuse (ms): ${HOPS.map((h) => `${h} ${reuseDelays[h].toFixed(1)}`).join(", ")}`);
+    const reuseDelays = await delaysAfter(
+      () => stack.refresh(reused.refreshToken).catch(() => undefined),
+      reused,
+    );
+    console.log(
+      `revocation delay after refresh-token reuse (ms): ${HOPS.map((h) => `${h} ${reuseDelays[h].toFixed(1)}`).join(", ")}`,
+    );
 
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
     const victim = await loggedInEverywhere("agent@company.com", stack.passwords.agent);
-    const sessions = createClient(SessionAdminService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
+    const sessions = createClient(
+      SessionAdminService,
+      createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }),
+    );
     const adminDelays = await delaysAfter(
-      () => sessions.revokeSession({ sessionId: victim.sessionId }, { headers: { authorization: `Bearer ${admin.accessToken}` } }),
+      () =>
+        sessions.revokeSession(
+          { sessionId: victim.sessionId },
+          { headers: { authorization: `Bearer ${admin.accessToken}` } },
+        ),
       victim,
     );
-    console.log(`revocation delay after an admin's RevokeSession (ms): ${HOPS.map((h) => `${h} ${adminDelays[h].toFixed(1)}`).join(", ")}`);
+    console.log(
+      `revocation delay after an admin's RevokeSession (ms): ${HOPS.map((h) => `${h} ${adminDelays[h].toFixed(1)}`).join(", ")}`,
+    );
     // Other sessions go on.
     expect(await probes.gateway(admin.accessToken)).toBe("accepted");
   });

@@ -7,7 +7,11 @@ import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
 import { ServerEra, versionPolicy } from "./session/server-era.js";
 import { SessionPool } from "./session/session-pool.js";
-import { createExchangeTokenSource, createPassthroughTokenSource, type McpTokenSource } from "./token/mcp-token-source.js";
+import {
+  createExchangeTokenSource,
+  createPassthroughTokenSource,
+  type McpTokenSource,
+} from "./token/mcp-token-source.js";
 import { createTokenExchangeClient } from "./token/token-exchange-client.js";
 
 export const GATEWAY_VERSION = "0.1.0";
@@ -33,13 +37,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
             timeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
           }),
         });
-  const pool = new SessionPool({ maxSessions: config.GATEWAY_MAX_SESSIONS, idleMs: config.GATEWAY_SESSION_IDLE * 1000 });
+  const pool = new SessionPool({
+    maxSessions: config.GATEWAY_MAX_SESSIONS,
+    idleMs: config.GATEWAY_SESSION_IDLE * 1000,
+  });
   const auth = await startServiceAuth(config, SERVICE_IDS.gateway, logger);
   // A revoked session's calls are refused by the kit; its exchanged tokens and MCP sessions go too.
   auth.revocations.onRevoked(({ sessionId }) => {
     const tokens = tokenSource.dropSession(sessionId);
     const sessions = pool.dropPrefix(sessionKeyPrefix(sessionId));
-    if (tokens + sessions > 0) logger.info({ session_id: sessionId, tokens, sessions }, "revoked login session: cached MCP tokens and sessions dropped");
+    if (tokens + sessions > 0)
+      logger.info(
+        { session_id: sessionId, tokens, sessions },
+        "revoked login session: cached MCP tokens and sessions dropped",
+      );
   });
   let server: Awaited<ReturnType<typeof startServiceServer>>;
   try {

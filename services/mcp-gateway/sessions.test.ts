@@ -10,7 +10,11 @@ async function until(condition: () => boolean): Promise<void> {
 
 beforeAll(async () => {
   // MCP sessions exist on the 2025 family only: pinned, as MCP_PROTOCOL_VERSION allows.
-  stack = await startTestStack({ GATEWAY_MAX_SESSIONS: "2", GATEWAY_SESSION_IDLE: "1s", MCP_PROTOCOL_VERSION: "2025-11-25" });
+  stack = await startTestStack({
+    GATEWAY_MAX_SESSIONS: "2",
+    GATEWAY_SESSION_IDLE: "1s",
+    MCP_PROTOCOL_VERSION: "2025-11-25",
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -19,7 +23,9 @@ afterAll(async () => {
 describe("gateway MCP sessions (2025-11-25 pinned)", () => {
   it("are capped (least recently used closed on the MCP server too) and closed when idle", async () => {
     const users = await Promise.all(
-      (["admin", "agent", "viewer"] as const).map((role) => stack.login(`${role}@company.com`, stack.passwords[role])),
+      (["admin", "agent", "viewer"] as const).map((role) =>
+        stack.login(`${role}@company.com`, stack.passwords[role]),
+      ),
     );
     const gw = stack.gatewayClient();
     const call = (token: string) => gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(token));

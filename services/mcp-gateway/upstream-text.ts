@@ -41,7 +41,8 @@ function fromJson(body: string): string | undefined {
     const inner = (o.error as { message?: unknown }).message;
     if (typeof inner === "string" && inner.trim()) return oneLine(inner);
   }
-  if (typeof o.error_description === "string" && o.error_description.trim()) return oneLine(o.error_description);
+  if (typeof o.error_description === "string" && o.error_description.trim())
+    return oneLine(o.error_description);
   if (typeof o.message === "string" && o.message.trim()) return oneLine(o.message);
   if (typeof o.error === "string" && o.error.trim()) return oneLine(o.error);
   return "no readable reason given";

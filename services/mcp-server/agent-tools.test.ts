@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "./data/audit-log.js";
-import { ADMIN, errorText, type Harness, initializeBody, startHarness, structured } from "./testing/harness.js";
+import {
+  ADMIN,
+  errorText,
+  type Harness,
+  initializeBody,
+  startHarness,
+  structured,
+} from "./testing/harness.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -42,7 +49,9 @@ describe("the acting agent's allow-list, decided and audited here", () => {
       await h.token(ADMIN, {
         scope: "tickets:read",
         act: CHAIN,
-        authorization_details: [{ type: "agent_tools", agent: "ticket-reader", tools: ["get_ticket", "delete_ticket"] }],
+        authorization_details: [
+          { type: "agent_tools", agent: "ticket-reader", tools: ["get_ticket", "delete_ticket"] },
+        ],
       }),
     );
     expect((await narrow.listTools()).tools.map((t) => t.name)).toEqual(["get_ticket"]);
@@ -76,8 +85,14 @@ describe("the acting agent's allow-list, decided and audited here", () => {
       error: 'agent "ticket-reader" may not call delete_ticket',
     });
     // Nothing happened to the ticket.
-    expect(await h.count("SELECT count(*)::int AS n FROM tickets WHERE id = $1 AND deleted_at IS NULL", [ticket.id])).toBe(1);
-    expect(h.logs.records().some((l) => l.msg === "tool delete_ticket refused: agent_not_allowed")).toBe(true);
+    expect(
+      await h.count("SELECT count(*)::int AS n FROM tickets WHERE id = $1 AND deleted_at IS NULL", [
+        ticket.id,
+      ]),
+    ).toBe(1);
+    expect(h.logs.records().some((l) => l.msg === "tool delete_ticket refused: agent_not_allowed")).toBe(
+      true,
+    );
   });
 
   it("answers a refused single call as a tool error, not a step-up 403, even when the scope is missing too", async () => {
@@ -89,7 +104,12 @@ describe("the acting agent's allow-list, decided and audited here", () => {
     });
     const before = await h.count("SELECT count(*)::int AS n FROM audit_log");
     const res = await h.post(
-      { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "delete_ticket", arguments: { ticket_id: 1 } } },
+      {
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "delete_ticket", arguments: { ticket_id: 1 } },
+      },
       { authorization: `Bearer ${token}`, "mcp-protocol-version": "2025-11-25" },
     );
     expect(res.status).toBe(200);
@@ -125,7 +145,12 @@ describe("the acting agent's allow-list, decided and audited here", () => {
     structured(await client.callTool({ name: "list_tickets", arguments: {} }));
     const rows = await auditRows("seq > $1", [before]);
     expect(rows).toEqual([
-      expect.objectContaining({ tool: "list_tickets", outcome: "ok", actor_agent: "ticket-reader", actor_chain: STORED_CHAIN }),
+      expect.objectContaining({
+        tool: "list_tickets",
+        outcome: "ok",
+        actor_agent: "ticket-reader",
+        actor_chain: STORED_CHAIN,
+      }),
     ]);
     const line = h.logs
       .records()
@@ -133,7 +158,10 @@ describe("the acting agent's allow-list, decided and audited here", () => {
     expect(line).toMatchObject({ actor_chain: "mcp-gateway ← agent(ticket-reader)", agent: "ticket-reader" });
     // A user's own token: the same line, without chain fields.
     await (await h.connect(await h.token(ADMIN))).listTools();
-    const own = h.logs.records().filter((l) => l.msg === `MCP tool authenticated for user ${ADMIN.sub}`).at(-1);
+    const own = h.logs
+      .records()
+      .filter((l) => l.msg === `MCP tool authenticated for user ${ADMIN.sub}`)
+      .at(-1);
     expect(own).not.toHaveProperty("actor_chain");
     expect(own).not.toHaveProperty("agent");
   });
@@ -141,7 +169,9 @@ describe("the acting agent's allow-list, decided and audited here", () => {
   it("an empty allow-list lists nothing and refuses everything; the same user through another agent is another session owner", async () => {
     const none = await h.connect(await readerToken([]));
     expect((await none.listTools()).tools).toEqual([]);
-    expect(errorText(await none.callTool({ name: "list_tickets", arguments: {} }))).toMatch(/^agent_not_allowed: /);
+    expect(errorText(await none.callTool({ name: "list_tickets", arguments: {} }))).toMatch(
+      /^agent_not_allowed: /,
+    );
 
     // A session opened through one chain is not usable through another (the whole chain owns it).
     const init = await h.post(initializeBody(), { authorization: `Bearer ${await readerToken()}` });

@@ -3,7 +3,15 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditOutcome, AuditService } from "../../gen/supportext/audit/v1/audit_pb.js";
 import { readAuditHead } from "./data/audit-head.js";
-import { ADMIN, AGENT, type Harness, startHarness, structured, type TestUser, VIEWER } from "./testing/harness.js";
+import {
+  ADMIN,
+  AGENT,
+  type Harness,
+  startHarness,
+  structured,
+  type TestUser,
+  VIEWER,
+} from "./testing/harness.js";
 import { type LoginStub, startLoginStub } from "./testing/login-stub.js";
 import { runAuditCli } from "./testing/run-audit-cli.js";
 
@@ -33,7 +41,9 @@ const loginToken = (u: TestUser) =>
   h.issuer.mint({ sub: u.sub, email: u.email, roles: u.roles, scope: u.scope, aud: h.config.API_AUDIENCE });
 
 const readAudit = (token: string | undefined, query = "") =>
-  fetch(`${h.server.url}/admin/audit${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  fetch(`${h.server.url}/admin/audit${query}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
 
 const auditClient = () =>
   createClient(AuditService, createConnectTransport({ baseUrl: h.server.url, httpVersion: "1.1" }));
@@ -54,7 +64,10 @@ describe("an administrator reads the trail with their own login while the server
     expect(ok.status).toBe(200);
     const { entries } = (await ok.json()) as { entries: { tool: string; actor_chain: unknown }[] };
     expect(entries.map((e) => e.tool)).toEqual(["list_tickets", "create_ticket"]);
-    expect(entries[0]?.actor_chain).toEqual([{ sub: "mcp-gateway" }, { sub: "agent", agent: "support-assistant" }]);
+    expect(entries[0]?.actor_chain).toEqual([
+      { sub: "mcp-gateway" },
+      { sub: "agent", agent: "support-assistant" },
+    ]);
 
     const viewer = await readAudit(await loginToken(VIEWER));
     expect(viewer.status).toBe(403);
@@ -62,7 +75,10 @@ describe("an administrator reads the trail with their own login while the server
     const none = await readAudit(undefined);
     expect(none.status).toBe(401);
     // The login token opens the audit trail, not /mcp.
-    const mcp = await h.post({ jsonrpc: "2.0", id: 1, method: "tools/list" }, { authorization: `Bearer ${await loginToken(ADMIN)}` });
+    const mcp = await h.post(
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      { authorization: `Bearer ${await loginToken(ADMIN)}` },
+    );
     expect(mcp.status).toBe(401);
     expect(await mcp.json()).toMatchObject({ reason: "wrong_audience" });
   });
@@ -89,21 +105,28 @@ describe("an administrator reads the trail with their own login while the server
 
     const viewer = await rpcError(client.listAuditEntries({}, bearer(await loginToken(VIEWER))));
     expect(viewer.code).toBe(Code.PermissionDenied);
-    expect(viewer.rawMessage).toMatch(/^insufficient_scope: reading the audit trail needs scope "audit:read"/);
+    expect(viewer.rawMessage).toMatch(
+      /^insufficient_scope: reading the audit trail needs scope "audit:read"/,
+    );
     const none = await rpcError(client.listAuditEntries({}));
     expect(none.code).toBe(Code.Unauthenticated);
     // MCP tokens are for /mcp: the RPC takes the API audience only.
     const mcpToken = await rpcError(client.listAuditEntries({}, bearer(await h.token(ADMIN))));
     expect(mcpToken.code).toBe(Code.Unauthenticated);
     expect(mcpToken.rawMessage).toMatch(/^wrong_audience/);
-    const bad = await rpcError(client.listAuditEntries({ since: "yesterday-ish" }, bearer(await loginToken(ADMIN))));
+    const bad = await rpcError(
+      client.listAuditEntries({ since: "yesterday-ish" }, bearer(await loginToken(ADMIN))),
+    );
     expect(bad.code).toBe(Code.InvalidArgument);
   });
 
   it("AuditService.VerifyAuditChain: intact, with the head the server records", async () => {
     const client = auditClient();
     const head = await readAuditHead(h.db);
-    const res = await client.verifyAuditChain({ knownHead: head.hash as string }, bearer(await loginToken(ADMIN)));
+    const res = await client.verifyAuditChain(
+      { knownHead: head.hash as string },
+      bearer(await loginToken(ADMIN)),
+    );
     expect(res).toMatchObject({ intact: true, problemCount: 0n, knownHeadFound: true, headHash: head.hash });
     expect(Number(res.chainRows)).toBeGreaterThanOrEqual(head.seq);
     const viewer = await rpcError(client.verifyAuditChain({}, bearer(await loginToken(VIEWER))));
@@ -151,8 +174,13 @@ describe("npm run audit against the running service", { timeout: 120_000 }, () =
   it("says what failed: a wrong password, a user without audit:read, no --email while the server holds the database", async () => {
     const wrong = await runAuditCli([...remote(), "--email", ADMIN.email], env("not-it"));
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/(^|\n)login at http:\/\/127\.0\.0\.1:\d+ failed: unauthenticated: invalid email or password/);
-    const viewer = await runAuditCli([...remote(), "--email", VIEWER.email, "--verify"], env(PASSWORDS.viewer));
+    expect(wrong.stderr).toMatch(
+      /(^|\n)login at http:\/\/127\.0\.0\.1:\d+ failed: unauthenticated: invalid email or password/,
+    );
+    const viewer = await runAuditCli(
+      [...remote(), "--email", VIEWER.email, "--verify"],
+      env(PASSWORDS.viewer),
+    );
     expect(viewer.code).toBe(2);
     expect(viewer.stderr).toMatch(/VerifyAuditChain at .* failed: permission_denied: insufficient_scope/);
     const noPassword = await runAuditCli([...remote(), "--email", ADMIN.email], env(undefined));

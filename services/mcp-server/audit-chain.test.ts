@@ -27,7 +27,9 @@ afterAll(async () => {
 });
 
 /** A fresh, migrated MCP database of its own: a temp DATA_DIR (PGlite) or a new schema (PostgreSQL). */
-async function freshDatabase(migrations = MIGRATIONS): Promise<{ db: Database; env: Record<string, string | undefined>; args: string[] }> {
+async function freshDatabase(
+  migrations = MIGRATIONS,
+): Promise<{ db: Database; env: Record<string, string | undefined>; args: string[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), "mcp-audit-copy-"));
   const schema = databaseUrl ? `mcp_copy_${randomBytes(6).toString("hex")}` : undefined;
   cleanups.push(async () => {
@@ -50,7 +52,11 @@ async function freshDatabase(migrations = MIGRATIONS): Promise<{ db: Database; e
           ...(databaseUrl ? { databaseUrl } : {}),
           ...(schema ? { schema } : {}),
         });
-  return { db, env: { DATA_DIR: dataDir, DATABASE_URL: databaseUrl }, args: schema ? ["--schema", schema] : [] };
+  return {
+    db,
+    env: { DATA_DIR: dataDir, DATABASE_URL: databaseUrl },
+    args: schema ? ["--schema", schema] : [],
+  };
 }
 
 /** A copy of the server's audit trail, tampered with by `tamper`, then `npm run audit -- --verify` on it. */
@@ -78,9 +84,16 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
     await Promise.all(
       USERS.map(async (u, i) => {
         const client = await h.connect(
-          await h.token(u, { act: { sub: "mcp-gateway", act: { sub: "agent", agent: "support-assistant" } } }),
+          await h.token(u, {
+            act: { sub: "mcp-gateway", act: { sub: "agent", agent: "support-assistant" } },
+          }),
         );
-        structured(await client.callTool({ name: "create_ticket", arguments: { title: `Chain ${i}`, description: "x" } }));
+        structured(
+          await client.callTool({
+            name: "create_ticket",
+            arguments: { title: `Chain ${i}`, description: "x" },
+          }),
+        );
         await client.callTool({ name: "get_ticket", arguments: { ticket_id: 999_999 } }); // error row
         await client.callTool({ name: "delete_ticket", arguments: { ticket_id: 1 } }).catch(() => undefined); // refused
         structured(await client.callTool({ name: "list_tickets", arguments: { limit: 1 } }));
@@ -102,12 +115,16 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
     expect(report.problems).toEqual([]);
     expect(report.chainRows).toBe(total);
     expect(report.head.seq).toBe(total);
-    const last = await h.db.query<{ row_hash: string }>("SELECT row_hash FROM audit_log WHERE seq = $1", [total]);
+    const last = await h.db.query<{ row_hash: string }>("SELECT row_hash FROM audit_log WHERE seq = $1", [
+      total,
+    ]);
     expect(report.head.hash).toBe(last.rows[0]?.row_hash);
     // Every ticket change committed with exactly one "ok" row.
-    expect(await h.count("SELECT count(*)::int AS n FROM audit_log WHERE tool = 'create_ticket' AND outcome = 'ok'")).toBe(
-      await h.count("SELECT count(*)::int AS n FROM tickets"),
-    );
+    expect(
+      await h.count(
+        "SELECT count(*)::int AS n FROM audit_log WHERE tool = 'create_ticket' AND outcome = 'ok'",
+      ),
+    ).toBe(await h.count("SELECT count(*)::int AS n FROM tickets"));
   });
 
   it("npm run audit -- --verify: an intact copy exits 0 with the row count and head", async () => {
@@ -171,7 +188,19 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
       await db.query(
         `INSERT INTO audit_log (id, seq, at, user_id, email, anonymous, tool, arguments, outcome, duration_ms, prev_hash, row_hash)
          VALUES ($1, $2, $3, $4, $5, false, $6, $7::jsonb, $8, $9, $10, $11)`,
-        [forged.id, forged.seq, forged.at, forged.user_id, forged.email, forged.tool, JSON.stringify(forged.arguments), "ok", 1.5, head.hash, rowHash],
+        [
+          forged.id,
+          forged.seq,
+          forged.at,
+          forged.user_id,
+          forged.email,
+          forged.tool,
+          JSON.stringify(forged.arguments),
+          "ok",
+          1.5,
+          head.hash,
+          rowHash,
+        ],
       );
       await db.query(
         `INSERT INTO audit_log (id, user_id, tool, arguments, outcome, duration_ms)
@@ -179,7 +208,9 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
       );
     });
     expect(out.code).toBe(1);
-    expect(out.stdout).toContain(`inserted     row id 900001, seq ${head.seq + 1}: beyond the chain's recorded head (seq ${head.seq})`);
+    expect(out.stdout).toContain(
+      `inserted     row id 900001, seq ${head.seq + 1}: beyond the chain's recorded head (seq ${head.seq})`,
+    );
     expect(out.stdout).toContain("inserted     row id 900002: not in the chain (no seq)");
     expect(out.stdout).toMatch(/2 problem\(s\)/);
   });
@@ -188,7 +219,9 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
     const head = await readAuditHead(h.db);
     const all = await verifyTamperedCopy(async (db) => {
       // Turn a refusal or failure into a success, or the reverse.
-      await db.query("UPDATE audit_log SET outcome = CASE outcome WHEN 'ok' THEN 'refused' ELSE 'ok' END WHERE seq = 3");
+      await db.query(
+        "UPDATE audit_log SET outcome = CASE outcome WHEN 'ok' THEN 'refused' ELSE 'ok' END WHERE seq = 3",
+      );
       await db.query("DELETE FROM audit_log WHERE seq = 10");
       await db.query(
         `INSERT INTO audit_log (id, user_id, tool, arguments, outcome, duration_ms)
@@ -196,13 +229,19 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
       );
     });
     expect(all.code).toBe(1);
-    expect(all.stdout.match(/^ {2}(edited|deleted|inserted) /gm)).toEqual(["  edited ", "  deleted ", "  inserted "]);
+    expect(all.stdout.match(/^ {2}(edited|deleted|inserted) /gm)).toEqual([
+      "  edited ",
+      "  deleted ",
+      "  inserted ",
+    ]);
     process.stdout.write(`\n$ npm run audit -- --verify   # on a tampered copy\n${all.stdout}\n`);
 
     // Drop the last row and move the head back: a consistent chain, unless you kept the old head.
     const rewrite = async (db: Database) => {
       await db.query("DELETE FROM audit_log WHERE seq = $1", [head.seq]);
-      const prev = await db.query<{ row_hash: string }>("SELECT row_hash FROM audit_log WHERE seq = $1", [head.seq - 1]);
+      const prev = await db.query<{ row_hash: string }>("SELECT row_hash FROM audit_log WHERE seq = $1", [
+        head.seq - 1,
+      ]);
       await db.query("UPDATE audit_head SET seq = $1, hash = $2", [head.seq - 1, prev.rows[0]?.row_hash]);
     };
     const quiet = await freshDatabase();
@@ -230,9 +269,12 @@ describe("migration 0006 on a table written before the chain", { timeout: 120_00
     const schema = old.args[1];
     const db = await openMcpDatabase(config, schema ? { schema } : {});
     try {
-      const { rows } = await db.query<{ seq: number; actor_chain: unknown; prev_hash: string; row_hash: string }>(
-        "SELECT seq, actor_chain, prev_hash, row_hash FROM audit_log ORDER BY id",
-      );
+      const { rows } = await db.query<{
+        seq: number;
+        actor_chain: unknown;
+        prev_hash: string;
+        row_hash: string;
+      }>("SELECT seq, actor_chain, prev_hash, row_hash FROM audit_log ORDER BY id");
       expect(rows.map((r) => [r.seq, r.actor_chain])).toEqual([
         [1, [{ sub: "mcp-gateway", agent: "support-assistant" }]],
         [2, []],

@@ -112,22 +112,28 @@ async function openLocal(c: Config): Promise<Database | undefined> {
           `or asked), or use GET ${new URL(c.MCP_URL).origin}/admin/audit with your access token`,
       );
     }
-    process.stderr.write(`the MCP server (pid ${err.holderPid ?? "unknown"}) holds the embedded database: reading through it\n`);
+    process.stderr.write(
+      `the MCP server (pid ${err.holderPid ?? "unknown"}) holds the embedded database: reading through it\n`,
+    );
     return undefined;
   }
 }
 
 async function runRemote(mcpUrl: string): Promise<void> {
-  if (args.email === undefined) fail(`--email is required to read the trail from the running server\n${USAGE}`);
+  if (args.email === undefined)
+    fail(`--email is required to read the trail from the running server\n${USAGE}`);
   let password: string;
   try {
     password = await readPassword(`password for ${args.email}: `);
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
-  const remote = await connectRemoteAudit({ identityUrl: config.IDENTITY_URL, mcpUrl, email: args.email, password }).catch(
-    (err: unknown) => fail(err instanceof Error ? err.message : String(err)),
-  );
+  const remote = await connectRemoteAudit({
+    identityUrl: config.IDENTITY_URL,
+    mcpUrl,
+    email: args.email,
+    password,
+  }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
   let failure: string | undefined;
   try {
     if (args.verify) {

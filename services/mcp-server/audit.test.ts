@@ -114,7 +114,9 @@ describe("audit trail", () => {
     expect(delegated.status).toBe(403);
     expect(await delegated.json()).toMatchObject({ error: "insufficient_scope", scope: "audit:read" });
     // A delegated token that was given the scope may read (the exchange only narrows scopes).
-    expect((await readAudit(await h.token(ADMIN, { scope: "audit:read", act }), "?limit=1")).status).toBe(200);
+    expect((await readAudit(await h.token(ADMIN, { scope: "audit:read", act }), "?limit=1")).status).toBe(
+      200,
+    );
   });
 
   it("rejects a bad filter with a clear message", async () => {

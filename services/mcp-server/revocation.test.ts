@@ -29,7 +29,10 @@ async function until(check: () => Promise<boolean>, boundMs: number): Promise<nu
 describe("revocation at the MCP server", () => {
   it("a revoked session's token is refused with 401 revoked; other sessions go on", async () => {
     const sid = crypto.randomUUID();
-    const token = await h.token(AGENT, { sid, act: { sub: "mcp-gateway", act: { sub: "agent", agent: "support-assistant" } } });
+    const token = await h.token(AGENT, {
+      sid,
+      act: { sub: "mcp-gateway", act: { sub: "agent", agent: "support-assistant" } },
+    });
     const other = await h.token(AGENT);
     const post = (t: string) => h.post(listTools, { authorization: `Bearer ${t}`, ...protocol });
     const first = await post(token);

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../kit/config/config.js";
-import { captureLogs } from "../kit/testing/log-capture.js";
 import { dataDirLockPath } from "../kit/db/index.js";
+import { captureLogs } from "../kit/testing/log-capture.js";
 import { SERVICE_NAME } from "./data/open-database.js";
 import { startMcpServer } from "./server.js";
 
@@ -32,7 +32,10 @@ describe("startMcpServer", () => {
       // It serves, and says it is not ready: no identity provider here, so no revocation feed.
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(503);
-      expect(await health.json()).toMatchObject({ status: "unavailable", detail: expect.stringMatching(/revocation feed/) });
+      expect(await health.json()).toMatchObject({
+        status: "unavailable",
+        detail: expect.stringMatching(/revocation feed/),
+      });
       expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(true);
       await server.close();
       expect(existsSync(dataDirLockPath(dataDir, SERVICE_NAME))).toBe(false);

@@ -1,6 +1,8 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TOOL_NAMES } from "../kit/auth/scopes.js";
+import { createToolCatalog } from "./mcp/tool-catalog.js";
 import {
   ADMIN,
   AGENT,
@@ -10,8 +12,6 @@ import {
   structured,
   VIEWER,
 } from "./testing/harness.js";
-import { TOOL_NAMES } from "../kit/auth/scopes.js";
-import { createToolCatalog } from "./mcp/tool-catalog.js";
 import { ALL_TOOLS } from "./tools/all-tools.js";
 
 let h: Harness;

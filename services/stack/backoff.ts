@@ -21,7 +21,10 @@ export function createBackoff(policy: BackoffPolicy = RESTART_BACKOFF): Backoff 
   let previous = 0;
   return {
     next(ranMs) {
-      previous = previous === 0 || ranMs >= policy.resetAfterMs ? policy.initialMs : Math.min(previous * 2, policy.maxMs);
+      previous =
+        previous === 0 || ranMs >= policy.resetAfterMs
+          ? policy.initialMs
+          : Math.min(previous * 2, policy.maxMs);
       return previous;
     },
   };

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../kit/config/config.js";
 import { renderBanner } from "./banner.js";
 
-const ports = { CHAT_PORT: "9180", AGENT_PORT: "9181", GATEWAY_PORT: "9182", MCP_PORT: "9183", IDENTITY_PORT: "9184" };
+const ports = {
+  CHAT_PORT: "9180",
+  AGENT_PORT: "9181",
+  GATEWAY_PORT: "9182",
+  MCP_PORT: "9183",
+  IDENTITY_PORT: "9184",
+};
 
 describe("the npm start banner", () => {
   it("lists the five URLs, the seeded logins with their development passwords, and a login command", () => {
@@ -16,7 +22,12 @@ describe("the npm start banner", () => {
   });
 
   it("never prints a password set through the environment: it names the setting instead", () => {
-    const config = parseConfig({ NODE_ENV: "development", ...ports, SEED_ADMIN_PASSWORD: "a-real-secret-1", SEED_AGENT_PASSWORD: "another-secret-2" });
+    const config = parseConfig({
+      NODE_ENV: "development",
+      ...ports,
+      SEED_ADMIN_PASSWORD: "a-real-secret-1",
+      SEED_AGENT_PASSWORD: "another-secret-2",
+    });
     const banner = renderBanner(config, "127.0.0.1", 1_000);
     expect(banner).not.toContain("a-real-secret-1");
     expect(banner).not.toContain("another-secret-2");

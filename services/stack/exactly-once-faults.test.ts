@@ -62,7 +62,10 @@ describe("exactly-once tool writes while services are killed -9", () => {
   it("acknowledged = stored, no duplicates, no change reported as failed", async () => {
     const chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
     const transport = createConnectTransport({ baseUrl: chatUrl, httpVersion: "1.1" });
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }));
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }),
+    );
     const chat = createClient(ChatService, transport);
     // 20 users: login sessions of the two seeded staff who may create tickets.
     const users = await Promise.all(

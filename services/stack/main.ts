@@ -54,7 +54,12 @@ onParentGone(() => {
  * host could otherwise mint service tokens). Every process of the run (restarts too) gets the same values.
  */
 const childEnv: NodeJS.ProcessEnv = { ...process.env };
-for (const name of ["GATEWAY_CLIENT_SECRET", "AGENT_CLIENT_SECRET", "MCP_CLIENT_SECRET", "CHAT_CLIENT_SECRET"] as const) {
+for (const name of [
+  "GATEWAY_CLIENT_SECRET",
+  "AGENT_CLIENT_SECRET",
+  "MCP_CLIENT_SECRET",
+  "CHAT_CLIENT_SECRET",
+] as const) {
   childEnv[name] ||= randomBytes(32).toString("base64url");
 }
 const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
@@ -80,7 +85,10 @@ for (const stage of STAGES) {
   } catch (err) {
     if (stoppingSince !== undefined) break;
     // One line with the cause: the service's own line says why and what fixes it.
-    logger.error({ reason: err instanceof Error ? err.message : String(err) }, "service did not start; stopping the stack");
+    logger.error(
+      { reason: err instanceof Error ? err.message : String(err) },
+      "service did not start; stopping the stack",
+    );
     await stopAll(1);
   }
 }

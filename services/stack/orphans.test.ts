@@ -29,7 +29,9 @@ describe("the runner killed -9", () => {
     const stack = await runner();
     // Identity answered, the other four were spawned and are still starting.
     await stack.waitFor(
-      () => stack.runnerLines("service started").length === SERVICES.length && stack.runnerLines("stack ready").length === 0,
+      () =>
+        stack.runnerLines("service started").length === SERVICES.length &&
+        stack.runnerLines("stack ready").length === 0,
       180_000,
     );
     const ms = await killRunnerAndWatch(stack);

@@ -7,10 +7,22 @@ export interface StackProcess {
   readonly port: (config: Config) => number;
 }
 
-const identity: StackProcess = { name: "identity", entry: "services/identity/main.ts", port: (c) => c.IDENTITY_PORT };
+const identity: StackProcess = {
+  name: "identity",
+  entry: "services/identity/main.ts",
+  port: (c) => c.IDENTITY_PORT,
+};
 const chat: StackProcess = { name: "chat", entry: "services/chat/main.ts", port: (c) => c.CHAT_PORT };
-const mcpServer: StackProcess = { name: "mcp-server", entry: "services/mcp-server/main.ts", port: (c) => c.MCP_PORT };
-const gateway: StackProcess = { name: "mcp-gateway", entry: "services/mcp-gateway/main.ts", port: (c) => c.GATEWAY_PORT };
+const mcpServer: StackProcess = {
+  name: "mcp-server",
+  entry: "services/mcp-server/main.ts",
+  port: (c) => c.MCP_PORT,
+};
+const gateway: StackProcess = {
+  name: "mcp-gateway",
+  entry: "services/mcp-gateway/main.ts",
+  port: (c) => c.GATEWAY_PORT,
+};
 const agent: StackProcess = { name: "agent", entry: "services/agent/main.ts", port: (c) => c.AGENT_PORT };
 
 /**

@@ -34,7 +34,13 @@ export async function startStack(
   args: readonly string[],
   options: { detached?: boolean; env?: Record<string, string> } = {},
 ): Promise<StackUnderTest> {
-  const ports = { identity: await freePort(), chat: await freePort(), agent: await freePort(), gateway: await freePort(), mcp: await freePort() };
+  const ports = {
+    identity: await freePort(),
+    chat: await freePort(),
+    agent: await freePort(),
+    gateway: await freePort(),
+    mcp: await freePort(),
+  };
   const dataDir = mkdtempSync(join(tmpdir(), "stack-test-"));
   const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
   const agentSecret = randomBytes(32).toString("base64url");
@@ -92,7 +98,17 @@ export async function startStack(
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     return exited;
   };
-  return { child, dataDir, ports, adminPassword, agentSecret, output: () => output, runnerLines, waitFor, stop };
+  return {
+    child,
+    dataDir,
+    ports,
+    adminPassword,
+    agentSecret,
+    output: () => output,
+    runnerLines,
+    waitFor,
+    stop,
+  };
 }
 
 /** The gateway client as the agent service calls it: its own credential, from the identity provider. */
@@ -102,10 +118,16 @@ export function gatewayAsAgent(stack: StackUnderTest) {
     client: { clientId: SERVICE_IDS.agent, clientSecret: stack.agentSecret },
   });
   const asAgent: Interceptor = (next) => async (req) => {
-    req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, "support-assistant")}`);
+    req.header.set(
+      SERVICE_AUTHORIZATION_HEADER,
+      `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, "support-assistant")}`,
+    );
     return next(req);
   };
-  return createClient(McpGatewayService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${stack.ports.gateway}`, interceptors: [asAgent] }));
+  return createClient(
+    McpGatewayService,
+    createGrpcTransport({ baseUrl: `http://127.0.0.1:${stack.ports.gateway}`, interceptors: [asAgent] }),
+  );
 }
 
 /** Whether nothing accepts connections on `port` any more. */

@@ -21,7 +21,9 @@ const output = () => stack.output();
 
 beforeAll(async () => {
   // Its own process group, as a terminal gives `npm start`: the last test sends Ctrl-C's SIGINT to it.
-  stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], { detached: true });
+  stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+    detached: true,
+  });
   runner = stack.child;
   await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
 }, 120_000);
@@ -32,7 +34,10 @@ afterAll(() => {
 
 describe("the stack started by npm start", () => {
   it("logs in, reaches all 13 tools through the gateway as the user (called as the agent service calls it), and the MCP server logs it", async () => {
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }));
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }),
+    );
     const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const token = login.tokens?.accessToken ?? "";
     const headers = { authorization: `Bearer ${token}` };
@@ -40,7 +45,10 @@ describe("the stack started by npm start", () => {
     expect(me.user?.email).toBe("admin@company.com");
 
     // A user alone is refused: the gateway serves the agent service only.
-    const direct = createClient(McpGatewayService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${stack.ports.gateway}` }));
+    const direct = createClient(
+      McpGatewayService,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${stack.ports.gateway}` }),
+    );
     const refused = await direct.listTools({}, { headers }).catch((e: unknown) => ConnectError.from(e));
     expect((refused as ConnectError).code).toBe(Code.PermissionDenied);
     // As the agent service: its own credential naming the agent, from the identity provider.
@@ -48,7 +56,10 @@ describe("the stack started by npm start", () => {
     const { tools } = await gateway.listTools({}, { headers });
     expect(tools).toHaveLength(13);
     const created = await gateway.callTool(
-      { name: "create_ticket", argumentsJson: JSON.stringify({ title: "Printer on fire", priority: "high" }) },
+      {
+        name: "create_ticket",
+        argumentsJson: JSON.stringify({ title: "Printer on fire", priority: "high" }),
+      },
       { headers },
     );
     expect(JSON.parse(created.structuredContentJson).ticket.created_by).toBe(login.user?.id);
@@ -63,7 +74,10 @@ describe("the stack started by npm start", () => {
     // PRP: log in as admin, get an agent from ListAgents, create a thread, ask about the tools.
     const chatUrl = `http://127.0.0.1:${stack.ports.chat}`;
     const identityUrl = `http://127.0.0.1:${stack.ports.identity}`;
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: identityUrl, httpVersion: "1.1" }));
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: identityUrl, httpVersion: "1.1" }),
+    );
     const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const userId = login.user?.id ?? "";
     const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
@@ -74,19 +88,30 @@ describe("the stack started by npm start", () => {
     expect(agent?.allowedTools).toHaveLength(13);
     const { thread } = await chat.createThread({ agentId: agent?.id ?? "" }, { headers });
     const threadId = thread?.id ?? "";
-    const before = output().split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+    const before = output()
+      .split("\n")
+      .filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
 
-    const tools = await chat.sendMessage({ threadId, content: "What are all the tools you can call?" }, { headers });
+    const tools = await chat.sendMessage(
+      { threadId, content: "What are all the tools you can call?" },
+      { headers },
+    );
     expect(tools.assistantMessage?.status).toBe(MessageStatus.COMPLETE);
-    for (const name of ["create_ticket", "get_system_health", "delete_ticket"]) expect(tools.assistantMessage?.content).toContain(name);
+    for (const name of ["create_ticket", "get_system_health", "delete_ticket"])
+      expect(tools.assistantMessage?.content).toContain(name);
 
-    const created = await chat.sendMessage({ threadId, content: "create a ticket: printer on fire, high priority" }, { headers });
+    const created = await chat.sendMessage(
+      { threadId, content: "create a ticket: printer on fire, high priority" },
+      { headers },
+    );
     const call = created.assistantMessage?.toolCalls.find((c) => c.name === "create_ticket");
     expect(call?.status).toBe(ToolCallStatus.SUCCEEDED);
     expect(JSON.parse(call?.structuredResultJson ?? "{}").ticket.created_by).toBe(userId);
 
     // The MCP server saw the user on those requests (tools/list and tools/call), never a missing header.
-    const after = output().split("\n").filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+    const after = output()
+      .split("\n")
+      .filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
     expect(after).toBeGreaterThan(before);
     expect(output()).not.toContain("MCP tool call missing Authorization header");
     expect(output()).not.toContain(login.tokens?.accessToken ?? "no token");

@@ -55,7 +55,9 @@ describe("start-up failures a restart cannot fix", () => {
       const fatal = fatalLines(second);
       expect(fatal.length).toBeGreaterThan(0);
       for (const line of fatal) {
-        expect(line.msg).toMatch(/cannot start: its data directory is in use by a running stack, pid \d+ \(.+\.lock\)\. Stop that stack first, or give this one another DATA_DIR\.$/);
+        expect(line.msg).toMatch(
+          /cannot start: its data directory is in use by a running stack, pid \d+ \(.+\.lock\)\. Stop that stack first, or give this one another DATA_DIR\.$/,
+        );
       }
       expect(second.runnerLines("restarting service")).toEqual([]);
       // The first stack was not disturbed.
@@ -76,7 +78,11 @@ describe("start-up failures a restart cannot fix", () => {
     expect(await exitOf(stack)).toBe(1);
     const fatal = fatalLines(stack);
     expect(fatal.map((l) => l.service)).toEqual(["identity"]);
-    expect(fatal[0]?.msg).toMatch(new RegExp(`^identity cannot start: cannot connect to PostgreSQL at .*127\\.0\\.0\\.1:${port}.*Check DATABASE_URL`));
+    expect(fatal[0]?.msg).toMatch(
+      new RegExp(
+        `^identity cannot start: cannot connect to PostgreSQL at .*127\\.0\\.0\\.1:${port}.*Check DATABASE_URL`,
+      ),
+    );
     expect(stack.output()).not.toContain(":pw@");
     expect(stack.runnerLines("restarting service")).toEqual([]);
   }, 120_000);

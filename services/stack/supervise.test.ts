@@ -1,8 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { gatewayAsAgent, lockFiles, portClosed, processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import {
+  gatewayAsAgent,
+  lockFiles,
+  portClosed,
+  processAlive,
+  type StackUnderTest,
+  startStack,
+} from "./stack-harness.js";
 
 /**
  * `npm start` itself (npm, its shell, the runner, four services): a service killed -9 comes back on
@@ -10,12 +17,16 @@ import { gatewayAsAgent, lockFiles, portClosed, processAlive, type StackUnderTes
  */
 
 let stack: StackUnderTest;
-const pids = () => Object.fromEntries(stack.runnerLines("service ready").map((l) => [l.process as string, l.pid as number]));
+const pids = () =>
+  Object.fromEntries(stack.runnerLines("service ready").map((l) => [l.process as string, l.pid as number]));
 
 beforeAll(async () => {
   // npm as the test was started with (npm_execpath), else the one on PATH.
   const npmCli = process.env.npm_execpath;
-  stack = npmCli && /npm-cli\.js$/.test(npmCli) ? await startStack(process.execPath, [npmCli, "start"]) : await startStack("npm", ["start"]);
+  stack =
+    npmCli && /npm-cli\.js$/.test(npmCli)
+      ? await startStack(process.execPath, [npmCli, "start"])
+      : await startStack("npm", ["start"]);
   await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
 }, 130_000);
 
@@ -31,13 +42,21 @@ describe("npm start supervises", () => {
     const before = pids();
     expect(Object.keys(before).sort()).toEqual(["agent", "chat", "identity", "mcp-gateway", "mcp-server"]);
     process.kill(before["mcp-server"] as number, "SIGKILL");
-    await stack.waitFor(() => stack.runnerLines("service restarted").some((l) => l.process === "mcp-server"), 60_000);
+    await stack.waitFor(
+      () => stack.runnerLines("service restarted").some((l) => l.process === "mcp-server"),
+      60_000,
+    );
     const crashed = stack.runnerLines("service crashed");
     expect(crashed.map((l) => [l.process, l.signal])).toEqual([["mcp-server", "SIGKILL"]]);
-    expect(stack.runnerLines("restarting service").map((l) => [l.process, l.delay_ms])).toEqual([["mcp-server", 500]]);
+    expect(stack.runnerLines("restarting service").map((l) => [l.process, l.delay_ms])).toEqual([
+      ["mcp-server", 500],
+    ]);
 
     // A user's call through the gateway reaches the restarted server (retried while its verifiers catch up).
-    const auth = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }));
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.identity}`, httpVersion: "1.1" }),
+    );
     const login = await auth.login({ email: "admin@company.com", password: stack.adminPassword });
     const headers = { authorization: `Bearer ${login.tokens?.accessToken ?? ""}` };
     const gateway = gatewayAsAgent(stack);
@@ -50,14 +69,18 @@ describe("npm start supervises", () => {
     }
     expect(tools).toBe(13);
 
-    for (const name of ["identity", "chat", "mcp-gateway", "agent"]) expect(processAlive(before[name] as number)).toBe(true);
+    for (const name of ["identity", "chat", "mcp-gateway", "agent"])
+      expect(processAlive(before[name] as number)).toBe(true);
     const restarted = stack.runnerLines("service restarted").find((l) => l.process === "mcp-server");
     expect(restarted?.port).toBe(stack.ports.mcp);
     expect(restarted?.pid).not.toBe(before["mcp-server"]);
   }, 90_000);
 
   it("a SIGTERM to the npm process alone stops every service: no orphans, no lock files", async () => {
-    const running = [...Object.values(pids()), ...stack.runnerLines("service restarted").map((l) => l.pid as number)];
+    const running = [
+      ...Object.values(pids()),
+      ...stack.runnerLines("service restarted").map((l) => l.pid as number),
+    ];
     const exited = new Promise<void>((r) => stack.child.once("exit", () => r()));
     stack.child.kill("SIGTERM");
     await exited;

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "../kit/log/logger.js";
 import { EXIT_INVALID_CONFIG } from "../kit/config/config.js";
+import type { Logger } from "../kit/log/logger.js";
 import { STOP_ON_SIGNALS_READY } from "../kit/server/shutdown.js";
 import { EXIT_CANNOT_START } from "../kit/server/start-failure.js";
 import { type Backoff, createBackoff } from "./backoff.js";
@@ -131,10 +131,19 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
   start();
   const waitingSince = Date.now();
   const progress = setInterval(
-    () => log.info({ port: opts.port, waited_s: Math.round((Date.now() - waitingSince) / 1000) }, "still waiting for the service to answer"),
+    () =>
+      log.info(
+        { port: opts.port, waited_s: Math.round((Date.now() - waitingSince) / 1000) },
+        "still waiting for the service to answer",
+      ),
     opts.progressEveryMs ?? 10_000,
   );
-  const answered = waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 180_000, () => stopping || cannotStart !== undefined)
+  const answered = waitForPort(
+    opts.host,
+    opts.port,
+    opts.startTimeoutMs ?? 180_000,
+    () => stopping || cannotStart !== undefined,
+  )
     .then(untilDrainable)
     .then(() => {
       everReady = true;

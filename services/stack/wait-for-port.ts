@@ -1,7 +1,12 @@
 import * as net from "node:net";
 
 /** Resolves once `host:port` accepts a TCP connection; rejects after `timeoutMs` or once `gaveUp()` says so. */
-export function waitForPort(host: string, port: number, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+export function waitForPort(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  gaveUp: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {

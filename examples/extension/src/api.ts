@@ -26,16 +26,25 @@ export async function createApi(serverUrl: string): Promise<Api> {
   const identityUrl = await discoverIdentityProvider(serverUrl);
   const auth = createClient(AuthService, createConnectTransport({ baseUrl: identityUrl }));
   const session = new Session({ auth, serverUrl, persistent: persistentStore(), memory: memoryStore() });
-  return { serverUrl, identityUrl, session, chat: createClient(ChatService, createConnectTransport({ baseUrl: serverUrl })) };
+  return {
+    serverUrl,
+    identityUrl,
+    session,
+    chat: createClient(ChatService, createConnectTransport({ baseUrl: serverUrl })),
+  };
 }
 
 /** The first authorization server of chat's metadata; a network failure propagates as such. */
 export async function discoverIdentityProvider(serverUrl: string): Promise<string> {
   const res = await fetch(new URL(PROTECTED_RESOURCE_PATH, serverUrl), { cache: "no-store" });
-  const doc = res.ok ? ((await res.json().catch(() => undefined)) as { authorization_servers?: unknown } | undefined) : undefined;
+  const doc = res.ok
+    ? ((await res.json().catch(() => undefined)) as { authorization_servers?: unknown } | undefined)
+    : undefined;
   const issuer = Array.isArray(doc?.authorization_servers) ? doc.authorization_servers[0] : undefined;
   if (typeof issuer !== "string" || !/^https?:\/\//.test(issuer)) {
-    throw new Error(`${serverUrl} does not look like a support-ext chat server (no identity provider in ${PROTECTED_RESOURCE_PATH}).`);
+    throw new Error(
+      `${serverUrl} does not look like a support-ext chat server (no identity provider in ${PROTECTED_RESOURCE_PATH}).`,
+    );
   }
   return issuer.replace(/\/+$/, "");
 }

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Api, createApi, normalizeServerUrl } from "./api.js";
-import { h, replaceChildren } from "./dom.js";
 import { persistentStore } from "./browser-stores.js";
+import { h, replaceChildren } from "./dom.js";
 import { describeProblem, explainUnreachable, isNetworkFailure } from "./problems.js";
 import { SessionEndedError } from "./refusals.js";
 import { Session, type SignedInUser } from "./session.js";
@@ -19,7 +19,11 @@ let lastEmail = "";
 
 /** Shows what went wrong; a session that ended goes back to the login form. */
 async function showProblem(err: unknown): Promise<void> {
-  const problem = isNetworkFailure(err) ? await explainUnreachable(api?.serverUrl ?? (await prefs.get<string>(SERVER_KEY)) ?? __DEFAULT_CHAT_URL__) : err;
+  const problem = isNetworkFailure(err)
+    ? await explainUnreachable(
+        api?.serverUrl ?? (await prefs.get<string>(SERVER_KEY)) ?? __DEFAULT_CHAT_URL__,
+      )
+    : err;
   status.error(describeProblem(problem));
   if (problem instanceof SessionEndedError) showLogin(api?.serverUrl ?? __DEFAULT_CHAT_URL__);
 }

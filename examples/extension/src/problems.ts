@@ -18,7 +18,10 @@ export function isNetworkFailure(err: unknown): boolean {
 export async function explainUnreachable(serverUrl: string): Promise<UnreachableError> {
   const origin = globalThis.location?.origin ?? "this page";
   try {
-    await fetch(new URL("/.well-known/oauth-protected-resource", serverUrl), { mode: "no-cors", cache: "no-store" });
+    await fetch(new URL("/.well-known/oauth-protected-resource", serverUrl), {
+      mode: "no-cors",
+      cache: "no-store",
+    });
     return new UnreachableError(
       `The support service at ${serverUrl} refused this origin (${origin}). Add it to the server's CORS_ORIGINS and restart it.`,
     );

@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Database } from "../../kit/db/index.js";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../../kit/paging/page-token.js";
 import { findAgent, listAgents } from "../data/agents-table.js";
 import type { AgentRecord } from "./agent-record.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../../kit/paging/page-token.js";
 
 const AGENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 // Keyset paging on the agent id: agents added meanwhile neither repeat nor vanish.

@@ -1,10 +1,10 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { RunRequestSchema } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import { UNCONFIRMED, withKeyedRetry } from "./keyed-retry.js";
 import { keyFor } from "./tool-gateway.js";
 import { turnIdOf } from "./turn-id.js";
-import { UNCONFIRMED, withKeyedRetry } from "./keyed-retry.js";
-import { create } from "@bufbuild/protobuf";
-import { RunRequestSchema } from "../../../gen/supportext/agent/v1/agent_pb.js";
 
 const refused = () => new ConnectError("connect ECONNREFUSED 127.0.0.1:1", Code.Unavailable);
 const reset = () => new ConnectError("read ECONNRESET", Code.Unavailable);

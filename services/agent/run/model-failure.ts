@@ -10,7 +10,8 @@ export function modelFailure(err: unknown): ConnectError {
   if (!(err instanceof ModelError)) {
     return new ConnectError("the model call failed unexpectedly", Code.Internal, undefined, undefined, err);
   }
-  const fail = (message: string, code: Code) => new ConnectError(`model: ${message}`, code, undefined, undefined, err);
+  const fail = (message: string, code: Code) =>
+    new ConnectError(`model: ${message}`, code, undefined, undefined, err);
   switch (err.kind) {
     case "timeout":
       return fail("the model did not answer in time", Code.DeadlineExceeded);
@@ -20,6 +21,9 @@ export function modelFailure(err: unknown): ConnectError {
       // The embedded model's own explanation (what it can do, how to configure another): no secrets.
       return fail(err.message, Code.Unimplemented);
     default:
-      return fail(`the model provider failed (${err.kind}${err.status ? ` ${err.status}` : ""})`, Code.Unavailable);
+      return fail(
+        `the model provider failed (${err.kind}${err.status ? ` ${err.status}` : ""})`,
+        Code.Unavailable,
+      );
   }
 }

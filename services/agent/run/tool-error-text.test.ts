@@ -21,6 +21,8 @@ describe("toolErrorText: what the model and the user read of a failed tool call"
     const words = "insufficient_scope: no bearer token with tickets:write was presented";
     expect(toolErrorText(new ConnectError(words, Code.PermissionDenied))).toBe(words);
     const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl";
-    expect(toolErrorText(new ConnectError(`refused ${jwt}`, Code.Unauthenticated))).toBe("refused [REDACTED]");
+    expect(toolErrorText(new ConnectError(`refused ${jwt}`, Code.Unauthenticated))).toBe(
+      "refused [REDACTED]",
+    );
   });
 });

@@ -5,8 +5,8 @@ import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-ide
 import { createServiceClient } from "../../kit/client/service-client.js";
 import type { ToolDefinition } from "../../kit/model/types.js";
 import { kActingAgent } from "../../kit/propagation/context-keys.js";
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/idempotency-meta.js";
 import { forwardFrom } from "../../kit/propagation/handler-context.js";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/idempotency-meta.js";
 import { codeName } from "./code-name.js";
 import { withKeyedRetry } from "./keyed-retry.js";
 import { toolErrorText } from "./tool-error-text.js";

@@ -30,15 +30,20 @@ export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => vo
     router.service(ChatService, {
       async listAgents(req, ctx) {
         requirePrincipal(ctx);
-        const res = await deps.agents.listAgents({ pageSize: req.pageSize, pageToken: req.pageToken }, forwardFrom(ctx));
+        const res = await deps.agents.listAgents(
+          { pageSize: req.pageSize, pageToken: req.pageToken },
+          forwardFrom(ctx),
+        );
         return { agents: res.agents, nextPageToken: res.nextPageToken };
       },
 
       async createThread(req, ctx) {
         const principal = requirePrincipal(ctx);
         const agentId = req.agentId.trim();
-        if (!ID.test(agentId)) throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
-        if (req.title.length > TITLE_MAX) throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
+        if (!ID.test(agentId))
+          throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
+        if (req.title.length > TITLE_MAX)
+          throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
         await requireAgent(deps.agents, ctx, agentId);
         const thread = await deps.threads.create(principal.userId, agentId, req.title.trim());
         return { thread: threadToProto(thread) };
@@ -59,7 +64,9 @@ export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => vo
         return {
           threads: page.map(threadToProto),
           nextPageToken:
-            rows.length > limit && last ? encodePageToken<ThreadCursor>(THREADS, { updatedUs: last.updated_us, id: last.id }) : "",
+            rows.length > limit && last
+              ? encodePageToken<ThreadCursor>(THREADS, { updatedUs: last.updated_us, id: last.id })
+              : "",
         };
       },
 
@@ -76,12 +83,16 @@ export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => vo
         if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
         const limit = pageSizeOf(req.pageSize, { defaultSize: 50, maxSize: 200 });
         const afterSeq = decodePageToken(`${MESSAGES}:${thread.id}`, req.pageToken, isSeq);
-        const rows = await deps.threads.messages(thread.id, { limit, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+        const rows = await deps.threads.messages(thread.id, {
+          limit,
+          ...(afterSeq !== undefined ? { afterSeq } : {}),
+        });
         const page = rows.slice(0, limit);
         const last = page.at(-1);
         return {
           messages: page.map(messageToProto),
-          nextPageToken: rows.length > limit && last ? encodePageToken(`${MESSAGES}:${thread.id}`, last.seq) : "",
+          nextPageToken:
+            rows.length > limit && last ? encodePageToken(`${MESSAGES}:${thread.id}`, last.seq) : "",
         };
       },
 
@@ -109,16 +120,24 @@ async function requireAgent(agents: AgentClient, ctx: HandlerContext, agentId: s
   } catch (err) {
     const ce = ConnectError.from(err);
     if (ce.code === Code.NotFound) throw new ConnectError(`agent ${agentId} not found`, Code.NotFound);
-    throw new ConnectError(`agent registry: ${ce.rawMessage}`, ce.code === Code.Unauthenticated ? ce.code : Code.Unavailable);
+    throw new ConnectError(
+      `agent registry: ${ce.rawMessage}`,
+      ce.code === Code.Unauthenticated ? ce.code : Code.Unavailable,
+    );
   }
 }
 
 function isThreadCursor(p: unknown): p is ThreadCursor {
   const c = p as ThreadCursor | null;
-  return typeof c === "object" && c !== null && Number.isSafeInteger(c.updatedUs) && typeof c.id === "string" && c.id.length <= 64;
+  return (
+    typeof c === "object" &&
+    c !== null &&
+    Number.isSafeInteger(c.updatedUs) &&
+    typeof c.id === "string" &&
+    c.id.length <= 64
+  );
 }
 
 function isSeq(p: unknown): p is number {
   return typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
 }
-

@@ -13,7 +13,13 @@ import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/ag
 let stack: AgentTestStack;
 let chat: ReturnType<typeof createClient<typeof ChatService>>;
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-const codeOf = async (p: Promise<unknown>) => ConnectError.from(await p.then(() => undefined, (e: unknown) => e)).code;
+const codeOf = async (p: Promise<unknown>) =>
+  ConnectError.from(
+    await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+  ).code;
 
 beforeAll(async () => {
   stack = await startAgentTestStack({ LOG_LEVEL: "info" });
@@ -34,32 +40,46 @@ describe("ChatService", () => {
   it("threads: created for a known agent, listed newest first in pages, invisible to other users", async () => {
     const admin = await stack.base.login("admin@company.com", stack.base.passwords.admin);
     const viewer = await stack.base.login("viewer@company.com", stack.base.passwords.viewer);
-    expect(await codeOf(chat.createThread({ agentId: "no-such-agent" }, bearer(admin.accessToken)))).toBe(Code.NotFound);
-    expect(await codeOf(chat.createThread({ agentId: "bad id!" }, bearer(admin.accessToken)))).toBe(Code.InvalidArgument);
+    expect(await codeOf(chat.createThread({ agentId: "no-such-agent" }, bearer(admin.accessToken)))).toBe(
+      Code.NotFound,
+    );
+    expect(await codeOf(chat.createThread({ agentId: "bad id!" }, bearer(admin.accessToken)))).toBe(
+      Code.InvalidArgument,
+    );
 
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { thread } = await chat.createThread({ agentId: "ticket-reader", title: `paging ${i}` }, bearer(viewer.accessToken));
+      const { thread } = await chat.createThread(
+        { agentId: "ticket-reader", title: `paging ${i}` },
+        bearer(viewer.accessToken),
+      );
       ids.push(thread?.id ?? "");
     }
     const seen: string[] = [];
     let pageToken = "";
     do {
-      const page = await chat.listThreads({ pageSize: 2, pageToken, agentId: "ticket-reader" }, bearer(viewer.accessToken));
+      const page = await chat.listThreads(
+        { pageSize: 2, pageToken, agentId: "ticket-reader" },
+        bearer(viewer.accessToken),
+      );
       expect(page.threads.length).toBeLessThanOrEqual(2);
       seen.push(...page.threads.map((t) => t.id));
       pageToken = page.nextPageToken;
     } while (pageToken);
     expect(seen).toEqual([...ids].reverse());
-    expect(await codeOf(chat.listThreads({ pageToken: "Zm9yZ2Vk" }, bearer(viewer.accessToken)))).toBe(Code.InvalidArgument);
+    expect(await codeOf(chat.listThreads({ pageToken: "Zm9yZ2Vk" }, bearer(viewer.accessToken)))).toBe(
+      Code.InvalidArgument,
+    );
 
     // Another user: every way in answers not_found, and their own list does not show it.
     const other = ids[0] ?? "";
     expect(await codeOf(chat.getThread({ threadId: other }, bearer(admin.accessToken)))).toBe(Code.NotFound);
-    expect(await codeOf(chat.listMessages({ threadId: other }, bearer(admin.accessToken)))).toBe(Code.NotFound);
-    expect(await codeOf(chat.sendMessage({ threadId: other, content: "list tickets" }, bearer(admin.accessToken)))).toBe(
+    expect(await codeOf(chat.listMessages({ threadId: other }, bearer(admin.accessToken)))).toBe(
       Code.NotFound,
     );
+    expect(
+      await codeOf(chat.sendMessage({ threadId: other, content: "list tickets" }, bearer(admin.accessToken))),
+    ).toBe(Code.NotFound);
     const adminThreads = await chat.listThreads({ pageSize: 100 }, bearer(admin.accessToken));
     expect(adminThreads.threads.map((t) => t.id)).not.toContain(other);
   });
@@ -69,7 +89,10 @@ describe("ChatService", () => {
     const login = await stack.base.login(email ?? "", "pager-password");
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { thread } = await chat.createThread({ agentId: "ticket-reader", title: `t${i}` }, bearer(login.accessToken));
+      const { thread } = await chat.createThread(
+        { agentId: "ticket-reader", title: `t${i}` },
+        bearer(login.accessToken),
+      );
       ids.push(thread?.id ?? "");
     }
     // Same millisecond, different microseconds, and a three-way tie: a millisecond cursor would
@@ -95,7 +118,10 @@ describe("ChatService", () => {
 
   it("SendMessage runs a turn as the user: both messages persisted, the ticket and its audit row name the user", async () => {
     const agentUser = await stack.base.login("agent@company.com", stack.base.passwords.agent);
-    const { thread } = await chat.createThread({ agentId: "support-assistant" }, bearer(agentUser.accessToken));
+    const { thread } = await chat.createThread(
+      { agentId: "support-assistant" },
+      bearer(agentUser.accessToken),
+    );
     const threadId = thread?.id ?? "";
     const res = await chat.sendMessage(
       { threadId, content: "create a ticket: printer on fire, high priority" },
@@ -107,7 +133,11 @@ describe("ChatService", () => {
     expect(reply?.stopReason).toBe(StopReason.COMPLETED);
     const call = reply?.toolCalls.find((c) => c.name === "create_ticket");
     expect(call?.status).toBe(ToolCallStatus.SUCCEEDED);
-    const ticket = JSON.parse(call?.structuredResultJson ?? "{}").ticket as { id: number; created_by: string; priority: string };
+    const ticket = JSON.parse(call?.structuredResultJson ?? "{}").ticket as {
+      id: number;
+      created_by: string;
+      priority: string;
+    };
     expect(ticket.created_by).toBe(agentUser.userId);
     expect(ticket.priority).toBe("high");
     const { rows } = await stack.base.mcpDb.query<{ user_id: string; actor_agent: string | null }>(
@@ -134,7 +164,10 @@ describe("ChatService", () => {
     const kinds: string[] = [];
     let streamedFinal = "";
     let assistantId = "";
-    for await (const res of chat.streamMessage({ threadId, content: "ticket stats" }, bearer(admin.accessToken))) {
+    for await (const res of chat.streamMessage(
+      { threadId, content: "ticket stats" },
+      bearer(admin.accessToken),
+    )) {
       const e = res.event;
       if (e.case === "runEvent") {
         kinds.push(e.value.event.case ?? "none");
@@ -162,7 +195,13 @@ describe("ChatService", () => {
     const seen: string[][] = [];
     stack.scriptModel(async (request) => {
       seen.push(request.messages.map((m) => `${m.role}:${m.content ?? ""}`));
-      return { model: "scripted", content: "noted", toolCalls: [], finishReason: "stop", usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } };
+      return {
+        model: "scripted",
+        content: "noted",
+        toolCalls: [],
+        finishReason: "stop",
+        usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+      };
     });
     try {
       const res = await chat.sendMessage({ threadId, content: "thanks" }, bearer(admin.accessToken));
@@ -194,7 +233,10 @@ describe("ChatService", () => {
     } finally {
       stack.scriptModel(undefined);
     }
-    const next = await chat.sendMessage({ threadId, content: "list integrations" }, bearer(admin.accessToken));
+    const next = await chat.sendMessage(
+      { threadId, content: "list integrations" },
+      bearer(admin.accessToken),
+    );
     expect(next.assistantMessage?.status).toBe(MessageStatus.COMPLETE);
     expect(next.assistantMessage?.toolCalls.map((c) => c.name)).toEqual(["list_integrations"]);
   });
@@ -222,8 +264,12 @@ describe("ChatService", () => {
     });
     const caller = new AbortController();
     try {
-      for await (const res of chat.streamMessage({ threadId, content: "list tickets" }, { ...bearer(admin.accessToken), signal: caller.signal })) {
-        if (res.event.case === "runEvent" && res.event.value.event.case === "toolCallFinished") caller.abort();
+      for await (const res of chat.streamMessage(
+        { threadId, content: "list tickets" },
+        { ...bearer(admin.accessToken), signal: caller.signal },
+      )) {
+        if (res.event.case === "runEvent" && res.event.value.event.case === "toolCallFinished")
+          caller.abort();
       }
     } catch {
       // the client's own abort
@@ -247,10 +293,12 @@ describe("ChatService", () => {
     const admin = await stack.base.login("admin@company.com", stack.base.passwords.admin);
     const { thread } = await chat.createThread({ agentId: "ticket-reader" }, bearer(admin.accessToken));
     const threadId = thread?.id ?? "";
-    expect(await codeOf(chat.sendMessage({ threadId, content: "   " }, bearer(admin.accessToken)))).toBe(Code.InvalidArgument);
-    expect(await codeOf(chat.sendMessage({ threadId, content: "x".repeat(8001) }, bearer(admin.accessToken)))).toBe(
+    expect(await codeOf(chat.sendMessage({ threadId, content: "   " }, bearer(admin.accessToken)))).toBe(
       Code.InvalidArgument,
     );
+    expect(
+      await codeOf(chat.sendMessage({ threadId, content: "x".repeat(8001) }, bearer(admin.accessToken))),
+    ).toBe(Code.InvalidArgument);
     expect((await chat.listMessages({ threadId }, bearer(admin.accessToken))).messages).toHaveLength(0);
   });
 
@@ -259,7 +307,10 @@ describe("ChatService", () => {
     const results = await Promise.all(
       emails.map(async (email) => {
         const login = await stack.base.login(email, "chatter-password");
-        const { thread } = await chat.createThread({ agentId: "support-assistant" }, bearer(login.accessToken));
+        const { thread } = await chat.createThread(
+          { agentId: "support-assistant" },
+          bearer(login.accessToken),
+        );
         const res = await chat.sendMessage(
           { threadId: thread?.id ?? "", content: `create a ticket: ${email} cannot print, high priority` },
           bearer(login.accessToken),
@@ -269,7 +320,11 @@ describe("ChatService", () => {
     );
     for (const { login, email, threadId, res } of results) {
       const call = res.assistantMessage?.toolCalls.find((c) => c.name === "create_ticket");
-      const ticket = JSON.parse(call?.structuredResultJson ?? "{}").ticket as { created_by: string; description: string; title: string };
+      const ticket = JSON.parse(call?.structuredResultJson ?? "{}").ticket as {
+        created_by: string;
+        description: string;
+        title: string;
+      };
       expect(ticket.created_by).toBe(login.userId);
       expect(`${ticket.title} ${ticket.description}`.toLowerCase()).toContain(email.split("@")[0]);
       const mine = await chat.listThreads({}, bearer(login.accessToken));

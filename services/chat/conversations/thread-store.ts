@@ -48,7 +48,8 @@ export interface ThreadCursor {
 
 const THREAD_COLUMNS = `id, user_id, agent_id, title, message_count, created_at, updated_at,
   (extract(epoch FROM updated_at) * 1000000)::int8 AS updated_us`;
-const MESSAGE_COLUMNS = "id, thread_id, seq, role, content, status, stop_reason, tool_calls, usage, created_at";
+const MESSAGE_COLUMNS =
+  "id, thread_id, seq, role, content, status, stop_reason, tool_calls, usage, created_at";
 const TITLE_MAX = 80;
 
 /**
@@ -75,7 +76,10 @@ export class ThreadStore {
   }
 
   /** Newest first; `limit + 1` rows are read so the caller knows whether a next page exists. */
-  async list(userId: string, options: { agentId?: string; after?: ThreadCursor; limit: number }): Promise<ThreadRow[]> {
+  async list(
+    userId: string,
+    options: { agentId?: string; after?: ThreadCursor; limit: number },
+  ): Promise<ThreadRow[]> {
     const { rows } = await this.db.query<ThreadRow & Record<string, unknown>>(
       `SELECT ${THREAD_COLUMNS} FROM threads
         WHERE user_id = $1
@@ -83,7 +87,13 @@ export class ThreadStore {
           AND ($3::int8 IS NULL OR (updated_at, id) < (timestamptz 'epoch' + $3::int8 * interval '1 microsecond', $4::text))
         ORDER BY updated_at DESC, id DESC
         LIMIT $5`,
-      [userId, options.agentId ?? null, options.after?.updatedUs ?? null, options.after?.id ?? null, options.limit + 1],
+      [
+        userId,
+        options.agentId ?? null,
+        options.after?.updatedUs ?? null,
+        options.after?.id ?? null,
+        options.limit + 1,
+      ],
     );
     return rows;
   }

@@ -42,9 +42,13 @@ export function messageToProto(row: MessageRow): Message {
     threadId: row.thread_id,
     role: row.role === "user" ? Role.USER : Role.ASSISTANT,
     content: row.content,
-    toolCalls: row.tool_calls.map((c) => fromJson(ToolCallSchema, c as JsonValue, { ignoreUnknownFields: true })),
+    toolCalls: row.tool_calls.map((c) =>
+      fromJson(ToolCallSchema, c as JsonValue, { ignoreUnknownFields: true }),
+    ),
     status: STATUS[row.status],
-    ...(row.usage ? { usage: fromJson(UsageSchema, row.usage as JsonValue, { ignoreUnknownFields: true }) } : {}),
+    ...(row.usage
+      ? { usage: fromJson(UsageSchema, row.usage as JsonValue, { ignoreUnknownFields: true }) }
+      : {}),
     createTime: timestampFromDate(row.created_at),
     stopReason: row.stop_reason ? stopReasonFromName(row.stop_reason) : StopReason.UNSPECIFIED,
   });

@@ -57,9 +57,9 @@ describe("a token that expires during a turn", () => {
     // The client refreshes with its expired access token still attached, as a client interceptor
     // that adds it to every call does: Refresh is public and takes an expired token as absent.
     const auth = createClient(AuthService, createGrpcTransport({ baseUrl: stack.base.identity.url }));
-    expect(ConnectError.from(await auth.whoAmI({}, bearer(admin.accessToken)).catch((e: unknown) => e)).rawMessage).toMatch(
-      /^expired: /,
-    );
+    expect(
+      ConnectError.from(await auth.whoAmI({}, bearer(admin.accessToken)).catch((e: unknown) => e)).rawMessage,
+    ).toMatch(/^expired: /);
     const refreshed = await auth.refresh({ refreshToken: admin.refreshToken }, bearer(admin.accessToken));
     const fresh = { accessToken: refreshed.tokens?.accessToken ?? "" };
 
@@ -71,9 +71,10 @@ describe("a token that expires during a turn", () => {
     expect(partial?.stopReason).toBe(StopReason.ERROR);
     expect(partial?.content).toContain("Let me look that up.");
     // No tool ran as the expired caller: the MCP server saw no list_tickets call from them.
-    const { rows } = await stack.base.mcpDb.query("SELECT 1 FROM audit_log WHERE tool = 'list_tickets' AND user_id = $1", [
-      admin.userId,
-    ]);
+    const { rows } = await stack.base.mcpDb.query(
+      "SELECT 1 FROM audit_log WHERE tool = 'list_tickets' AND user_id = $1",
+      [admin.userId],
+    );
     expect(rows).toHaveLength(0);
   }, 30_000);
 });

@@ -1,9 +1,9 @@
-import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
-import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/agent-test-stack.js";
+import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
+import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { kCredential, kPrincipal } from "../../kit/propagation/context-keys.js";
 import { createAgentClient } from "./agent-client.js";
 import { ThreadStore } from "./thread-store.js";
@@ -38,7 +38,19 @@ describe("a turn whose caller is gone at the first write", () => {
       url: `${stack.base.chat.url}/supportext.chat.v1.ChatService/StreamMessage`,
       contextValues: createContextValues().set(kPrincipal, principal).set(kCredential, admin.accessToken),
     });
-    const turn = runTurn({ threads, agents: createAgentClient(stack.agent.url, configuredClientCredentials(stack.base.config, SERVICE_IDS.chat)), logger: stack.logs.logger }, ctx, thread.id, "hello");
+    const turn = runTurn(
+      {
+        threads,
+        agents: createAgentClient(
+          stack.agent.url,
+          configuredClientCredentials(stack.base.config, SERVICE_IDS.chat),
+        ),
+        logger: stack.logs.logger,
+      },
+      ctx,
+      thread.id,
+      "hello",
+    );
     const first = await turn.next();
     expect((first.value as TurnEvent).case).toBe("userMessage");
     ctx.abort(); // the client went away

@@ -106,7 +106,10 @@ export async function* runTurn(
         const first = resendUntil === undefined && agentLost(lost);
         // Refused before anything ran (the port closed, or open but not serving yet): nothing reached it.
         const stillDown =
-          resendUntil !== undefined && Date.now() < resendUntil && events === 0 && lost.code === Code.Unavailable;
+          resendUntil !== undefined &&
+          Date.now() < resendUntil &&
+          events === 0 &&
+          lost.code === Code.Unavailable;
         if (!first && !stillDown) throw lost;
         if (first) {
           resendUntil = Date.now() + RESEND_WINDOW_MS;

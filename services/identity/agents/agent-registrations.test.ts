@@ -2,8 +2,18 @@ import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOOL_NAMES } from "../../kit/auth/scopes.js";
 import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
-import { startTestIdentity, TEST_GATEWAY_ID, TEST_MCP_RESOURCE, type TestIdentity } from "../testing/test-identity.js";
-import { type ClientAuth, clientCredentialsForm, exchangeForm, postTokenRequest } from "../testing/token-request.js";
+import {
+  startTestIdentity,
+  TEST_GATEWAY_ID,
+  TEST_MCP_RESOURCE,
+  type TestIdentity,
+} from "../testing/test-identity.js";
+import {
+  type ClientAuth,
+  clientCredentialsForm,
+  exchangeForm,
+  postTokenRequest,
+} from "../testing/token-request.js";
 import { createAgentRegistrations, SEED_AGENT_REGISTRATIONS } from "./agent-registrations.js";
 
 /**
@@ -23,7 +33,11 @@ beforeAll(async () => {
 afterAll(() => identity?.dispose());
 
 const agentToken = (agentId: string) =>
-  postTokenRequest(identity.url, clientCredentialsForm({ audience: SERVICE_IDS.gateway, agentId }), agentClient);
+  postTokenRequest(
+    identity.url,
+    clientCredentialsForm({ audience: SERVICE_IDS.gateway, agentId }),
+    agentClient,
+  );
 
 describe("agent registrations in the identity database", () => {
   it("seeds the two agents with their allow-lists, and finds nothing for an unknown or malformed id", async () => {
@@ -55,7 +69,10 @@ describe("agent registrations in the identity database", () => {
   });
 
   it("narrows an exchanged MCP token to the stored allow-list", async () => {
-    const login = await identity.auth.login({ email: "admin@company.com", password: identity.passwords.admin });
+    const login = await identity.auth.login({
+      email: "admin@company.com",
+      password: identity.passwords.admin,
+    });
     const actor = await agentToken("ticket-reader");
     const res = await postTokenRequest(
       identity.url,

@@ -31,7 +31,10 @@ export const SEED_AGENT_REGISTRATIONS: readonly RegisteredAgent[] = [
  * Inserts the registrations that do not exist yet; existing ones are left as an administrator set
  * them. Safe to run from several replicas at once (ON CONFLICT DO NOTHING).
  */
-export async function seedAgentRegistrations(db: Database, agents: readonly RegisteredAgent[]): Promise<void> {
+export async function seedAgentRegistrations(
+  db: Database,
+  agents: readonly RegisteredAgent[],
+): Promise<void> {
   for (const agent of agents) {
     await db.query(
       "INSERT INTO agent_registrations (agent_id, allowed_tools) VALUES ($1, $2) ON CONFLICT (agent_id) DO NOTHING",

@@ -6,7 +6,10 @@ import { type AgentDirectory, AgentDirectoryUnavailable, type RegisteredAgent } 
  * temporarily_unavailable (retry), never taken for "not registered" (that would tell a client its
  * agent is gone) nor for "registered".
  */
-export async function lookupAgent(agents: AgentDirectory, agentId: string): Promise<RegisteredAgent | undefined> {
+export async function lookupAgent(
+  agents: AgentDirectory,
+  agentId: string,
+): Promise<RegisteredAgent | undefined> {
   try {
     return await agents.lookup(agentId);
   } catch (err) {

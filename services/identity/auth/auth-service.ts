@@ -6,8 +6,8 @@ import {
   type TokenPairSchema,
   type UserSchema,
 } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { requirePrincipal } from "../../kit/propagation/handler-context.js";
 import { kPeerAddress } from "../../kit/propagation/context-keys.js";
+import { requirePrincipal } from "../../kit/propagation/handler-context.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import type { UserRecord, UserStore } from "../users/user-store.js";
 import type { IssuedTokens } from "./issue-tokens.js";

@@ -22,7 +22,11 @@ export interface RegisteredClient {
 
 type ClientConfig = Pick<
   Config,
-  "GATEWAY_CLIENT_ID" | "GATEWAY_CLIENT_SECRET" | "AGENT_CLIENT_SECRET" | "MCP_CLIENT_SECRET" | "CHAT_CLIENT_SECRET"
+  | "GATEWAY_CLIENT_ID"
+  | "GATEWAY_CLIENT_SECRET"
+  | "AGENT_CLIENT_SECRET"
+  | "MCP_CLIENT_SECRET"
+  | "CHAT_CLIENT_SECRET"
 >;
 
 /**

@@ -72,7 +72,8 @@ export function createTokenExchange(options: TokenExchangeOptions) {
         `${RETIRED_AGENT_ID_PARAM} is not accepted; present the agent service's token as actor_token (RFC 8693)`,
       );
     }
-    const anonymous = options.devAnonymous === true && !form.has("subject_token") && !form.has("subject_token_type");
+    const anonymous =
+      options.devAnonymous === true && !form.has("subject_token") && !form.has("subject_token_type");
     const subjectToken = anonymous ? "" : required(form, "subject_token");
     if (!anonymous && required(form, "subject_token_type") !== ACCESS_TOKEN_TYPE) {
       throw invalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
@@ -119,7 +120,8 @@ export function createTokenExchange(options: TokenExchangeOptions) {
     // An agent gets no scope its tools don't need, whatever its user holds.
     const agentNeeds = actor ? scopesForTools(actor.agent.allowedTools) : undefined;
     const granted = subject.scopes.filter(
-      (s) => requested.includes(s) && (agentNeeds === undefined || (agentNeeds as readonly string[]).includes(s)),
+      (s) =>
+        requested.includes(s) && (agentNeeds === undefined || (agentNeeds as readonly string[]).includes(s)),
     );
     if (granted.length === 0) {
       throw new OAuthError(

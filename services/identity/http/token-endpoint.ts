@@ -60,13 +60,21 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRouteHan
           allow: "POST",
         });
       }
-      const address = clientAddressFrom(header(req, "x-forwarded-for"), options.trustedProxyHops, req.socket.remoteAddress);
+      const address = clientAddressFrom(
+        header(req, "x-forwarded-for"),
+        options.trustedProxyHops,
+        req.socket.remoteAddress,
+      );
       const form = await readForm(req);
       const requestedGrant = form.get("grant_type");
       // Our services' clients keep their own grants only, whatever grant_type they send.
       const serviceClient = options.clients.some((c) => c.clientId === presentedClientId(req, form));
       if (options.mcpClientGrants && !serviceClient && MCP_CLIENT_GRANTS.some((g) => g === requestedGrant)) {
-        const result = await options.mcpClientGrants.handle(req.headers.authorization, form, requestedGrant as string);
+        const result = await options.mcpClientGrants.handle(
+          req.headers.authorization,
+          form,
+          requestedGrant as string,
+        );
         clientId = result.clientId;
         logger.info(result.log, "token issued to an MCP client");
         // Browser-based MCP clients call this cross-origin; no cookie or ambient credential counts here.
@@ -82,12 +90,22 @@ export function createTokenEndpoint(options: TokenEndpointOptions): HttpRouteHan
         throw new OAuthError(400, "unsupported_grant_type", `supported: ${supported.join(", ")}`);
       }
       if (!client.grants.has(grantType as GrantType)) {
-        throw new OAuthError(400, "unauthorized_client", `client "${client.clientId}" may not use ${grantType}`);
+        throw new OAuthError(
+          400,
+          "unauthorized_client",
+          `client "${client.clientId}" may not use ${grantType}`,
+        );
       }
       if (grantType === CLIENT_CREDENTIALS_GRANT) {
         const result = await options.clientCredentials(form, client);
         logger.info(
-          { client_id: clientId, audience: result.audience, agent: result.agent, expires_in: result.body.expires_in, jti: result.jti },
+          {
+            client_id: clientId,
+            audience: result.audience,
+            agent: result.agent,
+            expires_in: result.body.expires_in,
+            jti: result.jti,
+          },
           "service token issued",
         );
         sendJson(res, 200, result.body);
@@ -157,7 +175,10 @@ function header(req: HttpRequest, name: string): string | undefined {
 
 // Refusals are readable by browser-based MCP clients too (they carry no credential).
 function withCors(err: OAuthError): OAuthError {
-  return new OAuthError(err.status, err.error, err.description, { ...err.headers, "access-control-allow-origin": "*" });
+  return new OAuthError(err.status, err.error, err.description, {
+    ...err.headers,
+    "access-control-allow-origin": "*",
+  });
 }
 
 /** The client id a request names (Basic user name or `client_id`), unauthenticated: for routing only. */

@@ -1,7 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestIdentity, TEST_ISSUER, TEST_MCP_RESOURCE, type TestIdentity } from "../testing/test-identity.js";
+import {
+  startTestIdentity,
+  TEST_ISSUER,
+  TEST_MCP_RESOURCE,
+  type TestIdentity,
+} from "../testing/test-identity.js";
 import { loginThroughPage, pkcePair } from "./testing/login-browser.js";
 import { authorizeUrl, fullCodeFlow, register, tokenRequest } from "./testing/oauth-client-calls.js";
 
@@ -37,7 +42,10 @@ describe("RFC 8414 metadata", () => {
 
 describe("authorization code with PKCE, then refresh rotation", () => {
   it("issues an MCP-audience token with the asked scopes ∩ the user's, naming the client", async () => {
-    const flow = await fullCodeFlow(chat.url, agentUser(), { scope: "tickets:read tickets:delete", resource: TEST_MCP_RESOURCE });
+    const flow = await fullCodeFlow(chat.url, agentUser(), {
+      scope: "tickets:read tickets:delete",
+      resource: TEST_MCP_RESOURCE,
+    });
     expect(flow.back.origin + flow.back.pathname).toBe(flow.redirectUri);
     expect(flow.back.searchParams.get("state")).toBe("st-1");
     expect(flow.back.searchParams.get("iss")).toBe(TEST_ISSUER);
@@ -48,62 +56,119 @@ describe("authorization code with PKCE, then refresh rotation", () => {
     expect(body.refresh_token).toMatch(/^sxo_/);
     const claims = jose.decodeJwt(body.access_token as string);
     // The agent user has no tickets:delete: narrowed to what was asked AND held.
-    expect(claims).toMatchObject({ iss: TEST_ISSUER, aud: TEST_MCP_RESOURCE, scope: "tickets:read", act: { sub: flow.clientId } });
+    expect(claims).toMatchObject({
+      iss: TEST_ISSUER,
+      aud: TEST_MCP_RESOURCE,
+      scope: "tickets:read",
+      act: { sub: flow.clientId },
+    });
     expect(claims.sid).toEqual(expect.any(String));
     expect(jose.decodeProtectedHeader(body.access_token as string).typ).toBe("at+jwt");
 
-    const rotated = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: flow.clientId, refresh_token: body.refresh_token as string });
+    const rotated = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: flow.clientId,
+      refresh_token: body.refresh_token as string,
+    });
     expect(rotated.status).toBe(200);
     expect(rotated.body.refresh_token).not.toBe(body.refresh_token);
-    expect(jose.decodeJwt(rotated.body.access_token as string)).toMatchObject({ sid: claims.sid, scope: "tickets:read", act: { sub: flow.clientId } });
+    expect(jose.decodeJwt(rotated.body.access_token as string)).toMatchObject({
+      sid: claims.sid,
+      scope: "tickets:read",
+      act: { sub: flow.clientId },
+    });
   });
 
   it("without scope gets the user's scopes; without resource is bound to the MCP resource", async () => {
-    const flow = await fullCodeFlow(chat.url, { email: "viewer@company.com", password: chat.passwords.viewer });
+    const flow = await fullCodeFlow(chat.url, {
+      email: "viewer@company.com",
+      password: chat.passwords.viewer,
+    });
     expect(flow.token.status).toBe(200);
-    expect(jose.decodeJwt(flow.token.body.access_token as string)).toMatchObject({ aud: TEST_MCP_RESOURCE, scope: "tickets:read integrations:read" });
+    expect(jose.decodeJwt(flow.token.body.access_token as string)).toMatchObject({
+      aud: TEST_MCP_RESOURCE,
+      scope: "tickets:read integrations:read",
+    });
   });
 
   it("a reused refresh token revokes the grant: its successor stops working and its sid is revoked", async () => {
     const flow = await fullCodeFlow(chat.url, agentUser());
     const first = flow.token.body.refresh_token as string;
     const sid = jose.decodeJwt(flow.token.body.access_token as string).sid as string;
-    const second = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: flow.clientId, refresh_token: first });
+    const second = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: flow.clientId,
+      refresh_token: first,
+    });
     expect(second.status).toBe(200);
-    const reuse = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: flow.clientId, refresh_token: first });
+    const reuse = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: flow.clientId,
+      refresh_token: first,
+    });
     expect(reuse.status).toBe(400);
     expect(reuse.body.error).toBe("invalid_grant");
     expect(reuse.body.access_token).toBeUndefined();
-    const successor = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: flow.clientId, refresh_token: second.body.refresh_token as string });
+    const successor = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: flow.clientId,
+      refresh_token: second.body.refresh_token as string,
+    });
     expect(successor.body.error).toBe("invalid_grant");
-    const revoked = await chat.running.database.query("SELECT revoke_reason FROM sessions WHERE id = $1", [sid]);
+    const revoked = await chat.running.database.query("SELECT revoke_reason FROM sessions WHERE id = $1", [
+      sid,
+    ]);
     expect(revoked.rows[0]).toEqual({ revoke_reason: "refresh_token_reuse" });
   });
 
   it("a refresh token is bound to its client and is useless at AuthService.Refresh", async () => {
     const a = await fullCodeFlow(chat.url, agentUser());
-    const b = await register(chat.url, { redirect_uris: ["https://b.example/cb"], token_endpoint_auth_method: "none" });
+    const b = await register(chat.url, {
+      redirect_uris: ["https://b.example/cb"],
+      token_endpoint_auth_method: "none",
+    });
     const before = await count("oauth_refresh_tokens");
-    const foreign = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: b.body.client_id as string, refresh_token: a.token.body.refresh_token as string });
+    const foreign = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: b.body.client_id as string,
+      refresh_token: a.token.body.refresh_token as string,
+    });
     expect(foreign.body.error).toBe("invalid_grant");
     expect(await count("oauth_refresh_tokens")).toBe(before);
-    const err = await chat.auth.refresh({ refreshToken: a.token.body.refresh_token as string }).catch((e: unknown) => e);
+    const err = await chat.auth
+      .refresh({ refreshToken: a.token.body.refresh_token as string })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.Unauthenticated);
     // The rightful client still refreshes: the foreign attempt spent nothing.
-    const own = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: a.clientId, refresh_token: a.token.body.refresh_token as string });
+    const own = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: a.clientId,
+      refresh_token: a.token.body.refresh_token as string,
+    });
     expect(own.status).toBe(200);
   });
 
   it("a confidential registered client authenticates with its secret", async () => {
-    const reg = await register(chat.url, { redirect_uris: ["https://conf.example/cb"], token_endpoint_auth_method: "client_secret_basic" });
+    const reg = await register(chat.url, {
+      redirect_uris: ["https://conf.example/cb"],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
     expect(reg.status).toBe(201);
     const clientId = reg.body.client_id as string;
     const secret = reg.body.client_secret as string;
     expect(secret).toMatch(/^sxs_/);
     const { verifier, challenge } = pkcePair();
-    const back = await loginThroughPage(authorizeUrl(chat.url, { clientId, redirectUri: "https://conf.example/cb", challenge }), agentUser());
-    const form = { grant_type: "authorization_code", code: back.searchParams.get("code") ?? "", redirect_uri: "https://conf.example/cb", code_verifier: verifier };
+    const back = await loginThroughPage(
+      authorizeUrl(chat.url, { clientId, redirectUri: "https://conf.example/cb", challenge }),
+      agentUser(),
+    );
+    const form = {
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: "https://conf.example/cb",
+      code_verifier: verifier,
+    };
     const { postTokenRequest } = await import("../testing/token-request.js");
     const wrong = await postTokenRequest(chat.url, form, { basic: [clientId, `${secret}x`] });
     expect([wrong.status, wrong.body.error]).toEqual([401, "invalid_client"]);
@@ -116,9 +181,19 @@ describe("no credential in the logs", () => {
   it("codes, tokens, secrets and passwords never appear in a log line", async () => {
     const flow = await fullCodeFlow(chat.url, agentUser());
     const logs = chat.logs.lines.join("\n");
-    for (const secret of [flow.code, flow.token.body.access_token, flow.token.body.refresh_token, flow.verifier, chat.passwords.agent]) {
+    for (const secret of [
+      flow.code,
+      flow.token.body.access_token,
+      flow.token.body.refresh_token,
+      flow.verifier,
+      chat.passwords.agent,
+    ]) {
       expect(logs).not.toContain(secret as string);
     }
-    expect(chat.logs.records().some((r) => r.msg === "token issued to an MCP client" && r.client_id === flow.clientId)).toBe(true);
+    expect(
+      chat.logs
+        .records()
+        .some((r) => r.msg === "token issued to an MCP client" && r.client_id === flow.clientId),
+    ).toBe(true);
   });
 });

@@ -38,12 +38,17 @@ export interface AuthorizationServerDeps {
   readonly dummyHash: string;
   readonly revoke: RevokeGrant;
   /** Test seams of the metadata document fetch: the resolver, the deadline, the in-flight cap. */
-  readonly metadataDocuments?: Partial<Pick<MetadataDocumentOptions, "resolveHost" | "timeoutMs" | "maxInFlight">>;
+  readonly metadataDocuments?: Partial<
+    Pick<MetadataDocumentOptions, "resolveHost" | "timeoutMs" | "maxInFlight">
+  >;
   /** Replaces REGISTRATION_LIMITS.maxClients (tests use a small table). */
   readonly maxClients?: number;
 }
 
-export type AuthorizationServerTestOptions = Pick<AuthorizationServerDeps, "metadataDocuments" | "maxClients">;
+export type AuthorizationServerTestOptions = Pick<
+  AuthorizationServerDeps,
+  "metadataDocuments" | "maxClients"
+>;
 
 export interface AuthorizationServer {
   readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
@@ -98,30 +103,37 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     httpRoutes: {
       [AS_METADATA_PATH]: anyOrigin(createMetadataRoute(endpoints)),
       // The login form posts back to its own page: no CORS, the endpoint checks Origin and CSRF.
-      [AUTHORIZE_PATH]: ownPages(createAuthorizeEndpoint({
-        issuer: config.AUTH_ISSUER,
-        mcpResource: config.MCP_RESOURCE,
-        resolveClient,
-        checkCredentials: createCredentialCheck({
-          users: deps.users,
-          throttle: deps.loginThrottle,
-          dummyHash: deps.dummyHash,
+      [AUTHORIZE_PATH]: ownPages(
+        createAuthorizeEndpoint({
+          issuer: config.AUTH_ISSUER,
+          mcpResource: config.MCP_RESOURCE,
+          resolveClient,
+          checkCredentials: createCredentialCheck({
+            users: deps.users,
+            throttle: deps.loginThrottle,
+            dummyHash: deps.dummyHash,
+            logger,
+          }),
+          codes: recordingUse(codes, clientUsed),
+          trustedProxyHops: config.TRUSTED_PROXY_HOPS,
           logger,
         }),
-        codes: recordingUse(codes, clientUsed),
-        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
-        logger,
-      })),
+      ),
       // Browser-based MCP clients (MCP Inspector's page) register from their own origin.
-      [REGISTRATION_PATH]: anyOrigin(createRegistrationEndpoint({
-        store: clients,
-        limits: {
-          perAddress: createSlidingWindow({ windowMs: 3_600_000, limit: REGISTRATION_LIMITS.perAddressPerHour }),
-          maxClients: deps.maxClients ?? REGISTRATION_LIMITS.maxClients,
-        },
-        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
-        logger,
-      })),
+      [REGISTRATION_PATH]: anyOrigin(
+        createRegistrationEndpoint({
+          store: clients,
+          limits: {
+            perAddress: createSlidingWindow({
+              windowMs: 3_600_000,
+              limit: REGISTRATION_LIMITS.perAddressPerHour,
+            }),
+            maxClients: deps.maxClients ?? REGISTRATION_LIMITS.maxClients,
+          },
+          trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+          logger,
+        }),
+      ),
     },
   };
 }

@@ -28,7 +28,9 @@ function recordingFetch(seen: string[]): typeof fetch {
   return async (input, init) => {
     const res = await fetch(input, init);
     const url = new URL(input instanceof Request ? input.url : String(input));
-    seen.push(`${init?.method ?? (input instanceof Request ? input.method : "GET")} ${url.host === new URL(stack.mcpUrl).host ? "mcp" : "chat"}${url.pathname} ${res.status}`);
+    seen.push(
+      `${init?.method ?? (input instanceof Request ? input.method : "GET")} ${url.host === new URL(stack.mcpUrl).host ? "mcp" : "chat"}${url.pathname} ${res.status}`,
+    );
     return res;
   };
 }
@@ -37,7 +39,11 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
   it("viewer: discovery, registration, login page, token; tools/list shows only the viewer's tools; audited with the client", async () => {
     const seen: string[] = [];
     const provider = new InMemoryOAuthProvider("http://127.0.0.1:4799/callback");
-    const transport = () => new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider, fetch: recordingFetch(seen) });
+    const transport = () =>
+      new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+        authProvider: provider,
+        fetch: recordingFetch(seen),
+      });
 
     const first = new Client({ name: "oauth-login-test", version: "1.0.0" });
     const failed = await first.connect(transport()).catch((e: unknown) => e);
@@ -45,7 +51,10 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
     expect(provider.authorizationUrl?.origin).toBe(stack.identity.url);
 
     // The user's browser: the login page, the form posted, the redirect back to the client.
-    const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", { email: "viewer@company.com", password: stack.passwords.viewer });
+    const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", {
+      email: "viewer@company.com",
+      password: stack.passwords.viewer,
+    });
     expect(back.origin + back.pathname).toBe("http://127.0.0.1:4799/callback");
     const exchange = transport();
     await exchange.finishAuth(back.searchParams);
@@ -75,7 +84,12 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
     const tokens = provider.tokens();
     const clientId = provider.clientInformation()?.client_id;
     const claims = jose.decodeJwt(tokens?.access_token ?? "");
-    expect(claims).toMatchObject({ aud: stack.mcpUrl, scope: "tickets:read integrations:read", email: "viewer@company.com", act: { sub: clientId } });
+    expect(claims).toMatchObject({
+      aud: stack.mcpUrl,
+      scope: "tickets:read integrations:read",
+      email: "viewer@company.com",
+      act: { sub: clientId },
+    });
 
     await client.callTool({ name: "list_tickets", arguments: {} });
     const rows = await stack.mcpDb.query<{ actor_sub: string; email: string }>(
@@ -96,11 +110,19 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
         code_verifier: provider.codeVerifier(),
       }),
     });
-    expect([replay.status, ((await replay.json()) as { error: string }).error]).toEqual([400, "invalid_grant"]);
+    expect([replay.status, ((await replay.json()) as { error: string }).error]).toEqual([
+      400,
+      "invalid_grant",
+    ]);
     const direct = () =>
       fetch(stack.mcpUrl, {
         method: "POST",
-        headers: { authorization: `Bearer ${tokens?.access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" },
+        headers: {
+          authorization: `Bearer ${tokens?.access_token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-11-25",
+        },
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
       });
     let status = (await direct()).status;
@@ -115,16 +137,23 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
   it("the 1.x SDK's auth() (@modelcontextprotocol/sdk): same flow, the support agent's twelve tools", async () => {
     const provider = new InMemoryOAuthProvider("http://localhost:4800/oauth/callback");
     const transport = () => new V1Transport(new URL(stack.mcpUrl), { authProvider: provider });
-    const failed = await new V1Client({ name: "oauth-login-v1", version: "1.0.0" }).connect(transport()).catch((e: unknown) => e);
+    const failed = await new V1Client({ name: "oauth-login-v1", version: "1.0.0" })
+      .connect(transport())
+      .catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(V1UnauthorizedError);
-    const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", { email: "agent@company.com", password: stack.passwords.agent });
+    const back = await loginThroughPage(provider.authorizationUrl?.href ?? "", {
+      email: "agent@company.com",
+      password: stack.passwords.agent,
+    });
     await transport().finishAuth(back.searchParams.get("code") ?? "");
     const client = new V1Client({ name: "oauth-login-v1", version: "1.0.0" });
     await client.connect(transport());
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain("delete_ticket");
     expect(tools).toHaveLength(12);
-    expect(jose.decodeJwt(provider.tokens()?.access_token ?? "").act).toEqual({ sub: provider.clientInformation()?.client_id });
+    expect(jose.decodeJwt(provider.tokens()?.access_token ?? "").act).toEqual({
+      sub: provider.clientInformation()?.client_id,
+    });
     await client.close();
   }, 120_000);
 });

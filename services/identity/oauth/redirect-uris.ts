@@ -24,10 +24,14 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (FORBIDDEN_SCHEMES.has(url.protocol)) return `the ${url.protocol} scheme is not allowed`;
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:") {
-    return LOOPBACK_HOSTS.has(url.hostname) ? undefined : "http is allowed only for loopback (127.0.0.1, [::1], localhost)";
+    return LOOPBACK_HOSTS.has(url.hostname)
+      ? undefined
+      : "http is allowed only for loopback (127.0.0.1, [::1], localhost)";
   }
   // RFC 8252 §7.1: a private-use scheme is a reverse domain name (com.example.app:/callback).
-  return url.protocol.includes(".") ? undefined : "a private-use scheme must be a reverse domain name (e.g. com.example.app)";
+  return url.protocol.includes(".")
+    ? undefined
+    : "a private-use scheme must be a reverse domain name (e.g. com.example.app)";
 }
 
 export function isLoopbackRedirect(uri: string): boolean {

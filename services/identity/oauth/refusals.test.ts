@@ -18,7 +18,11 @@ const documents = new Map<string, string>();
 
 beforeAll(async () => {
   chat = await startTestIdentity();
-  const reg = await register(chat.url, { redirect_uris: [REDIRECT, "https://app.example/cb"], token_endpoint_auth_method: "none", client_name: "Refusal <b>client</b>" });
+  const reg = await register(chat.url, {
+    redirect_uris: [REDIRECT, "https://app.example/cb"],
+    token_endpoint_auth_method: "none",
+    client_name: "Refusal <b>client</b>",
+  });
   clientId = reg.body.client_id as string;
   // Client ID Metadata Documents served on loopback (allowed outside production only).
   docs = createServer((req, res) => {
@@ -49,7 +53,12 @@ describe("authorization endpoint", () => {
       authorizeUrl(chat.url, { clientId, redirectUri: "https://evil.example/cb", challenge }),
       authorizeUrl(chat.url, { clientId, redirectUri: "https://app.example/cb/../x", challenge }),
       authorizeUrl(chat.url, { clientId: "mcp_nobody", redirectUri: REDIRECT, challenge }),
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge, extra: { redirect_uri: undefined } }),
+      authorizeUrl(chat.url, {
+        clientId,
+        redirectUri: REDIRECT,
+        challenge,
+        extra: { redirect_uri: undefined },
+      }),
       `${authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge })}&redirect_uri=${encodeURIComponent("https://evil.example/cb")}`,
     ]) {
       const page = await openAuthorizePage(url);
@@ -69,30 +78,44 @@ describe("authorization endpoint", () => {
       [{ resource: "http://other.test/mcp" }, "invalid_target"],
     ];
     for (const [extra, error] of cases) {
-      const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge, state: "s-9", extra }));
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge, state: "s-9", extra }),
+      );
       expect(page.status).toBe(303);
       const back = new URL(page.location ?? "");
       expect(back.origin + back.pathname).toBe(REDIRECT);
-      expect([back.searchParams.get("error"), back.searchParams.get("state"), back.searchParams.get("iss")]).toEqual([error, "s-9", TEST_ISSUER]);
+      expect([
+        back.searchParams.get("error"),
+        back.searchParams.get("state"),
+        back.searchParams.get("iss"),
+      ]).toEqual([error, "s-9", TEST_ISSUER]);
       expect(back.searchParams.get("code")).toBeNull();
     }
   });
 
   it("loopback redirect URIs match on any port (RFC 8252), nothing else does", async () => {
     const { challenge } = pkcePair();
-    const ok = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: "http://127.0.0.1:53123/callback", challenge }));
+    const ok = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: "http://127.0.0.1:53123/callback", challenge }),
+    );
     expect(ok.status).toBe(200);
     expect(ok.html).toContain("Refusal &#60;b&#62;client&#60;/b&#62;");
-    const otherPath = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: "http://127.0.0.1:53123/other", challenge }));
+    const otherPath = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: "http://127.0.0.1:53123/other", challenge }),
+    );
     expect(otherPath.status).toBe(400);
-    const httpsPort = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: "https://app.example:8443/cb", challenge }));
+    const httpsPort = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: "https://app.example:8443/cb", challenge }),
+    );
     expect(httpsPort.status).toBe(400);
   });
 
   it("a form posted without the page's cookie (cross-site) or with another is refused and issues no code", async () => {
     const { challenge } = pkcePair();
     const before = await count("oauth_codes");
-    const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    const page = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
+    );
     const noCookie = await submitLogin(authorizePath(), page, user(), { cookie: null });
     expect([noCookie.status, noCookie.location]).toEqual([400, null]);
     const otherCookie = await submitLogin(authorizePath(), page, user(), { cookie: "sx_oauth_csrf=forged" });
@@ -103,8 +126,13 @@ describe("authorization endpoint", () => {
   it("a wrong password shows the page again (401) with one message; deny redirects access_denied", async () => {
     const { challenge } = pkcePair();
     const before = await count("oauth_codes");
-    const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
-    const wrong = await submitLogin(authorizePath(), page, { email: "agent@company.com", password: "not-it" });
+    const page = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
+    );
+    const wrong = await submitLogin(authorizePath(), page, {
+      email: "agent@company.com",
+      password: "not-it",
+    });
     expect([wrong.status, wrong.location]).toEqual([401, null]);
     expect(wrong.html).toContain("Invalid email or password.");
     // The page shown again carries a fresh form value: the next post uses it.
@@ -115,10 +143,14 @@ describe("authorization endpoint", () => {
 
   it("a post naming another origin is refused; `Origin: null` (Chromium under some referrer policies) rests on the CSRF pair", async () => {
     const { challenge } = pkcePair();
-    const foreign = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    const foreign = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
+    );
     const refused = await submitLogin(authorizePath(), foreign, user(), { origin: "https://evil.example" });
     expect([refused.status, refused.location]).toEqual([400, null]);
-    const blank = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    const blank = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
+    );
     expect(blank.html.length).toBeGreaterThan(0);
     const accepted = await submitLogin(authorizePath(), blank, user(), { origin: "null" });
     expect(accepted.status).toBe(303);
@@ -127,8 +159,13 @@ describe("authorization endpoint", () => {
 
   it("a form value is single-use: the same cookie and field posted again are refused, even after a wrong password", async () => {
     const { challenge } = pkcePair();
-    const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
-    const wrong = await submitLogin(authorizePath(), page, { email: "agent@company.com", password: "not-it" });
+    const page = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
+    );
+    const wrong = await submitLogin(authorizePath(), page, {
+      email: "agent@company.com",
+      password: "not-it",
+    });
     expect(wrong.status).toBe(401);
     const replayAfterWrong = await submitLogin(authorizePath(), page, user());
     expect([replayAfterWrong.status, replayAfterWrong.location]).toEqual([400, null]);
@@ -142,7 +179,9 @@ describe("authorization endpoint", () => {
 
   it("the login page counts failures in the same throttle as AuthService.Login", async () => {
     const { challenge } = pkcePair();
-    const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }));
+    const page = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
+    );
     const email = "throttled@company.com";
     let current = page;
     for (let i = 0; i < chat.config.LOGIN_MAX_FAILURES_PER_EMAIL; i++) {
@@ -160,7 +199,13 @@ describe("token endpoint", () => {
     const done = await submitLogin(authorizePath(), page, user());
     return { code: new URL(done.location ?? "").searchParams.get("code") ?? "", verifier };
   }
-  const redeem = (form: Record<string, string>) => tokenRequest(chat.url, { grant_type: "authorization_code", client_id: clientId, redirect_uri: REDIRECT, ...form });
+  const redeem = (form: Record<string, string>) =>
+    tokenRequest(chat.url, {
+      grant_type: "authorization_code",
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      ...form,
+    });
 
   it("a missing PKCE verifier is invalid_request; a wrong one invalid_grant and burns the code", async () => {
     const { code, verifier } = await codeFor();
@@ -177,16 +222,30 @@ describe("token endpoint", () => {
 
   it("a wrong redirect_uri or unknown resource at the token endpoint is refused", async () => {
     const a = await codeFor();
-    const target = await redeem({ code: a.code, code_verifier: a.verifier, resource: "http://other.test/mcp" });
+    const target = await redeem({
+      code: a.code,
+      code_verifier: a.verifier,
+      resource: "http://other.test/mcp",
+    });
     expect([target.status, target.body.error]).toEqual([400, "invalid_target"]);
-    const uri = await redeem({ code: a.code, code_verifier: a.verifier, redirect_uri: "http://127.0.0.1:9/callback" });
+    const uri = await redeem({
+      code: a.code,
+      code_verifier: a.verifier,
+      redirect_uri: "http://127.0.0.1:9/callback",
+    });
     expect([uri.status, uri.body.error]).toEqual([400, "invalid_grant"]);
   });
 
   it("another client's code (foreign) is invalid_grant and leaves the code to its client", async () => {
     const other = await register(chat.url, { redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" });
     const { code, verifier } = await codeFor();
-    const foreign = await tokenRequest(chat.url, { grant_type: "authorization_code", client_id: other.body.client_id as string, code, redirect_uri: REDIRECT, code_verifier: verifier });
+    const foreign = await tokenRequest(chat.url, {
+      grant_type: "authorization_code",
+      client_id: other.body.client_id as string,
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+    });
     expect([foreign.status, foreign.body.error]).toEqual([400, "invalid_grant"]);
     expect((await redeem({ code, code_verifier: verifier })).status).toBe(200);
   });
@@ -197,18 +256,39 @@ describe("token endpoint", () => {
     expect(first.status).toBe(200);
     const again = await redeem({ code, code_verifier: verifier });
     expect([again.status, again.body.error]).toEqual([400, "invalid_grant"]);
-    const refresh = await tokenRequest(chat.url, { grant_type: "refresh_token", client_id: clientId, refresh_token: first.body.refresh_token as string });
+    const refresh = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: first.body.refresh_token as string,
+    });
     expect(refresh.body.error).toBe("invalid_grant");
-    const sid = JSON.parse(Buffer.from((first.body.access_token as string).split(".")[1] ?? "", "base64url").toString()).sid;
+    const sid = JSON.parse(
+      Buffer.from((first.body.access_token as string).split(".")[1] ?? "", "base64url").toString(),
+    ).sid;
     const row = await chat.running.database.query("SELECT revoke_reason FROM sessions WHERE id = $1", [sid]);
     expect(row.rows[0]).toEqual({ revoke_reason: "authorization_code_reuse" });
   });
 
   it("an unknown code, an unknown client, a public client sending a secret: refused", async () => {
-    expect((await redeem({ code: "sxc_nope", code_verifier: pkcePair().verifier })).body.error).toBe("invalid_grant");
-    const unknown = await tokenRequest(chat.url, { grant_type: "authorization_code", client_id: "mcp_nobody", code: "sxc_x", redirect_uri: REDIRECT, code_verifier: pkcePair().verifier });
+    expect((await redeem({ code: "sxc_nope", code_verifier: pkcePair().verifier })).body.error).toBe(
+      "invalid_grant",
+    );
+    const unknown = await tokenRequest(chat.url, {
+      grant_type: "authorization_code",
+      client_id: "mcp_nobody",
+      code: "sxc_x",
+      redirect_uri: REDIRECT,
+      code_verifier: pkcePair().verifier,
+    });
     expect([unknown.status, unknown.body.error]).toEqual([401, "invalid_client"]);
-    const secret = await tokenRequest(chat.url, { grant_type: "authorization_code", client_id: clientId, client_secret: "x", code: "sxc_x", redirect_uri: REDIRECT, code_verifier: pkcePair().verifier });
+    const secret = await tokenRequest(chat.url, {
+      grant_type: "authorization_code",
+      client_id: clientId,
+      client_secret: "x",
+      code: "sxc_x",
+      redirect_uri: REDIRECT,
+      code_verifier: pkcePair().verifier,
+    });
     expect(secret.body.error).toBe("invalid_client");
   });
 });
@@ -220,8 +300,14 @@ describe("registration", () => {
       [{ redirect_uris: ["javascript:alert(1)"] }, "invalid_redirect_uri"],
       [{ redirect_uris: ["https://a.example/cb#frag"] }, "invalid_redirect_uri"],
       [{ redirect_uris: [] }, "invalid_redirect_uri"],
-      [{ redirect_uris: ["https://a.example/cb"], grant_types: ["client_credentials"] }, "invalid_client_metadata"],
-      [{ redirect_uris: ["https://a.example/cb"], token_endpoint_auth_method: "private_key_jwt" }, "invalid_client_metadata"],
+      [
+        { redirect_uris: ["https://a.example/cb"], grant_types: ["client_credentials"] },
+        "invalid_client_metadata",
+      ],
+      [
+        { redirect_uris: ["https://a.example/cb"], token_endpoint_auth_method: "private_key_jwt" },
+        "invalid_client_metadata",
+      ],
     ] as const) {
       const res = await register(chat.url, metadata);
       expect([res.status, res.body.error], JSON.stringify(metadata)).toEqual([400, error]);
@@ -231,7 +317,12 @@ describe("registration", () => {
   it("limits registrations per address", async () => {
     let last = 0;
     for (let i = 0; i < 25 && last !== 429; i++) {
-      last = (await register(chat.url, { redirect_uris: ["https://many.example/cb"], token_endpoint_auth_method: "none" })).status;
+      last = (
+        await register(chat.url, {
+          redirect_uris: ["https://many.example/cb"],
+          token_endpoint_auth_method: "none",
+        })
+      ).status;
     }
     expect(last).toBe(429);
   });
@@ -240,23 +331,51 @@ describe("registration", () => {
 describe("Client ID Metadata Documents", () => {
   it("a document naming itself is a client; one that doesn't, or is too large, is not", async () => {
     const good = `${docsBase}/good.json`;
-    documents.set("/good.json", JSON.stringify({ client_id: good, client_name: "Doc client", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" }));
-    documents.set("/liar.json", JSON.stringify({ client_id: `${docsBase}/other.json`, redirect_uris: [REDIRECT] }));
-    documents.set("/big.json", JSON.stringify({ client_id: `${docsBase}/big.json`, redirect_uris: [REDIRECT], pad: "x".repeat(10_000) }));
+    documents.set(
+      "/good.json",
+      JSON.stringify({
+        client_id: good,
+        client_name: "Doc client",
+        redirect_uris: [REDIRECT],
+        token_endpoint_auth_method: "none",
+      }),
+    );
+    documents.set(
+      "/liar.json",
+      JSON.stringify({ client_id: `${docsBase}/other.json`, redirect_uris: [REDIRECT] }),
+    );
+    documents.set(
+      "/big.json",
+      JSON.stringify({
+        client_id: `${docsBase}/big.json`,
+        redirect_uris: [REDIRECT],
+        pad: "x".repeat(10_000),
+      }),
+    );
     const flow = await fullCodeFlowWith(good);
     expect(flow.status).toBe(200);
     for (const bad of [`${docsBase}/liar.json`, `${docsBase}/big.json`, `${docsBase}/missing.json`]) {
-      const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId: bad, redirectUri: REDIRECT, challenge: pkcePair().challenge }));
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId: bad, redirectUri: REDIRECT, challenge: pkcePair().challenge }),
+      );
       expect([page.status, page.location], bad).toEqual([400, null]);
     }
   });
 
   async function fullCodeFlowWith(docClientId: string) {
     const { verifier, challenge } = pkcePair();
-    const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId: docClientId, redirectUri: REDIRECT, challenge }));
+    const page = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId: docClientId, redirectUri: REDIRECT, challenge }),
+    );
     expect(page.html).toContain("Doc client");
     const done = await submitLogin(authorizePath(), page, user());
     const code = new URL(done.location ?? "").searchParams.get("code") ?? "";
-    return tokenRequest(chat.url, { grant_type: "authorization_code", client_id: docClientId, code, redirect_uri: REDIRECT, code_verifier: verifier });
+    return tokenRequest(chat.url, {
+      grant_type: "authorization_code",
+      client_id: docClientId,
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+    });
   }
 });

@@ -6,10 +6,25 @@ import { grantedScopes } from "./scopes.js";
 
 describe("redirect URIs (RFC 8252, OAuth 2.1 §2.3.1)", () => {
   it("registers https, loopback http and reverse-domain private schemes only", () => {
-    for (const ok of ["https://app.example/cb", "http://127.0.0.1:3000/cb", "http://[::1]/cb", "http://localhost:6274/oauth/callback", "com.example.app:/cb"]) {
+    for (const ok of [
+      "https://app.example/cb",
+      "http://127.0.0.1:3000/cb",
+      "http://[::1]/cb",
+      "http://localhost:6274/oauth/callback",
+      "com.example.app:/cb",
+    ]) {
       expect(redirectUriProblem(ok), ok).toBeUndefined();
     }
-    for (const bad of ["http://app.example/cb", "https://a.example/cb#x", "https://u:p@a.example/cb", "javascript:alert(1)", "data:text/html,x", "myapp:/cb", "/relative", ""]) {
+    for (const bad of [
+      "http://app.example/cb",
+      "https://a.example/cb#x",
+      "https://u:p@a.example/cb",
+      "javascript:alert(1)",
+      "data:text/html,x",
+      "myapp:/cb",
+      "/relative",
+      "",
+    ]) {
       expect(redirectUriProblem(bad), bad).toBeDefined();
     }
   });
@@ -17,7 +32,9 @@ describe("redirect URIs (RFC 8252, OAuth 2.1 §2.3.1)", () => {
   it("matches exactly, except the port of a loopback URI", () => {
     const registered = ["https://app.example/cb", "http://127.0.0.1:4711/callback"];
     expect(matchRedirectUri("https://app.example/cb", registered)).toBe("https://app.example/cb");
-    expect(matchRedirectUri("http://127.0.0.1:9999/callback", registered)).toBe("http://127.0.0.1:4711/callback");
+    expect(matchRedirectUri("http://127.0.0.1:9999/callback", registered)).toBe(
+      "http://127.0.0.1:4711/callback",
+    );
     expect(matchRedirectUri("http://127.0.0.1/callback", registered)).toBe("http://127.0.0.1:4711/callback");
     for (const other of [
       "https://app.example/cb/",

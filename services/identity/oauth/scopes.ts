@@ -7,6 +7,9 @@ import { SCOPES } from "../../kit/auth/scopes.js";
  */
 export function grantedScopes(requested: string | undefined, userScopes: readonly string[]): string[] {
   const held = new Set(userScopes);
-  const asked = requested === undefined || requested.trim() === "" ? undefined : new Set(requested.split(" ").filter(Boolean));
+  const asked =
+    requested === undefined || requested.trim() === ""
+      ? undefined
+      : new Set(requested.split(" ").filter(Boolean));
   return SCOPES.filter((s) => held.has(s) && (asked === undefined || asked.has(s)));
 }

@@ -20,13 +20,19 @@ afterAll(async () => {
 });
 
 /** Opens Watch with exactly these headers and reads the first message (the snapshot). */
-async function firstMessage(serviceToken: string | undefined, userToken?: string): Promise<"snapshot" | ConnectError> {
+async function firstMessage(
+  serviceToken: string | undefined,
+  userToken?: string,
+): Promise<"snapshot" | ConnectError> {
   const interceptor: Interceptor = (next) => async (req) => {
     if (serviceToken !== undefined) req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${serviceToken}`);
     if (userToken !== undefined) req.header.set("authorization", `Bearer ${userToken}`);
     return next(req);
   };
-  const client = createClient(RevocationService, createGrpcTransport({ baseUrl: stack.identity.url, interceptors: [interceptor] }));
+  const client = createClient(
+    RevocationService,
+    createGrpcTransport({ baseUrl: stack.identity.url, interceptors: [interceptor] }),
+  );
   const abort = new AbortController();
   try {
     for await (const m of client.watch({}, { signal: abort.signal })) {
@@ -42,7 +48,12 @@ async function firstMessage(serviceToken: string | undefined, userToken?: string
 
 describe("revocation feed callers", () => {
   it("admits chat, the agent, the gateway and the MCP server as themselves; refuses users and everyone else", async () => {
-    for (const service of [SERVICE_IDS.chat, SERVICE_IDS.agent, SERVICE_IDS.gateway, SERVICE_IDS.mcpServer] as const) {
+    for (const service of [
+      SERVICE_IDS.chat,
+      SERVICE_IDS.agent,
+      SERVICE_IDS.gateway,
+      SERVICE_IDS.mcpServer,
+    ] as const) {
       const token = await configuredClientCredentials(stack.config, service).tokenFor(SERVICE_IDS.identity);
       expect(await firstMessage(token), service).toBe("snapshot");
     }
@@ -52,14 +63,27 @@ describe("revocation feed callers", () => {
       ["nothing at all", await firstMessage(undefined), Code.PermissionDenied],
       [
         "the agent's credential for the gateway",
-        await firstMessage(await configuredClientCredentials(stack.config, SERVICE_IDS.agent).tokenFor(SERVICE_IDS.gateway, "support-assistant")),
+        await firstMessage(
+          await configuredClientCredentials(stack.config, SERVICE_IDS.agent).tokenFor(
+            SERVICE_IDS.gateway,
+            "support-assistant",
+          ),
+        ),
         Code.Unauthenticated,
       ],
-      ["chat's own credential for the agent", await firstMessage(await configuredClientCredentials(stack.config, SERVICE_IDS.chat).tokenFor(SERVICE_IDS.agent)), Code.Unauthenticated],
+      [
+        "chat's own credential for the agent",
+        await firstMessage(
+          await configuredClientCredentials(stack.config, SERVICE_IDS.chat).tokenFor(SERVICE_IDS.agent),
+        ),
+        Code.Unauthenticated,
+      ],
       ["a user token as service credential", await firstMessage(user.accessToken), Code.Unauthenticated],
     ];
     for (const [name, outcome, code] of refusals) {
-      expect(outcome === "snapshot" ? `${name}: accepted` : `${name}: ${Code[outcome.code]}`).toBe(`${name}: ${Code[code]}`);
+      expect(outcome === "snapshot" ? `${name}: accepted` : `${name}: ${Code[outcome.code]}`).toBe(
+        `${name}: ${Code[code]}`,
+      );
     }
   });
 });

@@ -37,7 +37,11 @@ export function createClientCredentialsGrant(options: ClientCredentialsOptions) 
     const audience = form.get("audience");
     if (audience === undefined || audience === "") throw invalidRequest("missing parameter audience");
     if (form.has("resource")) {
-      throw new OAuthError(400, "invalid_target", "service tokens name their service with audience, not resource");
+      throw new OAuthError(
+        400,
+        "invalid_target",
+        "service tokens name their service with audience, not resource",
+      );
     }
     if (form.has("scope")) throw new OAuthError(400, "invalid_scope", "service tokens carry no scope");
     if (!client.serviceAudiences.includes(audience)) {
@@ -50,10 +54,14 @@ export function createClientCredentialsGrant(options: ClientCredentialsOptions) 
     const agent = form.get("agent_id");
     if (agent !== undefined) {
       if (!client.mayNameAgent) {
-        throw invalidRequest(`agent_id: client "${client.clientId}" runs no agents; only the agent service may name one`);
+        throw invalidRequest(
+          `agent_id: client "${client.clientId}" runs no agents; only the agent service may name one`,
+        );
       }
-      if (!AGENT_ID.test(agent)) throw invalidRequest("agent_id must be 1-64 letters, digits, '.', '_' or '-'");
-      if (!(await lookupAgent(options.agents, agent))) throw invalidRequest(`agent_id: agent "${agent}" is not registered`);
+      if (!AGENT_ID.test(agent))
+        throw invalidRequest("agent_id must be 1-64 letters, digits, '.', '_' or '-'");
+      if (!(await lookupAgent(options.agents, agent)))
+        throw invalidRequest(`agent_id: agent "${agent}" is not registered`);
     }
     const minted = await options.minter.mintService({
       clientId: client.clientId,
@@ -62,7 +70,11 @@ export function createClientCredentialsGrant(options: ClientCredentialsOptions) 
       ...(agent !== undefined ? { agent } : {}),
     });
     return {
-      body: { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresAt - minted.issuedAt },
+      body: {
+        access_token: minted.token,
+        token_type: "Bearer",
+        expires_in: minted.expiresAt - minted.issuedAt,
+      },
       audience,
       agent,
       jti: minted.jti,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createClientAuthThrottle } from "./client-auth-throttle.js";
 import { clientAddressFrom } from "./client-address.js";
+import { createClientAuthThrottle } from "./client-auth-throttle.js";
 import { createLoginThrottle } from "./login-throttle.js";
 import { createSlidingWindow } from "./sliding-window.js";
 
@@ -52,7 +52,13 @@ describe("login throttle", () => {
   it("slows every attempt on an email past its threshold by the same bounded, doubling delay", () => {
     let now = 0;
     const t = createLoginThrottle(
-      { windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 100, emailDelayBaseMs: 250, emailDelayMaxMs: 2_000 },
+      {
+        windowMs: 60_000,
+        maxFailuresPerEmail: 2,
+        maxFailuresPerAddress: 100,
+        emailDelayBaseMs: 250,
+        emailDelayMaxMs: 2_000,
+      },
       () => now,
     );
     const delays: number[] = [];
@@ -69,7 +75,10 @@ describe("login throttle", () => {
   });
 
   it("clears only the succeeding pair: the address and the email keep their failures", () => {
-    const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 3 }, () => 0);
+    const t = createLoginThrottle(
+      { windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 3 },
+      () => 0,
+    );
     t.recordFailure("a@x", "10.0.0.1");
     t.recordFailure("a@x", "10.0.0.1");
     t.recordSuccess("a@x", "10.0.0.1");
@@ -80,7 +89,10 @@ describe("login throttle", () => {
   });
 
   it("puts attempts without a usable address in one bucket rather than leaving them uncounted", () => {
-    const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 5, maxFailuresPerAddress: 2 }, () => 0);
+    const t = createLoginThrottle(
+      { windowMs: 60_000, maxFailuresPerEmail: 5, maxFailuresPerAddress: 2 },
+      () => 0,
+    );
     t.recordFailure("a@x", undefined);
     t.recordFailure("b@x", undefined);
     expect(t.retryAfterSec("c@x", undefined)).toBe(60);

@@ -68,7 +68,10 @@ export function createTokenMinter(options: { issuer: string; signer: () => Activ
   const sign = async (claims: jose.JWTPayload, lifetime: Lifetime): Promise<MintedToken> => {
     const signer = options.signer();
     const issuedAt = Math.floor(Date.now() / 1000);
-    const expiresAt = Math.min(issuedAt + lifetime.lifetimeSec, lifetime.notAfter ?? Number.POSITIVE_INFINITY);
+    const expiresAt = Math.min(
+      issuedAt + lifetime.lifetimeSec,
+      lifetime.notAfter ?? Number.POSITIVE_INFINITY,
+    );
     const jti = randomUUID();
     const payload: jose.JWTPayload = {
       iss: options.issuer,

@@ -19,7 +19,10 @@ export async function seedDevPrincipal(db: Database): Promise<void> {
     );
     if (res.rowCount === 0) return;
     for (const role of p.roles) {
-      await tx.query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING", [p.userId, role]);
+      await tx.query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+        p.userId,
+        role,
+      ]);
     }
   });
 }

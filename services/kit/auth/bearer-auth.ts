@@ -1,8 +1,8 @@
+import { parseBearer } from "../propagation/bearer.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
 import { invalidTokenChallenge, missingTokenChallenge } from "./challenge.js";
 import { DEV_ANONYMOUS_PRINCIPAL, type Principal } from "./principal.js";
 import type { TokenVerifier } from "./token-verifier.js";
-import { parseBearer } from "../propagation/bearer.js";
 
 /**
  * The one bearer-authentication core (parse → verify → revocation → outcome), shared by the

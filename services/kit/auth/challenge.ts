@@ -18,10 +18,18 @@ export function missingTokenChallenge(resourceMetadataUrl?: string): string {
 }
 
 export function invalidTokenChallenge(description: string, resourceMetadataUrl?: string): string {
-  return challenge({ error: "invalid_token", error_description: description, resource_metadata: resourceMetadataUrl });
+  return challenge({
+    error: "invalid_token",
+    error_description: description,
+    resource_metadata: resourceMetadataUrl,
+  });
 }
 
-export function insufficientScopeChallenge(scope: string, description: string, resourceMetadataUrl?: string): string {
+export function insufficientScopeChallenge(
+  scope: string,
+  description: string,
+  resourceMetadataUrl?: string,
+): string {
   return challenge({
     error: "insufficient_scope",
     scope,

@@ -27,7 +27,9 @@ export function createClientCredentials(options: {
         const form = new URLSearchParams({ grant_type: CLIENT_CREDENTIALS_GRANT, audience });
         if (agent !== undefined) form.set("agent_id", agent);
         try {
-          const t = await requestToken(options.tokenEndpoint, options.client, form, { timeoutMs: options.timeoutMs ?? 5_000 });
+          const t = await requestToken(options.tokenEndpoint, options.client, form, {
+            timeoutMs: options.timeoutMs ?? 5_000,
+          });
           return { token: t.accessToken, expiresAt: t.expiresAt };
         } catch (err) {
           if (!(err instanceof TokenEndpointError)) throw err;
@@ -74,5 +76,8 @@ export function configuredClientCredentials(
   config: CredentialConfig,
   service: CallingService,
 ): ReturnType<typeof createClientCredentials> {
-  return createClientCredentials({ tokenEndpoint: config.AUTH_TOKEN_URL, client: configuredClientSecret(config, service) });
+  return createClientCredentials({
+    tokenEndpoint: config.AUTH_TOKEN_URL,
+    client: configuredClientSecret(config, service),
+  });
 }

@@ -10,7 +10,14 @@ describe("scopes", () => {
     const viewer = new Set(ROLE_SCOPES.viewer);
     const tools = TOOL_NAMES.filter((t) => viewer.has(TOOL_SCOPES[t]));
     expect(tools.sort()).toEqual(
-      ["get_active_integrations", "get_ticket", "get_ticket_stats", "list_integrations", "list_tickets", "search_tickets"].sort(),
+      [
+        "get_active_integrations",
+        "get_ticket",
+        "get_ticket_stats",
+        "list_integrations",
+        "list_tickets",
+        "search_tickets",
+      ].sort(),
     );
   });
 

@@ -12,7 +12,11 @@ import {
   watchRevocations,
 } from "./revocation/index.js";
 import type { ServiceCredentials } from "./service-identity.js";
-import { createConfiguredKeySet, createConfiguredServiceVerifier, createConfiguredVerifier } from "./token-verifier.js";
+import {
+  createConfiguredKeySet,
+  createConfiguredServiceVerifier,
+  createConfiguredVerifier,
+} from "./token-verifier.js";
 
 /**
  * Everything a Connect service behind the edge needs to authenticate (docs/architecture.md, "The

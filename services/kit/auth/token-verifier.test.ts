@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestIssuer, type TestIssuer } from "../testing/test-issuer.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
 import { createTokenVerifier, type TokenVerifier } from "./token-verifier.js";
-import { startTestIssuer, type TestIssuer } from "../testing/test-issuer.js";
 
 const AUDIENCE = "support-ext-api";
 let issuer: TestIssuer;
@@ -56,7 +56,11 @@ describe("token verifier", () => {
     ["three garbage parts", async () => "abc.def.ghi", "malformed"],
     ["bad signature", () => issuer.forge("bad_signature"), "bad_signature"],
     ["alg none", () => issuer.forge("alg_none"), "unsigned_token"],
-    ["HS256 signed with the public key", () => issuer.forge("hs256_with_public_key"), "algorithm_not_allowed"],
+    [
+      "HS256 signed with the public key",
+      () => issuer.forge("hs256_with_public_key"),
+      "algorithm_not_allowed",
+    ],
     ["expired", () => issuer.mint({}, { expiresIn: -60 }), "expired"],
     ["not yet valid", () => issuer.mint({}, { notBefore: 120 }), "not_yet_valid"],
     ["wrong issuer", () => issuer.mint({}, { issuer: "https://evil.example" }), "wrong_issuer"],
@@ -86,7 +90,12 @@ describe("token verifier", () => {
   });
 
   it("caches the JWKS and refetches it when an unknown kid appears (key rotation)", async () => {
-    const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, jwksCooldownMs: 0 });
+    const v = createTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      keys: issuer.jwksUrl,
+      jwksCooldownMs: 0,
+    });
     const before = issuer.jwksFetches;
     for (let i = 0; i < 20; i++) await v.verify(await issuer.mint({ sub: `cache-${i}` }));
     expect(issuer.jwksFetches - before).toBe(1);
@@ -99,10 +108,16 @@ describe("token verifier", () => {
   it("rate-limits refetches: unknown kids one after another cost at most one fetch per cooldown", async () => {
     // Sequential on purpose: a concurrent burst shares one pending fetch even without a cooldown.
     const fetchesFor = async (jwksCooldownMs: number) => {
-      const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, jwksCooldownMs });
+      const v = createTokenVerifier({
+        issuer: issuer.issuer,
+        audience: AUDIENCE,
+        keys: issuer.jwksUrl,
+        jwksCooldownMs,
+      });
       await v.verify(await issuer.mint());
       const before = issuer.jwksFetches;
-      for (let i = 0; i < 25; i++) expect(await reasonOf(await issuer.forge("unknown_kid"), v)).toBe("unknown_key");
+      for (let i = 0; i < 25; i++)
+        expect(await reasonOf(await issuer.forge("unknown_kid"), v)).toBe("unknown_key");
       return issuer.jwksFetches - before;
     };
     expect(await fetchesFor(0)).toBe(25); // the control: without a cooldown every stranger refetches
@@ -110,11 +125,17 @@ describe("token verifier", () => {
   });
 
   it("while the JWKS endpoint fails, refuses fast with jwks_unavailable instead of refetching", async () => {
-    const v = createTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl, cacheSize: 0 });
+    const v = createTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      keys: issuer.jwksUrl,
+      cacheSize: 0,
+    });
     issuer.failJwks(true);
     try {
       const before = issuer.jwksFetches;
-      for (let i = 0; i < 25; i++) expect(await reasonOf(await issuer.mint({ sub: `outage-${i}` }), v)).toBe("jwks_unavailable");
+      for (let i = 0; i < 25; i++)
+        expect(await reasonOf(await issuer.mint({ sub: `outage-${i}` }), v)).toBe("jwks_unavailable");
       expect(issuer.jwksFetches - before).toBe(1);
     } finally {
       issuer.failJwks(false);
@@ -134,7 +155,8 @@ describe("token verifier", () => {
     issuer.failJwks(true);
     try {
       const before = issuer.jwksFetches;
-      for (let i = 0; i < 10; i++) expect(await reasonOf(await issuer.mint({ sub: `stale-${i}` }), v)).toBe("accepted");
+      for (let i = 0; i < 10; i++)
+        expect(await reasonOf(await issuer.mint({ sub: `stale-${i}` }), v)).toBe("accepted");
       // A key the last good set lacks may have been rotated in: that can't be told until the keys are back.
       expect(await reasonOf(await issuer.forge("unknown_kid"), v)).toBe("jwks_unavailable");
       expect(issuer.jwksFetches - before).toBe(1);

@@ -2,8 +2,8 @@ import * as jose from "jose";
 import type { Config } from "../config/config.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
 import { type Actor, DEV_ANONYMOUS_PRINCIPAL, type Principal } from "./principal.js";
-import type { ServiceCaller } from "./service-identity.js";
 import { createRemoteKeySet } from "./remote-key-set.js";
+import type { ServiceCaller } from "./service-identity.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 
 /** Algorithms we sign with (brief §3). Anything else, `none` and HMAC included, is refused. */
@@ -143,13 +143,16 @@ function describeJoseError(err: unknown): [AuthFailureReason, string?] {
 
 function stringClaim(payload: jose.JWTPayload, name: string): string {
   const v = payload[name];
-  if (typeof v !== "string" || v.length === 0) throw new AuthError("missing_claim", `the token lacks the "${name}" claim`);
+  if (typeof v !== "string" || v.length === 0)
+    throw new AuthError("missing_claim", `the token lacks the "${name}" claim`);
   return v;
 }
 
 function toPrincipal(payload: jose.JWTPayload): Principal {
   const scope = typeof payload.scope === "string" ? payload.scope : "";
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === "string") : [];
+  const roles = Array.isArray(payload.roles)
+    ? payload.roles.filter((r): r is string => typeof r === "string")
+    : [];
   const actor = toActor(payload.act, 0);
   const agentTools = agentToolsOf(payload.authorization_details);
   return Object.freeze({
@@ -179,7 +182,13 @@ const MAX_ACT_DEPTH = 8;
 function toActor(act: unknown, depth: number): Actor | undefined {
   if (act === undefined) return undefined;
   const a = act as { sub?: unknown; agent?: unknown; act?: unknown };
-  if (depth >= MAX_ACT_DEPTH || typeof act !== "object" || act === null || typeof a.sub !== "string" || a.sub === "") {
+  if (
+    depth >= MAX_ACT_DEPTH ||
+    typeof act !== "object" ||
+    act === null ||
+    typeof a.sub !== "string" ||
+    a.sub === ""
+  ) {
     throw new AuthError("malformed", 'the "act" claim is not a delegation chain');
   }
   if (a.agent !== undefined && typeof a.agent !== "string") {
@@ -196,8 +205,11 @@ function toActor(act: unknown, depth: number): Actor | undefined {
 /** The `agent_tools` entry of RFC 9396 `authorization_details`: the acting agent's allow-list. */
 function agentToolsOf(details: unknown): readonly string[] | undefined {
   if (details === undefined) return undefined;
-  if (!Array.isArray(details)) throw new AuthError("malformed", 'the "authorization_details" claim is not a list');
-  const entries = details.filter((d) => d && typeof d === "object" && (d as { type?: unknown }).type === "agent_tools");
+  if (!Array.isArray(details))
+    throw new AuthError("malformed", 'the "authorization_details" claim is not a list');
+  const entries = details.filter(
+    (d) => d && typeof d === "object" && (d as { type?: unknown }).type === "agent_tools",
+  );
   if (entries.length === 0) return undefined;
   const tools = (entries[0] as { tools?: unknown }).tools;
   // More than one entry, or one without a list, would make "which tools" ambiguous: refuse.
@@ -209,8 +221,10 @@ function agentToolsOf(details: unknown): readonly string[] | undefined {
 
 function toServiceCaller(payload: jose.JWTPayload, token: string): ServiceCaller {
   const clientId = stringClaim(payload, "client_id");
-  if (payload.sub !== clientId) throw new AuthError("malformed", "a service token's sub must be its client_id");
-  if (payload.sid !== undefined) throw new AuthError("wrong_type", "a user token is not a service credential");
+  if (payload.sub !== clientId)
+    throw new AuthError("malformed", "a service token's sub must be its client_id");
+  if (payload.sid !== undefined)
+    throw new AuthError("wrong_type", "a user token is not a service credential");
   const agent = payload.agent;
   if (agent !== undefined && (typeof agent !== "string" || agent === "")) {
     throw new AuthError("malformed", 'the "agent" claim is invalid');
@@ -226,7 +240,12 @@ function toServiceCaller(payload: jose.JWTPayload, token: string): ServiceCaller
 
 type VerifierConfig = Pick<
   Config,
-  "AUTH_ISSUER" | "API_AUDIENCE" | "AUTH_JWKS_URL" | "CLOCK_TOLERANCE" | "JWKS_CACHE_TTL" | "JWKS_REFETCH_COOLDOWN"
+  | "AUTH_ISSUER"
+  | "API_AUDIENCE"
+  | "AUTH_JWKS_URL"
+  | "CLOCK_TOLERANCE"
+  | "JWKS_CACHE_TTL"
+  | "JWKS_REFETCH_COOLDOWN"
 >;
 
 /** The issuer's JWKS over HTTP, from configuration; share one between a service's verifiers. */
@@ -248,7 +267,12 @@ export function createConfiguredVerifier(
   audience: string | string[] = config.API_AUDIENCE,
   keys: jose.JWTVerifyGetKey = createConfiguredKeySet(config),
 ): TokenVerifier {
-  return createTokenVerifier({ issuer: config.AUTH_ISSUER, audience, keys, clockToleranceSec: config.CLOCK_TOLERANCE });
+  return createTokenVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience,
+    keys,
+    clockToleranceSec: config.CLOCK_TOLERANCE,
+  });
 }
 
 /** The verifier of service tokens addressed to `serviceId`, from configuration. */

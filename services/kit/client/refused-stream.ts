@@ -19,7 +19,13 @@ function isRefusedStream(err: unknown): boolean {
 /** A refused stream as the caller should see it: `unavailable` (retry elsewhere or later), plain words. */
 export function refusedStreamError(err: unknown): unknown {
   if (!isRefusedStream(err)) return err;
-  return new ConnectError("the service refused the call: it is shutting down or restarting", Code.Unavailable, undefined, undefined, err);
+  return new ConnectError(
+    "the service refused the call: it is shutting down or restarting",
+    Code.Unavailable,
+    undefined,
+    undefined,
+    err,
+  );
 }
 
 /**

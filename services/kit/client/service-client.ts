@@ -48,6 +48,8 @@ export function createServiceClient<S extends DescService>(
     idleConnectionTimeoutMs: 300_000,
   };
   const transport =
-    options.protocol === "grpc" ? createGrpcTransport(transportOptions) : createConnectTransport({ ...transportOptions, useBinaryFormat: true });
+    options.protocol === "grpc"
+      ? createGrpcTransport(transportOptions)
+      : createConnectTransport({ ...transportOptions, useBinaryFormat: true });
   return createClient(service, transport);
 }

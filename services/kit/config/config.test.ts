@@ -43,17 +43,25 @@ describe("config", () => {
   it("names every bad variable in one line", () => {
     let message = "";
     try {
-      parseConfig({ CHAT_PORT: "seventy", MCP_TOKEN_MODE: "yolo", ACCESS_TOKEN_TTL: "soon", CORS_ORIGINS: "*" });
+      parseConfig({
+        CHAT_PORT: "seventy",
+        MCP_TOKEN_MODE: "yolo",
+        ACCESS_TOKEN_TTL: "soon",
+        CORS_ORIGINS: "*",
+      });
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       message = (err as Error).message;
     }
     expect(message.split("\n")).toHaveLength(1);
-    for (const name of ["CHAT_PORT", "MCP_TOKEN_MODE", "ACCESS_TOKEN_TTL", "CORS_ORIGINS"]) expect(message).toContain(name);
+    for (const name of ["CHAT_PORT", "MCP_TOKEN_MODE", "ACCESS_TOKEN_TTL", "CORS_ORIGINS"])
+      expect(message).toContain(name);
   });
 
   it("refuses the development fallback in production", () => {
-    expect(() => parseConfig({ AUTH_DEV_ANONYMOUS: "1", NODE_ENV: "production" })).toThrow(/AUTH_DEV_ANONYMOUS/);
+    expect(() => parseConfig({ AUTH_DEV_ANONYMOUS: "1", NODE_ENV: "production" })).toThrow(
+      /AUTH_DEV_ANONYMOUS/,
+    );
   });
 
   it("allows loopback metadata documents in development and test unless turned off, never in production", () => {
@@ -61,7 +69,9 @@ describe("config", () => {
     expect(parseConfig({ NODE_ENV: "test" }).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(true);
     expect(parseConfig({ CLIENT_METADATA_ALLOW_LOOPBACK: "0" }).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(false);
     expect(parseConfig({ NODE_ENV: "production" }).CLIENT_METADATA_ALLOW_LOOPBACK).toBe(false);
-    expect(() => parseConfig({ NODE_ENV: "production", CLIENT_METADATA_ALLOW_LOOPBACK: "1" })).toThrow(/CLIENT_METADATA_ALLOW_LOOPBACK/);
+    expect(() => parseConfig({ NODE_ENV: "production", CLIENT_METADATA_ALLOW_LOOPBACK: "1" })).toThrow(
+      /CLIENT_METADATA_ALLOW_LOOPBACK/,
+    );
   });
 
   it("refuses the published development secrets in production, only those a process names", () => {
@@ -71,18 +81,34 @@ describe("config", () => {
     );
     expect(() => refuseDevelopmentSecrets(prod, ["SEED_ADMIN_PASSWORD"])).not.toThrow();
     const dev = parseConfig({});
-    expect(() => refuseDevelopmentSecrets(dev, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).not.toThrow();
+    expect(() =>
+      refuseDevelopmentSecrets(dev, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"]),
+    ).not.toThrow();
   });
 
   it("refuses client secrets under 32 bytes in production (passwords are people's and keep their own rule)", () => {
-    const short = parseConfig({ NODE_ENV: "production", GATEWAY_CLIENT_SECRET: "eight-or-more", SEED_ADMIN_PASSWORD: "short-pw" });
+    const short = parseConfig({
+      NODE_ENV: "production",
+      GATEWAY_CLIENT_SECRET: "eight-or-more",
+      SEED_ADMIN_PASSWORD: "short-pw",
+    });
     expect(() => refuseDevelopmentSecrets(short, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).toThrow(
       /^invalid configuration: NODE_ENV=production with GATEWAY_CLIENT_SECRET shorter than 32 bytes: set random values of at least 32 bytes/,
     );
-    const long = parseConfig({ NODE_ENV: "production", GATEWAY_CLIENT_SECRET: "x".repeat(32), SEED_ADMIN_PASSWORD: "short-pw" });
-    expect(() => refuseDevelopmentSecrets(long, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"])).not.toThrow();
+    const long = parseConfig({
+      NODE_ENV: "production",
+      GATEWAY_CLIENT_SECRET: "x".repeat(32),
+      SEED_ADMIN_PASSWORD: "short-pw",
+    });
+    expect(() =>
+      refuseDevelopmentSecrets(long, ["GATEWAY_CLIENT_SECRET", "SEED_ADMIN_PASSWORD"]),
+    ).not.toThrow();
     // Outside production a short development secret is fine (tests, local runs).
-    expect(() => refuseDevelopmentSecrets(parseConfig({ GATEWAY_CLIENT_SECRET: "eight-or-more" }), ["GATEWAY_CLIENT_SECRET"])).not.toThrow();
+    expect(() =>
+      refuseDevelopmentSecrets(parseConfig({ GATEWAY_CLIENT_SECRET: "eight-or-more" }), [
+        "GATEWAY_CLIENT_SECRET",
+      ]),
+    ).not.toThrow();
   });
 
   it("loadConfig exits with code 2 and one line when production runs on a development secret", () => {

@@ -212,10 +212,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("invalid configuration: AUTH_DEV_ANONYMOUS=1 is refused when NODE_ENV=production");
   }
   if (raw.GATEWAY_ALLOW_DIRECT_USERS && raw.NODE_ENV === "production") {
-    throw new ConfigError("invalid configuration: GATEWAY_ALLOW_DIRECT_USERS=1 is refused when NODE_ENV=production");
+    throw new ConfigError(
+      "invalid configuration: GATEWAY_ALLOW_DIRECT_USERS=1 is refused when NODE_ENV=production",
+    );
   }
   if (raw.CLIENT_METADATA_ALLOW_LOOPBACK && raw.NODE_ENV === "production") {
-    throw new ConfigError("invalid configuration: CLIENT_METADATA_ALLOW_LOOPBACK=1 is refused when NODE_ENV=production");
+    throw new ConfigError(
+      "invalid configuration: CLIENT_METADATA_ALLOW_LOOPBACK=1 is refused when NODE_ENV=production",
+    );
   }
   const local = (port: number) => `http://${hostForUrl(raw.HOST)}:${port}`;
   const identityUrl = raw.IDENTITY_URL ?? local(raw.IDENTITY_PORT);
@@ -258,7 +262,8 @@ export function refuseDevelopmentSecrets(config: Config, names: readonly SecretN
   // A client secret is guessed offline-free only if it has the entropy of a key (RFC 6749 §10.10):
   // in production at least 32 bytes, e.g. \`openssl rand -base64 32\`. Seed passwords are people's.
   const short = names.filter(
-    (name) => name.endsWith("_CLIENT_SECRET") && Buffer.byteLength(config[name]) < MIN_PRODUCTION_SECRET_BYTES,
+    (name) =>
+      name.endsWith("_CLIENT_SECRET") && Buffer.byteLength(config[name]) < MIN_PRODUCTION_SECRET_BYTES,
   );
   if (short.length > 0) {
     throw new ConfigError(

@@ -113,12 +113,19 @@ describe("data-dir lock (one process per embedded database)", () => {
             out += d.toString();
             check();
           });
-          child.once("exit", () => (out.split("\n").includes(word) ? resolve() : reject(new Error(`exited without ${word}: ${out}`))));
+          child.once("exit", () =>
+            out.split("\n").includes(word) ? resolve() : reject(new Error(`exited without ${word}: ${out}`)),
+          );
           check();
         });
       const ready = said("ready");
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      return { child, ready, exited, outcome: () => out.split("\n").filter((l) => l && l !== "ready")[0] ?? "" };
+      return {
+        child,
+        ready,
+        exited,
+        outcome: () => out.split("\n").filter((l) => l && l !== "ready")[0] ?? "",
+      };
     });
     await Promise.all(contenders.map((c) => c.ready));
     for (const c of contenders) c.child.stdin.write("go\n");

@@ -1,3 +1,4 @@
+export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
 export type {
   Database,
   DatabaseLogger,
@@ -6,10 +7,9 @@ export type {
   Queryable,
   QueryResult,
 } from "./database.js";
-export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
-export type { Listening, ListenFn, ListenOptions } from "./listen.js";
 export { openDatabase } from "./database.js";
+export type { ListenFn, Listening, ListenOptions } from "./listen.js";
 export { MigrationError } from "./migrate.js";
+export { openServiceDatabase } from "./open-service-database.js";
 export { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 export { toSchemaName } from "./schema-name.js";
-export { openServiceDatabase } from "./open-service-database.js";

@@ -46,7 +46,8 @@ export async function openPgDatabase(
   logger?: DatabaseLogger,
 ): Promise<PgDatabase> {
   const { redacted, secrets } = parseDatabaseUrl(databaseUrl);
-  const safe = (err: unknown) => removeKnownSecrets(err instanceof Error ? err.message : String(err), secrets);
+  const safe = (err: unknown) =>
+    removeKnownSecrets(err instanceof Error ? err.message : String(err), secrets);
 
   const pool = new pg.Pool({
     connectionString: databaseUrl,

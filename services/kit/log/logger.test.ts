@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { runInCallScope, currentCallScope } from "../propagation/call-scope.js";
+import { currentCallScope, runInCallScope } from "../propagation/call-scope.js";
 import { captureLogs } from "../testing/log-capture.js";
 import { scrubSecrets } from "./scrub.js";
 
@@ -41,7 +41,8 @@ describe("logger", () => {
     logger.error({ err: new Error(`could not verify ${JWT} for password=hunter2-secret`) }, "boom");
     logger.info({ url: "postgres://app:pg-secret-pw@db:5432/x" }, "db");
     const all = lines.join("\n");
-    for (const secret of [JWT, "hunter2-secret", "opaque-refresh-abc", "pg-secret-pw"]) expect(all).not.toContain(secret);
+    for (const secret of [JWT, "hunter2-secret", "opaque-refresh-abc", "pg-secret-pw"])
+      expect(all).not.toContain(secret);
     expect(all).toContain("[REDACTED]");
     expect(all).toContain("a@b.c");
   });
@@ -49,7 +50,10 @@ describe("logger", () => {
   it("redacts secret keys at any depth, including inside arrays", () => {
     const { logger, lines } = captureLogs("svc");
     logger.info({ ctx: { req: { headers: { authorization: `Bearer ${JWT}` } } } }, "deep");
-    logger.info({ calls: [{ attempt: 1, request: { body: { subject_token: "opaque-subject-abc" } } }] }, "in an array");
+    logger.info(
+      { calls: [{ attempt: 1, request: { body: { subject_token: "opaque-subject-abc" } } }] },
+      "in an array",
+    );
     expect(lines.join("\n")).not.toContain(JWT);
     expect(lines.join("\n")).not.toContain("opaque-subject-abc");
     expect(lines.join("\n")).toContain('"attempt":1');
@@ -70,7 +74,16 @@ describe("logger", () => {
     );
     // Node's rawHeaders: [name, value, name, value, …]; a value is secret when its name is.
     logger.info(
-      { rawHeaders: ["Host", "api.example", "X-Api-Key", "opaque-api-key-3", "Authorization", "Basic b3BhcXVl"] },
+      {
+        rawHeaders: [
+          "Host",
+          "api.example",
+          "X-Api-Key",
+          "opaque-api-key-3",
+          "Authorization",
+          "Basic b3BhcXVl",
+        ],
+      },
       "raw",
     );
     const all = lines.join("\n");
@@ -92,7 +105,11 @@ describe("logger", () => {
   it("keeps fields that only describe a secret (token_type, counts of exchanges)", () => {
     const { logger, records } = captureLogs("svc");
     logger.info(
-      { token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token", exchanges: 3 },
+      {
+        token_type: "Bearer",
+        issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
+        exchanges: 3,
+      },
       "exchange",
     );
     expect(records()[0]).toMatchObject({
@@ -127,7 +144,8 @@ describe("logger", () => {
     logger.error({ err: custom }, "custom properties");
     logger.error({ upstream: { error: connect } }, "an error below the top level");
     const all = lines.join("\n");
-    for (const secret of [JWT, "opaque-in-cause", "b3BhcXVlLWN1c3RvbQ", "opaque-in-body"]) expect(all).not.toContain(secret);
+    for (const secret of [JWT, "opaque-in-cause", "b3BhcXVlLWN1c3RvbQ", "opaque-in-body"])
+      expect(all).not.toContain(secret);
     expect(all).toContain("upstream refused Bearer [REDACTED]");
   });
 
@@ -158,7 +176,10 @@ describe("logger", () => {
   it("redacts secrets in child logger bindings", () => {
     const { logger, lines } = captureLogs("svc");
     logger.child({ peer: { authorization: `Bearer ${JWT}` } }).info("bound");
-    logger.child({ hop: "A" }).child({ upstream: { detail: `Bearer ${JWT}` } }).info("grandchild");
+    logger
+      .child({ hop: "A" })
+      .child({ upstream: { detail: `Bearer ${JWT}` } })
+      .info("grandchild");
     expect(lines.join("\n")).not.toContain(JWT);
   });
 
@@ -177,7 +198,10 @@ describe("logger", () => {
     const { logger, records, lines } = captureLogs("svc");
     logger.warn("no bearer token was presented");
     logger.warn({ reason: "subject_token: login session has been revoked" }, "exchange refused");
-    logger.error({ err: new ConnectError("the secret is wrong", Code.Unauthenticated) }, "client authentication failed");
+    logger.error(
+      { err: new ConnectError("the secret is wrong", Code.Unauthenticated) },
+      "client authentication failed",
+    );
     logger.warn(`no bearer token was presented; got Bearer ${JWT} instead`);
     const [words, field, error, both] = records();
     expect(words?.msg).toBe("no bearer token was presented");

@@ -24,7 +24,11 @@ describe("scrubSecrets", () => {
         for (const hostile of ["eyJ".repeat(400000), "a.".repeat(600000), "eyJa".repeat(200000) + ".x"]) scrubSecrets(hostile);
         process.stdout.write("scrubbed");
       });`;
-    const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 15_000, env: childEnv() });
+    const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+      encoding: "utf8",
+      timeout: 15_000,
+      env: childEnv(),
+    });
     expect(run.signal).toBeNull();
     expect(run.stdout).toBe("scrubbed");
   }, 20_000);

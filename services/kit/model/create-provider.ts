@@ -12,7 +12,10 @@ type ModelConfig = Pick<Config, "LLM_BASE_URL" | "LLM_API_KEY" | "LLM_MODEL" | "
  * `skills` are added after the default ones for the embedded case (the agent's planner plugs in
  * here); a general model needs none.
  */
-export function createModelProvider(config: ModelConfig, skills: readonly EmbeddedSkill[] = []): ModelProvider {
+export function createModelProvider(
+  config: ModelConfig,
+  skills: readonly EmbeddedSkill[] = [],
+): ModelProvider {
   if (!config.LLM_BASE_URL) return createEmbeddedProvider([...DEFAULT_SKILLS, ...skills]);
   if (!config.LLM_MODEL) {
     throw new Error(

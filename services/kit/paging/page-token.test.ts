@@ -25,7 +25,10 @@ describe("page tokens", () => {
     const negative = encodePageToken("threads", -5);
     expect(codeOf(() => decodePageToken("threads", negative, isOffset))).toBe(Code.InvalidArgument);
     for (const bad of ["!!", "bm90LWpzb24", "x".repeat(2000)]) {
-      expect(codeOf(() => decodePageToken("threads", bad, isOffset)), bad.slice(0, 10)).toBe(Code.InvalidArgument);
+      expect(
+        codeOf(() => decodePageToken("threads", bad, isOffset)),
+        bad.slice(0, 10),
+      ).toBe(Code.InvalidArgument);
     }
   });
 

@@ -29,7 +29,11 @@ export function encodePageToken<T>(list: string, position: T): string {
 /**
  * The position inside `token`, checked by `isPosition`; undefined for the first page (empty token).
  */
-export function decodePageToken<T>(list: string, token: string, isPosition: (p: unknown) => p is T): T | undefined {
+export function decodePageToken<T>(
+  list: string,
+  token: string,
+  isPosition: (p: unknown) => p is T,
+): T | undefined {
   if (token === "") return undefined;
   const invalid = () => new ConnectError("page_token: not a token this list issued", Code.InvalidArgument);
   if (token.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid();

@@ -28,5 +28,8 @@ export function ruleFor(rules: CallerRules | undefined, typeName: string, method
 /** Refusal of a verified caller the rule does not admit: they are known, just not allowed here. */
 export function notAllowed(procedure: string, rule: CallerRule, who: string): ConnectError {
   const accepted = rule.services.length > 0 ? `services ${rule.services.join(", ")}` : "no service";
-  return new ConnectError(`${procedure} may not be called by ${who} (accepted: ${accepted})`, Code.PermissionDenied);
+  return new ConnectError(
+    `${procedure} may not be called by ${who} (accepted: ${accepted})`,
+    Code.PermissionDenied,
+  );
 }

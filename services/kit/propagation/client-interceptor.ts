@@ -19,7 +19,8 @@ export function createPropagationInterceptor(): Interceptor {
     if (credential !== undefined && !req.header.has("authorization")) {
       req.header.set("authorization", `Bearer ${credential}`);
     }
-    for (const [name, value] of Object.entries(outgoingCallHeaders({ trace, requestId }))) req.header.set(name, value);
+    for (const [name, value] of Object.entries(outgoingCallHeaders({ trace, requestId })))
+      req.header.set(name, value);
     return next(req);
   };
 }

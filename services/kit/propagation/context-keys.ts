@@ -30,7 +30,9 @@ export const kRequestId = createContextKey<string | undefined>(undefined, { desc
 export const kPeerAddress = createContextKey<string | undefined>(undefined, { description: "peer address" });
 
 /** The verified calling service (from `x-service-authorization`); undefined for direct user calls. */
-export const kCaller = createContextKey<ServiceCaller | undefined>(undefined, { description: "calling service" });
+export const kCaller = createContextKey<ServiceCaller | undefined>(undefined, {
+  description: "calling service",
+});
 
 /**
  * The registered agent this process acts as for the current call (set by the agent service's Run

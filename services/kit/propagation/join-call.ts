@@ -40,7 +40,9 @@ export function nodeHeader(headers: Record<string, string | string[] | undefined
  * The one propagation core for outgoing calls: the headers that carry the current call's trace
  * (our span becomes the callee's parent) and request id. Empty outside any call.
  */
-export function outgoingCallHeaders(call: Partial<CallIdentity> | undefined = currentCallScope()): Record<string, string> {
+export function outgoingCallHeaders(
+  call: Partial<CallIdentity> | undefined = currentCallScope(),
+): Record<string, string> {
   const headers: Record<string, string> = {};
   if (call?.trace) headers.traceparent = formatTraceparent(call.trace);
   if (call?.requestId) headers["x-request-id"] = call.requestId;

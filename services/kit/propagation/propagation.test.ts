@@ -1,6 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
@@ -71,13 +75,18 @@ describe("identity propagation A → B → C", () => {
 
   it("200 concurrent chains as 200 users: each C handler sees only its own user", async () => {
     const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
-    const tokens = await Promise.all(users.map((sub) => chain.issuer.mint({ sub, email: `${sub}@example.com` })));
+    const tokens = await Promise.all(
+      users.map((sub) => chain.issuer.mint({ sub, email: `${sub}@example.com` })),
+    );
     const client = createClient(RelayService, createGrpcTransport({ baseUrl: chain.a.url }));
     const results = await Promise.all(
       users.map(async (sub, i) => {
         const token = tokens[i] as string;
         const traceId = randomBytes(16).toString("hex");
-        const headers = { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${"1".repeat(16)}-01` };
+        const headers = {
+          authorization: `Bearer ${token}`,
+          traceparent: `00-${traceId}-${"1".repeat(16)}-01`,
+        };
         const unary = await client.inspect({ nonce: sub }, { headers });
         const streamed = [];
         for await (const m of client.inspectStream({ nonce: sub, count: 3 }, { headers })) streamed.push(m);
@@ -101,7 +110,10 @@ describe("identity propagation A → B → C", () => {
   });
 
   it("a call without a token is refused at A with unauthenticated, and nothing runs downstream", async () => {
-    const client = createClient(RelayService, createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }));
+    const client = createClient(
+      RelayService,
+      createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }),
+    );
     const before = logs.records().filter((r) => r.hop === "C").length;
     const err = await client.inspect({ nonce: "x" }).catch((e: unknown) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
@@ -121,8 +133,14 @@ describe("identity propagation A → B → C", () => {
 
   it("every log line of a call carries trace_id, request_id and user_id, and no token appears in any line", async () => {
     const token = await chain.issuer.mint({ sub: "user-logged" });
-    const client = createClient(RelayService, createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }));
-    await client.inspect({ nonce: "log" }, { headers: { authorization: `Bearer ${token}`, "x-request-id": "req-log" } });
+    const client = createClient(
+      RelayService,
+      createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }),
+    );
+    await client.inspect(
+      { nonce: "log" },
+      { headers: { authorization: `Bearer ${token}`, "x-request-id": "req-log" } },
+    );
     const callLines = logs.records().filter((r) => r.request_id === "req-log");
     expect(callLines.map((r) => r.hop).sort()).toEqual(["A", "B", "C"]);
     for (const line of callLines) {
@@ -137,7 +155,10 @@ describe("identity propagation A → B → C", () => {
   it("no token reaches the logs: not from a refused call, a handler logging its headers, or an error quoting it", async () => {
     const token = await chain.issuer.mint({ sub: "user-careless" });
     const expired = await chain.issuer.mint({ sub: "user-careless" }, { expiresIn: -60 });
-    const client = createClient(RelayService, createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }));
+    const client = createClient(
+      RelayService,
+      createConnectTransport({ baseUrl: chain.a.url, httpVersion: "1.1" }),
+    );
     const call = (nonce: string, bearer: string, requestId: string) =>
       client
         .inspect({ nonce }, { headers: { authorization: `Bearer ${bearer}`, "x-request-id": requestId } })
@@ -151,9 +172,13 @@ describe("identity propagation A → B → C", () => {
     expect((failed as ConnectError).rawMessage).not.toContain(token);
 
     // The careless paths really logged what they hold, so the absence of the tokens means something.
-    const headerLines = logs.records().filter((r) => r.request_id === "req-careless-headers" && r.msg === "request headers");
+    const headerLines = logs
+      .records()
+      .filter((r) => r.request_id === "req-careless-headers" && r.msg === "request headers");
     expect(headerLines.map((r) => r.hop).sort()).toEqual(["A", "B", "C"]);
-    const errorLine = logs.records().find((r) => r.request_id === "req-careless-error" && r.hop === "C" && r.err);
+    const errorLine = logs
+      .records()
+      .find((r) => r.request_id === "req-careless-error" && r.hop === "C" && r.err);
     expect(JSON.stringify(errorLine)).toContain("downstream refused Bearer [REDACTED]");
     const all = logs.lines.join("\n");
     expect(all).not.toContain(token);

@@ -38,7 +38,12 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
       ce.metadata.set("x-request-id", requestId);
       const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "warn";
       logger[level](
-        { procedure, code: Code[ce.code], duration_ms: elapsed(started), ...(level === "error" ? { err } : {}) },
+        {
+          procedure,
+          code: Code[ce.code],
+          duration_ms: elapsed(started),
+          ...(level === "error" ? { err } : {}),
+        },
         `rpc failed: ${ce.rawMessage}`,
       );
       // Internal failures never leak their message (it may hold a stack or a query) to the caller.
@@ -50,7 +55,10 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
         ? ConnectError.from(req.signal.reason, Code.Canceled)
         : new ConnectError("the stream was abandoned before its end", Code.Canceled);
       if (!quiet) {
-        logger.warn({ procedure, code: Code[ce.code], duration_ms: elapsed(started) }, `rpc failed: ${ce.rawMessage}`);
+        logger.warn(
+          { procedure, code: Code[ce.code], duration_ms: elapsed(started) },
+          `rpc failed: ${ce.rawMessage}`,
+        );
       }
       return ce;
     };
@@ -125,7 +133,12 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
     if (isInfrastructureService(req.service.typeName)) return next(req);
     const procedure = `${req.service.typeName}/${req.method.name}`;
     const rule = ruleFor(options.callers?.rules, req.service.typeName, req.method.name);
-    const caller = await authenticateCaller(req.header.get(SERVICE_AUTHORIZATION_HEADER), rule, procedure, options);
+    const caller = await authenticateCaller(
+      req.header.get(SERVICE_AUTHORIZATION_HEADER),
+      rule,
+      procedure,
+      options,
+    );
     const authorization = req.header.get("authorization");
     const userOptional = rule.user !== "required" || publicProcedures.has(procedure);
     let principal: Principal | undefined;
@@ -145,7 +158,10 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
       principal = outcome.principal;
       credential = outcome.token;
       if (principal.anonymous) {
-        logger.warn({ procedure }, "AUTH_DEV_ANONYMOUS: call without a token runs as the development principal");
+        logger.warn(
+          { procedure },
+          "AUTH_DEV_ANONYMOUS: call without a token runs as the development principal",
+        );
       }
     }
     req.contextValues.set(kPrincipal, principal).set(kCredential, credential).set(kCaller, caller);
@@ -187,9 +203,13 @@ async function authenticateCaller(
     const ce = refusal(err);
     throw new ConnectError(`service credential: ${ce.rawMessage}`, ce.code, ce.metadata);
   }
-  if (!rule.services.includes(caller.clientId)) throw notAllowed(procedure, rule, `service ${caller.clientId}`);
+  if (!rule.services.includes(caller.clientId))
+    throw notAllowed(procedure, rule, `service ${caller.clientId}`);
   if (rule.agentRequired && caller.agent === undefined) {
-    throw new ConnectError(`${procedure} needs the calling service to prove the agent it runs`, Code.PermissionDenied);
+    throw new ConnectError(
+      `${procedure} needs the calling service to prove the agent it runs`,
+      Code.PermissionDenied,
+    );
   }
   return caller;
 }
@@ -198,6 +218,8 @@ async function authenticateCaller(
 function refusal(err: AuthError): ConnectError {
   const code = isOutage(err.reason) ? Code.Unavailable : Code.Unauthenticated;
   const challenge =
-    err.reason === "missing_token" ? "Bearer" : `Bearer error="invalid_token", error_description="${err.reason}"`;
+    err.reason === "missing_token"
+      ? "Bearer"
+      : `Bearer error="invalid_token", error_description="${err.reason}"`;
   return new ConnectError(err.message, code, { "www-authenticate": challenge });
 }

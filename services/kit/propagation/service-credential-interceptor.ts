@@ -9,7 +9,10 @@ import { kActingAgent } from "./context-keys.js";
  * forwards. When the current call acts as an agent (`kActingAgent`, set by the agent service's
  * Run handler), the credential names that agent: that is how the agent is proven downstream.
  */
-export function createServiceCredentialInterceptor(credentials: ServiceCredentials, audience: string): Interceptor {
+export function createServiceCredentialInterceptor(
+  credentials: ServiceCredentials,
+  audience: string,
+): Interceptor {
   return (next) => async (req) => {
     const agent = req.contextValues.get(kActingAgent) ?? currentCallScope()?.actingAgent;
     req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await credentials.tokenFor(audience, agent)}`);

@@ -10,7 +10,11 @@ const ZERO_SPAN = "0".repeat(16);
 export function parseTraceparent(header: string | null | undefined): TraceContext | undefined {
   const m = header ? TRACEPARENT.exec(header.trim()) : null;
   if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined;
-  return { traceId: m[1] as string, spanId: m[2] as string, sampled: (Number.parseInt(m[3] as string, 16) & 1) === 1 };
+  return {
+    traceId: m[1] as string,
+    spanId: m[2] as string,
+    sampled: (Number.parseInt(m[3] as string, 16) & 1) === 1,
+  };
 }
 
 /** A span of this process inside `parent`'s trace, or the root of a new trace. */

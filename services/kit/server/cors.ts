@@ -83,4 +83,11 @@ export function answerAnyOrigin(req: Req, res: Res): boolean {
 const PUBLIC_METHODS = ["GET", "HEAD", "POST", "OPTIONS"];
 
 // What an OAuth client sends: client authentication, a JSON or form body, trace context, DPoP.
-const PUBLIC_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Traceparent", "X-Request-Id", "DPoP", "MCP-Protocol-Version"];
+const PUBLIC_ALLOWED_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Traceparent",
+  "X-Request-Id",
+  "DPoP",
+  "MCP-Protocol-Version",
+];

@@ -40,7 +40,9 @@ function closed(stream: http2.ClientHttp2Stream): Promise<{ rstCode: number; bod
     body += chunk;
   });
   stream.on("error", () => {});
-  return new Promise((resolve) => stream.once("close", () => resolve({ rstCode: stream.rstCode ?? -1, body })));
+  return new Promise((resolve) =>
+    stream.once("close", () => resolve({ rstCode: stream.rstCode ?? -1, body })),
+  );
 }
 
 describe("HTTP/2 request bodies that never complete", () => {

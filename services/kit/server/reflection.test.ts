@@ -203,7 +203,9 @@ describe("buf curl over a real h2c server", () => {
   // The pinned buf from devDependencies, run directly (no npx lookup) so the test is quick and offline.
   const bufBin = fileURLToPath(new URL("../../../node_modules/.bin/buf", import.meta.url));
   const buf = (...args: string[]) =>
-    run(bufBin, ["curl", "--http2-prior-knowledge", ...args], { timeout: 60_000, env: childEnv() }).then((r) => r.stdout);
+    run(bufBin, ["curl", "--http2-prior-knowledge", ...args], { timeout: 60_000, env: childEnv() }).then(
+      (r) => r.stdout,
+    );
 
   beforeAll(async () => {
     server = http2.createServer(connectNodeAdapter({ routes }));

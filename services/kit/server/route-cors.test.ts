@@ -14,11 +14,16 @@ let server: ServiceServer;
 const reached: string[] = [];
 
 beforeAll(async () => {
-  const answer = (name: string) => (req: { headers: Record<string, unknown> }, res: { writeHead(s: number): void; end(b: string): void }) => {
-    reached.push(`${name} ${String(req.headers.origin)}`);
-    res.writeHead(200);
-    res.end(name);
-  };
+  const answer =
+    (name: string) =>
+    (
+      req: { headers: Record<string, unknown> },
+      res: { writeHead(s: number): void; end(b: string): void },
+    ) => {
+      reached.push(`${name} ${String(req.headers.origin)}`);
+      res.writeHead(200);
+      res.end(name);
+    };
   server = await startServiceServer({
     name: "cors-routes",
     host: "127.0.0.1",
@@ -27,14 +32,25 @@ beforeAll(async () => {
     routes: () => undefined,
     auth: { verifier: { verify: () => Promise.reject(new Error("no tokens here")) } },
     corsOrigins: [ALLOWED],
-    httpRoutes: { "/configured": answer("configured"), "/public": anyOrigin(answer("public")), "/form": ownPages(answer("form")) },
+    httpRoutes: {
+      "/configured": answer("configured"),
+      "/public": anyOrigin(answer("public")),
+      "/form": ownPages(answer("form")),
+    },
   });
 });
 afterAll(() => server?.close());
 
 const send = (path: string, init: RequestInit) => fetch(`${server.url}${path}`, init);
 const preflight = (path: string, origin: string) =>
-  send(path, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization" } });
+  send(path, {
+    method: "OPTIONS",
+    headers: {
+      origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type,authorization",
+    },
+  });
 
 describe("plain-HTTP routes and browser origins", () => {
   it("a bare route admits only CORS_ORIGINS: a foreign origin is refused 403 before the route runs", async () => {
@@ -54,7 +70,11 @@ describe("plain-HTTP routes and browser origins", () => {
     expect(pre.headers.get("access-control-allow-credentials")).toBeNull();
     for (const origin of [FOREIGN, "null", ALLOWED]) {
       const res = await send("/public", { method: "POST", headers: { origin }, body: "x" });
-      expect([res.status, res.headers.get("access-control-allow-origin"), await res.text()]).toEqual([200, "*", "public"]);
+      expect([res.status, res.headers.get("access-control-allow-origin"), await res.text()]).toEqual([
+        200,
+        "*",
+        "public",
+      ]);
     }
     const plain = await send("/public", {});
     expect([plain.status, plain.headers.get("access-control-allow-origin")]).toEqual([200, null]);
@@ -63,7 +83,11 @@ describe("plain-HTTP routes and browser origins", () => {
   it("an own-pages route is reached whatever the Origin (Chromium's `null` included) and gets no CORS headers", async () => {
     reached.length = 0;
     for (const origin of ["null", FOREIGN]) {
-      const res = await send("/form", { method: "POST", headers: { origin, "content-type": "application/x-www-form-urlencoded" }, body: "a=b" });
+      const res = await send("/form", {
+        method: "POST",
+        headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+        body: "a=b",
+      });
       expect([res.status, res.headers.get("access-control-allow-origin")]).toEqual([200, null]);
     }
     expect(reached).toEqual(["form null", `form ${FOREIGN}`]);

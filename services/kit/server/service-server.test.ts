@@ -23,7 +23,10 @@ afterAll(async () => {
 
 /** Runs the repository's own `buf` (from node_modules) as a developer would. */
 async function bufCurl(args: string[]): Promise<string> {
-  const { stdout } = await exec("npx", ["--no-install", "buf", "curl", ...args], { timeout: 30_000, env: childEnv() });
+  const { stdout } = await exec("npx", ["--no-install", "buf", "curl", ...args], {
+    timeout: 30_000,
+    env: childEnv(),
+  });
   return stdout;
 }
 
@@ -154,7 +157,10 @@ describe("graceful shutdown", () => {
   it("lets an in-flight stream finish, then refuses new calls", async () => {
     const local = await startRelayChain(captureLogs("shutdown").logger);
     const token = await local.issuer.mint({ sub: "draining" });
-    const client = createClient(RelayService, createConnectTransport({ baseUrl: local.a.url, httpVersion: "2" }));
+    const client = createClient(
+      RelayService,
+      createConnectTransport({ baseUrl: local.a.url, httpVersion: "2" }),
+    );
     const received: number[] = [];
     const stream = (async () => {
       for await (const m of client.inspectStream(
@@ -169,7 +175,10 @@ describe("graceful shutdown", () => {
     await stream;
     await closing;
     expect(received).toHaveLength(50);
-    const after = await createClient(RelayService, createConnectTransport({ baseUrl: local.a.url, httpVersion: "1.1" }))
+    const after = await createClient(
+      RelayService,
+      createConnectTransport({ baseUrl: local.a.url, httpVersion: "1.1" }),
+    )
       .inspect({ nonce: "late" }, { headers: { authorization: `Bearer ${token}` } })
       .catch((e: unknown) => ConnectError.from(e));
     expect((after as ConnectError).code).toBe(Code.Unavailable);
@@ -188,10 +197,15 @@ describe("health Watch during shutdown", () => {
     })();
     while (statuses.length === 0) await new Promise((r) => setTimeout(r, 5));
     // A 60 s grace: close() finishing well inside the test timeout means the Watch did not hold it.
-    const bound = new Promise<"grace waited out">((r) => setTimeout(() => r("grace waited out"), 20_000).unref());
+    const bound = new Promise<"grace waited out">((r) =>
+      setTimeout(() => r("grace waited out"), 20_000).unref(),
+    );
     expect(await Promise.race([local.a.close().then(() => "closed" as const), bound])).toBe("closed");
     expect(await watching).toBe("ended");
-    expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    expect(statuses).toEqual([
+      HealthCheckResponse_ServingStatus.SERVING,
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+    ]);
     await local.close();
   }, 30_000);
 });
@@ -217,7 +231,9 @@ describe("peer address", () => {
           },
           async *inspectStream() {},
         }),
-      auth: { verifier: createTokenVerifier({ issuer: issuer.issuer, audience: "aud", keys: issuer.jwksUrl }) },
+      auth: {
+        verifier: createTokenVerifier({ issuer: issuer.issuer, audience: "aud", keys: issuer.jwksUrl }),
+      },
       corsOrigins: [],
     });
     const token = await issuer.mint({ aud: "aud" });

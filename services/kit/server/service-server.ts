@@ -106,25 +106,30 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
   const cors = createCorsHandler(options.corsOrigins);
   const httpRoutes = options.httpRoutes ?? {};
 
-  const listener = await listenOnePort(options.host, options.port, (req, res) =>
-    runInCallScope(() => {
-      const path = (req.url ?? "/").split("?")[0] ?? "/";
-      const route = httpRoutes[path];
-      const policy: RouteCors = route === undefined || typeof route === "function" ? "configured" : route.cors;
-      if (policy === "configured" ? cors(req, res) : policy === "any-origin" && answerAnyOrigin(req, res)) return;
-      if (route) {
-        const handle = typeof route === "function" ? route : route.handle;
-        Promise.resolve(handle(req, res)).catch((err: unknown) => {
-          logger.error({ err, path }, "http route failed");
-          if (!res.headersSent) {
-            res.writeHead(500, { "content-type": "application/json" });
-          }
-          res.end('{"error":"server_error"}');
-        });
-        return;
-      }
-      connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
-    }),
+  const listener = await listenOnePort(
+    options.host,
+    options.port,
+    (req, res) =>
+      runInCallScope(() => {
+        const path = (req.url ?? "/").split("?")[0] ?? "/";
+        const route = httpRoutes[path];
+        const policy: RouteCors =
+          route === undefined || typeof route === "function" ? "configured" : route.cors;
+        if (policy === "configured" ? cors(req, res) : policy === "any-origin" && answerAnyOrigin(req, res))
+          return;
+        if (route) {
+          const handle = typeof route === "function" ? route : route.handle;
+          Promise.resolve(handle(req, res)).catch((err: unknown) => {
+            logger.error({ err, path }, "http route failed");
+            if (!res.headersSent) {
+              res.writeHead(500, { "content-type": "application/json" });
+            }
+            res.end('{"error":"server_error"}');
+          });
+          return;
+        }
+        connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
+      }),
     { h2IdleTimeoutMs: options.h2IdleTimeoutMs },
   );
   const url = `http://${listener.host.includes(":") ? `[${listener.host}]` : listener.host}:${listener.port}`;

@@ -18,7 +18,10 @@ export function describeStartFailure(err: unknown, service: string): string | un
   if (code === "EADDRINUSE" || code === "EACCES") {
     const port = (err as { port?: unknown }).port;
     const where = typeof port === "number" ? `port ${port}` : "its port";
-    const why = code === "EADDRINUSE" ? "is already in use (another stack or program listens there)" : "may not be opened by this user";
+    const why =
+      code === "EADDRINUSE"
+        ? "is already in use (another stack or program listens there)"
+        : "may not be opened by this user";
     return `${service} cannot start: ${where} ${why}. Stop what holds it, or set another port for ${service} (its *_PORT setting).`;
   }
   const message = err instanceof Error ? err.message : "";
@@ -46,7 +49,11 @@ export async function startOrExit<T>(service: string, logger: Logger, start: () 
 
 /** A Node or PostgreSQL error code, on the error or anywhere down its `cause` chain. */
 function errorCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = err, depth = 0;
+    e && typeof e === "object" && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") return code;
   }

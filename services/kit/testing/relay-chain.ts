@@ -21,7 +21,8 @@ export async function startRelayChain(
   shutdownGraceMs = 1000,
 ): Promise<RelayChain> {
   const issuer = await startTestIssuer({ audience: RELAY_AUDIENCE });
-  const verifier = () => createTokenVerifier({ issuer: issuer.issuer, audience: RELAY_AUDIENCE, keys: issuer.jwksUrl });
+  const verifier = () =>
+    createTokenVerifier({ issuer: issuer.issuer, audience: RELAY_AUDIENCE, keys: issuer.jwksUrl });
   const start = (name: string, next: string | undefined, forward: "explicit" | "implicit") => {
     const hopLogger = logger.child({ hop: name });
     return startServiceServer({

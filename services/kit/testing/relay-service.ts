@@ -1,9 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import {
-  type Observation,
-  RelayService,
-} from "../../../gen/supportext/relay/v1/relay_pb.js";
+import { type Observation, RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
 import { createServiceClient } from "../client/service-client.js";
 import type { Logger } from "../log/logger.js";
 import { kCredential, kPrincipal, kRequestId, kTrace } from "../propagation/context-keys.js";
@@ -54,7 +51,10 @@ export function relayRoutes(hop: RelayHop): (router: ConnectRouter) => void {
       async inspect(req, ctx) {
         const mine = observe(hop.name, ctx);
         if (req.nonce === RELAY_DIAGNOSTICS.logHeaders) {
-          hop.logger?.info({ call: { nonce: req.nonce, headers: Object.fromEntries(ctx.requestHeader) } }, "request headers");
+          hop.logger?.info(
+            { call: { nonce: req.nonce, headers: Object.fromEntries(ctx.requestHeader) } },
+            "request headers",
+          );
         }
         if (req.nonce === RELAY_DIAGNOSTICS.failQuotingCredential && !next) {
           throw new Error(`downstream refused ${ctx.requestHeader.get("authorization")}`);

@@ -6,8 +6,8 @@ import {
   SdkErrorCode,
   SdkHttpError,
   StreamableHTTPClientTransport,
-  TRACEPARENT_META_KEY,
   type Tool,
+  TRACEPARENT_META_KEY,
 } from "@modelcontextprotocol/client";
 import type { Logger } from "../../kit/log/logger.js";
 import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";

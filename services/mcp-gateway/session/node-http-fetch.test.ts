@@ -15,7 +15,13 @@ beforeAll(async () => {
     req.on("end", () => {
       if (req.url === "/json") {
         res.writeHead(201, { "content-type": "application/json", "mcp-session-id": "s-1" });
-        res.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() }));
+        res.end(
+          JSON.stringify({
+            method: req.method,
+            auth: req.headers.authorization,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
       } else if (req.url === "/sse") {
         res.writeHead(200, { "content-type": "text/event-stream" });
         res.write("data: first\n\n");

@@ -57,7 +57,12 @@ export function nodeHttpFetch(input: string | URL, init: RequestInit = {}): Prom
       const responseHeaders = toHeaders(res.rawHeaders);
       if (responseHeaders.get("content-type")?.includes("text/event-stream")) {
         res.once("close", unlink);
-        resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
+        resolve(
+          new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, {
+            status,
+            headers: responseHeaders,
+          }),
+        );
         return;
       }
       const chunks: Buffer[] = [];

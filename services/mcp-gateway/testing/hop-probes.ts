@@ -5,7 +5,11 @@ import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-identity.js";
+import {
+  SERVICE_AUTHORIZATION_HEADER,
+  SERVICE_IDS,
+  type ServiceCredentials,
+} from "../../kit/auth/service-identity.js";
 import { createTokenExchangeClient } from "../token/token-exchange-client.js";
 import type { TestStack } from "./test-stack.js";
 
@@ -41,16 +45,29 @@ function withService(credentials: ServiceCredentials, audience: string, agent?: 
  */
 function classify(err: unknown): ProbeResult {
   const ce = ConnectError.from(err);
-  return ce.code === Code.Unauthenticated && /\brevoked\b/.test(ce.rawMessage) ? "revoked" : `refused: ${Code[ce.code]} ${ce.rawMessage}`;
+  return ce.code === Code.Unauthenticated && /\brevoked\b/.test(ce.rawMessage)
+    ? "revoked"
+    : `refused: ${Code[ce.code]} ${ce.rawMessage}`;
 }
 
 export function hopProbes(stack: TestStack): HopProbes {
   const agentCredentials = configuredClientCredentials(stack.config, SERVICE_IDS.agent);
-  const identity = createClient(AuthService, createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }));
-  const chat = createClient(ChatService, createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }));
+  const identity = createClient(
+    AuthService,
+    createConnectTransport({ baseUrl: stack.identity.url, httpVersion: "2" }),
+  );
+  const chat = createClient(
+    ChatService,
+    createConnectTransport({ baseUrl: stack.chat.url, httpVersion: "2" }),
+  );
   const agent = createClient(
     AgentService,
-    createGrpcTransport({ baseUrl: stack.agent.url, interceptors: [withService(configuredClientCredentials(stack.config, SERVICE_IDS.chat), SERVICE_IDS.agent)] }),
+    createGrpcTransport({
+      baseUrl: stack.agent.url,
+      interceptors: [
+        withService(configuredClientCredentials(stack.config, SERVICE_IDS.chat), SERVICE_IDS.agent),
+      ],
+    }),
   );
   const gateway = createClient(
     McpGatewayService,

@@ -15,9 +15,9 @@ import { type RunningIdentity, startIdentityServer } from "../../identity/server
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
+import type { Database } from "../../kit/db/index.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { freePort } from "../../kit/testing/free-port.js";
-import type { Database } from "../../kit/db/index.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { openMcpDatabase } from "../../mcp-server/data/open-database.js";
 import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.js";
@@ -37,12 +37,21 @@ export interface TestStack {
   readonly agent: RunningAgent;
   readonly mcpDb: Database;
   readonly config: Config;
-  readonly logs: { readonly identity: LogCapture; readonly chat: LogCapture; readonly mcp: LogCapture; readonly gateway: LogCapture; readonly agent: LogCapture };
+  readonly logs: {
+    readonly identity: LogCapture;
+    readonly chat: LogCapture;
+    readonly mcp: LogCapture;
+    readonly gateway: LogCapture;
+    readonly agent: LogCapture;
+  };
   readonly passwords: Readonly<Record<"admin" | "agent" | "viewer", string>>;
   mcp(): RunningMcpServer | undefined;
   /** Registers an agent at the identity provider (the actor and its allow-list), as an administrator would. */
   registerAgent(agentId: string, allowedTools: readonly string[]): Promise<void>;
-  login(email: string, password: string): Promise<{ accessToken: string; refreshToken: string; userId: string; sessionId: string }>;
+  login(
+    email: string,
+    password: string,
+  ): Promise<{ accessToken: string; refreshToken: string; userId: string; sessionId: string }>;
   /** Rotates a refresh token at the identity provider: a new access token for the same session. */
   refresh(refreshToken: string): Promise<{ accessToken: string; refreshToken: string }>;
   /**
@@ -63,7 +72,10 @@ export interface TestStackOptions {
   readonly model?: ModelProvider;
 }
 
-export async function startTestStack(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: TestStackOptions = {},
+): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "gateway-test-"));
   const databaseUrl = process.env.DATABASE_URL;
   const suffix = randomBytes(5).toString("hex");
@@ -114,10 +126,16 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
   );
   const jwks = `${identity.url}/.well-known/jwks.json`;
   // Where every other service finds the identity provider: keys, token endpoint, revocation feed.
-  const atIdentity = { AUTH_JWKS_URL: jwks, AUTH_TOKEN_URL: `${identity.url}/oauth2/token`, IDENTITY_URL: identity.url };
+  const atIdentity = {
+    AUTH_JWKS_URL: jwks,
+    AUTH_TOKEN_URL: `${identity.url}/oauth2/token`,
+    IDENTITY_URL: identity.url,
+  };
   const mcpConfig = parseConfig({ ...base, ...atIdentity });
   const mcpDb = await openMcpDatabase(mcpConfig, databaseUrl ? { schema: `mcp_${suffix}` } : {});
-  let mcp: RunningMcpServer | undefined = await startMcpServer(mcpConfig, logs.mcp.logger, { database: mcpDb });
+  let mcp: RunningMcpServer | undefined = await startMcpServer(mcpConfig, logs.mcp.logger, {
+    database: mcpDb,
+  });
   const mcpPort = mcp.port;
   const mcpUrl = `${mcp.url}/mcp`;
 
@@ -134,13 +152,20 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     ...(options.model ? { model: options.model } : {}),
     ...(databaseUrl ? { databaseSchema: `agent_${suffix}` } : {}),
   });
-  const chat = await startChat({ ...config, AGENT_URL: agent.url }, logs.chat.logger, databaseUrl ? { databaseSchema: `chat_${suffix}` } : {});
+  const chat = await startChat(
+    { ...config, AGENT_URL: agent.url },
+    logs.chat.logger,
+    databaseUrl ? { databaseSchema: `chat_${suffix}` } : {},
+  );
   const agentCredentials = configuredClientCredentials(config, SERVICE_IDS.agent);
   const asAgent =
     (agentId: string): Interceptor =>
     (next) =>
     async (req) => {
-      req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, agentId)}`);
+      req.header.set(
+        SERVICE_AUTHORIZATION_HEADER,
+        `Bearer ${await agentCredentials.tokenFor(SERVICE_IDS.gateway, agentId)}`,
+      );
       return next(req);
     };
   const auth = createClient(AuthService, createConnectTransport({ baseUrl: identity.url, httpVersion: "2" }));
@@ -155,7 +180,8 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     logs,
     passwords,
     mcp: () => mcp,
-    registerAgent: (agentId, allowedTools) => seedAgentRegistrations(identity.database, [{ agentId, allowedTools }]),
+    registerAgent: (agentId, allowedTools) =>
+      seedAgentRegistrations(identity.database, [{ agentId, allowedTools }]),
     async login(email, password) {
       const res = await auth.login({ email, password });
       return {
@@ -174,13 +200,20 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
       const transport =
         protocol === "grpc"
           ? createGrpcTransport({ baseUrl: gateway.url, acceptCompression: [], interceptors })
-          : createConnectTransport({ baseUrl: gateway.url, httpVersion: "1.1", acceptCompression: [], interceptors });
+          : createConnectTransport({
+              baseUrl: gateway.url,
+              httpVersion: "1.1",
+              acceptCompression: [],
+              interceptors,
+            });
       return createClient(McpGatewayService, transport);
     },
     async mcpDirect(token) {
       const client = new McpClient({ name: "direct", version: "1.0.0" });
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+        new StreamableHTTPClientTransport(new URL(mcpUrl), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
       );
       return client;
     },
@@ -189,9 +222,13 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
       mcp = undefined;
     },
     async startMcp() {
-      mcp = await startMcpServer(parseConfig({ ...base, ...atIdentity, MCP_PORT: String(mcpPort) }), logs.mcp.logger, {
-        database: mcpDb,
-      });
+      mcp = await startMcpServer(
+        parseConfig({ ...base, ...atIdentity, MCP_PORT: String(mcpPort) }),
+        logs.mcp.logger,
+        {
+          database: mcpDb,
+        },
+      );
     },
     async close() {
       await chat.close();

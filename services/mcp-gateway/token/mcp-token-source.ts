@@ -27,7 +27,12 @@ export interface McpTokenSource {
 
 /** `MCP_TOKEN_MODE=passthrough`: the caller's own token, for MCP servers that accept it. */
 export function createPassthroughTokenSource(): McpTokenSource {
-  return { mode: "passthrough", exchanges: 0, tokenFor: async (subject) => subject.credential, dropSession: () => 0 };
+  return {
+    mode: "passthrough",
+    exchanges: 0,
+    tokenFor: async (subject) => subject.credential,
+    dropSession: () => 0,
+  };
 }
 
 export interface ExchangeTokenSourceOptions {

@@ -79,7 +79,8 @@ export function createTokenExchangeClient(options: TokenExchangeClientOptions): 
           scopes: t.scope !== undefined ? t.scope.split(" ").filter(Boolean) : [...request.scopes],
         };
       } catch (err) {
-        if (err instanceof TokenEndpointError) throw new TokenExchangeError(err.error, err.status, err.description);
+        if (err instanceof TokenEndpointError)
+          throw new TokenExchangeError(err.error, err.status, err.description);
         throw err;
       }
     },

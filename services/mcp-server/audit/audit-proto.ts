@@ -9,7 +9,7 @@ import {
   type VerifyAuditChainResponse,
   VerifyAuditChainResponseSchema,
 } from "../../../gen/supportext/audit/v1/audit_pb.js";
-import type { AuditOutcome as Outcome, AuditRecord } from "../data/audit-log.js";
+import type { AuditRecord, AuditOutcome as Outcome } from "../data/audit-log.js";
 import type { ChainProblemKind, ChainReport } from "./verify-chain.js";
 
 /** Conversions between the audit rows and reports and their `supportext.audit.v1` messages, both ways. */
@@ -37,7 +37,10 @@ export function auditEntryToProto(r: AuditRecord): AuditEntry {
     email: r.email ?? undefined,
     actorSub: r.actor_sub ?? undefined,
     actorAgent: r.actor_agent ?? undefined,
-    actorChain: r.actor_chain.map((a) => ({ sub: a.sub, ...(a.agent === undefined ? {} : { agent: a.agent }) })),
+    actorChain: r.actor_chain.map((a) => ({
+      sub: a.sub,
+      ...(a.agent === undefined ? {} : { agent: a.agent }),
+    })),
     anonymous: r.anonymous,
     tool: r.tool,
     arguments: fromJson(ValueSchema, (r.arguments ?? null) as JsonValue),
@@ -62,7 +65,10 @@ export function auditEntryFromProto(e: AuditEntry): AuditRecord {
     email: e.email ?? null,
     actor_sub: e.actorSub ?? null,
     actor_agent: e.actorAgent ?? null,
-    actor_chain: e.actorChain.map((a) => ({ sub: a.sub, ...(a.agent === undefined ? {} : { agent: a.agent }) })),
+    actor_chain: e.actorChain.map((a) => ({
+      sub: a.sub,
+      ...(a.agent === undefined ? {} : { agent: a.agent }),
+    })),
     anonymous: e.anonymous,
     tool: e.tool,
     arguments: e.arguments ? toJson(ValueSchema, e.arguments) : null,
@@ -109,7 +115,10 @@ export function chainReportToProto(r: ChainReport): VerifyAuditChainResponse {
 }
 
 /** Back to the report the CLI formats, so both modes print the same text. */
-export function chainReportFromProto(m: VerifyAuditChainResponse, knownHead: string | undefined): ChainReport {
+export function chainReportFromProto(
+  m: VerifyAuditChainResponse,
+  knownHead: string | undefined,
+): ChainReport {
   const kinds = Object.entries(KINDS) as [ChainProblemKind, ChainProblem_Kind][];
   return {
     chainRows: Number(m.chainRows),

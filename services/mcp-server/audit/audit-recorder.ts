@@ -37,7 +37,9 @@ export function auditEntry(
     // From the verified token only (nested `act`): who acts now, which agent, and the whole chain.
     actorSub: p.actor?.sub ?? null,
     actorAgent: actingAgent(p) ?? null,
-    actorChain: actorChain(p).map((a) => (a.agent === undefined ? { sub: a.sub } : { sub: a.sub, agent: a.agent })),
+    actorChain: actorChain(p).map((a) =>
+      a.agent === undefined ? { sub: a.sub } : { sub: a.sub, agent: a.agent },
+    ),
     anonymous: p.anonymous,
     tool: storableText(tool.slice(0, 200)),
     arguments: auditArguments(rawArguments),

@@ -7,8 +7,8 @@ import type { Logger } from "../../kit/log/logger.js";
 import { requirePrincipal } from "../../kit/propagation/handler-context.js";
 import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
-import { auditEntryToProto, chainReportToProto, outcomeFromProto } from "./audit-proto.js";
 import { parseAuditFilter } from "./audit-filter.js";
+import { auditEntryToProto, chainReportToProto, outcomeFromProto } from "./audit-proto.js";
 import { verifyAuditChain } from "./verify-chain.js";
 
 export const AUDIT_READ_REFUSED = `insufficient_scope: reading the audit trail needs scope "${AUDIT_READ_SCOPE}", or the admin role on a token that is not delegated`;

@@ -50,7 +50,14 @@ describe("chainHash", () => {
     const base = chainHash(GENESIS_HASH, row);
     expect(base).toMatch(/^[0-9a-f]{64}$/);
     expect(chainHash(GENESIS_HASH, { ...row })).toBe(base);
-    for (const [key, value] of Object.entries({ id: 2, seq: 2, user_id: "u-2", email: "", anonymous: true, duration_ms: 1.26 })) {
+    for (const [key, value] of Object.entries({
+      id: 2,
+      seq: 2,
+      user_id: "u-2",
+      email: "",
+      anonymous: true,
+      duration_ms: 1.26,
+    })) {
       expect(chainHash(GENESIS_HASH, { ...row, [key]: value })).not.toBe(base);
     }
     expect(chainHash(GENESIS_HASH, { ...row, at: new Date(row.at.getTime() + 1) })).not.toBe(base);

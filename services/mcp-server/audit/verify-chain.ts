@@ -2,7 +2,13 @@ import type { Queryable } from "../../kit/db/index.js";
 import { type AuditHead, readAuditHead } from "../data/audit-head.js";
 import { CHAINED_COLUMNS, type ChainedContent, chainHash, GENESIS_HASH } from "./chain-hash.js";
 
-export type ChainProblemKind = "edited" | "deleted" | "inserted" | "broken_link" | "head_mismatch" | "rewritten";
+export type ChainProblemKind =
+  | "edited"
+  | "deleted"
+  | "inserted"
+  | "broken_link"
+  | "head_mismatch"
+  | "rewritten";
 
 export interface ChainProblem {
   readonly kind: ChainProblemKind;
@@ -44,7 +50,10 @@ type Row = ChainedContent & { prev_hash: string | null; row_hash: string | null 
  * a consistent chain. Only an earlier head kept elsewhere (the server logs it on start and stop;
  * this report prints it) shows that: pass it as `knownHead`.
  */
-export async function verifyAuditChain(q: Queryable, options: { knownHead?: string } = {}): Promise<ChainReport> {
+export async function verifyAuditChain(
+  q: Queryable,
+  options: { knownHead?: string } = {},
+): Promise<ChainReport> {
   const problems: ChainProblem[] = [];
   let problemCount = 0;
   const report = (p: ChainProblem) => {
@@ -63,11 +72,21 @@ export async function verifyAuditChain(q: Queryable, options: { knownHead?: stri
   const examine = (r: Row) => {
     rowsExamined++;
     if (r.seq <= last.seq) {
-      report({ kind: "inserted", id: r.id, seq: r.seq, detail: `seq ${r.seq} is already taken by an earlier row` });
+      report({
+        kind: "inserted",
+        id: r.id,
+        seq: r.seq,
+        detail: `seq ${r.seq} is already taken by an earlier row`,
+      });
       return;
     }
     if (r.row_hash === null || r.prev_hash === null) {
-      report({ kind: "inserted", id: r.id, seq: r.seq, detail: "has a seq but no hash: not written by the chain" });
+      report({
+        kind: "inserted",
+        id: r.id,
+        seq: r.seq,
+        detail: "has a seq but no hash: not written by the chain",
+      });
       return;
     }
     if (r.seq > last.seq + 1) {
@@ -124,7 +143,12 @@ export async function verifyAuditChain(q: Queryable, options: { knownHead?: stri
   }
   const forged = beyondFirstHead.filter((r) => r.seq > head.seq);
   for (const r of forged) {
-    report({ kind: "inserted", id: r.id, seq: r.seq, detail: `beyond the chain's recorded head (seq ${head.seq})` });
+    report({
+      kind: "inserted",
+      id: r.id,
+      seq: r.seq,
+      detail: `beyond the chain's recorded head (seq ${head.seq})`,
+    });
     chainRows--;
   }
   const end = forged[0]?.prev ?? last;
@@ -146,7 +170,9 @@ export async function verifyAuditChain(q: Queryable, options: { knownHead?: stri
   const { rows: outside } = await q.query<{ id: number } & Record<string, unknown>>(
     `SELECT id FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT ${MAX_LISTED + 1}`,
   );
-  const { rows: outsideCount } = await q.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL");
+  const { rows: outsideCount } = await q.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL",
+  );
   const unchained = outsideCount[0]?.n ?? 0;
   rowsExamined += unchained;
   for (const r of outside.slice(0, MAX_LISTED)) {
@@ -181,7 +207,10 @@ export function formatChainReport(r: ChainReport): string {
     `audit chain NOT intact: ${r.problemCount} problem(s) in ${r.rowsExamined} rows (head seq ${r.head.seq} ${head})`,
   ];
   for (const p of r.problems) {
-    const where = [p.id === undefined ? undefined : `row id ${p.id}`, p.seq === undefined ? undefined : `seq ${p.seq}`]
+    const where = [
+      p.id === undefined ? undefined : `row id ${p.id}`,
+      p.seq === undefined ? undefined : `seq ${p.seq}`,
+    ]
       .filter(Boolean)
       .join(", ");
     lines.push(`  ${p.kind.padEnd(13)}${where ? `${where}: ` : ""}${p.detail}`);

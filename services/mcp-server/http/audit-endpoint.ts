@@ -1,15 +1,15 @@
-import { isOutage } from "../../kit/auth/bearer-auth.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/logger.js";
-import { parseAuditFilter } from "../audit/audit-filter.js";
-import type { Authenticate } from "../auth/authenticate.js";
+import { isOutage } from "../../kit/auth/bearer-auth.js";
 import {
   insufficientScopeChallenge,
   invalidTokenChallenge,
   missingTokenChallenge,
 } from "../../kit/auth/challenge.js";
 import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
+import type { Database } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/logger.js";
+import { parseAuditFilter } from "../audit/audit-filter.js";
+import type { Authenticate } from "../auth/authenticate.js";
 import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
 import { sendJson } from "./responses.js";

@@ -4,7 +4,10 @@ import { AuditService } from "../../../gen/supportext/audit/v1/audit_pb.js";
 import type { BearerAuthOptions } from "../../kit/auth/bearer-auth.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
-import { createAuthInterceptor, createCallContextInterceptor } from "../../kit/propagation/server-interceptors.js";
+import {
+  createAuthInterceptor,
+  createCallContextInterceptor,
+} from "../../kit/propagation/server-interceptors.js";
 import { createAuditService } from "../audit/audit-service.js";
 
 /** Every path of the audit RPC service starts with this. */
@@ -23,7 +26,10 @@ export function createAuditRpcHandler(deps: {
 }): (req: IncomingMessage, res: ServerResponse) => void {
   return connectNodeAdapter({
     routes: (router) => router.service(AuditService, createAuditService(deps)),
-    interceptors: [createCallContextInterceptor(deps.logger), createAuthInterceptor({ ...deps.auth, logger: deps.logger })],
+    interceptors: [
+      createCallContextInterceptor(deps.logger),
+      createAuthInterceptor({ ...deps.auth, logger: deps.logger }),
+    ],
     // Requests are a filter; responses at most 1000 rows of ≤ 4 KiB arguments each.
     readMaxBytes: 64 * 1024,
     writeMaxBytes: 16 * 1024 * 1024,

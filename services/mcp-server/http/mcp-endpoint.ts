@@ -1,7 +1,12 @@
-import { isOutage } from "../../kit/auth/bearer-auth.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toWebRequest } from "@modelcontextprotocol/node";
 import { isLegacyRequest, type Server } from "@modelcontextprotocol/server";
+import { isOutage } from "../../kit/auth/bearer-auth.js";
+import {
+  insufficientScopeChallenge,
+  invalidTokenChallenge,
+  missingTokenChallenge,
+} from "../../kit/auth/challenge.js";
 import { hasScopes, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
@@ -9,11 +14,6 @@ import { type AuditRecorder, auditEntry, type CallFacts } from "../audit/audit-r
 import { agentAllows } from "../auth/agent-tools.js";
 import { toAuthInfo } from "../auth/auth-info.js";
 import type { Authenticate } from "../auth/authenticate.js";
-import {
-  insufficientScopeChallenge,
-  invalidTokenChallenge,
-  missingTokenChallenge,
-} from "../../kit/auth/challenge.js";
 import type { ToolCatalog } from "../mcp/tool-catalog.js";
 import { nameForLog } from "../mcp/tool-runner.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";

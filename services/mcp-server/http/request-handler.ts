@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type ProtectedResourceMetadata,
+  sendProtectedResourceMetadata,
+} from "../../kit/auth/protected-resource.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { runInCallScope } from "../../kit/propagation/call-scope.js";
 import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
-import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "../../kit/auth/protected-resource.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -47,7 +50,10 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     void runInCallScope(async () => {
       const url = new URL(req.url ?? "/", "http://localhost");
       // The kit's one propagation core, as for Connect calls: trace joined, request id taken or made.
-      const { requestId } = joinCall(nodeHeader(req.headers), `${req.method ?? "GET"} ${forLog(url.pathname)}`);
+      const { requestId } = joinCall(
+        nodeHeader(req.headers),
+        `${req.method ?? "GET"} ${forLog(url.pathname)}`,
+      );
       res.setHeader("x-request-id", requestId);
       const started = performance.now();
       try {
@@ -80,7 +86,10 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         } else if (url.pathname === "/healthz") {
           // Not serving while this server cannot know about revocations (it refuses every token then).
           const health = deps.health?.() ?? { ok: true, detail: "" };
-          sendJson(res, health.ok ? 200 : 503, { status: health.ok ? "ok" : "unavailable", detail: health.detail });
+          sendJson(res, health.ok ? 200 : 503, {
+            status: health.ok ? "ok" : "unavailable",
+            detail: health.detail,
+          });
         } else {
           sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
         }

@@ -9,11 +9,11 @@ import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
-import { type AuditRecorder, type CallFacts, type CallResult, auditEntry } from "../audit/audit-recorder.js";
+import { type AuditRecorder, auditEntry, type CallFacts, type CallResult } from "../audit/audit-recorder.js";
 import { AGENT_NOT_ALLOWED, agentAllows, agentRefusal } from "../auth/agent-tools.js";
 import { principalOf } from "../auth/auth-info.js";
-import { createKeyedWrites, type KeyedWrite } from "./keyed-write.js";
 import { type SystemFacts, type ToolContext, ToolError, type ToolErrorCode } from "../tools/tool.js";
+import { createKeyedWrites, type KeyedWrite } from "./keyed-write.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 
 export interface ToolRunnerDeps {

@@ -23,8 +23,15 @@ export async function copyAuditTrail(from: Database, to: Database): Promise<numb
       );
     }
     const h = head[0];
-    if (h) await tx.query("UPDATE audit_head SET seq = $1, hash = $2, legacy_rows = $3", [h.seq, h.hash, h.legacy_rows]);
-    await tx.query("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM audit_log), false)");
+    if (h)
+      await tx.query("UPDATE audit_head SET seq = $1, hash = $2, legacy_rows = $3", [
+        h.seq,
+        h.hash,
+        h.legacy_rows,
+      ]);
+    await tx.query(
+      "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM audit_log), false)",
+    );
   });
   return rows.length;
 }

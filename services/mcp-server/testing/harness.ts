@@ -8,12 +8,15 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
 import { createRevocationWatcher, revocationWatcherSettings } from "../../kit/auth/revocation/index.js";
-import { type FakeRevocationFeed, startFakeRevocationFeed } from "../../kit/auth/revocation/testing/fake-revocation-feed.js";
+import {
+  type FakeRevocationFeed,
+  startFakeRevocationFeed,
+} from "../../kit/auth/revocation/testing/fake-revocation-feed.js";
 import { ROLE_SCOPES } from "../../kit/auth/scopes.js";
 import { createServiceClient } from "../../kit/client/service-client.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
-import { freePort } from "../../kit/testing/free-port.js";
 import type { Database } from "../../kit/db/index.js";
+import { freePort } from "../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestIssuer, type TestIssuer, type TokenClaims } from "../../kit/testing/test-issuer.js";
 import { openMcpDatabase } from "../data/open-database.js";
@@ -132,7 +135,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   // Opening PGlite can hold the event loop for seconds: past the staleness bound the watcher fails
   // closed until the next heartbeat is read. Tests start from a live feed.
-  for (const deadline = Date.now() + 10_000; revocations.state().status !== "live" && Date.now() < deadline; ) {
+  for (
+    const deadline = Date.now() + 10_000;
+    revocations.state().status !== "live" && Date.now() < deadline;
+  ) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const mcpUrl = new URL("/mcp", server.url);

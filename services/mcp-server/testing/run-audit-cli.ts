@@ -14,7 +14,10 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
  * exactly `env` — never the shell's environment, so a DATABASE_URL, DATA_DIR or AUDIT_PASSWORD
  * exported where the tests run cannot change what they check. Stdin is closed (no terminal).
  */
-export function runAuditCli(args: readonly string[], env: Record<string, string | undefined>): Promise<CliResult> {
+export function runAuditCli(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<CliResult> {
   const clean: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: "error" };
   if (process.env.PATH) clean.PATH = process.env.PATH;
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;

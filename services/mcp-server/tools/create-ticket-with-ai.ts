@@ -2,8 +2,8 @@ import { z } from "zod";
 import { ModelError } from "../../kit/model/model-error.js";
 import {
   parseTicketTriage,
-  ticketTriageRequest,
   type TriageVocabulary,
+  ticketTriageRequest,
 } from "../../kit/model/tasks/ticket-triage.js";
 import { insertTicket } from "../data/tickets.js";
 import {

@@ -49,7 +49,8 @@ export async function validateAuthorizationRequest(
   try {
     client = await options.resolveClient(clientId);
   } catch (err) {
-    if (err instanceof RegistrationError) throw new UntrustedRedirectError(`the client could not be identified: ${err.description}`);
+    if (err instanceof RegistrationError)
+      throw new UntrustedRedirectError(`the client could not be identified: ${err.description}`);
     throw err;
   }
   if (!client) throw new UntrustedRedirectError("unknown client_id");
@@ -62,13 +63,17 @@ export async function validateAuthorizationRequest(
   const fail = (error: ConstructorParameters<typeof AuthorizeError>[0], description: string): never => {
     throw new AuthorizeError(error, description, { redirectUri: requested, state });
   };
-  if (params.get("response_type") !== "code") fail("unsupported_response_type", 'response_type must be "code"');
+  if (params.get("response_type") !== "code")
+    fail("unsupported_response_type", 'response_type must be "code"');
   const challenge = params.get("code_challenge");
   if (!challenge) fail("invalid_request", "code_challenge is required (PKCE)");
-  if (params.get("code_challenge_method") !== "S256") fail("invalid_request", "code_challenge_method must be S256");
-  if (!isS256Challenge(challenge as string)) fail("invalid_request", "code_challenge is not an S256 challenge");
+  if (params.get("code_challenge_method") !== "S256")
+    fail("invalid_request", "code_challenge_method must be S256");
+  if (!isS256Challenge(challenge as string))
+    fail("invalid_request", "code_challenge is not an S256 challenge");
   const resource = params.get("resource") ?? options.mcpResource;
-  if (resource !== options.mcpResource) fail("invalid_target", "resource is not a resource this server issues tokens for");
+  if (resource !== options.mcpResource)
+    fail("invalid_target", "resource is not a resource this server issues tokens for");
   return {
     client,
     redirectUri: requested,
@@ -80,9 +85,14 @@ export async function validateAuthorizationRequest(
 }
 
 /** The redirect back to the client, with RFC 9207's `iss` so the client can tell servers apart. */
-export function redirectBack(redirectUri: string, issuer: string, params: Record<string, string | undefined>): string {
+export function redirectBack(
+  redirectUri: string,
+  issuer: string,
+  params: Record<string, string | undefined>,
+): string {
   const url = new URL(redirectUri);
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.append(name, value);
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined) url.searchParams.append(name, value);
   url.searchParams.append("iss", issuer);
   return url.href;
 }

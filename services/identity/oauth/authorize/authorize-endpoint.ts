@@ -7,8 +7,20 @@ import type { CodeStore } from "../grants/code-store.js";
 import { headerOf, readBody } from "../http-io.js";
 import { AuthorizeError, UntrustedRedirectError } from "../oauth-errors.js";
 import { grantedScopes } from "../scopes.js";
-import { type AuthorizationRequest, REQUEST_PARAMETERS, redirectBack, validateAuthorizationRequest } from "./authorization-request.js";
-import { CSRF_FIELD, CSRF_LIFETIME_SEC, createSpentCsrfValues, csrfCookie, csrfMatches, newCsrfToken } from "./csrf.js";
+import {
+  type AuthorizationRequest,
+  REQUEST_PARAMETERS,
+  redirectBack,
+  validateAuthorizationRequest,
+} from "./authorization-request.js";
+import {
+  CSRF_FIELD,
+  CSRF_LIFETIME_SEC,
+  createSpentCsrfValues,
+  csrfCookie,
+  csrfMatches,
+  newCsrfToken,
+} from "./csrf.js";
 import { renderErrorPage, renderLoginPage, sendPage, sendRedirect } from "./login-page.js";
 import type { CheckCredentials } from "./verify-credentials.js";
 
@@ -38,9 +50,17 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
   const secureCookie = issuer.startsWith("https://");
   const spentCsrf = createSpentCsrfValues({ lifetimeMs: CSRF_LIFETIME_SEC * 1000, max: 100_000 });
   const validate = (params: URLSearchParams) =>
-    validateAuthorizationRequest(params, { resolveClient: deps.resolveClient, mcpResource: deps.mcpResource });
+    validateAuthorizationRequest(params, {
+      resolveClient: deps.resolveClient,
+      mcpResource: deps.mcpResource,
+    });
 
-  const showPage = (res: HttpResponse, request: AuthorizationRequest, status: number, extra: { email?: string; message?: string } = {}) => {
+  const showPage = (
+    res: HttpResponse,
+    request: AuthorizationRequest,
+    status: number,
+    extra: { email?: string; message?: string } = {},
+  ) => {
     const csrf = newCsrfToken();
     const hidden: Record<string, string> = {
       response_type: "code",
@@ -68,13 +88,26 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
 
   const refuse = (res: HttpResponse, err: unknown): void => {
     if (err instanceof UntrustedRedirectError) {
-      logger.warn({ error_description: err.description }, "authorization request refused: untrusted client or redirect_uri");
+      logger.warn(
+        { error_description: err.description },
+        "authorization request refused: untrusted client or redirect_uri",
+      );
       sendPage(res, 400, renderErrorPage(err.description));
       return;
     }
     if (err instanceof AuthorizeError) {
-      logger.warn({ error: err.error, error_description: err.description }, `authorization request refused: ${err.error}`);
-      sendRedirect(res, redirectBack(err.target.redirectUri, issuer, { error: err.error, error_description: err.description, state: err.target.state }));
+      logger.warn(
+        { error: err.error, error_description: err.description },
+        `authorization request refused: ${err.error}`,
+      );
+      sendRedirect(
+        res,
+        redirectBack(err.target.redirectUri, issuer, {
+          error: err.error,
+          error_description: err.description,
+          state: err.target.state,
+        }),
+      );
       return;
     }
     throw err;
@@ -98,25 +131,35 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
     const posted = form.get(CSRF_FIELD) ?? undefined;
     const foreignOrigin = origin !== undefined && origin !== "null" && origin !== new URL(issuer).origin;
     if (foreignOrigin || !csrfMatches(headerOf(req, "cookie"), posted) || !spentCsrf.spend(posted ?? "")) {
-      throw new UntrustedRedirectError("the form was not submitted from this server's login page; open it again from the application");
+      throw new UntrustedRedirectError(
+        "the form was not submitted from this server's login page; open it again from the application",
+      );
     }
     const params = new URLSearchParams();
     for (const name of REQUEST_PARAMETERS) for (const v of form.getAll(name)) params.append(name, v);
     const request = await validate(params);
     const target = { redirectUri: request.redirectUri, state: request.state };
-    if (form.get("decision") === "deny") throw new AuthorizeError("access_denied", "the user denied the request", target);
+    if (form.get("decision") === "deny")
+      throw new AuthorizeError("access_denied", "the user denied the request", target);
 
     const email = form.get("email") ?? "";
-    const address = clientAddressFrom(headerOf(req, "x-forwarded-for"), deps.trustedProxyHops, req.socket.remoteAddress);
+    const address = clientAddressFrom(
+      headerOf(req, "x-forwarded-for"),
+      deps.trustedProxyHops,
+      req.socket.remoteAddress,
+    );
     const checked = await deps.checkCredentials(email, form.get("password") ?? "", address);
     if (!checked.ok) {
       const message =
-        checked.reason === "throttled" ? `Too many failed sign-in attempts; try again in ${checked.retryAfterSec} s.` : "Invalid email or password.";
+        checked.reason === "throttled"
+          ? `Too many failed sign-in attempts; try again in ${checked.retryAfterSec} s.`
+          : "Invalid email or password.";
       showPage(res, request, checked.reason === "throttled" ? 429 : 401, { email, message });
       return;
     }
     const scopes = grantedScopes(request.scope, checked.user.scopes);
-    if (scopes.length === 0) throw new AuthorizeError("invalid_scope", "you hold none of the requested scopes", target);
+    if (scopes.length === 0)
+      throw new AuthorizeError("invalid_scope", "you hold none of the requested scopes", target);
     const code = await deps.codes.create(
       {
         clientId: request.client.clientId,
@@ -129,7 +172,12 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps): HttpRouteH
       CODE_LIFETIME_SEC,
     );
     logger.info(
-      { client_id: request.client.clientId, user_id: checked.user.id, scope: scopes.join(" "), redirect_origin: originOf(request.redirectUri) },
+      {
+        client_id: request.client.clientId,
+        user_id: checked.user.id,
+        scope: scopes.join(" "),
+        redirect_origin: originOf(request.redirectUri),
+      },
       "oauth authorization granted",
     );
     sendRedirect(res, redirectBack(request.redirectUri, issuer, { code, state: request.state }));

@@ -29,7 +29,9 @@ const STYLE =
 /** The login and consent page: one form, plain HTML, no script. */
 export function renderLoginPage(m: LoginPageModel): string {
   const name = m.clientName ? `“${escapeHtml(m.clientName)}”` : "An application";
-  const scopes = m.scopes ? m.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join("") : "<li>all the scopes your account has</li>";
+  const scopes = m.scopes
+    ? m.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join("")
+    : "<li>all the scopes your account has</li>";
   const hidden = Object.entries(m.hidden)
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join("");
@@ -68,13 +70,23 @@ const PAGE_HEADERS = {
   "x-content-type-options": "nosniff",
 };
 
-export function sendPage(res: HttpResponse, status: number, html: string, headers: Readonly<Record<string, string>> = {}): void {
+export function sendPage(
+  res: HttpResponse,
+  status: number,
+  html: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   res.writeHead(status, { ...PAGE_HEADERS, "content-length": String(Buffer.byteLength(html)), ...headers });
   res.end(html);
 }
 
 export function sendRedirect(res: HttpResponse, location: string): void {
   // 303: the browser follows a POST's answer with a GET (OAuth 2.1 §7.5.1 warns against 307).
-  res.writeHead(303, { location, "cache-control": "no-store", "referrer-policy": "no-referrer", "content-length": "0" });
+  res.writeHead(303, {
+    location,
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "content-length": "0",
+  });
   res.end();
 }

@@ -24,12 +24,20 @@ export function createCredentialCheck(deps: {
   const throttled = (email: string, address: string | undefined): CredentialCheck | undefined => {
     const wait = deps.throttle.retryAfterSec(email, address);
     if (wait === 0) return undefined;
-    logger.warn({ email_sha256: digest(email), client_address: address, retry_after_s: wait, via: "oauth_authorize" }, "login throttled");
+    logger.warn(
+      { email_sha256: digest(email), client_address: address, retry_after_s: wait, via: "oauth_authorize" },
+      "login throttled",
+    );
     return { ok: false, reason: "throttled", retryAfterSec: wait };
   };
-  return async (rawEmail: string, password: string, address: string | undefined): Promise<CredentialCheck> => {
+  return async (
+    rawEmail: string,
+    password: string,
+    address: string | undefined,
+  ): Promise<CredentialCheck> => {
     const email = normalizeEmail(rawEmail);
-    if (email === "" || password === "" || email.length > 254 || password.length > 1024) return { ok: false, reason: "invalid" };
+    if (email === "" || password === "" || email.length > 254 || password.length > 1024)
+      return { ok: false, reason: "invalid" };
     const early = throttled(email, address);
     if (early) return early;
     const delay = deps.throttle.delayMs(email);

@@ -48,12 +48,17 @@ export function createRegistrationEndpoint(options: {
   const { store, limits, logger } = options;
   return async (req: HttpRequest, res: HttpResponse) => {
     if (req.method !== "POST") return methodNotAllowed(res, "POST");
-    const address = clientAddressFrom(headerOf(req, "x-forwarded-for"), options.trustedProxyHops, req.socket.remoteAddress);
+    const address = clientAddressFrom(
+      headerOf(req, "x-forwarded-for"),
+      options.trustedProxyHops,
+      req.socket.remoteAddress,
+    );
     try {
       const type = (headerOf(req, "content-type") ?? "").split(";")[0]?.trim().toLowerCase();
       if (type !== "application/json") throw invalidMetadata("the request body must be application/json");
       const body = await readBody(req, MAX_BODY);
-      if (body === undefined) throw new RegistrationError(413, "invalid_client_metadata", "the request body is too large");
+      if (body === undefined)
+        throw new RegistrationError(413, "invalid_client_metadata", "the request body is too large");
       let raw: unknown;
       try {
         raw = JSON.parse(body);
@@ -70,14 +75,22 @@ export function createRegistrationEndpoint(options: {
       const wait = limits.perAddress.blockedFor(key, now);
       if (wait > 0) {
         const retry = String(Math.ceil(wait / 1000));
-        throw new RegistrationError(429, "temporarily_unavailable", "too many client registrations from this address", { "retry-after": retry });
+        throw new RegistrationError(
+          429,
+          "temporarily_unavailable",
+          "too many client registrations from this address",
+          { "retry-after": retry },
+        );
       }
       const stored = await store.count();
       if (stored >= limits.maxClients) {
         const evicted = await store.evictUnused(stored - limits.maxClients + 1);
-        if (evicted > 0) logger.info({ clients: evicted }, "never-used oauth clients evicted for a registration");
+        if (evicted > 0)
+          logger.info({ clients: evicted }, "never-used oauth clients evicted for a registration");
         if (stored - evicted >= limits.maxClients) {
-          throw new RegistrationError(503, "temporarily_unavailable", "the client registry is full", { "retry-after": "3600" });
+          throw new RegistrationError(503, "temporarily_unavailable", "the client registry is full", {
+            "retry-after": "3600",
+          });
         }
       }
       limits.perAddress.record(key, now);
@@ -113,10 +126,19 @@ export function createRegistrationEndpoint(options: {
       );
     } catch (err) {
       if (!(err instanceof RegistrationError)) throw err;
-      logger.warn({ error: err.error, error_description: err.description, client_address: address }, `client registration refused: ${err.error}`);
-      sendPublicJson(res, err.status, { error: err.error, error_description: err.description }, { ...NO_STORE, ...err.headers });
+      logger.warn(
+        { error: err.error, error_description: err.description, client_address: address },
+        `client registration refused: ${err.error}`,
+      );
+      sendPublicJson(
+        res,
+        err.status,
+        { error: err.error, error_description: err.description },
+        { ...NO_STORE, ...err.headers },
+      );
     }
   };
 }
 
-const invalidMetadata = (description: string) => new RegistrationError(400, "invalid_client_metadata", description);
+const invalidMetadata = (description: string) =>
+  new RegistrationError(400, "invalid_client_metadata", description);

@@ -39,4 +39,5 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
 });
-for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => server.close(() => process.exit(0)));
+for (const signal of ["SIGTERM", "SIGINT"] as const)
+  process.on(signal, () => server.close(() => process.exit(0)));

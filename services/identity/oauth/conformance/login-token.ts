@@ -13,7 +13,9 @@ const flow = await fullCodeFlow(
   { resource: process.env.RESOURCE ?? "" },
 );
 if (flow.token.status !== 200) {
-  process.stderr.write(`token refused: ${String(flow.token.body.error)}: ${String(flow.token.body.error_description)}\n`);
+  process.stderr.write(
+    `token refused: ${String(flow.token.body.error)}: ${String(flow.token.body.error_description)}\n`,
+  );
   process.exit(1);
 }
 process.stdout.write(`${String(flow.token.body.access_token)}\n`);

@@ -6,7 +6,11 @@ import { register } from "../testing/oauth-client-calls.js";
  */
 const issuer = process.env.ISSUER ?? "";
 const redirectUri = process.env.REDIRECT_URI ?? "";
-const res = await register(issuer, { redirect_uris: [redirectUri], token_endpoint_auth_method: "none", client_name: "conformance" });
+const res = await register(issuer, {
+  redirect_uris: [redirectUri],
+  token_endpoint_auth_method: "none",
+  client_name: "conformance",
+});
 if (res.status !== 201) {
   process.stderr.write(`registration refused: ${JSON.stringify(res.body)}\n`);
   process.exit(1);

@@ -71,7 +71,8 @@ export function createCodeStore(db: Database): CodeStore {
       );
       const row = rows[0];
       if (!row) return { kind: "unknown" };
-      if (row.used_at) return { kind: "used", clientId: row.client_id, sessionId: row.session_id ?? undefined };
+      if (row.used_at)
+        return { kind: "used", clientId: row.client_id, sessionId: row.session_id ?? undefined };
       return {
         kind: "fresh",
         clientId: row.client_id,
@@ -95,7 +96,9 @@ export function createCodeStore(db: Database): CodeStore {
       });
     },
     async burn(code) {
-      await db.query("UPDATE oauth_codes SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL", [hashOpaque(code)]);
+      await db.query("UPDATE oauth_codes SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL", [
+        hashOpaque(code),
+      ]);
     },
     async deleteExpiredBefore(before) {
       const res = await db.query("DELETE FROM oauth_codes WHERE expires_at < $1", [before.toISOString()]);

@@ -15,7 +15,12 @@ export interface RefreshBinding {
 export type RefreshOutcome =
   | ({ readonly kind: "rotated"; readonly refreshToken: string } & RefreshBinding)
   /** A spent token presented again: the caller revokes the session (docs/identity.md, "Refresh"). */
-  | { readonly kind: "reused"; readonly sessionId: string; readonly userId: string; readonly clientId: string }
+  | {
+      readonly kind: "reused";
+      readonly sessionId: string;
+      readonly userId: string;
+      readonly clientId: string;
+    }
   | { readonly kind: "invalid"; readonly reason: "unknown" | "expired" | "revoked" | "wrong_client" };
 
 export interface RefreshStore {
@@ -25,7 +30,11 @@ export interface RefreshStore {
    * Spends `token` and issues its successor, atomically; only for the client it was issued to.
    * `accept` sees the binding first and may throw to refuse the request with nothing spent.
    */
-  rotate(token: string, clientId: string, accept?: (binding: RefreshBinding) => void): Promise<RefreshOutcome>;
+  rotate(
+    token: string,
+    clientId: string,
+    accept?: (binding: RefreshBinding) => void,
+  ): Promise<RefreshOutcome>;
 }
 
 interface Row extends Record<string, unknown> {
@@ -75,7 +84,12 @@ export function createRefreshStore(db: Database): RefreshStore {
       // Another client's token says nothing about this one's session: refuse, touch nothing.
       if (row.client_id !== clientId) return { kind: "invalid", reason: "wrong_client" };
       if (row.revoked_at) return { kind: "invalid", reason: "revoked" };
-      const reused = { kind: "reused", sessionId: row.session_id, userId: row.user_id, clientId: row.client_id } as const;
+      const reused = {
+        kind: "reused",
+        sessionId: row.session_id,
+        userId: row.user_id,
+        clientId: row.client_id,
+      } as const;
       if (row.used_at) return reused;
       if (row.expires_at.getTime() <= Date.now()) return { kind: "invalid", reason: "expired" };
       const binding: RefreshBinding = {

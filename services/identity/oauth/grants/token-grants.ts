@@ -58,11 +58,15 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
       // RFC 6749 §4.1.2 / OAuth 2.1 §4.1.3: a code used twice was intercepted; revoke what it issued.
       if (found.sessionId) {
         await deps.revoke(found.sessionId, "authorization_code_reuse");
-        logger.warn({ client_id: found.clientId, session_id: found.sessionId }, "authorization code reuse detected: login session revoked");
+        logger.warn(
+          { client_id: found.clientId, session_id: found.sessionId },
+          "authorization code reuse detected: login session revoked",
+        );
       }
       throw invalidGrant("the authorization code was already used");
     }
-    if (found.clientId !== clientId) throw invalidGrant("the authorization code was issued to another client");
+    if (found.clientId !== clientId)
+      throw invalidGrant("the authorization code was issued to another client");
     if (found.expiresAt.getTime() <= Date.now()) throw invalidGrant("the authorization code has expired");
     if (redirectUri !== found.redirectUri) {
       await deps.codes.burn(code);
@@ -102,7 +106,14 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
     const minted = await deps.issue({ user, sessionId, clientId, scopes, resource: found.resource });
     return {
       body: tokenBody(minted, refreshToken, scopes),
-      log: { client_id: clientId, user_id: user.id, session_id: sessionId, scope: scopes.join(" "), jti: minted.jti, grant: "authorization_code" },
+      log: {
+        client_id: clientId,
+        user_id: user.id,
+        session_id: sessionId,
+        scope: scopes.join(" "),
+        jti: minted.jti,
+        grant: "authorization_code",
+      },
     };
   }
 
@@ -113,7 +124,12 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
     const resource = form.get("resource");
     const outcome = await deps.refreshes.rotate(token, clientId, (binding) => {
       const original = binding.scope.split(" ");
-      if (requested?.split(" ").filter(Boolean).some((s) => !original.includes(s))) {
+      if (
+        requested
+          ?.split(" ")
+          .filter(Boolean)
+          .some((s) => !original.includes(s))
+      ) {
         throw new OAuthError(400, "invalid_scope", "a refresh may only narrow the granted scope");
       }
       if (resource !== undefined && resource !== binding.resource) {
@@ -122,10 +138,17 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
     });
     switch (outcome.kind) {
       case "invalid":
-        throw invalidGrant(outcome.reason === "wrong_client" ? "the refresh token was issued to another client" : `refresh token ${outcome.reason}`);
+        throw invalidGrant(
+          outcome.reason === "wrong_client"
+            ? "the refresh token was issued to another client"
+            : `refresh token ${outcome.reason}`,
+        );
       case "reused":
         await deps.revoke(outcome.sessionId, "refresh_token_reuse");
-        logger.warn({ client_id: clientId, user_id: outcome.userId, session_id: outcome.sessionId }, "refresh token reuse detected: login session revoked");
+        logger.warn(
+          { client_id: clientId, user_id: outcome.userId, session_id: outcome.sessionId },
+          "refresh token reuse detected: login session revoked",
+        );
         throw invalidGrant("the refresh token was already used; the grant has been revoked");
       case "rotated": {
         const user = await deps.users.findById(outcome.userId);
@@ -133,12 +156,28 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
           await deps.revoke(outcome.sessionId, "user_gone");
           throw invalidGrant("the user no longer exists");
         }
-        const scopes = grantedScopes(requested ?? outcome.scope, user.scopes).filter((s) => outcome.scope.split(" ").includes(s));
-        if (scopes.length === 0) throw new OAuthError(400, "invalid_scope", "the user no longer holds any of the granted scopes");
-        const minted = await deps.issue({ user, sessionId: outcome.sessionId, clientId, scopes, resource: outcome.resource });
+        const scopes = grantedScopes(requested ?? outcome.scope, user.scopes).filter((s) =>
+          outcome.scope.split(" ").includes(s),
+        );
+        if (scopes.length === 0)
+          throw new OAuthError(400, "invalid_scope", "the user no longer holds any of the granted scopes");
+        const minted = await deps.issue({
+          user,
+          sessionId: outcome.sessionId,
+          clientId,
+          scopes,
+          resource: outcome.resource,
+        });
         return {
           body: tokenBody(minted, outcome.refreshToken, scopes),
-          log: { client_id: clientId, user_id: user.id, session_id: outcome.sessionId, scope: scopes.join(" "), jti: minted.jti, grant: "refresh_token" },
+          log: {
+            client_id: clientId,
+            user_id: user.id,
+            session_id: outcome.sessionId,
+            scope: scopes.join(" "),
+            jti: minted.jti,
+            grant: "refresh_token",
+          },
         };
       }
     }
@@ -146,9 +185,16 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
 
   return {
     /** Authenticates the MCP client and runs `grant_type` (one of MCP_CLIENT_GRANTS). */
-    async handle(authorization: string | undefined, form: Form, grantType: string): Promise<GrantResult & { clientId: string }> {
+    async handle(
+      authorization: string | undefined,
+      form: Form,
+      grantType: string,
+    ): Promise<GrantResult & { clientId: string }> {
       const client = await authenticateMcpClient(authorization, form, deps.resolveClient, deps.realm);
-      const result = grantType === "authorization_code" ? await authorizationCode(form, client.clientId) : await refreshToken(form, client.clientId);
+      const result =
+        grantType === "authorization_code"
+          ? await authorizationCode(form, client.clientId)
+          : await refreshToken(form, client.clientId);
       await deps.clientUsed(client.clientId);
       return { ...result, clientId: client.clientId };
     },
@@ -157,7 +203,11 @@ export function createMcpClientGrants(deps: McpClientGrantsDeps) {
 
 export type McpClientGrants = ReturnType<typeof createMcpClientGrants>;
 
-function tokenBody(minted: { token: string; issuedAt: number; expiresAt: number }, refreshToken: string, scopes: readonly string[]) {
+function tokenBody(
+  minted: { token: string; issuedAt: number; expiresAt: number },
+  refreshToken: string,
+  scopes: readonly string[],
+) {
   return {
     access_token: minted.token,
     token_type: "Bearer",

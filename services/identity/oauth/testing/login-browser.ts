@@ -15,7 +15,8 @@ export function formFields(html: string): Map<string, string> {
   return fields;
 }
 
-const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+const decodeEntities = (s: string) =>
+  s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
 
 export interface PageVisit {
   readonly status: number;
@@ -29,7 +30,12 @@ export interface PageVisit {
 export async function openAuthorizePage(url: string): Promise<PageVisit> {
   const res = await fetch(url, { redirect: "manual" });
   const setCookie = res.headers.get("set-cookie");
-  return { status: res.status, html: await res.text(), cookie: setCookie?.split(";")[0], location: res.headers.get("location") };
+  return {
+    status: res.status,
+    html: await res.text(),
+    cookie: setCookie?.split(";")[0],
+    location: res.headers.get("location"),
+  };
 }
 
 /**
@@ -59,14 +65,27 @@ export async function submitLogin(
     body: new URLSearchParams([...fields]).toString(),
   });
   // A re-rendered page (wrong password) carries a fresh CSRF value and cookie: the next post uses them.
-  return { status: res.status, html: await res.text(), cookie: res.headers.get("set-cookie")?.split(";")[0], location: res.headers.get("location") };
+  return {
+    status: res.status,
+    html: await res.text(),
+    cookie: res.headers.get("set-cookie")?.split(";")[0],
+    location: res.headers.get("location"),
+  };
 }
 
 /** Logs in through the page in one go: the redirect back to the client. */
-export async function loginThroughPage(authorizeUrl: string, credentials: { email: string; password: string }): Promise<URL> {
+export async function loginThroughPage(
+  authorizeUrl: string,
+  credentials: { email: string; password: string },
+): Promise<URL> {
   const page = await openAuthorizePage(authorizeUrl);
-  if (page.status !== 200) throw new Error(`authorize page answered ${page.status}: ${page.html.slice(0, 300)}`);
-  const done = await submitLogin(new URL(authorizeUrl).origin + new URL(authorizeUrl).pathname, page, credentials);
+  if (page.status !== 200)
+    throw new Error(`authorize page answered ${page.status}: ${page.html.slice(0, 300)}`);
+  const done = await submitLogin(
+    new URL(authorizeUrl).origin + new URL(authorizeUrl).pathname,
+    page,
+    credentials,
+  );
   if (!done.location) throw new Error(`login answered ${done.status} without a redirect`);
   return new URL(done.location);
 }

@@ -1,8 +1,11 @@
 import { postTokenRequest, type TokenResponse } from "../../testing/token-request.js";
-import { pkcePair, loginThroughPage } from "./login-browser.js";
+import { loginThroughPage, pkcePair } from "./login-browser.js";
 
 /** RFC 7591 registration as an MCP client sends it. */
-export async function register(baseUrl: string, metadata: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function register(
+  baseUrl: string,
+  metadata: Record<string, unknown>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${baseUrl}/oauth2/register`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -51,14 +54,30 @@ export async function fullCodeFlow(
   options: { scope?: string; resource?: string; redirectUri?: string } = {},
 ) {
   const redirectUri = options.redirectUri ?? "http://127.0.0.1:4711/callback";
-  const reg = await register(baseUrl, { redirect_uris: [redirectUri], token_endpoint_auth_method: "none", client_name: "Test client" });
+  const reg = await register(baseUrl, {
+    redirect_uris: [redirectUri],
+    token_endpoint_auth_method: "none",
+    client_name: "Test client",
+  });
   const clientId = reg.body.client_id as string;
   const { verifier, challenge } = pkcePair();
   const back = await loginThroughPage(
-    authorizeUrl(baseUrl, { clientId, redirectUri, challenge, ...(options.scope ? { scope: options.scope } : {}), ...(options.resource ? { resource: options.resource } : {}) }),
+    authorizeUrl(baseUrl, {
+      clientId,
+      redirectUri,
+      challenge,
+      ...(options.scope ? { scope: options.scope } : {}),
+      ...(options.resource ? { resource: options.resource } : {}),
+    }),
     user,
   );
   const code = back.searchParams.get("code") ?? "";
-  const token = await tokenRequest(baseUrl, { grant_type: "authorization_code", client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier });
+  const token = await tokenRequest(baseUrl, {
+    grant_type: "authorization_code",
+    client_id: clientId,
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+  });
   return { clientId, redirectUri, verifier, code, back, token };
 }

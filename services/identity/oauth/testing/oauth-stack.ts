@@ -57,7 +57,11 @@ export async function startOAuthStack(): Promise<OAuthStack> {
   };
   const config = parseConfig(env);
   const logs = { identity: captureLogs("identity"), mcp: captureLogs("mcp-server") };
-  const identity = await startIdentityServer(config, logs.identity.logger, databaseUrl ? { databaseSchema: `identity_${suffix}` } : {});
+  const identity = await startIdentityServer(
+    config,
+    logs.identity.logger,
+    databaseUrl ? { databaseSchema: `identity_${suffix}` } : {},
+  );
   const mcpDb = await openMcpDatabase(config, databaseUrl ? { schema: `mcp_${suffix}` } : {});
   const mcp = await startMcpServer(config, logs.mcp.logger, { database: mcpDb });
   return {

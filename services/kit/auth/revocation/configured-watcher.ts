@@ -6,7 +6,11 @@ import type { HealthService } from "../../server/health.js";
 import type { BearerAuthOptions } from "../bearer-auth.js";
 import { SERVICE_IDS, type ServiceCredentials } from "../service-identity.js";
 import { reportRevocationHealth } from "./revocation-health.js";
-import { createRevocationWatcher, type RevocationWatcher, revocationWatcherSettings } from "./revocation-watcher.js";
+import {
+  createRevocationWatcher,
+  type RevocationWatcher,
+  revocationWatcherSettings,
+} from "./revocation-watcher.js";
 
 /**
  * A service's subscription to the identity provider's revocation feed, from configuration: the
@@ -14,7 +18,14 @@ import { createRevocationWatcher, type RevocationWatcher, revocationWatcherSetti
  * heartbeat and staleness bound. One per process.
  */
 export function watchRevocations(
-  config: Pick<Config, "IDENTITY_URL" | "REVOCATION_HEARTBEAT" | "REVOCATION_STALENESS_LIMIT" | "ACCESS_TOKEN_TTL" | "CLOCK_TOLERANCE">,
+  config: Pick<
+    Config,
+    | "IDENTITY_URL"
+    | "REVOCATION_HEARTBEAT"
+    | "REVOCATION_STALENESS_LIMIT"
+    | "ACCESS_TOKEN_TTL"
+    | "CLOCK_TOLERANCE"
+  >,
   credentials: ServiceCredentials,
   logger: Logger,
 ): RevocationWatcher {
@@ -28,7 +39,9 @@ export function watchRevocations(
  * What the bearer-auth core needs from a watcher: refuse a revoked `sid` (user and MCP tokens
  * alike), and refuse every user token while the feed is down beyond its bound (fail closed).
  */
-export function revocationChecks(watcher: RevocationWatcher): Pick<BearerAuthOptions, "isRevoked" | "assertRevocationKnown"> {
+export function revocationChecks(
+  watcher: RevocationWatcher,
+): Pick<BearerAuthOptions, "isRevoked" | "assertRevocationKnown"> {
   return {
     isRevoked: (principal) => !principal.anonymous && watcher.isRevoked(principal.sessionId),
     assertRevocationKnown: () => watcher.assertServing(),
@@ -36,7 +49,10 @@ export function revocationChecks(watcher: RevocationWatcher): Pick<BearerAuthOpt
 }
 
 /** Health NOT_SERVING while the feed has failed; returns an unsubscribe. */
-export function reportFeedHealth(watcher: RevocationWatcher, health: Pick<HealthService, "setDependency">): () => void {
+export function reportFeedHealth(
+  watcher: RevocationWatcher,
+  health: Pick<HealthService, "setDependency">,
+): () => void {
   return reportRevocationHealth(watcher, health);
 }
 

@@ -2,6 +2,13 @@
  * The subscriber side of the identity provider's revocation feed (docs/architecture.md,
  * "Revocation"): every verifier behind the edge keeps one of these.
  */
+
+export {
+  awaitFirstSnapshot,
+  reportFeedHealth,
+  revocationChecks,
+  watchRevocations,
+} from "./configured-watcher.js";
 export { type FeedState, type FeedStatus, LIVE_HEARTBEATS } from "./feed-state.js";
 export type { BackoffSettings } from "./reconnect-backoff.js";
 export { REVOCATION_FEED_DEPENDENCY, reportRevocationHealth } from "./revocation-health.js";
@@ -12,4 +19,3 @@ export {
   type RevokedSessionEvent,
   revocationWatcherSettings,
 } from "./revocation-watcher.js";
-export { awaitFirstSnapshot, reportFeedHealth, revocationChecks, watchRevocations } from "./configured-watcher.js";

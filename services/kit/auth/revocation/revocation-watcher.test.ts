@@ -133,7 +133,10 @@ describe("revocation watcher", () => {
     // Health follows the state-change notification, which a loaded machine may deliver a little
     // after the state can be computed as failed.
     let status = await overall();
-    for (const deadline = Date.now() + 5_000; status !== ServingStatus.NOT_SERVING && Date.now() < deadline; ) {
+    for (
+      const deadline = Date.now() + 5_000;
+      status !== ServingStatus.NOT_SERVING && Date.now() < deadline;
+    ) {
       await new Promise((r) => setTimeout(r, 10));
       status = await overall();
     }

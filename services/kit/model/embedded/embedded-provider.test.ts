@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createModelProvider } from "../create-provider.js";
 import { ModelError } from "../model-error.js";
-import { parseTicketTriage, ticketTriageRequest, type TriageVocabulary } from "../tasks/ticket-triage.js";
+import { parseTicketTriage, type TriageVocabulary, ticketTriageRequest } from "../tasks/ticket-triage.js";
 import { createEmbeddedProvider, EMBEDDED_MODEL } from "./embedded-provider.js";
 
 const VOCAB: TriageVocabulary = {

@@ -4,7 +4,19 @@ import type { AuditRecord } from "../../data/audit-log.js";
 /** The audit rows as `npm run audit` prints them: an aligned table, or JSON lines with `--json`. */
 export function formatEntries(rows: readonly AuditRecord[], json: boolean): string {
   if (json) return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
-  const header = ["seq", "at", "user", "email", "actor chain", "tool", "outcome", "error", "ms", "trace_id", "session_id"];
+  const header = [
+    "seq",
+    "at",
+    "user",
+    "email",
+    "actor chain",
+    "tool",
+    "outcome",
+    "error",
+    "ms",
+    "trace_id",
+    "session_id",
+  ];
   const lines = rows.map((r) => [
     r.seq === null ? "" : String(r.seq),
     r.at,

@@ -3,8 +3,8 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuditService } from "../../../../gen/supportext/audit/v1/audit_pb.js";
 import { AuthService } from "../../../../gen/supportext/auth/v1/auth_pb.js";
 import type { AuditOutcome, AuditRecord } from "../../data/audit-log.js";
-import { auditEntryFromProto, chainReportFromProto, outcomeToProto } from "../audit-proto.js";
 import type { RawAuditFilter } from "../audit-filter.js";
+import { auditEntryFromProto, chainReportFromProto, outcomeToProto } from "../audit-proto.js";
 import type { ChainReport } from "../verify-chain.js";
 
 /** Reads the trail from the running MCP server, as the administrator whose login this is. */
@@ -82,7 +82,5 @@ export async function connectRemoteAudit(options: {
 
 function describe(err: unknown): string {
   const ce = ConnectError.from(err);
-  return `${Code[ce.code]
-    .replace(/([a-z])([A-Z])/g, "$1_$2")
-    .toLowerCase()}: ${ce.rawMessage}`;
+  return `${Code[ce.code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase()}: ${ce.rawMessage}`;
 }
