@@ -35,6 +35,13 @@ describe("withKeyedRetry", () => {
     expect(s.calls()).toBe(4);
   });
 
+  it("keeps asking through resets on connections the killed gateway left behind (ECONNRESET → aborted)", async () => {
+    const staleReset = () => new ConnectError("read ECONNRESET", Code.Aborted);
+    const s = scripted<string>([reset(), staleReset(), staleReset(), refused(), "created #9"]);
+    expect(await withKeyedRetry(s.call, options(true))).toBe("created #9");
+    expect(s.calls()).toBe(5);
+  });
+
   it("never retries without a key, nor a call refused before it was sent, nor a tool's own refusal", async () => {
     const unkeyed = scripted<string>([reset(), "no"]);
     await expect(withKeyedRetry(unkeyed.call, options(false))).rejects.toThrow("ECONNRESET");
@@ -47,12 +54,14 @@ describe("withKeyedRetry", () => {
     expect(denied.calls()).toBe(1);
   });
 
-  it("when the repeat fails too, says the outcome is unconfirmed rather than failed", async () => {
+  it("when the repeats keep failing past the recovery window, says the outcome is unconfirmed rather than failed", async () => {
     const s = scripted<string>([reset(), new ConnectError("stream closed", Code.Internal)]);
-    const err = await withKeyedRetry(s.call, options(true)).catch((e: unknown) => ConnectError.from(e));
+    const err = await withKeyedRetry(s.call, { ...options(true), recoveryMs: 500 }).catch((e: unknown) =>
+      ConnectError.from(e),
+    );
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).rawMessage).toBe(UNCONFIRMED);
-    expect(s.calls()).toBe(2);
+    expect(s.calls()).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -21,8 +21,9 @@ export const UNCONFIRMED =
 /**
  * Runs a keyed tool call, and after a lost connection runs it once more with the same key
  * (docs/mcp-gateway.md, "Faults"): the MCP server answers a repeat of the key with the first
- * call's result, so a change that was made is reported as made. While a restarting gateway
- * refuses connections or answers `unavailable`, the retry is tried again, within `recoveryMs`.
+ * call's result, so a change that was made is reported as made. While the connection keeps being
+ * lost (refused, reset, `unavailable` from a restarting gateway), the retry is tried again, with
+ * backoff, within `recoveryMs`; only then is the outcome reported as unconfirmed.
  * Without a key, or once the caller has gone, a failure is returned as it is.
  */
 export async function withKeyedRetry<T>(
@@ -42,9 +43,11 @@ export async function withKeyedRetry<T>(
     } catch (err) {
       const ce = ConnectError.from(err);
       const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
-      // Refused (nothing reached the gateway) or `unavailable` (the gateway, or the MCP server
-      // behind it, is still coming back): with the same key, trying again cannot change anything twice.
-      const again = refusedLocally(ce) || ce.code === Code.Unavailable;
+      // Any lost connection again — refused (nothing reached the gateway), `unavailable` (the gateway,
+      // or the MCP server behind it, is still coming back), or a reset on a connection the killed
+      // gateway left behind: with the same key, asking again cannot change anything twice, and only
+      // the MCP server's answer to the key says what happened (docs/mcp-gateway.md, "Faults").
+      const again = refusedLocally(ce) || LOST.has(ce.code);
       if (!again || options.signal.aborted || performance.now() + pause > deadline) {
         throw LOST.has(ce.code) ? new ConnectError(UNCONFIRMED, ce.code) : err;
       }
