@@ -3,6 +3,7 @@ import { SCOPES } from "../kit/auth/scopes.js";
 import { type ServiceAuth, startServiceAuth } from "../kit/auth/service-auth.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import type { Config } from "../kit/config/config.js";
+import { databaseDependency } from "../kit/db/database-dependency.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { anyOrigin, startServiceServer } from "../kit/server/service-server.js";
@@ -10,6 +11,8 @@ import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";
 import { ThreadStore } from "./conversations/thread-store.js";
+import { startTurnKeeper } from "./conversations/turn-keeper.js";
+import { TurnStore } from "./conversations/turn-store.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
 
 /** Where chat's RFC 9728 metadata is served (its resource is the origin: the well-known path alone). */
@@ -49,7 +52,11 @@ export async function startChat(
     name: "support-ext chat (threads and messages)",
   });
   let auth: ServiceAuth | undefined;
+  let keeper: { stop(): void } | undefined;
   try {
+    // Before serving: turns a crashed process left open are marked interrupted (turn-keeper.ts).
+    const turns = new TurnStore(db);
+    keeper = await startTurnKeeper(turns, logger);
     auth = await startServiceAuth(config, SERVICE_IDS.chat, logger);
     const openAuth = auth;
     const server = await startServiceServer({
@@ -59,6 +66,7 @@ export async function startChat(
       logger,
       routes: chatRoutes({
         threads: new ThreadStore(db),
+        turns,
         agents: createAgentClient(config.AGENT_URL, auth.credentials),
         logger,
       }),
@@ -70,11 +78,12 @@ export async function startChat(
         [PROTECTED_RESOURCE_PATH]: anyOrigin((_req, res) => sendProtectedResourceMetadata(res, metadata)),
       },
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+      dependencies: [databaseDependency(db), auth.feed],
     });
-    auth.reportHealth(server.health);
     if (config.AUTH_DEV_ANONYMOUS) {
       logger.warn("AUTH_DEV_ANONYMOUS=1: calls without a token run as a read-only development principal");
     }
+    const openKeeper = keeper;
     let closing: Promise<void> | undefined;
     return {
       url: server.url,
@@ -83,6 +92,7 @@ export async function startChat(
       close() {
         closing ??= (async () => {
           await server.close();
+          openKeeper.stop();
           await openAuth.close();
           await db.close();
         })();
@@ -90,6 +100,7 @@ export async function startChat(
       },
     };
   } catch (err) {
+    keeper?.stop();
     await auth?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

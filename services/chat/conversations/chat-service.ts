@@ -7,6 +7,7 @@ import type { AgentClient } from "./agent-client.js";
 import type { ThreadCursor, ThreadStore } from "./thread-store.js";
 import { messageToProto, threadToProto } from "./to-proto.js";
 import { runTurn, type TurnDeps } from "./turn.js";
+import type { TurnStore } from "./turn-store.js";
 
 const THREADS = "chat.threads";
 const MESSAGES = "chat.messages";
@@ -15,6 +16,7 @@ const TITLE_MAX = 200;
 
 export interface ChatServiceDeps {
   readonly threads: ThreadStore;
+  readonly turns: TurnStore;
   readonly agents: AgentClient;
   readonly logger: Logger;
 }

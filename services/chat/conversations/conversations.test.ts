@@ -277,9 +277,11 @@ describe("ChatService", () => {
       release();
     }
     let saved: Awaited<ReturnType<typeof chat.listMessages>>["messages"] = [];
-    for (let i = 0; i < 50 && saved.length < 2; i++) {
+    // The answer is stored PENDING when the turn starts; wait for the turn's outcome.
+    const settled = () => saved.length === 2 && saved[1]?.status !== MessageStatus.PENDING;
+    for (let i = 0; i < 50 && !settled(); i++) {
       saved = (await chat.listMessages({ threadId }, bearer(admin.accessToken))).messages;
-      if (saved.length < 2) await new Promise((r) => setTimeout(r, 100));
+      if (!settled()) await new Promise((r) => setTimeout(r, 100));
     }
     stack.scriptModel(undefined);
     expect(saved).toHaveLength(2);

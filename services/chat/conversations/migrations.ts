@@ -43,4 +43,29 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
     id: "conversations_0002_users_in_identity_service",
     sql: "ALTER TABLE threads DROP CONSTRAINT IF EXISTS threads_user_id_fkey;",
   },
+  {
+    // A turn is durable (docs/chat.md, "A turn that survives a crash"): its assistant message is
+    // written first as 'pending' and updated as tool calls happen; `turns` keeps what resuming it
+    // needs (the request id its idempotency keys come from, the input) and which chat process owns
+    // it (a heartbeat per process; a stale one means the process died and the turn may be taken).
+    id: "conversations_0003_durable_turns",
+    sql: `
+      ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_status_check;
+      ALTER TABLE messages ADD CONSTRAINT messages_status_check
+        CHECK (status IN ('complete', 'partial', 'failed', 'pending', 'interrupted'));
+      CREATE TABLE turns (
+        message_id text PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+        thread_id text NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+        user_message_id text NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        request_id text NOT NULL,
+        input text NOT NULL,
+        owner text NOT NULL,
+        heartbeat_at timestamptz NOT NULL DEFAULT now(),
+        interrupted_at timestamptz,
+        finished_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX turns_by_request ON turns (thread_id, request_id);
+      CREATE INDEX turns_open ON turns (heartbeat_at) WHERE finished_at IS NULL;`,
+  },
 ];

@@ -14,7 +14,8 @@ export interface ThreadRow {
 }
 
 export type MessageRole = "user" | "assistant";
-export type MessageStatus = "complete" | "partial" | "failed";
+/** pending: its turn is running; interrupted: its chat process died mid-turn (turn-store.ts). */
+export type MessageStatus = "complete" | "partial" | "failed" | "pending" | "interrupted";
 
 export interface MessageRow {
   readonly id: string;
@@ -48,9 +49,9 @@ export interface ThreadCursor {
 
 const THREAD_COLUMNS = `id, user_id, agent_id, title, message_count, created_at, updated_at,
   (extract(epoch FROM updated_at) * 1000000)::int8 AS updated_us`;
-const MESSAGE_COLUMNS =
+export const MESSAGE_COLUMNS =
   "id, thread_id, seq, role, content, status, stop_reason, tool_calls, usage, created_at";
-const TITLE_MAX = 80;
+export const TITLE_MAX = 80;
 
 /**
  * Threads and messages. Every read of a thread is by (user, thread) — there is no way to reach
@@ -109,48 +110,18 @@ export class ThreadStore {
     return rows;
   }
 
-  /** The last `limit` messages, oldest first: the context the agent gets for a new turn. */
-  async recent(threadId: string, limit: number): Promise<MessageRow[]> {
+  /** The last `limit` messages before message `beforeSeq` (or of all), oldest first: a turn's context. */
+  async recent(threadId: string, limit: number, beforeSeq?: number): Promise<MessageRow[]> {
     const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
-      `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT $2) AS last
+      `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages
+          WHERE thread_id = $1 AND ($3::int8 IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $2) AS last
         ORDER BY seq`,
-      [threadId, limit],
+      [threadId, limit, beforeSeq ?? null],
     );
     return rows;
   }
-
-  /**
-   * Appends a message and bumps the thread (count, updated_at, and a title from the first user
-   * message when it has none) in one transaction: a thread never shows a count its messages
-   * don't back up.
-   */
-  async append(threadId: string, message: NewMessage): Promise<MessageRow> {
-    return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
-        `INSERT INTO messages (id, thread_id, role, content, status, stop_reason, tool_calls, usage)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb) RETURNING ${MESSAGE_COLUMNS}`,
-        [
-          randomUUID(),
-          threadId,
-          message.role,
-          message.content,
-          message.status,
-          message.stopReason ?? null,
-          JSON.stringify(message.toolCalls ?? []),
-          message.usage === undefined ? null : JSON.stringify(message.usage),
-        ],
-      );
-      await tx.query(
-        `UPDATE threads SET message_count = message_count + 1, updated_at = now(),
-           title = CASE WHEN title = '' AND $2 = 'user' THEN left($3, ${TITLE_MAX}) ELSE title END
-         WHERE id = $1`,
-        [threadId, message.role, firstLine(message.content)],
-      );
-      return rows[0] as MessageRow;
-    });
-  }
 }
 
-function firstLine(text: string): string {
+export function firstLine(text: string): string {
   return text.trim().split(/\r?\n/, 1)[0]?.trim() ?? "";
 }

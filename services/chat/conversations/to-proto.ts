@@ -34,6 +34,8 @@ const STATUS: Record<StoredStatus, MessageStatus> = {
   complete: MessageStatus.COMPLETE,
   partial: MessageStatus.PARTIAL,
   failed: MessageStatus.FAILED,
+  pending: MessageStatus.PENDING,
+  interrupted: MessageStatus.INTERRUPTED,
 };
 
 export function messageToProto(row: MessageRow): Message {

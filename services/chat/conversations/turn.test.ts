@@ -8,6 +8,7 @@ import { kCredential, kPrincipal } from "../../kit/propagation/context-keys.js";
 import { createAgentClient } from "./agent-client.js";
 import { ThreadStore } from "./thread-store.js";
 import { runTurn, type TurnEvent } from "./turn.js";
+import { TurnStore } from "./turn-store.js";
 
 /**
  * The ending of a turn that no client can time from outside: the caller gone at the very first
@@ -41,6 +42,7 @@ describe("a turn whose caller is gone at the first write", () => {
     const turn = runTurn(
       {
         threads,
+        turns: new TurnStore(stack.base.chat.database),
         agents: createAgentClient(
           stack.agent.url,
           configuredClientCredentials(stack.base.config, SERVICE_IDS.chat),

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
@@ -8,12 +9,18 @@ import {
   type ToolCall,
   type Usage,
 } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { Message } from "../../../gen/supportext/chat/v1/chat_pb.js";
+import {
+  type Message,
+  type TurnResumed,
+  TurnResumedSchema,
+} from "../../../gen/supportext/chat/v1/chat_pb.js";
 import type { Logger } from "../../kit/log/logger.js";
+import { kRequestId } from "../../kit/propagation/context-keys.js";
 import { forwardFrom, requirePrincipal } from "../../kit/propagation/handler-context.js";
 import type { AgentClient } from "./agent-client.js";
-import type { MessageStatus, ThreadStore } from "./thread-store.js";
+import type { MessageRow, MessageStatus, ThreadStore } from "./thread-store.js";
 import { messageToProto, stopReasonName, toolCallToJson, usageToJson } from "./to-proto.js";
+import type { TurnStore } from "./turn-store.js";
 
 export const MAX_MESSAGE_CHARS = 8000;
 /** Earlier messages the agent sees as context (the agent accepts at most 50). */
@@ -30,21 +37,29 @@ const TURN_TIMEOUT_MS = 300_000;
 export type TurnEvent =
   | { readonly case: "userMessage"; readonly value: Message }
   | { readonly case: "runEvent"; readonly value: RunEvent }
+  | { readonly case: "turnResumed"; readonly value: TurnResumed }
   | { readonly case: "assistantMessage"; readonly value: Message };
 
 export interface TurnDeps {
   readonly threads: ThreadStore;
+  readonly turns: TurnStore;
   readonly agents: AgentClient;
   readonly logger: Logger;
 }
 
 /**
- * One turn of a thread, shared by SendMessage and StreamMessage: the user message is persisted
- * first, the agent runs as the caller (the propagated token reaches every tool call), its events
- * pass through as they come, and the assistant message is persisted when the turn ends — however
- * it ends: finished, stopped at a limit, failed, cancelled, or the caller gone mid-stream. If the
- * caller's token expires during the turn, the partial answer is kept and the call ends with
- * `unauthenticated` and a message that says to refresh.
+ * One turn of a thread, shared by SendMessage and StreamMessage (docs/chat.md, "A turn"). The user
+ * message and a pending assistant message are stored before the agent runs, and the tool calls are
+ * written as they happen, so a crash never leaves a thread without its turn (turn-store.ts). The
+ * agent runs as the caller (the propagated token reaches every tool call), its events pass through
+ * as they come, and the assistant message gets the outcome however the turn ends: finished,
+ * stopped at a limit, failed, cancelled, or the caller gone mid-stream. If the caller's token
+ * expires during the turn, the partial answer is kept and the call ends with `unauthenticated`.
+ *
+ * A repeat of a turn — the same x-request-id and input on the same thread, as a client sends after
+ * a lost connection — never runs it twice: a finished turn is answered from storage, a running one
+ * is waited for, and an interrupted one (its chat process died) is resumed with the same idempotency
+ * keys, so every change it made is answered with its first result, never made again.
  */
 export async function* runTurn(
   deps: TurnDeps,
@@ -61,31 +76,39 @@ export async function* runTurn(
   if (threadId === "") throw new ConnectError("thread_id: required", Code.InvalidArgument);
   const thread = await deps.threads.get(principal.userId, threadId);
   if (!thread) throw new ConnectError(`thread ${threadId} not found`, Code.NotFound);
+  // Set by the propagation interceptor from x-request-id (or made at the edge): the turn's name.
+  const requestId = ctx.values.get(kRequestId) ?? randomUUID();
 
-  const history = (await deps.threads.recent(thread.id, HISTORY_MESSAGES))
-    .filter((m) => m.content !== "")
+  const opened = await openTurn(deps, thread.id, requestId, input, ctx.signal);
+  if (opened.kind === "finished") {
+    yield { case: "userMessage", value: messageToProto(opened.userMessage) };
+    yield { case: "assistantMessage", value: messageToProto(opened.assistantMessage) };
+    return;
+  }
+  const { userMessage, messageId } = opened;
+  const history = (await deps.threads.recent(thread.id, HISTORY_MESSAGES, userMessage.seq))
+    .filter((m) => m.content !== "" && SETTLED.has(m.status))
     .map((m) =>
       create(ConversationMessageSchema, {
         role: m.role === "user" ? Role.USER : Role.ASSISTANT,
         content: m.content.slice(0, MAX_HISTORY_MESSAGE_CHARS),
       }),
     );
-  const userMessage = await deps.threads.append(thread.id, {
-    role: "user",
-    content: input,
-    status: "complete",
-  });
 
   let outcome = new TurnOutcome();
   let failure: ConnectError | undefined;
   try {
     // Inside the try: a caller that goes away on this very first write still gets its turn closed.
     yield { case: "userMessage", value: messageToProto(userMessage) };
-    // A turn whose agent was lost mid-way (its process died, its connection reset) is sent again,
-    // once, in the same call scope: same x-request-id, so the same turn id and the same idempotency
+    if (opened.kind === "resumed") {
+      deps.logger.warn({ thread_id: thread.id, message_id: messageId }, "resuming an interrupted turn");
+      yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
+    }
+    // A turn whose agent was lost mid-way (its process died, its connection reset) is sent again
+    // in the same call scope: same x-request-id, so the same turn id and the same idempotency
     // key for every tool call — a write already made is answered with its first result, never made
-    // twice (docs/chat.md, "A turn"). While the agent restarts it refuses (`unavailable`, nothing
-    // streamed): that resend is tried again until RESEND_WINDOW_MS has passed.
+    // twice. While the agent restarts it refuses (`unavailable`, nothing streamed): that resend is
+    // tried again until RESEND_WINDOW_MS has passed.
     let resendUntil: number | undefined;
     for (;;) {
       let events = 0;
@@ -97,6 +120,9 @@ export async function* runTurn(
           if (!event) continue;
           events++;
           outcome.observe(event);
+          if (event.event.case === "toolCallStarted" || event.event.case === "toolCallFinished") {
+            await deps.turns.progress(messageId, outcome.progress());
+          }
           yield { case: "runEvent", value: event };
         }
         break;
@@ -117,6 +143,7 @@ export async function* runTurn(
             { thread_id: thread.id, code: Code[lost.code], reason: lost.rawMessage.slice(0, 200) },
             "agent lost mid-turn: sending the turn again (same request id, same idempotency keys)",
           );
+          yield { case: "turnResumed", value: resumed(RESENT_AFTER_AGENT_LOST) };
         }
         outcome = new TurnOutcome();
         await new Promise((r) => setTimeout(r, RESEND_DELAY_MS));
@@ -127,7 +154,7 @@ export async function* runTurn(
   } finally {
     // Also reached when the caller goes away mid-stream (the generator is closed): keep what was said.
     const cancelled = ctx.signal.aborted && !outcome.finished;
-    const saved = await deps.threads.append(thread.id, outcome.toMessage(failure, cancelled));
+    const saved = await deps.turns.finish(messageId, outcome.toMessage(failure, cancelled));
     deps.logger.info(
       {
         thread_id: thread.id,
@@ -142,6 +169,57 @@ export async function* runTurn(
   }
   if (failure) throw turnError(failure);
   if (outcome.saved) yield { case: "assistantMessage", value: outcome.saved };
+}
+
+/** Messages that are part of the conversation the agent sees (not a turn still open). */
+const SETTLED: ReadonlySet<MessageStatus> = new Set(["complete", "partial", "failed"]);
+const RESUMING_INTERRUPTED =
+  "resuming a turn the chat service was running when it stopped (same idempotency keys: nothing is done twice)";
+const RESENT_AFTER_AGENT_LOST =
+  "the agent was lost mid-turn: running the turn again (same idempotency keys: nothing is done twice)";
+const resumed = (reason: string) => create(TurnResumedSchema, { reason });
+
+type OpenedTurn =
+  | { readonly kind: "new" | "resumed"; readonly userMessage: MessageRow; readonly messageId: string }
+  | { readonly kind: "finished"; readonly userMessage: MessageRow; readonly assistantMessage: MessageRow };
+
+/** How often a repeat looks again at a turn another live process is still running. */
+const REPEAT_POLL_MS = 250;
+
+/**
+ * A new turn, or the one this request repeats: answered from storage when it finished, waited
+ * for while its owner is alive, taken over (resumed) once it is interrupted or its owner is gone.
+ */
+async function openTurn(
+  deps: TurnDeps,
+  threadId: string,
+  requestId: string,
+  input: string,
+  signal: AbortSignal,
+): Promise<OpenedTurn> {
+  let turn = await deps.turns.findRepeat(threadId, requestId, input);
+  if (!turn) {
+    const begun = await deps.turns.begin(threadId, requestId, input);
+    return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
+  }
+  for (;;) {
+    if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
+    if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
+      const { userMessage } = await deps.turns.messagesOf(turn);
+      if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
+      return { kind: "resumed", userMessage, messageId: turn.message_id };
+    }
+    if (turn.finished) {
+      const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
+      if (!userMessage || !assistantMessage) {
+        throw new ConnectError("the repeated turn's messages are gone", Code.NotFound);
+      }
+      return { kind: "finished", userMessage, assistantMessage };
+    }
+    if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+    await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
+    turn = await deps.turns.findRepeat(threadId, requestId, input);
+  }
 }
 
 /** How long a lost turn keeps being sent again while the agent restarts, and how often. */
@@ -172,6 +250,14 @@ class TurnOutcome {
 
   get finished(): boolean {
     return this.finalContent !== undefined;
+  }
+
+  /** What is recorded while the turn runs: the text so far and every tool call as last seen. */
+  progress(): { content: string; toolCalls: unknown[] } {
+    return {
+      content: this.finalContent ?? this.text,
+      toolCalls: [...this.calls.values()].map(toolCallToJson),
+    };
   }
 
   observe(event: RunEvent): void {

@@ -125,6 +125,10 @@ export class ConversationView {
     if (event.case === "assistantMessage") {
       bubble.setText(event.value.content);
       bubble.finish(event.value.status, event.value.stopReason);
+    } else if (event.case === "turnResumed") {
+      // The turn runs again with the same idempotency keys: what follows replaces what was shown.
+      bubble.setText("");
+      bubble.note(event.value.reason);
     } else if (event.case === "runEvent") {
       const run = event.value.event;
       switch (run.case) {

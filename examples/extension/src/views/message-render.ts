@@ -19,6 +19,8 @@ const MESSAGE_STATUS: Record<MessageStatus, string> = {
   [MessageStatus.COMPLETE]: "complete",
   [MessageStatus.PARTIAL]: "partial",
   [MessageStatus.FAILED]: "failed",
+  [MessageStatus.PENDING]: "running",
+  [MessageStatus.INTERRUPTED]: "interrupted — send the message again to resume it",
 };
 
 const STOP_REASON: Record<StopReason, string> = {

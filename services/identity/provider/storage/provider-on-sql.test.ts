@@ -5,7 +5,8 @@ import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose"
 import { type Client, errors, Provider, type ResourceServer, type TokenPolicy } from "oidc-provider";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../testing/test-databases.js";
+import { type TestDatabase, testBackends } from "../../../kit/db/testing/test-backends.js";
+import { OIDC_MIGRATIONS } from "./oidc-migrations.js";
 import { createSqlAdapterClass } from "./sql-adapter.js";
 
 /** The API's resource indicator (RFC 8707): JWT access tokens (RFC 9068) for `support-ext-api`. */
@@ -121,180 +122,183 @@ async function postForm(url: string, form: Record<string, string>, clientId = CL
   return { status: res.status, body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown> };
 }
 
-describe.each(testBackends())("oidc-provider storing in SQL on $name", (backend) => {
-  let handle: TestDatabase;
-  let db: Database;
-  let provider: Provider;
-  let server: Server;
-  let discovery: Discovery;
+describe.each(testBackends("identity", OIDC_MIGRATIONS))(
+  "oidc-provider storing in SQL on $name",
+  (backend) => {
+    let handle: TestDatabase;
+    let db: Database;
+    let provider: Provider;
+    let server: Server;
+    let discovery: Discovery;
 
-  const rowsOf = async (where: string, params: unknown[]) =>
-    (
-      await db.query<StoredRow>(
-        `SELECT model, id, payload, grant_id, expires_at FROM oidc_models WHERE ${where} ORDER BY model, id`,
-        params,
-      )
-    ).rows;
+    const rowsOf = async (where: string, params: unknown[]) =>
+      (
+        await db.query<StoredRow>(
+          `SELECT model, id, payload, grant_id, expires_at FROM oidc_models WHERE ${where} ORDER BY model, id`,
+          params,
+        )
+      ).rows;
 
-  beforeAll(async () => {
-    handle = await backend.open();
-    db = handle.db;
-    let issuer: string;
-    ({ provider, server, issuer } = await startProvider(db));
-    const res = await fetch(`${issuer}/.well-known/openid-configuration`);
-    expect(res.status).toBe(200);
-    discovery = (await res.json()) as Discovery;
-    expect(discovery.issuer).toBe(issuer);
-  });
-  afterAll(async () => {
-    if (server) {
-      server.closeAllConnections();
-      server.close();
-    }
-    await handle?.close();
-  });
-
-  it("issues a client-credentials JWT access token over HTTP that verifies against its JWKS endpoint", async () => {
-    const { status, body } = await postForm(discovery.token_endpoint, {
-      grant_type: "client_credentials",
-      scope: "tickets:read",
+    beforeAll(async () => {
+      handle = await backend.open();
+      db = handle.db;
+      let issuer: string;
+      ({ provider, server, issuer } = await startProvider(db));
+      const res = await fetch(`${issuer}/.well-known/openid-configuration`);
+      expect(res.status).toBe(200);
+      discovery = (await res.json()) as Discovery;
+      expect(discovery.issuer).toBe(issuer);
     });
-    expect(status, JSON.stringify(body)).toBe(200);
-    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 600, scope: "tickets:read" });
-
-    const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
-    const { payload, protectedHeader } = await jwtVerify(String(body.access_token), jwks, {
-      issuer: discovery.issuer,
-      audience: "support-ext-api",
-      typ: "at+jwt", // RFC 9068 §2.1
-      algorithms: ["ES256"],
+    afterAll(async () => {
+      if (server) {
+        server.closeAllConnections();
+        server.close();
+      }
+      await handle?.close();
     });
-    expect(protectedHeader.kid).toBe("test-es256");
-    expect(payload).toMatchObject({ client_id: CLIENT_ID, sub: CLIENT_ID, scope: "tickets:read" });
-    // A JWT access token is self-contained: nothing of it is stored.
-    expect(await rowsOf("id = $1", [payload.jti])).toEqual([]);
-  });
 
-  it("an opaque access token is a row of oidc_models: issued, introspected, revoked", async () => {
-    const issued = await postForm(discovery.token_endpoint, {
-      grant_type: "client_credentials",
-      resource: OPAQUE_API,
-      scope: "tickets:read",
-    });
-    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
-    const token = String(issued.body.access_token);
-
-    // Issued: upserted, with the provider's payload and a lifetime of expires_in.
-    const [row] = await rowsOf("id = $1", [token]);
-    expect(row).toMatchObject({
-      model: "ClientCredentials",
-      id: token,
-      payload: expect.objectContaining({
-        clientId: CLIENT_ID,
+    it("issues a client-credentials JWT access token over HTTP that verifies against its JWKS endpoint", async () => {
+      const { status, body } = await postForm(discovery.token_endpoint, {
+        grant_type: "client_credentials",
         scope: "tickets:read",
-        aud: "support-ext-opaque-api",
-      }),
+      });
+      expect(status, JSON.stringify(body)).toBe(200);
+      expect(body).toMatchObject({ token_type: "Bearer", expires_in: 600, scope: "tickets:read" });
+
+      const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
+      const { payload, protectedHeader } = await jwtVerify(String(body.access_token), jwks, {
+        issuer: discovery.issuer,
+        audience: "support-ext-api",
+        typ: "at+jwt", // RFC 9068 §2.1
+        algorithms: ["ES256"],
+      });
+      expect(protectedHeader.kid).toBe("test-es256");
+      expect(payload).toMatchObject({ client_id: CLIENT_ID, sub: CLIENT_ID, scope: "tickets:read" });
+      // A JWT access token is self-contained: nothing of it is stored.
+      expect(await rowsOf("id = $1", [payload.jti])).toEqual([]);
     });
-    const ttlMs = (row?.expires_at?.getTime() ?? 0) - Date.now();
-    expect(ttlMs).toBeGreaterThan(590_000);
-    expect(ttlMs).toBeLessThanOrEqual(600_000);
 
-    // Introspected (RFC 7662): found through the adapter.
-    const active = await postForm(discovery.introspection_endpoint, { token });
-    expect(active.body).toMatchObject({ active: true, client_id: CLIENT_ID, scope: "tickets:read" });
+    it("an opaque access token is a row of oidc_models: issued, introspected, revoked", async () => {
+      const issued = await postForm(discovery.token_endpoint, {
+        grant_type: "client_credentials",
+        resource: OPAQUE_API,
+        scope: "tickets:read",
+      });
+      expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+      const token = String(issued.body.access_token);
 
-    // Revoked (RFC 7009): destroyed through the adapter, then no longer active.
-    expect((await postForm(discovery.revocation_endpoint, { token })).status).toBe(200);
-    expect(await rowsOf("id = $1", [token])).toEqual([]);
-    expect((await postForm(discovery.introspection_endpoint, { token })).body).toEqual({ active: false });
-  });
+      // Issued: upserted, with the provider's payload and a lifetime of expires_in.
+      const [row] = await rowsOf("id = $1", [token]);
+      expect(row).toMatchObject({
+        model: "ClientCredentials",
+        id: token,
+        payload: expect.objectContaining({
+          clientId: CLIENT_ID,
+          scope: "tickets:read",
+          aud: "support-ext-opaque-api",
+        }),
+      });
+      const ttlMs = (row?.expires_at?.getTime() ?? 0) - Date.now();
+      expect(ttlMs).toBeGreaterThan(590_000);
+      expect(ttlMs).toBeLessThanOrEqual(600_000);
 
-  it("a Grant and its tokens round-trip, and revoking one token over HTTP revokes its grant's tokens", async () => {
-    const client = (await provider.Client.find(CLIENT_ID)) as Client;
-    const issueGrant = async () => {
-      const grant = new provider.Grant({ accountId: "user-1", clientId: CLIENT_ID });
-      grant.addResourceScope(OPAQUE_API, "tickets:read");
+      // Introspected (RFC 7662): found through the adapter.
+      const active = await postForm(discovery.introspection_endpoint, { token });
+      expect(active.body).toMatchObject({ active: true, client_id: CLIENT_ID, scope: "tickets:read" });
+
+      // Revoked (RFC 7009): destroyed through the adapter, then no longer active.
+      expect((await postForm(discovery.revocation_endpoint, { token })).status).toBe(200);
+      expect(await rowsOf("id = $1", [token])).toEqual([]);
+      expect((await postForm(discovery.introspection_endpoint, { token })).body).toEqual({ active: false });
+    });
+
+    it("a Grant and its tokens round-trip, and revoking one token over HTTP revokes its grant's tokens", async () => {
+      const client = (await provider.Client.find(CLIENT_ID)) as Client;
+      const issueGrant = async () => {
+        const grant = new provider.Grant({ accountId: "user-1", clientId: CLIENT_ID });
+        grant.addResourceScope(OPAQUE_API, "tickets:read");
+        const grantId = await grant.save();
+        const props = {
+          accountId: "user-1",
+          client,
+          grantId,
+          gty: "authorization_code",
+          scope: "tickets:read",
+        };
+        const accessTokens = [
+          await new provider.AccessToken(props).save(),
+          await new provider.AccessToken(props).save(),
+        ];
+        const refreshToken = await new provider.RefreshToken(props).save();
+        return { grantId, accessTokens, refreshToken };
+      };
+      const mine = await issueGrant();
+      const other = await issueGrant();
+
+      expect((await provider.Grant.find(mine.grantId))?.getResourceScope(OPAQUE_API)).toBe("tickets:read");
+      expect((await rowsOf("grant_id = $1", [mine.grantId])).map((r) => r.model)).toEqual([
+        "AccessToken",
+        "AccessToken",
+        "RefreshToken",
+      ]);
+
+      const [revoked] = mine.accessTokens;
+      expect((await postForm(discovery.revocation_endpoint, { token: String(revoked) })).status).toBe(200);
+
+      // Every token of the grant is gone — the refresh token too, although this client's grant types
+      // don't include refresh_token (the provider then skips RefreshToken.revokeByGrantId).
+      expect(await rowsOf("grant_id = $1", [mine.grantId])).toEqual([]);
+      // The Grant itself stays: the provider's default policy keeps it when an access token is revoked.
+      expect((await rowsOf("id = $1", [mine.grantId])).map((r) => r.model)).toEqual(["Grant"]);
+      // Another grant's rows are untouched.
+      expect(await rowsOf("grant_id = $1", [other.grantId])).toHaveLength(3);
+      const stillActive = await postForm(discovery.introspection_endpoint, {
+        token: String(other.accessTokens[0]),
+      });
+      expect(stillActive.body).toMatchObject({ active: true, sub: "user-1" });
+    });
+
+    it("concurrent refreshes with one refresh token: one gets tokens, the others invalid_grant, none a 500", async () => {
+      const client = (await provider.Client.find(RT_CLIENT_ID)) as Client;
+      const grant = new provider.Grant({ accountId: "user-2", clientId: RT_CLIENT_ID });
+      grant.addResourceScope(API, "tickets:read");
       const grantId = await grant.save();
-      const props = {
-        accountId: "user-1",
+      const refreshToken = await new provider.RefreshToken({
+        accountId: "user-2",
         client,
         grantId,
         gty: "authorization_code",
         scope: "tickets:read",
-      };
-      const accessTokens = [
-        await new provider.AccessToken(props).save(),
-        await new provider.AccessToken(props).save(),
-      ];
-      const refreshToken = await new provider.RefreshToken(props).save();
-      return { grantId, accessTokens, refreshToken };
-    };
-    const mine = await issueGrant();
-    const other = await issueGrant();
+        resource: API,
+      }).save();
 
-    expect((await provider.Grant.find(mine.grantId))?.getResourceScope(OPAQUE_API)).toBe("tickets:read");
-    expect((await rowsOf("grant_id = $1", [mine.grantId])).map((r) => r.model)).toEqual([
-      "AccessToken",
-      "AccessToken",
-      "RefreshToken",
-    ]);
-
-    const [revoked] = mine.accessTokens;
-    expect((await postForm(discovery.revocation_endpoint, { token: String(revoked) })).status).toBe(200);
-
-    // Every token of the grant is gone — the refresh token too, although this client's grant types
-    // don't include refresh_token (the provider then skips RefreshToken.revokeByGrantId).
-    expect(await rowsOf("grant_id = $1", [mine.grantId])).toEqual([]);
-    // The Grant itself stays: the provider's default policy keeps it when an access token is revoked.
-    expect((await rowsOf("id = $1", [mine.grantId])).map((r) => r.model)).toEqual(["Grant"]);
-    // Another grant's rows are untouched.
-    expect(await rowsOf("grant_id = $1", [other.grantId])).toHaveLength(3);
-    const stillActive = await postForm(discovery.introspection_endpoint, {
-      token: String(other.accessTokens[0]),
-    });
-    expect(stillActive.body).toMatchObject({ active: true, sub: "user-1" });
-  });
-
-  it("concurrent refreshes with one refresh token: one gets tokens, the others invalid_grant, none a 500", async () => {
-    const client = (await provider.Client.find(RT_CLIENT_ID)) as Client;
-    const grant = new provider.Grant({ accountId: "user-2", clientId: RT_CLIENT_ID });
-    grant.addResourceScope(API, "tickets:read");
-    const grantId = await grant.save();
-    const refreshToken = await new provider.RefreshToken({
-      accountId: "user-2",
-      client,
-      grantId,
-      gty: "authorization_code",
-      scope: "tickets:read",
-      resource: API,
-    }).save();
-
-    const answers = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        postForm(
-          discovery.token_endpoint,
-          { grant_type: "refresh_token", refresh_token: refreshToken },
-          RT_CLIENT_ID,
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          postForm(
+            discovery.token_endpoint,
+            { grant_type: "refresh_token", refresh_token: refreshToken },
+            RT_CLIENT_ID,
+          ),
         ),
-      ),
-    );
-    // The provider checks `consumed` before it calls `consume`: requests that found the token
-    // unconsumed all pass that check, and the adapter's conditional UPDATE lets exactly one of them
-    // through; requests that came after it see `consumed` and are refused by the provider itself
-    // (which also revokes the grant, so the winner's new tokens may be gone already).
-    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
-    for (const a of answers.filter((a) => a.status !== 200)) {
-      expect(a).toEqual({ status: 400, body: expect.objectContaining({ error: "invalid_grant" }) });
-    }
+      );
+      // The provider checks `consumed` before it calls `consume`: requests that found the token
+      // unconsumed all pass that check, and the adapter's conditional UPDATE lets exactly one of them
+      // through; requests that came after it see `consumed` and are refused by the provider itself
+      // (which also revokes the grant, so the winner's new tokens may be gone already).
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+      for (const a of answers.filter((a) => a.status !== 200)) {
+        expect(a).toEqual({ status: 400, body: expect.objectContaining({ error: "invalid_grant" }) });
+      }
 
-    // Presented again later, the spent token is a replay the provider sees itself (`consumed` comes
-    // back from `find`): refused, and the grant's tokens, the successor included, revoked.
-    const replay = await postForm(
-      discovery.token_endpoint,
-      { grant_type: "refresh_token", refresh_token: refreshToken },
-      RT_CLIENT_ID,
-    );
-    expect(replay).toEqual({ status: 400, body: expect.objectContaining({ error: "invalid_grant" }) });
-    expect(await rowsOf("grant_id = $1", [grantId])).toEqual([]);
-  });
-});
+      // Presented again later, the spent token is a replay the provider sees itself (`consumed` comes
+      // back from `find`): refused, and the grant's tokens, the successor included, revoked.
+      const replay = await postForm(
+        discovery.token_endpoint,
+        { grant_type: "refresh_token", refresh_token: refreshToken },
+        RT_CLIENT_ID,
+      );
+      expect(replay).toEqual({ status: 400, body: expect.objectContaining({ error: "invalid_grant" }) });
+      expect(await rowsOf("grant_id = $1", [grantId])).toEqual([]);
+    });
+  },
+);

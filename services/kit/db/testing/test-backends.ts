@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Database, openDatabase } from "../../../kit/db/index.js";
-import { OIDC_MIGRATIONS } from "../storage/oidc-migrations.js";
+import { type Database, type Migration, openDatabase } from "../index.js";
 
 /** A migrated database of its own, and how to throw it away. */
 export interface TestDatabase {
@@ -16,13 +15,19 @@ export interface TestBackend {
   open(): Promise<TestDatabase>;
 }
 
+/** Which service's database, with which migrations (each test gets a fresh one). */
+interface Schema {
+  readonly service: string;
+  readonly migrations: readonly Migration[];
+}
+
 /** Embedded PGlite in a fresh temporary DATA_DIR, removed on close. */
-const pglite: TestBackend = {
+const pglite = ({ service, migrations }: Schema): TestBackend => ({
   name: "pglite",
   async open() {
-    const dataDir = await mkdtemp(join(tmpdir(), "oidc-storage-"));
+    const dataDir = await mkdtemp(join(tmpdir(), `${service}-test-`));
     try {
-      const db = await openDatabase({ service: "identity", dataDir, migrations: OIDC_MIGRATIONS });
+      const db = await openDatabase({ service, dataDir, migrations });
       return {
         db,
         async close() {
@@ -35,20 +40,14 @@ const pglite: TestBackend = {
       throw err;
     }
   },
-};
+});
 
 /** The PostgreSQL at `databaseUrl`, in a unique schema dropped on close. */
-const postgres = (databaseUrl: string): TestBackend => ({
+const postgres = (databaseUrl: string, { service, migrations }: Schema): TestBackend => ({
   name: "postgres",
   async open() {
-    const schema = `oidc_test_${randomBytes(6).toString("hex")}`;
-    const db = await openDatabase({
-      service: "identity",
-      dataDir: "",
-      databaseUrl,
-      schema,
-      migrations: OIDC_MIGRATIONS,
-    });
+    const schema = `${service.replace(/\W/g, "_")}_test_${randomBytes(6).toString("hex")}`;
+    const db = await openDatabase({ service, dataDir: "", databaseUrl, schema, migrations });
     return {
       db,
       async close() {
@@ -63,7 +62,8 @@ const postgres = (databaseUrl: string): TestBackend => ({
 });
 
 /** PGlite always; the PostgreSQL of `DATABASE_URL` too when it is set (as in CI). */
-export function testBackends(): TestBackend[] {
+export function testBackends(service: string, migrations: readonly Migration[]): TestBackend[] {
   const databaseUrl = process.env.DATABASE_URL;
-  return databaseUrl ? [pglite, postgres(databaseUrl)] : [pglite];
+  const schema = { service, migrations };
+  return databaseUrl ? [pglite(schema), postgres(databaseUrl, schema)] : [pglite(schema)];
 }

@@ -1,0 +1,63 @@
+import type { Logger } from "../../kit/log/logger.js";
+import type { MessageRow } from "./thread-store.js";
+import { TURN_HEARTBEAT_MS, TURN_STALE_MS, type TurnStore } from "./turn-store.js";
+
+/**
+ * Keeps this process's turns owned and repairs the turns of processes that died (docs/chat.md,
+ * "A turn that survives a crash"): a heartbeat every TURN_HEARTBEAT_MS, and a sweep — at start,
+ * then every TURN_STALE_MS — that marks every abandoned turn interrupted, saying which tool calls
+ * are confirmed and which are not yet. The chat service holds no user credential at rest, so it
+ * cannot ask the tools as the user by itself: the user's repeat of the message (same x-request-id)
+ * resumes the turn with the same idempotency keys, and the MCP server answers each key with what
+ * really happened.
+ */
+export async function startTurnKeeper(turns: TurnStore, logger: Logger): Promise<{ stop(): void }> {
+  const sweep = async () => {
+    const marked = await turns.interruptAbandoned(interruptionNote);
+    for (const m of marked) {
+      logger.warn(
+        { thread_id: m.thread_id, message_id: m.id, tool_calls: m.tool_calls.length },
+        "turn interrupted by a stopped chat process: marked for resumption",
+      );
+    }
+  };
+  await sweep();
+  const beat = setInterval(() => {
+    turns.heartbeat().catch((err: unknown) => logger.warn({ err }, "turn heartbeat failed"));
+  }, TURN_HEARTBEAT_MS);
+  const sweeper = setInterval(() => {
+    sweep().catch((err: unknown) => logger.warn({ err }, "interrupted-turn sweep failed"));
+  }, TURN_STALE_MS);
+  beat.unref();
+  sweeper.unref();
+  return {
+    stop() {
+      clearInterval(beat);
+      clearInterval(sweeper);
+    },
+  };
+}
+
+interface StoredCall {
+  readonly name?: string;
+  readonly status?: string;
+}
+
+/** The interrupted message's text: what was said, what is confirmed, what is not, and what to do. */
+export function interruptionNote(row: MessageRow): string {
+  const calls = row.tool_calls as StoredCall[];
+  const done = calls.filter((c) => c.status === "TOOL_CALL_STATUS_SUCCEEDED").map((c) => c.name);
+  const failed = calls.filter((c) => c.status === "TOOL_CALL_STATUS_FAILED").map((c) => c.name);
+  const open = calls
+    .filter((c) => c.status !== "TOOL_CALL_STATUS_SUCCEEDED" && c.status !== "TOOL_CALL_STATUS_FAILED")
+    .map((c) => c.name);
+  const lines = [
+    "This turn was interrupted: the chat service stopped while it ran.",
+    done.length > 0 ? `Done: ${done.join(", ")}.` : "",
+    failed.length > 0 ? `Not done (failed): ${failed.join(", ")}.` : "",
+    open.length > 0 ? `Not confirmed yet: ${open.join(", ")}.` : "",
+    "Send the same message again to resume it: nothing is done twice.",
+  ];
+  const said = row.content.trim();
+  return [said, lines.filter(Boolean).join(" ")].filter(Boolean).join("\n\n");
+}

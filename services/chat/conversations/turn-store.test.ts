@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../kit/db/index.js";
+import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
+import { CHAT_MIGRATIONS } from "../data/migrations.js";
+import { ThreadStore } from "./thread-store.js";
+import { interruptionNote } from "./turn-keeper.js";
+import { TURN_STALE_MS, TurnStore } from "./turn-store.js";
+
+/**
+ * Durable turns (docs/chat.md, "A turn that survives a crash"): a turn is stored before it runs,
+ * one process at a time may run it, a dead process's turn is interrupted by whoever sweeps first,
+ * and a repeat of it resumes it rather than starting another.
+ */
+const pastStale = () => new Promise((r) => setTimeout(r, TURN_STALE_MS + 500));
+
+describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (backend) => {
+  let handle: TestDatabase;
+  let db: Database;
+  let threads: ThreadStore;
+
+  beforeAll(async () => {
+    handle = await backend.open();
+    db = handle.db;
+    threads = new ThreadStore(db);
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it("stores the user message and a pending answer before the agent runs; a repeat finds the turn", async () => {
+    const turns = new TurnStore(db);
+    const thread = await threads.create("u1", "support-assistant", "");
+    const { userMessage, assistantMessage } = await turns.begin(thread.id, "req-1", "printer jammed");
+    expect([userMessage.role, assistantMessage.role, assistantMessage.status]).toEqual([
+      "user",
+      "assistant",
+      "pending",
+    ]);
+    expect((await threads.get("u1", thread.id))?.message_count).toBe(2);
+    expect((await threads.get("u1", thread.id))?.title).toBe("printer jammed");
+    const repeat = await turns.findRepeat(thread.id, "req-1", "printer jammed");
+    expect(repeat).toMatchObject({ message_id: assistantMessage.id, finished: false, stale: false });
+    // Another input under the same request id is another turn.
+    expect(await turns.findRepeat(thread.id, "req-1", "monitor flickers")).toBeUndefined();
+    // The owner may take its own turn again; another live process may not.
+    expect(await turns.claim(assistantMessage.id)).toBe(true);
+    expect(await new TurnStore(db).claim(assistantMessage.id)).toBe(false);
+    const done = await turns.finish(assistantMessage.id, {
+      role: "assistant",
+      content: "Created ticket #1.",
+      status: "complete",
+      stopReason: "STOP_REASON_COMPLETED",
+    });
+    expect(done.status).toBe("complete");
+    expect(await turns.findRepeat(thread.id, "req-1", "printer jammed")).toMatchObject({ finished: true });
+    expect(await new TurnStore(db).claim(assistantMessage.id)).toBe(false);
+  });
+
+  it("a dead owner's turn is interrupted with what is confirmed, then resumed by one process only", async () => {
+    const dead = new TurnStore(db);
+    const thread = await threads.create("u2", "support-assistant", "");
+    const { assistantMessage } = await dead.begin(thread.id, "req-2", "create two tickets");
+    await dead.progress(assistantMessage.id, {
+      content: "",
+      toolCalls: [
+        { id: "c0", name: "create_ticket", status: "TOOL_CALL_STATUS_SUCCEEDED" },
+        { id: "c1", name: "create_ticket", status: "TOOL_CALL_STATUS_RUNNING" },
+      ],
+    });
+    const restarted = new TurnStore(db);
+    // The owner's heartbeat is fresh: nothing is interrupted yet.
+    expect(await restarted.interruptAbandoned(interruptionNote)).toEqual([]);
+    await pastStale();
+    const marked = await restarted.interruptAbandoned(interruptionNote);
+    expect(marked.map((m) => [m.id, m.status])).toEqual([[assistantMessage.id, "interrupted"]]);
+    expect(marked[0]?.content).toContain("Done: create_ticket.");
+    expect(marked[0]?.content).toContain("Not confirmed yet: create_ticket.");
+    // Swept once: a second sweep (another replica) finds nothing more.
+    expect(await new TurnStore(db).interruptAbandoned(interruptionNote)).toEqual([]);
+    // The user's repeat resumes it: one claimant wins.
+    const claims = await Promise.all([
+      restarted.claim(assistantMessage.id),
+      new TurnStore(db).claim(assistantMessage.id),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const [message] = await threads.messages(thread.id, { afterSeq: assistantMessage.seq - 1, limit: 1 });
+    expect(message?.status).toBe("pending");
+  }, 30_000);
+
+  it("a live owner's heartbeat keeps its turn from being swept", async () => {
+    const live = new TurnStore(db);
+    const thread = await threads.create("u3", "support-assistant", "");
+    const { assistantMessage } = await live.begin(thread.id, "req-3", "show ticket 1");
+    const beat = setInterval(() => void live.heartbeat(), 1_000);
+    try {
+      await pastStale();
+      // (The previous test's resumed turn has no live owner: it may be swept here, this one not.)
+      const swept = await new TurnStore(db).interruptAbandoned(interruptionNote);
+      expect(swept.map((m) => m.id)).not.toContain(assistantMessage.id);
+      expect(await new TurnStore(db).claim(assistantMessage.id)).toBe(false);
+    } finally {
+      clearInterval(beat);
+    }
+  }, 30_000);
+});

@@ -1,0 +1,214 @@
+import { randomUUID } from "node:crypto";
+import type { Database, Queryable } from "../../kit/db/index.js";
+import { firstLine, MESSAGE_COLUMNS, type MessageRow, type NewMessage, TITLE_MAX } from "./thread-store.js";
+
+/**
+ * How long a chat process may go without its heartbeat before its open turns count as abandoned
+ * (the process died): then another process — the restarted one, or a replica — may interrupt or
+ * resume them (docs/chat.md, "A turn that survives a crash"). Heartbeats come every
+ * TURN_HEARTBEAT_MS, so a live owner is never mistaken for a dead one.
+ */
+export const TURN_STALE_MS = 5_000;
+export const TURN_HEARTBEAT_MS = 1_000;
+
+/** A turn as stored: its two messages and what running it again needs. */
+export interface TurnRow {
+  readonly message_id: string;
+  readonly user_message_id: string;
+  readonly thread_id: string;
+  readonly request_id: string;
+  readonly input: string;
+  readonly owner: string;
+  readonly interrupted: boolean;
+  readonly finished: boolean;
+  /** The owner's heartbeat is older than TURN_STALE_MS: its process is gone. */
+  readonly stale: boolean;
+}
+
+/** What the agent said so far, written while the turn runs (status stays 'pending'). */
+export interface TurnProgress {
+  readonly content: string;
+  readonly toolCalls: readonly unknown[];
+}
+
+const TURN_COLUMNS = `message_id, user_message_id, thread_id, request_id, input, owner,
+  interrupted_at IS NOT NULL AS interrupted, finished_at IS NOT NULL AS finished,
+  heartbeat_at < now() - make_interval(secs => ${TURN_STALE_MS / 1000}) AS stale`;
+
+/**
+ * Durable turns in the chat database. Every statement is keyed by the turn's assistant message id
+ * and, where a turn changes hands, conditional on the state it was read in, so two processes can
+ * never both run one turn.
+ */
+export class TurnStore {
+  /** `owner`: this process, named once per start. */
+  constructor(
+    private readonly db: Database,
+    readonly owner: string = randomUUID(),
+  ) {}
+
+  /** The turn a repeated request names: same thread, same x-request-id, same input. */
+  async findRepeat(threadId: string, requestId: string, input: string): Promise<TurnRow | undefined> {
+    const { rows } = await this.db.query<TurnRow & Record<string, unknown>>(
+      `SELECT ${TURN_COLUMNS} FROM turns
+        WHERE thread_id = $1 AND request_id = $2 AND input = $3
+        ORDER BY created_at DESC LIMIT 1`,
+      [threadId, requestId, input],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Opens a turn: the user message, the pending assistant message and the turn row, in one
+   * transaction — a thread never shows a user message whose turn is not recorded.
+   */
+  async begin(
+    threadId: string,
+    requestId: string,
+    input: string,
+  ): Promise<{ userMessage: MessageRow; assistantMessage: MessageRow }> {
+    return this.db.transaction(async (tx) => {
+      const userMessage = await insertMessage(tx, threadId, {
+        role: "user",
+        content: input,
+        status: "complete",
+      });
+      const assistantMessage = await insertMessage(tx, threadId, {
+        role: "assistant",
+        content: "",
+        status: "pending",
+      });
+      await tx.query(
+        `INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, owner)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [assistantMessage.id, userMessage.id, threadId, requestId, input, this.owner],
+      );
+      await tx.query(
+        `UPDATE threads SET message_count = message_count + 2, updated_at = now(),
+           title = CASE WHEN title = '' THEN left($2, ${TITLE_MAX}) ELSE title END
+         WHERE id = $1`,
+        [threadId, firstLine(input)],
+      );
+      return { userMessage, assistantMessage };
+    });
+  }
+
+  /**
+   * Takes an interrupted turn, or one whose owner is gone, to run it again here; false when it is
+   * finished or still owned by a live process (then the caller waits and looks again).
+   */
+  async claim(messageId: string): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL
+        WHERE message_id = $1 AND finished_at IS NULL
+          AND (interrupted_at IS NOT NULL OR owner = $2
+               OR heartbeat_at < now() - make_interval(secs => ${TURN_STALE_MS / 1000}))
+        RETURNING message_id`,
+      [messageId, this.owner],
+    );
+    if (rows.length === 0) return false;
+    await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    return true;
+  }
+
+  /** Records what the agent said and did so far (tool calls as they start and finish). */
+  async progress(messageId: string, progress: TurnProgress): Promise<void> {
+    await this.db.query(
+      "UPDATE messages SET content = $2, tool_calls = $3::jsonb WHERE id = $1 AND status = 'pending'",
+      [messageId, progress.content, JSON.stringify(progress.toolCalls)],
+    );
+  }
+
+  /** Writes the turn's outcome into its message and closes the turn, in one transaction. */
+  async finish(messageId: string, outcome: NewMessage): Promise<MessageRow> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
+        `UPDATE messages SET content = $2, status = $3, stop_reason = $4, tool_calls = $5::jsonb, usage = $6::jsonb
+          WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
+        [
+          messageId,
+          outcome.content,
+          outcome.status,
+          outcome.stopReason ?? null,
+          JSON.stringify(outcome.toolCalls ?? []),
+          outcome.usage === undefined ? null : JSON.stringify(outcome.usage),
+        ],
+      );
+      const row = rows[0] as MessageRow;
+      await tx.query("UPDATE turns SET finished_at = now() WHERE message_id = $1", [messageId]);
+      await tx.query("UPDATE threads SET updated_at = now() WHERE id = $1", [row.thread_id]);
+      return row;
+    });
+  }
+
+  /** Keeps this process's open turns owned (one statement for all of them). */
+  async heartbeat(): Promise<void> {
+    await this.db.query(
+      "UPDATE turns SET heartbeat_at = now() WHERE owner = $1 AND finished_at IS NULL AND interrupted_at IS NULL",
+      [this.owner],
+    );
+  }
+
+  /**
+   * Marks every turn whose process died as interrupted, with a note saying what is confirmed and
+   * how to confirm the rest; returns the messages it marked. Runs at start and then periodically,
+   * so a turn is never left pending by a crash, whichever process notices first.
+   */
+  async interruptAbandoned(note: (row: MessageRow) => string): Promise<MessageRow[]> {
+    return this.db.transaction(async (tx) => {
+      const { rows: abandoned } = await tx.query<{ message_id: string } & Record<string, unknown>>(
+        `UPDATE turns SET interrupted_at = now()
+          WHERE finished_at IS NULL AND interrupted_at IS NULL AND owner <> $1
+            AND heartbeat_at < now() - make_interval(secs => ${TURN_STALE_MS / 1000})
+          RETURNING message_id`,
+        [this.owner],
+      );
+      const marked: MessageRow[] = [];
+      for (const { message_id } of abandoned) {
+        const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`,
+          [message_id],
+        );
+        const row = rows[0];
+        if (!row) continue;
+        const updated = await tx.query<MessageRow & Record<string, unknown>>(
+          `UPDATE messages SET status = 'interrupted', stop_reason = 'error', content = $2
+            WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
+          [message_id, note(row)],
+        );
+        if (updated.rows[0]) marked.push(updated.rows[0]);
+      }
+      return marked;
+    });
+  }
+
+  /** The two messages of a turn (a repeat that finished is answered with them). */
+  async messagesOf(turn: TurnRow): Promise<{ userMessage?: MessageRow; assistantMessage?: MessageRow }> {
+    const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 OR id = $2`,
+      [turn.user_message_id, turn.message_id],
+    );
+    return {
+      userMessage: rows.find((r) => r.id === turn.user_message_id),
+      assistantMessage: rows.find((r) => r.id === turn.message_id),
+    };
+  }
+}
+
+async function insertMessage(tx: Queryable, threadId: string, message: NewMessage): Promise<MessageRow> {
+  const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
+    `INSERT INTO messages (id, thread_id, role, content, status, stop_reason, tool_calls, usage)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb) RETURNING ${MESSAGE_COLUMNS}`,
+    [
+      randomUUID(),
+      threadId,
+      message.role,
+      message.content,
+      message.status,
+      message.stopReason ?? null,
+      JSON.stringify(message.toolCalls ?? []),
+      message.usage === undefined ? null : JSON.stringify(message.usage),
+    ],
+  );
+  return rows[0] as MessageRow;
+}
