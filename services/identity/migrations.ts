@@ -1,5 +1,6 @@
 import type { Migration } from "../kit/db/index.js";
 import { AGENT_REGISTRATION_MIGRATIONS } from "./agents/agent-registrations.js";
+import { AUDIT_WITNESS_MIGRATIONS } from "./audit-witness/migrations.js";
 import { OAUTH_MIGRATIONS } from "./oauth/migrations.js";
 
 /**
@@ -72,4 +73,6 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
   // The OAuth 2.1 authorization server for MCP clients (oauth/).
   ...OAUTH_MIGRATIONS,
   ...AGENT_REGISTRATION_MIGRATIONS,
+  // The MCP server's audit checkpoints, witnessed (audit-witness/).
+  ...AUDIT_WITNESS_MIGRATIONS,
 ];

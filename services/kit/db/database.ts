@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { acquireDataDirLock } from "./data-dir-lock.js";
 import type { ListenFn } from "./listen.js";
@@ -89,6 +90,12 @@ export interface OpenDatabaseOptions {
   schema?: string;
   migrations: readonly Migration[];
   logger?: DatabaseLogger;
+  /**
+   * Open an existing database for reading only (`npm run audit -- --verify`): no migration, no
+   * schema or directory created, and every statement in a read-only transaction
+   * (`default_transaction_read_only`), so a checking tool cannot change what it checks.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -117,17 +124,24 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   let lockKey: string;
   if (opts.databaseUrl !== undefined && opts.databaseUrl !== "") {
     const schema = toSchemaName(opts.schema ?? opts.service);
-    db = await openPgDatabase(opts.databaseUrl, schema, opts.logger);
+    db = await openPgDatabase(opts.databaseUrl, schema, opts.logger, { readOnly: opts.readOnly === true });
     target = { url: parseDatabaseUrl(opts.databaseUrl).redacted, schema };
     lockKey = schema;
   } else {
     if (opts.dataDir === "") throw new Error("dataDir is required for the embedded database");
     const dir = resolve(opts.dataDir, opts.service);
+    if (opts.readOnly && !existsSync(dir)) throw new Error(`no database in ${dir}`);
     db = await openLockedPglite(opts.dataDir, opts.service, dir);
     target = { dir };
     lockKey = "public";
   }
   try {
+    if (opts.readOnly) {
+      // One session on PGlite: the setting holds for every later statement. (On PostgreSQL the pool
+      // sets it on every connection it opens.)
+      if (db.kind === "pglite") await db.query("SET default_transaction_read_only = on");
+      return db;
+    }
     const applied = await applyMigrations(db, opts.migrations, { lockKey, logger: opts.logger });
     // `service` is not repeated here: loggers carry it already (the kit logger's `base`).
     opts.logger?.info({ kind: db.kind, ...target, migrationsApplied: applied.length }, "database ready");

@@ -3,13 +3,14 @@ import { type Database, type DatabaseLogger, type Migration, openDatabase } from
 
 /**
  * A service's own database from the product configuration: PGlite under `DATA_DIR/<service>`,
- * or the service's schema on `DATABASE_URL`. `schema` overrides the schema (tests use one per run).
+ * or the service's schema on `DATABASE_URL`. `schema` overrides the schema (tests use one per run);
+ * `readOnly` opens an existing database without migrating it (see `openDatabase`).
  */
 export function openServiceDatabase(
   service: string,
   migrations: readonly Migration[],
   config: Pick<Config, "DATA_DIR" | "DATABASE_URL">,
-  options: { logger?: DatabaseLogger | undefined; schema?: string | undefined } = {},
+  options: { logger?: DatabaseLogger | undefined; schema?: string | undefined; readOnly?: boolean } = {},
 ): Promise<Database> {
   return openDatabase({
     service,
@@ -18,5 +19,6 @@ export function openServiceDatabase(
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     ...(options.schema ? { schema: options.schema } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.readOnly ? { readOnly: true } : {}),
   });
 }

@@ -44,6 +44,7 @@ export async function openPgDatabase(
   databaseUrl: string,
   schema: string,
   logger?: DatabaseLogger,
+  options: { readOnly?: boolean } = {},
 ): Promise<PgDatabase> {
   const { redacted, secrets } = parseDatabaseUrl(databaseUrl);
   const safe = (err: unknown) =>
@@ -54,7 +55,7 @@ export async function openPgDatabase(
     max: POOL_MAX,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
-    options: `-c search_path=${schema}`,
+    options: `-c search_path=${schema}${options.readOnly ? " -c default_transaction_read_only=on" : ""}`,
     application_name: `support-ext:${schema}`,
     types,
   });
@@ -179,13 +180,14 @@ export async function openPgDatabase(
   };
 
   try {
-    await withTransaction(async (client) => {
-      // Two replicas may create the schema at the same moment; IF NOT EXISTS alone still races.
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-        `support-ext:schema:${schema}`,
-      ]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    });
+    if (!options.readOnly)
+      await withTransaction(async (client) => {
+        // Two replicas may create the schema at the same moment; IF NOT EXISTS alone still races.
+        await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+          `support-ext:schema:${schema}`,
+        ]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      });
     const { rows } = await db.query<{ schema: string | null }>("SELECT current_schema() AS schema");
     if (rows[0]?.schema !== schema) {
       // E.g. a pooler that drops startup options: tables would silently land in the wrong schema.

@@ -11,6 +11,7 @@ import {
 } from "../../../gen/supportext/audit/v1/audit_pb.js";
 import type { AuditRecord, AuditOutcome as Outcome } from "../data/audit-log.js";
 import type { ChainProblemKind, ChainReport } from "./verify-chain.js";
+import { witnessFromProto, witnessToProto } from "./witness/witness-status-proto.js";
 
 /** Conversions between the audit rows and reports and their `supportext.audit.v1` messages, both ways. */
 
@@ -92,6 +93,7 @@ const KINDS: Record<ChainProblemKind, ChainProblem_Kind> = {
   broken_link: ChainProblem_Kind.BROKEN_LINK,
   head_mismatch: ChainProblem_Kind.HEAD_MISMATCH,
   rewritten: ChainProblem_Kind.REWRITTEN,
+  bad_checkpoint: ChainProblem_Kind.BAD_CHECKPOINT,
 };
 
 export function chainReportToProto(r: ChainReport): VerifyAuditChainResponse {
@@ -111,6 +113,7 @@ export function chainReportToProto(r: ChainReport): VerifyAuditChainResponse {
     ),
     problemCount: BigInt(r.problemCount),
     ...(r.knownHead ? { knownHeadFound: r.knownHead.found } : {}),
+    ...(r.witness ? { witness: witnessToProto(r.witness) } : {}),
   });
 }
 
@@ -134,5 +137,6 @@ export function chainReportFromProto(
     ...(knownHead !== undefined && m.knownHeadFound !== undefined
       ? { knownHead: { hash: knownHead, found: m.knownHeadFound } }
       : {}),
+    ...(m.witness ? { witness: witnessFromProto(m.witness) } : {}),
   };
 }

@@ -62,17 +62,27 @@ export interface AuditRecorder {
   within(tx: Queryable, entry: AuditEntry): Promise<void>;
 }
 
-export function createAuditRecorder(db: Database, logger: Logger): AuditRecorder {
+/** `appended` runs after each row is appended (the checkpointer counts rows towards its next checkpoint). */
+export function createAuditRecorder(
+  db: Database,
+  logger: Logger,
+  appended: () => void = () => undefined,
+): AuditRecorder {
   return {
     async record(entry) {
       try {
         await db.transaction((tx) => appendAuditEntry(tx, entry));
+        appended();
       } catch (err) {
         // Loud: a missing audit row is a security event, not a detail.
         logger.error({ err, tool: entry.tool, outcome: entry.outcome }, "audit record could not be written");
         throw err;
       }
     },
-    within: (tx, entry) => appendAuditEntry(tx, entry),
+    within: async (tx, entry) => {
+      await appendAuditEntry(tx, entry);
+      // Counted before the caller commits: a rolled-back row only brings the next checkpoint closer.
+      appended();
+    },
   };
 }

@@ -9,7 +9,15 @@ import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
 import { parseAuditFilter } from "./audit-filter.js";
 import { auditEntryToProto, chainReportToProto, outcomeFromProto } from "./audit-proto.js";
-import { verifyAuditChain } from "./verify-chain.js";
+import type { WitnessKeys } from "./witness/countersignature-check.js";
+import { verifyWithWitness } from "./witness/verify-with-witness.js";
+import type { WitnessClient } from "./witness/witness-client.js";
+
+/** How the server reaches the witness and checks its countersignatures. */
+export interface AuditWitnessAccess {
+  readonly client: WitnessClient;
+  readonly keys: WitnessKeys;
+}
 
 export const AUDIT_READ_REFUSED = `insufficient_scope: reading the audit trail needs scope "${AUDIT_READ_SCOPE}", or the admin role on a token that is not delegated`;
 
@@ -28,8 +36,12 @@ function requireAuditReader(ctx: HandlerContext, logger: Logger): Principal {
  * rows as `GET /admin/audit`, and the chain verification of `npm run audit -- --verify`, for an
  * administrator's own login token while the server runs.
  */
-export function createAuditService(deps: { db: Database; logger: Logger }): ServiceImpl<typeof AuditService> {
-  const { db, logger } = deps;
+export function createAuditService(deps: {
+  db: Database;
+  logger: Logger;
+  witness: AuditWitnessAccess;
+}): ServiceImpl<typeof AuditService> {
+  const { db, logger, witness } = deps;
   return {
     async listAuditEntries(req, ctx) {
       requireAuditReader(ctx, logger);
@@ -50,11 +62,16 @@ export function createAuditService(deps: { db: Database; logger: Logger }): Serv
 
     async verifyAuditChain(req, ctx) {
       requireAuditReader(ctx, logger);
-      const report = await verifyAuditChain(db, req.knownHead ? { knownHead: req.knownHead } : {});
+      const report = await verifyWithWitness(db, {
+        witness: witness.client,
+        keys: witness.keys,
+        ...(req.knownHead ? { knownHead: req.knownHead } : {}),
+      });
       const fields = {
         chain_rows: report.chainRows,
         problems: report.problemCount,
         head: { seq: report.head.seq, hash: report.head.hash },
+        witness: report.witness?.state,
       };
       if (report.problemCount > 0) logger.warn(fields, "audit chain verified: NOT intact");
       else logger.info(fields, "audit chain verified: intact");

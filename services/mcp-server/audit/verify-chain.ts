@@ -1,5 +1,5 @@
 import type { Queryable } from "../../kit/db/index.js";
-import { type AuditHead, readAuditHead } from "../data/audit-head.js";
+import { type AuditHead, readAuditHeadOrUndefined } from "../data/audit-head.js";
 import { CHAINED_COLUMNS, type ChainedContent, chainHash, GENESIS_HASH } from "./chain-hash.js";
 
 export type ChainProblemKind =
@@ -8,7 +8,8 @@ export type ChainProblemKind =
   | "inserted"
   | "broken_link"
   | "head_mismatch"
-  | "rewritten";
+  | "rewritten"
+  | "bad_checkpoint";
 
 export interface ChainProblem {
   readonly kind: ChainProblemKind;
@@ -30,7 +31,29 @@ export interface ChainReport {
   readonly problemCount: number;
   /** An earlier head the caller asked about, and whether it is still a row of the chain. */
   readonly knownHead?: { readonly hash: string; readonly found: boolean };
+  /** What the witness said (`verifyWithWitness`); absent when it was not asked. */
+  readonly witness?: WitnessStatus;
 }
+
+/** Rows after the witnessed checkpoint: appended since, not yet countersigned. */
+export interface Unwitnessed {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The comparison with the identity service's newest checkpoint (docs/mcp-server.md, "Witnessed checkpoints"). */
+export type WitnessStatus =
+  | {
+      readonly state: "checked";
+      readonly seq: number;
+      readonly hash: string;
+      readonly at: Date;
+      readonly reason: string;
+      readonly witnessId: number;
+      readonly unwitnessed?: Unwitnessed;
+    }
+  | { readonly state: "none"; readonly unwitnessed?: Unwitnessed }
+  | { readonly state: "unreachable"; readonly detail: string };
 
 const PAGE = 1_000;
 export const MAX_LISTED = 1_000;
@@ -47,8 +70,10 @@ type Row = ChainedContent & { prev_hash: string | null; row_hash: string | null 
  * its row, so a row read before the head that lies beyond it was not appended by this server.
  *
  * The limit: someone who rewrites the whole table and `audit_head`, recomputing every hash, leaves
- * a consistent chain. Only an earlier head kept elsewhere (the server logs it on start and stop;
- * this report prints it) shows that: pass it as `knownHead`.
+ * a consistent chain. Only a head kept elsewhere shows that: the witness's checkpoint
+ * (`verifyWithWitness`), or an earlier head passed as `knownHead`.
+ *
+ * It only reads: nothing is sealed or repaired, whatever it finds.
  */
 export async function verifyAuditChain(
   q: Queryable,
@@ -61,7 +86,12 @@ export async function verifyAuditChain(
     if (problems.length < MAX_LISTED) problems.push(p);
   };
 
-  const firstHead = await readAuditHead(q);
+  // A deleted head row is a finding, not a crash: walk the rows and report it at the end.
+  const firstHead = (await readAuditHeadOrUndefined(q)) ?? {
+    seq: Number.MAX_SAFE_INTEGER,
+    hash: null,
+    legacyRows: 0,
+  };
   let last = { seq: 0, id: undefined as number | undefined, hash: GENESIS_HASH as string | null };
   let chainRows = 0;
   let rowsExamined = 0;
@@ -131,14 +161,26 @@ export async function verifyAuditChain(
   };
 
   await walk(undefined);
-  const head = await readAuditHead(q);
+  const storedHead = await readAuditHeadOrUndefined(q);
+  // Without its row the head is taken to be where the rows end, and reported missing.
+  const head: AuditHead = storedHead ?? { seq: last.seq, hash: last.hash, legacyRows: 0 };
+  if (storedHead === undefined) {
+    report({
+      kind: "head_mismatch",
+      detail:
+        "audit_head has no row: the chain's head was deleted (the server appends nothing until it is back)",
+    });
+  }
   // Appended while we walked: committed together with the head we just read.
   if (last.seq < head.seq) await walk(head.seq);
 
-  if (head.hash === null) {
+  if (storedHead !== undefined && head.hash === null) {
     report({
       kind: "head_mismatch",
-      detail: `the ${head.legacyRows} rows older than the chain are not sealed yet (the server seals them when it opens the database)`,
+      detail:
+        head.legacyRows > 0 && head.legacyRows === head.seq
+          ? `audit_head.hash is NULL for ${head.legacyRows} row(s): unsealed. Nothing seals it at open or verify; rows older than the chain are sealed only by npm run audit -- --seal-legacy, which refuses a chain the witness has seen`
+          : "audit_head.hash is NULL: the head was unsealed",
     });
   }
   const forged = beyondFirstHead.filter((r) => r.seq > head.seq);
@@ -199,9 +241,12 @@ export async function verifyAuditChain(
 /** The report as the CLI prints it: one line when intact, else one line per problem. */
 export function formatChainReport(r: ChainReport): string {
   const head = r.head.hash ?? "(unsealed)";
+  const witness = r.witness ? formatWitness(r.witness) : [];
   if (r.problemCount === 0) {
     const known = r.knownHead ? `; earlier head ${r.knownHead.hash} found in it` : "";
-    return `${r.chainRows} rows, chain intact, head ${head}${known}\n`;
+    return [`${r.chainRows} rows, chain intact, head ${head}${known}`, ...witness]
+      .map((l) => `${l}\n`)
+      .join("");
   }
   const lines = [
     `audit chain NOT intact: ${r.problemCount} problem(s) in ${r.rowsExamined} rows (head seq ${r.head.seq} ${head})`,
@@ -213,8 +258,34 @@ export function formatChainReport(r: ChainReport): string {
     ]
       .filter(Boolean)
       .join(", ");
-    lines.push(`  ${p.kind.padEnd(13)}${where ? `${where}: ` : ""}${p.detail}`);
+    // At least one space after the kind, aligned as before for the short ones.
+    lines.push(`  ${p.kind.padEnd(12)} ${where ? `${where}: ` : ""}${p.detail}`);
   }
   if (r.problemCount > r.problems.length) lines.push(`  … and ${r.problemCount - r.problems.length} more`);
+  lines.push(...witness);
   return `${lines.join("\n")}\n`;
+}
+
+const rowsOf = (u: Unwitnessed) => `${u.to - u.from + 1} row(s) (seq ${u.from}..${u.to})`;
+
+/** The witness's part of the report: what was compared, and what is not covered yet. */
+function formatWitness(w: WitnessStatus): string[] {
+  switch (w.state) {
+    case "unreachable":
+      return [
+        `witness UNREACHABLE: ${w.detail}`,
+        "  the chain was checked against itself only: a table rewritten with its hashes recomputed, or cut short with its head moved back, would not show",
+      ];
+    case "none":
+      return [
+        `witness: it holds no checkpoint of this chain yet${w.unwitnessed ? `; not yet witnessed: ${rowsOf(w.unwitnessed)}` : ""}`,
+      ];
+    case "checked":
+      return [
+        `witness: checkpoint seq ${w.seq} (${w.reason} at ${w.at.toISOString()}, witness entry ${w.witnessId}) ${w.seq === 0 ? "(an empty chain)" : `hash ${w.hash}`}`,
+        w.unwitnessed
+          ? `not yet witnessed: ${rowsOf(w.unwitnessed)} after seq ${w.seq}`
+          : "every row is witnessed",
+      ];
+  }
 }

@@ -1,25 +1,17 @@
 import type { Config } from "../../kit/config/config.js";
 import { type Database, type DatabaseLogger, openServiceDatabase } from "../../kit/db/index.js";
-import { sealAuditChain } from "./audit-head.js";
 import { MIGRATIONS } from "./migrations.js";
 
 export const SERVICE_NAME = "mcp-server";
 
 /**
  * The MCP server's database: PGlite under `DATA_DIR/mcp-server`, or schema `mcp_server` on
- * `DATABASE_URL`. Once migrated, audit rows that predate the hash chain are sealed into it (once,
- * see `sealAuditChain`), so every reader and writer finds a chained table.
+ * `DATABASE_URL`, migrated. Opening never touches the audit chain: nothing is sealed or repaired
+ * here (docs/mcp-server.md, "Witnessed checkpoints").
  */
-export async function openMcpDatabase(
+export function openMcpDatabase(
   config: Pick<Config, "DATA_DIR" | "DATABASE_URL">,
-  options: { logger?: DatabaseLogger; schema?: string } = {},
+  options: { logger?: DatabaseLogger; schema?: string; readOnly?: boolean } = {},
 ): Promise<Database> {
-  const db = await openServiceDatabase(SERVICE_NAME, MIGRATIONS, config, options);
-  try {
-    await sealAuditChain(db);
-  } catch (err) {
-    await db.close().catch(() => undefined);
-    throw err;
-  }
-  return db;
+  return openServiceDatabase(SERVICE_NAME, MIGRATIONS, config, options);
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file supportext/audit/v1/audit.proto.
  */
 export const file_supportext_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zdXBwb3J0ZXh0L2F1ZGl0L3YxL2F1ZGl0LnByb3RvEhNzdXBwb3J0ZXh0LmF1ZGl0LnYxIqgBChdMaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBIMCgR1c2VyGAEgASgJEg0KBXNpbmNlGAIgASgJEg0KBXVudGlsGAMgASgJEgwKBHRvb2wYBCABKAkSMgoHb3V0Y29tZRgFIAEoDjIhLnN1cHBvcnRleHQuYXVkaXQudjEuQXVkaXRPdXRjb21lEhAKCHRyYWNlX2lkGAYgASgJEg0KBWxpbWl0GAcgASgFIkwKGExpc3RBdWRpdEVudHJpZXNSZXNwb25zZRIwCgdlbnRyaWVzGAEgAygLMh8uc3VwcG9ydGV4dC5hdWRpdC52MS5BdWRpdEVudHJ5IjIKBUFjdG9yEgsKA3N1YhgBIAEoCRISCgVhZ2VudBgCIAEoCUgAiAEBQggKBl9hZ2VudCLxBAoKQXVkaXRFbnRyeRIKCgJpZBgBIAEoAxILCgNzZXEYAiABKAMSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYBCABKAkSEgoFZW1haWwYBSABKAlIAIgBARIWCglhY3Rvcl9zdWIYBiABKAlIAYgBARIYCgthY3Rvcl9hZ2VudBgHIAEoCUgCiAEBEi8KC2FjdG9yX2NoYWluGAggAygLMhouc3VwcG9ydGV4dC5hdWRpdC52MS5BY3RvchIRCglhbm9ueW1vdXMYCSABKAgSDAoEdG9vbBgKIAEoCRIpCglhcmd1bWVudHMYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSMgoHb3V0Y29tZRgMIAEoDjIhLnN1cHBvcnRleHQuYXVkaXQudjEuQXVkaXRPdXRjb21lEhcKCmVycm9yX2NvZGUYDSABKAlIA4gBARISCgVlcnJvchgOIAEoCUgEiAEBEhMKC2R1cmF0aW9uX21zGA8gASgBEhUKCHRyYWNlX2lkGBAgASgJSAWIAQESFwoKcmVxdWVzdF9pZBgRIAEoCUgGiAEBEhcKCnNlc3Npb25faWQYEiABKAlIB4gBARIQCghyb3dfaGFzaBgTIAEoCRIRCglwcmV2X2hhc2gYFCABKAlCCAoGX2VtYWlsQgwKCl9hY3Rvcl9zdWJCDgoMX2FjdG9yX2FnZW50Qg0KC19lcnJvcl9jb2RlQggKBl9lcnJvckILCglfdHJhY2VfaWRCDQoLX3JlcXVlc3RfaWRCDQoLX3Nlc3Npb25faWQiLQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSEgoKa25vd25faGVhZBgBIAEoCSL6AQoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBISCgpjaGFpbl9yb3dzGAIgASgDEhUKDXJvd3NfZXhhbWluZWQYAyABKAMSEAoIaGVhZF9zZXEYBCABKAMSEQoJaGVhZF9oYXNoGAUgASgJEjMKCHByb2JsZW1zGAYgAygLMiEuc3VwcG9ydGV4dC5hdWRpdC52MS5DaGFpblByb2JsZW0SFQoNcHJvYmxlbV9jb3VudBgHIAEoAxIdChBrbm93bl9oZWFkX2ZvdW5kGAggASgISACIAQFCEwoRX2tub3duX2hlYWRfZm91bmQinQIKDENoYWluUHJvYmxlbRI0CgRraW5kGAEgASgOMiYuc3VwcG9ydGV4dC5hdWRpdC52MS5DaGFpblByb2JsZW0uS2luZBIPCgJpZBgCIAEoA0gAiAEBEhAKA3NlcRgDIAEoA0gBiAEBEg4KBmRldGFpbBgEIAEoCSKUAQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDwoLS0lORF9FRElURUQQARIQCgxLSU5EX0RFTEVURUQQAhIRCg1LSU5EX0lOU0VSVEVEEAMSFAoQS0lORF9CUk9LRU5fTElOSxAEEhYKEktJTkRfSEVBRF9NSVNNQVRDSBAFEhIKDktJTkRfUkVXUklUVEVOEAZCBQoDX2lkQgYKBF9zZXEqdwoMQXVkaXRPdXRjb21lEh0KGUFVRElUX09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBBVURJVF9PVVRDT01FX09LEAESFwoTQVVESVRfT1VUQ09NRV9FUlJPUhACEhkKFUFVRElUX09VVENPTUVfUkVGVVNFRBADMvABCgxBdWRpdFNlcnZpY2USbwoQTGlzdEF1ZGl0RW50cmllcxIsLnN1cHBvcnRleHQuYXVkaXQudjEuTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QaLS5zdXBwb3J0ZXh0LmF1ZGl0LnYxLkxpc3RBdWRpdEVudHJpZXNSZXNwb25zZRJvChBWZXJpZnlBdWRpdENoYWluEiwuc3VwcG9ydGV4dC5hdWRpdC52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBotLnN1cHBvcnRleHQuYXVkaXQudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9zdXBwb3J0ZXh0L2F1ZGl0L3YxL2F1ZGl0LnByb3RvEhNzdXBwb3J0ZXh0LmF1ZGl0LnYxIqgBChdMaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBIMCgR1c2VyGAEgASgJEg0KBXNpbmNlGAIgASgJEg0KBXVudGlsGAMgASgJEgwKBHRvb2wYBCABKAkSMgoHb3V0Y29tZRgFIAEoDjIhLnN1cHBvcnRleHQuYXVkaXQudjEuQXVkaXRPdXRjb21lEhAKCHRyYWNlX2lkGAYgASgJEg0KBWxpbWl0GAcgASgFIkwKGExpc3RBdWRpdEVudHJpZXNSZXNwb25zZRIwCgdlbnRyaWVzGAEgAygLMh8uc3VwcG9ydGV4dC5hdWRpdC52MS5BdWRpdEVudHJ5IjIKBUFjdG9yEgsKA3N1YhgBIAEoCRISCgVhZ2VudBgCIAEoCUgAiAEBQggKBl9hZ2VudCLxBAoKQXVkaXRFbnRyeRIKCgJpZBgBIAEoAxILCgNzZXEYAiABKAMSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYBCABKAkSEgoFZW1haWwYBSABKAlIAIgBARIWCglhY3Rvcl9zdWIYBiABKAlIAYgBARIYCgthY3Rvcl9hZ2VudBgHIAEoCUgCiAEBEi8KC2FjdG9yX2NoYWluGAggAygLMhouc3VwcG9ydGV4dC5hdWRpdC52MS5BY3RvchIRCglhbm9ueW1vdXMYCSABKAgSDAoEdG9vbBgKIAEoCRIpCglhcmd1bWVudHMYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSMgoHb3V0Y29tZRgMIAEoDjIhLnN1cHBvcnRleHQuYXVkaXQudjEuQXVkaXRPdXRjb21lEhcKCmVycm9yX2NvZGUYDSABKAlIA4gBARISCgVlcnJvchgOIAEoCUgEiAEBEhMKC2R1cmF0aW9uX21zGA8gASgBEhUKCHRyYWNlX2lkGBAgASgJSAWIAQESFwoKcmVxdWVzdF9pZBgRIAEoCUgGiAEBEhcKCnNlc3Npb25faWQYEiABKAlIB4gBARIQCghyb3dfaGFzaBgTIAEoCRIRCglwcmV2X2hhc2gYFCABKAlCCAoGX2VtYWlsQgwKCl9hY3Rvcl9zdWJCDgoMX2FjdG9yX2FnZW50Qg0KC19lcnJvcl9jb2RlQggKBl9lcnJvckILCglfdHJhY2VfaWRCDQoLX3JlcXVlc3RfaWRCDQoLX3Nlc3Npb25faWQiLQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSEgoKa25vd25faGVhZBgBIAEoCSKuAgoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBISCgpjaGFpbl9yb3dzGAIgASgDEhUKDXJvd3NfZXhhbWluZWQYAyABKAMSEAoIaGVhZF9zZXEYBCABKAMSEQoJaGVhZF9oYXNoGAUgASgJEjMKCHByb2JsZW1zGAYgAygLMiEuc3VwcG9ydGV4dC5hdWRpdC52MS5DaGFpblByb2JsZW0SFQoNcHJvYmxlbV9jb3VudBgHIAEoAxIdChBrbm93bl9oZWFkX2ZvdW5kGAggASgISACIAQESMgoHd2l0bmVzcxgJIAEoCzIhLnN1cHBvcnRleHQuYXVkaXQudjEuV2l0bmVzc0NoZWNrQhMKEV9rbm93bl9oZWFkX2ZvdW5kIvUCCgxXaXRuZXNzQ2hlY2sSNgoFc3RhdGUYASABKA4yJy5zdXBwb3J0ZXh0LmF1ZGl0LnYxLldpdG5lc3NDaGVjay5TdGF0ZRIWCg5jaGVja3BvaW50X3NlcRgCIAEoAxIXCg9jaGVja3BvaW50X2hhc2gYAyABKAkSMQoNY2hlY2twb2ludF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2hlY2twb2ludF9yZWFzb24YBSABKAkSEgoKd2l0bmVzc19pZBgGIAEoAxIYChB1bndpdG5lc3NlZF9mcm9tGAcgASgDEhYKDnVud2l0bmVzc2VkX3RvGAggASgDEg4KBmRldGFpbBgJIAEoCSJYCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEhEKDVNUQVRFX0NIRUNLRUQQARIOCgpTVEFURV9OT05FEAISFQoRU1RBVEVfVU5SRUFDSEFCTEUQAyK2AgoMQ2hhaW5Qcm9ibGVtEjQKBGtpbmQYASABKA4yJi5zdXBwb3J0ZXh0LmF1ZGl0LnYxLkNoYWluUHJvYmxlbS5LaW5kEg8KAmlkGAIgASgDSACIAQESEAoDc2VxGAMgASgDSAGIAQESDgoGZGV0YWlsGAQgASgJIq0BCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIPCgtLSU5EX0VESVRFRBABEhAKDEtJTkRfREVMRVRFRBACEhEKDUtJTkRfSU5TRVJURUQQAxIUChBLSU5EX0JST0tFTl9MSU5LEAQSFgoSS0lORF9IRUFEX01JU01BVENIEAUSEgoOS0lORF9SRVdSSVRURU4QBhIXChNLSU5EX0JBRF9DSEVDS1BPSU5UEAdCBQoDX2lkQgYKBF9zZXEqdwoMQXVkaXRPdXRjb21lEh0KGUFVRElUX09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBBVURJVF9PVVRDT01FX09LEAESFwoTQVVESVRfT1VUQ09NRV9FUlJPUhACEhkKFUFVRElUX09VVENPTUVfUkVGVVNFRBADMvABCgxBdWRpdFNlcnZpY2USbwoQTGlzdEF1ZGl0RW50cmllcxIsLnN1cHBvcnRleHQuYXVkaXQudjEuTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QaLS5zdXBwb3J0ZXh0LmF1ZGl0LnYxLkxpc3RBdWRpdEVudHJpZXNSZXNwb25zZRJvChBWZXJpZnlBdWRpdENoYWluEiwuc3VwcG9ydGV4dC5hdWRpdC52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBotLnN1cHBvcnRleHQuYXVkaXQudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * The filter of GET /admin/audit and `npm run audit`; empty fields do not filter.
@@ -313,6 +313,13 @@ export type VerifyAuditChainResponse = Message<"supportext.audit.v1.VerifyAuditC
    * @generated from field: optional bool known_head_found = 8;
    */
   knownHeadFound?: boolean | undefined;
+
+  /**
+   * The comparison with the newest checkpoint the identity service witnessed.
+   *
+   * @generated from field: supportext.audit.v1.WitnessCheck witness = 9;
+   */
+  witness?: WitnessCheck | undefined;
 };
 
 /**
@@ -321,6 +328,106 @@ export type VerifyAuditChainResponse = Message<"supportext.audit.v1.VerifyAuditC
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse> = /*@__PURE__*/
   messageDesc(file_supportext_audit_v1_audit, 5);
+
+/**
+ * What the audit witness (supportext.audit.v1.AuditWitnessService) said about the chain.
+ *
+ * @generated from message supportext.audit.v1.WitnessCheck
+ */
+export type WitnessCheck = Message<"supportext.audit.v1.WitnessCheck"> & {
+  /**
+   * @generated from field: supportext.audit.v1.WitnessCheck.State state = 1;
+   */
+  state: WitnessCheck_State;
+
+  /**
+   * @generated from field: int64 checkpoint_seq = 2;
+   */
+  checkpointSeq: bigint;
+
+  /**
+   * @generated from field: string checkpoint_hash = 3;
+   */
+  checkpointHash: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp checkpoint_at = 4;
+   */
+  checkpointAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string checkpoint_reason = 5;
+   */
+  checkpointReason: string;
+
+  /**
+   * @generated from field: int64 witness_id = 6;
+   */
+  witnessId: bigint;
+
+  /**
+   * Chained rows after the checkpoint, not yet witnessed; both 0 when there are none.
+   *
+   * @generated from field: int64 unwitnessed_from = 7;
+   */
+  unwitnessedFrom: bigint;
+
+  /**
+   * @generated from field: int64 unwitnessed_to = 8;
+   */
+  unwitnessedTo: bigint;
+
+  /**
+   * Why it could not be asked (STATE_UNREACHABLE).
+   *
+   * @generated from field: string detail = 9;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message supportext.audit.v1.WitnessCheck.
+ * Use `create(WitnessCheckSchema)` to create a new message.
+ */
+export const WitnessCheckSchema: GenMessage<WitnessCheck> = /*@__PURE__*/
+  messageDesc(file_supportext_audit_v1_audit, 6);
+
+/**
+ * @generated from enum supportext.audit.v1.WitnessCheck.State
+ */
+export enum WitnessCheck_State {
+  /**
+   * @generated from enum value: STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Its newest checkpoint was compared with the chain (problems, if any, are in the report).
+   *
+   * @generated from enum value: STATE_CHECKED = 1;
+   */
+  CHECKED = 1,
+
+  /**
+   * It holds no checkpoint of this chain yet.
+   *
+   * @generated from enum value: STATE_NONE = 2;
+   */
+  NONE = 2,
+
+  /**
+   * It could not be asked: the chain was checked against itself only.
+   *
+   * @generated from enum value: STATE_UNREACHABLE = 3;
+   */
+  UNREACHABLE = 3,
+}
+
+/**
+ * Describes the enum supportext.audit.v1.WitnessCheck.State.
+ */
+export const WitnessCheck_StateSchema: GenEnum<WitnessCheck_State> = /*@__PURE__*/
+  enumDesc(file_supportext_audit_v1_audit, 6, 0);
 
 /**
  * What is wrong with the chain, and where.
@@ -356,7 +463,7 @@ export type ChainProblem = Message<"supportext.audit.v1.ChainProblem"> & {
  * Use `create(ChainProblemSchema)` to create a new message.
  */
 export const ChainProblemSchema: GenMessage<ChainProblem> = /*@__PURE__*/
-  messageDesc(file_supportext_audit_v1_audit, 6);
+  messageDesc(file_supportext_audit_v1_audit, 7);
 
 /**
  * @generated from enum supportext.audit.v1.ChainProblem.Kind
@@ -403,18 +510,26 @@ export enum ChainProblem_Kind {
   HEAD_MISMATCH = 5,
 
   /**
-   * An earlier head (known_head) is not in the chain.
+   * An earlier head (known_head), or the witnessed checkpoint's hash, is not in the chain.
    *
    * @generated from enum value: KIND_REWRITTEN = 6;
    */
   REWRITTEN = 6,
+
+  /**
+   * The witness's checkpoint is not signed by the MCP server's key and countersigned by the
+   * identity service as it claims.
+   *
+   * @generated from enum value: KIND_BAD_CHECKPOINT = 7;
+   */
+  BAD_CHECKPOINT = 7,
 }
 
 /**
  * Describes the enum supportext.audit.v1.ChainProblem.Kind.
  */
 export const ChainProblem_KindSchema: GenEnum<ChainProblem_Kind> = /*@__PURE__*/
-  enumDesc(file_supportext_audit_v1_audit, 6, 0);
+  enumDesc(file_supportext_audit_v1_audit, 7, 0);
 
 /**
  * The outcome of one tool decision.

@@ -1,0 +1,56 @@
+import * as jose from "jose";
+import { COUNTERSIGNATURE_TYP, checkpointSignatureProblem } from "../../../kit/audit/checkpoint.js";
+import type { Witnessed } from "../../../kit/audit/checkpoint-proto.js";
+
+/** Where the identity service's public keys are (its JWKS), and who it is. */
+export interface WitnessKeys {
+  readonly issuer: string;
+  readonly jwks: ReturnType<typeof jose.createRemoteJWKSet>;
+}
+
+export function witnessKeys(config: { AUTH_ISSUER: string; AUTH_JWKS_URL: string }): WitnessKeys {
+  return {
+    issuer: config.AUTH_ISSUER,
+    jwks: jose.createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), { timeoutDuration: 5_000 }),
+  };
+}
+
+/**
+ * Why `w` is not a checkpoint both the MCP server's key and the witness signed, or undefined when
+ * it is. A witness answer is only worth comparing with the table if it is the witness's own and
+ * says exactly what the server signed.
+ */
+export async function witnessedCheckpointProblem(
+  w: Witnessed,
+  keys: WitnessKeys,
+): Promise<string | undefined> {
+  const own = checkpointSignatureProblem(w.checkpoint);
+  if (own !== undefined) return `the MCP server's signature is not valid: ${own}`;
+  let payload: Record<string, unknown>;
+  try {
+    const verified = await jose.compactVerify(w.countersignature, keys.jwks, {
+      algorithms: ["ES256", "EdDSA"],
+    });
+    if (verified.protectedHeader.typ !== COUNTERSIGNATURE_TYP)
+      return `the countersignature's typ is not ${COUNTERSIGNATURE_TYP}`;
+    payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
+  } catch (err) {
+    return `the witness's countersignature does not verify with its published keys (${err instanceof Error ? err.message : String(err)})`;
+  }
+  const c = w.checkpoint;
+  const expected: Record<string, unknown> = {
+    iss: keys.issuer,
+    witness_id: w.witnessId,
+    witnessed_at: w.witnessedAt.toISOString(),
+    seq: c.seq,
+    hash: c.hash,
+    at: c.at.toISOString(),
+    reason: c.reason,
+    signer_key: c.signerKey,
+    signature: c.signature,
+  };
+  const differs = Object.keys(expected).filter((k) => payload[k] !== expected[k]);
+  return differs.length === 0
+    ? undefined
+    : `the countersignature is for another checkpoint (${differs.join(", ")} differ)`;
+}
