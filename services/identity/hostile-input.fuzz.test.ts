@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { seededRandom } from "../kit/testing/fuzz/seeded-random.js";
 import { type HostileRequest, hostileRequest, type KnownClients } from "./testing/fuzz/hostile-requests.js";
 import { encodeRequest, sendRaw } from "./testing/fuzz/raw-http.js";
-import { seededRandom } from "./testing/fuzz/seeded-random.js";
 import { createStatusTable } from "./testing/fuzz/status-table.js";
 import { startTestIdentity, type TestIdentity } from "./testing/test-identity.js";
 

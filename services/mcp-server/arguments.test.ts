@@ -174,10 +174,17 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     // NUL cannot go into a text column: a clear tool error, not a failed INSERT.
     expect(
       errorText(await admin.callTool({ name: "create_ticket", arguments: { title: "ab\u0000cd" } })),
-    ).toBe("invalid_arguments: title: must not contain NUL (U+0000) characters");
+    ).toBe("invalid_arguments: arguments.title contains a control character");
     expect(
       errorText(await admin.callTool({ name: "search_tickets", arguments: { query: "x\u0000" } })),
-    ).toMatch(/^invalid_arguments: query: must not contain NUL/);
+    ).toMatch(/^invalid_arguments: arguments.query contains a control character/);
+    // Nor a lone surrogate (jsonb refuses it) or another control; TAB, LF and CR are free text.
+    expect(errorText(await admin.callTool({ name: "search_tickets", arguments: { query: "x\ud800" } }))).toBe(
+      "invalid_arguments: arguments.query is not well-formed Unicode",
+    );
+    expect(
+      errorText(await admin.callTool({ name: "search_tickets", arguments: { query: "x\u001b[0m" } })),
+    ).toMatch(/^invalid_arguments: arguments.query contains a control character/);
     expect(
       errorText(await admin.callTool({ name: "get_ticket", arguments: { ticket_id: 1, "k\u0000": 1 } })),
     ).toMatch(/^invalid_arguments: Unrecognized key/);
@@ -197,16 +204,18 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     ) as { ticket: { id: number; description: string } };
     expect(created.ticket.description).toBe(emoji);
     const { rows } = await h.db.query<{ tool: string; outcome: string; error_code: string | null }>(
-      "SELECT tool, outcome, error_code FROM audit_log ORDER BY id DESC LIMIT 5",
+      "SELECT tool, outcome, error_code FROM audit_log ORDER BY id DESC LIMIT 7",
     );
     expect(rows.reverse()).toEqual([
       { tool: "create_ticket", outcome: "error", error_code: "invalid_arguments" },
+      { tool: "search_tickets", outcome: "error", error_code: "invalid_arguments" },
+      { tool: "search_tickets", outcome: "error", error_code: "invalid_arguments" },
       { tool: "search_tickets", outcome: "error", error_code: "invalid_arguments" },
       { tool: "get_ticket", outcome: "error", error_code: "invalid_arguments" },
       { tool: "no\ufffdsuch_tool", outcome: "refused", error_code: "unknown_tool" },
       { tool: "create_ticket", outcome: "ok", error_code: null },
     ]);
-    expect(await h.count("SELECT count(*) AS n FROM audit_log")).toBe(audits + 5);
+    expect(await h.count("SELECT count(*) AS n FROM audit_log")).toBe(audits + 7);
   });
 
   it("a hostile string does not stall the server (the secret scrubber must see bounded text)", async () => {

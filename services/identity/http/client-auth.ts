@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { STRICT, textProblem } from "../../kit/input/clean-text.js";
 import type { RegisteredClient } from "../clients/client-registry.js";
-import { textProblem } from "../input/clean-text.js";
 import { decodeComponent } from "../input/request-parameters.js";
 import type { Form } from "./form-body.js";
 import { invalidRequest, OAuthError } from "./oauth-response.js";
@@ -73,7 +73,7 @@ export function parseBasic(header: string | undefined): { id: string; secret: st
   const refuse = () => invalidRequest("malformed HTTP Basic credentials");
   const id = decodeComponent(decoded.slice(0, colon), refuse);
   const secret = decodeComponent(decoded.slice(colon + 1), refuse);
-  if (textProblem(id) ?? textProblem(secret)) throw refuse();
+  if (textProblem(id, STRICT) ?? textProblem(secret, STRICT)) throw refuse();
   return { id, secret };
 }
 

@@ -1,4 +1,4 @@
-import { textProblem } from "./clean-text.js";
+import { STRICT, textProblem } from "../../kit/input/clean-text.js";
 
 /**
  * Parses `application/x-www-form-urlencoded` text — a request body or a URL's query — strictly,
@@ -10,7 +10,7 @@ import { textProblem } from "./clean-text.js";
  * Repeated names are kept in order: the caller decides (RFC 6749 §3.1 refuses them).
  */
 export function parseParameters(encoded: string, refuse: (description: string) => Error): URLSearchParams {
-  const raw = textProblem(encoded);
+  const raw = textProblem(encoded, STRICT);
   if (raw) throw refuse(`a parameter ${raw}`);
   const params = new URLSearchParams();
   for (const pair of encoded.split("&")) {
@@ -18,7 +18,7 @@ export function parseParameters(encoded: string, refuse: (description: string) =
     const eq = pair.indexOf("=");
     const name = decodeComponent(eq < 0 ? pair : pair.slice(0, eq), refuse);
     const value = decodeComponent(eq < 0 ? "" : pair.slice(eq + 1), refuse);
-    const problem = textProblem(name) ?? textProblem(value);
+    const problem = textProblem(name, STRICT) ?? textProblem(value, STRICT);
     if (problem) throw refuse(`a parameter ${problem}`);
     params.append(name, value);
   }

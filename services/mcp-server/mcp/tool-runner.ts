@@ -6,6 +6,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { hasScopes } from "../../kit/auth/principal.js";
 import type { Database } from "../../kit/db/index.js";
+import { dirtyStringIn } from "../../kit/input/clean-text.js";
 import type { Logger } from "../../kit/log/logger.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
@@ -50,20 +51,6 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
     .map((i) => (i.path.length > 0 ? `${i.path.map(String).join(".")}: ${i.message}` : i.message))
     .join("; ");
   return text.length > MAX_ISSUES_TEXT ? `${text.slice(0, MAX_ISSUES_TEXT)}…` : text;
-}
-
-/**
- * The path of the first string holding a NUL character in validated arguments, if any. PostgreSQL
- * text cannot store NUL: refusing it up front is a clear tool error instead of a failed INSERT.
- */
-export function nulPath(value: unknown, path: string[] = []): string[] | undefined {
-  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
-  if (value === null || typeof value !== "object") return undefined;
-  for (const [key, v] of Object.entries(value)) {
-    const found = nulPath(v, [...path, key]);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 /** A tool name as it may appear in log lines: the caller chose it, so it is bounded. */
@@ -158,11 +145,14 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       await finish({ outcome: "error", errorCode: "invalid_arguments", error: message });
       return toolError("invalid_arguments", message);
     }
-    const nul = nulPath(parsed.data);
-    if (nul) {
-      const message = `${nul.join(".") || "arguments"}: must not contain NUL (U+0000) characters`;
-      await finish({ outcome: "error", errorCode: "invalid_arguments", error: message });
-      return toolError("invalid_arguments", message);
+    // The kit's rule for every request's text (docs/architecture.md, "Input text"): the gateway's
+    // arguments_json is clean as sent, but its "\u0000" escapes are NULs once parsed, and
+    // PostgreSQL text cannot store NUL — a clear tool error here instead of a failed INSERT. The
+    // arguments as sent, not as validated: a schema that trims would hide a control, not refuse it.
+    const dirty = dirtyStringIn(rawArguments, {}, "arguments");
+    if (dirty) {
+      await finish({ outcome: "error", errorCode: "invalid_arguments", error: dirty });
+      return toolError("invalid_arguments", dirty);
     }
 
     // A keyed write: a repeat of the key gets the first call's answer and changes nothing.

@@ -1,5 +1,5 @@
+import { dirtyStringIn, STRICT } from "../../../kit/input/clean-text.js";
 import type { Logger } from "../../../kit/log/logger.js";
-import { dirtyStringIn } from "../../input/clean-text.js";
 import { RegistrationError } from "../oauth-errors.js";
 import { parseClientMetadata } from "./client-metadata.js";
 import { documentAddresses, type ResolveHost, systemResolver } from "./document-addresses.js";
@@ -106,7 +106,7 @@ function clientFromDocument(body: Buffer, clientId: string): OAuthClient {
   } catch {
     throw new DocumentProblem("the document is not UTF-8 JSON");
   }
-  const dirty = dirtyStringIn(doc);
+  const dirty = dirtyStringIn(doc, STRICT);
   if (dirty) throw new DocumentProblem(`the document: ${dirty}`);
   const record = (typeof doc === "object" && doc !== null ? doc : {}) as Record<string, unknown>;
   if (record.client_id !== clientId) throw new DocumentProblem("the document's client_id is not its own URL");

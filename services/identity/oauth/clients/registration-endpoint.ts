@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { dirtyStringIn, STRICT } from "../../../kit/input/clean-text.js";
 import type { Logger } from "../../../kit/log/logger.js";
 import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../../kit/server/service-server.js";
-import { dirtyStringIn } from "../../input/clean-text.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import type { SlidingWindow } from "../../throttle/sliding-window.js";
 import { headerOf, methodNotAllowed, readBody, sendPublicJson } from "../http-io.js";
@@ -65,8 +65,8 @@ export function createRegistrationEndpoint(options: {
       } catch {
         throw invalidMetadata("the request body is not JSON");
       }
-      // The same rule as every parameter (input/clean-text.ts), before anything reaches the store.
-      const dirty = dirtyStringIn(raw);
+      // The same rule as every parameter (kit/input/clean-text.ts, strict), before anything reaches the store.
+      const dirty = dirtyStringIn(raw, STRICT);
       if (dirty) throw new RegistrationError(400, "invalid_request", `client metadata: ${dirty}`);
       const metadata = parseClientMetadata(raw, ["client_secret_basic", "client_secret_post", "none"]);
 

@@ -1,15 +1,9 @@
+import { tainted } from "../../../kit/testing/fuzz/hostile-text.js";
+import type { Random } from "../../../kit/testing/fuzz/seeded-random.js";
 import { REQUEST_PARAMETERS } from "../../oauth/authorize/authorization-request.js";
 import { CSRF_FIELD } from "../../oauth/authorize/csrf.js";
-import {
-  BROKEN_PERCENT,
-  cleanText,
-  formComponent,
-  headerValue,
-  hostileText,
-  tainted,
-} from "./hostile-values.js";
+import { BROKEN_PERCENT, cleanText, formComponent, headerValue, hostileText } from "./hostile-values.js";
 import type { RawRequest } from "./raw-http.js";
-import type { Random } from "./seeded-random.js";
 
 /** A generated request and the row of the results table it counts in. */
 export interface HostileRequest {

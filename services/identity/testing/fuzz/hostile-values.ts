@@ -1,12 +1,11 @@
-import type { Random } from "./seeded-random.js";
+import { CONTROLS, UNICODE } from "../../../kit/testing/fuzz/hostile-text.js";
+import type { Random } from "../../../kit/testing/fuzz/seeded-random.js";
 
 /**
  * Hostile text for parameters, header values and JSON strings: control characters, NUL, invalid
  * UTF-8, broken percent-encoding, huge values, odd Unicode, and plausible values (so that some
  * requests get past the first checks and reach the deeper ones).
  */
-const CONTROLS = ["\u0000", "\u0001", "\u0007", "\t", "\n", "\r\n", "\u001b", "\u007f", "\u0085", "\u009f"];
-const UNICODE = ["é", "😀", "\u202e", "\u2028", "\ufeff", "\ufffd", "Ω≈ç√", "\u0301"];
 export const BROKEN_PERCENT = [
   "%",
   "%0",
@@ -97,13 +96,6 @@ export function headerValue(r: Random): Buffer {
       .slice(0, 4_000),
     "utf8",
   );
-}
-
-/** `value` with a control character (NUL most often) put somewhere in it. */
-export function tainted(r: Random, value: string): string {
-  const chars = Array.from(value);
-  const at = r.int(chars.length + 1);
-  return [...chars.slice(0, at), r.chance(0.5) ? "\u0000" : r.pick(CONTROLS), ...chars.slice(at)].join("");
 }
 
 /** Plausible text without controls or ill-formed Unicode: what passes the parsers' rule. */
