@@ -1,6 +1,7 @@
 import { type ServiceAuth, startServiceAuth } from "../kit/auth/service-auth.js";
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import type { Config } from "../kit/config/config.js";
+import { databaseDependency } from "../kit/db/database-dependency.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { createModelProvider } from "../kit/model/create-provider.js";
@@ -11,6 +12,7 @@ import { AGENT_CALLER_RULES } from "./caller-rules.js";
 import { openAgentDatabase } from "./data/open-agent-database.js";
 import { plannerSkill } from "./planner/planner-skill.js";
 import { createAgentRegistry } from "./registry/agent-registry.js";
+import { reconcileSeededAgents } from "./registry/reconcile-seeded-agents.js";
 import { createToolGateway } from "./run/tool-gateway.js";
 
 export interface AgentOptions {
@@ -39,6 +41,7 @@ export async function startAgent(
   const db = await openAgentDatabase(config, { logger, schema: options.databaseSchema });
   let auth: ServiceAuth | undefined;
   try {
+    await reconcileSeededAgents(db, logger);
     auth = await startServiceAuth(config, SERVICE_IDS.agent, logger);
     const openAuth = auth;
     const server = await startServiceServer({
@@ -60,8 +63,8 @@ export async function startAgent(
       auth: auth.serverAuth(AGENT_CALLER_RULES),
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+      dependencies: [databaseDependency(db), auth.feed],
     });
-    auth.reportHealth(server.health);
     logger.info(
       { model: model.kind, model_name: model.model, gateway: config.GATEWAY_URL },
       "agent service ready",

@@ -16,9 +16,14 @@ describe("the npm start banner", () => {
     for (const port of Object.values(ports)) expect(banner).toContain(`http://127.0.0.1:${port}`);
     expect(banner).toMatch(/admin@company\.com\s+admin-dev-password/);
     expect(banner).toMatch(/viewer@company\.com\s+viewer-dev-password/);
-    expect(banner).toContain(`-d '{"email":"admin@company.com","password":"admin-dev-password"}'`);
-    expect(banner).toContain("http://127.0.0.1:9184/supportext.auth.v1.AuthService/Login");
+    // README, "Send your first message": the same command, naming the address when it is not the default.
+    expect(banner).toContain(`eval "$(npm run -s login -- --url http://127.0.0.1:9184)"`);
     expect(banner).toContain("12.3 s");
+  });
+
+  it("prints the README's login command as it is when the identity service is at its default address", () => {
+    const banner = renderBanner(parseConfig({ NODE_ENV: "development" }), "127.0.0.1", 1_000);
+    expect(banner).toContain(`  eval "$(npm run -s login)"\n`);
   });
 
   it("never prints a password set through the environment: it names the setting instead", () => {
@@ -33,7 +38,7 @@ describe("the npm start banner", () => {
     expect(banner).not.toContain("another-secret-2");
     expect(banner).toMatch(/admin@company\.com\s+\(from SEED_ADMIN_PASSWORD\)/);
     expect(banner).toMatch(/viewer@company\.com\s+viewer-dev-password/);
-    // The login command reads it from the shell.
-    expect(banner).toContain(`"password":"'"$SEED_ADMIN_PASSWORD"'"}'`);
+    // The login command reads it from the shell, as npm start did.
+    expect(banner).toContain(`eval "$(npm run -s login -- --url http://127.0.0.1:9184)"`);
   });
 });

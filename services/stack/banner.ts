@@ -1,5 +1,7 @@
 import { type Config, isDevelopmentDefault, type SecretName } from "../kit/config/config.js";
 
+const DEFAULT_IDENTITY_URL = "http://127.0.0.1:8084";
+
 /** The seeded logins (see the MCP server's seed migration) and the setting holding each password. */
 const SEEDED: readonly { email: string; secret: SecretName }[] = [
   { email: "admin@company.com", secret: "SEED_ADMIN_PASSWORD" },
@@ -9,7 +11,8 @@ const SEEDED: readonly { email: string; secret: SecretName }[] = [
 
 /**
  * What `npm start` prints on a terminal once the stack is ready: where each service answers, who can
- * log in, and the README's login command ready to paste. A password is shown only when it is the
+ * log in, and the README's login command ready to paste (it reads SEED_ADMIN_PASSWORD from the shell
+ * as npm start does, else the development default). A password is shown only when it is the
  * published development default; one set through the environment stays out of the terminal.
  */
 export function renderBanner(config: Config, host: string, readyMs: number): string {
@@ -18,9 +21,9 @@ export function renderBanner(config: Config, host: string, readyMs: number): str
     const value = config[secret];
     return isDevelopmentDefault(secret, value) ? value : `(from ${secret})`;
   };
-  const adminPassword = isDevelopmentDefault("SEED_ADMIN_PASSWORD", config.SEED_ADMIN_PASSWORD)
-    ? config.SEED_ADMIN_PASSWORD
-    : `'"$SEED_ADMIN_PASSWORD"'`;
+  // `npm run login` finds the default address itself; another one is named so the line still works.
+  const identityUrl = url(config.IDENTITY_PORT);
+  const urlFlag = identityUrl === DEFAULT_IDENTITY_URL ? "" : ` -- --url ${identityUrl}`;
   return [
     "",
     `support-ext is ready (${(readyMs / 1000).toFixed(1)} s)`,
@@ -33,9 +36,8 @@ export function renderBanner(config: Config, host: string, readyMs: number): str
     "Logins:",
     ...SEEDED.map((s) => `  ${s.email.padEnd(20)} ${password(s.secret)}`),
     "",
-    "Log in (sets $TOKEN):",
-    `  TOKEN=$(npx buf curl --http2-prior-knowledge -d '{"email":"admin@company.com","password":"${adminPassword}"}' \\`,
-    `    ${url(config.IDENTITY_PORT)}/supportext.auth.v1.AuthService/Login | node -pe 'JSON.parse(require("fs").readFileSync(0)).tokens.accessToken')`,
+    'Log in as admin (sets $TOKEN; then README, "Send your first message"):',
+    `  eval "$(npm run -s login${urlFlag})"`,
     "",
     "Ctrl-C stops everything.",
     "",

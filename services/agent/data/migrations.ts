@@ -25,7 +25,8 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
   },
   {
     id: "0002_seed_agents",
-    // A migration runs once, like a first start: an operator's later edits to these rows stick.
+    // A migration runs once, like a first start: an operator's later edits to these rows stick,
+    // except allowed_tools, which every start reconciles (registry/reconcile-seeded-agents.ts).
     sql: SEED_AGENTS.map(
       (a) =>
         `INSERT INTO agents (id, name, description, system_prompt, model, allowed_tools, max_tool_calls, max_model_turns)

@@ -1,4 +1,4 @@
-import { TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/scopes.js";
+import { seededAgentTools } from "../../kit/auth/seeded-agent-tools.js";
 import { type AgentRecord, DEFAULT_MODEL } from "./agent-record.js";
 
 type SeedAgent = Omit<AgentRecord, "createdAt">;
@@ -15,7 +15,8 @@ const READER_PROMPT =
 
 /**
  * The agents every installation starts with. The gateway and its tests know them by id
- * (`x-agent-id`). Tool lists come from the kit's one scope table, so a new tool joins them.
+ * (`x-agent-id`). Tool lists come from the kit's rule over the one scope table, and are written
+ * back on every start (reconcile-seeded-agents.ts), so a new tool joins them on an existing database.
  */
 export const SEED_AGENTS: readonly SeedAgent[] = [
   {
@@ -24,7 +25,7 @@ export const SEED_AGENTS: readonly SeedAgent[] = [
     description: "Answers support questions and works tickets: every ticket, integration and system tool.",
     systemPrompt: SUPPORT_PROMPT,
     model: DEFAULT_MODEL,
-    allowedTools: [...TOOL_NAMES],
+    allowedTools: seededAgentTools("support-assistant"),
     limits: { maxToolCalls: 10, maxModelTurns: 8 },
   },
   {
@@ -33,7 +34,7 @@ export const SEED_AGENTS: readonly SeedAgent[] = [
     description: "Looks tickets and integrations up without changing anything: the read-only tools.",
     systemPrompt: READER_PROMPT,
     model: DEFAULT_MODEL,
-    allowedTools: TOOL_NAMES.filter((t) => TOOL_SCOPES[t].endsWith(":read")),
+    allowedTools: seededAgentTools("ticket-reader"),
     limits: { maxToolCalls: 6, maxModelTurns: 4 },
   },
 ];

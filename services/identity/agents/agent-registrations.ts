@@ -1,4 +1,4 @@
-import { TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/scopes.js";
+import { SEEDED_AGENT_IDS, seededAgentTools } from "../../kit/auth/seeded-agent-tools.js";
 import type { Database, Migration } from "../../kit/db/index.js";
 import { AGENT_ID, type AgentDirectory, type RegisteredAgent } from "./agent-directory.js";
 
@@ -21,15 +21,19 @@ export const AGENT_REGISTRATION_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** The agents every installation starts with: the agent service seeds the same ids (its prompts, models). */
-export const SEED_AGENT_REGISTRATIONS: readonly RegisteredAgent[] = [
-  { agentId: "support-assistant", allowedTools: [...TOOL_NAMES] },
-  { agentId: "ticket-reader", allowedTools: TOOL_NAMES.filter((t) => TOOL_SCOPES[t].endsWith(":read")) },
-];
+/**
+ * The agents every installation starts with, their allow-lists from the kit's rule (the agent
+ * service seeds the same ids with their prompts and models). Reconciled on every start
+ * (reconcile-seeded-agents.ts), so a new tool reaches them on an existing database.
+ */
+export const SEED_AGENT_REGISTRATIONS: readonly RegisteredAgent[] = SEEDED_AGENT_IDS.map((agentId) => ({
+  agentId,
+  allowedTools: seededAgentTools(agentId),
+}));
 
 /**
- * Inserts the registrations that do not exist yet; existing ones are left as an administrator set
- * them. Safe to run from several replicas at once (ON CONFLICT DO NOTHING).
+ * Inserts the registrations that do not exist yet and leaves existing ones as they are (tests
+ * register extra agents with it). Safe to run from several replicas at once (ON CONFLICT DO NOTHING).
  */
 export async function seedAgentRegistrations(
   db: Database,

@@ -2,7 +2,7 @@
  * The environment for a child process a test starts: only what node, npm and tsx need from the
  * shell (PATH, HOME, TMPDIR), then `env`. Anything else the shell exports — SEED_*, *_PORT, HOST,
  * LOG_*, NODE_ENV, secrets — must not change what a test checks; only DATABASE_URL does, and a
- * test that wants it passes it in `env` (README, "The two commands").
+ * test that wants it passes it in `env` (docs/configuration.md).
  */
 export function childEnv(env: Record<string, string | undefined> = {}): Record<string, string> {
   const clean: Record<string, string> = {};
