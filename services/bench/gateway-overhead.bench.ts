@@ -64,7 +64,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     ready: async () =>
       (await connectHealthServing(gatewayUrl)) &&
       (await connectHealthServing(`http://127.0.0.1:${agentPort}`)) &&
-      (await fetch(`http://127.0.0.1:${mcpPort}/healthz`)).ok,
+      (await fetch(`http://127.0.0.1:${mcpPort}/readyz`)).ok,
     readyTimeoutMs: 120_000,
   });
   const closers: Array<() => Promise<unknown>> = [];

@@ -10,14 +10,14 @@ export interface McpServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the server on a free port with `env` on a fresh PGlite and waits for its /healthz. */
+/** Starts the server on a free port with `env` on a fresh PGlite and waits for its /readyz. */
 export async function spawnMcpServer(env: Record<string, string>): Promise<McpServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = await spawnBenchProcess({
     entry: "services/mcp-server/main.ts",
     env: { MCP_PORT: String(port), ...env },
-    ready: async () => (await fetch(`${url}/healthz`)).ok,
+    ready: async () => (await fetch(`${url}/readyz`)).ok,
   });
   return { url, resource: `${url}/mcp`, stop: () => proc.stop() };
 }

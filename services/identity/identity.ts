@@ -6,11 +6,9 @@ import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { anyOrigin, type HttpRoute } from "../kit/server/service-server.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
-import {
-  createAgentRegistrations,
-  SEED_AGENT_REGISTRATIONS,
-  seedAgentRegistrations,
-} from "./agents/agent-registrations.js";
+import { createAgentRegistrations, SEED_AGENT_REGISTRATIONS } from "./agents/agent-registrations.js";
+import { reconcileSeededAgents } from "./agents/reconcile-seeded-agents.js";
+import { registerAuditWitnessService } from "./audit-witness/witness-service.js";
 import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
 import { createTokenIssuer } from "./auth/issue-tokens.js";
 import { createLogin } from "./auth/login.js";
@@ -90,7 +88,8 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const { db, config, logger } = options;
 
   await seedUsers(db, seedUsersFrom(config), logger);
-  await seedAgentRegistrations(db, SEED_AGENT_REGISTRATIONS);
+  // Every start, not only the first: a tool added since reaches the seeded agents (docs/adding-a-tool.md).
+  await reconcileSeededAgents(db, SEED_AGENT_REGISTRATIONS, logger);
   if (config.AUTH_DEV_ANONYMOUS) await seedDevPrincipal(db);
   const firstKey = await ensureSigningKey(db);
   if (firstKey) logger.info({ kid: firstKey.kid }, "generated the first signing key");
@@ -218,6 +217,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
       });
       registerRevocationService(router, revocationFeed);
+      registerAuditWitnessService(router, { db, keyRing, issuer: config.AUTH_ISSUER, logger });
       registerSessionAdminService(router, { sessions, revoke, logger });
       registerUserAdminService(router, { db, logger });
     },

@@ -1,13 +1,15 @@
 import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import type { Config } from "../kit/config/config.js";
+import { databaseDependency } from "../kit/db/database-dependency.js";
 import type { Database } from "../kit/db/index.js";
+import { STRICT } from "../kit/input/clean-text.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { IDENTITY_CALLER_RULES } from "./caller-rules.js";
 import { openIdentityDatabase } from "./data/open-identity-database.js";
 import { type Identity, startIdentity } from "./identity.js";
-import { cleanRpcInput } from "./input/clean-rpc-input.js";
+import { signingKeysDependency } from "./keys/signing-keys-dependency.js";
 import type { AuthorizationServerTestOptions } from "./oauth/authorization-server.js";
 import { createOwnServiceVerifier } from "./own-service-verifier.js";
 
@@ -78,8 +80,11 @@ export async function startIdentityServer(
       },
       corsOrigins: config.CORS_ORIGINS,
       httpRoutes: identity.httpRoutes,
-      interceptors: [cleanRpcInput],
+      // No control character at all in identity's fields (docs/identity.md, "Malformed input").
+      textRule: STRICT,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+      // It is the feed's source, not a subscriber: its own database and keys are what it needs.
+      dependencies: [databaseDependency(db), signingKeysDependency(identity.keyRing)],
     });
     const openDb = db;
     const openIdentity = identity;

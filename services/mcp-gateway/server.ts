@@ -76,6 +76,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       auth: auth.serverAuth(gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS)),
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
+      // No database of its own: the feed is all it waits on.
+      dependencies: [auth.feed],
     });
   } catch (err) {
     // A port already taken, say: give back the feed subscription and the pool's timer.
@@ -83,7 +85,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     await pool.close();
     throw err;
   }
-  auth.reportHealth(server.health);
   logger.info({ mode: tokenSource.mode, mcp: config.MCP_URL }, "MCP gateway ready");
   return {
     url: server.url,

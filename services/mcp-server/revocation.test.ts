@@ -4,7 +4,8 @@ import { AGENT, type Harness, startHarness } from "./testing/harness.js";
 /**
  * The MCP server refuses the MCP tokens of an ended login session (same `sid`) as soon as the
  * revocation feed says so, and refuses every token once the feed has been gone longer than its
- * bound — fail closed, visible in /healthz (docs/architecture.md, "Revocation").
+ * bound — fail closed, visible in /readyz while /healthz (the process lives) stays 200
+ * (docs/architecture.md, "Revocation", "Health for orchestrators").
  */
 let h: Harness;
 const listTools = { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} };
@@ -51,11 +52,13 @@ describe("revocation at the MCP server", () => {
     const post = () => h.post(listTools, { authorization: `Bearer ${token}`, ...protocol });
     await h.feed.stop();
     await until(async () => (await post()).status === 503, 15_000);
-    const health = await fetch(new URL("/healthz", h.server.url));
-    expect(health.status).toBe(503);
+    const ready = await fetch(new URL("/readyz", h.server.url));
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: "unavailable", not_ready: ["revocation-feed"] });
+    expect((await fetch(new URL("/healthz", h.server.url))).status).toBe(200);
     expect(await (await post()).json()).toMatchObject({ error: expect.anything() });
     await h.feed.start();
     await until(async () => (await post()).status === 200, 15_000);
-    expect((await fetch(new URL("/healthz", h.server.url))).status).toBe(200);
+    expect((await fetch(new URL("/readyz", h.server.url))).status).toBe(200);
   });
 });

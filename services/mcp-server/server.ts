@@ -11,6 +11,7 @@ import {
   awaitFirstSnapshot,
   type RevocationWatcher,
   revocationChecks,
+  revocationFeedDependency,
   watchRevocations,
 } from "../kit/auth/revocation/index.js";
 import { SCOPES } from "../kit/auth/scopes.js";
@@ -21,14 +22,22 @@ import {
   type TokenVerifier,
 } from "../kit/auth/token-verifier.js";
 import type { Config } from "../kit/config/config.js";
+import { databaseDependency } from "../kit/db/database-dependency.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { createModelProvider } from "../kit/model/create-provider.js";
 import type { ModelProvider } from "../kit/model/types.js";
+import { followDependencies } from "../kit/server/dependency.js";
+import { createHealth } from "../kit/server/health.js";
+import { answerHealthRoute } from "../kit/server/health-routes.js";
 import { createAuditRecorder } from "./audit/audit-recorder.js";
+import type { AuditWitnessAccess } from "./audit/audit-service.js";
+import { checkpointKeyPath, loadOrCreateCheckpointKey } from "./audit/witness/checkpoint-key.js";
+import { createCheckpointer } from "./audit/witness/checkpointer.js";
+import { configuredWitness } from "./audit/witness/configured-witness.js";
 import { createAuthenticator } from "./auth/authenticate.js";
 import { eitherAudience } from "./auth/either-verifier.js";
-import { readAuditHead } from "./data/audit-head.js";
+import { readAuditHeadOrUndefined } from "./data/audit-head.js";
 import { openMcpDatabase } from "./data/open-database.js";
 import { seedSampleTickets, wantsSampleTickets } from "./data/seed-sample-tickets.js";
 import { createSeenUserRecorder } from "./data/seen-users.js";
@@ -56,6 +65,8 @@ export interface McpServerOverrides {
   /** The revocation watcher (default: subscribed to the feed at IDENTITY_URL with MCP_CLIENT_SECRET). */
   readonly revocations?: RevocationWatcher;
   readonly model?: ModelProvider;
+  /** The audit witness (default: the identity service at IDENTITY_URL, with MCP_CLIENT_SECRET). */
+  readonly witness?: AuditWitnessAccess;
 }
 
 export interface RunningMcpServer {
@@ -69,6 +80,8 @@ export interface RunningMcpServer {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** What `/readyz` names while the placeholder listener answers (the server is still starting). */
+const STARTING = "starting";
 export const AUDIT_PATH = "/admin/audit";
 
 /**
@@ -97,7 +110,12 @@ export async function startMcpServer(
     );
   }
 
-  let listener: http.RequestListener = (_req, res) => {
+  // The kit's health registry, as every service's port has (docs/architecture.md, "Health for
+  // orchestrators"): no gRPC here (HTTP/1.1 only), so it backs `/healthz` and `/readyz` alone.
+  const health = createHealth();
+  health.setDependency(STARTING, false);
+  let listener: http.RequestListener = (req, res) => {
+    if (answerHealthRoute(health, req, res)) return;
     res.writeHead(503, { "retry-after": "1" }).end();
   };
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => listener(req, res));
@@ -135,7 +153,22 @@ export async function startMcpServer(
     max: config.MCP_MAX_SESSIONS,
     logger,
   });
-  const audit = createAuditRecorder(database, logger);
+  // Signed checkpoints of the audit chain's head, kept by the identity service (docs/mcp-server.md,
+  // "Witnessed checkpoints"); the key is a file, outside the database it vouches for.
+  const witness = overrides.witness ?? configuredWitness(config);
+  const checkpointKey = loadOrCreateCheckpointKey(checkpointKeyPath(config));
+  if (checkpointKey.created) {
+    logger.info({ file: checkpointKeyPath(config) }, "generated the audit checkpoint key");
+  }
+  const checkpointer = createCheckpointer({
+    db: database,
+    witness: witness.client,
+    signer: checkpointKey,
+    logger,
+    everyRows: config.AUDIT_CHECKPOINT_ROWS,
+    everyMs: config.AUDIT_CHECKPOINT_INTERVAL * 1000,
+  });
+  const audit = createAuditRecorder(database, logger, () => checkpointer.appended());
   const catalog = createToolCatalog(ALL_TOOLS);
   const runTool = createToolRunner({
     catalog,
@@ -168,6 +201,14 @@ export async function startMcpServer(
 
   // Until then the placeholder listener answers 503 + Retry-After: 1, as while starting.
   await awaitFirstSnapshot(revocations, config, logger);
+  // The table against the witness before serving: a broken chain is logged as an error and stops
+  // the checkpoints; it is never re-sealed.
+  await checkpointer.start();
+  const stopFollowing = await followDependencies(
+    health,
+    [databaseDependency(database), revocationFeedDependency(revocations)],
+    logger,
+  );
   const handleMcp = createMcpEndpoint({
     authenticate,
     recordUser: createSeenUserRecorder(database, logger),
@@ -207,16 +248,13 @@ export async function startMcpServer(
     rpcPrefix: AUDIT_RPC_PREFIX,
     handleRpc: createAuditRpcHandler({
       db: database,
+      witness,
       logger,
       auth: { verifier: apiVerifier, ...revocation },
     }),
-    health: () => {
-      const feed = revocations.state();
-      return feed.status === "failed"
-        ? { ok: false, detail: `revocation feed unavailable since ${new Date(feed.since).toISOString()}` }
-        : { ok: true, detail: `revocation feed ${feed.status}` };
-    },
+    health,
   });
+  health.setDependency(STARTING, true);
 
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -240,11 +278,14 @@ export async function startMcpServer(
     "MCP server listening",
   );
 
-  // Kept elsewhere (the log), an earlier head is what exposes a table rewritten with every hash
-  // recomputed: `npm run audit -- --verify --known-head <hash>`.
+  // The head in the log too (`--verify --known-head <hash>`); the witness's checkpoints are the
+  // record nobody with this database can rewrite. A missing head row is a finding, not a crash.
   const logHead = async (when: string) => {
-    const head = await readAuditHead(database);
-    logger.info({ audit_head: { seq: head.seq, hash: head.hash } }, `audit chain head at ${when}`);
+    const head = await readAuditHeadOrUndefined(database);
+    logger.info(
+      { audit_head: head ? { seq: head.seq, hash: head.hash } : null },
+      `audit chain head at ${when}`,
+    );
   };
   await logHead("start");
 
@@ -256,6 +297,9 @@ export async function startMcpServer(
     activeSessions: () => sessions.size,
     close() {
       closing ??= (async () => {
+        // Draining: `/readyz` answers 503 `shutting-down` while in-flight requests finish.
+        health.shutdown();
+        stopFollowing();
         const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await sessions.closeAll();
         await handleMcp.close();
@@ -265,6 +309,8 @@ export async function startMcpServer(
         await stopped;
         clearTimeout(grace);
         if (!overrides.revocations) await revocations.close();
+        // Nothing appends any more: the closing checkpoint says no row after it is this server's.
+        await checkpointer.close();
         await logHead("stop").catch((err: unknown) =>
           logger.warn({ err }, "audit chain head unreadable at stop"),
         );

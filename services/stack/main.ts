@@ -52,6 +52,7 @@ onParentGone(() => {
  * The services' client secrets: what the environment sets, else fresh random ones for this run, so
  * a running stack never accepts the development defaults published in the README (anyone on the
  * host could otherwise mint service tokens). Every process of the run (restarts too) gets the same values.
+ * A secret given as a file (`<NAME>_FILE`) is set too: adding `<NAME>` would be a start-up error.
  */
 const childEnv: NodeJS.ProcessEnv = { ...process.env };
 for (const name of [
@@ -60,7 +61,7 @@ for (const name of [
   "MCP_CLIENT_SECRET",
   "CHAT_CLIENT_SECRET",
 ] as const) {
-  childEnv[name] ||= randomBytes(32).toString("base64url");
+  if (!childEnv[name] && !childEnv[`${name}_FILE`]) childEnv[name] = randomBytes(32).toString("base64url");
 }
 const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
 

@@ -2,13 +2,13 @@ import type { Config } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import type { CallerRules } from "../propagation/caller-policy.js";
 import type { AuthInterceptorOptions } from "../propagation/server-interceptors.js";
-import type { HealthService } from "../server/health.js";
+import type { Dependency } from "../server/dependency.js";
 import { configuredClientCredentials } from "./client-credentials.js";
 import {
   awaitFirstSnapshot,
   type RevocationWatcher,
-  reportFeedHealth,
   revocationChecks,
+  revocationFeedDependency,
   watchRevocations,
 } from "./revocation/index.js";
 import type { ServiceCredentials } from "./service-identity.js";
@@ -30,8 +30,8 @@ export interface ServiceAuth {
   readonly revocations: RevocationWatcher;
   /** `startServiceServer`'s `auth` for a service admitting `rules`' callers. */
   serverAuth(rules: CallerRules): Omit<AuthInterceptorOptions, "logger">;
-  /** Health NOT_SERVING while the feed has failed. */
-  reportHealth(health: Pick<HealthService, "setDependency">): void;
+  /** The feed as a server dependency: health NOT_SERVING, `/readyz` 503, while it has failed. */
+  readonly feed: Dependency;
   close(): Promise<void>;
 }
 
@@ -56,7 +56,7 @@ export async function startServiceAuth(
       callers: { verifier: serviceVerifier, rules },
       ...revocationChecks(revocations),
     }),
-    reportHealth: (health) => void reportFeedHealth(revocations, health),
+    feed: revocationFeedDependency(revocations),
     close: () => revocations.close(),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDurationSeconds } from "./duration.js";
+import { readSecretFiles } from "./secret-files.js";
 
 /**
  * The product's whole configuration (brief §9): every variable optional, with defaults that start
@@ -142,6 +143,12 @@ const envSchema = z.object({
   // How long \`npm start\` waits for each service to answer before giving up (a busy 2-core host
   // compiling TypeScript for five processes at once needs minutes, not seconds).
   STACK_START_TIMEOUT: duration("180s"),
+  // Witnessed audit checkpoints (docs/mcp-server.md, "Witnessed checkpoints"): the MCP server signs
+  // its chain's head after this many rows, after this long with rows unwitnessed, and at shutdown.
+  // The key file (default DATA_DIR/mcp-server-checkpoint-key.pem) lives outside the audit database.
+  AUDIT_CHECKPOINT_ROWS: z.coerce.number().int().min(1).default(100),
+  AUDIT_CHECKPOINT_INTERVAL: duration("60s"),
+  AUDIT_CHECKPOINT_KEY_FILE: optionalString,
   // Log each service's memory this often (0: never); `npm run soak` sets it (docs/performance.md).
   MEMORY_REPORT_INTERVAL: duration("0s", 0),
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
@@ -200,9 +207,16 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-/** Parses and validates `env`; throws ConfigError with one line naming every bad variable. */
+/**
+ * Parses and validates `env` (a secret may come from the file its `<NAME>_FILE` names,
+ * `secret-files.ts`); throws ConfigError with one line naming every bad variable.
+ */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  const files = readSecretFiles(env);
+  if (files.problems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${files.problems.join("; ")}`);
+  }
+  const parsed = envSchema.safeParse(files.env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);

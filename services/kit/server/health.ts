@@ -42,6 +42,18 @@ export interface HealthService {
    * statuses come back when all are up again. Ignored after `shutdown()`.
    */
   setDependency(name: string, serving: boolean): void;
+  /**
+   * Whether the whole server ("") reads SERVING, and if not, what is not ready: the down
+   * dependencies, `shutting-down` while draining. What `/readyz` answers (`health-routes.ts`), so
+   * it never disagrees with `Check("")`.
+   */
+  readiness(): Readiness;
+}
+
+/** The server's readiness as `/readyz` reports it: names only, never an error's text. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly notReady: readonly string[];
 }
 
 // Draining hooks by router: a service registers its routes on the router it is given, which is
@@ -147,6 +159,13 @@ export function createHealth(): HealthService {
       if (serving) downDependencies.delete(name);
       else downDependencies.add(name);
       notify();
+    },
+    readiness() {
+      const ready = published(statuses.get("")) === ServingStatus.SERVING;
+      if (ready) return { ready, notReady: [] };
+      const notReady = [...(frozen ? ["shutting-down"] : []), ...[...downDependencies].sort()];
+      // Someone set the whole server NOT_SERVING by hand: say so rather than naming nothing.
+      return { ready, notReady: notReady.length > 0 ? notReady : ["server"] };
     },
   };
 }

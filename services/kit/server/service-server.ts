@@ -3,6 +3,8 @@ import type * as http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createCleanRpcInput } from "../input/clean-rpc-input.js";
+import type { TextRule } from "../input/clean-text.js";
 import type { Logger } from "../log/logger.js";
 import { runInCallScope } from "../propagation/call-scope.js";
 import { kPeerAddress } from "../propagation/context-keys.js";
@@ -12,7 +14,9 @@ import {
   createCallContextInterceptor,
 } from "../propagation/server-interceptors.js";
 import { answerAnyOrigin, createCorsHandler } from "./cors.js";
+import { type Dependency, followDependencies } from "./dependency.js";
 import { createHealth, type HealthService, ServingStatus } from "./health.js";
+import { HEALTH_PATHS, healthRoutes } from "./health-routes.js";
 import { malformedMessageIsInvalidArgument, malformedStreamMessages } from "./malformed-message.js";
 import { listenOnePort } from "./one-port-listener.js";
 import { registerReflection } from "./reflection.js";
@@ -48,9 +52,20 @@ export interface ServiceServerOptions {
   /** Token verification for every call (minus reflection/health and public procedures). */
   readonly auth: Omit<AuthInterceptorOptions, "logger">;
   readonly corsOrigins: readonly string[];
-  /** Extra plain-HTTP routes by exact path. */
+  /** Extra plain-HTTP routes by exact path (`/healthz` and `/readyz` are the kit's own). */
   readonly httpRoutes?: Readonly<Record<string, HttpRoute>>;
-  /** Interceptors that run after authentication (innermost). */
+  /**
+   * What the service needs to serve (its database, the revocation feed, signing keys): while one
+   * is down, `grpc.health.v1` reads NOT_SERVING and `/readyz` answers 503 naming it. Each has
+   * reported once before the port opens, so the first probe already hears the truth.
+   */
+  readonly dependencies?: readonly Dependency[];
+  /**
+   * The rule every string field of every request message is held to (docs/architecture.md, "Input
+   * text"); default: no control character but TAB, LF and CR, well-formed Unicode.
+   */
+  readonly textRule?: TextRule;
+  /** Interceptors that run after authentication and the text rule (innermost). */
   readonly interceptors?: readonly Interceptor[];
   readonly shutdownGraceMs?: number;
   /** HTTP/2 sessions without an open stream for this long are closed (default 2 min). */
@@ -71,12 +86,16 @@ const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /**
  * The one server bootstrap every Connect service uses: Connect, gRPC and gRPC-Web on one port over
  * HTTP/1.1 and h2c, gRPC reflection (v1 and v1alpha) and grpc.health.v1 (both exempt from auth),
- * CORS for configured origins, the call-context and auth interceptors, an AsyncLocalStorage call
- * scope opened around the whole request handler, and graceful close.
+ * `/healthz` and `/readyz` over plain HTTP (from that same health registry), CORS for configured
+ * origins, the call-context, auth and input-text interceptors, an AsyncLocalStorage call scope
+ * opened around the whole request handler, and graceful close.
  */
 export async function startServiceServer(options: ServiceServerOptions): Promise<ServiceServer> {
   const { logger } = options;
+  const clash = Object.keys(options.httpRoutes ?? {}).filter((path) => HEALTH_PATHS.has(path));
+  if (clash.length > 0) throw new Error(`${clash.join(", ")}: served by the kit for every service`);
   const health = createHealth();
+  const stopFollowing = await followDependencies(health, options.dependencies ?? [], logger);
   const routes = (router: ConnectRouter) => {
     options.routes(router);
     for (const s of uniqueServices(router)) health.setStatus(s.typeName, ServingStatus.SERVING);
@@ -93,6 +112,8 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
       malformedStreamMessages,
       createCallContextInterceptor(logger),
       createAuthInterceptor({ ...options.auth, logger }),
+      // After authentication: an anonymous caller learns nothing about the message's checks.
+      createCleanRpcInput(options.textRule),
       ...(options.interceptors ?? []),
     ],
     contextValues: (req) => createContextValues().set(kPeerAddress, req.socket?.remoteAddress),
@@ -104,7 +125,8 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     },
   });
   const cors = createCorsHandler(options.corsOrigins);
-  const httpRoutes = options.httpRoutes ?? {};
+  // Probes carry no token and no Origin: plain routes, outside the Connect interceptors.
+  const httpRoutes: Readonly<Record<string, HttpRoute>> = { ...healthRoutes(health), ...options.httpRoutes };
 
   const listener = await listenOnePort(
     options.host,
@@ -131,7 +153,10 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
         connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
       }),
     { h2IdleTimeoutMs: options.h2IdleTimeoutMs },
-  );
+  ).catch((err: unknown) => {
+    stopFollowing(); // a port already taken, say: no probe keeps running for a server that never was
+    throw err;
+  });
   const url = `http://${listener.host.includes(":") ? `[${listener.host}]` : listener.host}:${listener.port}`;
   logger.info({ url }, `${options.name} listening (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c)`);
 
@@ -143,6 +168,7 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     close() {
       closing ??= (async () => {
         health.shutdown();
+        stopFollowing();
         await listener.close(options.shutdownGraceMs ?? 10_000);
         logger.info(`${options.name} stopped`);
       })();

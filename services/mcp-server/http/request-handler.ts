@@ -6,6 +6,8 @@ import {
 import type { Logger } from "../../kit/log/logger.js";
 import { runInCallScope } from "../../kit/propagation/call-scope.js";
 import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
+import type { HealthService } from "../../kit/server/health.js";
+import { answerHealthRoute } from "../../kit/server/health-routes.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
 
@@ -19,8 +21,8 @@ export interface RequestHandlerDeps {
   readonly metadataPaths: ReadonlySet<string>;
   readonly metadata: ProtectedResourceMetadata;
   readonly auditPath: string;
-  /** What `/healthz` reports; unhealthy answers 503. */
-  readonly health?: () => { readonly ok: boolean; readonly detail: string };
+  /** What `/readyz` reports (the kit's `/healthz` and `/readyz`, as on every service's port). */
+  readonly health: Pick<HealthService, "readiness">;
   readonly handleAudit: RouteHandler;
   /** Path prefix of the Connect services on this port (the audit RPC). */
   readonly rpcPrefix: string;
@@ -57,6 +59,9 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       res.setHeader("x-request-id", requestId);
       const started = performance.now();
       try {
+        // Before the Host check: an orchestrator's probe names the pod's address, which no allow-list
+        // holds, and these two answers carry nothing a rebinding page could use (health-routes.ts).
+        if (answerHealthRoute(deps.health, req, res)) return;
         const hostError = guard.checkHost(req.headers.host);
         if (hostError) {
           logger.warn(
@@ -83,13 +88,6 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
             return;
           }
           await deps.handleAudit(req, res, url);
-        } else if (url.pathname === "/healthz") {
-          // Not serving while this server cannot know about revocations (it refuses every token then).
-          const health = deps.health?.() ?? { ok: true, detail: "" };
-          sendJson(res, health.ok ? 200 : 503, {
-            status: health.ok ? "ok" : "unavailable",
-            detail: health.detail,
-          });
         } else {
           sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
         }

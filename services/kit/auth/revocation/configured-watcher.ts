@@ -2,10 +2,8 @@ import { RevocationService } from "../../../../gen/supportext/auth/v1/revocation
 import { createServiceClient } from "../../client/service-client.js";
 import type { Config } from "../../config/config.js";
 import type { Logger } from "../../log/logger.js";
-import type { HealthService } from "../../server/health.js";
 import type { BearerAuthOptions } from "../bearer-auth.js";
 import { SERVICE_IDS, type ServiceCredentials } from "../service-identity.js";
-import { reportRevocationHealth } from "./revocation-health.js";
 import {
   createRevocationWatcher,
   type RevocationWatcher,
@@ -46,14 +44,6 @@ export function revocationChecks(
     isRevoked: (principal) => !principal.anonymous && watcher.isRevoked(principal.sessionId),
     assertRevocationKnown: () => watcher.assertServing(),
   };
-}
-
-/** Health NOT_SERVING while the feed has failed; returns an unsubscribe. */
-export function reportFeedHealth(
-  watcher: RevocationWatcher,
-  health: Pick<HealthService, "setDependency">,
-): () => void {
-  return reportRevocationHealth(watcher, health);
 }
 
 /**

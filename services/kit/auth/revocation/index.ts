@@ -5,13 +5,16 @@
 
 export {
   awaitFirstSnapshot,
-  reportFeedHealth,
   revocationChecks,
   watchRevocations,
 } from "./configured-watcher.js";
 export { type FeedState, type FeedStatus, LIVE_HEARTBEATS } from "./feed-state.js";
 export type { BackoffSettings } from "./reconnect-backoff.js";
-export { REVOCATION_FEED_DEPENDENCY, reportRevocationHealth } from "./revocation-health.js";
+export {
+  REVOCATION_FEED_DEPENDENCY,
+  reportRevocationHealth,
+  revocationFeedDependency,
+} from "./revocation-health.js";
 export {
   createRevocationWatcher,
   type RevocationWatcher,
