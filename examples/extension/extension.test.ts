@@ -19,6 +19,7 @@ import { freePort } from "../../services/kit/testing/free-port.js";
 import { type StackUnderTest, startStack } from "../../services/stack/stack-harness.js";
 import { type BuiltExtension, buildExtension } from "./build.js";
 import { launchWithExtension } from "./testing/chromium.js";
+import { boxOf, measureFonts, pngSize } from "./testing/layout-probe.js";
 import { PopupPage } from "./testing/popup-page.js";
 import { type StaticSite, serveDirectory } from "./testing/static-site.js";
 
@@ -32,6 +33,13 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const OUTPUT = join(HERE, "../../.data/test-output/extension");
 const QUESTION = "What are all the tools you can call?";
 const WRITE = "create a ticket: printer on fire, high priority";
+/** Two tool calls in one answer (the planner's clauses): the longest turn the layout must hold. */
+const TWO_TOOLS = "create a ticket: printer on fire, high priority, then assign it to me";
+/** The popup's size in Chrome at its narrowest (its body's minimum) and at Chrome's largest. */
+const SIZES = [
+  { width: 400, height: 600 },
+  { width: 800, height: 600 },
+] as const;
 const VIEWER_TOOLS = TOOL_NAMES.filter((t) =>
   (ROLE_SCOPES.viewer as readonly string[]).includes(TOOL_SCOPES[t]),
 );
@@ -48,9 +56,46 @@ let chatUrl: string;
 let identityUrl: string;
 const viewerPassword = `viewer-${randomBytes(9).toString("base64url")}`;
 const screenshots: string[] = [];
+/** The screenshots at the popup's sizes: kept after the run (the paths are printed) for a person to look at. */
+let sizedDir: string;
 
 async function shot(popup: PopupPage, name: string): Promise<void> {
   screenshots.push(await popup.screenshot(join(OUTPUT, `${name}.png`)));
+}
+
+/**
+ * At each of the popup's sizes: the composer (box and Send) lies inside the viewport — nothing to
+ * scroll to reach it — and a screenshot of exactly what is on screen is saved and printed.
+ */
+async function composerOnScreenAtEverySize(popup: PopupPage, name: string): Promise<void> {
+  for (const size of SIZES) {
+    await popup.page.setViewportSize(size);
+    // Two frames: layout, then the list's resize observer keeping the latest message in view.
+    await popup.page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))");
+    const list = await boxOf(popup.page, "#messages");
+    const latest = await boxOf(popup.page, "#messages > li:last-child");
+    expect(latest.bottom, `the latest answer at ${size.width}×${size.height}`).toBeLessThanOrEqual(
+      list.bottom + 1,
+    );
+    for (const selector of ["#message-input", "#send"]) {
+      const box = await boxOf(popup.page, selector);
+      expect(box.top, `${selector} at ${size.width}×${size.height}`).toBeGreaterThanOrEqual(0);
+      expect(box.left, `${selector} at ${size.width}×${size.height}`).toBeGreaterThanOrEqual(0);
+      expect(box.bottom, `${selector} at ${size.width}×${size.height}`).toBeLessThanOrEqual(size.height);
+      expect(box.right, `${selector} at ${size.width}×${size.height}`).toBeLessThanOrEqual(size.width);
+    }
+    // No page scroll either: the message list is what scrolls.
+    expect(await popup.page.evaluate("document.scrollingElement.scrollTop")).toBe(0);
+    const path = join(sizedDir, `${name}-${size.width}x${size.height}.png`);
+    await popup.page.screenshot({ path });
+    const png = pngSize(path);
+    expect(png).toEqual(size);
+    const composer = await boxOf(popup.page, "#composer");
+    console.log(
+      `screenshot ${path}: ${png.width}×${png.height} px (composer at y ${Math.round(composer.top)}–${Math.round(composer.bottom)})`,
+    );
+  }
+  await popup.page.setViewportSize(SIZES[0]);
 }
 
 // Extension storage, read and written in the extension's page (strings: DOM-side code).
@@ -84,6 +129,7 @@ describe.skipIf(!present)(
       rmSync(OUTPUT, { recursive: true, force: true });
       mkdirSync(OUTPUT, { recursive: true });
       buildDir = mkdtempSync(join(tmpdir(), "extension-build-"));
+      sizedDir = mkdtempSync(join(tmpdir(), "extension-screenshots-"));
       built = await buildExtension(buildDir);
       devPage = await serveDirectory(built.dir, 0);
       otherPage = await serveDirectory(built.dir, 0);
@@ -124,6 +170,8 @@ describe.skipIf(!present)(
       await popup.loggedIn();
       expect(await popup.page.textContent("#user-email")).toBe("admin@company.com");
       await popup.pickAgent("support-assistant");
+      // Every tool: the admin's scopes grant them all.
+      expect(await popup.toolCount()).toEqual({ count: TOOL_NAMES.length, text: "13 tools you can use" });
       await popup.newThread();
 
       const turn = await popup.ask(QUESTION);
@@ -138,13 +186,51 @@ describe.skipIf(!present)(
       await popup.page.locator("#thread-title", { hasText: QUESTION }).waitFor();
       await shot(popup, "1-admin-all-tools");
 
-      // A write: the tool call appears running, with its arguments, then succeeds.
-      const write = await popup.ask(WRITE);
+      // A write and a second call on its result: each tool call appears running, with its
+      // arguments as labelled fields, then succeeds.
+      const write = await popup.ask(TWO_TOOLS);
+      expect(write.toolCalls.map((c) => [c.name, c.status])).toEqual([
+        ["create_ticket", "succeeded"],
+        ["assign_ticket", "succeeded"],
+      ]);
       const call = write.toolCalls.find((c) => c.name === "create_ticket");
-      expect(call?.status).toBe("succeeded");
       expect(call?.args.toLowerCase()).toContain("printer on fire");
+      expect(call?.fields).toEqual(
+        expect.arrayContaining([
+          ["Title", "Printer on fire"],
+          ["Priority", "high"],
+        ]),
+      );
       expect(write.transitions).toContain("tool:create_ticket added running");
       expect(write.transitions).toContain("tool:create_ticket running→succeeded");
+      expect(write.transitions).toContain("tool:assign_ticket running→succeeded");
+
+      // Readable type: body and message text at least 14 px, as Chromium computed them.
+      const fonts = await measureFonts(popup.page);
+      console.log(`computed font sizes (px): ${JSON.stringify(fonts)}`);
+      for (const [what, px] of Object.entries(fonts)) {
+        expect(typeof px === "number" ? px : px.px, what).toBeGreaterThanOrEqual(14);
+      }
+      // Before anything is clicked: a click scrolls the list, and a reader who scrolled up stays there.
+      await composerOnScreenAtEverySize(popup, "admin-two-tools");
+
+      // The exact arguments on demand: the "JSON" toggle swaps the fields for the JSON, and back.
+      const created = popup.page.locator('#messages li.tool-call[data-tool="create_ticket"]').last();
+      const toggle = created.locator("button.json-toggle");
+      expect(await toggle.textContent()).toBe("JSON");
+      expect(await toggle.getAttribute("aria-pressed")).toBe("false");
+      expect(await created.locator(".tool-args-json").isVisible()).toBe(false);
+      await toggle.click();
+      expect(await toggle.getAttribute("aria-pressed")).toBe("true");
+      expect(await created.locator(".tool-args").isVisible()).toBe(false);
+      const json = JSON.parse((await created.locator(".tool-args-json").textContent()) ?? "") as Record<
+        string,
+        unknown
+      >;
+      expect(json).toMatchObject({ title: "Printer on fire", priority: "high" });
+      await toggle.click();
+      expect(await created.locator(".tool-args").isVisible()).toBe(true);
+
       await shot(popup, "2-admin-tool-call");
 
       // The thread is listed (titled from its first message) and opens again with its four messages.
@@ -170,6 +256,12 @@ describe.skipIf(!present)(
       await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);
       await popup.loggedIn();
       await popup.pickAgent("support-assistant");
+      // The agent's allow-list has every tool; the viewer may use theirs only, and is told so.
+      expect(VIEWER_TOOLS).toHaveLength(6);
+      expect(await popup.toolCount()).toEqual({
+        count: VIEWER_TOOLS.length,
+        text: `${VIEWER_TOOLS.length} tools you can use`,
+      });
       await popup.newThread();
 
       const turn = await popup.ask(QUESTION);
@@ -183,6 +275,24 @@ describe.skipIf(!present)(
       expect(write.text).toMatch(/can't create tickets|not available to you|permission/i);
       expect(write.toolCalls.filter((c) => c.status === "succeeded")).toEqual([]);
       await shot(popup, "4-viewer-refused-write");
+
+      // The keyboard: Shift+Enter breaks the line and sends nothing; Enter sends both lines.
+      const lines = ["search tickets about printer", "and show the ticket stats"];
+      const users = popup.page.locator("#messages li.message.user");
+      const sentBefore = await users.count();
+      const typed = await popup.askByKeyboard(lines, async () => {
+        expect(await popup.page.inputValue("#message-input")).toBe(lines.join("\n"));
+        expect(await users.count()).toBe(sentBefore);
+      });
+      expect(await users.count()).toBe(sentBefore + 1);
+      expect(await users.last().textContent()).toBe(lines.join("\n"));
+      expect(await popup.page.inputValue("#message-input")).toBe("");
+      expect(typed.toolCalls.map((c) => [c.name, c.status])).toEqual([
+        ["search_tickets", "succeeded"],
+        ["get_ticket_stats", "succeeded"],
+      ]);
+      expect(typed.toolCalls[0]?.fields).toEqual([["Query", "printer"]]);
+      await composerOnScreenAtEverySize(popup, "viewer-keyboard-two-tools");
       await popup.page.close();
     }, 120_000);
 

@@ -26,8 +26,9 @@ beforeAll(async () => {
     // Failed client authentications past the per-address limit are held 1 s each (issue 9): with
     // every request from one address that would make this run take hours, not test parsing.
     { LOGIN_MAX_FAILURES_PER_ADDRESS: "1000000" },
-    // Metadata document hosts "resolve" to a documentation address, refused without connecting.
-    { oauth: { metadataDocuments: { resolveHost: async () => [{ address: "192.0.2.1", family: 4 }] } } },
+    // No metadata document is fetched (no fetch slot at all): client ids that are URLs are refused
+    // at once, and nothing leaves this machine.
+    { oauth: { metadataDocuments: { maxInFlight: 0 } } },
   );
 });
 afterAll(async () => {

@@ -19,19 +19,19 @@ import { createEdgeVerifier } from "./edge-verifier.js";
 import { createActorTokenCheck } from "./exchange/actor-token.js";
 import { createTokenExchange } from "./exchange/token-exchange.js";
 import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
-import { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./http/token-endpoint.js";
 import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
 import { ensureSigningKey } from "./keys/signing-key-store.js";
+import { createDummyHash } from "./passwords/password-hash.js";
 import {
   type AuthorizationServerTestOptions,
   startAuthorizationServer,
-} from "./oauth/authorization-server.js";
-import { createDummyHash } from "./passwords/password-hash.js";
+} from "./provider/authorization-server.js";
+import { endingGrantsToo } from "./provider/end-grant.js";
 import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
 import { registerRevocationService } from "./revocation-feed/revocation-service.js";
 import { createClientCredentialsGrant } from "./service-tokens/client-credentials.js";
-import { createRevocationList, type RevocationReason } from "./sessions/revocation-list.js";
+import { createRevocationList } from "./sessions/revocation-list.js";
 import { startRevocationSync } from "./sessions/revocation-sync.js";
 import { registerSessionAdminService } from "./sessions/session-admin-service.js";
 import { createSessionRevoker, type RevokeSession } from "./sessions/session-revoker.js";
@@ -128,7 +128,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     heartbeatMs: options.revocationHeartbeatMs ?? config.REVOCATION_HEARTBEAT * 1000,
   });
   const isRevoked = (principal: Principal) => revocations.has(principal.sessionId);
-  const revoke = createSessionRevoker(sessions, revocations);
+  const revoke = endingGrantsToo(createSessionRevoker(sessions, revocations), db);
 
   const users = createUserStore(db);
   const minter = createTokenMinter({ issuer: config.AUTH_ISSUER, signer: () => keyRing.signer() });
@@ -157,45 +157,41 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const refresh = createRefresh({ users, sessions, revoke, issue, logger });
   const logout = createLogout({ sessions, revoke, logger });
 
-  // The OAuth 2.1 authorization server for MCP clients (docs/identity.md). Its reasons for ending
-  // a session (authorization_code_reuse) are stored and sent on the feed like the others.
+  // The OAuth 2.1 authorization server (docs/identity.md, "Authorization server"), on oidc-provider:
+  // MCP clients' authorization code flow and our services' grants at one token endpoint.
   const authorizationServer = await startAuthorizationServer({
     db,
     config,
     logger,
     users,
-    minter,
+    keyRing,
+    sessions,
+    revoke,
     loginThrottle,
     dummyHash,
-    revoke: (sessionId, reason) => revoke(sessionId, reason as RevocationReason),
-    ...options.oauth,
-  });
-
-  const tokenEndpoint = createTokenEndpoint({
-    mcpClientGrants: authorizationServer.grants,
-    exchange: createTokenExchange({
-      verifier,
-      isRevoked,
-      checkActor: createActorTokenCheck({
-        keyRing,
-        issuer: config.AUTH_ISSUER,
-        clockToleranceSec: config.CLOCK_TOLERANCE,
-        agents,
+    serviceGrants: {
+      clients: clientRegistryFrom(config),
+      exchange: createTokenExchange({
+        verifier,
+        isRevoked,
+        checkActor: createActorTokenCheck({
+          keyRing,
+          issuer: config.AUTH_ISSUER,
+          clockToleranceSec: config.CLOCK_TOLERANCE,
+          agents,
+        }),
+        minter,
+        mcpResource: config.MCP_RESOURCE,
+        mcpTokenTtlSec: config.MCP_TOKEN_TTL,
+        devAnonymous: config.AUTH_DEV_ANONYMOUS,
+        requireActor: config.NODE_ENV === "production",
       }),
-      minter,
-      mcpResource: config.MCP_RESOURCE,
-      mcpTokenTtlSec: config.MCP_TOKEN_TTL,
-      devAnonymous: config.AUTH_DEV_ANONYMOUS,
-      requireActor: config.NODE_ENV === "production",
-    }),
-    clientCredentials: createClientCredentialsGrant({
-      minter,
-      agents,
-      lifetimeSec: config.SERVICE_TOKEN_TTL,
-    }),
-    clients: clientRegistryFrom(config),
-    realm: config.AUTH_ISSUER,
-    logger,
+      clientCredentials: createClientCredentialsGrant({
+        minter,
+        agents,
+        lifetimeSec: config.SERVICE_TOKEN_TTL,
+      }),
+    },
     // The same window and per-address bound as failed logins: guessing a client secret is guessing
     // a password. Past it failures are held, never the right secret refused.
     clientFailures: createClientAuthThrottle({
@@ -204,7 +200,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
         limit: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
       }),
     }),
-    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+    ...options.oauth,
   });
 
   return {
@@ -225,7 +221,6 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     httpRoutes: {
       // Public to every origin: verifiers and browser-based OAuth clients (docs/identity.md).
       [JWKS_PATH]: anyOrigin(createJwksRoute(keyRing)),
-      [TOKEN_ENDPOINT_PATH]: anyOrigin(tokenEndpoint),
       ...authorizationServer.httpRoutes,
     },
     keyRing,

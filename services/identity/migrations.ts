@@ -2,6 +2,7 @@ import type { Migration } from "../kit/db/index.js";
 import { AGENT_REGISTRATION_MIGRATIONS } from "./agents/agent-registrations.js";
 import { AUDIT_WITNESS_MIGRATIONS } from "./audit-witness/migrations.js";
 import { OAUTH_MIGRATIONS } from "./oauth/migrations.js";
+import { OIDC_MIGRATIONS } from "./provider/storage/oidc-migrations.js";
 
 /**
  * The identity provider's tables, in its own database (`DATA_DIR/identity`, or schema `identity`).
@@ -75,4 +76,6 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
   ...AGENT_REGISTRATION_MIGRATIONS,
   // The MCP server's audit checkpoints, witnessed (audit-witness/).
   ...AUDIT_WITNESS_MIGRATIONS,
+  // The authorization server's storage (provider/storage/): oidc-provider's models, cookie keys.
+  ...OIDC_MIGRATIONS,
 ];

@@ -10,8 +10,8 @@ import { IDENTITY_CALLER_RULES } from "./caller-rules.js";
 import { openIdentityDatabase } from "./data/open-identity-database.js";
 import { type Identity, startIdentity } from "./identity.js";
 import { signingKeysDependency } from "./keys/signing-keys-dependency.js";
-import type { AuthorizationServerTestOptions } from "./oauth/authorization-server.js";
 import { createOwnServiceVerifier } from "./own-service-verifier.js";
+import type { AuthorizationServerTestOptions } from "./provider/authorization-server.js";
 
 export interface IdentityServerOptions {
   /** PostgreSQL schema instead of "identity" (tests use one per run). */

@@ -1,9 +1,12 @@
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 
 export interface ToolCallShown {
   readonly name: string;
   readonly status: string;
+  /** The arguments' text as the fields show it. */
   readonly args: string;
+  /** The arguments as labelled fields: label → value, in order. */
+  readonly fields: readonly (readonly [string, string])[];
   readonly outcome: string;
 }
 
@@ -41,6 +44,13 @@ const RECORD_TURN = `(() => {
   });
 })()`;
 
+/** The labelled fields (`dt`/`dd` pairs) of a tool call's arguments. */
+async function fieldsOf(li: Locator): Promise<[string, string][]> {
+  const labels = await li.locator(".tool-args dt").allTextContents();
+  const values = await li.locator(".tool-args dd").allTextContents();
+  return labels.map((label, i) => [label, values[i] ?? ""]);
+}
+
 /** Drives the popup (as an extension page or a development page) the way a user does. */
 export class PopupPage {
   constructor(readonly page: Page) {}
@@ -62,6 +72,16 @@ export class PopupPage {
     await this.page.selectOption("#agent", agentId);
   }
 
+  /** The number of tools the page says the user may use with the picked agent, and how it says it. */
+  async toolCount(): Promise<{ count: number; text: string }> {
+    const count = this.page.locator("#agent-tool-count");
+    await count.waitFor();
+    return {
+      count: Number(await count.getAttribute("data-count")),
+      text: ((await count.textContent()) ?? "").trim(),
+    };
+  }
+
   async newThread(): Promise<void> {
     const before = (await this.page.getAttribute("#conversation", "data-thread-id")) ?? "";
     await this.page.click("#new-thread");
@@ -72,11 +92,35 @@ export class PopupPage {
 
   /** Sends `question` and waits for the turn's end, recording what the page rendered while it streamed. */
   async ask(question: string): Promise<TurnShown> {
+    return this.turn(async () => {
+      await this.page.fill("#message-input", question);
+      await this.page.click("#send");
+    });
+  }
+
+  /**
+   * Types `lines` into the composer as a user does — Shift+Enter between them, which must only
+   * break the line — then presses Enter, which sends. `beforeSend` sees the composer before Enter.
+   */
+  async askByKeyboard(lines: readonly string[], beforeSend: () => Promise<void>): Promise<TurnShown> {
+    return this.turn(async () => {
+      const input = this.page.locator("#message-input");
+      await input.click();
+      for (const [i, line] of lines.entries()) {
+        if (i > 0) await input.press("Shift+Enter");
+        await input.pressSequentially(line);
+      }
+      await beforeSend();
+      await input.press("Enter");
+    });
+  }
+
+  /** Runs `send`, then waits for the turn it started to end and reports what the page rendered. */
+  private async turn(send: () => Promise<void>): Promise<TurnShown> {
     const assistant = this.page.locator("#messages li.message.assistant");
     const before = await assistant.count();
     await this.page.evaluate(RECORD_TURN);
-    await this.page.fill("#message-input", question);
-    await this.page.click("#send");
+    await send();
     const bubble = assistant.nth(before);
     await this.page
       .locator('#messages li.message.assistant:not([data-status="streaming"])')
@@ -88,7 +132,11 @@ export class PopupPage {
       toolCalls.push({
         name: (await li.getAttribute("data-tool")) ?? "",
         status: (await li.getAttribute("data-status")) ?? "",
-        args: (await li.locator(".tool-args").textContent()) ?? "",
+        args:
+          (await li.locator(".tool-args").count()) > 0
+            ? ((await li.locator(".tool-args").textContent()) ?? "")
+            : "",
+        fields: await fieldsOf(li),
         outcome:
           (await li.locator(".tool-outcome").count()) > 0
             ? ((await li.locator(".tool-outcome").textContent()) ?? "")

@@ -38,7 +38,7 @@ describe("planner corpus", () => {
       `planner corpus: ${corpus.length - wrong.length}/${corpus.length} exactly right (${(score * 100).toFixed(1)}%)\n` +
         `by file:\n${table((e) => [e.set])}\nby tool:\n${table(toolsOf)}\nby kind:\n${table((e) => [e.kind])}\n` +
         (wrong.length > 0
-          ? `not exactly right:\n${wrong.map(({ entry, run }) => `  ${JSON.stringify(entry.text)} → ${JSON.stringify(run.calls)}${run.calls.length === 0 ? ` "${run.answer.slice(0, 100)}"` : ""}`).join("\n")}`
+          ? `not exactly right:\n${wrong.map(({ entry, run }) => `  ${JSON.stringify(entry.text)} → ${JSON.stringify(run.calls)}${run.calls.length === 0 || entry.says || entry.once ? ` "${run.answer.slice(0, 160)}"` : ""}`).join("\n")}`
           : ""),
     );
     expect(score).toBeGreaterThanOrEqual(0.95);

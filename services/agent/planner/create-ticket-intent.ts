@@ -79,11 +79,33 @@ export function createTicketIntent(text: string): ClauseIntent {
 const WITH_AI =
   /\b(?:with|using|via|by|use|let|have)\s+(?:the\s+)?ai\b|\bai[\s-]+(?:triage|file|create|ticket)|^\s*(?:please\s+)?(?:auto[\s-]?)?triage\b/i;
 
+/**
+ * "<the customer's words>, file it with AI", "…. Please file with AI.", "…; use AI to file this":
+ * the request at the end of the message, everything before it the text.
+ */
+const TRAILING_AI =
+  /(?:\s*[-–—,;:]\s*|\s+)(?:(?:please|and|so|can you|could you|would you|then)\s+)*(?:(?:file|log|triage|create|open|submit|raise|ticket)\s+(?:(?:this|it|that)\s+)?(?:as\s+a\s+ticket\s+)?(?:with|using|via|by)\s+(?:the\s+)?ai|(?:use|using|let|have)\s+(?:the\s+)?ai\s+(?:to\s+)?(?:file|log|triage|create|open|submit|raise)(?:\s+(?:this|it|that))?)(?:\s+please)?\s*[.!?]*\s*$/i;
+
+/** The words before a request at the end to file them with AI, when there are any. */
+function beforeTrailingAi(text: string): string | undefined {
+  const m = TRAILING_AI.exec(text);
+  if (!m) return undefined;
+  const body = text.slice(0, m.index);
+  // "please file this with AI" has no text of its own.
+  return tidy(body.replace(LEAD_IN, "")).length >= 3 ? body : undefined;
+}
+
+/** Whether the message ends with a request to file what precedes it with AI. */
+export function endsWithAiRequest(text: string): boolean {
+  return beforeTrailingAi(text) !== undefined;
+}
+
 /** "file this with AI: <the customer's words>" → create_ticket_with_ai {text}. */
 export function withAiIntent(text: string): ClauseIntent | undefined {
   if (!WITH_AI.test(text) || CREATE_TICKET_NUMBERED.test(text)) return undefined;
+  const trailing = beforeTrailingAi(text);
   const colon = text.search(/[:]/);
-  const words = colon >= 0 ? text.slice(colon + 1) : "";
+  const words = trailing ?? (colon >= 0 ? text.slice(colon + 1) : "");
   const body = tidy(words.trim().replace(/^["“]|["”]$/g, ""));
   if (body.length < 3) {
     return ask(

@@ -11,8 +11,17 @@ export type ClauseIntent =
   | { readonly kind: "unknown" }
   /** Understood, but a detail is missing: ask for it (names the tool it would use). */
   | { readonly kind: "ask"; readonly tool: ToolName; readonly question: string }
-  /** A call that needs no ticket of the conversation (create, list, search, stats, …). */
-  | { readonly kind: "call"; readonly tool: ToolName; readonly args: Args }
+  /**
+   * A call that needs no ticket of the conversation (create, list, search, stats, …). `notes` name
+   * what the request asked that the call cannot apply ("since last week" on a tool with no date
+   * filter): the answer says them, so no constraint is silently dropped.
+   */
+  | {
+      readonly kind: "call";
+      readonly tool: ToolName;
+      readonly args: Args;
+      readonly notes?: readonly string[];
+    }
   /**
    * A call on tickets: those numbered in the clause, else the one(s) a pronoun or the thread names.
    * `args` lacks `ticket_id`; the plan adds it, one call per ticket.
@@ -25,5 +34,10 @@ export type ClauseIntent =
       readonly pronoun: Pronoun;
     };
 
-export const call = (tool: ToolName, args: Args = {}): ClauseIntent => ({ kind: "call", tool, args });
+export const call = (tool: ToolName, args: Args = {}, notes: readonly string[] = []): ClauseIntent => ({
+  kind: "call",
+  tool,
+  args,
+  ...(notes.length > 0 ? { notes } : {}),
+});
 export const ask = (tool: ToolName, question: string): ClauseIntent => ({ kind: "ask", tool, question });

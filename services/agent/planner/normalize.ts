@@ -30,6 +30,8 @@ const FIXES: readonly (readonly [RegExp, string])[] = [
   [/\b(?:sytem|systme|sys)\b/gi, "system"],
   [/\b(?:helth|heath|healht)\b/gi, "health"],
   [/\bwat\b/gi, "what"],
+  // Its ";" would otherwise split the request in two.
+  [/\btl;?\s?dr\b/gi, "summary"],
   [/\bu\b/gi, "you"],
   [/\bur\b/gi, "your"],
   [/^\s*t(?=\s+#?\d)/i, "ticket"],

@@ -1,3 +1,5 @@
+import type { RunClock } from "../registry/run-context.js";
+import { splitDate, statsDate } from "./date-notes.js";
 import { type ClauseIntent, call } from "./intent.js";
 
 /**
@@ -51,8 +53,9 @@ export function healthIntent(text: string): ClauseIntent | undefined {
 const STATS =
   /\b(stats|statistics|metrics|counts?|how many|breakdown|overview|numbers|dashboard)\b|\bmost tickets\b|\bqueue\b.*\boverall\b/i;
 
-export function statsIntent(text: string): ClauseIntent | undefined {
+/** "stats since last week": `since` is the start of that day in the caller's zone (run context). */
+export function statsIntent(text: string, clock?: RunClock): ClauseIntent | undefined {
   if (!STATS.test(text)) return undefined;
-  const since = /\bsince\s+(\d{4}-\d{2}-\d{2})\b/i.exec(text)?.[1];
-  return call("get_ticket_stats", since ? { since: `${since}T00:00:00Z` } : {});
+  const { args, notes } = statsDate(splitDate(text, clock).date);
+  return call("get_ticket_stats", args, notes);
 }

@@ -1,7 +1,8 @@
 import type { ToolName } from "../../kit/auth/scopes.js";
+import type { RunClock } from "../registry/run-context.js";
 import { clauseIntent } from "./clause-intent.js";
 import { splitClauses } from "./clauses.js";
-import { CREATE_TICKET } from "./create-ticket-intent.js";
+import { CREATE_TICKET, endsWithAiRequest } from "./create-ticket-intent.js";
 import type { Args, ClauseIntent } from "./intent.js";
 import { normalize } from "./normalize.js";
 
@@ -20,6 +21,8 @@ export type Step =
       readonly tool: ToolName;
       readonly args: Args;
       readonly from?: number;
+      /** What was asked that the call cannot apply, said with its result. */
+      readonly notes?: readonly string[];
     };
 
 /** The tools whose result names the ticket a later "it" means. */
@@ -31,14 +34,18 @@ const FINDS_A_TICKET: ReadonlySet<string> = new Set([
 
 type Subject = { readonly ids: readonly number[] } | { readonly from: number };
 
-/** `threadTicket`: the ticket the conversation was about before this message, if one. */
-export function planMessage(message: string, threadTicket?: number): Step[] {
+/**
+ * `threadTicket`: the ticket the conversation was about before this message, if one. `clock`: the
+ * run context's date and time zone, for "today" or "since last week".
+ */
+export function planMessage(message: string, threadTicket?: number, clock?: RunClock): Step[] {
   const text = normalize(message);
-  let clauses = mergeCreateDetails(splitClauses(text));
-  let intents = clauses.map(clauseIntent);
+  // "<the customer's words>, file this with AI": everything before the request is its text.
+  let clauses = endsWithAiRequest(text) ? [text] : mergeCreateDetails(splitClauses(text));
+  let intents = clauses.map((c) => clauseIntent(c, clock));
   if (clauses.length > 1 && intents.some((i) => i.kind === "unknown")) {
     // A split that leaves a piece unreadable was probably wrong ("customer replied on 41, reopen").
-    const whole = clauseIntent(text);
+    const whole = clauseIntent(text, clock);
     // Never for a create: its free text would swallow the other clauses' words.
     if (whole.kind === "ticket") {
       clauses = [text];
@@ -108,7 +115,15 @@ function stepsOf(
       return { steps: [{ kind: "ask", clause, question: intent.question, tool: intent.tool }] };
     case "call":
       return {
-        steps: [{ kind: "call", clause, tool: intent.tool, args: intent.args }],
+        steps: [
+          {
+            kind: "call",
+            clause,
+            tool: intent.tool,
+            args: intent.args,
+            ...(intent.notes ? { notes: intent.notes } : {}),
+          },
+        ],
         ...(FINDS_A_TICKET.has(intent.tool) ? { subject: "self" as const } : {}),
       };
     case "ticket": {

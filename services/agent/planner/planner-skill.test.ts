@@ -136,7 +136,7 @@ describe("planner skill: calls and answers", () => {
           : encodeToolResult({ ok: false, error_code: "not_found", error: "ticket 4 does not exist" }),
     );
     expect(run.answer).toBe(
-      'Ticket #3 "Printer": open.\n\nget_ticket failed (not_found): ticket 4 does not exist. It does not exist.\n\n1 ticket(s) match.\n- #9 VPN down (open, urgent)',
+      'Ticket #3 "Printer": open.\n\nget_ticket failed (not_found): ticket 4 does not exist.\n\n1 ticket(s) match.\n- #9 VPN down (open, urgent)',
     );
   });
 

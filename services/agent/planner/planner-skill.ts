@@ -1,5 +1,6 @@
 import type { EmbeddedAnswer, EmbeddedSkill } from "../../kit/model/embedded/skill.js";
 import type { ChatMessage, ChatRequest, ToolCall } from "../../kit/model/types.js";
+import { readRunContext } from "../registry/run-context.js";
 import { askWhatToDo, describeTools } from "./capabilities.js";
 import { planMessage, type Step } from "./plan.js";
 import { refusal } from "./refusal.js";
@@ -23,7 +24,8 @@ export const plannerSkill: EmbeddedSkill = {
     const lastUser = lastIndexOf(request.messages, "user");
     if (lastUser < 0) return undefined;
     const userText = (request.messages[lastUser] as { content: string }).content;
-    const steps = planMessage(userText, threadTicket(request.messages.slice(0, lastUser)));
+    const clock = readRunContext(request.messages)?.clock;
+    const steps = planMessage(userText, threadTicket(request.messages.slice(0, lastUser)), clock);
     return nextMove(steps, request, request.messages.slice(lastUser + 1));
   },
 };
@@ -105,8 +107,10 @@ function answerOf(steps: readonly Step[], states: readonly StepState[], request:
           : step.question || askWhatToDo(tools),
       );
     } else if (s?.state === "refused") paragraphs.push(refusal(step.tool, request));
-    else if (s?.state === "done") paragraphs.push(summarizeResult(s.call, s.result));
-    else if (s?.state === "blocked") paragraphs.push(`Not done: "${step.clause}", because ${s.reason}.`);
+    else if (s?.state === "done") {
+      // What the call could not apply comes first, so the result is not read as answering it.
+      paragraphs.push([...(step.notes ?? []), summarizeResult(s.call, s.result)].join("\n"));
+    } else if (s?.state === "blocked") paragraphs.push(`Not done: "${step.clause}", because ${s.reason}.`);
     else paragraphs.push(`Not done: "${step.clause}".`);
   }
   return [...new Set(paragraphs)].join("\n\n").replace(/\?\./g, "?");

@@ -1,3 +1,5 @@
+import type { RunClock } from "../registry/run-context.js";
+import { splitDate, undatedNotes } from "./date-notes.js";
 import { ask, type ClauseIntent, call } from "./intent.js";
 import { tidy } from "./text-parts.js";
 import { CATEGORY_ALTERNATIVES, PRIORITY_ALTERNATIVES, ticketFilters } from "./ticket-vocabulary.js";
@@ -23,7 +25,9 @@ export function isSearch(text: string): boolean {
   return SEARCH_VERB.test(text) || ABOUT_TICKETS.test(text) || ALREADY_LOGGED.test(text);
 }
 
-export function searchIntent(text: string): ClauseIntent {
+export function searchIntent(typed: string, clock?: RunClock): ClauseIntent {
+  // The date's words are neither the topic nor a filter ("VPN tickets from this month" is "VPN").
+  const { text, date } = splitDate(typed, clock);
   const args: Record<string, unknown> = {};
   let rest = text;
   const assigned = ASSIGNED_TO.exec(rest);
@@ -38,7 +42,7 @@ export function searchIntent(text: string): ClauseIntent {
   // Filter words are read only where they describe the tickets, never inside the topic.
   const before = rest.slice(0, Math.max(0, rest.toLowerCase().lastIndexOf(query.toLowerCase())));
   const filters = ticketFilters(before.replace(/\bopen\s+(?=a\b)/i, ""));
-  return call("search_tickets", { query, ...filters, ...args });
+  return call("search_tickets", { query, ...filters, ...args }, undatedNotes("search_tickets", date));
 }
 
 function topicOf(text: string): string {

@@ -1,4 +1,5 @@
 import type { ToolCall } from "../../kit/model/types.js";
+import { withoutCodePrefix } from "../run/tool-error-text.js";
 import { decodeToolResult } from "../tool-result-content.js";
 
 const MAX_LISTED = 10;
@@ -10,18 +11,29 @@ interface TicketLine {
   priority?: unknown;
 }
 
+/** What a failure's code means to the user, unless the error's own words already say it. */
+const HINTS: Readonly<Record<string, { readonly text: string; readonly already: RegExp }>> = {
+  permission_denied: {
+    text: "You (or this agent) are not allowed to do that.",
+    already: /\bnot allowed\b|\bnot permitted\b|\bforbidden\b/i,
+  },
+  not_found: {
+    text: "It does not exist.",
+    already:
+      /\b(?:does not|doesn't|did not|no longer) exists?\b|\bnot found\b|\bno such\b|\bunknown\b|\bdeleted\b/i,
+  },
+};
+
 /** One short paragraph per tool call: what it did, or the error it returned. */
 export function summarizeResult(call: ToolCall, content: string | undefined): string {
   const result = content === undefined ? undefined : decodeToolResult(content);
   if (!result) return `${call.name} returned no readable result.`;
   if (!result.ok) {
-    const hint =
-      result.error_code === "permission_denied"
-        ? " You (or this agent) are not allowed to do that."
-        : result.error_code === "not_found"
-          ? " It does not exist."
-          : "";
-    return `${call.name} failed (${result.error_code}): ${result.error}.${hint}`.replace(/\.\./g, ".");
+    // The code is said once, in the parentheses; a hint only when the tool's own words lack it.
+    const error = withoutCodePrefix(result.error.trim(), result.error_code);
+    const hint = HINTS[result.error_code];
+    const extra = hint && !hint.already.test(error) ? ` ${hint.text}` : "";
+    return `${call.name} failed (${result.error_code}): ${error}.${extra}`.replace(/([.!?])\./g, "$1");
   }
   const lines = [result.text.trim() || `${call.name} succeeded.`];
   const tickets = ticketsOf(result.data);

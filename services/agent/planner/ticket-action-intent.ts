@@ -35,7 +35,13 @@ const STATUS_CHANGES: readonly (readonly [RegExp, string])[] = [
 const QUESTION =
   /^\s*(?:is|are|was|what|what's|whats|who|who's|whos|which|where|any|did|does|has|how|can i see)\b|\?\s*$/i;
 const READ_CUE =
-  /\b(show|get|view|open|look|lookup|see|details?|display|fetch|check|pull|status|what|what's|whats|who|who's|whos|where|any|update on|about|need|info|up with|did|anyone|yet|how)\b|\?/i;
+  /\b(show|get|view|open|look|lookup|see|details?|display|fetch|check|pull|status|what|what's|whats|who|who's|whos|where|any|update on|about|need|info|up with|did|anyone|yet|how)\b|\?|\b(?:summari[sz]e|summary|recap|brief|describe|explain|tell|gist|sum up|rundown|overview)\b/i;
+/**
+ * "give me a summary of ticket 9", "give me the gist of #12": the caller wants to read, not to
+ * take the ticket ("give me 33" assigns it).
+ */
+const GIVE_ME_READING =
+  /\b(?:give|send|get)\s+me\s+(?:a|an|the|some)?\s*(?:quick|short|brief)?\s*(?:summary|gist|rundown|recap|overview|details?|status|update|info)\b/i;
 const FILLER =
   /\b(?:please|ticket|tickets|number|no|nr|id|the|me|for|can|could|you|again|one|and|it|that|this|pls|hey|ok|okay)\b|#|\d+|[,.!?]/gi;
 
@@ -78,7 +84,7 @@ export function ticketActionIntent(text: string): ClauseIntent {
     const cleanReason = reason ? tidy(reason.replace(/^(?:as|because)\s+/i, "")).slice(0, 500) : "";
     return onTicket("delete_ticket", cleanReason ? { reason: cleanReason } : {}, head);
   }
-  if (ASSIGN.test(text) && !/\bpick up\b.*\?|\bdid\b.*\bpick up\b/i.test(text))
+  if (ASSIGN.test(text) && !/\bpick up\b.*\?|\bdid\b.*\bpick up\b/i.test(text) && !GIVE_ME_READING.test(text))
     return assignIntent(text, onTicket);
 
   const question = QUESTION.test(text);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../../kit/model/types.js";
-import { readRunContext, runContextMessage, withRunContext } from "./run-context.js";
+import type { AgentRecord } from "./agent-record.js";
+import type { AgentRegistry } from "./agent-registry.js";
+import { readRunContext, runContextFor, runContextMessage, withRunContext } from "./run-context.js";
 
 describe("run context", () => {
   const context = {
@@ -24,5 +26,32 @@ describe("run context", () => {
     const messages = withRunContext([{ role: "user", content: "hi" }], runContextMessage(context));
     expect(messages[0]?.role).toBe("system");
     expect(readRunContext([{ role: "system", content: "Run context: not json" }])).toBeUndefined();
+  });
+
+  it("carries the current time and time zone from the clock it is given", async () => {
+    const reader: AgentRecord = {
+      id: "ticket-reader",
+      name: "Ticket Reader",
+      description: "",
+      systemPrompt: "",
+      model: "default",
+      allowedTools: ["get_ticket"],
+      limits: { maxToolCalls: 6, maxModelTurns: 4 },
+      createdAt: new Date(0),
+    };
+    const registry = {
+      list: async () => ({ agents: [reader], nextPageToken: "" }),
+    } as unknown as AgentRegistry;
+    const clock = { now: () => new Date("2026-03-18T23:30:00Z"), timeZone: () => "Europe/Berlin" };
+    const message = await runContextFor(
+      registry,
+      reader,
+      { roles: ["viewer"], scopes: ["tickets:read"] },
+      clock,
+    );
+    expect(readRunContext([message])?.clock).toEqual({
+      now: "2026-03-18T23:30:00.000Z",
+      timeZone: "Europe/Berlin",
+    });
   });
 });

@@ -15,6 +15,17 @@ export interface RunContext {
   readonly caller: { readonly roles: readonly string[]; readonly scopes: readonly string[] };
   /** Every registered agent, the current one included. */
   readonly agents: readonly AgentTools[];
+  /**
+   * When the turn runs, so "today" or "since last week" can become a tool argument. Absent from
+   * contexts written before it existed: then relative dates are named as not applied.
+   */
+  readonly clock?: RunClock;
+}
+
+/** The current instant (RFC 3339, UTC) and the IANA time zone the caller's dates are read in. */
+export interface RunClock {
+  readonly now: string;
+  readonly timeZone: string;
 }
 
 export interface AgentTools {
@@ -24,7 +35,7 @@ export interface AgentTools {
 }
 
 const PREFIX =
-  "Run context (the agent, the caller's role and the other agents; use it to explain refusals): ";
+  "Run context (the agent, the caller's role, the other agents and the current time; use it to explain refusals and to read dates such as today): ";
 
 export function runContextMessage(context: RunContext): ChatMessage {
   return { role: "system", content: PREFIX + JSON.stringify(context) };
@@ -45,11 +56,31 @@ export function readRunContext(messages: readonly ChatMessage[]): RunContext | u
   return undefined;
 }
 
-/** The run context of `agent` run by `caller`, naming every registered agent (first 100). */
+/** Where a run's clock comes from; tests inject a fixed one, so "today" is deterministic. */
+export interface ClockSource {
+  now(): Date;
+  /** IANA name, e.g. "Europe/Berlin". */
+  timeZone(): string;
+}
+
+/**
+ * The process's clock and time zone: `TZ` when set (Node reads it), else the host's. The caller's
+ * own zone is not in RunRequest, so the deployment's zone is the one dates are read in.
+ */
+export const systemClock: ClockSource = {
+  now: () => new Date(),
+  timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+};
+
+/**
+ * The run context of `agent` run by `caller`, naming every registered agent (first 100), with the
+ * current time and time zone so relative dates ("since last week") can become tool arguments.
+ */
 export async function runContextFor(
   registry: AgentRegistry,
   agent: AgentRecord,
   caller: Pick<Principal, "roles" | "scopes">,
+  clock: ClockSource = systemClock,
 ): Promise<ChatMessage> {
   const tools = (a: AgentRecord): AgentTools => ({ id: a.id, name: a.name, tools: [...a.allowedTools] });
   const { agents } = await registry.list(100, "");
@@ -57,6 +88,7 @@ export async function runContextFor(
     agent: tools(agent),
     caller: { roles: [...caller.roles], scopes: [...caller.scopes] },
     agents: agents.map(tools),
+    clock: { now: clock.now().toISOString(), timeZone: clock.timeZone() },
   });
 }
 

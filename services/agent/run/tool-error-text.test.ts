@@ -25,4 +25,13 @@ describe("toolErrorText: what the model and the user read of a failed tool call"
       "refused [REDACTED]",
     );
   });
+
+  it("says the code once: a message starting with the same code name loses it, another reason stays", () => {
+    const missing = new ConnectError("not_found: ticket 3 does not exist (or was deleted)", Code.NotFound);
+    expect(toolErrorText(missing)).toBe("ticket 3 does not exist (or was deleted)");
+    const bad = new ConnectError("invalid_arguments: title: too short", Code.InvalidArgument);
+    expect(toolErrorText(bad)).toBe("title: too short");
+    const scope = new ConnectError("insufficient_scope: tickets:delete is required", Code.PermissionDenied);
+    expect(toolErrorText(scope)).toBe("insufficient_scope: tickets:delete is required");
+  });
 });

@@ -1,5 +1,6 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { scrubSecrets } from "../../kit/log/scrub.js";
+import { codeName } from "./code-name.js";
 
 const MAX_TEXT = 500;
 
@@ -23,10 +24,21 @@ const PLAIN: Partial<Record<Code, string>> = {
 /**
  * The message of a failed tool call as the model and the user see it: the gateway's own words
  * when they are clean, a plain sentence for the code when they are transport noise; never a
- * credential, never more than a few hundred characters (docs/agent.md, "Run").
+ * credential, never more than a few hundred characters (docs/agent.md, "Run"). The code travels
+ * beside the text (`error_code`), so a text that starts with the same code name ("not_found: ticket
+ * 3 does not exist", as the MCP server words its errors) loses it: each thing is said once. A
+ * different reason ("insufficient_scope:" under permission_denied) says more, and stays.
  */
 export function toolErrorText(err: ConnectError): string {
-  const text = err.rawMessage.trim();
+  const text = withoutCodePrefix(err.rawMessage.trim(), codeName(err.code));
   if (text === "" || RAW_TRANSPORT.test(text)) return PLAIN[err.code] ?? "the tool call failed";
   return scrubSecrets(text).slice(0, MAX_TEXT);
+}
+
+/** `text` without a leading "<code>:" naming `code` again ("not_found: …" under not_found). */
+export function withoutCodePrefix(text: string, code: string): string {
+  const prefix = /^([a-z_]+)\s*:\s*/.exec(text);
+  // The MCP server's reasons are the plural of a few codes ("invalid_arguments" under invalid_argument).
+  if (!prefix || prefix[1]?.replace(/s$/, "") !== code.replace(/s$/, "")) return text;
+  return text.slice(prefix[0].length);
 }

@@ -8,6 +8,7 @@ import type { ThreadCursor, ThreadStore } from "./thread-store.js";
 import { messageToProto, threadToProto } from "./to-proto.js";
 import { runTurn, type TurnDeps } from "./turn.js";
 import type { TurnStore } from "./turn-store.js";
+import { usableToolsByAgent } from "./usable-tools.js";
 
 const THREADS = "chat.threads";
 const MESSAGES = "chat.messages";
@@ -31,12 +32,16 @@ export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => vo
   return (router) =>
     router.service(ChatService, {
       async listAgents(req, ctx) {
-        requirePrincipal(ctx);
+        const principal = requirePrincipal(ctx);
         const res = await deps.agents.listAgents(
           { pageSize: req.pageSize, pageToken: req.pageToken },
           forwardFrom(ctx),
         );
-        return { agents: res.agents, nextPageToken: res.nextPageToken };
+        return {
+          agents: res.agents,
+          nextPageToken: res.nextPageToken,
+          usableTools: usableToolsByAgent(res.agents, principal.scopes),
+        };
       },
 
       async createThread(req, ctx) {

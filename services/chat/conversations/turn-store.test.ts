@@ -87,6 +87,25 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
     expect(message?.status).toBe("pending");
   }, 30_000);
 
+  it("a turn that finished without its whole answer is reopened by one process only", async () => {
+    const turns = new TurnStore(db);
+    const thread = await threads.create("u4", "support-assistant", "");
+    const { assistantMessage } = await turns.begin(thread.id, "req-4", "create a ticket");
+    await turns.finish(assistantMessage.id, {
+      role: "assistant",
+      content: "",
+      status: "failed",
+      stopReason: "STOP_REASON_ERROR",
+      toolCalls: [{ id: "c0", name: "create_ticket", status: "TOOL_CALL_STATUS_RUNNING" }],
+    });
+    const reopened = await Promise.all([
+      new TurnStore(db).reopen(assistantMessage.id),
+      turns.reopen(assistantMessage.id),
+    ]);
+    expect(reopened.filter(Boolean)).toHaveLength(1);
+    expect(await turns.findRepeat(thread.id, "req-4", "create a ticket")).toMatchObject({ finished: false });
+  });
+
   it("a live owner's heartbeat keeps its turn from being swept", async () => {
     const live = new TurnStore(db);
     const thread = await threads.create("u3", "support-assistant", "");

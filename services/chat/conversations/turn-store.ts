@@ -111,6 +111,23 @@ export class TurnStore {
     return true;
   }
 
+  /**
+   * Reopens a finished turn whose outcome is not the whole answer (it ended in an error, or a tool
+   * call's outcome was never confirmed) to run it again here, with the same keys; false when
+   * another process reopened it first.
+   */
+  async reopen(messageId: string): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
+        WHERE message_id = $1 AND finished_at IS NOT NULL
+        RETURNING message_id`,
+      [messageId, this.owner],
+    );
+    if (rows.length === 0) return false;
+    await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    return true;
+  }
+
   /** Records what the agent said and did so far (tool calls as they start and finish). */
   async progress(messageId: string, progress: TurnProgress): Promise<void> {
     await this.db.query(

@@ -57,9 +57,10 @@ export interface TurnDeps {
  * expires during the turn, the partial answer is kept and the call ends with `unauthenticated`.
  *
  * A repeat of a turn — the same x-request-id and input on the same thread, as a client sends after
- * a lost connection — never runs it twice: a finished turn is answered from storage, a running one
- * is waited for, and an interrupted one (its chat process died) is resumed with the same idempotency
- * keys, so every change it made is answered with its first result, never made again.
+ * a lost connection — never runs it twice: a turn that finished with its whole answer is answered
+ * from storage, a running one is waited for, and one that was interrupted (its chat process died)
+ * or ended without its whole answer (an error, a tool call never confirmed) is resumed with the
+ * same idempotency keys, so every change it made is answered with its first result, never made again.
  */
 export async function* runTurn(
   deps: TurnDeps,
@@ -183,6 +184,15 @@ type OpenedTurn =
   | { readonly kind: "new" | "resumed"; readonly userMessage: MessageRow; readonly messageId: string }
   | { readonly kind: "finished"; readonly userMessage: MessageRow; readonly assistantMessage: MessageRow };
 
+/** A stored answer a repeat may be given as it is: complete, with every tool call's outcome known. */
+function wholeAnswer(message: MessageRow): boolean {
+  const calls = message.tool_calls as { status?: string }[];
+  return (
+    message.status === "complete" &&
+    calls.every((c) => c.status === "TOOL_CALL_STATUS_SUCCEEDED" || c.status === "TOOL_CALL_STATUS_FAILED")
+  );
+}
+
 /** How often a repeat looks again at a turn another live process is still running. */
 const REPEAT_POLL_MS = 250;
 
@@ -214,7 +224,12 @@ async function openTurn(
       if (!userMessage || !assistantMessage) {
         throw new ConnectError("the repeated turn's messages are gone", Code.NotFound);
       }
-      return { kind: "finished", userMessage, assistantMessage };
+      if (wholeAnswer(assistantMessage)) return { kind: "finished", userMessage, assistantMessage };
+      // It ended without the whole answer (an error, a tool call never confirmed): run it again
+      // with the same keys, so what was done is confirmed and what was not is done once.
+      if (await deps.turns.reopen(turn.message_id)) {
+        return { kind: "resumed", userMessage, messageId: turn.message_id };
+      }
     }
     if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
     await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));

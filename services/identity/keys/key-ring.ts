@@ -23,6 +23,13 @@ export interface KeyRing {
   readonly resolveKey: jose.JWTVerifyGetKey;
   /** The key new tokens are signed with. */
   signer(): ActiveSigner;
+  /**
+   * Every stored key with its private half (kid, alg, use): the keystore of the authorization
+   * server, which signs with the current signer's kid (provider/).
+   */
+  privateJwks(): jose.JWK[];
+  /** Called after a reload that added or removed keys. */
+  onKeysChanged(listener: () => void): void;
   /** Re-reads the keys now. Resolves to the kids that disappeared. */
   reload(): Promise<readonly string[]>;
   /** Called with the kids of keys that were removed from the database. */
@@ -58,6 +65,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const { db, logger } = options;
   let snapshot = await snapshotOf(await listSigningKeys(db));
   const removedListeners: ((kids: readonly string[]) => void)[] = [];
+  const changedListeners: (() => void)[] = [];
   let inFlight: Promise<readonly string[]> | undefined;
   let lastUnknownKidReload = 0;
 
@@ -75,6 +83,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
           logger.info({ kids: removed }, "signing keys removed: their tokens no longer verify");
           for (const listener of removedListeners) listener(removed);
         }
+        if (added.length > 0 || removed.length > 0) for (const listener of changedListeners) listener();
         return removed;
       } finally {
         inFlight = undefined;
@@ -111,6 +120,10 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       const key = current && snapshot.privateKeys.get(current.kid);
       if (!current || !key) throw new Error("no signing key is active (run `npm run rotate-keys -- --now`)");
       return { kid: current.kid, alg: current.alg, key };
+    },
+    privateJwks: () => snapshot.stored.map((k) => ({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: "sig" })),
+    onKeysChanged(listener) {
+      changedListeners.push(listener);
     },
     reload,
     onKeysRemoved(listener) {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
 import * as jose from "jose";
@@ -12,8 +12,9 @@ import {
   launchChromium,
   noChromiumMessage,
 } from "../../kit/testing/chromium.js";
+import { type SelfSigned, selfSignedLoopbackCertificate } from "../../kit/testing/self-signed.js";
 import { BrowserOAuthProvider } from "./testing/browser-provider.js";
-import { csrfField, deny, signIn } from "./testing/login-page-driver.js";
+import { deny, signIn } from "./testing/login-page-driver.js";
 import { type LoopbackCallback, startLoopbackCallback } from "./testing/loopback-callback.js";
 import { type OAuthStack, startOAuthStack } from "./testing/oauth-stack.js";
 
@@ -21,8 +22,8 @@ import { type OAuthStack, startOAuthStack } from "./testing/oauth-stack.js";
  * The login page as a person meets it (docs/identity.md, "OAuth 2.1 authorization server for MCP
  * clients"): the SDK's own MCP client (`@modelcontextprotocol/client` 2.x) against the real MCP
  * server opens the authorization URL in headless Chromium; the test types into the form and clicks
- * its buttons, and the browser itself carries the CSRF cookie, the Origin and the redirect to the
- * client's loopback callback server.
+ * its buttons, and the browser itself carries the provider's interaction cookies, the Origin and
+ * the redirects to the client's loopback callback server.
  */
 const present = chromiumPresent();
 if (!present) console.warn(noChromiumMessage("the OAuth logins in Chromium"));
@@ -30,28 +31,25 @@ if (!present) console.warn(noChromiumMessage("the OAuth logins in Chromium"));
 let stack: OAuthStack;
 let browser: Browser;
 let callback: LoopbackCallback;
+let certificate: SelfSigned;
 
 const toolsOf = (role: Role) =>
   TOOL_NAMES.filter((t) => (ROLE_SCOPES[role] as readonly string[]).includes(TOOL_SCOPES[t])).sort();
-const authorizeEndpoint = () => `${stack.identity.url}/oauth2/authorize`;
-const atAuthorizeEndpoint = (page: Page) => page.url().split("?")[0] === authorizeEndpoint();
+/** The provider sends the browser to its sign-in page: /oauth2/interaction/<uid>. */
+const signInPrefix = () => `${stack.identity.url}/oauth2/interaction/`;
+const atSignInPage = (page: Page) => page.url().startsWith(signInPrefix());
 
 interface PostedForm {
   readonly origin: string | undefined;
-  readonly csrf: string | null;
+  readonly url: string;
 }
 
-/** Every form post the browser sends to the authorization endpoint, with the headers it really sent. */
+/** Every form post the browser sends to the sign-in page, with the headers it really sent. */
 function recordFormPosts(page: Page): Promise<PostedForm>[] {
   const posts: Promise<PostedForm>[] = [];
   page.on("request", (request) => {
-    if (request.method() !== "POST" || request.url() !== authorizeEndpoint()) return;
-    posts.push(
-      request.allHeaders().then((headers) => ({
-        origin: headers.origin,
-        csrf: new URLSearchParams(request.postData() ?? "").get("csrf"),
-      })),
-    );
+    if (request.method() !== "POST" || !request.url().startsWith(signInPrefix())) return;
+    posts.push(request.allHeaders().then((headers) => ({ origin: headers.origin, url: request.url() })));
   });
   return posts;
 }
@@ -67,7 +65,8 @@ describe.skipIf(!present)(
     beforeAll(async () => {
       callback = await startLoopbackCallback();
       browser = await launchChromium();
-      stack = await startOAuthStack();
+      certificate = await selfSignedLoopbackCertificate();
+      stack = await startOAuthStack({ metadataDocumentCa: certificate.cert });
     }, 240_000);
     afterAll(async () => {
       await browser?.close();
@@ -87,24 +86,22 @@ describe.skipIf(!present)(
         .catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(UnauthorizedError);
       const clientId = provider.clientInformation()?.client_id ?? "";
-      expect(clientId).toMatch(/^mcp_/);
-      expect(atAuthorizeEndpoint(page)).toBe(true);
+      expect(clientId.length).toBeGreaterThan(20);
+      expect(atSignInPage(page)).toBe(true);
       await expect(page.getByRole("heading", { name: "Sign in to support-ext" }).isVisible()).resolves.toBe(
         true,
       );
       expect(await page.textContent("body")).toContain(clientId);
 
-      // A wrong password: the browser shows the page again, with the message and a fresh CSRF value.
-      const firstCsrf = await csrfField(page);
+      // A wrong password: the browser shows the page again, with the message and the email kept.
+      const signInUrl = page.url();
       const rerendered = page.waitForResponse(
-        (r) => r.request().method() === "POST" && r.url() === authorizeEndpoint(),
+        (r) => r.request().method() === "POST" && r.url().startsWith(signInPrefix()),
       );
       await signIn(page, { email: "viewer@company.com", password: `${stack.passwords.viewer}-wrong` });
       expect((await rerendered).status()).toBe(401);
       await page.getByRole("alert").filter({ hasText: "Invalid email or password." }).waitFor();
-      expect(atAuthorizeEndpoint(page)).toBe(true);
-      const secondCsrf = await csrfField(page);
-      expect(secondCsrf).not.toBe(firstCsrf);
+      expect(page.url()).toBe(signInUrl);
       expect(await page.getByLabel("Email").inputValue()).toBe("viewer@company.com");
 
       // The right one: the browser is sent to the client's callback with the code.
@@ -116,15 +113,15 @@ describe.skipIf(!present)(
         stack.identity.url,
         null,
       ]);
-      expect(back.get("code")).toMatch(/^sxc_/);
+      expect(back.get("code")?.length).toBeGreaterThan(20);
       await page.getByText("You can close this window.").waitFor();
       expect(page.url().startsWith(`${callback.redirectUri}?`)).toBe(true);
 
-      // What the browser really posted: its own page's Origin, and each render's CSRF value once.
+      // What the browser really posted: twice to its own sign-in page, with that page's Origin.
       const posted = await Promise.all(posts);
       expect(posted).toEqual([
-        { origin: stack.identity.url, csrf: firstCsrf },
-        { origin: stack.identity.url, csrf: secondCsrf },
+        { origin: stack.identity.url, url: signInUrl },
+        { origin: stack.identity.url, url: signInUrl },
       ]);
 
       await transport().finishAuth(back);
@@ -149,7 +146,7 @@ describe.skipIf(!present)(
         .connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }))
         .catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(UnauthorizedError);
-      expect(atAuthorizeEndpoint(page)).toBe(true);
+      expect(atSignInPage(page)).toBe(true);
 
       const landed = callback.next();
       await deny(page);
@@ -172,8 +169,9 @@ describe.skipIf(!present)(
       let documentUrl: string;
 
       beforeAll(async () => {
-        // Served on loopback over http: accepted outside production only (docs/identity.md, "Client registration").
-        docs = createServer((req, res) => {
+        // Served over https on loopback: loopback is accepted outside production only, with the
+        // test's own certificate (docs/identity.md, "Client ID Metadata Documents").
+        docs = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
           fetched.push(req.url ?? "");
           if (req.url !== "/mcp-client.json") {
             res.writeHead(404).end();
@@ -192,7 +190,7 @@ describe.skipIf(!present)(
           );
         });
         await new Promise<void>((resolve) => docs.listen(0, "127.0.0.1", resolve));
-        documentUrl = `http://127.0.0.1:${(docs.address() as AddressInfo).port}/mcp-client.json`;
+        documentUrl = `https://127.0.0.1:${(docs.address() as AddressInfo).port}/mcp-client.json`;
       });
       afterAll(async () => {
         await new Promise((resolve) => docs?.close(resolve));
@@ -202,8 +200,8 @@ describe.skipIf(!present)(
         const page = await browser.context.newPage();
         const posts = recordFormPosts(page);
         const provider = new BrowserOAuthProvider(callback.redirectUri, page);
-        // The client id is the document's URL. The SDK takes an https `clientMetadataUrl` only, so the
-        // loopback document's URL is handed over as the client's known identity: no registration call.
+        // The client id is the document's URL, handed over as the client's known identity: no
+        // registration call.
         provider.saveClientInformation({ client_id: documentUrl, issuer: stack.identity.url });
         const calls: string[] = [];
         const recordingFetch: typeof fetch = async (input, init) => {
@@ -221,8 +219,7 @@ describe.skipIf(!present)(
           .connect(transport())
           .catch((e: unknown) => e);
         expect(failed).toBeInstanceOf(UnauthorizedError);
-        expect(atAuthorizeEndpoint(page)).toBe(true);
-        expect(new URL(page.url()).searchParams.get("client_id")).toBe(documentUrl);
+        expect(atSignInPage(page)).toBe(true);
         const shown = await page.textContent("body");
         expect(shown).toContain("Metadata-document client");
         expect(shown).toContain(documentUrl);

@@ -1,13 +1,16 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selfSignedLoopbackCertificate } from "../../kit/testing/self-signed.js";
 import { startTestIdentity, TEST_ISSUER, type TestIdentity } from "../testing/test-identity.js";
-import { openAuthorizePage, pkcePair, submitLogin } from "./testing/login-browser.js";
+import { openAuthorizePage, type PageVisit, pkcePair, submitLogin } from "./testing/login-browser.js";
 import { authorizeUrl, register, tokenRequest } from "./testing/oauth-client-calls.js";
 
 /**
  * Every refusal of docs/identity.md "Refusals" issues nothing: no code, no token, no session. The
- * authorization endpoint redirects with error= only to a validated redirect URI.
+ * authorization endpoint redirects with error= only to a validated redirect URI. The protocol is
+ * oidc-provider's; what these prove is that it is wired with the product's policy (PKCE always,
+ * exact redirect URIs, the MCP resource only, the sign-in page's checks, the shared throttle).
  */
 let chat: TestIdentity;
 let clientId: string;
@@ -17,15 +20,16 @@ const REDIRECT = "http://127.0.0.1:4711/callback";
 const documents = new Map<string, string>();
 
 beforeAll(async () => {
-  chat = await startTestIdentity();
+  const certificate = await selfSignedLoopbackCertificate();
+  chat = await startTestIdentity({}, { oauth: { metadataDocuments: { loopbackCa: certificate.cert } } });
   const reg = await register(chat.url, {
     redirect_uris: [REDIRECT, "https://app.example/cb"],
     token_endpoint_auth_method: "none",
     client_name: "Refusal <b>client</b>",
   });
   clientId = reg.body.client_id as string;
-  // Client ID Metadata Documents served on loopback (allowed outside production only).
-  docs = createServer((req, res) => {
+  // Client ID Metadata Documents served over https on loopback (allowed outside production only).
+  docs = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
     const body = documents.get(req.url ?? "");
     if (body === undefined) {
       res.writeHead(404).end();
@@ -34,7 +38,7 @@ beforeAll(async () => {
     res.writeHead(200, { "content-type": "application/json" }).end(body);
   });
   await new Promise<void>((resolve) => docs.listen(0, "127.0.0.1", resolve));
-  docsBase = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
+  docsBase = `https://127.0.0.1:${(docs.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   await chat?.dispose();
@@ -43,8 +47,22 @@ afterAll(async () => {
 
 const user = () => ({ email: "agent@company.com", password: chat.passwords.agent });
 const count = async (table: string) =>
-  (await chat.running.database.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0;
-const authorizePath = () => `${chat.url}/oauth2/authorize`;
+  (await chat.running.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n ??
+  0;
+const codes = async () =>
+  (
+    await chat.running.database.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM oidc_models WHERE model = 'AuthorizationCode'",
+    )
+  ).rows[0]?.n ?? 0;
+/** The sign-in page of a fresh authorization request (after the provider's redirect to it). */
+const signInPage = async (): Promise<PageVisit> => {
+  const page = await openAuthorizePage(
+    authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge: pkcePair().challenge }),
+  );
+  expect(page.status).toBe(200);
+  return page;
+};
 
 describe("authorization endpoint", () => {
   it("an unregistered redirect URI, an unknown client or a missing redirect_uri: an error page, no redirect", async () => {
@@ -84,108 +102,79 @@ describe("authorization endpoint", () => {
       expect(page.status).toBe(303);
       const back = new URL(page.location ?? "");
       expect(back.origin + back.pathname).toBe(REDIRECT);
-      expect([
-        back.searchParams.get("error"),
-        back.searchParams.get("state"),
-        back.searchParams.get("iss"),
-      ]).toEqual([error, "s-9", TEST_ISSUER]);
-      expect(back.searchParams.get("code")).toBeNull();
+      // An implicit response type is answered in the fragment (its default response mode).
+      const answer = back.search !== "" ? back.searchParams : new URLSearchParams(back.hash.slice(1));
+      expect([answer.get("error"), answer.get("state"), answer.get("iss")]).toEqual([
+        error,
+        "s-9",
+        TEST_ISSUER,
+      ]);
+      expect(answer.get("code")).toBeNull();
     }
   });
 
-  it("loopback redirect URIs match on any port (RFC 8252), nothing else does", async () => {
+  it("redirect URIs match exactly (OAuth 2.1 §2.3.1): another port or path is an error page", async () => {
     const { challenge } = pkcePair();
     const ok = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: "http://127.0.0.1:53123/callback", challenge }),
+      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
     );
     expect(ok.status).toBe(200);
     expect(ok.html).toContain("Refusal &#60;b&#62;client&#60;/b&#62;");
-    const otherPath = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: "http://127.0.0.1:53123/other", challenge }),
-    );
-    expect(otherPath.status).toBe(400);
-    const httpsPort = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: "https://app.example:8443/cb", challenge }),
-    );
-    expect(httpsPort.status).toBe(400);
+    for (const other of [
+      "http://127.0.0.1:53123/callback",
+      "http://127.0.0.1:4711/other",
+      "https://app.example:8443/cb",
+    ]) {
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId, redirectUri: other, challenge }),
+      );
+      expect([page.status, page.location], other).toEqual([400, null]);
+    }
   });
 
-  it("a form posted without the page's cookie (cross-site) or with another is refused and issues no code", async () => {
-    const { challenge } = pkcePair();
-    const before = await count("oauth_codes");
-    const page = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
-    );
-    const noCookie = await submitLogin(authorizePath(), page, user(), { cookie: null });
+  it("a form posted without the page's interaction cookies (cross-site) is refused and issues no code", async () => {
+    const before = await codes();
+    const page = await signInPage();
+    const noCookie = await submitLogin(page, user(), { cookies: false });
     expect([noCookie.status, noCookie.location]).toEqual([400, null]);
-    const otherCookie = await submitLogin(authorizePath(), page, user(), { cookie: "sx_oauth_csrf=forged" });
-    expect([otherCookie.status, otherCookie.location]).toEqual([400, null]);
-    expect(await count("oauth_codes")).toBe(before);
+    expect(noCookie.html).toContain("start again from the application");
+    expect(await codes()).toBe(before);
   });
 
   it("a wrong password shows the page again (401) with one message; deny redirects access_denied", async () => {
-    const { challenge } = pkcePair();
-    const before = await count("oauth_codes");
-    const page = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
-    );
-    const wrong = await submitLogin(authorizePath(), page, {
-      email: "agent@company.com",
-      password: "not-it",
-    });
+    const before = await codes();
+    const page = await signInPage();
+    const wrong = await submitLogin(page, { email: "agent@company.com", password: "not-it" });
     expect([wrong.status, wrong.location]).toEqual([401, null]);
-    expect(wrong.html).toContain("Invalid email or password.");
-    // The page shown again carries a fresh form value: the next post uses it.
-    const denied = await submitLogin(authorizePath(), wrong, { ...user(), decision: "deny" });
-    expect(new URL(denied.location ?? "").searchParams.get("error")).toBe("access_denied");
-    expect(await count("oauth_codes")).toBe(before);
+    expect(wrong.html.match(/Invalid email or password\./g)).toHaveLength(1);
+    const denied = await submitLogin(wrong, { ...user(), decision: "deny" });
+    const back = new URL(denied.location ?? "");
+    expect([back.searchParams.get("error"), back.searchParams.get("code")]).toEqual(["access_denied", null]);
+    expect(await codes()).toBe(before);
   });
 
-  it("a post naming another origin is refused; `Origin: null` (Chromium under some referrer policies) rests on the CSRF pair", async () => {
-    const { challenge } = pkcePair();
-    const foreign = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
-    );
-    const refused = await submitLogin(authorizePath(), foreign, user(), { origin: "https://evil.example" });
-    expect([refused.status, refused.location]).toEqual([400, null]);
-    const blank = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
-    );
-    expect(blank.html.length).toBeGreaterThan(0);
-    const accepted = await submitLogin(authorizePath(), blank, user(), { origin: "null" });
-    expect(accepted.status).toBe(303);
-    expect(new URL(accepted.location ?? "").searchParams.get("code")).toBeTruthy();
+  it("a post naming another origin is refused; `Origin: null` (Chromium under some referrer policies) is served", async () => {
+    const foreign = await submitLogin(await signInPage(), user(), { origin: "https://evil.example" });
+    expect([foreign.status, foreign.location]).toEqual([403, null]);
+    const nullOrigin = await submitLogin(await signInPage(), user(), { origin: "null" });
+    expect(new URL(nullOrigin.location ?? "").searchParams.get("code")).toBeTruthy();
   });
 
-  it("a form value is single-use: the same cookie and field posted again are refused, even after a wrong password", async () => {
-    const { challenge } = pkcePair();
-    const page = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
-    );
-    const wrong = await submitLogin(authorizePath(), page, {
-      email: "agent@company.com",
-      password: "not-it",
-    });
-    expect(wrong.status).toBe(401);
-    const replayAfterWrong = await submitLogin(authorizePath(), page, user());
-    expect([replayAfterWrong.status, replayAfterWrong.location]).toEqual([400, null]);
-    const ok = await submitLogin(authorizePath(), wrong, user());
-    expect(ok.status).toBe(303);
-    const before = await count("oauth_codes");
-    const replayAfterSuccess = await submitLogin(authorizePath(), wrong, user());
-    expect([replayAfterSuccess.status, replayAfterSuccess.location]).toEqual([400, null]);
-    expect(await count("oauth_codes")).toBe(before);
+  it("a sign-in is single-use: the same page posted again after it finished is refused", async () => {
+    const page = await signInPage();
+    const done = await submitLogin(page, user());
+    expect(new URL(done.location ?? "").searchParams.get("code")).toBeTruthy();
+    const before = await codes();
+    const again = await submitLogin(page, user());
+    expect([again.status, again.location]).toEqual([400, null]);
+    expect(await codes()).toBe(before);
   });
 
-  it("the login page counts failures in the same throttle as AuthService.Login", async () => {
-    const { challenge } = pkcePair();
-    const page = await openAuthorizePage(
-      authorizeUrl(chat.url, { clientId, redirectUri: REDIRECT, challenge }),
-    );
+  it("the sign-in page counts failures in the same throttle as AuthService.Login", async () => {
     const email = "throttled@company.com";
-    let current = page;
+    let current = await signInPage();
     for (let i = 0; i < chat.config.LOGIN_MAX_FAILURES_PER_EMAIL; i++) {
-      current = await submitLogin(authorizePath(), current, { email, password: "wrong" });
+      current = await submitLogin(current, { email, password: "wrong" });
     }
     const err = await chat.auth.login({ email, password: "wrong" }).catch((e: unknown) => e as Error);
     expect(String(err)).toMatch(/too many failed login attempts/);
@@ -196,7 +185,7 @@ describe("token endpoint", () => {
   async function codeFor(redirectUri = REDIRECT) {
     const { verifier, challenge } = pkcePair();
     const page = await openAuthorizePage(authorizeUrl(chat.url, { clientId, redirectUri, challenge }));
-    const done = await submitLogin(authorizePath(), page, user());
+    const done = await submitLogin(page, user());
     return { code: new URL(done.location ?? "").searchParams.get("code") ?? "", verifier };
   }
   const redeem = (form: Record<string, string>) =>
@@ -207,17 +196,20 @@ describe("token endpoint", () => {
       ...form,
     });
 
-  it("a missing PKCE verifier is invalid_request; a wrong one invalid_grant and burns the code", async () => {
+  it("a missing or wrong PKCE verifier is refused and the code cannot be used after", async () => {
     const { code, verifier } = await codeFor();
     const sessions = await count("sessions");
     const missing = await redeem({ code });
-    expect([missing.status, missing.body.error]).toEqual([400, "invalid_request"]);
+    expect(missing.status).toBe(400);
+    expect(["invalid_request", "invalid_grant"]).toContain(missing.body.error);
     const wrong = await redeem({ code, code_verifier: pkcePair().verifier });
     expect([wrong.status, wrong.body.error]).toEqual([400, "invalid_grant"]);
-    const late = await redeem({ code, code_verifier: verifier });
-    expect(late.body.error).toBe("invalid_grant");
-    expect(late.body.access_token).toBeUndefined();
+    expect(wrong.body.access_token).toBeUndefined();
+    // The grant (the session) was made at sign-in: nothing more was issued. The right verifier
+    // still redeems it once (a 256-bit verifier is not guessed by retrying).
     expect(await count("sessions")).toBe(sessions);
+    expect((await redeem({ code, code_verifier: verifier })).status).toBe(200);
+    expect((await redeem({ code, code_verifier: verifier })).body.error).toBe("invalid_grant");
   });
 
   it("a wrong redirect_uri or unknown resource at the token endpoint is refused", async () => {
@@ -270,7 +262,7 @@ describe("token endpoint", () => {
   });
 
   it("an unknown code, an unknown client, a public client sending a secret: refused", async () => {
-    expect((await redeem({ code: "sxc_nope", code_verifier: pkcePair().verifier })).body.error).toBe(
+    expect((await redeem({ code: "nope-".repeat(9), code_verifier: pkcePair().verifier })).body.error).toBe(
       "invalid_grant",
     );
     const unknown = await tokenRequest(chat.url, {
@@ -368,7 +360,7 @@ describe("Client ID Metadata Documents", () => {
       authorizeUrl(chat.url, { clientId: docClientId, redirectUri: REDIRECT, challenge }),
     );
     expect(page.html).toContain("Doc client");
-    const done = await submitLogin(authorizePath(), page, user());
+    const done = await submitLogin(page, user());
     const code = new URL(done.location ?? "").searchParams.get("code") ?? "";
     return tokenRequest(chat.url, {
       grant_type: "authorization_code",

@@ -4,8 +4,8 @@ import { fullCodeFlow, register, tokenRequest } from "./testing/oauth-client-cal
 
 /**
  * Issue 18, item 4: filling the client table must not lock new clients out. At the cap a
- * registration evicts the oldest never-used registration (whatever its age); a client that got a
- * code or a token is never evicted; and the per-address quota keys on the socket peer unless a
+ * registration evicts the oldest never-used registration (whatever its age); a client holding a
+ * grant (a user signed in for it) is never evicted; and the per-address quota keys on the socket peer unless a
  * proxy is trusted, so a forged X-Forwarded-For does not reset it.
  */
 const REDIRECT = "http://127.0.0.1:4711/callback";
@@ -20,10 +20,10 @@ describe("the registration cap evicts unused clients, oldest first", () => {
 
   const stored = async () =>
     (
-      await identity.running.database.query<{ client_id: string }>(
-        "SELECT client_id FROM oauth_clients ORDER BY created_at",
+      await identity.running.database.query<{ id: string }>(
+        "SELECT id FROM oidc_models WHERE model = 'Client' ORDER BY created_at, id",
       )
-    ).rows.map((r) => r.client_id);
+    ).rows.map((r) => r.id);
 
   it("a full table of junk makes room for new clients by evicting the junk, never a client in use", async () => {
     const user = { email: "viewer@company.com", password: identity.passwords.viewer };
@@ -49,8 +49,12 @@ describe("the registration cap evicts unused clients, oldest first", () => {
     });
     expect(refreshed.status).toBe(200);
 
-    // Once every stored client is in use, registration is refused rather than evicting one.
-    await identity.running.database.query("UPDATE oauth_clients SET last_used_at = now()");
+    // Once every stored client is in use (holds a grant), registration is refused rather than evicting one.
+    await identity.running.database.query(
+      `INSERT INTO oidc_models (model, id, payload)
+       SELECT 'Grant', 'test-' || id, jsonb_build_object('clientId', id) FROM oidc_models WHERE model = 'Client'
+       ON CONFLICT DO NOTHING`,
+    );
     const full = await register(identity.url, junk());
     expect([full.status, full.body.error]).toEqual([503, "temporarily_unavailable"]);
     expect(await stored()).toHaveLength(5);

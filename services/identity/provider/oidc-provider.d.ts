@@ -4,7 +4,12 @@
  * Widen it when a new part is used, rather than casting at the call site.
  */
 declare module "oidc-provider" {
-  import type { IncomingMessage, ServerResponse } from "node:http";
+  import type { IncomingMessage as Http1Request, ServerResponse as Http1Response } from "node:http";
+  import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+
+  /** Node's request and response, HTTP/1.1 or the HTTP/2 compatibility API (Koa takes both). */
+  type IncomingMessage = Http1Request | Http2ServerRequest;
+  type ServerResponse = Http1Response | Http2ServerResponse;
 
   /** What the provider stores per model instance; it adds fields across releases, so keep it open. */
   export interface AdapterPayload {
@@ -95,6 +100,10 @@ declare module "oidc-provider" {
     accountId: string;
     clientId: string;
     addResourceScope(resource: string, scope: string): void;
+    /** Records scopes asked for and declined, so the consent prompt does not ask for them again. */
+    rejectResourceScope(resource: string, scope: string): void;
+    addOIDCScope(scope: string): void;
+    rejectOIDCScope(scope: string): void;
     getResourceScope(resource: string): string;
     /** Stores the grant; resolves to its id. */
     save(ttl?: number): Promise<string>;
@@ -126,9 +135,45 @@ declare module "oidc-provider" {
     save(): Promise<string>;
   }
 
+  /** The interaction a sign-in page is serving (`interactionDetails`). */
+  export interface Interaction {
+    readonly uid: string;
+    readonly params: Record<string, unknown>;
+    readonly prompt: { readonly name: string; readonly reasons: string[] };
+  }
+
+  /** What an interaction ends with: a login and consent, or an error for the client. */
+  export type InteractionResult =
+    | { login?: { accountId: string; remember?: boolean }; consent?: { grantId: string } }
+    | { error: string; error_description?: string };
+
+  /** Koa middleware of the provider's application (`provider.use`). */
+  // biome-ignore lint/suspicious/noExplicitAny: Koa's context is the library's, untyped here
+  export type Middleware = (ctx: any, next: () => Promise<void>) => Promise<void>;
+
   export class Provider {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;
+    /** Believe X-Forwarded-* (Koa's `proxy`): only behind proxies we run. */
+    proxy: boolean;
+    use(middleware: Middleware): void;
+    // biome-ignore lint/suspicious/noExplicitAny: event arguments differ per event (docs/events.md)
+    on(event: string, listener: (...args: any[]) => void): this;
+    /** Adds a grant type to the token endpoint (RFC 6749 §4.5 extension grants). */
+    registerGrantType(
+      name: string,
+      // biome-ignore lint/suspicious/noExplicitAny: the handler gets the provider's Koa context
+      handler: (ctx: any) => Promise<void>,
+      parameters?: string[] | Set<string>,
+      allowedDuplicateParameters?: string[] | Set<string>,
+    ): void;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResult,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
     readonly Grant: typeof Grant;
     readonly AccessToken: typeof AccessToken;
     readonly RefreshToken: typeof RefreshToken;
@@ -138,12 +183,32 @@ declare module "oidc-provider" {
   }
 
   /** Errors the provider answers with their own status and `error` code (RFC 6749 §5.2). */
+  /** The provider's prompt policy (`interactions.policy`). */
+  export namespace interactionPolicy {
+    class Check {
+      static readonly REQUEST_PROMPT: true;
+      static readonly NO_NEED_TO_PROMPT: false;
+      // biome-ignore lint/suspicious/noExplicitAny: the check gets the provider's Koa context
+      constructor(reason: string, description: string, check: (ctx: any) => boolean);
+    }
+    interface Prompt {
+      readonly name: string;
+      readonly checks: Check[] & { add(check: Check, index?: number): void; remove(reason: string): void };
+    }
+    type Policy = Prompt[] & { get(name: string): Prompt | undefined };
+    function base(): Policy;
+  }
+
   export namespace errors {
     class OIDCProviderError extends Error {
+      constructor(status: number, error: string);
       readonly error: string;
       readonly status: number;
       error_description?: string;
       error_detail?: string;
+    }
+    class InvalidScope extends OIDCProviderError {
+      constructor(description?: string, scope?: string);
     }
     class InvalidGrant extends OIDCProviderError {
       constructor(detail?: string);

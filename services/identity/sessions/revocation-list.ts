@@ -1,5 +1,13 @@
 /** Why a login session ended (stored as `sessions.revoke_reason`, sent on the revocation feed). */
-export type RevocationReason = "logout" | "refresh_token_reuse" | "user_gone" | "admin";
+export type RevocationReason =
+  | "logout"
+  | "refresh_token_reuse"
+  | "user_gone"
+  | "admin"
+  /** An authorization code redeemed twice (RFC 6749 §4.1.2): what it issued is revoked. */
+  | "authorization_code_reuse"
+  /** The client revoked its grant's refresh token (RFC 7009). */
+  | "client_revoked";
 
 /** One revoked session the list still remembers. */
 export interface RevokedEntry {

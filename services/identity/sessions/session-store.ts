@@ -40,6 +40,11 @@ export const SESSION_REVOKED_CHANNEL = "session_revoked";
 /** Login sessions and their refresh tokens in the identity database. */
 export interface SessionStore {
   create(userId: string, lifetimeSec: number): Promise<IssuedSession>;
+  /**
+   * Records a session named by the authorization server's grant (its refresh tokens live with the
+   * grant, provider/): the unit of revocation is the same, so the feed ends it like any other.
+   */
+  openForGrant(grantId: string, userId: string, expiresAt: Date): Promise<void>;
   /** Spends `refreshToken` and issues its successor, atomically; concurrent use of one token is reuse. */
   rotate(refreshToken: string): Promise<RotateOutcome>;
   /** The session a refresh token (spent or not) belongs to. */
@@ -104,6 +109,13 @@ export function createSessionStore(db: Database): SessionStore {
         );
       });
       return { sessionId, userId, refreshToken, expiresAt };
+    },
+
+    async openForGrant(grantId, userId, expiresAt) {
+      await db.query(
+        "INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        [grantId, userId, expiresAt.toISOString()],
+      );
     },
 
     async rotate(refreshToken) {

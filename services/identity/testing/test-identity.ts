@@ -9,7 +9,7 @@ import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { type Config, parseConfig } from "../../kit/config/config.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import type { AgentDirectory } from "../agents/agent-directory.js";
-import type { AuthorizationServerTestOptions } from "../oauth/authorization-server.js";
+import type { AuthorizationServerTestOptions } from "../provider/authorization-server.js";
 import { type RunningIdentity, startIdentityServer } from "../server.js";
 
 /** The identity service started in-process for a test, on a free loopback port and its own database. */

@@ -31,15 +31,35 @@ export type HttpRouteHandler = (req: HttpRequest, res: HttpResponse) => void | P
  * - `any-origin`: public documents and OAuth endpoints that browser-based clients on any origin
  *   call (metadata, JWKS, token, registration): `Access-Control-Allow-Origin: *`, never cookies;
  * - `own-pages`: reached by navigation from the service's own pages (the login form's POST, whose
- *   Origin Chromium sends as `null` under some referrer policies): the route checks it itself.
+ *   Origin Chromium sends as `null` under some referrer policies): the route checks it itself;
+ * - `route-answers`: a protocol library that answers CORS itself, per endpoint (the OAuth
+ *   authorization server: oidc-provider, docs/identity.md).
  */
-export type RouteCors = "configured" | "any-origin" | "own-pages";
+export type RouteCors = "configured" | "any-origin" | "own-pages" | "route-answers";
 export type HttpRoute = HttpRouteHandler | { readonly handle: HttpRouteHandler; readonly cors: RouteCors };
 
 /** `handle` served to browsers on any origin (see RouteCors). */
 export const anyOrigin = (handle: HttpRouteHandler): HttpRoute => ({ handle, cors: "any-origin" });
 /** `handle` reached by the service's own pages only; it checks Origin itself (see RouteCors). */
 export const ownPages = (handle: HttpRouteHandler): HttpRoute => ({ handle, cors: "own-pages" });
+/** `handle` answers CORS itself (see RouteCors). */
+export const routeAnswersCors = (handle: HttpRouteHandler): HttpRoute => ({ handle, cors: "route-answers" });
+
+/**
+ * The route for `path`: an exact key, or the longest key ending in `/*` that `path` starts with
+ * (a mounted application serving a tree of paths, e.g. `/oauth2/*`).
+ */
+export function findRoute(routes: Readonly<Record<string, HttpRoute>>, path: string): HttpRoute | undefined {
+  const exact = routes[path];
+  if (exact) return exact;
+  let best: string | undefined;
+  for (const key of Object.keys(routes)) {
+    if (!key.endsWith("/*")) continue;
+    const prefix = key.slice(0, -1);
+    if (path.startsWith(prefix) && (best === undefined || key.length > best.length)) best = key;
+  }
+  return best === undefined ? undefined : routes[best];
+}
 
 export interface ServiceServerOptions {
   /** Service name for logs and health. */
@@ -52,7 +72,10 @@ export interface ServiceServerOptions {
   /** Token verification for every call (minus reflection/health and public procedures). */
   readonly auth: Omit<AuthInterceptorOptions, "logger">;
   readonly corsOrigins: readonly string[];
-  /** Extra plain-HTTP routes by exact path (`/healthz` and `/readyz` are the kit's own). */
+  /**
+   * Extra plain-HTTP routes by exact path, or by prefix with a key ending in `/*` (`/healthz` and
+   * `/readyz` are the kit's own).
+   */
   readonly httpRoutes?: Readonly<Record<string, HttpRoute>>;
   /**
    * What the service needs to serve (its database, the revocation feed, signing keys): while one
@@ -134,7 +157,7 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     (req, res) =>
       runInCallScope(() => {
         const path = (req.url ?? "/").split("?")[0] ?? "/";
-        const route = httpRoutes[path];
+        const route = findRoute(httpRoutes, path);
         const policy: RouteCors =
           route === undefined || typeof route === "function" ? "configured" : route.cors;
         if (policy === "configured" ? cors(req, res) : policy === "any-origin" && answerAnyOrigin(req, res))

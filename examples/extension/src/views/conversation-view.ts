@@ -19,11 +19,13 @@ export class ConversationView {
   private readonly input = h("textarea", {
     id: "message-input",
     rows: "2",
-    placeholder: "Ask the agent…",
+    placeholder: "Ask the agent… (Enter sends, Shift+Enter: new line)",
+    "aria-label": "Message",
     required: true,
   });
   private readonly send = h("button", { id: "send", type: "submit" }, "Send");
   private thread: Thread | undefined;
+  private atBottom = true;
 
   constructor(private readonly deps: ConversationDeps) {
     const composer = h("form", { id: "composer" }, this.input, this.send);
@@ -31,13 +33,24 @@ export class ConversationView {
       e.preventDefault();
       void this.submit();
     });
+    // Enter sends; Shift+Enter is left to the textarea (a newline). Not while an input method is
+    // composing (isComposing): there Enter confirms the composed text.
     this.input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && !e.shiftKey) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         composer.requestSubmit();
       }
     });
     this.el.append(this.title, this.messages, composer);
+    // The list's height changes under it (the thread list above refreshes after a turn, the window
+    // is resized): a reader who was at the latest message stays there.
+    this.messages.addEventListener("scroll", () => {
+      const { scrollTop, clientHeight, scrollHeight } = this.messages;
+      this.atBottom = scrollTop + clientHeight >= scrollHeight - 4;
+    });
+    new ResizeObserver(() => {
+      if (this.atBottom) this.scroll();
+    }).observe(this.messages);
   }
 
   get threadId(): string | undefined {
@@ -79,7 +92,9 @@ export class ConversationView {
   private async submit(): Promise<void> {
     const thread = this.thread;
     const content = this.input.value.trim();
-    if (!thread || content === "") return;
+    // Enter reaches here through requestSubmit even while a turn runs (the button is disabled,
+    // the form is not): one turn at a time, and the text stays in the box.
+    if (!thread || content === "" || this.send.disabled) return;
     this.input.value = "";
     this.send.disabled = true;
     let bubble = this.startTurn(content);
@@ -154,5 +169,6 @@ export class ConversationView {
 
   private scroll(): void {
     this.messages.scrollTop = this.messages.scrollHeight;
+    this.atBottom = true;
   }
 }

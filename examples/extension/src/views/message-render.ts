@@ -6,6 +6,7 @@ import {
 } from "../../../../gen/supportext/agent/v1/agent_pb.js";
 import { type Message, MessageStatus } from "../../../../gen/supportext/chat/v1/chat_pb.js";
 import { h, replaceChildren } from "../dom.js";
+import { renderToolArguments } from "./tool-arguments.js";
 
 const TOOL_STATUS: Record<ToolCallStatus, string> = {
   [ToolCallStatus.UNSPECIFIED]: "unknown",
@@ -14,11 +15,21 @@ const TOOL_STATUS: Record<ToolCallStatus, string> = {
   [ToolCallStatus.FAILED]: "failed",
 };
 
+/** The bubble's `data-status` (what the CSS and the browser test key on). */
 const MESSAGE_STATUS: Record<MessageStatus, string> = {
   [MessageStatus.UNSPECIFIED]: "unknown",
   [MessageStatus.COMPLETE]: "complete",
   [MessageStatus.PARTIAL]: "partial",
   [MessageStatus.FAILED]: "failed",
+  [MessageStatus.PENDING]: "running",
+  [MessageStatus.INTERRUPTED]: "interrupted",
+};
+
+/**
+ * What the user is told about a stored answer that is not finished (docs/chat.md, "A turn that
+ * survives a crash"): still running elsewhere, or stopped with a tool call's outcome unconfirmed.
+ */
+const MESSAGE_STATUS_NOTE: Partial<Record<MessageStatus, string>> = {
   [MessageStatus.PENDING]: "running",
   [MessageStatus.INTERRUPTED]: "interrupted — send the message again to resume it",
 };
@@ -32,14 +43,6 @@ const STOP_REASON: Record<StopReason, string> = {
   [StopReason.CANCELLED]: "cancelled",
 };
 
-function prettyArguments(json: string): string {
-  try {
-    return JSON.stringify(JSON.parse(json || "{}"), null, 1);
-  } catch {
-    return json;
-  }
-}
-
 function toolOutcome(call: ToolCall): string {
   if (call.status === ToolCallStatus.FAILED)
     return `${call.errorCode || "error"}: ${call.errorMessage || call.resultText}`;
@@ -47,18 +50,26 @@ function toolOutcome(call: ToolCall): string {
   return "";
 }
 
-/** One tool call: its name, arguments and status, updated in place when it finishes. */
+/** One tool call: its name, status and arguments (fields, or JSON on demand), updated in place when it finishes. */
 export function renderToolCall(call: ToolCall, el = h("li", { class: "tool-call" })): HTMLLIElement {
   const status = TOOL_STATUS[call.status];
   el.dataset.toolCallId = call.id;
   el.dataset.tool = call.name;
   el.dataset.status = status;
   const outcome = toolOutcome(call);
+  const args = renderToolArguments(call.argumentsJson, el.dataset.view === "json", (json) => {
+    el.dataset.view = json ? "json" : "fields";
+  });
   replaceChildren(
     el,
-    h("span", { class: "tool-name" }, call.name),
-    h("span", { class: `tool-status ${status}` }, status),
-    h("pre", { class: "tool-args" }, prettyArguments(call.argumentsJson)),
+    h(
+      "div",
+      { class: "tool-head" },
+      h("span", { class: "tool-name" }, call.name),
+      h("span", { class: `tool-status ${status}` }, status),
+      args.toggle,
+    ),
+    ...args.body,
     outcome ? h("div", { class: "tool-outcome" }, outcome) : null,
   );
   return el as HTMLLIElement;
@@ -101,6 +112,8 @@ export class AssistantBubble {
 
   finish(status: MessageStatus, stopReason: StopReason): void {
     this.el.dataset.status = MESSAGE_STATUS[status];
+    const said = MESSAGE_STATUS_NOTE[status];
+    if (said) this.note(said, status === MessageStatus.INTERRUPTED ? "warning" : "info");
     const reason = STOP_REASON[stopReason];
     if (reason) this.note(reason, "warning");
     if (this.text.textContent === "" && this.tools.childElementCount === 0) this.setText("(no answer)");

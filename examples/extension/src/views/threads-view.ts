@@ -23,6 +23,8 @@ export class ThreadsView {
   private readonly list = h("ul", { id: "threads" });
   private readonly newThread = h("button", { id: "new-thread", type: "button" }, "New thread");
   private agents: Agent[] = [];
+  /** By agent id: the tools the signed-in user may use with it, as chat computed them. */
+  private usableTools: Record<string, { names: readonly string[] }> = {};
   private activeThreadId: string | undefined;
 
   constructor(private readonly deps: ThreadsDeps) {
@@ -35,8 +37,7 @@ export class ThreadsView {
     });
     this.newThread.addEventListener("click", () => void this.create());
     this.el.append(
-      h("label", { for: "agent" }, "Agent"),
-      this.agentSelect,
+      h("div", { class: "agent-row" }, h("label", { for: "agent" }, "Agent"), this.agentSelect),
       this.agentInfo,
       h("div", { class: "threads-header" }, h("span", {}, "Threads"), this.newThread),
       this.list,
@@ -51,10 +52,11 @@ export class ThreadsView {
   async load(): Promise<void> {
     const { api } = this.deps;
     try {
-      const { agents } = await api.session.run((headers) =>
+      const { agents, usableTools } = await api.session.run((headers) =>
         api.chat.listAgents({ pageSize: 100 }, { headers }),
       );
       this.agents = agents;
+      this.usableTools = usableTools;
       const last = await this.deps.prefs.get<string>(LAST_AGENT_KEY);
       replaceChildren(
         this.agentSelect,
@@ -136,8 +138,32 @@ export class ThreadsView {
     }
   }
 
+  /**
+   * The agent's description and how many tools the user may use with it: the server's figure (its
+   * allow-list ∩ the user's scopes, docs/chat.md), not the allow-list's length, which promised a
+   * viewer 13 tools when 6 answer. A chat without that figure shows no count rather than a wrong one.
+   */
   private showAgentInfo(): void {
     const agent = this.agents.find((a) => a.id === this.agentId);
-    this.agentInfo.textContent = agent ? `${agent.description} (${agent.allowedTools.length} tools)` : "";
+    if (!agent) {
+      replaceChildren(this.agentInfo);
+      return;
+    }
+    const usable = this.usableTools[agent.id]?.names;
+    const count =
+      usable === undefined
+        ? null
+        : h(
+            "span",
+            {
+              id: "agent-tool-count",
+              "data-count": String(usable.length),
+              title: usable.join(", ") || "none",
+            },
+            `${usable.length} ${usable.length === 1 ? "tool" : "tools"} you can use`,
+          );
+    // One line (the description is cut short, whole in the tooltip): the conversation keeps the height.
+    this.agentInfo.title = agent.description;
+    replaceChildren(this.agentInfo, count, count ? " · " : null, agent.description);
   }
 }

@@ -14,7 +14,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file supportext/chat/v1/chat.proto.
  */
 export const file_supportext_chat_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFItoCCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbiI6ChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJZChJMaXN0QWdlbnRzUmVzcG9uc2USKgoGYWdlbnRzGAEgAygLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNgoTQ3JlYXRlVGhyZWFkUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCSJCChRDcmVhdGVUaHJlYWRSZXNwb25zZRIqCgZ0aHJlYWQYASABKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkIk0KEkxpc3RUaHJlYWRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCSJbChNMaXN0VGhyZWFkc1Jlc3BvbnNlEisKB3RocmVhZHMYASADKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIlChBHZXRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSI/ChFHZXRUaHJlYWRSZXNwb25zZRIqCgZ0aHJlYWQYASABKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkIk8KE0xpc3RNZXNzYWdlc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl4KFExpc3RNZXNzYWdlc1Jlc3BvbnNlEi0KCG1lc3NhZ2VzGAEgAygLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjgKElNlbmRNZXNzYWdlUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSDwoHY29udGVudBgCIAEoCSKAAQoTU2VuZE1lc3NhZ2VSZXNwb25zZRIxCgx1c2VyX21lc3NhZ2UYASABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZRI2ChFhc3Npc3RhbnRfbWVzc2FnZRgCIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlIjoKFFN0cmVhbU1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJIvwBChVTdHJlYW1NZXNzYWdlUmVzcG9uc2USMwoMdXNlcl9tZXNzYWdlGAEgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VIABIyCglydW5fZXZlbnQYAiABKAsyHS5zdXBwb3J0ZXh0LmFnZW50LnYxLlJ1bkV2ZW50SAASOAoRYXNzaXN0YW50X21lc3NhZ2UYAyABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZUgAEjcKDHR1cm5fcmVzdW1lZBgEIAEoCzIfLnN1cHBvcnRleHQuY2hhdC52MS5UdXJuUmVzdW1lZEgAQgcKBWV2ZW50Ih0KC1R1cm5SZXN1bWVkEg4KBnJlYXNvbhgBIAEoCSq/AQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF01FU1NBR0VfU1RBVFVTX0NPTVBMRVRFEAESGgoWTUVTU0FHRV9TVEFUVVNfUEFSVElBTBACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhoKFk1FU1NBR0VfU1RBVFVTX1BFTkRJTkcQBBIeChpNRVNTQUdFX1NUQVRVU19JTlRFUlJVUFRFRBAFMrIFCgtDaGF0U2VydmljZRJbCgpMaXN0QWdlbnRzEiUuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJhCgxDcmVhdGVUaHJlYWQSJy5zdXBwb3J0ZXh0LmNoYXQudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJeCgtMaXN0VGhyZWFkcxImLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdFRocmVhZHNSZXNwb25zZRJYCglHZXRUaHJlYWQSJC5zdXBwb3J0ZXh0LmNoYXQudjEuR2V0VGhyZWFkUmVxdWVzdBolLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXNwb25zZRJhCgxMaXN0TWVzc2FnZXMSJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJeCgtTZW5kTWVzc2FnZRImLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJmCg1TdHJlYW1NZXNzYWdlEiguc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXF1ZXN0Gikuc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
+  fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFItoCCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbiI6ChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSL9AQoSTGlzdEFnZW50c1Jlc3BvbnNlEioKBmFnZW50cxgBIAMoCzIaLnN1cHBvcnRleHQuYWdlbnQudjEuQWdlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEk0KDHVzYWJsZV90b29scxgDIAMoCzI3LnN1cHBvcnRleHQuY2hhdC52MS5MaXN0QWdlbnRzUmVzcG9uc2UuVXNhYmxlVG9vbHNFbnRyeRpTChBVc2FibGVUb29sc0VudHJ5EgsKA2tleRgBIAEoCRIuCgV2YWx1ZRgCIAEoCzIfLnN1cHBvcnRleHQuY2hhdC52MS5Vc2FibGVUb29sczoCOAEiHAoLVXNhYmxlVG9vbHMSDQoFbmFtZXMYASADKAkiNgoTQ3JlYXRlVGhyZWFkUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCSJCChRDcmVhdGVUaHJlYWRSZXNwb25zZRIqCgZ0aHJlYWQYASABKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkIk0KEkxpc3RUaHJlYWRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCSJbChNMaXN0VGhyZWFkc1Jlc3BvbnNlEisKB3RocmVhZHMYASADKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIlChBHZXRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSI/ChFHZXRUaHJlYWRSZXNwb25zZRIqCgZ0aHJlYWQYASABKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkIk8KE0xpc3RNZXNzYWdlc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl4KFExpc3RNZXNzYWdlc1Jlc3BvbnNlEi0KCG1lc3NhZ2VzGAEgAygLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjgKElNlbmRNZXNzYWdlUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSDwoHY29udGVudBgCIAEoCSKAAQoTU2VuZE1lc3NhZ2VSZXNwb25zZRIxCgx1c2VyX21lc3NhZ2UYASABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZRI2ChFhc3Npc3RhbnRfbWVzc2FnZRgCIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlIjoKFFN0cmVhbU1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJIvwBChVTdHJlYW1NZXNzYWdlUmVzcG9uc2USMwoMdXNlcl9tZXNzYWdlGAEgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VIABIyCglydW5fZXZlbnQYAiABKAsyHS5zdXBwb3J0ZXh0LmFnZW50LnYxLlJ1bkV2ZW50SAASOAoRYXNzaXN0YW50X21lc3NhZ2UYAyABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZUgAEjcKDHR1cm5fcmVzdW1lZBgEIAEoCzIfLnN1cHBvcnRleHQuY2hhdC52MS5UdXJuUmVzdW1lZEgAQgcKBWV2ZW50Ih0KC1R1cm5SZXN1bWVkEg4KBnJlYXNvbhgBIAEoCSq/AQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF01FU1NBR0VfU1RBVFVTX0NPTVBMRVRFEAESGgoWTUVTU0FHRV9TVEFUVVNfUEFSVElBTBACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhoKFk1FU1NBR0VfU1RBVFVTX1BFTkRJTkcQBBIeChpNRVNTQUdFX1NUQVRVU19JTlRFUlJVUFRFRBAFMrIFCgtDaGF0U2VydmljZRJbCgpMaXN0QWdlbnRzEiUuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJhCgxDcmVhdGVUaHJlYWQSJy5zdXBwb3J0ZXh0LmNoYXQudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJeCgtMaXN0VGhyZWFkcxImLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdFRocmVhZHNSZXNwb25zZRJYCglHZXRUaHJlYWQSJC5zdXBwb3J0ZXh0LmNoYXQudjEuR2V0VGhyZWFkUmVxdWVzdBolLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXNwb25zZRJhCgxMaXN0TWVzc2FnZXMSJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJeCgtTZW5kTWVzc2FnZRImLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJmCg1TdHJlYW1NZXNzYWdlEiguc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXF1ZXN0Gikuc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
 
 /**
  * @generated from message supportext.chat.v1.Thread
@@ -152,6 +152,15 @@ export type ListAgentsResponse = Message$1<"supportext.chat.v1.ListAgentsRespons
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * By agent id, for every agent of `agents`: the tools of its allow-list the caller may use, i.e.
+   * whose scope the caller's token grants. It is what the MCP server's tools/list shows that agent
+   * acting for this caller (docs/mcp-server.md, "Scopes and tools"), so a client need not guess.
+   *
+   * @generated from field: map<string, supportext.chat.v1.UsableTools> usable_tools = 3;
+   */
+  usableTools: { [key: string]: UsableTools };
 };
 
 /**
@@ -160,6 +169,25 @@ export type ListAgentsResponse = Message$1<"supportext.chat.v1.ListAgentsRespons
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
   messageDesc(file_supportext_chat_v1_chat, 3);
+
+/**
+ * Tool names, in the order of the agent's allow-list.
+ *
+ * @generated from message supportext.chat.v1.UsableTools
+ */
+export type UsableTools = Message$1<"supportext.chat.v1.UsableTools"> & {
+  /**
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message supportext.chat.v1.UsableTools.
+ * Use `create(UsableToolsSchema)` to create a new message.
+ */
+export const UsableToolsSchema: GenMessage<UsableTools> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 4);
 
 /**
  * @generated from message supportext.chat.v1.CreateThreadRequest
@@ -183,7 +211,7 @@ export type CreateThreadRequest = Message$1<"supportext.chat.v1.CreateThreadRequ
  * Use `create(CreateThreadRequestSchema)` to create a new message.
  */
 export const CreateThreadRequestSchema: GenMessage<CreateThreadRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 4);
+  messageDesc(file_supportext_chat_v1_chat, 5);
 
 /**
  * @generated from message supportext.chat.v1.CreateThreadResponse
@@ -200,7 +228,7 @@ export type CreateThreadResponse = Message$1<"supportext.chat.v1.CreateThreadRes
  * Use `create(CreateThreadResponseSchema)` to create a new message.
  */
 export const CreateThreadResponseSchema: GenMessage<CreateThreadResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 5);
+  messageDesc(file_supportext_chat_v1_chat, 6);
 
 /**
  * @generated from message supportext.chat.v1.ListThreadsRequest
@@ -231,7 +259,7 @@ export type ListThreadsRequest = Message$1<"supportext.chat.v1.ListThreadsReques
  * Use `create(ListThreadsRequestSchema)` to create a new message.
  */
 export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 6);
+  messageDesc(file_supportext_chat_v1_chat, 7);
 
 /**
  * @generated from message supportext.chat.v1.ListThreadsResponse
@@ -253,7 +281,7 @@ export type ListThreadsResponse = Message$1<"supportext.chat.v1.ListThreadsRespo
  * Use `create(ListThreadsResponseSchema)` to create a new message.
  */
 export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 7);
+  messageDesc(file_supportext_chat_v1_chat, 8);
 
 /**
  * @generated from message supportext.chat.v1.GetThreadRequest
@@ -270,7 +298,7 @@ export type GetThreadRequest = Message$1<"supportext.chat.v1.GetThreadRequest"> 
  * Use `create(GetThreadRequestSchema)` to create a new message.
  */
 export const GetThreadRequestSchema: GenMessage<GetThreadRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 8);
+  messageDesc(file_supportext_chat_v1_chat, 9);
 
 /**
  * @generated from message supportext.chat.v1.GetThreadResponse
@@ -287,7 +315,7 @@ export type GetThreadResponse = Message$1<"supportext.chat.v1.GetThreadResponse"
  * Use `create(GetThreadResponseSchema)` to create a new message.
  */
 export const GetThreadResponseSchema: GenMessage<GetThreadResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 9);
+  messageDesc(file_supportext_chat_v1_chat, 10);
 
 /**
  * @generated from message supportext.chat.v1.ListMessagesRequest
@@ -316,7 +344,7 @@ export type ListMessagesRequest = Message$1<"supportext.chat.v1.ListMessagesRequ
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 10);
+  messageDesc(file_supportext_chat_v1_chat, 11);
 
 /**
  * @generated from message supportext.chat.v1.ListMessagesResponse
@@ -338,7 +366,7 @@ export type ListMessagesResponse = Message$1<"supportext.chat.v1.ListMessagesRes
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 11);
+  messageDesc(file_supportext_chat_v1_chat, 12);
 
 /**
  * @generated from message supportext.chat.v1.SendMessageRequest
@@ -360,7 +388,7 @@ export type SendMessageRequest = Message$1<"supportext.chat.v1.SendMessageReques
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 12);
+  messageDesc(file_supportext_chat_v1_chat, 13);
 
 /**
  * @generated from message supportext.chat.v1.SendMessageResponse
@@ -382,7 +410,7 @@ export type SendMessageResponse = Message$1<"supportext.chat.v1.SendMessageRespo
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 13);
+  messageDesc(file_supportext_chat_v1_chat, 14);
 
 /**
  * @generated from message supportext.chat.v1.StreamMessageRequest
@@ -404,7 +432,7 @@ export type StreamMessageRequest = Message$1<"supportext.chat.v1.StreamMessageRe
  * Use `create(StreamMessageRequestSchema)` to create a new message.
  */
 export const StreamMessageRequestSchema: GenMessage<StreamMessageRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 14);
+  messageDesc(file_supportext_chat_v1_chat, 15);
 
 /**
  * @generated from message supportext.chat.v1.StreamMessageResponse
@@ -454,7 +482,7 @@ export type StreamMessageResponse = Message$1<"supportext.chat.v1.StreamMessageR
  * Use `create(StreamMessageResponseSchema)` to create a new message.
  */
 export const StreamMessageResponseSchema: GenMessage<StreamMessageResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 15);
+  messageDesc(file_supportext_chat_v1_chat, 16);
 
 /**
  * @generated from message supportext.chat.v1.TurnResumed
@@ -473,7 +501,7 @@ export type TurnResumed = Message$1<"supportext.chat.v1.TurnResumed"> & {
  * Use `create(TurnResumedSchema)` to create a new message.
  */
 export const TurnResumedSchema: GenMessage<TurnResumed> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 16);
+  messageDesc(file_supportext_chat_v1_chat, 17);
 
 /**
  * @generated from enum supportext.chat.v1.MessageStatus

@@ -1,7 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { TOOL_NAMES, TOOL_SCOPES } from "../../../kit/auth/scopes.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../../kit/auth/scopes.js";
 import type { ChatMessage, ChatRequest, ToolDefinition } from "../../../kit/model/types.js";
+import { type RunClock, runContextMessage } from "../../registry/run-context.js";
+import { SEED_AGENTS } from "../../registry/seed-agents.js";
+import { codeName } from "../../run/code-name.js";
+import { toolErrorText } from "../../run/tool-error-text.js";
 import { encodeToolResult } from "../../tool-result-content.js";
 import { plannerSkill } from "../planner-skill.js";
 
@@ -14,7 +19,8 @@ import { plannerSkill } from "../planner-skill.js";
 export interface CorpusEntry {
   /**
    * The file it comes from: requests (written first), holdout and unseen (written later, their
-   * misses fixed), blind (written last and never tuned for: its score is the honest estimate).
+   * misses fixed), blind (written last and never tuned for: its score is the honest estimate),
+   * constraints and constraints-blind (issue 23 item 4; only the first was fixed against).
    */
   readonly set: string;
   readonly kind: string;
@@ -22,6 +28,19 @@ export interface CorpusEntry {
   readonly expect: readonly (readonly [string, Record<string, unknown>])[];
   readonly ask?: boolean;
   readonly recent?: number;
+  /** Run as this seeded agent (its tools only); the constraints files' default is support-assistant. */
+  readonly agent?: string;
+  /** Words the answer must contain (case-insensitive): a constraint named as not applied, a refusal. */
+  readonly says?: readonly string[];
+  /** Words the answer must contain exactly once: error text says each thing once. */
+  readonly once?: readonly string[];
+  /**
+   * The simulated MCP server fails every call of `tool` the way the gateway does: a Connect `code`
+   * (its name) with the tool's own `message` ("{id}" is the ticket asked for).
+   */
+  readonly fail?: { readonly tool: string; readonly code: string; readonly message: string };
+  /** The entry runs with the agent service's run context (agents, caller, clock); see RUN_CLOCK. */
+  readonly runContext?: boolean;
 }
 
 export interface CorpusRun {
@@ -31,18 +50,37 @@ export interface CorpusRun {
   readonly answer: string;
 }
 
+/**
+ * The files, in the order they were written. The constraints files (issue 23 item 4) run with the
+ * run context the agent service sends (docs/agent.md, "Refusals"); the older ones were written
+ * for a bare model request and run without it, as they always did.
+ */
+const FILES: readonly (readonly [file: string, runContext: boolean])[] = [
+  ["requests.jsonl", false],
+  ["holdout.jsonl", false],
+  ["unseen.jsonl", false],
+  ["blind.jsonl", false],
+  ["constraints.jsonl", true],
+  ["constraints-blind.jsonl", true],
+];
+
+/**
+ * The clock of every run-context entry: 23:30 UTC on Wednesday 2026-03-18 is already 00:30 on
+ * Thursday the 19th in Berlin (UTC+1 in March), so "today" read in UTC would be a day off.
+ */
+export const RUN_CLOCK: RunClock = { now: "2026-03-18T23:30:00.000Z", timeZone: "Europe/Berlin" };
+
 /** Every request of every corpus file (`*.jsonl` beside this module), in file order. */
 export function loadCorpus(): CorpusEntry[] {
   const dir = fileURLToPath(new URL(".", import.meta.url));
-  const files = ["requests.jsonl", "holdout.jsonl", "unseen.jsonl", "blind.jsonl"].filter((f) =>
-    readdirSync(dir).includes(f),
-  );
-  return files.flatMap((file) =>
+  const present = readdirSync(dir);
+  return FILES.filter(([f]) => present.includes(f)).flatMap(([file, runContext]) =>
     readFileSync(`${dir}/${file}`, "utf8")
       .split("\n")
       .filter((line) => line.trim() !== "")
       .map((line) => ({
         set: file.replace(/\.jsonl$/, ""),
+        ...(runContext ? { runContext } : {}),
         ...(JSON.parse(line) as Omit<CorpusEntry, "set">),
       })),
   );
@@ -56,8 +94,28 @@ export const ALL_TOOL_DEFINITIONS: readonly ToolDefinition[] = TOOL_NAMES.map((n
 
 export const SYSTEM_PROMPT = "You are the support assistant of the helpdesk.";
 
-/** The first request the planner sees for an entry: system prompt, the thread, the new message. */
+/**
+ * The first request the planner sees for an entry: system prompt (and run context), the thread,
+ * the new message. A run-context entry is run by an admin (every scope), so the agent's
+ * allow-list alone decides what is offered, as the gateway does.
+ */
 export function firstRequest(entry: CorpusEntry, tools = ALL_TOOL_DEFINITIONS): ChatRequest {
+  const agent = SEED_AGENTS.find((a) => a.id === (entry.agent ?? "support-assistant"));
+  if (entry.runContext && !agent) throw new Error(`unknown agent ${entry.agent}`);
+  const system: ChatMessage[] =
+    entry.runContext && agent
+      ? [
+          { role: "system", content: agent.systemPrompt },
+          runContextMessage({
+            agent: toolsOf(agent),
+            caller: { roles: ["admin"], scopes: [...SCOPES] },
+            agents: SEED_AGENTS.map(toolsOf),
+            clock: RUN_CLOCK,
+          }),
+        ]
+      : [{ role: "system", content: SYSTEM_PROMPT }];
+  const offered =
+    entry.runContext && agent ? tools.filter((t) => agent.allowedTools.includes(t.name)) : tools;
   const thread: ChatMessage[] =
     entry.recent === undefined
       ? []
@@ -66,11 +124,13 @@ export function firstRequest(entry: CorpusEntry, tools = ALL_TOOL_DEFINITIONS): 
           { role: "assistant", content: `Ticket #${entry.recent} "Printer jam": open, medium, unassigned.` },
         ];
   return {
-    messages: [{ role: "system", content: SYSTEM_PROMPT }, ...thread, { role: "user", content: entry.text }],
-    tools,
+    messages: [...system, ...thread, { role: "user", content: entry.text }],
+    tools: offered,
     toolChoice: "auto",
   };
 }
+
+const toolsOf = (a: (typeof SEED_AGENTS)[number]) => ({ id: a.id, name: a.name, tools: [...a.allowedTools] });
 
 /**
  * Runs an entry through the planner the way the agent loop does, with a simulated MCP server:
@@ -90,13 +150,32 @@ export function runEntry(entry: CorpusEntry, tools = ALL_TOOL_DEFINITIONS, maxTu
     messages.push({ role: "assistant", content: answer.content, toolCalls: answer.toolCalls });
     for (const call of answer.toolCalls) {
       const args = JSON.parse(call.arguments) as Record<string, unknown>;
-      const { ticket, content } = simulate(call.name, args, () => ++created);
+      const { ticket, content } =
+        entry.fail?.tool === call.name
+          ? failure(entry.fail, args)
+          : simulate(call.name, args, () => ++created);
       calls.push({ name: call.name, args });
       tickets.push(ticket);
       messages.push({ role: "tool", toolCallId: call.id, content });
     }
   }
   return { calls, tickets, answer: "(turn limit)" };
+}
+
+/** A failed call as the agent loop reports it: the gateway's Connect error through toolErrorText. */
+function failure(
+  fail: NonNullable<CorpusEntry["fail"]>,
+  args: Record<string, unknown>,
+): { ticket: undefined; content: string } {
+  const code = (Object.values(Code).filter((c) => typeof c === "number") as Code[]).find(
+    (c) => codeName(c) === fail.code,
+  );
+  if (code === undefined) throw new Error(`unknown code ${fail.code}`);
+  const err = new ConnectError(fail.message.replace("{id}", String(args.ticket_id)), code);
+  return {
+    ticket: undefined,
+    content: encodeToolResult({ ok: false, error_code: codeName(code), error: toolErrorText(err) }),
+  };
 }
 
 function simulate(

@@ -5,8 +5,21 @@ import type { CorpusEntry, CorpusRun } from "./corpus.js";
 /** Whether a tool only reads (its scope ends in ":read"). */
 export const isRead = (tool: string) => TOOL_SCOPES[tool as ToolName]?.endsWith(":read") ?? false;
 
-/** Exactly right: the same calls, in order, with the same arguments; or a question and no call. */
+/**
+ * Exactly right: the same calls, in order, with the same arguments, or a question and no call; and
+ * an answer that names what it must (`says`) and says each thing once (`once`).
+ */
 export function exactlyRight(entry: CorpusEntry, run: CorpusRun): boolean {
+  return callsRight(entry, run) && answerRight(entry, run);
+}
+
+function answerRight(entry: CorpusEntry, run: CorpusRun): boolean {
+  const answer = run.answer.toLowerCase();
+  const count = (word: string) => answer.split(word.toLowerCase()).length - 1;
+  return (entry.says ?? []).every((w) => count(w) >= 1) && (entry.once ?? []).every((w) => count(w) === 1);
+}
+
+function callsRight(entry: CorpusEntry, run: CorpusRun): boolean {
   if (entry.ask) return run.calls.length === 0 && run.answer.includes("?");
   if (run.calls.length !== entry.expect.length) return false;
   return entry.expect.every(([tool, args], i) => {

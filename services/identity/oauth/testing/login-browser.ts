@@ -6,86 +6,136 @@ export function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
-/** The hidden and named inputs of the page's form, as a browser would submit them. */
-export function formFields(html: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields.set(decodeEntities(m[1] ?? ""), decodeEntities(m[2] ?? ""));
-  }
-  return fields;
-}
-
-const decodeEntities = (s: string) =>
-  s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
-
+/**
+ * The HTTP a browser does around the sign-in page, for tests that check the protocol rather than
+ * the page (the page itself is driven in Chromium: browser-login.test.ts): cookies kept, redirects
+ * followed while they stay on the server (`base`), the form posted to its own action.
+ */
 export interface PageVisit {
   readonly status: number;
   readonly html: string;
-  /** `name=value` of the CSRF cookie the page set. */
-  readonly cookie: string | undefined;
+  /** Where the server finally sent the browser off the server (the client's redirect URI), if it did. */
   readonly location: string | null;
+  /** The URL of the page shown (the sign-in page), when one was shown. */
+  readonly pageUrl: string | undefined;
+  readonly jar: CookieJar;
 }
 
-/** GETs an authorization URL without following redirects, as a browser's first request. */
-export async function openAuthorizePage(url: string): Promise<PageVisit> {
-  const res = await fetch(url, { redirect: "manual" });
-  const setCookie = res.headers.get("set-cookie");
-  return {
-    status: res.status,
-    html: await res.text(),
-    cookie: setCookie?.split(";")[0],
-    location: res.headers.get("location"),
-  };
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+  take(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const eq = pair?.indexOf("=") ?? -1;
+      if (!pair || eq < 0) continue;
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header(): string | undefined {
+    if (this.cookies.size === 0) return undefined;
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+  clear(): void {
+    this.cookies.clear();
+  }
+}
+
+/** Follows the server's redirects from `url` (a GET), keeping cookies, until a page or a redirect off the server. */
+async function walk(base: string, url: string, jar: CookieJar, first?: RequestInit): Promise<PageVisit> {
+  let next = onBase(base, url);
+  let init: RequestInit | undefined = first;
+  for (let hops = 0; hops < 10; hops++) {
+    const cookie = jar.header();
+    const res = await fetch(next, {
+      redirect: "manual",
+      ...init,
+      headers: { ...(init?.headers as Record<string, string> | undefined), ...(cookie ? { cookie } : {}) },
+    });
+    jar.take(res);
+    const location = res.headers.get("location");
+    if (res.status >= 300 && res.status < 400 && location) {
+      const target = new URL(location, next);
+      if (!sameServer(base, target))
+        return { status: res.status, html: await res.text(), location: target.href, pageUrl: undefined, jar };
+      next = onBase(base, target.href);
+      init = undefined;
+      continue;
+    }
+    return { status: res.status, html: await res.text(), location: null, pageUrl: next, jar };
+  }
+  throw new Error(`more than 10 redirects from ${url}`);
+}
+
+/** GETs an authorization URL as a browser's first request, through to the sign-in page (or a redirect back). */
+export function openAuthorizePage(
+  url: string,
+  base = new URL(url).origin,
+  jar = new CookieJar(),
+): Promise<PageVisit> {
+  return walk(base, url, jar);
+}
+
+/** The form's action on the page shown. */
+export function formAction(page: PageVisit): string {
+  const action = /<form method="post" action="([^"]+)"/.exec(page.html)?.[1];
+  if (!action || !page.pageUrl) throw new Error(`no sign-in form on the page (HTTP ${page.status})`);
+  return new URL(
+    action.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))),
+    page.pageUrl,
+  ).href;
 }
 
 /**
- * Submits the login form of `page` with the user's credentials (and the page's cookie, unless
- * `cookie: null`), as a browser does; returns where the server redirects to.
+ * Submits the sign-in form of `page` as a browser does (its cookies, unless `cookies: false`);
+ * follows the server's redirects; returns where the browser ends up.
  */
 export async function submitLogin(
-  postUrl: string,
   page: PageVisit,
   credentials: { email: string; password: string; decision?: "allow" | "deny" },
-  options: { cookie?: string | null; override?: Record<string, string>; origin?: string } = {},
+  options: { cookies?: boolean; origin?: string } = {},
 ): Promise<PageVisit> {
-  const fields = formFields(page.html);
-  fields.set("email", credentials.email);
-  fields.set("password", credentials.password);
-  fields.set("decision", credentials.decision ?? "allow");
-  for (const [k, v] of Object.entries(options.override ?? {})) fields.set(k, v);
-  const cookie = options.cookie === null ? undefined : (options.cookie ?? page.cookie);
-  const res = await fetch(postUrl, {
+  const action = formAction(page);
+  const base = new URL(action).origin;
+  const jar = options.cookies === false ? new CookieJar() : page.jar;
+  const form = new URLSearchParams({
+    email: credentials.email,
+    password: credentials.password,
+    decision: credentials.decision ?? "allow",
+  });
+  return walk(base, action, jar, {
     method: "POST",
-    redirect: "manual",
     headers: {
       "content-type": "application/x-www-form-urlencoded",
-      ...(cookie ? { cookie } : {}),
       ...(options.origin !== undefined ? { origin: options.origin } : {}),
     },
-    body: new URLSearchParams([...fields]).toString(),
+    body: form.toString(),
   });
-  // A re-rendered page (wrong password) carries a fresh CSRF value and cookie: the next post uses them.
-  return {
-    status: res.status,
-    html: await res.text(),
-    cookie: res.headers.get("set-cookie")?.split(";")[0],
-    location: res.headers.get("location"),
-  };
 }
 
-/** Logs in through the page in one go: the redirect back to the client. */
+/** Signs in through the page in one go: the redirect back to the client. */
 export async function loginThroughPage(
   authorizeUrl: string,
   credentials: { email: string; password: string },
 ): Promise<URL> {
   const page = await openAuthorizePage(authorizeUrl);
-  if (page.status !== 200)
-    throw new Error(`authorize page answered ${page.status}: ${page.html.slice(0, 300)}`);
-  const done = await submitLogin(
-    new URL(authorizeUrl).origin + new URL(authorizeUrl).pathname,
-    page,
-    credentials,
-  );
-  if (!done.location) throw new Error(`login answered ${done.status} without a redirect`);
+  if (page.status !== 200 || page.location) {
+    throw new Error(
+      `authorize page answered ${page.status} ${page.location ?? ""}: ${page.html.slice(0, 300)}`,
+    );
+  }
+  const done = await submitLogin(page, credentials);
+  if (!done.location)
+    throw new Error(`login answered ${done.status} without a redirect: ${done.html.slice(0, 300)}`);
   return new URL(done.location);
+}
+
+function onBase(_base: string, url: string): string {
+  return new URL(url).href;
+}
+
+function sameServer(base: string, target: URL): boolean {
+  return target.origin === new URL(base).origin;
 }

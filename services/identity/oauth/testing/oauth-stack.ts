@@ -25,7 +25,8 @@ export interface OAuthStack {
   close(): Promise<void>;
 }
 
-export async function startOAuthStack(): Promise<OAuthStack> {
+/** `metadataDocumentCa`: the certificate loopback metadata-document servers of the test present. */
+export async function startOAuthStack(options: { metadataDocumentCa?: string } = {}): Promise<OAuthStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "oauth-stack-"));
   const databaseUrl = process.env.DATABASE_URL;
   const suffix = randomBytes(5).toString("hex");
@@ -57,11 +58,12 @@ export async function startOAuthStack(): Promise<OAuthStack> {
   };
   const config = parseConfig(env);
   const logs = { identity: captureLogs("identity"), mcp: captureLogs("mcp-server") };
-  const identity = await startIdentityServer(
-    config,
-    logs.identity.logger,
-    databaseUrl ? { databaseSchema: `identity_${suffix}` } : {},
-  );
+  const identity = await startIdentityServer(config, logs.identity.logger, {
+    ...(databaseUrl ? { databaseSchema: `identity_${suffix}` } : {}),
+    ...(options.metadataDocumentCa
+      ? { oauth: { metadataDocuments: { loopbackCa: options.metadataDocumentCa } } }
+      : {}),
+  });
   const mcpDb = await openMcpDatabase(config, databaseUrl ? { schema: `mcp_${suffix}` } : {});
   const mcp = await startMcpServer(config, logs.mcp.logger, { database: mcpDb });
   return {

@@ -31,4 +31,16 @@ export const OIDC_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oidc_models_uid ON oidc_models (uid) WHERE uid IS NOT NULL;
       CREATE INDEX oidc_models_expires_at ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;`,
   },
+  {
+    id: "oidc_0002_cookie_keys_and_created_at",
+    // The keys that sign the provider's cookies (interaction and session): stored, so every replica
+    // and every restart accepts the cookies of the others. `created_at` orders registered clients
+    // for the registration cap's eviction (never-used first, oldest first).
+    sql: `
+      CREATE TABLE oidc_cookie_keys (
+        key text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      ALTER TABLE oidc_models ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();`,
+  },
 ];

@@ -1,7 +1,5 @@
 import { tainted } from "../../../kit/testing/fuzz/hostile-text.js";
 import type { Random } from "../../../kit/testing/fuzz/seeded-random.js";
-import { REQUEST_PARAMETERS } from "../../oauth/authorize/authorization-request.js";
-import { CSRF_FIELD } from "../../oauth/authorize/csrf.js";
 import { BROKEN_PERCENT, cleanText, formComponent, headerValue, hostileText } from "./hostile-values.js";
 import type { RawRequest } from "./raw-http.js";
 
@@ -70,8 +68,21 @@ const TOKEN_PARAMS = [
   "requested_token_type",
   "agent_id",
 ];
-// The authorization request's own parameters, plus the login form's fields.
-const AUTHORIZE_PARAMS = [...REQUEST_PARAMETERS, CSRF_FIELD, "email", "password", "decision"];
+// The authorization request's own parameters (RFC 6749 §4.1.1, RFC 7636, RFC 8707), plus the
+// sign-in form's fields.
+const AUTHORIZE_PARAMS = [
+  "response_type",
+  "client_id",
+  "redirect_uri",
+  "scope",
+  "state",
+  "code_challenge",
+  "code_challenge_method",
+  "resource",
+  "email",
+  "password",
+  "decision",
+];
 const ODD_METHODS = [
   "GET",
   "POST",
@@ -285,11 +296,17 @@ function authorizePost(r: Random, known: KnownClients): HostileRequest {
   if (r.chance(0.9))
     headers.push(["content-type", r.chance(0.8) ? (FORM_TYPES[0] as string) : r.pick(FORM_TYPES)]);
   const body = r.chance(0.05) ? r.bytes(r.int(3_000)) : Buffer.from(authorizeForm(r, known), "latin1");
+  // The sign-in page's form (an interaction that is not this browser's) or a POSTed authorization request.
+  const target = r.chance(0.5)
+    ? `/oauth2/interaction/${r.chance(0.5) ? "x".repeat(43) : formComponent(r)}`
+    : "/oauth2/authorize";
   return {
-    endpoint: "POST /oauth2/authorize",
+    endpoint: target.startsWith("/oauth2/interaction/")
+      ? "POST /oauth2/interaction/…"
+      : "POST /oauth2/authorize",
     request: {
       method: "POST",
-      target: "/oauth2/authorize",
+      target,
       headers: [...headers, ...extraHeaders(r)],
       body,
       chunked: r.chance(0.05),

@@ -15,8 +15,6 @@ export interface LoginPageModel {
   readonly resource: string;
   /** What the client asked for, or undefined: everything the user holds. */
   readonly scopes: readonly string[] | undefined;
-  readonly hidden: Readonly<Record<string, string>>;
-  readonly csrf: string;
   readonly email?: string;
   readonly message?: string;
 }
@@ -26,15 +24,17 @@ const STYLE =
   "label{display:block;margin:.8rem 0 .2rem}input[type=email],input[type=password]{width:100%;padding:.4rem}" +
   "button{margin:1rem .5rem 0 0;padding:.5rem 1rem}.msg{color:#a00}code{word-break:break-all}";
 
-/** The login and consent page: one form, plain HTML, no script. */
+/**
+ * The login and consent page: one form, plain HTML, no script. It posts to its own interaction
+ * (provider/interaction/login-interaction.ts); the provider's interaction cookie (HttpOnly,
+ * SameSite=Lax, bound to this interaction and spent when it ends) is what ties the post to the
+ * browser that opened the page, so a cross-site post finds no interaction.
+ */
 export function renderLoginPage(m: LoginPageModel): string {
   const name = m.clientName ? `“${escapeHtml(m.clientName)}”` : "An application";
   const scopes = m.scopes
     ? m.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join("")
     : "<li>all the scopes your account has</li>";
-  const hidden = Object.entries(m.hidden)
-    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
-    .join("");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in — support-ext</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head><body>
 <h1>Sign in to support-ext</h1>
@@ -42,7 +42,7 @@ export function renderLoginPage(m: LoginPageModel): string {
 <ul>${scopes}</ul>
 <p>After you allow it, you are sent back to <code>${escapeHtml(m.redirectOrigin)}</code>.</p>
 ${m.message ? `<p class="msg" role="alert">${escapeHtml(m.message)}</p>` : ""}
-<form method="post" action="${escapeHtml(m.action)}">${hidden}<input type="hidden" name="csrf" value="${escapeHtml(m.csrf)}">
+<form method="post" action="${escapeHtml(m.action)}">
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(m.email ?? "")}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" name="decision" value="allow">Sign in and allow</button><button type="submit" name="decision" value="deny" formnovalidate>Deny</button>

@@ -1,8 +1,8 @@
 /**
- * Redirect URI rules (docs/identity.md, "Redirect URIs"): what a client may register, and how a
- * requested URI is matched against the registered ones — exact string comparison (OAuth 2.1
- * §2.3.1), except that a loopback redirect may use any port (RFC 8252 §7.3: native apps pick an
- * ephemeral port when they start).
+ * Redirect URI rules (docs/identity.md, "Redirect URIs"): what a client may register. oidc-provider
+ * compares a requested URI with the registered ones exactly (OAuth 2.1 §2.3.1); what it lets a web
+ * client register is wider (http to any host), so registration is held to this first
+ * (provider/endpoint-limits.ts).
  */
 
 const MAX_URI = 2_000;
@@ -32,29 +32,4 @@ export function redirectUriProblem(uri: string): string | undefined {
   return url.protocol.includes(".")
     ? undefined
     : "a private-use scheme must be a reverse domain name (e.g. com.example.app)";
-}
-
-export function isLoopbackRedirect(uri: string): boolean {
-  try {
-    const url = new URL(uri);
-    return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
-  } catch {
-    return false;
-  }
-}
-
-/** The registered URI `requested` matches, if any. */
-export function matchRedirectUri(requested: string, registered: readonly string[]): string | undefined {
-  if (registered.includes(requested)) return requested;
-  if (!isLoopbackRedirect(requested)) return undefined;
-  const withoutPort = (uri: string) => {
-    const url = new URL(uri);
-    url.port = "";
-    return url.href;
-  };
-  // Only the port may differ; the requested string must be exactly its own serialization, so no
-  // alternative spelling (case, dot segments, encodings) slips past the comparison.
-  if (new URL(requested).href !== requested) return undefined;
-  const target = withoutPort(requested);
-  return registered.find((r) => isLoopbackRedirect(r) && withoutPort(r) === target);
 }
