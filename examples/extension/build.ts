@@ -37,7 +37,8 @@ export async function buildExtension(
     define: { __DEFAULT_CHAT_URL__: JSON.stringify(chatUrl) },
     logLevel: "warning",
   });
-  for (const file of ["popup.html", "popup.css"]) copyFileSync(join(HERE, "src", file), join(outDir, file));
+  for (const file of ["popup.html", "popup.css", "oauth-callback.html"])
+    copyFileSync(join(HERE, "src", file), join(outDir, file));
   copyFileSync(join(HERE, "manifest.json"), join(outDir, "manifest.json"));
   const id = extensionIdOf(outDir);
   return { dir: outDir, id, origin: `chrome-extension://${id}` };

@@ -11,5 +11,10 @@ declare var chrome:
   | {
       readonly runtime?: { readonly id?: string };
       readonly storage?: { readonly local: ChromeStorageArea; readonly session?: ChromeStorageArea };
+      /** The sign-in window (manifest permission "identity"). */
+      readonly identity?: {
+        getRedirectURL(path?: string): string;
+        launchWebAuthFlow(details: { url: string; interactive: boolean }): Promise<string | undefined>;
+      };
     }
   | undefined;

@@ -1,5 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { type Api, createApi, normalizeServerUrl } from "./api.js";
+import { type Api, createApi, normalizeServerUrl, openSignInWindow } from "./api.js";
 import { persistentStore } from "./browser-stores.js";
 import { h, replaceChildren } from "./dom.js";
 import { describeProblem, explainUnreachable, isNetworkFailure } from "./problems.js";
@@ -15,7 +14,6 @@ const status = new StatusLine();
 const login = new LoginView(logIn);
 const main = h("main", { id: "content" });
 let api: Api | undefined;
-let lastEmail = "";
 
 /** Shows what went wrong; a session that ended goes back to the login form. */
 async function showProblem(err: unknown): Promise<void> {
@@ -30,35 +28,36 @@ async function showProblem(err: unknown): Promise<void> {
 
 function showLogin(serverUrl: string): void {
   replaceChildren(main, login.el);
-  login.show(serverUrl, lastEmail);
+  login.show(serverUrl);
 }
 
 async function logIn(input: LoginInput): Promise<void> {
+  // Opened now, in the click: a window opened after network calls would be blocked as a pop-up.
+  const signInWindow = openSignInWindow();
   let serverUrl: string;
   try {
     serverUrl = normalizeServerUrl(input.serverUrl);
   } catch (err) {
+    signInWindow?.close();
     status.error(err instanceof Error ? err.message : String(err));
     return;
   }
-  status.info("Logging in…");
-  lastEmail = input.email;
+  status.info("Signing in — finish in the window that opened…");
   await prefs.set(SERVER_KEY, serverUrl);
   try {
-    api = await createApi(serverUrl);
-    const user = await api.session.login(input.email, input.password);
+    api = await createApi(serverUrl, signInWindow);
+    const user = await api.session.signIn();
     status.clear();
     await openWorkspace(api, user);
   } catch (err) {
-    const ce = ConnectError.from(err);
-    // Wrong credentials and throttling speak for themselves ("invalid email or password", "try again in N s").
-    if (ce.code === Code.Unauthenticated || ce.code === Code.ResourceExhausted) status.error(ce.rawMessage);
+    // A cancelled or failed sign-in says so itself; anything else is explained as a problem.
+    signInWindow?.close();
+    if (err instanceof SessionEndedError) status.error(err.message);
     else await showProblem(err);
   }
 }
 
 async function openWorkspace(current: Api, user: SignedInUser): Promise<void> {
-  lastEmail = user.email;
   const workspace = createWorkspace({
     api: current,
     user,

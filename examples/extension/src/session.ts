@@ -1,7 +1,15 @@
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import type { AuthService, LoginResponse, RefreshResponse } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import type { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import type { KeyValueStore } from "./key-value-store.js";
+import {
+  type OAuthClient,
+  OAuthRefusal,
+  pkcePair,
+  randomState,
+  requestTokens,
+  revokeRefreshToken,
+  type Tokens,
+} from "./oauth.js";
 import { asksForRefresh, SessionEndedError } from "./refusals.js";
 
 /** Refresh this long before the access token expires, so no call carries one that lapses on the way. */
@@ -31,7 +39,15 @@ interface AccessToken {
 }
 
 export interface SessionOptions {
+  /** The identity service's AuthService: who the signed-in user is (WhoAmI). */
   readonly auth: Client<typeof AuthService>;
+  /** The extension as an OAuth client of the identity service. */
+  readonly oauth: OAuthClient;
+  /**
+   * Opens the authorization URL where the person signs in and resolves with the URL the browser was
+   * sent back to: chrome.identity.launchWebAuthFlow in the extension.
+   */
+  readonly authorize: (authorizationUrl: string) => Promise<string>;
   readonly serverUrl: string;
   /** The refresh token (and who is logged in) across browser restarts. */
   readonly persistent: KeyValueStore;
@@ -48,12 +64,12 @@ interface Locks {
   request<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
-const toMs = (t: Timestamp | undefined) => (t ? Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6) : 0);
-
 /**
- * A login session seen from the popup: logs in, keeps the refresh token in extension storage,
- * hands out an access token that is refreshed before it expires, and runs calls with one retry
- * after an `unauthenticated` that asks for a refresh (docs/identity.md, "Flows").
+ * A login session seen from the popup: signs in with the authorization code flow and PKCE (the
+ * identity service's own page, in a window the browser opens — no password reaches the popup),
+ * keeps the refresh token in extension storage, hands out an access token that is refreshed before
+ * it expires, and runs calls with one retry after an `unauthenticated` that asks for a refresh
+ * (docs/identity.md, "The extension's sign-in").
  */
 export class Session {
   private access: AccessToken | undefined;
@@ -73,16 +89,59 @@ export class Session {
     return persistent.get<StoredSession>(SESSION_KEY);
   }
 
-  async login(email: string, password: string): Promise<SignedInUser> {
+  /** Signs in: the identity service's page, then the code redeemed with its PKCE verifier. */
+  async signIn(): Promise<SignedInUser> {
     await this.forget();
-    return this.adopt(await this.options.auth.login({ email, password }));
+    const { oauth } = this.options;
+    const { verifier, challenge } = await pkcePair();
+    const state = randomState();
+    const url = new URL(oauth.server.authorizationEndpoint);
+    for (const [name, value] of Object.entries({
+      response_type: "code",
+      client_id: oauth.clientId,
+      redirect_uri: oauth.redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      state,
+      resource: oauth.resource,
+    }))
+      url.searchParams.set(name, value);
+    const back = new URL(await this.options.authorize(url.href));
+    const answer = back.search !== "" ? back.searchParams : new URLSearchParams(back.hash.slice(1));
+    // RFC 9207 and the state: the answer is this request's, from this issuer.
+    if (answer.get("state") !== state || answer.get("iss") !== oauth.server.issuer) {
+      throw new SessionEndedError("The sign-in answer was not for this request. Sign in again.");
+    }
+    const error = answer.get("error");
+    if (error) {
+      throw new SessionEndedError(
+        error === "access_denied"
+          ? "Sign-in was cancelled."
+          : `Sign-in failed: ${answer.get("error_description") ?? error}`,
+      );
+    }
+    const tokens = await requestTokens(oauth, {
+      grant_type: "authorization_code",
+      code: answer.get("code") ?? "",
+      redirect_uri: oauth.redirectUri,
+      code_verifier: verifier,
+    });
+    const me = await this.options.auth.whoAmI({}, { headers: bearer(tokens.accessToken) });
+    if (!me.user) throw new ConnectError("the server answered without a user", Code.Internal);
+    return this.adopt(tokens, {
+      email: me.user.email,
+      name: me.user.name,
+      roles: [...me.user.roles],
+      scopes: [...me.user.scopes],
+      sessionId: me.sessionId,
+    });
   }
 
   /** Ends the session at the server (its refresh token revoked) and here. */
   async logout(): Promise<void> {
     const stored = await Session.stored(this.options.persistent);
     await this.forget();
-    if (stored) await this.options.auth.logout({ refreshToken: stored.refreshToken }).catch(() => undefined);
+    if (stored) await revokeRefreshToken(this.options.oauth, stored.refreshToken).catch(() => undefined);
   }
 
   /** A usable access token: the current one while it is far from expiry, else a refreshed one. */
@@ -176,27 +235,27 @@ export class Session {
     const stored = await Session.stored(this.options.persistent);
     if (!stored || stored.serverUrl !== this.options.serverUrl)
       throw new SessionEndedError("You are not logged in. Log in again.");
-    let response: RefreshResponse;
+    let tokens: Tokens;
     try {
-      response = await this.options.auth.refresh({ refreshToken: stored.refreshToken });
+      tokens = await requestTokens(this.options.oauth, {
+        grant_type: "refresh_token",
+        refresh_token: stored.refreshToken,
+      });
     } catch (err) {
-      throw await this.ended(ConnectError.from(err));
+      if (!(err instanceof OAuthRefusal) || err.status >= 500) throw err;
+      // invalid_grant: the grant was revoked (logged out elsewhere, by an administrator, or a spent
+      // refresh token presented again) or has run out.
+      await this.forget();
+      throw new SessionEndedError(
+        `Your session has ended or was revoked (${err.description || err.error}). Log in again.`,
+      );
     }
-    await this.adopt(response);
+    await this.adopt(tokens, stored.user);
     return this.access as AccessToken;
   }
 
-  private async adopt(response: LoginResponse | RefreshResponse): Promise<SignedInUser> {
-    const { tokens, user } = response;
-    if (!tokens || !user) throw new ConnectError("the server answered without tokens", Code.Internal);
-    const signedIn: SignedInUser = {
-      email: user.email,
-      name: user.name,
-      roles: [...user.roles],
-      scopes: [...user.scopes],
-      sessionId: response.sessionId,
-    };
-    const expiresAtMs = toMs(tokens.accessTokenExpireTime) || this.now() + tokens.expiresIn * 1000;
+  private async adopt(tokens: Tokens, signedIn: SignedInUser): Promise<SignedInUser> {
+    const expiresAtMs = expiryOf(tokens.accessToken) ?? this.now() + tokens.expiresInSec * 1000;
     this.access = { token: tokens.accessToken, expiresAtMs };
     const session: StoredSession = {
       serverUrl: this.options.serverUrl,
@@ -212,6 +271,21 @@ export class Session {
     this.access = undefined;
     await this.options.persistent.remove(SESSION_KEY);
     await this.options.memory.remove(ACCESS_KEY);
+  }
+}
+
+/**
+ * The access token's own `exp` (RFC 9068: a JWT), in ms: the server's clock, not the time the
+ * answer arrived. Reading it verifies nothing — the token is only carried, never trusted, here.
+ */
+function expiryOf(token: string): number | undefined {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === "number" ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -55,17 +55,61 @@ async function fieldsOf(li: Locator): Promise<[string, string][]> {
 export class PopupPage {
   constructor(readonly page: Page) {}
 
-  async logIn(serverUrl: string, email: string, password: string): Promise<void> {
+  /** Types the server's address and presses Sign in; resolves with the sign-in window it opens. */
+  async startSignIn(serverUrl: string): Promise<Page> {
     await this.page.locator("#login").waitFor();
     await this.page.fill("#server", serverUrl);
-    await this.page.fill("#email", email);
-    await this.page.fill("#password", password);
+    const opened = this.page.context().waitForEvent("page", { timeout: 30_000 });
     await this.page.click("#login-button");
+    const window = await opened;
+    await window.waitForLoadState();
+    return window;
+  }
+
+  /**
+   * Signs in as a person does: Sign in in the popup, then the identity service's own page in the
+   * window the browser opens (chrome.identity, or the development page's window), where the
+   * email and password are typed; the window closes itself once the code is back.
+   */
+  async logIn(serverUrl: string, email: string, password: string): Promise<void> {
+    const window = await this.startSignIn(serverUrl);
+    // The development page's window opens blank and is then sent to the sign-in page.
+    await window
+      .getByLabel("Email")
+      .waitFor({ timeout: 30_000 })
+      .catch(async (err: unknown) => {
+        const said = await this.page
+          .locator("#status")
+          .textContent()
+          .catch(() => "");
+        throw new Error(`no sign-in page in the window (${window.url()}); the popup says: ${said}`, {
+          cause: err,
+        });
+      });
+    await window.getByLabel("Email").fill(email);
+    await window.getByLabel("Password").fill(password);
+    await window.getByRole("button", { name: "Sign in and allow" }).click();
   }
 
   /** Waits until the workspace shows the user and the agents. */
   async loggedIn(): Promise<void> {
-    await this.page.locator("#workspace #agent option").first().waitFor({ state: "attached" });
+    await this.page
+      .locator("#workspace #agent option")
+      .first()
+      .waitFor({ state: "attached" })
+      .catch(async (err: unknown) => {
+        const said = await this.page
+          .locator("#status")
+          .textContent()
+          .catch(() => "");
+        const windows = this.page
+          .context()
+          .pages()
+          .map((p) => p.url());
+        throw new Error(`not signed in; the popup says: ${said}; windows: ${windows.join(", ")}`, {
+          cause: err,
+        });
+      });
   }
 
   async pickAgent(agentId: string): Promise<void> {

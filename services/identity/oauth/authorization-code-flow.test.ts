@@ -2,12 +2,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  bearer,
   startTestIdentity,
   TEST_ISSUER,
   TEST_MCP_RESOURCE,
   type TestIdentity,
 } from "../testing/test-identity.js";
-import { loginThroughPage, pkcePair } from "./testing/login-browser.js";
+import { loginThroughPage, openAuthorizePage, pkcePair } from "./testing/login-browser.js";
 import { authorizeUrl, fullCodeFlow, register, tokenRequest } from "./testing/oauth-client-calls.js";
 
 let chat: TestIdentity;
@@ -239,5 +240,87 @@ describe("no credential in the logs", () => {
         .records()
         .some((r) => r.msg === "token issued to an MCP client" && r.client_id === flow.clientId),
     ).toBe(true);
+  });
+});
+
+describe("the browser extension's sign-in (a first-party public client)", () => {
+  const EXTENSION_REDIRECT = "https://acokindkkielecaefpadkffcmdniiddb.chromiumapp.org/";
+
+  it("code + PKCE at chrome.identity's redirect: an API token without act, refreshed and revoked as its session", async () => {
+    const { verifier, challenge } = pkcePair();
+    const back = await loginThroughPage(
+      authorizeUrl(chat.url, {
+        clientId: "support-ext-extension",
+        redirectUri: EXTENSION_REDIRECT,
+        challenge,
+      }),
+      agentUser(),
+    );
+    expect(back.origin + back.pathname).toBe(EXTENSION_REDIRECT);
+    const token = await tokenRequest(chat.url, {
+      grant_type: "authorization_code",
+      client_id: "support-ext-extension",
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: EXTENSION_REDIRECT,
+      code_verifier: verifier,
+    });
+    expect(token.status).toBe(200);
+    const claims = jose.decodeJwt(token.body.access_token as string);
+    expect(claims).toMatchObject({ aud: chat.config.API_AUDIENCE, email: "agent@company.com" });
+    expect(claims.act).toBeUndefined();
+    // The API token works where the extension uses it: the identity service's own RPCs, and chat's.
+    const me = await chat.auth.whoAmI({}, bearer(token.body.access_token as string));
+    expect([me.user?.email, me.sessionId]).toEqual(["agent@company.com", claims.sid]);
+
+    const refreshed = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: "support-ext-extension",
+      refresh_token: token.body.refresh_token as string,
+    });
+    expect(refreshed.status).toBe(200);
+    // Signing out: RFC 7009 revocation of the refresh token ends the session at every hop.
+    const revoked = await fetch(`${chat.url}/oauth2/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        client_id: "support-ext-extension",
+        token: refreshed.body.refresh_token as string,
+      }),
+    });
+    expect(revoked.status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          ConnectError.from(
+            await chat.auth
+              .whoAmI({}, bearer(refreshed.body.access_token as string))
+              .catch((e: unknown) => e),
+          ).code,
+      )
+      .toBe(Code.Unauthenticated);
+  });
+
+  it("the extension's client gets no MCP token, and an MCP client no API token (refused before sign-in)", async () => {
+    const { challenge } = pkcePair();
+    const refusedAt = async (clientId: string, redirectUri: string, resource: string) => {
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId, redirectUri, challenge, resource }),
+      );
+      return new URL(page.location ?? "").searchParams.get("error");
+    };
+    expect(await refusedAt("support-ext-extension", EXTENSION_REDIRECT, TEST_MCP_RESOURCE)).toBe(
+      "invalid_target",
+    );
+    const mcpClient = await register(chat.url, {
+      redirect_uris: ["http://127.0.0.1:4711/callback"],
+      token_endpoint_auth_method: "none",
+    });
+    expect(
+      await refusedAt(
+        mcpClient.body.client_id as string,
+        "http://127.0.0.1:4711/callback",
+        chat.config.CHAT_URL,
+      ),
+    ).toBe("invalid_target");
   });
 });

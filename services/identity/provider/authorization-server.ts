@@ -21,6 +21,7 @@ import { createSlidingWindow } from "../throttle/sliding-window.js";
 import type { UserStore } from "../users/user-store.js";
 import { cookieKeys } from "./cookie-keys.js";
 import { createEndpointLimits, REGISTRATION_LIMITS } from "./endpoint-limits.js";
+import { EXTENSION_CLIENT_ID } from "./extension-client.js";
 import { registerServiceGrants, type ServiceGrantDeps } from "./grants/service-grants.js";
 import { checkRequest, RefusedInput } from "./http/checked-request.js";
 import { createLoginInteraction, INTERACTION_PREFIX } from "./interaction/login-interaction.js";
@@ -156,7 +157,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   const interaction = createLoginInteraction({
     provider: () => provider,
     issuer: config.AUTH_ISSUER,
-    defaultResource: config.MCP_RESOURCE,
+    defaultResource: (clientId) => (clientId === EXTENSION_CLIENT_ID ? config.CHAT_URL : config.MCP_RESOURCE),
     checkCredentials: createCredentialCheck({
       users: deps.users,
       throttle: deps.loginThrottle,

@@ -3,6 +3,7 @@ import { SCOPES } from "../../kit/auth/scopes.js";
 import type { Config } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
+import { EXTENSION_CLIENT_ID, extensionClient } from "./extension-client.js";
 import { INTERACTION_PREFIX } from "./interaction/login-interaction.js";
 import { renderErrorPage } from "./interaction/login-page.js";
 import { createSqlAdapterClass } from "./storage/sql-adapter.js";
@@ -55,9 +56,19 @@ export function providerConfiguration(deps: ProviderConfigurationDeps): Configur
     accessTokenFormat: "jwt",
     accessTokenTTL: config.MCP_TOKEN_TTL,
   };
+  // The product's API (chat, whose RFC 9728 metadata names CHAT_URL as its resource, and every
+  // service behind it): tokens with the API audience, for the extension only.
+  const apiResource: ResourceServer = {
+    audience: config.API_AUDIENCE,
+    scope: SCOPES.join(" "),
+    accessTokenFormat: "jwt",
+    accessTokenTTL: config.ACCESS_TOKEN_TTL,
+  };
+  const isExtension = (client: unknown) =>
+    (client as { clientId?: string } | undefined)?.clientId === EXTENSION_CLIENT_ID;
   return {
     adapter: createSqlAdapterClass(deps.db),
-    clients: deps.serviceClients,
+    clients: [...(deps.serviceClients ?? []), extensionClient(config)],
     clientDefaults: {
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
@@ -93,16 +104,17 @@ export function providerConfiguration(deps: ProviderConfigurationDeps): Configur
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => config.MCP_RESOURCE,
+        defaultResource: (_ctx, client) => (isExtension(client) ? config.CHAT_URL : config.MCP_RESOURCE),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
-          if (resource !== config.MCP_RESOURCE) {
-            throw new errors.InvalidTarget(
-              `tokens are issued for the MCP server ${config.MCP_RESOURCE} only`,
-            );
-          }
+        getResourceServerInfo: (_ctx, resource, client) => {
+          // Each client gets its one resource: the extension the API, MCP clients the MCP server.
+          const [target, info] = isExtension(client)
+            ? [config.CHAT_URL, apiResource]
+            : [config.MCP_RESOURCE, mcpResource];
+          if (resource !== target)
+            throw new errors.InvalidTarget(`this client's tokens are for ${target} only`);
           // Signed by the key ring's current signer (a key is published before it signs).
-          return { ...mcpResource, jwt: { sign: { alg: keyRing.signer().alg, kid: keyRing.signer().kid } } };
+          return { ...info, jwt: { sign: { alg: keyRing.signer().alg, kid: keyRing.signer().kid } } };
         },
       },
       clientIdMetadataDocument: {
@@ -119,7 +131,9 @@ export function providerConfiguration(deps: ProviderConfigurationDeps): Configur
     // RFC 7009: revoking a refresh token ends its grant (the login session) everywhere.
     revokeGrantPolicy: () => true,
     ttl: {
-      AccessToken: config.MCP_TOKEN_TTL,
+      // Each resource's own lifetime: MCP_TOKEN_TTL for the MCP server, ACCESS_TOKEN_TTL for the API.
+      AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+        token.resourceServer?.accessTokenTTL ?? config.MCP_TOKEN_TTL,
       AuthorizationCode: 60,
       RefreshToken: config.REFRESH_TOKEN_TTL,
       Grant: config.REFRESH_TOKEN_TTL,

@@ -1,5 +1,6 @@
 import { errors } from "oidc-provider";
 import type { UserStore } from "../users/user-store.js";
+import { EXTENSION_CLIENT_ID } from "./extension-client.js";
 
 /** The parts of an access token oidc-provider hands the JWT customizer. */
 interface IssuedToken {
@@ -20,8 +21,9 @@ export interface TokenClaims {
 /**
  * The claims an MCP client's access token carries beyond RFC 9068's (docs/identity.md, "Access
  * tokens"), read from the user as they are now — at every issue, refreshes included: `email`,
- * `roles`, `sid` (the grant: the login session every hop revokes by), `act` naming the MCP client
- * (RFC 8693 §4.1: the client acts for the user; the audit row names it), `nbf`; and `scope` narrowed
+ * `roles`, `sid` (the grant: the login session every hop revokes by), `act` naming an MCP client
+ * (RFC 8693 §4.1: the client acts for the user; the audit row names it — not our own extension),
+ * `nbf`; and `scope` narrowed
  * to what the user still holds. A user who is gone, or holds none of the scopes any more, gets no token.
  */
 export function createTokenClaims(users: UserStore): TokenClaims {
@@ -40,7 +42,8 @@ export function createTokenClaims(users: UserStore): TokenClaims {
         email: user.email,
         roles: [...user.roles],
         sid: token.grantId,
-        act: { sub: token.clientId },
+        // Our own extension is the user's own hands; any other client acts for the user.
+        ...(token.clientId === EXTENSION_CLIENT_ID ? {} : { act: { sub: token.clientId } }),
         nbf: jwt.payload.iat,
       });
     },

@@ -165,7 +165,10 @@ const envSchema = z.object({
   // Reverse proxies in front of chat whose X-Forwarded-For entries are trusted (0: none are).
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   AUTH_DEV_ANONYMOUS: flag,
-  // Client ID Metadata Documents on loopback (http://127.0.0.1:<port>/…): unset means allowed in
+  // Where the browser extension's sign-in lands (chrome.identity's https://<extension id>.chromiumapp.org/):
+  // the redirect URIs of its public OAuth client (docs/identity.md, "The extension's sign-in").
+  EXTENSION_REDIRECT_URIS: list.default(["https://acokindkkielecaefpadkffcmdniiddb.chromiumapp.org/"]),
+  // Client ID Metadata Documents on special-use addresses (loopback, over https): unset means allowed in
   // development and test, refused in production, where setting it is an error (docs/identity.md).
   CLIENT_METADATA_ALLOW_LOOPBACK: z
     .enum(["0", "1", "true", "false", ""])

@@ -12,8 +12,8 @@ export const INTERACTION_PREFIX = "/oauth2/interaction/";
 export interface LoginInteractionDeps {
   readonly provider: () => Provider;
   readonly issuer: string;
-  /** The resource a request without `resource` is for (the MCP server, RFC 8707 default). */
-  readonly defaultResource: string;
+  /** The resource a request without `resource` is for (RFC 8707): the client's one resource. */
+  readonly defaultResource: (clientId: string) => string;
   readonly checkCredentials: CheckCredentials;
   readonly sessions: SessionStore;
   /** How long a grant (its refresh tokens, its session) lives: REFRESH_TOKEN_TTL. */
@@ -60,7 +60,7 @@ export function createLoginInteraction(deps: LoginInteractionDeps) {
         clientName: (client as { clientName?: string } | undefined)?.clientName,
         clientId: params.client_id ?? "",
         redirectOrigin: originOf(params.redirect_uri ?? ""),
-        resource: resourceOf(params, deps.defaultResource),
+        resource: resourceOf(params, deps.defaultResource(params.client_id ?? "")),
         scopes: requested.length > 0 ? requested : undefined,
         ...extra,
       }),
@@ -104,7 +104,7 @@ export function createLoginInteraction(deps: LoginInteractionDeps) {
       return;
     }
     const user = checked.user;
-    const resource = resourceOf(params, deps.defaultResource);
+    const resource = resourceOf(params, deps.defaultResource(params.client_id ?? ""));
     const requested = (params.scope ?? "").split(" ").filter(Boolean);
     const granted = requested.filter((s) => user.scopes.includes(s));
     if (granted.length === 0) {

@@ -38,7 +38,7 @@ export function renderLoginPage(m: LoginPageModel): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in — support-ext</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head><body>
 <h1>Sign in to support-ext</h1>
-<p>${name} (client <code>${escapeHtml(m.clientId)}</code>) asks to use the MCP server <code>${escapeHtml(m.resource)}</code> as you, with:</p>
+<p>${name} (client <code>${escapeHtml(m.clientId)}</code>) asks to act as you at <code>${escapeHtml(m.resource)}</code>, with:</p>
 <ul>${scopes}</ul>
 <p>After you allow it, you are sent back to <code>${escapeHtml(m.redirectOrigin)}</code>.</p>
 ${m.message ? `<p class="msg" role="alert">${escapeHtml(m.message)}</p>` : ""}
