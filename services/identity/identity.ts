@@ -228,6 +228,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     revokeSession: revoke,
     agents,
     close() {
+      authorizationServer.close();
       revocationFeed.close();
       revocationSync.stop().catch(() => undefined);
       keyRing.close();

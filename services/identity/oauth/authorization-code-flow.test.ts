@@ -223,6 +223,17 @@ describe("authorization code with PKCE, then refresh rotation", () => {
 });
 
 describe("no credential in the logs", () => {
+  it("codes and refresh tokens are stored only as hashes: the database holds no usable one", async () => {
+    const flow = await fullCodeFlow(chat.url, agentUser());
+    const rows = await chat.running.database.query<{ model: string; id: string; payload: unknown }>(
+      "SELECT model, id, payload FROM oidc_models",
+    );
+    const stored = JSON.stringify(rows.rows);
+    expect(stored).not.toContain(flow.code);
+    expect(stored).not.toContain(flow.token.body.refresh_token as string);
+    expect(rows.rows.some((r) => r.model === "RefreshToken" && r.id.startsWith("sha256:"))).toBe(true);
+  });
+
   it("codes, tokens, secrets and passwords never appear in a log line", async () => {
     const flow = await fullCodeFlow(chat.url, agentUser());
     const logs = chat.logs.lines.join("\n");

@@ -306,6 +306,25 @@ describe("registration", () => {
     }
   });
 
+  it("a browser-based client on any origin may register (CORS preflight and answer)", async () => {
+    const origin = "https://inspector.example";
+    const preflight = await fetch(`${chat.url}/oauth2/register`, {
+      method: "OPTIONS",
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
+    });
+    expect([preflight.status, preflight.headers.get("access-control-allow-origin")]).toEqual([204, "*"]);
+    const res = await fetch(`${chat.url}/oauth2/register`, {
+      method: "POST",
+      headers: { origin, "content-type": "application/json" },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" }),
+    });
+    expect([res.status, res.headers.get("access-control-allow-origin")]).toEqual([201, "*"]);
+  });
+
   it("limits registrations per address", async () => {
     let last = 0;
     for (let i = 0; i < 25 && last !== 429; i++) {

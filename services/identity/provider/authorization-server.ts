@@ -30,6 +30,7 @@ import { createCredentialCheck } from "./interaction/verify-credentials.js";
 import { type MetadataDocumentOptions, metadataDocumentFetching } from "./metadata-documents.js";
 import { OAUTH_ROUTES, providerConfiguration } from "./provider-configuration.js";
 import { serviceClients } from "./service-clients.js";
+import { startPruningExpired } from "./storage/prune-expired.js";
 import { createTokenClaims } from "./token-claims.js";
 
 /** RFC 8414's metadata path; oidc-provider serves the same document at OpenID's. */
@@ -63,6 +64,7 @@ export type AuthorizationServerTestOptions = Pick<
 
 export interface AuthorizationServer {
   readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
+  close(): void;
 }
 
 /**
@@ -194,7 +196,9 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   };
 
   const route = routeAnswersCors(serve);
+  const stopPruning = startPruningExpired(deps.db, logger);
   return {
+    close: stopPruning,
     httpRoutes: {
       "/oauth2/*": route,
       // The library answers CORS on metadata, token and revocation, not on registration: browser-based

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../kit/db/index.js";
 import { type TestDatabase, testBackends } from "../../../kit/db/testing/test-backends.js";
 import { OIDC_MIGRATIONS } from "./oidc-migrations.js";
-import { createSqlAdapterClass } from "./sql-adapter.js";
+import { createSqlAdapterClass, storedId } from "./sql-adapter.js";
 
 /** The API's resource indicator (RFC 8707): JWT access tokens (RFC 9068) for `support-ext-api`. */
 const API = "urn:support-ext:api";
@@ -187,11 +187,14 @@ describe.each(testBackends("identity", OIDC_MIGRATIONS))(
       expect(issued.status, JSON.stringify(issued.body)).toBe(200);
       const token = String(issued.body.access_token);
 
-      // Issued: upserted, with the provider's payload and a lifetime of expires_in.
-      const [row] = await rowsOf("id = $1", [token]);
+      // Issued: upserted under the token's SHA-256 (the value itself is stored nowhere), with the
+      // provider's payload and a lifetime of expires_in.
+      const key = storedId("ClientCredentials", token);
+      const [row] = await rowsOf("id = $1", [key]);
+      expect(JSON.stringify(await rowsOf("true", []))).not.toContain(token);
       expect(row).toMatchObject({
         model: "ClientCredentials",
-        id: token,
+        id: key,
         payload: expect.objectContaining({
           clientId: CLIENT_ID,
           scope: "tickets:read",
@@ -208,7 +211,7 @@ describe.each(testBackends("identity", OIDC_MIGRATIONS))(
 
       // Revoked (RFC 7009): destroyed through the adapter, then no longer active.
       expect((await postForm(discovery.revocation_endpoint, { token })).status).toBe(200);
-      expect(await rowsOf("id = $1", [token])).toEqual([]);
+      expect(await rowsOf("id = $1", [key])).toEqual([]);
       expect((await postForm(discovery.introspection_endpoint, { token })).body).toEqual({ active: false });
     });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type Adapter, type AdapterConstructor, type AdapterPayload, errors } from "oidc-provider";
 import type { Queryable } from "../../../kit/db/index.js";
 
@@ -16,6 +17,32 @@ export const GRANT_BOUND_MODELS: readonly string[] = [
   "BackchannelAuthenticationRequest",
   "PreAuthorizedCode",
 ];
+
+/**
+ * The models whose id is itself a credential — the token, code or cookie value a client presents:
+ * stored under its SHA-256 only (the value is ≥ 256 random bits, so a fast unsalted hash is enough
+ * and still allows lookup), and without the value in the payload (its `jti`, put back on read).
+ * Whoever reads the database holds no usable code or token. Not hashed: clients and grants (their
+ * ids name them and other rows refer to them), and the models the provider also finds by another
+ * key, whose id it must get back from the row — sessions and interactions (browser cookies that
+ * live 15 minutes here) and device codes (the device flow is off).
+ */
+const CREDENTIAL_MODELS: ReadonlySet<string> = new Set([
+  "AccessToken",
+  "AuthorizationCode",
+  "RefreshToken",
+  "ClientCredentials",
+  "BackchannelAuthenticationRequest",
+  "PreAuthorizedCode",
+  "RegistrationAccessToken",
+  "InitialAccessToken",
+  "PushedAuthorizationRequest",
+]);
+
+/** The row key of `id` for `model`: the id itself, or `sha256:` + its digest for credentials. */
+export function storedId(model: string, id: string): string {
+  return CREDENTIAL_MODELS.has(model) ? `sha256:${createHash("sha256").update(id).digest("base64url")}` : id;
+}
 
 /** Model names are the provider's own class names; they become SQL literals below. */
 const GRANT_BOUND_SQL = GRANT_BOUND_MODELS.map((m) => `'${m}'`).join(", ");
@@ -84,10 +111,15 @@ export function alreadyConsumedError(model: string): Error {
  * `oidc-migrations.ts`). Every method is one statement, so each is atomic on its own.
  */
 export class SqlAdapter implements Adapter {
+  /** Whether this model's ids are credentials, stored hashed (see CREDENTIAL_MODELS). */
+  private readonly hashed: boolean;
+
   constructor(
     private readonly db: Queryable,
     readonly model: string,
-  ) {}
+  ) {
+    this.hashed = CREDENTIAL_MODELS.has(model);
+  }
 
   /**
    * Creates or replaces the row. `expiresIn` (seconds, from now) is optional: models without one
@@ -95,7 +127,9 @@ export class SqlAdapter implements Adapter {
    * and a late re-save must not make a spent code or refresh token usable again.
    */
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const { consumed, ...stored } = payload;
+    const { consumed, ...kept } = payload;
+    // A credential's value is not stored, not even as its payload's `jti` (find puts it back).
+    const stored: AdapterPayload = this.hashed ? { ...kept, jti: undefined } : kept;
     const lifetime = typeof expiresIn === "number" && Number.isFinite(expiresIn) ? expiresIn : null;
     await this.db.query(
       `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
@@ -110,7 +144,7 @@ export class SqlAdapter implements Adapter {
          consumed_at = COALESCE(oidc_models.consumed_at, EXCLUDED.consumed_at)`,
       [
         this.model,
-        id,
+        storedId(this.model, id),
         toJsonb(stored),
         stringOrNull(stored.grantId),
         stringOrNull(stored.userCode),
@@ -124,9 +158,10 @@ export class SqlAdapter implements Adapter {
   async find(id: string): Promise<AdapterPayload | undefined> {
     const { rows } = await this.db.query<Row>(
       `SELECT payload, consumed_at FROM oidc_models WHERE model = $1 AND id = $2 AND ${LIVE}`,
-      [this.model, id],
+      [this.model, storedId(this.model, id)],
     );
-    return toPayload(rows[0]);
+    const payload = toPayload(rows[0]);
+    return payload && this.hashed ? { ...payload, jti: id } : payload;
   }
 
   /** Device flow (RFC 8628 §3.3): the code the user typed. Newest first should two ever collide. */
@@ -160,13 +195,16 @@ export class SqlAdapter implements Adapter {
     const res = await this.db.query(
       `UPDATE oidc_models SET consumed_at = now()
         WHERE model = $1 AND id = $2 AND consumed_at IS NULL AND ${LIVE}`,
-      [this.model, id],
+      [this.model, storedId(this.model, id)],
     );
     if (res.rowCount === 0) throw alreadyConsumedError(this.model);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.db.query("DELETE FROM oidc_models WHERE model = $1 AND id = $2", [this.model, id]);
+    await this.db.query("DELETE FROM oidc_models WHERE model = $1 AND id = $2", [
+      this.model,
+      storedId(this.model, id),
+    ]);
   }
 
   /** Removes every grant-bound row of the grant, of all models (see `GRANT_BOUND_MODELS`). */
