@@ -82,7 +82,7 @@ export async function benchAuthOverhead(iterations: number): Promise<void> {
   await server.close();
   await issuer.close();
 
-  console.log("\n## Auth overhead (brief §11: p50 < 0.3 ms, p99 < 1 ms)");
+  console.log("\n## Auth overhead (docs/performance.md: p50 < 0.3 ms, p99 < 1 ms)");
   printRow("verify ES256, uncached (jose, key cached)", summarize(uncached));
   printRow("verify, repeat token (verified-token cache)", summarize(cached));
   const a = summarize(withToken);

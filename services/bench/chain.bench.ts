@@ -95,7 +95,9 @@ export async function benchChain(): Promise<void> {
       }),
     );
 
-    console.log(`\n## ${USERS} concurrent users through chat → agent → gateway → MCP server (brief §11)`);
+    console.log(
+      `\n## ${USERS} concurrent users through chat → agent → gateway → MCP server (docs/performance.md)`,
+    );
     printRow(`SendMessage "create a ticket …", ${USERS} at once`, summarize(latencies));
     console.log(
       `${USERS} turns in ${(wallMs / 1000).toFixed(1)} s: failed ${failedTurns}, auth failures ${authFailures}; ` +

@@ -23,7 +23,7 @@ const CONCURRENCY = 16;
 const RATE_SECONDS = 3;
 
 /**
- * Issue 6 / brief §11: the cost of one warm CallTool through the gateway (called as the agent calls
+ * Issue 6 / docs/performance.md: the cost of one warm CallTool through the gateway (called as the agent calls
  * it: the kit client, Connect protocol over h2c; MCP streamable
  * HTTP out, exchanged token cached) versus the same call made directly with the MCP SDK client
  * holding the token the gateway would use. The stack runs as `npm start` runs it — identity, chat,
@@ -181,7 +181,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     const gwRate = gwCalls / RATE_SECONDS;
     const directRate = directCalls / RATE_SECONDS;
     console.log(
-      `throughput at concurrency ${CONCURRENCY}, ${RATE_SECONDS} s each: gateway ${gwRate.toFixed(0)} calls/s, direct ${directRate.toFixed(0)} calls/s (${((100 * gwRate) / directRate).toFixed(0)}% of direct; brief §11: ≥ 80%)`,
+      `throughput at concurrency ${CONCURRENCY}, ${RATE_SECONDS} s each: gateway ${gwRate.toFixed(0)} calls/s, direct ${directRate.toFixed(0)} calls/s (${((100 * gwRate) / directRate).toFixed(0)}% of direct; docs/performance.md: ≥ 80%)`,
     );
     const show = (cpu: Record<string, number> | undefined) =>
       cpu

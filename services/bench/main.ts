@@ -7,7 +7,7 @@ import { benchRevocation } from "./revocation.bench.js";
 import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
- * `npm run bench [-- name …]`: prints the figures the product is held to (brief §11).
+ * `npm run bench [-- name …]`: prints the figures the product is held to (docs/performance.md).
  * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {

@@ -113,7 +113,7 @@ export async function benchMcpAuthOverhead(iterations: number): Promise<void> {
 
     const [auth, anon, uncached] = samples.map((s) => summarize(s)) as [Summary, Summary, Summary];
     console.log(
-      "\n## MCP auth overhead (brief §11: p50 < 0.3 ms, p99 < 1 ms; real server process, SDK client, PGlite)",
+      "\n## MCP auth overhead (docs/performance.md: p50 < 0.3 ms, p99 < 1 ms; real server process, SDK client, PGlite)",
     );
     for (const [i, a] of arms.entries()) printRow(a.label, summarize(samples[i] as number[]));
     const diff = (a: Summary, b: Summary) =>

@@ -19,7 +19,7 @@ function clean(message: string): string {
 }
 
 /**
- * Maps a failure on the MCP hop to the Connect code the caller should see (brief §6), with the
+ * Maps a failure on the MCP hop to the Connect code the caller should see (docs/mcp-gateway.md), with the
  * MCP server's own message (scrubbed of credentials) and never a stack trace.
  */
 export function toConnectError(err: unknown): ConnectError {
@@ -125,7 +125,7 @@ function httpStatusOf(err: Error): number | undefined {
 
 /**
  * A tool result with `isError` is the tool's own failure. Our MCP server words them
- * "<reason>: message" (brief §5); the reasons a caller must tell apart become Connect codes, and
+ * "<reason>: message" (docs/mcp-server.md); the reasons a caller must tell apart become Connect codes, and
  * any other tool error stays a tool-level error in the response. The SDK's own texts for an unknown
  * tool or invalid input are recognised too, for MCP servers that are not ours.
  */

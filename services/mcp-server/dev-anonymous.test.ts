@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-describe("AUTH_DEV_ANONYMOUS=1 (brief §10)", () => {
+describe("AUTH_DEV_ANONYMOUS=1 (docs/mcp-server.md, Development fallback)", () => {
   it("warns at start-up", () => {
     const startup = h.logs.records().find((l) => String(l.msg).startsWith("AUTH_DEV_ANONYMOUS=1"));
     expect(startup).toMatchObject({ level: "warn", principal: "dev-anonymous" });

@@ -85,7 +85,7 @@ const STARTING = "starting";
 export const AUDIT_PATH = "/admin/audit";
 
 /**
- * Starts the MCP server (brief §5) on `config.HOST:config.MCP_PORT`. With port 0 (tests) the
+ * Starts the MCP server (docs/mcp-server.md) on `config.HOST:config.MCP_PORT`. With port 0 (tests) the
  * resource URI takes the port actually bound, so tokens can be minted for it.
  */
 export async function startMcpServer(

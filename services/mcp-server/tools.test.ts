@@ -45,7 +45,7 @@ const READ_TOOLS = [
   "get_active_integrations",
 ];
 
-describe("scopes → tools (brief §5)", () => {
+describe("scopes → tools (docs/mcp-server.md)", () => {
   it("each tool needs exactly the scope of the design's table", () => {
     const table: Record<string, string[]> = {
       "tickets:read": ["search_tickets", "get_ticket", "list_tickets", "get_ticket_stats"],

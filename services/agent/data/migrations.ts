@@ -4,7 +4,7 @@ import { SEED_AGENTS } from "../registry/seed-agents.js";
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
 
 /**
- * The agent service's own tables (database per service, brief §2). Append new migrations; never
+ * The agent service's own tables (database per service, docs/architecture.md, "Data"). Append new migrations; never
  * edit one that has shipped.
  */
 export const AGENT_MIGRATIONS: readonly Migration[] = [

@@ -1,4 +1,4 @@
-/** One agent of the registry (brief §7): which model, which tools, which limits. */
+/** One agent of the registry (docs/agent.md): which model, which tools, which limits. */
 export interface AgentRecord {
   readonly id: string;
   readonly name: string;

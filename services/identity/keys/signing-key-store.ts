@@ -1,7 +1,7 @@
 import * as jose from "jose";
 import type { Queryable } from "../../kit/db/index.js";
 
-/** The signing algorithm (brief §3; the kit's verifier allows ES256 and EdDSA). */
+/** The signing algorithm (docs/identity.md; the kit's verifier allows ES256 and EdDSA). */
 export const SIGNING_ALG = "ES256";
 
 /** One persisted signing key. Every stored key is published; the newest one whose `signsFrom` has passed signs. */

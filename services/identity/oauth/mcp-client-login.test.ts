@@ -99,6 +99,7 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
 
     // The code replayed (an interceptor would): refused, and what it issued is revoked — the
     // client's token stops working at the MCP server once the revocation feed delivers it.
+    const replayedAt = performance.now();
     const replay = await fetch(`${stack.identity.url}/oauth2/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -131,6 +132,9 @@ describe("an MCP client logs in with nothing but the server's URL", () => {
       status = (await direct()).status;
     }
     expect(status).toBe(401);
+    console.log(
+      `code reuse → the MCP client's grant revoked → its token refused at the MCP server within ${(performance.now() - replayedAt).toFixed(1)} ms (polled every 50 ms)`,
+    );
     await client.close();
   }, 120_000);
 

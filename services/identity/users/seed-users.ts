@@ -18,7 +18,7 @@ const ROLE_DESCRIPTIONS: Record<Role, string> = {
   viewer: "Reads tickets and integrations",
 };
 
-/** The three users of the brief (DESIGN.md §3), passwords from SEED_*_PASSWORD. */
+/** The three seeded users (docs/identity.md, "Users and roles"), passwords from SEED_*_PASSWORD. */
 export function seedUsersFrom(
   config: Pick<Config, "SEED_ADMIN_PASSWORD" | "SEED_AGENT_PASSWORD" | "SEED_VIEWER_PASSWORD">,
 ): SeedUser[] {

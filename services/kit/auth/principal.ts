@@ -61,7 +61,7 @@ export function describeChain(principal: Pick<Principal, "actor">): string {
     .join(" ← ");
 }
 
-/** Fixed principal of the development fallback (brief §10): read-only, clearly named. */
+/** Fixed principal of the development fallback (docs/mcp-server.md, "Development fallback"): read-only, clearly named. */
 export const DEV_ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
   userId: "dev-anonymous",
   email: "dev-anonymous@localhost",

@@ -1,5 +1,5 @@
 /**
- * The product's authorization model in one place (brief §5): which scope each MCP tool needs and
+ * The product's authorization model in one place (docs/mcp-server.md): which scope each MCP tool needs and
  * which scopes each role grants. The identity provider issues scopes from it, the MCP server
  * enforces it, and the gateway narrows exchanged tokens with it.
  */

@@ -6,7 +6,7 @@ import { createRemoteKeySet } from "./remote-key-set.js";
 import type { ServiceCaller } from "./service-identity.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 
-/** Algorithms we sign with (brief §3). Anything else, `none` and HMAC included, is refused. */
+/** Algorithms we sign with (docs/identity.md). Anything else, `none` and HMAC included, is refused. */
 export const ALLOWED_ALGORITHMS = ["ES256", "EdDSA"] as const;
 
 export interface TokenVerifierOptions {
@@ -37,7 +37,7 @@ export interface TokenVerifier<T = Principal> {
 export type ServiceTokenVerifier = TokenVerifier<ServiceCaller>;
 
 /**
- * The one token verifier (brief §3). Signature, algorithm allow-list, `typ`, `iss`, `aud`,
+ * The one token verifier (docs/identity.md). Signature, algorithm allow-list, `typ`, `iss`, `aud`,
  * `exp`/`nbf` with small leeway, required claims. Tokens that verified once are remembered until
  * they expire, so a token presented on every call of a conversation costs a map lookup.
  * User and MCP tokens become a `Principal`; service tokens use `createServiceTokenVerifier`.

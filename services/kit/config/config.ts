@@ -3,7 +3,7 @@ import { parseDurationSeconds } from "./duration.js";
 import { readSecretFiles } from "./secret-files.js";
 
 /**
- * The product's whole configuration (brief §9): every variable optional, with defaults that start
+ * The product's whole configuration (docs/configuration.md): every variable optional, with defaults that start
  * the embedded stack on loopback. One schema for all services so a variable means the same thing
  * everywhere; each service reads the part it needs.
  */
@@ -137,7 +137,7 @@ const envSchema = z.object({
   ),
   JWKS_CACHE_TTL: duration("10m"),
   JWKS_REFETCH_COOLDOWN: duration("30s"),
-  // Allowed clock skew when checking exp/nbf; 0 is allowed (strict), the brief asks for a few seconds.
+  // Allowed clock skew when checking exp/nbf; 0 is allowed (strict), docs/identity.md asks for a few seconds.
   CLOCK_TOLERANCE: duration("5s", 0),
   SHUTDOWN_GRACE: duration("10s"),
   // How long \`npm start\` waits for each service to answer before giving up (a busy 2-core host

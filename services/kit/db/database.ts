@@ -9,7 +9,7 @@ import { parseDatabaseUrl } from "./redact.js";
 import { toSchemaName } from "./schema-name.js";
 
 /**
- * The one data-layer contract every service codes against (DESIGN.md §2: "same SQL, same migrations,
+ * The one data-layer contract every service codes against (docs/architecture.md, "Data": "same SQL, same migrations,
  * one small data layer shared by all"). Services write plain PostgreSQL with `$1` placeholders; whether
  * it runs on embedded PGlite or on a real server is a deployment choice made by `openDatabase`.
  *
@@ -106,7 +106,7 @@ export interface OpenDatabaseOptions {
  *   with the lock file `join(dataDir, service + ".lock")` until `close()`: PGlite serves one process,
  *   so a second open — another process, or this one — rejects with `DataDirLockedError`;
  * - `databaseUrl`: a bounded `pg.Pool` whose connections all use the schema `toSchemaName(schema ??
- *   service)`, created if missing (one schema per service, DESIGN.md §2).
+ *   service)`, created if missing (one schema per service, docs/architecture.md, "Data").
  *
  * Rejects (and releases everything it opened, the lock included) when the embedded database is
  * locked (`DataDirLockedError`), when the database is unreachable, within 5 s on PostgreSQL, with a

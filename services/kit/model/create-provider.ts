@@ -8,7 +8,7 @@ type ModelConfig = Pick<Config, "LLM_BASE_URL" | "LLM_API_KEY" | "LLM_MODEL" | "
 
 /**
  * The configured model: an OpenAI-compatible server when `LLM_BASE_URL` is set, the embedded
- * deterministic provider otherwise (brief §7). Throws when the configuration is half done.
+ * deterministic provider otherwise (docs/agent.md). Throws when the configuration is half done.
  * `skills` are added after the default ones for the embedded case (the agent's planner plugs in
  * here); a general model needs none.
  */

@@ -1,5 +1,5 @@
 /**
- * The one model interface (brief §7), shaped like OpenAI chat completions so that an
+ * The one model interface (docs/agent.md), shaped like OpenAI chat completions so that an
  * OpenAI-compatible server is a thin mapping and the embedded provider speaks the same language.
  * Field names are camelCase here; the wire mapping lives in `openai-compatible.ts`.
  */

@@ -4,7 +4,7 @@ import type { ServiceCaller } from "../auth/service-identity.js";
 import type { TraceContext } from "./context-keys.js";
 
 /**
- * Implicit per-request scope (brief §4). The server bootstrap opens it around the whole Node
+ * Implicit per-request scope (docs/architecture.md, "Identity propagation"). The server bootstrap opens it around the whole Node
  * request handler — the only place an AsyncLocalStorage reaches server-streaming handler bodies —
  * and the server interceptors fill it in. It mirrors the call's `contextValues`, which stay the
  * source of truth; it lets the logger and outgoing clients find the call without parameters.

@@ -10,7 +10,7 @@ export type Authentication =
 
 export type Authenticate = (authorization: string | undefined) => Promise<Authentication>;
 
-/** The three log lines of the original system, verbatim (brief §5); tests and operators grep for them. */
+/** The three log lines of the original system, verbatim (docs/mcp-server.md); tests and operators grep for them. */
 export const LOG_MISSING = "MCP tool call missing Authorization header";
 export const logAuthenticated = (userId: string) => `MCP tool authenticated for user ${userId}`;
 export const logFailed = (reason: string) => `Authentication failed: ${reason}`;

@@ -4,7 +4,7 @@ import { TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES } from "../domain
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
 
 /**
- * The MCP server's own tables (database per service, brief §2). Append new migrations; never edit
+ * The MCP server's own tables (database per service, docs/architecture.md, "Data"). Append new migrations; never edit
  * one that has shipped.
  */
 export const MIGRATIONS: readonly Migration[] = [

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES } from "../domain/ticket.js";
 
-/** Input and output pieces shared by the ticket tools, with the limits brief §5 asks for. */
+/** Input and output pieces shared by the ticket tools, with the limits docs/mcp-server.md asks for. */
 
 export const ticketId = z
   .number()

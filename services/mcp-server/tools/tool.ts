@@ -58,7 +58,7 @@ export class ToolError extends Error {
 }
 
 export interface ToolSpec<I extends z.ZodType = z.ZodType, O extends z.ZodObject = z.ZodObject> {
-  /** One of the kit's tool names; the scope it needs comes from `TOOL_SCOPES` (one model, brief §5). */
+  /** One of the kit's tool names; the scope it needs comes from `TOOL_SCOPES` (one model, docs/mcp-server.md). */
   readonly name: ToolName;
   readonly title: string;
   readonly description: string;

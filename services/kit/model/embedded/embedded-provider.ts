@@ -9,7 +9,7 @@ export const EMBEDDED_MODEL = "support-ext-embedded-1";
 export const DEFAULT_SKILLS: readonly EmbeddedSkill[] = [ticketTriageSkill];
 
 /**
- * The default model (brief §7): no key, no network, same input → same output, so the product and
+ * The default model (docs/agent.md): no key, no network, same input → same output, so the product and
  * its tests run anywhere. It answers only what one of its skills recognises and says so otherwise.
  */
 export function createEmbeddedProvider(skills: readonly EmbeddedSkill[] = DEFAULT_SKILLS): ModelProvider {
