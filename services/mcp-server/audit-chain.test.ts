@@ -5,7 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../kit/db/index.js";
-import { chainHash, GENESIS_HASH } from "./audit/chain-hash.js";
+import { GENESIS_HASH } from "./audit/chain-hash.js";
 import { sealLegacyRows } from "./audit/legacy-seal.js";
 import { verifyAuditChain } from "./audit/verify-chain.js";
 import { readAuditHead } from "./data/audit-head.js";
@@ -14,6 +14,7 @@ import { openMcpDatabase, SERVICE_NAME } from "./data/open-database.js";
 import { copyAuditTrail } from "./testing/copy-audit-trail.js";
 import { AGENT, type Harness, startHarness, structured, type TestUser, VIEWER } from "./testing/harness.js";
 import { runAuditCli } from "./testing/run-audit-cli.js";
+import { insertForgedRow } from "./testing/tamper.js";
 
 let h: Harness;
 const databaseUrl = process.env.DATABASE_URL || undefined;
@@ -171,44 +172,7 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
     const head = await readAuditHead(h.db);
     const out = await verifyTamperedCopy(async (db) => {
       // The attacker knows the algorithm: the forged row links to the last one and hashes correctly.
-      const forged = {
-        id: 900_001,
-        seq: head.seq + 1,
-        at: new Date(),
-        user_id: "u-admin-7f3a",
-        email: "admin@company.com",
-        actor_sub: null,
-        actor_agent: null,
-        actor_chain: [],
-        anonymous: false,
-        tool: "delete_ticket",
-        arguments: { ticket_id: 1 },
-        outcome: "ok",
-        error_code: null,
-        error: null,
-        duration_ms: 1.5,
-        trace_id: null,
-        request_id: null,
-        session_id: null,
-      };
-      const rowHash = chainHash(head.hash as string, forged);
-      await db.query(
-        `INSERT INTO audit_log (id, seq, at, user_id, email, anonymous, tool, arguments, outcome, duration_ms, prev_hash, row_hash)
-         VALUES ($1, $2, $3, $4, $5, false, $6, $7::jsonb, $8, $9, $10, $11)`,
-        [
-          forged.id,
-          forged.seq,
-          forged.at,
-          forged.user_id,
-          forged.email,
-          forged.tool,
-          JSON.stringify(forged.arguments),
-          "ok",
-          1.5,
-          head.hash,
-          rowHash,
-        ],
-      );
+      await insertForgedRow(db, { seq: head.seq, hash: head.hash as string });
       await db.query(
         `INSERT INTO audit_log (id, user_id, tool, arguments, outcome, duration_ms)
          VALUES (900002, 'u-admin-7f3a', 'delete_ticket', '{}', 'ok', 1)`,

@@ -1,5 +1,5 @@
 import * as jose from "jose";
-import { COUNTERSIGNATURE_TYP } from "../../kit/audit/checkpoint.js";
+import { COUNTERSIGNATURE_TYP, countersignedClaims } from "../../kit/audit/checkpoint.js";
 import type { Witnessed } from "../../kit/audit/checkpoint-proto.js";
 import type { KeyRing } from "../keys/key-ring.js";
 
@@ -16,19 +16,7 @@ export async function countersign(
   w: Omit<Witnessed, "countersignature">,
 ): Promise<string> {
   const signer = keyRing.signer();
-  const c = w.checkpoint;
-  const payload = {
-    iss: issuer,
-    chain,
-    witness_id: w.witnessId,
-    witnessed_at: w.witnessedAt.toISOString(),
-    seq: c.seq,
-    hash: c.hash,
-    at: c.at.toISOString(),
-    reason: c.reason,
-    signer_key: c.signerKey,
-    signature: c.signature,
-  };
+  const payload = { ...countersignedClaims(issuer, w), chain };
   return new jose.CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: COUNTERSIGNATURE_TYP })
     .sign(signer.key);

@@ -20,7 +20,7 @@ import type { LoginThrottle } from "../throttle/login-throttle.js";
 import { createSlidingWindow } from "../throttle/sliding-window.js";
 import type { UserStore } from "../users/user-store.js";
 import { cookieKeys } from "./cookie-keys.js";
-import { createEndpointLimits, REGISTRATION_LIMITS } from "./endpoint-limits.js";
+import { createEndpointPolicy, REGISTRATION_LIMITS } from "./endpoint-policy.js";
 import { EXTENSION_CLIENT_ID } from "./extension-client.js";
 import { registerServiceGrants, type ServiceGrantDeps } from "./grants/service-grants.js";
 import { checkRequest, RefusedInput } from "./http/checked-request.js";
@@ -84,7 +84,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     logger,
     ...deps.metadataDocuments,
   });
-  const limits = createEndpointLimits({
+  const limits = createEndpointPolicy({
     db: deps.db,
     registrationsPerAddress: createSlidingWindow({
       windowMs: 3_600_000,

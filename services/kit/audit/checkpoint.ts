@@ -27,6 +27,33 @@ export interface SignedCheckpoint extends CheckpointBody {
 /** `typ` of the witness's countersignature: explicit typing (RFC 8725 §3.11), so it can never pass for an access token (`at+jwt`). */
 export const COUNTERSIGNATURE_TYP = "audit-checkpoint+jws";
 
+/** What a witnessed checkpoint carries besides the checkpoint (kit/audit/checkpoint-proto.ts `Witnessed`). */
+export interface WitnessEntry {
+  readonly witnessId: number;
+  readonly witnessedAt: Date;
+  readonly checkpoint: SignedCheckpoint;
+}
+
+/**
+ * The claims of the witness's countersignature, one definition for the identity service that signs
+ * them and the MCP server that checks them: the issuer, the witness entry and everything the MCP
+ * server signed, so a countersignature is for exactly one checkpoint.
+ */
+export function countersignedClaims(issuer: string, w: WitnessEntry): Record<string, string | number> {
+  const c = w.checkpoint;
+  return {
+    iss: issuer,
+    witness_id: w.witnessId,
+    witnessed_at: w.witnessedAt.toISOString(),
+    seq: c.seq,
+    hash: c.hash,
+    at: c.at.toISOString(),
+    reason: c.reason,
+    signer_key: c.signerKey,
+    signature: c.signature,
+  };
+}
+
 const HASH = /^[0-9a-f]{64}$/;
 
 /**

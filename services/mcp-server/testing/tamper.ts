@@ -34,10 +34,14 @@ async function deleteAndRenumber(db: Database, seq: number): Promise<void> {
   await db.query("UPDATE audit_head SET seq = seq - 1");
 }
 
-/** A row the server never wrote, linked to the last one with a correct hash, and the head moved to it. */
-async function forgeAppend(db: Database): Promise<void> {
-  const { rows } = await db.query<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_head");
-  const head = rows[0] as { seq: number; hash: string };
+/**
+ * Inserts a row the server never wrote after `head`, linked to it with a correct hash (the attacker
+ * knows the algorithm); the head itself is left where it is. Returns the forged row's seq and hash.
+ */
+export async function insertForgedRow(
+  db: Database,
+  head: { readonly seq: number; readonly hash: string },
+): Promise<{ seq: number; rowHash: string }> {
   const forged: ChainedContent = {
     id: 900_001,
     seq: head.seq + 1,
@@ -74,7 +78,14 @@ async function forgeAppend(db: Database): Promise<void> {
       rowHash,
     ],
   );
-  await db.query("UPDATE audit_head SET seq = $1, hash = $2", [forged.seq, rowHash]);
+  return { seq: forged.seq, rowHash };
+}
+
+/** A row the server never wrote, linked to the last one with a correct hash, and the head moved to it. */
+async function forgeAppend(db: Database): Promise<void> {
+  const { rows } = await db.query<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_head");
+  const forged = await insertForgedRow(db, rows[0] as { seq: number; hash: string });
+  await db.query("UPDATE audit_head SET seq = $1, hash = $2", [forged.seq, forged.rowHash]);
 }
 
 /** The 15 kinds of tampering `npm run audit -- --verify` must detect, by name. */

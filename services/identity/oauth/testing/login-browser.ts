@@ -45,7 +45,7 @@ export class CookieJar {
 
 /** Follows the server's redirects from `url` (a GET), keeping cookies, until a page or a redirect off the server. */
 async function walk(base: string, url: string, jar: CookieJar, first?: RequestInit): Promise<PageVisit> {
-  let next = onBase(base, url);
+  let next = url;
   let init: RequestInit | undefined = first;
   for (let hops = 0; hops < 10; hops++) {
     const cookie = jar.header();
@@ -60,7 +60,7 @@ async function walk(base: string, url: string, jar: CookieJar, first?: RequestIn
       const target = new URL(location, next);
       if (!sameServer(base, target))
         return { status: res.status, html: await res.text(), location: target.href, pageUrl: undefined, jar };
-      next = onBase(base, target.href);
+      next = target.href;
       init = undefined;
       continue;
     }
@@ -130,10 +130,6 @@ export async function loginThroughPage(
   if (!done.location)
     throw new Error(`login answered ${done.status} without a redirect: ${done.html.slice(0, 300)}`);
   return new URL(done.location);
-}
-
-function onBase(_base: string, url: string): string {
-  return new URL(url).href;
 }
 
 function sameServer(base: string, target: URL): boolean {

@@ -1,17 +1,27 @@
 import * as jose from "jose";
-import { COUNTERSIGNATURE_TYP, checkpointSignatureProblem } from "../../../kit/audit/checkpoint.js";
+import {
+  COUNTERSIGNATURE_TYP,
+  checkpointSignatureProblem,
+  countersignedClaims,
+} from "../../../kit/audit/checkpoint.js";
 import type { Witnessed } from "../../../kit/audit/checkpoint-proto.js";
+import { createRemoteKeySet } from "../../../kit/auth/remote-key-set.js";
 
 /** Where the identity service's public keys are (its JWKS), and who it is. */
 export interface WitnessKeys {
   readonly issuer: string;
-  readonly jwks: ReturnType<typeof jose.createRemoteJWKSet>;
+  readonly jwks: jose.JWTVerifyGetKey;
 }
 
+/** The identity service's keys through the kit's one JWKS client (cache, cooldown, stale-on-failure). */
 export function witnessKeys(config: { AUTH_ISSUER: string; AUTH_JWKS_URL: string }): WitnessKeys {
   return {
     issuer: config.AUTH_ISSUER,
-    jwks: jose.createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), { timeoutDuration: 5_000 }),
+    jwks: createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
+      cacheMaxAgeMs: 600_000,
+      cooldownMs: 30_000,
+      timeoutMs: 5_000,
+    }),
   };
 }
 
@@ -37,18 +47,7 @@ export async function witnessedCheckpointProblem(
   } catch (err) {
     return `the witness's countersignature does not verify with its published keys (${err instanceof Error ? err.message : String(err)})`;
   }
-  const c = w.checkpoint;
-  const expected: Record<string, unknown> = {
-    iss: keys.issuer,
-    witness_id: w.witnessId,
-    witnessed_at: w.witnessedAt.toISOString(),
-    seq: c.seq,
-    hash: c.hash,
-    at: c.at.toISOString(),
-    reason: c.reason,
-    signer_key: c.signerKey,
-    signature: c.signature,
-  };
+  const expected = countersignedClaims(keys.issuer, w);
   const differs = Object.keys(expected).filter((k) => payload[k] !== expected[k]);
   return differs.length === 0
     ? undefined

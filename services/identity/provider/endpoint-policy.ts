@@ -27,7 +27,7 @@ interface LimitContext {
   body: unknown;
 }
 
-export interface EndpointLimitsDeps {
+export interface EndpointPolicyDeps {
   readonly db: Database;
   readonly registrationsPerAddress: SlidingWindow;
   readonly maxClients: number;
@@ -50,7 +50,7 @@ export interface EndpointLimitsDeps {
  *   (`invalid_client`, 401); the token endpoint answers other methods 405; every refusal is logged.
  * The address is the socket peer unless TRUSTED_PROXY_HOPS names proxies in front.
  */
-export function createEndpointLimits(deps: EndpointLimitsDeps) {
+export function createEndpointPolicy(deps: EndpointPolicyDeps) {
   const { logger } = deps;
   const addressOf = (ctx: LimitContext) =>
     clientAddressFrom(
