@@ -126,7 +126,14 @@ describe("the stack started by npm start", () => {
       expect(output()).toContain(`"service":"${name}","signal":"SIGTERM","msg":"stopping"`);
     }
     expect(output()).not.toContain("second signal while stopping");
-    expect(lockFiles(stack.dataDir)).toEqual([]);
+    // On failure, say what the runner saw of each service (a restart, a kill) beside the lock left.
+    const runnerSaw = output()
+      .split("\n")
+      .filter((l) =>
+        /"msg":"service (restarted|exited|crashed|ready)"|stop failed|MCP server stopped/.test(l),
+      )
+      .join("\n");
+    expect(lockFiles(stack.dataDir), runnerSaw).toEqual([]);
     // Nothing listens any more.
     for (const port of Object.values(stack.ports)) expect(await portClosed(port)).toBe(true);
   }, 60_000);
