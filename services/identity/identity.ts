@@ -10,7 +10,6 @@ import { createAgentRegistrations, SEED_AGENT_REGISTRATIONS } from "./agents/age
 import { reconcileSeededAgents } from "./agents/reconcile-seeded-agents.js";
 import { registerAuditWitnessService } from "./audit-witness/witness-service.js";
 import { PUBLIC_AUTH_PROCEDURES, registerAuthService } from "./auth/auth-service.js";
-import { createTokenIssuer } from "./auth/issue-tokens.js";
 import { createLogin } from "./auth/login.js";
 import { createLogout } from "./auth/logout.js";
 import { createRefresh } from "./auth/refresh.js";
@@ -28,9 +27,10 @@ import {
   startAuthorizationServer,
 } from "./provider/authorization-server.js";
 import { endingGrantsToo } from "./provider/end-grant.js";
+import { resourceServers } from "./provider/resource-servers.js";
 import { createRevocationFeed, type RevocationFeed } from "./revocation-feed/revocation-feed.js";
 import { registerRevocationService } from "./revocation-feed/revocation-service.js";
-import { createClientCredentialsGrant } from "./service-tokens/client-credentials.js";
+import { createClientCredentialsPolicy } from "./service-tokens/client-credentials.js";
 import { createRevocationList } from "./sessions/revocation-list.js";
 import { startRevocationSync } from "./sessions/revocation-sync.js";
 import { registerSessionAdminService } from "./sessions/session-admin-service.js";
@@ -39,7 +39,6 @@ import { createSessionStore } from "./sessions/session-store.js";
 import { createClientAuthThrottle } from "./throttle/client-auth-throttle.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
 import { createSlidingWindow } from "./throttle/sliding-window.js";
-import { createTokenMinter } from "./tokens/token-minter.js";
 import { seedDevPrincipal } from "./users/seed-dev-principal.js";
 import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
 import { registerUserAdminService } from "./users/user-admin-service.js";
@@ -76,6 +75,8 @@ export interface Identity {
   readonly revokeSession: RevokeSession;
   /** The registered agents, as the token endpoint checks them. */
   readonly agents: AgentDirectory;
+  /** Tells the provider where the identity service listens (AuthService.Refresh uses its token endpoint). */
+  listeningAt(url: string): void;
   close(): void;
 }
 
@@ -131,13 +132,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const revoke = endingGrantsToo(createSessionRevoker(sessions, revocations), db);
 
   const users = createUserStore(db);
-  const minter = createTokenMinter({ issuer: config.AUTH_ISSUER, signer: () => keyRing.signer() });
   const agents = options.agentDirectory ?? createAgentRegistrations(db);
-  const issue = createTokenIssuer({
-    minter,
-    audience: config.API_AUDIENCE,
-    accessTokenTtlSec: config.ACCESS_TOKEN_TTL,
-  });
   // One throttle and dummy hash for both doors: AuthService.Login and the OAuth login page.
   const loginThrottle = createLoginThrottle({
     windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
@@ -145,20 +140,10 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
   });
   const dummyHash = await createDummyHash();
-  const login = createLogin({
-    users,
-    sessions,
-    issue,
-    logger,
-    dummyHash,
-    sessionLifetimeSec: config.REFRESH_TOKEN_TTL,
-    throttle: loginThrottle,
-  });
-  const refresh = createRefresh({ users, sessions, revoke, issue, logger });
-  const logout = createLogout({ sessions, revoke, logger });
-
   // The OAuth 2.1 authorization server (docs/identity.md, "Authorization server"), on oidc-provider:
-  // MCP clients' authorization code flow and our services' grants at one token endpoint.
+  // the one issuer of every token — first-party logins, MCP clients' authorization code flow, our
+  // services' grants — at one token endpoint.
+  let ownUrl: string | undefined;
   const authorizationServer = await startAuthorizationServer({
     db,
     config,
@@ -169,6 +154,8 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     revoke,
     loginThrottle,
     dummyHash,
+    resources: resourceServers(config, keyRing),
+    ownUrl: () => ownUrl,
     serviceGrants: {
       clients: clientRegistryFrom(config),
       exchange: createTokenExchange({
@@ -180,17 +167,14 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
           clockToleranceSec: config.CLOCK_TOLERANCE,
           agents,
         }),
-        minter,
         mcpResource: config.MCP_RESOURCE,
-        mcpTokenTtlSec: config.MCP_TOKEN_TTL,
         devAnonymous: config.AUTH_DEV_ANONYMOUS,
         requireActor: config.NODE_ENV === "production",
       }),
-      clientCredentials: createClientCredentialsGrant({
-        minter,
-        agents,
-        lifetimeSec: config.SERVICE_TOKEN_TTL,
-      }),
+      clientCredentials: createClientCredentialsPolicy({ agents }),
+      mcpResource: config.MCP_RESOURCE,
+      serviceTokenTtlSec: config.SERVICE_TOKEN_TTL,
+      mcpTokenTtlSec: config.MCP_TOKEN_TTL,
     },
     // The same window and per-address bound as failed logins: guessing a client secret is guessing
     // a password. Past it failures are held, never the right secret refused.
@@ -202,6 +186,17 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     }),
     ...options.oauth,
   });
+
+  const firstParty = authorizationServer.firstParty;
+  const login = createLogin({
+    users,
+    sessions: firstParty,
+    logger,
+    dummyHash,
+    throttle: loginThrottle,
+  });
+  const refresh = createRefresh({ sessions: firstParty, revoke, logger });
+  const logout = createLogout({ sessions: firstParty, revoke, logger });
 
   return {
     registerRoutes(router) {
@@ -227,6 +222,9 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     revocationFeed,
     revokeSession: revoke,
     agents,
+    listeningAt(url) {
+      ownUrl = url;
+    },
     close() {
       authorizationServer.close();
       revocationFeed.close();

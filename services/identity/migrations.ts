@@ -78,4 +78,16 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
   ...AUDIT_WITNESS_MIGRATIONS,
   // The authorization server's storage (provider/storage/): oidc-provider's models, cookie keys.
   ...OIDC_MIGRATIONS,
+  {
+    id: "identity_0007_one_refresh_token_family",
+    // Every refresh token is the provider's now, AuthService.Login's included (docs/identity.md,
+    // "One issuer, one grant model"); a login session is a provider grant and `sessions` keeps its
+    // revocation. Refresh tokens issued before this migration stop working: log in again. The
+    // hand-written authorization server's tables (identity_0004) went unread since oidc-provider.
+    sql: `
+      DROP TABLE refresh_tokens;
+      DROP TABLE oauth_refresh_tokens;
+      DROP TABLE oauth_codes;
+      DROP TABLE oauth_clients;`,
+  },
 ];

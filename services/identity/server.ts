@@ -86,6 +86,8 @@ export async function startIdentityServer(
       // It is the feed's source, not a subscriber: its own database and keys are what it needs.
       dependencies: [databaseDependency(db), signingKeysDependency(identity.keyRing)],
     });
+    // Its own token endpoint, reached on loopback when it listens on every address.
+    identity.listeningAt(server.url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:"));
     const openDb = db;
     const openIdentity = identity;
     let closing: Promise<void> | undefined;

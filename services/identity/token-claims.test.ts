@@ -24,7 +24,7 @@ afterAll(() => chat?.dispose());
  * Decoding here happens only after the token verified against the served JWKS.
  */
 describe("token claims", () => {
-  it("access token: header typ at+jwt + kid; claims exactly iss aud sub email roles scope sid jti iat nbf exp", async () => {
+  it("access token: header typ at+jwt + kid; claims exactly iss aud sub client_id email roles scope sid jti iat nbf exp", async () => {
     const login = await chat.auth.login({ email: "agent@company.com", password: chat.passwords.agent });
     const token = login.tokens?.accessToken ?? "";
     const { payload, protectedHeader } = await jose.jwtVerify(
@@ -38,12 +38,14 @@ describe("token claims", () => {
     expect(Object.keys(protectedHeader).sort()).toEqual(["alg", "kid", "typ"]);
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
     expect(Object.keys(payload).sort()).toEqual(
-      ["aud", "email", "exp", "iat", "iss", "jti", "nbf", "roles", "scope", "sid", "sub"].sort(),
+      ["aud", "client_id", "email", "exp", "iat", "iss", "jti", "nbf", "roles", "scope", "sid", "sub"].sort(),
     );
     expect(payload).toMatchObject({
       iss: TEST_ISSUER,
       aud: chat.config.API_AUDIENCE,
       sub: login.user?.id,
+      // RFC 9068 §2.2: the client the token was issued to — AuthService.Login's, for the user's own use.
+      client_id: "support-ext-login",
       email: "agent@company.com",
       roles: ["support_agent"],
       scope: "tickets:read tickets:write integrations:read system:read",
@@ -112,6 +114,7 @@ describe("token claims", () => {
         "act",
         "aud",
         "authorization_details",
+        "client_id",
         "email",
         "exp",
         "iat",
@@ -128,6 +131,7 @@ describe("token claims", () => {
       aud: TEST_MCP_RESOURCE,
       sub: login.user?.id,
       sid: login.sessionId,
+      client_id: TEST_GATEWAY_ID,
       scope: "tickets:read",
       act: { sub: TEST_GATEWAY_ID, act: { sub: SERVICE_IDS.agent, agent: "support-assistant" } },
       authorization_details: [

@@ -8,9 +8,9 @@ import {
 } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { kPeerAddress } from "../../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../../kit/propagation/handler-context.js";
+import type { IssuedTokens } from "../provider/first-party-sessions.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import type { UserRecord, UserStore } from "../users/user-store.js";
-import type { IssuedTokens } from "./issue-tokens.js";
 import type { Login } from "./login.js";
 import type { Logout } from "./logout.js";
 import type { Refresh } from "./refresh.js";

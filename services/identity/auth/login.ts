@@ -2,19 +2,17 @@ import { createHash } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../kit/log/logger.js";
 import { verifyPassword } from "../passwords/password-hash.js";
-import type { SessionStore } from "../sessions/session-store.js";
+import type { FirstPartySessions, IssuedTokens } from "../provider/first-party-sessions.js";
 import type { LoginThrottle } from "../throttle/login-throttle.js";
 import { normalizeEmail, publicUser, type UserStore } from "../users/user-store.js";
-import type { IssuedTokens, IssueTokens } from "./issue-tokens.js";
 
 export interface LoginDeps {
   readonly users: UserStore;
-  readonly sessions: SessionStore;
   readonly throttle: LoginThrottle;
-  readonly issue: IssueTokens;
+  /** Opens the login session: a grant of the provider, with its tokens. */
+  readonly sessions: Pick<FirstPartySessions, "open">;
   /** Compared against when the email is unknown, so both failures cost the same (see password-hash.ts). */
   readonly dummyHash: string;
-  readonly sessionLifetimeSec: number;
   readonly logger: Logger;
 }
 
@@ -69,9 +67,8 @@ export function createLogin(deps: LoginDeps): Login {
     }
     deps.throttle.recordSuccess(email, clientAddress);
 
-    const session = await deps.sessions.create(user.id, deps.sessionLifetimeSec);
-    const issued = await deps.issue(publicUser(user), session);
-    logger.info({ user_id: user.id, session_id: session.sessionId }, "login succeeded");
+    const issued = await deps.sessions.open(publicUser(user));
+    logger.info({ user_id: user.id, session_id: issued.sessionId }, "login succeeded");
     return issued;
   };
 }

@@ -1,44 +1,39 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../kit/log/logger.js";
+import type { FirstPartySessions, IssuedTokens } from "../provider/first-party-sessions.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
-import type { SessionStore } from "../sessions/session-store.js";
-import { looksLikeRefreshToken } from "../tokens/refresh-token.js";
-import type { UserStore } from "../users/user-store.js";
-import type { IssuedTokens, IssueTokens } from "./issue-tokens.js";
 
 export interface RefreshDeps {
-  readonly users: UserStore;
-  readonly sessions: SessionStore;
+  readonly sessions: Pick<FirstPartySessions, "refresh">;
   readonly revoke: RevokeSession;
-  readonly issue: IssueTokens;
   readonly logger: Logger;
 }
 
 export type Refresh = (refreshToken: string) => Promise<IssuedTokens>;
 
+// A revoked session's tokens are deleted with its grant: an unknown token may be one of them.
+const REFUSALS = {
+  unknown: "invalid refresh token, or its login session has been revoked or has ended; log in again",
+  expired: "the login session has expired; log in again",
+  ended: "the login session has ended (logged out, revoked or expired); log in again",
+  user_gone: "the session's user no longer exists",
+} as const;
+
 /**
- * Rotates a refresh token (single use). Presenting a token that was already rotated means two
- * parties hold the session's tokens — the legitimate client and a thief, in an unknown order — so
- * the whole session is revoked (OAuth 2.0 Security BCP, refresh token rotation).
- * The new access token carries the user's current roles.
+ * Rotates a refresh token (single use) through the provider's refresh grant. A token that was
+ * already rotated means two parties hold the session's tokens — the legitimate client and a thief,
+ * in an unknown order — so the whole session is revoked (RFC 9700 §4.14.2), everywhere within a
+ * second. The new access token carries the user's current roles.
  */
 export function createRefresh(deps: RefreshDeps): Refresh {
   const { logger } = deps;
   return async (refreshToken) => {
     if (refreshToken === "") throw new ConnectError("refresh_token is required", Code.InvalidArgument);
-    if (!looksLikeRefreshToken(refreshToken))
-      throw new ConnectError("invalid refresh token", Code.Unauthenticated);
-
-    const outcome = await deps.sessions.rotate(refreshToken);
+    const outcome = await deps.sessions.refresh(refreshToken);
     switch (outcome.kind) {
-      case "invalid":
+      case "refused":
         logger.warn({ reason: outcome.reason }, "refresh refused");
-        throw new ConnectError(
-          outcome.reason === "unknown"
-            ? "invalid refresh token"
-            : `the login session has ${outcome.reason === "expired" ? "expired" : "been revoked"}; log in again`,
-          Code.Unauthenticated,
-        );
+        throw new ConnectError(REFUSALS[outcome.reason], Code.Unauthenticated);
       case "reused":
         await deps.revoke(outcome.sessionId, "refresh_token_reuse");
         logger.warn(
@@ -50,13 +45,8 @@ export function createRefresh(deps: RefreshDeps): Refresh {
           Code.Unauthenticated,
         );
       case "rotated": {
-        const user = await deps.users.findById(outcome.userId);
-        if (!user) {
-          await deps.revoke(outcome.sessionId, "user_gone");
-          throw new ConnectError("the session's user no longer exists", Code.Unauthenticated);
-        }
-        const issued = await deps.issue(user, outcome);
-        logger.info({ user_id: user.id, session_id: outcome.sessionId }, "refresh token rotated");
+        const { issued } = outcome;
+        logger.info({ user_id: issued.user.id, session_id: issued.sessionId }, "refresh token rotated");
         return issued;
       }
     }

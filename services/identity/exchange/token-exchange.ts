@@ -4,7 +4,6 @@ import { scopesForTools } from "../../kit/auth/scopes.js";
 import type { TokenVerifier } from "../../kit/auth/token-verifier.js";
 import type { Form } from "../http/form-body.js";
 import { invalidRequest, OAuthError } from "../http/oauth-response.js";
-import type { AgentToolsDetail, TokenMinter } from "../tokens/token-minter.js";
 import type { ActorTokenCheck, VerifiedActor } from "./actor-token.js";
 
 export { TOKEN_EXCHANGE_GRANT } from "../clients/client-registry.js";
@@ -19,10 +18,8 @@ export interface TokenExchangeOptions {
   readonly isRevoked: (principal: Principal) => boolean;
   /** Verifies `actor_token` (the agent service's token for the client) and its agent. */
   readonly checkActor: ActorTokenCheck;
-  readonly minter: TokenMinter;
   /** The one resource tokens may be exchanged for (RFC 8707): the MCP server. */
   readonly mcpResource: string;
-  readonly mcpTokenTtlSec: number;
   /**
    * `AUTH_DEV_ANONYMOUS=1` (development only): an exchange without `subject_token` is for the
    * development principal, so a token-less turn still reaches the MCP server with a verified
@@ -38,35 +35,41 @@ export interface TokenExchangeOptions {
   readonly requireActor?: boolean;
 }
 
-/** The issued token and what the endpoint logs about it. */
-export interface ExchangeResult {
-  readonly body: {
-    readonly access_token: string;
-    readonly issued_token_type: string;
-    readonly token_type: "Bearer";
-    readonly expires_in: number;
-    readonly scope: string;
-  };
+/** RFC 9396 authorization details entry naming the acting agent's tool allow-list. */
+export interface AgentToolsDetail {
+  readonly type: "agent_tools";
+  readonly agent: string;
+  readonly tools: readonly string[];
+}
+
+/** What the exchanged token is; the provider issues it (provider/grants/service-grants.ts). */
+export interface ExchangeDecision {
+  /** The verified subject token's user and login session (`sub`, `sid`). */
   readonly subject: Principal;
   readonly agent: string | undefined;
   /** The issued token's `act`: the delegation chain, current actor outermost. */
   readonly actor: Actor;
+  /** requested ∩ subject's ∩ what the agent's tools need; never empty. */
   readonly scopes: readonly string[];
-  readonly jti: string;
+  /** The acting agent's allow-list, when an actor token proved one. */
+  readonly agentTools: AgentToolsDetail | undefined;
+  /** Epoch seconds the token must not outlive: its subject token's `exp`. */
+  readonly notAfter: number;
 }
 
 /**
  * RFC 8693 token exchange for the MCP hop (docs/architecture.md, "The exchange with an actor").
  * The subject token is verified like any call at the edge (signature, issuer, aud = API audience,
  * expiry, revoked session). The optional actor token proves which registered agent the agent
- * service runs (actor-token.ts). The issued token is for the MCP resource only, keeps the user as
+ * service runs (actor-token.ts). This is the product's policy; the provider issues the token
+ * (provider/grants/service-grants.ts). The issued token is for the MCP resource only, keeps the user as
  * `sub` and the login session as `sid`, carries the whole chain in nested `act` (the client
  * outermost, RFC 8693 §4.1), scope = requested ∩ subject's ∩ what the agent's tools need (never
  * wider; an empty result is refused), the agent's allow-list as RFC 9396 `authorization_details`,
  * and expires no later than the subject token nor MCP_TOKEN_TTL.
  */
 export function createTokenExchange(options: TokenExchangeOptions) {
-  return async (form: Form, clientId: string): Promise<ExchangeResult> => {
+  return async (form: Form, clientId: string): Promise<ExchangeDecision> => {
     if (form.has(RETIRED_AGENT_ID_PARAM)) {
       throw invalidRequest(
         `${RETIRED_AGENT_ID_PARAM} is not accepted; present the agent service's token as actor_token (RFC 8693)`,
@@ -133,34 +136,13 @@ export function createTokenExchange(options: TokenExchangeOptions) {
       );
     }
 
-    const act = chainOf(clientId, actor);
-    const minted = await options.minter.mint({
-      subject: {
-        userId: subject.userId,
-        email: subject.email,
-        roles: subject.roles,
-        scopes: granted,
-        sessionId: subject.sessionId,
-      },
-      audience: options.mcpResource,
-      lifetimeSec: options.mcpTokenTtlSec,
-      notAfter: subject.expiresAt,
-      actor: act,
-      ...(actor ? { authorizationDetails: [agentTools(actor)] } : {}),
-    });
     return {
-      body: {
-        access_token: minted.token,
-        issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: "Bearer",
-        expires_in: minted.expiresAt - minted.issuedAt,
-        scope: granted.join(" "),
-      },
       subject,
       agent: actor?.agent.agentId,
-      actor: act,
+      actor: chainOf(clientId, actor),
       scopes: granted,
-      jti: minted.jti,
+      agentTools: actor ? agentTools(actor) : undefined,
+      notAfter: subject.expiresAt,
     };
   };
 }
@@ -169,6 +151,15 @@ export function createTokenExchange(options: TokenExchangeOptions) {
 function chainOf(clientId: string, actor: VerifiedActor | undefined): Actor {
   if (!actor) return { sub: clientId };
   return { sub: clientId, act: { sub: actor.caller.clientId, agent: actor.agent.agentId } };
+}
+
+/** The chain as the `act` claim: only its own fields (a Principal's actor carries nothing else, but be exact). */
+export function actClaim(actor: Actor): Record<string, unknown> {
+  return {
+    sub: actor.sub,
+    ...(actor.agent !== undefined ? { agent: actor.agent } : {}),
+    ...(actor.act ? { act: actClaim(actor.act) } : {}),
+  };
 }
 
 function agentTools(actor: VerifiedActor): AgentToolsDetail {

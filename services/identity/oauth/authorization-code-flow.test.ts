@@ -172,14 +172,14 @@ describe("authorization code with PKCE, then refresh rotation", () => {
       redirect_uris: ["https://b.example/cb"],
       token_endpoint_auth_method: "none",
     });
-    const before = await count("oauth_refresh_tokens");
+    const before = await count("oidc_models WHERE model = 'RefreshToken' AND consumed_at IS NULL");
     const foreign = await tokenRequest(chat.url, {
       grant_type: "refresh_token",
       client_id: b.body.client_id as string,
       refresh_token: a.token.body.refresh_token as string,
     });
     expect(foreign.body.error).toBe("invalid_grant");
-    expect(await count("oauth_refresh_tokens")).toBe(before);
+    expect(await count("oidc_models WHERE model = 'RefreshToken' AND consumed_at IS NULL")).toBe(before);
     const err = await chat.auth
       .refresh({ refreshToken: a.token.body.refresh_token as string })
       .catch((e: unknown) => e);

@@ -19,9 +19,11 @@ import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import type { LoginThrottle } from "../throttle/login-throttle.js";
 import { createSlidingWindow } from "../throttle/sliding-window.js";
 import type { UserStore } from "../users/user-store.js";
+import { revokeOnConcurrentReuse } from "./concurrent-reuse.js";
 import { cookieKeys } from "./cookie-keys.js";
 import { createEndpointPolicy, REGISTRATION_LIMITS } from "./endpoint-policy.js";
-import { EXTENSION_CLIENT_ID } from "./extension-client.js";
+import { isFirstParty } from "./first-party-clients.js";
+import { createFirstPartySessions, type FirstPartySessions } from "./first-party-sessions.js";
 import { registerServiceGrants, type ServiceGrantDeps } from "./grants/service-grants.js";
 import { checkRequest, RefusedInput } from "./http/checked-request.js";
 import { createLoginInteraction, INTERACTION_PREFIX } from "./interaction/login-interaction.js";
@@ -29,6 +31,7 @@ import { renderErrorPage, sendPage } from "./interaction/login-page.js";
 import { createCredentialCheck } from "./interaction/verify-credentials.js";
 import { type MetadataDocumentOptions, metadataDocumentFetching } from "./metadata-documents.js";
 import { OAUTH_ROUTES, providerConfiguration } from "./provider-configuration.js";
+import type { ResourceServers } from "./resource-servers.js";
 import { serviceClients } from "./service-clients.js";
 import { startPruningExpired } from "./storage/prune-expired.js";
 import { createTokenClaims } from "./token-claims.js";
@@ -49,7 +52,10 @@ export interface AuthorizationServerDeps {
   /** The login throttle AuthService.Login uses: one budget of guesses whichever door they use. */
   readonly loginThrottle: LoginThrottle;
   readonly dummyHash: string;
-  readonly serviceGrants: Omit<ServiceGrantDeps, "logger">;
+  readonly serviceGrants: Omit<ServiceGrantDeps, "logger" | "resources">;
+  readonly resources: ResourceServers;
+  /** The identity service's own address once it listens: AuthService.Refresh posts to its token endpoint. */
+  readonly ownUrl: () => string | undefined;
   readonly clientFailures: ClientAuthThrottle;
   /** Test seams of the metadata document fetch. */
   readonly metadataDocuments?: Partial<Pick<MetadataDocumentOptions, "maxInFlight" | "loopbackCa">>;
@@ -64,6 +70,8 @@ export type AuthorizationServerTestOptions = Pick<
 
 export interface AuthorizationServer {
   readonly httpRoutes: Readonly<Record<string, HttpRoute>>;
+  /** AuthService.Login's sessions, issued by this provider like every other grant. */
+  readonly firstParty: FirstPartySessions;
   close(): void;
 }
 
@@ -106,6 +114,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
         keyRing: deps.keyRing,
         cookieKeys: keys,
         claims,
+        resources: deps.resources,
         serviceClients: serviceClients(deps.serviceGrants.clients),
         metadataDocuments: documents,
       }),
@@ -113,7 +122,8 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     // Only behind proxies we were told about is X-Forwarded-* believed (https, host, address).
     provider.proxy = config.TRUSTED_PROXY_HOPS > 0;
     provider.use(limits);
-    registerServiceGrants(provider, { ...deps.serviceGrants, logger });
+    revokeOnConcurrentReuse(provider, deps.revoke, logger);
+    registerServiceGrants(provider, { ...deps.serviceGrants, resources: deps.resources, logger });
     provider.on("grant.revoked", (ctx: ProviderContext, grantId: string) => {
       const reason = revocationReason(ctx);
       deps.revoke(grantId, reason).then(
@@ -127,16 +137,17 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
       const grantType = ctx.oidc.params?.grant_type;
       if (grantType !== "authorization_code" && grantType !== "refresh_token") return;
       const token = ctx.oidc.entities?.AccessToken;
+      const clientId = ctx.oidc.client?.clientId;
       logger.info(
         {
-          client_id: ctx.oidc.client?.clientId,
+          client_id: clientId,
           user_id: token?.accountId,
           session_id: token?.grantId,
           scope: token?.scope,
           jti: token?.jti,
           grant: grantType,
         },
-        "token issued to an MCP client",
+        isFirstParty(clientId) ? "token issued to a first-party client" : "token issued to an MCP client",
       );
     });
     provider.on("server_error", (_ctx: unknown, err: unknown) =>
@@ -159,7 +170,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   const interaction = createLoginInteraction({
     provider: () => provider,
     issuer: config.AUTH_ISSUER,
-    defaultResource: (clientId) => (clientId === EXTENSION_CLIENT_ID ? config.CHAT_URL : config.MCP_RESOURCE),
+    defaultResource: (clientId) => deps.resources.resourceFor(clientId),
     checkCredentials: createCredentialCheck({
       users: deps.users,
       throttle: deps.loginThrottle,
@@ -199,6 +210,13 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   const stopPruning = startPruningExpired(deps.db, logger);
   return {
     close: stopPruning,
+    firstParty: createFirstPartySessions({
+      provider: () => provider,
+      resources: deps.resources,
+      sessions: deps.sessions,
+      users: deps.users,
+      ownUrl: deps.ownUrl,
+    }),
     httpRoutes: {
       "/oauth2/*": route,
       // The library answers CORS on metadata, token and revocation, not on registration: browser-based

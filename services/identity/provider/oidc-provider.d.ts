@@ -45,7 +45,13 @@ declare module "oidc-provider" {
     scope: string;
     accessTokenFormat?: "opaque" | "jwt";
     accessTokenTTL?: number;
-    jwt?: { sign?: { alg: string } };
+    jwt?: { sign?: { alg: string; kid?: string } };
+  }
+
+  /** The resolved resource server a token is issued for (`provider.ResourceServer`). */
+  export class ResourceServerInstance {
+    constructor(identifier: string, info: ResourceServer);
+    readonly audience?: string;
   }
 
   export interface ClientMetadata {
@@ -97,6 +103,8 @@ declare module "oidc-provider" {
   export class Grant {
     constructor(properties: { accountId: string; clientId: string });
     readonly jti: string;
+    /** Epoch seconds when the grant (and so every token issued from it) ends. */
+    readonly exp?: number;
     accountId: string;
     clientId: string;
     addResourceScope(resource: string, scope: string): void;
@@ -122,16 +130,48 @@ declare module "oidc-provider" {
     gty: string;
     scope?: string;
     resource?: string;
+    /** Seconds; replaces the configured `ttl` for this token. */
+    expiresIn?: number;
+    /** A JWT access token's resource server: its `aud`, format, signing key. */
+    resourceServer?: ResourceServerInstance;
+    /** RFC 9396 authorization details: a JWT access token's `authorization_details`. */
+    rar?: readonly object[];
+    /** Epoch seconds; when both are given the token's lifetime is exactly `exp − iat`. */
+    iat?: number;
+    exp?: number;
   }
 
   export class AccessToken {
     constructor(properties: GrantBoundTokenProperties);
-    /** Stores the token (opaque format); resolves to its value, which is also its id. */
+    readonly jti: string;
+    /** Stores the token (opaque format; a JWT is not stored); resolves to its value. */
     save(): Promise<string>;
   }
 
   export class RefreshToken {
     constructor(properties: GrantBoundTokenProperties);
+    readonly jti: string;
+    readonly accountId: string;
+    readonly clientId: string;
+    readonly grantId: string;
+    /** Epoch seconds once spent (set by `Adapter.consume`). */
+    readonly consumed?: number;
+    readonly isExpired: boolean;
+    save(): Promise<string>;
+    static find(value: string, options?: { ignoreExpiration?: boolean }): Promise<RefreshToken | undefined>;
+  }
+
+  /** A client's own token (RFC 6749 §4.4): no account, no grant; `sub` is the client. */
+  export class ClientCredentials {
+    constructor(properties: {
+      client: Client;
+      expiresIn?: number;
+      resourceServer?: ResourceServerInstance;
+      scope?: string;
+      iat?: number;
+      exp?: number;
+    });
+    readonly jti: string;
     save(): Promise<string>;
   }
 
@@ -177,6 +217,8 @@ declare module "oidc-provider" {
     readonly Grant: typeof Grant;
     readonly AccessToken: typeof AccessToken;
     readonly RefreshToken: typeof RefreshToken;
+    readonly ClientCredentials: typeof ClientCredentials;
+    readonly ResourceServer: typeof ResourceServerInstance;
     readonly Client: { find(id: string): Promise<Client | undefined> };
     /** A Node request listener (the provider is a Koa application). */
     callback(): (req: IncomingMessage, res: ServerResponse) => void;

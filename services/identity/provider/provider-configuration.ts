@@ -1,13 +1,16 @@
-import { type Configuration, errors, interactionPolicy, type ResourceServer } from "oidc-provider";
+import { type Configuration, errors, interactionPolicy } from "oidc-provider";
 import { SCOPES } from "../../kit/auth/scopes.js";
 import type { Config } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
-import { EXTENSION_CLIENT_ID, extensionClient } from "./extension-client.js";
+import { extensionClient } from "./extension-client.js";
+import { loginClient } from "./first-party-clients.js";
 import { INTERACTION_PREFIX } from "./interaction/login-interaction.js";
 import { renderErrorPage } from "./interaction/login-page.js";
+import type { ResourceServers } from "./resource-servers.js";
 import { createSqlAdapterClass } from "./storage/sql-adapter.js";
 import type { TokenClaims } from "./token-claims.js";
+import { extraTokenClaims } from "./token-extras.js";
 
 /** Where the authorization server's endpoints live on the identity port (docs/identity.md). */
 export const OAUTH_ROUTES = {
@@ -33,6 +36,7 @@ export interface ProviderConfigurationDeps {
   readonly keyRing: KeyRing;
   readonly cookieKeys: readonly string[];
   readonly claims: TokenClaims;
+  readonly resources: ResourceServers;
   /** Our services as confidential clients (service-clients.ts). */
   readonly serviceClients: Configuration["clients"];
   /** Client ID Metadata Documents: which URLs may be fetched, and how (metadata-documents.ts). */
@@ -50,25 +54,10 @@ export interface ProviderConfigurationDeps {
  */
 export function providerConfiguration(deps: ProviderConfigurationDeps): Configuration {
   const { config, keyRing } = deps;
-  const mcpResource: ResourceServer = {
-    audience: config.MCP_RESOURCE,
-    scope: SCOPES.join(" "),
-    accessTokenFormat: "jwt",
-    accessTokenTTL: config.MCP_TOKEN_TTL,
-  };
-  // The product's API (chat, whose RFC 9728 metadata names CHAT_URL as its resource, and every
-  // service behind it): tokens with the API audience, for the extension only.
-  const apiResource: ResourceServer = {
-    audience: config.API_AUDIENCE,
-    scope: SCOPES.join(" "),
-    accessTokenFormat: "jwt",
-    accessTokenTTL: config.ACCESS_TOKEN_TTL,
-  };
-  const isExtension = (client: unknown) =>
-    (client as { clientId?: string } | undefined)?.clientId === EXTENSION_CLIENT_ID;
+  const clientIdOf = (client: unknown) => (client as { clientId?: string } | undefined)?.clientId;
   return {
     adapter: createSqlAdapterClass(deps.db),
-    clients: [...(deps.serviceClients ?? []), extensionClient(config)],
+    clients: [...(deps.serviceClients ?? []), extensionClient(config), loginClient()],
     clientDefaults: {
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
@@ -104,17 +93,14 @@ export function providerConfiguration(deps: ProviderConfigurationDeps): Configur
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, client) => (isExtension(client) ? config.CHAT_URL : config.MCP_RESOURCE),
+        defaultResource: (_ctx, client) => deps.resources.resourceFor(clientIdOf(client)),
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource, client) => {
-          // Each client gets its one resource: the extension the API, MCP clients the MCP server.
-          const [target, info] = isExtension(client)
-            ? [config.CHAT_URL, apiResource]
-            : [config.MCP_RESOURCE, mcpResource];
+          // Each client gets its one resource: our own clients the API, MCP clients the MCP server.
+          const target = deps.resources.resourceFor(clientIdOf(client));
           if (resource !== target)
             throw new errors.InvalidTarget(`this client's tokens are for ${target} only`);
-          // Signed by the key ring's current signer (a key is published before it signs).
-          return { ...info, jwt: { sign: { alg: keyRing.signer().alg, kid: keyRing.signer().kid } } };
+          return deps.resources.info(target);
         },
       },
       clientIdMetadataDocument: {
@@ -140,6 +126,7 @@ export function providerConfiguration(deps: ProviderConfigurationDeps): Configur
       Interaction: 900,
       Session: 900,
     },
+    extraTokenClaims,
     formats: { customizers: { jwt: deps.claims.customize } },
     // Browser-based MCP clients (Inspector's page) call token, registration and revocation
     // cross-origin; no cookie or ambient credential counts there.

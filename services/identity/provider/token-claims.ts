@@ -1,8 +1,8 @@
 import { errors } from "oidc-provider";
 import type { UserStore } from "../users/user-store.js";
-import { EXTENSION_CLIENT_ID } from "./extension-client.js";
+import { isFirstParty } from "./first-party-clients.js";
 
-/** The parts of an access token oidc-provider hands the JWT customizer. */
+/** The parts of a token oidc-provider hands the JWT customizer. */
 interface IssuedToken {
   readonly kind: string;
   readonly accountId?: string;
@@ -19,16 +19,19 @@ export interface TokenClaims {
 }
 
 /**
- * The claims an MCP client's access token carries beyond RFC 9068's (docs/identity.md, "Access
- * tokens"), read from the user as they are now — at every issue, refreshes included: `email`,
- * `roles`, `sid` (the grant: the login session every hop revokes by), `act` naming an MCP client
- * (RFC 8693 §4.1: the client acts for the user; the audit row names it — not our own extension),
- * `nbf`; and `scope` narrowed
- * to what the user still holds. A user who is gone, or holds none of the scopes any more, gets no token.
+ * The claims every access token carries beyond RFC 9068's (docs/identity.md, "Access tokens").
+ * Every token gets `nbf` (= `iat`). A user's token — a first-party login, an MCP client's, an
+ * exchanged one — is read from the user as they are now, at every issue, refreshes included:
+ * `email`, `roles`, `sid` (the grant: the login session every hop revokes by), `scope` narrowed to
+ * what the user still holds, and `act` (RFC 8693 §4.1) naming the client that acts for the user
+ * unless the grant handler already set the whole chain (the exchange) or the client is our own
+ * (the user's own hands). A user who is gone, or holds none of the scopes any more, gets no token.
+ * A service token (client credentials) has no user: it gets `nbf` and nothing else here.
  */
 export function createTokenClaims(users: UserStore): TokenClaims {
   return {
     async customize(_ctx, token, jwt) {
+      jwt.payload.nbf = jwt.payload.iat;
       if (token.kind !== "AccessToken" || !token.accountId) return;
       const user = await users.findById(token.accountId);
       if (!user) throw new errors.InvalidGrant("the user no longer exists");
@@ -37,14 +40,13 @@ export function createTokenClaims(users: UserStore): TokenClaims {
         .filter((s) => s !== "" && user.scopes.includes(s));
       if (granted.length === 0)
         throw new errors.InvalidGrant("the user no longer holds any of the granted scopes");
+      const actsForUser = jwt.payload.act === undefined && !isFirstParty(token.clientId);
       Object.assign(jwt.payload, {
         scope: granted.join(" "),
         email: user.email,
         roles: [...user.roles],
         sid: token.grantId,
-        // Our own extension is the user's own hands; any other client acts for the user.
-        ...(token.clientId === EXTENSION_CLIENT_ID ? {} : { act: { sub: token.clientId } }),
-        nbf: jwt.payload.iat,
+        ...(actsForUser ? { act: { sub: token.clientId } } : {}),
       });
     },
   };

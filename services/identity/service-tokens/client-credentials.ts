@@ -3,37 +3,28 @@ import { lookupAgent } from "../agents/lookup-agent.js";
 import type { RegisteredClient } from "../clients/client-registry.js";
 import type { Form } from "../http/form-body.js";
 import { invalidRequest, OAuthError } from "../http/oauth-response.js";
-import type { TokenMinter } from "../tokens/token-minter.js";
 
 export interface ClientCredentialsOptions {
-  readonly minter: TokenMinter;
   readonly agents: AgentDirectory;
-  /** SERVICE_TOKEN_TTL, seconds. */
-  readonly lifetimeSec: number;
 }
 
-/** The issued service token and what the endpoint logs about it. */
-export interface ClientCredentialsResult {
-  /** RFC 6749 §5.1; no `scope`: service tokens carry none. */
-  readonly body: {
-    readonly access_token: string;
-    readonly token_type: "Bearer";
-    readonly expires_in: number;
-  };
+/** What the service token is for; the provider issues it (provider/grants/service-grants.ts). */
+export interface ServiceTokenDecision {
+  /** The one service it is for (`aud`). */
   readonly audience: string;
+  /** The registered agent the calling service runs (`agent`), when it named one. */
   readonly agent: string | undefined;
-  readonly jti: string;
 }
 
 /**
- * `grant_type=client_credentials` (RFC 6749 §4.4): a service's own token for ONE other service
+ * `grant_type=client_credentials` (RFC 6749 §4.4), the product's policy: a service's own token is for ONE other service
  * (docs/architecture.md, "Service tokens"). `audience` (a service id) is required and must be one
  * the client calls (else invalid_target, RFC 8707 §2). `agent_id` is for the agent service only
  * and only names a registered agent; both refusals are invalid_request (RFC 6749 §5.2: "an
  * unsupported parameter value") — the client's credentials, the grant itself, are valid.
  */
-export function createClientCredentialsGrant(options: ClientCredentialsOptions) {
-  return async (form: Form, client: RegisteredClient): Promise<ClientCredentialsResult> => {
+export function createClientCredentialsPolicy(options: ClientCredentialsOptions) {
+  return async (form: Form, client: RegisteredClient): Promise<ServiceTokenDecision> => {
     const audience = form.get("audience");
     if (audience === undefined || audience === "") throw invalidRequest("missing parameter audience");
     if (form.has("resource")) {
@@ -63,21 +54,6 @@ export function createClientCredentialsGrant(options: ClientCredentialsOptions) 
       if (!(await lookupAgent(options.agents, agent)))
         throw invalidRequest(`agent_id: agent "${agent}" is not registered`);
     }
-    const minted = await options.minter.mintService({
-      clientId: client.clientId,
-      audience,
-      lifetimeSec: options.lifetimeSec,
-      ...(agent !== undefined ? { agent } : {}),
-    });
-    return {
-      body: {
-        access_token: minted.token,
-        token_type: "Bearer",
-        expires_in: minted.expiresAt - minted.issuedAt,
-      },
-      audience,
-      agent,
-      jti: minted.jti,
-    };
+    return { audience, agent };
   };
 }

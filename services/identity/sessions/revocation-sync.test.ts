@@ -70,8 +70,9 @@ async function newSession(db: Database): Promise<string> {
     userId,
     `${userId}@test`,
   ]);
-  const session = await createSessionStore(db).create(userId, 3600);
-  return session.sessionId;
+  const sessionId = randomUUID();
+  await createSessionStore(db).openForGrant(sessionId, userId, new Date(Date.now() + 3_600_000));
+  return sessionId;
 }
 
 describe("revocation sync on PGlite (one process, in-process LISTEN)", { timeout: 90_000 }, () => {

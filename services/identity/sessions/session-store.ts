@@ -1,21 +1,4 @@
-import { randomUUID } from "node:crypto";
 import type { Database } from "../../kit/db/index.js";
-import { hashRefreshToken, newRefreshToken } from "../tokens/refresh-token.js";
-
-/** A session with its freshly issued refresh token (the only time the plain token exists server-side). */
-export interface IssuedSession {
-  readonly sessionId: string;
-  readonly userId: string;
-  readonly refreshToken: string;
-  /** When the session (and so every refresh token of it) ends. */
-  readonly expiresAt: Date;
-}
-
-export type RotateOutcome =
-  | ({ readonly kind: "rotated" } & IssuedSession)
-  /** An already-spent token was presented: the caller must revoke the session. */
-  | { readonly kind: "reused"; readonly sessionId: string; readonly userId: string }
-  | { readonly kind: "invalid"; readonly reason: "unknown" | "expired" | "revoked" };
 
 export interface RevokedSession {
   readonly sessionId: string;
@@ -37,18 +20,14 @@ export interface StoredSession {
  */
 export const SESSION_REVOKED_CHANNEL = "session_revoked";
 
-/** Login sessions and their refresh tokens in the identity database. */
+/**
+ * Login sessions in the identity database: one per grant of the authorization server (its tokens
+ * live with the grant, provider/), kept as the record of its revocation — the unit every hop
+ * revokes by (`sid`), so the feed ends any of them the same way.
+ */
 export interface SessionStore {
-  create(userId: string, lifetimeSec: number): Promise<IssuedSession>;
-  /**
-   * Records a session named by the authorization server's grant (its refresh tokens live with the
-   * grant, provider/): the unit of revocation is the same, so the feed ends it like any other.
-   */
+  /** Records the session of a grant just made (AuthService.Login or an authorization). */
   openForGrant(grantId: string, userId: string, expiresAt: Date): Promise<void>;
-  /** Spends `refreshToken` and issues its successor, atomically; concurrent use of one token is reuse. */
-  rotate(refreshToken: string): Promise<RotateOutcome>;
-  /** The session a refresh token (spent or not) belongs to. */
-  sessionOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | undefined>;
   /**
    * Marks the session revoked and notifies `SESSION_REVOKED_CHANNEL` in the same statement (so the
    * other replicas hear of it exactly when it commits); returns when it was revoked, or undefined
@@ -64,14 +43,6 @@ export interface SessionStore {
   deleteEndedBefore(before: Date): Promise<number>;
 }
 
-interface TokenRow extends Record<string, unknown> {
-  session_id: string;
-  user_id: string;
-  used_at: Date | null;
-  token_expires_at: Date;
-  revoked_at: Date | null;
-}
-
 interface RevokedRow extends Record<string, unknown> {
   id: string;
   revoked_at: Date;
@@ -84,83 +55,13 @@ const toRevoked = (r: RevokedRow): RevokedSession => ({
   reason: r.revoke_reason ?? "unknown",
 });
 
-const SELECT_TOKEN = `
-  SELECT rt.session_id, s.user_id, rt.used_at, rt.expires_at AS token_expires_at, s.revoked_at
-    FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-   WHERE rt.token_hash = $1`;
-
 export function createSessionStore(db: Database): SessionStore {
-  const findToken = async (hash: string) => (await db.query<TokenRow>(SELECT_TOKEN, [hash])).rows[0];
-
   return {
-    async create(userId, lifetimeSec) {
-      const sessionId = randomUUID();
-      const refreshToken = newRefreshToken();
-      const expiresAt = new Date(Date.now() + lifetimeSec * 1000);
-      await db.transaction(async (tx) => {
-        await tx.query("INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)", [
-          sessionId,
-          userId,
-          expiresAt.toISOString(),
-        ]);
-        await tx.query(
-          "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
-          [hashRefreshToken(refreshToken), sessionId, expiresAt.toISOString()],
-        );
-      });
-      return { sessionId, userId, refreshToken, expiresAt };
-    },
-
     async openForGrant(grantId, userId, expiresAt) {
       await db.query(
         "INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
         [grantId, userId, expiresAt.toISOString()],
       );
-    },
-
-    async rotate(refreshToken) {
-      const hash = hashRefreshToken(refreshToken);
-      const row = await findToken(hash);
-      if (!row) return { kind: "invalid", reason: "unknown" };
-      if (row.revoked_at) return { kind: "invalid", reason: "revoked" };
-      if (row.used_at) return { kind: "reused", sessionId: row.session_id, userId: row.user_id };
-      if (row.token_expires_at.getTime() <= Date.now()) return { kind: "invalid", reason: "expired" };
-
-      const next = newRefreshToken();
-      // The conditional UPDATE is the single-use guarantee: of two concurrent refreshes with one
-      // token, exactly one flips used_at; the other sees rowCount 0.
-      const spent = await db.transaction(async (tx) => {
-        const res = await tx.query(
-          `UPDATE refresh_tokens rt SET used_at = now()
-             FROM sessions s
-            WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND s.id = rt.session_id AND s.revoked_at IS NULL`,
-          [hash],
-        );
-        if (res.rowCount === 0) return false;
-        await tx.query(
-          "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
-          [hashRefreshToken(next), row.session_id, row.token_expires_at.toISOString()],
-        );
-        return true;
-      });
-      if (!spent) {
-        // Lost a race: either with another use of this token (reuse) or with a logout.
-        const now = await findToken(hash);
-        if (now?.revoked_at) return { kind: "invalid", reason: "revoked" };
-        return { kind: "reused", sessionId: row.session_id, userId: row.user_id };
-      }
-      return {
-        kind: "rotated",
-        sessionId: row.session_id,
-        userId: row.user_id,
-        refreshToken: next,
-        expiresAt: row.token_expires_at,
-      };
-    },
-
-    async sessionOf(refreshToken) {
-      const row = await findToken(hashRefreshToken(refreshToken));
-      return row ? { sessionId: row.session_id, userId: row.user_id } : undefined;
     },
 
     async revoke(sessionId, reason) {

@@ -6,7 +6,8 @@
  * A service token: header `typ: at+jwt`; claims `iss`, `aud` = the id of the ONE service it is
  * for, `sub` = `client_id` = the calling service's id, `jti`, `iat`, `nbf`, `exp`
  * (SERVICE_TOKEN_TTL), and `agent` when the agent service runs a registered agent. It has no
- * `sid`/`email`, and user tokens have no `client_id`: neither can pass for the other.
+ * `sid`/`email` (user tokens require them), and a user token's `sub` is its user, never its
+ * `client_id`: neither can pass for the other.
  */
 
 /** The services' client ids: the `sub` of their service tokens and the `aud` of tokens for them. */

@@ -1,12 +1,19 @@
 /**
- * A request to an OAuth 2.0 token endpoint (RFC 6749 §3.2) as a confidential client
- * (client_secret_basic): the one HTTP client for the gateway's token exchange and every
- * service's client-credentials tokens.
+ * A request to an OAuth 2.0 token endpoint (RFC 6749 §3.2): the one HTTP client for the gateway's
+ * token exchange, every service's client-credentials tokens (confidential clients,
+ * client_secret_basic) and the identity service's first-party refresh (a public client, RFC 6749
+ * §2.3: `client_id` in the form).
  */
 
 export interface ClientSecret {
   readonly clientId: string;
   readonly clientSecret: string;
+}
+
+/** A public client (RFC 6749 §2.1): it authenticates with nothing, and names itself. */
+export interface PublicClient {
+  readonly clientId: string;
+  readonly clientSecret?: undefined;
 }
 
 /** An RFC 6749 §5.2 error from the token endpoint, or a transport failure (`error: "unreachable"`). */
@@ -27,6 +34,8 @@ export interface TokenResponse {
   /** Epoch milliseconds. */
   readonly expiresAt: number;
   readonly scope: string | undefined;
+  /** RFC 6749 §5.1: present when the grant issues one (a refresh rotates it). */
+  readonly refreshToken: string | undefined;
 }
 
 /** RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding. */
@@ -37,19 +46,22 @@ export function basicCredentials(client: ClientSecret): string {
 
 export async function requestToken(
   endpoint: string,
-  client: ClientSecret,
+  client: ClientSecret | PublicClient,
   form: URLSearchParams,
   options: { timeoutMs: number; signal?: AbortSignal | undefined; headers?: Record<string, string> },
 ): Promise<TokenResponse> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let res: Response;
+  const authorization =
+    client.clientSecret !== undefined ? { authorization: basicCredentials(client) } : undefined;
+  if (!authorization) form.set("client_id", client.clientId);
   try {
     res = await fetch(endpoint, {
       method: "POST",
       headers: {
         ...options.headers,
-        authorization: basicCredentials(client),
+        ...authorization,
         "content-type": "application/x-www-form-urlencoded",
         accept: "application/json",
       },
@@ -73,5 +85,6 @@ export async function requestToken(
     accessToken: body.access_token,
     expiresAt: Date.now() + expiresIn * 1000,
     scope: typeof body.scope === "string" ? body.scope : undefined,
+    refreshToken: typeof body.refresh_token === "string" ? body.refresh_token : undefined,
   };
 }

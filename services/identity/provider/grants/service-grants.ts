@@ -1,4 +1,4 @@
-import { errors, type Provider } from "oidc-provider";
+import { type Client, errors, type Provider } from "oidc-provider";
 import { describeChain } from "../../../kit/auth/principal.js";
 import type { Logger } from "../../../kit/log/logger.js";
 import { currentCallScope } from "../../../kit/propagation/call-scope.js";
@@ -7,22 +7,30 @@ import {
   type RegisteredClient,
   TOKEN_EXCHANGE_GRANT,
 } from "../../clients/client-registry.js";
-import type { createTokenExchange } from "../../exchange/token-exchange.js";
+import { ACCESS_TOKEN_TYPE, actClaim, type createTokenExchange } from "../../exchange/token-exchange.js";
 import type { Form } from "../../http/form-body.js";
 import { OAuthError } from "../../http/oauth-response.js";
-import type { createClientCredentialsGrant } from "../../service-tokens/client-credentials.js";
+import type { createClientCredentialsPolicy } from "../../service-tokens/client-credentials.js";
+import type { ResourceServers } from "../resource-servers.js";
+import { withExtraClaims } from "../token-extras.js";
 
 /** What a grant handler of oidc-provider sees (a Koa context with the provider's `oidc` part). */
 interface GrantContext {
-  oidc: { params: Record<string, unknown>; client?: { clientId: string } };
+  oidc: { params: Record<string, unknown>; client?: Client; provider: Provider };
   body: unknown;
   set(header: string, value: string): void;
 }
 
 export interface ServiceGrantDeps {
   readonly clients: readonly RegisteredClient[];
-  readonly clientCredentials: ReturnType<typeof createClientCredentialsGrant>;
+  readonly clientCredentials: ReturnType<typeof createClientCredentialsPolicy>;
   readonly exchange: ReturnType<typeof createTokenExchange>;
+  readonly resources: ResourceServers;
+  /** The MCP server's resource URI: the one resource tokens are exchanged for. */
+  readonly mcpResource: string;
+  /** SERVICE_TOKEN_TTL and MCP_TOKEN_TTL, seconds. */
+  readonly serviceTokenTtlSec: number;
+  readonly mcpTokenTtlSec: number;
   readonly logger: Logger;
 }
 
@@ -43,38 +51,58 @@ const CLIENT_CREDENTIALS_PARAMETERS = ["audience", "agent_id", "resource", "scop
 /**
  * Our services' grants, registered with the provider (docs/identity.md, "Service grants"): the
  * provider authenticates the client (its secret, its allowed grant types) and answers errors as
- * RFC 6749 §5.2 objects; what stays ours is the policy — which service tokens a service may hold,
- * which agent it may name, and the exchange's actor chain and narrowing.
+ * RFC 6749 §5.2 objects, and issues and signs the tokens (one issuer: docs/identity.md, "One
+ * issuer, one grant model"); what stays ours is the policy — which service tokens a service may
+ * hold, which agent it may name, and the exchange's actor chain and narrowing.
  */
 export function registerServiceGrants(provider: Provider, deps: ServiceGrantDeps): void {
   const { logger } = deps;
-  const registered = (ctx: GrantContext): RegisteredClient => {
-    const id = ctx.oidc.client?.clientId;
-    const client = deps.clients.find((c) => c.clientId === id);
-    if (!client) {
+  const registered = (ctx: GrantContext): { client: RegisteredClient; authenticated: Client } => {
+    const authenticated = ctx.oidc.client;
+    const client = deps.clients.find((c) => c.clientId === authenticated?.clientId);
+    if (!client || !authenticated) {
       throw providerError(
-        new OAuthError(400, "unauthorized_client", `client "${id}" is not one of our services`),
+        new OAuthError(
+          400,
+          "unauthorized_client",
+          `client "${authenticated?.clientId}" is not one of our services`,
+        ),
       );
     }
-    return client;
+    return { client, authenticated };
   };
 
   provider.registerGrantType(
     CLIENT_CREDENTIALS_GRANT,
     async (ctx: GrantContext) => {
-      const client = registered(ctx);
-      const result = await asProviderError(() => deps.clientCredentials(formOf(ctx), client), ctx);
+      const { client, authenticated } = registered(ctx);
+      const decision = await asProviderError(() => deps.clientCredentials(formOf(ctx), client), ctx);
+      const { provider } = ctx.oidc;
+      const issuedAt = epochNow();
+      const token = new provider.ClientCredentials({
+        client: authenticated,
+        resourceServer: new provider.ResourceServer(
+          decision.audience,
+          deps.resources.serviceInfo(decision.audience),
+        ),
+        ...lifetime(issuedAt, issuedAt + deps.serviceTokenTtlSec),
+      });
+      const accessToken = await withExtraClaims(
+        token,
+        decision.agent !== undefined ? { agent: decision.agent } : {},
+      ).save();
       logger.info(
         {
           client_id: client.clientId,
-          audience: result.audience,
-          agent: result.agent,
-          expires_in: result.body.expires_in,
-          jti: result.jti,
+          audience: decision.audience,
+          agent: decision.agent,
+          expires_in: deps.serviceTokenTtlSec,
+          jti: token.jti,
         },
         "service token issued",
       );
-      ctx.body = result.body;
+      // RFC 6749 §5.1; no `scope`: service tokens carry none.
+      ctx.body = { access_token: accessToken, token_type: "Bearer", expires_in: deps.serviceTokenTtlSec };
     },
     CLIENT_CREDENTIALS_PARAMETERS,
   );
@@ -82,26 +110,61 @@ export function registerServiceGrants(provider: Provider, deps: ServiceGrantDeps
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     async (ctx: GrantContext) => {
-      const client = registered(ctx);
-      const result = await asProviderError(() => deps.exchange(formOf(ctx), client.clientId), ctx);
-      const scope = currentCallScope();
-      if (scope) scope.principal = result.subject;
+      const { client, authenticated } = registered(ctx);
+      const decision = await asProviderError(() => deps.exchange(formOf(ctx), client.clientId), ctx);
+      const { provider } = ctx.oidc;
+      const issuedAt = epochNow();
+      const expiresAt = Math.min(issuedAt + deps.mcpTokenTtlSec, decision.notAfter);
+      const scope = decision.scopes.join(" ");
+      // The user's login session is the grant the token belongs to (`sid`): revoking it reaches
+      // this token at every hop, as it reaches the subject token.
+      const token = new provider.AccessToken({
+        accountId: decision.subject.userId,
+        client: authenticated,
+        grantId: decision.subject.sessionId,
+        gty: TOKEN_EXCHANGE_GRANT,
+        scope,
+        resourceServer: new provider.ResourceServer(deps.mcpResource, deps.resources.info(deps.mcpResource)),
+        ...(decision.agentTools
+          ? { rar: [{ ...decision.agentTools, tools: [...decision.agentTools.tools] }] }
+          : {}),
+        ...lifetime(issuedAt, expiresAt),
+      });
+      const accessToken = await withExtraClaims(token, { act: actClaim(decision.actor) }).save();
+      const scopeState = currentCallScope();
+      if (scopeState) scopeState.principal = decision.subject;
       logger.info(
         {
           client_id: client.clientId,
-          agent: result.agent,
-          actor_chain: describeChain(result),
-          session_id: result.subject.sessionId,
-          scope: result.body.scope,
-          expires_in: result.body.expires_in,
-          jti: result.jti,
+          agent: decision.agent,
+          actor_chain: describeChain(decision),
+          session_id: decision.subject.sessionId,
+          scope,
+          expires_in: expiresAt - issuedAt,
+          jti: token.jti,
         },
         "token exchanged for the MCP resource",
       );
-      ctx.body = result.body;
+      ctx.body = {
+        access_token: accessToken,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: "Bearer",
+        expires_in: expiresAt - issuedAt,
+        scope,
+      };
     },
     EXCHANGE_PARAMETERS,
   );
+}
+
+const epochNow = () => Math.floor(Date.now() / 1000);
+
+/**
+ * `iat` and `exp` set together, so `exp − iat` is exactly the lifetime decided (the provider would
+ * read the clock twice) and an exchanged token ends no later than its subject token.
+ */
+function lifetime(issuedAt: number, expiresAt: number): { iat: number; exp: number; expiresIn: number } {
+  return { iat: issuedAt, exp: expiresAt, expiresIn: expiresAt - issuedAt };
 }
 
 /** The provider's parsed parameters as the policy code's form (absent ones are left out). */

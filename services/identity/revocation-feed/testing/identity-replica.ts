@@ -100,6 +100,7 @@ export async function startIdentityReplica(options: {
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  identity.listeningAt(url);
   let server: ServiceServer | undefined;
   const startServer = async () => {
     server = await startServiceServer({
