@@ -124,6 +124,40 @@ describe("authorization code with PKCE, then refresh rotation", () => {
     expect(revoked.rows[0]).toEqual({ revoke_reason: "refresh_token_reuse" });
   });
 
+  it("concurrent refreshes with one refresh token are reuse too: one answer, then the grant ends, the winner's tokens included", async () => {
+    const flow = await fullCodeFlow(chat.url, agentUser());
+    const sid = jose.decodeJwt(String(flow.token.body.access_token)).sid as string;
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        tokenRequest(chat.url, {
+          grant_type: "refresh_token",
+          client_id: flow.clientId,
+          refresh_token: flow.token.body.refresh_token as string,
+        }),
+      ),
+    );
+    const won = answers.filter((a) => a.status === 200);
+    expect(won).toHaveLength(1);
+    for (const a of answers.filter((a) => a.status !== 200)) expect(a.body.error).toBe("invalid_grant");
+    await expect
+      .poll(
+        async () =>
+          (
+            await chat.running.database.query<{ revoke_reason: string | null }>(
+              "SELECT revoke_reason FROM sessions WHERE id = $1",
+              [sid],
+            )
+          ).rows[0]?.revoke_reason,
+      )
+      .toBe("refresh_token_reuse");
+    const successor = await tokenRequest(chat.url, {
+      grant_type: "refresh_token",
+      client_id: flow.clientId,
+      refresh_token: won[0]?.body.refresh_token as string,
+    });
+    expect(successor.body.error).toBe("invalid_grant");
+  });
+
   it("an administrator's revocation or the client's own (RFC 7009) ends the grant: no refresh after", async () => {
     const sidOf = (token: unknown) => jose.decodeJwt(String(token)).sid as string;
     const admin = await fullCodeFlow(chat.url, agentUser());
