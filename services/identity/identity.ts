@@ -38,7 +38,7 @@ import { createSessionRevoker, type RevokeSession } from "./sessions/session-rev
 import { createSessionStore } from "./sessions/session-store.js";
 import { createClientAuthThrottle } from "./throttle/client-auth-throttle.js";
 import { createLoginThrottle } from "./throttle/login-throttle.js";
-import { createSlidingWindow } from "./throttle/sliding-window.js";
+import { createThrottleSharing } from "./throttle/shared-windows.js";
 import { seedDevPrincipal } from "./users/seed-dev-principal.js";
 import { seedUsers, seedUsersFrom } from "./users/seed-users.js";
 import { registerUserAdminService } from "./users/user-admin-service.js";
@@ -133,8 +133,12 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
 
   const users = createUserStore(db);
   const agents = options.agentDirectory ?? createAgentRegistrations(db);
+  // Every throttle counts the events of every identity replica (docs/identity.md, "Throttling").
+  const throttles = createThrottleSharing({ db, logger });
+  const windows = throttles.window;
   // One throttle and dummy hash for both doors: AuthService.Login and the OAuth login page.
   const loginThrottle = createLoginThrottle({
+    windows,
     windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
     maxFailuresPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
     maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
@@ -155,6 +159,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     loginThrottle,
     dummyHash,
     resources: resourceServers(config, keyRing),
+    windows,
     ownUrl: () => ownUrl,
     serviceGrants: {
       clients: clientRegistryFrom(config),
@@ -179,7 +184,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     // The same window and per-address bound as failed logins: guessing a client secret is guessing
     // a password. Past it failures are held, never the right secret refused.
     clientFailures: createClientAuthThrottle({
-      failures: createSlidingWindow({
+      failures: windows("client_auth_address", {
         windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
         limit: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
       }),
@@ -187,6 +192,16 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     ...options.oauth,
   });
 
+  // Every window exists now: read the events the other replicas (or this one before a restart) counted.
+  try {
+    await throttles.start();
+  } catch (err) {
+    authorizationServer.close();
+    revocationFeed.close();
+    await revocationSync.stop().catch(() => undefined);
+    keyRing.close();
+    throw err;
+  }
   const firstParty = authorizationServer.firstParty;
   const login = createLogin({
     users,
@@ -227,6 +242,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     },
     close() {
       authorizationServer.close();
+      throttles.stop().catch(() => undefined);
       revocationFeed.close();
       revocationSync.stop().catch(() => undefined);
       keyRing.close();

@@ -90,4 +90,17 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
       DROP TABLE oauth_codes;
       DROP TABLE oauth_clients;`,
   },
+  {
+    id: "identity_0008_throttle_events",
+    // The throttles' events, shared by the identity replicas (throttle/shared-windows.ts): keys are
+    // SHA-256 digests (no email or address), times epoch ms by the recording replica's clock.
+    sql: `
+      CREATE TABLE throttle_events (
+        window_name text NOT NULL,
+        key_hash text NOT NULL,
+        at_ms bigint NOT NULL
+      );
+      CREATE INDEX throttle_events_at ON throttle_events (at_ms);
+      CREATE INDEX throttle_events_key ON throttle_events (window_name, key_hash);`,
+  },
 ];

@@ -16,8 +16,7 @@ import type { RevocationReason } from "../sessions/revocation-list.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 import type { SessionStore } from "../sessions/session-store.js";
 import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
-import type { LoginThrottle } from "../throttle/login-throttle.js";
-import { createSlidingWindow } from "../throttle/sliding-window.js";
+import type { LoginThrottle, WindowFactory } from "../throttle/login-throttle.js";
 import type { UserStore } from "../users/user-store.js";
 import { revokeOnConcurrentReuse } from "./concurrent-reuse.js";
 import { cookieKeys } from "./cookie-keys.js";
@@ -57,6 +56,8 @@ export interface AuthorizationServerDeps {
   /** The identity service's own address once it listens: AuthService.Refresh posts to its token endpoint. */
   readonly ownUrl: () => string | undefined;
   readonly clientFailures: ClientAuthThrottle;
+  /** Where the registration quota's window comes from (shared by the replicas). */
+  readonly windows: WindowFactory;
   /** Test seams of the metadata document fetch. */
   readonly metadataDocuments?: Partial<Pick<MetadataDocumentOptions, "maxInFlight" | "loopbackCa">>;
   /** Replaces REGISTRATION_LIMITS.maxClients (tests use a small table). */
@@ -94,7 +95,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
   });
   const limits = createEndpointPolicy({
     db: deps.db,
-    registrationsPerAddress: createSlidingWindow({
+    registrationsPerAddress: deps.windows("registration_address", {
       windowMs: 3_600_000,
       limit: REGISTRATION_LIMITS.perAddressPerHour,
     }),

@@ -1,4 +1,12 @@
-import { createSlidingWindow } from "./sliding-window.js";
+import { createSlidingWindow, type SlidingWindow } from "./sliding-window.js";
+
+/** Makes the throttle's windows: in memory by default, shared by the replicas (shared-windows.ts). */
+export type WindowFactory = (
+  name: string,
+  options: { windowMs: number; limit: number; maxKeys?: number },
+) => SlidingWindow;
+
+export const localWindows: WindowFactory = (_name, options) => createSlidingWindow(options);
 
 export interface LoginThrottleOptions {
   readonly windowMs: number;
@@ -9,6 +17,7 @@ export interface LoginThrottleOptions {
   readonly emailDelayBaseMs?: number;
   /** The slow-down never exceeds this: a real user under attack waits, bounded, and gets in. */
   readonly emailDelayMaxMs?: number;
+  readonly windows?: WindowFactory;
 }
 
 export const EMAIL_DELAY_BASE_MS = 250;
@@ -47,9 +56,13 @@ export function createLoginThrottle(
   const max = options.emailDelayMaxMs ?? EMAIL_DELAY_MAX_MS;
   // Enough events per email to reach the maximum delay; more would not change it.
   const doublings = Math.ceil(Math.log2(Math.max(1, max / base)));
-  const byPair = createSlidingWindow({ windowMs: options.windowMs, limit: options.maxFailuresPerEmail });
-  const byAddress = createSlidingWindow({ windowMs: options.windowMs, limit: options.maxFailuresPerAddress });
-  const byEmail = createSlidingWindow({
+  const windows = options.windows ?? localWindows;
+  const byPair = windows("login_pair", { windowMs: options.windowMs, limit: options.maxFailuresPerEmail });
+  const byAddress = windows("login_address", {
+    windowMs: options.windowMs,
+    limit: options.maxFailuresPerAddress,
+  });
+  const byEmail = windows("login_email", {
     windowMs: options.windowMs,
     limit: options.maxFailuresPerEmail + doublings + 1,
   });

@@ -1,7 +1,6 @@
 /**
- * Counts events per key over a sliding time window, in memory (one process; replicas each keep
- * their own, so N replicas allow up to N× the limit — acceptable for throttling guesses, and it
- * needs no shared store).
+ * Counts events per key over a sliding time window, in memory (one process; shared-windows.ts
+ * shares the events between identity replicas).
  *
  * Each key keeps at most `limit` timestamps: enough to tell whether the limit is reached and when
  * the oldest counted event leaves the window. The number of keys is capped too, evicting the
@@ -47,7 +46,10 @@ export function createSlidingWindow(options: {
     },
     record(key, now) {
       const times = live(key, now) ?? [];
-      times.push(now);
+      // In time order even when another replica's event arrives after a later one of ours.
+      let at = times.length;
+      while (at > 0 && (times[at - 1] ?? 0) > now) at--;
+      times.splice(at, 0, now);
       if (times.length > limit) times.shift();
       // Re-insert to mark the key most recently used (Map keeps insertion order).
       events.delete(key);
