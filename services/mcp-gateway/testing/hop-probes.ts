@@ -50,7 +50,12 @@ function classify(err: unknown): ProbeResult {
     : `refused: ${Code[ce.code]} ${ce.rawMessage}`;
 }
 
-export function hopProbes(stack: TestStack): HopProbes {
+/** Where the probes call: a test stack, or any one replica of each hop (its config gives MCP_URL). */
+export type ProbeTargets = Pick<TestStack, "config"> & {
+  readonly [hop in "identity" | "chat" | "agent" | "gateway"]: { readonly url: string };
+};
+
+export function hopProbes(stack: ProbeTargets): HopProbes {
   const agentCredentials = configuredClientCredentials(stack.config, SERVICE_IDS.agent);
   const identity = createClient(
     AuthService,
