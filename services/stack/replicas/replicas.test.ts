@@ -1,4 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import pg from "pg";
@@ -118,6 +122,65 @@ describe.skipIf(!postgres || !haproxyAvailable())(
       );
       console.log(`revocation delay after Logout at each replica (ms): ${delays.join(", ")}`);
     });
+
+    it.skipIf(!k6Binary())(
+      "k6's concurrent-sessions script through the balancers: no token mixed up",
+      async () => {
+        const k6 = k6Binary() as string;
+        const summaries = mkdtempSync(join(tmpdir(), "replicas-k6-"));
+        const vus = 6;
+        const env = {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          IDENTITY: stack.balancer.identity,
+          CHAT: stack.balancer.chat,
+          AGENT: stack.balancer.agent,
+          GATEWAY: stack.balancer["mcp-gateway"],
+          MCP: stack.balancer["mcp-server"],
+          MCP_RESOURCE: stack.config.MCP_RESOURCE,
+          AGENT_CLIENT_SECRET: stack.config.AGENT_CLIENT_SECRET,
+          GATEWAY_CLIENT_ID: stack.config.GATEWAY_CLIENT_ID,
+          GATEWAY_CLIENT_SECRET: stack.config.GATEWAY_CLIENT_SECRET,
+          ADMIN_PASSWORD: stack.passwords.admin,
+          VUS: String(vus),
+          DURATION: "10s",
+          SUMMARY_DIR: summaries,
+          SUMMARY_NAME: "concurrent-sessions-replicas",
+        };
+        const users = spawnSync(
+          process.execPath,
+          ["--import", "tsx", "loadtest/load-users.ts", String(vus)],
+          {
+            env,
+            encoding: "utf8",
+          },
+        );
+        expect(users.status, users.stderr).toBe(0);
+        const run = spawnSync(
+          k6,
+          ["run", "--quiet", "--no-usage-report", "loadtest/concurrent-sessions.js"],
+          {
+            env,
+            encoding: "utf8",
+            timeout: 240_000,
+          },
+        );
+        const summary = readFileSync(join(summaries, "concurrent-sessions-replicas.txt"), "utf8");
+        console.log(summary);
+        const verdict = JSON.parse(
+          readFileSync(join(summaries, "concurrent-sessions-replicas.json"), "utf8"),
+        ) as {
+          correctness_failed: string[];
+        };
+        expect(run.stdout + run.stderr).not.toMatch(/source=stacktrace/);
+        expect(verdict.correctness_failed).toEqual([]);
+        const counter = (name: string) =>
+          Number(new RegExp(`^\\s*${name}\\s+(\\d+)`, "m").exec(summary)?.[1] ?? 0);
+        // A counter never incremented is not printed: no mix-up at all.
+        expect(counter("token_mixups")).toBe(0);
+        expect(counter("tickets_checked")).toBeGreaterThan(0);
+      },
+    );
 
     // After the others: it leaves the viewer's guesses from this address throttled.
     it("failed logins through the balancer are counted across both identity replicas", async () => {
@@ -250,5 +313,16 @@ async function storedMarkers(databaseUrl: string): Promise<Map<string, number>> 
     return stored;
   } finally {
     await client.end();
+  }
+}
+
+/** The k6 run-all.sh would use: K6_BIN, k6 on PATH, or shared/tools/k6 beside a directory above. */
+function k6Binary(): string | undefined {
+  if (process.env.K6_BIN) return process.env.K6_BIN;
+  const onPath = spawnSync("sh", ["-c", "command -v k6"], { encoding: "utf8" }).stdout.trim();
+  if (onPath) return onPath;
+  for (let dir = dirname(process.cwd()); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "shared/tools/k6"))) return join(dir, "shared/tools/k6");
+    if (dir === dirname(dir)) return undefined;
   }
 }
