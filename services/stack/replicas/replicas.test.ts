@@ -69,6 +69,8 @@ describe.skipIf(!postgres || !haproxyAvailable())(
       const tools = served("mcp-server", /"msg":"tool create_ticket ok"/);
       console.log(`create_ticket runs per MCP server replica: ${tools.join(" / ")}`);
       expect(tools.every((n) => n > 0)).toBe(true);
+      // The gateways spoke 2026-07-28 (stateless): the 2025 family would have opened sessions.
+      expect(served("mcp-server", /"msg":"MCP session opened"/)).toEqual([0, 0]);
 
       const audit = createClient(
         AuditService,
