@@ -34,7 +34,7 @@ export class SessionPool {
       session = create();
     }
     this.sessions.set(key, session);
-    this.evictOverflow();
+    this.evictOverflow(key);
     return session;
   }
 
@@ -57,11 +57,12 @@ export class SessionPool {
     await Promise.all(all.map((s) => s.close()));
   }
 
-  private evictOverflow(): void {
+  /** Past the cap, closes the least recently used idle sessions — never `keep`, just handed out. */
+  private evictOverflow(keep: string): void {
     if (this.sessions.size <= this.options.maxSessions) return;
     for (const [key, session] of this.sessions) {
       if (this.sessions.size <= this.options.maxSessions) break;
-      if (session.busy) continue;
+      if (session.busy || key === keep) continue;
       this.sessions.delete(key);
       void session.close();
     }
