@@ -250,6 +250,114 @@ describe.skipIf(!present)(
       await popup.page.close();
     }, 120_000);
 
+    it("deleting a ticket asks first: the question with Confirm / Cancel, nothing deleted before Confirm, then the result", async () => {
+      const popup = await openPopup();
+      await popup.logIn(chatUrl, "admin@company.com", stack.adminPassword);
+      await popup.loggedIn();
+      await popup.pickAgent("support-assistant");
+      await popup.newThread();
+      const created = await popup.ask("create a ticket: old VPN outage report, duplicate");
+      const id = /Created ticket #(\d+)/.exec(created.text)?.[1];
+      expect(id, created.text).toBeDefined();
+
+      // The planner calls delete_ticket; the MCP server asks before anything runs (docs/chat.md,
+      // "Confirmation before destruction"): the bubble shows the question with Confirm and Cancel.
+      const asked = await popup.ask(`delete ticket ${id} because duplicate`);
+      expect(asked.status).toBe("awaiting-confirmation");
+      expect(asked.toolCalls.map((c) => [c.name, c.status])).toEqual([
+        ["delete_ticket", "awaiting-confirmation"],
+      ]);
+      const bubble = popup.page.locator("#messages li.message.assistant").last();
+      const box = bubble.locator(".confirmation");
+      expect(await box.getAttribute("data-state")).toBe("asked");
+      expect(await box.locator(".confirmation-question").textContent()).toMatch(
+        new RegExp(`^Delete ticket #${id} "Old VPN outage report, duplicate" \\(reason: duplicate\\)\\?`),
+      );
+      expect(await box.locator(".confirmation-args").textContent()).toBe(
+        `delete_ticket ticket_id: ${id}, reason: "duplicate"`,
+      );
+      const confirm = box.getByRole("button", { name: `Confirm: Delete ticket #${id}` });
+      const cancel = box.getByRole("button", { name: "Cancel" });
+      expect(await confirm.isEnabled()).toBe(true);
+      expect(await cancel.isEnabled()).toBe(true);
+      // Nothing was deleted: the ticket is still there for a read in another thread.
+      await popup.newThread();
+      const still = await popup.ask(`show ticket ${id}`);
+      expect(still.toolCalls.map((c) => [c.name, c.status])).toEqual([["get_ticket", "succeeded"]]);
+      // Back to the question (the thread reopened from storage shows it again, buttons live).
+      await popup.page.locator("#threads button.thread", { hasText: "create a ticket: old VPN" }).click();
+      await popup.page.locator("#messages li.message").nth(3).waitFor();
+      const stored = popup.page.locator("#messages li.message.assistant").last().locator(".confirmation");
+      await stored.waitFor();
+
+      // At the popup's two sizes: the question and both buttons are on screen, and shot.
+      for (const size of SIZES) {
+        await popup.page.setViewportSize(size);
+        await popup.page.evaluate(
+          "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))",
+        );
+        await stored.scrollIntoViewIfNeeded();
+        for (const selector of ["button.confirm", "button.cancel"]) {
+          const b = await stored.locator(selector).boundingBox();
+          expect(b, `${selector} at ${size.width}×${size.height}`).not.toBeNull();
+          expect((b?.x ?? -1) + (b?.width ?? 0)).toBeLessThanOrEqual(size.width);
+          expect((b?.y ?? -1) + (b?.height ?? 0)).toBeLessThanOrEqual(size.height);
+          expect(b?.y ?? -1).toBeGreaterThanOrEqual(0);
+        }
+        const path = join(sizedDir, `confirm-delete-question-${size.width}x${size.height}.png`);
+        await popup.page.screenshot({ path });
+        expect(pngSize(path)).toEqual(size);
+        console.log(`screenshot ${path}: the delete question with Confirm / Cancel`);
+      }
+      await popup.page.setViewportSize(SIZES[0]);
+
+      await stored.locator("button.confirm").click();
+      const done = popup.page.locator('#messages li.message.assistant:last-child[data-status="complete"]');
+      await done.waitFor({ timeout: 60_000 });
+      expect(await done.locator(".text").textContent()).toBe(`Ticket #${id} deleted.`);
+      expect(await done.locator('li.tool-call[data-tool="delete_ticket"]').getAttribute("data-status")).toBe(
+        "succeeded",
+      );
+      expect(await stored.getAttribute("data-state")).toBe("confirmed");
+      expect(await stored.locator("button.confirm").isDisabled()).toBe(true);
+      expect(await stored.locator("button.cancel").isDisabled()).toBe(true);
+      await popup.page.locator("#send:enabled").waitFor();
+      for (const size of SIZES) {
+        await popup.page.setViewportSize(size);
+        await popup.page.evaluate(
+          "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))",
+        );
+        await done.locator(".text").scrollIntoViewIfNeeded();
+        const path = join(sizedDir, `confirm-delete-done-${size.width}x${size.height}.png`);
+        await popup.page.screenshot({ path });
+        expect(pngSize(path)).toEqual(size);
+        console.log(`screenshot ${path}: the ticket deleted after Confirm`);
+      }
+      await popup.page.setViewportSize(SIZES[0]);
+      // Gone now for every tool.
+      const gone = await popup.ask(`show ticket ${id}`);
+      expect(gone.text).toMatch(/not_found/);
+
+      // Cancel: nothing is deleted, and the answer says who stopped it.
+      const kept = await popup.ask("create a ticket: keep this printer ticket");
+      const keptId = /Created ticket #(\d+)/.exec(kept.text)?.[1];
+      await popup.ask(`delete ticket ${keptId}`);
+      const question = popup.page.locator("#messages li.message.assistant").last().locator(".confirmation");
+      await question.locator("button.cancel").click();
+      const cancelled = popup.page.locator(
+        '#messages li.message.assistant:last-child[data-status="complete"]',
+      );
+      await cancelled.waitFor({ timeout: 60_000 });
+      expect(await cancelled.locator(".text").textContent()).toBe(
+        "delete_ticket was cancelled by the user: nothing was changed.",
+      );
+      expect(await question.getAttribute("data-state")).toBe("cancelled");
+      await shot(popup, "9-admin-delete-cancelled");
+      await popup.page.click("#logout");
+      await popup.page.locator("#login").waitFor();
+      await popup.page.close();
+    }, 180_000);
+
     it("viewer@company.com sees only the viewer's tools, and a clear refusal for a write", async () => {
       const popup = await openPopup();
       await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);

@@ -235,7 +235,25 @@ describe("Run", () => {
       ["create_ticket", created[0]?.status ?? ToolCallStatus.UNSPECIFIED],
     ]);
     for (const sentence of sentences) {
-      const events = await run(sentence);
+      let events = await run(sentence);
+      // delete_ticket asks first (docs/agent.md, "Confirmation"): the turn stops, nothing deleted,
+      // and goes on with the user's yes from where it stopped.
+      const asked = events.find((e) => e.event.case === "confirmationRequired");
+      if (asked?.event.case === "confirmationRequired") {
+        expect(finalOf(events).stopReason, sentence).toBe(StopReason.CONFIRMATION_REQUIRED);
+        expect(asked.event.value.toolCall?.name).toBe("delete_ticket");
+        events = [];
+        for await (const res of stack.client.run(
+          {
+            agentId: "support-assistant",
+            input: sentence,
+            resume: { state: asked.event.value.resumeState, confirmed: true },
+          },
+          { headers: { authorization: `Bearer ${admin.accessToken}` } },
+        )) {
+          if (res.event) events.push(res.event);
+        }
+      }
       const final = finalOf(events);
       expect(final.stopReason, sentence).toBe(StopReason.COMPLETED);
       expect(final.toolCalls, sentence).toHaveLength(1);

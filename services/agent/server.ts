@@ -7,6 +7,7 @@ import type { Logger } from "../kit/log/logger.js";
 import { createModelProvider } from "../kit/model/create-provider.js";
 import type { ModelProvider } from "../kit/model/types.js";
 import { startServiceServer } from "../kit/server/service-server.js";
+import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
 import { agentRoutes } from "./agent-service.js";
 import { AGENT_CALLER_RULES } from "./caller-rules.js";
 import { openAgentDatabase } from "./data/open-agent-database.js";
@@ -37,6 +38,7 @@ export async function startAgent(
   logger: Logger,
   options: AgentOptions = {},
 ): Promise<RunningAgent> {
+  const telemetry = startTelemetry(SERVICE_IDS.agent, config);
   const model = options.model ?? createModelProvider(config, [plannerSkill]);
   const db = await openAgentDatabase(config, { logger, schema: options.databaseSchema });
   let auth: ServiceAuth | undefined;
@@ -49,6 +51,7 @@ export async function startAgent(
       host: config.HOST,
       port: config.AGENT_PORT,
       logger,
+      telemetry,
       routes: agentRoutes({
         registry: createAgentRegistry(db),
         model,

@@ -7,6 +7,7 @@ import { databaseDependency } from "../kit/db/database-dependency.js";
 import type { Database } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/logger.js";
 import { anyOrigin, startServiceServer } from "../kit/server/service-server.js";
+import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
 import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";
@@ -43,6 +44,7 @@ export async function startChat(
   logger: Logger,
   options: ChatOptions = {},
 ): Promise<RunningChat> {
+  const telemetry = startTelemetry(SERVICE_IDS.chat, config);
   // On PGlite this also takes DATA_DIR/chat.lock (one process per embedded database), until close.
   const db = await openChatDatabase(config, { logger, schema: options.databaseSchema });
   const metadata = protectedResourceMetadata({
@@ -64,6 +66,7 @@ export async function startChat(
       host: config.HOST,
       port: config.CHAT_PORT,
       logger,
+      telemetry,
       routes: chatRoutes({
         threads: new ThreadStore(db),
         turns,

@@ -5,6 +5,7 @@ import type { Database } from "../kit/db/index.js";
 import { STRICT } from "../kit/input/clean-text.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
+import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { IDENTITY_CALLER_RULES } from "./caller-rules.js";
 import { openIdentityDatabase } from "./data/open-identity-database.js";
@@ -45,6 +46,7 @@ export async function startIdentityServer(
   logger: Logger,
   options: IdentityServerOptions = {},
 ): Promise<RunningIdentity> {
+  const telemetry = startTelemetry(SERVICE_IDS.identity, config);
   let db: Database | undefined;
   let identity: Identity | undefined;
   try {
@@ -64,6 +66,7 @@ export async function startIdentityServer(
       host: config.HOST,
       port: config.IDENTITY_PORT,
       logger,
+      telemetry,
       routes: (router) => routesOf.registerRoutes(router),
       auth: {
         ...identity.auth,

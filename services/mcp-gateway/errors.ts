@@ -139,6 +139,9 @@ const TOOL_ERROR_CODES: Record<string, Code> = {
   not_found: Code.NotFound,
   unknown_tool: Code.NotFound,
   invalid_transition: Code.FailedPrecondition,
+  // A destructive tool whose client cannot ask the user (docs/mcp-server.md, "Confirmation before destruction").
+  // `cancelled_by_user` stays a tool-level error: the caller itself sent that no.
+  confirmation_unavailable: Code.FailedPrecondition,
   model_unavailable: Code.Unavailable,
   internal_error: Code.Internal,
 };

@@ -1,5 +1,10 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/client";
+import {
+  type CallToolResult,
+  type InputRequiredResult,
+  isInputRequiredResult,
+  type Tool as McpTool,
+} from "@modelcontextprotocol/client";
 import {
   type CallToolResponse,
   McpGatewayService,
@@ -19,6 +24,9 @@ import type { TokenSubject } from "./token/mcp-token-source.js";
 
 const TOOLS_LIST = "mcpgateway.tools";
 const MAX_ARGUMENTS_BYTES = 256 * 1024;
+/** Answers are short (a yes, a form's few fields); a state is the server's signed few hundred bytes. */
+const MAX_INPUT_RESPONSES_BYTES = 64 * 1024;
+const MAX_REQUEST_STATE_BYTES = 16 * 1024;
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 // Tool arguments are shallow; far below where serialising them again would overflow the stack.
 const MAX_ARGUMENTS_NESTING = 64;
@@ -86,13 +94,17 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
           throw new ConnectError("name: a tool name is required", Code.InvalidArgument);
         const args = parseArguments(req.argumentsJson);
         const idempotencyKey = idempotencyKeyOf(req.idempotencyKey);
+        const inputResponses = parseInputResponses(req.inputResponsesJson);
+        const requestState = requestStateOf(req.requestState);
         const session = sessionFor(ctx);
-        let result: CallToolResult;
+        let result: CallToolResult | InputRequiredResult;
         try {
           result = await session.callTool(req.name, args, {
             signal: ctx.signal,
             idempotent: isReadOnly(req.name),
             ...(idempotencyKey ? { idempotencyKey } : {}),
+            ...(inputResponses ? { inputResponses } : {}),
+            ...(requestState ? { requestState } : {}),
           });
         } catch (err) {
           throw toConnectError(err);
@@ -134,12 +146,33 @@ function idempotencyKeyOf(key: string): string | undefined {
 
 function parseArguments(json: string): Record<string, unknown> {
   if (json.trim() === "") return {};
-  if (Buffer.byteLength(json) > MAX_ARGUMENTS_BYTES) {
-    throw new ConnectError(`arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`, Code.InvalidArgument);
+  return parseObject("arguments_json", json, MAX_ARGUMENTS_BYTES);
+}
+
+/** The user's answers to a tool's questions (MCP InputResponses); undefined when none. */
+function parseInputResponses(json: string): Record<string, unknown> | undefined {
+  if (json.trim() === "") return undefined;
+  return parseObject("input_responses_json", json, MAX_INPUT_RESPONSES_BYTES);
+}
+
+function requestStateOf(state: string): string | undefined {
+  if (state === "") return undefined;
+  if (Buffer.byteLength(state) > MAX_REQUEST_STATE_BYTES) {
+    throw new ConnectError(
+      `request_state: larger than ${MAX_REQUEST_STATE_BYTES} bytes`,
+      Code.InvalidArgument,
+    );
+  }
+  return state;
+}
+
+function parseObject(field: string, json: string, maxBytes: number): Record<string, unknown> {
+  if (Buffer.byteLength(json) > maxBytes) {
+    throw new ConnectError(`${field}: larger than ${maxBytes} bytes`, Code.InvalidArgument);
   }
   if (exceedsNesting(json, MAX_ARGUMENTS_NESTING)) {
     throw new ConnectError(
-      `arguments_json: nested deeper than ${MAX_ARGUMENTS_NESTING} levels`,
+      `${field}: nested deeper than ${MAX_ARGUMENTS_NESTING} levels`,
       Code.InvalidArgument,
     );
   }
@@ -147,10 +180,10 @@ function parseArguments(json: string): Record<string, unknown> {
   try {
     value = JSON.parse(json);
   } catch {
-    throw new ConnectError("arguments_json: not valid JSON", Code.InvalidArgument);
+    throw new ConnectError(`${field}: not valid JSON`, Code.InvalidArgument);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ConnectError("arguments_json: must be a JSON object", Code.InvalidArgument);
+    throw new ConnectError(`${field}: must be a JSON object`, Code.InvalidArgument);
   }
   return value as Record<string, unknown>;
 }
@@ -162,7 +195,21 @@ function textOf(result: CallToolResult): string {
     .join("\n");
 }
 
-function toResponse(result: CallToolResult): Omit<CallToolResponse, "$typeName"> {
+function toResponse(result: CallToolResult | InputRequiredResult): Omit<CallToolResponse, "$typeName"> {
+  if (isInputRequiredResult(result)) {
+    // The tool asks the user first (docs/mcp-gateway.md, "Questions to the user"): its questions and
+    // the server's state go back as they are; nothing ran.
+    return {
+      text: "",
+      structuredContentJson: "",
+      isError: false,
+      inputRequired: {
+        $typeName: "supportext.mcpgateway.v1.InputRequired",
+        inputRequestsJson: JSON.stringify(result.inputRequests ?? {}),
+        requestState: result.requestState ?? "",
+      },
+    };
+  }
   const text = textOf(result);
   if (result.isError) {
     const code = classifyToolError(text);

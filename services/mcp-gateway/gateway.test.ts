@@ -112,7 +112,24 @@ describe("MCP gateway (exchange mode)", () => {
     await call("list_integrations", {});
     await call("get_active_integrations", {});
     await call("get_system_health", {});
-    await call("delete_ticket", { ticket_id: id, reason: "duplicate" });
+    // Destructive: asked first, run with the user's yes (docs/mcp-gateway.md, "Questions to the user").
+    const asked = await gw.callTool(
+      { name: "delete_ticket", argumentsJson: JSON.stringify({ ticket_id: id, reason: "duplicate" }) },
+      bearer(admin.accessToken),
+    );
+    const [key] = Object.keys(JSON.parse(asked.inputRequired?.inputRequestsJson ?? "{}") as object);
+    const deleted = await gw.callTool(
+      {
+        name: "delete_ticket",
+        argumentsJson: JSON.stringify({ ticket_id: id, reason: "duplicate" }),
+        inputResponsesJson: JSON.stringify({
+          [key as string]: { action: "accept", content: { confirm: true } },
+        }),
+        requestState: asked.inputRequired?.requestState ?? "",
+      },
+      bearer(admin.accessToken),
+    );
+    expect(JSON.parse(deleted.structuredContentJson)).toMatchObject({ deleted: true });
 
     const rows = await auditRows(admin.userId);
     const tools = new Set(rows.filter((r) => r.outcome === "ok").map((r) => r.tool));

@@ -3,10 +3,12 @@ import { SERVICE_IDS } from "../kit/auth/service-identity.js";
 import type { Config } from "../kit/config/config.js";
 import type { Logger } from "../kit/log/logger.js";
 import { startServiceServer } from "../kit/server/service-server.js";
+import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
 import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
 import { ServerEra, versionPolicy } from "./session/server-era.js";
 import { SessionPool } from "./session/session-pool.js";
+import { registerGatewayMetrics } from "./telemetry.js";
 import {
   createExchangeTokenSource,
   createPassthroughTokenSource,
@@ -25,6 +27,7 @@ export interface RunningGateway {
 
 /** Starts the MCP gateway on `config.GATEWAY_PORT` (0 = any free port, as tests use). */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  const telemetry = startTelemetry(SERVICE_IDS.gateway, config);
   const tokenSource =
     config.MCP_TOKEN_MODE === "passthrough"
       ? createPassthroughTokenSource()
@@ -41,6 +44,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     maxSessions: config.GATEWAY_MAX_SESSIONS,
     idleMs: config.GATEWAY_SESSION_IDLE * 1000,
   });
+  registerGatewayMetrics(telemetry, () => pool.size);
   const auth = await startServiceAuth(config, SERVICE_IDS.gateway, logger);
   // A revoked session's calls are refused by the kit; its exchanged tokens and MCP sessions go too.
   auth.revocations.onRevoked(({ sessionId }) => {
@@ -59,6 +63,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       host: config.HOST,
       port: config.GATEWAY_PORT,
       logger,
+      telemetry,
       routes: gatewayRoutes({
         pool,
         logger,

@@ -30,6 +30,7 @@ import type { ModelProvider } from "../kit/model/types.js";
 import { followDependencies } from "../kit/server/dependency.js";
 import { createHealth } from "../kit/server/health.js";
 import { answerHealthRoute } from "../kit/server/health-routes.js";
+import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
 import { createAuditRecorder } from "./audit/audit-recorder.js";
 import type { AuditWitnessAccess } from "./audit/audit-service.js";
 import { checkpointKeyPath, loadOrCreateCheckpointKey } from "./audit/witness/checkpoint-key.js";
@@ -46,11 +47,13 @@ import { AUDIT_RPC_PREFIX, createAuditRpcHandler } from "./http/audit-rpc.js";
 import { createHostOriginGuard, defaultAllowLists } from "./http/host-origin-guard.js";
 import { createMcpEndpoint } from "./http/mcp-endpoint.js";
 import { createRequestHandler } from "./http/request-handler.js";
+import { createConfirmationCodec } from "./mcp/confirmation.js";
 import { createProtocolServer } from "./mcp/protocol-server.js";
 import { createToolCatalog } from "./mcp/tool-catalog.js";
 import { createToolRunner } from "./mcp/tool-runner.js";
 import { SessionRegistry } from "./session/session-registry.js";
 import { collectVersions } from "./system/versions.js";
+import { registerMcpServerMetrics, withAuditTelemetry, withToolSpans } from "./telemetry.js";
 import { ALL_TOOLS } from "./tools/all-tools.js";
 
 export interface McpServerOverrides {
@@ -93,6 +96,7 @@ export async function startMcpServer(
   logger: Logger,
   overrides: McpServerOverrides = {},
 ): Promise<RunningMcpServer> {
+  const telemetry = startTelemetry(SERVICE_IDS.mcpServer, config);
   // On PGlite, opening takes DATA_DIR/mcp-server.lock (one process per embedded database) until
   // the database is closed; `npm run audit` refuses while it is held.
   const database =
@@ -168,21 +172,31 @@ export async function startMcpServer(
     everyRows: config.AUDIT_CHECKPOINT_ROWS,
     everyMs: config.AUDIT_CHECKPOINT_INTERVAL * 1000,
   });
-  const audit = createAuditRecorder(database, logger, () => checkpointer.appended());
   const catalog = createToolCatalog(ALL_TOOLS);
-  const runTool = createToolRunner({
-    catalog,
-    db: database,
-    audit,
-    model,
-    logger,
-    system: { startedAt, versions, activeSessions: () => sessions.size },
-  });
+  // Spans of each audit write and tool run, tool calls counted per audit row (docs/architecture.md, "Telemetry").
+  const knownTools = { has: (name: string) => catalog.get(name) !== undefined };
+  registerMcpServerMetrics(telemetry, () => sessions.size);
+  const audit = withAuditTelemetry(
+    createAuditRecorder(database, logger, () => checkpointer.appended()),
+    telemetry,
+    knownTools,
+  );
+  const runTool = withToolSpans(
+    createToolRunner({
+      catalog,
+      db: database,
+      audit,
+      model,
+      logger,
+      system: { startedAt, versions, activeSessions: () => sessions.size },
+    }),
+    knownTools,
+  );
   // Logout, refresh-token reuse or an administrator ends a session: its MCP tokens (same `sid`)
   // and login tokens are refused here within a second; past the staleness bound, all are (fail closed).
   const revocations =
     overrides.revocations ??
-    watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger);
+    watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger, telemetry);
   const revocation = revocationChecks(revocations);
   const authenticate = createAuthenticator({
     verifier,
@@ -209,18 +223,20 @@ export async function startMcpServer(
     [databaseDependency(database), revocationFeedDependency(revocations)],
     logger,
   );
+  const confirmations = await createConfirmationCodec(database);
   const handleMcp = createMcpEndpoint({
     authenticate,
     recordUser: createSeenUserRecorder(database, logger),
     sessions,
     catalog,
     createServer: () =>
-      createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0", logger }),
+      createProtocolServer({ catalog, runTool, version: versions.service ?? "0.0.0", logger, confirmations }),
     audit,
     logger,
     resource,
     resourceMetadataUrl,
     maxBodyBytes: MAX_BODY_BYTES,
+    telemetry,
   });
   listener = createRequestHandler({
     logger,
@@ -253,6 +269,7 @@ export async function startMcpServer(
       auth: { verifier: apiVerifier, ...revocation },
     }),
     health,
+    telemetry,
   });
   health.setDependency(STARTING, true);
 

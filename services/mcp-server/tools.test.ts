@@ -20,7 +20,8 @@ const GATEWAY_ACT = { sub: "mcp-gateway", agent: "support-assistant" };
 
 beforeAll(async () => {
   h = await startHarness();
-  admin = await h.connect(await h.token(ADMIN, { act: GATEWAY_ACT }));
+  // It says yes to the question delete_ticket asks (docs/mcp-server.md, "Confirmation before destruction").
+  admin = await h.connect(await h.token(ADMIN, { act: GATEWAY_ACT }), { confirm: true });
 });
 afterAll(() => h.close());
 

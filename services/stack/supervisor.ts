@@ -39,7 +39,11 @@ export interface SuperviseOptions {
 
 /** The service exited before it was ever ready, for a reason a restart cannot fix. */
 // Absolute: the runner may be started from any working directory.
-const EXIT_WITH_RUNNER = fileURLToPath(new URL("../kit/server/exit-with-runner.ts", import.meta.url));
+// TypeScript beside the sources (`npm start`), JavaScript in a compiled build (`npm run build`).
+const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+const EXIT_WITH_RUNNER = fileURLToPath(
+  new URL(`../kit/server/exit-with-runner${EXTENSION}`, import.meta.url),
+);
 
 export class CannotStartError extends Error {
   override readonly name = "CannotStartError";
@@ -74,7 +78,9 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
   const start = (): void => {
     // exit-with-runner loads before the service's own modules: it leaves with the runner from
     // the first moment (docs/architecture.md, "Processes").
-    const current = spawn(process.execPath, ["--import", "tsx", "--import", EXIT_WITH_RUNNER, svc.entry], {
+    // TypeScript sources run under tsx (`npm start`); a compiled build (`npm run build`) runs as is.
+    const loader = svc.entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+    const current = spawn(process.execPath, [...loader, "--import", EXIT_WITH_RUNNER, svc.entry], {
       // The IPC channel lets the service notice the runner's death, however it died (see
       // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
       // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took

@@ -28,6 +28,10 @@ const HINTS: Readonly<Record<string, { readonly text: string; readonly already: 
 export function summarizeResult(call: ToolCall, content: string | undefined): string {
   const result = content === undefined ? undefined : decodeToolResult(content);
   if (!result) return `${call.name} returned no readable result.`;
+  if (!result.ok && result.error_code === "cancelled") {
+    // The user said no to the tool's question (docs/agent.md, "Confirmation"): nothing ran.
+    return `${call.name} was cancelled by the user: nothing was changed.`;
+  }
   if (!result.ok) {
     // The code is said once, in the parentheses; a hint only when the tool's own words lack it.
     const error = withoutCodePrefix(result.error.trim(), result.error_code);

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -9,18 +10,33 @@ import {
   type Usage,
   UsageSchema,
 } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatCompletion, ChatMessage, ModelProvider } from "../../kit/model/types.js";
+import type {
+  ChatCompletion,
+  ChatMessage,
+  ModelProvider,
+  ToolCall as ModelToolCall,
+} from "../../kit/model/types.js";
 import type { UsageLimits } from "../registry/agent-record.js";
 import { encodeToolResult } from "../tool-result-content.js";
+import { answerOf, argumentsSummary, confirmationOf } from "./confirmation.js";
 import { events } from "./events.js";
 import { modelFailure } from "./model-failure.js";
 import { modelTurn } from "./model-turn.js";
-import type { RunTools, ToolOutcome } from "./tool-gateway.js";
+import { callFromJson, callToJson, encodePausedTurn, type PausedTurn } from "./paused-turn.js";
+import { CANCELLED_MESSAGE, type RunTools, type ToolAnswers, type ToolOutcome } from "./tool-gateway.js";
 
 export interface TurnInput {
   /** System prompt, history and the new user input, in order. */
   readonly messages: readonly ChatMessage[];
   readonly limits: UsageLimits;
+  /** The turn's name (turn-id.ts), kept with a stopped turn so its calls keep their keys. */
+  readonly turnId?: string | undefined;
+}
+
+/** Going on with a turn that stopped for a confirmation, with the user's answer (docs/agent.md, "Confirmation"). */
+export interface ResumeInput {
+  readonly state: PausedTurn;
+  readonly confirmed: boolean;
 }
 
 /** The gateway's own bound on a call's arguments (bytes); the loop refuses bigger ones itself. */
@@ -42,12 +58,27 @@ export async function* runAgentTurn(
   model: ModelProvider,
   tools: RunTools,
   signal: AbortSignal,
+  resume?: ResumeInput,
 ): AsyncGenerator<RunEvent> {
-  const transcript: ChatMessage[] = [...input.messages];
-  const usage: Usage = create(UsageSchema);
-  const calls: ToolCall[] = [];
-  const callIds = new Set<string>();
-  let answer = "";
+  const paused = resume?.state;
+  const transcript: ChatMessage[] = paused ? [...paused.transcript] : [...input.messages];
+  const usage: Usage = create(UsageSchema, paused?.usage ?? {});
+  const calls: ToolCall[] = paused ? paused.calls.map(callFromJson) : [];
+  const callIds = new Set<string>(paused?.callIds ?? []);
+  let answer = paused?.answer ?? "";
+  // The calls of the latest model turn not made yet; a resumed turn starts with the one that waited.
+  const pending: ModelToolCall[] = paused ? [...paused.pending] : [];
+  // The user's answer goes to the call that waited for it, and to no other.
+  const answered = paused
+    ? {
+        callId: paused.pending[0]?.id,
+        confirmed: resume.confirmed,
+        answers: {
+          inputResponsesJson: answerOf(paused.waiting, resume.confirmed),
+          requestState: paused.waiting.requestState,
+        } satisfies ToolAnswers,
+      }
+    : undefined;
 
   const finish = function* (reason: StopReason, fallbackContent = ""): Generator<RunEvent> {
     yield events.usage(usage);
@@ -59,6 +90,111 @@ export async function* runAgentTurn(
   };
 
   for (;;) {
+    for (let call = pending.shift(); call; call = pending.shift()) {
+      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
+      const answers = call.id === answered?.callId ? answered : undefined;
+      // A call that waited for its confirmation was counted when it was first made.
+      if (!answers && usage.toolCalls >= input.limits.maxToolCalls) {
+        return yield* stopAtLimit(
+          StopReason.MAX_TOOL_CALLS,
+          `Stopped: this agent may make at most ${input.limits.maxToolCalls} tool call(s) per run.`,
+        );
+      }
+      // Oversized arguments (an untrusted model can write megabytes) would be refused by the
+      // gateway anyway; echoing them in every event and in the final message could exceed the
+      // stream's message limit and fail the whole run, so they are refused here and clipped.
+      const oversized = Buffer.byteLength(call.arguments) > MAX_ARGUMENTS_BYTES;
+      const record = create(ToolCallSchema, {
+        id: call.id,
+        name: call.name,
+        argumentsJson: oversized ? call.arguments.slice(0, CLIPPED_ARGUMENTS_CHARS) : call.arguments,
+        status: ToolCallStatus.RUNNING,
+      });
+      yield events.toolCallStarted(record);
+      if (!answers) usage.toolCalls++;
+      const started = performance.now();
+      // Even a tool the model was not offered goes to the gateway: it is the one place that
+      // enforces the agent's allow-list and the caller's scopes, and the MCP server audits refusals.
+      let outcome: ToolOutcome = oversized
+        ? {
+            status: "failed",
+            text: "",
+            errorCode: "invalid_argument",
+            errorMessage: `arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`,
+          }
+        : await tools.call(call.name, call.arguments, signal, call.id, answers?.answers);
+      if (outcome.status === "input_required") {
+        const question = confirmationOf(outcome.inputRequestsJson);
+        if (answers && !answers.confirmed) {
+          // A no is final: asked again (its question expired meanwhile), the call is still not made.
+          outcome = { status: "failed", text: "", errorCode: "cancelled", errorMessage: CANCELLED_MESSAGE };
+        } else if (!question) {
+          outcome = {
+            status: "failed",
+            text: "",
+            errorCode: "unimplemented",
+            errorMessage:
+              "the tool asks the user a question this agent cannot put to them (it asks only yes/no confirmations)",
+          };
+        } else {
+          // The call waits for the user's yes (docs/agent.md, "Confirmation"): the turn stops here,
+          // with everything needed to go on from this very call once the answer comes.
+          const waiting = create(ToolCallSchema, {
+            id: record.id,
+            name: record.name,
+            argumentsJson: record.argumentsJson,
+            status: ToolCallStatus.AWAITING_CONFIRMATION,
+          });
+          const confirmationId = randomUUID();
+          const state: PausedTurn = {
+            v: 1,
+            turnId: input.turnId,
+            transcript,
+            usage: {
+              modelTurns: usage.modelTurns,
+              toolCalls: usage.toolCalls,
+              inputTokens: usage.inputTokens,
+              outputTokens: usage.outputTokens,
+            },
+            calls: calls.map(callToJson),
+            callIds: [...callIds],
+            answer,
+            pending: [call, ...pending],
+            waiting: {
+              confirmationId,
+              key: question.key,
+              field: question.field,
+              requestState: outcome.requestState,
+            },
+          };
+          yield events.confirmationRequired({
+            confirmationId,
+            toolCall: waiting,
+            question: question.message,
+            action: question.action,
+            argumentsSummary: argumentsSummary(call.arguments),
+            resumeState: encodePausedTurn(state),
+          });
+          yield events.usage(usage);
+          yield events.finalMessage(
+            [answer.trim(), question.message].filter(Boolean).join("\n\n"),
+            StopReason.CONFIRMATION_REQUIRED,
+            [...calls, waiting],
+            usage,
+          );
+          return;
+        }
+      }
+      const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
+      calls.push(finished);
+      yield events.toolCallFinished(finished);
+      if (outcome.status === "failed" && outcome.errorCode === "unauthenticated") {
+        throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);
+      }
+      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
+      transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
+    }
+
     if (signal.aborted) return yield* finish(StopReason.CANCELLED);
     if (usage.modelTurns >= input.limits.maxModelTurns) {
       return yield* stopAtLimit(
@@ -94,46 +230,7 @@ export async function* runAgentTurn(
 
     const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: uniqueCallId(c.id, callIds) }));
     transcript.push({ role: "assistant", content: completion.content, toolCalls });
-    for (const call of toolCalls) {
-      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
-      if (usage.toolCalls >= input.limits.maxToolCalls) {
-        return yield* stopAtLimit(
-          StopReason.MAX_TOOL_CALLS,
-          `Stopped: this agent may make at most ${input.limits.maxToolCalls} tool call(s) per run.`,
-        );
-      }
-      // Oversized arguments (an untrusted model can write megabytes) would be refused by the
-      // gateway anyway; echoing them in every event and in the final message could exceed the
-      // stream's message limit and fail the whole run, so they are refused here and clipped.
-      const oversized = Buffer.byteLength(call.arguments) > MAX_ARGUMENTS_BYTES;
-      const record = create(ToolCallSchema, {
-        id: call.id,
-        name: call.name,
-        argumentsJson: oversized ? call.arguments.slice(0, CLIPPED_ARGUMENTS_CHARS) : call.arguments,
-        status: ToolCallStatus.RUNNING,
-      });
-      yield events.toolCallStarted(record);
-      usage.toolCalls++;
-      const started = performance.now();
-      // Even a tool the model was not offered goes to the gateway: it is the one place that
-      // enforces the agent's allow-list and the caller's scopes, and the MCP server audits refusals.
-      const outcome: ToolOutcome = oversized
-        ? {
-            status: "failed",
-            text: "",
-            errorCode: "invalid_argument",
-            errorMessage: `arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`,
-          }
-        : await tools.call(call.name, call.arguments, signal, call.id);
-      const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
-      calls.push(finished);
-      yield events.toolCallFinished(finished);
-      if (outcome.status === "failed" && outcome.errorCode === "unauthenticated") {
-        throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);
-      }
-      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
-      transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
-    }
+    pending.push(...toolCalls);
   }
 }
 
@@ -163,17 +260,22 @@ function finishRecord(record: ToolCall, outcome: ToolOutcome, durationMs: number
           resultText: outcome.text,
           structuredResultJson: outcome.structuredJson,
         }
-      : {
-          status: ToolCallStatus.FAILED,
-          resultText: outcome.text,
-          errorCode: outcome.errorCode,
-          errorMessage: outcome.errorMessage,
-        }),
+      : outcome.status === "failed"
+        ? {
+            status: ToolCallStatus.FAILED,
+            resultText: outcome.text,
+            errorCode: outcome.errorCode,
+            errorMessage: outcome.errorMessage,
+          }
+        : { status: ToolCallStatus.AWAITING_CONFIRMATION }),
   });
 }
 
 // A failure goes back to the model as the tool's result: it can explain it or try another way.
 function toModel(outcome: ToolOutcome): string {
+  if (outcome.status === "input_required") {
+    return encodeToolResult({ ok: false, error_code: "unimplemented", error: "the tool asked for input" });
+  }
   if (outcome.status === "failed") {
     return encodeToolResult({ ok: false, error_code: outcome.errorCode, error: outcome.errorMessage });
   }

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  type ConfirmationRequired,
   type RunEvent,
   RunEventSchema,
   type StopReason,
@@ -18,6 +19,8 @@ export const events = {
   usage: (usage: Usage): RunEvent => create(RunEventSchema, { event: { case: "usage", value: usage } }),
   limitReached: (reason: StopReason, message: string): RunEvent =>
     create(RunEventSchema, { event: { case: "limitReached", value: { reason, message } } }),
+  confirmationRequired: (value: Omit<ConfirmationRequired, "$typeName">): RunEvent =>
+    create(RunEventSchema, { event: { case: "confirmationRequired", value } }),
   finalMessage: (content: string, stopReason: StopReason, toolCalls: ToolCall[], usage: Usage): RunEvent =>
     create(RunEventSchema, {
       event: { case: "finalMessage", value: { content, stopReason, toolCalls, usage } },

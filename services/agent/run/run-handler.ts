@@ -6,7 +6,8 @@ import { kRequestId } from "../../kit/propagation/context-keys.js";
 import { requirePrincipal } from "../../kit/propagation/handler-context.js";
 import type { AgentRegistry } from "../registry/agent-registry.js";
 import { runContextFor, withRunContext } from "../registry/run-context.js";
-import { REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
+import { REFRESH_MESSAGE, type ResumeInput, runAgentTurn } from "./agent-loop.js";
+import { decodePausedTurn } from "./paused-turn.js";
 import { turnMessages, validateRunRequest } from "./run-input.js";
 import type { RunTools, ToolGateway } from "./tool-gateway.js";
 import { turnIdOf } from "./turn-id.js";
@@ -23,19 +24,37 @@ export function createRunHandler(deps: RunDeps) {
   return async function* run(req: RunRequest, ctx: HandlerContext): AsyncGenerator<{ event: RunEvent }> {
     const principal = requirePrincipal(ctx);
     validateRunRequest(req);
+    // A turn that stopped for a confirmation goes on from where it stopped, with the same turn id
+    // (so the same idempotency keys) whatever request carries the answer (docs/agent.md, "Confirmation").
+    const resume: ResumeInput | undefined = req.resume
+      ? { state: decodePausedTurn(req.resume.state), confirmed: req.resume.confirmed }
+      : undefined;
+    const turnId = resume ? resume.state.turnId : turnIdOf(ctx.values.get(kRequestId), req);
     const agent = await deps.registry.get(req.agentId);
-    const tools = await listTools(deps.gateway, ctx, agent.id, turnIdOf(ctx.values.get(kRequestId), req));
+    const tools = await listTools(deps.gateway, ctx, agent.id, turnId);
     // Who lacks a missing tool, the caller's role or the agent (docs/agent.md, "Refusals").
     const context = await runContextFor(deps.registry, agent, principal);
     const log = { agent_id: agent.id, thread_id: req.threadId || undefined };
-    deps.logger.info({ ...log, tools: tools.definitions.length }, "agent run started");
+    deps.logger.info(
+      {
+        ...log,
+        tools: tools.definitions.length,
+        ...(resume ? { resumed: true, confirmed: resume.confirmed } : {}),
+      },
+      resume ? "agent run resumed with the user's answer" : "agent run started",
+    );
     let last: RunEvent | undefined;
     try {
       const turn = runAgentTurn(
-        { messages: withRunContext(turnMessages(agent.systemPrompt, req), context), limits: agent.limits },
+        {
+          messages: withRunContext(turnMessages(agent.systemPrompt, req), context),
+          limits: agent.limits,
+          turnId,
+        },
         deps.model,
         tools,
         ctx.signal,
+        resume,
       );
       for await (const event of turn) {
         last = event;

@@ -14,6 +14,12 @@ import { toolErrorText } from "./tool-error-text.js";
 export type ToolOutcome =
   | { readonly status: "succeeded"; readonly text: string; readonly structuredJson: string }
   | {
+      /** The tool asks the user first (MCP input_required, carried by the gateway); nothing ran. */
+      readonly status: "input_required";
+      readonly inputRequestsJson: string;
+      readonly requestState: string;
+    }
+  | {
       readonly status: "failed";
       /** The tool's own error text, when it ran and reported one. */
       readonly text: string;
@@ -22,12 +28,30 @@ export type ToolOutcome =
       readonly errorMessage: string;
     };
 
+/** The user's answers to a tool's questions, sent with the call again (docs/agent.md, "Confirmation"). */
+export interface ToolAnswers {
+  /** MCP InputResponses JSON, keyed like the questions. */
+  readonly inputResponsesJson: string;
+  /** The question's request_state, as it came. */
+  readonly requestState: string;
+}
+
 /** The tools of one run, bound to its caller: every call goes out as that caller, for that agent. */
 export interface RunTools {
   readonly definitions: readonly ToolDefinition[];
   /** `callId` (the model's tool-call id, unique in the run) names the call for exactly-once writes. */
-  call(name: string, argumentsJson: string, signal: AbortSignal, callId?: string): Promise<ToolOutcome>;
+  call(
+    name: string,
+    argumentsJson: string,
+    signal: AbortSignal,
+    callId?: string,
+    answers?: ToolAnswers,
+  ): Promise<ToolOutcome>;
 }
+
+/** The MCP server's words for a call the user cancelled (docs/mcp-server.md, "Confirmation before destruction"). */
+const CANCELLED_BY_USER = /^cancelled_by_user:/;
+export const CANCELLED_MESSAGE = "cancelled by the user";
 
 export interface ToolGateway {
   /** Lists the caller's tools for `agentId`; throws ConnectError (e.g. unauthenticated). */
@@ -61,17 +85,38 @@ export function createToolGateway(
       }));
       return {
         definitions,
-        async call(name, argumentsJson, signal, callId) {
+        async call(name, argumentsJson, signal, callId, answers) {
           const idempotencyKey = turnId && callId ? keyFor(turnId, callId) : "";
           try {
             const res = await withKeyedRetry(
               () =>
                 gateway.callTool(
-                  { name, argumentsJson, idempotencyKey },
+                  {
+                    name,
+                    argumentsJson,
+                    idempotencyKey,
+                    inputResponsesJson: answers?.inputResponsesJson ?? "",
+                    requestState: answers?.requestState ?? "",
+                  },
                   { contextValues: ctx.values, signal },
                 ),
               { keyed: idempotencyKey !== "", signal, recoveryMs: callTimeoutMs },
             );
+            if (res.inputRequired) {
+              return {
+                status: "input_required",
+                inputRequestsJson: res.inputRequired.inputRequestsJson,
+                requestState: res.inputRequired.requestState,
+              };
+            }
+            if (res.isError && CANCELLED_BY_USER.test(res.text)) {
+              return {
+                status: "failed",
+                text: res.text,
+                errorCode: "cancelled",
+                errorMessage: CANCELLED_MESSAGE,
+              };
+            }
             if (res.isError) {
               return {
                 status: "failed",

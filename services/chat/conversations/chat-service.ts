@@ -6,7 +6,7 @@ import { forwardFrom, requirePrincipal } from "../../kit/propagation/handler-con
 import type { AgentClient } from "./agent-client.js";
 import type { ThreadCursor, ThreadStore } from "./thread-store.js";
 import { messageToProto, threadToProto } from "./to-proto.js";
-import { runTurn, type TurnDeps } from "./turn.js";
+import { confirmToolCall, runTurn, type TurnDeps } from "./turn.js";
 import type { TurnStore } from "./turn-store.js";
 import { usableToolsByAgent } from "./usable-tools.js";
 
@@ -96,8 +96,12 @@ export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => vo
         });
         const page = rows.slice(0, limit);
         const last = page.at(-1);
+        // A message waiting for the user's yes shows its question (docs/chat.md, "Confirmation before destruction").
+        const open = await deps.turns.openConfirmations(
+          page.filter((m) => m.status === "awaiting_confirmation").map((m) => m.id),
+        );
         return {
-          messages: page.map(messageToProto),
+          messages: page.map((m) => messageToProto(m, open.get(m.id))),
           nextPageToken:
             rows.length > limit && last ? encodePageToken(`${MESSAGES}:${thread.id}`, last.seq) : "",
         };
@@ -115,6 +119,18 @@ export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => vo
 
       async *streamMessage(req, ctx) {
         for await (const event of runTurn(turnDeps, ctx, req.threadId, req.content)) {
+          yield { event } as const;
+        }
+      },
+
+      async *confirmToolCall(req, ctx) {
+        for await (const event of confirmToolCall(
+          turnDeps,
+          ctx,
+          req.threadId,
+          req.confirmationId,
+          req.confirmed,
+        )) {
           yield { event } as const;
         }
       },

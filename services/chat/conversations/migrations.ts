@@ -68,4 +68,33 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX turns_by_request ON turns (thread_id, request_id);
       CREATE INDEX turns_open ON turns (heartbeat_at) WHERE finished_at IS NULL;`,
   },
+  {
+    // Confirmation before destruction (docs/chat.md): a turn stops when a tool call waits for the
+    // user's yes. Its message is 'awaiting_confirmation' and its turn closed (no process runs it,
+    // so none is interrupted); the question and where the agent stopped (`resume_state`, the
+    // agent's opaque bytes, base64) are kept here with the answer: which, who gave it, when. A
+    // turn may ask several times; the newest row is its current question. The answer and the
+    // turn's reopening are one transaction, so a question is answered — and its turn goes on — once.
+    id: "conversations_0004_confirmations",
+    sql: `
+      ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_status_check;
+      ALTER TABLE messages ADD CONSTRAINT messages_status_check
+        CHECK (status IN ('complete', 'partial', 'failed', 'pending', 'interrupted', 'awaiting_confirmation'));
+      CREATE TABLE confirmations (
+        id text PRIMARY KEY,
+        message_id text NOT NULL REFERENCES turns (message_id) ON DELETE CASCADE,
+        tool_call_id text NOT NULL,
+        tool_name text NOT NULL,
+        arguments_json text NOT NULL,
+        arguments_summary text NOT NULL,
+        question text NOT NULL,
+        action text NOT NULL,
+        resume_state text NOT NULL,
+        confirmed boolean,
+        answered_by text,
+        answered_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX confirmations_by_message ON confirmations (message_id, created_at);`,
+  },
 ];

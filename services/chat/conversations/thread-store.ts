@@ -14,8 +14,17 @@ export interface ThreadRow {
 }
 
 export type MessageRole = "user" | "assistant";
-/** pending: its turn is running; interrupted: its chat process died mid-turn (turn-store.ts). */
-export type MessageStatus = "complete" | "partial" | "failed" | "pending" | "interrupted";
+/**
+ * pending: its turn is running; interrupted: its chat process died mid-turn; awaiting_confirmation:
+ * a tool call waits for the user's yes (turn-store.ts).
+ */
+export type MessageStatus =
+  | "complete"
+  | "partial"
+  | "failed"
+  | "pending"
+  | "interrupted"
+  | "awaiting_confirmation";
 
 export interface MessageRow {
   readonly id: string;

@@ -10,6 +10,8 @@ import {
   UsageSchema,
 } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import {
+  type Confirmation,
+  ConfirmationSchema,
   type Message,
   MessageSchema,
   MessageStatus,
@@ -17,6 +19,7 @@ import {
   ThreadSchema,
 } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import type { MessageRow, MessageStatus as StoredStatus, ThreadRow } from "./thread-store.js";
+import type { ConfirmationRow } from "./turn-store.js";
 
 /** Rows → the chat contract's messages. Stored JSON is the agent contract's own protobuf JSON. */
 export function threadToProto(row: ThreadRow): Thread {
@@ -36,9 +39,24 @@ const STATUS: Record<StoredStatus, MessageStatus> = {
   failed: MessageStatus.FAILED,
   pending: MessageStatus.PENDING,
   interrupted: MessageStatus.INTERRUPTED,
+  awaiting_confirmation: MessageStatus.AWAITING_CONFIRMATION,
 };
 
-export function messageToProto(row: MessageRow): Message {
+/** A stored question as the chat contract shows it: never the agent's resume state. */
+export function confirmationToProto(row: ConfirmationRow): Confirmation {
+  return create(ConfirmationSchema, {
+    confirmationId: row.id,
+    toolCallId: row.tool_call_id,
+    toolName: row.tool_name,
+    argumentsJson: row.arguments_json,
+    argumentsSummary: row.arguments_summary,
+    question: row.question,
+    action: row.action,
+  });
+}
+
+/** `confirmation`: the question the message waits on, shown while its status says so. */
+export function messageToProto(row: MessageRow, confirmation?: ConfirmationRow): Message {
   return create(MessageSchema, {
     id: row.id,
     threadId: row.thread_id,
@@ -53,6 +71,9 @@ export function messageToProto(row: MessageRow): Message {
       : {}),
     createTime: timestampFromDate(row.created_at),
     stopReason: row.stop_reason ? stopReasonFromName(row.stop_reason) : StopReason.UNSPECIFIED,
+    ...(confirmation && row.status === "awaiting_confirmation"
+      ? { confirmation: confirmationToProto(confirmation) }
+      : {}),
   });
 }
 

@@ -25,6 +25,37 @@ export interface TurnRow {
   readonly stale: boolean;
 }
 
+/** A question of a turn: a tool call waiting for the user's yes (docs/chat.md, "Confirmation before destruction"). */
+export interface ConfirmationRow {
+  readonly id: string;
+  readonly message_id: string;
+  readonly tool_call_id: string;
+  readonly tool_name: string;
+  readonly arguments_json: string;
+  readonly arguments_summary: string;
+  readonly question: string;
+  readonly action: string;
+  /** The agent's ConfirmationRequired.resume_state, base64. */
+  readonly resume_state: string;
+  /** NULL until answered. */
+  readonly confirmed: boolean | null;
+  readonly answered_by: string | null;
+}
+
+export interface NewConfirmation {
+  readonly id: string;
+  readonly toolCallId: string;
+  readonly toolName: string;
+  readonly argumentsJson: string;
+  readonly argumentsSummary: string;
+  readonly question: string;
+  readonly action: string;
+  readonly resumeState: Uint8Array;
+}
+
+const CONFIRMATION_COLUMNS = `c.id, c.message_id, c.tool_call_id, c.tool_name, c.arguments_json, c.arguments_summary,
+  c.question, c.action, c.resume_state, c.confirmed, c.answered_by`;
+
 /** What the agent said so far, written while the turn runs (status stays 'pending'). */
 export interface TurnProgress {
   readonly content: string;
@@ -136,9 +167,30 @@ export class TurnStore {
     );
   }
 
-  /** Writes the turn's outcome into its message and closes the turn, in one transaction. */
-  async finish(messageId: string, outcome: NewMessage): Promise<MessageRow> {
+  /**
+   * Writes the turn's outcome into its message and closes the turn, in one transaction; with the
+   * question a turn stopped at (its message then 'awaiting_confirmation').
+   */
+  async finish(messageId: string, outcome: NewMessage, confirmation?: NewConfirmation): Promise<MessageRow> {
     return this.db.transaction(async (tx) => {
+      if (confirmation) {
+        await tx.query(
+          `INSERT INTO confirmations (id, message_id, tool_call_id, tool_name, arguments_json, arguments_summary,
+                                      question, action, resume_state)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            confirmation.id,
+            messageId,
+            confirmation.toolCallId,
+            confirmation.toolName,
+            confirmation.argumentsJson,
+            confirmation.argumentsSummary,
+            confirmation.question,
+            confirmation.action,
+            Buffer.from(confirmation.resumeState).toString("base64"),
+          ],
+        );
+      }
       const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
         `UPDATE messages SET content = $2, status = $3, stop_reason = $4, tool_calls = $5::jsonb, usage = $6::jsonb
           WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
@@ -197,6 +249,78 @@ export class TurnStore {
       }
       return marked;
     });
+  }
+
+  /**
+   * A question of a thread, found by the thread's id too (the caller checked the thread is theirs:
+   * another user's question is not found), with its turn.
+   */
+  async confirmation(
+    threadId: string,
+    confirmationId: string,
+  ): Promise<{ confirmation: ConfirmationRow; turn: TurnRow } | undefined> {
+    const { rows } = await this.db.query<ConfirmationRow & Record<string, unknown>>(
+      `SELECT ${CONFIRMATION_COLUMNS} FROM confirmations c JOIN turns t ON t.message_id = c.message_id
+        WHERE c.id = $1 AND t.thread_id = $2`,
+      [confirmationId, threadId],
+    );
+    const confirmation = rows[0];
+    if (!confirmation) return undefined;
+    const turn = await this.turnOf(confirmation.message_id);
+    return turn ? { confirmation, turn } : undefined;
+  }
+
+  async turnOf(messageId: string): Promise<TurnRow | undefined> {
+    const { rows } = await this.db.query<TurnRow & Record<string, unknown>>(
+      `SELECT ${TURN_COLUMNS} FROM turns WHERE message_id = $1`,
+      [messageId],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Records the user's answer and reopens the turn to go on here, in one transaction; false when
+   * the question was answered already (a second click, another process): then nothing changes.
+   */
+  async answer(confirmation: ConfirmationRow, confirmed: boolean, userId: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query(
+        `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
+          WHERE id = $1 AND confirmed IS NULL RETURNING id`,
+        [confirmation.id, confirmed, userId],
+      );
+      if (rows.length === 0) return false;
+      await tx.query(
+        `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
+          WHERE message_id = $1`,
+        [confirmation.message_id, this.owner],
+      );
+      await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
+      return true;
+    });
+  }
+
+  /** A turn's newest question (its current one), answered or not. */
+  async latestConfirmation(messageId: string): Promise<ConfirmationRow | undefined> {
+    const { rows } = await this.db.query<ConfirmationRow & Record<string, unknown>>(
+      `SELECT ${CONFIRMATION_COLUMNS} FROM confirmations c WHERE c.message_id = $1
+        ORDER BY c.created_at DESC LIMIT 1`,
+      [messageId],
+    );
+    return rows[0];
+  }
+
+  /** The questions still waiting for an answer, by message id (a message shows its own). */
+  async openConfirmations(messageIds: readonly string[]): Promise<Map<string, ConfirmationRow>> {
+    const open = new Map<string, ConfirmationRow>();
+    if (messageIds.length === 0) return open;
+    const { rows } = await this.db.query<ConfirmationRow & Record<string, unknown>>(
+      `SELECT ${CONFIRMATION_COLUMNS} FROM confirmations c
+        WHERE c.message_id = ANY($1::text[]) AND c.confirmed IS NULL ORDER BY c.created_at`,
+      [messageIds],
+    );
+    for (const row of rows) open.set(row.message_id, row);
+    return open;
   }
 
   /** The two messages of a turn (a repeat that finished is answered with them). */

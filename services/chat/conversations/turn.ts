@@ -2,14 +2,17 @@ import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
+  type ConversationMessage,
   ConversationMessageSchema,
   Role,
   type RunEvent,
+  type RunRequest,
   StopReason,
   type ToolCall,
   type Usage,
 } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import {
+  type Confirmation,
   type Message,
   type TurnResumed,
   TurnResumedSchema,
@@ -18,9 +21,15 @@ import type { Logger } from "../../kit/log/logger.js";
 import { kRequestId } from "../../kit/propagation/context-keys.js";
 import { forwardFrom, requirePrincipal } from "../../kit/propagation/handler-context.js";
 import type { AgentClient } from "./agent-client.js";
-import type { MessageRow, MessageStatus, ThreadStore } from "./thread-store.js";
-import { messageToProto, stopReasonName, toolCallToJson, usageToJson } from "./to-proto.js";
-import type { TurnStore } from "./turn-store.js";
+import type { MessageRow, MessageStatus, ThreadRow, ThreadStore } from "./thread-store.js";
+import {
+  confirmationToProto,
+  messageToProto,
+  stopReasonName,
+  toolCallToJson,
+  usageToJson,
+} from "./to-proto.js";
+import type { ConfirmationRow, NewConfirmation, TurnStore } from "./turn-store.js";
 
 export const MAX_MESSAGE_CHARS = 8000;
 /** Earlier messages the agent sees as context (the agent accepts at most 50). */
@@ -38,7 +47,11 @@ export type TurnEvent =
   | { readonly case: "userMessage"; readonly value: Message }
   | { readonly case: "runEvent"; readonly value: RunEvent }
   | { readonly case: "turnResumed"; readonly value: TurnResumed }
+  | { readonly case: "confirmationRequired"; readonly value: Confirmation }
   | { readonly case: "assistantMessage"; readonly value: Message };
+
+/** The events of a turn that goes on after its confirmation is answered (no user message). */
+export type ConfirmEvent = Exclude<TurnEvent, { readonly case: "userMessage" }>;
 
 export interface TurnDeps {
   readonly threads: ThreadStore;
@@ -83,7 +96,7 @@ export async function* runTurn(
   const opened = await openTurn(deps, thread.id, requestId, input, ctx.signal);
   if (opened.kind === "finished") {
     yield { case: "userMessage", value: messageToProto(opened.userMessage) };
-    yield { case: "assistantMessage", value: messageToProto(opened.assistantMessage) };
+    yield* storedAnswer(deps, opened.assistantMessage);
     return;
   }
   const { userMessage, messageId } = opened;
@@ -95,15 +108,171 @@ export async function* runTurn(
         content: m.content.slice(0, MAX_HISTORY_MESSAGE_CHARS),
       }),
     );
+  // A turn resumed after its confirmation was answered goes on from where it stopped, with that
+  // answer (docs/chat.md, "Confirmation before destruction"): never planned afresh, never asked twice.
+  const answered = opened.kind === "resumed" ? await answeredConfirmation(deps, messageId) : undefined;
 
+  yield* driveTurn(deps, ctx, {
+    thread,
+    messageId,
+    request: runRequest(thread, input, history, answered),
+    first: { case: "userMessage", value: messageToProto(userMessage) },
+    ...(opened.kind === "resumed" ? { resumedBecause: RESUMING_INTERRUPTED } : {}),
+  });
+}
+
+/**
+ * ChatService.ConfirmToolCall (docs/chat.md, "Confirmation before destruction"): the answer to a
+ * question of the caller's own thread — the caller is the verified principal, so another user's
+ * question is not found, and the answer is recorded as theirs. The turn then goes on from where it
+ * stopped, with the same idempotency keys: the confirmed call runs once whatever is repeated, and a
+ * cancelled one does not run. A repeat of the same answer (a lost connection) waits for the turn,
+ * resumes it if it was interrupted, or is answered from storage; the other answer to a question
+ * already answered is `failed_precondition`.
+ */
+export async function* confirmToolCall(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  threadId: string,
+  confirmationId: string,
+  confirmed: boolean,
+): AsyncGenerator<ConfirmEvent> {
+  const principal = requirePrincipal(ctx);
+  if (threadId === "") throw new ConnectError("thread_id: required", Code.InvalidArgument);
+  if (confirmationId === "") throw new ConnectError("confirmation_id: required", Code.InvalidArgument);
+  const thread = await deps.threads.get(principal.userId, threadId);
+  if (!thread) throw new ConnectError(`thread ${threadId} not found`, Code.NotFound);
+  const notFound = () =>
+    new ConnectError(`confirmation ${confirmationId} not found in this thread`, Code.NotFound);
+
+  for (;;) {
+    const found = await deps.turns.confirmation(thread.id, confirmationId);
+    if (!found) throw notFound();
+    const { confirmation, turn } = found;
+    if (confirmation.confirmed === null) {
+      if (await deps.turns.answer(confirmation, confirmed, principal.userId)) {
+        deps.logger.info(
+          { thread_id: thread.id, confirmation_id: confirmation.id, tool: confirmation.tool_name, confirmed },
+          confirmed ? "tool call confirmed by the user" : "tool call cancelled by the user",
+        );
+        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, { ...confirmation, confirmed });
+        return;
+      }
+      continue; // answered meanwhile (a second click): look again
+    }
+    if (confirmation.confirmed !== confirmed) {
+      throw new ConnectError(
+        `confirmation ${confirmationId} was already answered (${confirmation.confirmed ? "confirmed" : "cancelled"})`,
+        Code.FailedPrecondition,
+      );
+    }
+    // The same answer again: the turn it resumed is running, finished or was interrupted.
+    if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
+      yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
+      yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation);
+      return;
+    }
+    if (turn.finished) {
+      const { assistantMessage } = await deps.turns.messagesOf(turn);
+      if (!assistantMessage) throw notFound();
+      const latest = await deps.turns.latestConfirmation(turn.message_id);
+      if (wholeAnswer(assistantMessage) || latest?.id !== confirmation.id) {
+        yield* storedAnswer(deps, assistantMessage);
+        return;
+      }
+      // It ended without its whole answer after this very answer: go on again, same keys.
+      if (await deps.turns.reopen(turn.message_id)) {
+        yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
+        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation);
+        return;
+      }
+    }
+    if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+    await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
+  }
+}
+
+async function* resumeWith(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  thread: ThreadRow,
+  messageId: string,
+  input: string,
+  confirmation: ConfirmationRow,
+): AsyncGenerator<ConfirmEvent> {
+  yield* driveTurn(deps, ctx, {
+    thread,
+    messageId,
+    request: runRequest(thread, input, [], confirmation),
+  }) as AsyncGenerator<ConfirmEvent>;
+}
+
+/** What AgentService.Run is asked: the turn itself, or — answered — where it stopped and the answer. */
+function runRequest(
+  thread: ThreadRow,
+  input: string,
+  history: ConversationMessage[],
+  answered: ConfirmationRow | undefined,
+): Omit<RunRequest, "$typeName"> {
+  return {
+    agentId: thread.agent_id,
+    input,
+    history,
+    threadId: thread.id,
+    ...(answered && answered.confirmed !== null
+      ? {
+          resume: {
+            $typeName: "supportext.agent.v1.ResumeTurn",
+            state: Buffer.from(answered.resume_state, "base64"),
+            confirmed: answered.confirmed,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The turn's current question when it is answered: a resumed turn goes on from there. */
+async function answeredConfirmation(deps: TurnDeps, messageId: string): Promise<ConfirmationRow | undefined> {
+  const latest = await deps.turns.latestConfirmation(messageId);
+  return latest?.confirmed === null ? undefined : latest;
+}
+
+/** A stored assistant message, preceded by its question when it waits for one. */
+async function* storedAnswer(deps: TurnDeps, message: MessageRow): AsyncGenerator<ConfirmEvent> {
+  const open =
+    message.status === "awaiting_confirmation"
+      ? (await deps.turns.openConfirmations([message.id])).get(message.id)
+      : undefined;
+  if (open) yield { case: "confirmationRequired", value: confirmationToProto(open) };
+  yield { case: "assistantMessage", value: messageToProto(message, open) };
+}
+
+/**
+ * Runs the agent for an open turn and streams what happens: its events as they come, the question
+ * it stops at (kept with the turn, shown without the agent's resume state), and the assistant
+ * message saved however the turn ends. An agent lost mid-turn gets the same request again, in the
+ * same call scope: same x-request-id, same turn id, same idempotency keys.
+ */
+async function* driveTurn(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  turn: {
+    readonly thread: ThreadRow;
+    readonly messageId: string;
+    readonly request: Omit<RunRequest, "$typeName">;
+    /** Yielded first, inside the turn (a caller gone on it still gets the turn closed). */
+    readonly first?: TurnEvent;
+    readonly resumedBecause?: string;
+  },
+): AsyncGenerator<TurnEvent> {
+  const { thread, messageId } = turn;
   let outcome = new TurnOutcome();
   let failure: ConnectError | undefined;
   try {
-    // Inside the try: a caller that goes away on this very first write still gets its turn closed.
-    yield { case: "userMessage", value: messageToProto(userMessage) };
-    if (opened.kind === "resumed") {
+    if (turn.first) yield turn.first;
+    if (turn.resumedBecause) {
       deps.logger.warn({ thread_id: thread.id, message_id: messageId }, "resuming an interrupted turn");
-      yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
+      yield { case: "turnResumed", value: resumed(turn.resumedBecause) };
     }
     // A turn whose agent was lost mid-way (its process died, its connection reset) is sent again
     // in the same call scope: same x-request-id, so the same turn id and the same idempotency
@@ -114,15 +283,21 @@ export async function* runTurn(
     for (;;) {
       let events = 0;
       try {
-        for await (const { event } of deps.agents.run(
-          { agentId: thread.agent_id, input, history, threadId: thread.id },
-          { ...forwardFrom(ctx), timeoutMs: TURN_TIMEOUT_MS },
-        )) {
+        for await (const { event } of deps.agents.run(turn.request, {
+          ...forwardFrom(ctx),
+          timeoutMs: TURN_TIMEOUT_MS,
+        })) {
           if (!event) continue;
           events++;
           outcome.observe(event);
           if (event.event.case === "toolCallStarted" || event.event.case === "toolCallFinished") {
             await deps.turns.progress(messageId, outcome.progress());
+          }
+          if (event.event.case === "confirmationRequired") {
+            // The agent's resume state stays here: the client sees the question only.
+            const asked = outcome.confirmation;
+            if (asked) yield { case: "confirmationRequired", value: confirmationToProto(asProposed(asked)) };
+            continue;
           }
           yield { case: "runEvent", value: event };
         }
@@ -155,7 +330,10 @@ export async function* runTurn(
   } finally {
     // Also reached when the caller goes away mid-stream (the generator is closed): keep what was said.
     const cancelled = ctx.signal.aborted && !outcome.finished;
-    const saved = await deps.turns.finish(messageId, outcome.toMessage(failure, cancelled));
+    const message = outcome.toMessage(failure, cancelled);
+    // Kept only when the turn really stopped at it: a turn that failed afterwards is run again.
+    const asked = message.status === "awaiting_confirmation" ? outcome.confirmation : undefined;
+    const saved = await deps.turns.finish(messageId, message, asked);
     deps.logger.info(
       {
         thread_id: thread.id,
@@ -163,17 +341,40 @@ export async function* runTurn(
         status: saved.status,
         stop_reason: saved.stop_reason,
         tool_calls: saved.tool_calls.length,
+        ...(asked ? { confirmation_id: asked.id, tool: asked.toolName } : {}),
       },
       "chat turn finished",
     );
-    if (!cancelled) outcome.saved = messageToProto(saved);
+    if (!cancelled) outcome.saved = messageToProto(saved, asked ? asProposed(asked) : undefined);
   }
   if (failure) throw turnError(failure);
   if (outcome.saved) yield { case: "assistantMessage", value: outcome.saved };
 }
 
+/** A question just asked, as a stored one reads (not answered yet). */
+function asProposed(c: NewConfirmation): ConfirmationRow {
+  return {
+    id: c.id,
+    message_id: "",
+    tool_call_id: c.toolCallId,
+    tool_name: c.toolName,
+    arguments_json: c.argumentsJson,
+    arguments_summary: c.argumentsSummary,
+    question: c.question,
+    action: c.action,
+    resume_state: "",
+    confirmed: null,
+    answered_by: null,
+  };
+}
+
 /** Messages that are part of the conversation the agent sees (not a turn still open). */
-const SETTLED: ReadonlySet<MessageStatus> = new Set(["complete", "partial", "failed"]);
+const SETTLED: ReadonlySet<MessageStatus> = new Set([
+  "complete",
+  "partial",
+  "failed",
+  "awaiting_confirmation",
+]);
 const RESUMING_INTERRUPTED =
   "resuming a turn the chat service was running when it stopped (same idempotency keys: nothing is done twice)";
 const RESENT_AFTER_AGENT_LOST =
@@ -224,7 +425,10 @@ async function openTurn(
       if (!userMessage || !assistantMessage) {
         throw new ConnectError("the repeated turn's messages are gone", Code.NotFound);
       }
-      if (wholeAnswer(assistantMessage)) return { kind: "finished", userMessage, assistantMessage };
+      // A turn waiting for its confirmation is answered with its question, never run again.
+      if (wholeAnswer(assistantMessage) || assistantMessage.status === "awaiting_confirmation") {
+        return { kind: "finished", userMessage, assistantMessage };
+      }
       // It ended without the whole answer (an error, a tool call never confirmed): run it again
       // with the same keys, so what was done is confirmed and what was not is done once.
       if (await deps.turns.reopen(turn.message_id)) {
@@ -261,6 +465,8 @@ class TurnOutcome {
   private finalContent: string | undefined;
   private stopReason = StopReason.UNSPECIFIED;
   private usage: Usage | undefined;
+  /** The question the turn stopped at (docs/chat.md, "Confirmation before destruction"). */
+  confirmation: NewConfirmation | undefined;
   saved: Message | undefined;
 
   get finished(): boolean {
@@ -288,6 +494,21 @@ class TurnOutcome {
       case "usage":
         this.usage = e.value;
         break;
+      case "confirmationRequired": {
+        const call = e.value.toolCall;
+        if (call) this.calls.set(call.id, call);
+        this.confirmation = {
+          id: e.value.confirmationId,
+          toolCallId: call?.id ?? "",
+          toolName: call?.name ?? "",
+          argumentsJson: call?.argumentsJson ?? "",
+          argumentsSummary: e.value.argumentsSummary,
+          question: e.value.question,
+          action: e.value.action,
+          resumeState: e.value.resumeState,
+        };
+        break;
+      }
       case "finalMessage":
         this.finalContent = e.value.content;
         this.stopReason = e.value.stopReason;
@@ -305,7 +526,9 @@ class TurnOutcome {
     // failure is the consequence, the cancellation is what happened.
     const stop = cancelled ? StopReason.CANCELLED : failure ? StopReason.ERROR : this.stopReason;
     let status: MessageStatus = "complete";
-    if (failure || cancelled || stop !== StopReason.COMPLETED) {
+    if (stop === StopReason.CONFIRMATION_REQUIRED && this.confirmation) {
+      status = "awaiting_confirmation";
+    } else if (failure || cancelled || stop !== StopReason.COMPLETED) {
       status = content !== "" || this.calls.size > 0 ? "partial" : "failed";
     }
     return {

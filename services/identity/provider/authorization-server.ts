@@ -1,9 +1,9 @@
+import { context, trace } from "@opentelemetry/api";
 import { Provider } from "oidc-provider";
 import { SCOPES } from "../../kit/auth/scopes.js";
 import type { Config } from "../../kit/config/config.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
-import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
 import {
   anyOrigin,
   type HttpRequest,
@@ -11,6 +11,7 @@ import {
   type HttpRoute,
   routeAnswersCors,
 } from "../../kit/server/service-server.js";
+import { joinHttpRequest } from "../../kit/telemetry/http-request.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import type { RevocationReason } from "../sessions/revocation-list.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
@@ -136,9 +137,16 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     });
     provider.on("grant.success", (ctx: ProviderContext) => {
       const grantType = ctx.oidc.params?.grant_type;
-      if (grantType !== "authorization_code" && grantType !== "refresh_token") return;
       const token = ctx.oidc.entities?.AccessToken;
       const clientId = ctx.oidc.client?.clientId;
+      // Whom the token endpoint's span served: the grant, the client, the user and login session.
+      trace.getActiveSpan()?.setAttributes({
+        ...(grantType ? { "oauth2.grant_type": grantType } : {}),
+        ...(clientId ? { "oauth2.client_id": clientId } : {}),
+        ...(token?.accountId ? { "user.id": token.accountId } : {}),
+        ...(token?.grantId ? { "session.id": token.grantId } : {}),
+      });
+      if (grantType !== "authorization_code" && grantType !== "refresh_token") return;
       logger.info(
         {
           client_id: clientId,
@@ -184,10 +192,15 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     logger,
   });
 
-  const serve = async (req: HttpRequest, res: HttpResponse): Promise<void> => {
+  const serve = (req: HttpRequest, res: HttpResponse): Promise<void> => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    // Plain HTTP routes skip the Connect interceptors: join the caller's trace with the same core.
-    joinCall(nodeHeader(req.headers), `${req.method} ${path}`);
+    // Plain HTTP routes skip the Connect interceptors: join the caller's trace with the same core,
+    // in a server span per request (the token endpoint's among them; docs/architecture.md, "Telemetry").
+    const { trace: call } = joinHttpRequest(req, res, oauthRoute(path), `${req.method} ${path}`);
+    return context.with(call.context, () => serveOAuth(req, res, path));
+  };
+
+  const serveOAuth = async (req: HttpRequest, res: HttpResponse, path: string): Promise<void> => {
     let query: URLSearchParams;
     try {
       query = await checkRequest(req);
@@ -239,6 +252,19 @@ interface ProviderContext {
       readonly AccessToken?: { accountId?: string; grantId?: string; scope?: string; jti?: string };
     };
   };
+}
+
+const KNOWN_ROUTES: ReadonlySet<string> = new Set([
+  ...Object.values(OAUTH_ROUTES),
+  AS_METADATA_PATH,
+  OPENID_METADATA_PATH,
+]);
+
+/** The route a span and a metric name a request by: a fixed path, never one a caller made up. */
+function oauthRoute(path: string): string {
+  if (KNOWN_ROUTES.has(path)) return path;
+  if (path.startsWith(INTERACTION_PREFIX)) return `${INTERACTION_PREFIX}*`;
+  return "/oauth2/*";
 }
 
 /** Why the provider revoked a grant, from the request that made it do so. */

@@ -11,14 +11,24 @@ export class RenewingTokenCache {
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  async get(key: string, fetch: () => Promise<{ token: string; expiresAt: number }>): Promise<string> {
+  /**
+   * The token of `key`, fetched when there is none to use; `seen` learns whether it was a `hit`, a
+   * `miss` (this call fetches) or `shared` (it waits for a fetch already running).
+   */
+  async get(
+    key: string,
+    fetch: () => Promise<{ token: string; expiresAt: number }>,
+    seen?: (lookup: "hit" | "miss" | "shared") => void,
+  ): Promise<string> {
     const hit = this.entries.get(key);
     if (hit && Date.now() < hit.renewAt) {
       this.entries.delete(key);
       this.entries.set(key, hit);
+      seen?.("hit");
       return hit.token;
     }
     let pending = this.inFlight.get(key);
+    seen?.(pending ? "shared" : "miss");
     if (!pending) {
       this.fetches++;
       pending = fetch()

@@ -3,6 +3,7 @@ import type { Logger } from "../log/logger.js";
 import type { CallerRules } from "../propagation/caller-policy.js";
 import type { AuthInterceptorOptions } from "../propagation/server-interceptors.js";
 import type { Dependency } from "../server/dependency.js";
+import { serviceTelemetry } from "../telemetry/service-telemetry.js";
 import { configuredClientCredentials } from "./client-credentials.js";
 import {
   awaitFirstSnapshot,
@@ -45,7 +46,7 @@ export async function startServiceAuth(
   const serviceVerifier = createConfiguredServiceVerifier(config, service, keys);
   const credentials = configuredClientCredentials(config, service);
   // Logout, refresh-token reuse or an administrator ends a session: refused here within a second.
-  const revocations = watchRevocations(config, credentials, logger);
+  const revocations = watchRevocations(config, credentials, logger, serviceTelemetry(service));
   await awaitFirstSnapshot(revocations, config, logger);
   return {
     credentials,

@@ -38,6 +38,12 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v ? v : undefined));
+/** The OTLP encodings this build exports: OTLP/HTTP with JSON bodies only. */
+const otlpProtocol = z
+  .enum(["http/json", ""], {
+    message: 'this build exports OTLP over HTTP with JSON bodies only: "http/json"',
+  })
+  .optional();
 
 /** Secrets whose development defaults (documented in the README) must never reach production. */
 export type SecretName =
@@ -151,6 +157,39 @@ const envSchema = z.object({
   AUDIT_CHECKPOINT_KEY_FILE: optionalString,
   // Log each service's memory this often (0: never); `npm run soak` sets it (docs/performance.md).
   MEMORY_REPORT_INTERVAL: duration("0s", 0),
+  // OpenTelemetry tracing (docs/architecture.md, "Telemetry"), by the standard variables: spans
+  // are exported only when an exporter or an OTLP endpoint is named.
+  OTEL_SDK_DISABLED: flag,
+  OTEL_TRACES_EXPORTER: list.pipe(
+    z.array(z.enum(["otlp", "console", "none"], { message: 'expected "otlp", "console" or "none"' })),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SERVICE_NAME: optionalString,
+  OTEL_TRACES_SAMPLER: z
+    .enum([
+      "always_on",
+      "always_off",
+      "traceidratio",
+      "parentbased_always_on",
+      "parentbased_always_off",
+      "parentbased_traceidratio",
+    ])
+    .default("parentbased_always_on"),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const ratio = Number(v);
+      if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+        ctx.addIssue({ code: "custom", message: `expected a ratio from 0 to 1, got "${v}"` });
+        return z.NEVER;
+      }
+      return ratio;
+    }),
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
   LLM_API_KEY: optionalString,
   LLM_MODEL: optionalString,

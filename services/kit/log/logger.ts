@@ -1,6 +1,7 @@
 import pino, { type Logger, type LoggerOptions } from "pino";
 import { describeChain } from "../auth/principal.js";
 import { currentCallScope } from "../propagation/call-scope.js";
+import { activeSpanContext } from "../telemetry/tracing.js";
 import { prettyStream } from "./pretty.js";
 import { sanitize } from "./sanitize.js";
 import { scrubSecrets } from "./scrub.js";
@@ -40,7 +41,7 @@ function resolveFormat(settings: LoggerSettings): "json" | "pretty" {
 
 /**
  * The one logger factory. JSON lines (or `pretty` ones, see `format`); every line written during a call carries `trace_id`,
- * `request_id` and `user_id` from the call scope (no per-handler child loggers needed);
+ * `span_id`, `request_id` and `user_id` from the call scope (no per-handler child loggers needed);
  * secrets are removed from every logged object (by key, at any depth) and scrubbed out of every
  * string, messages and errors included (see `sanitize`).
  */
@@ -58,8 +59,12 @@ export function createLogger(settings: LoggerSettings): Logger {
     mixin() {
       const scope = currentCallScope();
       if (!scope) return {};
+      // The span the line is written in (a tool run, say) when it belongs to the call's trace.
+      const active = activeSpanContext();
+      const span = active && (!scope.trace || active.traceId === scope.trace.traceId) ? active : scope.trace;
       return {
-        trace_id: scope.trace?.traceId,
+        trace_id: span?.traceId,
+        span_id: span?.spanId,
         request_id: scope.requestId,
         user_id: scope.principal?.userId,
         // The development principal (AUTH_DEV_ANONYMOUS): every line of its calls says so.

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Principal } from "../auth/principal.js";
 import type { ServiceCaller } from "../auth/service-identity.js";
+import type { ServiceTelemetry } from "../telemetry/service-telemetry.js";
 import type { TraceContext } from "./context-keys.js";
 
 /**
@@ -20,13 +22,15 @@ export interface CallScope {
   requestId?: string;
   /** "package.Service/Method" once known. */
   procedure?: string;
+  /** The telemetry of the service handling the call (its tracer and metrics; docs/architecture.md, "Telemetry"). */
+  telemetry?: ServiceTelemetry;
 }
 
 const storage = new AsyncLocalStorage<CallScope>();
 
-/** Runs `fn` inside a fresh, empty call scope. */
-export function runInCallScope<T>(fn: () => T): T {
-  return storage.run({}, fn);
+/** Runs `fn` inside a fresh call scope: empty but for the serving service's telemetry. */
+export function runInCallScope<T>(fn: () => T, telemetry?: ServiceTelemetry): T {
+  return storage.run(telemetry ? { telemetry } : {}, fn);
 }
 
 /** The scope of the request being handled, or undefined outside any call (start-up, jobs). */
@@ -36,8 +40,8 @@ export function currentCallScope(): CallScope | undefined {
 
 /**
  * Runs `fn` explicitly outside any call: code started from a request that must not act as the
- * caller (a background job it schedules, say) says so with this.
+ * caller (a background job it schedules, say) says so with this. Outside its trace too.
  */
 export function runOutsideCall<T>(fn: () => T): T {
-  return storage.exit(fn);
+  return context.with(ROOT_CONTEXT, () => storage.exit(fn));
 }

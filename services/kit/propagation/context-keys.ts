@@ -1,4 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
+import type { Context } from "@opentelemetry/api";
 import type { Principal } from "../auth/principal.js";
 import type { ServiceCaller } from "../auth/service-identity.js";
 
@@ -15,11 +16,13 @@ export const kPrincipal = createContextKey<Principal | undefined>(undefined, { d
 /** The raw bearer token the caller presented (without "Bearer "), to forward downstream. */
 export const kCredential = createContextKey<string | undefined>(undefined, { description: "credential" });
 
-/** W3C trace context of the current call. */
+/** The current call's place in its W3C trace: the ids of this service's span for the call. */
 export interface TraceContext {
   readonly traceId: string;
   readonly spanId: string;
   readonly sampled: boolean;
+  /** The OpenTelemetry context whose span is the call's: spans and calls made for the call start under it. */
+  readonly context: Context;
 }
 export const kTrace = createContextKey<TraceContext | undefined>(undefined, { description: "trace" });
 

@@ -1,15 +1,18 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { type Context, context } from "@opentelemetry/api";
 import { AuthError } from "../auth/auth-error.js";
 import { authenticateBearer, type BearerAuthOptions, isOutage } from "../auth/bearer-auth.js";
 import type { Principal } from "../auth/principal.js";
 import { SERVICE_AUTHORIZATION_HEADER, type ServiceCaller } from "../auth/service-identity.js";
 import type { ServiceTokenVerifier } from "../auth/token-verifier.js";
 import type { Logger } from "../log/logger.js";
+import { callAttributes } from "../telemetry/call-attributes.js";
+import { codeLabel, currentTelemetry } from "../telemetry/service-telemetry.js";
 import { parseBearer } from "./bearer.js";
 import { currentCallScope } from "./call-scope.js";
 import { type CallerRule, type CallerRules, notAllowed, ruleFor } from "./caller-policy.js";
 import { kCaller, kCredential, kPrincipal, kRequestId, kTrace } from "./context-keys.js";
-import { joinCall } from "./join-call.js";
+import { endSpan, joinCall } from "./join-call.js";
 
 /** Services that answer without a token so grpcurl and load balancers need no credentials. */
 export function isInfrastructureService(typeName: string): boolean {
@@ -17,24 +20,55 @@ export function isInfrastructureService(typeName: string): boolean {
 }
 
 /**
- * Outermost server interceptor: joins the caller's trace (or starts one), takes or makes the
- * request id, records both in `contextValues` and the call scope, echoes `x-request-id`, and logs
- * one line per finished call — for a server stream when it has ended, with its whole duration.
+ * Outermost server interceptor: joins the caller's trace (or starts one) with this service's
+ * server span for the call, takes or makes the request id, records both in `contextValues` and the
+ * call scope, echoes `x-request-id`, runs the call (a stream's every pull) inside the span, and
+ * reports each finished call once — for a server stream when it has ended, with its whole duration
+ * — in one log line, the span's end and the service's RPC metrics (docs/architecture.md, "Telemetry").
  */
 export function createCallContextInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const procedure = `${req.service.typeName}/${req.method.name}`;
-    const { trace, requestId } = joinCall((name) => req.header.get(name), procedure);
+    const quiet = isInfrastructureService(req.service.typeName); // probes and grpcurl: failures only
+    const { trace, requestId, span } = joinCall((name) => req.header.get(name), procedure, {
+      record: !quiet,
+      attributes: {
+        "rpc.system": "connect_rpc",
+        "rpc.service": req.service.typeName,
+        "rpc.method": req.method.name,
+      },
+    });
     req.contextValues.set(kTrace, trace).set(kRequestId, requestId);
     const started = performance.now();
-    const quiet = isInfrastructureService(req.service.typeName); // probes and grpcurl: failures only
+    const metrics = quiet ? undefined : currentTelemetry()?.rpc;
+    const streaming = req.method.methodKind !== "unary";
+    metrics?.server.started.inc({ procedure });
+    if (streaming) metrics?.streamsOpen.inc({ procedure });
+    /** The call is over: its span and metrics, with who it was for (known after authentication). */
+    const report = (code: Code | undefined) => {
+      if (quiet) return;
+      span.setAttributes(
+        callAttributes({
+          principal: req.contextValues.get(kPrincipal),
+          caller: req.contextValues.get(kCaller),
+        }),
+      );
+      if (code !== undefined) span.setAttribute("rpc.connect_rpc.error_code", codeLabel(code));
+      // A server span is in error for the server's faults only, not for a caller's mistake.
+      endSpan(span, code !== undefined && SERVER_FAULTS.has(code) ? codeLabel(code) : undefined);
+      metrics?.server.handled.inc({ procedure, code: codeLabel(code) });
+      metrics?.server.seconds.observe({ procedure }, (performance.now() - started) / 1000);
+      if (streaming) metrics?.streamsOpen.dec({ procedure });
+    };
     const succeeded = () => {
+      report(undefined);
       if (!quiet) logger.info({ procedure, duration_ms: elapsed(started) }, "rpc ok");
     };
     /** Logs the failure and returns what the caller may see of it. */
     const failed = (err: unknown): ConnectError => {
       // Anything but a ConnectError is a bug, not an answer: `internal`, as gRPC servers report it.
       const ce = ConnectError.from(err, Code.Internal);
+      report(ce.code);
       ce.metadata.set("x-request-id", requestId);
       const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "warn";
       logger[level](
@@ -54,6 +88,7 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
       const ce = req.signal.aborted
         ? ConnectError.from(req.signal.reason, Code.Canceled)
         : new ConnectError("the stream was abandoned before its end", Code.Canceled);
+      report(ce.code);
       if (!quiet) {
         logger.warn(
           { procedure, code: Code[ce.code], duration_ms: elapsed(started) },
@@ -64,7 +99,7 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
     };
     let res: Awaited<ReturnType<typeof next>>;
     try {
-      res = await next(req);
+      res = await context.with(trace.context, () => next(req));
     } catch (err) {
       throw failed(err);
     }
@@ -73,9 +108,52 @@ export function createCallContextInterceptor(logger: Logger): Interceptor {
       succeeded();
       return res;
     }
-    // A server stream has only started: its handler runs while the messages are pulled.
-    return { ...res, message: reportStreamEnd(res.message, req.signal, { succeeded, failed, interrupted }) };
+    // A server stream has only started: its handler runs while the messages are pulled, each pull
+    // inside the call's span.
+    return {
+      ...res,
+      message: reportStreamEnd(pulledIn(trace.context, res.message), req.signal, {
+        succeeded,
+        failed,
+        interrupted,
+      }),
+    };
   };
+}
+
+/** Codes that are the server's fault: its span is in error (a caller's mistake is not). */
+const SERVER_FAULTS: ReadonlySet<Code> = new Set([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
+
+/**
+ * `messages`, each pulled with `ctx` active: a streaming handler's body runs when its messages are
+ * pulled, outside the interceptor's own `context.with`.
+ */
+async function* pulledIn<T>(ctx: Context, messages: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = messages[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await context.with(ctx, () => it.next());
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } catch (err) {
+    done = true;
+    throw err;
+  } finally {
+    // The consumer stopped early: end the handler as `yield*` would.
+    if (!done) await context.with(ctx, async () => it.return?.());
+  }
 }
 
 /**
@@ -153,6 +231,7 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
         // which is exactly when it has expired: public procedures treat an expired token as absent.
         // Any other bad token (forged, malformed, revoked, foreign) is still refused everywhere.
         if (outcome.error.reason === "expired" && publicProcedures.has(procedure)) return next(req);
+        countRefusal("user", outcome.error.reason);
         throw refusal(outcome.error);
       }
       principal = outcome.principal;
@@ -183,10 +262,12 @@ async function authenticateCaller(
 ): Promise<ServiceCaller | undefined> {
   if (rule.services.length === 0) {
     if (rule.directUsers) return undefined;
+    countRefusal("service", "service_not_allowed");
     throw notAllowed(procedure, rule, "anyone");
   }
   if (header === null) {
     if (rule.directUsers) return undefined;
+    countRefusal("service", "missing_service_credential");
     // Known user, wrong door: the procedure serves services only.
     throw new ConnectError(
       `${procedure} serves the ${rule.services.join(", ")} service${rule.services.length > 1 ? "s" : ""} only: no service credential (${SERVICE_AUTHORIZATION_HEADER}) was presented`,
@@ -200,18 +281,27 @@ async function authenticateCaller(
     caller = await options.callers.verifier.verify(token);
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
+    countRefusal("service", err.reason);
     const ce = refusal(err);
     throw new ConnectError(`service credential: ${ce.rawMessage}`, ce.code, ce.metadata);
   }
-  if (!rule.services.includes(caller.clientId))
+  if (!rule.services.includes(caller.clientId)) {
+    countRefusal("service", "service_not_allowed");
     throw notAllowed(procedure, rule, `service ${caller.clientId}`);
+  }
   if (rule.agentRequired && caller.agent === undefined) {
+    countRefusal("service", "agent_not_proven");
     throw new ConnectError(
       `${procedure} needs the calling service to prove the agent it runs`,
       Code.PermissionDenied,
     );
   }
   return caller;
+}
+
+/** Counts a refused credential by its reason (docs/architecture.md, "Telemetry"). */
+function countRefusal(credential: "user" | "service", reason: string): void {
+  currentTelemetry()?.authRefusals.inc({ credential, reason });
 }
 
 /** An authentication failure as the caller sees it: the reason first, a challenge, no token. */

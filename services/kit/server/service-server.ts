@@ -13,6 +13,8 @@ import {
   createAuthInterceptor,
   createCallContextInterceptor,
 } from "../propagation/server-interceptors.js";
+import { METRICS_PATH, metricsRoute } from "../telemetry/metrics-route.js";
+import { type ServiceTelemetry, serviceTelemetry } from "../telemetry/service-telemetry.js";
 import { answerAnyOrigin, createCorsHandler } from "./cors.js";
 import { type Dependency, followDependencies } from "./dependency.js";
 import { createHealth, type HealthService, ServingStatus } from "./health.js";
@@ -93,6 +95,11 @@ export interface ServiceServerOptions {
   readonly shutdownGraceMs?: number;
   /** HTTP/2 sessions without an open stream for this long are closed (default 2 min). */
   readonly h2IdleTimeoutMs?: number;
+  /**
+   * The service's tracer and metrics (default: `serviceTelemetry(name)`); its registry is served
+   * at `/metrics` (docs/architecture.md, "Telemetry").
+   */
+  readonly telemetry?: ServiceTelemetry;
 }
 
 export interface ServiceServer {
@@ -109,14 +116,17 @@ const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /**
  * The one server bootstrap every Connect service uses: Connect, gRPC and gRPC-Web on one port over
  * HTTP/1.1 and h2c, gRPC reflection (v1 and v1alpha) and grpc.health.v1 (both exempt from auth),
- * `/healthz` and `/readyz` over plain HTTP (from that same health registry), CORS for configured
+ * `/healthz` and `/readyz` over plain HTTP (from that same health registry), `/metrics`, CORS for configured
  * origins, the call-context, auth and input-text interceptors, an AsyncLocalStorage call scope
  * opened around the whole request handler, and graceful close.
  */
 export async function startServiceServer(options: ServiceServerOptions): Promise<ServiceServer> {
   const { logger } = options;
-  const clash = Object.keys(options.httpRoutes ?? {}).filter((path) => HEALTH_PATHS.has(path));
+  const clash = Object.keys(options.httpRoutes ?? {}).filter(
+    (path) => HEALTH_PATHS.has(path) || path === METRICS_PATH,
+  );
   if (clash.length > 0) throw new Error(`${clash.join(", ")}: served by the kit for every service`);
+  const telemetry = options.telemetry ?? serviceTelemetry(options.name);
   const health = createHealth();
   const stopFollowing = await followDependencies(health, options.dependencies ?? [], logger);
   const routes = (router: ConnectRouter) => {
@@ -148,8 +158,12 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     },
   });
   const cors = createCorsHandler(options.corsOrigins);
-  // Probes carry no token and no Origin: plain routes, outside the Connect interceptors.
-  const httpRoutes: Readonly<Record<string, HttpRoute>> = { ...healthRoutes(health), ...options.httpRoutes };
+  // Probes and scrapers carry no token and no Origin: plain routes, outside the Connect interceptors.
+  const httpRoutes: Readonly<Record<string, HttpRoute>> = {
+    ...healthRoutes(health),
+    [METRICS_PATH]: metricsRoute(telemetry.registry),
+    ...options.httpRoutes,
+  };
 
   const listener = await listenOnePort(
     options.host,
@@ -174,7 +188,7 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
           return;
         }
         connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
-      }),
+      }, telemetry),
     { h2IdleTimeoutMs: options.h2IdleTimeoutMs },
   ).catch((err: unknown) => {
     stopFollowing(); // a port already taken, say: no probe keeps running for a server that never was

@@ -1,12 +1,14 @@
 import type { Logger } from "../log/logger.js";
+import { flushTracing } from "../telemetry/tracing.js";
 import { handOverRunnerWatch } from "./runner-watch.js";
 
 /** The IPC message a service sends its runner once `stopOnSignals` is in place. */
 export const STOP_ON_SIGNALS_READY = "stop-on-signals-ready";
 
 /**
- * Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). A second signal
- * while stopping exits at once, for an operator who really means it.
+ * Runs `stop` once on SIGTERM or SIGINT, sends the spans still batched, then exits 0 (1 if
+ * stopping failed). A second signal while stopping exits at once, for an operator who really
+ * means it.
  */
 export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
@@ -17,8 +19,9 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
     }
     stopping = true;
     logger.info({ signal }, "stopping");
+    // The spans still batched go out before the process does (bounded; none when not exporting).
     stop().then(
-      () => process.exit(0),
+      () => flushTracing().then(() => process.exit(0)),
       (err: unknown) => {
         logger.error({ err }, "stop failed");
         process.exit(1);

@@ -1,7 +1,9 @@
 import {
   type CallToolResult,
   Client,
+  type InputRequiredResult,
   ProtocolError,
+  ProtocolErrorCode,
   SdkError,
   SdkErrorCode,
   SdkHttpError,
@@ -12,7 +14,9 @@ import {
 import type { Logger } from "../../kit/log/logger.js";
 import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";
 import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import { mcpClientRequest } from "../telemetry.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
+import { answerQuestion, askedWithoutAnswer, type CallQuestions, questionsOf } from "./call-questions.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
 import { isModernRevision, type Prior, type ServerEra, type VersionPolicy } from "./server-era.js";
 import { sharedSchemaValidator } from "./shared-schema-validator.js";
@@ -42,6 +46,14 @@ export interface CallOptions {
    * lost (reset, closed, timed out) is sent again once with the same key.
    */
   readonly idempotencyKey?: string;
+}
+
+/** A tools/call: its arguments, and the user's answers when it is sent again after a question. */
+export interface ToolCallOptions extends CallOptions {
+  /** MCP InputResponses, keyed like the questions they answer (docs/mcp-gateway.md, "Questions to the user"). */
+  readonly inputResponses?: Record<string, unknown>;
+  /** The `requestState` of the `input_required` answered, echoed byte for byte. */
+  readonly requestState?: string;
 }
 
 /** Pause between attempts while a restarting MCP server still refuses connections. */
@@ -89,6 +101,10 @@ export class McpSession {
   }
 
   async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    return mcpClientRequest("tools/list", undefined, () => this.listAllTools(signal));
+  }
+
+  private async listAllTools(signal?: AbortSignal): Promise<Tool[]> {
     return this.run({ idempotent: true }, (client: Client) =>
       this.linked(signal, async (local) => {
         const tools: Tool[] = [];
@@ -106,14 +122,68 @@ export class McpSession {
     );
   }
 
-  async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+  /**
+   * One tools/call. A tool that asks the user something first (docs/mcp-gateway.md, "Questions to
+   * the user") is answered `input_required` with its questions, whichever revision asked them; the
+   * call sent again with the user's answers (and the state) runs. On 2026-07-28 the question is
+   * the server's own `input_required` result and the answers go back in the repeated request; on
+   * the 2025 family the server asks with an `elicitation/create` request on this call's stream,
+   * which this call answers from the answers it carries — or, having none, refuses, and the
+   * question goes back to the caller. Each call's answers live in that call only
+   * (`call-questions.ts`): never another call's, never another principal's.
+   */
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: ToolCallOptions,
+  ): Promise<CallToolResult | InputRequiredResult> {
+    return mcpClientRequest("tools/call", name, () => this.callToolOnce(name, args, options));
+  }
+
+  private async callToolOnce(
+    name: string,
+    args: Record<string, unknown>,
+    options: ToolCallOptions,
+  ): Promise<CallToolResult | InputRequiredResult> {
     return this.run(options, (client: Client) =>
       this.linked(options.signal, async (local) => {
         const meta = {
           ...traceMeta(),
           ...(options.idempotencyKey ? { [IDEMPOTENCY_META_KEY]: options.idempotencyKey } : {}),
         };
-        return client.callTool({ name, arguments: args, _meta: meta }, this.requestOptions(local));
+        if (client.getProtocolEra() === "modern") {
+          const answered = options.inputResponses !== undefined || options.requestState !== undefined;
+          const send = (withAnswers: boolean) =>
+            client.request(
+              {
+                method: "tools/call",
+                params: {
+                  name,
+                  arguments: args,
+                  _meta: meta,
+                  ...(withAnswers && options.inputResponses
+                    ? { inputResponses: options.inputResponses }
+                    : {}),
+                  ...(withAnswers && options.requestState ? { requestState: options.requestState } : {}),
+                },
+              } as never,
+              // The `input_required` answer comes back to the caller: the user answers, not the gateway.
+              { ...this.requestOptions(local), allowInputRequired: true } as never,
+            ) as Promise<CallToolResult | InputRequiredResult>;
+          try {
+            return await send(answered);
+          } catch (err) {
+            // The state expired (or the server's key changed): nothing ran. Asked afresh, the
+            // question goes back to the user; an old yes never stands for a new question.
+            if (!answered || !isInvalidRequestState(err)) throw err;
+            return send(false);
+          }
+        }
+        const questions: CallQuestions = { responses: options.inputResponses };
+        const result = await questionsOf(questions, () =>
+          client.callTool({ name, arguments: args, _meta: meta }, this.requestOptions(local)),
+        );
+        return askedWithoutAnswer(questions) ?? result;
       }),
     );
   }
@@ -273,6 +343,10 @@ export class McpSession {
       { name: "support-ext-mcp-gateway", version: this.options.clientVersion },
       {
         jsonSchemaValidator: sharedSchemaValidator,
+        // Form elicitation: the tools' questions to the user travel through (docs/mcp-gateway.md,
+        // "Questions to the user"); the gateway never answers one by itself.
+        capabilities: { elicitation: { form: {} } },
+        inputRequired: { autoFulfill: false },
         versionNegotiation: {
           mode: policy.kind === "auto" ? "auto" : legacyPin ? "legacy" : { pin: policy.version },
         },
@@ -281,6 +355,7 @@ export class McpSession {
       },
     );
     client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
+    client.setRequestHandler("elicitation/create", (request) => answerQuestion(request.params));
     // What the server speaks: adopted when known, else learned by this client's probe (another
     // client's probe in flight is waited for, twice at most).
     let prior: Prior | undefined;
@@ -314,7 +389,7 @@ export class McpSession {
     const headers = new Headers(init?.headers);
     const token = await this.options.tokenSource.tokenFor(this.subject);
     if (token) headers.set("authorization", `Bearer ${token}`);
-    // Carry the caller's trace into the MCP server's logs and audit rows.
+    // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
     for (const [name, value] of Object.entries(outgoingCallHeaders())) headers.set(name, value);
     return nodeHttpFetch(url, { ...init, headers });
   }
@@ -386,6 +461,13 @@ function isStaleEra(err: unknown): boolean {
 }
 
 const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+/** The SDK's refusal of an echoed `requestState` (bad signature, expired, another principal's). */
+function isInvalidRequestState(err: unknown): boolean {
+  if (!(err instanceof ProtocolError) || err.code !== ProtocolErrorCode.InvalidParams) return false;
+  const data = err.data as { reason?: unknown } | undefined;
+  return data?.reason === "invalid_request_state" || /invalid or expired requeststate/i.test(err.message);
+}
 
 /** The caller's W3C trace in the request's `_meta` (2026-07-28), beside the `traceparent` header. */
 function traceMeta(): Record<string, string> {

@@ -1,5 +1,7 @@
 import type { Principal } from "../../kit/auth/principal.js";
 import { RenewingTokenCache } from "../../kit/auth/renewing-token-cache.js";
+import { currentTelemetry } from "../../kit/telemetry/service-telemetry.js";
+import { gatewayMetrics } from "../telemetry.js";
 import type { TokenExchangeClient } from "./token-exchange-client.js";
 
 /** Who a token is needed for: the caller, the credential they presented, the proven agent and scopes. */
@@ -62,16 +64,24 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
       // verifies and audits the chain. Any other caller without a credential sends none.
       if (credential === undefined && !p.anonymous) return undefined;
       const key = `${p.sessionId}\n${p.userId}\n${subject.agentId}\n${subject.scopes.join(" ")}`;
-      return cache.get(key, async () => {
-        // No caller signal: the exchange is shared by every concurrent caller of this key.
-        const t = await options.client.exchange({
-          subjectToken: credential,
-          resource: options.resource,
-          scopes: subject.scopes,
-          ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
-        });
-        return { token: t.accessToken, expiresAt: t.expiresAt };
-      });
+      const metrics = currentTelemetry();
+      return cache.get(
+        key,
+        async () => {
+          // No caller signal: the exchange is shared by every concurrent caller of this key.
+          const t = await options.client.exchange({
+            subjectToken: credential,
+            resource: options.resource,
+            scopes: subject.scopes,
+            ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
+          });
+          return { token: t.accessToken, expiresAt: t.expiresAt };
+        },
+        // Hits and misses of the cache (docs/architecture.md, "Telemetry").
+        (result) => {
+          if (metrics) gatewayMetrics(metrics).exchangeCache.inc({ result });
+        },
+      );
     },
     dropSession: (sessionId) => cache.drop((key) => key.startsWith(`${sessionId}\n`)),
   };

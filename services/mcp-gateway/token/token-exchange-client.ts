@@ -1,5 +1,8 @@
+import { context, SpanKind, trace } from "@opentelemetry/api";
 import { type ClientSecret, requestToken, TokenEndpointError } from "../../kit/auth/token-request.js";
-import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import { endSpan, outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import { callAttributes } from "../../kit/telemetry/call-attributes.js";
+import { currentTelemetry } from "../../kit/telemetry/service-telemetry.js";
 
 /**
  * RFC 8693 token exchange against the identity provider's token endpoint: the gateway,
@@ -65,20 +68,34 @@ export function createTokenExchangeClient(options: TokenExchangeClientOptions): 
         form.set("actor_token", request.actorToken);
         form.set("actor_token_type", ACCESS_TOKEN_TYPE);
       }
+      // A client span of its own (docs/architecture.md, "Telemetry"): who for, never a token.
+      const span = currentTelemetry()?.tracer.startSpan("oauth2 token_exchange", {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "oauth2.grant_type": TOKEN_EXCHANGE_GRANT,
+          "support_ext.resource": request.resource,
+          ...callAttributes(),
+        },
+      });
+      const ctx = span ? trace.setSpan(context.active(), span) : context.active();
       try {
         // The exchange belongs to the call that needed it: the identity provider's log line for it
         // carries that call's trace and request id (docs/architecture.md, identity propagation).
-        const t = await requestToken(options.tokenEndpoint, options.client, form, {
-          timeoutMs,
-          signal: request.signal,
-          headers: outgoingCallHeaders(),
-        });
+        const t = await context.with(ctx, () =>
+          requestToken(options.tokenEndpoint, options.client, form, {
+            timeoutMs,
+            signal: request.signal,
+            headers: outgoingCallHeaders(),
+          }),
+        );
+        if (span) endSpan(span);
         return {
           accessToken: t.accessToken,
           expiresAt: t.expiresAt,
           scopes: t.scope !== undefined ? t.scope.split(" ").filter(Boolean) : [...request.scopes],
         };
       } catch (err) {
+        if (span) endSpan(span, err instanceof TokenEndpointError ? err.error : "unreachable");
         if (err instanceof TokenEndpointError)
           throw new TokenExchangeError(err.error, err.status, err.description);
         throw err;

@@ -38,5 +38,10 @@ describe("parseAuditFilter", () => {
       error: expect.stringMatching(/^limit:/),
     });
     expect(parseAuditFilter({ limit: "5000" }, NOW)).toMatchObject({ ok: false });
+    // Read by JavaScript as the year 45095, which PostgreSQL refuses as a parameter.
+    expect(parseAuditFilter({ since: "plain 45095" }, NOW)).toEqual({
+      ok: false,
+      error: 'since: expected an ISO 8601 time or an age like 24h, got "plain 45095"',
+    });
   });
 });

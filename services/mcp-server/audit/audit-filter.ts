@@ -27,7 +27,10 @@ export function parseAuditFilter(
     const age = parseDurationSeconds(value);
     if (age !== undefined) return new Date(now.getTime() - age * 1000);
     const d = new Date(value);
-    return Number.isNaN(d.getTime())
+    // JavaScript reads "plain 45095" as the year 45095, which PostgreSQL cannot take as a parameter:
+    // years outside ISO 8601's four digits are refused here, as any other unreadable time.
+    const year = d.getUTCFullYear();
+    return Number.isNaN(d.getTime()) || year < 1 || year > 9999
       ? `${name}: expected an ISO 8601 time or an age like 24h, got "${value}"`
       : d;
   };

@@ -54,6 +54,8 @@ export function auditEntryToProto(r: AuditRecord): AuditEntry {
     sessionId: r.session_id ?? undefined,
     rowHash: r.row_hash ?? "",
     prevHash: r.prev_hash ?? "",
+    ...(r.confirmed_by === null ? {} : { confirmedBy: r.confirmed_by }),
+    ...(r.confirmed_at === null ? {} : { confirmTime: timestampFromDate(new Date(r.confirmed_at)) }),
   });
 }
 
@@ -80,6 +82,8 @@ export function auditEntryFromProto(e: AuditEntry): AuditRecord {
     trace_id: e.traceId ?? null,
     request_id: e.requestId ?? null,
     session_id: e.sessionId ?? null,
+    confirmed_by: e.confirmedBy ?? null,
+    confirmed_at: e.confirmTime ? timestampDate(e.confirmTime).toISOString() : null,
     seq: Number(e.seq),
     prev_hash: e.prevHash || null,
     row_hash: e.rowHash || null,

@@ -17,6 +17,9 @@ export interface CallResult {
   readonly errorCode?: string;
   readonly error?: string;
   readonly durationMs: number;
+  /** A confirmed destructive call: who said yes (user id), and when (docs/mcp-server.md, "Confirmation before destruction"). */
+  readonly confirmedBy?: string;
+  readonly confirmedAt?: Date;
 }
 
 const MAX_ERROR = 1_000;
@@ -50,6 +53,9 @@ export function auditEntry(
     traceId: facts.traceId ?? null,
     requestId: facts.requestId ?? null,
     sessionId: facts.sessionId ?? null,
+    confirmedBy: result.confirmedBy ?? null,
+    // Milliseconds, what a Date holds: the value read back hashes the same.
+    confirmedAt: result.confirmedAt ?? null,
   };
 }
 

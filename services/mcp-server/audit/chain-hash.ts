@@ -28,10 +28,23 @@ export interface ChainedContent {
   readonly trace_id: string | null;
   readonly request_id: string | null;
   readonly session_id: string | null;
+  /** Who confirmed a destructive call, and when (migration 0008; NULL on every other row). */
+  readonly confirmed_by?: string | null;
+  readonly confirmed_at?: Date | null;
 }
 
-/** The columns of `ChainedContent`, for SELECT lists. */
-export const CHAINED_COLUMNS = [
+/**
+ * Columns added after rows were already hashed: a NULL one is left out of the hashed content, so
+ * every row written before it existed keeps its hash, and a value set (or removed) later still
+ * changes the hash of the row it is in.
+ */
+export const OPTIONAL_CHAINED_COLUMNS = [
+  "confirmed_by",
+  "confirmed_at",
+] as const satisfies readonly (keyof ChainedContent)[];
+
+/** The columns that are always hashed. */
+const REQUIRED_CHAINED_COLUMNS = [
   "id",
   "seq",
   "at",
@@ -52,6 +65,9 @@ export const CHAINED_COLUMNS = [
   "session_id",
 ] as const satisfies readonly (keyof ChainedContent)[];
 
+/** The columns of `ChainedContent`, for SELECT lists. */
+export const CHAINED_COLUMNS = [...REQUIRED_CHAINED_COLUMNS, ...OPTIONAL_CHAINED_COLUMNS] as const;
+
 /**
  * `row_hash` = SHA-256 (hex) of `prev_hash` ‖ the canonical JSON of the row's content. `prev_hash`
  * is fixed-length hex, so the concatenation is unambiguous; covering it links each row to the one
@@ -59,6 +75,10 @@ export const CHAINED_COLUMNS = [
  */
 export function chainHash(prevHash: string, row: ChainedContent): string {
   const content: Record<string, unknown> = {};
-  for (const column of CHAINED_COLUMNS) content[column] = row[column];
+  for (const column of REQUIRED_CHAINED_COLUMNS) content[column] = row[column];
+  for (const column of OPTIONAL_CHAINED_COLUMNS) {
+    const value = row[column];
+    if (value !== null && value !== undefined) content[column] = value;
+  }
   return createHash("sha256").update(prevHash).update(canonicalJson(content)).digest("hex");
 }

@@ -39,6 +39,7 @@ export function createAuthenticator(
     });
     if (!outcome.ok) {
       const { reason, message } = outcome.error;
+      scope?.telemetry?.authRefusals.inc({ credential: "user", reason });
       if (reason === "missing_token") logger.warn(LOG_MISSING);
       else logger.warn({ reason, detail: message }, logFailed(reason));
       return { ok: false, reason, description: message };

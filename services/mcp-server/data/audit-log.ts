@@ -32,6 +32,9 @@ export interface AuditEntry {
   traceId: string | null;
   requestId: string | null;
   sessionId: string | null;
+  /** A confirmed destructive call: the user who said yes, and when the answer arrived (docs/mcp-server.md, "Confirmation before destruction"). */
+  confirmedBy?: string | null;
+  confirmedAt?: Date | null;
 }
 
 /**
@@ -61,14 +64,17 @@ export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<vo
     trace_id: e.traceId,
     request_id: e.requestId,
     session_id: e.sessionId,
+    confirmed_by: e.confirmedBy ?? null,
+    confirmed_at: e.confirmedAt ?? null,
   };
   const rowHash = chainHash(head.hash, content);
   await tx.query(
     `WITH moved AS (UPDATE audit_head SET seq = $2, hash = $19)
      INSERT INTO audit_log (id, seq, at, user_id, email, actor_sub, actor_agent, actor_chain, anonymous, tool,
                             arguments, outcome, error_code, error, duration_ms, trace_id, request_id, session_id,
-                            row_hash, prev_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+                            row_hash, prev_hash, confirmed_by, confirmed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+             $21, $22)`,
     [
       content.id,
       content.seq,
@@ -90,6 +96,8 @@ export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<vo
       content.session_id,
       rowHash,
       head.hash,
+      content.confirmed_by,
+      content.confirmed_at,
     ],
   );
 }
@@ -113,6 +121,9 @@ export interface AuditRecord {
   trace_id: string | null;
   request_id: string | null;
   session_id: string | null;
+  /** Who confirmed a destructive call (user id), and when; null on every other row. */
+  confirmed_by: string | null;
+  confirmed_at: string | null;
   /** Position in the hash chain (contiguous from 1). */
   seq: number | null;
   prev_hash: string | null;
@@ -142,11 +153,18 @@ export async function queryAuditLog(q: Queryable, f: AuditQuery): Promise<AuditR
   if (f.outcome !== undefined) w.add("outcome = ?", f.outcome);
   if (f.traceId !== undefined) w.add("trace_id = ?", f.traceId);
   const limit = Math.min(Math.max(1, f.limit), AUDIT_QUERY_MAX_LIMIT);
-  const { rows } = await q.query<Omit<AuditRecord, "at"> & { at: Date }>(
+  const { rows } = await q.query<
+    Omit<AuditRecord, "at" | "confirmed_at"> & { at: Date; confirmed_at: Date | null }
+  >(
     `SELECT id, at, user_id, email, actor_sub, actor_agent, actor_chain, anonymous, tool, arguments, outcome,
-            error_code, error, duration_ms, trace_id, request_id, session_id, seq, prev_hash, row_hash
+            error_code, error, duration_ms, trace_id, request_id, session_id, confirmed_by, confirmed_at,
+            seq, prev_hash, row_hash
      FROM audit_log ${w} ORDER BY at DESC, id DESC LIMIT ${w.param(limit)}`,
     w.params,
   );
-  return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
+  return rows.map((r) => ({
+    ...r,
+    at: r.at.toISOString(),
+    confirmed_at: r.confirmed_at?.toISOString() ?? null,
+  }));
 }

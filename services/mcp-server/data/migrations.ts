@@ -159,4 +159,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);`,
   },
+  {
+    id: "0008_confirmations",
+    // Confirmation before destruction (docs/mcp-server.md, "Confirmation before destruction"): the row of a confirmed
+    // destructive call names who said yes and when. Both columns are NULL on every other row, and a
+    // NULL one is left out of the row's hashed content (audit/chain-hash.ts), so rows written before
+    // this migration keep their hashes. `server_secrets` holds the key that signs the
+    // multi-round-trip `requestState` (MCP 2026-07-28): one value for every replica on one
+    // database, kept across restarts, so a question asked by one process is answered at another.
+    sql: `
+      ALTER TABLE audit_log
+        ADD COLUMN confirmed_by text,
+        ADD COLUMN confirmed_at timestamptz;
+      CREATE TABLE server_secrets (
+        name text PRIMARY KEY,
+        value text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
 ];

@@ -4,6 +4,7 @@ import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { type AuthInfo, isInitializeRequest, type Server } from "@modelcontextprotocol/server";
 import type { Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
+import { declaresFormElicitation } from "../mcp/confirmation.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
 import { RPC, sendRpcError } from "./responses.js";
 
@@ -42,7 +43,11 @@ export function createLegacyServing(deps: LegacyServingDeps) {
       const server = deps.createServer();
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        enableJsonResponse: true,
+        // A 2025 server asks its client (elicitation/create; docs/mcp-server.md, "Confirmation
+        // before destruction") on the stream of the request it belongs to, which a JSON answer
+        // does not have: a session whose client can answer elicitations gets SSE answers, every
+        // other session JSON.
+        enableJsonResponse: !declaresFormElicitation(body.params.capabilities),
         onsessioninitialized: (id) => {
           sessions.add({
             id,

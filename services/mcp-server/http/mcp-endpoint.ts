@@ -10,6 +10,7 @@ import {
 import { hasScopes, type Principal } from "../../kit/auth/principal.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
+import type { ServiceTelemetry } from "../../kit/telemetry/service-telemetry.js";
 import { type AuditRecorder, auditEntry, type CallFacts } from "../audit/audit-recorder.js";
 import { agentAllows } from "../auth/agent-tools.js";
 import { toAuthInfo } from "../auth/auth-info.js";
@@ -17,6 +18,7 @@ import type { Authenticate } from "../auth/authenticate.js";
 import type { ToolCatalog } from "../mcp/tool-catalog.js";
 import { nameForLog } from "../mcp/tool-runner.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
+import { observeMcpRequest } from "../telemetry.js";
 import { createLegacyServing } from "./legacy-serving.js";
 import { createModernServing } from "./modern-serving.js";
 import { readJsonBody } from "./read-json-body.js";
@@ -33,6 +35,8 @@ export interface McpEndpointDeps {
   readonly resource: URL;
   readonly resourceMetadataUrl: string;
   readonly maxBodyBytes: number;
+  /** The server's telemetry: MCP requests by method (docs/architecture.md, "Telemetry"). */
+  readonly telemetry?: ServiceTelemetry;
 }
 
 interface ToolCallMessage {
@@ -63,10 +67,12 @@ function toolCalls(body: unknown): ToolCallMessage[] {
  */
 export function createMcpEndpoint(deps: McpEndpointDeps) {
   const { logger, sessions } = deps;
+  const knownTools = { has: (name: string) => deps.catalog.get(name) !== undefined };
   const serveLegacy = createLegacyServing({ sessions, createServer: deps.createServer, logger });
   const modern = createModernServing({ createServer: deps.createServer, logger });
 
   const refuse = async (facts: CallFacts, calls: ToolCallMessage[], errorCode: string, error: string) => {
+    deps.telemetry?.authRefusals.inc({ credential: "user", reason: errorCode });
     for (const call of calls) {
       await deps.audit.record(
         auditEntry(facts, call.name, call.arguments, { outcome: "refused", errorCode, error, durationMs: 0 }),
@@ -124,6 +130,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     }
 
     const sessionId = header(req, "mcp-session-id");
+    observeMcpRequest(deps.telemetry, knownTools, req, res, body, sessionId);
     const scope = currentCallScope();
     const facts: CallFacts = {
       principal,

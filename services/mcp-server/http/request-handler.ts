@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { context } from "@opentelemetry/api";
 import {
   type ProtectedResourceMetadata,
   sendProtectedResourceMetadata,
@@ -7,7 +8,10 @@ import type { Logger } from "../../kit/log/logger.js";
 import { runInCallScope } from "../../kit/propagation/call-scope.js";
 import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
 import type { HealthService } from "../../kit/server/health.js";
-import { answerHealthRoute } from "../../kit/server/health-routes.js";
+import { answerHealthRoute, HEALTH_PATHS } from "../../kit/server/health-routes.js";
+import { joinHttpRequest } from "../../kit/telemetry/http-request.js";
+import { METRICS_PATH, metricsRoute } from "../../kit/telemetry/metrics-route.js";
+import type { ServiceTelemetry } from "../../kit/telemetry/service-telemetry.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
 
@@ -27,6 +31,8 @@ export interface RequestHandlerDeps {
   /** Path prefix of the Connect services on this port (the audit RPC). */
   readonly rpcPrefix: string;
   readonly handleRpc: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The server's tracer and metrics: every request's scope holds it; `/metrics` serves its registry. */
+  readonly telemetry: ServiceTelemetry;
 }
 
 /**
@@ -37,60 +43,44 @@ const forLog = (v: string | undefined) => (v !== undefined && v.length > 200 ? `
 
 /**
  * The node:http request listener. Opens the call scope around the whole request (so every log
- * line, tool handlers' included, carries trace_id, request_id and user_id), joins the caller's
- * W3C trace, checks Host/Origin, and routes.
+ * line, tool handlers' included, carries trace_id, span_id, request_id and user_id), joins the
+ * caller's W3C trace in a server span, checks Host/Origin, and routes; `/healthz`, `/readyz` and
+ * `/metrics` are answered first.
  */
 export function createRequestHandler(deps: RequestHandlerDeps) {
-  const { logger, guard } = deps;
+  const { logger, guard, telemetry } = deps;
+  const metrics = metricsRoute(telemetry.registry);
   return (req: IncomingMessage, res: ServerResponse): void => {
     if ((req.url ?? "/").startsWith(deps.rpcPrefix)) {
       // Connect calls: the kit's call-context interceptor joins the trace and takes the request
       // id itself, so the scope is opened bare, as the kit's server bootstrap does.
-      runInCallScope(() => routeRpc(req, res));
+      runInCallScope(() => routeRpc(req, res), telemetry);
       return;
     }
     void runInCallScope(async () => {
       const url = new URL(req.url ?? "/", "http://localhost");
-      // The kit's one propagation core, as for Connect calls: trace joined, request id taken or made.
-      const { requestId } = joinCall(
-        nodeHeader(req.headers),
-        `${req.method ?? "GET"} ${forLog(url.pathname)}`,
-      );
+      const path = url.pathname;
+      // The kit's one propagation core, as for Connect calls: trace joined (a server span for the
+      // request, named by its route and, on /mcp, by its MCP method), request id taken or made.
+      // Probes and scrapers get ids but no span.
+      const probe = HEALTH_PATHS.has(path) || path === METRICS_PATH;
+      const route = deps.mcpPaths.has(path)
+        ? "/mcp"
+        : path === deps.auditPath || deps.metadataPaths.has(path)
+          ? path
+          : "other";
+      const procedure = `${req.method ?? "GET"} ${forLog(path)}`;
+      const { trace: call, requestId } = probe
+        ? joinCall(nodeHeader(req.headers), procedure, { record: false })
+        : joinHttpRequest(req, res, route, procedure);
       res.setHeader("x-request-id", requestId);
       const started = performance.now();
       try {
         // Before the Host check: an orchestrator's probe names the pod's address, which no allow-list
-        // holds, and these two answers carry nothing a rebinding page could use (health-routes.ts).
+        // holds, and these answers carry nothing a rebinding page could use (health-routes.ts).
         if (answerHealthRoute(deps.health, req, res)) return;
-        const hostError = guard.checkHost(req.headers.host);
-        if (hostError) {
-          logger.warn(
-            { host: forLog(req.headers.host), path: forLog(url.pathname) },
-            "request refused: Host not allowed",
-          );
-          sendRpcError(res, 403, RPC.forbidden, hostError);
-          return;
-        }
-        if (deps.mcpPaths.has(url.pathname)) {
-          const originError = guard.checkOrigin(req.headers.origin);
-          if (originError) {
-            logger.warn({ origin: forLog(req.headers.origin) }, "request refused: Origin not allowed");
-            sendRpcError(res, 403, RPC.forbidden, originError);
-            return;
-          }
-          await deps.handleMcp(req, res, url);
-        } else if (deps.metadataPaths.has(url.pathname) && (req.method === "GET" || req.method === "HEAD")) {
-          sendProtectedResourceMetadata(res, deps.metadata);
-        } else if (url.pathname === deps.auditPath) {
-          const originError = guard.checkOrigin(req.headers.origin);
-          if (originError) {
-            sendJson(res, 403, { error: "forbidden", error_description: originError });
-            return;
-          }
-          await deps.handleAudit(req, res, url);
-        } else {
-          sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
-        }
+        if (path === METRICS_PATH) return await metrics(req, res);
+        await context.with(call.context, () => serve(url));
       } catch (err) {
         logger.error({ err, path: forLog(url.pathname) }, "request failed");
         if (!res.headersSent) sendRpcError(res, 500, -32603, "Internal error");
@@ -106,7 +96,39 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
           "http request",
         );
       }
-    });
+    }, telemetry);
+
+    async function serve(url: URL): Promise<void> {
+      const hostError = guard.checkHost(req.headers.host);
+      if (hostError) {
+        logger.warn(
+          { host: forLog(req.headers.host), path: forLog(url.pathname) },
+          "request refused: Host not allowed",
+        );
+        sendRpcError(res, 403, RPC.forbidden, hostError);
+        return;
+      }
+      if (deps.mcpPaths.has(url.pathname)) {
+        const originError = guard.checkOrigin(req.headers.origin);
+        if (originError) {
+          logger.warn({ origin: forLog(req.headers.origin) }, "request refused: Origin not allowed");
+          sendRpcError(res, 403, RPC.forbidden, originError);
+          return;
+        }
+        await deps.handleMcp(req, res, url);
+      } else if (deps.metadataPaths.has(url.pathname) && (req.method === "GET" || req.method === "HEAD")) {
+        sendProtectedResourceMetadata(res, deps.metadata);
+      } else if (url.pathname === deps.auditPath) {
+        const originError = guard.checkOrigin(req.headers.origin);
+        if (originError) {
+          sendJson(res, 403, { error: "forbidden", error_description: originError });
+          return;
+        }
+        await deps.handleAudit(req, res, url);
+      } else {
+        sendJson(res, 404, { error: "not_found", error_description: `no route for ${url.pathname}` });
+      }
+    }
   };
 
   /** The same Host and Origin checks as every other route (DNS rebinding), then Connect. */

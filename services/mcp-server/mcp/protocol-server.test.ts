@@ -1,3 +1,4 @@
+import { createRequestStateCodec } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { captureLogs } from "../../kit/testing/log-capture.js";
 import { ALL_TOOLS } from "../tools/all-tools.js";
@@ -12,6 +13,7 @@ describe("createProtocolServer", () => {
       runTool: async () => ({ content: [] }),
       version: "0.0.0",
       logger: logs.logger,
+      confirmations: createRequestStateCodec({ key: "k".repeat(32) }),
     });
     const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
     server.onerror?.(new Error(`Failed to send response: authorization Bearer ${jwt}`));

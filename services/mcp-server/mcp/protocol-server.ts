@@ -1,6 +1,7 @@
-import { Server } from "@modelcontextprotocol/server";
+import { type RequestStateCodec, Server } from "@modelcontextprotocol/server";
 import type { Logger } from "../../kit/log/logger.js";
 import { principalOf } from "../auth/auth-info.js";
+import { type ConfirmationState, declaresFormElicitation } from "./confirmation.js";
 import { PROTOCOL_VERSIONS } from "./protocol-versions.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolRunner } from "./tool-runner.js";
@@ -35,6 +36,8 @@ export function createProtocolServer(deps: {
   runTool: ToolRunner;
   version: string;
   logger: Logger;
+  /** Signs and checks the `requestState` of a destructive call's question (mcp/confirmation.ts). */
+  confirmations: RequestStateCodec<ConfirmationState>;
 }): Server {
   const server = new Server(
     { name: SERVER_NAME, title: "support-ext tickets", version: deps.version },
@@ -43,6 +46,8 @@ export function createProtocolServer(deps: {
       instructions: INSTRUCTIONS,
       supportedProtocolVersions: [...PROTOCOL_VERSIONS],
       cacheHints: CACHE_HINTS,
+      // A repeated call's state is checked (signature, expiry, principal) before the handler runs.
+      requestState: { verify: (state, ctx) => deps.confirmations.verify(state, ctx) },
     },
   );
   server.setRequestHandler("tools/list", (_request, ctx) => ({
@@ -53,6 +58,14 @@ export function createProtocolServer(deps: {
       authInfo: ctx.http?.authInfo,
       sessionId: ctx.sessionId,
       meta: request.params._meta,
+      confirmation: {
+        requestState: ctx.mcpReq.requestState(),
+        inputResponses: ctx.mcpReq.inputResponses,
+        // The request's own envelope on 2026-07-28, the `initialize` declaration on a 2025 session;
+        // a 2025 request without a session declared nothing and cannot be asked anything.
+        canElicit: declaresFormElicitation(server.getClientCapabilities()),
+        mint: (state) => deps.confirmations.mint(state, ctx),
+      },
     }),
   );
   server.onerror = (err) => {

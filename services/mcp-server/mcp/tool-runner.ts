@@ -1,6 +1,7 @@
 import {
   type AuthInfo,
   type CallToolResult,
+  type InputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
 } from "@modelcontextprotocol/server";
@@ -10,10 +11,25 @@ import { dirtyStringIn } from "../../kit/input/clean-text.js";
 import type { Logger } from "../../kit/log/logger.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { currentCallScope } from "../../kit/propagation/call-scope.js";
+import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";
 import { type AuditRecorder, auditEntry, type CallFacts, type CallResult } from "../audit/audit-recorder.js";
 import { AGENT_NOT_ALLOWED, agentAllows, agentRefusal } from "../auth/agent-tools.js";
 import { principalOf } from "../auth/auth-info.js";
-import { type SystemFacts, type ToolContext, ToolError, type ToolErrorCode } from "../tools/tool.js";
+import {
+  type SystemFacts,
+  type ToolContext,
+  ToolError,
+  type ToolErrorCode,
+  type ToolQuestion,
+} from "../tools/tool.js";
+import {
+  askToConfirm,
+  type ConfirmationInput,
+  confirmationState,
+  defaultQuestion,
+  needsConfirmation,
+  readAnswer,
+} from "./confirmation.js";
 import { createKeyedWrites, type KeyedWrite } from "./keyed-write.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 
@@ -32,13 +48,15 @@ export interface HandlerExtra {
   readonly sessionId?: string | undefined;
   /** The request's `_meta` (the idempotency key travels there, docs/mcp-server.md). */
   readonly meta?: Readonly<Record<string, unknown>> | undefined;
+  /** A destructive call's question and answer (docs/mcp-server.md, "Confirmation before destruction"); absent: it cannot ask. */
+  readonly confirmation?: ConfirmationInput | undefined;
 }
 
 export type ToolRunner = (
   name: string,
   rawArguments: unknown,
   extra: HandlerExtra,
-) => Promise<CallToolResult>;
+) => Promise<CallToolResult | InputRequiredResult>;
 
 const MAX_ISSUES_TEXT = 1_000;
 
@@ -83,10 +101,12 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       requestId: scope?.requestId,
     };
     const elapsed = () => performance.now() - started;
+    // Set once the user said yes: every row of the call after that names who confirmed, and when.
+    let confirmed: Pick<CallResult, "confirmedBy" | "confirmedAt"> = {};
     const finish = async (result: Omit<CallResult, "durationMs">) => {
       const durationMs = elapsed();
       try {
-        await audit.record(auditEntry(facts, name, rawArguments, { ...result, durationMs }));
+        await audit.record(auditEntry(facts, name, rawArguments, { ...confirmed, ...result, durationMs }));
       } catch {
         // The recorder logged the cause. No audit row, no answer: and the database's message
         // (which the SDK would copy into the JSON-RPC error) stays in the log.
@@ -170,6 +190,44 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       write = opened.kind === "fresh" ? opened.write : undefined;
     }
 
+    // Confirmation before destruction (docs/mcp-server.md, "Confirmation before destruction"): after every refusal
+    // above and after a keyed repeat (already confirmed, already made: its first answer), before
+    // anything runs. The question asks; the answer decides, and only a yes runs the tool.
+    if (needsConfirmation(tool)) {
+      const input = extra.confirmation;
+      let question: ToolQuestion;
+      try {
+        question = tool.confirm
+          ? await tool.confirm(parsed.data, { db, principal })
+          : defaultQuestion(tool, rawArguments);
+      } catch (err) {
+        if (err instanceof ToolError) {
+          await finish({ outcome: "error", errorCode: err.code, error: err.message });
+          return toolError(err.code, err.message);
+        }
+        return failedUnexpectedly(err);
+      }
+      if (!input?.canElicit) {
+        const message = `${name} changes nothing without the user's explicit yes, and this client cannot ask (it declared no form elicitation capability)`;
+        await finish({ outcome: "refused", errorCode: "confirmation_unavailable", error: message });
+        return toolError("confirmation_unavailable", message);
+      }
+      const key = extra.meta?.[IDEMPOTENCY_META_KEY];
+      const state = confirmationState(name, rawArguments, typeof key === "string" ? key : null);
+      const answer = readAnswer(input, state, principal);
+      if (answer.kind === "cancelled") {
+        const message = `cancelled by the user: ${question.action} was not done, nothing was changed`;
+        await finish({ outcome: "refused", errorCode: "cancelled_by_user", error: message });
+        return toolError("cancelled_by_user", message);
+      }
+      if (answer.kind === "unanswered") {
+        // A question decides nothing and changes nothing: no audit row until it is answered.
+        logger.info({ tool: shown }, `tool ${shown} asks the user to confirm`);
+        return askToConfirm(question, state, input);
+      }
+      confirmed = { confirmedBy: answer.by, confirmedAt: answer.at };
+    }
+
     let audited = false;
     const ctx: ToolContext = {
       principal,
@@ -181,14 +239,17 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         if (write) {
           // The key, the change and its audit row commit together, after the result is built.
           return write.mutate(fn, (tx) =>
-            audit.within(tx, auditEntry(facts, name, rawArguments, { outcome: "ok", durationMs: elapsed() })),
+            audit.within(
+              tx,
+              auditEntry(facts, name, rawArguments, { ...confirmed, outcome: "ok", durationMs: elapsed() }),
+            ),
           );
         }
         const out = await db.transaction(async (tx) => {
           const value = await fn(tx);
           await audit.within(
             tx,
-            auditEntry(facts, name, rawArguments, { outcome: "ok", durationMs: elapsed() }),
+            auditEntry(facts, name, rawArguments, { ...confirmed, outcome: "ok", durationMs: elapsed() }),
           );
           return value;
         });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
 import { createRevocationWatcher, revocationWatcherSettings } from "../../kit/auth/revocation/index.js";
@@ -73,8 +73,12 @@ export interface Harness {
   readonly schema: string | undefined;
   /** A token for this server's audience (override anything through `claims`). */
   token(user: TestUser, claims?: TokenClaims): Promise<string>;
-  /** An initialized SDK client sending `Authorization: Bearer <token>` on every request (none if undefined). */
-  connect(token: string | undefined): Promise<Client>;
+  /**
+   * An initialized SDK client sending `Authorization: Bearer <token>` on every request (none if
+   * undefined). With `confirm` it declares form elicitation and answers every question of a
+   * destructive tool (docs/mcp-server.md, "Confirmation before destruction") with that yes or no.
+   */
+  connect(token: string | undefined, options?: { confirm?: boolean }): Promise<Client>;
   /** A raw POST to /mcp. */
   post(body: unknown, headers?: Record<string, string>): Promise<Response>;
   count(sql: string, params?: unknown[]): Promise<number>;
@@ -162,11 +166,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         aud: server.resource,
         ...claims,
       }),
-    async connect(token) {
+    async connect(token, connectOptions = {}) {
       const transport = new StreamableHTTPClientTransport(mcpUrl, {
         requestInit: { headers: token ? { authorization: `Bearer ${token}` } : {} },
       });
-      const client = new Client({ name: "mcp-server-test", version: "1.0.0" });
+      const confirm = connectOptions.confirm;
+      const client = new Client(
+        { name: "mcp-server-test", version: "1.0.0" },
+        confirm === undefined ? {} : { capabilities: { elicitation: {} } },
+      );
+      if (confirm !== undefined) {
+        client.setRequestHandler(ElicitRequestSchema, async () =>
+          confirm ? { action: "accept", content: { confirm: true } } : { action: "decline" },
+        );
+      }
       await client.connect(transport);
       clients.push(client);
       return client;

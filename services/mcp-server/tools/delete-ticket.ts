@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { softDeleteTicket } from "../data/tickets.js";
+import { getTicket, softDeleteTicket } from "../data/tickets.js";
 import { ticketNotFound } from "./get-ticket.js";
 import { ticketId } from "./shapes.js";
 import { defineTool } from "./tool.js";
 
 /**
  * Soft delete: the row is kept (with who deleted it, when and why) so the audit trail and any
- * investigation can still see it; every tool treats it as gone.
+ * investigation can still see it; every tool treats it as gone. Destructive: it runs only after the
+ * user's explicit yes to the question `confirm` words (docs/mcp-server.md, "Confirmation before destruction").
  */
 export const deleteTicket = defineTool({
   name: "delete_ticket",
@@ -19,6 +20,15 @@ export const deleteTicket = defineTool({
   }),
   output: z.object({ ticket_id: z.number().int(), deleted: z.literal(true), mode: z.literal("soft") }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  async confirm(args, ctx) {
+    const ticket = await getTicket(ctx.db, args.ticket_id);
+    if (!ticket) throw ticketNotFound(args.ticket_id);
+    const why = args.reason ? ` (reason: ${args.reason})` : "";
+    return {
+      message: `Delete ticket #${ticket.id} "${ticket.title}"${why}? It disappears from every listing and lookup; the record is kept for the audit trail.`,
+      action: `Delete ticket #${ticket.id}`,
+    };
+  },
   async run(args, ctx) {
     await ctx.mutate(async (tx) => {
       if (!(await softDeleteTicket(tx, args.ticket_id, ctx.principal.userId, args.reason))) {

@@ -45,6 +45,8 @@ export type ToolErrorCode =
   | "invalid_transition"
   | "unknown_user"
   | "model_unavailable"
+  | "cancelled_by_user"
+  | "confirmation_unavailable"
   | "internal_error";
 
 export class ToolError extends Error {
@@ -57,6 +59,14 @@ export class ToolError extends Error {
   }
 }
 
+/** The question a destructive tool asks before it runs (docs/mcp-server.md, "Confirmation before destruction"). */
+export interface ToolQuestion {
+  /** The whole question, in the tool's words, e.g. `Delete ticket #5 "VPN down"?`. */
+  readonly message: string;
+  /** The action in a few words, for a Confirm button or a checkbox: "Delete ticket #5". */
+  readonly action: string;
+}
+
 export interface ToolSpec<I extends z.ZodType = z.ZodType, O extends z.ZodObject = z.ZodObject> {
   /** One of the kit's tool names; the scope it needs comes from `TOOL_SCOPES` (one model, docs/mcp-server.md). */
   readonly name: ToolName;
@@ -65,6 +75,12 @@ export interface ToolSpec<I extends z.ZodType = z.ZodType, O extends z.ZodObject
   readonly input: I;
   readonly output: O;
   readonly annotations: ToolAnnotations;
+  /**
+   * For a tool annotated `destructiveHint: true`, which runs only after the user's explicit yes:
+   * the question to ask. It may refuse at once (a ToolError such as `not_found`) rather than ask
+   * about something that cannot be done. Without it the question names the tool and its arguments.
+   */
+  confirm?(args: z.output<I>, ctx: Pick<ToolContext, "db" | "principal">): Promise<ToolQuestion>;
   run(args: z.output<I>, ctx: ToolContext): Promise<ToolOutput<z.input<O>>>;
 }
 

@@ -1,7 +1,15 @@
-import type { StreamMessageResponse, Thread } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import type {
+  Confirmation,
+  ConfirmToolCallResponse,
+  StreamMessageResponse,
+  Thread,
+} from "../../../../gen/supportext/chat/v1/chat_pb.js";
 import type { Api } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { AssistantBubble, renderStoredMessage, userBubble } from "./message-render.js";
+
+/** One event of a turn, as StreamMessage or ConfirmToolCall streams it (the same cases). */
+type TurnEvent = StreamMessageResponse["event"] | ConfirmToolCallResponse["event"];
 
 export interface ConversationDeps {
   readonly api: Api;
@@ -80,7 +88,15 @@ export class ConversationView {
       const { messages } = await this.deps.api.session.run((headers) =>
         this.deps.api.chat.listMessages({ threadId: thread.id, pageSize: 200 }, { headers }),
       );
-      replaceChildren(this.messages, ...messages.map(renderStoredMessage));
+      replaceChildren(
+        this.messages,
+        ...messages.map((m) =>
+          renderStoredMessage(
+            m,
+            (bubble, confirmation, confirmed) => void this.answer(bubble, confirmation, confirmed),
+          ),
+        ),
+      );
       this.scroll();
     } catch (err) {
       replaceChildren(this.messages);
@@ -116,10 +132,44 @@ export class ConversationView {
       );
       for await (const response of events) {
         received++;
-        this.apply(bubble, response);
+        this.apply(bubble, response.event);
       }
     } catch (err) {
       bubble.fail("This turn did not finish.");
+      this.deps.onProblem(err);
+    } finally {
+      this.send.disabled = false;
+      this.deps.onTurnEnded(thread.id);
+    }
+  }
+
+  /**
+   * The user's Confirm or Cancel (docs/chat.md, "Confirmation before destruction"): ConfirmToolCall
+   * answers the question as the signed-in user, and the turn goes on in the same bubble — the tool
+   * call runs (or is cancelled), then the answer. Sent again after a token refresh, the same answer
+   * never runs the call twice (the server keeps it).
+   */
+  private async answer(
+    bubble: AssistantBubble,
+    confirmation: Confirmation,
+    confirmed: boolean,
+  ): Promise<void> {
+    const thread = this.thread;
+    if (!thread) return;
+    this.send.disabled = true;
+    try {
+      const { api } = this.deps;
+      const events = api.session.stream(
+        (headers) =>
+          api.chat.confirmToolCall(
+            { threadId: thread.id, confirmationId: confirmation.confirmationId, confirmed },
+            { headers },
+          ),
+        () => bubble.note("Access token refreshed; sending the answer again."),
+      );
+      for await (const response of events) this.apply(bubble, response.event);
+    } catch (err) {
+      bubble.fail("The answer could not be sent.");
       this.deps.onProblem(err);
     } finally {
       this.send.disabled = false;
@@ -135,9 +185,16 @@ export class ConversationView {
   }
 
   /** Renders one streamed event the moment it arrives. */
-  private apply(bubble: AssistantBubble, response: StreamMessageResponse): void {
-    const { event } = response;
-    if (event.case === "assistantMessage") {
+  private apply(bubble: AssistantBubble, event: TurnEvent): void {
+    if (event.case === "confirmationRequired") {
+      // A tool call waits for the user's yes: the question, with Confirm and Cancel.
+      bubble.askConfirmation(
+        event.value,
+        (confirmation, confirmed) => void this.answer(bubble, confirmation, confirmed),
+      );
+    } else if (event.case === "assistantMessage") {
+      // The saved message is authoritative: its tool calls as they ended (one waiting for a yes too).
+      for (const call of event.value.toolCalls) bubble.toolCall(call);
       bubble.setText(event.value.content);
       bubble.finish(event.value.status, event.value.stopReason);
     } else if (event.case === "turnResumed") {

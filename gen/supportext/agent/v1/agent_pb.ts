@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file supportext/agent/v1/agent.proto.
  */
 export const file_supportext_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zdXBwb3J0ZXh0L2FnZW50L3YxL2FnZW50LnByb3RvEhNzdXBwb3J0ZXh0LmFnZW50LnYxItYBCgVBZ2VudBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhUKDXN5c3RlbV9wcm9tcHQYBCABKAkSDQoFbW9kZWwYBSABKAkSFQoNYWxsb3dlZF90b29scxgGIAMoCRIwCgZsaW1pdHMYByABKAsyIC5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlTGltaXRzEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CgtVc2FnZUxpbWl0cxIWCg5tYXhfdG9vbF9jYWxscxgBIAEoBRIXCg9tYXhfbW9kZWxfdHVybnMYAiABKAUiTwoTQ29udmVyc2F0aW9uTWVzc2FnZRInCgRyb2xlGAEgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYAiABKAki5gEKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFgoOYXJndW1lbnRzX2pzb24YAyABKAkSMwoGc3RhdHVzGAQgASgOMiMuc3VwcG9ydGV4dC5hZ2VudC52MS5Ub29sQ2FsbFN0YXR1cxITCgtyZXN1bHRfdGV4dBgFIAEoCRIeChZzdHJ1Y3R1cmVkX3Jlc3VsdF9qc29uGAYgASgJEhIKCmVycm9yX2NvZGUYByABKAkSFQoNZXJyb3JfbWVzc2FnZRgIIAEoCRITCgtkdXJhdGlvbl9tcxgJIAEoAyJdCgVVc2FnZRITCgttb2RlbF90dXJucxgBIAEoBRISCgp0b29sX2NhbGxzGAIgASgFEhQKDGlucHV0X3Rva2VucxgDIAEoBRIVCg1vdXRwdXRfdG9rZW5zGAQgASgFIhkKCVRleHREZWx0YRIMCgR0ZXh0GAEgASgJIkMKD1Rvb2xDYWxsU3RhcnRlZBIwCgl0b29sX2NhbGwYASABKAsyHS5zdXBwb3J0ZXh0LmFnZW50LnYxLlRvb2xDYWxsIkQKEFRvb2xDYWxsRmluaXNoZWQSMAoJdG9vbF9jYWxsGAEgASgLMh0uc3VwcG9ydGV4dC5hZ2VudC52MS5Ub29sQ2FsbCKzAQoMRmluYWxNZXNzYWdlEg8KB2NvbnRlbnQYASABKAkSNAoLc3RvcF9yZWFzb24YAiABKA4yHy5zdXBwb3J0ZXh0LmFnZW50LnYxLlN0b3BSZWFzb24SMQoKdG9vbF9jYWxscxgDIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSKQoFdXNhZ2UYBCABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlIlAKDExpbWl0UmVhY2hlZBIvCgZyZWFzb24YASABKA4yHy5zdXBwb3J0ZXh0LmFnZW50LnYxLlN0b3BSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSL2AgoIUnVuRXZlbnQSNAoKdGV4dF9kZWx0YRgBIAEoCzIeLnN1cHBvcnRleHQuYWdlbnQudjEuVGV4dERlbHRhSAASQQoRdG9vbF9jYWxsX3N0YXJ0ZWQYAiABKAsyJC5zdXBwb3J0ZXh0LmFnZW50LnYxLlRvb2xDYWxsU3RhcnRlZEgAEkMKEnRvb2xfY2FsbF9maW5pc2hlZBgDIAEoCzIlLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGxGaW5pc2hlZEgAEisKBXVzYWdlGAQgASgLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5Vc2FnZUgAEjoKDWxpbWl0X3JlYWNoZWQYBSABKAsyIS5zdXBwb3J0ZXh0LmFnZW50LnYxLkxpbWl0UmVhY2hlZEgAEjoKDWZpbmFsX21lc3NhZ2UYBiABKAsyIS5zdXBwb3J0ZXh0LmFnZW50LnYxLkZpbmFsTWVzc2FnZUgAQgcKBWV2ZW50IjoKEUxpc3RBZ2VudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlkKEkxpc3RBZ2VudHNSZXNwb25zZRIqCgZhZ2VudHMYASADKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjCg9HZXRBZ2VudFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkiPQoQR2V0QWdlbnRSZXNwb25zZRIpCgVhZ2VudBgBIAEoCzIaLnN1cHBvcnRleHQuYWdlbnQudjEuQWdlbnQiewoKUnVuUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRINCgVpbnB1dBgCIAEoCRI5CgdoaXN0b3J5GAMgAygLMiguc3VwcG9ydGV4dC5hZ2VudC52MS5Db252ZXJzYXRpb25NZXNzYWdlEhEKCXRocmVhZF9pZBgEIAEoCSI7CgtSdW5SZXNwb25zZRIsCgVldmVudBgBIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnQqXwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDQoJUk9MRV9VU0VSEAESEgoOUk9MRV9BU1NJU1RBTlQQAhIPCgtST0xFX1NZU1RFTRADEg0KCVJPTEVfVE9PTBAEKo0BCg5Ub29sQ2FsbFN0YXR1cxIgChxUT09MX0NBTExfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYVE9PTF9DQUxMX1NUQVRVU19SVU5OSU5HEAESHgoaVE9PTF9DQUxMX1NUQVRVU19TVUNDRUVERUQQAhIbChdUT09MX0NBTExfU1RBVFVTX0ZBSUxFRBADKrcBCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVU1RPUF9SRUFTT05fQ09NUExFVEVEEAESHgoaU1RPUF9SRUFTT05fTUFYX1RPT0xfQ0FMTFMQAhIfChtTVE9QX1JFQVNPTl9NQVhfTU9ERUxfVFVSTlMQAxIVChFTVE9QX1JFQVNPTl9FUlJPUhAEEhkKFVNUT1BfUkVBU09OX0NBTkNFTExFRBAFMpICCgxBZ2VudFNlcnZpY2USXQoKTGlzdEFnZW50cxImLnN1cHBvcnRleHQuYWdlbnQudjEuTGlzdEFnZW50c1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmFnZW50LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJXCghHZXRBZ2VudBIkLnN1cHBvcnRleHQuYWdlbnQudjEuR2V0QWdlbnRSZXF1ZXN0GiUuc3VwcG9ydGV4dC5hZ2VudC52MS5HZXRBZ2VudFJlc3BvbnNlEkoKA1J1bhIfLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuUmVxdWVzdBogLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9zdXBwb3J0ZXh0L2FnZW50L3YxL2FnZW50LnByb3RvEhNzdXBwb3J0ZXh0LmFnZW50LnYxItYBCgVBZ2VudBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhUKDXN5c3RlbV9wcm9tcHQYBCABKAkSDQoFbW9kZWwYBSABKAkSFQoNYWxsb3dlZF90b29scxgGIAMoCRIwCgZsaW1pdHMYByABKAsyIC5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlTGltaXRzEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CgtVc2FnZUxpbWl0cxIWCg5tYXhfdG9vbF9jYWxscxgBIAEoBRIXCg9tYXhfbW9kZWxfdHVybnMYAiABKAUiTwoTQ29udmVyc2F0aW9uTWVzc2FnZRInCgRyb2xlGAEgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYAiABKAki5gEKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFgoOYXJndW1lbnRzX2pzb24YAyABKAkSMwoGc3RhdHVzGAQgASgOMiMuc3VwcG9ydGV4dC5hZ2VudC52MS5Ub29sQ2FsbFN0YXR1cxITCgtyZXN1bHRfdGV4dBgFIAEoCRIeChZzdHJ1Y3R1cmVkX3Jlc3VsdF9qc29uGAYgASgJEhIKCmVycm9yX2NvZGUYByABKAkSFQoNZXJyb3JfbWVzc2FnZRgIIAEoCRITCgtkdXJhdGlvbl9tcxgJIAEoAyJdCgVVc2FnZRITCgttb2RlbF90dXJucxgBIAEoBRISCgp0b29sX2NhbGxzGAIgASgFEhQKDGlucHV0X3Rva2VucxgDIAEoBRIVCg1vdXRwdXRfdG9rZW5zGAQgASgFIhkKCVRleHREZWx0YRIMCgR0ZXh0GAEgASgJIkMKD1Rvb2xDYWxsU3RhcnRlZBIwCgl0b29sX2NhbGwYASABKAsyHS5zdXBwb3J0ZXh0LmFnZW50LnYxLlRvb2xDYWxsIkQKEFRvb2xDYWxsRmluaXNoZWQSMAoJdG9vbF9jYWxsGAEgASgLMh0uc3VwcG9ydGV4dC5hZ2VudC52MS5Ub29sQ2FsbCKzAQoMRmluYWxNZXNzYWdlEg8KB2NvbnRlbnQYASABKAkSNAoLc3RvcF9yZWFzb24YAiABKA4yHy5zdXBwb3J0ZXh0LmFnZW50LnYxLlN0b3BSZWFzb24SMQoKdG9vbF9jYWxscxgDIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSKQoFdXNhZ2UYBCABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlIlAKDExpbWl0UmVhY2hlZBIvCgZyZWFzb24YASABKA4yHy5zdXBwb3J0ZXh0LmFnZW50LnYxLlN0b3BSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSK0AQoUQ29uZmlybWF0aW9uUmVxdWlyZWQSFwoPY29uZmlybWF0aW9uX2lkGAEgASgJEjAKCXRvb2xfY2FsbBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSEAoIcXVlc3Rpb24YAyABKAkSDgoGYWN0aW9uGAQgASgJEhkKEWFyZ3VtZW50c19zdW1tYXJ5GAUgASgJEhQKDHJlc3VtZV9zdGF0ZRgGIAEoDCLCAwoIUnVuRXZlbnQSNAoKdGV4dF9kZWx0YRgBIAEoCzIeLnN1cHBvcnRleHQuYWdlbnQudjEuVGV4dERlbHRhSAASQQoRdG9vbF9jYWxsX3N0YXJ0ZWQYAiABKAsyJC5zdXBwb3J0ZXh0LmFnZW50LnYxLlRvb2xDYWxsU3RhcnRlZEgAEkMKEnRvb2xfY2FsbF9maW5pc2hlZBgDIAEoCzIlLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGxGaW5pc2hlZEgAEisKBXVzYWdlGAQgASgLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5Vc2FnZUgAEjoKDWxpbWl0X3JlYWNoZWQYBSABKAsyIS5zdXBwb3J0ZXh0LmFnZW50LnYxLkxpbWl0UmVhY2hlZEgAEjoKDWZpbmFsX21lc3NhZ2UYBiABKAsyIS5zdXBwb3J0ZXh0LmFnZW50LnYxLkZpbmFsTWVzc2FnZUgAEkoKFWNvbmZpcm1hdGlvbl9yZXF1aXJlZBgHIAEoCzIpLnN1cHBvcnRleHQuYWdlbnQudjEuQ29uZmlybWF0aW9uUmVxdWlyZWRIAEIHCgVldmVudCI6ChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJZChJMaXN0QWdlbnRzUmVzcG9uc2USKgoGYWdlbnRzGAEgAygLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoPR2V0QWdlbnRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIj0KEEdldEFnZW50UmVzcG9uc2USKQoFYWdlbnQYASABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLkFnZW50IqwBCgpSdW5SZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg0KBWlucHV0GAIgASgJEjkKB2hpc3RvcnkYAyADKAsyKC5zdXBwb3J0ZXh0LmFnZW50LnYxLkNvbnZlcnNhdGlvbk1lc3NhZ2USEQoJdGhyZWFkX2lkGAQgASgJEi8KBnJlc3VtZRgFIAEoCzIfLnN1cHBvcnRleHQuYWdlbnQudjEuUmVzdW1lVHVybiIuCgpSZXN1bWVUdXJuEg0KBXN0YXRlGAEgASgMEhEKCWNvbmZpcm1lZBgCIAEoCCI7CgtSdW5SZXNwb25zZRIsCgVldmVudBgBIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnQqXwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDQoJUk9MRV9VU0VSEAESEgoOUk9MRV9BU1NJU1RBTlQQAhIPCgtST0xFX1NZU1RFTRADEg0KCVJPTEVfVE9PTBAEKrkBCg5Ub29sQ2FsbFN0YXR1cxIgChxUT09MX0NBTExfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYVE9PTF9DQUxMX1NUQVRVU19SVU5OSU5HEAESHgoaVE9PTF9DQUxMX1NUQVRVU19TVUNDRUVERUQQAhIbChdUT09MX0NBTExfU1RBVFVTX0ZBSUxFRBADEioKJlRPT0xfQ0FMTF9TVEFUVVNfQVdBSVRJTkdfQ09ORklSTUFUSU9OEAQq3gEKClN0b3BSZWFzb24SGwoXU1RPUF9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVTVE9QX1JFQVNPTl9DT01QTEVURUQQARIeChpTVE9QX1JFQVNPTl9NQVhfVE9PTF9DQUxMUxACEh8KG1NUT1BfUkVBU09OX01BWF9NT0RFTF9UVVJOUxADEhUKEVNUT1BfUkVBU09OX0VSUk9SEAQSGQoVU1RPUF9SRUFTT05fQ0FOQ0VMTEVEEAUSJQohU1RPUF9SRUFTT05fQ09ORklSTUFUSU9OX1JFUVVJUkVEEAYykgIKDEFnZW50U2VydmljZRJdCgpMaXN0QWdlbnRzEiYuc3VwcG9ydGV4dC5hZ2VudC52MS5MaXN0QWdlbnRzUmVxdWVzdBonLnN1cHBvcnRleHQuYWdlbnQudjEuTGlzdEFnZW50c1Jlc3BvbnNlElcKCEdldEFnZW50EiQuc3VwcG9ydGV4dC5hZ2VudC52MS5HZXRBZ2VudFJlcXVlc3QaJS5zdXBwb3J0ZXh0LmFnZW50LnYxLkdldEFnZW50UmVzcG9uc2USSgoDUnVuEh8uc3VwcG9ydGV4dC5hZ2VudC52MS5SdW5SZXF1ZXN0GiAuc3VwcG9ydGV4dC5hZ2VudC52MS5SdW5SZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Agent is a configured assistant: which model, which tools, which limits.
@@ -325,6 +325,66 @@ export const LimitReachedSchema: GenMessage<LimitReached> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 9);
 
 /**
+ * ConfirmationRequired says a tool call waits for the user's explicit yes (a tool annotated
+ * destructive asked, through MCP, before it runs; docs/agent.md, "Confirmation"). The turn stops
+ * there: a final message with STOP_REASON_CONFIRMATION_REQUIRED follows, and nothing of the call has
+ * run. Run again with RunRequest.resume (this event's resume_state and the user's answer) to go on.
+ *
+ * @generated from message supportext.agent.v1.ConfirmationRequired
+ */
+export type ConfirmationRequired = Message<"supportext.agent.v1.ConfirmationRequired"> & {
+  /**
+   * Names this question; unique.
+   *
+   * @generated from field: string confirmation_id = 1;
+   */
+  confirmationId: string;
+
+  /**
+   * The call that waits (status TOOL_CALL_STATUS_AWAITING_CONFIRMATION).
+   *
+   * @generated from field: supportext.agent.v1.ToolCall tool_call = 2;
+   */
+  toolCall?: ToolCall | undefined;
+
+  /**
+   * The tool's own question, e.g. `Delete ticket #5 "VPN down"? …`.
+   *
+   * @generated from field: string question = 3;
+   */
+  question: string;
+
+  /**
+   * What a yes does, in a few words ("Delete ticket #5"), for a Confirm button.
+   *
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * The call's arguments in one line for people: `ticket_id: 5, reason: "duplicate"`.
+   *
+   * @generated from field: string arguments_summary = 5;
+   */
+  argumentsSummary: string;
+
+  /**
+   * Opaque: where the turn stopped. The caller keeps it, shows it to no one, and gives it back in
+   * RunRequest.resume.state with the answer.
+   *
+   * @generated from field: bytes resume_state = 6;
+   */
+  resumeState: Uint8Array;
+};
+
+/**
+ * Describes the message supportext.agent.v1.ConfirmationRequired.
+ * Use `create(ConfirmationRequiredSchema)` to create a new message.
+ */
+export const ConfirmationRequiredSchema: GenMessage<ConfirmationRequired> = /*@__PURE__*/
+  messageDesc(file_supportext_agent_v1_agent, 10);
+
+/**
  * RunEvent is one step of an agent turn, shared by AgentService.Run and ChatService.StreamMessage.
  *
  * @generated from message supportext.agent.v1.RunEvent
@@ -369,6 +429,12 @@ export type RunEvent = Message<"supportext.agent.v1.RunEvent"> & {
      */
     value: FinalMessage;
     case: "finalMessage";
+  } | {
+    /**
+     * @generated from field: supportext.agent.v1.ConfirmationRequired confirmation_required = 7;
+     */
+    value: ConfirmationRequired;
+    case: "confirmationRequired";
   } | { case: undefined; value?: undefined };
 };
 
@@ -377,7 +443,7 @@ export type RunEvent = Message<"supportext.agent.v1.RunEvent"> & {
  * Use `create(RunEventSchema)` to create a new message.
  */
 export const RunEventSchema: GenMessage<RunEvent> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 10);
+  messageDesc(file_supportext_agent_v1_agent, 11);
 
 /**
  * @generated from message supportext.agent.v1.ListAgentsRequest
@@ -401,7 +467,7 @@ export type ListAgentsRequest = Message<"supportext.agent.v1.ListAgentsRequest">
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 11);
+  messageDesc(file_supportext_agent_v1_agent, 12);
 
 /**
  * @generated from message supportext.agent.v1.ListAgentsResponse
@@ -423,7 +489,7 @@ export type ListAgentsResponse = Message<"supportext.agent.v1.ListAgentsResponse
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 12);
+  messageDesc(file_supportext_agent_v1_agent, 13);
 
 /**
  * @generated from message supportext.agent.v1.GetAgentRequest
@@ -440,7 +506,7 @@ export type GetAgentRequest = Message<"supportext.agent.v1.GetAgentRequest"> & {
  * Use `create(GetAgentRequestSchema)` to create a new message.
  */
 export const GetAgentRequestSchema: GenMessage<GetAgentRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 13);
+  messageDesc(file_supportext_agent_v1_agent, 14);
 
 /**
  * @generated from message supportext.agent.v1.GetAgentResponse
@@ -457,7 +523,7 @@ export type GetAgentResponse = Message<"supportext.agent.v1.GetAgentResponse"> &
  * Use `create(GetAgentResponseSchema)` to create a new message.
  */
 export const GetAgentResponseSchema: GenMessage<GetAgentResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 14);
+  messageDesc(file_supportext_agent_v1_agent, 15);
 
 /**
  * @generated from message supportext.agent.v1.RunRequest
@@ -488,6 +554,14 @@ export type RunRequest = Message<"supportext.agent.v1.RunRequest"> & {
    * @generated from field: string thread_id = 4;
    */
   threadId: string;
+
+  /**
+   * Goes on with a turn that stopped for a confirmation, from where it stopped (its model is not
+   * asked again about what it already decided); agent_id, input and thread_id are the turn's own.
+   *
+   * @generated from field: supportext.agent.v1.ResumeTurn resume = 5;
+   */
+  resume?: ResumeTurn | undefined;
 };
 
 /**
@@ -495,7 +569,36 @@ export type RunRequest = Message<"supportext.agent.v1.RunRequest"> & {
  * Use `create(RunRequestSchema)` to create a new message.
  */
 export const RunRequestSchema: GenMessage<RunRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 15);
+  messageDesc(file_supportext_agent_v1_agent, 16);
+
+/**
+ * ResumeTurn is the user's answer to a ConfirmationRequired.
+ *
+ * @generated from message supportext.agent.v1.ResumeTurn
+ */
+export type ResumeTurn = Message<"supportext.agent.v1.ResumeTurn"> & {
+  /**
+   * That event's resume_state, as it was.
+   *
+   * @generated from field: bytes state = 1;
+   */
+  state: Uint8Array;
+
+  /**
+   * True: the waiting call runs, with the user's yes. False: it is cancelled and does not run; the
+   * model is told "cancelled by the user".
+   *
+   * @generated from field: bool confirmed = 2;
+   */
+  confirmed: boolean;
+};
+
+/**
+ * Describes the message supportext.agent.v1.ResumeTurn.
+ * Use `create(ResumeTurnSchema)` to create a new message.
+ */
+export const ResumeTurnSchema: GenMessage<ResumeTurn> = /*@__PURE__*/
+  messageDesc(file_supportext_agent_v1_agent, 17);
 
 /**
  * @generated from message supportext.agent.v1.RunResponse
@@ -512,7 +615,7 @@ export type RunResponse = Message<"supportext.agent.v1.RunResponse"> & {
  * Use `create(RunResponseSchema)` to create a new message.
  */
 export const RunResponseSchema: GenMessage<RunResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_agent_v1_agent, 16);
+  messageDesc(file_supportext_agent_v1_agent, 18);
 
 /**
  * @generated from enum supportext.agent.v1.Role
@@ -573,6 +676,14 @@ export enum ToolCallStatus {
    * @generated from enum value: TOOL_CALL_STATUS_FAILED = 3;
    */
   FAILED = 3,
+
+  /**
+   * The tool asked for the user's explicit yes before it runs (a destructive tool): the turn
+   * stopped there (docs/agent.md, "Confirmation").
+   *
+   * @generated from enum value: TOOL_CALL_STATUS_AWAITING_CONFIRMATION = 4;
+   */
+  AWAITING_CONFIRMATION = 4,
 }
 
 /**
@@ -614,6 +725,13 @@ export enum StopReason {
    * @generated from enum value: STOP_REASON_CANCELLED = 5;
    */
   CANCELLED = 5,
+
+  /**
+   * A tool call waits for the user's yes; RunRequest.resume with the answer goes on from there.
+   *
+   * @generated from enum value: STOP_REASON_CONFIRMATION_REQUIRED = 6;
+   */
+  CONFIRMATION_REQUIRED = 6,
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file supportext/chat/v1/chat.proto.
  */
 export const file_supportext_chat_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFItoCCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbiI6ChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSL9AQoSTGlzdEFnZW50c1Jlc3BvbnNlEioKBmFnZW50cxgBIAMoCzIaLnN1cHBvcnRleHQuYWdlbnQudjEuQWdlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEk0KDHVzYWJsZV90b29scxgDIAMoCzI3LnN1cHBvcnRleHQuY2hhdC52MS5MaXN0QWdlbnRzUmVzcG9uc2UuVXNhYmxlVG9vbHNFbnRyeRpTChBVc2FibGVUb29sc0VudHJ5EgsKA2tleRgBIAEoCRIuCgV2YWx1ZRgCIAEoCzIfLnN1cHBvcnRleHQuY2hhdC52MS5Vc2FibGVUb29sczoCOAEiHAoLVXNhYmxlVG9vbHMSDQoFbmFtZXMYASADKAkiNgoTQ3JlYXRlVGhyZWFkUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCSJCChRDcmVhdGVUaHJlYWRSZXNwb25zZRIqCgZ0aHJlYWQYASABKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkIk0KEkxpc3RUaHJlYWRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCSJbChNMaXN0VGhyZWFkc1Jlc3BvbnNlEisKB3RocmVhZHMYASADKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIlChBHZXRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSI/ChFHZXRUaHJlYWRSZXNwb25zZRIqCgZ0aHJlYWQYASABKAsyGi5zdXBwb3J0ZXh0LmNoYXQudjEuVGhyZWFkIk8KE0xpc3RNZXNzYWdlc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl4KFExpc3RNZXNzYWdlc1Jlc3BvbnNlEi0KCG1lc3NhZ2VzGAEgAygLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjgKElNlbmRNZXNzYWdlUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSDwoHY29udGVudBgCIAEoCSKAAQoTU2VuZE1lc3NhZ2VSZXNwb25zZRIxCgx1c2VyX21lc3NhZ2UYASABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZRI2ChFhc3Npc3RhbnRfbWVzc2FnZRgCIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlIjoKFFN0cmVhbU1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJIvwBChVTdHJlYW1NZXNzYWdlUmVzcG9uc2USMwoMdXNlcl9tZXNzYWdlGAEgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VIABIyCglydW5fZXZlbnQYAiABKAsyHS5zdXBwb3J0ZXh0LmFnZW50LnYxLlJ1bkV2ZW50SAASOAoRYXNzaXN0YW50X21lc3NhZ2UYAyABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZUgAEjcKDHR1cm5fcmVzdW1lZBgEIAEoCzIfLnN1cHBvcnRleHQuY2hhdC52MS5UdXJuUmVzdW1lZEgAQgcKBWV2ZW50Ih0KC1R1cm5SZXN1bWVkEg4KBnJlYXNvbhgBIAEoCSq/AQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF01FU1NBR0VfU1RBVFVTX0NPTVBMRVRFEAESGgoWTUVTU0FHRV9TVEFUVVNfUEFSVElBTBACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhoKFk1FU1NBR0VfU1RBVFVTX1BFTkRJTkcQBBIeChpNRVNTQUdFX1NUQVRVU19JTlRFUlJVUFRFRBAFMrIFCgtDaGF0U2VydmljZRJbCgpMaXN0QWdlbnRzEiUuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJhCgxDcmVhdGVUaHJlYWQSJy5zdXBwb3J0ZXh0LmNoYXQudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJeCgtMaXN0VGhyZWFkcxImLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdFRocmVhZHNSZXNwb25zZRJYCglHZXRUaHJlYWQSJC5zdXBwb3J0ZXh0LmNoYXQudjEuR2V0VGhyZWFkUmVxdWVzdBolLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXNwb25zZRJhCgxMaXN0TWVzc2FnZXMSJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJeCgtTZW5kTWVzc2FnZRImLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJmCg1TdHJlYW1NZXNzYWdlEiguc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXF1ZXN0Gikuc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
+  fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFIpIDCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbhI2Cgxjb25maXJtYXRpb24YCiABKAsyIC5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybWF0aW9uIqUBCgxDb25maXJtYXRpb24SFwoPY29uZmlybWF0aW9uX2lkGAEgASgJEhQKDHRvb2xfY2FsbF9pZBgCIAEoCRIRCgl0b29sX25hbWUYAyABKAkSFgoOYXJndW1lbnRzX2pzb24YBCABKAkSGQoRYXJndW1lbnRzX3N1bW1hcnkYBSABKAkSEAoIcXVlc3Rpb24YBiABKAkSDgoGYWN0aW9uGAcgASgJIjoKEUxpc3RBZ2VudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIv0BChJMaXN0QWdlbnRzUmVzcG9uc2USKgoGYWdlbnRzGAEgAygLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSTQoMdXNhYmxlX3Rvb2xzGAMgAygLMjcuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZS5Vc2FibGVUb29sc0VudHJ5GlMKEFVzYWJsZVRvb2xzRW50cnkSCwoDa2V5GAEgASgJEi4KBXZhbHVlGAIgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlVzYWJsZVRvb2xzOgI4ASIcCgtVc2FibGVUb29scxINCgVuYW1lcxgBIAMoCSI2ChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg0KBXRpdGxlGAIgASgJIkIKFENyZWF0ZVRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTQoSTGlzdFRocmVhZHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCGFnZW50X2lkGAMgASgJIlsKE0xpc3RUaHJlYWRzUmVzcG9uc2USKwoHdGhyZWFkcxgBIAMoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiUKEEdldFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIj8KEUdldFRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXgoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USLQoIbWVzc2FnZXMYASADKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOAoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJIoABChNTZW5kTWVzc2FnZVJlc3BvbnNlEjEKDHVzZXJfbWVzc2FnZRgBIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlEjYKEWFzc2lzdGFudF9tZXNzYWdlGAIgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2UiOgoUU3RyZWFtTWVzc2FnZVJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB2NvbnRlbnQYAiABKAkivwIKFVN0cmVhbU1lc3NhZ2VSZXNwb25zZRIzCgx1c2VyX21lc3NhZ2UYASABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZUgAEjIKCXJ1bl9ldmVudBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnRIABI4ChFhc3Npc3RhbnRfbWVzc2FnZRgDIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASNwoMdHVybl9yZXN1bWVkGAQgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlR1cm5SZXN1bWVkSAASQQoVY29uZmlybWF0aW9uX3JlcXVpcmVkGAUgASgLMiAuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1hdGlvbkgAQgcKBWV2ZW50IlcKFkNvbmZpcm1Ub29sQ2FsbFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhcKD2NvbmZpcm1hdGlvbl9pZBgCIAEoCRIRCgljb25maXJtZWQYAyABKAgijAIKF0NvbmZpcm1Ub29sQ2FsbFJlc3BvbnNlEjIKCXJ1bl9ldmVudBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnRIABI4ChFhc3Npc3RhbnRfbWVzc2FnZRgDIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASNwoMdHVybl9yZXN1bWVkGAQgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlR1cm5SZXN1bWVkSAASQQoVY29uZmlybWF0aW9uX3JlcXVpcmVkGAUgASgLMiAuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1hdGlvbkgAQgcKBWV2ZW50Ih0KC1R1cm5SZXN1bWVkEg4KBnJlYXNvbhgBIAEoCSrpAQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF01FU1NBR0VfU1RBVFVTX0NPTVBMRVRFEAESGgoWTUVTU0FHRV9TVEFUVVNfUEFSVElBTBACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhoKFk1FU1NBR0VfU1RBVFVTX1BFTkRJTkcQBBIeChpNRVNTQUdFX1NUQVRVU19JTlRFUlJVUFRFRBAFEigKJE1FU1NBR0VfU1RBVFVTX0FXQUlUSU5HX0NPTkZJUk1BVElPThAGMqAGCgtDaGF0U2VydmljZRJbCgpMaXN0QWdlbnRzEiUuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJhCgxDcmVhdGVUaHJlYWQSJy5zdXBwb3J0ZXh0LmNoYXQudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJeCgtMaXN0VGhyZWFkcxImLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdFRocmVhZHNSZXNwb25zZRJYCglHZXRUaHJlYWQSJC5zdXBwb3J0ZXh0LmNoYXQudjEuR2V0VGhyZWFkUmVxdWVzdBolLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXNwb25zZRJhCgxMaXN0TWVzc2FnZXMSJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJeCgtTZW5kTWVzc2FnZRImLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJmCg1TdHJlYW1NZXNzYWdlEiguc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXF1ZXN0Gikuc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXNwb25zZTABEmwKD0NvbmZpcm1Ub29sQ2FsbBIqLnN1cHBvcnRleHQuY2hhdC52MS5Db25maXJtVG9vbENhbGxSZXF1ZXN0Gisuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1Ub29sQ2FsbFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
 
 /**
  * @generated from message supportext.chat.v1.Thread
@@ -108,6 +108,13 @@ export type Message = Message$1<"supportext.chat.v1.Message"> & {
    * @generated from field: supportext.agent.v1.StopReason stop_reason = 9;
    */
   stopReason: StopReason;
+
+  /**
+   * While the status is MESSAGE_STATUS_AWAITING_CONFIRMATION: the question waiting for an answer.
+   *
+   * @generated from field: supportext.chat.v1.Confirmation confirmation = 10;
+   */
+  confirmation?: Confirmation | undefined;
 };
 
 /**
@@ -116,6 +123,66 @@ export type Message = Message$1<"supportext.chat.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_supportext_chat_v1_chat, 1);
+
+/**
+ * Confirmation is a tool call waiting for the user's explicit yes: a tool annotated destructive
+ * (deleting a ticket) asked, through MCP, before it runs. Nothing of it has run.
+ *
+ * @generated from message supportext.chat.v1.Confirmation
+ */
+export type Confirmation = Message$1<"supportext.chat.v1.Confirmation"> & {
+  /**
+   * What ConfirmToolCall names.
+   *
+   * @generated from field: string confirmation_id = 1;
+   */
+  confirmationId: string;
+
+  /**
+   * The call that waits (its id among the message's tool_calls), its tool and its arguments.
+   *
+   * @generated from field: string tool_call_id = 2;
+   */
+  toolCallId: string;
+
+  /**
+   * @generated from field: string tool_name = 3;
+   */
+  toolName: string;
+
+  /**
+   * @generated from field: string arguments_json = 4;
+   */
+  argumentsJson: string;
+
+  /**
+   * The arguments in one line for people: `ticket_id: 5, reason: "duplicate"`.
+   *
+   * @generated from field: string arguments_summary = 5;
+   */
+  argumentsSummary: string;
+
+  /**
+   * The tool's own question, e.g. `Delete ticket #5 "VPN down"? …`.
+   *
+   * @generated from field: string question = 6;
+   */
+  question: string;
+
+  /**
+   * What Confirm does, in a few words: "Delete ticket #5".
+   *
+   * @generated from field: string action = 7;
+   */
+  action: string;
+};
+
+/**
+ * Describes the message supportext.chat.v1.Confirmation.
+ * Use `create(ConfirmationSchema)` to create a new message.
+ */
+export const ConfirmationSchema: GenMessage<Confirmation> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 2);
 
 /**
  * @generated from message supportext.chat.v1.ListAgentsRequest
@@ -137,7 +204,7 @@ export type ListAgentsRequest = Message$1<"supportext.chat.v1.ListAgentsRequest"
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 2);
+  messageDesc(file_supportext_chat_v1_chat, 3);
 
 /**
  * @generated from message supportext.chat.v1.ListAgentsResponse
@@ -168,7 +235,7 @@ export type ListAgentsResponse = Message$1<"supportext.chat.v1.ListAgentsRespons
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 3);
+  messageDesc(file_supportext_chat_v1_chat, 4);
 
 /**
  * Tool names, in the order of the agent's allow-list.
@@ -187,7 +254,7 @@ export type UsableTools = Message$1<"supportext.chat.v1.UsableTools"> & {
  * Use `create(UsableToolsSchema)` to create a new message.
  */
 export const UsableToolsSchema: GenMessage<UsableTools> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 4);
+  messageDesc(file_supportext_chat_v1_chat, 5);
 
 /**
  * @generated from message supportext.chat.v1.CreateThreadRequest
@@ -211,7 +278,7 @@ export type CreateThreadRequest = Message$1<"supportext.chat.v1.CreateThreadRequ
  * Use `create(CreateThreadRequestSchema)` to create a new message.
  */
 export const CreateThreadRequestSchema: GenMessage<CreateThreadRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 5);
+  messageDesc(file_supportext_chat_v1_chat, 6);
 
 /**
  * @generated from message supportext.chat.v1.CreateThreadResponse
@@ -228,7 +295,7 @@ export type CreateThreadResponse = Message$1<"supportext.chat.v1.CreateThreadRes
  * Use `create(CreateThreadResponseSchema)` to create a new message.
  */
 export const CreateThreadResponseSchema: GenMessage<CreateThreadResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 6);
+  messageDesc(file_supportext_chat_v1_chat, 7);
 
 /**
  * @generated from message supportext.chat.v1.ListThreadsRequest
@@ -259,7 +326,7 @@ export type ListThreadsRequest = Message$1<"supportext.chat.v1.ListThreadsReques
  * Use `create(ListThreadsRequestSchema)` to create a new message.
  */
 export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 7);
+  messageDesc(file_supportext_chat_v1_chat, 8);
 
 /**
  * @generated from message supportext.chat.v1.ListThreadsResponse
@@ -281,7 +348,7 @@ export type ListThreadsResponse = Message$1<"supportext.chat.v1.ListThreadsRespo
  * Use `create(ListThreadsResponseSchema)` to create a new message.
  */
 export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 8);
+  messageDesc(file_supportext_chat_v1_chat, 9);
 
 /**
  * @generated from message supportext.chat.v1.GetThreadRequest
@@ -298,7 +365,7 @@ export type GetThreadRequest = Message$1<"supportext.chat.v1.GetThreadRequest"> 
  * Use `create(GetThreadRequestSchema)` to create a new message.
  */
 export const GetThreadRequestSchema: GenMessage<GetThreadRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 9);
+  messageDesc(file_supportext_chat_v1_chat, 10);
 
 /**
  * @generated from message supportext.chat.v1.GetThreadResponse
@@ -315,7 +382,7 @@ export type GetThreadResponse = Message$1<"supportext.chat.v1.GetThreadResponse"
  * Use `create(GetThreadResponseSchema)` to create a new message.
  */
 export const GetThreadResponseSchema: GenMessage<GetThreadResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 10);
+  messageDesc(file_supportext_chat_v1_chat, 11);
 
 /**
  * @generated from message supportext.chat.v1.ListMessagesRequest
@@ -344,7 +411,7 @@ export type ListMessagesRequest = Message$1<"supportext.chat.v1.ListMessagesRequ
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 11);
+  messageDesc(file_supportext_chat_v1_chat, 12);
 
 /**
  * @generated from message supportext.chat.v1.ListMessagesResponse
@@ -366,7 +433,7 @@ export type ListMessagesResponse = Message$1<"supportext.chat.v1.ListMessagesRes
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 12);
+  messageDesc(file_supportext_chat_v1_chat, 13);
 
 /**
  * @generated from message supportext.chat.v1.SendMessageRequest
@@ -388,7 +455,7 @@ export type SendMessageRequest = Message$1<"supportext.chat.v1.SendMessageReques
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 13);
+  messageDesc(file_supportext_chat_v1_chat, 14);
 
 /**
  * @generated from message supportext.chat.v1.SendMessageResponse
@@ -410,7 +477,7 @@ export type SendMessageResponse = Message$1<"supportext.chat.v1.SendMessageRespo
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 14);
+  messageDesc(file_supportext_chat_v1_chat, 15);
 
 /**
  * @generated from message supportext.chat.v1.StreamMessageRequest
@@ -432,7 +499,7 @@ export type StreamMessageRequest = Message$1<"supportext.chat.v1.StreamMessageRe
  * Use `create(StreamMessageRequestSchema)` to create a new message.
  */
 export const StreamMessageRequestSchema: GenMessage<StreamMessageRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 15);
+  messageDesc(file_supportext_chat_v1_chat, 16);
 
 /**
  * @generated from message supportext.chat.v1.StreamMessageResponse
@@ -474,6 +541,16 @@ export type StreamMessageResponse = Message$1<"supportext.chat.v1.StreamMessageR
      */
     value: TurnResumed;
     case: "turnResumed";
+  } | {
+    /**
+     * A tool call waits for the user's yes (before the assistant message, whose status is then
+     * MESSAGE_STATUS_AWAITING_CONFIRMATION): show the question with Confirm and Cancel, and answer
+     * with ConfirmToolCall.
+     *
+     * @generated from field: supportext.chat.v1.Confirmation confirmation_required = 5;
+     */
+    value: Confirmation;
+    case: "confirmationRequired";
   } | { case: undefined; value?: undefined };
 };
 
@@ -482,7 +559,82 @@ export type StreamMessageResponse = Message$1<"supportext.chat.v1.StreamMessageR
  * Use `create(StreamMessageResponseSchema)` to create a new message.
  */
 export const StreamMessageResponseSchema: GenMessage<StreamMessageResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 16);
+  messageDesc(file_supportext_chat_v1_chat, 17);
+
+/**
+ * @generated from message supportext.chat.v1.ConfirmToolCallRequest
+ */
+export type ConfirmToolCallRequest = Message$1<"supportext.chat.v1.ConfirmToolCallRequest"> & {
+  /**
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+
+  /**
+   * A Confirmation's id, of a message of that thread.
+   *
+   * @generated from field: string confirmation_id = 2;
+   */
+  confirmationId: string;
+
+  /**
+   * True: the call runs (once, whatever is repeated). False: it is cancelled and does not run.
+   *
+   * @generated from field: bool confirmed = 3;
+   */
+  confirmed: boolean;
+};
+
+/**
+ * Describes the message supportext.chat.v1.ConfirmToolCallRequest.
+ * Use `create(ConfirmToolCallRequestSchema)` to create a new message.
+ */
+export const ConfirmToolCallRequestSchema: GenMessage<ConfirmToolCallRequest> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 18);
+
+/**
+ * The turn going on after the answer, as StreamMessage streams a turn: the agent's events (the
+ * confirmed call first), then the persisted assistant message — or another confirmation.
+ *
+ * @generated from message supportext.chat.v1.ConfirmToolCallResponse
+ */
+export type ConfirmToolCallResponse = Message$1<"supportext.chat.v1.ConfirmToolCallResponse"> & {
+  /**
+   * @generated from oneof supportext.chat.v1.ConfirmToolCallResponse.event
+   */
+  event: {
+    /**
+     * @generated from field: supportext.agent.v1.RunEvent run_event = 2;
+     */
+    value: RunEvent;
+    case: "runEvent";
+  } | {
+    /**
+     * @generated from field: supportext.chat.v1.Message assistant_message = 3;
+     */
+    value: Message;
+    case: "assistantMessage";
+  } | {
+    /**
+     * @generated from field: supportext.chat.v1.TurnResumed turn_resumed = 4;
+     */
+    value: TurnResumed;
+    case: "turnResumed";
+  } | {
+    /**
+     * @generated from field: supportext.chat.v1.Confirmation confirmation_required = 5;
+     */
+    value: Confirmation;
+    case: "confirmationRequired";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message supportext.chat.v1.ConfirmToolCallResponse.
+ * Use `create(ConfirmToolCallResponseSchema)` to create a new message.
+ */
+export const ConfirmToolCallResponseSchema: GenMessage<ConfirmToolCallResponse> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 19);
 
 /**
  * @generated from message supportext.chat.v1.TurnResumed
@@ -501,7 +653,7 @@ export type TurnResumed = Message$1<"supportext.chat.v1.TurnResumed"> & {
  * Use `create(TurnResumedSchema)` to create a new message.
  */
 export const TurnResumedSchema: GenMessage<TurnResumed> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 17);
+  messageDesc(file_supportext_chat_v1_chat, 20);
 
 /**
  * @generated from enum supportext.chat.v1.MessageStatus
@@ -544,6 +696,14 @@ export enum MessageStatus {
    * @generated from enum value: MESSAGE_STATUS_INTERRUPTED = 5;
    */
   INTERRUPTED = 5,
+
+  /**
+   * A tool call of the turn waits for the user's explicit yes (the message's `confirmation`);
+   * ConfirmToolCall answers it and the turn goes on.
+   *
+   * @generated from enum value: MESSAGE_STATUS_AWAITING_CONFIRMATION = 6;
+   */
+  AWAITING_CONFIRMATION = 6,
 }
 
 /**
@@ -618,6 +778,18 @@ export const ChatService: GenService<{
     methodKind: "server_streaming";
     input: typeof StreamMessageRequestSchema;
     output: typeof StreamMessageResponseSchema;
+  },
+  /**
+   * ConfirmToolCall answers a turn's confirmation (a destructive tool call waiting for the user's
+   * explicit yes, docs/chat.md "Confirmation before destruction") and streams the turn as it goes
+   * on from there. Only the thread's own user can answer; the answer is theirs, never a field.
+   *
+   * @generated from rpc supportext.chat.v1.ChatService.ConfirmToolCall
+   */
+  confirmToolCall: {
+    methodKind: "server_streaming";
+    input: typeof ConfirmToolCallRequestSchema;
+    output: typeof ConfirmToolCallResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_supportext_chat_v1_chat, 0);

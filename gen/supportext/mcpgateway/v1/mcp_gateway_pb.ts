@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file supportext/mcpgateway/v1/mcp_gateway.proto.
  */
 export const file_supportext_mcpgateway_v1_mcp_gateway: GenFile = /*@__PURE__*/
-  fileDesc("CipzdXBwb3J0ZXh0L21jcGdhdGV3YXkvdjEvbWNwX2dhdGV3YXkucHJvdG8SGHN1cHBvcnRleHQubWNwZ2F0ZXdheS52MSJcCg9Ub29sQW5ub3RhdGlvbnMSFgoOcmVhZF9vbmx5X2hpbnQYASABKAgSGAoQZGVzdHJ1Y3RpdmVfaGludBgCIAEoCBIXCg9pZGVtcG90ZW50X2hpbnQYAyABKAgirwEKBFRvb2wSDAoEbmFtZRgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgEIAEoCRIaChJvdXRwdXRfc2NoZW1hX2pzb24YBSABKAkSPgoLYW5ub3RhdGlvbnMYBiABKAsyKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbEFubm90YXRpb25zIjkKEExpc3RUb29sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWwoRTGlzdFRvb2xzUmVzcG9uc2USLQoFdG9vbHMYASADKAsyHi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoPQ2FsbFRvb2xSZXF1ZXN0EgwKBG5hbWUYASABKAkSFgoOYXJndW1lbnRzX2pzb24YAiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJIlMKEENhbGxUb29sUmVzcG9uc2USDAoEdGV4dBgBIAEoCRIfChdzdHJ1Y3R1cmVkX2NvbnRlbnRfanNvbhgCIAEoCRIQCghpc19lcnJvchgDIAEoCDLcAQoRTWNwR2F0ZXdheVNlcnZpY2USZAoJTGlzdFRvb2xzEiouc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkxpc3RUb29sc1JlcXVlc3QaKy5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuTGlzdFRvb2xzUmVzcG9uc2USYQoIQ2FsbFRvb2wSKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuQ2FsbFRvb2xSZXF1ZXN0Giouc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkNhbGxUb29sUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CipzdXBwb3J0ZXh0L21jcGdhdGV3YXkvdjEvbWNwX2dhdGV3YXkucHJvdG8SGHN1cHBvcnRleHQubWNwZ2F0ZXdheS52MSJcCg9Ub29sQW5ub3RhdGlvbnMSFgoOcmVhZF9vbmx5X2hpbnQYASABKAgSGAoQZGVzdHJ1Y3RpdmVfaGludBgCIAEoCBIXCg9pZGVtcG90ZW50X2hpbnQYAyABKAgirwEKBFRvb2wSDAoEbmFtZRgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgEIAEoCRIaChJvdXRwdXRfc2NoZW1hX2pzb24YBSABKAkSPgoLYW5ub3RhdGlvbnMYBiABKAsyKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbEFubm90YXRpb25zIjkKEExpc3RUb29sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWwoRTGlzdFRvb2xzUmVzcG9uc2USLQoFdG9vbHMYASADKAsyHi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkihQEKD0NhbGxUb29sUmVxdWVzdBIMCgRuYW1lGAEgASgJEhYKDmFyZ3VtZW50c19qc29uGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRIcChRpbnB1dF9yZXNwb25zZXNfanNvbhgEIAEoCRIVCg1yZXF1ZXN0X3N0YXRlGAUgASgJIpQBChBDYWxsVG9vbFJlc3BvbnNlEgwKBHRleHQYASABKAkSHwoXc3RydWN0dXJlZF9jb250ZW50X2pzb24YAiABKAkSEAoIaXNfZXJyb3IYAyABKAgSPwoOaW5wdXRfcmVxdWlyZWQYBCABKAsyJy5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuSW5wdXRSZXF1aXJlZCJDCg1JbnB1dFJlcXVpcmVkEhsKE2lucHV0X3JlcXVlc3RzX2pzb24YASABKAkSFQoNcmVxdWVzdF9zdGF0ZRgCIAEoCTLcAQoRTWNwR2F0ZXdheVNlcnZpY2USZAoJTGlzdFRvb2xzEiouc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkxpc3RUb29sc1JlcXVlc3QaKy5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuTGlzdFRvb2xzUmVzcG9uc2USYQoIQ2FsbFRvb2wSKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuQ2FsbFRvb2xSZXF1ZXN0Giouc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkNhbGxUb29sUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message supportext.mcpgateway.v1.ToolAnnotations
@@ -160,6 +160,22 @@ export type CallToolRequest = Message<"supportext.mcpgateway.v1.CallToolRequest"
    * @generated from field: string idempotency_key = 3;
    */
   idempotencyKey: string;
+
+  /**
+   * The user's answers to an earlier response's `input_required`, as MCP InputResponses JSON keyed
+   * like its requests, e.g. {"confirm": {"action": "accept", "content": {"confirm": true}}}; empty =
+   * no answers. The call is sent again with them (docs/mcp-gateway.md, "Questions to the user").
+   *
+   * @generated from field: string input_responses_json = 4;
+   */
+  inputResponsesJson: string;
+
+  /**
+   * That `input_required`'s request_state, byte for byte; empty when it had none.
+   *
+   * @generated from field: string request_state = 5;
+   */
+  requestState: string;
 };
 
 /**
@@ -193,6 +209,14 @@ export type CallToolResponse = Message<"supportext.mcpgateway.v1.CallToolRespons
    * @generated from field: bool is_error = 3;
    */
   isError: boolean;
+
+  /**
+   * Set when the tool asks the user something before it runs (MCP `input_required` on 2026-07-28,
+   * an `elicitation/create` request on the 2025 family); text and structured content are then empty.
+   *
+   * @generated from field: supportext.mcpgateway.v1.InputRequired input_required = 4;
+   */
+  inputRequired?: InputRequired | undefined;
 };
 
 /**
@@ -201,6 +225,35 @@ export type CallToolResponse = Message<"supportext.mcpgateway.v1.CallToolRespons
  */
 export const CallToolResponseSchema: GenMessage<CallToolResponse> = /*@__PURE__*/
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 5);
+
+/**
+ * A tool's questions to the user (MCP's InputRequiredResult, carried as it is).
+ *
+ * @generated from message supportext.mcpgateway.v1.InputRequired
+ */
+export type InputRequired = Message<"supportext.mcpgateway.v1.InputRequired"> & {
+  /**
+   * MCP InputRequests as JSON, by key: {"<key>": {"method": "elicitation/create", "params": {…}}}.
+   *
+   * @generated from field: string input_requests_json = 1;
+   */
+  inputRequestsJson: string;
+
+  /**
+   * Opaque state of the MCP server, to send back unchanged with the answers; empty when none
+   * travels (a 2025 server keeps the question in its own call).
+   *
+   * @generated from field: string request_state = 2;
+   */
+  requestState: string;
+};
+
+/**
+ * Describes the message supportext.mcpgateway.v1.InputRequired.
+ * Use `create(InputRequiredSchema)` to create a new message.
+ */
+export const InputRequiredSchema: GenMessage<InputRequired> = /*@__PURE__*/
+  messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 6);
 
 /**
  * McpGatewayService calls MCP tools as the caller: the bearer token in the call's metadata

@@ -2,6 +2,7 @@ import { RevocationService } from "../../../../gen/supportext/auth/v1/revocation
 import { createServiceClient } from "../../client/service-client.js";
 import type { Config } from "../../config/config.js";
 import type { Logger } from "../../log/logger.js";
+import { type ServiceTelemetry, serviceTelemetry } from "../../telemetry/service-telemetry.js";
 import type { BearerAuthOptions } from "../bearer-auth.js";
 import { SERVICE_IDS, type ServiceCredentials } from "../service-identity.js";
 import {
@@ -13,7 +14,7 @@ import {
 /**
  * A service's subscription to the identity provider's revocation feed, from configuration: the
  * Watch stream at IDENTITY_URL with this service's own credential (audience `identity`), the configured
- * heartbeat and staleness bound. One per process.
+ * heartbeat and staleness bound. One per process. Its lag is measured in `telemetry`'s registry.
  */
 export function watchRevocations(
   config: Pick<
@@ -26,11 +27,30 @@ export function watchRevocations(
   >,
   credentials: ServiceCredentials,
   logger: Logger,
+  telemetry: ServiceTelemetry = serviceTelemetry(credentials.clientId),
 ): RevocationWatcher {
   const client = createServiceClient(RevocationService, config.IDENTITY_URL, {
     credentials: { source: credentials, audience: SERVICE_IDS.identity },
   });
-  return createRevocationWatcher({ client, logger, ...revocationWatcherSettings(config) });
+  const watcher = createRevocationWatcher({ client, logger, ...revocationWatcherSettings(config) });
+  observeRevocationLag(watcher, telemetry);
+  return watcher;
+}
+
+/**
+ * Revocation lag at this hop (docs/architecture.md, "Telemetry"): from the revocation's time at the
+ * identity service (`revoked_at_ms`, its clock) to this service hearing it, for revocations heard
+ * live — a snapshot's are old news by construction. Clocks of different hosts may disagree: a
+ * negative lag counts as 0.
+ */
+export function observeRevocationLag(
+  watcher: Pick<RevocationWatcher, "onRevoked">,
+  telemetry: Pick<ServiceTelemetry, "revocationLag">,
+): void {
+  watcher.onRevoked((event) => {
+    if (event.fromSnapshot) return;
+    telemetry.revocationLag.observe(Math.max(0, Date.now() - event.revokedAtMs) / 1000);
+  });
 }
 
 /**

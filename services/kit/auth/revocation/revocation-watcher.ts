@@ -20,6 +20,8 @@ export interface RevokedSessionEvent {
   readonly revokedAtMs: number;
   /** "logout", "refresh_token_reuse", "user_gone", "admin". */
   readonly reason: string;
+  /** Heard in a snapshot (revoked while this watcher was not listening), not as it happened. */
+  readonly fromSnapshot: boolean;
 }
 
 export interface RevocationWatcherOptions {
@@ -165,7 +167,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
     for (const s of message.sessions) {
       const revokedAtMs = Number(s.revokedAtMs);
       if (revoked.add(s.sessionId, revokedAtMs + retentionMs, now)) {
-        fresh.push({ sessionId: s.sessionId, revokedAtMs, reason: s.reason });
+        fresh.push({ sessionId: s.sessionId, revokedAtMs, reason: s.reason, fromSnapshot: message.snapshot });
       }
     }
     if (message.snapshot) revoked.prune(now);
