@@ -38,6 +38,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const res of openStreams) res.destroy();
+  // Node 22+ keeps a keep-alive connection whose request was aborted before it connected, idle in
+  // the agent's pool for the next request; closing the server must not wait for it.
+  server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });
 
