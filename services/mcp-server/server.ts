@@ -325,13 +325,21 @@ export async function startMcpServer(
         grace.unref();
         await stopped;
         clearTimeout(grace);
-        if (!overrides.revocations) await revocations.close();
-        // Nothing appends any more: the closing checkpoint says no row after it is this server's.
-        await checkpointer.close();
-        await logHead("stop").catch((err: unknown) =>
-          logger.warn({ err }, "audit chain head unreadable at stop"),
-        );
-        if (!overrides.database) await database.close();
+        try {
+          if (!overrides.revocations) await revocations.close();
+          // Nothing appends any more: the closing checkpoint says no row after it is this server's.
+          // Best effort: in a whole-stack stop the witness (identity) may be gone already, and the
+          // next start checks the chain against the witness anyway (docs/mcp-server.md).
+          await checkpointer
+            .close()
+            .catch((err: unknown) => logger.warn({ err }, "closing audit checkpoint not witnessed"));
+          await logHead("stop").catch((err: unknown) =>
+            logger.warn({ err }, "audit chain head unreadable at stop"),
+          );
+        } finally {
+          // Whatever failed before, the database is closed: on PGlite that releases its lock.
+          if (!overrides.database) await database.close();
+        }
         logger.info("MCP server stopped");
       })();
       return closing;
