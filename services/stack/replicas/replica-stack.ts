@@ -127,7 +127,15 @@ export async function startReplicaStack(backend: StackBackend): Promise<ReplicaS
   });
 
   const started: Replica[] = [];
+  // Should the test process end without closing (a timeout, an interrupted run), nothing it
+  // started outlives it: the replicas and HAProxy are killed on its way out.
+  const killAll = () => {
+    for (const r of started) (r as Replica & { signal(): void }).signal();
+    haproxy.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
   const close = async () => {
+    process.off("exit", killAll);
     await Promise.all(started.map((r) => stopGracefully(r)));
     haproxy.kill("SIGKILL");
     await backend.dispose().catch(() => undefined);
@@ -193,11 +201,14 @@ export async function startReplicaStack(backend: StackBackend): Promise<ReplicaS
         if (alive()) child.kill("SIGKILL");
         await exited;
       },
+      signal: () => {
+        if (alive()) child.kill("SIGKILL");
+      },
       stop: async () => {
         if (alive()) child.kill("SIGTERM");
         await exited;
       },
-    } as Replica & { stop(): Promise<void> };
+    } as Replica & { stop(): Promise<void>; signal(): void };
   }
 }
 
