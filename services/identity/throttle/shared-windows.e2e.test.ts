@@ -26,7 +26,11 @@ describe.skipIf(!testDatabaseUrl())("throttles shared by two identity replicas",
   const schema = freshSchema();
   let a: IdentityReplica;
   let b: IdentityReplica;
+  // Another deployment in its own schema of the same database: it hears the same channel.
+  const otherSchema = freshSchema();
+  let other: IdentityReplica;
   beforeAll(async () => {
+    other = await startIdentityReplica({ heartbeatMs: 1_000, schema: otherSchema, name: "identity-other" });
     a = await startIdentityReplica({ heartbeatMs: 1_000, schema, name: "identity-a" });
     b = await startIdentityReplica({
       heartbeatMs: 1_000,
@@ -38,7 +42,9 @@ describe.skipIf(!testDatabaseUrl())("throttles shared by two identity replicas",
   afterAll(async () => {
     await a?.close();
     await b?.close();
+    await other?.close();
     await dropSchema(schema);
+    await dropSchema(otherSchema);
   });
 
   it("failed logins counted on either replica refuse the next guess on both, and on a replica started later", async () => {
@@ -57,6 +63,8 @@ describe.skipIf(!testDatabaseUrl())("throttles shared by two identity replicas",
     await expect.poll(() => guess(b), { timeout: 10_000 }).toBe(Code.ResourceExhausted);
     const lines = [...a.logs.lines, ...b.logs.lines].filter((l) => l.includes('"msg":"login throttled"'));
     console.log(`after ${limit} failures split over two replicas: ${lines.length} throttled answers`);
+    // The deployment in the other schema counted none of them: its first wrong guess is just wrong.
+    expect(await guess(other)).toBe(Code.Unauthenticated);
 
     // A replica started now reads the counted failures from the table.
     const c = await startIdentityReplica({

@@ -16,6 +16,12 @@ interface SharedEvent {
   readonly at?: number;
   /** The recording replica: it has counted the event already. */
   readonly o: string;
+  /**
+   * The recording replica's schema. Channels are per database, not per schema: two deployments
+   * sharing one PostgreSQL database in their own schemas hear each other's notifications, and must
+   * not count each other's events.
+   */
+  readonly s?: string;
 }
 
 export interface ThrottleSharing {
@@ -54,6 +60,8 @@ export function createThrottleSharing(options: { db: Database; logger: Logger })
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   let pruner: NodeJS.Timeout | undefined;
+  /** This replica's schema (`current_schema()`), read at start. */
+  let schema: string | undefined;
 
   const longestWindowMs = () => Math.max(0, ...[...windows.values()].map((w) => w.options.windowMs));
 
@@ -71,7 +79,12 @@ export function createThrottleSharing(options: { db: Database; logger: Logger })
            SELECT pg_notify('${THROTTLE_EVENT_CHANNEL}', $3)`
         : `WITH kept AS (INSERT INTO throttle_events (window_name, key_hash, at_ms) VALUES ($1, $2, $4))
            SELECT pg_notify('${THROTTLE_EVENT_CHANNEL}', $3)`;
-    const params = [event.w, event.k, JSON.stringify(event), ...(event.at === undefined ? [] : [event.at])];
+    const params = [
+      event.w,
+      event.k,
+      JSON.stringify({ ...event, s: schema }),
+      ...(event.at === undefined ? [] : [event.at]),
+    ];
     // Off the request path: the answer never waits for the write; a failed write only means the
     // other replicas did not count this one event.
     db.query(sql, params).catch((err: unknown) =>
@@ -114,7 +127,14 @@ export function createThrottleSharing(options: { db: Database; logger: Logger })
     } catch {
       return;
     }
-    if (stopped || event.o === origin || typeof event.w !== "string" || typeof event.k !== "string") return;
+    if (
+      stopped ||
+      event.o === origin ||
+      event.s !== schema ||
+      typeof event.w !== "string" ||
+      typeof event.k !== "string"
+    )
+      return;
     apply(event);
   };
 
@@ -140,6 +160,8 @@ export function createThrottleSharing(options: { db: Database; logger: Logger })
     },
 
     async start() {
+      const { rows } = await db.query<{ schema: string }>("SELECT current_schema() AS schema");
+      schema = rows[0]?.schema;
       // LISTEN before loading: an event committed in between is heard or loaded, never neither
       // (counted twice at worst, which only throttles sooner).
       if (db.listen) {
