@@ -55,6 +55,7 @@ import { SessionRegistry } from "./session/session-registry.js";
 import { collectVersions } from "./system/versions.js";
 import { registerMcpServerMetrics, withAuditTelemetry, withToolSpans } from "./telemetry.js";
 import { ALL_TOOLS } from "./tools/all-tools.js";
+import { ticketTriageSkill } from "./triage/ticket-triage-skill.js";
 
 export interface McpServerOverrides {
   /** An already open database (tests keep a handle to inspect rows); not closed by `close()`. */
@@ -148,7 +149,8 @@ export async function startMcpServer(
   const verifier = overrides.verifier ?? createConfiguredVerifier(config, audience, keys);
   // An administrator's own login token (audience API_AUDIENCE) opens the audit trail only, never /mcp.
   const apiVerifier = overrides.apiVerifier ?? createConfiguredVerifier(config, config.API_AUDIENCE, keys);
-  const model = overrides.model ?? createModelProvider(config);
+  // The embedded model, when no general one is configured, knows the one task this server gives it.
+  const model = overrides.model ?? createModelProvider(config, [ticketTriageSkill]);
   const versions = collectVersions();
   const startedAt = new Date();
 

@@ -1,5 +1,5 @@
 import type { Config } from "../config/config.js";
-import { createEmbeddedProvider, DEFAULT_SKILLS } from "./embedded/embedded-provider.js";
+import { createEmbeddedProvider } from "./embedded/embedded-provider.js";
 import type { EmbeddedSkill } from "./embedded/skill.js";
 import { createOpenAiCompatibleProvider } from "./openai-compatible.js";
 import type { ModelProvider } from "./types.js";
@@ -9,14 +9,14 @@ type ModelConfig = Pick<Config, "LLM_BASE_URL" | "LLM_API_KEY" | "LLM_MODEL" | "
 /**
  * The configured model: an OpenAI-compatible server when `LLM_BASE_URL` is set, the embedded
  * deterministic provider otherwise (docs/agent.md). Throws when the configuration is half done.
- * `skills` are added after the default ones for the embedded case (the agent's planner plugs in
- * here); a general model needs none.
+ * `skills` are what the embedded provider can do, given by the service that needs them (the MCP
+ * server's ticket triage, the agent's planner); a general model needs none.
  */
 export function createModelProvider(
   config: ModelConfig,
   skills: readonly EmbeddedSkill[] = [],
 ): ModelProvider {
-  if (!config.LLM_BASE_URL) return createEmbeddedProvider([...DEFAULT_SKILLS, ...skills]);
+  if (!config.LLM_BASE_URL) return createEmbeddedProvider(skills);
   if (!config.LLM_MODEL) {
     throw new Error(
       "LLM_BASE_URL is set but LLM_MODEL is not: name the model to call (e.g. LLM_MODEL=gpt-4o-mini)",

@@ -1,14 +1,7 @@
 export { createModelProvider } from "./create-provider.js";
-export { createEmbeddedProvider, DEFAULT_SKILLS, EMBEDDED_MODEL } from "./embedded/embedded-provider.js";
+export { createEmbeddedProvider, EMBEDDED_MODEL } from "./embedded/embedded-provider.js";
 export type { EmbeddedAnswer, EmbeddedSkill } from "./embedded/skill.js";
 export { lastUserText } from "./embedded/skill.js";
 export { ModelError, type ModelErrorKind } from "./model-error.js";
 export { createOpenAiCompatibleProvider, type OpenAiCompatibleOptions } from "./openai-compatible.js";
-export {
-  parseTicketTriage,
-  TICKET_TRIAGE_TASK,
-  type TicketTriage,
-  type TriageVocabulary,
-  ticketTriageRequest,
-} from "./tasks/ticket-triage.js";
 export type * from "./types.js";

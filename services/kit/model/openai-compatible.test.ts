@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelError } from "./model-error.js";
 import { createOpenAiCompatibleProvider } from "./openai-compatible.js";
-import { parseTicketTriage, ticketTriageRequest } from "./tasks/ticket-triage.js";
 
 /**
  * A loopback server that speaks the chat-completions wire format: it records each request and
@@ -153,32 +152,29 @@ describe("OpenAI-compatible provider", () => {
     ]);
   });
 
-  it("runs the triage task with a json_schema response format", async () => {
+  it("asks for structured output with a json_schema response format and returns the model's text", async () => {
     respond = (b, res) => {
-      const format = b.response_format as { type: string; json_schema: { name: string } };
+      const format = b.response_format as {
+        type: string;
+        json_schema: { name: string; strict: boolean; schema: Record<string, unknown> };
+      };
       expect(format.type).toBe("json_schema");
-      expect(format.json_schema.name).toBe("ticket_triage");
-      json(
-        res,
-        200,
-        completion({
-          content: '```json\n{"title":"VPN down","category":"Network","priority":"URGENT"}\n```',
-        }),
-      );
-    };
-    const vocab = {
-      categories: ["general", "network"],
-      priorities: ["low", "medium", "high", "urgent"],
-      defaultCategory: "general",
-      defaultPriority: "medium",
+      expect(format.json_schema.name).toBe("weather");
+      expect(format.json_schema.strict).toBe(true);
+      expect(format.json_schema.schema).toEqual({ type: "object", required: ["sky"] });
+      json(res, 200, completion({ content: '{"sky":"blue"}' }));
     };
     const provider = createOpenAiCompatibleProvider({ baseUrl, model: "m" });
-    const out = await provider.complete(ticketTriageRequest("the vpn is down", vocab));
-    expect(parseTicketTriage(out, vocab)).toEqual({
-      title: "VPN down",
-      category: "network",
-      priority: "urgent",
+    const out = await provider.complete({
+      messages: [{ role: "user", content: "how is the sky?" }],
+      responseFormat: {
+        type: "json_schema",
+        name: "weather",
+        strict: true,
+        schema: { type: "object", required: ["sky"] },
+      },
     });
+    expect(out.content).toBe('{"sky":"blue"}');
   });
 
   it("reports an HTTP error with the provider's message and without the API key", async () => {

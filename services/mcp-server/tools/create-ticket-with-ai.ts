@@ -1,10 +1,5 @@
 import { z } from "zod";
 import { ModelError } from "../../kit/model/model-error.js";
-import {
-  parseTicketTriage,
-  type TriageVocabulary,
-  ticketTriageRequest,
-} from "../../kit/model/tasks/ticket-triage.js";
 import { insertTicket } from "../data/tickets.js";
 import {
   TICKET_CATEGORIES,
@@ -12,6 +7,7 @@ import {
   type TicketCategory,
   type TicketPriority,
 } from "../domain/ticket.js";
+import { parseTicketTriage, type TriageVocabulary, ticketTriageRequest } from "../triage/ticket-triage.js";
 import { category, priority, ticketOut } from "./shapes.js";
 import { defineTool, ToolError } from "./tool.js";
 

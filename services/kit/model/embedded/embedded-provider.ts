@@ -1,18 +1,14 @@
 import { ModelError } from "../model-error.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../types.js";
 import type { EmbeddedSkill } from "./skill.js";
-import { ticketTriageSkill } from "./ticket-triage-skill.js";
 
 export const EMBEDDED_MODEL = "support-ext-embedded-1";
-
-/** The skills the embedded provider has by default. */
-export const DEFAULT_SKILLS: readonly EmbeddedSkill[] = [ticketTriageSkill];
 
 /**
  * The default model (docs/agent.md): no key, no network, same input → same output, so the product and
  * its tests run anywhere. It answers only what one of its skills recognises and says so otherwise.
  */
-export function createEmbeddedProvider(skills: readonly EmbeddedSkill[] = DEFAULT_SKILLS): ModelProvider {
+export function createEmbeddedProvider(skills: readonly EmbeddedSkill[]): ModelProvider {
   return {
     kind: "embedded",
     model: EMBEDDED_MODEL,

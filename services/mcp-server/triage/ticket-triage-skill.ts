@@ -1,6 +1,6 @@
-import { TICKET_TRIAGE_TASK, TRIAGE_TITLE_MAX } from "../tasks/ticket-triage.js";
-import type { ChatRequest } from "../types.js";
-import { type EmbeddedSkill, lastUserText } from "./skill.js";
+import { type EmbeddedSkill, lastUserText } from "../../kit/model/embedded/skill.js";
+import type { ChatRequest } from "../../kit/model/types.js";
+import { TICKET_TRIAGE_TASK, TRIAGE_TITLE_MAX } from "./ticket-triage.js";
 
 /**
  * Deterministic ticket triage by keywords: good enough to file "the VPN is down, urgent!" as an
