@@ -1,5 +1,5 @@
 import { type Dependency, polledDependency } from "../server/dependency.js";
-import type { Database } from "./database.js";
+import type { Database } from "./types.js";
 
 /**
  * The service's database as a health dependency (`/readyz` names it `database`): `SELECT 1` every

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, type Migration, type OpenDatabaseOptions, openDatabase } from "./database.js";
 import { MigrationError } from "./migrate.js";
+import { type OpenDatabaseOptions, openDatabase } from "./open-database.js";
+import type { Database, Migration } from "./types.js";
 
 /**
  * One behavioural suite run against every back end (`pglite-database.test.ts`, `pg-database.test.ts`),

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "./database.js";
+import { openDatabase } from "./open-database.js";
+import type { Database } from "./types.js";
 
 /** `Database.listen` on both back ends: delivery on commit only, close, and (PostgreSQL) reconnection. */
 

@@ -1,4 +1,4 @@
-import type { DatabaseLogger, Migration, Queryable } from "./database.js";
+import type { DatabaseLogger, Migration, Queryable } from "./types.js";
 
 /** A transaction that can also run a multi-statement script (a migration body). */
 export interface ScriptTransaction extends Queryable {

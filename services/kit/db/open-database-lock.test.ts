@@ -6,7 +6,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { DataDirLockedError } from "./data-dir-lock.js";
-import { type Migration, openDatabase } from "./database.js";
+import { openDatabase } from "./open-database.js";
+import type { Migration } from "./types.js";
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.js";
-import { type Database, type DatabaseLogger, type Migration, openDatabase } from "./database.js";
+import { openDatabase } from "./open-database.js";
+import type { Database, DatabaseLogger, Migration } from "./types.js";
 
 /**
  * A service's own database from the product configuration: PGlite under `DATA_DIR/<service>`,

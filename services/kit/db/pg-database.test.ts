@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { databaseContract } from "./database.contract.js";
-import { type Database, openDatabase } from "./database.js";
+import { openDatabase } from "./open-database.js";
+import type { Database } from "./types.js";
 
 /** Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run against a real server. */
 const databaseUrl = process.env.DATABASE_URL;

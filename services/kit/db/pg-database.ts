@@ -1,10 +1,10 @@
 import pg from "pg";
-import type { Database, DatabaseLogger, Queryable, QueryResult } from "./database.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { createPgListen } from "./pg-listen.js";
 import { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
 import { mapInt8Array, OID, parseDate, parseInt8 } from "./type-parsers.js";
+import type { Database, DatabaseLogger, Queryable, QueryResult } from "./types.js";
 
 /** The PostgreSQL back end, plus the script hook the migrator uses. */
 export type PgDatabase = Database & ScriptRunner;

@@ -1,6 +1,6 @@
 import pg from "pg";
-import type { DatabaseLogger } from "./database.js";
 import { assertChannelName, type ListenFn, type Listening, type ListenOptions } from "./listen.js";
+import type { DatabaseLogger } from "./types.js";
 
 export interface PgListenSettings {
   /** Connection settings of the dedicated connection (the pool's URL; never a pooled client). */

@@ -1,10 +1,10 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import type { Database, Queryable, QueryResult } from "./database.js";
 import { assertChannelName } from "./listen.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
 import { OID, parseDate, parseInt8 } from "./type-parsers.js";
+import type { Database, Queryable, QueryResult } from "./types.js";
 
 /** The PGlite back end, plus the script hook the migrator uses. */
 export type PgliteDatabase = Database & ScriptRunner;

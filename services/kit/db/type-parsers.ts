@@ -1,6 +1,6 @@
 /**
  * Text-format parsers that make PGlite and `pg` return the same JavaScript values (see the table in
- * `database.ts`). By default `pg` returns int8 as a string and PGlite as number-or-bigint, and both
+ * `types.ts`). By default `pg` returns int8 as a string and PGlite as number-or-bigint, and both
  * turn `date` into a time-zone-shifted `Date` in different ways; services must not care which back end
  * they run on, so both are configured with these.
  */
