@@ -6,7 +6,7 @@ import { createStatusTable } from "./testing/fuzz/status-table.js";
 import { startTestIdentity, type TestIdentity } from "./testing/test-identity.js";
 
 /**
- * Issue 18: thousands of generated hostile requests — random bytes, NUL and other controls, huge
+ * Thousands of generated hostile requests — random bytes, NUL and other controls, huge
  * values, repeated parameters, wrong content types, malformed Basic credentials, invalid UTF-8 and
  * percent-encoding, odd methods, JSON bombs — over every identity HTTP endpoint and the
  * AuthService RPCs (Connect JSON and binary). None may be answered 5xx, and no log line may carry
@@ -23,7 +23,7 @@ const consoleErrors = vi.spyOn(console, "error");
 
 beforeAll(async () => {
   identity = await startTestIdentity(
-    // Failed client authentications past the per-address limit are held 1 s each (issue 9): with
+    // Failed client authentications past the per-address limit are held 1 s each (docs/identity.md, "Throttling of client authentication"): with
     // every request from one address that would make this run take hours, not test parsing.
     { LOGIN_MAX_FAILURES_PER_ADDRESS: "1000000" },
     // No metadata document is fetched (no fetch slot at all): client ids that are URLs are refused

@@ -7,7 +7,7 @@ import { bearer, startTestIdentity, type TestIdentity } from "./testing/test-ide
 import { postTokenRequest } from "./testing/token-request.js";
 
 /**
- * Issue 18, item 1: a NUL or other control character in any parameter the identity service reads
+ * A NUL or other control character in any parameter the identity service reads
  * is refused where parameters are parsed — 400 invalid_request (JSON at the token and
  * registration endpoints, the error page at the authorization endpoint), invalid_argument on the
  * RPCs — never a 500 and never a stack in the log (PostgreSQL refuses NUL in text, and lone

@@ -16,7 +16,7 @@ import {
 } from "./testing/token-request.js";
 
 /**
- * Issue 9, deliverable 4: one party's failures never make another party's right credentials fail,
+ * One party's failures never make another party's right credentials fail,
  * while guessing stays bounded. Windows here are long (nothing ages out while a loaded machine
  * hashes passwords); recovery after the window is tested in login-throttling.test.ts.
  */

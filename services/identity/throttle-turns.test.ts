@@ -6,7 +6,7 @@ import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb
 import { type AgentTestStack, startAgentTestStack } from "../agent/testing/agent-test-stack.js";
 
 /**
- * Issue 9, deliverable 4, over the whole chain: 20 failed client authentications at the token
+ * One party's failures never lock another out (docs/identity.md, "Throttling"), over the whole chain: 20 failed client authentications at the token
  * endpoint from the gateway's own address (loopback here) must not lock the real gateway out —
  * three fresh users' first chat turns, each needing a new token exchange, all succeed.
  */

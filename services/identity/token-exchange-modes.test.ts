@@ -9,7 +9,7 @@ import {
 import { clientCredentialsForm, exchangeForm, postTokenRequest } from "./testing/token-request.js";
 
 /**
- * Issue 18, item 5: without an actor token the exchange would give whoever holds the gateway's
+ * Without an actor token the exchange would give whoever holds the gateway's
  * secret the user's whole scope for the MCP server. Production requires the agent service's
  * token as actor_token; development keeps serving direct calls (GATEWAY_ALLOW_DIRECT_USERS,
  * AUTH_DEV_ANONYMOUS), both refused in production anyway.

@@ -10,11 +10,11 @@ import { blockToRun, concatenatedJson, shellBlocks } from "./doc-blocks.js";
 import { processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
 
 /**
- * The README's first hour (issue 23), run as written: the stack started by `npm start` with the
+ * The README's first hour, run as written: the stack started by `npm start` with the
  * README's slow-machine setting, `npm run login` as a child process (and its one-line failures),
  * then the README's own `buf curl` commands, taken from README.md by their `run-by-test` marker,
  * with only the ports changed to this stack's free ones. The first message must get the seeded
- * tickets. Every other shell block of README.md and of the documents issue 23 added must name the
+ * tickets. Every other shell block of README.md and of the documents it links must name the
  * test that covers it, so no command there drifts unnoticed.
  */
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { runContextMessage } from "../registry/run-context.js";
 import { encodeToolResult } from "../tool-result-content.js";
 import { plannerSkill } from "./planner-skill.js";
 
-/** Issue 23 item 4: every constraint is applied or named; error text says each thing once. */
+/** Every constraint is applied or named; error text says each thing once. */
 const ALL: ToolDefinition[] = TOOL_NAMES.map((name) => ({ name, description: name, parameters: {} }));
 const CLOCK = { now: "2026-03-18T23:30:00.000Z", timeZone: "Europe/Berlin" };
 const context = runContextMessage({

@@ -3,7 +3,7 @@ import type { Args } from "./intent.js";
 import { type DateConstraint, dateConstraint, withoutDate } from "./relative-dates.js";
 
 /**
- * What a date in a request becomes for each tool (issue 23: every constraint is applied or named).
+ * What a date in a request becomes for each tool: every constraint is applied or named (docs/agent.md).
  * get_ticket_stats takes a start (`since`) and no end; list_tickets and search_tickets take no date
  * at all (services/mcp-server/tools/). What a tool cannot apply is said in the answer, never dropped.
  */

@@ -26,7 +26,7 @@ const ASKS_WHICH =
 
 /**
  * "what's in progress?", "anything urgent for me?": a question naming a status, priority or
- * category, or "unassigned", runs that filter rather than being asked back (issue 23).
+ * category, or "unassigned", runs that filter rather than being asked back (docs/agent.md).
  */
 export function isFilterQuestion(text: string): boolean {
   if (!ASKS_WHICH.test(text)) return false;

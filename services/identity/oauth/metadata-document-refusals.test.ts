@@ -8,7 +8,7 @@ import { openAuthorizePage, pkcePair } from "./testing/login-browser.js";
 import { authorizeUrl } from "./testing/oauth-client-calls.js";
 
 /**
- * Issue 18, item 6: a Client ID Metadata Document is fetched only over https from public addresses
+ * A Client ID Metadata Document is fetched only over https from public addresses
  * (or loopback under the development switch), bounded in size, time and concurrency, and whatever
  * answered — a slow trickle, 404, 401, an oversized body, nothing at all — the requester gets the
  * same refusal (docs/identity.md, "Client ID Metadata Documents").

@@ -3,7 +3,7 @@ import { startTestIdentity, type TestIdentity } from "../testing/test-identity.j
 import { fullCodeFlow, register, tokenRequest } from "./testing/oauth-client-calls.js";
 
 /**
- * Issue 18, item 4: filling the client table must not lock new clients out. At the cap a
+ * Filling the client table must not lock new clients out. At the cap a
  * registration evicts the oldest never-used registration (whatever its age); a client holding a
  * grant (a user signed in for it) is never evicted; and the per-address quota keys on the socket peer unless a
  * proxy is trusted, so a forged X-Forwarded-For does not reset it.

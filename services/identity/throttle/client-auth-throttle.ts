@@ -19,7 +19,7 @@ export type ClientFailureAnswer =
 
 /**
  * Throttles failed client authentications at the token endpoint without ever refusing the right
- * secret (issue 9, docs/identity.md "Throttling"). The secret is always compared; a correct one is
+ * secret (docs/identity.md, "Throttling of client authentication"). The secret is always compared; a correct one is
  * served whatever its address has done, because the real gateway shares its address (loopback, a
  * sidecar proxy) with anything else on its host. Past the per-address limit, a *failure* is held
  * `holdMs` and answered 429 with Retry-After: a sequential guesser gets one guess per hold, a

@@ -25,7 +25,7 @@ export const EMAIL_DELAY_MAX_MS = 2_000;
 
 /**
  * Throttles password guessing without letting one party's failures lock another party out
- * (issue 9, docs/identity.md "Throttling"):
+ * (docs/identity.md, "Throttling"):
  * - per (email, address) pair and per address, failures past the limits are refused: they are
  *   keyed by the guesser's own address, so only the guesser (and whoever shares its address) is
  *   stopped;

@@ -4,7 +4,7 @@ import * as http2 from "node:http2";
  * Resets each HTTP/2 stream whose request body is not complete `timeoutMs` after the stream
  * opened (RST_STREAM CANCEL): the h2 counterpart of Node's HTTP/1.1 `requestTimeout`, which h2
  * streams do not get. Without it a client that opens streams and never ends them holds each one,
- * and its handler, for as long as the connection lives (issue 11 saw 1,000 held for 202 s).
+ * and its handler, for as long as the connection lives (a load test once saw 1,000 held for 202 s).
  * Only the request side is bounded: once the client has sent END_STREAM, a long answer (a server
  * stream, a health Watch) runs as long as it needs (docs/architecture.md, the kit's server).
  */

@@ -20,7 +20,7 @@ export interface CorpusEntry {
   /**
    * The file it comes from: requests (written first), holdout and unseen (written later, their
    * misses fixed), blind (written last and never tuned for: its score is the honest estimate),
-   * constraints and constraints-blind (issue 23 item 4; only the first was fixed against).
+   * constraints and constraints-blind (docs/agent.md; only the first was fixed against).
    */
   readonly set: string;
   readonly kind: string;
@@ -51,7 +51,7 @@ export interface CorpusRun {
 }
 
 /**
- * The files, in the order they were written. The constraints files (issue 23 item 4) run with the
+ * The files, in the order they were written. The constraints files (docs/agent.md) run with the
  * run context the agent service sends (docs/agent.md, "Refusals"); the older ones were written
  * for a bare model request and run without it, as they always did.
  */
