@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
+import { RelayService } from "../testing/gen/supportext/relay/v1/relay_pb.js";
 import { createCleanRpcInput } from "./clean-rpc-input.js";
 import { dirtyStringIn, MAX_DEPTH, STRICT, textProblem } from "./clean-text.js";
 

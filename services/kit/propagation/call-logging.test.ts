@@ -5,9 +5,9 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
 import { createTokenVerifier } from "../auth/token-verifier.js";
 import { type ServiceServer, startServiceServer } from "../server/service-server.js";
+import { RelayService } from "../testing/gen/supportext/relay/v1/relay_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
 import { startTestIssuer, type TestIssuer } from "../testing/test-issuer.js";
 

@@ -6,7 +6,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
+import { RelayService } from "../testing/gen/supportext/relay/v1/relay_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
 import { type RelayChain, startRelayChain } from "../testing/relay-chain.js";
 import { RELAY_DIAGNOSTICS } from "../testing/relay-service.js";

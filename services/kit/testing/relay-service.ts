@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { type Observation, RelayService } from "../../../gen/supportext/relay/v1/relay_pb.js";
 import { createServiceClient } from "../client/service-client.js";
 import type { Logger } from "../log/logger.js";
 import { kCredential, kPrincipal, kRequestId, kTrace } from "../propagation/context-keys.js";
+import { type Observation, RelayService } from "./gen/supportext/relay/v1/relay_pb.js";
 
 export interface RelayHop {
   readonly name: string;
@@ -41,7 +41,7 @@ function observe(hop: string, ctx: HandlerContext): Observation {
   };
 }
 
-/** Routes of one diagnostic relay hop (see proto/supportext/relay/v1/relay.proto). */
+/** Routes of one diagnostic relay hop (see services/kit/testing/proto/supportext/relay/v1/relay.proto). */
 export function relayRoutes(hop: RelayHop): (router: ConnectRouter) => void {
   const next = hop.next ? createServiceClient(RelayService, hop.next) : undefined;
   const options = (ctx: HandlerContext) =>

@@ -21,21 +21,29 @@ export const file_supportext_agent_v1_agent: GenFile = /*@__PURE__*/
  */
 export type Agent = Message<"supportext.agent.v1.Agent"> & {
   /**
+   * Registry id: 1–64 letters, digits, ".", "_" or "-".
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * Display name.
+   *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
+   * What the agent is for, for people choosing one.
+   *
    * @generated from field: string description = 3;
    */
   description: string;
 
   /**
+   * The system prompt every turn of this agent starts with.
+   *
    * @generated from field: string system_prompt = 4;
    */
   systemPrompt: string;
@@ -48,18 +56,23 @@ export type Agent = Message<"supportext.agent.v1.Agent"> & {
   model: string;
 
   /**
-   * MCP tool names this agent may call.
+   * MCP tool names this agent may call. Enforced by the MCP server from the exchanged token's
+   * agent allow-list, not by this list's presence here.
    *
    * @generated from field: repeated string allowed_tools = 6;
    */
   allowedTools: string[];
 
   /**
+   * Per-run bounds of the model ↔ tools loop.
+   *
    * @generated from field: supportext.agent.v1.UsageLimits limits = 7;
    */
   limits?: UsageLimits | undefined;
 
   /**
+   * When the agent was registered.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
   createTime?: Timestamp | undefined;
@@ -73,15 +86,21 @@ export const AgentSchema: GenMessage<Agent> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 0);
 
 /**
+ * UsageLimits bound one run; reaching one stops the turn with a LimitReached event.
+ *
  * @generated from message supportext.agent.v1.UsageLimits
  */
 export type UsageLimits = Message<"supportext.agent.v1.UsageLimits"> & {
   /**
+   * Tool calls per run.
+   *
    * @generated from field: int32 max_tool_calls = 1;
    */
   maxToolCalls: number;
 
   /**
+   * Model requests per run (each answer of the model is one turn).
+   *
    * @generated from field: int32 max_model_turns = 2;
    */
   maxModelTurns: number;
@@ -101,11 +120,15 @@ export const UsageLimitsSchema: GenMessage<UsageLimits> = /*@__PURE__*/
  */
 export type ConversationMessage = Message<"supportext.agent.v1.ConversationMessage"> & {
   /**
+   * ROLE_USER, ROLE_ASSISTANT or ROLE_SYSTEM.
+   *
    * @generated from field: supportext.agent.v1.Role role = 1;
    */
   role: Role;
 
   /**
+   * The message's text, at most 16,000 characters.
+   *
    * @generated from field: string content = 2;
    */
   content: string;
@@ -125,23 +148,30 @@ export const ConversationMessageSchema: GenMessage<ConversationMessage> = /*@__P
  */
 export type ToolCall = Message<"supportext.agent.v1.ToolCall"> & {
   /**
+   * The model's id for the call, made unique within the turn; part of the call's idempotency key.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * The MCP tool's name, as the model asked for it.
+   *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
-   * Arguments as a JSON object.
+   * Arguments as a JSON object, as the model wrote them (clipped to 1,000 characters when over
+   * the gateway's 256 KiB bound, and then refused).
    *
    * @generated from field: string arguments_json = 3;
    */
   argumentsJson: string;
 
   /**
+   * Where the call stands.
+   *
    * @generated from field: supportext.agent.v1.ToolCallStatus status = 4;
    */
   status: ToolCallStatus;
@@ -168,11 +198,15 @@ export type ToolCall = Message<"supportext.agent.v1.ToolCall"> & {
   errorCode: string;
 
   /**
+   * The failure's message, for the model and the user.
+   *
    * @generated from field: string error_message = 8;
    */
   errorMessage: string;
 
   /**
+   * How long the call took, in milliseconds, measured by the agent.
+   *
    * @generated from field: int64 duration_ms = 9;
    */
   durationMs: bigint;
@@ -186,25 +220,35 @@ export const ToolCallSchema: GenMessage<ToolCall> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 3);
 
 /**
+ * Usage is what a turn has consumed so far.
+ *
  * @generated from message supportext.agent.v1.Usage
  */
 export type Usage = Message<"supportext.agent.v1.Usage"> & {
   /**
+   * Model requests made.
+   *
    * @generated from field: int32 model_turns = 1;
    */
   modelTurns: number;
 
   /**
+   * Tool calls made (a call that waited for a confirmation counts once).
+   *
    * @generated from field: int32 tool_calls = 2;
    */
   toolCalls: number;
 
   /**
+   * Prompt tokens, as the model provider reports them.
+   *
    * @generated from field: int32 input_tokens = 3;
    */
   inputTokens: number;
 
   /**
+   * Completion tokens, as the model provider reports them.
+   *
    * @generated from field: int32 output_tokens = 4;
    */
   outputTokens: number;
@@ -218,10 +262,15 @@ export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 4);
 
 /**
+ * TextDelta is a piece of the answer's text as the model produces it; the pieces of a turn add
+ * up to the final content.
+ *
  * @generated from message supportext.agent.v1.TextDelta
  */
 export type TextDelta = Message<"supportext.agent.v1.TextDelta"> & {
   /**
+   * The next piece.
+   *
    * @generated from field: string text = 1;
    */
   text: string;
@@ -235,10 +284,14 @@ export const TextDeltaSchema: GenMessage<TextDelta> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 5);
 
 /**
+ * ToolCallStarted says a tool call is being made.
+ *
  * @generated from message supportext.agent.v1.ToolCallStarted
  */
 export type ToolCallStarted = Message<"supportext.agent.v1.ToolCallStarted"> & {
   /**
+   * The call, status TOOL_CALL_STATUS_RUNNING.
+   *
    * @generated from field: supportext.agent.v1.ToolCall tool_call = 1;
    */
   toolCall?: ToolCall | undefined;
@@ -252,10 +305,14 @@ export const ToolCallStartedSchema: GenMessage<ToolCallStarted> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 6);
 
 /**
+ * ToolCallFinished says a tool call ended.
+ *
  * @generated from message supportext.agent.v1.ToolCallFinished
  */
 export type ToolCallFinished = Message<"supportext.agent.v1.ToolCallFinished"> & {
   /**
+   * The call with its outcome (succeeded or failed), result and duration.
+   *
    * @generated from field: supportext.agent.v1.ToolCall tool_call = 1;
    */
   toolCall?: ToolCall | undefined;
@@ -269,25 +326,35 @@ export const ToolCallFinishedSchema: GenMessage<ToolCallFinished> = /*@__PURE__*
   messageDesc(file_supportext_agent_v1_agent, 7);
 
 /**
+ * FinalMessage is the last event of every turn.
+ *
  * @generated from message supportext.agent.v1.FinalMessage
  */
 export type FinalMessage = Message<"supportext.agent.v1.FinalMessage"> & {
   /**
+   * The whole answer (or, stopped at a limit, the limit's message when the model said nothing).
+   *
    * @generated from field: string content = 1;
    */
   content: string;
 
   /**
+   * Why the turn ended.
+   *
    * @generated from field: supportext.agent.v1.StopReason stop_reason = 2;
    */
   stopReason: StopReason;
 
   /**
+   * Every tool call of the turn, in order, with its outcome.
+   *
    * @generated from field: repeated supportext.agent.v1.ToolCall tool_calls = 3;
    */
   toolCalls: ToolCall[];
 
   /**
+   * What the turn consumed.
+   *
    * @generated from field: supportext.agent.v1.Usage usage = 4;
    */
   usage?: Usage | undefined;
@@ -307,11 +374,15 @@ export const FinalMessageSchema: GenMessage<FinalMessage> = /*@__PURE__*/
  */
 export type LimitReached = Message<"supportext.agent.v1.LimitReached"> & {
   /**
+   * STOP_REASON_MAX_TOOL_CALLS or STOP_REASON_MAX_MODEL_TURNS.
+   *
    * @generated from field: supportext.agent.v1.StopReason reason = 1;
    */
   reason: StopReason;
 
   /**
+   * For the user, e.g. "Stopped: this agent may make at most 5 tool call(s) per run."
+   *
    * @generated from field: string message = 2;
    */
   message: string;
@@ -391,46 +462,62 @@ export const ConfirmationRequiredSchema: GenMessage<ConfirmationRequired> = /*@_
  */
 export type RunEvent = Message<"supportext.agent.v1.RunEvent"> & {
   /**
+   * Exactly one step.
+   *
    * @generated from oneof supportext.agent.v1.RunEvent.event
    */
   event: {
     /**
+     * More of the answer's text.
+     *
      * @generated from field: supportext.agent.v1.TextDelta text_delta = 1;
      */
     value: TextDelta;
     case: "textDelta";
   } | {
     /**
+     * A tool call begins.
+     *
      * @generated from field: supportext.agent.v1.ToolCallStarted tool_call_started = 2;
      */
     value: ToolCallStarted;
     case: "toolCallStarted";
   } | {
     /**
+     * A tool call ended.
+     *
      * @generated from field: supportext.agent.v1.ToolCallFinished tool_call_finished = 3;
      */
     value: ToolCallFinished;
     case: "toolCallFinished";
   } | {
     /**
+     * What the turn consumed so far (sent before the final message).
+     *
      * @generated from field: supportext.agent.v1.Usage usage = 4;
      */
     value: Usage;
     case: "usage";
   } | {
     /**
+     * A usage limit stopped the turn.
+     *
      * @generated from field: supportext.agent.v1.LimitReached limit_reached = 5;
      */
     value: LimitReached;
     case: "limitReached";
   } | {
     /**
+     * The turn's end.
+     *
      * @generated from field: supportext.agent.v1.FinalMessage final_message = 6;
      */
     value: FinalMessage;
     case: "finalMessage";
   } | {
     /**
+     * A tool call waits for the user's yes.
+     *
      * @generated from field: supportext.agent.v1.ConfirmationRequired confirmation_required = 7;
      */
     value: ConfirmationRequired;
@@ -446,6 +533,8 @@ export const RunEventSchema: GenMessage<RunEvent> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 11);
 
 /**
+ * ListAgentsRequest pages through the registry.
+ *
  * @generated from message supportext.agent.v1.ListAgentsRequest
  */
 export type ListAgentsRequest = Message<"supportext.agent.v1.ListAgentsRequest"> & {
@@ -457,6 +546,8 @@ export type ListAgentsRequest = Message<"supportext.agent.v1.ListAgentsRequest">
   pageSize: number;
 
   /**
+   * From a previous response's next_page_token; empty for the first page.
+   *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
@@ -470,15 +561,21 @@ export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE_
   messageDesc(file_supportext_agent_v1_agent, 12);
 
 /**
+ * ListAgentsResponse is one page of agents.
+ *
  * @generated from message supportext.agent.v1.ListAgentsResponse
  */
 export type ListAgentsResponse = Message<"supportext.agent.v1.ListAgentsResponse"> & {
   /**
+   * Ordered by id.
+   *
    * @generated from field: repeated supportext.agent.v1.Agent agents = 1;
    */
   agents: Agent[];
 
   /**
+   * Empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -492,10 +589,14 @@ export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PUR
   messageDesc(file_supportext_agent_v1_agent, 13);
 
 /**
+ * GetAgentRequest names one agent.
+ *
  * @generated from message supportext.agent.v1.GetAgentRequest
  */
 export type GetAgentRequest = Message<"supportext.agent.v1.GetAgentRequest"> & {
   /**
+   * The agent's registry id.
+   *
    * @generated from field: string agent_id = 1;
    */
   agentId: string;
@@ -509,10 +610,14 @@ export const GetAgentRequestSchema: GenMessage<GetAgentRequest> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 14);
 
 /**
+ * GetAgentResponse carries the agent.
+ *
  * @generated from message supportext.agent.v1.GetAgentResponse
  */
 export type GetAgentResponse = Message<"supportext.agent.v1.GetAgentResponse"> & {
   /**
+   * As registered.
+   *
    * @generated from field: supportext.agent.v1.Agent agent = 1;
    */
   agent?: Agent | undefined;
@@ -526,30 +631,36 @@ export const GetAgentResponseSchema: GenMessage<GetAgentResponse> = /*@__PURE__*
   messageDesc(file_supportext_agent_v1_agent, 15);
 
 /**
+ * RunRequest is one turn of a thread. The user it runs for is the verified token of the call.
+ *
  * @generated from message supportext.agent.v1.RunRequest
  */
 export type RunRequest = Message<"supportext.agent.v1.RunRequest"> & {
   /**
+   * The registered agent to run.
+   *
    * @generated from field: string agent_id = 1;
    */
   agentId: string;
 
   /**
-   * The new user input for this turn.
+   * The new user input for this turn; not blank, at most 8,000 characters.
    *
    * @generated from field: string input = 2;
    */
   input: string;
 
   /**
-   * Earlier messages of the thread, oldest first.
+   * Earlier messages of the thread, oldest first; at most 50.
    *
    * @generated from field: repeated supportext.agent.v1.ConversationMessage history = 3;
    */
   history: ConversationMessage[];
 
   /**
-   * Thread the turn belongs to (for logs and audit correlation).
+   * Thread the turn belongs to (for logs and audit correlation), at most 128 characters. Together
+   * with the call's x-request-id, the agent and the input it names the turn, from which the tool
+   * calls' idempotency keys come: a repeat after a lost connection changes nothing twice.
    *
    * @generated from field: string thread_id = 4;
    */
@@ -578,7 +689,9 @@ export const RunRequestSchema: GenMessage<RunRequest> = /*@__PURE__*/
  */
 export type ResumeTurn = Message<"supportext.agent.v1.ResumeTurn"> & {
   /**
-   * That event's resume_state, as it was.
+   * That event's resume_state, as it was; INVALID_ARGUMENT when it is not a stopped turn of this
+   * agent service. It is not signed: only chat may call Run, and whatever it holds, the calls it
+   * resumes still run as the call's verified user and agent.
    *
    * @generated from field: bytes state = 1;
    */
@@ -601,10 +714,14 @@ export const ResumeTurnSchema: GenMessage<ResumeTurn> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 17);
 
 /**
+ * RunResponse carries one event of the turn.
+ *
  * @generated from message supportext.agent.v1.RunResponse
  */
 export type RunResponse = Message<"supportext.agent.v1.RunResponse"> & {
   /**
+   * The step.
+   *
    * @generated from field: supportext.agent.v1.RunEvent event = 1;
    */
   event?: RunEvent | undefined;
@@ -618,30 +735,42 @@ export const RunResponseSchema: GenMessage<RunResponse> = /*@__PURE__*/
   messageDesc(file_supportext_agent_v1_agent, 18);
 
 /**
+ * Role is who wrote a message of the conversation.
+ *
  * @generated from enum supportext.agent.v1.Role
  */
 export enum Role {
   /**
+   * Not set.
+   *
    * @generated from enum value: ROLE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * The person using the extension.
+   *
    * @generated from enum value: ROLE_USER = 1;
    */
   USER = 1,
 
   /**
+   * The agent's answer.
+   *
    * @generated from enum value: ROLE_ASSISTANT = 2;
    */
   ASSISTANT = 2,
 
   /**
+   * An instruction to the model (the agent's system prompt, context).
+   *
    * @generated from enum value: ROLE_SYSTEM = 3;
    */
   SYSTEM = 3,
 
   /**
+   * A tool's result; refused in RunRequest.history (it means nothing without the call it answers).
+   *
    * @generated from enum value: ROLE_TOOL = 4;
    */
   TOOL = 4,
@@ -654,25 +783,35 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
   enumDesc(file_supportext_agent_v1_agent, 0);
 
 /**
+ * ToolCallStatus is where a tool call stands.
+ *
  * @generated from enum supportext.agent.v1.ToolCallStatus
  */
 export enum ToolCallStatus {
   /**
+   * Not set.
+   *
    * @generated from enum value: TOOL_CALL_STATUS_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Sent to the gateway, no result yet.
+   *
    * @generated from enum value: TOOL_CALL_STATUS_RUNNING = 1;
    */
   RUNNING = 1,
 
   /**
+   * The tool ran and succeeded.
+   *
    * @generated from enum value: TOOL_CALL_STATUS_SUCCEEDED = 2;
    */
   SUCCEEDED = 2,
 
   /**
+   * Refused or failed; error_code and error_message say why.
+   *
    * @generated from enum value: TOOL_CALL_STATUS_FAILED = 3;
    */
   FAILED = 3,
@@ -693,35 +832,49 @@ export const ToolCallStatusSchema: GenEnum<ToolCallStatus> = /*@__PURE__*/
   enumDesc(file_supportext_agent_v1_agent, 1);
 
 /**
+ * StopReason is why a turn ended.
+ *
  * @generated from enum supportext.agent.v1.StopReason
  */
 export enum StopReason {
   /**
+   * Not set.
+   *
    * @generated from enum value: STOP_REASON_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * The model answered without asking for more tool calls.
+   *
    * @generated from enum value: STOP_REASON_COMPLETED = 1;
    */
   COMPLETED = 1,
 
   /**
+   * UsageLimits.max_tool_calls was reached.
+   *
    * @generated from enum value: STOP_REASON_MAX_TOOL_CALLS = 2;
    */
   MAX_TOOL_CALLS = 2,
 
   /**
+   * UsageLimits.max_model_turns was reached.
+   *
    * @generated from enum value: STOP_REASON_MAX_MODEL_TURNS = 3;
    */
   MAX_MODEL_TURNS = 3,
 
   /**
+   * The turn failed (recorded by chat for a turn whose agent call failed).
+   *
    * @generated from enum value: STOP_REASON_ERROR = 4;
    */
   ERROR = 4,
 
   /**
+   * The caller went away before the turn ended.
+   *
    * @generated from enum value: STOP_REASON_CANCELLED = 5;
    */
   CANCELLED = 5,
@@ -741,13 +894,20 @@ export const StopReasonSchema: GenEnum<StopReason> = /*@__PURE__*/
   enumDesc(file_supportext_agent_v1_agent, 2);
 
 /**
- * AgentService holds the agent registry and runs one agent turn: the model ↔ tools loop.
- * Tools are called on the MCP gateway as the caller (the propagated bearer token).
+ * AgentService holds the agent registry and runs one agent turn: the model ↔ tools loop
+ * (docs/agent.md). Callers: the chat service only, with its own service credential
+ * (`x-service-authorization`) and the user's access token (`authorization`); anyone else is
+ * PERMISSION_DENIED, a missing or invalid user token UNAUTHENTICATED. The user a turn acts for is
+ * that verified token, never a field: tools are called on the MCP gateway with it, so the MCP
+ * server enforces the user's scopes and the agent's allow-list.
  *
  * @generated from service supportext.agent.v1.AgentService
  */
 export const AgentService: GenService<{
   /**
+   * ListAgents pages through the registered agents, ordered by id. Errors: INVALID_ARGUMENT for a
+   * negative page_size or a page_token this list did not issue.
+   *
    * @generated from rpc supportext.agent.v1.AgentService.ListAgents
    */
   listAgents: {
@@ -756,6 +916,9 @@ export const AgentService: GenService<{
     output: typeof ListAgentsResponseSchema;
   },
   /**
+   * GetAgent returns one agent. Errors: INVALID_ARGUMENT when agent_id is empty or not 1–64
+   * letters, digits, ".", "_" or "-"; NOT_FOUND when no such agent is registered.
+   *
    * @generated from rpc supportext.agent.v1.AgentService.GetAgent
    */
   getAgent: {
@@ -764,7 +927,14 @@ export const AgentService: GenService<{
     output: typeof GetAgentResponseSchema;
   },
   /**
-   * Run streams the events of one turn; the last event is a final message.
+   * Run streams the events of one turn; the last event is a final message, also when the turn
+   * stops at a usage limit, is cancelled, or waits for a confirmation. It fails as a whole only
+   * when it cannot go on: INVALID_ARGUMENT for a request breaking the limits given on RunRequest,
+   * or a resume.state this agent service did not make; NOT_FOUND for an unknown agent;
+   * UNAUTHENTICATED when the user's token expires or is refused during the turn (refresh it and
+   * run the turn again); DEADLINE_EXCEEDED, CANCELLED, UNIMPLEMENTED (the embedded model cannot do
+   * what was asked) or UNAVAILABLE when the model call fails; and the gateway's code when the
+   * agent's tools cannot be listed.
    *
    * @generated from rpc supportext.agent.v1.AgentService.Run
    */

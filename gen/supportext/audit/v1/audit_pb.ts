@@ -42,11 +42,15 @@ export type ListAuditEntriesRequest = Message<"supportext.audit.v1.ListAuditEntr
   until: string;
 
   /**
+   * An MCP tool name, e.g. "create_ticket".
+   *
    * @generated from field: string tool = 4;
    */
   tool: string;
 
   /**
+   * Only rows with this outcome; AUDIT_OUTCOME_UNSPECIFIED: all.
+   *
    * @generated from field: supportext.audit.v1.AuditOutcome outcome = 5;
    */
   outcome: AuditOutcome;
@@ -74,10 +78,14 @@ export const ListAuditEntriesRequestSchema: GenMessage<ListAuditEntriesRequest> 
   messageDesc(file_supportext_audit_v1_audit, 0);
 
 /**
+ * ListAuditEntriesResponse carries the matching rows.
+ *
  * @generated from message supportext.audit.v1.ListAuditEntriesResponse
  */
 export type ListAuditEntriesResponse = Message<"supportext.audit.v1.ListAuditEntriesResponse"> & {
   /**
+   * Newest first, at most the request's limit.
+   *
    * @generated from field: repeated supportext.audit.v1.AuditEntry entries = 1;
    */
   entries: AuditEntry[];
@@ -97,11 +105,15 @@ export const ListAuditEntriesResponseSchema: GenMessage<ListAuditEntriesResponse
  */
 export type Actor = Message<"supportext.audit.v1.Actor"> & {
   /**
+   * The acting service's client id, e.g. "mcp-gateway" or "agent".
+   *
    * @generated from field: string sub = 1;
    */
   sub: string;
 
   /**
+   * The registered agent that service ran, when it proved one.
+   *
    * @generated from field: optional string agent = 2;
    */
   agent?: string | undefined;
@@ -115,12 +127,15 @@ export const ActorSchema: GenMessage<Actor> = /*@__PURE__*/
   messageDesc(file_supportext_audit_v1_audit, 2);
 
 /**
- * One audit row: who (the verified user and actor chain) did what, when, and how it ended.
+ * One audit row: who (the verified user and actor chain) did what, when, and how it ended. Every
+ * identity field comes from the verified MCP token of the call, never from the tool's arguments.
  *
  * @generated from message supportext.audit.v1.AuditEntry
  */
 export type AuditEntry = Message<"supportext.audit.v1.AuditEntry"> & {
   /**
+   * The row's id in the audit table.
+   *
    * @generated from field: int64 id = 1;
    */
   id: bigint;
@@ -133,16 +148,22 @@ export type AuditEntry = Message<"supportext.audit.v1.AuditEntry"> & {
   seq: bigint;
 
   /**
+   * When the decision was recorded.
+   *
    * @generated from field: google.protobuf.Timestamp at = 3;
    */
   at?: Timestamp | undefined;
 
   /**
+   * The user the call acted for (the token's `sub`).
+   *
    * @generated from field: string user_id = 4;
    */
   userId: string;
 
   /**
+   * The user's email, when the token carried one.
+   *
    * @generated from field: optional string email = 5;
    */
   email?: string | undefined;
@@ -169,53 +190,73 @@ export type AuditEntry = Message<"supportext.audit.v1.AuditEntry"> & {
   actorChain: Actor[];
 
   /**
+   * True for a call by the development principal (AUTH_DEV_ANONYMOUS), never in production.
+   *
    * @generated from field: bool anonymous = 9;
    */
   anonymous: boolean;
 
   /**
+   * The MCP tool called.
+   *
    * @generated from field: string tool = 10;
    */
   tool: string;
 
   /**
-   * Redacted and size-capped arguments.
+   * Redacted and size-capped arguments: values under secret-looking names removed, strings cut at
+   * 1000 characters, the whole at most 4 KiB of JSON.
    *
    * @generated from field: google.protobuf.Value arguments = 11;
    */
   arguments?: Value | undefined;
 
   /**
+   * How the decision ended.
+   *
    * @generated from field: supportext.audit.v1.AuditOutcome outcome = 12;
    */
   outcome: AuditOutcome;
 
   /**
+   * The MCP server's reason code for an error or refusal, e.g. "insufficient_scope",
+   * "agent_not_allowed", "invalid_arguments", "not_found" (docs/mcp-server.md).
+   *
    * @generated from field: optional string error_code = 13;
    */
   errorCode?: string | undefined;
 
   /**
+   * The error's message, scrubbed of secrets.
+   *
    * @generated from field: optional string error = 14;
    */
   error?: string | undefined;
 
   /**
+   * How long the tool ran, in milliseconds (0 for a refusal).
+   *
    * @generated from field: double duration_ms = 15;
    */
   durationMs: number;
 
   /**
+   * W3C trace id of the call, joining the row to the logs and spans of every hop.
+   *
    * @generated from field: optional string trace_id = 16;
    */
   traceId?: string | undefined;
 
   /**
+   * The call's x-request-id, propagated from the edge.
+   *
    * @generated from field: optional string request_id = 17;
    */
   requestId?: string | undefined;
 
   /**
+   * The login session the token belongs to (its `sid`).
+   *
    * @generated from field: optional string session_id = 18;
    */
   sessionId?: string | undefined;
@@ -228,6 +269,8 @@ export type AuditEntry = Message<"supportext.audit.v1.AuditEntry"> & {
   rowHash: string;
 
   /**
+   * row_hash of the row before it in the chain (64 zeros for the first).
+   *
    * @generated from field: string prev_hash = 20;
    */
   prevHash: string;
@@ -241,6 +284,8 @@ export type AuditEntry = Message<"supportext.audit.v1.AuditEntry"> & {
   confirmedBy?: string | undefined;
 
   /**
+   * When that yes reached the MCP server; unset with confirmed_by.
+   *
    * @generated from field: google.protobuf.Timestamp confirm_time = 22;
    */
   confirmTime?: Timestamp | undefined;
@@ -254,6 +299,8 @@ export const AuditEntrySchema: GenMessage<AuditEntry> = /*@__PURE__*/
   messageDesc(file_supportext_audit_v1_audit, 3);
 
 /**
+ * VerifyAuditChainRequest optionally names a head the chain must still hold.
+ *
  * @generated from message supportext.audit.v1.VerifyAuditChainRequest
  */
 export type VerifyAuditChainRequest = Message<"supportext.audit.v1.VerifyAuditChainRequest"> & {
@@ -274,6 +321,8 @@ export const VerifyAuditChainRequestSchema: GenMessage<VerifyAuditChainRequest> 
   messageDesc(file_supportext_audit_v1_audit, 4);
 
 /**
+ * VerifyAuditChainResponse is the report of one walk of the chain.
+ *
  * @generated from message supportext.audit.v1.VerifyAuditChainResponse
  */
 export type VerifyAuditChainResponse = Message<"supportext.audit.v1.VerifyAuditChainResponse"> & {
@@ -299,11 +348,15 @@ export type VerifyAuditChainResponse = Message<"supportext.audit.v1.VerifyAuditC
   rowsExamined: bigint;
 
   /**
+   * Seq of the chain's head as recorded.
+   *
    * @generated from field: int64 head_seq = 4;
    */
   headSeq: bigint;
 
   /**
+   * row_hash of the head (hex SHA-256).
+   *
    * @generated from field: string head_hash = 5;
    */
   headHash: string;
@@ -316,6 +369,8 @@ export type VerifyAuditChainResponse = Message<"supportext.audit.v1.VerifyAuditC
   problems: ChainProblem[];
 
   /**
+   * All problems found, including those beyond the first 1000.
+   *
    * @generated from field: int64 problem_count = 7;
    */
   problemCount: bigint;
@@ -349,31 +404,43 @@ export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse
  */
 export type WitnessCheck = Message<"supportext.audit.v1.WitnessCheck"> & {
   /**
+   * Whether, and how, the witness was compared.
+   *
    * @generated from field: supportext.audit.v1.WitnessCheck.State state = 1;
    */
   state: WitnessCheck_State;
 
   /**
+   * The witnessed checkpoint's seq (STATE_CHECKED).
+   *
    * @generated from field: int64 checkpoint_seq = 2;
    */
   checkpointSeq: bigint;
 
   /**
+   * The witnessed checkpoint's hash (STATE_CHECKED).
+   *
    * @generated from field: string checkpoint_hash = 3;
    */
   checkpointHash: string;
 
   /**
+   * When the MCP server made that checkpoint.
+   *
    * @generated from field: google.protobuf.Timestamp checkpoint_at = 4;
    */
   checkpointAt?: Timestamp | undefined;
 
   /**
+   * Why it was made: "rows", "interval", "start" or "shutdown" (see CheckpointReason).
+   *
    * @generated from field: string checkpoint_reason = 5;
    */
   checkpointReason: string;
 
   /**
+   * The witness's number for the checkpoint.
+   *
    * @generated from field: int64 witness_id = 6;
    */
   witnessId: bigint;
@@ -386,6 +453,8 @@ export type WitnessCheck = Message<"supportext.audit.v1.WitnessCheck"> & {
   unwitnessedFrom: bigint;
 
   /**
+   * Last such row (inclusive).
+   *
    * @generated from field: int64 unwitnessed_to = 8;
    */
   unwitnessedTo: bigint;
@@ -406,10 +475,14 @@ export const WitnessCheckSchema: GenMessage<WitnessCheck> = /*@__PURE__*/
   messageDesc(file_supportext_audit_v1_audit, 6);
 
 /**
+ * Whether the witness's checkpoint could be compared.
+ *
  * @generated from enum supportext.audit.v1.WitnessCheck.State
  */
 export enum WitnessCheck_State {
   /**
+   * Not set.
+   *
    * @generated from enum value: STATE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -449,6 +522,8 @@ export const WitnessCheck_StateSchema: GenEnum<WitnessCheck_State> = /*@__PURE__
  */
 export type ChainProblem = Message<"supportext.audit.v1.ChainProblem"> & {
   /**
+   * What is wrong.
+   *
    * @generated from field: supportext.audit.v1.ChainProblem.Kind kind = 1;
    */
   kind: ChainProblem_Kind;
@@ -461,11 +536,15 @@ export type ChainProblem = Message<"supportext.audit.v1.ChainProblem"> & {
   id?: bigint | undefined;
 
   /**
+   * That row's seq, when it has one.
+   *
    * @generated from field: optional int64 seq = 3;
    */
   seq?: bigint | undefined;
 
   /**
+   * In words, for the report.
+   *
    * @generated from field: string detail = 4;
    */
   detail: string;
@@ -479,10 +558,14 @@ export const ChainProblemSchema: GenMessage<ChainProblem> = /*@__PURE__*/
   messageDesc(file_supportext_audit_v1_audit, 7);
 
 /**
+ * The kind of damage.
+ *
  * @generated from enum supportext.audit.v1.ChainProblem.Kind
  */
 export enum ChainProblem_Kind {
   /**
+   * Not set.
+   *
    * @generated from enum value: KIND_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -551,21 +634,30 @@ export const ChainProblem_KindSchema: GenEnum<ChainProblem_Kind> = /*@__PURE__*/
  */
 export enum AuditOutcome {
   /**
+   * Not set; as a ListAuditEntries filter: any outcome.
+   *
    * @generated from enum value: AUDIT_OUTCOME_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * The tool ran and succeeded.
+   *
    * @generated from enum value: AUDIT_OUTCOME_OK = 1;
    */
   OK = 1,
 
   /**
+   * The call was allowed and failed, before or while the tool ran (error_code says how).
+   *
    * @generated from enum value: AUDIT_OUTCOME_ERROR = 2;
    */
   ERROR = 2,
 
   /**
+   * The call was refused before the tool ran (a scope the token lacks, a tool outside the
+   * agent's allow-list).
+   *
    * @generated from enum value: AUDIT_OUTCOME_REFUSED = 3;
    */
   REFUSED = 3,
@@ -579,15 +671,19 @@ export const AuditOutcomeSchema: GenEnum<AuditOutcome> = /*@__PURE__*/
 
 /**
  * AuditService reads the MCP server's audit trail (docs/mcp-server.md, "Audit trail"), served on
- * the MCP server's port. Every call needs a user access token (audience API_AUDIENCE, the one a
- * login returns) carrying the scope "audit:read": an administrator reads the trail with their own
- * login while the stack runs.
+ * the MCP server's port (Connect protocol over HTTP/1.1, JSON or binary). Every call needs a user
+ * access token of audience API_AUDIENCE (the one a login returns, not an MCP token) in the call's
+ * `authorization` metadata, and the right to read the trail is decided from that verified token
+ * only: the scope "audit:read", or the admin role on a token that is not delegated (no `act`); the
+ * development principal never reads it. Both rpcs answer UNAUTHENTICATED without a valid token
+ * and PERMISSION_DENIED (message "insufficient_scope: …") when the token may not read the trail.
  *
  * @generated from service supportext.audit.v1.AuditService
  */
 export const AuditService: GenService<{
   /**
-   * ListAuditEntries returns the rows matching the filter, newest first.
+   * ListAuditEntries returns the rows matching the filter, newest first. Errors: INVALID_ARGUMENT
+   * for a time that is neither ISO 8601 nor an age, or a limit outside 0 to 1000.
    *
    * @generated from rpc supportext.audit.v1.AuditService.ListAuditEntries
    */
@@ -597,7 +693,10 @@ export const AuditService: GenService<{
     output: typeof ListAuditEntriesResponseSchema;
   },
   /**
-   * VerifyAuditChain walks the whole hash chain and reports every edited, deleted or inserted row.
+   * VerifyAuditChain walks the whole hash chain and reports every edited, deleted or inserted row,
+   * and compares the head with the newest checkpoint the identity service witnessed (an
+   * unreachable witness is reported in the answer, not as an error). A damaged chain is a
+   * successful answer with intact = false.
    *
    * @generated from rpc supportext.audit.v1.AuditService.VerifyAuditChain
    */

@@ -42,6 +42,8 @@ export type Checkpoint = Message<"supportext.audit.v1.Checkpoint"> & {
   at?: Timestamp | undefined;
 
   /**
+   * Why it was made; part of the signed text.
+   *
    * @generated from field: supportext.audit.v1.CheckpointReason reason = 4;
    */
   reason: CheckpointReason;
@@ -76,6 +78,8 @@ export const CheckpointSchema: GenMessage<Checkpoint> = /*@__PURE__*/
  */
 export type WitnessedCheckpoint = Message<"supportext.audit.v1.WitnessedCheckpoint"> & {
   /**
+   * The MCP server's checkpoint, as it was recorded.
+   *
    * @generated from field: supportext.audit.v1.Checkpoint checkpoint = 1;
    */
   checkpoint?: Checkpoint | undefined;
@@ -88,6 +92,8 @@ export type WitnessedCheckpoint = Message<"supportext.audit.v1.WitnessedCheckpoi
   witnessId: bigint;
 
   /**
+   * When the identity service recorded it (its clock, not the MCP server's).
+   *
    * @generated from field: google.protobuf.Timestamp witnessed_at = 3;
    */
   witnessedAt?: Timestamp | undefined;
@@ -109,10 +115,14 @@ export const WitnessedCheckpointSchema: GenMessage<WitnessedCheckpoint> = /*@__P
   messageDesc(file_supportext_audit_v1_witness, 1);
 
 /**
+ * RecordCheckpointRequest carries the checkpoint to witness.
+ *
  * @generated from message supportext.audit.v1.RecordCheckpointRequest
  */
 export type RecordCheckpointRequest = Message<"supportext.audit.v1.RecordCheckpointRequest"> & {
   /**
+   * Required; signed by the MCP server (signature over the canonical text, signer_key).
+   *
    * @generated from field: supportext.audit.v1.Checkpoint checkpoint = 1;
    */
   checkpoint?: Checkpoint | undefined;
@@ -126,10 +136,14 @@ export const RecordCheckpointRequestSchema: GenMessage<RecordCheckpointRequest> 
   messageDesc(file_supportext_audit_v1_witness, 2);
 
 /**
+ * RecordCheckpointResponse is the checkpoint as now witnessed.
+ *
  * @generated from message supportext.audit.v1.RecordCheckpointResponse
  */
 export type RecordCheckpointResponse = Message<"supportext.audit.v1.RecordCheckpointResponse"> & {
   /**
+   * With the witness's id, time and countersignature.
+   *
    * @generated from field: supportext.audit.v1.WitnessedCheckpoint witnessed = 1;
    */
   witnessed?: WitnessedCheckpoint | undefined;
@@ -143,6 +157,8 @@ export const RecordCheckpointResponseSchema: GenMessage<RecordCheckpointResponse
   messageDesc(file_supportext_audit_v1_witness, 3);
 
 /**
+ * GetLatestCheckpointRequest is empty: the chain is the calling service's.
+ *
  * @generated from message supportext.audit.v1.GetLatestCheckpointRequest
  */
 export type GetLatestCheckpointRequest = Message<"supportext.audit.v1.GetLatestCheckpointRequest"> & {
@@ -156,6 +172,8 @@ export const GetLatestCheckpointRequestSchema: GenMessage<GetLatestCheckpointReq
   messageDesc(file_supportext_audit_v1_witness, 4);
 
 /**
+ * GetLatestCheckpointResponse carries the newest witnessed checkpoint.
+ *
  * @generated from message supportext.audit.v1.GetLatestCheckpointResponse
  */
 export type GetLatestCheckpointResponse = Message<"supportext.audit.v1.GetLatestCheckpointResponse"> & {
@@ -181,6 +199,8 @@ export const GetLatestCheckpointResponseSchema: GenMessage<GetLatestCheckpointRe
  */
 export enum CheckpointReason {
   /**
+   * Not set: RecordCheckpoint refuses it (INVALID_ARGUMENT).
+   *
    * @generated from enum value: CHECKPOINT_REASON_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -224,16 +244,18 @@ export const CheckpointReasonSchema: GenEnum<CheckpointReason> = /*@__PURE__*/
  * AuditWitnessService keeps the MCP server's signed audit checkpoints outside the MCP server's
  * database (docs/identity.md, "Audit witness"; docs/mcp-server.md, "Witnessed checkpoints"). Served
  * by the identity service. Callers: the service "mcp-server" only, with its own service credential
- * (x-service-authorization) and no user token; the chain a checkpoint belongs to is the caller's
- * service id, never a field of the request.
+ * (x-service-authorization) and no user token; without it, or with another service's, the call is
+ * PERMISSION_DENIED, and a credential that does not verify is UNAUTHENTICATED. The chain a
+ * checkpoint belongs to is the caller's verified service id, never a field of the request.
  *
  * @generated from service supportext.audit.v1.AuditWitnessService
  */
 export const AuditWitnessService: GenService<{
   /**
-   * RecordCheckpoint stores a signed checkpoint of the chain's head, countersigned. A checkpoint
-   * behind the latest one (lower seq, or the same seq with another hash) is refused
-   * (failed_precondition): the witness's record only moves forward.
+   * RecordCheckpoint stores a signed checkpoint of the chain's head, countersigned. Errors:
+   * INVALID_ARGUMENT when the checkpoint is missing, malformed, or its signature does not verify
+   * with its own signer_key; FAILED_PRECONDITION when it is behind the latest one (lower seq, or
+   * the same seq with another hash): the witness's record only moves forward.
    *
    * @generated from rpc supportext.audit.v1.AuditWitnessService.RecordCheckpoint
    */

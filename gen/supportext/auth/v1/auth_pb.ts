@@ -15,7 +15,8 @@ export const file_supportext_auth_v1_auth: GenFile = /*@__PURE__*/
   fileDesc("Ch1zdXBwb3J0ZXh0L2F1dGgvdjEvYXV0aC5wcm90bxISc3VwcG9ydGV4dC5hdXRoLnYxIk4KBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSDAoEbmFtZRgDIAEoCRINCgVyb2xlcxgEIAMoCRIOCgZzY29wZXMYBSADKAki3QEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPQoZcmVmcmVzaF90b2tlbl9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZXhwaXJlc19pbhgGIAEoBSIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiegoNTG9naW5SZXNwb25zZRItCgZ0b2tlbnMYASABKAsyHS5zdXBwb3J0ZXh0LmF1dGgudjEuVG9rZW5QYWlyEiYKBHVzZXIYAiABKAsyGC5zdXBwb3J0ZXh0LmF1dGgudjEuVXNlchISCgpzZXNzaW9uX2lkGAMgASgJIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkifAoPUmVmcmVzaFJlc3BvbnNlEi0KBnRva2VucxgBIAEoCzIdLnN1cHBvcnRleHQuYXV0aC52MS5Ub2tlblBhaXISJgoEdXNlchgCIAEoCzIYLnN1cHBvcnRleHQuYXV0aC52MS5Vc2VyEhIKCnNlc3Npb25faWQYAyABKAkiJgoNTG9nb3V0UmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIhAKDkxvZ291dFJlc3BvbnNlIg8KDVdob0FtSVJlcXVlc3QimQEKDldob0FtSVJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC5zdXBwb3J0ZXh0LmF1dGgudjEuVXNlchISCgpzZXNzaW9uX2lkGAIgASgJEhQKDHRva2VuX3Njb3BlcxgDIAMoCRI1ChF0b2tlbl9leHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy0QIKC0F1dGhTZXJ2aWNlEkwKBUxvZ2luEiAuc3VwcG9ydGV4dC5hdXRoLnYxLkxvZ2luUmVxdWVzdBohLnN1cHBvcnRleHQuYXV0aC52MS5Mb2dpblJlc3BvbnNlElIKB1JlZnJlc2gSIi5zdXBwb3J0ZXh0LmF1dGgudjEuUmVmcmVzaFJlcXVlc3QaIy5zdXBwb3J0ZXh0LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlEk8KBkxvZ291dBIhLnN1cHBvcnRleHQuYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GiIuc3VwcG9ydGV4dC5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEk8KBldob0FtSRIhLnN1cHBvcnRleHQuYXV0aC52MS5XaG9BbUlSZXF1ZXN0GiIuc3VwcG9ydGV4dC5hdXRoLnYxLldob0FtSVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
- * User is a person who can log in, with the roles and scopes they hold.
+ * User is a person who can log in, with the roles and scopes they hold, as the identity
+ * service stores them.
  *
  * @generated from message supportext.auth.v1.User
  */
@@ -28,22 +29,28 @@ export type User = Message<"supportext.auth.v1.User"> & {
   id: string;
 
   /**
+   * Login name: lower-cased and trimmed when stored, at most 254 characters. Never mailed to.
+   *
    * @generated from field: string email = 2;
    */
   email: string;
 
   /**
+   * Display name (the email's local part unless one was given).
+   *
    * @generated from field: string name = 3;
    */
   name: string;
 
   /**
+   * The user's roles: "admin", "support_agent" or "viewer" (services/kit/auth/scopes.ts).
+   *
    * @generated from field: repeated string roles = 4;
    */
   roles: string[];
 
   /**
-   * OAuth scopes the user's roles grant (for example "tickets:read").
+   * OAuth scopes the user's roles grant (for example "tickets:read"), in canonical order.
    *
    * @generated from field: repeated string scopes = 5;
    */
@@ -71,7 +78,7 @@ export type TokenPair = Message<"supportext.auth.v1.TokenPair"> & {
   accessToken: string;
 
   /**
-   * Opaque, single-use refresh token.
+   * Opaque, single-use refresh token. Kept by the client only; sent to Refresh or Logout.
    *
    * @generated from field: string refresh_token = 2;
    */
@@ -85,11 +92,15 @@ export type TokenPair = Message<"supportext.auth.v1.TokenPair"> & {
   tokenType: string;
 
   /**
+   * When the access token stops verifying (its `exp` claim).
+   *
    * @generated from field: google.protobuf.Timestamp access_token_expire_time = 4;
    */
   accessTokenExpireTime?: Timestamp | undefined;
 
   /**
+   * When the refresh token stops being accepted by Refresh.
+   *
    * @generated from field: google.protobuf.Timestamp refresh_token_expire_time = 5;
    */
   refreshTokenExpireTime?: Timestamp | undefined;
@@ -110,15 +121,22 @@ export const TokenPairSchema: GenMessage<TokenPair> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 1);
 
 /**
+ * LoginRequest carries the credentials of one login attempt.
+ *
  * @generated from message supportext.auth.v1.LoginRequest
  */
 export type LoginRequest = Message<"supportext.auth.v1.LoginRequest"> & {
   /**
+   * The account's email, matched case-insensitively (trimmed, lower-cased); at most 254 characters.
+   *
    * @generated from field: string email = 1;
    */
   email: string;
 
   /**
+   * The password in clear; at most 1024 characters. Compared against the stored scrypt hash and
+   * never logged.
+   *
    * @generated from field: string password = 2;
    */
   password: string;
@@ -132,15 +150,21 @@ export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 2);
 
 /**
+ * LoginResponse is a new login session: its tokens and the user it belongs to.
+ *
  * @generated from message supportext.auth.v1.LoginResponse
  */
 export type LoginResponse = Message<"supportext.auth.v1.LoginResponse"> & {
   /**
+   * The session's first access and refresh tokens.
+   *
    * @generated from field: supportext.auth.v1.TokenPair tokens = 1;
    */
   tokens?: TokenPair | undefined;
 
   /**
+   * The user who logged in, as stored.
+   *
    * @generated from field: supportext.auth.v1.User user = 2;
    */
   user?: User | undefined;
@@ -161,10 +185,14 @@ export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 3);
 
 /**
+ * RefreshRequest presents a refresh token to rotate.
+ *
  * @generated from message supportext.auth.v1.RefreshRequest
  */
 export type RefreshRequest = Message<"supportext.auth.v1.RefreshRequest"> & {
   /**
+   * A refresh token from Login or an earlier Refresh; spent by this call.
+   *
    * @generated from field: string refresh_token = 1;
    */
   refreshToken: string;
@@ -178,20 +206,28 @@ export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 4);
 
 /**
+ * RefreshResponse is the rotated pair of the same login session.
+ *
  * @generated from message supportext.auth.v1.RefreshResponse
  */
 export type RefreshResponse = Message<"supportext.auth.v1.RefreshResponse"> & {
   /**
+   * The new access token and the refresh token to use next time.
+   *
    * @generated from field: supportext.auth.v1.TokenPair tokens = 1;
    */
   tokens?: TokenPair | undefined;
 
   /**
+   * The session's user with their current roles and scopes.
+   *
    * @generated from field: supportext.auth.v1.User user = 2;
    */
   user?: User | undefined;
 
   /**
+   * The login session id, unchanged by a refresh.
+   *
    * @generated from field: string session_id = 3;
    */
   sessionId: string;
@@ -205,10 +241,14 @@ export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 5);
 
 /**
+ * LogoutRequest names the login session to end by one of its refresh tokens.
+ *
  * @generated from message supportext.auth.v1.LogoutRequest
  */
 export type LogoutRequest = Message<"supportext.auth.v1.LogoutRequest"> & {
   /**
+   * Any refresh token of the session, spent or not; empty or unknown does nothing.
+   *
    * @generated from field: string refresh_token = 1;
    */
   refreshToken: string;
@@ -222,6 +262,8 @@ export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 6);
 
 /**
+ * LogoutResponse is empty: the call succeeds whether or not a session was ended.
+ *
  * @generated from message supportext.auth.v1.LogoutResponse
  */
 export type LogoutResponse = Message<"supportext.auth.v1.LogoutResponse"> & {
@@ -235,6 +277,8 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 7);
 
 /**
+ * WhoAmIRequest is empty: the caller is the verified bearer token of the call.
+ *
  * @generated from message supportext.auth.v1.WhoAmIRequest
  */
 export type WhoAmIRequest = Message<"supportext.auth.v1.WhoAmIRequest"> & {
@@ -248,15 +292,22 @@ export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 8);
 
 /**
+ * WhoAmIResponse describes the caller as verified from their access token.
+ *
  * @generated from message supportext.auth.v1.WhoAmIResponse
  */
 export type WhoAmIResponse = Message<"supportext.auth.v1.WhoAmIResponse"> & {
   /**
+   * The token's user as stored now; under AUTH_DEV_ANONYMOUS (development only), the development
+   * principal described as it is.
+   *
    * @generated from field: supportext.auth.v1.User user = 1;
    */
   user?: User | undefined;
 
   /**
+   * The token's login session (its `sid` claim).
+   *
    * @generated from field: string session_id = 2;
    */
   sessionId: string;
@@ -269,6 +320,8 @@ export type WhoAmIResponse = Message<"supportext.auth.v1.WhoAmIResponse"> & {
   tokenScopes: string[];
 
   /**
+   * When the presented access token expires; unset for the development principal.
+   *
    * @generated from field: google.protobuf.Timestamp token_expire_time = 4;
    */
   tokenExpireTime?: Timestamp | undefined;
@@ -282,14 +335,24 @@ export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_auth, 9);
 
 /**
- * AuthService is the product's identity provider, served by the chat (edge) process.
- * Login, Refresh and Logout are the only calls that work without a bearer token.
+ * AuthService is the product's first-party login API, served by the identity service
+ * (docs/identity.md). Login, Refresh and Logout are the only calls that work without a bearer
+ * token (an expired one is ignored on them); WhoAmI needs the caller's access token in the
+ * `authorization: Bearer …` metadata. Every rpc answers INVALID_ARGUMENT for a string holding a
+ * control character (docs/architecture.md, "Input text").
  *
  * @generated from service supportext.auth.v1.AuthService
  */
 export const AuthService: GenService<{
   /**
-   * Login exchanges an email and password for an access token and a refresh token.
+   * Login exchanges an email and password for an access token and a refresh token, opening a new
+   * login session. Errors: INVALID_ARGUMENT when the email or password is empty or too long
+   * (email over 254, password over 1024 characters); UNAUTHENTICATED when the email is unknown or
+   * the password wrong (one answer for both, so the reply never tells which accounts exist);
+   * RESOURCE_EXHAUSTED, with a `retry-after` in seconds, while failed attempts for this email or
+   * from this client address are over the limit (docs/identity.md, "Throttling"). The client
+   * address is the peer's, or taken from `x-forwarded-for` only as far as the configured trusted
+   * proxy hops.
    *
    * @generated from rpc supportext.auth.v1.AuthService.Login
    */
@@ -299,8 +362,12 @@ export const AuthService: GenService<{
     output: typeof LoginResponseSchema;
   },
   /**
-   * Refresh rotates a refresh token: the old one is spent, a new pair is returned.
-   * Presenting an already-rotated token revokes the whole login session.
+   * Refresh rotates a refresh token: the old one is spent, a new pair is returned, and the new
+   * access token carries the user's current roles. Presenting an already-rotated token means two
+   * parties hold the session, so the whole login session is revoked everywhere (RFC 9700
+   * §4.14.2). Errors: INVALID_ARGUMENT when refresh_token is empty; UNAUTHENTICATED when the
+   * token is unknown, expired, already used (the session is then revoked), its session ended, or
+   * its user no longer exists.
    *
    * @generated from rpc supportext.auth.v1.AuthService.Refresh
    */
@@ -310,7 +377,11 @@ export const AuthService: GenService<{
     output: typeof RefreshResponseSchema;
   },
   /**
-   * Logout revokes the login session the refresh token belongs to.
+   * Logout revokes the login session the refresh token belongs to (a spent token of the session
+   * counts too): its refresh token, its access tokens and the MCP tokens exchanged from them are
+   * refused at every hop within a second. Never fails for an unknown or empty token, like RFC 7009
+   * revocation: logging out twice is not an error, and the answer says nothing about which tokens
+   * exist.
    *
    * @generated from rpc supportext.auth.v1.AuthService.Logout
    */
@@ -320,7 +391,9 @@ export const AuthService: GenService<{
     output: typeof LogoutResponseSchema;
   },
   /**
-   * WhoAmI returns the caller, as seen through the propagated access token.
+   * WhoAmI returns the caller as the identity service verified them from the access token in the
+   * call's metadata (never from a field). Errors: UNAUTHENTICATED when no valid token is
+   * presented, its session was revoked, or its user no longer exists.
    *
    * @generated from rpc supportext.auth.v1.AuthService.WhoAmI
    */

@@ -13,6 +13,8 @@ export const file_supportext_auth_v1_revocation: GenFile = /*@__PURE__*/
   fileDesc("CiNzdXBwb3J0ZXh0L2F1dGgvdjEvcmV2b2NhdGlvbi5wcm90bxISc3VwcG9ydGV4dC5hdXRoLnYxIg4KDFdhdGNoUmVxdWVzdCJXCg1XYXRjaFJlc3BvbnNlEhAKCHNuYXBzaG90GAEgASgIEjQKCHNlc3Npb25zGAIgAygLMiIuc3VwcG9ydGV4dC5hdXRoLnYxLlJldm9rZWRTZXNzaW9uIksKDlJldm9rZWRTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSFQoNcmV2b2tlZF9hdF9tcxgCIAEoAxIOCgZyZWFzb24YAyABKAkyYwoRUmV2b2NhdGlvblNlcnZpY2USTgoFV2F0Y2gSIC5zdXBwb3J0ZXh0LmF1dGgudjEuV2F0Y2hSZXF1ZXN0GiEuc3VwcG9ydGV4dC5hdXRoLnYxLldhdGNoUmVzcG9uc2UwAWIGcHJvdG8z");
 
 /**
+ * WatchRequest is empty: the feed is the same for every subscriber.
+ *
  * @generated from message supportext.auth.v1.WatchRequest
  */
 export type WatchRequest = Message<"supportext.auth.v1.WatchRequest"> & {
@@ -26,15 +28,21 @@ export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_revocation, 0);
 
 /**
+ * WatchResponse is one message of the feed: part of the snapshot, one revocation, or a heartbeat.
+ *
  * @generated from message supportext.auth.v1.WatchResponse
  */
 export type WatchResponse = Message<"supportext.auth.v1.WatchResponse"> & {
   /**
+   * True on the snapshot's messages (the first ones of a stream), false afterwards.
+   *
    * @generated from field: bool snapshot = 1;
    */
   snapshot: boolean;
 
   /**
+   * The sessions revoked; empty on a heartbeat.
+   *
    * @generated from field: repeated supportext.auth.v1.RevokedSession sessions = 2;
    */
   sessions: RevokedSession[];
@@ -48,23 +56,29 @@ export const WatchResponseSchema: GenMessage<WatchResponse> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_revocation, 1);
 
 /**
+ * RevokedSession is one login session whose tokens must be refused from now on.
+ *
  * @generated from message supportext.auth.v1.RevokedSession
  */
 export type RevokedSession = Message<"supportext.auth.v1.RevokedSession"> & {
   /**
+   * The login session id: the `sid` claim of its access tokens and of the MCP tokens exchanged
+   * from them.
+   *
    * @generated from field: string session_id = 1;
    */
   sessionId: string;
 
   /**
-   * When it was revoked, epoch milliseconds.
+   * When it was revoked, milliseconds since the Unix epoch.
    *
    * @generated from field: int64 revoked_at_ms = 2;
    */
   revokedAtMs: bigint;
 
   /**
-   * "logout", "refresh_token_reuse", "user_gone", "admin".
+   * Why: "logout", "refresh_token_reuse", "user_gone" or "admin". For logs; every reason means
+   * the same refusal.
    *
    * @generated from field: string reason = 3;
    */
@@ -79,18 +93,25 @@ export const RevokedSessionSchema: GenMessage<RevokedSession> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_revocation, 2);
 
 /**
- * The identity provider's revocation feed (docs/architecture.md, "Revocation"): every verifier
- * behind the edge subscribes, so a login session that ends (logout, refresh-token reuse, an
- * administrator revoking it) is refused at every hop within a second. Pushed, never polled.
- * Callers: services only (a service credential, no user token).
+ * RevocationService is the identity service's revocation feed (docs/architecture.md,
+ * "Revocation"): every verifier behind the edge subscribes, so a login session that ends (logout,
+ * refresh-token reuse, its user gone, an administrator revoking it) is refused at every hop within
+ * a second. Pushed, never polled. Callers: the services chat, agent, mcp-gateway and mcp-server
+ * only, with their own service credential (`x-service-authorization`) and no user token. Without
+ * a service credential, or with another service's, the call is PERMISSION_DENIED; with one that
+ * does not verify, UNAUTHENTICATED.
  *
  * @generated from service supportext.auth.v1.RevocationService
  */
 export const RevocationService: GenService<{
   /**
-   * First message: snapshot = true with every session revoked recently enough for one of its
-   * tokens to still verify. Then one message per revocation, and a heartbeat (no sessions) every
-   * REVOCATION_HEARTBEAT so a subscriber can tell a quiet feed from a dead one.
+   * Watch streams the feed. First: one or more messages with snapshot = true, together holding
+   * every session revoked recently enough for one of its tokens to still verify. Then one message
+   * per revocation, and a heartbeat (no sessions) every REVOCATION_HEARTBEAT (2 s by default) so a
+   * subscriber can tell a quiet feed from a dead one. The stream never ends on its own: it ends
+   * when the identity service drains (resubscribe, to another replica or this one), fails
+   * RESOURCE_EXHAUSTED when the subscriber falls too far behind (resubscribe for a fresh
+   * snapshot), and UNAVAILABLE when the feed is closed.
    *
    * @generated from rpc supportext.auth.v1.RevocationService.Watch
    */

@@ -13,11 +13,13 @@ export const file_supportext_auth_v1_session_admin: GenFile = /*@__PURE__*/
   fileDesc("CiZzdXBwb3J0ZXh0L2F1dGgvdjEvc2Vzc2lvbl9hZG1pbi5wcm90bxISc3VwcG9ydGV4dC5hdXRoLnYxIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiOQoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAgSDwoHdXNlcl9pZBgCIAEoCTJ7ChNTZXNzaW9uQWRtaW5TZXJ2aWNlEmQKDVJldm9rZVNlc3Npb24SKC5zdXBwb3J0ZXh0LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaKS5zdXBwb3J0ZXh0LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM");
 
 /**
+ * RevokeSessionRequest names the login session to end.
+ *
  * @generated from message supportext.auth.v1.RevokeSessionRequest
  */
 export type RevokeSessionRequest = Message<"supportext.auth.v1.RevokeSessionRequest"> & {
   /**
-   * The login session id (the `sid` claim of its tokens).
+   * The login session id (the `sid` claim of its tokens, LoginResponse.session_id).
    *
    * @generated from field: string session_id = 1;
    */
@@ -32,6 +34,8 @@ export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@_
   messageDesc(file_supportext_auth_v1_session_admin, 0);
 
 /**
+ * RevokeSessionResponse says what the call changed.
+ *
  * @generated from message supportext.auth.v1.RevokeSessionResponse
  */
 export type RevokeSessionResponse = Message<"supportext.auth.v1.RevokeSessionResponse"> & {
@@ -59,16 +63,19 @@ export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*
 
 /**
  * SessionAdminService lets an administrator end someone's login session (a lost laptop, a
- * departing employee). Served by the chat (edge) process; requires the caller's own access token
- * with the admin role. The revocation reaches every hop within a second through
- * RevocationService.Watch, like a logout (docs/identity.md, "Revocation at the edge").
+ * departing employee). Served by the identity service to users directly, with their own access
+ * token in the call's metadata; the admin role is read from that verified token, never from the
+ * request. The revocation reaches every hop within a second through RevocationService.Watch,
+ * like a logout (docs/identity.md, "Revocation at the edge").
  *
  * @generated from service supportext.auth.v1.SessionAdminService
  */
 export const SessionAdminService: GenService<{
   /**
    * RevokeSession ends the login session: its refresh token, its access tokens and the MCP tokens
-   * exchanged from them are refused from now on. Unknown session → NOT_FOUND.
+   * exchanged from them are refused from now on. Errors: UNAUTHENTICATED without a valid token;
+   * PERMISSION_DENIED when the caller lacks the admin role (the development principal never has
+   * it); INVALID_ARGUMENT when session_id is empty; NOT_FOUND when no such session exists.
    *
    * @generated from rpc supportext.auth.v1.SessionAdminService.RevokeSession
    */

@@ -21,28 +21,28 @@ export const file_supportext_auth_v1_user_admin: GenFile = /*@__PURE__*/
  */
 export type NewUser = Message<"supportext.auth.v1.NewUser"> & {
   /**
-   * Stored lower-cased and trimmed; at most 254 characters.
+   * Stored lower-cased and trimmed; at most 254 characters, one "@" and a dot in the domain.
    *
    * @generated from field: string email = 1;
    */
   email: string;
 
   /**
-   * Display name; empty means the email's local part.
+   * Display name, at most 200 characters; empty means the email's local part.
    *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
-   * 12 to 256 characters. Only its scrypt hash is stored.
+   * 12 to 256 characters (code points). Only its scrypt hash is stored.
    *
    * @generated from field: string password = 3;
    */
   password: string;
 
   /**
-   * At least one of "admin", "support_agent", "viewer".
+   * At least one of "admin", "support_agent", "viewer"; they decide the user's scopes.
    *
    * @generated from field: repeated string roles = 4;
    */
@@ -57,10 +57,14 @@ export const NewUserSchema: GenMessage<NewUser> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_user_admin, 0);
 
 /**
+ * CreateUserRequest carries the one user to create.
+ *
  * @generated from message supportext.auth.v1.CreateUserRequest
  */
 export type CreateUserRequest = Message<"supportext.auth.v1.CreateUserRequest"> & {
   /**
+   * Required.
+   *
    * @generated from field: supportext.auth.v1.NewUser user = 1;
    */
   user?: NewUser | undefined;
@@ -74,10 +78,14 @@ export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE_
   messageDesc(file_supportext_auth_v1_user_admin, 1);
 
 /**
+ * CreateUserResponse is the user as stored.
+ *
  * @generated from message supportext.auth.v1.CreateUserResponse
  */
 export type CreateUserResponse = Message<"supportext.auth.v1.CreateUserResponse"> & {
   /**
+   * With its new id and the scopes its roles grant.
+   *
    * @generated from field: supportext.auth.v1.User user = 1;
    */
   user?: User | undefined;
@@ -91,6 +99,8 @@ export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PUR
   messageDesc(file_supportext_auth_v1_user_admin, 2);
 
 /**
+ * CreateUsersRequest carries a batch of users to create.
+ *
  * @generated from message supportext.auth.v1.CreateUsersRequest
  */
 export type CreateUsersRequest = Message<"supportext.auth.v1.CreateUsersRequest"> & {
@@ -117,6 +127,8 @@ export const CreateUsersRequestSchema: GenMessage<CreateUsersRequest> = /*@__PUR
   messageDesc(file_supportext_auth_v1_user_admin, 3);
 
 /**
+ * CreateUsersResponse lists what the batch created and what it left alone.
+ *
  * @generated from message supportext.auth.v1.CreateUsersResponse
  */
 export type CreateUsersResponse = Message<"supportext.auth.v1.CreateUsersResponse"> & {
@@ -144,15 +156,19 @@ export const CreateUsersResponseSchema: GenMessage<CreateUsersResponse> = /*@__P
 
 /**
  * UserAdminService lets an administrator add people who can log in (a new team member, the
- * users of a load test) while the stack runs, without touching its database. Served by the chat
- * (edge) process; requires the caller's own access token with the admin role.
+ * users of a load test) while the stack runs, without touching its database. Served by the
+ * identity service to users directly, with their own access token in the call's metadata; the
+ * admin role is read from that verified token, never from the request. Both rpcs answer
+ * UNAUTHENTICATED without a valid token and PERMISSION_DENIED when the caller lacks the admin role
+ * (the development principal never has it).
  *
  * @generated from service supportext.auth.v1.UserAdminService
  */
 export const UserAdminService: GenService<{
   /**
-   * CreateUser adds one user. An email already taken → ALREADY_EXISTS; a bad email, password or
-   * role → INVALID_ARGUMENT.
+   * CreateUser adds one user. Errors: ALREADY_EXISTS when the email is taken; INVALID_ARGUMENT
+   * when the user is missing, or its email, password, name or roles are not acceptable (see
+   * NewUser).
    *
    * @generated from rpc supportext.auth.v1.UserAdminService.CreateUser
    */
@@ -162,9 +178,11 @@ export const UserAdminService: GenService<{
     output: typeof CreateUserResponseSchema;
   },
   /**
-   * CreateUsers adds up to 200 users at once; every entry is checked before any is written.
-   * Emails already taken → ALREADY_EXISTS for the whole call, unless skip_existing is set: then
-   * they are left unchanged and listed in existing_emails.
+   * CreateUsers adds up to 200 users at once (each costs one scrypt hash); every entry is checked
+   * before any is written. Errors: INVALID_ARGUMENT for an empty or oversized batch, an email
+   * listed twice, or any entry CreateUser would refuse (named "users[i]"); ALREADY_EXISTS for the
+   * whole call when emails are taken, unless skip_existing is set: then they are left unchanged
+   * and listed in existing_emails.
    *
    * @generated from rpc supportext.auth.v1.UserAdminService.CreateUsers
    */

@@ -17,35 +17,49 @@ export const file_supportext_chat_v1_chat: GenFile = /*@__PURE__*/
   fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFIpIDCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbhI2Cgxjb25maXJtYXRpb24YCiABKAsyIC5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybWF0aW9uIqUBCgxDb25maXJtYXRpb24SFwoPY29uZmlybWF0aW9uX2lkGAEgASgJEhQKDHRvb2xfY2FsbF9pZBgCIAEoCRIRCgl0b29sX25hbWUYAyABKAkSFgoOYXJndW1lbnRzX2pzb24YBCABKAkSGQoRYXJndW1lbnRzX3N1bW1hcnkYBSABKAkSEAoIcXVlc3Rpb24YBiABKAkSDgoGYWN0aW9uGAcgASgJIjoKEUxpc3RBZ2VudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIv0BChJMaXN0QWdlbnRzUmVzcG9uc2USKgoGYWdlbnRzGAEgAygLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSTQoMdXNhYmxlX3Rvb2xzGAMgAygLMjcuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZS5Vc2FibGVUb29sc0VudHJ5GlMKEFVzYWJsZVRvb2xzRW50cnkSCwoDa2V5GAEgASgJEi4KBXZhbHVlGAIgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlVzYWJsZVRvb2xzOgI4ASIcCgtVc2FibGVUb29scxINCgVuYW1lcxgBIAMoCSI2ChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg0KBXRpdGxlGAIgASgJIkIKFENyZWF0ZVRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTQoSTGlzdFRocmVhZHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCGFnZW50X2lkGAMgASgJIlsKE0xpc3RUaHJlYWRzUmVzcG9uc2USKwoHdGhyZWFkcxgBIAMoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiUKEEdldFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIj8KEUdldFRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXgoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USLQoIbWVzc2FnZXMYASADKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOAoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJIoABChNTZW5kTWVzc2FnZVJlc3BvbnNlEjEKDHVzZXJfbWVzc2FnZRgBIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlEjYKEWFzc2lzdGFudF9tZXNzYWdlGAIgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2UiOgoUU3RyZWFtTWVzc2FnZVJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB2NvbnRlbnQYAiABKAkivwIKFVN0cmVhbU1lc3NhZ2VSZXNwb25zZRIzCgx1c2VyX21lc3NhZ2UYASABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZUgAEjIKCXJ1bl9ldmVudBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnRIABI4ChFhc3Npc3RhbnRfbWVzc2FnZRgDIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASNwoMdHVybl9yZXN1bWVkGAQgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlR1cm5SZXN1bWVkSAASQQoVY29uZmlybWF0aW9uX3JlcXVpcmVkGAUgASgLMiAuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1hdGlvbkgAQgcKBWV2ZW50IlcKFkNvbmZpcm1Ub29sQ2FsbFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhcKD2NvbmZpcm1hdGlvbl9pZBgCIAEoCRIRCgljb25maXJtZWQYAyABKAgijAIKF0NvbmZpcm1Ub29sQ2FsbFJlc3BvbnNlEjIKCXJ1bl9ldmVudBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnRIABI4ChFhc3Npc3RhbnRfbWVzc2FnZRgDIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASNwoMdHVybl9yZXN1bWVkGAQgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlR1cm5SZXN1bWVkSAASQQoVY29uZmlybWF0aW9uX3JlcXVpcmVkGAUgASgLMiAuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1hdGlvbkgAQgcKBWV2ZW50Ih0KC1R1cm5SZXN1bWVkEg4KBnJlYXNvbhgBIAEoCSrpAQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF01FU1NBR0VfU1RBVFVTX0NPTVBMRVRFEAESGgoWTUVTU0FHRV9TVEFUVVNfUEFSVElBTBACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhoKFk1FU1NBR0VfU1RBVFVTX1BFTkRJTkcQBBIeChpNRVNTQUdFX1NUQVRVU19JTlRFUlJVUFRFRBAFEigKJE1FU1NBR0VfU1RBVFVTX0FXQUlUSU5HX0NPTkZJUk1BVElPThAGMqAGCgtDaGF0U2VydmljZRJbCgpMaXN0QWdlbnRzEiUuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJhCgxDcmVhdGVUaHJlYWQSJy5zdXBwb3J0ZXh0LmNoYXQudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJeCgtMaXN0VGhyZWFkcxImLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdFRocmVhZHNSZXNwb25zZRJYCglHZXRUaHJlYWQSJC5zdXBwb3J0ZXh0LmNoYXQudjEuR2V0VGhyZWFkUmVxdWVzdBolLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXNwb25zZRJhCgxMaXN0TWVzc2FnZXMSJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJeCgtTZW5kTWVzc2FnZRImLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJmCg1TdHJlYW1NZXNzYWdlEiguc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXF1ZXN0Gikuc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXNwb25zZTABEmwKD0NvbmZpcm1Ub29sQ2FsbBIqLnN1cHBvcnRleHQuY2hhdC52MS5Db25maXJtVG9vbENhbGxSZXF1ZXN0Gisuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1Ub29sQ2FsbFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
 
 /**
+ * Thread is one conversation of a user with one agent.
+ *
  * @generated from message supportext.chat.v1.Thread
  */
 export type Thread = Message$1<"supportext.chat.v1.Thread"> & {
   /**
+   * Chat's id for the thread (a UUID).
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * The agent the thread talks to, fixed at creation.
+   *
    * @generated from field: string agent_id = 2;
    */
   agentId: string;
 
   /**
+   * At most 80 characters: the one given at creation, else the first line of the first message.
+   *
    * @generated from field: string title = 3;
    */
   title: string;
 
   /**
+   * When the thread was created.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 4;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When its last turn began.
+   *
    * @generated from field: google.protobuf.Timestamp update_time = 5;
    */
   updateTime?: Timestamp | undefined;
 
   /**
+   * User and assistant messages in the thread (two per turn).
+   *
    * @generated from field: int32 message_count = 6;
    */
   messageCount: number;
@@ -59,45 +73,63 @@ export const ThreadSchema: GenMessage<Thread> = /*@__PURE__*/
   messageDesc(file_supportext_chat_v1_chat, 0);
 
 /**
+ * Message is one message of a thread, as chat stored it.
+ *
  * @generated from message supportext.chat.v1.Message
  */
 export type Message = Message$1<"supportext.chat.v1.Message"> & {
   /**
+   * Chat's id for the message.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * The thread it belongs to.
+   *
    * @generated from field: string thread_id = 2;
    */
   threadId: string;
 
   /**
+   * ROLE_USER or ROLE_ASSISTANT.
+   *
    * @generated from field: supportext.agent.v1.Role role = 3;
    */
   role: Role;
 
   /**
+   * The text: what the user sent, or the agent's answer so far.
+   *
    * @generated from field: string content = 4;
    */
   content: string;
 
   /**
+   * The tool calls of the turn (assistant messages only), as last seen.
+   *
    * @generated from field: repeated supportext.agent.v1.ToolCall tool_calls = 5;
    */
   toolCalls: ToolCall[];
 
   /**
+   * Where the turn stands.
+   *
    * @generated from field: supportext.chat.v1.MessageStatus status = 6;
    */
   status: MessageStatus;
 
   /**
+   * What the turn consumed (assistant messages, when the agent reported it).
+   *
    * @generated from field: supportext.agent.v1.Usage usage = 7;
    */
   usage?: Usage | undefined;
 
   /**
+   * When the message was stored.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
   createTime?: Timestamp | undefined;
@@ -139,18 +171,22 @@ export type Confirmation = Message$1<"supportext.chat.v1.Confirmation"> & {
   confirmationId: string;
 
   /**
-   * The call that waits (its id among the message's tool_calls), its tool and its arguments.
+   * The call that waits: its id among the message's tool_calls.
    *
    * @generated from field: string tool_call_id = 2;
    */
   toolCallId: string;
 
   /**
+   * The waiting call's tool.
+   *
    * @generated from field: string tool_name = 3;
    */
   toolName: string;
 
   /**
+   * The waiting call's arguments, a JSON object.
+   *
    * @generated from field: string arguments_json = 4;
    */
   argumentsJson: string;
@@ -185,15 +221,21 @@ export const ConfirmationSchema: GenMessage<Confirmation> = /*@__PURE__*/
   messageDesc(file_supportext_chat_v1_chat, 2);
 
 /**
+ * ListAgentsRequest pages through the agents, as AgentService.ListAgents does.
+ *
  * @generated from message supportext.chat.v1.ListAgentsRequest
  */
 export type ListAgentsRequest = Message$1<"supportext.chat.v1.ListAgentsRequest"> & {
   /**
+   * At most 100; 0 means the default (50).
+   *
    * @generated from field: int32 page_size = 1;
    */
   pageSize: number;
 
   /**
+   * From a previous response's next_page_token; empty for the first page.
+   *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
@@ -207,15 +249,21 @@ export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE_
   messageDesc(file_supportext_chat_v1_chat, 3);
 
 /**
+ * ListAgentsResponse is one page of agents, with what the caller may use of each.
+ *
  * @generated from message supportext.chat.v1.ListAgentsResponse
  */
 export type ListAgentsResponse = Message$1<"supportext.chat.v1.ListAgentsResponse"> & {
   /**
+   * Ordered by id.
+   *
    * @generated from field: repeated supportext.agent.v1.Agent agents = 1;
    */
   agents: Agent[];
 
   /**
+   * Empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -224,6 +272,7 @@ export type ListAgentsResponse = Message$1<"supportext.chat.v1.ListAgentsRespons
    * By agent id, for every agent of `agents`: the tools of its allow-list the caller may use, i.e.
    * whose scope the caller's token grants. It is what the MCP server's tools/list shows that agent
    * acting for this caller (docs/mcp-server.md, "Scopes and tools"), so a client need not guess.
+   * For display: the MCP server still decides every call.
    *
    * @generated from field: map<string, supportext.chat.v1.UsableTools> usable_tools = 3;
    */
@@ -244,6 +293,8 @@ export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PUR
  */
 export type UsableTools = Message$1<"supportext.chat.v1.UsableTools"> & {
   /**
+   * MCP tool names.
+   *
    * @generated from field: repeated string names = 1;
    */
   names: string[];
@@ -257,16 +308,20 @@ export const UsableToolsSchema: GenMessage<UsableTools> = /*@__PURE__*/
   messageDesc(file_supportext_chat_v1_chat, 5);
 
 /**
+ * CreateThreadRequest names the agent of a new thread.
+ *
  * @generated from message supportext.chat.v1.CreateThreadRequest
  */
 export type CreateThreadRequest = Message$1<"supportext.chat.v1.CreateThreadRequest"> & {
   /**
+   * A registered agent's id.
+   *
    * @generated from field: string agent_id = 1;
    */
   agentId: string;
 
   /**
-   * Optional; derived from the first message when empty.
+   * Optional, at most 200 characters (80 are kept); derived from the first message when empty.
    *
    * @generated from field: string title = 2;
    */
@@ -281,10 +336,14 @@ export const CreateThreadRequestSchema: GenMessage<CreateThreadRequest> = /*@__P
   messageDesc(file_supportext_chat_v1_chat, 6);
 
 /**
+ * CreateThreadResponse carries the new thread.
+ *
  * @generated from message supportext.chat.v1.CreateThreadResponse
  */
 export type CreateThreadResponse = Message$1<"supportext.chat.v1.CreateThreadResponse"> & {
   /**
+   * Owned by the caller, with no messages yet.
+   *
    * @generated from field: supportext.chat.v1.Thread thread = 1;
    */
   thread?: Thread | undefined;
@@ -298,6 +357,8 @@ export const CreateThreadResponseSchema: GenMessage<CreateThreadResponse> = /*@_
   messageDesc(file_supportext_chat_v1_chat, 7);
 
 /**
+ * ListThreadsRequest pages through the caller's threads.
+ *
  * @generated from message supportext.chat.v1.ListThreadsRequest
  */
 export type ListThreadsRequest = Message$1<"supportext.chat.v1.ListThreadsRequest"> & {
@@ -309,6 +370,8 @@ export type ListThreadsRequest = Message$1<"supportext.chat.v1.ListThreadsReques
   pageSize: number;
 
   /**
+   * From a previous response's next_page_token; empty for the first page.
+   *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
@@ -329,15 +392,21 @@ export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> = /*@__PUR
   messageDesc(file_supportext_chat_v1_chat, 8);
 
 /**
+ * ListThreadsResponse is one page of threads.
+ *
  * @generated from message supportext.chat.v1.ListThreadsResponse
  */
 export type ListThreadsResponse = Message$1<"supportext.chat.v1.ListThreadsResponse"> & {
   /**
+   * Most recently updated first.
+   *
    * @generated from field: repeated supportext.chat.v1.Thread threads = 1;
    */
   threads: Thread[];
 
   /**
+   * Empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -351,10 +420,14 @@ export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> = /*@__P
   messageDesc(file_supportext_chat_v1_chat, 9);
 
 /**
+ * GetThreadRequest names one of the caller's threads.
+ *
  * @generated from message supportext.chat.v1.GetThreadRequest
  */
 export type GetThreadRequest = Message$1<"supportext.chat.v1.GetThreadRequest"> & {
   /**
+   * The thread's id.
+   *
    * @generated from field: string thread_id = 1;
    */
   threadId: string;
@@ -368,10 +441,14 @@ export const GetThreadRequestSchema: GenMessage<GetThreadRequest> = /*@__PURE__*
   messageDesc(file_supportext_chat_v1_chat, 10);
 
 /**
+ * GetThreadResponse carries the thread.
+ *
  * @generated from message supportext.chat.v1.GetThreadResponse
  */
 export type GetThreadResponse = Message$1<"supportext.chat.v1.GetThreadResponse"> & {
   /**
+   * The caller's thread.
+   *
    * @generated from field: supportext.chat.v1.Thread thread = 1;
    */
   thread?: Thread | undefined;
@@ -385,10 +462,14 @@ export const GetThreadResponseSchema: GenMessage<GetThreadResponse> = /*@__PURE_
   messageDesc(file_supportext_chat_v1_chat, 11);
 
 /**
+ * ListMessagesRequest pages through one thread's messages.
+ *
  * @generated from message supportext.chat.v1.ListMessagesRequest
  */
 export type ListMessagesRequest = Message$1<"supportext.chat.v1.ListMessagesRequest"> & {
   /**
+   * One of the caller's threads.
+   *
    * @generated from field: string thread_id = 1;
    */
   threadId: string;
@@ -401,6 +482,8 @@ export type ListMessagesRequest = Message$1<"supportext.chat.v1.ListMessagesRequ
   pageSize: number;
 
   /**
+   * From a previous response's next_page_token for the same thread; empty for the first page.
+   *
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
@@ -414,15 +497,21 @@ export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__P
   messageDesc(file_supportext_chat_v1_chat, 12);
 
 /**
+ * ListMessagesResponse is one page of messages.
+ *
  * @generated from message supportext.chat.v1.ListMessagesResponse
  */
 export type ListMessagesResponse = Message$1<"supportext.chat.v1.ListMessagesResponse"> & {
   /**
+   * Oldest first.
+   *
    * @generated from field: repeated supportext.chat.v1.Message messages = 1;
    */
   messages: Message[];
 
   /**
+   * Empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -436,15 +525,21 @@ export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@_
   messageDesc(file_supportext_chat_v1_chat, 13);
 
 /**
+ * SendMessageRequest is the user's next message in a thread.
+ *
  * @generated from message supportext.chat.v1.SendMessageRequest
  */
 export type SendMessageRequest = Message$1<"supportext.chat.v1.SendMessageRequest"> & {
   /**
+   * One of the caller's threads.
+   *
    * @generated from field: string thread_id = 1;
    */
   threadId: string;
 
   /**
+   * The message; not blank, at most 8,000 characters (trimmed).
+   *
    * @generated from field: string content = 2;
    */
   content: string;
@@ -458,15 +553,21 @@ export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PUR
   messageDesc(file_supportext_chat_v1_chat, 14);
 
 /**
+ * SendMessageResponse is the finished turn.
+ *
  * @generated from message supportext.chat.v1.SendMessageResponse
  */
 export type SendMessageResponse = Message$1<"supportext.chat.v1.SendMessageResponse"> & {
   /**
+   * The user's message as stored.
+   *
    * @generated from field: supportext.chat.v1.Message user_message = 1;
    */
   userMessage?: Message | undefined;
 
   /**
+   * The agent's answer as stored, with how the turn ended.
+   *
    * @generated from field: supportext.chat.v1.Message assistant_message = 2;
    */
   assistantMessage?: Message | undefined;
@@ -480,15 +581,21 @@ export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__P
   messageDesc(file_supportext_chat_v1_chat, 15);
 
 /**
+ * StreamMessageRequest is the user's next message in a thread, as SendMessageRequest.
+ *
  * @generated from message supportext.chat.v1.StreamMessageRequest
  */
 export type StreamMessageRequest = Message$1<"supportext.chat.v1.StreamMessageRequest"> & {
   /**
+   * One of the caller's threads.
+   *
    * @generated from field: string thread_id = 1;
    */
   threadId: string;
 
   /**
+   * The message; not blank, at most 8,000 characters (trimmed).
+   *
    * @generated from field: string content = 2;
    */
   content: string;
@@ -502,10 +609,14 @@ export const StreamMessageRequestSchema: GenMessage<StreamMessageRequest> = /*@_
   messageDesc(file_supportext_chat_v1_chat, 16);
 
 /**
+ * StreamMessageResponse is one event of a streamed turn.
+ *
  * @generated from message supportext.chat.v1.StreamMessageResponse
  */
 export type StreamMessageResponse = Message$1<"supportext.chat.v1.StreamMessageResponse"> & {
   /**
+   * Exactly one event.
+   *
    * @generated from oneof supportext.chat.v1.StreamMessageResponse.event
    */
   event: {
@@ -562,10 +673,14 @@ export const StreamMessageResponseSchema: GenMessage<StreamMessageResponse> = /*
   messageDesc(file_supportext_chat_v1_chat, 17);
 
 /**
+ * ConfirmToolCallRequest is the user's answer to a Confirmation.
+ *
  * @generated from message supportext.chat.v1.ConfirmToolCallRequest
  */
 export type ConfirmToolCallRequest = Message$1<"supportext.chat.v1.ConfirmToolCallRequest"> & {
   /**
+   * One of the caller's threads.
+   *
    * @generated from field: string thread_id = 1;
    */
   threadId: string;
@@ -600,28 +715,38 @@ export const ConfirmToolCallRequestSchema: GenMessage<ConfirmToolCallRequest> = 
  */
 export type ConfirmToolCallResponse = Message$1<"supportext.chat.v1.ConfirmToolCallResponse"> & {
   /**
+   * Exactly one event; field numbers match StreamMessageResponse's (there is no user message).
+   *
    * @generated from oneof supportext.chat.v1.ConfirmToolCallResponse.event
    */
   event: {
     /**
+     * The agent's events as they happen.
+     *
      * @generated from field: supportext.agent.v1.RunEvent run_event = 2;
      */
     value: RunEvent;
     case: "runEvent";
   } | {
     /**
+     * Last: the persisted assistant message.
+     *
      * @generated from field: supportext.chat.v1.Message assistant_message = 3;
      */
     value: Message;
     case: "assistantMessage";
   } | {
     /**
+     * The turn is being run again with the same idempotency keys.
+     *
      * @generated from field: supportext.chat.v1.TurnResumed turn_resumed = 4;
      */
     value: TurnResumed;
     case: "turnResumed";
   } | {
     /**
+     * Another tool call waits for the user's yes.
+     *
      * @generated from field: supportext.chat.v1.Confirmation confirmation_required = 5;
      */
     value: Confirmation;
@@ -637,6 +762,8 @@ export const ConfirmToolCallResponseSchema: GenMessage<ConfirmToolCallResponse> 
   messageDesc(file_supportext_chat_v1_chat, 19);
 
 /**
+ * TurnResumed says a turn is being run again without doing anything twice.
+ *
  * @generated from message supportext.chat.v1.TurnResumed
  */
 export type TurnResumed = Message$1<"supportext.chat.v1.TurnResumed"> & {
@@ -656,15 +783,21 @@ export const TurnResumedSchema: GenMessage<TurnResumed> = /*@__PURE__*/
   messageDesc(file_supportext_chat_v1_chat, 20);
 
 /**
+ * MessageStatus is where a message's turn stands.
+ *
  * @generated from enum supportext.chat.v1.MessageStatus
  */
 export enum MessageStatus {
   /**
+   * Not set.
+   *
    * @generated from enum value: MESSAGE_STATUS_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * The turn finished; user messages are always complete.
+   *
    * @generated from enum value: MESSAGE_STATUS_COMPLETE = 1;
    */
   COMPLETE = 1,
@@ -677,6 +810,8 @@ export enum MessageStatus {
   PARTIAL = 2,
 
   /**
+   * The turn ended early with nothing produced (no text, no tool call).
+   *
    * @generated from enum value: MESSAGE_STATUS_FAILED = 3;
    */
   FAILED = 3,
@@ -713,13 +848,22 @@ export const MessageStatusSchema: GenEnum<MessageStatus> = /*@__PURE__*/
   enumDesc(file_supportext_chat_v1_chat, 0);
 
 /**
- * ChatService is what the extension talks to: agents to pick, threads, messages.
- * Threads belong to the user who created them; another user gets NOT_FOUND.
+ * ChatService is what the extension talks to: agents to pick, threads, messages (docs/chat.md).
+ * Callers: users directly, with their own access token in the call's `authorization` metadata; no
+ * service calls chat. The user is always that verified token, never a field: threads belong to
+ * the user who created them, and another user's thread is NOT_FOUND (never PERMISSION_DENIED: its
+ * existence is not disclosed). Every rpc answers UNAUTHENTICATED without a valid token (a revoked
+ * session included), UNAVAILABLE while chat cannot hear the revocation feed, and
+ * INVALID_ARGUMENT for a string holding a control character (docs/architecture.md, "Input text").
  *
  * @generated from service supportext.chat.v1.ChatService
  */
 export const ChatService: GenService<{
   /**
+   * ListAgents lists the agents the user can talk to, asked of the agent service as the caller,
+   * with the tools each would let this caller use. Errors: INVALID_ARGUMENT for a negative
+   * page_size or a page_token the list did not issue; the agent service's code when it fails.
+   *
    * @generated from rpc supportext.chat.v1.ChatService.ListAgents
    */
   listAgents: {
@@ -728,6 +872,11 @@ export const ChatService: GenService<{
     output: typeof ListAgentsResponseSchema;
   },
   /**
+   * CreateThread starts a conversation of the caller with one agent. Errors: INVALID_ARGUMENT
+   * when agent_id is not 1–64 letters, digits, ".", "_" or "-", or the title is over 200
+   * characters; NOT_FOUND for an unknown agent; UNAVAILABLE when the agent registry cannot be
+   * asked.
+   *
    * @generated from rpc supportext.chat.v1.ChatService.CreateThread
    */
   createThread: {
@@ -736,6 +885,9 @@ export const ChatService: GenService<{
     output: typeof CreateThreadResponseSchema;
   },
   /**
+   * ListThreads pages through the caller's threads, most recently updated first. Errors:
+   * INVALID_ARGUMENT for a negative page_size or a page_token this list did not issue.
+   *
    * @generated from rpc supportext.chat.v1.ChatService.ListThreads
    */
   listThreads: {
@@ -744,6 +896,9 @@ export const ChatService: GenService<{
     output: typeof ListThreadsResponseSchema;
   },
   /**
+   * GetThread returns one of the caller's threads. Errors: NOT_FOUND when there is none by that
+   * id for this user.
+   *
    * @generated from rpc supportext.chat.v1.ChatService.GetThread
    */
   getThread: {
@@ -752,6 +907,10 @@ export const ChatService: GenService<{
     output: typeof GetThreadResponseSchema;
   },
   /**
+   * ListMessages pages through a thread's messages, oldest first; a message waiting for a
+   * confirmation carries its question. Errors: NOT_FOUND as GetThread; INVALID_ARGUMENT for a
+   * negative page_size or a page_token of another list or thread.
+   *
    * @generated from rpc supportext.chat.v1.ChatService.ListMessages
    */
   listMessages: {
@@ -760,7 +919,13 @@ export const ChatService: GenService<{
     output: typeof ListMessagesResponseSchema;
   },
   /**
-   * SendMessage runs one agent turn and returns the finished assistant message.
+   * SendMessage runs one agent turn and returns the finished assistant message. The turn is named
+   * by the call's x-request-id: sending the same content again on the same thread with the same
+   * x-request-id (after a lost connection) never runs it twice (docs/chat.md, "A turn that
+   * survives a crash"). Errors: INVALID_ARGUMENT when thread_id is empty or the content is blank
+   * or over 8,000 characters; NOT_FOUND as GetThread; UNAUTHENTICATED when the token expires or
+   * is revoked during the turn (the partial answer is kept: refresh and send again); otherwise the
+   * agent's code when the turn cannot finish.
    *
    * @generated from rpc supportext.chat.v1.ChatService.SendMessage
    */
@@ -770,7 +935,8 @@ export const ChatService: GenService<{
     output: typeof SendMessageResponseSchema;
   },
   /**
-   * StreamMessage runs the same turn and streams its events as they happen.
+   * StreamMessage runs the same turn, with the same rules and errors, and streams its events as
+   * they happen.
    *
    * @generated from rpc supportext.chat.v1.ChatService.StreamMessage
    */
@@ -782,7 +948,11 @@ export const ChatService: GenService<{
   /**
    * ConfirmToolCall answers a turn's confirmation (a destructive tool call waiting for the user's
    * explicit yes, docs/chat.md "Confirmation before destruction") and streams the turn as it goes
-   * on from there. Only the thread's own user can answer; the answer is theirs, never a field.
+   * on from there. Only the thread's own user can answer; the answer is recorded as theirs, from
+   * the verified token, never a field. Repeating the same answer is safe (the call runs at most
+   * once). Errors: INVALID_ARGUMENT when thread_id or confirmation_id is empty; NOT_FOUND for a
+   * thread or confirmation the caller does not have; FAILED_PRECONDITION when the question was
+   * already given the other answer.
    *
    * @generated from rpc supportext.chat.v1.ChatService.ConfirmToolCall
    */

@@ -13,20 +13,29 @@ export const file_supportext_mcpgateway_v1_mcp_gateway: GenFile = /*@__PURE__*/
   fileDesc("CipzdXBwb3J0ZXh0L21jcGdhdGV3YXkvdjEvbWNwX2dhdGV3YXkucHJvdG8SGHN1cHBvcnRleHQubWNwZ2F0ZXdheS52MSJcCg9Ub29sQW5ub3RhdGlvbnMSFgoOcmVhZF9vbmx5X2hpbnQYASABKAgSGAoQZGVzdHJ1Y3RpdmVfaGludBgCIAEoCBIXCg9pZGVtcG90ZW50X2hpbnQYAyABKAgirwEKBFRvb2wSDAoEbmFtZRgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgEIAEoCRIaChJvdXRwdXRfc2NoZW1hX2pzb24YBSABKAkSPgoLYW5ub3RhdGlvbnMYBiABKAsyKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbEFubm90YXRpb25zIjkKEExpc3RUb29sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWwoRTGlzdFRvb2xzUmVzcG9uc2USLQoFdG9vbHMYASADKAsyHi5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuVG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkihQEKD0NhbGxUb29sUmVxdWVzdBIMCgRuYW1lGAEgASgJEhYKDmFyZ3VtZW50c19qc29uGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRIcChRpbnB1dF9yZXNwb25zZXNfanNvbhgEIAEoCRIVCg1yZXF1ZXN0X3N0YXRlGAUgASgJIpQBChBDYWxsVG9vbFJlc3BvbnNlEgwKBHRleHQYASABKAkSHwoXc3RydWN0dXJlZF9jb250ZW50X2pzb24YAiABKAkSEAoIaXNfZXJyb3IYAyABKAgSPwoOaW5wdXRfcmVxdWlyZWQYBCABKAsyJy5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuSW5wdXRSZXF1aXJlZCJDCg1JbnB1dFJlcXVpcmVkEhsKE2lucHV0X3JlcXVlc3RzX2pzb24YASABKAkSFQoNcmVxdWVzdF9zdGF0ZRgCIAEoCTLcAQoRTWNwR2F0ZXdheVNlcnZpY2USZAoJTGlzdFRvb2xzEiouc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkxpc3RUb29sc1JlcXVlc3QaKy5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuTGlzdFRvb2xzUmVzcG9uc2USYQoIQ2FsbFRvb2wSKS5zdXBwb3J0ZXh0Lm1jcGdhdGV3YXkudjEuQ2FsbFRvb2xSZXF1ZXN0Giouc3VwcG9ydGV4dC5tY3BnYXRld2F5LnYxLkNhbGxUb29sUmVzcG9uc2ViBnByb3RvMw");
 
 /**
+ * ToolAnnotations are the MCP server's hints about a tool (MCP tool annotations): for display and
+ * for a model's choices, not verified and not what the gateway or the MCP server enforce.
+ *
  * @generated from message supportext.mcpgateway.v1.ToolAnnotations
  */
 export type ToolAnnotations = Message<"supportext.mcpgateway.v1.ToolAnnotations"> & {
   /**
+   * The tool claims not to change anything.
+   *
    * @generated from field: bool read_only_hint = 1;
    */
   readOnlyHint: boolean;
 
   /**
+   * The tool may destroy or overwrite data.
+   *
    * @generated from field: bool destructive_hint = 2;
    */
   destructiveHint: boolean;
 
   /**
+   * Calling it twice with the same arguments has no further effect.
+   *
    * @generated from field: bool idempotent_hint = 3;
    */
   idempotentHint: boolean;
@@ -40,20 +49,28 @@ export const ToolAnnotationsSchema: GenMessage<ToolAnnotations> = /*@__PURE__*/
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 0);
 
 /**
+ * Tool is one MCP tool as the MCP server lists it.
+ *
  * @generated from message supportext.mcpgateway.v1.Tool
  */
 export type Tool = Message<"supportext.mcpgateway.v1.Tool"> & {
   /**
+   * The name CallTool takes, e.g. "search_tickets".
+   *
    * @generated from field: string name = 1;
    */
   name: string;
 
   /**
+   * Human-readable title (the tool's title, else its annotations' title); may be empty.
+   *
    * @generated from field: string title = 2;
    */
   title: string;
 
   /**
+   * What the tool does, written for a model.
+   *
    * @generated from field: string description = 3;
    */
   description: string;
@@ -73,6 +90,8 @@ export type Tool = Message<"supportext.mcpgateway.v1.Tool"> & {
   outputSchemaJson: string;
 
   /**
+   * The MCP server's hints (all false when it gives none).
+   *
    * @generated from field: supportext.mcpgateway.v1.ToolAnnotations annotations = 6;
    */
   annotations?: ToolAnnotations | undefined;
@@ -86,11 +105,13 @@ export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 1);
 
 /**
+ * ListToolsRequest pages through the tools the caller may call.
+ *
  * @generated from message supportext.mcpgateway.v1.ListToolsRequest
  */
 export type ListToolsRequest = Message<"supportext.mcpgateway.v1.ListToolsRequest"> & {
   /**
-   * At most this many tools per page; 0 means all of them.
+   * At most this many tools per page (capped at 100); 0 means all of them in one answer.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -112,10 +133,14 @@ export const ListToolsRequestSchema: GenMessage<ListToolsRequest> = /*@__PURE__*
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 2);
 
 /**
+ * ListToolsResponse is one page of tools.
+ *
  * @generated from message supportext.mcpgateway.v1.ListToolsResponse
  */
 export type ListToolsResponse = Message<"supportext.mcpgateway.v1.ListToolsResponse"> & {
   /**
+   * In the MCP server's order.
+   *
    * @generated from field: repeated supportext.mcpgateway.v1.Tool tools = 1;
    */
   tools: Tool[];
@@ -136,16 +161,21 @@ export const ListToolsResponseSchema: GenMessage<ListToolsResponse> = /*@__PURE_
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 3);
 
 /**
+ * CallToolRequest names one tool call. The user and agent it runs as are the call's verified
+ * credentials (see McpGatewayService), never fields of this message.
+ *
  * @generated from message supportext.mcpgateway.v1.CallToolRequest
  */
 export type CallToolRequest = Message<"supportext.mcpgateway.v1.CallToolRequest"> & {
   /**
+   * The tool's name: 1 to 128 letters, digits, "_", "." or "-".
+   *
    * @generated from field: string name = 1;
    */
   name: string;
 
   /**
-   * Arguments as a JSON object; empty means {}.
+   * Arguments as a JSON object; empty means {}. At most 256 KiB, nested at most 64 levels.
    *
    * @generated from field: string arguments_json = 2;
    */
@@ -164,14 +194,15 @@ export type CallToolRequest = Message<"supportext.mcpgateway.v1.CallToolRequest"
   /**
    * The user's answers to an earlier response's `input_required`, as MCP InputResponses JSON keyed
    * like its requests, e.g. {"confirm": {"action": "accept", "content": {"confirm": true}}}; empty =
-   * no answers. The call is sent again with them (docs/mcp-gateway.md, "Questions to the user").
+   * no answers; a JSON object of at most 64 KiB. The call is sent again with them
+   * (docs/mcp-gateway.md, "Questions to the user").
    *
    * @generated from field: string input_responses_json = 4;
    */
   inputResponsesJson: string;
 
   /**
-   * That `input_required`'s request_state, byte for byte; empty when it had none.
+   * That `input_required`'s request_state, byte for byte (at most 16 KiB); empty when it had none.
    *
    * @generated from field: string request_state = 5;
    */
@@ -186,6 +217,8 @@ export const CallToolRequestSchema: GenMessage<CallToolRequest> = /*@__PURE__*/
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 4);
 
 /**
+ * CallToolResponse is the tool's result, or its questions to the user.
+ *
  * @generated from message supportext.mcpgateway.v1.CallToolResponse
  */
 export type CallToolResponse = Message<"supportext.mcpgateway.v1.CallToolResponse"> & {
@@ -212,7 +245,8 @@ export type CallToolResponse = Message<"supportext.mcpgateway.v1.CallToolRespons
 
   /**
    * Set when the tool asks the user something before it runs (MCP `input_required` on 2026-07-28,
-   * an `elicitation/create` request on the 2025 family); text and structured content are then empty.
+   * an `elicitation/create` request on the 2025 family); text and structured content are then
+   * empty, and nothing of the call has run.
    *
    * @generated from field: supportext.mcpgateway.v1.InputRequired input_required = 4;
    */
@@ -256,15 +290,27 @@ export const InputRequiredSchema: GenMessage<InputRequired> = /*@__PURE__*/
   messageDesc(file_supportext_mcpgateway_v1_mcp_gateway, 6);
 
 /**
- * McpGatewayService calls MCP tools as the caller: the bearer token in the call's metadata
- * becomes an `Authorization` header on the MCP server (exchanged for an MCP-audience token
- * by default). The optional `x-agent-id` metadata selects the agent's tool allow-list.
+ * McpGatewayService calls MCP tools as the caller (docs/mcp-gateway.md). Callers: the agent
+ * service, with the user's access token (`authorization`) and its own service credential
+ * (`x-service-authorization`) naming the registered agent it runs; users directly only when
+ * GATEWAY_ALLOW_DIRECT_USERS=1 (development, refused in production), then with no agent. Who the
+ * user is and which agent acts come from those verified credentials, never from a field. The
+ * gateway exchanges them for an MCP-audience token of that user, session and agent (RFC 8693),
+ * and the MCP server decides and audits each call from that token: the user's scopes and the
+ * agent's allow-list. Errors common to both rpcs: UNAUTHENTICATED without a valid user token (or
+ * when the exchange or the MCP server refuses it); PERMISSION_DENIED for a caller the rule does
+ * not admit, or a service credential that proves no agent; UNAVAILABLE when the identity service
+ * or the MCP server cannot be reached or answers 5xx; RESOURCE_EXHAUSTED when the MCP server rate
+ * limits; DEADLINE_EXCEEDED when the MCP call times out.
  *
  * @generated from service supportext.mcpgateway.v1.McpGatewayService
  */
 export const McpGatewayService: GenService<{
   /**
-   * ListTools returns the tools the caller (and agent) may call.
+   * ListTools returns the tools the caller, through the acting agent, may call: the MCP server
+   * lists only those whose scope the token holds and that the agent's allow-list names. Errors
+   * (besides the common ones): INVALID_ARGUMENT for a negative page_size or a page_token this list
+   * did not issue.
    *
    * @generated from rpc supportext.mcpgateway.v1.McpGatewayService.ListTools
    */
@@ -274,7 +320,14 @@ export const McpGatewayService: GenService<{
     output: typeof ListToolsResponseSchema;
   },
   /**
-   * CallTool calls one tool with JSON arguments.
+   * CallTool calls one tool with JSON arguments on the caller's own MCP session. A tool's own
+   * failure is a successful answer with is_error = true, except the failures a caller must tell
+   * apart, which the MCP server words "<reason>: …" and the gateway answers as codes:
+   * PERMISSION_DENIED (insufficient_scope, agent_not_allowed), INVALID_ARGUMENT
+   * (invalid_arguments, unknown_user), NOT_FOUND (not_found, unknown tool), FAILED_PRECONDITION
+   * (invalid_transition; confirmation_unavailable: a destructive tool whose caller cannot ask the
+   * user), UNAVAILABLE (model_unavailable), INTERNAL (internal_error). The request itself is
+   * INVALID_ARGUMENT when a field breaks the limits given below.
    *
    * @generated from rpc supportext.mcpgateway.v1.McpGatewayService.CallTool
    */
