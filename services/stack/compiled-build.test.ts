@@ -155,14 +155,16 @@ describe("the compiled build", () => {
     try {
       await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
       const started = stack.runnerLines("service started");
-      expect(started).toHaveLength(5);
+      // The embedded PostgreSQL's process, then the five services.
+      expect(started).toHaveLength(6);
       for (const line of started) {
         const pid = line.pid as number;
         const argv = existsSync(`/proc/${pid}`)
           ? readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean)
           : [];
         expect(argv.join(" ")).not.toMatch(/tsx|\.ts\b/);
-        expect(argv.at(-1)).toBe(join(out, `services/${line.process as string}/main.js`));
+        const main = line.process === "postgres" ? "stack/postgres" : (line.process as string);
+        expect(argv.at(-1)).toBe(join(out, `services/${main}/main.js`));
       }
     } finally {
       await stack.stop();

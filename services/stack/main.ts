@@ -5,7 +5,8 @@ import { loadConfig } from "../kit/config/config.js";
 import { createLogger } from "../kit/log/logger.js";
 import { renderBanner } from "./banner.js";
 import { onParentGone } from "./parent-watch.js";
-import { STAGES } from "./services.js";
+import { EMBEDDED_POSTGRES_PROCESS, STAGES } from "./services.js";
+import { stackDatabase } from "./stack-database.js";
 import { type SupervisedService, superviseService } from "./supervisor.js";
 
 /**
@@ -17,7 +18,8 @@ import { type SupervisedService, superviseService } from "./supervisor.js";
  */
 const config = loadConfig();
 const logger = createLogger({ service: "stack", level: config.LOG_LEVEL });
-const services: SupervisedService[] = [];
+/** The supervised processes, stage by stage (start order). */
+const stages: SupervisedService[][] = [];
 let stoppingSince: number | undefined;
 
 // One Ctrl-C under `npm start` reaches the runner twice: from the terminal (its process group) and
@@ -26,7 +28,9 @@ const DUPLICATE_SIGNAL_MS = 1_000;
 
 async function stopAll(code: number): Promise<never> {
   stoppingSince ??= Date.now();
-  await Promise.all(services.map((s) => s.stop()));
+  // Later stages first: the services drain while what they depend on still answers (the identity
+  // provider for the MCP server's closing checkpoint, the database for every service's last writes).
+  for (const stage of [...stages].reverse()) await Promise.all(stage.map((s) => s.stop()));
   logger.info({ code }, "stack stopped");
   process.exit(code);
 }
@@ -37,7 +41,7 @@ function onSignal(signal: NodeJS.Signals): void {
     void stopAll(0);
   } else if (Date.now() - stoppingSince > DUPLICATE_SIGNAL_MS) {
     logger.warn({ signal }, "second signal while stopping: services exit now");
-    for (const s of services) s.hurry();
+    for (const s of stages.flat()) s.hurry();
   }
 }
 process.on("SIGTERM", onSignal);
@@ -65,7 +69,19 @@ for (const name of [
 }
 const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
 
-for (const stage of STAGES) {
+// Without DATABASE_URL: one embedded PostgreSQL for the whole stack, started first (a schema per
+// service, as on a real server), or one PGlite per service (docs/architecture.md, "Data").
+const database = stackDatabase(config, childEnv);
+if (database.kind === "embedded-postgres") childEnv.DATABASE_URL = database.url;
+if (database.note) logger.warn({ data_dir: config.DATA_DIR }, database.note);
+const allStages: readonly (readonly { name: string; entry: string; port?: number }[])[] = [
+  ...(database.kind === "embedded-postgres" ? [[EMBEDDED_POSTGRES_PROCESS]] : []),
+  ...STAGES.map((stage) =>
+    stage.map((svc) => ({ name: svc.name, entry: svc.entry, port: svc.port(config) })),
+  ),
+];
+
+for (const stage of allStages) {
   const started = stage.flatMap((svc) => {
     if (!existsSync(svc.entry)) {
       logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
@@ -74,13 +90,13 @@ for (const stage of STAGES) {
     const supervised = superviseService(svc, {
       env: childEnv,
       host,
-      port: svc.port(config),
+      ...(svc.port === undefined ? {} : { port: svc.port }),
       logger,
       startTimeoutMs: config.STACK_START_TIMEOUT * 1000,
     });
-    services.push(supervised);
     return [supervised];
   });
+  stages.push(started);
   try {
     await Promise.all(started.map((s) => s.ready));
   } catch (err) {
@@ -96,7 +112,10 @@ for (const stage of STAGES) {
 if (stoppingSince === undefined) {
   // Since this process began (module loading included): what a user waits for after `npm start`.
   const readyMs = Math.round(performance.now());
-  logger.info({ processes: services.map((s) => s.name), ready_ms: readyMs }, "stack ready");
+  logger.info(
+    { processes: stages.flat().map((s) => s.name), database: database.kind, ready_ms: readyMs },
+    "stack ready",
+  );
   // For a person at a terminal only: piped output stays pure log lines.
   if (process.stdout.isTTY) process.stdout.write(renderBanner(config, host, readyMs));
 }

@@ -1,16 +1,30 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { portClosed, processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
 
 /**
  * No orphans (docs/architecture.md, "Processes"): when the runner dies by SIGKILL — while its
  * services are still starting, or after they are ready — every service it started exits and frees
- * its port. The figure (time from the kill until the last one is gone) is printed, not asserted.
+ * its port, and the embedded PostgreSQL server goes with its process. The figure (time from the kill
+ * until the last one is gone) is printed, not asserted.
  */
 
-const SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"];
+const SERVICES = ["postgres", "identity", "chat", "agent", "mcp-gateway", "mcp-server"];
+
+/** The embedded PostgreSQL server's own pid (its process's child), while it runs. */
+function postgresServerPid(dataDir: string): number[] {
+  const file = join(dataDir, "postgres", "postmaster.pid");
+  if (!existsSync(file)) return [];
+  const pid = Number.parseInt(readFileSync(file, "utf8").split("\n")[0] ?? "", 10);
+  return Number.isInteger(pid) && pid > 0 ? [pid] : [];
+}
 
 async function killRunnerAndWatch(stack: StackUnderTest): Promise<number> {
-  const pids = stack.runnerLines("service started").map((l) => l.pid as number);
+  const pids = [
+    ...stack.runnerLines("service started").map((l) => l.pid as number),
+    ...postgresServerPid(stack.dataDir),
+  ];
   expect(new Set(stack.runnerLines("service started").map((l) => l.process))).toEqual(new Set(SERVICES));
   const killedAt = Date.now();
   process.kill(stack.child.pid as number, "SIGKILL");
@@ -27,7 +41,7 @@ const runner = () => startStack(process.execPath, ["--import", "tsx", "services/
 describe("the runner killed -9", () => {
   it("while its services are starting: every one of them exits and frees its port", async () => {
     const stack = await runner();
-    // Identity answered, the other four were spawned and are still starting.
+    // PostgreSQL and identity answered, the other four were spawned and are still starting.
     await stack.waitFor(
       () =>
         stack.runnerLines("service started").length === SERVICES.length &&

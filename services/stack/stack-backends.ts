@@ -2,19 +2,19 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 
 /**
- * Where a whole-stack test keeps its data: embedded PGlite (each service's own DATA_DIR database),
- * and — when DATABASE_URL names a PostgreSQL server, as in CI — a database of its own on that
+ * Where a whole-stack test keeps its data: the embedded default (`npm start`'s own PostgreSQL in
+ * DATA_DIR, a schema per service; docs/architecture.md, "Data"), and — when DATABASE_URL names a PostgreSQL server, as in CI — a database of its own on that
  * server, created for the test and dropped after it, so every service's schema starts empty.
  */
 export interface StackBackend {
-  readonly name: "pglite" | "postgres";
-  /** The stack's DATABASE_URL (undefined: PGlite). */
+  readonly name: "embedded" | "postgres";
+  /** The stack's DATABASE_URL (undefined: the embedded default). */
   prepare(): Promise<string | undefined>;
   dispose(): Promise<void>;
 }
 
-const pglite: StackBackend = {
-  name: "pglite",
+const embedded: StackBackend = {
+  name: "embedded",
   prepare: async () => undefined,
   dispose: async () => undefined,
 };
@@ -48,8 +48,8 @@ function postgres(serverUrl: string): StackBackend {
   };
 }
 
-/** PGlite always; a fresh database on DATABASE_URL's server too when it is set. */
+/** The embedded default always; a fresh database on DATABASE_URL's server too when it is set. */
 export function stackBackends(): StackBackend[] {
   const serverUrl = process.env.DATABASE_URL;
-  return serverUrl ? [pglite, postgres(serverUrl)] : [pglite];
+  return serverUrl ? [embedded, postgres(serverUrl)] : [embedded];
 }

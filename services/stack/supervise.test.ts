@@ -40,7 +40,14 @@ describe("npm start supervises", () => {
     // Chat first, then the other three together; the cold start time is in the ready line.
     expect(typeof stack.runnerLines("stack ready")[0]?.ready_ms).toBe("number");
     const before = pids();
-    expect(Object.keys(before).sort()).toEqual(["agent", "chat", "identity", "mcp-gateway", "mcp-server"]);
+    expect(Object.keys(before).sort()).toEqual([
+      "agent",
+      "chat",
+      "identity",
+      "mcp-gateway",
+      "mcp-server",
+      "postgres",
+    ]);
     process.kill(before["mcp-server"] as number, "SIGKILL");
     await stack.waitFor(
       () => stack.runnerLines("service restarted").some((l) => l.process === "mcp-server"),
@@ -69,7 +76,7 @@ describe("npm start supervises", () => {
     }
     expect(tools).toBe(13);
 
-    for (const name of ["identity", "chat", "mcp-gateway", "agent"])
+    for (const name of ["postgres", "identity", "chat", "mcp-gateway", "agent"])
       expect(processAlive(before[name] as number)).toBe(true);
     const restarted = stack.runnerLines("service restarted").find((l) => l.process === "mcp-server");
     expect(restarted?.port).toBe(stack.ports.mcp);

@@ -29,7 +29,11 @@ export interface SuperviseOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Where the port is probed (loopback when the service listens on every address). */
   readonly host: string;
-  readonly port: number;
+  /**
+   * The port that answers once it is up; none for a process that serves no port of its own (the
+   * embedded PostgreSQL, on a Unix socket), which is ready once it says it drains on SIGTERM.
+   */
+  readonly port?: number;
   readonly logger: Logger;
   readonly startTimeoutMs?: number;
   /** How often "still waiting" is logged while the first start has not answered. */
@@ -49,7 +53,10 @@ export class CannotStartError extends Error {
   override readonly name = "CannotStartError";
 }
 
-export function superviseService(svc: StackProcess, opts: SuperviseOptions): SupervisedService {
+export function superviseService(
+  svc: Pick<StackProcess, "name" | "entry">,
+  opts: SuperviseOptions,
+): SupervisedService {
   const backoff = opts.backoff ?? createBackoff();
   const log = opts.logger.child({ process: svc.name });
   let child: ChildProcess | undefined;
@@ -118,20 +125,38 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
     });
   };
 
+  /** Until the process answers on its port (if it has one) and drains on SIGTERM. */
+  const untilAnswering = (timeoutMs: number, gaveUp: () => boolean): Promise<void> =>
+    opts.port === undefined
+      ? drainableWithin(timeoutMs, gaveUp)
+      : waitForPort(opts.host, opts.port, timeoutMs, gaveUp).then(untilDrainable);
+  const drainableWithin = (timeoutMs: number, gaveUp: () => boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs;
+      const check = setInterval(() => {
+        if (gaveUp()) reject(new Error("gave up waiting for the process"));
+        else if (Date.now() > deadline) reject(new Error(`not ready within ${timeoutMs} ms`));
+        else return;
+        clearInterval(check);
+      }, 100);
+      void untilDrainable().then(() => {
+        clearInterval(check);
+        resolve();
+      });
+    });
+
   const restart = (): void => {
     restartTimer = undefined;
     if (stopping) return;
     start();
     const pid = child?.pid;
-    waitForPort(opts.host, opts.port, opts.startTimeoutMs ?? 60_000, () => stopping || child?.pid !== pid)
-      .then(untilDrainable)
-      .then(
-        () => {
-          if (!stopping && child?.pid === pid) log.info({ pid, port: opts.port }, "service restarted");
-        },
-        // A restart that crashes again is logged (and retried) by its exit handler.
-        () => undefined,
-      );
+    untilAnswering(opts.startTimeoutMs ?? 60_000, () => stopping || child?.pid !== pid).then(
+      () => {
+        if (!stopping && child?.pid === pid) log.info({ pid, port: opts.port }, "service restarted");
+      },
+      // A restart that crashes again is logged (and retried) by its exit handler.
+      () => undefined,
+    );
   };
 
   start();
@@ -144,17 +169,13 @@ export function superviseService(svc: StackProcess, opts: SuperviseOptions): Sup
       ),
     opts.progressEveryMs ?? 10_000,
   );
-  const answered = waitForPort(
-    opts.host,
-    opts.port,
+  const answered = untilAnswering(
     opts.startTimeoutMs ?? 180_000,
     () => stopping || cannotStart !== undefined,
-  )
-    .then(untilDrainable)
-    .then(() => {
-      everReady = true;
-      if (!stopping) log.info({ pid: child?.pid, port: opts.port }, "service ready");
-    });
+  ).then(() => {
+    everReady = true;
+    if (!stopping) log.info({ pid: child?.pid, port: opts.port }, "service ready");
+  });
   const ready = Promise.race([answered, startRefused]).finally(() => clearInterval(progress));
 
   return {

@@ -149,6 +149,9 @@ const envSchema = z.object({
   // How long \`npm start\` waits for each service to answer before giving up (a busy 2-core host
   // compiling TypeScript for five processes at once needs minutes, not seconds).
   STACK_START_TIMEOUT: duration("180s"),
+  // What `npm start` runs when DATABASE_URL is unset: one embedded PostgreSQL for the whole stack
+  // (a schema per service), or one PGlite per service (docs/architecture.md, "Data").
+  STACK_DATABASE: z.enum(["postgres", "pglite"]).default("postgres"),
   // Witnessed audit checkpoints (docs/mcp-server.md, "Witnessed checkpoints"): the MCP server signs
   // its chain's head after this many rows, after this long with rows unwitnessed, and at shutdown.
   // The key file (default DATA_DIR/mcp-server-checkpoint-key.pem) lives outside the audit database.

@@ -36,6 +36,16 @@ describe("data-dir lock (one process per embedded database)", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it("is gone once any of several concurrent releases resolves (a process may exit right after)", async () => {
+    const lock = await acquireDataDirLock(dir, "postgres");
+    const first = lock.release();
+    await lock.release();
+    expect(existsSync(lock.path)).toBe(false);
+    // Released through and through: this process may take it again at once.
+    await (await acquireDataDirLock(dir, "postgres")).release();
+    await first;
+  });
+
   it("lets only one of two concurrent opens in one process win", async () => {
     const results = await Promise.allSettled([
       acquireDataDirLock(dir, "chat"),

@@ -80,14 +80,16 @@ const MAX_ATTEMPTS = 100;
 const RETRY_MS = 20;
 
 function heldLock(path: string): DataDirLock {
-  let released = false;
+  // Every caller waits for the one removal: a second caller returning early could let its process
+  // exit with the file still there.
+  let releasing: Promise<void> | undefined;
   return {
     path,
-    async release() {
-      if (released) return;
-      released = true;
-      await rm(path, { force: true });
-      heldHere.delete(path);
+    release() {
+      releasing ??= rm(path, { force: true }).then(() => {
+        heldHere.delete(path);
+      });
+      return releasing;
     },
   };
 }

@@ -1,4 +1,11 @@
 export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
+export {
+  embeddedPostgresUrl,
+  hasEmbeddedPostgres,
+  type RunningEmbeddedPostgres,
+  startEmbeddedPostgres,
+} from "./embedded/embedded-postgres.js";
+export { EmbeddedPostgresUnavailableError } from "./embedded/postgres-binaries.js";
 export type { ListenFn, Listening, ListenOptions } from "./listen.js";
 export { MigrationError } from "./migrate.js";
 export type { OpenDatabaseOptions } from "./open-database.js";

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { acquireDataDirLock } from "./data-dir-lock.js";
+import { hasEmbeddedPostgres } from "./embedded/embedded-postgres.js";
+import { useEmbeddedCluster } from "./embedded/shared-cluster.js";
 import { applyMigrations, type ScriptRunner, validateMigrations } from "./migrate.js";
 import { openPgDatabase } from "./pg-database.js";
 import { openPgliteDatabase } from "./pglite-database.js";
@@ -31,7 +33,10 @@ export interface OpenDatabaseOptions {
  * Opens the service's database and brings its schema up to date before returning, so a service never
  * serves requests against a half-migrated schema.
  *
- * - no `databaseUrl`: PGlite persisted in `join(dataDir, service)` (directories are created), held
+ * - no `databaseUrl`, and `dataDir` holds the stack's embedded PostgreSQL (`npm start` made it):
+ *   the service's schema there, on the running stack's server or on one started for this process
+ *   until the last database of it is closed;
+ * - no `databaseUrl` otherwise: PGlite persisted in `join(dataDir, service)` (directories are created), held
  *   with the lock file `join(dataDir, service + ".lock")` until `close()`: PGlite serves one process,
  *   so a second open — another process, or this one — rejects with `DataDirLockedError`;
  * - `databaseUrl`: a bounded `pg.Pool` whose connections all use the schema `toSchemaName(schema ??
@@ -56,6 +61,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     db = await openPgDatabase(opts.databaseUrl, schema, opts.logger, { readOnly: opts.readOnly === true });
     target = { url: parseDatabaseUrl(opts.databaseUrl).redacted, schema };
     lockKey = schema;
+  } else if (opts.dataDir !== "" && hasEmbeddedPostgres(opts.dataDir)) {
+    // The stack's embedded PostgreSQL holds this DATA_DIR's data: a tool, or a service started on
+    // its own, uses it too (the running stack's server, or one started for this process).
+    const schema = toSchemaName(opts.schema ?? opts.service);
+    db = await openOnEmbeddedCluster(opts.dataDir, schema, opts);
+    target = { embedded: resolve(opts.dataDir, "postgres"), schema };
+    lockKey = schema;
   } else {
     if (opts.dataDir === "") throw new Error("dataDir is required for the embedded database");
     const dir = resolve(opts.dataDir, opts.service);
@@ -79,6 +91,30 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     throw err;
   }
   return db;
+}
+
+/** The service's schema on the embedded cluster of `dataDir`; `close()` gives the cluster back. */
+async function openOnEmbeddedCluster(
+  dataDir: string,
+  schema: string,
+  opts: OpenDatabaseOptions,
+): Promise<Database & ScriptRunner> {
+  const cluster = await useEmbeddedCluster(dataDir, opts.logger);
+  let db: Database & ScriptRunner;
+  try {
+    db = await openPgDatabase(cluster.url, schema, opts.logger, { readOnly: opts.readOnly === true });
+  } catch (err) {
+    await cluster.release();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    ...db,
+    close() {
+      closing ??= db.close().finally(() => cluster.release());
+      return closing;
+    },
+  };
 }
 
 /** PGlite in `dir`, opened only once the service's lock is ours; `close()` gives the lock back. */

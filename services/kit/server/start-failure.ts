@@ -1,4 +1,4 @@
-import { DataDirLockedError } from "../db/index.js";
+import { DataDirLockedError, EmbeddedPostgresUnavailableError } from "../db/index.js";
 import type { Logger } from "../log/logger.js";
 
 /**
@@ -14,6 +14,7 @@ export function describeStartFailure(err: unknown, service: string): string | un
     const holder = err.holderPid !== undefined ? `, pid ${err.holderPid}` : "";
     return `${service} cannot start: its data directory is in use by a running stack${holder} (${err.path}). Stop that stack first, or give this one another DATA_DIR.`;
   }
+  if (err instanceof EmbeddedPostgresUnavailableError) return `${service} cannot start: ${err.message}`;
   const code = errorCode(err);
   if (code === "EADDRINUSE" || code === "EACCES") {
     const port = (err as { port?: unknown }).port;

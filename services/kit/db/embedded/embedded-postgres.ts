@@ -1,0 +1,291 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import pg from "pg";
+import { acquireDataDirLock, type DataDirLock } from "../data-dir-lock.js";
+import { EmbeddedPostgresUnavailableError, postgresBinaries } from "./postgres-binaries.js";
+
+/** Where the embedded cluster lives: `DATA_DIR/postgres` (its socket too). */
+export function embeddedPostgresDir(dataDir: string): string {
+  return resolve(dataDir, EMBEDDED_POSTGRES);
+}
+
+/** Whether `dataDir` holds an embedded PostgreSQL cluster (initialised once by the stack). */
+export function hasEmbeddedPostgres(dataDir: string): boolean {
+  return existsSync(join(embeddedPostgresDir(dataDir), "PG_VERSION"));
+}
+
+/**
+ * The connection URL of the embedded cluster in `dataDir`: its Unix socket, in a directory only its
+ * owner can enter (no TCP port at all, so nothing else on the host can reach it, and two stacks on
+ * one machine never compete for a port). Each service keeps its own schema there.
+ */
+export function embeddedPostgresUrl(dataDir: string): string {
+  return `postgres://${SUPERUSER}@localhost/postgres?host=${encodeURIComponent(embeddedPostgresDir(dataDir))}`;
+}
+
+export interface EmbeddedPostgresLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface RunningEmbeddedPostgres {
+  readonly url: string;
+  readonly pid: number;
+  /** Resolves when the server exits, whoever stopped it (its exit code or signal). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** A fast shutdown (every session rolled back, data flushed), then the lock is released. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the PostgreSQL server of `DATA_DIR/postgres` as a child of this process (docs/architecture.md,
+ * "Data"): `initdb` on first use, then `postgres` listening on a Unix socket only. One process
+ * owns a cluster at a time: `DATA_DIR/postgres.lock` is held until `stop()`, so a second stack on the
+ * same directory is refused with `DataDirLockedError`, like every embedded database. A server left
+ * running by an owner that was killed (-9: no chance to stop it) is shut down before starting again.
+ *
+ * PostgreSQL refuses to run as root: under root the server runs as the `postgres` user (or `nobody`),
+ * which then owns `DATA_DIR/postgres`.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  logger: EmbeddedPostgresLogger;
+  /** How long initdb plus start-up may take (default 60 s: a busy machine). */
+  timeoutMs?: number;
+}): Promise<RunningEmbeddedPostgres> {
+  const { dataDir, logger } = options;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const binaries = postgresBinaries();
+  const dir = embeddedPostgresDir(dataDir);
+  const socket = join(dir, `.s.PGSQL.${PORT}`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    throw new EmbeddedPostgresUnavailableError(
+      `the embedded PostgreSQL's socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes Unix sockets allow: use a shorter DATA_DIR, or set DATABASE_URL to a PostgreSQL server`,
+    );
+  }
+  const lock = await acquireDataDirLock(dataDir, EMBEDDED_POSTGRES);
+  try {
+    const owner = serverUser();
+    prepareDirectory(dataDir, dir, owner);
+    await stopOrphan(dir, logger);
+    if (!existsSync(join(dir, "PG_VERSION"))) {
+      const started = Date.now();
+      execFileSync(
+        binaries.initdb,
+        ["-D", dir, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+        { ...owner, env: serverEnv(), stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs },
+      );
+      logger.info({ dir, initdb_ms: Date.now() - started }, "embedded PostgreSQL initialised");
+    }
+    const serverArgs = ["-D", dir, ...SERVER_SETTINGS.flatMap((s) => ["-c", s])];
+    const [command, args] = withParentDeathSignal(binaries.postgres, serverArgs);
+    const child = spawn(command, args, {
+      ...owner,
+      env: serverEnv(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    relayServerLog(child, logger);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once("exit", (code, signal) => done({ code, signal })),
+    );
+    const url = embeddedPostgresUrl(dataDir);
+    await untilAccepting(url, exited, timeoutMs);
+    logger.info({ dir, pid: child.pid }, "embedded PostgreSQL ready");
+    return runningServer(child, exited, url, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+const EMBEDDED_POSTGRES = "postgres";
+const SUPERUSER = "postgres";
+/** Only names the socket file: `listen_addresses` is empty, so no TCP port is opened. */
+const PORT = 5432;
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * A small footprint for one stack's five schemas (docs/architecture.md, "Data"); durability as any
+ * PostgreSQL (fsync on, full WAL). The socket lives in the data directory, which only its owner
+ * may enter, and is itself owner-only: trust authentication then admits only that user (and root).
+ */
+const SERVER_SETTINGS = [
+  "listen_addresses=",
+  `port=${PORT}`,
+  "unix_socket_directories=.",
+  "unix_socket_permissions=0700",
+  "shared_buffers=16MB",
+  "max_connections=100",
+  "max_wal_size=256MB",
+  "logging_collector=off",
+  "log_min_messages=warning",
+] as const;
+
+/**
+ * Where util-linux's `setpriv` is (Linux), the server gets SIGINT — a fast shutdown — the moment
+ * this process dies, however it died (kill -9 included), so no server outlives its owner. Elsewhere
+ * the next start stops a server left behind (`stopOrphan`).
+ */
+function withParentDeathSignal(program: string, args: readonly string[]): [string, string[]] {
+  const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+  return setpriv ? [setpriv, ["--pdeathsig", "INT", "--", program, ...args]] : [program, [...args]];
+}
+
+/** English, untranslated server messages whatever the machine's locale (they are relayed to our log). */
+function serverEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: "C", LANG: "C" };
+}
+
+/** Under root, the user the server runs as (PostgreSQL refuses root); otherwise this process's user. */
+function serverUser(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  for (const name of ["postgres", "nobody"]) {
+    try {
+      const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8" }).trim());
+      const gid = Number(execFileSync("id", ["-g", name], { encoding: "utf8" }).trim());
+      if (Number.isInteger(uid) && uid > 0) return { uid, gid };
+    } catch {
+      // No such user: try the next.
+    }
+  }
+  throw new EmbeddedPostgresUnavailableError(
+    "the embedded PostgreSQL cannot run as root and there is no postgres or nobody user to run it as: run as another user, or set DATABASE_URL to a PostgreSQL server",
+  );
+}
+
+/** `dir` exists, is the server user's and owner-only; under root, DATA_DIR lets that user through. */
+function prepareDirectory(dataDir: string, dir: string, owner: { uid?: number; gid?: number }): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  if (owner.uid === undefined || owner.gid === undefined) return;
+  if (statSync(dir).uid !== owner.uid) chownSync(dir, owner.uid, owner.gid);
+  // The server user must reach its directory through DATA_DIR (a fresh temp directory is 0700):
+  // search permission only, never reading the other services' files.
+  const mode = statSync(dataDir).mode;
+  if ((mode & 0o001) === 0) chmodSync(dataDir, (mode & 0o7777) | 0o001);
+}
+
+/**
+ * A server whose owner was killed (this process holds the lock now, so nobody owns it) would make
+ * `postgres` refuse to start; it is asked to shut down fast and waited for.
+ */
+async function stopOrphan(dir: string, logger: EmbeddedPostgresLogger): Promise<void> {
+  const pidFile = join(dir, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isPostgresOf(pid, dir)) return;
+  logger.warn({ pid }, "stopping the embedded PostgreSQL left running by a stopped stack");
+  try {
+    process.kill(pid, "SIGINT");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, "SIGKILL");
+}
+
+/** Whether `pid` is a postgres server of `dir` (a pid file can outlive its process, and pids are reused). */
+function isPostgresOf(pid: number, dir: string): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return args.some((a) => a.endsWith("/postgres")) && args.includes(dir);
+  } catch {
+    // No /proc (macOS) or no such process: alive and signalable is the best evidence left.
+    return isAlive(pid) && process.platform !== "linux";
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The server's stderr, line by line, into our log: problems at warn, the rest at debug. */
+function relayServerLog(child: ChildProcess, logger: EmbeddedPostgresLogger): void {
+  let pending = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      // Our own readiness probe meets "starting up" refusals: expected, not a problem.
+      const probe = line.includes("the database system is starting up");
+      if (!probe && /\b(WARNING|ERROR|FATAL|PANIC):/.test(line))
+        logger.warn({ postgres: line }, "embedded PostgreSQL said");
+      else logger.debug({ postgres: line }, "embedded PostgreSQL said");
+    }
+  });
+}
+
+/** Polls a connection until the server accepts it; rejects if it exits first or after `timeoutMs`. */
+async function untilAccepting(
+  url: string,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  timeoutMs: number,
+): Promise<void> {
+  let gone: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((e) => {
+    gone = e;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (gone) {
+      throw new Error(
+        `the embedded PostgreSQL exited while starting (code ${gone.code}, signal ${gone.signal}): see its lines above`,
+      );
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`the embedded PostgreSQL did not accept connections within ${timeoutMs} ms`, {
+          cause: err,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+function runningServer(
+  child: ChildProcess,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  url: string,
+  lock: DataDirLock,
+): RunningEmbeddedPostgres {
+  let stopping: Promise<void> | undefined;
+  void exited.then(() => lock.release());
+  return {
+    url,
+    pid: child.pid ?? 0,
+    exited,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          // SIGINT = "fast" shutdown: sessions rolled back, a checkpoint written, then exit.
+          child.kill("SIGINT");
+          const slow = setTimeout(() => child.kill("SIGQUIT"), 30_000);
+          await exited;
+          clearTimeout(slow);
+        }
+        await lock.release();
+      })();
+      return stopping;
+    },
+  };
+}
