@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DataDirLockedError } from "../data-dir-lock.js";
 import { openDatabase } from "../open-database.js";
 import { embeddedPostgresDir, hasEmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.js";
+import { EmbeddedPostgresUnavailableError } from "./postgres-binaries.js";
 
 /**
  * The stack's embedded PostgreSQL (docs/architecture.md, "Data"): a real server in DATA_DIR/postgres
@@ -79,6 +80,17 @@ describe("embedded PostgreSQL", { timeout: 120_000 }, () => {
     } finally {
       await again.stop();
     }
+  });
+
+  it("that cannot be initialised says why in one error a restart would not fix, and releases its lock", async () => {
+    const dataDir = freshDataDir();
+    // Something else's files where the cluster would go: initdb refuses a non-empty directory.
+    mkdirSync(embeddedPostgresDir(dataDir));
+    writeFileSync(join(embeddedPostgresDir(dataDir), "notes.txt"), "not a database");
+    const err = await startEmbeddedPostgres({ dataDir, logger }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EmbeddedPostgresUnavailableError);
+    expect((err as Error).message).toMatch(/could not be initialised in .*postgres \(.*not empty.*\)/);
+    expect(existsSync(join(dataDir, "postgres.lock"))).toBe(false);
   });
 
   it("goes down with its owner killed -9, and the next owner starts on the same data", async () => {

