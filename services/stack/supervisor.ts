@@ -85,7 +85,8 @@ export function superviseService(
   const start = (): void => {
     // exit-with-runner loads before the service's own modules: it leaves with the runner from
     // the first moment (docs/architecture.md, "Processes").
-    // TypeScript sources run under tsx (`npm start`); a compiled build (`npm run build`) runs as is.
+    // JavaScript (`npm start`'s compiled tree, or `npm run build`) runs as is; TypeScript sources
+    // (the tests' runner) under tsx.
     const loader = svc.entry.endsWith(".ts") ? ["--import", "tsx"] : [];
     const current = spawn(process.execPath, [...loader, "--import", EXIT_WITH_RUNNER, svc.entry], {
       // The IPC channel lets the service notice the runner's death, however it died (see

@@ -1,0 +1,73 @@
+// `npm start`: the stack runner (services/stack/main.ts) and every service it starts run as
+// JavaScript compiled from the sources on demand, never TypeScript compiled inside each process at
+// run time (docs/development.md, "What `npm start` does and prints"). The sources are transpiled file
+// by file with esbuild (tsconfig's isolatedModules guarantees that is exact) into
+// .cache/start/<hash of the sources>/, once per change of the sources; a start with unchanged
+// sources compiles nothing. Type checking stays `npm run typecheck`'s job.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cacheRoot = join(root, ".cache", "start");
+
+/** Every TypeScript file the programs may load: services/ and gen/, tests left out. */
+function sources() {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) files.push(path);
+    }
+  };
+  walk(join(root, "services"));
+  walk(join(root, "gen"));
+  return files.sort();
+}
+
+const files = sources();
+const hash = createHash("sha256");
+for (const file of files) hash.update(relative(root, file)).update("\0").update(readFileSync(file)).update("\0");
+// The MCP server reports the version in package.json (read beside the compiled tree).
+const packageJson = readFileSync(join(root, "package.json"));
+hash.update(packageJson);
+const id = hash.digest("hex").slice(0, 16);
+const out = join(cacheRoot, id);
+
+if (!existsSync(join(out, "services", "stack", "main.js"))) {
+  const started = Date.now();
+  const { transform } = await import("esbuild");
+  // Written aside and renamed into place: two `npm start`s compiling at once never see half a tree.
+  const staging = `${out}.${process.pid}.tmp`;
+  rmSync(staging, { recursive: true, force: true });
+  await Promise.all(
+    files.map(async (file) => {
+      const { code } = await transform(readFileSync(file, "utf8"), {
+        loader: "ts",
+        format: "esm",
+        target: "node20",
+        sourcefile: relative(root, file),
+      });
+      const target = join(staging, relative(root, file)).replace(/\.ts$/, ".js");
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, code);
+    }),
+  );
+  writeFileSync(join(staging, "package.json"), packageJson);
+  try {
+    renameSync(staging, out);
+  } catch {
+    // Another start finished the same tree first: use it.
+    rmSync(staging, { recursive: true, force: true });
+  }
+  // Trees of earlier sources (older than a day, so a start still running from one keeps it).
+  for (const entry of readdirSync(cacheRoot)) {
+    const path = join(cacheRoot, entry);
+    if (entry !== id && Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+  }
+  console.error(`npm start: compiled ${files.length} files in ${Date.now() - started} ms (.cache/start/${id})`);
+}
+
+await import(pathToFileURL(join(out, "services", "stack", "main.js")).href);
