@@ -33,6 +33,9 @@ fi
 
 export VUS=${VUS:-10} DURATION=${DURATION:-10s}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/support-ext-loadtest.XXXXXX")
+# Searchable (not readable) by others: run as root, the stack's embedded PostgreSQL runs as its own
+# user, which must reach DATA_DIR below (docs/architecture.md, "Data").
+chmod 711 "$WORK"
 export SUMMARY_DIR=${SUMMARY_DIR:-$WORK/summaries}
 mkdir -p "$SUMMARY_DIR"
 # shellcheck source=loadtest/lib/stack.sh

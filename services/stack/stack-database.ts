@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../kit/config/config.js";
-import { embeddedPostgresUrl, hasEmbeddedPostgres } from "../kit/db/index.js";
+import { embeddedPostgresUnreachable, embeddedPostgresUrl, hasEmbeddedPostgres } from "../kit/db/index.js";
 
 /** What `npm start` gives its services as a database (docs/architecture.md, "Data"). */
 export type StackDatabase =
@@ -27,5 +27,8 @@ export function stackDatabase(config: Config, env: NodeJS.ProcessEnv): StackData
       note: `this DATA_DIR holds PGlite databases (${pgliteData.join(", ")}) from an earlier version: the stack keeps using them; start with a new DATA_DIR for the embedded PostgreSQL (one server for the whole stack)`,
     };
   }
+  // Under root, where the server's own user cannot reach DATA_DIR: PGlite, and the reason.
+  const unreachable = embeddedPostgresUnreachable(config.DATA_DIR);
+  if (unreachable) return { kind: "pglite", note: `using PGlite: ${unreachable}` };
   return { kind: "embedded-postgres", url: embeddedPostgresUrl(config.DATA_DIR) };
 }

@@ -1,5 +1,6 @@
 export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
 export {
+  embeddedPostgresUnreachable,
   embeddedPostgresUrl,
   hasEmbeddedPostgres,
   type RunningEmbeddedPostgres,

@@ -45,6 +45,7 @@ const alive = (pid: number) => {
 const serverPid = (dataDir: string) =>
   Number.parseInt(
     readFileSync(join(embeddedPostgresDir(dataDir), "postmaster.pid"), "utf8").split("\n")[0] ?? "",
+    10,
   );
 
 async function until(check: () => boolean, timeoutMs = 30_000): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import pg from "pg";
 import { acquireDataDirLock, type DataDirLock } from "../data-dir-lock.js";
 import { EmbeddedPostgresUnavailableError, postgresBinaries } from "./postgres-binaries.js";
@@ -65,6 +65,8 @@ export async function startEmbeddedPostgres(options: {
       `the embedded PostgreSQL's socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes Unix sockets allow: use a shorter DATA_DIR, or set DATABASE_URL to a PostgreSQL server`,
     );
   }
+  const unreachable = embeddedPostgresUnreachable(dataDir);
+  if (unreachable) throw new EmbeddedPostgresUnavailableError(unreachable);
   const lock = await acquireDataDirLock(dataDir, EMBEDDED_POSTGRES);
   try {
     const owner = serverUser();
@@ -162,6 +164,34 @@ function serverUser(): { uid?: number; gid?: number } {
   throw new EmbeddedPostgresUnavailableError(
     "the embedded PostgreSQL cannot run as root and there is no postgres or nobody user to run it as: run as another user, or set DATABASE_URL to a PostgreSQL server",
   );
+}
+
+/**
+ * Why the server could not reach `DATA_DIR/postgres`, or undefined when it can. Only under root does
+ * the server run as another user (PostgreSQL refuses root), which needs search permission on every
+ * directory above DATA_DIR; those are never changed for it (a private home directory stays
+ * private): the stack uses PGlite instead and says why (docs/architecture.md, "Data").
+ */
+export function embeddedPostgresUnreachable(dataDir: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  let owner: { uid?: number; gid?: number };
+  try {
+    owner = serverUser();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const { uid, gid } = owner;
+  if (uid === undefined || gid === undefined) return undefined;
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      const st = statSync(dir);
+      const bit = st.uid === uid ? 0o100 : st.gid === gid ? 0o010 : 0o001;
+      if ((st.mode & bit) === 0) {
+        return `the embedded PostgreSQL runs as uid ${uid} (it refuses root), which may not enter ${dir} on the way to ${resolve(dataDir)}: choose a DATA_DIR it can reach, run as another user, or set DATABASE_URL`;
+      }
+    }
+    if (dir === dirname(dir)) return undefined;
+  }
 }
 
 /** `dir` exists, is the server user's and owner-only; under root, DATA_DIR lets that user through. */
