@@ -1,6 +1,7 @@
 import { benchAuthOverhead } from "./auth-overhead.bench.js";
 import { benchChain } from "./chain.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
+import { benchMcp } from "./mcp.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
 import { benchPlanner } from "./planner.bench.js";
 import { benchRevocation } from "./revocation.bench.js";
@@ -8,11 +9,12 @@ import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (docs/performance.md).
- * With names, runs only those benches (`auth`, `mcp-auth`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `mcp`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
   "mcp-auth": benchMcpAuthOverhead,
+  mcp: benchMcp,
   "service-credential": benchServiceCredential,
   gateway: benchGatewayOverhead,
   chain: () => benchChain(),

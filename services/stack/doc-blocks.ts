@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 
 /**
- * The shell blocks of a Markdown document and the marker before each: `<!-- run-by-test: NAME -->`
+ * The fenced blocks of a Markdown document and the marker before each: `<!-- run-by-test: NAME -->`
  * (a test runs the block as written) or `<!-- covered-by: PATH -->` (the test at PATH does what it
- * says). services/stack/readme-first-hour.test.ts holds every block to one of the two, so a command
- * in the README cannot drift from the code unnoticed.
+ * says). services/stack/readme-first-hour.test.ts holds every shell block to one of the two, so a
+ * command in the README cannot drift from the code unnoticed; services/stack/adding-a-tool.test.ts
+ * applies the code blocks of docs/adding-a-tool.md to a copy of the repository.
  */
 export interface DocBlock {
   /** `run-by-test` or `covered-by`, or undefined when the block has no marker. */
@@ -15,12 +16,19 @@ export interface DocBlock {
   readonly line: number;
 }
 
-const FENCE = /^(\s*)```sh\s*$/;
+/** A block of any language: `sh`, `ts`, … ("" when the fence names none). */
+export interface CodeBlock extends DocBlock {
+  readonly language: string;
+  /** The rest of the opening fence after the language: docs/adding-a-tool.md names a block's file there. */
+  readonly info: string;
+}
+
+const FENCE = /^(\s*)```(\S*)[ \t]*(.*?)\s*$/;
 const MARKER = /^\s*<!-- (run-by-test|covered-by): (\S+) -->\s*$/;
 
-export function shellBlocks(path: string): DocBlock[] {
+export function codeBlocks(path: string): CodeBlock[] {
   const lines = readFileSync(path, "utf8").split("\n");
-  const blocks: DocBlock[] = [];
+  const blocks: CodeBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = FENCE.exec(lines[i] ?? "");
     if (!open) continue;
@@ -34,10 +42,16 @@ export function shellBlocks(path: string): DocBlock[] {
       marker: m ? { kind: m[1] as "run-by-test" | "covered-by", value: m[2] ?? "" } : undefined,
       text: body.join("\n"),
       line: i + 1,
+      language: open[2] ?? "",
+      info: open[3] ?? "",
     });
     i = j;
   }
   return blocks;
+}
+
+export function shellBlocks(path: string): DocBlock[] {
+  return codeBlocks(path).filter((b) => b.language === "sh");
 }
 
 /** The block marked `run-by-test: name` in `path`; throws if there is none or more than one. */

@@ -82,15 +82,15 @@ describe("seeded agents' allow-lists, reconciled on every start", () => {
 
   it("writes a 14th tool of the scope table into both seeded agents by its scope, and nothing else", async () => {
     // docs/adding-a-tool.md, step 1, for a read-only tool: one line in TOOL_SCOPES.
-    const withNewTool = { ...TOOL_SCOPES, get_ticket_history: "tickets:read" as const };
+    const withNewTool = { ...TOOL_SCOPES, get_ticket_sla: "tickets:read" as const };
     const seeded = SEEDED_AGENT_IDS.map((agentId) => ({
       agentId,
       allowedTools: seededAgentTools(agentId, withNewTool),
     }));
     await reconcileSeededAgents(identity.running.database, seeded, identity.logs.logger);
 
-    expect(await stored("support-assistant")).toEqual([...TOOL_NAMES, "get_ticket_history"]);
-    expect(await stored("ticket-reader")).toContain("get_ticket_history");
+    expect(await stored("support-assistant")).toEqual([...TOOL_NAMES, "get_ticket_sla"]);
+    expect(await stored("ticket-reader")).toContain("get_ticket_sla");
     expect(await stored("health-only")).toEqual(["get_system_health"]);
 
     // An unchanged list is not rewritten: the next start logs nothing for it.

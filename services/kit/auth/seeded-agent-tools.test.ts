@@ -20,7 +20,7 @@ describe("the seeded agents' rule (docs/adding-a-tool.md)", () => {
     const withWrite = { ...TOOL_SCOPES, merge_tickets: "tickets:write" as const };
     expect(seededAgentTools("support-assistant", withWrite)).toContain("merge_tickets");
     expect(seededAgentTools("ticket-reader", withWrite)).not.toContain("merge_tickets");
-    const withRead = { ...TOOL_SCOPES, get_ticket_history: "tickets:read" as const };
-    expect(seededAgentTools("ticket-reader", withRead)).toContain("get_ticket_history");
+    const withRead = { ...TOOL_SCOPES, get_ticket_sla: "tickets:read" as const };
+    expect(seededAgentTools("ticket-reader", withRead)).toContain("get_ticket_sla");
   });
 });

@@ -2,6 +2,7 @@ import { actingAgent, actorChain, type Principal } from "../../kit/auth/principa
 import type { Database, Queryable } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/logger.js";
 import { type AuditEntry, type AuditOutcome, appendAuditEntry } from "../data/audit-log.js";
+import { createGroupCommit } from "./group-commit.js";
 import { auditArguments, scrubbedPrefix, storableText } from "./redact-arguments.js";
 
 /** Who made a call and where it belongs (the same facts the log lines carry). */
@@ -74,10 +75,12 @@ export function createAuditRecorder(
   logger: Logger,
   appended: () => void = () => undefined,
 ): AuditRecorder {
+  // Calls' rows that arrive together commit together, each call still waiting for its own.
+  const append = createGroupCommit(db);
   return {
     async record(entry) {
       try {
-        await db.transaction((tx) => appendAuditEntry(tx, entry));
+        await append(entry);
         appended();
       } catch (err) {
         // Loud: a missing audit row is a security event, not a detail.

@@ -39,17 +39,25 @@ export async function readAuditHead(q: Queryable): Promise<AuditHead> {
 const HEAD_MISSING = "audit_head has no row: the audit chain's head was removed";
 
 /**
- * Locks the head for the rest of `tx` and reserves the next row id. Concurrent appenders wait here
- * until `tx` ends; on PostgreSQL the waiter then reads the head as the committed transaction left it.
+ * Locks the head for the rest of `tx` and reserves `count` row ids (ascending). Concurrent
+ * appenders wait here until `tx` ends; on PostgreSQL the waiter then reads the head as the
+ * committed transaction left it.
  *
  * A head without a hash is refused, never sealed here: sealing at append or open is what let an
  * edit be laundered by setting `audit_head.hash` to NULL (docs/mcp-server.md, "Rows older than the
  * chain"). Tool calls then fail until an operator has looked.
  */
-export async function lockAuditHead(tx: Queryable): Promise<AuditHead & { hash: string; nextId: number }> {
+export async function lockAuditHead(
+  tx: Queryable,
+  count = 1,
+): Promise<AuditHead & { hash: string; nextIds: number[] }> {
   const { rows } = await tx.query<HeadRow & { next_id: number }>(
-    `SELECT seq, hash, legacy_rows, nextval(pg_get_serial_sequence('audit_log', 'id')) AS next_id
-     FROM audit_head FOR UPDATE`,
+    count === 1
+      ? `SELECT seq, hash, legacy_rows, nextval(pg_get_serial_sequence('audit_log', 'id')) AS next_id
+         FROM audit_head FOR UPDATE`
+      : `SELECT h.seq, h.hash, h.legacy_rows, nextval(pg_get_serial_sequence('audit_log', 'id')) AS next_id
+         FROM audit_head h CROSS JOIN generate_series(1, $1::int) FOR UPDATE OF h`,
+    count === 1 ? [] : [count],
   );
   const row = rows[0];
   if (!row) throw new Error(HEAD_MISSING);
@@ -59,5 +67,7 @@ export async function lockAuditHead(tx: Queryable): Promise<AuditHead & { hash: 
       "audit_head.hash is NULL: the chain is unsealed and nothing is appended to it (npm run audit -- --verify; docs/mcp-server.md)",
     );
   }
-  return { ...head, hash: head.hash, nextId: row.next_id };
+  // Ids follow seq within one append, as they always have (readers order by id).
+  const nextIds = rows.map((r) => r.next_id).sort((a, b) => a - b);
+  return { ...head, hash: head.hash, nextIds };
 }

@@ -38,16 +38,78 @@ export interface AuditEntry {
 }
 
 /**
- * Appends one row to the hash chain, inside `tx` (a ticket change and its row commit together):
- * lock the head, hash the row's content with the previous row's hash, insert the row and move the
- * head in one statement. `at` is set here, not by the database, so the hash can cover it.
+ * Appends one row to the hash chain, inside `tx` (a ticket change and its row commit together).
+ * See `appendAuditEntries`.
  */
-export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
-  const head = await lockAuditHead(tx);
-  const content: ChainedContent = {
-    id: head.nextId,
-    seq: head.seq + 1,
-    at: new Date(),
+export function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
+  return appendAuditEntries(tx, [e]);
+}
+
+/**
+ * Appends `entries`, in order, to the hash chain inside `tx`: lock the head (reserving one row id
+ * per entry), hash each row's content with the previous row's hash, then insert every row and move
+ * the head in one statement. `at` is set here, not by the database, so the hash can cover it.
+ * Several rows in one call are the audit's group commit (audit/group-commit.ts): one lock, one
+ * statement and one commit for many calls' rows, each row still linked to the one before it.
+ */
+export async function appendAuditEntries(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const head = await lockAuditHead(tx, entries.length);
+  const at = new Date();
+  let prev = head.hash;
+  const params: unknown[] = [];
+  const rows: string[] = [];
+  for (const [i, e] of entries.entries()) {
+    const content = chainedContent(e, head.nextIds[i] as number, head.seq + i + 1, at);
+    const rowHash = chainHash(prev, content);
+    const n = params.length;
+    rows.push(`(${ROW_PLACEHOLDERS.map((cast, k) => `$${n + k + 3}${cast}`).join(", ")})`);
+    params.push(...rowParams(content, rowHash, prev));
+    prev = rowHash;
+  }
+  await tx.query(
+    `WITH moved AS (UPDATE audit_head SET seq = $1, hash = $2)
+     INSERT INTO audit_log (${INSERTED_COLUMNS.join(", ")})
+     VALUES ${rows.join(",\n            ")}`,
+    [head.seq + entries.length, prev, ...params],
+  );
+}
+
+/** Columns of an inserted row, in the order of `rowParams`. */
+const INSERTED_COLUMNS = [
+  "id",
+  "seq",
+  "at",
+  "user_id",
+  "email",
+  "actor_sub",
+  "actor_agent",
+  "actor_chain",
+  "anonymous",
+  "tool",
+  "arguments",
+  "outcome",
+  "error_code",
+  "error",
+  "duration_ms",
+  "trace_id",
+  "request_id",
+  "session_id",
+  "row_hash",
+  "prev_hash",
+  "confirmed_by",
+  "confirmed_at",
+] as const;
+/** The JSON columns take their text as jsonb; every other placeholder takes its column's type. */
+const ROW_PLACEHOLDERS = INSERTED_COLUMNS.map((c) =>
+  c === "actor_chain" || c === "arguments" ? "::jsonb" : "",
+);
+
+function chainedContent(e: AuditEntry, id: number, seq: number, at: Date): ChainedContent {
+  return {
+    id,
+    seq,
+    at,
     user_id: e.userId,
     email: e.email,
     actor_sub: e.actorSub,
@@ -67,39 +129,33 @@ export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<vo
     confirmed_by: e.confirmedBy ?? null,
     confirmed_at: e.confirmedAt ?? null,
   };
-  const rowHash = chainHash(head.hash, content);
-  await tx.query(
-    `WITH moved AS (UPDATE audit_head SET seq = $2, hash = $19)
-     INSERT INTO audit_log (id, seq, at, user_id, email, actor_sub, actor_agent, actor_chain, anonymous, tool,
-                            arguments, outcome, error_code, error, duration_ms, trace_id, request_id, session_id,
-                            row_hash, prev_hash, confirmed_by, confirmed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-             $21, $22)`,
-    [
-      content.id,
-      content.seq,
-      content.at,
-      content.user_id,
-      content.email,
-      content.actor_sub,
-      content.actor_agent,
-      JSON.stringify(content.actor_chain),
-      content.anonymous,
-      content.tool,
-      JSON.stringify(content.arguments),
-      content.outcome,
-      content.error_code,
-      content.error,
-      content.duration_ms,
-      content.trace_id,
-      content.request_id,
-      content.session_id,
-      rowHash,
-      head.hash,
-      content.confirmed_by,
-      content.confirmed_at,
-    ],
-  );
+}
+
+function rowParams(c: ChainedContent, rowHash: string, prevHash: string): unknown[] {
+  return [
+    c.id,
+    c.seq,
+    c.at,
+    c.user_id,
+    c.email,
+    c.actor_sub,
+    c.actor_agent,
+    JSON.stringify(c.actor_chain),
+    c.anonymous,
+    c.tool,
+    JSON.stringify(c.arguments),
+    c.outcome,
+    c.error_code,
+    c.error,
+    c.duration_ms,
+    c.trace_id,
+    c.request_id,
+    c.session_id,
+    rowHash,
+    prevHash,
+    c.confirmed_by ?? null,
+    c.confirmed_at ?? null,
+  ];
 }
 
 /** An audit row as read back (admin endpoint, `npm run audit`). */

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { toWebRequest } from "@modelcontextprotocol/node";
 import { isLegacyRequest, type Server } from "@modelcontextprotocol/server";
 import { isOutage } from "../../kit/auth/bearer-auth.js";
 import {
@@ -19,6 +18,7 @@ import type { ToolCatalog } from "../mcp/tool-catalog.js";
 import { nameForLog } from "../mcp/tool-runner.js";
 import { type McpSession, ownerKey, type SessionRegistry } from "../session/session-registry.js";
 import { observeMcpRequest } from "../telemetry.js";
+import { classificationRequest } from "./classification-request.js";
 import { createLegacyServing } from "./legacy-serving.js";
 import { createModernServing } from "./modern-serving.js";
 import { readJsonBody } from "./read-json-body.js";
@@ -198,7 +198,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     const request = Object.assign(req, { auth: toAuthInfo(principal, auth.token, deps.resource) });
     // A session id is a 2025 request; otherwise the SDK's own classification decides (the `_meta`
     // envelope claim), so this routing can never disagree with what the handler would serve.
-    if (session === undefined && !(await isLegacyRequest(await toWebRequest(req, body), body))) {
+    if (session === undefined && !(await isLegacyRequest(classificationRequest(req), body))) {
       await modern.serve(request, res, body);
       return;
     }

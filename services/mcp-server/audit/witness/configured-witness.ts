@@ -9,13 +9,21 @@ import { createWitnessClient } from "./witness-client.js";
  * The identity service's audit witness as configured: IDENTITY_URL, called with the MCP server's
  * own service credential (MCP_CLIENT_SECRET at AUTH_TOKEN_URL), its countersignatures checked with
  * the keys at AUTH_JWKS_URL. The server and `npm run audit` reach it the same way.
+ *
+ * `timeoutMs` bounds each call: the server's 5 s default (a checkpoint the witness is too slow for
+ * is taken at the next one); an operator's `--verify` waits longer (`VERIFY_WITNESS_TIMEOUT_MS`), so a
+ * witness that is only slow on a busy host is still asked — one that is down is refused at once.
  */
-export function configuredWitness(config: Config): AuditWitnessAccess {
+export function configuredWitness(config: Config, timeoutMs = 5_000): AuditWitnessAccess {
   return {
     client: createWitnessClient({
       identityUrl: config.IDENTITY_URL,
       credentials: configuredClientCredentials(config, SERVICE_IDS.mcpServer),
+      timeoutMs,
     }),
-    keys: witnessKeys(config),
+    keys: witnessKeys(config, timeoutMs),
   };
 }
+
+/** How long `npm run audit -- --verify` waits for each answer of the witness. */
+export const VERIFY_WITNESS_TIMEOUT_MS = 30_000;

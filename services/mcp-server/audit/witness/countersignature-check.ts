@@ -14,13 +14,16 @@ export interface WitnessKeys {
 }
 
 /** The identity service's keys through the kit's one JWKS client (cache, cooldown, stale-on-failure). */
-export function witnessKeys(config: { AUTH_ISSUER: string; AUTH_JWKS_URL: string }): WitnessKeys {
+export function witnessKeys(
+  config: { AUTH_ISSUER: string; AUTH_JWKS_URL: string },
+  timeoutMs = 5_000,
+): WitnessKeys {
   return {
     issuer: config.AUTH_ISSUER,
     jwks: createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
       cacheMaxAgeMs: 600_000,
       cooldownMs: 30_000,
-      timeoutMs: 5_000,
+      timeoutMs,
     }),
   };
 }

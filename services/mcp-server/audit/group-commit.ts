@@ -1,0 +1,64 @@
+import { AsyncResource } from "node:async_hooks";
+import type { Database } from "../../kit/db/index.js";
+import { type AuditEntry, appendAuditEntries } from "../data/audit-log.js";
+
+/** Rows per transaction at most: one statement's parameters stay far below PostgreSQL's 65,535. */
+const MAX_BATCH = 64;
+
+interface Waiting {
+  readonly entry: AuditEntry;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit of audit rows (docs/performance.md, "Per-call breakdown: MCP server"). Every append
+ * locks the chain's head until it commits, so appends are serial by design; one transaction per
+ * row made each call pay a lock, an INSERT and a commit of its own while the others queued. Here
+ * the rows that arrive while a commit is under way wait for the next one and go in together: one
+ * lock, one multi-row INSERT, one commit, each row still hashed onto the one before it. Nothing is
+ * delayed to form a batch: an idle appender commits a lone row at once.
+ *
+ * Each `append` resolves only once its own row is committed (the caller answers after that, as
+ * before), and rejects if it was not. A batch that fails is retried row by row, so one row the
+ * database refuses fails only its own call.
+ */
+export function createGroupCommit(db: Database): (entry: AuditEntry) => Promise<void> {
+  const waiting: Waiting[] = [];
+  let flushing = false;
+  // Commits run in the context the appender was made in (the server's), not in whichever
+  // request happened to start the loop: other calls' rows are not that request's work.
+  const scope = new AsyncResource("audit-group-commit");
+
+  const commit = (entries: readonly AuditEntry[]) => db.transaction((tx) => appendAuditEntries(tx, entries));
+
+  const flush = async () => {
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, MAX_BATCH);
+        try {
+          await commit(batch.map((w) => w.entry));
+          for (const w of batch) w.resolve();
+        } catch (err) {
+          if (batch.length === 1) {
+            (batch[0] as Waiting).reject(err);
+            continue;
+          }
+          for (const w of batch) {
+            await commit([w.entry]).then(w.resolve, w.reject);
+          }
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  };
+
+  return (entry) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ entry, resolve, reject });
+      if (flushing) return;
+      flushing = true;
+      scope.runInAsyncScope(() => void flush());
+    });
+}
