@@ -16,9 +16,9 @@ import {
   startEventStream,
   writeEach,
 } from "../kit/model/testing/chat-stream-server.js";
+import { type AgentTestStack, collectRun, startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 import { insertAgent } from "./data/agents-table.js";
 import { REFRESH_MESSAGE } from "./run/agent-loop.js";
-import { type AgentTestStack, collectRun, startAgentTestStack } from "./testing/agent-test-stack.js";
 
 let stack: AgentTestStack;
 let admin: { accessToken: string; userId: string };

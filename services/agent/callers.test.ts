@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { type AgentTestStack, startAgentTestStack } from "./testing/agent-test-stack.js";
+import { type AgentTestStack, startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 
 /**
  * Who may call the agent service (docs/architecture.md, "Who may call what"): chat, for its user.

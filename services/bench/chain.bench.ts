@@ -2,7 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { ChatService } from "../../gen/supportext/chat/v1/chat_pb.js";
-import { startAgentTestStack } from "../agent/testing/agent-test-stack.js";
+import { startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 import { printRow, summarize } from "./stats.js";
 
 const USERS = Number(process.env.BENCH_CHAIN_USERS ?? 200);

@@ -5,8 +5,8 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService } from "../../gen/supportext/chat/v1/chat_pb.js";
-import { type AgentTestStack, startAgentTestStack } from "../agent/testing/agent-test-stack.js";
 import { addSpanProcessor } from "../kit/telemetry/tracing.js";
+import { type AgentTestStack, startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 
 /**
  * Telemetry over the whole real stack in one process (docs/architecture.md, "Telemetry"): one

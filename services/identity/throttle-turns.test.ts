@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
-import { type AgentTestStack, startAgentTestStack } from "../agent/testing/agent-test-stack.js";
+import { type AgentTestStack, startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 
 /**
  * One party's failures never lock another out (docs/identity.md, "Throttling"), over the whole chain: 20 failed client authentications at the token

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 /**
  * Who may call the gateway (docs/architecture.md, "Who may call what"): the agent service, with

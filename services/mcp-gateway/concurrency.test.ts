@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../identity/passwords/password-hash.js";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 const USERS = 100;
 const PASSWORD = "concurrency-test-password";

@@ -6,7 +6,7 @@ import type {
   McpGatewayService,
 } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { hashPassword } from "../identity/passwords/password-hash.js";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 /**
  * A destructive tool's question through the gateway (docs/mcp-gateway.md, "Questions to the user"),

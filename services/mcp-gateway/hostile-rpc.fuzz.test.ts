@@ -11,8 +11,8 @@ import {
   refusedText,
 } from "../kit/testing/fuzz/hostile-text.js";
 import { type Random, seededRandom } from "../kit/testing/fuzz/seeded-random.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 import { type RpcTarget, rpcTargets } from "./testing/fuzz/rpc-targets.js";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
 
 /**
  * Issue 19: every Connect method of every service of the stack, called as its permitted caller

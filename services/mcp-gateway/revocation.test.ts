@@ -3,9 +3,9 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { SessionAdminService } from "../../gen/supportext/auth/v1/session_admin_pb.js";
+import { type HopProbes, hopProbes, type ProbeResult } from "../stack/testing/hop-probes.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 import { sessionKeyPrefix } from "./gateway-service.js";
-import { type HopProbes, hopProbes, type ProbeResult } from "./testing/hop-probes.js";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
 
 /**
  * Issue 9, deliverable 3: when a login session ends, every hop refuses its tokens — the user's

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 let stack: TestStack;
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });

@@ -2,7 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
-import { startTestStack, type TestStack } from "./testing/test-stack.js";
+import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 /**
  * Issue 22, item 3: every service of the whole stack answers `/healthz` and `/readyz` on its own

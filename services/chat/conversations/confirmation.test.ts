@@ -11,8 +11,8 @@ import {
   type Message,
   MessageStatus,
 } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/agent-test-stack.js";
 import { createModelProvider } from "../../kit/model/create-provider.js";
+import { type AgentTestStack, startAgentTestStack } from "../../stack/testing/agent-test-stack.js";
 
 /**
  * Confirmation before destruction, end to end (docs/chat.md, "Confirmation before destruction"):

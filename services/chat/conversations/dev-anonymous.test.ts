@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolCallStatus } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import { ChatService, MessageStatus } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/agent-test-stack.js";
+import { type AgentTestStack, startAgentTestStack } from "../../stack/testing/agent-test-stack.js";
 
 /**
  * AUTH_DEV_ANONYMOUS=1 through the whole real stack (identity provider, agent, gateway, MCP

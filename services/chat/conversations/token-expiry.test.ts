@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StopReason } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/agent-test-stack.js";
+import { type AgentTestStack, startAgentTestStack } from "../../stack/testing/agent-test-stack.js";
 
 /**
  * Brief §8: an access token that expires during a turn ends it with `unauthenticated` and a

@@ -1,10 +1,10 @@
 import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { type AgentTestStack, startAgentTestStack } from "../../agent/testing/agent-test-stack.js";
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { kCredential, kPrincipal } from "../../kit/propagation/context-keys.js";
+import { type AgentTestStack, startAgentTestStack } from "../../stack/testing/agent-test-stack.js";
 import { createAgentClient } from "./agent-client.js";
 import { ThreadStore } from "./thread-store.js";
 import { runTurn, type TurnEvent } from "./turn.js";

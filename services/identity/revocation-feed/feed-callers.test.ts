@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
-import { startTestStack, type TestStack } from "../../mcp-gateway/testing/test-stack.js";
+import { startTestStack, type TestStack } from "../../stack/testing/test-stack.js";
 
 /**
  * Who may subscribe to the revocation feed (docs/architecture.md, "Who may call what"): the

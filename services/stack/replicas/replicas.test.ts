@@ -11,8 +11,8 @@ import { ToolCallStatus } from "../../../gen/supportext/agent/v1/agent_pb.js";
 import { AuditService } from "../../../gen/supportext/audit/v1/audit_pb.js";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { hopProbes } from "../../mcp-gateway/testing/hop-probes.js";
 import { stackBackends } from "../stack-backends.js";
+import { hopProbes } from "../testing/hop-probes.js";
 import { haproxyAvailable, type ReplicaStack, SERVICES, startReplicaStack } from "./replica-stack.js";
 
 const postgres = stackBackends().find((b) => b.name === "postgres");

@@ -2,15 +2,15 @@ import { randomUUID } from "node:crypto";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import { plannerSkill } from "../../agent/planner/planner-skill.js";
+import type { RunningAgent } from "../../agent/server.js";
 import { hashPassword } from "../../identity/passwords/password-hash.js";
 import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
 import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
 import { createModelProvider } from "../../kit/model/create-provider.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
 import type { LogCapture } from "../../kit/testing/log-capture.js";
-import { startTestStack, type TestStack } from "../../mcp-gateway/testing/test-stack.js";
-import { plannerSkill } from "../planner/planner-skill.js";
-import type { RunningAgent } from "../server.js";
+import { startTestStack, type TestStack } from "./test-stack.js";
 
 /**
  * The gateway's test stack (real identity provider, MCP server, gateway and agent service on

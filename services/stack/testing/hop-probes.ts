@@ -10,7 +10,7 @@ import {
   SERVICE_IDS,
   type ServiceCredentials,
 } from "../../kit/auth/service-identity.js";
-import { createTokenExchangeClient } from "../token/token-exchange-client.js";
+import { createTokenExchangeClient } from "../../mcp-gateway/token/token-exchange-client.js";
 import type { TestStack } from "./test-stack.js";
 
 /** What one hop answers a user's token: accepted, or refused with a code. */

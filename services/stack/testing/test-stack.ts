@@ -19,9 +19,9 @@ import type { Database } from "../../kit/db/index.js";
 import type { ModelProvider } from "../../kit/model/types.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
+import { type RunningGateway, startGateway } from "../../mcp-gateway/server.js";
 import { openMcpDatabase } from "../../mcp-server/data/open-database.js";
 import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.js";
-import { type RunningGateway, startGateway } from "../server.js";
 
 /**
  * The real identity provider, chat, MCP server, gateway and agent service on loopback, in this
