@@ -33,7 +33,7 @@ import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-c
 import { blockToRun, type CodeBlock, codeBlocks } from "./doc-blocks.js";
 import { stackBackends } from "./stack-backends.js";
 import { stackDatabase } from "./stack-database.js";
-import { processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
+import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./stack-harness.js";
 
 /**
  * docs/adding-a-tool.md, followed start to finish in a copy of the repository: the stack
@@ -253,7 +253,7 @@ afterAll(async () => {
   }
   await Promise.allSettled([docTests, checks]);
   rmSync(copy, { recursive: true, force: true });
-  rmSync(dataDir, { recursive: true, force: true });
+  await removeDataDir(dataDir);
   await backend?.dispose();
 }, 120_000);
 

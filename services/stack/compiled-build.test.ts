@@ -7,7 +7,7 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv } from "../kit/testing/child-env.js";
 import { freePort } from "../kit/testing/free-port.js";
-import { startStack } from "./stack-harness.js";
+import { removeDataDir, startStack } from "./stack-harness.js";
 
 /**
  * The production build (docs/development.md, "Production build"): `npm run build` into a temporary
@@ -168,7 +168,7 @@ describe("the compiled build", () => {
       }
     } finally {
       await stack.stop();
-      rmSync(stack.dataDir, { recursive: true, force: true });
+      await removeDataDir(stack.dataDir);
     }
     expect(stack.child.exitCode, stack.output().slice(-2000)).toBe(0);
   }, 300_000);

@@ -1,13 +1,12 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv } from "../kit/testing/child-env.js";
 import { freePort } from "../kit/testing/free-port.js";
 import { blockToRun, concatenatedJson, shellBlocks } from "./doc-blocks.js";
-import { processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
+import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./stack-harness.js";
 
 /**
  * The README's first hour, run as written: the stack started by `npm start` with the
@@ -84,7 +83,7 @@ afterAll(async () => {
   await Promise.race([stack?.stop(), new Promise((r) => setTimeout(r, 30_000))]);
   for (const pid of pids) if (processAlive(pid)) process.kill(pid, "SIGKILL");
   if (stack && stack.child.exitCode === null) stack.child.kill("SIGKILL");
-  if (stack) await rm(stack.dataDir, { recursive: true, force: true });
+  if (stack) await removeDataDir(stack.dataDir);
 }, 40_000);
 
 describe("README: send your first message", () => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -155,4 +155,21 @@ export function processAlive(pid: number): boolean {
 /** The `<service>.lock` files left in the data directory. */
 export function lockFiles(dataDir: string): string[] {
   return readdirSync(dataDir).filter((f) => f.endsWith(".lock"));
+}
+
+/**
+ * Removes a stack's data directory once nothing writes to it: the embedded PostgreSQL server (the
+ * pid in its postmaster.pid) finishes its shutdown after its owner has gone, which may be after the
+ * runner or npm has exited (docs/architecture.md, "Data").
+ */
+export async function removeDataDir(dataDir: string, timeoutMs = 30_000): Promise<void> {
+  const pidFile = join(dataDir, "postgres", "postmaster.pid");
+  const deadline = Date.now() + timeoutMs;
+  if (existsSync(pidFile)) {
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
+    while (Number.isInteger(pid) && processAlive(pid) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
 }

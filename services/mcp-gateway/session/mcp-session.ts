@@ -386,11 +386,16 @@ export class McpSession {
   }
 
   private async authorizedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
-    const headers = new Headers(init?.headers);
+    // One plain object for node:http, built once from the SDK's headers (docs/performance.md).
+    const headers: Record<string, string> = {};
+    const given = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
+    given.forEach((value, name) => {
+      headers[name] = value;
+    });
     const token = await this.options.tokenSource.tokenFor(this.subject);
-    if (token) headers.set("authorization", `Bearer ${token}`);
+    if (token) headers.authorization = `Bearer ${token}`;
     // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
-    for (const [name, value] of Object.entries(outgoingCallHeaders())) headers.set(name, value);
+    Object.assign(headers, outgoingCallHeaders());
     return nodeHttpFetch(url, { ...init, headers });
   }
 }

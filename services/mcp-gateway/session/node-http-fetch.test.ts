@@ -59,6 +59,19 @@ describe("nodeHttpFetch", () => {
     expect(await accepted.text()).toBe("");
   });
 
+  it("takes headers as a plain object, and a whole answer's body is read once, as with fetch", async () => {
+    const res = await nodeHttpFetch(`${base}/json`, {
+      method: "POST",
+      headers: { Authorization: "Bearer t-2", "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.ok).toBe(true);
+    expect(res.bodyUsed).toBe(false);
+    expect(await res.json()).toEqual({ method: "POST", auth: "Bearer t-2", body: "{}" });
+    expect(res.bodyUsed).toBe(true);
+    await expect(res.text()).rejects.toThrow(TypeError);
+  });
+
   it("streams an SSE answer before it ends, and the caller's abort ends it", async () => {
     const controller = new AbortController();
     const res = await nodeHttpFetch(`${base}/sse`, { signal: controller.signal });

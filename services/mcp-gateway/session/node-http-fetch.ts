@@ -2,6 +2,7 @@ import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as https from "node:https";
 import { Readable } from "node:stream";
+import { BufferedResponse } from "./buffered-response.js";
 
 /**
  * The `fetch` the gateway's MCP transports use: node:http with keep-alive instead of the global
@@ -10,7 +11,10 @@ import { Readable } from "node:stream";
  * signal per request until garbage collection (undici copies that list on every request). The
  * gateway sends small JSON bodies and reads small JSON answers or one SSE stream; for that a plain
  * request is enough:
- * - JSON (and empty) answers are read whole, then handed over as a Response;
+ * - JSON (and empty) answers are read whole, then handed over as a `BufferedResponse` (no body
+ *   stream to build and read back);
+ * - headers given as a plain object are copied with their names lower-cased (no WHATWG Headers
+ *   round trip);
  * - an SSE answer (`text/event-stream`) is streamed and stays abortable until it ends;
  * - the caller's signal is linked only while its request runs;
  * - failures reject like fetch: a TypeError whose `cause` is the socket error (ECONNREFUSED, …).
@@ -31,10 +35,7 @@ export function nodeHttpFetch(input: string | URL, init: RequestInit = {}): Prom
   const agent = agents[url.protocol as keyof typeof agents];
   if (!agent) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
   const body = requestBody(init.body);
-  const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((value, key) => {
-    headers[key] = value;
-  });
+  const headers = headerRecord(init.headers);
   if (body !== undefined) headers["content-length"] = String(body.byteLength);
 
   return new Promise<Response>((resolve, reject) => {
@@ -74,11 +75,27 @@ export function nodeHttpFetch(input: string | URL, init: RequestInit = {}): Prom
       res.once("end", () => {
         unlink();
         const noBody = status === 204 || status === 304 || (init.method ?? "GET") === "HEAD";
-        resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }));
+        const whole = noBody ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        // The SDK reads status, headers, text() and json() of these: the Response it needs, without the stream.
+        resolve(new BufferedResponse(whole, status, responseHeaders, url.href) as unknown as Response);
       });
     });
     req.end(body);
   });
+}
+
+/** The request's headers as the plain object node:http takes, names lower-cased as Headers would. */
+function headerRecord(init: RequestInit["headers"]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (init && !(init instanceof Headers) && !Array.isArray(init)) {
+    for (const [key, value] of Object.entries(init as Record<string, string>))
+      headers[key.toLowerCase()] = value;
+    return headers;
+  }
+  new Headers(init).forEach((value, key) => {
+    headers[key] = value;
+  });
+  return headers;
 }
 
 function requestBody(body: RequestInit["body"]): Buffer | undefined {
