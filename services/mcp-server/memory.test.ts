@@ -7,14 +7,14 @@ import { ADMIN, type Harness, initializeBody, startHarness } from "./testing/har
  * Per-call state is released (docs/mcp-server.md, "Memory"): heap after a full GC, before and after
  * thousands of tools/call on ONE 2025 session and on the stateless 2026-07-28 path, grows by less
  * than a fixed bound. The SDK 1.x server kept ~7 KB per call on a session in JSON-response mode
- * (its stream mapping was never cleaned up): 4,000 calls would be ~28 MB here.
+ * (its stream mapping was never cleaned up): 2,000 calls would be ~14 MB here.
  */
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-// 4,000 calls: the SDK 1.x leak (~7 KB per call) would be ~28 MB, far past the bound; a fixed
+// 2,000 calls: the SDK 1.x leak (~7 KB per call) would be ~14 MB, past the bound; a fixed
 // overhead (pools, caches filled once) stays under it.
-const CALLS = 4_000;
+const CALLS = 2_000;
 const BOUND_BYTES = 8 * 1024 * 1024;
 
 let h: Harness;
