@@ -1,3 +1,5 @@
+import { backoffDelayMs } from "../kit/retry/index.js";
+
 /**
  * When to restart a crashed service: 0.5 s after the first crash, doubling on each crash that
  * follows quickly, at most 30 s; a service that ran healthy for a minute starts again from 0.5 s,
@@ -18,14 +20,13 @@ export interface Backoff {
 }
 
 export function createBackoff(policy: BackoffPolicy = RESTART_BACKOFF): Backoff {
-  let previous = 0;
+  const schedule = { initialMs: policy.initialMs, maxMs: policy.maxMs, jitter: "none" } as const;
+  // Crashes in a row, each after less than `resetAfterMs` of running (-1: none yet).
+  let streak = -1;
   return {
     next(ranMs) {
-      previous =
-        previous === 0 || ranMs >= policy.resetAfterMs
-          ? policy.initialMs
-          : Math.min(previous * 2, policy.maxMs);
-      return previous;
+      streak = streak < 0 || ranMs >= policy.resetAfterMs ? 0 : streak + 1;
+      return backoffDelayMs(streak, schedule);
     },
   };
 }

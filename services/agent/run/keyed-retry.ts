@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "../../kit/retry/index.js";
 
 /** Codes a lost connection to the gateway (reset, closed stream, timeout) arrives as. */
 const LOST: ReadonlySet<Code> = new Set([
@@ -11,9 +12,6 @@ const LOST: ReadonlySet<Code> = new Set([
   Code.Internal,
   Code.DeadlineExceeded,
 ]);
-
-/** Pause between attempts while a restarting gateway still refuses connections. */
-const REFUSED_BACKOFF_MS = [100, 200, 400, 800, 1000] as const;
 
 export const UNCONFIRMED =
   "the connection to the tool service was lost and a retry could not confirm the outcome: the change may or may not have been made";
@@ -42,7 +40,8 @@ export async function withKeyedRetry<T>(
       return await call();
     } catch (err) {
       const ce = ConnectError.from(err);
-      const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
+      // While a restarting gateway still refuses connections.
+      const pause = backoffDelayMs(attempt, REFUSED_CONNECTION_BACKOFF);
       // Any lost connection again — refused (nothing reached the gateway), `unavailable` (the gateway,
       // or the MCP server behind it, is still coming back), or a reset on a connection the killed
       // gateway left behind: with the same key, asking again cannot change anything twice, and only
@@ -64,16 +63,4 @@ export function refusedLocally(err: ConnectError): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return /\bECONNREFUSED\b/.test(err.rawMessage);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

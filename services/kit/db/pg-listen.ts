@@ -1,4 +1,5 @@
 import pg from "pg";
+import { backoffDelayMs } from "../retry/index.js";
 import { assertChannelName, type ListenFn, type Listening, type ListenOptions } from "./listen.js";
 import type { DatabaseLogger } from "./types.js";
 
@@ -106,10 +107,8 @@ export function createPgListen(settings: PgListenSettings): { listen: ListenFn; 
 
     const scheduleReconnect = () => {
       if (closed) return;
-      const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 16));
-      attempt++;
       // Jitter: replicas that lost the server together don't all come back in the same millisecond.
-      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      const delay = backoffDelayMs(attempt++, { initialMs, maxMs, jitter: "equal" });
       retryTimer = setTimeout(() => {
         open().then(
           (client) => {

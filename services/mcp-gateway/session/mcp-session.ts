@@ -14,6 +14,7 @@ import {
 import type { Logger } from "../../kit/log/logger.js";
 import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";
 import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "../../kit/retry/index.js";
 import { mcpClientRequest } from "../telemetry.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { answerQuestion, askedWithoutAnswer, type CallQuestions, questionsOf } from "./call-questions.js";
@@ -55,9 +56,6 @@ export interface ToolCallOptions extends CallOptions {
   /** The `requestState` of the `input_required` answered, echoed byte for byte. */
   readonly requestState?: string;
 }
-
-/** Pause between attempts while a restarting MCP server still refuses connections. */
-const REFUSED_BACKOFF_MS = [100, 200, 400, 800, 1000] as const;
 
 /** One connected MCP client; replaced (not closed under running calls) when the server forgets it. */
 interface Connection {
@@ -277,7 +275,8 @@ export class McpSession {
         // request did not run.
         const refused =
           causeCode(err) === "ECONNREFUSED" || (err instanceof SdkHttpError && err.status === 503);
-        const pause = REFUSED_BACKOFF_MS[Math.min(attempt, REFUSED_BACKOFF_MS.length - 1)] ?? 1000;
+        // While a restarting MCP server still refuses connections.
+        const pause = backoffDelayMs(attempt, REFUSED_CONNECTION_BACKOFF);
         if (!mayHaveRun || !refused || signal?.aborted || performance.now() + pause > deadline) throw err;
         if (this.current) this.retire(this.current);
         await sleep(pause, signal);
@@ -419,18 +418,6 @@ function isRetryable(err: unknown, idempotent: boolean, keyed: boolean): boolean
     return keyed && (err.code === SdkErrorCode.RequestTimeout || err.code === SdkErrorCode.ConnectionClosed);
   }
   return false;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 export function causeCode(err: unknown): string | undefined {

@@ -1,3 +1,5 @@
+import { type BackoffSchedule, backoffDelayMs } from "../../retry/index.js";
+
 export interface BackoffSettings {
   /** First delay after a failure (and after a clean end: the server draining). */
   readonly initialMs?: number;
@@ -6,17 +8,18 @@ export interface BackoffSettings {
 }
 
 /**
- * Delay before reconnect attempt `attempt` (0-based): doubling from `initialMs` up to `maxMs`, with
- * "equal jitter" (half fixed, half random) so the verifiers of a restarted identity provider don't
- * all come back in the same millisecond, yet none waits much less than the schedule.
+ * The revocation feed's reconnect schedule: from 100 ms up to 2 s, with equal jitter, so the
+ * verifiers of a restarted identity provider don't all come back in the same millisecond.
  */
+export function reconnectSchedule(settings: BackoffSettings = {}): BackoffSchedule {
+  return { initialMs: settings.initialMs ?? 100, maxMs: settings.maxMs ?? 2_000, jitter: "equal" };
+}
+
+/** Delay before reconnect attempt `attempt` (0-based) on that schedule. */
 export function reconnectDelayMs(
   attempt: number,
   settings: BackoffSettings = {},
   random = Math.random,
 ): number {
-  const initial = settings.initialMs ?? 100;
-  const max = settings.maxMs ?? 2_000;
-  const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  return backoffDelayMs(attempt, reconnectSchedule(settings), random);
 }
