@@ -5,7 +5,8 @@ export default defineConfig({
   test: {
     include: ["services/**/*.test.ts", "examples/**/*.test.ts", "deploy/**/*.test.ts"],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A whole stack starting on a busy 2-core machine (several files at once) can take over a minute.
+    hookTimeout: 120_000,
     // Each test file starts its own servers on ephemeral loopback ports; files run in parallel.
     pool: "forks",
     // Vitest's default is one worker per core but one (2 cores: one file at a time), while most files

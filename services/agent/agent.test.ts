@@ -6,8 +6,8 @@ import {
   type ToolCall,
   ToolCallStatus,
 } from "../../gen/supportext/agent/v1/agent_pb.js";
-import { TOOL_NAMES } from "../kit/auth/scopes.js";
-import { createOpenAiCompatibleProvider } from "../kit/model/openai-compatible.js";
+import { TOOL_NAMES } from "../kit/auth/index.js";
+import { createOpenAiCompatibleProvider } from "../kit/model/index.js";
 import {
   chunk,
   pause,

@@ -2,8 +2,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService } from "../../gen/supportext/agent/v1/agent_pb.js";
-import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
+import { configuredClientCredentials, SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 
 /**

@@ -1,8 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createTokenVerifier } from "../kit/auth/token-verifier.js";
-import { createLogger } from "../kit/log/logger.js";
-import { startServiceServer } from "../kit/server/service-server.js";
+import { createTokenVerifier } from "../kit/auth/index.js";
+import { createLogger } from "../kit/log/index.js";
+import { startServiceServer } from "../kit/server/index.js";
 import { RelayService } from "../kit/testing/gen/supportext/relay/v1/relay_pb.js";
 import { relayRoutes } from "../kit/testing/relay-service.js";
 import { startTestIssuer } from "../kit/testing/test-issuer.js";

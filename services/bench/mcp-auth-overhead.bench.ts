@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { ROLE_SCOPES } from "../kit/auth/scopes.js";
+import { ROLE_SCOPES } from "../kit/auth/index.js";
 import { startTestIssuer } from "../kit/testing/test-issuer.js";
 import { startBenchIdentity } from "./bench-identity.js";
 import { spawnMcpServer } from "./mcp-server-process.js";

@@ -1,11 +1,10 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { RenewingTokenCache } from "../kit/auth/renewing-token-cache.js";
-import type { ServiceCredentials } from "../kit/auth/service-identity.js";
-import { createServiceTokenVerifier, createTokenVerifier } from "../kit/auth/token-verifier.js";
-import { createLogger } from "../kit/log/logger.js";
-import { createServiceCredentialInterceptor } from "../kit/propagation/service-credential-interceptor.js";
-import { startServiceServer } from "../kit/server/service-server.js";
+import type { ServiceCredentials } from "../kit/auth/index.js";
+import { createServiceTokenVerifier, createTokenVerifier, RenewingTokenCache } from "../kit/auth/index.js";
+import { createLogger } from "../kit/log/index.js";
+import { createServiceCredentialInterceptor } from "../kit/propagation/index.js";
+import { startServiceServer } from "../kit/server/index.js";
 import { RelayService } from "../kit/testing/gen/supportext/relay/v1/relay_pb.js";
 import { relayRoutes } from "../kit/testing/relay-service.js";
 import { startTestIssuer } from "../kit/testing/test-issuer.js";

@@ -1,8 +1,6 @@
-import { loadConfig } from "../kit/config/config.js";
-import { createLogger } from "../kit/log/logger.js";
-import { reportMemory } from "../kit/server/memory-report.js";
-import { stopOnSignals } from "../kit/server/shutdown.js";
-import { startOrExit } from "../kit/server/start-failure.js";
+import { loadConfig } from "../kit/config/index.js";
+import { createLogger } from "../kit/log/index.js";
+import { reportMemory, startOrExit, stopOnSignals } from "../kit/server/index.js";
 import { startChat } from "./server.js";
 
 const config = loadConfig({ secrets: ["CHAT_CLIENT_SECRET"] });

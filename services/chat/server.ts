@@ -1,13 +1,17 @@
-import { protectedResourceMetadata, sendProtectedResourceMetadata } from "../kit/auth/protected-resource.js";
-import { SCOPES } from "../kit/auth/scopes.js";
-import { type ServiceAuth, startServiceAuth } from "../kit/auth/service-auth.js";
-import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import type { Config } from "../kit/config/config.js";
-import { databaseDependency } from "../kit/db/database-dependency.js";
+import {
+  protectedResourceMetadata,
+  SCOPES,
+  SERVICE_IDS,
+  type ServiceAuth,
+  sendProtectedResourceMetadata,
+  startServiceAuth,
+} from "../kit/auth/index.js";
+import type { Config } from "../kit/config/index.js";
 import type { Database } from "../kit/db/index.js";
-import type { Logger } from "../kit/log/logger.js";
-import { anyOrigin, startServiceServer } from "../kit/server/service-server.js";
-import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
+import { databaseDependency } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/index.js";
+import { anyOrigin, startServiceServer } from "../kit/server/index.js";
+import { startTelemetry } from "../kit/telemetry/index.js";
 import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";

@@ -5,7 +5,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService } from "../../gen/supportext/chat/v1/chat_pb.js";
-import { addSpanProcessor } from "../kit/telemetry/tracing.js";
+import { addSpanProcessor } from "../kit/telemetry/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../stack/testing/agent-test-stack.js";
 
 /**

@@ -1,7 +1,6 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import { createServiceTokenVerifier } from "../kit/auth/token-verifier.js";
+import { createServiceTokenVerifier, SERVICE_IDS } from "../kit/auth/index.js";
 import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
 import {
   startTestIdentity,

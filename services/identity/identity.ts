@@ -1,10 +1,9 @@
 import type { ConnectRouter } from "@connectrpc/connect";
-import type { Principal } from "../kit/auth/principal.js";
-import type { TokenVerifier } from "../kit/auth/token-verifier.js";
-import type { Config } from "../kit/config/config.js";
+import type { Principal, TokenVerifier } from "../kit/auth/index.js";
+import type { Config } from "../kit/config/index.js";
 import type { Database } from "../kit/db/index.js";
-import type { Logger } from "../kit/log/logger.js";
-import { anyOrigin, type HttpRoute } from "../kit/server/service-server.js";
+import type { Logger } from "../kit/log/index.js";
+import { anyOrigin, type HttpRoute } from "../kit/server/index.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { createAgentRegistrations, SEED_AGENT_REGISTRATIONS } from "./agents/agent-registrations.js";
 import { reconcileSeededAgents } from "./agents/reconcile-seeded-agents.js";

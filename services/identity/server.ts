@@ -1,11 +1,11 @@
-import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import type { Config } from "../kit/config/config.js";
-import { databaseDependency } from "../kit/db/database-dependency.js";
+import { SERVICE_IDS } from "../kit/auth/index.js";
+import type { Config } from "../kit/config/index.js";
 import type { Database } from "../kit/db/index.js";
-import { STRICT } from "../kit/input/clean-text.js";
-import type { Logger } from "../kit/log/logger.js";
-import { startServiceServer } from "../kit/server/service-server.js";
-import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
+import { databaseDependency } from "../kit/db/index.js";
+import { STRICT } from "../kit/input/index.js";
+import type { Logger } from "../kit/log/index.js";
+import { startServiceServer } from "../kit/server/index.js";
+import { startTelemetry } from "../kit/telemetry/index.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { IDENTITY_CALLER_RULES } from "./caller-rules.js";
 import { openIdentityDatabase } from "./data/open-identity-database.js";

@@ -3,8 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
+import { configuredClientCredentials, SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/index.js";
 import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 /**

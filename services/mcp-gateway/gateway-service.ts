@@ -10,12 +10,16 @@ import {
   McpGatewayService,
   type Tool,
 } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/scopes.js";
-import type { Logger } from "../kit/log/logger.js";
-import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/page-token.js";
-import { kCaller, kCredential } from "../kit/propagation/context-keys.js";
-import { requirePrincipal } from "../kit/propagation/handler-context.js";
-import { isValidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from "../kit/propagation/idempotency-meta.js";
+import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/index.js";
+import type { Logger } from "../kit/log/index.js";
+import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/index.js";
+import {
+  isValidIdempotencyKey,
+  kCaller,
+  kCredential,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  requirePrincipal,
+} from "../kit/propagation/index.js";
 import { classifyToolError, toConnectError } from "./errors.js";
 import { exceedsNesting } from "./json-nesting.js";
 import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOOL_NAMES } from "../kit/auth/scopes.js";
+import { TOOL_NAMES } from "../kit/auth/index.js";
 import { startTestStack, type TestStack } from "../stack/testing/test-stack.js";
 
 let stack: TestStack;

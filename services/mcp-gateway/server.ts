@@ -1,9 +1,8 @@
-import { startServiceAuth } from "../kit/auth/service-auth.js";
-import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import type { Config } from "../kit/config/config.js";
-import type { Logger } from "../kit/log/logger.js";
-import { startServiceServer } from "../kit/server/service-server.js";
-import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
+import { SERVICE_IDS, startServiceAuth } from "../kit/auth/index.js";
+import type { Config } from "../kit/config/index.js";
+import type { Logger } from "../kit/log/index.js";
+import { startServiceServer } from "../kit/server/index.js";
+import { startTelemetry } from "../kit/telemetry/index.js";
 import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
 import { ServerEra, versionPolicy } from "./session/server-era.js";

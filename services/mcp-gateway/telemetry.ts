@@ -1,14 +1,14 @@
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from "@modelcontextprotocol/client";
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import { Counter, Gauge, Histogram } from "prom-client";
-import { endSpan } from "../kit/propagation/join-call.js";
-import { callAttributes } from "../kit/telemetry/call-attributes.js";
+import { endSpan } from "../kit/propagation/index.js";
 import {
+  callAttributes,
   currentTelemetry,
   DURATION_BUCKETS,
   type ServiceTelemetry,
-} from "../kit/telemetry/service-telemetry.js";
-import { tracerFor } from "../kit/telemetry/tracing.js";
+  tracerFor,
+} from "../kit/telemetry/index.js";
 
 /**
  * The gateway's own telemetry (docs/architecture.md, "Telemetry"): a client span and RED metrics

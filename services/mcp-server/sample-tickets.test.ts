@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RevocationService } from "../../gen/supportext/auth/v1/revocation_pb.js";
-import { createRevocationWatcher, revocationWatcherSettings } from "../kit/auth/revocation/index.js";
-import { createServiceClient } from "../kit/client/service-client.js";
+import { createRevocationWatcher, revocationWatcherSettings } from "../kit/auth/index.js";
+import { createServiceClient } from "../kit/client/index.js";
 import { readAuditHead } from "./data/audit-head.js";
 import { SAMPLE_TICKET_AUTHOR, SAMPLE_TICKETS } from "./data/sample-tickets.js";
 import { seedSampleTickets } from "./data/seed-sample-tickets.js";

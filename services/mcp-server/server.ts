@@ -1,36 +1,30 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { configuredClientCredentials } from "../kit/auth/client-credentials.js";
-import { DEV_ANONYMOUS_PRINCIPAL } from "../kit/auth/principal.js";
 import {
+  awaitFirstSnapshot,
+  configuredClientCredentials,
+  createConfiguredKeySet,
+  createConfiguredVerifier,
+  DEV_ANONYMOUS_PRINCIPAL,
   protectedResourceMetadata,
   protectedResourceMetadataPaths,
   protectedResourceMetadataUrl,
-} from "../kit/auth/protected-resource.js";
-import {
-  awaitFirstSnapshot,
   type RevocationWatcher,
   revocationChecks,
   revocationFeedDependency,
-  watchRevocations,
-} from "../kit/auth/revocation/index.js";
-import { SCOPES } from "../kit/auth/scopes.js";
-import { SERVICE_IDS } from "../kit/auth/service-identity.js";
-import {
-  createConfiguredKeySet,
-  createConfiguredVerifier,
+  SCOPES,
+  SERVICE_IDS,
   type TokenVerifier,
-} from "../kit/auth/token-verifier.js";
-import type { Config } from "../kit/config/config.js";
-import { databaseDependency } from "../kit/db/database-dependency.js";
+  watchRevocations,
+} from "../kit/auth/index.js";
+import type { Config } from "../kit/config/index.js";
 import type { Database } from "../kit/db/index.js";
-import type { Logger } from "../kit/log/logger.js";
-import { createModelProvider } from "../kit/model/create-provider.js";
-import type { ModelProvider } from "../kit/model/types.js";
-import { followDependencies } from "../kit/server/dependency.js";
-import { createHealth } from "../kit/server/health.js";
-import { answerHealthRoute } from "../kit/server/health-routes.js";
-import { startTelemetry } from "../kit/telemetry/service-telemetry.js";
+import { databaseDependency } from "../kit/db/index.js";
+import type { Logger } from "../kit/log/index.js";
+import type { ModelProvider } from "../kit/model/index.js";
+import { createModelProvider } from "../kit/model/index.js";
+import { answerHealthRoute, createHealth, followDependencies } from "../kit/server/index.js";
+import { startTelemetry } from "../kit/telemetry/index.js";
 import { createAuditRecorder } from "./audit/audit-recorder.js";
 import type { AuditWitnessAccess } from "./audit/audit-service.js";
 import { checkpointKeyPath, loadOrCreateCheckpointKey } from "./audit/witness/checkpoint-key.js";

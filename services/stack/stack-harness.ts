@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { createClientCredentials } from "../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/service-identity.js";
+import { createClientCredentials, SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../kit/auth/index.js";
 import { freePort } from "../kit/testing/free-port.js";
 
 /** For the stack's tests: a stack started in a temporary DATA_DIR on free ports, whatever the shell exports. */

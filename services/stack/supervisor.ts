@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { EXIT_INVALID_CONFIG } from "../kit/config/config.js";
-import type { Logger } from "../kit/log/logger.js";
-import { STOP_ON_SIGNALS_READY } from "../kit/server/shutdown.js";
-import { EXIT_CANNOT_START } from "../kit/server/start-failure.js";
+import { EXIT_INVALID_CONFIG } from "../kit/config/index.js";
+import type { Logger } from "../kit/log/index.js";
+import { EXIT_CANNOT_START, STOP_ON_SIGNALS_READY } from "../kit/server/index.js";
 import { type Backoff, createBackoff } from "./backoff.js";
 import type { StackProcess } from "./services.js";
 import { waitForPort } from "./wait-for-port.js";

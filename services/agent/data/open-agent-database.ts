@@ -1,4 +1,4 @@
-import type { Config } from "../../kit/config/config.js";
+import type { Config } from "../../kit/config/index.js";
 import { type Database, type DatabaseLogger, openServiceDatabase } from "../../kit/db/index.js";
 import { AGENT_MIGRATIONS } from "./migrations.js";
 

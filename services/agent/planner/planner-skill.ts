@@ -1,5 +1,10 @@
-import type { EmbeddedAnswer, EmbeddedSkill } from "../../kit/model/embedded/skill.js";
-import type { ChatMessage, ChatRequest, ToolCall } from "../../kit/model/types.js";
+import type {
+  ChatMessage,
+  ChatRequest,
+  EmbeddedAnswer,
+  EmbeddedSkill,
+  ToolCall,
+} from "../../kit/model/index.js";
 import { readRunContext } from "../registry/run-context.js";
 import { askWhatToDo, describeTools } from "./capabilities.js";
 import { planMessage, type Step } from "./plan.js";

@@ -15,7 +15,7 @@ import type {
   ChatMessage,
   ModelProvider,
   ToolCall as ModelToolCall,
-} from "../../kit/model/types.js";
+} from "../../kit/model/index.js";
 import type { UsageLimits } from "../registry/agent-record.js";
 import { encodeToolResult } from "../tool-result-content.js";
 import { answerOf, argumentsSummary, confirmationOf } from "./confirmation.js";

@@ -1,6 +1,6 @@
 import type { RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import { ModelError } from "../../kit/model/model-error.js";
-import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/types.js";
+import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/index.js";
+import { ModelError } from "../../kit/model/index.js";
 import { events, textPieces } from "./events.js";
 
 /**

@@ -1,12 +1,10 @@
 import { createHash } from "node:crypto";
 import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/service-identity.js";
-import { createServiceClient } from "../../kit/client/service-client.js";
-import type { ToolDefinition } from "../../kit/model/types.js";
-import { kActingAgent } from "../../kit/propagation/context-keys.js";
-import { forwardFrom } from "../../kit/propagation/handler-context.js";
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/idempotency-meta.js";
+import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/index.js";
+import { createServiceClient } from "../../kit/client/index.js";
+import type { ToolDefinition } from "../../kit/model/index.js";
+import { forwardFrom, kActingAgent, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/index.js";
 import { codeName } from "./code-name.js";
 import { withKeyedRetry } from "./keyed-retry.js";
 import { toolErrorText } from "./tool-error-text.js";

@@ -1,8 +1,8 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { ChatService, type Message } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import type { Logger } from "../../kit/log/logger.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../../kit/paging/page-token.js";
-import { forwardFrom, requirePrincipal } from "../../kit/propagation/handler-context.js";
+import type { Logger } from "../../kit/log/index.js";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../../kit/paging/index.js";
+import { forwardFrom, requirePrincipal } from "../../kit/propagation/index.js";
 import type { AgentClient } from "./agent-client.js";
 import type { ThreadCursor, ThreadStore } from "./thread-store.js";
 import { messageToProto, threadToProto } from "./to-proto.js";

@@ -1,9 +1,8 @@
 import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
-import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
-import { kCredential, kPrincipal } from "../../kit/propagation/context-keys.js";
+import { configuredClientCredentials, SERVICE_IDS } from "../../kit/auth/index.js";
+import { kCredential, kPrincipal } from "../../kit/propagation/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../../stack/testing/agent-test-stack.js";
 import { createAgentClient } from "./agent-client.js";
 import { ThreadStore } from "./thread-store.js";

@@ -17,9 +17,8 @@ import {
   type TurnResumed,
   TurnResumedSchema,
 } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import type { Logger } from "../../kit/log/logger.js";
-import { kRequestId } from "../../kit/propagation/context-keys.js";
-import { forwardFrom, requirePrincipal } from "../../kit/propagation/handler-context.js";
+import type { Logger } from "../../kit/log/index.js";
+import { forwardFrom, kRequestId, requirePrincipal } from "../../kit/propagation/index.js";
 import type { AgentClient } from "./agent-client.js";
 import type { MessageRow, MessageStatus, ThreadRow, ThreadStore } from "./thread-store.js";
 import {

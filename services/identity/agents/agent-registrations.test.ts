@@ -1,7 +1,6 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOOL_NAMES } from "../../kit/auth/scopes.js";
-import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import { SERVICE_IDS, TOOL_NAMES } from "../../kit/auth/index.js";
 import {
   startTestIdentity,
   TEST_GATEWAY_ID,

@@ -1,8 +1,12 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/scopes.js";
-import { SEEDED_AGENT_IDS, seededAgentTools } from "../../kit/auth/seeded-agent-tools.js";
-import { SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import {
+  SEEDED_AGENT_IDS,
+  SERVICE_IDS,
+  seededAgentTools,
+  TOOL_NAMES,
+  TOOL_SCOPES,
+} from "../../kit/auth/index.js";
 import {
   startTestIdentity,
   TEST_GATEWAY_ID,

@@ -1,5 +1,4 @@
-import type { CheckpointReason } from "../../kit/audit/checkpoint.js";
-import type { Witnessed } from "../../kit/audit/checkpoint-proto.js";
+import type { CheckpointReason, Witnessed } from "../../kit/audit/index.js";
 import type { Queryable } from "../../kit/db/index.js";
 
 interface Row extends Record<string, unknown> {

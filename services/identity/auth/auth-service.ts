@@ -6,8 +6,7 @@ import {
   type TokenPairSchema,
   type UserSchema,
 } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { kPeerAddress } from "../../kit/propagation/context-keys.js";
-import { requirePrincipal } from "../../kit/propagation/handler-context.js";
+import { kPeerAddress, requirePrincipal } from "../../kit/propagation/index.js";
 import type { IssuedTokens } from "../provider/first-party-sessions.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import type { UserRecord, UserStore } from "../users/user-store.js";

@@ -1,6 +1,10 @@
-import { AuthError } from "../../kit/auth/auth-error.js";
-import { SERVICE_IDS, type ServiceCaller } from "../../kit/auth/service-identity.js";
-import { createServiceTokenVerifier, type ServiceTokenVerifier } from "../../kit/auth/token-verifier.js";
+import {
+  AuthError,
+  createServiceTokenVerifier,
+  SERVICE_IDS,
+  type ServiceCaller,
+  type ServiceTokenVerifier,
+} from "../../kit/auth/index.js";
 import type { AgentDirectory, RegisteredAgent } from "../agents/agent-directory.js";
 import { lookupAgent } from "../agents/lookup-agent.js";
 import { OAuthError } from "../http/oauth-response.js";

@@ -1,7 +1,11 @@
-import { AuthError } from "../../kit/auth/auth-error.js";
-import { type Actor, DEV_ANONYMOUS_PRINCIPAL, type Principal } from "../../kit/auth/principal.js";
-import { scopesForTools } from "../../kit/auth/scopes.js";
-import type { TokenVerifier } from "../../kit/auth/token-verifier.js";
+import type { TokenVerifier } from "../../kit/auth/index.js";
+import {
+  type Actor,
+  AuthError,
+  DEV_ANONYMOUS_PRINCIPAL,
+  type Principal,
+  scopesForTools,
+} from "../../kit/auth/index.js";
 import type { Form } from "../http/form-body.js";
 import { invalidRequest, OAuthError } from "../http/oauth-response.js";
 import type { ActorTokenCheck, VerifiedActor } from "./actor-token.js";

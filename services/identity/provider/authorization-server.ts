@@ -1,17 +1,17 @@
 import { context, trace } from "@opentelemetry/api";
 import { Provider } from "oidc-provider";
-import { SCOPES } from "../../kit/auth/scopes.js";
-import type { Config } from "../../kit/config/config.js";
+import { SCOPES } from "../../kit/auth/index.js";
+import type { Config } from "../../kit/config/index.js";
 import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/logger.js";
+import type { Logger } from "../../kit/log/index.js";
 import {
   anyOrigin,
   type HttpRequest,
   type HttpResponse,
   type HttpRoute,
   routeAnswersCors,
-} from "../../kit/server/service-server.js";
-import { joinHttpRequest } from "../../kit/telemetry/http-request.js";
+} from "../../kit/server/index.js";
+import { joinHttpRequest } from "../../kit/telemetry/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import type { RevocationReason } from "../sessions/revocation-list.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";

@@ -1,5 +1,5 @@
 import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/logger.js";
+import type { Logger } from "../../kit/log/index.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import type { SlidingWindow } from "../throttle/sliding-window.js";

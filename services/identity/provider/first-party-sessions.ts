@@ -1,7 +1,7 @@
 import * as jose from "jose";
 import type { Provider } from "oidc-provider";
-import { requestToken, TokenEndpointError } from "../../kit/auth/token-request.js";
-import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import { requestToken, TokenEndpointError } from "../../kit/auth/index.js";
+import { outgoingCallHeaders } from "../../kit/propagation/index.js";
 import type { SessionStore } from "../sessions/session-store.js";
 import type { UserRecord, UserStore } from "../users/user-store.js";
 import { LOGIN_CLIENT_ID } from "./first-party-clients.js";

@@ -2,8 +2,11 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
+import {
+  configuredClientCredentials,
+  SERVICE_AUTHORIZATION_HEADER,
+  SERVICE_IDS,
+} from "../../kit/auth/index.js";
 import { startTestStack, type TestStack } from "../../stack/testing/test-stack.js";
 
 /**

@@ -6,7 +6,7 @@ import {
   type WatchResponse,
   WatchResponseSchema,
 } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import type { Logger } from "../../kit/log/logger.js";
+import type { Logger } from "../../kit/log/index.js";
 import type { RevocationList, RevokedEntry } from "../sessions/revocation-list.js";
 
 export interface RevocationFeedOptions {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Config } from "../../kit/config/config.js";
+import type { Config } from "../../kit/config/index.js";
 import type { Database } from "../../kit/db/index.js";
 import { captureLogs } from "../../kit/testing/log-capture.js";
 import { openIdentityDatabase } from "../data/open-identity-database.js";

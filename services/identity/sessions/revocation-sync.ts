@@ -1,5 +1,5 @@
 import type { Database, Listening } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/logger.js";
+import type { Logger } from "../../kit/log/index.js";
 import type { RevocationList } from "./revocation-list.js";
 import { SESSION_REVOKED_CHANNEL, type SessionStore } from "./session-store.js";
 

@@ -6,7 +6,7 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { type Config, parseConfig } from "../../kit/config/config.js";
+import { type Config, parseConfig } from "../../kit/config/index.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { AuthorizationServerTestOptions } from "../provider/authorization-server.js";

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Database, Listening } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/logger.js";
+import type { Logger } from "../../kit/log/index.js";
 import { createSlidingWindow, type SlidingWindow } from "./sliding-window.js";
 
 /** The NOTIFY channel of throttle events; its payload is one event as JSON (`SharedEvent`). */

@@ -1,4 +1,5 @@
 export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
+export { databaseDependency } from "./database-dependency.js";
 export {
   embeddedPostgresUnreachable,
   embeddedPostgresUrl,

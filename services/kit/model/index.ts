@@ -5,3 +5,11 @@ export { lastUserText } from "./embedded/skill.js";
 export { ModelError, type ModelErrorKind } from "./model-error.js";
 export { createOpenAiCompatibleProvider, type OpenAiCompatibleOptions } from "./openai-compatible.js";
 export type * from "./types.js";
+export type {
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ModelProvider,
+  ToolCall,
+  ToolDefinition,
+} from "./types.js";

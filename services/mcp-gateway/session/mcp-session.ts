@@ -11,9 +11,8 @@ import {
   type Tool,
   TRACEPARENT_META_KEY,
 } from "@modelcontextprotocol/client";
-import type { Logger } from "../../kit/log/logger.js";
-import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";
-import { outgoingCallHeaders } from "../../kit/propagation/join-call.js";
+import type { Logger } from "../../kit/log/index.js";
+import { IDEMPOTENCY_META_KEY, outgoingCallHeaders } from "../../kit/propagation/index.js";
 import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "../../kit/retry/index.js";
 import { mcpClientRequest } from "../telemetry.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";

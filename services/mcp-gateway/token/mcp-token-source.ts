@@ -1,6 +1,6 @@
-import type { Principal } from "../../kit/auth/principal.js";
-import { RenewingTokenCache } from "../../kit/auth/renewing-token-cache.js";
-import { currentTelemetry } from "../../kit/telemetry/service-telemetry.js";
+import type { Principal } from "../../kit/auth/index.js";
+import { RenewingTokenCache } from "../../kit/auth/index.js";
+import { currentTelemetry } from "../../kit/telemetry/index.js";
 import { gatewayMetrics } from "../telemetry.js";
 import type { TokenExchangeClient } from "./token-exchange-client.js";
 

@@ -1,8 +1,7 @@
 import { context, SpanKind, trace } from "@opentelemetry/api";
-import { type ClientSecret, requestToken, TokenEndpointError } from "../../kit/auth/token-request.js";
-import { endSpan, outgoingCallHeaders } from "../../kit/propagation/join-call.js";
-import { callAttributes } from "../../kit/telemetry/call-attributes.js";
-import { currentTelemetry } from "../../kit/telemetry/service-telemetry.js";
+import { type ClientSecret, requestToken, TokenEndpointError } from "../../kit/auth/index.js";
+import { endSpan, outgoingCallHeaders } from "../../kit/propagation/index.js";
+import { callAttributes, currentTelemetry } from "../../kit/telemetry/index.js";
 
 /**
  * RFC 8693 token exchange against the identity provider's token endpoint: the gateway,

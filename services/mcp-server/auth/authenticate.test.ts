@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenVerifier } from "../../kit/auth/token-verifier.js";
-import { currentCallScope, runInCallScope } from "../../kit/propagation/call-scope.js";
+import { createTokenVerifier } from "../../kit/auth/index.js";
+import { currentCallScope, runInCallScope } from "../../kit/propagation/index.js";
 import { captureLogs } from "../../kit/testing/log-capture.js";
 import { startTestIssuer, type TestIssuer } from "../../kit/testing/test-issuer.js";
 import { createAuthenticator } from "./authenticate.js";

@@ -1,8 +1,13 @@
-import type { AuthFailureReason } from "../../kit/auth/auth-error.js";
-import { authenticateBearer, type BearerAuthOptions } from "../../kit/auth/bearer-auth.js";
-import { actingAgent, describeChain, type Principal } from "../../kit/auth/principal.js";
-import type { Logger } from "../../kit/log/logger.js";
-import { currentCallScope } from "../../kit/propagation/call-scope.js";
+import type { AuthFailureReason } from "../../kit/auth/index.js";
+import {
+  actingAgent,
+  authenticateBearer,
+  type BearerAuthOptions,
+  describeChain,
+  type Principal,
+} from "../../kit/auth/index.js";
+import type { Logger } from "../../kit/log/index.js";
+import { currentCallScope } from "../../kit/propagation/index.js";
 
 export type Authentication =
   | { readonly ok: true; readonly principal: Principal; readonly token: string | undefined }

@@ -1,5 +1,5 @@
-import type { Principal } from "../../kit/auth/principal.js";
-import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
+import type { Principal } from "../../kit/auth/index.js";
+import { AUDIT_READ_SCOPE } from "../../kit/auth/index.js";
 
 /**
  * Tool → scope and role → scope live in the kit (`kit/auth/scopes.ts`), shared with the identity

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isOutage } from "../../kit/auth/bearer-auth.js";
 import {
+  AUDIT_READ_SCOPE,
   insufficientScopeChallenge,
   invalidTokenChallenge,
+  isOutage,
   missingTokenChallenge,
-} from "../../kit/auth/challenge.js";
-import { AUDIT_READ_SCOPE } from "../../kit/auth/scopes.js";
+} from "../../kit/auth/index.js";
 import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/logger.js";
+import type { Logger } from "../../kit/log/index.js";
 import { parseAuditFilter } from "../audit/audit-filter.js";
 import type { Authenticate } from "../auth/authenticate.js";
 import { canReadAudit } from "../auth/scopes.js";

@@ -1,18 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuditService } from "../../../gen/supportext/audit/v1/audit_pb.js";
-import type { BearerAuthOptions } from "../../kit/auth/bearer-auth.js";
+import type { BearerAuthOptions } from "../../kit/auth/index.js";
 import type { Database } from "../../kit/db/index.js";
-import { createCleanRpcInput } from "../../kit/input/clean-rpc-input.js";
-import type { Logger } from "../../kit/log/logger.js";
-import {
-  createAuthInterceptor,
-  createCallContextInterceptor,
-} from "../../kit/propagation/server-interceptors.js";
-import {
-  malformedMessageIsInvalidArgument,
-  malformedStreamMessages,
-} from "../../kit/server/malformed-message.js";
+import { createCleanRpcInput } from "../../kit/input/index.js";
+import type { Logger } from "../../kit/log/index.js";
+import { createAuthInterceptor, createCallContextInterceptor } from "../../kit/propagation/index.js";
+import { malformedMessageIsInvalidArgument, malformedStreamMessages } from "../../kit/server/index.js";
 import { type AuditWitnessAccess, createAuditService } from "../audit/audit-service.js";
 
 /** Every path of the audit RPC service starts with this. */

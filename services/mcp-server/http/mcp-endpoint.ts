@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isLegacyRequest, type Server } from "@modelcontextprotocol/server";
-import { isOutage } from "../../kit/auth/bearer-auth.js";
 import {
+  hasScopes,
   insufficientScopeChallenge,
   invalidTokenChallenge,
+  isOutage,
   missingTokenChallenge,
-} from "../../kit/auth/challenge.js";
-import { hasScopes, type Principal } from "../../kit/auth/principal.js";
-import type { Logger } from "../../kit/log/logger.js";
-import { currentCallScope } from "../../kit/propagation/call-scope.js";
-import type { ServiceTelemetry } from "../../kit/telemetry/service-telemetry.js";
+  type Principal,
+} from "../../kit/auth/index.js";
+import type { Logger } from "../../kit/log/index.js";
+import { currentCallScope } from "../../kit/propagation/index.js";
+import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
 import { type AuditRecorder, auditEntry, type CallFacts } from "../audit/audit-recorder.js";
 import { agentAllows } from "../auth/agent-tools.js";
 import { toAuthInfo } from "../auth/auth-info.js";

@@ -1,17 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context } from "@opentelemetry/api";
-import {
-  type ProtectedResourceMetadata,
-  sendProtectedResourceMetadata,
-} from "../../kit/auth/protected-resource.js";
-import type { Logger } from "../../kit/log/logger.js";
-import { runInCallScope } from "../../kit/propagation/call-scope.js";
-import { joinCall, nodeHeader } from "../../kit/propagation/join-call.js";
-import type { HealthService } from "../../kit/server/health.js";
-import { answerHealthRoute, HEALTH_PATHS } from "../../kit/server/health-routes.js";
-import { joinHttpRequest } from "../../kit/telemetry/http-request.js";
-import { METRICS_PATH, metricsRoute } from "../../kit/telemetry/metrics-route.js";
-import type { ServiceTelemetry } from "../../kit/telemetry/service-telemetry.js";
+import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "../../kit/auth/index.js";
+import type { Logger } from "../../kit/log/index.js";
+import { joinCall, nodeHeader, runInCallScope } from "../../kit/propagation/index.js";
+import type { HealthService } from "../../kit/server/index.js";
+import { answerHealthRoute, HEALTH_PATHS } from "../../kit/server/index.js";
+import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
+import { joinHttpRequest, METRICS_PATH, metricsRoute } from "../../kit/telemetry/index.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";
 

@@ -6,7 +6,7 @@ import {
   inputResponse,
   type ServerContext,
 } from "@modelcontextprotocol/server";
-import { actorChain, type Principal } from "../../kit/auth/principal.js";
+import { actorChain, type Principal } from "../../kit/auth/index.js";
 import type { Database } from "../../kit/db/index.js";
 import { principalOf } from "../auth/auth-info.js";
 import { argumentsHash } from "../data/idempotency-keys.js";

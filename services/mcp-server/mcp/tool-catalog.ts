@@ -1,7 +1,6 @@
 import type { Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { hasScopes, type Principal } from "../../kit/auth/principal.js";
-import { type Scope, TOOL_SCOPES } from "../../kit/auth/scopes.js";
+import { hasScopes, type Principal, type Scope, TOOL_SCOPES } from "../../kit/auth/index.js";
 import { agentAllows } from "../auth/agent-tools.js";
 import type { ToolSpec } from "../tools/tool.js";
 

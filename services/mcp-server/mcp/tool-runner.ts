@@ -5,13 +5,12 @@ import {
   ProtocolError,
   ProtocolErrorCode,
 } from "@modelcontextprotocol/server";
-import { hasScopes } from "../../kit/auth/principal.js";
+import { hasScopes } from "../../kit/auth/index.js";
 import type { Database } from "../../kit/db/index.js";
-import { dirtyStringIn } from "../../kit/input/clean-text.js";
-import type { Logger } from "../../kit/log/logger.js";
-import type { ModelProvider } from "../../kit/model/types.js";
-import { currentCallScope } from "../../kit/propagation/call-scope.js";
-import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/idempotency-meta.js";
+import { dirtyStringIn } from "../../kit/input/index.js";
+import type { Logger } from "../../kit/log/index.js";
+import type { ModelProvider } from "../../kit/model/index.js";
+import { currentCallScope, IDEMPOTENCY_META_KEY } from "../../kit/propagation/index.js";
 import { type AuditRecorder, auditEntry, type CallFacts, type CallResult } from "../audit/audit-recorder.js";
 import { AGENT_NOT_ALLOWED, agentAllows, agentRefusal } from "../auth/agent-tools.js";
 import { principalOf } from "../auth/auth-info.js";

@@ -7,14 +7,13 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { createRevocationWatcher, revocationWatcherSettings } from "../../kit/auth/revocation/index.js";
+import { createRevocationWatcher, ROLE_SCOPES, revocationWatcherSettings } from "../../kit/auth/index.js";
 import {
   type FakeRevocationFeed,
   startFakeRevocationFeed,
 } from "../../kit/auth/revocation/testing/fake-revocation-feed.js";
-import { ROLE_SCOPES } from "../../kit/auth/scopes.js";
-import { createServiceClient } from "../../kit/client/service-client.js";
-import { type Config, parseConfig } from "../../kit/config/config.js";
+import { createServiceClient } from "../../kit/client/index.js";
+import { type Config, parseConfig } from "../../kit/config/index.js";
 import type { Database } from "../../kit/db/index.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Principal } from "../../kit/auth/principal.js";
+import type { Principal } from "../../kit/auth/index.js";
 import type { Database } from "../../kit/db/index.js";
-import type { ModelProvider } from "../../kit/model/types.js";
+import type { ModelProvider } from "../../kit/model/index.js";
 import { captureLogs } from "../../kit/testing/log-capture.js";
 import { getSystemHealth } from "./get-system-health.js";
 import type { ToolContext } from "./tool.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, parseConfig } from "../../kit/config/config.js";
+import { type Config, parseConfig } from "../../kit/config/index.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import type { StackBackend } from "../stack-backends.js";
 import { haproxyConfig } from "./haproxy-config.js";

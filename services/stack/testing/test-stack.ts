@@ -12,11 +12,14 @@ import { type RunningAgent, startAgent } from "../../agent/server.js";
 import { type RunningChat, startChat } from "../../chat/server.js";
 import { seedAgentRegistrations } from "../../identity/agents/agent-registrations.js";
 import { type RunningIdentity, startIdentityServer } from "../../identity/server.js";
-import { configuredClientCredentials } from "../../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/service-identity.js";
-import { type Config, parseConfig } from "../../kit/config/config.js";
+import {
+  configuredClientCredentials,
+  SERVICE_AUTHORIZATION_HEADER,
+  SERVICE_IDS,
+} from "../../kit/auth/index.js";
+import { type Config, parseConfig } from "../../kit/config/index.js";
 import type { Database } from "../../kit/db/index.js";
-import type { ModelProvider } from "../../kit/model/types.js";
+import type { ModelProvider } from "../../kit/model/index.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { type RunningGateway, startGateway } from "../../mcp-gateway/server.js";

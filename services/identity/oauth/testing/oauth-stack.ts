@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../../kit/config/config.js";
+import { parseConfig } from "../../../kit/config/index.js";
 import type { Database } from "../../../kit/db/index.js";
 import { freePort } from "../../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../../kit/testing/log-capture.js";

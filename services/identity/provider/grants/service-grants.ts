@@ -1,7 +1,7 @@
 import { type Client, errors, type Provider } from "oidc-provider";
-import { describeChain } from "../../../kit/auth/principal.js";
-import type { Logger } from "../../../kit/log/logger.js";
-import { currentCallScope } from "../../../kit/propagation/call-scope.js";
+import { describeChain } from "../../../kit/auth/index.js";
+import type { Logger } from "../../../kit/log/index.js";
+import { currentCallScope } from "../../../kit/propagation/index.js";
 import {
   CLIENT_CREDENTIALS_GRANT,
   type RegisteredClient,

@@ -1,6 +1,6 @@
 import type { Provider } from "oidc-provider";
-import type { Logger } from "../../../kit/log/logger.js";
-import type { HttpRequest, HttpResponse } from "../../../kit/server/service-server.js";
+import type { Logger } from "../../../kit/log/index.js";
+import type { HttpRequest, HttpResponse } from "../../../kit/server/index.js";
 import type { SessionStore } from "../../sessions/session-store.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import { renderErrorPage, renderLoginPage, sendPage } from "./login-page.js";

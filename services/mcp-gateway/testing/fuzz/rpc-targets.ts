@@ -8,8 +8,12 @@ import { SessionAdminService } from "../../../../gen/supportext/auth/v1/session_
 import { UserAdminService } from "../../../../gen/supportext/auth/v1/user_admin_pb.js";
 import { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { type CallingService, configuredClientCredentials } from "../../../kit/auth/client-credentials.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../../kit/auth/service-identity.js";
+import {
+  type CallingService,
+  configuredClientCredentials,
+  SERVICE_AUTHORIZATION_HEADER,
+  SERVICE_IDS,
+} from "../../../kit/auth/index.js";
 import type { TestStack } from "../../../stack/testing/test-stack.js";
 
 /** A Connect service of the stack, where it is served and the headers its permitted caller sends. */

@@ -1,6 +1,5 @@
-import { configuredClientCredentials } from "../../../kit/auth/client-credentials.js";
-import { SERVICE_IDS } from "../../../kit/auth/service-identity.js";
-import type { Config } from "../../../kit/config/config.js";
+import { configuredClientCredentials, SERVICE_IDS } from "../../../kit/auth/index.js";
+import type { Config } from "../../../kit/config/index.js";
 import type { AuditWitnessAccess } from "../audit-service.js";
 import { witnessKeys } from "./countersignature-check.js";
 import { createWitnessClient } from "./witness-client.js";

@@ -1,4 +1,4 @@
-import type { Witnessed } from "../../../kit/audit/checkpoint-proto.js";
+import type { Witnessed } from "../../../kit/audit/index.js";
 import type { Queryable } from "../../../kit/db/index.js";
 
 /** A problem the witness's checkpoint reveals (same shape as the chain walk's problems). */

@@ -1,0 +1,2 @@
+// The module's public face: what the rest of the product uses of it (docs/architecture.md, "The kit").
+export { createServiceClient } from "./service-client.js";
