@@ -508,7 +508,10 @@ describe.skipIf(!present)(
       // Its sign-in goes nowhere: its callback is no registered redirect URI, so the identity
       // service's page says so and issues nothing; closed, the popup says sign-in did not finish.
       const window = await other.startSignIn(chatUrl);
-      expect(await window.textContent("body")).toMatch(/redirect_uri/);
+      // The window opens blank and is then sent to the identity service's page.
+      await expect
+        .poll(() => window.textContent("body").catch(() => ""), { timeout: 30_000 })
+        .toMatch(/redirect_uri/);
       await window.close();
       expect(await other.error()).toContain("Sign-in did not finish");
       await shot(other, "8-disallowed-origin");

@@ -71,13 +71,15 @@ export function configuredClientSecret(config: CredentialConfig, service: Callin
   }
 }
 
-/** The credentials of `service` from configuration. */
+/** The credentials of `service` from configuration; `timeoutMs` bounds each token request (5 s). */
 export function configuredClientCredentials(
   config: CredentialConfig,
   service: CallingService,
+  timeoutMs?: number,
 ): ReturnType<typeof createClientCredentials> {
   return createClientCredentials({
     tokenEndpoint: config.AUTH_TOKEN_URL,
     client: configuredClientSecret(config, service),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
 }

@@ -17,7 +17,8 @@ export function configuredWitness(config: Config, timeoutMs = 5_000): AuditWitne
   return {
     client: createWitnessClient({
       identityUrl: config.IDENTITY_URL,
-      credentials: configuredClientCredentials(config, SERVICE_IDS.mcpServer),
+      // The credential's token request is part of asking the witness: the same bound.
+      credentials: configuredClientCredentials(config, SERVICE_IDS.mcpServer, timeoutMs),
       timeoutMs,
     }),
     keys: witnessKeys(config, timeoutMs),
