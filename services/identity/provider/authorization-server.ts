@@ -32,6 +32,7 @@ import { createCredentialCheck } from "./interaction/verify-credentials.js";
 import { type MetadataDocumentOptions, metadataDocumentFetching } from "./metadata-documents.js";
 import { OAUTH_ROUTES, providerConfiguration } from "./provider-configuration.js";
 import type { ResourceServers } from "./resource-servers.js";
+import { answerAfterRevocations, holdAnswerFor } from "./revocations-before-answer.js";
 import { serviceClients } from "./service-clients.js";
 import { startPruningExpired } from "./storage/prune-expired.js";
 import { createTokenClaims } from "./token-claims.js";
@@ -124,16 +125,18 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
     // Only behind proxies we were told about is X-Forwarded-* believed (https, host, address).
     provider.proxy = config.TRUSTED_PROXY_HOPS > 0;
     provider.use(limits);
+    answerAfterRevocations(provider);
     revokeOnConcurrentReuse(provider, deps.revoke, logger);
     registerServiceGrants(provider, { ...deps.serviceGrants, resources: deps.resources, logger });
     provider.on("grant.revoked", (ctx: ProviderContext, grantId: string) => {
       const reason = revocationReason(ctx);
-      deps.revoke(grantId, reason).then(
+      const revoking = deps.revoke(grantId, reason).then(
         () =>
           logger.warn({ session_id: grantId, reason }, "oauth grant revoked: login session ended everywhere"),
         (err: unknown) =>
           logger.error({ err, session_id: grantId }, "oauth grant revoked but its session could not be"),
       );
+      holdAnswerFor(ctx, revoking);
     });
     provider.on("grant.success", (ctx: ProviderContext) => {
       const grantType = ctx.oidc.params?.grant_type;

@@ -1,6 +1,7 @@
 import type { Provider } from "oidc-provider";
 import type { Logger } from "../../kit/log/index.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
+import { holdAnswerFor } from "./revocations-before-answer.js";
 import { alreadyConsumedError } from "./storage/sql-adapter.js";
 
 /** What the refresh that lost the race to consume its token is refused with (storage/sql-adapter.ts). */
@@ -22,7 +23,7 @@ export function revokeOnConcurrentReuse(provider: Provider, revoke: RevokeSessio
   provider.on("grant.error", (ctx: GrantErrorContext, err: unknown) => {
     const grantId = ctx.oidc?.entities?.RefreshToken?.grantId;
     if (!grantId || detailOf(err) !== LOST_RACE_DETAIL) return;
-    revoke(grantId, "refresh_token_reuse").then(
+    const revoking = revoke(grantId, "refresh_token_reuse").then(
       () => logger.warn({ session_id: grantId }, "concurrent refresh token reuse: login session revoked"),
       (error: unknown) =>
         logger.error(
@@ -30,6 +31,7 @@ export function revokeOnConcurrentReuse(provider: Provider, revoke: RevokeSessio
           "concurrent refresh token reuse: revocation failed",
         ),
     );
+    holdAnswerFor(ctx, revoking);
   });
 }
 
