@@ -5,7 +5,7 @@
 // .cache/start/<hash of the sources>/, once per change of the sources; a start with unchanged
 // sources compiles nothing. Type checking stays `npm run typecheck`'s job.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -25,6 +25,26 @@ function sources() {
   walk(join(root, "services"));
   walk(join(root, "gen"));
   return files.sort();
+}
+
+/** Whether a live process marked `tree` as the one it runs from. */
+function inUse(tree) {
+  let entries;
+  try {
+    entries = readdirSync(tree);
+  } catch {
+    return false; // Gone already (another start removed it).
+  }
+  return entries.some((name) => {
+    const pid = Number(/^\.in-use-(\d+)$/.exec(name)?.[1]);
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return err.code === "EPERM";
+    }
+  });
 }
 
 const files = sources();
@@ -62,12 +82,18 @@ if (!existsSync(join(out, "services", "stack", "main.js"))) {
     // Another start finished the same tree first: use it.
     rmSync(staging, { recursive: true, force: true });
   }
-  // Trees of earlier sources (older than a day, so a start still running from one keeps it).
+  // Trees of earlier sources, unless a running stack still uses one (it restarts services from it).
   for (const entry of readdirSync(cacheRoot)) {
+    if (entry === id || entry.endsWith(".tmp")) continue;
     const path = join(cacheRoot, entry);
-    if (entry !== id && Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+    if (!inUse(path)) rmSync(path, { recursive: true, force: true });
   }
   console.error(`npm start: compiled ${files.length} files in ${Date.now() - started} ms (.cache/start/${id})`);
 }
+
+// This start uses the tree while it runs: a later start with other sources leaves it alone.
+const marker = join(out, `.in-use-${process.pid}`);
+writeFileSync(marker, "");
+process.on("exit", () => rmSync(marker, { force: true }));
 
 await import(pathToFileURL(join(out, "services", "stack", "main.js")).href);

@@ -35,10 +35,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
           client: createTokenExchangeClient({
             tokenEndpoint: config.AUTH_TOKEN_URL,
             client: { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET },
-            // Bounded by the call's own deadline, not the connect bound: an identity provider that
-            // is only slow because the host is busy is waited for within the turn, while one that is
-            // down refuses the connection at once (docs/mcp-gateway.md, "Faults").
-            timeoutMs: (config.MCP_CONNECT_TIMEOUT + config.MCP_CALL_TIMEOUT) * 1000,
+            // Getting the MCP token is part of establishing the MCP connection: same bound.
+            timeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
           }),
         });
   const pool = new SessionPool({

@@ -73,6 +73,8 @@ const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : c
 // service, as on a real server), or one PGlite per service (docs/architecture.md, "Data").
 const database = stackDatabase(config, childEnv);
 if (database.kind === "embedded-postgres") childEnv.DATABASE_URL = database.url;
+// Every service (and its restarts) keeps to the runner's choice, whatever DATA_DIR holds.
+if (database.kind === "pglite") childEnv.STACK_DATABASE = "pglite";
 if (database.note) logger.warn({ data_dir: config.DATA_DIR }, database.note);
 const allStages: readonly (readonly { name: string; entry: string; port?: number }[])[] = [
   ...(database.kind === "embedded-postgres" ? [[EMBEDDED_POSTGRES_PROCESS]] : []),

@@ -130,7 +130,9 @@ export function createThrottleSharing(options: { db: Database; logger: Logger })
     if (
       stopped ||
       event.o === origin ||
-      event.s !== schema ||
+      // Another schema's deployment; an event without one comes from a replica older than the
+      // field (a rolling upgrade) and is counted, as it was before.
+      (event.s !== undefined && event.s !== schema) ||
       typeof event.w !== "string" ||
       typeof event.k !== "string"
     )

@@ -27,6 +27,12 @@ export interface OpenDatabaseOptions {
    * (`default_transaction_read_only`), so a checking tool cannot change what it checks.
    */
   readOnly?: boolean;
+  /**
+   * Whether a cluster of the stack's embedded PostgreSQL in `dataDir` is used (default true).
+   * False with `STACK_DATABASE=pglite`, and when `npm start` fell back to PGlite: the runner's choice
+   * holds for every process, whatever the directory holds.
+   */
+  embeddedPostgres?: boolean;
 }
 
 /**
@@ -61,7 +67,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     db = await openPgDatabase(opts.databaseUrl, schema, opts.logger, { readOnly: opts.readOnly === true });
     target = { url: parseDatabaseUrl(opts.databaseUrl).redacted, schema };
     lockKey = schema;
-  } else if (opts.dataDir !== "" && hasEmbeddedPostgres(opts.dataDir)) {
+  } else if (opts.embeddedPostgres !== false && opts.dataDir !== "" && hasEmbeddedPostgres(opts.dataDir)) {
     // The stack's embedded PostgreSQL holds this DATA_DIR's data: a tool, or a service started on
     // its own, uses it too (the running stack's server, or one started for this process).
     const schema = toSchemaName(opts.schema ?? opts.service);

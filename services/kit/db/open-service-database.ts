@@ -10,7 +10,7 @@ import type { Database, DatabaseLogger, Migration } from "./types.js";
 export function openServiceDatabase(
   service: string,
   migrations: readonly Migration[],
-  config: Pick<Config, "DATA_DIR" | "DATABASE_URL">,
+  config: Pick<Config, "DATA_DIR" | "DATABASE_URL"> & Partial<Pick<Config, "STACK_DATABASE">>,
   options: { logger?: DatabaseLogger | undefined; schema?: string | undefined; readOnly?: boolean } = {},
 ): Promise<Database> {
   return openDatabase({
@@ -21,5 +21,6 @@ export function openServiceDatabase(
     ...(options.schema ? { schema: options.schema } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.readOnly ? { readOnly: true } : {}),
+    ...(config.STACK_DATABASE === "pglite" ? { embeddedPostgres: false } : {}),
   });
 }

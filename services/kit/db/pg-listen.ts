@@ -1,5 +1,5 @@
 import pg from "pg";
-import { backoffDelayMs } from "../retry/index.js";
+import { backoffDelayMs } from "../retry/backoff.js";
 import { assertChannelName, type ListenFn, type Listening, type ListenOptions } from "./listen.js";
 import type { DatabaseLogger } from "./types.js";
 

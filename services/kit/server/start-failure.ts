@@ -1,4 +1,5 @@
-import { DataDirLockedError, EmbeddedPostgresUnavailableError } from "../db/index.js";
+import { DataDirLockedError } from "../db/data-dir-lock.js";
+import { EmbeddedPostgresUnavailableError } from "../db/embedded/postgres-binaries.js";
 import type { Logger } from "../log/logger.js";
 
 /**

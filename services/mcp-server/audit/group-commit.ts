@@ -20,8 +20,8 @@ interface Waiting {
  * delayed to form a batch: an idle appender commits a lone row at once.
  *
  * Each `append` resolves only once its own row is committed (the caller answers after that, as
- * before), and rejects if it was not. A batch that fails is retried row by row, so one row the
- * database refuses fails only its own call.
+ * before), and rejects if it was not. A batch the database refuses as data is retried row by
+ * row, so one bad row fails only its own call; any other failure fails the batch's calls.
  */
 export function createGroupCommit(db: Database): (entry: AuditEntry) => Promise<void> {
   const waiting: Waiting[] = [];
@@ -40,8 +40,11 @@ export function createGroupCommit(db: Database): (entry: AuditEntry) => Promise<
           await commit(batch.map((w) => w.entry));
           for (const w of batch) w.resolve();
         } catch (err) {
-          if (batch.length === 1) {
-            (batch[0] as Waiting).reject(err);
+          // Only a row the database refused (a data error) is worth retrying alone. A lost
+          // connection would make each retry wait its own timeout, and a commit whose outcome is
+          // unknown may have stored the rows: the whole batch fails, each call as its own row would.
+          if (batch.length === 1 || !isDataError(err)) {
+            for (const w of batch) w.reject(err);
             continue;
           }
           for (const w of batch) {
@@ -61,4 +64,10 @@ export function createGroupCommit(db: Database): (entry: AuditEntry) => Promise<
       flushing = true;
       scope.runInAsyncScope(() => void flush());
     });
+}
+
+/** PostgreSQL refused the data itself (SQLSTATE class 22 data exception, 23 integrity violation). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
 }

@@ -1,4 +1,4 @@
-import { type BackoffSchedule, backoffDelayMs } from "../../retry/index.js";
+import { type BackoffSchedule, backoffDelayMs } from "../../retry/backoff.js";
 
 export interface BackoffSettings {
   /** First delay after a failure (and after a clean end: the server draining). */

@@ -59,12 +59,6 @@ export async function startEmbeddedPostgres(options: {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const binaries = postgresBinaries();
   const dir = embeddedPostgresDir(dataDir);
-  const socket = join(dir, `.s.PGSQL.${PORT}`);
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-    throw new EmbeddedPostgresUnavailableError(
-      `the embedded PostgreSQL's socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes Unix sockets allow: use a shorter DATA_DIR, or set DATABASE_URL to a PostgreSQL server`,
-    );
-  }
   const unreachable = embeddedPostgresUnreachable(dataDir);
   if (unreachable) throw new EmbeddedPostgresUnavailableError(unreachable);
   const lock = await acquireDataDirLock(dataDir, EMBEDDED_POSTGRES);
@@ -152,17 +146,17 @@ function serverEnv(): NodeJS.ProcessEnv {
 /** Under root, the user the server runs as (PostgreSQL refuses root); otherwise this process's user. */
 function serverUser(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
-  for (const name of ["postgres", "nobody"]) {
-    try {
-      const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8" }).trim());
-      const gid = Number(execFileSync("id", ["-g", name], { encoding: "utf8" }).trim());
-      if (Number.isInteger(uid) && uid > 0) return { uid, gid };
-    } catch {
-      // No such user: try the next.
-    }
+  // Only a user of its own: under a shared one (nobody), every process running as that user could
+  // enter the directory and connect as superuser.
+  try {
+    const uid = Number(execFileSync("id", ["-u", SUPERUSER], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", SUPERUSER], { encoding: "utf8" }).trim());
+    if (Number.isInteger(uid) && uid > 0) return { uid, gid };
+  } catch {
+    // No such user.
   }
   throw new EmbeddedPostgresUnavailableError(
-    "the embedded PostgreSQL cannot run as root and there is no postgres or nobody user to run it as: run as another user, or set DATABASE_URL to a PostgreSQL server",
+    "the embedded PostgreSQL cannot run as root and there is no postgres user to run it as: run as another user, create a postgres user, or set DATABASE_URL to a PostgreSQL server",
   );
 }
 
@@ -173,6 +167,8 @@ function serverUser(): { uid?: number; gid?: number } {
  * private): the stack uses PGlite instead and says why (docs/architecture.md, "Data").
  */
 export function embeddedPostgresUnreachable(dataDir: string): string | undefined {
+  const tooLong = socketPathProblem(embeddedPostgresDir(dataDir));
+  if (tooLong) return tooLong;
   if (process.getuid?.() !== 0) return undefined;
   let owner: { uid?: number; gid?: number };
   try {
@@ -192,6 +188,13 @@ export function embeddedPostgresUnreachable(dataDir: string): string | undefined
     }
     if (dir === dirname(dir)) return undefined;
   }
+}
+
+/** Why the socket in `dir` cannot exist (a path longer than Unix sockets allow), if it cannot. */
+function socketPathProblem(dir: string): string | undefined {
+  const socket = join(dir, `.s.PGSQL.${PORT}`);
+  if (Buffer.byteLength(socket) <= MAX_SOCKET_PATH) return undefined;
+  return `the embedded PostgreSQL's socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes Unix sockets allow: use a shorter DATA_DIR, or set DATABASE_URL to a PostgreSQL server`;
 }
 
 /** `dir` exists, is the server user's and owner-only; under root, DATA_DIR lets that user through. */
@@ -230,7 +233,8 @@ async function stopOrphan(dir: string, logger: EmbeddedPostgresLogger): Promise<
 function isPostgresOf(pid: number, dir: string): boolean {
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return args.some((a) => a.endsWith("/postgres")) && args.includes(dir);
+    // The program itself (argv[0]), not any argument: `-D …/postgres` ends the same way.
+    return (args[0] ?? "").endsWith("/bin/postgres") && args.includes(dir);
   } catch {
     // No /proc (macOS) or no such process: alive and signalable is the best evidence left.
     return isAlive(pid) && process.platform !== "linux";
