@@ -94,6 +94,19 @@ describe("embedded PostgreSQL", { timeout: 120_000 }, () => {
     expect(existsSync(join(dataDir, "postgres.lock"))).toBe(false);
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    "under root, refuses a cluster root made (its server runs as postgres), in one error naming both",
+    async () => {
+      const dataDir = freshDataDir();
+      mkdirSync(embeddedPostgresDir(dataDir));
+      writeFileSync(join(embeddedPostgresDir(dataDir), "PG_VERSION"), "18\n");
+      const err = await startEmbeddedPostgres({ dataDir, logger }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EmbeddedPostgresUnavailableError);
+      expect((err as Error).message).toMatch(/belongs to uid 0, but its server would run as uid \d+/);
+      expect(existsSync(join(dataDir, "postgres.lock"))).toBe(false);
+    },
+  );
+
   it("goes down with its owner killed -9, and the next owner starts on the same data", async () => {
     const dataDir = freshDataDir();
     // The owner: a process of its own that starts the server and waits.

@@ -199,6 +199,15 @@ function socketPathProblem(dir: string): string | undefined {
 
 /** `dir` exists, is the server user's and owner-only; under root, DATA_DIR lets that user through. */
 function prepareDirectory(dataDir: string, dir: string, owner: { uid?: number; gid?: number }): void {
+  // A cluster made by another user (as root, then as a user, or the reverse): PostgreSQL would
+  // refuse its files, and changing their owner is not ours to do.
+  const made = join(dir, "PG_VERSION");
+  const uid = owner.uid ?? process.getuid?.();
+  if (uid !== undefined && existsSync(made) && statSync(made).uid !== uid) {
+    throw new EmbeddedPostgresUnavailableError(
+      `${dir} belongs to uid ${statSync(made).uid}, but its server would run as uid ${uid}: start the stack as the user that created it, use another DATA_DIR, or set DATABASE_URL`,
+    );
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   if (owner.uid === undefined || owner.gid === undefined) return;
