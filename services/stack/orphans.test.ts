@@ -25,9 +25,11 @@ async function killRunnerAndWatch(stack: StackUnderTest): Promise<number> {
     ...stack.runnerLines("service started").map((l) => l.pid as number),
     ...postgresServerPid(stack.dataDir),
   ];
-  expect(new Set(stack.runnerLines("service started").map((l) => l.process))).toEqual(new Set(SERVICES));
+  const started = new Set(stack.runnerLines("service started").map((l) => l.process));
   const killedAt = Date.now();
   process.kill(stack.child.pid as number, "SIGKILL");
+  // Checked after the kill: a failed expectation before it would leave the whole stack running.
+  expect(started).toEqual(new Set(SERVICES));
   const deadline = killedAt + 60_000;
   while (pids.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const goneMs = Date.now() - killedAt;

@@ -200,6 +200,10 @@ export function superviseService(
       return exited;
     },
     hurry() {
+      // A stop too: the runner stops stage by stage, so this service's own stop() may not have
+      // come yet, and its exit must not be taken for a crash and restarted.
+      stopping = true;
+      clearTimeout(restartTimer);
       if (alive(child)) child.kill("SIGTERM");
     },
   };
