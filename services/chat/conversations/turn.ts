@@ -452,7 +452,15 @@ const RESEND_DELAY_MS = 500;
 const LOST =
   /^(?:connect ECONNREFUSED|read ECONNRESET|write EPIPE|socket hang up|http\/2 stream closed|.{0,40}RST_STREAM|stream closed|premature close|the operation was aborted)/i;
 
-function agentLost(err: ConnectError): boolean {
+/**
+ * connect-es's words when a Connect stream's body ends without its end message: the connection was
+ * closed under it — a balancer ending the response cleanly once the agent behind it died — never
+ * something an agent sends.
+ */
+const CUT_STREAM = /^protocol error: missing EndStreamResponse$/;
+
+export function agentLost(err: ConnectError): boolean {
+  if (err.code === Code.InvalidArgument && CUT_STREAM.test(err.rawMessage)) return true;
   const transportCode = [Code.Unavailable, Code.Canceled, Code.Internal, Code.Unknown].includes(err.code);
   return transportCode && LOST.test(err.rawMessage);
 }
