@@ -28,7 +28,7 @@ const RATE_SECONDS = 3;
 const RATE_ROUNDS = 2;
 const REVISION_CALLS = 500;
 
-/** Issue 21's targets for the hop (docs/performance.md, "Per-call breakdown: gateway"). */
+/** The targets for the hop (docs/performance.md, "Per-call breakdown: gateway"). */
 const TARGET = { addedP50Ms: 0.5, throughputRatio: 0.9, gatewayCpuMs: 0.5 } as const;
 
 const GATEWAY_ENTRY = "services/mcp-gateway/main.ts";
@@ -36,7 +36,7 @@ const MCP_ENTRY = "services/mcp-server/main.ts";
 const PROCESSES = { gateway: GATEWAY_ENTRY, "MCP server": MCP_ENTRY };
 
 /**
- * Issue 21 / docs/performance.md: what the gateway adds to one warm CallTool, in one invocation,
+ * docs/performance.md: what the gateway adds to one warm CallTool, in one invocation,
  * each figure beside its target. The stack runs as `npm start` runs it (each service its own
  * process); the gateway is called as the agent calls it (the kit client: Connect, binary, h2c, the
  * agent's service credential naming the agent, the user's token), and the "direct" arm is the same

@@ -4,7 +4,7 @@ import { createMcpHandler, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 
 /**
- * The MCP SDK's own floor (issue 21): a stateless 2026-07-28 server built with the SDK v2 server
+ * The MCP SDK's own floor (docs/performance.md, "Per-call breakdown: MCP server"): a stateless 2026-07-28 server built with the SDK v2 server
  * package and nothing else — one trivial tool, no auth, no database, no logging — served the way
  * the SDK documents for `node:http` (`createMcpHandler` + `toNodeHandler`). Its own process, so
  * the bench can read its CPU time like the real server's. `FLOOR_PORT` is where it listens.

@@ -10,7 +10,7 @@ import { formatMs, summarize } from "./stats.js";
 
 const WARM_UP = 300;
 const CONCURRENCY = 16;
-/** Issue 21's targets: server CPU per call ≤ 1.5× the floor's, throughput ≥ 0.67× the floor's. */
+/** The targets (docs/performance.md): server CPU per call ≤ 1.5× the floor's, throughput ≥ 0.67× the floor's. */
 const CPU_RATIO_MAX = 1.5;
 const THROUGHPUT_RATIO_MIN = 0.67;
 
@@ -20,7 +20,7 @@ const load = () =>
     .join(" ");
 
 /**
- * `npm run bench -- mcp` (issue 21, docs/performance.md "Per-call breakdown: MCP server"): the
+ * `npm run bench -- mcp` (docs/performance.md, "Per-call breakdown: MCP server"): the
  * real MCP server and the SDK's floor (services/bench/mcp-floor-server.ts), each in its own
  * process, started by this one invocation and driven by the same SDK v2 client, so every figure
  * is printed beside the floor's measured at the same moment on the same machine.
@@ -158,7 +158,7 @@ export async function benchMcp(iterations: number): Promise<void> {
     const [floorC, prodC] = merged;
     const database = process.env.MCP_BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite";
     console.log(
-      `\n## MCP server vs the SDK v2 floor (issue 21; same invocation, SDK v2 client, 2026-07-28, ${database}, server LOG_LEVEL ${process.env.MCP_BENCH_LOG_LEVEL ?? "info"})`,
+      `\n## MCP server vs the SDK v2 floor (same invocation, SDK v2 client, 2026-07-28, ${database}, server LOG_LEVEL ${process.env.MCP_BENCH_LOG_LEVEL ?? "info"})`,
     );
     console.log(`load average at start ${loadAtStart}, at end ${load()}; ${n} sequential calls each`);
     const row = (figure: string, floor: string, prod: string, ratio: string, target: string) =>

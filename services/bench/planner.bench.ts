@@ -3,7 +3,7 @@ import { plannerSkill } from "../agent/planner/planner-skill.js";
 import { formatMs, printRow, summarize } from "./stats.js";
 
 /**
- * Issue 14: the embedded planner plans a turn in at most 1 ms. Times the first turn (reading the
+ * The embedded planner plans a turn in at most 1 ms. Times the first turn (reading the
  * message, the thread and the run's tools into calls or a question) of every corpus request,
  * `iterations` samples in all, after warm-up passes (the JIT settles; a cold first call is not a turn).
  */

@@ -9,7 +9,7 @@ const LOGOUTS = Number(process.env.BENCH_LOGOUTS ?? 50);
 const HOPS = ["identity", "chat", "agent", "gateway", "mcp"] as const;
 
 /**
- * Issue 9: how long after Logout each hop refuses the session — identity, chat, agent and gateway the user's
+ * How long after Logout each hop refuses the session — identity, chat, agent and gateway the user's
  * access token, the MCP server an MCP token exchanged before the logout (target p99 ≤ 1 s). Real
  * services on loopback (one process, embedded PGlite), the revocation feed over HTTP/2. Each hop is
  * probed as its legitimate caller calls it, every millisecond, from the moment Logout is sent (so
@@ -64,7 +64,7 @@ export async function benchRevocation(): Promise<void> {
   } finally {
     await stack.close();
   }
-  console.log(`\n## Revocation delay per hop after Logout (issue 9: p99 ≤ 1 s), ${LOGOUTS} logouts`);
+  console.log(`\n## Revocation delay per hop after Logout (target p99 ≤ 1 s), ${LOGOUTS} logouts`);
   for (const hop of HOPS)
     printRow(`${hop}${hop === "mcp" ? " (MCP token exchanged before)" : ""}`, summarize(delays[hop]));
 }

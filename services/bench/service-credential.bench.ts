@@ -14,7 +14,7 @@ const AUDIENCE = "support-ext-api";
 const HOP = "relay-hop";
 
 /**
- * Issue 9: the added cost of the calling service's credential per hop, cached (target p50 ≤
+ * The added cost of the calling service's credential per hop, cached (target p50 ≤
  * 0.05 ms). Three figures: the holder's cached `tokenFor` (what the client interceptor does per
  * call), the callee's cached verification, and a whole gRPC call to a server whose rule requires
  * the credential against the same server path serving the user alone — interleaved, same run.
@@ -121,7 +121,7 @@ export async function benchServiceCredential(iterations: number): Promise<void> 
   await usersOnly.close();
   await issuer.close();
 
-  console.log("\n## Service credential per hop (issue 9: cached, p50 ≤ 0.05 ms)");
+  console.log("\n## Service credential per hop (cached, target p50 ≤ 0.05 ms)");
   printRow("holder: tokenFor(audience), cached", summarize(holder));
   printRow("callee: verify service token, cached", summarize(callee));
   const sa = summarize(armA);

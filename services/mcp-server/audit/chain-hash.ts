@@ -44,7 +44,7 @@ export const OPTIONAL_CHAINED_COLUMNS = [
 ] as const satisfies readonly (keyof ChainedContent)[];
 
 /** The columns that are always hashed. */
-const REQUIRED_CHAINED_COLUMNS = [
+export const REQUIRED_CHAINED_COLUMNS = [
   "id",
   "seq",
   "at",

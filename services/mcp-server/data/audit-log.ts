@@ -1,5 +1,10 @@
 import type { Queryable } from "../../kit/db/index.js";
-import { type ChainedContent, chainHash } from "../audit/chain-hash.js";
+import {
+  type ChainedContent,
+  chainHash,
+  OPTIONAL_CHAINED_COLUMNS,
+  REQUIRED_CHAINED_COLUMNS,
+} from "../audit/chain-hash.js";
 import { lockAuditHead } from "./audit-head.js";
 import { Where } from "./where.js";
 
@@ -77,28 +82,10 @@ export async function appendAuditEntries(tx: Queryable, entries: readonly AuditE
 
 /** Columns of an inserted row, in the order of `rowParams`. */
 const INSERTED_COLUMNS = [
-  "id",
-  "seq",
-  "at",
-  "user_id",
-  "email",
-  "actor_sub",
-  "actor_agent",
-  "actor_chain",
-  "anonymous",
-  "tool",
-  "arguments",
-  "outcome",
-  "error_code",
-  "error",
-  "duration_ms",
-  "trace_id",
-  "request_id",
-  "session_id",
+  ...REQUIRED_CHAINED_COLUMNS,
   "row_hash",
   "prev_hash",
-  "confirmed_by",
-  "confirmed_at",
+  ...OPTIONAL_CHAINED_COLUMNS,
 ] as const;
 /** The JSON columns take their text as jsonb; every other placeholder takes its column's type. */
 const ROW_PLACEHOLDERS = INSERTED_COLUMNS.map((c) =>
