@@ -14,11 +14,12 @@ import { parseAllDocuments } from "yaml";
 import {
   type Config,
   parseConfig,
+  readSecretFiles,
   refuseDevelopmentSecrets,
+  SECRET_VARIABLES,
   type SecretName,
-} from "../services/kit/config/config.js";
-import { readSecretFiles, SECRET_VARIABLES } from "../services/kit/config/secret-files.js";
-import { toSchemaName } from "../services/kit/db/schema-name.js";
+} from "../services/kit/config/index.js";
+import { toSchemaName } from "../services/kit/db/index.js";
 import { validateSources } from "./validate.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -78,14 +78,32 @@ export function setup() {
 
 export default function (data) {
   if (!clients) clients = connectAll();
-  if (!me) {
-    const session = mySession(data);
-    if (!session) {
-      sleep(1);
-      return;
-    }
-    me = { userId: session.userId, params: { metadata: { authorization: `Bearer ${session.token}` } } };
+  if (!me && !signIn(data)) {
+    sleep(1);
+    return;
   }
+  callUnary();
+  callGateway();
+  const refused = clients.agent.invoke("supportext.agent.v1.AgentService/ListAgents", {}, me.params);
+  if (refused.status !== grpc.StatusPermissionDenied) agentNotRefused.add(1);
+
+  const thread = timed(createThread, () =>
+    clients.chat.invoke("supportext.chat.v1.ChatService/CreateThread", { agentId: AGENT_ID }, me.params),
+  );
+  if (!check(thread, { "chat CreateThread ok": (r) => r.status === grpc.StatusOK })) return;
+  streamMessage(thread.message.thread.id);
+}
+
+// This virtual user's load user, logged in by setup; false while it has none.
+function signIn(data) {
+  const session = mySession(data);
+  if (!session) return false;
+  me = { userId: session.userId, params: { metadata: { authorization: `Bearer ${session.token}` } } };
+  return true;
+}
+
+// Identity's WhoAmI (the caller must be this virtual user) and chat's ListAgents.
+function callUnary() {
   const who = timed(whoAmI, () =>
     clients.identity.invoke("supportext.auth.v1.AuthService/WhoAmI", {}, me.params),
   );
@@ -95,7 +113,10 @@ export default function (data) {
     clients.chat.invoke("supportext.chat.v1.ChatService/ListAgents", {}, me.params),
   );
   check(agents, { "chat ListAgents ok": (r) => r.status === grpc.StatusOK && r.message.agents.length > 0 });
+}
 
+// The gateway as the agent calls it: the agent service's token naming its agent, plus the user's bearer.
+function callGateway() {
   const asAgent = {
     metadata: {
       authorization: me.params.metadata.authorization,
@@ -114,16 +135,10 @@ export default function (data) {
     ),
   );
   check(called, { "gateway CallTool ok": (r) => r.status === grpc.StatusOK && r.message.isError !== true });
+}
 
-  const refused = clients.agent.invoke("supportext.agent.v1.AgentService/ListAgents", {}, me.params);
-  if (refused.status !== grpc.StatusPermissionDenied) agentNotRefused.add(1);
-
-  const thread = timed(createThread, () =>
-    clients.chat.invoke("supportext.chat.v1.ChatService/CreateThread", { agentId: AGENT_ID }, me.params),
-  );
-  if (!check(thread, { "chat CreateThread ok": (r) => r.status === grpc.StatusOK })) return;
-
-  // Server streaming: user message, the agent's events, the assistant message.
+// Server streaming: user message, the agent's events, the assistant message.
+function streamMessage(threadId) {
   const started = Date.now();
   const seen = { user: false, events: 0, assistant: undefined };
   const stream = new G.Stream(clients.chat, "supportext.chat.v1.ChatService/StreamMessage", me.params);
@@ -146,7 +161,7 @@ export default function (data) {
         s.assistant.status === "MESSAGE_STATUS_COMPLETE",
     });
   });
-  stream.write({ threadId: thread.message.thread.id, content: "list the last 5 open tickets" });
+  stream.write({ threadId: threadId, content: "list the last 5 open tickets" });
   stream.end();
 }
 

@@ -5,7 +5,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/auth/scopes.js";
+import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/auth/index.js";
 import {
   type Browser,
   CHROMIUM_PATH,

@@ -5,8 +5,9 @@ import { createLogger } from "../kit/log/index.js";
 import { startServiceServer } from "../kit/server/index.js";
 import { RelayService } from "../kit/testing/gen/supportext/relay/v1/relay_pb.js";
 import { relayRoutes } from "../kit/testing/relay-service.js";
-import { startTestIssuer } from "../kit/testing/test-issuer.js";
+import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
 import { printRow, summarize } from "./stats.js";
+import { timeRepeated, timeTwoArms } from "./timing.js";
 
 const AUDIENCE = "support-ext-api";
 
@@ -16,39 +17,48 @@ const AUDIENCE = "support-ext-api";
  */
 export async function benchAuthOverhead(iterations: number): Promise<void> {
   const issuer = await startTestIssuer({ audience: AUDIENCE });
-  const verifier = createTokenVerifier({
-    issuer: issuer.issuer,
-    audience: AUDIENCE,
-    keys: issuer.jwksUrl,
-    cacheSize: 0,
-  });
-  const cachedVerifier = createTokenVerifier({
-    issuer: issuer.issuer,
-    audience: AUDIENCE,
-    keys: issuer.jwksUrl,
-  });
-
-  // Verifier alone.
   const tokens = await Promise.all(
     Array.from({ length: iterations }, (_, i) => issuer.mint({ sub: `u${i}` })),
   );
-  await verifier.verify(tokens[0] as string); // JWKS fetched once, outside the measurement
-  const uncached: number[] = [];
-  for (const t of tokens) {
-    const s = performance.now();
-    await verifier.verify(t);
-    uncached.push(performance.now() - s);
-  }
   const one = tokens[0] as string;
-  await cachedVerifier.verify(one);
-  const cached: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const s = performance.now();
-    await cachedVerifier.verify(one);
-    cached.push(performance.now() - s);
-  }
+  const verifier = await timeVerifier(issuer, tokens);
+  const [withToken, anonymous] = await timeCalls(issuer, one, iterations);
+  await issuer.close();
 
-  // Same server, same method: with a token vs. without one under AUTH_DEV_ANONYMOUS.
+  console.log("\n## Auth overhead (docs/performance.md: p50 < 0.3 ms, p99 < 1 ms)");
+  printRow("verify ES256, uncached (jose, key cached)", summarize(verifier.uncached));
+  printRow("verify, repeat token (verified-token cache)", summarize(verifier.cached));
+  const a = summarize(withToken);
+  const b = summarize(anonymous);
+  printRow("gRPC unary call, authenticated", a);
+  printRow("gRPC unary call, AUTH_DEV_ANONYMOUS (no token)", b);
+  console.log(
+    `auth overhead per call: p50 ${(a.p50 - b.p50).toFixed(3)} ms, p99 ${(a.p99 - b.p99).toFixed(3)} ms (difference of percentiles)`,
+  );
+}
+
+/** The verifier alone: each token verified once without its cache, then the first one over and over. */
+async function timeVerifier(
+  issuer: TestIssuer,
+  tokens: readonly string[],
+): Promise<{ uncached: number[]; cached: number[] }> {
+  const keys = { issuer: issuer.issuer, audience: AUDIENCE, keys: issuer.jwksUrl };
+  const verifier = createTokenVerifier({ ...keys, cacheSize: 0 });
+  const cachedVerifier = createTokenVerifier(keys);
+  const one = tokens[0] as string;
+  await verifier.verify(one); // JWKS fetched once, outside the measurement
+  const uncached = await timeRepeated(tokens.length, (i) => verifier.verify(tokens[i] as string));
+  await cachedVerifier.verify(one);
+  const cached = await timeRepeated(tokens.length, () => cachedVerifier.verify(one));
+  return { uncached, cached };
+}
+
+/** Same server, same method: with a token vs. without one under AUTH_DEV_ANONYMOUS. */
+async function timeCalls(
+  issuer: TestIssuer,
+  token: string,
+  iterations: number,
+): Promise<[number[], number[]]> {
   const server = await startServiceServer({
     name: "bench",
     host: "127.0.0.1",
@@ -63,33 +73,12 @@ export async function benchAuthOverhead(iterations: number): Promise<void> {
     corsOrigins: [],
   });
   const client = createClient(RelayService, createGrpcTransport({ baseUrl: server.url }));
-  const headers = { authorization: `Bearer ${one}` };
-  for (let i = 0; i < 500; i++) {
-    await client.inspect({ nonce: "warm" }, { headers });
-    await client.inspect({ nonce: "warm" });
-  }
-  const withToken: number[] = [];
-  const anonymous: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    // Interleaved so both arms see the same machine state.
-    let s = performance.now();
-    await client.inspect({ nonce: "a" }, { headers });
-    withToken.push(performance.now() - s);
-    s = performance.now();
-    await client.inspect({ nonce: "b" });
-    anonymous.push(performance.now() - s);
-  }
-  await server.close();
-  await issuer.close();
-
-  console.log("\n## Auth overhead (docs/performance.md: p50 < 0.3 ms, p99 < 1 ms)");
-  printRow("verify ES256, uncached (jose, key cached)", summarize(uncached));
-  printRow("verify, repeat token (verified-token cache)", summarize(cached));
-  const a = summarize(withToken);
-  const b = summarize(anonymous);
-  printRow("gRPC unary call, authenticated", a);
-  printRow("gRPC unary call, AUTH_DEV_ANONYMOUS (no token)", b);
-  console.log(
-    `auth overhead per call: p50 ${(a.p50 - b.p50).toFixed(3)} ms, p99 ${(a.p99 - b.p99).toFixed(3)} ms (difference of percentiles)`,
+  const headers = { authorization: `Bearer ${token}` };
+  const times = await timeTwoArms(
+    iterations,
+    (nonce) => client.inspect({ nonce }, { headers }),
+    (nonce) => client.inspect({ nonce }),
   );
+  await server.close();
+  return times;
 }

@@ -1,16 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { BenchProcess } from "./service-process.js";
+import { randomBytes } from "node:crypto";
+import { freePort } from "../kit/testing/free-port.js";
+import { type BenchProcess, connectHealthServing, spawnBenchProcess } from "./service-process.js";
 
 /** The stack as the gateway bench runs it; `pid` is its runner's, the ancestor of every service. */
-export interface BenchStack extends BenchProcess {
-  readonly pid: number;
-}
+export type BenchStack = BenchProcess;
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 
 /**
@@ -19,41 +13,83 @@ const READY_TIMEOUT_MS = 120_000;
  * /dev/null rather than mixed into the bench's output; errors still reach stderr. A fresh PGlite
  * DATA_DIR; stop() also removes it.
  */
-export async function spawnQuietStack(options: {
+export function spawnQuietStack(options: {
   readonly env: Record<string, string>;
   readonly ready: () => Promise<boolean>;
 }): Promise<BenchStack> {
-  const dataDir = mkdtempSync(join(tmpdir(), "bench-"));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      NODE_ENV: "development",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_FORMAT: "json",
-      ...options.env,
-    },
+  return spawnBenchProcess({
+    entry: "services/stack/main.ts",
+    label: "the stack",
+    env: { LOG_FORMAT: "json", ...options.env },
+    ready: options.ready,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    stdout: "discard",
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-    rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The stack started for the gateway bench: where each service answers, and the secrets it was given. */
+export interface GatewayBenchStack extends BenchStack {
+  /** The settings it was started with (a baseline gateway beside it gets the same). */
+  readonly env: Record<string, string>;
+  readonly identityUrl: string;
+  readonly gatewayUrl: string;
+  readonly mcpPort: number;
+  /** The MCP server's resource URI: the exchanged tokens' audience. */
+  readonly mcpResource: string;
+  readonly adminPassword: string;
+  /** The gateway's client secret (the direct arm exchanges tokens as the gateway does). */
+  readonly gatewaySecret: string;
+  readonly agentSecret: string;
+}
+
+/**
+ * The stack on free ports with fresh secrets, ready once the gateway, the agent and the MCP server
+ * answer. With `profileDir`, every service runs with `--cpu-prof` writing there.
+ */
+export async function startGatewayBenchStack(profileDir: string | undefined): Promise<GatewayBenchStack> {
+  const [identityPort, chatPort, mcpPort, gatewayPort, agentPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const adminPassword = `bench-${randomBytes(9).toString("base64url")}`;
+  const gatewaySecret = `bench-${randomBytes(12).toString("base64url")}`;
+  const agentSecret = `bench-${randomBytes(12).toString("base64url")}`;
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const env: Record<string, string> = {
+    IDENTITY_PORT: String(identityPort),
+    CHAT_PORT: String(chatPort),
+    MCP_PORT: String(mcpPort),
+    GATEWAY_PORT: String(gatewayPort),
+    AGENT_PORT: String(agentPort),
+    GATEWAY_CLIENT_SECRET: gatewaySecret,
+    AGENT_CLIENT_SECRET: agentSecret,
+    SEED_ADMIN_PASSWORD: adminPassword,
+    // The level a deployment runs at: a per-call line written at info is part of the hop's cost.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+    ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
   };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the stack exited with code ${child.exitCode}`);
-      if (await options.ready().catch(() => false)) break;
-      if (Date.now() > deadline) throw new Error(`the stack was not ready within ${READY_TIMEOUT_MS} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { stop, pid: child.pid ?? 0 };
+  const stack = await spawnQuietStack({
+    env,
+    // The runner starts the MCP server, the gateway and the agent together: the agent's registry
+    // names the agent in the service credential, and the MCP server must have its revocation feed.
+    ready: async () =>
+      (await connectHealthServing(gatewayUrl)) &&
+      (await connectHealthServing(`http://127.0.0.1:${agentPort}`)) &&
+      (await fetch(`http://127.0.0.1:${mcpPort}/readyz`)).ok,
+  });
+  return {
+    pid: stack.pid,
+    stop: () => stack.stop(),
+    env,
+    identityUrl: `http://127.0.0.1:${identityPort}`,
+    gatewayUrl,
+    mcpPort,
+    mcpResource: `http://127.0.0.1:${mcpPort}/mcp`,
+    adminPassword,
+    gatewaySecret,
+    agentSecret,
+  };
 }

@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ROLE_SCOPES } from "../kit/auth/index.js";
-import { startTestIssuer } from "../kit/testing/test-issuer.js";
+import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
 import { startBenchIdentity } from "./bench-identity.js";
 import { spawnMcpServer } from "./mcp-server-process.js";
 import { printRow, type Summary, summarize } from "./stats.js";
@@ -22,6 +22,12 @@ async function connect(mcpUrl: URL, token: (() => string) | undefined): Promise<
   const client = new Client({ name: "bench", version: "1.0.0" });
   await client.connect(transport);
   return client;
+}
+
+/** One way of calling the server: its row's label and its client. */
+interface Arm {
+  readonly label: string;
+  readonly client: Client;
 }
 
 /**
@@ -46,15 +52,6 @@ export async function benchMcpAuthOverhead(iterations: number): Promise<void> {
   const mcpUrl = new URL(server.resource);
   const clients: Client[] = [];
   try {
-    // The reader looks like a gateway-exchanged viewer token: the dev principal's scopes, plus `act`.
-    const reader = {
-      sub: "u-bench-reader",
-      email: "reader@company.com",
-      roles: ["viewer"],
-      scope: ROLE_SCOPES.viewer.join(" "),
-      aud: server.resource,
-      act: { sub: "mcp-gateway", agent: "ticket-reader" },
-    };
     const adminToken = await issuer.mint({
       sub: "u-bench-admin",
       email: "admin@company.com",
@@ -64,74 +61,100 @@ export async function benchMcpAuthOverhead(iterations: number): Promise<void> {
     });
     const writer = await connect(mcpUrl, () => adminToken);
     clients.push(writer);
-    const created = (await writer.callTool({
-      name: "create_ticket",
-      arguments: { title: "Bench ticket", description: "small", priority: "low" },
-    })) as CallToolResult;
-    const ticketId = (created.structuredContent as { ticket: { id: number } }).ticket.id;
-
-    const token = await issuer.mint(reader);
-    // A new token on every request: the verified-token cache never hits, every call pays ES256.
-    const fresh = await Promise.all(Array.from({ length: n + WARM_UP + 16 }, () => issuer.mint(reader)));
-    let next = 0;
-    const arms = [
-      { label: "MCP get_ticket, authenticated (token reused)", client: await connect(mcpUrl, () => token) },
-      { label: "MCP get_ticket, AUTH_DEV_ANONYMOUS (no token)", client: await connect(mcpUrl, undefined) },
-      {
-        label: "MCP get_ticket, authenticated (new token each call)",
-        client: await connect(mcpUrl, () => {
-          const t = fresh[next++];
-          if (t === undefined) throw new Error("bench ran out of fresh tokens");
-          return t;
-        }),
-      },
-    ];
+    const ticketId = await createBenchTicket(writer);
+    const arms = await connectArms(issuer, server.resource, n + WARM_UP + 16);
     clients.push(...arms.map((a) => a.client));
-    const samples = arms.map(() => [] as number[]);
-
-    const call = async (client: Client): Promise<number> => {
-      const started = performance.now();
-      const r = (await client.callTool({
-        name: "get_ticket",
-        arguments: { ticket_id: ticketId },
-      })) as CallToolResult;
-      const ms = performance.now() - started;
-      // A refused or failed call must not pass for a fast one.
-      const got = (r.structuredContent as { ticket?: { id?: number } } | undefined)?.ticket?.id;
-      if (r.isError || got !== ticketId)
-        throw new Error(`get_ticket failed in the bench: ${JSON.stringify(r.content)}`);
-      return ms;
-    };
-    for (let i = 0; i < WARM_UP + n; i++) {
-      // Rotate which arm goes first, so none always runs right after another.
-      for (let k = 0; k < arms.length; k++) {
-        const a = (i + k) % arms.length;
-        const ms = await call((arms[a] as (typeof arms)[number]).client);
-        if (i >= WARM_UP) (samples[a] as number[]).push(ms);
-      }
-    }
-
-    const [auth, anon, uncached] = samples.map((s) => summarize(s)) as [Summary, Summary, Summary];
-    console.log(
-      "\n## MCP auth overhead (docs/performance.md: p50 < 0.3 ms, p99 < 1 ms; real server process, SDK client, PGlite)",
-    );
-    for (const [i, a] of arms.entries()) printRow(a.label, summarize(samples[i] as number[]));
-    const diff = (a: Summary, b: Summary) =>
-      `p50 ${(a.p50 - b.p50).toFixed(3)} ms, p90 ${(a.p90 - b.p90).toFixed(3)} ms, p99 ${(a.p99 - b.p99).toFixed(3)} ms`;
-    // Rounds are interleaved, so sample i of each arm ran back to back: the median of the per-round
-    // differences is a steadier estimate of the shift than a difference of two noisy percentiles.
-    const [sa, sb, sc] = samples as [number[], number[], number[]];
-    const paired = (a: number[]) => summarize(a.map((x, i) => x - (sb[i] as number))).p50.toFixed(3);
-    console.log(
-      `MCP auth overhead per call, token reused: ${diff(auth, anon)} (difference of percentiles); paired median ${paired(sa)} ms`,
-    );
-    console.log(
-      `MCP auth overhead per call, new token:    ${diff(uncached, anon)} (difference of percentiles); paired median ${paired(sc)} ms`,
-    );
+    report(arms, await measureInterleaved(arms, ticketId, n));
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await server.stop();
     await identity.close();
     await issuer.close();
   }
+}
+
+async function createBenchTicket(writer: Client): Promise<number> {
+  const created = (await writer.callTool({
+    name: "create_ticket",
+    arguments: { title: "Bench ticket", description: "small", priority: "low" },
+  })) as CallToolResult;
+  return (created.structuredContent as { ticket: { id: number } }).ticket.id;
+}
+
+/** The three arms: a reused token, no token (dev principal), a new token on each of `calls` calls. */
+async function connectArms(issuer: TestIssuer, resource: string, calls: number): Promise<Arm[]> {
+  const mcpUrl = new URL(resource);
+  // The reader looks like a gateway-exchanged viewer token: the dev principal's scopes, plus `act`.
+  const reader = {
+    sub: "u-bench-reader",
+    email: "reader@company.com",
+    roles: ["viewer"],
+    scope: ROLE_SCOPES.viewer.join(" "),
+    aud: resource,
+    act: { sub: "mcp-gateway", agent: "ticket-reader" },
+  };
+  const token = await issuer.mint(reader);
+  // A new token on every request: the verified-token cache never hits, every call pays ES256.
+  const fresh = await Promise.all(Array.from({ length: calls }, () => issuer.mint(reader)));
+  let next = 0;
+  return [
+    { label: "MCP get_ticket, authenticated (token reused)", client: await connect(mcpUrl, () => token) },
+    { label: "MCP get_ticket, AUTH_DEV_ANONYMOUS (no token)", client: await connect(mcpUrl, undefined) },
+    {
+      label: "MCP get_ticket, authenticated (new token each call)",
+      client: await connect(mcpUrl, () => {
+        const t = fresh[next++];
+        if (t === undefined) throw new Error("bench ran out of fresh tokens");
+        return t;
+      }),
+    },
+  ];
+}
+
+/** `n` rounds after the warm-up, each arm once per round, rotating which goes first. */
+async function measureInterleaved(arms: readonly Arm[], ticketId: number, n: number): Promise<number[][]> {
+  const samples = arms.map(() => [] as number[]);
+  for (let i = 0; i < WARM_UP + n; i++) {
+    // Rotate which arm goes first, so none always runs right after another.
+    for (let k = 0; k < arms.length; k++) {
+      const a = (i + k) % arms.length;
+      const ms = await timedGetTicket((arms[a] as Arm).client, ticketId);
+      if (i >= WARM_UP) (samples[a] as number[]).push(ms);
+    }
+  }
+  return samples;
+}
+
+/** One get_ticket's time in ms; a refused or failed call must not pass for a fast one. */
+async function timedGetTicket(client: Client, ticketId: number): Promise<number> {
+  const started = performance.now();
+  const r = (await client.callTool({
+    name: "get_ticket",
+    arguments: { ticket_id: ticketId },
+  })) as CallToolResult;
+  const ms = performance.now() - started;
+  const got = (r.structuredContent as { ticket?: { id?: number } } | undefined)?.ticket?.id;
+  if (r.isError || got !== ticketId)
+    throw new Error(`get_ticket failed in the bench: ${JSON.stringify(r.content)}`);
+  return ms;
+}
+
+function report(arms: readonly Arm[], samples: number[][]): void {
+  const [auth, anon, uncached] = samples.map((s) => summarize(s)) as [Summary, Summary, Summary];
+  console.log(
+    "\n## MCP auth overhead (docs/performance.md: p50 < 0.3 ms, p99 < 1 ms; real server process, SDK client, PGlite)",
+  );
+  for (const [i, a] of arms.entries()) printRow(a.label, summarize(samples[i] as number[]));
+  const diff = (a: Summary, b: Summary) =>
+    `p50 ${(a.p50 - b.p50).toFixed(3)} ms, p90 ${(a.p90 - b.p90).toFixed(3)} ms, p99 ${(a.p99 - b.p99).toFixed(3)} ms`;
+  // Rounds are interleaved, so sample i of each arm ran back to back: the median of the per-round
+  // differences is a steadier estimate of the shift than a difference of two noisy percentiles.
+  const [sa, sb, sc] = samples as [number[], number[], number[]];
+  const paired = (a: number[]) => summarize(a.map((x, i) => x - (sb[i] as number))).p50.toFixed(3);
+  console.log(
+    `MCP auth overhead per call, token reused: ${diff(auth, anon)} (difference of percentiles); paired median ${paired(sa)} ms`,
+  );
+  console.log(
+    `MCP auth overhead per call, new token:    ${diff(uncached, anon)} (difference of percentiles); paired median ${paired(sc)} ms`,
+  );
 }

@@ -27,13 +27,15 @@ export interface StackUnderTest {
   stop(): Promise<void>;
 }
 
+type StackPorts = StackUnderTest["ports"];
+
 /** `command args` (the runner, or `npm start`) with an environment that fixes everything the tests rely on. */
 export async function startStack(
   command: string,
   args: readonly string[],
   options: { detached?: boolean; env?: Record<string, string> } = {},
 ): Promise<StackUnderTest> {
-  const ports = {
+  const ports: StackPorts = {
     identity: await freePort(),
     chat: await freePort(),
     agent: await freePort(),
@@ -44,29 +46,55 @@ export async function startStack(
   const adminPassword = `admin-${randomBytes(9).toString("base64url")}`;
   const agentSecret = randomBytes(32).toString("base64url");
   const child = spawn(command, [...args], {
-    // Only what node and npm need from the shell: the product's settings it exports (DATABASE_URL,
-    // secrets, AUTH_DEV_ANONYMOUS, GATEWAY_ALLOW_DIRECT_USERS, REVOCATION_*…) must not leak in.
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
-      NODE_ENV: "development",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      IDENTITY_PORT: String(ports.identity),
-      CHAT_PORT: String(ports.chat),
-      AGENT_PORT: String(ports.agent),
-      GATEWAY_PORT: String(ports.gateway),
-      MCP_PORT: String(ports.mcp),
-      LOG_LEVEL: "info",
-      LOG_FORMAT: "json",
-      SEED_ADMIN_PASSWORD: adminPassword,
-      AGENT_CLIENT_SECRET: agentSecret,
-      ...options.env,
-    },
+    env: { ...stackEnv({ ports, dataDir, adminPassword, agentSecret }), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.detached ?? false,
   });
+  const output = collectOutput(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    child,
+    dataDir,
+    ports,
+    adminPassword,
+    agentSecret,
+    output,
+    runnerLines: (msg) => runnerLines(output(), msg),
+    waitFor: (predicate, timeoutMs) => waitForOutput(child, output, predicate, timeoutMs),
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/**
+ * Only what node and npm need from the shell: the product's settings it exports (DATABASE_URL,
+ * secrets, AUTH_DEV_ANONYMOUS, GATEWAY_ALLOW_DIRECT_USERS, REVOCATION_*…) must not leak in.
+ */
+function stackEnv(stack: Pick<StackUnderTest, "ports" | "dataDir" | "adminPassword" | "agentSecret">) {
+  const { ports } = stack;
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "",
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+    NODE_ENV: "development",
+    HOST: "127.0.0.1",
+    DATA_DIR: stack.dataDir,
+    IDENTITY_PORT: String(ports.identity),
+    CHAT_PORT: String(ports.chat),
+    AGENT_PORT: String(ports.agent),
+    GATEWAY_PORT: String(ports.gateway),
+    MCP_PORT: String(ports.mcp),
+    LOG_LEVEL: "info",
+    LOG_FORMAT: "json",
+    SEED_ADMIN_PASSWORD: stack.adminPassword,
+    AGENT_CLIENT_SECRET: stack.agentSecret,
+  };
+}
+
+/** Everything `child` prints, stdout and stderr, as it comes. */
+function collectOutput(child: ChildProcess): () => string {
   let output = "";
   child.stdout?.on("data", (c: Buffer) => {
     output += c.toString();
@@ -74,40 +102,34 @@ export async function startStack(
   child.stderr?.on("data", (c: Buffer) => {
     output += c.toString();
   });
-  const runnerLines = (msg: string) =>
-    output
-      .split("\n")
-      .filter((l) => l.startsWith("{") && l.includes('"service":"stack"') && l.includes(`"msg":"${msg}"`))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const waitFor = (predicate: (output: string) => boolean, timeoutMs: number) =>
-    new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + timeoutMs;
-      const poll = setInterval(() => {
-        if (predicate(output)) {
-          clearInterval(poll);
-          resolve();
-        } else if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-          clearInterval(poll);
-          reject(new Error(`stack exited or timed out:\n${output.slice(-3000)}`));
-        }
-      }, 100);
-    });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    return exited;
-  };
-  return {
-    child,
-    dataDir,
-    ports,
-    adminPassword,
-    agentSecret,
-    output: () => output,
-    runnerLines,
-    waitFor,
-    stop,
-  };
+  return () => output;
+}
+
+function runnerLines(output: string, msg: string): Record<string, unknown>[] {
+  return output
+    .split("\n")
+    .filter((l) => l.startsWith("{") && l.includes('"service":"stack"') && l.includes(`"msg":"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function waitForOutput(
+  child: ChildProcess,
+  output: () => string,
+  predicate: (output: string) => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const poll = setInterval(() => {
+      if (predicate(output())) {
+        clearInterval(poll);
+        resolve();
+      } else if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+        clearInterval(poll);
+        reject(new Error(`stack exited or timed out:\n${output().slice(-3000)}`));
+      }
+    }, 100);
+  });
 }
 
 /** The gateway client as the agent service calls it: its own credential, from the identity provider. */

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { EXIT_INVALID_CONFIG } from "../kit/config/index.js";
 import type { Logger } from "../kit/log/index.js";
 import { EXIT_CANNOT_START, STOP_ON_SIGNALS_READY } from "../kit/server/index.js";
 import { type Backoff, createBackoff } from "./backoff.js";
+import { DrainReadiness } from "./drain-readiness.js";
+import { spawnService } from "./service-spawn.js";
 import type { StackProcess } from "./services.js";
 import { waitForPort } from "./wait-for-port.js";
 
@@ -41,13 +42,6 @@ export interface SuperviseOptions {
 }
 
 /** The service exited before it was ever ready, for a reason a restart cannot fix. */
-// Absolute: the runner may be started from any working directory.
-// TypeScript beside the sources (`npm start`), JavaScript in a compiled build (`npm run build`).
-const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const EXIT_WITH_RUNNER = fileURLToPath(
-  new URL(`../kit/server/exit-with-runner${EXTENSION}`, import.meta.url),
-);
-
 export class CannotStartError extends Error {
   override readonly name = "CannotStartError";
 }
@@ -56,155 +50,150 @@ export function superviseService(
   svc: Pick<StackProcess, "name" | "entry">,
   opts: SuperviseOptions,
 ): SupervisedService {
-  const backoff = opts.backoff ?? createBackoff();
-  const log = opts.logger.child({ process: svc.name });
-  let child: ChildProcess | undefined;
-  let startedAt = 0;
-  let stopping = false;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  // Whether the running process has said it drains on SIGTERM (see stopOnSignals): only then is it
-  // ready, and only then is a SIGTERM a graceful stop rather than a kill.
-  let drainable = false;
-  let drainableWaiters: (() => void)[] = [];
-  const untilDrainable = () =>
-    drainable ? Promise.resolve() : new Promise<void>((resolve) => drainableWaiters.push(resolve));
+  return new ServiceSupervisor(svc, opts);
+}
 
-  let everReady = false;
-  let cannotStart: CannotStartError | undefined;
-  let onCannotStart: (err: CannotStartError) => void = () => undefined;
-  const startRefused = new Promise<never>((_, reject) => {
-    onCannotStart = reject;
-  });
-  startRefused.catch(() => undefined);
+class ServiceSupervisor implements SupervisedService {
+  readonly name: string;
+  readonly ready: Promise<void>;
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+  private readonly drain = new DrainReadiness();
+  private child: ChildProcess | undefined;
+  private startedAt = 0;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private everReady = false;
+  private cannotStart: CannotStartError | undefined;
+  private onCannotStart: (err: CannotStartError) => void = () => undefined;
 
-  const alive = (c: ChildProcess | undefined): c is ChildProcess =>
-    c !== undefined && c.exitCode === null && c.signalCode === null;
-
-  const start = (): void => {
-    // exit-with-runner loads before the service's own modules: it leaves with the runner from
-    // the first moment (docs/architecture.md, "Processes").
-    // JavaScript (`npm start`'s compiled tree, or `npm run build`) runs as is; TypeScript sources
-    // (the tests' runner) under tsx.
-    const loader = svc.entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-    const current = spawn(process.execPath, [...loader, "--import", EXIT_WITH_RUNNER, svc.entry], {
-      // The IPC channel lets the service notice the runner's death, however it died (see
-      // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
-      // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took
-      // them for an operator insisting and skipped the graceful drain.
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      detached: true,
-      env: opts.env,
+  constructor(
+    private readonly svc: Pick<StackProcess, "name" | "entry">,
+    private readonly opts: SuperviseOptions,
+  ) {
+    this.name = svc.name;
+    this.backoff = opts.backoff ?? createBackoff();
+    this.log = opts.logger.child({ process: svc.name });
+    const startRefused = new Promise<never>((_, reject) => {
+      this.onCannotStart = reject;
     });
-    child = current;
-    drainable = false;
-    startedAt = Date.now();
-    log.info({ pid: current.pid, port: opts.port }, "service started");
-    current.on("message", (message) => {
-      if (message !== STOP_ON_SIGNALS_READY || current !== child) return;
-      drainable = true;
-      const waiters = drainableWaiters;
-      drainableWaiters = [];
-      for (const wake of waiters) wake();
-    });
-    exited = new Promise((resolve) => current.once("exit", () => resolve()));
-    current.once("exit", (code, signal) => {
-      if (stopping) return;
-      if (!everReady && (code === EXIT_CANNOT_START || code === EXIT_INVALID_CONFIG)) {
-        // Its own line (above) says why; restarting would print it again forever.
-        log.error({ pid: current.pid, code }, "service cannot start; not restarting it");
-        cannotStart = new CannotStartError(`${svc.name} cannot start (exit ${code}): see its line above`);
-        onCannotStart(cannotStart);
-        return;
-      }
-      const ranMs = Date.now() - startedAt;
-      const delayMs = backoff.next(ranMs);
-      log.error({ pid: current.pid, code, signal, ran_ms: ranMs }, "service crashed");
-      log.warn({ delay_ms: delayMs }, "restarting service");
-      restartTimer = setTimeout(restart, delayMs);
-    });
-  };
+    startRefused.catch(() => undefined);
+    this.start();
+    this.ready = this.firstStart(startRefused);
+  }
 
-  /** Until the process answers on its port (if it has one) and drains on SIGTERM. */
-  const untilAnswering = (timeoutMs: number, gaveUp: () => boolean): Promise<void> =>
-    opts.port === undefined
-      ? drainableWithin(timeoutMs, gaveUp)
-      : waitForPort(opts.host, opts.port, timeoutMs, gaveUp).then(untilDrainable);
-  const drainableWithin = (timeoutMs: number, gaveUp: () => boolean): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const deadline = Date.now() + timeoutMs;
-      const check = setInterval(() => {
-        if (gaveUp()) reject(new Error("gave up waiting for the process"));
-        else if (Date.now() > deadline) reject(new Error(`not ready within ${timeoutMs} ms`));
-        else return;
-        clearInterval(check);
-      }, 100);
-      void untilDrainable().then(() => {
-        clearInterval(check);
-        resolve();
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const current = this.child;
+    if (!alive(current)) return this.exited;
+    if (this.drain.isDrainable) current.kill("SIGTERM");
+    else {
+      // Still starting: a SIGTERM now would kill it mid-start (lock left behind). Stop it once it
+      // can drain, or after 30 s whatever its state.
+      const fallback = setTimeout(() => current.kill("SIGTERM"), 30_000);
+      void this.drain.until().then(() => {
+        clearTimeout(fallback);
+        current.kill("SIGTERM");
       });
-    });
+    }
+    return this.exited;
+  }
 
-  const restart = (): void => {
-    restartTimer = undefined;
-    if (stopping) return;
-    start();
-    const pid = child?.pid;
-    untilAnswering(opts.startTimeoutMs ?? 60_000, () => stopping || child?.pid !== pid).then(
+  hurry(): void {
+    // A stop too: the runner stops stage by stage, so this service's own stop() may not have
+    // come yet, and its exit must not be taken for a crash and restarted.
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    if (alive(this.child)) this.child.kill("SIGTERM");
+  }
+
+  /** Ready once the first process answers, logging progress meanwhile; refused when it cannot start. */
+  private firstStart(startRefused: Promise<never>): Promise<void> {
+    const waitingSince = Date.now();
+    const progress = setInterval(
+      () =>
+        this.log.info(
+          { port: this.opts.port, waited_s: Math.round((Date.now() - waitingSince) / 1000) },
+          "still waiting for the service to answer",
+        ),
+      this.opts.progressEveryMs ?? 10_000,
+    );
+    const answered = this.untilAnswering(
+      this.opts.startTimeoutMs ?? 180_000,
+      () => this.stopping || this.cannotStart !== undefined,
+    ).then(() => {
+      this.everReady = true;
+      if (!this.stopping) this.log.info({ pid: this.child?.pid, port: this.opts.port }, "service ready");
+    });
+    return Promise.race([answered, startRefused]).finally(() => clearInterval(progress));
+  }
+
+  private start(): void {
+    const current = spawnService(this.svc.entry, this.opts.env);
+    this.child = current;
+    this.drain.reset();
+    this.startedAt = Date.now();
+    this.log.info({ pid: current.pid, port: this.opts.port }, "service started");
+    current.on("message", (message) => {
+      if (message === STOP_ON_SIGNALS_READY && current === this.child) this.drain.declare();
+    });
+    this.exited = new Promise((resolve) => current.once("exit", () => resolve()));
+    current.once("exit", (code, signal) => this.exitedUnasked(current, code, signal));
+  }
+
+  /** The process exited: restarted with backoff, unless stopping or it can never start. */
+  private exitedUnasked(current: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping) return;
+    if (!this.everReady && (code === EXIT_CANNOT_START || code === EXIT_INVALID_CONFIG)) {
+      // Its own line (above) says why; restarting would print it again forever.
+      this.log.error({ pid: current.pid, code }, "service cannot start; not restarting it");
+      this.cannotStart = new CannotStartError(
+        `${this.svc.name} cannot start (exit ${code}): see its line above`,
+      );
+      this.onCannotStart(this.cannotStart);
+      return;
+    }
+    const ranMs = Date.now() - this.startedAt;
+    const delayMs = this.backoff.next(ranMs);
+    this.log.error({ pid: current.pid, code, signal, ran_ms: ranMs }, "service crashed");
+    this.log.warn({ delay_ms: delayMs }, "restarting service");
+    this.restartTimer = setTimeout(() => this.restart(), delayMs);
+  }
+
+  private restart(): void {
+    this.restartTimer = undefined;
+    if (this.stopping) return;
+    this.start();
+    const pid = this.child?.pid;
+    this.untilAnswering(
+      this.opts.startTimeoutMs ?? 60_000,
+      () => this.stopping || this.child?.pid !== pid,
+    ).then(
       () => {
-        if (!stopping && child?.pid === pid) log.info({ pid, port: opts.port }, "service restarted");
+        if (!this.stopping && this.child?.pid === pid) {
+          this.log.info({ pid, port: this.opts.port }, "service restarted");
+        }
       },
       // A restart that crashes again is logged (and retried) by its exit handler.
       () => undefined,
     );
-  };
+  }
 
-  start();
-  const waitingSince = Date.now();
-  const progress = setInterval(
-    () =>
-      log.info(
-        { port: opts.port, waited_s: Math.round((Date.now() - waitingSince) / 1000) },
-        "still waiting for the service to answer",
-      ),
-    opts.progressEveryMs ?? 10_000,
-  );
-  const answered = untilAnswering(
-    opts.startTimeoutMs ?? 180_000,
-    () => stopping || cannotStart !== undefined,
-  ).then(() => {
-    everReady = true;
-    if (!stopping) log.info({ pid: child?.pid, port: opts.port }, "service ready");
-  });
-  const ready = Promise.race([answered, startRefused]).finally(() => clearInterval(progress));
+  /** Until the process answers on its port (if it has one) and drains on SIGTERM. */
+  private untilAnswering(timeoutMs: number, gaveUp: () => boolean): Promise<void> {
+    const { host, port } = this.opts;
+    return port === undefined
+      ? this.drain.within(timeoutMs, gaveUp)
+      : waitForPort(host, port, timeoutMs, gaveUp).then(() => this.drain.until());
+  }
+}
 
-  return {
-    name: svc.name,
-    pid: () => child?.pid,
-    ready,
-    stop() {
-      stopping = true;
-      clearTimeout(restartTimer);
-      const current = child;
-      if (!alive(current)) return exited;
-      if (drainable) current.kill("SIGTERM");
-      else {
-        // Still starting: a SIGTERM now would kill it mid-start (lock left behind). Stop it once it
-        // can drain, or after 30 s whatever its state.
-        const fallback = setTimeout(() => current.kill("SIGTERM"), 30_000);
-        void untilDrainable().then(() => {
-          clearTimeout(fallback);
-          current.kill("SIGTERM");
-        });
-      }
-      return exited;
-    },
-    hurry() {
-      // A stop too: the runner stops stage by stage, so this service's own stop() may not have
-      // come yet, and its exit must not be taken for a crash and restarted.
-      stopping = true;
-      clearTimeout(restartTimer);
-      if (alive(child)) child.kill("SIGTERM");
-    },
-  };
+function alive(c: ChildProcess | undefined): c is ChildProcess {
+  return c !== undefined && c.exitCode === null && c.signalCode === null;
 }

@@ -6,6 +6,8 @@ export {
   isDevelopmentDefault,
   loadConfig,
   parseConfig,
+  refuseDevelopmentSecrets,
   type SecretName,
 } from "./config.js";
 export { parseDurationSeconds } from "./duration.js";
+export { readSecretFiles, SECRET_VARIABLES } from "./secret-files.js";

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Principal } from "../auth/principal.js";
 import type { ServiceCaller } from "../auth/service-identity.js";
-import type { ServiceTelemetry } from "../telemetry/service-telemetry.js";
+import type { ServiceTelemetry } from "../telemetry/telemetry-types.js";
 import type { TraceContext } from "./context-keys.js";
 
 /**

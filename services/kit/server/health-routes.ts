@@ -1,13 +1,13 @@
 /**
  * `/healthz` and `/readyz` for orchestrators (docs/architecture.md, "Health for orchestrators"),
  * the one implementation every service serves on its own port: the kit's service server adds them
- * itself, the MCP server (its own node:http server) routes to `answerHealthRoute`.
+ * itself, before any service's guard and while a service is still starting.
  *
  * - `/healthz` (liveness): the process answers HTTP, so 200 `{"status":"ok"}`; a failed dependency
  *   is not a reason to restart this process (restarting would not bring the database back).
  * - `/readyz` (readiness): read from the same registry as `grpc.health.v1` `Check("")`, so the two
  *   never disagree: 200 `{"status":"ok"}`, else 503 `{"status":"unavailable","not_ready":[…]}`
- *   naming what is not ready (`database`, `revocation-feed`, `signing-keys`, `shutting-down`).
+ *   naming what is not ready (`database`, `revocation-feed`, `signing-keys`, `starting`, `shutting-down`).
  *
  * No token: probes carry none. Nothing sensitive: dependency names only, never an error's text, an
  * address or a version. `no-store` (RFC 9111 §5.2.2.5) so no cache answers for a later state.
@@ -39,15 +39,6 @@ export function healthRoutes(
       );
     },
   };
-}
-
-/** Answers `req` when its path is `/healthz` or `/readyz` (returns true); otherwise leaves it. */
-export function answerHealthRoute(health: Pick<HealthService, "readiness">, req: Req, res: Res): boolean {
-  const path = (req.url ?? "/").split("?")[0] ?? "/";
-  const route = healthRoutes(health)[path];
-  if (!route) return false;
-  route(req, res);
-  return true;
 }
 
 function answer(req: Req, res: Res, status: number, body: object): void {

@@ -11,7 +11,7 @@
  * `onDraining` (other services' long-lived streams end when the server starts shutting down).
  */
 import { create } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { HealthCheckResponse } from "../../../gen/grpc/health/v1/health_pb.js";
 import {
@@ -74,100 +74,128 @@ export function onDraining(router: ConnectRouter, listener: () => void): void {
   hooks.add(listener);
 }
 
+/** The registry's state: what `register`'s handlers read and the setters change. */
+interface HealthState {
+  readonly statuses: Map<string, ServingStatus>;
+  readonly downDependencies: Set<string>;
+  /** After `shutdown()`: statuses no longer change. */
+  frozen: boolean;
+  /** One shared "something changed" promise, replaced on every change so watchers never miss one. */
+  changed: { promise: Promise<void>; resolve: () => void };
+}
+
 /** Creates a health registry in which only the overall server ("") is known, as SERVING. */
 export function createHealth(): HealthService {
-  const statuses = new Map<string, ServingStatus>([["", ServingStatus.SERVING]]);
-  const downDependencies = new Set<string>();
+  const state: HealthState = {
+    statuses: new Map<string, ServingStatus>([["", ServingStatus.SERVING]]),
+    downDependencies: new Set<string>(),
+    frozen: false,
+    changed: deferred(),
+  };
   const routers: ConnectRouter[] = [];
-  let frozen = false;
-  // One shared "something changed" promise; replaced on every change so watchers never miss an update.
-  let changed = deferred();
   const notify = () => {
-    const d = changed;
-    changed = deferred();
+    const d = state.changed;
+    state.changed = deferred();
     d.resolve();
   };
-  const response = (status: ServingStatus): HealthCheckResponse =>
-    create(HealthCheckResponseSchema, { status });
-  /** The status as published: a down dependency turns SERVING into NOT_SERVING. */
-  const published = (status: ServingStatus | undefined): ServingStatus | undefined =>
-    status === ServingStatus.SERVING && downDependencies.size > 0 ? ServingStatus.NOT_SERVING : status;
-
   return {
     register(router) {
       routers.push(router);
-      router.service(Health, {
-        check(req) {
-          const status = published(statuses.get(req.service));
-          if (status === undefined) throw new ConnectError(`unknown service: ${req.service}`, Code.NotFound);
-          return response(status);
-        },
-        async *watch(req, ctx) {
-          const aborted = new Promise<void>((resolve) => {
-            if (ctx.signal.aborted) resolve();
-            else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-          });
-          let last: ServingStatus | undefined;
-          while (!ctx.signal.aborted) {
-            // Take the change promise before reading, so a change during `yield` is not lost.
-            const next = changed.promise;
-            const current = published(statuses.get(req.service)) ?? ServingStatus.SERVICE_UNKNOWN;
-            const final = frozen; // read with `current`: a frozen status is the last one
-            if (current !== last) {
-              last = current;
-              yield response(current);
-            }
-            // A draining server says NOT_SERVING, then ends the stream: an open Watch would
-            // otherwise hold shutdown for the whole grace period.
-            if (final) return;
-            await Promise.race([next, aborted]);
-          }
-        },
-        list() {
-          if (statuses.size > MAX_LISTED_SERVICES) {
-            throw new ConnectError(`more than ${MAX_LISTED_SERVICES} services`, Code.ResourceExhausted);
-          }
-          return {
-            statuses: Object.fromEntries(
-              [...statuses].map(([name, s]) => [name, response(published(s) ?? s)]),
-            ),
-          };
-        },
-      });
+      router.service(Health, healthHandlers(state));
     },
     setStatus(service, status) {
-      if (frozen || statuses.get(service) === status) return;
-      statuses.set(service, status);
+      if (state.frozen || state.statuses.get(service) === status) return;
+      state.statuses.set(service, status);
       notify();
     },
     shutdown() {
-      frozen = true;
-      for (const name of statuses.keys()) statuses.set(name, ServingStatus.NOT_SERVING);
+      state.frozen = true;
+      for (const name of state.statuses.keys()) state.statuses.set(name, ServingStatus.NOT_SERVING);
       notify();
-      for (const router of routers) {
-        for (const hook of drainingHooks.get(router) ?? []) {
-          try {
-            hook();
-          } catch {
-            // One service's hook failing must not keep the others' streams open through the grace.
-          }
-        }
-      }
+      runDrainingHooks(routers);
     },
     setDependency(name, serving) {
-      if (frozen || downDependencies.has(name) === !serving) return;
-      if (serving) downDependencies.delete(name);
-      else downDependencies.add(name);
+      if (state.frozen || state.downDependencies.has(name) === !serving) return;
+      if (serving) state.downDependencies.delete(name);
+      else state.downDependencies.add(name);
       notify();
     },
-    readiness() {
-      const ready = published(statuses.get("")) === ServingStatus.SERVING;
-      if (ready) return { ready, notReady: [] };
-      const notReady = [...(frozen ? ["shutting-down"] : []), ...[...downDependencies].sort()];
-      // Someone set the whole server NOT_SERVING by hand: say so rather than naming nothing.
-      return { ready, notReady: notReady.length > 0 ? notReady : ["server"] };
+    readiness: () => readiness(state),
+  };
+}
+
+const response = (status: ServingStatus): HealthCheckResponse =>
+  create(HealthCheckResponseSchema, { status });
+
+/** The status as published: a down dependency turns SERVING into NOT_SERVING. */
+function published(state: HealthState, status: ServingStatus | undefined): ServingStatus | undefined {
+  return status === ServingStatus.SERVING && state.downDependencies.size > 0
+    ? ServingStatus.NOT_SERVING
+    : status;
+}
+
+/** grpc.health.v1.Health's Check, Watch and List over `state`. */
+function healthHandlers(state: HealthState): ServiceImpl<typeof Health> {
+  return {
+    check(req) {
+      const status = published(state, state.statuses.get(req.service));
+      if (status === undefined) throw new ConnectError(`unknown service: ${req.service}`, Code.NotFound);
+      return response(status);
+    },
+    watch: (req, ctx) => watchStatus(state, req.service, ctx.signal),
+    list() {
+      if (state.statuses.size > MAX_LISTED_SERVICES) {
+        throw new ConnectError(`more than ${MAX_LISTED_SERVICES} services`, Code.ResourceExhausted);
+      }
+      return {
+        statuses: Object.fromEntries(
+          [...state.statuses].map(([name, s]) => [name, response(published(state, s) ?? s)]),
+        ),
+      };
     },
   };
+}
+
+async function* watchStatus(state: HealthState, service: string, signal: AbortSignal) {
+  const aborted = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  let last: ServingStatus | undefined;
+  while (!signal.aborted) {
+    // Take the change promise before reading, so a change during `yield` is not lost.
+    const next = state.changed.promise;
+    const current = published(state, state.statuses.get(service)) ?? ServingStatus.SERVICE_UNKNOWN;
+    const final = state.frozen; // read with `current`: a frozen status is the last one
+    if (current !== last) {
+      last = current;
+      yield response(current);
+    }
+    // A draining server says NOT_SERVING, then ends the stream: an open Watch would
+    // otherwise hold shutdown for the whole grace period.
+    if (final) return;
+    await Promise.race([next, aborted]);
+  }
+}
+
+function runDrainingHooks(routers: readonly ConnectRouter[]): void {
+  for (const router of routers) {
+    for (const hook of drainingHooks.get(router) ?? []) {
+      try {
+        hook();
+      } catch {
+        // One service's hook failing must not keep the others' streams open through the grace.
+      }
+    }
+  }
+}
+
+function readiness(state: HealthState): Readiness {
+  const ready = published(state, state.statuses.get("")) === ServingStatus.SERVING;
+  if (ready) return { ready, notReady: [] };
+  const notReady = [...(state.frozen ? ["shutting-down"] : []), ...[...state.downDependencies].sort()];
+  // Someone set the whole server NOT_SERVING by hand: say so rather than naming nothing.
+  return { ready, notReady: notReady.length > 0 ? notReady : ["server"] };
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

@@ -6,10 +6,10 @@ export {
   codeLabel,
   currentTelemetry,
   DURATION_BUCKETS,
-  type ServiceTelemetry,
   serviceTelemetry,
   startTelemetry,
 } from "./service-telemetry.js";
+export type { ServiceTelemetry } from "./telemetry-types.js";
 export {
   activeSpanContext,
   addSpanProcessor,

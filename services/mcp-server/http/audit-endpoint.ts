@@ -1,17 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  AUDIT_READ_SCOPE,
-  insufficientScopeChallenge,
-  invalidTokenChallenge,
-  isOutage,
-  missingTokenChallenge,
-} from "../../kit/auth/index.js";
+import { AUDIT_READ_SCOPE, insufficientScopeChallenge } from "../../kit/auth/index.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/index.js";
 import { parseAuditFilter } from "../audit/audit-filter.js";
 import type { Authenticate } from "../auth/authenticate.js";
 import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
+import { sendAuthRefusal } from "./auth-refusal.js";
 import { sendJson } from "./responses.js";
 
 /**
@@ -32,26 +27,7 @@ export function createAuditEndpoint(deps: {
     }
     const auth = await deps.authenticate(req.headers.authorization);
     if (!auth.ok) {
-      const missing = auth.reason === "missing_token";
-      // As on /mcp: unreachable keys are the issuer's outage, not a bad token (no invalid_token
-      // challenge, which would send a client to get a new one for nothing).
-      const unavailable = isOutage(auth.reason);
-      sendJson(
-        res,
-        unavailable ? 503 : 401,
-        {
-          error: missing ? "unauthorized" : unavailable ? "temporarily_unavailable" : "invalid_token",
-          error_description: auth.description,
-          reason: auth.reason,
-        },
-        unavailable
-          ? { "retry-after": "5" }
-          : {
-              "www-authenticate": missing
-                ? missingTokenChallenge(deps.resourceMetadataUrl)
-                : invalidTokenChallenge(auth.description, deps.resourceMetadataUrl),
-            },
-      );
+      sendAuthRefusal(res, auth, deps.resourceMetadataUrl);
       return;
     }
     if (!canReadAudit(auth.principal)) {

@@ -1,7 +1,7 @@
-import type { ServerResponse } from "node:http";
+import type { HttpResponse } from "../../kit/server/index.js";
 
 export function sendJson(
-  res: ServerResponse,
+  res: HttpResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
@@ -35,7 +35,7 @@ export const RPC = {
 
 /** A JSON-RPC error response carried in an HTTP error, as the SDK's transport answers. */
 export function sendRpcError(
-  res: ServerResponse,
+  res: HttpResponse,
   status: number,
   code: number,
   message: string,

@@ -1,40 +1,20 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Config, parseConfig } from "../../kit/config/index.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import type { StackBackend } from "../stack-backends.js";
-import { haproxyConfig } from "./haproxy-config.js";
-
-/** The five services, each run twice. */
-export const SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"] as const;
-export type ServiceName = (typeof SERVICES)[number];
-
-/** Each service's port variable: a replica is given its own port there. */
-const PORT_VARIABLE: Record<ServiceName, string> = {
-  identity: "IDENTITY_PORT",
-  chat: "CHAT_PORT",
-  agent: "AGENT_PORT",
-  "mcp-gateway": "GATEWAY_PORT",
-  "mcp-server": "MCP_PORT",
-};
-
-/** One process of a service, on its own loopback port. */
-export interface Replica {
-  readonly service: ServiceName;
-  /** "a" or "b". */
-  readonly name: string;
-  readonly url: string;
-  readonly port: number;
-  /** Its JSON log lines so far. */
-  lines(): string[];
-  /** `kill -9`: no drain, no goodbye. */
-  kill(): Promise<void>;
-  readonly alive: () => boolean;
-}
+import { balancing, type HaproxyProcess, startHaproxy } from "./haproxy-process.js";
+import {
+  type Replica,
+  type ReplicaProcess,
+  replicaReady,
+  SERVICES,
+  type ServiceName,
+  startReplica,
+  stopGracefully,
+} from "./replica-process.js";
 
 export interface ReplicaStack {
   /** The configuration every service was started with: its URLs are the balancer's. */
@@ -47,13 +27,6 @@ export interface ReplicaStack {
   balancerOutput(): string;
   close(): Promise<void>;
 }
-
-/** Whether HAProxy can be run here (Debian's package; `.ci/run` installs it). */
-export function haproxyAvailable(): boolean {
-  return spawnSync("haproxy", ["-v"], { stdio: "ignore" }).status === 0;
-}
-
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /**
  * Two replicas of every service on one PostgreSQL database (a fresh one per run), each service
@@ -80,7 +53,45 @@ export async function startReplicaStack(backend: StackBackend): Promise<ReplicaS
     agent: `agent-${randomBytes(9).toString("base64url")}`,
     viewer: `viewer-${randomBytes(9).toString("base64url")}`,
   };
-  const env: Record<string, string> = {
+  const env = sharedEnv(databaseUrl, balancer, passwords);
+  const config = parseConfig({ ...env, IDENTITY_PORT: String(frontends.identity) });
+  const haproxy = await startHaproxy(
+    SERVICES.map((s) => ({
+      name: s,
+      frontendPort: frontends[s],
+      serverPorts: replicaPorts[s],
+      h2c: s !== "mcp-server",
+    })),
+    dir,
+  );
+  const started: ReplicaProcess[] = [];
+  const close = closer(started, haproxy, async () => {
+    await backend.dispose().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    await startInOrder(started, (service, name) =>
+      startReplica({ service, name, port: replicaPorts[service][name === "a" ? 0 : 1] ?? 0, env, dir }),
+    );
+    await balancing(haproxy.statsPort, SERVICES.length * 2);
+  } catch (err) {
+    const tails = started.map((r) => `--- ${r.service}-${r.name}\n${r.lines().slice(-5).join("\n")}`);
+    await close();
+    throw new Error(`the replica stack did not start: ${String(err)}\n${tails.join("\n")}`);
+  }
+  const replicas = Object.fromEntries(
+    SERVICES.map((s) => [s, started.filter((r) => r.service === s)]),
+  ) as Record<ServiceName, ReplicaProcess[]>;
+  return { config, balancer, replicas, passwords, balancerOutput: haproxy.output, close };
+}
+
+/** The settings every replica of every service is started with: the balancer's URLs, one set of secrets. */
+function sharedEnv(
+  databaseUrl: string,
+  balancer: Record<ServiceName, string>,
+  passwords: ReplicaStack["passwords"],
+): Record<string, string> {
+  return {
     NODE_ENV: "development",
     HOST: "127.0.0.1",
     DATABASE_URL: databaseUrl,
@@ -101,159 +112,48 @@ export async function startReplicaStack(backend: StackBackend): Promise<ReplicaS
     CHAT_CLIENT_SECRET: randomBytes(32).toString("base64url"),
     MCP_CLIENT_SECRET: randomBytes(32).toString("base64url"),
   };
-  const config = parseConfig({ ...env, IDENTITY_PORT: String(frontends.identity) });
+}
 
-  const cfgPath = join(dir, "haproxy.cfg");
-  const statsPort = await freePort();
-  writeFileSync(
-    cfgPath,
-    haproxyConfig(
-      SERVICES.map((s) => ({
-        name: s,
-        frontendPort: frontends[s],
-        serverPorts: replicaPorts[s],
-        h2c: s !== "mcp-server",
-      })),
-      statsPort,
-    ),
+/**
+ * Identity first (every other service gets its keys and credential there), replica by replica
+ * (the first seeds; the second finds the seed). Then the other four, both replicas at once. Each
+ * replica joins `started` as it starts, so a failure can still stop it.
+ */
+async function startInOrder(
+  started: ReplicaProcess[],
+  start: (service: ServiceName, name: string) => ReplicaProcess,
+): Promise<void> {
+  for (const name of ["a", "b"]) {
+    const identity = start("identity", name);
+    started.push(identity);
+    await replicaReady(identity);
+  }
+  const rest = SERVICES.filter((s) => s !== "identity").flatMap((s) =>
+    ["a", "b"].map((name) => start(s, name)),
   );
-  let haproxyOutput = "";
-  const haproxy = spawn("haproxy", ["-db", "-f", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
-  haproxy.stdout?.on("data", (c: Buffer) => {
-    haproxyOutput += c.toString();
-  });
-  haproxy.stderr?.on("data", (c: Buffer) => {
-    haproxyOutput += c.toString();
-  });
+  started.push(...rest);
+  await Promise.all(rest.map((r) => replicaReady(r)));
+}
 
-  const started: Replica[] = [];
-  // Should the test process end without closing (a timeout, an interrupted run), nothing it
-  // started outlives it: the replicas and HAProxy are killed on its way out.
+/**
+ * The stack's `close`: every replica stopped gracefully, HAProxy killed, then `dispose`. Should the
+ * test process end without closing (a timeout, an interrupted run), nothing it started outlives it:
+ * the replicas and HAProxy are killed on its way out.
+ */
+function closer(
+  started: readonly ReplicaProcess[],
+  haproxy: HaproxyProcess,
+  dispose: () => Promise<void>,
+): () => Promise<void> {
   const killAll = () => {
-    for (const r of started) (r as Replica & { signal(): void }).signal();
-    haproxy.kill("SIGKILL");
+    for (const r of started) r.signal();
+    haproxy.kill();
   };
   process.once("exit", killAll);
-  const close = async () => {
+  return async () => {
     process.off("exit", killAll);
     await Promise.all(started.map((r) => stopGracefully(r)));
-    haproxy.kill("SIGKILL");
-    await backend.dispose().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    haproxy.kill();
+    await dispose();
   };
-  try {
-    // Identity first (every other service gets its keys and credential there), replica by replica
-    // (the first seeds; the second finds the seed). Then the other four, both replicas at once.
-    for (const name of ["a", "b"]) {
-      started.push(startReplica("identity", name, replicaPorts.identity[name === "a" ? 0 : 1] ?? 0, env));
-      await ready(started.at(-1) as Replica);
-    }
-    const rest = SERVICES.filter((s) => s !== "identity").flatMap((s) =>
-      ["a", "b"].map((name) => startReplica(s, name, replicaPorts[s][name === "a" ? 0 : 1] ?? 0, env)),
-    );
-    started.push(...rest);
-    await Promise.all(rest.map((r) => ready(r)));
-    await balancing(statsPort, SERVICES.length * 2);
-  } catch (err) {
-    const tails = started.map((r) => `--- ${r.service}-${r.name}\n${r.lines().slice(-5).join("\n")}`);
-    await close();
-    throw new Error(`the replica stack did not start: ${String(err)}\n${tails.join("\n")}`);
-  }
-  const replicas = Object.fromEntries(
-    SERVICES.map((s) => [s, started.filter((r) => r.service === s)]),
-  ) as Record<ServiceName, Replica[]>;
-  return { config, balancer, replicas, passwords, balancerOutput: () => haproxyOutput, close };
-
-  function startReplica(service: ServiceName, name: string, port: number, common: Record<string, string>) {
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ["--import", "tsx", join(ROOT, "services", service, "main.ts")],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: process.env.HOME ?? "",
-          ...common,
-          [PORT_VARIABLE[service]]: String(port),
-          // PGlite is never opened; a data directory of its own keeps key files apart.
-          DATA_DIR: join(dir, `${service}-${name}`),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let output = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    const alive = () => child.exitCode === null && child.signalCode === null;
-    return {
-      service,
-      name,
-      port,
-      url: `http://127.0.0.1:${port}`,
-      lines: () => output.split("\n").filter((l) => l.startsWith("{")),
-      alive,
-      async kill() {
-        if (alive()) child.kill("SIGKILL");
-        await exited;
-      },
-      signal: () => {
-        if (alive()) child.kill("SIGKILL");
-      },
-      stop: async () => {
-        if (alive()) child.kill("SIGTERM");
-        await exited;
-      },
-    } as Replica & { stop(): Promise<void>; signal(): void };
-  }
-}
-
-async function stopGracefully(replica: Replica): Promise<void> {
-  const stop = (replica as Replica & { stop?: () => Promise<void> }).stop;
-  if (stop) await Promise.race([stop(), new Promise((r) => setTimeout(r, 15_000))]);
-  await replica.kill();
-}
-
-/** Until HAProxy counts `servers` replicas up (its health checks run every 500 ms). */
-async function balancing(statsPort: number, servers: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let up = 0;
-  let down: string[] = [];
-  while (Date.now() < deadline) {
-    const csv = await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)
-      .then((r) => r.text())
-      .catch(() => "");
-    // Fields: proxy, server, …, status (18th), …, last check's status and code (37th, 38th).
-    const rows = csv
-      .split("\n")
-      .map((row) => row.split(","))
-      .filter(
-        (f) => f[1] !== undefined && !["FRONTEND", "BACKEND", "svname"].includes(f[1]) && f[0] !== "stats",
-      );
-    up = rows.filter((f) => f[17]?.startsWith("UP")).length;
-    down = rows
-      .filter((f) => !f[17]?.startsWith("UP"))
-      .map((f) => `${f[0]}/${f[1]} ${f[17]} ${f[36]} ${f[37]}`);
-    if (up >= servers) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`HAProxy counts ${up} of ${servers} replicas up; down: ${down.join("; ")}`);
-}
-
-/** Until the replica's `/readyz` answers 200 (start-up on a busy machine: a generous deadline). */
-async function ready(replica: Replica, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!replica.alive()) throw new Error(`${replica.service}-${replica.name} exited`);
-    const ok = await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(2_000) })
-      .then((r) => r.status === 200)
-      .catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${replica.service}-${replica.name} not ready within ${timeoutMs} ms`);
 }

@@ -27,115 +27,44 @@ interface Anchor {
   readonly reason: CheckpointReason | "empty";
 }
 
-export function createCheckpointer(deps: {
-  db: Database;
-  witness: WitnessClient;
-  signer: CheckpointSigner;
-  logger: Logger;
-  everyRows: number;
-  everyMs: number;
-}): Checkpointer {
-  const { db, witness, signer, logger } = deps;
+export interface CheckpointerDeps {
+  readonly db: Database;
+  readonly witness: WitnessClient;
+  readonly signer: CheckpointSigner;
+  readonly logger: Logger;
+  readonly everyRows: number;
+  readonly everyMs: number;
+}
+
+/** The checkpointer's state, shared by the steps below. */
+interface CheckpointState {
+  readonly deps: CheckpointerDeps;
   // The last head the witness holds, once the table was found to contain it; undefined until then.
-  let anchor: Anchor | undefined;
-  let suspendedBecause: string | undefined;
-  let appendedSince = 0;
+  anchor: Anchor | undefined;
+  suspendedBecause: string | undefined;
+  appendedSince: number;
+  witnessDown: boolean;
+}
+
+export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
+  const state: CheckpointState = {
+    deps,
+    anchor: undefined,
+    suspendedBecause: undefined,
+    appendedSince: 0,
+    witnessDown: false,
+  };
   // One "rows" checkpoint waits at a time, however many rows arrive while it does.
   let rowsQueued = false;
-  let witnessDown = false;
   let queue: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
-
-  const unreachable = (err: Error) => {
-    // Once per outage: the interval retries quietly until the witness answers again.
-    if (!witnessDown)
-      logger.warn({ err: err.message }, "audit witness unreachable: checkpoints wait until it answers");
-    witnessDown = true;
-  };
-
-  const suspend = (why: string, problems: readonly string[] = []) => {
-    suspendedBecause = why;
-    // Loud, and nothing is re-sealed: an operator must look (`npm run audit -- --verify`).
-    logger.error(
-      { problems: problems.slice(0, 20), problem_count: problems.length },
-      `audit chain NOT intact: ${why}; checkpoints suspended, nothing re-sealed (run npm run audit -- --verify)`,
-    );
-  };
-
-  /** Walks the whole table and compares it with the witness's newest checkpoint. */
-  const establish = async (): Promise<boolean> => {
-    let latest: Awaited<ReturnType<WitnessClient["latest"]>>;
-    try {
-      latest = await witness.latest();
-    } catch (err) {
-      if (!(err instanceof WitnessUnavailableError)) throw err;
-      unreachable(err);
-      return false;
-    }
-    witnessDown = false;
-    const report = await verifyAuditChain(db);
-    const compared = await compareWithWitness(db, latest);
-    const problems = [
-      ...report.problems.map((p) => `${p.kind}: ${p.seq === undefined ? "" : `seq ${p.seq}: `}${p.detail}`),
-      ...compared.problems.map((p) => `${p.kind}: ${p.detail}`),
-    ];
-    if (problems.length > 0) {
-      suspend(
-        `${report.problemCount + compared.problems.length} problem(s) against the witnessed checkpoint`,
-        problems,
-      );
-      return false;
-    }
-    anchor = latest
-      ? { seq: latest.checkpoint.seq, hash: latest.checkpoint.hash, reason: latest.checkpoint.reason }
-      : { seq: 0, hash: GENESIS_HASH, reason: "empty" };
-    logger.info(
-      { audit_head: { seq: report.head.seq, hash: report.head.hash }, witnessed_seq: anchor.seq },
-      "audit chain intact against the witness",
-    );
-    return true;
-  };
-
-  const checkpoint = async (reason: CheckpointReason) => {
-    if (suspendedBecause !== undefined) return;
-    if (anchor === undefined && !(await establish())) return;
-    const from = anchor as Anchor;
-    const head = await readAuditHeadOrUndefined(db);
-    if (head === undefined || head.hash === null) {
-      suspend(head === undefined ? "audit_head has no row" : "audit_head.hash is NULL (unsealed)");
-      return;
-    }
-    const nothingNew = head.seq === from.seq && (reason !== "shutdown" || from.reason === "shutdown");
-    if (nothingNew) return;
-    const broken = await chainExtensionProblem(db, from, { seq: head.seq, hash: head.hash });
-    if (broken !== undefined) {
-      suspend(`the chain no longer extends the witnessed checkpoint at seq ${from.seq}: ${broken}`);
-      return;
-    }
-    const rowsAtStart = appendedSince;
-    try {
-      const w = await witness.record(signer.sign({ seq: head.seq, hash: head.hash, at: new Date(), reason }));
-      witnessDown = false;
-      anchor = { seq: w.checkpoint.seq, hash: w.checkpoint.hash, reason };
-      appendedSince = Math.max(0, appendedSince - rowsAtStart);
-      logger.info(
-        { audit_checkpoint: { seq: head.seq, hash: head.hash, witness_id: w.witnessId }, reason },
-        "audit checkpoint witnessed",
-      );
-    } catch (err) {
-      if (err instanceof CheckpointRefusedError) {
-        // Another replica may have moved the witness past us: ask it again before the next one.
-        logger.error({ err: err.message, seq: head.seq }, "audit checkpoint refused by the witness");
-        anchor = undefined;
-      } else if (err instanceof WitnessUnavailableError) unreachable(err);
-      else throw err;
-    }
-  };
 
   /** One checkpoint at a time, in order; a failure is logged, never thrown at a tool call. */
   const enqueue = (reason: CheckpointReason) => {
     queue = queue.then(() =>
-      checkpoint(reason).catch((err: unknown) => logger.error({ err, reason }, "audit checkpoint failed")),
+      checkpoint(state, reason).catch((err: unknown) =>
+        deps.logger.error({ err, reason }, "audit checkpoint failed"),
+      ),
     );
     return queue;
   };
@@ -147,8 +76,8 @@ export function createCheckpointer(deps: {
       timer.unref();
     },
     appended() {
-      appendedSince++;
-      if (appendedSince >= deps.everyRows && !rowsQueued) {
+      state.appendedSince++;
+      if (state.appendedSince >= deps.everyRows && !rowsQueued) {
         rowsQueued = true;
         void enqueue("rows").finally(() => {
           rowsQueued = false;
@@ -159,6 +88,104 @@ export function createCheckpointer(deps: {
       clearInterval(timer);
       await enqueue("shutdown");
     },
-    suspended: () => suspendedBecause,
+    suspended: () => state.suspendedBecause,
   };
+}
+
+function unreachable(state: CheckpointState, err: Error): void {
+  // Once per outage: the interval retries quietly until the witness answers again.
+  if (!state.witnessDown)
+    state.deps.logger.warn(
+      { err: err.message },
+      "audit witness unreachable: checkpoints wait until it answers",
+    );
+  state.witnessDown = true;
+}
+
+function suspend(state: CheckpointState, why: string, problems: readonly string[] = []): void {
+  state.suspendedBecause = why;
+  // Loud, and nothing is re-sealed: an operator must look (`npm run audit -- --verify`).
+  state.deps.logger.error(
+    { problems: problems.slice(0, 20), problem_count: problems.length },
+    `audit chain NOT intact: ${why}; checkpoints suspended, nothing re-sealed (run npm run audit -- --verify)`,
+  );
+}
+
+/** Walks the whole table and compares it with the witness's newest checkpoint. */
+async function establish(state: CheckpointState): Promise<boolean> {
+  const { db, witness, logger } = state.deps;
+  let latest: Awaited<ReturnType<WitnessClient["latest"]>>;
+  try {
+    latest = await witness.latest();
+  } catch (err) {
+    if (!(err instanceof WitnessUnavailableError)) throw err;
+    unreachable(state, err);
+    return false;
+  }
+  state.witnessDown = false;
+  const report = await verifyAuditChain(db);
+  const compared = await compareWithWitness(db, latest);
+  const problems = [
+    ...report.problems.map((p) => `${p.kind}: ${p.seq === undefined ? "" : `seq ${p.seq}: `}${p.detail}`),
+    ...compared.problems.map((p) => `${p.kind}: ${p.detail}`),
+  ];
+  if (problems.length > 0) {
+    const count = report.problemCount + compared.problems.length;
+    suspend(state, `${count} problem(s) against the witnessed checkpoint`, problems);
+    return false;
+  }
+  state.anchor = latest
+    ? { seq: latest.checkpoint.seq, hash: latest.checkpoint.hash, reason: latest.checkpoint.reason }
+    : { seq: 0, hash: GENESIS_HASH, reason: "empty" };
+  logger.info(
+    { audit_head: { seq: report.head.seq, hash: report.head.hash }, witnessed_seq: state.anchor.seq },
+    "audit chain intact against the witness",
+  );
+  return true;
+}
+
+async function checkpoint(state: CheckpointState, reason: CheckpointReason): Promise<void> {
+  if (state.suspendedBecause !== undefined) return;
+  if (state.anchor === undefined && !(await establish(state))) return;
+  const from = state.anchor as Anchor;
+  const head = await readAuditHeadOrUndefined(state.deps.db);
+  if (head === undefined || head.hash === null) {
+    suspend(state, head === undefined ? "audit_head has no row" : "audit_head.hash is NULL (unsealed)");
+    return;
+  }
+  const nothingNew = head.seq === from.seq && (reason !== "shutdown" || from.reason === "shutdown");
+  if (nothingNew) return;
+  const broken = await chainExtensionProblem(state.deps.db, from, { seq: head.seq, hash: head.hash });
+  if (broken !== undefined) {
+    suspend(state, `the chain no longer extends the witnessed checkpoint at seq ${from.seq}: ${broken}`);
+    return;
+  }
+  await witnessHead(state, { seq: head.seq, hash: head.hash }, reason);
+}
+
+/** Signs the head and hands it to the witness; a refusal or an outage waits for the next one. */
+async function witnessHead(
+  state: CheckpointState,
+  head: { seq: number; hash: string },
+  reason: CheckpointReason,
+): Promise<void> {
+  const { witness, signer, logger } = state.deps;
+  const rowsAtStart = state.appendedSince;
+  try {
+    const w = await witness.record(signer.sign({ seq: head.seq, hash: head.hash, at: new Date(), reason }));
+    state.witnessDown = false;
+    state.anchor = { seq: w.checkpoint.seq, hash: w.checkpoint.hash, reason };
+    state.appendedSince = Math.max(0, state.appendedSince - rowsAtStart);
+    logger.info(
+      { audit_checkpoint: { seq: head.seq, hash: head.hash, witness_id: w.witnessId }, reason },
+      "audit checkpoint witnessed",
+    );
+  } catch (err) {
+    if (err instanceof CheckpointRefusedError) {
+      // Another replica may have moved the witness past us: ask it again before the next one.
+      logger.error({ err: err.message, seq: head.seq }, "audit checkpoint refused by the witness");
+      state.anchor = undefined;
+    } else if (err instanceof WitnessUnavailableError) unreachable(state, err);
+    else throw err;
+  }
 }

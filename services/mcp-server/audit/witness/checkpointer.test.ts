@@ -1,0 +1,265 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { SignedCheckpoint, Witnessed } from "../../../kit/audit/index.js";
+import type { Database } from "../../../kit/db/index.js";
+import { type TestDatabase, testBackends } from "../../../kit/db/testing/test-backends.js";
+import { captureLogs, type LogCapture } from "../../../kit/testing/log-capture.js";
+import { readAuditHead } from "../../data/audit-head.js";
+import { type AuditEntry, appendAuditEntry } from "../../data/audit-log.js";
+import { MIGRATIONS } from "../../data/migrations.js";
+import { type CheckpointSigner, loadOrCreateCheckpointKey } from "./checkpoint-key.js";
+import { createCheckpointer } from "./checkpointer.js";
+import { CheckpointRefusedError, type WitnessClient, WitnessUnavailableError } from "./witness-client.js";
+
+/** Conditions are awaited, never timed: generous for a busy 2-core machine. */
+const SLOW_MACHINE = { timeout: 15_000 };
+
+/**
+ * The MCP server's checkpointer (docs/mcp-server.md, "Witnessed checkpoints") over its real audit
+ * table on PGlite and on DATABASE_URL's PostgreSQL, with an in-memory witness that keeps what the
+ * identity service's would (it refuses a checkpoint that moves its record back) and can be made
+ * unreachable or refuse once: a checkpoint every `everyRows` rows and every `everyMs`, a closing one
+ * at shutdown, a witness outage logged once and waited out, a refusal answered by asking the witness
+ * again, and a chain that no longer extends what the witness holds suspending every checkpoint.
+ * (audit-witness.test.ts runs it against the real identity service.)
+ */
+interface FakeWitness extends WitnessClient {
+  readonly recorded: Witnessed[];
+  down: boolean;
+  refuseNext: boolean;
+  latestCalls: number;
+  /** How many checkpoints it held once the checkpointer had started. */
+  startedWith: number;
+}
+
+function fakeWitness(): FakeWitness {
+  const recorded: Witnessed[] = [];
+  const witness: FakeWitness = {
+    recorded,
+    down: false,
+    refuseNext: false,
+    latestCalls: 0,
+    startedWith: 0,
+    async latest() {
+      witness.latestCalls++;
+      if (witness.down) throw new WitnessUnavailableError("the audit witness is unreachable");
+      return recorded.at(-1);
+    },
+    async record(checkpoint: SignedCheckpoint) {
+      if (witness.down) throw new WitnessUnavailableError("the audit witness is unreachable");
+      const last = recorded.at(-1);
+      if (witness.refuseNext || (last && checkpoint.seq < last.checkpoint.seq)) {
+        witness.refuseNext = false;
+        throw new CheckpointRefusedError("the audit witness refused the checkpoint");
+      }
+      const w = {
+        checkpoint,
+        witnessId: recorded.length + 1,
+        witnessedAt: new Date(),
+        countersignature: "cs",
+      };
+      recorded.push(w);
+      return w;
+    },
+  };
+  return witness;
+}
+
+const entry = (n: number): AuditEntry => ({
+  userId: `u-${n}`,
+  email: `user${n}@company.com`,
+  actorSub: null,
+  actorAgent: null,
+  actorChain: [],
+  anonymous: false,
+  tool: "get_ticket",
+  arguments: { ticket_id: n },
+  outcome: "ok",
+  errorCode: null,
+  error: null,
+  durationMs: 1,
+  traceId: null,
+  requestId: null,
+  sessionId: null,
+});
+
+const EVERY_MS = 60_000;
+const keyDir = mkdtempSync(join(tmpdir(), "mcp-checkpointer-"));
+afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
+
+describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on $name", (backend) => {
+  let handle: TestDatabase;
+  let db: Database;
+  let signer: CheckpointSigner;
+  let rows = 0;
+  const closers: (() => Promise<void>)[] = [];
+
+  /** Appends `n` audit rows, telling `appended` after each one as the recorder does. */
+  const append = async (n: number, appended?: () => void) => {
+    for (let i = 0; i < n; i++) {
+      await db.transaction((tx) => appendAuditEntry(tx, entry(++rows)));
+      appended?.();
+    }
+  };
+  const setUp = (witness: FakeWitness, everyRows = 3) => {
+    const logs = captureLogs("mcp-server");
+    const checkpointer = createCheckpointer({
+      db,
+      witness,
+      signer,
+      logger: logs.logger,
+      everyRows,
+      everyMs: EVERY_MS,
+    });
+    closers.push(() => checkpointer.close());
+    return { checkpointer, logs };
+  };
+  /** Starts `checkpointer`, noting what the witness holds then. */
+  const started = async (checkpointer: { start(): Promise<void> }, witness: FakeWitness) => {
+    await checkpointer.start();
+    witness.startedWith = witness.recorded.length;
+  };
+  const messages = (logs: LogCapture, msg: string) => logs.records().filter((r) => r.msg === msg);
+  /** What the witness recorded after `from` (a start on rows earlier tests left is checkpointed first). */
+  const reasons = (w: FakeWitness, from = w.startedWith) =>
+    w.recorded.slice(from).map((r) => `${r.checkpoint.reason}@${r.checkpoint.seq}`);
+
+  beforeAll(async () => {
+    handle = await backend.open();
+    db = handle.db;
+    signer = loadOrCreateCheckpointKey(join(keyDir, `${backend.name}.pem`));
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it("signs the head every `everyRows` rows and at shutdown, once: a second close adds nothing", async () => {
+    const witness = fakeWitness();
+    const { checkpointer, logs } = setUp(witness);
+    await started(checkpointer, witness);
+    // An empty table against an empty witness: nothing to sign yet.
+    expect(rows).toBe(0);
+    expect(witness.recorded).toEqual([]);
+    expect(messages(logs, "audit chain intact against the witness")).toHaveLength(1);
+    await append(3, () => checkpointer.appended());
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows}`]);
+    // Fewer rows than `everyRows` since: no checkpoint until shutdown.
+    await append(2, () => checkpointer.appended());
+    await checkpointer.close();
+    expect(reasons(witness)).toEqual([`rows@${rows - 2}`, `shutdown@${rows}`]);
+    await checkpointer.close();
+    expect(reasons(witness)).toHaveLength(2);
+    // Every checkpoint is the server's signature of the head as it stood.
+    const head = await readAuditHead(db);
+    expect(witness.recorded.at(-1)?.checkpoint).toMatchObject({
+      seq: head.seq,
+      hash: head.hash,
+      signerKey: signer.publicKey,
+    });
+  });
+
+  it("counts rows from the last checkpoint: rows that arrived while it was made are not counted twice", async () => {
+    const witness = fakeWitness();
+    const { checkpointer } = setUp(witness, 4);
+    await started(checkpointer, witness);
+    // Many rows before the queued checkpoint runs: one checkpoint covers them all.
+    await append(9);
+    for (let i = 0; i < 9; i++) checkpointer.appended();
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows}`]);
+    await append(3, () => checkpointer.appended());
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reasons(witness)).toHaveLength(1);
+    await append(1, () => checkpointer.appended());
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows - 4}`, `rows@${rows}`]);
+  });
+
+  it("signs at every interval when rows came since the last checkpoint, and only then", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const witness = fakeWitness();
+    const { checkpointer } = setUp(witness, 1_000);
+    await started(checkpointer, witness);
+    vi.advanceTimersByTime(EVERY_MS);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(reasons(witness)).toEqual([]);
+    await append(2, () => checkpointer.appended());
+    vi.advanceTimersByTime(EVERY_MS);
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`interval@${rows}`]);
+  });
+
+  it("waits out a witness outage, logging it once per outage, and signs when it answers again", async () => {
+    const witness = fakeWitness();
+    witness.down = true;
+    const { checkpointer, logs } = setUp(witness, 1);
+    await expect(started(checkpointer, witness)).resolves.toBeUndefined();
+    await append(3, () => checkpointer.appended());
+    await expect.poll(() => witness.latestCalls, SLOW_MACHINE).toBeGreaterThanOrEqual(3);
+    const unreachable = "audit witness unreachable: checkpoints wait until it answers";
+    expect(messages(logs, unreachable)).toHaveLength(1);
+    expect(checkpointer.suspended()).toBeUndefined();
+    witness.down = false;
+    await append(1, () => checkpointer.appended());
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows}`]);
+    witness.down = true;
+    await append(1, () => checkpointer.appended());
+    await expect.poll(() => messages(logs, unreachable), SLOW_MACHINE).toHaveLength(2);
+  });
+
+  it("asks the witness again after it refused a checkpoint, then signs", async () => {
+    const witness = fakeWitness();
+    const { checkpointer, logs } = setUp(witness, 1);
+    await started(checkpointer, witness);
+    const asked = witness.latestCalls;
+    witness.refuseNext = true;
+    await append(1, () => checkpointer.appended());
+    await expect
+      .poll(() => messages(logs, "audit checkpoint refused by the witness"), SLOW_MACHINE)
+      .toHaveLength(1);
+    expect(reasons(witness)).toEqual([]);
+    await append(1, () => checkpointer.appended());
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows}`]);
+    expect(witness.latestCalls).toBe(asked + 1);
+  });
+
+  // Last: it breaks this database's chain for good.
+  it("suspends, loudly and for good, when the chain no longer extends what the witness holds", async () => {
+    const witness = fakeWitness();
+    const running = setUp(witness, 1);
+    await started(running.checkpointer, witness);
+    await append(1, () => running.checkpointer.appended());
+    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows}`]);
+    const witnessedSeq = rows;
+    const held = witness.recorded.length;
+    // Someone with write access rewrites the witnessed row, and its hash with it.
+    await db.query("UPDATE audit_log SET tool = 'delete_ticket', row_hash = $2 WHERE seq = $1", [
+      witnessedSeq,
+      "f".repeat(64),
+    ]);
+    await append(1, () => running.checkpointer.appended());
+    await expect
+      .poll(() => running.checkpointer.suspended())
+      .toMatch(new RegExp(`no longer extends the witnessed checkpoint at seq ${witnessedSeq}`));
+    const loud = `audit chain NOT intact: ${running.checkpointer.suspended()}; checkpoints suspended, nothing re-sealed (run npm run audit -- --verify)`;
+    await append(1, () => running.checkpointer.appended());
+    await running.checkpointer.close();
+    expect(witness.recorded).toHaveLength(held);
+    // Said once, not again at every later checkpoint: it stays suspended until an operator looks.
+    expect(messages(running.logs, loud)).toHaveLength(1);
+
+    // A server starting on that table finds it against the witness and signs nothing either.
+    const restarted = setUp(witness, 1);
+    await started(restarted.checkpointer, witness);
+    expect(restarted.checkpointer.suspended()).toMatch(/problem\(s\) against the witnessed checkpoint/);
+    await append(1, () => restarted.checkpointer.appended());
+    await restarted.checkpointer.close();
+    expect(witness.recorded).toHaveLength(held);
+    expect(
+      restarted.logs.records().filter((r) => String(r.msg).startsWith("audit chain NOT intact")),
+    ).toHaveLength(1);
+  });
+});

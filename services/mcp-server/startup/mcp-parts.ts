@@ -1,0 +1,84 @@
+import {
+  configuredClientCredentials,
+  createConfiguredKeySet,
+  createConfiguredVerifier,
+  type RevocationWatcher,
+  revocationChecks,
+  SERVICE_IDS,
+  type TokenVerifier,
+  watchRevocations,
+} from "../../kit/auth/index.js";
+import type { Config } from "../../kit/config/index.js";
+import type { Database } from "../../kit/db/index.js";
+import type { Logger } from "../../kit/log/index.js";
+import { createModelProvider, type ModelProvider } from "../../kit/model/index.js";
+import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
+import type { AuditWitnessAccess } from "../audit/audit-service.js";
+import type { Checkpointer } from "../audit/witness/checkpointer.js";
+import { configuredWitness } from "../audit/witness/configured-witness.js";
+import { SessionRegistry } from "../session/session-registry.js";
+import { ticketTriageSkill } from "../triage/ticket-triage-skill.js";
+import { createAuditCheckpoints } from "./audit-checkpoints.js";
+import { createToolRunning, type ToolRunning } from "./tool-running.js";
+
+/** What tests put in place of the configured parts (services/mcp-server/server.ts). */
+export interface McpPartsOverrides {
+  readonly verifier?: TokenVerifier;
+  readonly apiVerifier?: TokenVerifier;
+  readonly revocations?: RevocationWatcher;
+  readonly model?: ModelProvider;
+  readonly witness?: AuditWitnessAccess;
+}
+
+/** Everything the server is made of that does not depend on the port it binds. */
+export interface McpParts extends ToolRunning {
+  readonly database: Database;
+  readonly telemetry: ServiceTelemetry;
+  /** One key set for every verifier: one JWKS cache and one refetch budget for the process. */
+  readonly keys: ReturnType<typeof createConfiguredKeySet>;
+  /** Users' own login tokens (audience API_AUDIENCE): the audit trail's second door, never /mcp. */
+  readonly apiVerifier: TokenVerifier;
+  readonly revocations: RevocationWatcher;
+  readonly revocation: ReturnType<typeof revocationChecks>;
+  readonly model: ModelProvider;
+  readonly sessions: SessionRegistry;
+  readonly witness: AuditWitnessAccess;
+  readonly checkpointer: Checkpointer;
+}
+
+export function createMcpParts(
+  config: Config,
+  logger: Logger,
+  database: Database,
+  telemetry: ServiceTelemetry,
+  overrides: McpPartsOverrides,
+): McpParts {
+  const keys = createConfiguredKeySet(config);
+  // The embedded model, when no general one is configured, knows the one task this server gives it.
+  const model = overrides.model ?? createModelProvider(config, [ticketTriageSkill]);
+  const sessions = new SessionRegistry({
+    idleMs: config.MCP_SESSION_IDLE * 1000,
+    max: config.MCP_MAX_SESSIONS,
+    logger,
+  });
+  const witness = overrides.witness ?? configuredWitness(config);
+  const checkpointer = createAuditCheckpoints(config, logger, database, witness.client);
+  // Logout, refresh-token reuse or an administrator ends a session: its MCP tokens (same `sid`)
+  // and login tokens are refused here within a second; past the staleness bound, all are (fail closed).
+  const revocations =
+    overrides.revocations ??
+    watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger, telemetry);
+  return {
+    ...createToolRunning({ database, logger, model, telemetry, sessions, checkpointer }),
+    database,
+    telemetry,
+    keys,
+    apiVerifier: overrides.apiVerifier ?? createConfiguredVerifier(config, config.API_AUDIENCE, keys),
+    revocations,
+    revocation: revocationChecks(revocations),
+    model,
+    sessions,
+    witness,
+    checkpointer,
+  };
+}

@@ -1,0 +1,28 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+// Absolute: the runner may be started from any working directory.
+// TypeScript beside the sources (`npm start`), JavaScript in a compiled build (`npm run build`).
+const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+const EXIT_WITH_RUNNER = fileURLToPath(
+  new URL(`../kit/server/exit-with-runner${EXTENSION}`, import.meta.url),
+);
+
+/**
+ * Starts one service's process under the runner. exit-with-runner loads before the service's own
+ * modules: it leaves with the runner from the first moment (docs/architecture.md, "Processes").
+ * JavaScript (`npm start`'s compiled tree, or `npm run build`) runs as is; TypeScript sources (the
+ * tests' runner) under tsx.
+ */
+export function spawnService(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return spawn(process.execPath, [...loader, "--import", EXIT_WITH_RUNNER, entry], {
+    // The IPC channel lets the service notice the runner's death, however it died (see
+    // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
+    // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took
+    // them for an operator insisting and skipped the graceful drain.
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    detached: true,
+    env,
+  });
+}
