@@ -1,16 +1,10 @@
-import {
-  protectedResourceMetadata,
-  SCOPES,
-  SERVICE_IDS,
-  type ServiceAuth,
-  sendProtectedResourceMetadata,
-  startServiceAuth,
-} from "../kit/auth/index.js";
+import { protectedResourceMetadata, SERVICE_IDS, sendProtectedResourceMetadata } from "../kit/auth/index.js";
 import type { Config } from "../kit/config/index.js";
+import { SCOPES } from "../kit/contract/index.js";
 import type { Database } from "../kit/db/index.js";
-import { databaseDependency } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/index.js";
 import { anyOrigin, startServiceServer } from "../kit/server/index.js";
+import { databaseDependency, type ServiceAuth, startServiceAuth } from "../kit/service/index.js";
 import { startTelemetry } from "../kit/telemetry/index.js";
 import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";

@@ -1,10 +1,10 @@
 import { SERVICE_IDS } from "../kit/auth/index.js";
 import type { Config } from "../kit/config/index.js";
 import type { Database } from "../kit/db/index.js";
-import { databaseDependency } from "../kit/db/index.js";
 import { STRICT } from "../kit/input/index.js";
 import type { Logger } from "../kit/log/index.js";
 import { startServiceServer } from "../kit/server/index.js";
+import { databaseDependency } from "../kit/service/index.js";
 import { startTelemetry } from "../kit/telemetry/index.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { IDENTITY_CALLER_RULES } from "./caller-rules.js";

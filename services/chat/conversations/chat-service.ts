@@ -1,19 +1,12 @@
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { ChatService, type Message } from "../../../gen/supportext/chat/v1/chat_pb.js";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import type { Logger } from "../../kit/log/index.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../../kit/paging/index.js";
-import { forwardFrom, requirePrincipal } from "../../kit/propagation/index.js";
 import type { AgentClient } from "./agent-client.js";
-import type { ThreadCursor, ThreadStore } from "./thread-store.js";
-import { messageToProto, threadToProto } from "./to-proto.js";
-import { confirmToolCall, runTurn, type TurnDeps } from "./turn.js";
+import { agentMethods } from "./chat-service/agents.js";
+import { threadMethods } from "./chat-service/threads.js";
+import { turnMethods } from "./chat-service/turns.js";
+import type { ThreadStore } from "./thread-store.js";
 import type { TurnStore } from "./turn-store.js";
-import { usableToolsByAgent } from "./usable-tools.js";
-
-const THREADS = "chat.threads";
-const MESSAGES = "chat.messages";
-const ID = /^[A-Za-z0-9._-]{1,64}$/;
-const TITLE_MAX = 200;
 
 export interface ChatServiceDeps {
   readonly threads: ThreadStore;
@@ -28,139 +21,10 @@ export interface ChatServiceDeps {
  * and checked on the agent service, as the caller.
  */
 export function chatRoutes(deps: ChatServiceDeps): (router: ConnectRouter) => void {
-  const turnDeps: TurnDeps = deps;
   return (router) =>
     router.service(ChatService, {
-      async listAgents(req, ctx) {
-        const principal = requirePrincipal(ctx);
-        const res = await deps.agents.listAgents(
-          { pageSize: req.pageSize, pageToken: req.pageToken },
-          forwardFrom(ctx),
-        );
-        return {
-          agents: res.agents,
-          nextPageToken: res.nextPageToken,
-          usableTools: usableToolsByAgent(res.agents, principal.scopes),
-        };
-      },
-
-      async createThread(req, ctx) {
-        const principal = requirePrincipal(ctx);
-        const agentId = req.agentId.trim();
-        if (!ID.test(agentId))
-          throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
-        if (req.title.length > TITLE_MAX)
-          throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
-        await requireAgent(deps.agents, ctx, agentId);
-        const thread = await deps.threads.create(principal.userId, agentId, req.title.trim());
-        return { thread: threadToProto(thread) };
-      },
-
-      async listThreads(req, ctx) {
-        const principal = requirePrincipal(ctx);
-        const limit = pageSizeOf(req.pageSize, { defaultSize: 50, maxSize: 100 });
-        const after = decodePageToken(THREADS, req.pageToken, isThreadCursor);
-        const agentId = req.agentId.trim();
-        const rows = await deps.threads.list(principal.userId, {
-          limit,
-          ...(agentId ? { agentId } : {}),
-          ...(after ? { after } : {}),
-        });
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        return {
-          threads: page.map(threadToProto),
-          nextPageToken:
-            rows.length > limit && last
-              ? encodePageToken<ThreadCursor>(THREADS, { updatedUs: last.updated_us, id: last.id })
-              : "",
-        };
-      },
-
-      async getThread(req, ctx) {
-        const principal = requirePrincipal(ctx);
-        const thread = await deps.threads.get(principal.userId, req.threadId);
-        if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
-        return { thread: threadToProto(thread) };
-      },
-
-      async listMessages(req, ctx) {
-        const principal = requirePrincipal(ctx);
-        const thread = await deps.threads.get(principal.userId, req.threadId);
-        if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
-        const limit = pageSizeOf(req.pageSize, { defaultSize: 50, maxSize: 200 });
-        const afterSeq = decodePageToken(`${MESSAGES}:${thread.id}`, req.pageToken, isSeq);
-        const rows = await deps.threads.messages(thread.id, {
-          limit,
-          ...(afterSeq !== undefined ? { afterSeq } : {}),
-        });
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        // A message waiting for the user's yes shows its question (docs/chat.md, "Confirmation before destruction").
-        const open = await deps.turns.openConfirmations(
-          page.filter((m) => m.status === "awaiting_confirmation").map((m) => m.id),
-        );
-        return {
-          messages: page.map((m) => messageToProto(m, open.get(m.id))),
-          nextPageToken:
-            rows.length > limit && last ? encodePageToken(`${MESSAGES}:${thread.id}`, last.seq) : "",
-        };
-      },
-
-      async sendMessage(req, ctx) {
-        let userMessage: Message | undefined;
-        let assistantMessage: Message | undefined;
-        for await (const event of runTurn(turnDeps, ctx, req.threadId, req.content)) {
-          if (event.case === "userMessage") userMessage = event.value;
-          if (event.case === "assistantMessage") assistantMessage = event.value;
-        }
-        return { userMessage, assistantMessage };
-      },
-
-      async *streamMessage(req, ctx) {
-        for await (const event of runTurn(turnDeps, ctx, req.threadId, req.content)) {
-          yield { event } as const;
-        }
-      },
-
-      async *confirmToolCall(req, ctx) {
-        for await (const event of confirmToolCall(
-          turnDeps,
-          ctx,
-          req.threadId,
-          req.confirmationId,
-          req.confirmed,
-        )) {
-          yield { event } as const;
-        }
-      },
+      ...agentMethods(deps),
+      ...threadMethods(deps),
+      ...turnMethods(deps),
     });
-}
-
-async function requireAgent(agents: AgentClient, ctx: HandlerContext, agentId: string): Promise<void> {
-  try {
-    await agents.getAgent({ agentId }, forwardFrom(ctx));
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    if (ce.code === Code.NotFound) throw new ConnectError(`agent ${agentId} not found`, Code.NotFound);
-    throw new ConnectError(
-      `agent registry: ${ce.rawMessage}`,
-      ce.code === Code.Unauthenticated ? ce.code : Code.Unavailable,
-    );
-  }
-}
-
-function isThreadCursor(p: unknown): p is ThreadCursor {
-  const c = p as ThreadCursor | null;
-  return (
-    typeof c === "object" &&
-    c !== null &&
-    Number.isSafeInteger(c.updatedUs) &&
-    typeof c.id === "string" &&
-    c.id.length <= 64
-  );
-}
-
-function isSeq(p: unknown): p is number {
-  return typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
 }

@@ -11,7 +11,7 @@ import {
   type Message,
   MessageStatus,
 } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { createModelProvider } from "../../kit/model/index.js";
+import { createModelProvider } from "../../kit/service/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../../stack/testing/agent-test-stack.js";
 
 /**

@@ -4,7 +4,7 @@ import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@model
 import * as jose from "jose";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLE_SCOPES, type Role, TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/index.js";
+import { ROLE_SCOPES, type Role, TOOL_NAMES, TOOL_SCOPES } from "../../kit/contract/index.js";
 import {
   type Browser,
   CHROMIUM_PATH,

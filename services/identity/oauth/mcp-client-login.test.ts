@@ -4,7 +4,7 @@ import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOOL_SCOPES } from "../../kit/auth/index.js";
+import { TOOL_SCOPES } from "../../kit/contract/index.js";
 import { loginThroughPage } from "./testing/login-browser.js";
 import { type OAuthStack, startOAuthStack } from "./testing/oauth-stack.js";
 import { InMemoryOAuthProvider } from "./testing/recording-provider.js";

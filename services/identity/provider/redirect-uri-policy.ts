@@ -2,7 +2,7 @@
  * Redirect URI rules (docs/identity.md, "Redirect URIs"): what a client may register. oidc-provider
  * compares a requested URI with the registered ones exactly (OAuth 2.1 §2.3.1); what it lets a web
  * client register is wider (http to any host), so registration is held to this first
- * (provider/endpoint-policy.ts).
+ * (provider/endpoint-policy/registration-problem.ts).
  */
 
 const MAX_URI = 2_000;

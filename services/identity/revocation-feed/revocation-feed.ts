@@ -1,13 +1,10 @@
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  type RevokedSession,
-  RevokedSessionSchema,
-  type WatchResponse,
-  WatchResponseSchema,
-} from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import type { WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
 import type { Logger } from "../../kit/log/index.js";
-import type { RevocationList, RevokedEntry } from "../sessions/revocation-list.js";
+import type { RevocationList } from "../sessions/revocation-list.js";
+import { stopHeartbeatIfIdle } from "./feed-heartbeat.js";
+import { revocationMessage } from "./feed-messages.js";
+import { type FeedState, push, wake } from "./feed-state.js";
+import { subscribe } from "./feed-subscription.js";
 
 export interface RevocationFeedOptions {
   /** The edge's revocation list: its snapshot and every session entering it are what the feed sends. */
@@ -42,23 +39,6 @@ export interface RevocationFeed {
   close(): void;
 }
 
-interface Subscriber {
-  queue: WatchResponse[];
-  wake: (() => void) | undefined;
-  failure: ConnectError | undefined;
-  ended: boolean;
-}
-
-const HEARTBEAT: WatchResponse = create(WatchResponseSchema, {});
-
-function toProto(entry: RevokedEntry): RevokedSession {
-  return create(RevokedSessionSchema, {
-    sessionId: entry.sessionId,
-    revokedAtMs: BigInt(entry.revokedAt.getTime()),
-    reason: entry.reason,
-  });
-}
-
 /**
  * Fan-out without head-of-line blocking: each subscriber has its own bounded queue, filled
  * synchronously when a session enters the list and drained by its own stream at its own pace, so
@@ -66,113 +46,37 @@ function toProto(entry: RevokedEntry): RevokedSession {
  * HTTP/2 flow-control window buffers) before it is cut off. Messages are immutable and shared.
  */
 export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
-  const { list, logger } = options;
-  const maxQueued = options.maxQueuedMessages ?? 1_000;
-  const chunkSize = options.snapshotChunkSize ?? 10_000;
-  const subscribers = new Set<Subscriber>();
-  let closed = false;
-  let heartbeat: NodeJS.Timeout | undefined;
-
-  const wake = (sub: Subscriber) => {
-    const w = sub.wake;
-    sub.wake = undefined;
-    w?.();
+  const state: FeedState = {
+    list: options.list,
+    logger: options.logger,
+    heartbeatMs: options.heartbeatMs,
+    maxQueued: options.maxQueuedMessages ?? 1_000,
+    chunkSize: options.snapshotChunkSize ?? 10_000,
+    subscribers: new Set(),
+    closed: false,
+    heartbeat: undefined,
   };
-
-  const push = (sub: Subscriber, message: WatchResponse) => {
-    if (sub.queue.length >= maxQueued) {
-      subscribers.delete(sub);
-      sub.queue = [];
-      sub.failure = new ConnectError(
-        `revocation feed: subscriber ${maxQueued} messages behind; resubscribe for a fresh snapshot`,
-        Code.ResourceExhausted,
-      );
-      logger.warn({ queued: maxQueued }, "revocation feed subscriber too slow: its stream is ended");
-    } else {
-      sub.queue.push(message);
-    }
-    wake(sub);
-  };
-
-  const unsubscribeList = list.onAdded((entry) => {
-    const message = create(WatchResponseSchema, { sessions: [toProto(entry)] });
-    for (const sub of subscribers) push(sub, message);
+  const unsubscribeList = options.list.onAdded((entry) => {
+    const message = revocationMessage(entry);
+    for (const sub of state.subscribers) push(state, sub, message);
   });
 
-  const startHeartbeat = () => {
-    if (heartbeat) return;
-    heartbeat = setInterval(() => {
-      // A subscriber with messages waiting will hear from us anyway; don't grow its queue.
-      for (const sub of subscribers) if (sub.queue.length === 0) push(sub, HEARTBEAT);
-    }, options.heartbeatMs);
-    heartbeat.unref();
-  };
-  const stopHeartbeatIfIdle = () => {
-    if (subscribers.size > 0 || !heartbeat) return;
-    clearInterval(heartbeat);
-    heartbeat = undefined;
-  };
-
-  const snapshot = (): WatchResponse[] => {
-    const sessions = list.entries().map(toProto);
-    const messages: WatchResponse[] = [];
-    for (let i = 0; i === 0 || i < sessions.length; i += chunkSize) {
-      messages.push(
-        create(WatchResponseSchema, { snapshot: true, sessions: sessions.slice(i, i + chunkSize) }),
-      );
-    }
-    return messages;
-  };
-
   return {
-    async *subscribe(signal) {
-      if (closed || signal.aborted) {
-        throw new ConnectError("the revocation feed is shutting down; resubscribe", Code.Unavailable);
-      }
-      // Snapshot and registration in one synchronous step: a revocation is either in the snapshot
-      // or queued after it, never lost in between.
-      const sub: Subscriber = { queue: snapshot(), wake: undefined, failure: undefined, ended: false };
-      subscribers.add(sub);
-      startHeartbeat();
-      const onAbort = () => {
-        sub.ended = true;
-        wake(sub);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      logger.debug({ subscribers: subscribers.size }, "revocation feed subscriber joined");
-      try {
-        for (;;) {
-          if (sub.failure) throw sub.failure;
-          if (sub.ended) return;
-          const next = sub.queue.shift();
-          if (next) {
-            yield next;
-            continue;
-          }
-          await new Promise<void>((resolve) => {
-            sub.wake = resolve;
-          });
-        }
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-        subscribers.delete(sub);
-        stopHeartbeatIfIdle();
-      }
-    },
+    subscribe: (signal) => subscribe(state, signal),
     get subscriberCount() {
-      return subscribers.size;
+      return state.subscribers.size;
     },
-    queueDepths: () => [...subscribers].map((s) => s.queue.length),
+    queueDepths: () => [...state.subscribers].map((s) => s.queue.length),
     close() {
-      if (closed) return;
-      closed = true;
+      if (state.closed) return;
+      state.closed = true;
       unsubscribeList();
-      for (const sub of subscribers) {
+      for (const sub of state.subscribers) {
         sub.ended = true;
         wake(sub);
       }
-      subscribers.clear();
-      stopHeartbeatIfIdle();
+      state.subscribers.clear();
+      stopHeartbeatIfIdle(state);
     },
   };
 }

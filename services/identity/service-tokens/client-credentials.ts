@@ -8,7 +8,7 @@ export interface ClientCredentialsOptions {
   readonly agents: AgentDirectory;
 }
 
-/** What the service token is for; the provider issues it (provider/grants/service-grants.ts). */
+/** What the service token is for; the provider issues it (provider/grants/client-credentials-grant.ts). */
 export interface ServiceTokenDecision {
   /** The one service it is for (`aud`). */
   readonly audience: string;

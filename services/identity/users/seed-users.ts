@@ -1,5 +1,5 @@
-import { ROLES, type Role } from "../../kit/auth/index.js";
 import type { Config } from "../../kit/config/index.js";
+import { ROLES, type Role } from "../../kit/contract/index.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/index.js";
 import { hashPassword } from "../passwords/password-hash.js";

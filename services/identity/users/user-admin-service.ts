@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { UserAdminService } from "../../../gen/supportext/auth/v1/user_admin_pb.js";
-import { scopesForRoles } from "../../kit/auth/index.js";
+import { scopesForRoles } from "../../kit/contract/index.js";
 import type { Database } from "../../kit/db/index.js";
 import type { Logger } from "../../kit/log/index.js";
 import { requirePrincipal } from "../../kit/propagation/index.js";

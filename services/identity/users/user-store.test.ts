@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLES, type Role, SCOPES } from "../../kit/auth/index.js";
+import { ROLES, type Role, SCOPES } from "../../kit/contract/index.js";
 import type { Database } from "../../kit/db/index.js";
 import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";

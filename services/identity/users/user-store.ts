@@ -1,4 +1,4 @@
-import { scopesForRoles } from "../../kit/auth/index.js";
+import { scopesForRoles } from "../../kit/contract/index.js";
 import type { Queryable } from "../../kit/db/index.js";
 
 /** A user as the identity provider sees them; scopes derive from roles via the kit's scope model. */

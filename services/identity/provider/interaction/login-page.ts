@@ -26,7 +26,7 @@ const STYLE =
 
 /**
  * The login and consent page: one form, plain HTML, no script. It posts to its own interaction
- * (provider/interaction/login-interaction.ts); the provider's interaction cookie (HttpOnly,
+ * (provider/interaction/submit-sign-in.ts); the provider's interaction cookie (HttpOnly,
  * SameSite=Lax, bound to this interaction and spent when it ends) is what ties the post to the
  * browser that opened the page, so a cross-site post finds no interaction.
  */

@@ -1,0 +1,109 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../../../kit/paging/index.js";
+import { requirePrincipal } from "../../../kit/propagation/index.js";
+import type { AgentClient } from "../agent-client.js";
+import type { ThreadCursor, ThreadStore } from "../thread-store.js";
+import { messageToProto, threadToProto } from "../to-proto.js";
+import type { TurnStore } from "../turn-store.js";
+import { requireAgent } from "./agents.js";
+
+const THREADS = "chat.threads";
+const MESSAGES = "chat.messages";
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+const TITLE_MAX = 200;
+
+type ThreadMethods = Pick<
+  ServiceImpl<typeof ChatService>,
+  "createThread" | "listThreads" | "getThread" | "listMessages"
+>;
+
+/**
+ * The caller's threads and their messages. Another user's thread is `not_found`, never
+ * `permission_denied`: its existence is not disclosed.
+ */
+export function threadMethods(deps: {
+  readonly threads: ThreadStore;
+  readonly turns: TurnStore;
+  readonly agents: AgentClient;
+}): ThreadMethods {
+  return {
+    async createThread(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const agentId = req.agentId.trim();
+      if (!ID.test(agentId))
+        throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
+      if (req.title.length > TITLE_MAX)
+        throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
+      await requireAgent(deps.agents, ctx, agentId);
+      const thread = await deps.threads.create(principal.userId, agentId, req.title.trim());
+      return { thread: threadToProto(thread) };
+    },
+
+    async listThreads(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const limit = pageSizeOf(req.pageSize, { defaultSize: 50, maxSize: 100 });
+      const after = decodePageToken(THREADS, req.pageToken, isThreadCursor);
+      const agentId = req.agentId.trim();
+      const rows = await deps.threads.list(principal.userId, {
+        limit,
+        ...(agentId ? { agentId } : {}),
+        ...(after ? { after } : {}),
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        threads: page.map(threadToProto),
+        nextPageToken:
+          rows.length > limit && last
+            ? encodePageToken<ThreadCursor>(THREADS, { updatedUs: last.updated_us, id: last.id })
+            : "",
+      };
+    },
+
+    async getThread(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const thread = await deps.threads.get(principal.userId, req.threadId);
+      if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
+      return { thread: threadToProto(thread) };
+    },
+
+    async listMessages(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const thread = await deps.threads.get(principal.userId, req.threadId);
+      if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
+      const limit = pageSizeOf(req.pageSize, { defaultSize: 50, maxSize: 200 });
+      const afterSeq = decodePageToken(`${MESSAGES}:${thread.id}`, req.pageToken, isSeq);
+      const rows = await deps.threads.messages(thread.id, {
+        limit,
+        ...(afterSeq !== undefined ? { afterSeq } : {}),
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      // A message waiting for the user's yes shows its question (docs/chat.md, "Confirmation before destruction").
+      const open = await deps.turns.openConfirmations(
+        page.filter((m) => m.status === "awaiting_confirmation").map((m) => m.id),
+      );
+      return {
+        messages: page.map((m) => messageToProto(m, open.get(m.id))),
+        nextPageToken:
+          rows.length > limit && last ? encodePageToken(`${MESSAGES}:${thread.id}`, last.seq) : "",
+      };
+    },
+  };
+}
+
+function isThreadCursor(p: unknown): p is ThreadCursor {
+  const c = p as ThreadCursor | null;
+  return (
+    typeof c === "object" &&
+    c !== null &&
+    Number.isSafeInteger(c.updatedUs) &&
+    typeof c.id === "string" &&
+    c.id.length <= 64
+  );
+}
+
+function isSeq(p: unknown): p is number {
+  return typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
+}

@@ -1,0 +1,163 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Database } from "../../kit/db/index.js";
+import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
+import { captureLogs } from "../../kit/testing/log-capture.js";
+import { CHAT_MIGRATIONS } from "../data/migrations.js";
+import type { MessageRow } from "./thread-store.js";
+import { ThreadStore } from "./thread-store.js";
+import { interruptionNote, startTurnKeeper } from "./turn-keeper.js";
+import { TURN_HEARTBEAT_MS, TURN_STALE_MS, TurnStore } from "./turn-store.js";
+
+/** Conditions are awaited, never timed: generous for a busy 2-core machine. */
+const SLOW_MACHINE = { timeout: 15_000 };
+
+/**
+ * The chat process's keeper of turns (docs/chat.md, "A turn that survives a crash") on PGlite and on
+ * DATABASE_URL's PostgreSQL: at start it marks the turns of dead processes interrupted, saying what
+ * is confirmed; it keeps its own turns owned with a heartbeat and sweeps again every TURN_STALE_MS;
+ * a failing beat or sweep is logged, never thrown; stop ends both. Only the intervals are faked
+ * (the database keeps real time); a dead process is one whose heartbeat the test moves into the past.
+ */
+const call = (name: string, status: string) => ({ name, status });
+
+describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name", (backend) => {
+  let handle: TestDatabase;
+  let db: Database;
+  let threads: ThreadStore;
+  const stops: (() => void)[] = [];
+
+  /** A pending turn of `owner`, with these tool calls so far. */
+  const openTurn = async (owner: TurnStore, toolCalls: unknown[] = [], content = "") => {
+    const thread = await threads.create("u1", "support-assistant", "");
+    const { assistantMessage } = await owner.begin(thread.id, `req-${thread.id}`, "close my tickets");
+    await owner.progress(assistantMessage.id, { content, toolCalls });
+    return assistantMessage.id;
+  };
+  const beatLongAgo = (messageId: string) =>
+    db.query("UPDATE turns SET heartbeat_at = now() - interval '1 hour' WHERE message_id = $1", [messageId]);
+  const statusOf = async (messageId: string) =>
+    (await db.query<{ status: string }>("SELECT status FROM messages WHERE id = $1", [messageId])).rows[0]
+      ?.status;
+  const beatAgeMs = async (messageId: string) =>
+    (
+      await db.query<{ ms: number }>(
+        "SELECT (extract(epoch FROM now() - heartbeat_at) * 1000)::int AS ms FROM turns WHERE message_id = $1",
+        [messageId],
+      )
+    ).rows[0]?.ms as number;
+
+  beforeAll(async () => {
+    handle = await backend.open();
+    db = handle.db;
+    threads = new ThreadStore(db);
+  });
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop();
+    vi.useRealTimers();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it("interrupts a dead process's turn at start, with what is confirmed, and logs it", async () => {
+    const dead = new TurnStore(db);
+    const abandoned = await openTurn(dead, [
+      call("create_ticket", "TOOL_CALL_STATUS_SUCCEEDED"),
+      call("assign_ticket", "TOOL_CALL_STATUS_RUNNING"),
+    ]);
+    await beatLongAgo(abandoned);
+    const alive = await openTurn(new TurnStore(db)); // another live process's: left alone
+    const mine = new TurnStore(db);
+    const own = await openTurn(mine);
+    await beatLongAgo(own); // our own turn is never ours to interrupt
+    const logs = captureLogs("chat");
+    stops.push((await startTurnKeeper(mine, logs.logger)).stop);
+
+    expect(await statusOf(abandoned)).toBe("interrupted");
+    expect(await statusOf(alive)).toBe("pending");
+    expect(await statusOf(own)).toBe("pending");
+    const { rows } = await db.query<{ content: string }>("SELECT content FROM messages WHERE id = $1", [
+      abandoned,
+    ]);
+    expect(rows[0]?.content).toContain("Done: create_ticket.");
+    expect(rows[0]?.content).toContain("Not confirmed yet: assign_ticket.");
+    const logged = logs
+      .records()
+      .filter((r) => r.msg === "turn interrupted by a stopped chat process: marked for resumption");
+    expect(logged).toEqual([expect.objectContaining({ message_id: abandoned, tool_calls: 2 })]);
+  });
+
+  it("beats for its own turns every TURN_HEARTBEAT_MS, and sweeps again every TURN_STALE_MS, until stopped", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const mine = new TurnStore(db);
+    const own = await openTurn(mine);
+    const keeper = await startTurnKeeper(mine, captureLogs("chat").logger);
+    stops.push(keeper.stop);
+
+    await beatLongAgo(own);
+    vi.advanceTimersByTime(TURN_HEARTBEAT_MS);
+    await expect.poll(() => beatAgeMs(own), SLOW_MACHINE).toBeLessThan(60_000);
+
+    const dead = new TurnStore(db);
+    const abandoned = await openTurn(dead);
+    await beatLongAgo(abandoned);
+    vi.advanceTimersByTime(TURN_STALE_MS - TURN_HEARTBEAT_MS);
+    await expect.poll(() => statusOf(abandoned), SLOW_MACHINE).toBe("interrupted");
+
+    keeper.stop();
+    await beatLongAgo(own);
+    const late = await openTurn(new TurnStore(db));
+    await beatLongAgo(late);
+    vi.advanceTimersByTime(10 * TURN_STALE_MS);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await beatAgeMs(own)).toBeGreaterThanOrEqual(60_000);
+    expect(await statusOf(late)).toBe("pending");
+  });
+
+  it("logs a failed beat or sweep and goes on", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const failing = new TurnStore(db);
+    let sweeps = 0;
+    failing.heartbeat = () => Promise.reject(new Error("database away"));
+    const sweep = failing.interruptAbandoned.bind(failing);
+    failing.interruptAbandoned = (note: (row: MessageRow) => string) =>
+      ++sweeps === 1 ? sweep(note) : Promise.reject(new Error("database away"));
+    const logs = captureLogs("chat");
+    stops.push((await startTurnKeeper(failing, logs.logger)).stop);
+    vi.advanceTimersByTime(TURN_STALE_MS);
+    await expect
+      .poll(() => logs.records().map((r) => r.msg))
+      .toEqual(expect.arrayContaining(["turn heartbeat failed", "interrupted-turn sweep failed"]));
+    vi.advanceTimersByTime(TURN_STALE_MS);
+    await expect.poll(() => sweeps, SLOW_MACHINE).toBe(3);
+  });
+});
+
+describe("the interruption note", () => {
+  const row = (content: string, toolCalls: unknown[]) => ({ content, tool_calls: toolCalls }) as MessageRow;
+
+  it("keeps what was said and sorts the calls into done, failed and not confirmed", () => {
+    const note = interruptionNote(
+      row("  Closing your tickets…  ", [
+        call("close_ticket", "TOOL_CALL_STATUS_SUCCEEDED"),
+        call("notify", "TOOL_CALL_STATUS_FAILED"),
+        call("assign_ticket", "TOOL_CALL_STATUS_RUNNING"),
+        { name: "reopen_ticket" },
+      ]),
+    );
+    expect(note).toBe(
+      [
+        "Closing your tickets…",
+        "This turn was interrupted: the chat service stopped while it ran. Done: close_ticket. " +
+          "Not done (failed): notify. Not confirmed yet: assign_ticket, reopen_ticket. " +
+          "Send the same message again to resume it: nothing is done twice.",
+      ].join("\n\n"),
+    );
+  });
+
+  it("says only that the turn was interrupted when nothing was said or called", () => {
+    expect(interruptionNote(row("  ", []))).toBe(
+      "This turn was interrupted: the chat service stopped while it ran. Send the same message again to resume it: nothing is done twice.",
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { requirePrincipal } from "../../../kit/propagation/index.js";
+import type { ThreadRow } from "../thread-store.js";
+import type { ConfirmationRow } from "../turn-store.js";
+import { driveTurn } from "./drive-turn.js";
+import { runRequest } from "./run-request.js";
+import { storedAnswer, wholeAnswer } from "./stored-answer.js";
+import {
+  type ConfirmEvent,
+  REPEAT_POLL_MS,
+  RESUMING_INTERRUPTED,
+  resumed,
+  type TurnDeps,
+} from "./turn-events.js";
+
+/**
+ * ChatService.ConfirmToolCall (docs/chat.md, "Confirmation before destruction"): the answer to a
+ * question of the caller's own thread — the caller is the verified principal, so another user's
+ * question is not found, and the answer is recorded as theirs. The turn then goes on from where it
+ * stopped, with the same idempotency keys: the confirmed call runs once whatever is repeated, and a
+ * cancelled one does not run. A repeat of the same answer (a lost connection) waits for the turn,
+ * resumes it if it was interrupted, or is answered from storage; the other answer to a question
+ * already answered is `failed_precondition`.
+ */
+export async function* confirmToolCall(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  threadId: string,
+  confirmationId: string,
+  confirmed: boolean,
+): AsyncGenerator<ConfirmEvent> {
+  const principal = requirePrincipal(ctx);
+  if (threadId === "") throw new ConnectError("thread_id: required", Code.InvalidArgument);
+  if (confirmationId === "") throw new ConnectError("confirmation_id: required", Code.InvalidArgument);
+  const thread = await deps.threads.get(principal.userId, threadId);
+  if (!thread) throw new ConnectError(`thread ${threadId} not found`, Code.NotFound);
+  const notFound = () =>
+    new ConnectError(`confirmation ${confirmationId} not found in this thread`, Code.NotFound);
+
+  for (;;) {
+    const found = await deps.turns.confirmation(thread.id, confirmationId);
+    if (!found) throw notFound();
+    const { confirmation, turn } = found;
+    if (confirmation.confirmed === null) {
+      if (await deps.turns.answer(confirmation, confirmed, principal.userId)) {
+        deps.logger.info(
+          { thread_id: thread.id, confirmation_id: confirmation.id, tool: confirmation.tool_name, confirmed },
+          confirmed ? "tool call confirmed by the user" : "tool call cancelled by the user",
+        );
+        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, { ...confirmation, confirmed });
+        return;
+      }
+      continue; // answered meanwhile (a second click): look again
+    }
+    if (confirmation.confirmed !== confirmed) {
+      throw new ConnectError(
+        `confirmation ${confirmationId} was already answered (${confirmation.confirmed ? "confirmed" : "cancelled"})`,
+        Code.FailedPrecondition,
+      );
+    }
+    // The same answer again: the turn it resumed is running, finished or was interrupted.
+    if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
+      yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
+      yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation);
+      return;
+    }
+    if (turn.finished) {
+      const { assistantMessage } = await deps.turns.messagesOf(turn);
+      if (!assistantMessage) throw notFound();
+      const latest = await deps.turns.latestConfirmation(turn.message_id);
+      if (wholeAnswer(assistantMessage) || latest?.id !== confirmation.id) {
+        yield* storedAnswer(deps, assistantMessage);
+        return;
+      }
+      // It ended without its whole answer after this very answer: go on again, same keys.
+      if (await deps.turns.reopen(turn.message_id)) {
+        yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
+        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation);
+        return;
+      }
+    }
+    if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+    await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
+  }
+}
+
+async function* resumeWith(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  thread: ThreadRow,
+  messageId: string,
+  input: string,
+  confirmation: ConfirmationRow,
+): AsyncGenerator<ConfirmEvent> {
+  yield* driveTurn(deps, ctx, {
+    thread,
+    messageId,
+    request: runRequest(thread, input, [], confirmation),
+  }) as AsyncGenerator<ConfirmEvent>;
+}

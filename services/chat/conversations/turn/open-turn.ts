@@ -1,0 +1,52 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageRow } from "../thread-store.js";
+import { wholeAnswer } from "./stored-answer.js";
+import { REPEAT_POLL_MS, type TurnDeps } from "./turn-events.js";
+
+export type OpenedTurn =
+  | { readonly kind: "new" | "resumed"; readonly userMessage: MessageRow; readonly messageId: string }
+  | { readonly kind: "finished"; readonly userMessage: MessageRow; readonly assistantMessage: MessageRow };
+
+/**
+ * A new turn, or the one this request repeats: answered from storage when it finished, waited
+ * for while its owner is alive, taken over (resumed) once it is interrupted or its owner is gone.
+ */
+export async function openTurn(
+  deps: TurnDeps,
+  threadId: string,
+  requestId: string,
+  input: string,
+  signal: AbortSignal,
+): Promise<OpenedTurn> {
+  let turn = await deps.turns.findRepeat(threadId, requestId, input);
+  if (!turn) {
+    const begun = await deps.turns.begin(threadId, requestId, input);
+    return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
+  }
+  for (;;) {
+    if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
+    if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
+      const { userMessage } = await deps.turns.messagesOf(turn);
+      if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
+      return { kind: "resumed", userMessage, messageId: turn.message_id };
+    }
+    if (turn.finished) {
+      const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
+      if (!userMessage || !assistantMessage) {
+        throw new ConnectError("the repeated turn's messages are gone", Code.NotFound);
+      }
+      // A turn waiting for its confirmation is answered with its question, never run again.
+      if (wholeAnswer(assistantMessage) || assistantMessage.status === "awaiting_confirmation") {
+        return { kind: "finished", userMessage, assistantMessage };
+      }
+      // It ended without the whole answer (an error, a tool call never confirmed): run it again
+      // with the same keys, so what was done is confirmed and what was not is done once.
+      if (await deps.turns.reopen(turn.message_id)) {
+        return { kind: "resumed", userMessage, messageId: turn.message_id };
+      }
+    }
+    if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+    await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
+    turn = await deps.turns.findRepeat(threadId, requestId, input);
+  }
+}

@@ -1,0 +1,42 @@
+import { type Configuration, errors } from "oidc-provider";
+import type { ResourceServers } from "../resource-servers.js";
+
+export interface FeatureDeps {
+  readonly resources: ResourceServers;
+  /** Client ID Metadata Documents: which URLs may be fetched (metadata-documents.ts). */
+  readonly allowMetadataFetch: (ctx: unknown, clientId: string) => Promise<boolean>;
+}
+
+const clientIdOf = (client: unknown) => (client as { clientId?: string } | undefined)?.clientId;
+
+/**
+ * The library features the product uses — RFC 7591 registration, RFC 7009 revocation, RFC 8707
+ * resource indicators (each client gets its one resource), Client ID Metadata Documents — and
+ * those it turns off.
+ */
+export function providerFeatures(deps: FeatureDeps): Configuration["features"] {
+  return {
+    devInteractions: { enabled: false },
+    userinfo: { enabled: false },
+    clientCredentials: { enabled: false },
+    registration: { enabled: true, initialAccessToken: false },
+    revocation: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (_ctx, client) => deps.resources.resourceFor(clientIdOf(client)),
+      useGrantedResource: () => true,
+      getResourceServerInfo: (_ctx, resource, client) => {
+        // Each client gets its one resource: our own clients the API, MCP clients the MCP server.
+        const target = deps.resources.resourceFor(clientIdOf(client));
+        if (resource !== target)
+          throw new errors.InvalidTarget(`this client's tokens are for ${target} only`);
+        return deps.resources.info(target);
+      },
+    },
+    clientIdMetadataDocument: {
+      enabled: true,
+      ack: "draft-02",
+      allowFetch: deps.allowMetadataFetch,
+    },
+  };
+}
