@@ -1,8 +1,55 @@
 // The import rules of docs/development.md ("Where things are, and what may import what"), checked by
 // `npm run deps` (part of `npm run lint`). `npm run deps:graph` draws the folder graph they keep.
+
+// The kit's modules in layers, lowest first (docs/architecture.md, "The kit"): a module imports only
+// modules of layers below its own, never one beside it or above it, so the module graph runs one way.
+// Leaves know no other kit module; `auth`'s mechanisms take small options; `telemetry` is the
+// process's tracing and metrics; `propagation` owns the call scope (it hands the logger its per-call
+// fields, so `log` stays a leaf); `server` is the bootstrap; `service` wires a service's parts from
+// the product's `Config`. Test files and test helpers (`testing/`) may reach any layer.
+const KIT_LAYERS = [
+  ["config", "retry", "input", "paging", "contract", "audit", "log"],
+  ["auth"],
+  ["telemetry"],
+  ["propagation"],
+  ["client", "db", "model", "revocation"],
+  ["server"],
+  ["service"],
+];
+const KIT_TEST_CODE = ["\\.test\\.ts$", "\\.contract\\.ts$", "/testing/"];
+const kitLayerRules = KIT_LAYERS.slice(0, -1).map((layer, i) => ({
+  name: `kit-layer-${i}-imports-only-below`,
+  severity: "error",
+  comment: `The kit's layer ${i} (${layer.join(", ")}) imports only the layers below it: ${
+    KIT_LAYERS.slice(0, i)
+      .map((l) => l.join("/"))
+      .join(" → ") || "no kit module at all"
+  }.`,
+  from: { path: `^services/kit/(${layer.join("|")})/`, pathNot: KIT_TEST_CODE },
+  to: {
+    path: `^services/kit/(${KIT_LAYERS.slice(i).flat().join("|")})/`,
+    pathNot: "^services/kit/$1/",
+  },
+}));
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
+    ...kitLayerRules,
+    {
+      name: "only-the-wiring-takes-config",
+      severity: "error",
+      comment:
+        "The product's whole Config is read by the service wiring (services/kit/service/) alone: kit mechanisms take small options.",
+      from: {
+        path: "^services/kit/",
+        pathNot: [
+          "^services/kit/(config|service)/",
+          ...KIT_TEST_CODE,
+        ],
+      },
+      to: { path: "^services/kit/config/config\\.ts$" },
+    },
     {
       name: "no-cycles",
       severity: "error",

@@ -5,7 +5,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/auth/index.js";
+import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/contract/index.js";
 import {
   type Browser,
   CHROMIUM_PATH,
@@ -13,7 +13,7 @@ import {
   noChromiumMessage,
 } from "../../services/kit/testing/chromium.js";
 import { freePort } from "../../services/kit/testing/free-port.js";
-import { type StackUnderTest, startStack } from "../../services/stack/stack-harness.js";
+import { type StackUnderTest, startStack } from "../../services/stack/testing/stack-harness.js";
 import { type BuiltExtension, buildExtension } from "./build.js";
 import { launchWithExtension } from "./testing/chromium.js";
 import { boxOf, measureFonts, pngSize } from "./testing/layout-probe.js";

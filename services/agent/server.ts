@@ -1,11 +1,15 @@
-import { SERVICE_IDS, type ServiceAuth, startServiceAuth } from "../kit/auth/index.js";
+import { SERVICE_IDS } from "../kit/auth/index.js";
 import type { Config } from "../kit/config/index.js";
 import type { Database } from "../kit/db/index.js";
-import { databaseDependency } from "../kit/db/index.js";
 import type { Logger } from "../kit/log/index.js";
 import type { ModelProvider } from "../kit/model/index.js";
-import { createModelProvider } from "../kit/model/index.js";
 import { startServiceServer } from "../kit/server/index.js";
+import {
+  createModelProvider,
+  databaseDependency,
+  type ServiceAuth,
+  startServiceAuth,
+} from "../kit/service/index.js";
 import { startTelemetry } from "../kit/telemetry/index.js";
 import { agentRoutes } from "./agent-service.js";
 import { AGENT_CALLER_RULES } from "./caller-rules.js";
@@ -54,7 +58,8 @@ export async function startAgent(
       routes: agentRoutes({
         registry: createAgentRegistry(db),
         model,
-        // A tool call may wait for the gateway's own MCP bounds (connect + call) before it answers.
+        // The bound of a gateway call when the Run carries no deadline (chat's always does: then a
+        // call waits within what is left of the turn; docs/agent.md, "Deadlines").
         gateway: createToolGateway(
           config.GATEWAY_URL,
           (config.MCP_CONNECT_TIMEOUT + config.MCP_CALL_TIMEOUT) * 1000,

@@ -1,8 +1,8 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { SERVICE_IDS } from "../kit/auth/index.js";
-import { startFakeRevocationFeed } from "../kit/auth/revocation/testing/fake-revocation-feed.js";
 import { createLogger } from "../kit/log/index.js";
+import { startFakeRevocationFeed } from "../kit/revocation/testing/fake-revocation-feed.js";
 import { freePort } from "../kit/testing/free-port.js";
 import type { TestIssuer } from "../kit/testing/test-issuer.js";
 

@@ -1,6 +1,6 @@
 import { loadavg } from "node:os";
 import type { Client } from "@modelcontextprotocol/client";
-import { ROLE_SCOPES } from "../kit/auth/index.js";
+import { ROLE_SCOPES } from "../kit/contract/index.js";
 import { freePort } from "../kit/testing/free-port.js";
 import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
 import { startBenchIdentity } from "./bench-identity.js";

@@ -24,20 +24,7 @@ function clean(message: string): string {
  */
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
-  if (err instanceof TokenExchangeError) {
-    switch (err.error) {
-      case "invalid_grant":
-        return new ConnectError(clean(err.message), Code.Unauthenticated);
-      case "invalid_scope":
-        return new ConnectError(clean(err.message), Code.PermissionDenied);
-      case "unreachable":
-      case "temporarily_unavailable":
-        return new ConnectError(clean(err.message), Code.Unavailable);
-      default:
-        // invalid_client / invalid_target: the gateway's own configuration is wrong.
-        return new ConnectError(clean(err.message), Code.Internal);
-    }
-  }
+  if (err instanceof TokenExchangeError) return fromTokenExchange(err);
   if (err instanceof InsufficientScopeError) {
     // The MCP server's step-up challenge (403 insufficient_scope): the user's token lacks the scope.
     const why = err.errorDescription ?? `the call requires scope "${err.requiredScope ?? "unknown"}"`;
@@ -94,6 +81,28 @@ export function toConnectError(err: unknown): ConnectError {
     return new ConnectError("MCP call cancelled or timed out", Code.DeadlineExceeded);
   }
   return new ConnectError("MCP call failed", Code.Internal);
+}
+
+/** A failed token exchange (docs/mcp-gateway.md, "Faults" and "Deadlines"). */
+function fromTokenExchange(err: TokenExchangeError): ConnectError {
+  switch (err.error) {
+    case "invalid_grant":
+      return new ConnectError(clean(err.message), Code.Unauthenticated);
+    case "invalid_scope":
+      return new ConnectError(clean(err.message), Code.PermissionDenied);
+    // Nothing accepts the connection: an outage.
+    case "unreachable":
+    case "temporarily_unavailable":
+      return new ConnectError(clean(err.message), Code.Unavailable);
+    // Connected, and no answer within the call's deadline.
+    case "timed_out":
+      return new ConnectError(clean(err.message), Code.DeadlineExceeded);
+    case "cancelled":
+      return new ConnectError(clean(err.message), Code.Canceled);
+    default:
+      // invalid_client / invalid_target: the gateway's own configuration is wrong.
+      return new ConnectError(clean(err.message), Code.Internal);
+  }
 }
 
 /** An HTTP answer of the MCP server, with what it said in readable words (never the SDK's raw text). */

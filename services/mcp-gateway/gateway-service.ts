@@ -10,7 +10,7 @@ import {
   McpGatewayService,
   type Tool,
 } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/auth/index.js";
+import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/contract/index.js";
 import type { Logger } from "../kit/log/index.js";
 import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/index.js";
 import {
@@ -81,7 +81,7 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
         const session = sessionFor(ctx);
         let tools: McpTool[];
         try {
-          tools = await session.listTools(ctx.signal);
+          tools = await session.listTools(ctx.signal, ctx.timeoutMs());
         } catch (err) {
           throw toConnectError(err);
         }
@@ -105,6 +105,9 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
         try {
           result = await session.callTool(req.name, args, {
             signal: ctx.signal,
+            // The caller's deadline (what is left of the agent's turn), not a fixed bound: a busy
+            // machine is waited for, only an outage fails the call (docs/mcp-gateway.md, "Deadlines").
+            timeoutMs: ctx.timeoutMs(),
             idempotent: isReadOnly(req.name),
             ...(idempotencyKey ? { idempotencyKey } : {}),
             ...(inputResponses ? { inputResponses } : {}),

@@ -1,10 +1,12 @@
-import { SERVICE_IDS, startServiceAuth } from "../kit/auth/index.js";
+import { SERVICE_IDS } from "../kit/auth/index.js";
 import type { Config } from "../kit/config/index.js";
 import type { Logger } from "../kit/log/index.js";
 import { startServiceServer } from "../kit/server/index.js";
+import { type ServiceAuth, startServiceAuth } from "../kit/service/index.js";
 import { startTelemetry } from "../kit/telemetry/index.js";
 import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
+import type { McpSessionOptions } from "./session/mcp-session.js";
 import { ServerEra, versionPolicy } from "./session/server-era.js";
 import { SessionPool } from "./session/session-pool.js";
 import { registerGatewayMetrics } from "./telemetry.js";
@@ -27,34 +29,14 @@ export interface RunningGateway {
 /** Starts the MCP gateway on `config.GATEWAY_PORT` (0 = any free port, as tests use). */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const telemetry = startTelemetry(SERVICE_IDS.gateway, config);
-  const tokenSource =
-    config.MCP_TOKEN_MODE === "passthrough"
-      ? createPassthroughTokenSource()
-      : createExchangeTokenSource({
-          resource: config.MCP_RESOURCE,
-          client: createTokenExchangeClient({
-            tokenEndpoint: config.AUTH_TOKEN_URL,
-            client: { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET },
-            // Getting the MCP token is part of establishing the MCP connection: same bound.
-            timeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
-          }),
-        });
+  const tokenSource = configuredTokenSource(config);
   const pool = new SessionPool({
     maxSessions: config.GATEWAY_MAX_SESSIONS,
     idleMs: config.GATEWAY_SESSION_IDLE * 1000,
   });
   registerGatewayMetrics(telemetry, () => pool.size);
   const auth = await startServiceAuth(config, SERVICE_IDS.gateway, logger);
-  // A revoked session's calls are refused by the kit; its exchanged tokens and MCP sessions go too.
-  auth.revocations.onRevoked(({ sessionId }) => {
-    const tokens = tokenSource.dropSession(sessionId);
-    const sessions = pool.dropPrefix(sessionKeyPrefix(sessionId));
-    if (tokens + sessions > 0)
-      logger.info(
-        { session_id: sessionId, tokens, sessions },
-        "revoked login session: cached MCP tokens and sessions dropped",
-      );
-  });
+  dropRevokedSessions(auth, tokenSource, pool, logger);
   let server: Awaited<ReturnType<typeof startServiceServer>>;
   try {
     server = await startServiceServer({
@@ -63,20 +45,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       port: config.GATEWAY_PORT,
       logger,
       telemetry,
-      routes: gatewayRoutes({
-        pool,
-        logger,
-        sessionOptions: {
-          url: new URL(config.MCP_URL),
-          tokenSource,
-          logger,
-          connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
-          callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
-          clientVersion: GATEWAY_VERSION,
-          policy: versionPolicy(config.MCP_PROTOCOL_VERSION),
-          era: new ServerEra(),
-        },
-      }),
+      routes: gatewayRoutes({ pool, logger, sessionOptions: sessionOptions(config, tokenSource, logger) }),
       auth: auth.serverAuth(gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS)),
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
@@ -100,4 +69,53 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       await pool.close();
     },
   };
+}
+
+/**
+ * Where MCP tokens come from (`MCP_TOKEN_MODE`). `MCP_CONNECT_TIMEOUT` bounds connecting to the
+ * token endpoint only; its answer is waited for within the calling RPC's deadline
+ * (docs/mcp-gateway.md, "Deadlines").
+ */
+function configuredTokenSource(config: Config): McpTokenSource {
+  if (config.MCP_TOKEN_MODE === "passthrough") return createPassthroughTokenSource();
+  return createExchangeTokenSource({
+    resource: config.MCP_RESOURCE,
+    fallbackTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
+    client: createTokenExchangeClient({
+      tokenEndpoint: config.AUTH_TOKEN_URL,
+      client: { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET },
+      connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
+    }),
+  });
+}
+
+function sessionOptions(config: Config, tokenSource: McpTokenSource, logger: Logger): McpSessionOptions {
+  return {
+    url: new URL(config.MCP_URL),
+    tokenSource,
+    logger,
+    connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
+    callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
+    clientVersion: GATEWAY_VERSION,
+    policy: versionPolicy(config.MCP_PROTOCOL_VERSION),
+    era: new ServerEra(),
+  };
+}
+
+/** A revoked session's calls are refused by the kit; its exchanged tokens and MCP sessions go too. */
+function dropRevokedSessions(
+  auth: ServiceAuth,
+  tokenSource: McpTokenSource,
+  pool: SessionPool,
+  logger: Logger,
+): void {
+  auth.revocations.onRevoked(({ sessionId }) => {
+    const tokens = tokenSource.dropSession(sessionId);
+    const sessions = pool.dropPrefix(sessionKeyPrefix(sessionId));
+    if (tokens + sessions > 0)
+      logger.info(
+        { session_id: sessionId, tokens, sessions },
+        "revoked login session: cached MCP tokens and sessions dropped",
+      );
+  });
 }

@@ -32,7 +32,7 @@ import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-c
 import { blockToRun, type CodeBlock, codeBlocks } from "./doc-blocks.js";
 import { stackBackends } from "./stack-backends.js";
 import { stackDatabase } from "./stack-database.js";
-import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./stack-harness.js";
+import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * docs/adding-a-tool.md, followed start to finish in a copy of the repository: the stack
@@ -445,7 +445,7 @@ describe("docs/adding-a-tool.md, followed in a copy of the repository", () => {
     };
     const ran = report.testResults.map((r) => relative(copy, r.name));
     for (const allowLists of [
-      "services/kit/auth/seeded-agent-tools.test.ts",
+      "services/kit/contract/seeded-agent-tools.test.ts",
       "services/identity/agents/reconcile-seeded-agents.test.ts",
       "services/agent/registry/reconcile-seeded-agents.test.ts",
     ])

@@ -7,7 +7,7 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv } from "../kit/testing/child-env.js";
 import { freePort } from "../kit/testing/free-port.js";
-import { removeDataDir, startStack } from "./stack-harness.js";
+import { removeDataDir, startStack } from "./testing/stack-harness.js";
 
 /**
  * The production build (docs/development.md, "Production build"): `npm run build` into a temporary

@@ -9,7 +9,7 @@ import { CHAT_MIGRATIONS } from "../chat/data/migrations.js";
 import { type Database, openDatabase } from "../kit/db/index.js";
 import { MIGRATIONS } from "../mcp-server/data/migrations.js";
 import { type StackBackend, stackBackends } from "./stack-backends.js";
-import { processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
+import { processAlive, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * Exactly-once tool writes under faults (docs/mcp-server.md, "Idempotency keys"; docs/chat.md, "A

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { portClosed, processAlive, type StackUnderTest, startStack } from "./stack-harness.js";
+import { portClosed, processAlive, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * No orphans (docs/architecture.md, "Processes"): when the runner dies by SIGKILL — while its

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv } from "../kit/testing/child-env.js";
 import { freePort } from "../kit/testing/free-port.js";
 import { blockToRun, concatenatedJson, shellBlocks } from "./doc-blocks.js";
-import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./stack-harness.js";
+import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * The README's first hour, run as written: the stack started by `npm start` with the

@@ -6,7 +6,13 @@ import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
 import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { gatewayAsAgent, lockFiles, portClosed, type StackUnderTest, startStack } from "./stack-harness.js";
+import {
+  gatewayAsAgent,
+  lockFiles,
+  portClosed,
+  type StackUnderTest,
+  startStack,
+} from "./testing/stack-harness.js";
 
 /**
  * `npm start` as a user runs it: every service its own process on the embedded defaults (PGlite,

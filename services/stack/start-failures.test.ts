@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { type StackUnderTest, startStack } from "./stack-harness.js";
+import { type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * A start-up failure that no restart can fix stops `npm start`'s runner with one line naming the

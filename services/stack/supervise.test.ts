@@ -9,7 +9,7 @@ import {
   processAlive,
   type StackUnderTest,
   startStack,
-} from "./stack-harness.js";
+} from "./testing/stack-harness.js";
 
 /**
  * `npm start` itself (npm, its shell, the runner, four services): a service killed -9 comes back on

@@ -1,5 +1,6 @@
 import type { Config } from "../../kit/config/index.js";
-import { type Database, type DatabaseLogger, openServiceDatabase } from "../../kit/db/index.js";
+import type { Database, DatabaseLogger } from "../../kit/db/index.js";
+import { openServiceDatabase } from "../../kit/service/index.js";
 import { AGENT_MIGRATIONS } from "./migrations.js";
 
 export const AGENT_SERVICE = "agent";

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SeededAgentId, seededAgentTools, TOOL_NAMES, TOOL_SCOPES } from "../../kit/auth/index.js";
+import { type SeededAgentId, seededAgentTools, TOOL_NAMES, TOOL_SCOPES } from "../../kit/contract/index.js";
 import type { Database } from "../../kit/db/index.js";
 import { captureLogs } from "../../kit/testing/log-capture.js";
 import { findAgent } from "../data/agents-table.js";

@@ -47,6 +47,27 @@ const CLIPPED_ARGUMENTS_CHARS = 1_000;
 export const REFRESH_MESSAGE =
   "the access token expired or was refused during the turn: refresh the token and run the turn again";
 
+/** The user's answer to the call that waited for it (a resumed turn), and to no other. */
+interface Answered {
+  readonly callId: string | undefined;
+  readonly confirmed: boolean;
+  readonly answers: ToolAnswers;
+}
+
+/** Everything a turn carries from one step to the next (and, when it stops for a question, to its resumption). */
+interface Turn {
+  readonly input: TurnInput;
+  readonly transcript: ChatMessage[];
+  readonly usage: Usage;
+  readonly calls: ToolCall[];
+  readonly callIds: Set<string>;
+  /** The answer's text so far. */
+  answer: string;
+  /** The calls of the latest model turn not made yet; a resumed turn starts with the one that waited. */
+  readonly pending: ModelToolCall[];
+  readonly answered: Answered | undefined;
+}
+
 /**
  * One agent turn: model → tool calls → results back to the model → … until the model answers
  * without tool calls, a usage limit is hit, or the caller goes away. Yields events as they
@@ -60,178 +81,229 @@ export async function* runAgentTurn(
   signal: AbortSignal,
   resume?: ResumeInput,
 ): AsyncGenerator<RunEvent> {
-  const paused = resume?.state;
-  const transcript: ChatMessage[] = paused ? [...paused.transcript] : [...input.messages];
-  const usage: Usage = create(UsageSchema, paused?.usage ?? {});
-  const calls: ToolCall[] = paused ? paused.calls.map(callFromJson) : [];
-  const callIds = new Set<string>(paused?.callIds ?? []);
-  let answer = paused?.answer ?? "";
-  // The calls of the latest model turn not made yet; a resumed turn starts with the one that waited.
-  const pending: ModelToolCall[] = paused ? [...paused.pending] : [];
-  // The user's answer goes to the call that waited for it, and to no other.
-  const answered = paused
-    ? {
-        callId: paused.pending[0]?.id,
-        confirmed: resume.confirmed,
-        answers: {
-          inputResponsesJson: answerOf(paused.waiting, resume.confirmed),
-          requestState: paused.waiting.requestState,
-        } satisfies ToolAnswers,
-      }
-    : undefined;
-
-  const finish = function* (reason: StopReason, fallbackContent = ""): Generator<RunEvent> {
-    yield events.usage(usage);
-    yield events.finalMessage(answer || fallbackContent, reason, calls, usage);
-  };
-  const stopAtLimit = function* (reason: StopReason, message: string): Generator<RunEvent> {
-    yield events.limitReached(reason, message);
-    yield* finish(reason, message);
-  };
-
+  const turn = startTurn(input, resume);
   for (;;) {
-    for (let call = pending.shift(); call; call = pending.shift()) {
-      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
-      const answers = call.id === answered?.callId ? answered : undefined;
-      // A call that waited for its confirmation was counted when it was first made.
-      if (!answers && usage.toolCalls >= input.limits.maxToolCalls) {
-        return yield* stopAtLimit(
-          StopReason.MAX_TOOL_CALLS,
-          `Stopped: this agent may make at most ${input.limits.maxToolCalls} tool call(s) per run.`,
-        );
-      }
-      // Oversized arguments (an untrusted model can write megabytes) would be refused by the
-      // gateway anyway; echoing them in every event and in the final message could exceed the
-      // stream's message limit and fail the whole run, so they are refused here and clipped.
-      const oversized = Buffer.byteLength(call.arguments) > MAX_ARGUMENTS_BYTES;
-      const record = create(ToolCallSchema, {
-        id: call.id,
-        name: call.name,
-        argumentsJson: oversized ? call.arguments.slice(0, CLIPPED_ARGUMENTS_CHARS) : call.arguments,
-        status: ToolCallStatus.RUNNING,
-      });
-      yield events.toolCallStarted(record);
-      if (!answers) usage.toolCalls++;
-      const started = performance.now();
-      // Even a tool the model was not offered goes to the gateway: it is the one place that
-      // enforces the agent's allow-list and the caller's scopes, and the MCP server audits refusals.
-      let outcome: ToolOutcome = oversized
-        ? {
-            status: "failed",
-            text: "",
-            errorCode: "invalid_argument",
-            errorMessage: `arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`,
-          }
-        : await tools.call(call.name, call.arguments, signal, call.id, answers?.answers);
-      if (outcome.status === "input_required") {
-        const question = confirmationOf(outcome.inputRequestsJson);
-        if (answers && !answers.confirmed) {
-          // A no is final: asked again (its question expired meanwhile), the call is still not made.
-          outcome = { status: "failed", text: "", errorCode: "cancelled", errorMessage: CANCELLED_MESSAGE };
-        } else if (!question) {
-          outcome = {
-            status: "failed",
-            text: "",
-            errorCode: "unimplemented",
-            errorMessage:
-              "the tool asks the user a question this agent cannot put to them (it asks only yes/no confirmations)",
-          };
-        } else {
-          // The call waits for the user's yes (docs/agent.md, "Confirmation"): the turn stops here,
-          // with everything needed to go on from this very call once the answer comes.
-          const waiting = create(ToolCallSchema, {
-            id: record.id,
-            name: record.name,
-            argumentsJson: record.argumentsJson,
-            status: ToolCallStatus.AWAITING_CONFIRMATION,
-          });
-          const confirmationId = randomUUID();
-          const state: PausedTurn = {
-            v: 1,
-            turnId: input.turnId,
-            transcript,
-            usage: {
-              modelTurns: usage.modelTurns,
-              toolCalls: usage.toolCalls,
-              inputTokens: usage.inputTokens,
-              outputTokens: usage.outputTokens,
-            },
-            calls: calls.map(callToJson),
-            callIds: [...callIds],
-            answer,
-            pending: [call, ...pending],
-            waiting: {
-              confirmationId,
-              key: question.key,
-              field: question.field,
-              requestState: outcome.requestState,
-            },
-          };
-          yield events.confirmationRequired({
-            confirmationId,
-            toolCall: waiting,
-            question: question.message,
-            action: question.action,
-            argumentsSummary: argumentsSummary(call.arguments),
-            resumeState: encodePausedTurn(state),
-          });
-          yield events.usage(usage);
-          yield events.finalMessage(
-            [answer.trim(), question.message].filter(Boolean).join("\n\n"),
-            StopReason.CONFIRMATION_REQUIRED,
-            [...calls, waiting],
-            usage,
-          );
-          return;
-        }
-      }
-      const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
-      calls.push(finished);
-      yield events.toolCallFinished(finished);
-      if (outcome.status === "failed" && outcome.errorCode === "unauthenticated") {
-        throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);
-      }
-      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
-      transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
+    for (let call = turn.pending.shift(); call; call = turn.pending.shift()) {
+      if (signal.aborted) return yield* finish(turn, StopReason.CANCELLED);
+      if (yield* toolStep(turn, call, tools, signal)) return;
     }
-
-    if (signal.aborted) return yield* finish(StopReason.CANCELLED);
-    if (usage.modelTurns >= input.limits.maxModelTurns) {
+    if (signal.aborted) return yield* finish(turn, StopReason.CANCELLED);
+    if (turn.usage.modelTurns >= input.limits.maxModelTurns) {
       return yield* stopAtLimit(
+        turn,
         StopReason.MAX_MODEL_TURNS,
         `Stopped: this agent may use at most ${input.limits.maxModelTurns} model turn(s) per run.`,
       );
     }
-    let completion: ChatCompletion;
-    try {
-      // Text reaches the caller as the model writes it; successive turns read as paragraphs, and
-      // the deltas add up to the final content (even when the run is cancelled mid-answer).
-      completion = yield* modelTurn(
-        model,
-        {
-          messages: transcript,
-          ...(tools.definitions.length > 0 ? { tools: tools.definitions, toolChoice: "auto" as const } : {}),
-        },
-        signal,
-        answer ? "\n\n" : "",
-        (text) => {
-          answer += text;
-        },
-      );
-    } catch (err) {
-      if (signal.aborted) return yield* finish(StopReason.CANCELLED);
-      throw modelFailure(err);
-    }
-    usage.modelTurns++;
-    usage.inputTokens += completion.usage.promptTokens;
-    usage.outputTokens += completion.usage.completionTokens;
+    const completion = yield* modelStep(turn, model, tools, signal);
+    if (!completion) return yield* finish(turn, StopReason.CANCELLED);
+    if (completion.toolCalls.length === 0) return yield* finish(turn, StopReason.COMPLETED);
 
-    if (completion.toolCalls.length === 0) return yield* finish(StopReason.COMPLETED);
-
-    const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: uniqueCallId(c.id, callIds) }));
-    transcript.push({ role: "assistant", content: completion.content, toolCalls });
-    pending.push(...toolCalls);
+    const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: uniqueCallId(c.id, turn.callIds) }));
+    turn.transcript.push({ role: "assistant", content: completion.content, toolCalls });
+    turn.pending.push(...toolCalls);
   }
+}
+
+/** A new turn from its input, or a stopped one from where it stopped, with the user's answer. */
+function startTurn(input: TurnInput, resume: ResumeInput | undefined): Turn {
+  const paused = resume?.state;
+  return {
+    input,
+    transcript: paused ? [...paused.transcript] : [...input.messages],
+    usage: create(UsageSchema, paused?.usage ?? {}),
+    calls: paused ? paused.calls.map(callFromJson) : [],
+    callIds: new Set<string>(paused?.callIds ?? []),
+    answer: paused?.answer ?? "",
+    pending: paused ? [...paused.pending] : [],
+    answered: paused
+      ? {
+          callId: paused.pending[0]?.id,
+          confirmed: resume.confirmed,
+          answers: {
+            inputResponsesJson: answerOf(paused.waiting, resume.confirmed),
+            requestState: paused.waiting.requestState,
+          },
+        }
+      : undefined,
+  };
+}
+
+function* finish(turn: Turn, reason: StopReason, fallbackContent = ""): Generator<RunEvent> {
+  yield events.usage(turn.usage);
+  yield events.finalMessage(turn.answer || fallbackContent, reason, turn.calls, turn.usage);
+}
+
+function* stopAtLimit(turn: Turn, reason: StopReason, message: string): Generator<RunEvent> {
+  yield events.limitReached(reason, message);
+  yield* finish(turn, reason, message);
+}
+
+/**
+ * One tool call of the model's, with its events; its result goes into the transcript. Returns
+ * whether the turn ended here (a limit, a question for the user, the caller gone).
+ */
+async function* toolStep(
+  turn: Turn,
+  call: ModelToolCall,
+  tools: RunTools,
+  signal: AbortSignal,
+): AsyncGenerator<RunEvent, boolean> {
+  const answers = call.id === turn.answered?.callId ? turn.answered : undefined;
+  const limit = turn.input.limits.maxToolCalls;
+  // A call that waited for its confirmation was counted when it was first made.
+  if (!answers && turn.usage.toolCalls >= limit) {
+    yield* stopAtLimit(
+      turn,
+      StopReason.MAX_TOOL_CALLS,
+      `Stopped: this agent may make at most ${limit} tool call(s) per run.`,
+    );
+    return true;
+  }
+  // Oversized arguments (an untrusted model can write megabytes) would be refused by the
+  // gateway anyway; echoing them in every event and in the final message could exceed the
+  // stream's message limit and fail the whole run, so they are refused here and clipped.
+  const oversized = Buffer.byteLength(call.arguments) > MAX_ARGUMENTS_BYTES;
+  const record = create(ToolCallSchema, {
+    id: call.id,
+    name: call.name,
+    argumentsJson: oversized ? call.arguments.slice(0, CLIPPED_ARGUMENTS_CHARS) : call.arguments,
+    status: ToolCallStatus.RUNNING,
+  });
+  yield events.toolCallStarted(record);
+  if (!answers) turn.usage.toolCalls++;
+  const started = performance.now();
+  // Even a tool the model was not offered goes to the gateway: it is the one place that
+  // enforces the agent's allow-list and the caller's scopes, and the MCP server audits refusals.
+  let outcome: ToolOutcome = oversized
+    ? failed("invalid_argument", `arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`)
+    : await tools.call(call.name, call.arguments, signal, call.id, answers?.answers);
+  if (outcome.status === "input_required") {
+    const question = confirmationOf(outcome.inputRequestsJson);
+    const refusal = unaskable(answers, question);
+    if (!refusal && question) {
+      yield* pauseForConfirmation(turn, call, record, question, outcome.requestState);
+      return true;
+    }
+    if (refusal) outcome = refusal;
+  }
+  const finished = finishRecord(record, outcome, Math.round(performance.now() - started));
+  turn.calls.push(finished);
+  yield events.toolCallFinished(finished);
+  if (outcome.status === "failed" && outcome.errorCode === "unauthenticated") {
+    throw new ConnectError(REFRESH_MESSAGE, Code.Unauthenticated);
+  }
+  if (signal.aborted) {
+    yield* finish(turn, StopReason.CANCELLED);
+    return true;
+  }
+  turn.transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
+  return false;
+}
+
+function failed(errorCode: string, errorMessage: string): ToolOutcome {
+  return { status: "failed", text: "", errorCode, errorMessage };
+}
+
+/** Why a tool's question is not put to the user (a no already given, or a question it cannot ask). */
+function unaskable(
+  answers: Answered | undefined,
+  question: ReturnType<typeof confirmationOf>,
+): ToolOutcome | undefined {
+  // A no is final: asked again (its question expired meanwhile), the call is still not made.
+  if (answers && !answers.confirmed) return failed("cancelled", CANCELLED_MESSAGE);
+  if (!question) {
+    return failed(
+      "unimplemented",
+      "the tool asks the user a question this agent cannot put to them (it asks only yes/no confirmations)",
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The call waits for the user's yes (docs/agent.md, "Confirmation"): the turn stops here, with
+ * everything needed to go on from this very call once the answer comes.
+ */
+function* pauseForConfirmation(
+  turn: Turn,
+  call: ModelToolCall,
+  record: ToolCall,
+  question: NonNullable<ReturnType<typeof confirmationOf>>,
+  requestState: string,
+): Generator<RunEvent> {
+  const waiting = create(ToolCallSchema, {
+    id: record.id,
+    name: record.name,
+    argumentsJson: record.argumentsJson,
+    status: ToolCallStatus.AWAITING_CONFIRMATION,
+  });
+  const confirmationId = randomUUID();
+  const { usage } = turn;
+  const state: PausedTurn = {
+    v: 1,
+    turnId: turn.input.turnId,
+    transcript: turn.transcript,
+    usage: {
+      modelTurns: usage.modelTurns,
+      toolCalls: usage.toolCalls,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+    },
+    calls: turn.calls.map(callToJson),
+    callIds: [...turn.callIds],
+    answer: turn.answer,
+    pending: [call, ...turn.pending],
+    waiting: { confirmationId, key: question.key, field: question.field, requestState },
+  };
+  yield events.confirmationRequired({
+    confirmationId,
+    toolCall: waiting,
+    question: question.message,
+    action: question.action,
+    argumentsSummary: argumentsSummary(call.arguments),
+    resumeState: encodePausedTurn(state),
+  });
+  yield events.usage(usage);
+  yield events.finalMessage(
+    [turn.answer.trim(), question.message].filter(Boolean).join("\n\n"),
+    StopReason.CONFIRMATION_REQUIRED,
+    [...turn.calls, waiting],
+    usage,
+  );
+}
+
+/** One model turn, its text streamed as it comes; undefined when the caller went away meanwhile. */
+async function* modelStep(
+  turn: Turn,
+  model: ModelProvider,
+  tools: RunTools,
+  signal: AbortSignal,
+): AsyncGenerator<RunEvent, ChatCompletion | undefined> {
+  let completion: ChatCompletion;
+  try {
+    // Text reaches the caller as the model writes it; successive turns read as paragraphs, and
+    // the deltas add up to the final content (even when the run is cancelled mid-answer).
+    completion = yield* modelTurn(
+      model,
+      {
+        messages: turn.transcript,
+        ...(tools.definitions.length > 0 ? { tools: tools.definitions, toolChoice: "auto" as const } : {}),
+      },
+      signal,
+      turn.answer ? "\n\n" : "",
+      (text) => {
+        turn.answer += text;
+      },
+    );
+  } catch (err) {
+    if (signal.aborted) return undefined;
+    throw modelFailure(err);
+  }
+  turn.usage.modelTurns++;
+  turn.usage.inputTokens += completion.usage.promptTokens;
+  turn.usage.outputTokens += completion.usage.completionTokens;
+  return completion;
 }
 
 /**

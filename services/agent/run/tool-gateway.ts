@@ -5,6 +5,7 @@ import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/index.js";
 import { createServiceClient } from "../../kit/client/index.js";
 import type { ToolDefinition } from "../../kit/model/index.js";
 import { forwardFrom, kActingAgent, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/index.js";
+import { callSlots } from "./call-slots.js";
 import { codeName } from "./code-name.js";
 import { withKeyedRetry } from "./keyed-retry.js";
 import { toolErrorText } from "./tool-error-text.js";
@@ -47,6 +48,12 @@ export interface RunTools {
   ): Promise<ToolOutcome>;
 }
 
+/**
+ * Gateway calls in flight at once on the agent's one HTTP/2 connection to it; more wait their turn
+ * within their deadline (`call-slots.ts`). Far more than two cores serve at once.
+ */
+const GATEWAY_CALLS_IN_FLIGHT = 128;
+
 /** The MCP server's words for a call the user cancelled (docs/mcp-server.md, "Confirmation before destruction"). */
 const CANCELLED_BY_USER = /^cancelled_by_user:/;
 export const CANCELLED_MESSAGE = "cancelled by the user";
@@ -70,12 +77,13 @@ export function createToolGateway(
 ): ToolGateway {
   const gateway = createServiceClient(McpGatewayService, gatewayUrl, {
     defaultTimeoutMs: callTimeoutMs,
+    interceptors: [callSlots(GATEWAY_CALLS_IN_FLIGHT)],
     credentials: { source: credentials, audience: SERVICE_IDS.gateway },
   });
   return {
     async forRun(ctx, agentId, turnId) {
       ctx.values.set(kActingAgent, agentId);
-      const { tools } = await gateway.listTools({}, forwardFrom(ctx));
+      const { tools } = await gateway.listTools({}, { ...forwardFrom(ctx), ...turnDeadline(ctx) });
       const definitions = tools.map((t) => ({
         name: t.name,
         description: t.description || t.title,
@@ -96,7 +104,7 @@ export function createToolGateway(
                     inputResponsesJson: answers?.inputResponsesJson ?? "",
                     requestState: answers?.requestState ?? "",
                   },
-                  { contextValues: ctx.values, signal },
+                  { contextValues: ctx.values, signal, ...turnDeadline(ctx) },
                 ),
               { keyed: idempotencyKey !== "", signal, recoveryMs: callTimeoutMs },
             );
@@ -137,6 +145,16 @@ export function createToolGateway(
       };
     },
   };
+}
+
+/**
+ * A gateway call waits within what is left of the turn (the Run call's deadline, set by chat), not
+ * a fixed bound of its own: on a busy machine a slow answer is waited for, and only an outage
+ * fails the call (docs/agent.md, "Deadlines"). A Run without a deadline leaves the client's default.
+ */
+function turnDeadline(ctx: HandlerContext): { timeoutMs?: number } {
+  const left = ctx.timeoutMs();
+  return left === undefined ? {} : { timeoutMs: Math.max(1, left) };
 }
 
 /** "<turn id>:<tool call id>", or its SHA-256 when that is longer than a key may be. */

@@ -1,5 +1,5 @@
-import { parseBearer } from "../propagation/bearer.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
+import { parseBearer } from "./bearer.js";
 import { invalidTokenChallenge, missingTokenChallenge } from "./challenge.js";
 import { DEV_ANONYMOUS_PRINCIPAL, type Principal } from "./principal.js";
 import type { TokenVerifier } from "./token-verifier.js";

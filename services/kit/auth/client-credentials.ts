@@ -1,10 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Config } from "../config/config.js";
 import { RenewingTokenCache } from "./renewing-token-cache.js";
-import { SERVICE_IDS, type ServiceCredentials } from "./service-identity.js";
+import type { ServiceCredentials } from "./service-identity.js";
 import { type ClientSecret, requestToken, TokenEndpointError } from "./token-request.js";
 
 export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
+
+const SERVICE_TOKEN_ANSWER_MS = 30_000;
 
 /**
  * A service's own credentials from the identity provider (RFC 6749 §4.4 client credentials with
@@ -14,7 +15,14 @@ export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
 export function createClientCredentials(options: {
   readonly tokenEndpoint: string;
   readonly client: ClientSecret;
+  /**
+   * How long one token request may wait for its answer (default 30 s). A service token is shared by
+   * every call that needs it and fetched with no caller's deadline, so a busy identity provider is
+   * waited for this long; an identity provider that is down fails at once (docs/mcp-gateway.md, "Deadlines").
+   */
   readonly timeoutMs?: number;
+  /** How long connecting to the token endpoint may take (default 5 s). */
+  readonly connectTimeoutMs?: number;
 }): ServiceCredentials & { readonly fetches: number } {
   const cache = new RenewingTokenCache(1_000);
   return {
@@ -28,7 +36,8 @@ export function createClientCredentials(options: {
         if (agent !== undefined) form.set("agent_id", agent);
         try {
           const t = await requestToken(options.tokenEndpoint, options.client, form, {
-            timeoutMs: options.timeoutMs ?? 5_000,
+            timeoutMs: options.timeoutMs ?? SERVICE_TOKEN_ANSWER_MS,
+            ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
           });
           return { token: t.accessToken, expiresAt: t.expiresAt };
         } catch (err) {
@@ -42,44 +51,4 @@ export function createClientCredentials(options: {
       });
     },
   };
-}
-
-type CredentialConfig = Pick<
-  Config,
-  | "AUTH_TOKEN_URL"
-  | "GATEWAY_CLIENT_ID"
-  | "GATEWAY_CLIENT_SECRET"
-  | "AGENT_CLIENT_SECRET"
-  | "MCP_CLIENT_SECRET"
-  | "CHAT_CLIENT_SECRET"
->;
-
-/** A service that calls others with a credential of its own: every service but the identity provider. */
-export type CallingService = "chat" | "agent" | "mcp-gateway" | "mcp-server";
-
-/** The client id and secret `service` authenticates with at the token endpoint. */
-export function configuredClientSecret(config: CredentialConfig, service: CallingService): ClientSecret {
-  switch (service) {
-    case SERVICE_IDS.chat:
-      return { clientId: SERVICE_IDS.chat, clientSecret: config.CHAT_CLIENT_SECRET };
-    case SERVICE_IDS.agent:
-      return { clientId: SERVICE_IDS.agent, clientSecret: config.AGENT_CLIENT_SECRET };
-    case SERVICE_IDS.gateway:
-      return { clientId: config.GATEWAY_CLIENT_ID, clientSecret: config.GATEWAY_CLIENT_SECRET };
-    case SERVICE_IDS.mcpServer:
-      return { clientId: SERVICE_IDS.mcpServer, clientSecret: config.MCP_CLIENT_SECRET };
-  }
-}
-
-/** The credentials of `service` from configuration; `timeoutMs` bounds each token request (5 s). */
-export function configuredClientCredentials(
-  config: CredentialConfig,
-  service: CallingService,
-  timeoutMs?: number,
-): ReturnType<typeof createClientCredentials> {
-  return createClientCredentials({
-    tokenEndpoint: config.AUTH_TOKEN_URL,
-    client: configuredClientSecret(config, service),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-  });
 }

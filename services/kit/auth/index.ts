@@ -1,12 +1,9 @@
 // The module's public face: what the rest of the product uses of it (docs/architecture.md, "The kit").
 export { AuthError, type AuthFailureReason } from "./auth-error.js";
+export { parseBearer } from "./bearer.js";
 export { authenticateBearer, type BearerAuthOptions, isOutage } from "./bearer-auth.js";
 export { insufficientScopeChallenge, invalidTokenChallenge, missingTokenChallenge } from "./challenge.js";
-export {
-  type CallingService,
-  configuredClientCredentials,
-  createClientCredentials,
-} from "./client-credentials.js";
+export { createClientCredentials } from "./client-credentials.js";
 export {
   type Actor,
   actingAgent,
@@ -26,31 +23,6 @@ export {
 export { createRemoteKeySet } from "./remote-key-set.js";
 export { RenewingTokenCache } from "./renewing-token-cache.js";
 export {
-  awaitFirstSnapshot,
-  createRevocationWatcher,
-  type RevocationWatcher,
-  revocationChecks,
-  revocationFeedDependency,
-  revocationWatcherSettings,
-  watchRevocations,
-} from "./revocation/index.js";
-export {
-  AUDIT_READ_SCOPE,
-  isToolName,
-  ROLE_SCOPES,
-  ROLES,
-  type Role,
-  SCOPES,
-  type Scope,
-  scopesForRoles,
-  scopesForTools,
-  TOOL_NAMES,
-  TOOL_SCOPES,
-  type ToolName,
-} from "./scopes.js";
-export { SEEDED_AGENT_IDS, type SeededAgentId, seededAgentTools } from "./seeded-agent-tools.js";
-export { type ServiceAuth, startServiceAuth } from "./service-auth.js";
-export {
   SERVICE_AUTHORIZATION_HEADER,
   SERVICE_IDS,
   type ServiceCaller,
@@ -58,8 +30,6 @@ export {
 } from "./service-identity.js";
 export { type ClientSecret, requestToken, TokenEndpointError } from "./token-request.js";
 export {
-  createConfiguredKeySet,
-  createConfiguredVerifier,
   createServiceTokenVerifier,
   createTokenVerifier,
   type ServiceTokenVerifier,

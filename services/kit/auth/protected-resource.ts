@@ -1,4 +1,8 @@
-import type { HttpResponse } from "../server/service-server.js";
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+
+/** The response of a plain-HTTP route, as the kit's server hands it over (HTTP/1.1 or HTTP/2). */
+type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 const WELL_KNOWN = "/.well-known/oauth-protected-resource";
 

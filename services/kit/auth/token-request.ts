@@ -1,3 +1,5 @@
+import { postForm, type TokenHttpAnswer, TokenHttpFailure } from "./token-http.js";
+
 /**
  * A request to an OAuth 2.0 token endpoint (RFC 6749 §3.2): the one HTTP client for the gateway's
  * token exchange, every service's client-credentials tokens (confidential clients,
@@ -16,7 +18,10 @@ export interface PublicClient {
   readonly clientSecret?: undefined;
 }
 
-/** An RFC 6749 §5.2 error from the token endpoint, or a transport failure (`error: "unreachable"`). */
+/**
+ * An RFC 6749 §5.2 error from the token endpoint, or a transport failure (status 0, `error`
+ * `unreachable`, `timed_out` or `cancelled`: `requestToken`).
+ */
 export class TokenEndpointError extends Error {
   override readonly name: string = "TokenEndpointError";
   constructor(
@@ -44,39 +49,81 @@ export function basicCredentials(client: ClientSecret): string {
   return `Basic ${Buffer.from(`${enc(client.clientId)}:${enc(client.clientSecret)}`).toString("base64")}`;
 }
 
+export interface TokenRequestOptions {
+  /**
+   * How long the request may wait for its answer in all: the caller's deadline (a busy identity
+   * provider is waited for within it; docs/mcp-gateway.md, "Deadlines").
+   */
+  readonly timeoutMs: number;
+  /** How long connecting may take (default 5 s, at most `timeoutMs`): past it, nothing answers there. */
+  readonly connectTimeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * POSTs `form` to a token endpoint. A transport failure is a `TokenEndpointError` whose `error`
+ * says which kind: `unreachable` (nothing accepted the connection, or it was lost: an outage),
+ * `timed_out` (connected, no answer within `timeoutMs`) or `cancelled` (`signal`).
+ */
 export async function requestToken(
   endpoint: string,
   client: ClientSecret | PublicClient,
   form: URLSearchParams,
-  options: { timeoutMs: number; signal?: AbortSignal | undefined; headers?: Record<string, string> },
+  options: TokenRequestOptions,
 ): Promise<TokenResponse> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  let res: Response;
   const authorization =
     client.clientSecret !== undefined ? { authorization: basicCredentials(client) } : undefined;
   if (!authorization) form.set("client_id", client.clientId);
+  let answer: TokenHttpAnswer;
   try {
-    res = await fetch(endpoint, {
-      method: "POST",
+    answer = await postForm(endpoint, {
       headers: {
         ...options.headers,
         ...authorization,
         "content-type": "application/x-www-form-urlencoded",
         accept: "application/json",
       },
-      body: form,
-      signal,
+      body: form.toString(),
+      connectTimeoutMs: Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, options.timeoutMs),
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
     });
   } catch (err) {
-    const reason = err instanceof Error && err.name === "TimeoutError" ? "timed out" : "unreachable";
-    throw new TokenEndpointError("unreachable", 0, `identity provider ${reason}`);
+    throw transportError(err);
   }
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok || typeof body.access_token !== "string") {
+  return tokenResponseOf(answer);
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+function transportError(err: unknown): TokenEndpointError {
+  if (!(err instanceof TokenHttpFailure)) {
+    return new TokenEndpointError("unreachable", 0, "identity provider unreachable");
+  }
+  switch (err.kind) {
+    case "timeout":
+      return new TokenEndpointError("timed_out", 0, `identity provider: ${err.message}`);
+    case "cancelled":
+      return new TokenEndpointError("cancelled", 0, "the request was cancelled");
+    default:
+      return new TokenEndpointError("unreachable", 0, `identity provider: ${err.message}`);
+  }
+}
+
+function tokenResponseOf(answer: TokenHttpAnswer): TokenResponse {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(answer.body) as unknown;
+    if (parsed && typeof parsed === "object") body = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: reported below as the status's server_error
+  }
+  const ok = answer.status >= 200 && answer.status < 300;
+  if (!ok || typeof body.access_token !== "string") {
     throw new TokenEndpointError(
       typeof body.error === "string" ? body.error : "server_error",
-      res.status,
+      answer.status,
       typeof body.error_description === "string" ? body.error_description : "",
     );
   }

@@ -1,5 +1,4 @@
 export { DataDirLockedError, dataDirLockPath } from "./data-dir-lock.js";
-export { databaseDependency } from "./database-dependency.js";
 export {
   embeddedPostgresUnreachable,
   embeddedPostgresUrl,
@@ -12,7 +11,6 @@ export type { ListenFn, Listening, ListenOptions } from "./listen.js";
 export { MigrationError } from "./migrate.js";
 export type { OpenDatabaseOptions } from "./open-database.js";
 export { openDatabase } from "./open-database.js";
-export { openServiceDatabase } from "./open-service-database.js";
 export { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 export { toSchemaName } from "./schema-name.js";
 export type { Database, DatabaseLogger, Migration, Queryable, QueryResult } from "./types.js";

@@ -1,7 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from "pino";
-import { describeChain } from "../auth/principal.js";
-import { currentCallScope } from "../propagation/call-scope.js";
-import { activeSpanContext } from "../telemetry/tracing.js";
+import { callFields } from "./call-fields.js";
 import { prettyStream } from "./pretty.js";
 import { sanitize } from "./sanitize.js";
 import { scrubSecrets } from "./scrub.js";
@@ -56,26 +54,8 @@ export function createLogger(settings: LoggerSettings): Logger {
       level: (label) => ({ level: label }),
       log: (object) => sanitize(object) as Record<string, unknown>,
     },
-    mixin() {
-      const scope = currentCallScope();
-      if (!scope) return {};
-      // The span the line is written in (a tool run, say) when it belongs to the call's trace.
-      const active = activeSpanContext();
-      const span = active && (!scope.trace || active.traceId === scope.trace.traceId) ? active : scope.trace;
-      return {
-        trace_id: span?.traceId,
-        span_id: span?.spanId,
-        request_id: scope.requestId,
-        user_id: scope.principal?.userId,
-        // The development principal (AUTH_DEV_ANONYMOUS): every line of its calls says so.
-        ...(scope.principal?.anonymous ? { anonymous: true } : {}),
-        // The delegation chain of an exchanged token, "mcp-gateway ← agent(ticket-reader)".
-        ...(scope.principal?.actor ? { actor: describeChain(scope.principal) } : {}),
-        // The verified calling service, and the agent it proved it runs.
-        ...(scope.caller ? { caller: scope.caller.clientId } : {}),
-        ...(scope.caller?.agent ? { agent: scope.caller.agent } : {}),
-      };
-    },
+    // Per-call fields from the call scope, supplied by its owner (`call-fields.ts`).
+    mixin: callFields,
     hooks: {
       // The message and its interpolation arguments are printed outside the `log` formatter.
       logMethod(args, method) {

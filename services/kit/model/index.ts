@@ -1,4 +1,3 @@
-export { createModelProvider } from "./create-provider.js";
 export { createEmbeddedProvider, EMBEDDED_MODEL } from "./embedded/embedded-provider.js";
 export type { EmbeddedAnswer, EmbeddedSkill } from "./embedded/skill.js";
 export { lastUserText } from "./embedded/skill.js";

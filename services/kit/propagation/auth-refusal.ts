@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuthError } from "../auth/auth-error.js";
 import { isOutage } from "../auth/bearer-auth.js";
-import { currentTelemetry } from "../telemetry/service-telemetry.js";
+import { currentTelemetry } from "./call-scope.js";
 
 /** Counts a refused credential by its reason (docs/architecture.md, "Telemetry"). */
 export function countRefusal(credential: "user" | "service", reason: string): void {

@@ -1,9 +1,9 @@
 import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { Span } from "@opentelemetry/api";
 import type { Logger } from "../log/logger.js";
-import { callAttributes } from "../telemetry/call-attributes.js";
 import { codeLabel } from "../telemetry/service-telemetry.js";
 import type { ServiceTelemetry } from "../telemetry/telemetry-types.js";
+import { callAttributes } from "./call-attributes.js";
 import { kCaller, kPrincipal } from "./context-keys.js";
 import { endSpan } from "./join-call.js";
 import type { CallOutcomes } from "./stream-outcome.js";

@@ -2,8 +2,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Principal } from "../auth/principal.js";
 import type { ServiceCaller } from "../auth/service-identity.js";
+import { provideCallFields } from "../log/call-fields.js";
 import type { ServiceTelemetry } from "../telemetry/telemetry-types.js";
 import type { TraceContext } from "./context-keys.js";
+import { callLogFields } from "./log-fields.js";
 
 /**
  * Implicit per-request scope (docs/architecture.md, "Identity propagation"). The server bootstrap opens it around the whole Node
@@ -28,6 +30,9 @@ export interface CallScope {
 
 const storage = new AsyncLocalStorage<CallScope>();
 
+// Every log line written inside a scope carries its call's fields (the logger sits below this module).
+provideCallFields(() => callLogFields(storage.getStore()));
+
 /** Runs `fn` inside a fresh call scope: empty but for the serving service's telemetry. */
 export function runInCallScope<T>(fn: () => T, telemetry?: ServiceTelemetry): T {
   return storage.run(telemetry ? { telemetry } : {}, fn);
@@ -36,6 +41,11 @@ export function runInCallScope<T>(fn: () => T, telemetry?: ServiceTelemetry): T 
 /** The scope of the request being handled, or undefined outside any call (start-up, jobs). */
 export function currentCallScope(): CallScope | undefined {
   return storage.getStore();
+}
+
+/** The telemetry of the service handling the current call; undefined outside any call. */
+export function currentTelemetry(): ServiceTelemetry | undefined {
+  return currentCallScope()?.telemetry;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AuthError } from "../auth/auth-error.js";
+import { parseBearer } from "../auth/bearer.js";
 import { SERVICE_AUTHORIZATION_HEADER, type ServiceCaller } from "../auth/service-identity.js";
 import type { ServiceTokenVerifier } from "../auth/token-verifier.js";
 import { authRefusal, countRefusal } from "./auth-refusal.js";
-import { parseBearer } from "./bearer.js";
 import { type CallerRule, notAllowed } from "./caller-policy.js";
 
 /**

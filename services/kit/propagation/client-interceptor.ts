@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { SpanKind, trace } from "@opentelemetry/api";
-import { callAttributes } from "../telemetry/call-attributes.js";
 import { codeLabel } from "../telemetry/service-telemetry.js";
 import { activeSpanContext, injectTrace, parentContext, tracerFor } from "../telemetry/tracing.js";
+import { callAttributes } from "./call-attributes.js";
 import { currentCallScope } from "./call-scope.js";
 import { kCredential, kRequestId, kTrace } from "./context-keys.js";
 import { endSpan } from "./join-call.js";

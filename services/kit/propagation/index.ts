@@ -1,6 +1,12 @@
 // The module's public face: what the rest of the product uses of it (docs/architecture.md, "The kit").
-export { parseBearer } from "./bearer.js";
-export { type CallScope, currentCallScope, runInCallScope, runOutsideCall } from "./call-scope.js";
+export { callAttributes } from "./call-attributes.js";
+export {
+  type CallScope,
+  currentCallScope,
+  currentTelemetry,
+  runInCallScope,
+  runOutsideCall,
+} from "./call-scope.js";
 export type { CallerRules } from "./caller-policy.js";
 export { createPropagationInterceptor } from "./client-interceptor.js";
 export {
@@ -13,6 +19,7 @@ export {
   kTrace,
 } from "./context-keys.js";
 export { forwardFrom, requirePrincipal } from "./handler-context.js";
+export { joinHttpRequest } from "./http-request.js";
 export {
   IDEMPOTENCY_META_KEY,
   isValidIdempotencyKey,

@@ -44,7 +44,10 @@ export async function listenOnePort(
 ): Promise<OnePortListener> {
   const h2IdleTimeoutMs = options.h2IdleTimeoutMs ?? DEFAULT_H2_IDLE_TIMEOUT_MS;
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-  const h2 = http2.createServer({}, handler);
+  // Node refuses every new stream of a session (ENHANCE_YOUR_CALM) once its buffered frames pass
+  // maxSessionMemory (10 MB by default): a thousand turns' streams on one peer's connection did
+  // (docs/performance.md, "The chain at 1,000 users"). It is a bound, not an allocation.
+  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
   // Neither server listens itself; Node starts tracking HTTP/1.1 connections (idle-close on
   // shutdown, headersTimeout and requestTimeout against slow clients) on "listening".
   h1.emit("listening");

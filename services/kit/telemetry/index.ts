@@ -1,10 +1,7 @@
 // The module's public face: what the rest of the product uses of it (docs/architecture.md, "The kit").
-export { callAttributes } from "./call-attributes.js";
-export { joinHttpRequest } from "./http-request.js";
 export { METRICS_PATH, metricsRoute } from "./metrics-route.js";
 export {
   codeLabel,
-  currentTelemetry,
   DURATION_BUCKETS,
   serviceTelemetry,
   startTelemetry,

@@ -1,6 +1,5 @@
 import { Code } from "@connectrpc/connect";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { currentCallScope } from "../propagation/call-scope.js";
 import type { RpcMetrics, ServiceTelemetry } from "./telemetry-types.js";
 import { configureTracing, type TracingConfig, tracerFor } from "./tracing.js";
 
@@ -84,11 +83,6 @@ export function serviceTelemetry(service: string): ServiceTelemetry {
 export function startTelemetry(service: string, config: TracingConfig): ServiceTelemetry {
   configureTracing(service, config);
   return serviceTelemetry(service);
-}
-
-/** The telemetry of the service handling the current call; undefined outside any call. */
-export function currentTelemetry(): ServiceTelemetry | undefined {
-  return currentCallScope()?.telemetry;
 }
 
 /** A Connect code as the Connect protocol spells it: "ok", "invalid_argument", "unavailable". */

@@ -25,7 +25,6 @@ import {
   type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-node";
-import type { Config } from "../config/config.js";
 
 /**
  * The process's OpenTelemetry tracing (docs/architecture.md, "Telemetry"): one tracer provider per
@@ -35,17 +34,26 @@ import type { Config } from "../config/config.js";
  * but no span leaves the process.
  */
 
-/** The OTEL_* settings of the kit's configuration schema (docs/configuration.md). */
-export type TracingConfig = Pick<
-  Config,
-  | "OTEL_SDK_DISABLED"
-  | "OTEL_TRACES_EXPORTER"
-  | "OTEL_EXPORTER_OTLP_ENDPOINT"
-  | "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-  | "OTEL_SERVICE_NAME"
-  | "OTEL_TRACES_SAMPLER"
-  | "OTEL_TRACES_SAMPLER_ARG"
->;
+/**
+ * The standard OpenTelemetry variables tracing follows, as the kit's configuration schema parses
+ * them (docs/configuration.md): named here rather than taken from the product's `Config`, so
+ * telemetry stays below the service wiring that owns it (docs/architecture.md, "The kit").
+ */
+export interface TracingConfig {
+  readonly OTEL_SDK_DISABLED: boolean;
+  readonly OTEL_TRACES_EXPORTER: readonly ("otlp" | "console" | "none")[];
+  readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  readonly OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string | undefined;
+  readonly OTEL_SERVICE_NAME?: string | undefined;
+  readonly OTEL_TRACES_SAMPLER:
+    | "always_on"
+    | "always_off"
+    | "traceidratio"
+    | "parentbased_always_on"
+    | "parentbased_always_off"
+    | "parentbased_traceidratio";
+  readonly OTEL_TRACES_SAMPLER_ARG?: number | undefined;
+}
 
 /** Where spans go: the exporters `config` names, none when it names none (the default). */
 export function tracesExporters(config: TracingConfig): ("otlp" | "console")[] {

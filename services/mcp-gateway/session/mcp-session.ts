@@ -16,6 +16,7 @@ import { IDEMPOTENCY_META_KEY, outgoingCallHeaders } from "../../kit/propagation
 import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "../../kit/retry/index.js";
 import { mcpClientRequest } from "../telemetry.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
+import { remainingMs, withDeadline } from "./call-deadline.js";
 import { answerQuestion, askedWithoutAnswer, type CallQuestions, questionsOf } from "./call-questions.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
 import { isModernRevision, type Prior, type ServerEra, type VersionPolicy } from "./server-era.js";
@@ -25,8 +26,12 @@ export interface McpSessionOptions {
   readonly url: URL;
   readonly tokenSource: McpTokenSource;
   readonly logger: Logger;
-  /** Bound on initialize (connect) and on each request. */
+  /**
+   * Bound on connecting to the MCP server (a new TCP connection; `MCP_CONNECT_TIMEOUT`). Only
+   * connecting: a connected server that is slow to answer is waited for within the call's deadline.
+   */
   readonly connectTimeoutMs: number;
+  /** The deadline of a call whose caller sent none (`MCP_CALL_TIMEOUT`). */
   readonly callTimeoutMs: number;
   readonly clientVersion: string;
   /** Which revision to speak (MCP_PROTOCOL_VERSION). */
@@ -38,6 +43,11 @@ export interface McpSessionOptions {
 /** What a retry decision needs to know about a call. */
 export interface CallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * What is left of the caller's deadline (docs/mcp-gateway.md, "Deadlines"); `callTimeoutMs` when
+   * the caller sent none. The token exchange, connecting and every request of the call wait within it.
+   */
+  readonly timeoutMs?: number | undefined;
   /** The tool has no side effects (or is idempotent): an ambiguous transport failure may be retried. */
   readonly idempotent: boolean;
   /**
@@ -97,12 +107,12 @@ export class McpSession {
     this.subject = subject;
   }
 
-  async listTools(signal?: AbortSignal): Promise<Tool[]> {
-    return mcpClientRequest("tools/list", undefined, () => this.listAllTools(signal));
+  async listTools(signal?: AbortSignal, timeoutMs?: number): Promise<Tool[]> {
+    return mcpClientRequest("tools/list", undefined, () => this.listAllTools(signal, timeoutMs));
   }
 
-  private async listAllTools(signal?: AbortSignal): Promise<Tool[]> {
-    return this.run({ idempotent: true }, (client: Client) =>
+  private async listAllTools(signal?: AbortSignal, timeoutMs?: number): Promise<Tool[]> {
+    return this.run({ idempotent: true, signal, timeoutMs }, (client: Client) =>
       this.linked(signal, async (local) => {
         const tools: Tool[] = [];
         let cursor: string | undefined;
@@ -196,8 +206,9 @@ export class McpSession {
     await conn.client.close().catch(() => undefined);
   }
 
+  /** A request waits for its answer within what is left of the call's deadline. */
   private requestOptions(signal: AbortSignal | undefined) {
-    return { timeout: this.options.callTimeoutMs, ...(signal ? { signal } : {}) };
+    return { timeout: remainingMs(this.options.callTimeoutMs), ...(signal ? { signal } : {}) };
   }
 
   /**
@@ -223,7 +234,12 @@ export class McpSession {
     }
   }
 
-  private async run<T>(options: CallOptions, op: (client: Client) => Promise<T>): Promise<T> {
+  private run<T>(options: CallOptions, op: (client: Client) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.options.callTimeoutMs);
+    return withDeadline(deadline, () => this.runWithin(options, op));
+  }
+
+  private async runWithin<T>(options: CallOptions, op: (client: Client) => Promise<T>): Promise<T> {
     this.inFlight++;
     this.lastUsed = Date.now();
     try {
@@ -258,14 +274,13 @@ export class McpSession {
    * The one retry. A keyed write may have run before the connection was lost, so its retry must
    * reach the server (which answers with the first result) rather than give up while the server
    * restarts: refused connections — which never reach it — are tried again with a short backoff,
-   * within the call's timeout.
+   * within the call's deadline.
    */
   private async retry<T>(
     op: (client: Client) => Promise<T>,
     mayHaveRun: boolean,
     signal?: AbortSignal,
   ): Promise<T> {
-    const deadline = performance.now() + this.options.callTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.on(await this.connection(), op);
@@ -276,7 +291,8 @@ export class McpSession {
           causeCode(err) === "ECONNREFUSED" || (err instanceof SdkHttpError && err.status === 503);
         // While a restarting MCP server still refuses connections.
         const pause = backoffDelayMs(attempt, REFUSED_CONNECTION_BACKOFF);
-        if (!mayHaveRun || !refused || signal?.aborted || performance.now() + pause > deadline) throw err;
+        const late = pause > remainingMs(this.options.callTimeoutMs);
+        if (!mayHaveRun || !refused || signal?.aborted || late) throw err;
         if (this.current) this.retire(this.current);
         await sleep(pause, signal);
       }
@@ -369,8 +385,9 @@ export class McpSession {
       break;
     }
     try {
+      // The discover probe (or 2025 initialize) waits within the connecting call's deadline.
       await client.connect(transport, {
-        timeout: this.options.connectTimeoutMs,
+        timeout: remainingMs(this.options.callTimeoutMs),
         ...(prior ? { prior } : {}),
       });
       if (!prior && !legacyPin) era.learn(client);
@@ -394,7 +411,7 @@ export class McpSession {
     if (token) headers.authorization = `Bearer ${token}`;
     // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
     Object.assign(headers, outgoingCallHeaders());
-    return nodeHttpFetch(url, { ...init, headers });
+    return nodeHttpFetch(url, { ...init, headers }, this.options.connectTimeoutMs);
   }
 }
 

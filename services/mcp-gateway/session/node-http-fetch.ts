@@ -17,7 +17,10 @@ import { BufferedResponse } from "./buffered-response.js";
  *   round trip);
  * - an SSE answer (`text/event-stream`) is streamed and stays abortable until it ends;
  * - the caller's signal is linked only while its request runs;
- * - failures reject like fetch: a TypeError whose `cause` is the socket error (ECONNREFUSED, …).
+ * - failures reject like fetch: a TypeError whose `cause` is the socket error (ECONNREFUSED, …);
+ * - `connectTimeoutMs` bounds connecting only (a new socket): past it the request fails as
+ *   undici's does (`UND_ERR_CONNECT_TIMEOUT`). Waiting for the answer is the caller's to bound
+ *   (docs/mcp-gateway.md, "Deadlines").
  */
 const agents = {
   "http:": new http.Agent({ keepAlive: true, maxSockets: 256 }),
@@ -28,7 +31,11 @@ const agents = {
 // many is normal there, not a leak, so the default warning threshold (10) is lifted once per signal.
 const sharedSignals = new WeakSet<AbortSignal>();
 
-export function nodeHttpFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+export function nodeHttpFetch(
+  input: string | URL,
+  init: RequestInit = {},
+  connectTimeoutMs?: number,
+): Promise<Response> {
   const url = typeof input === "string" ? new URL(input) : input;
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(signal.reason);
@@ -48,6 +55,7 @@ export function nodeHttpFetch(input: string | URL, init: RequestInit = {}): Prom
       sharedSignals.add(signal);
     }
     signal?.addEventListener("abort", onAbort, { once: true });
+    if (connectTimeoutMs !== undefined) boundConnect(req, connectTimeoutMs);
 
     req.once("error", (err) => {
       unlink();
@@ -81,6 +89,21 @@ export function nodeHttpFetch(input: string | URL, init: RequestInit = {}): Prom
       });
     });
     req.end(body);
+  });
+}
+
+/** Fails `req` when its new socket has not connected within `ms` (a reused one is connected already). */
+function boundConnect(req: http.ClientRequest, ms: number): void {
+  req.once("socket", (socket) => {
+    if (!socket.connecting) return;
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`no connection within ${ms} ms`), {
+        code: "UND_ERR_CONNECT_TIMEOUT",
+      });
+      req.destroy(err);
+    }, ms);
+    socket.once("connect", () => clearTimeout(timer));
+    socket.once("close", () => clearTimeout(timer));
   });
 }
 

@@ -1,6 +1,7 @@
 import type { Principal } from "../../kit/auth/index.js";
 import { RenewingTokenCache } from "../../kit/auth/index.js";
-import { currentTelemetry } from "../../kit/telemetry/index.js";
+import { currentTelemetry } from "../../kit/propagation/index.js";
+import { remainingMs } from "../session/call-deadline.js";
 import { gatewayMetrics } from "../telemetry.js";
 import type { TokenExchangeClient } from "./token-exchange-client.js";
 
@@ -40,6 +41,8 @@ export function createPassthroughTokenSource(): McpTokenSource {
 export interface ExchangeTokenSourceOptions {
   readonly client: TokenExchangeClient;
   readonly resource: string;
+  /** How long an exchange made outside any call's deadline may wait for its answer (`MCP_CALL_TIMEOUT`). */
+  readonly fallbackTimeoutMs: number;
   /** Entries kept at most (LRU). */
   readonly maxEntries?: number;
 }
@@ -68,11 +71,14 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
       return cache.get(
         key,
         async () => {
-          // No caller signal: the exchange is shared by every concurrent caller of this key.
+          // No caller signal: the exchange is shared by every concurrent caller of this key. It waits
+          // for a busy identity provider within the deadline of the call that started it (each
+          // caller's own MCP request stops waiting at its own deadline); a failure is not cached.
           const t = await options.client.exchange({
             subjectToken: credential,
             resource: options.resource,
             scopes: subject.scopes,
+            timeoutMs: remainingMs(options.fallbackTimeoutMs),
             ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
           });
           return { token: t.accessToken, expiresAt: t.expiresAt };

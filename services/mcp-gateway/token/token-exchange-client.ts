@@ -1,7 +1,11 @@
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import { type ClientSecret, requestToken, TokenEndpointError } from "../../kit/auth/index.js";
-import { endSpan, outgoingCallHeaders } from "../../kit/propagation/index.js";
-import { callAttributes, currentTelemetry } from "../../kit/telemetry/index.js";
+import {
+  callAttributes,
+  currentTelemetry,
+  endSpan,
+  outgoingCallHeaders,
+} from "../../kit/propagation/index.js";
 
 /**
  * RFC 8693 token exchange against the identity provider's token endpoint: the gateway,
@@ -21,6 +25,8 @@ export interface ExchangeRequest {
   readonly actorToken?: string;
   readonly resource: string;
   readonly scopes: readonly string[];
+  /** How long to wait for the answer: what is left of the calling RPC's deadline (default 30 s). */
+  readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -31,7 +37,10 @@ export interface ExchangedToken {
   readonly scopes: readonly string[];
 }
 
-/** An RFC 6749 §5.2 error from the token endpoint, or a transport failure (`error: "unreachable"`). */
+/**
+ * An RFC 6749 §5.2 error from the token endpoint, or a transport failure: `unreachable` (nothing
+ * accepts the connection: an outage), `timed_out` (connected, no answer within the call's deadline).
+ */
 export class TokenExchangeError extends TokenEndpointError {
   override readonly name: string = "TokenExchangeError";
   constructor(error: string, status: number, description: string) {
@@ -43,15 +52,21 @@ export class TokenExchangeError extends TokenEndpointError {
 export interface TokenExchangeClientOptions {
   readonly tokenEndpoint: string;
   readonly client: ClientSecret;
-  readonly timeoutMs?: number;
+  /**
+   * How long connecting to the token endpoint may take (`MCP_CONNECT_TIMEOUT`). Only connecting:
+   * waiting for the answer is bounded by each request's `timeoutMs` (docs/mcp-gateway.md, "Deadlines").
+   */
+  readonly connectTimeoutMs?: number;
 }
+
+/** `MCP_CALL_TIMEOUT`'s default: for an exchange asked for outside any call. */
+const DEFAULT_ANSWER_MS = 30_000;
 
 export interface TokenExchangeClient {
   exchange(request: ExchangeRequest): Promise<ExchangedToken>;
 }
 
 export function createTokenExchangeClient(options: TokenExchangeClientOptions): TokenExchangeClient {
-  const timeoutMs = options.timeoutMs ?? 5_000;
   return {
     async exchange(request) {
       const form = new URLSearchParams({
@@ -82,7 +97,8 @@ export function createTokenExchangeClient(options: TokenExchangeClientOptions): 
         // carries that call's trace and request id (docs/architecture.md, identity propagation).
         const t = await context.with(ctx, () =>
           requestToken(options.tokenEndpoint, options.client, form, {
-            timeoutMs,
+            timeoutMs: request.timeoutMs ?? DEFAULT_ANSWER_MS,
+            ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
             signal: request.signal,
             headers: outgoingCallHeaders(),
           }),

@@ -60,6 +60,29 @@ export const MAX_LISTED = 1_000;
 
 type Row = ChainedContent & { prev_hash: string | null; row_hash: string | null } & Record<string, unknown>;
 
+/** The last row of the chain walked so far. */
+interface Link {
+  readonly seq: number;
+  readonly id: number | undefined;
+  readonly hash: string | null;
+}
+
+/** One verification's running state: what was seen, and what was found. */
+interface Walk {
+  readonly q: Queryable;
+  readonly knownHead: string | undefined;
+  readonly problems: ChainProblem[];
+  problemCount: number;
+  /** The head read before the walk (MAX seq when its row is missing). */
+  readonly firstHead: { readonly seq: number };
+  last: Link;
+  chainRows: number;
+  rowsExamined: number;
+  knownFound: boolean;
+  // Rows accepted beyond the head read first: the head read at the end decides whether they are real.
+  readonly beyondFirstHead: { id: number; seq: number; hash: string | null; prev: Link }[];
+}
+
 /**
  * Walks the whole audit table in `seq` order and reports every row whose content no longer matches
  * its hash (edited), every gap in `seq` (deleted), every row outside the chain — without a seq, with
@@ -79,103 +102,128 @@ export async function verifyAuditChain(
   q: Queryable,
   options: { knownHead?: string } = {},
 ): Promise<ChainReport> {
-  const problems: ChainProblem[] = [];
-  let problemCount = 0;
-  const report = (p: ChainProblem) => {
-    problemCount++;
-    if (problems.length < MAX_LISTED) problems.push(p);
-  };
-
   // A deleted head row is a finding, not a crash: walk the rows and report it at the end.
-  const firstHead = (await readAuditHeadOrUndefined(q)) ?? {
-    seq: Number.MAX_SAFE_INTEGER,
-    hash: null,
-    legacyRows: 0,
+  const firstHead = (await readAuditHeadOrUndefined(q)) ?? { seq: Number.MAX_SAFE_INTEGER };
+  const w: Walk = {
+    q,
+    knownHead: options.knownHead,
+    problems: [],
+    problemCount: 0,
+    firstHead,
+    last: { seq: 0, id: undefined, hash: GENESIS_HASH },
+    chainRows: 0,
+    rowsExamined: 0,
+    knownFound: options.knownHead === GENESIS_HASH,
+    beyondFirstHead: [],
   };
-  let last = { seq: 0, id: undefined as number | undefined, hash: GENESIS_HASH as string | null };
-  let chainRows = 0;
-  let rowsExamined = 0;
-  let knownFound = options.knownHead === GENESIS_HASH;
-  // Rows accepted beyond the head read first: the head read at the end decides whether they are real.
-  const beyondFirstHead: { id: number; seq: number; hash: string | null; prev: typeof last }[] = [];
-
-  const examine = (r: Row) => {
-    rowsExamined++;
-    if (r.seq <= last.seq) {
-      report({
-        kind: "inserted",
-        id: r.id,
-        seq: r.seq,
-        detail: `seq ${r.seq} is already taken by an earlier row`,
-      });
-      return;
-    }
-    if (r.row_hash === null || r.prev_hash === null) {
-      report({
-        kind: "inserted",
-        id: r.id,
-        seq: r.seq,
-        detail: "has a seq but no hash: not written by the chain",
-      });
-      return;
-    }
-    if (r.seq > last.seq + 1) {
-      const missing = r.seq - last.seq - 1;
-      report({
-        kind: "deleted",
-        id: r.id,
-        seq: r.seq,
-        detail: `${missing === 1 ? `seq ${last.seq + 1} is` : `seq ${last.seq + 1}..${r.seq - 1} (${missing} rows) are`} missing, between ${last.id === undefined ? "the start" : `row id ${last.id}`} and row id ${r.id}`,
-      });
-    } else if (r.prev_hash !== last.hash) {
-      report({
-        kind: "broken_link",
-        id: r.id,
-        seq: r.seq,
-        detail: `its prev_hash does not match the hash of ${last.id === undefined ? "the chain's start" : `row id ${last.id} (seq ${last.seq})`}: that row was replaced, or edited and re-hashed`,
-      });
-    }
-    if (chainHash(r.prev_hash, r) !== r.row_hash) {
-      report({ kind: "edited", id: r.id, seq: r.seq, detail: "its content does not match its row_hash" });
-    }
-    if (r.seq > firstHead.seq) beyondFirstHead.push({ id: r.id, seq: r.seq, hash: r.row_hash, prev: last });
-    last = { seq: r.seq, id: r.id, hash: r.row_hash };
-    chainRows++;
-    if (r.row_hash === options.knownHead) knownFound = true;
+  await walk(w, undefined);
+  const head = await headAfterWalk(w);
+  checkChainEnd(w, head);
+  await reportUnchained(w);
+  if (options.knownHead !== undefined && !w.knownFound) {
+    report(w, {
+      kind: "rewritten",
+      detail: `the earlier head ${options.knownHead} is not a row of this chain: the table was rewritten (or it is not this table's head)`,
+    });
+  }
+  return {
+    chainRows: w.chainRows,
+    rowsExamined: w.rowsExamined,
+    head,
+    problems: w.problems,
+    problemCount: w.problemCount,
+    ...(options.knownHead === undefined
+      ? {}
+      : { knownHead: { hash: options.knownHead, found: w.knownFound } }),
   };
+}
 
-  const walk = async (upTo: number | undefined) => {
-    let cursor = { seq: last.seq, id: last.id ?? 0 };
-    for (;;) {
-      const { rows } = await q.query<Row>(
-        `SELECT ${CHAINED_COLUMNS.join(", ")}, prev_hash, row_hash FROM audit_log
+function report(w: Walk, p: ChainProblem): void {
+  w.problemCount++;
+  if (w.problems.length < MAX_LISTED) w.problems.push(p);
+}
+
+/** Examines every chained row after the last one walked, up to `upTo` when given, page by page. */
+async function walk(w: Walk, upTo: number | undefined): Promise<void> {
+  let cursor = { seq: w.last.seq, id: w.last.id ?? 0 };
+  for (;;) {
+    const { rows } = await w.q.query<Row>(
+      `SELECT ${CHAINED_COLUMNS.join(", ")}, prev_hash, row_hash FROM audit_log
          WHERE seq IS NOT NULL AND (seq > $1 OR (seq = $1 AND id > $2))${upTo === undefined ? "" : " AND seq <= $3"}
          ORDER BY seq, id LIMIT ${PAGE}`,
-        upTo === undefined ? [cursor.seq, cursor.id] : [cursor.seq, cursor.id, upTo],
-      );
-      for (const r of rows) examine(r);
-      const end = rows[rows.length - 1];
-      if (!end || rows.length < PAGE) return;
-      cursor = { seq: end.seq, id: end.id };
-    }
-  };
+      upTo === undefined ? [cursor.seq, cursor.id] : [cursor.seq, cursor.id, upTo],
+    );
+    for (const r of rows) examine(w, r);
+    const end = rows[rows.length - 1];
+    if (!end || rows.length < PAGE) return;
+    cursor = { seq: end.seq, id: end.id };
+  }
+}
 
-  await walk(undefined);
-  const storedHead = await readAuditHeadOrUndefined(q);
+function examine(w: Walk, r: Row): void {
+  w.rowsExamined++;
+  if (!inTheChain(w, r)) return;
+  reportLinkProblem(w, r);
+  if (chainHash(r.prev_hash, r) !== r.row_hash) {
+    report(w, { kind: "edited", id: r.id, seq: r.seq, detail: "its content does not match its row_hash" });
+  }
+  if (r.seq > w.firstHead.seq)
+    w.beyondFirstHead.push({ id: r.id, seq: r.seq, hash: r.row_hash, prev: w.last });
+  w.last = { seq: r.seq, id: r.id, hash: r.row_hash };
+  w.chainRows++;
+  if (r.row_hash === w.knownHead) w.knownFound = true;
+}
+
+/** A row with a repeated seq, or without hashes, is not the chain's: reported inserted. */
+function inTheChain(w: Walk, r: Row): r is Row & { prev_hash: string; row_hash: string } {
+  const detail =
+    r.seq <= w.last.seq
+      ? `seq ${r.seq} is already taken by an earlier row`
+      : r.row_hash === null || r.prev_hash === null
+        ? "has a seq but no hash: not written by the chain"
+        : undefined;
+  if (detail === undefined) return true;
+  report(w, { kind: "inserted", id: r.id, seq: r.seq, detail });
+  return false;
+}
+
+/** A gap before the row (deleted rows), or a link to something other than the row before it. */
+function reportLinkProblem(w: Walk, r: Row): void {
+  const { last } = w;
+  if (r.seq > last.seq + 1) {
+    const missing = r.seq - last.seq - 1;
+    report(w, {
+      kind: "deleted",
+      id: r.id,
+      seq: r.seq,
+      detail: `${missing === 1 ? `seq ${last.seq + 1} is` : `seq ${last.seq + 1}..${r.seq - 1} (${missing} rows) are`} missing, between ${last.id === undefined ? "the start" : `row id ${last.id}`} and row id ${r.id}`,
+    });
+  } else if (r.prev_hash !== last.hash) {
+    report(w, {
+      kind: "broken_link",
+      id: r.id,
+      seq: r.seq,
+      detail: `its prev_hash does not match the hash of ${last.id === undefined ? "the chain's start" : `row id ${last.id} (seq ${last.seq})`}: that row was replaced, or edited and re-hashed`,
+    });
+  }
+}
+
+/** The head read after the walk, and the rows appended meanwhile walked too. */
+async function headAfterWalk(w: Walk): Promise<AuditHead> {
+  const storedHead = await readAuditHeadOrUndefined(w.q);
   // Without its row the head is taken to be where the rows end, and reported missing.
-  const head: AuditHead = storedHead ?? { seq: last.seq, hash: last.hash, legacyRows: 0 };
+  const head: AuditHead = storedHead ?? { seq: w.last.seq, hash: w.last.hash, legacyRows: 0 };
   if (storedHead === undefined) {
-    report({
+    report(w, {
       kind: "head_mismatch",
       detail:
         "audit_head has no row: the chain's head was deleted (the server appends nothing until it is back)",
     });
   }
   // Appended while we walked: committed together with the head we just read.
-  if (last.seq < head.seq) await walk(head.seq);
-
+  if (w.last.seq < head.seq) await walk(w, head.seq);
   if (storedHead !== undefined && head.hash === null) {
-    report({
+    report(w, {
       kind: "head_mismatch",
       detail:
         head.legacyRows > 0 && head.legacyRows === head.seq
@@ -183,59 +231,52 @@ export async function verifyAuditChain(
           : "audit_head.hash is NULL: the head was unsealed",
     });
   }
-  const forged = beyondFirstHead.filter((r) => r.seq > head.seq);
+  return head;
+}
+
+/** Rows beyond the recorded head (forged), and a chain that ends short of its head or elsewhere. */
+function checkChainEnd(w: Walk, head: AuditHead): void {
+  const forged = w.beyondFirstHead.filter((r) => r.seq > head.seq);
   for (const r of forged) {
-    report({
+    report(w, {
       kind: "inserted",
       id: r.id,
       seq: r.seq,
       detail: `beyond the chain's recorded head (seq ${head.seq})`,
     });
-    chainRows--;
+    w.chainRows--;
   }
-  const end = forged[0]?.prev ?? last;
+  const end = forged[0]?.prev ?? w.last;
   if (end.seq < head.seq) {
-    report({
+    report(w, {
       kind: "deleted",
       seq: end.seq + 1,
       detail: `the chain ends at seq ${end.seq} but its head records seq ${head.seq}: the last ${head.seq - end.seq} row(s) are missing`,
     });
   } else if (head.hash !== null && end.hash !== head.hash) {
-    report({
+    report(w, {
       kind: "head_mismatch",
       ...(end.id === undefined ? {} : { id: end.id }),
       seq: end.seq,
       detail: "the last row's hash is not the head recorded in audit_head",
     });
   }
+}
 
-  const { rows: outside } = await q.query<{ id: number } & Record<string, unknown>>(
+/** Rows without a seq: outside the chain, every one counted, the first MAX_LISTED listed. */
+async function reportUnchained(w: Walk): Promise<void> {
+  const { rows: outside } = await w.q.query<{ id: number } & Record<string, unknown>>(
     `SELECT id FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT ${MAX_LISTED + 1}`,
   );
-  const { rows: outsideCount } = await q.query<{ n: number }>(
+  const { rows: outsideCount } = await w.q.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL",
   );
   const unchained = outsideCount[0]?.n ?? 0;
-  rowsExamined += unchained;
+  w.rowsExamined += unchained;
   for (const r of outside.slice(0, MAX_LISTED)) {
-    report({ kind: "inserted", id: r.id, detail: "not in the chain (no seq)" });
+    report(w, { kind: "inserted", id: r.id, detail: "not in the chain (no seq)" });
   }
-  problemCount += Math.max(0, unchained - Math.min(outside.length, MAX_LISTED));
-
-  if (options.knownHead !== undefined && !knownFound) {
-    report({
-      kind: "rewritten",
-      detail: `the earlier head ${options.knownHead} is not a row of this chain: the table was rewritten (or it is not this table's head)`,
-    });
-  }
-  return {
-    chainRows,
-    rowsExamined,
-    head,
-    problems,
-    problemCount,
-    ...(options.knownHead === undefined ? {} : { knownHead: { hash: options.knownHead, found: knownFound } }),
-  };
+  w.problemCount += Math.max(0, unchained - Math.min(outside.length, MAX_LISTED));
 }
 
 /** The report as the CLI prints it: one line when intact, else one line per problem. */

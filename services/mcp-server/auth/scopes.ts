@@ -1,8 +1,8 @@
 import type { Principal } from "../../kit/auth/index.js";
-import { AUDIT_READ_SCOPE } from "../../kit/auth/index.js";
+import { AUDIT_READ_SCOPE } from "../../kit/contract/index.js";
 
 /**
- * Tool → scope and role → scope live in the kit (`kit/auth/scopes.ts`), shared with the identity
+ * Tool → scope and role → scope live in the kit (`kit/contract/scopes.ts`), shared with the identity
  * provider and the gateway. What is only the MCP server's: who may read the audit trail.
  *
  * The rule: the `audit:read` scope, or the `admin` role on a token that is not delegated (no `act`).

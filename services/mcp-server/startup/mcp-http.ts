@@ -1,10 +1,10 @@
 import {
   protectedResourceMetadata,
   protectedResourceMetadataPaths,
-  SCOPES,
   type TokenVerifier,
 } from "../../kit/auth/index.js";
 import type { Config } from "../../kit/config/index.js";
+import { SCOPES } from "../../kit/contract/index.js";
 import type { Logger } from "../../kit/log/index.js";
 import type { HttpRoutes } from "../../kit/server/index.js";
 import { createAuthenticator } from "../auth/authenticate.js";

@@ -7,14 +7,16 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { createRevocationWatcher, ROLE_SCOPES, revocationWatcherSettings } from "../../kit/auth/index.js";
+import { createServiceClient } from "../../kit/client/index.js";
+import { type Config, parseConfig } from "../../kit/config/index.js";
+import { ROLE_SCOPES } from "../../kit/contract/index.js";
+import type { Database } from "../../kit/db/index.js";
+import { createRevocationWatcher } from "../../kit/revocation/index.js";
 import {
   type FakeRevocationFeed,
   startFakeRevocationFeed,
-} from "../../kit/auth/revocation/testing/fake-revocation-feed.js";
-import { createServiceClient } from "../../kit/client/index.js";
-import { type Config, parseConfig } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
+} from "../../kit/revocation/testing/fake-revocation-feed.js";
+import { revocationWatcherSettings } from "../../kit/service/index.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestIssuer, type TestIssuer, type TokenClaims } from "../../kit/testing/test-issuer.js";

@@ -13,9 +13,9 @@ import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
 import { ChatService, MessageStatus } from "../../../gen/supportext/chat/v1/chat_pb.js";
 import { stackBackends } from "../stack-backends.js";
 import { hopProbes } from "../testing/hop-probes.js";
-import { haproxyAvailable } from "./haproxy-process.js";
-import { SERVICES } from "./replica-process.js";
-import { type ReplicaStack, startReplicaStack } from "./replica-stack.js";
+import { haproxyAvailable } from "../testing/replicas/haproxy-process.js";
+import { SERVICES } from "../testing/replicas/replica-process.js";
+import { type ReplicaStack, startReplicaStack } from "../testing/replicas/replica-stack.js";
 
 const postgres = stackBackends().find((b) => b.name === "postgres");
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });

@@ -5,13 +5,9 @@ import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/ag
 import { plannerSkill } from "../../agent/planner/planner-skill.js";
 import type { RunningAgent } from "../../agent/server.js";
 import { hashPassword } from "../../identity/passwords/password-hash.js";
-import {
-  configuredClientCredentials,
-  SERVICE_AUTHORIZATION_HEADER,
-  SERVICE_IDS,
-} from "../../kit/auth/index.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/index.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/index.js";
-import { createModelProvider } from "../../kit/model/index.js";
+import { configuredClientCredentials, createModelProvider } from "../../kit/service/index.js";
 import type { LogCapture } from "../../kit/testing/log-capture.js";
 import { startTestStack, type TestStack } from "./test-stack.js";
 

@@ -12,14 +12,11 @@ import { type RunningAgent, startAgent } from "../../agent/server.js";
 import { type RunningChat, startChat } from "../../chat/server.js";
 import { seedAgentRegistrations } from "../../identity/agents/agent-registrations.js";
 import { type RunningIdentity, startIdentityServer } from "../../identity/server.js";
-import {
-  configuredClientCredentials,
-  SERVICE_AUTHORIZATION_HEADER,
-  SERVICE_IDS,
-} from "../../kit/auth/index.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/index.js";
 import { type Config, parseConfig } from "../../kit/config/index.js";
 import type { Database } from "../../kit/db/index.js";
 import type { ModelProvider } from "../../kit/model/index.js";
+import { configuredClientCredentials } from "../../kit/service/index.js";
 import { freePort } from "../../kit/testing/free-port.js";
 import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
 import { type RunningGateway, startGateway } from "../../mcp-gateway/server.js";

@@ -43,7 +43,7 @@ export type User = Message<"supportext.auth.v1.User"> & {
   name: string;
 
   /**
-   * The user's roles: "admin", "support_agent" or "viewer" (services/kit/auth/scopes.ts).
+   * The user's roles: "admin", "support_agent" or "viewer" (services/kit/contract/scopes.ts).
    *
    * @generated from field: repeated string roles = 4;
    */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createModelProvider } from "../create-provider.js";
+import { createModelProvider } from "../../service/create-model-provider.js";
 import { ModelError } from "../model-error.js";
 import { createEmbeddedProvider } from "./embedded-provider.js";
 
