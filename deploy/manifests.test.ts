@@ -18,8 +18,8 @@ import {
   refuseDevelopmentSecrets,
   SECRET_VARIABLES,
   type SecretName,
-} from "../services/kit/config/index.js";
-import { toSchemaName } from "../services/kit/db/index.js";
+} from "#kit/config/index.js";
+import { toSchemaName } from "#kit/db/index.js";
 import { validateSources } from "./validate.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

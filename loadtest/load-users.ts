@@ -9,8 +9,8 @@
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuthService } from "../gen/supportext/auth/v1/auth_pb.js";
-import { UserAdminService } from "../gen/supportext/auth/v1/user_admin_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { UserAdminService } from "#gen/supportext/auth/v1/user_admin_pb.js";
 import { loadUserEmail, loadUserSettings } from "./load-user-settings.js";
 
 const BATCH = 200; // UserAdminService's limit per call

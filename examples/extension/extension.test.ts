@@ -5,15 +5,10 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../services/kit/contract/index.js";
-import {
-  type Browser,
-  CHROMIUM_PATH,
-  chromiumPresent,
-  noChromiumMessage,
-} from "../../services/kit/testing/chromium.js";
-import { freePort } from "../../services/kit/testing/free-port.js";
-import { type StackUnderTest, startStack } from "../../services/stack/testing/stack-harness.js";
+import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
+import { type Browser, CHROMIUM_PATH, chromiumPresent, noChromiumMessage } from "#kit/testing/chromium.js";
+import { freePort } from "#kit/testing/free-port.js";
+import { type StackUnderTest, startStack } from "#services/stack/testing/stack-harness.js";
 import { type BuiltExtension, buildExtension } from "./build.js";
 import { launchWithExtension } from "./testing/chromium.js";
 import { boxOf, measureFonts, pngSize } from "./testing/layout-probe.js";

@@ -1,9 +1,9 @@
 import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { loginThroughPage } from "../../services/identity/oauth/testing/login-browser.js";
-import { startTestIdentity, type TestIdentity } from "../../services/identity/testing/test-identity.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { loginThroughPage } from "#services/identity/oauth/testing/login-browser.js";
+import { startTestIdentity, type TestIdentity } from "#services/identity/testing/test-identity.js";
 import type { KeyValueStore } from "./src/key-value-store.js";
 import { type AuthorizationServer, discoverAuthorizationServer, EXTENSION_CLIENT_ID } from "./src/oauth.js";
 import { SessionEndedError } from "./src/refusals.js";

@@ -1,6 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
-import { AgentService } from "../../gen/supportext/agent/v1/agent_pb.js";
-import { requirePrincipal } from "../kit/propagation/index.js";
+import { AgentService } from "#gen/supportext/agent/v1/agent_pb.js";
+import { requirePrincipal } from "#kit/propagation/index.js";
 import type { AgentRegistry } from "./registry/agent-registry.js";
 import { agentToProto } from "./registry/to-proto.js";
 import { createRunHandler, type RunDeps } from "./run/run-handler.js";

@@ -1,16 +1,16 @@
-import { SERVICE_IDS } from "../kit/auth/index.js";
-import type { Config } from "../kit/config/index.js";
-import type { Database } from "../kit/db/index.js";
-import type { Logger } from "../kit/log/index.js";
-import type { ModelProvider } from "../kit/model/index.js";
-import { startServiceServer } from "../kit/server/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
+import { startServiceServer } from "#kit/server/index.js";
 import {
   createModelProvider,
   databaseDependency,
   type ServiceAuth,
   startServiceAuth,
-} from "../kit/service/index.js";
-import { startTelemetry } from "../kit/telemetry/index.js";
+} from "#kit/service/index.js";
+import { startTelemetry } from "#kit/telemetry/index.js";
 import { agentRoutes } from "./agent-service.js";
 import { AGENT_CALLER_RULES } from "./caller-rules.js";
 import { openAgentDatabase } from "./data/open-agent-database.js";

@@ -1,11 +1,11 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createTokenVerifier } from "../kit/auth/index.js";
-import { createLogger } from "../kit/log/index.js";
-import { startServiceServer } from "../kit/server/index.js";
-import { RelayService } from "../kit/testing/gen/supportext/relay/v1/relay_pb.js";
-import { relayRoutes } from "../kit/testing/relay-service.js";
-import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
+import { createTokenVerifier } from "#kit/auth/index.js";
+import { createLogger } from "#kit/log/index.js";
+import { startServiceServer } from "#kit/server/index.js";
+import { RelayService } from "#kit/testing/gen/supportext/relay/v1/relay_pb.js";
+import { relayRoutes } from "#kit/testing/relay-service.js";
+import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { printRow, summarize } from "./stats.js";
 import { timeRepeated, timeTwoArms } from "./timing.js";
 

@@ -1,10 +1,10 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { SERVICE_IDS } from "../kit/auth/index.js";
-import { createLogger } from "../kit/log/index.js";
-import { startFakeRevocationFeed } from "../kit/revocation/testing/fake-revocation-feed.js";
-import { freePort } from "../kit/testing/free-port.js";
-import type { TestIssuer } from "../kit/testing/test-issuer.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { createLogger } from "#kit/log/index.js";
+import { startFakeRevocationFeed } from "#kit/revocation/testing/fake-revocation-feed.js";
+import { freePort } from "#kit/testing/free-port.js";
+import type { TestIssuer } from "#kit/testing/test-issuer.js";
 
 /**
  * What the MCP server needs of an identity provider besides its JWKS, for a benchmark that runs it

@@ -4,9 +4,9 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { hashPassword } from "../identity/passwords/password-hash.js";
-import { embeddedPostgresUrl } from "../kit/db/index.js";
-import { freePort } from "../kit/testing/free-port.js";
+import { embeddedPostgresUrl } from "#kit/db/index.js";
+import { freePort } from "#kit/testing/free-port.js";
+import { hashPassword } from "#services/identity/passwords/password-hash.js";
 import { connectHealthServing } from "./service-process.js";
 
 /**

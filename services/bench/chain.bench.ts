@@ -1,9 +1,9 @@
 import { loadavg } from "node:os";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService } from "../../gen/supportext/chat/v1/chat_pb.js";
+import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
 import { addUsers, type ChainStack, stackCpuMs, startChainStack } from "./chain-stack.js";
 import { printRow, summarize } from "./stats.js";
 

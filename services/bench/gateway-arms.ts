@@ -1,13 +1,13 @@
 import { type Client, createClient, createContextValues } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { CallToolResult, Client as McpClient } from "@modelcontextprotocol/client";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { createClientCredentials, SERVICE_IDS, type ServiceCredentials } from "../kit/auth/index.js";
-import { createServiceClient } from "../kit/client/index.js";
-import { scopesForTools, TOOL_NAMES } from "../kit/contract/index.js";
-import { kActingAgent } from "../kit/propagation/index.js";
-import { createTokenExchangeClient } from "../mcp-gateway/token/token-exchange-client.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createClientCredentials, SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
+import { createServiceClient } from "#kit/client/index.js";
+import { scopesForTools, TOOL_NAMES } from "#kit/contract/index.js";
+import { kActingAgent } from "#kit/propagation/index.js";
+import { createTokenExchangeClient } from "#services/mcp-gateway/token/token-exchange-client.js";
 import { connectDirect } from "./gateway-direct-client.js";
 import type { GatewayBenchStack } from "./gateway-stack.js";
 

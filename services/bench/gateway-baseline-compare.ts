@@ -1,4 +1,4 @@
-import { freePort } from "../kit/testing/free-port.js";
+import { freePort } from "#kit/testing/free-port.js";
 import { startBaselineGateway } from "./gateway-baseline.js";
 import { median, pairedLoad } from "./gateway-load.js";
 import { summarize } from "./stats.js";

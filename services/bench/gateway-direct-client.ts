@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { nodeHttpFetch } from "../mcp-gateway/session/node-http-fetch.js";
-import { sharedSchemaValidator } from "../mcp-gateway/session/shared-schema-validator.js";
+import { nodeHttpFetch } from "#services/mcp-gateway/session/node-http-fetch.js";
+import { sharedSchemaValidator } from "#services/mcp-gateway/session/shared-schema-validator.js";
 
 /** Which revision the direct client speaks: what the gateway negotiates, or the 2025 family's session. */
 export type DirectRevision = "auto" | "2025-11-25";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { freePort } from "../kit/testing/free-port.js";
+import { freePort } from "#kit/testing/free-port.js";
 import { type BenchProcess, connectHealthServing, spawnBenchProcess } from "./service-process.js";
 
 /** The stack as the gateway bench runs it; `pid` is its runner's, the ancestor of every service. */

@@ -1,8 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { ROLE_SCOPES } from "../kit/contract/index.js";
-import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
+import { ROLE_SCOPES } from "#kit/contract/index.js";
+import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { startBenchIdentity } from "./bench-identity.js";
 import { spawnMcpServer } from "./mcp-server-process.js";
 import { printRow, type Summary, summarize } from "./stats.js";

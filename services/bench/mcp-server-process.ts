@@ -1,4 +1,4 @@
-import { freePort } from "../kit/testing/free-port.js";
+import { freePort } from "#kit/testing/free-port.js";
 import { spawnBenchProcess } from "./service-process.js";
 
 /** The real MCP server (`services/mcp-server/main.ts`) as its own process on loopback. */

@@ -1,8 +1,8 @@
 import { loadavg } from "node:os";
 import type { Client } from "@modelcontextprotocol/client";
-import { ROLE_SCOPES } from "../kit/contract/index.js";
-import { freePort } from "../kit/testing/free-port.js";
-import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
+import { ROLE_SCOPES } from "#kit/contract/index.js";
+import { freePort } from "#kit/testing/free-port.js";
+import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { startBenchIdentity } from "./bench-identity.js";
 import { type McpBenchChild, spawnMcpChild } from "./mcp-child.js";
 import { callGetTicket, closedLoop, connectV2, type LoadResult, type McpTarget } from "./mcp-load.js";

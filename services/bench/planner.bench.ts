@@ -1,5 +1,5 @@
-import { firstRequest, loadCorpus } from "../agent/planner/corpus/corpus.js";
-import { plannerSkill } from "../agent/planner/planner-skill.js";
+import { firstRequest, loadCorpus } from "#services/agent/planner/corpus/corpus.js";
+import { plannerSkill } from "#services/agent/planner/planner-skill.js";
 import { formatMs, printRow, summarize } from "./stats.js";
 
 /**

@@ -1,8 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { type HopProbes, hopProbes, type ProbeResult } from "../stack/testing/hop-probes.js";
-import { startTestStack } from "../stack/testing/test-stack.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { type HopProbes, hopProbes, type ProbeResult } from "#services/stack/testing/hop-probes.js";
+import { startTestStack } from "#services/stack/testing/test-stack.js";
 import { printRow, summarize } from "./stats.js";
 
 const LOGOUTS = Number(process.env.BENCH_LOGOUTS ?? 50);

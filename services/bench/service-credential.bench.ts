@@ -1,13 +1,13 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { ServiceCredentials, ServiceTokenVerifier } from "../kit/auth/index.js";
-import { createServiceTokenVerifier, createTokenVerifier, RenewingTokenCache } from "../kit/auth/index.js";
-import { createLogger } from "../kit/log/index.js";
-import { createServiceCredentialInterceptor } from "../kit/propagation/index.js";
-import { startServiceServer } from "../kit/server/index.js";
-import { RelayService } from "../kit/testing/gen/supportext/relay/v1/relay_pb.js";
-import { relayRoutes } from "../kit/testing/relay-service.js";
-import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
+import type { ServiceCredentials, ServiceTokenVerifier } from "#kit/auth/index.js";
+import { createServiceTokenVerifier, createTokenVerifier, RenewingTokenCache } from "#kit/auth/index.js";
+import { createLogger } from "#kit/log/index.js";
+import { createServiceCredentialInterceptor } from "#kit/propagation/index.js";
+import { startServiceServer } from "#kit/server/index.js";
+import { RelayService } from "#kit/testing/gen/supportext/relay/v1/relay_pb.js";
+import { relayRoutes } from "#kit/testing/relay-service.js";
+import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { printRow, summarize } from "./stats.js";
 import { timeRepeated, timeTwoArms } from "./timing.js";
 

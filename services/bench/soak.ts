@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { gatewayAsAgent, type StackUnderTest, startStack } from "../stack/testing/stack-harness.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { gatewayAsAgent, type StackUnderTest, startStack } from "#services/stack/testing/stack-harness.js";
 
 /**
  * `npm run soak [-- --minutes 10 --vus 10 --principals 50]`: the whole stack as `npm start` runs it

@@ -1,4 +1,4 @@
-import type { CallerRules } from "../kit/propagation/index.js";
+import type { CallerRules } from "#kit/propagation/index.js";
 
 /**
  * Who may call chat (docs/architecture.md, "Who may call what"): users, directly, for ChatService

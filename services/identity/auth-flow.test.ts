@@ -2,7 +2,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import { bearer, startTestIdentity, TEST_ISSUER, type TestIdentity } from "./testing/test-identity.js";
 
 let chat: TestIdentity;

@@ -1,6 +1,6 @@
-import { AuditWitnessService } from "../../gen/supportext/audit/v1/witness_pb.js";
-import { RevocationService } from "../../gen/supportext/auth/v1/revocation_pb.js";
-import type { CallerRules } from "../kit/propagation/index.js";
+import { AuditWitnessService } from "#gen/supportext/audit/v1/witness_pb.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import type { CallerRules } from "#kit/propagation/index.js";
 import { AUDIT_WITNESS_CALLERS } from "./audit-witness/witness-service.js";
 import { REVOCATION_FEED_CALLERS } from "./revocation-feed/revocation-service.js";
 

@@ -1,6 +1,6 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServiceTokenVerifier, SERVICE_IDS } from "../kit/auth/index.js";
+import { createServiceTokenVerifier, SERVICE_IDS } from "#kit/auth/index.js";
 import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
 import {
   startTestIdentity,

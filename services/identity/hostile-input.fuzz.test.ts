@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { seededRandom } from "../kit/testing/fuzz/seeded-random.js";
+import { seededRandom } from "#kit/testing/fuzz/seeded-random.js";
 import { type HostileRequest, hostileRequest, type KnownClients } from "./testing/fuzz/hostile-requests.js";
 import { encodeRequest, sendRaw } from "./testing/fuzz/raw-http.js";
 import { createStatusTable } from "./testing/fuzz/status-table.js";

@@ -1,9 +1,9 @@
 import type { ConnectRouter } from "@connectrpc/connect";
-import type { Principal, TokenVerifier } from "../kit/auth/index.js";
-import type { Config } from "../kit/config/index.js";
-import type { Database } from "../kit/db/index.js";
-import type { Logger } from "../kit/log/index.js";
-import { anyOrigin, type HttpRoute } from "../kit/server/index.js";
+import type { Principal, TokenVerifier } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { anyOrigin, type HttpRoute } from "#kit/server/index.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { createAgentRegistrations } from "./agents/agent-registrations.js";
 import { registerAuditWitnessService } from "./audit-witness/witness-service.js";

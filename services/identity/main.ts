@@ -1,6 +1,6 @@
-import { loadConfig } from "../kit/config/index.js";
-import { createLogger } from "../kit/log/index.js";
-import { reportMemory, startOrExit, stopOnSignals } from "../kit/server/index.js";
+import { loadConfig } from "#kit/config/index.js";
+import { createLogger } from "#kit/log/index.js";
+import { reportMemory, startOrExit, stopOnSignals } from "#kit/server/index.js";
 import { startIdentityServer } from "./server.js";
 
 const config = loadConfig({

@@ -2,7 +2,7 @@ import { connect } from "node:http2";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserAdminService } from "../../gen/supportext/auth/v1/user_admin_pb.js";
+import { UserAdminService } from "#gen/supportext/auth/v1/user_admin_pb.js";
 import { bearer, startTestIdentity, type TestIdentity } from "./testing/test-identity.js";
 import { postTokenRequest } from "./testing/token-request.js";
 

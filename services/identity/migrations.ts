@@ -1,4 +1,4 @@
-import type { Migration } from "../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 import { AGENT_REGISTRATION_MIGRATIONS } from "./agents/agent-registrations.js";
 import { AUDIT_WITNESS_MIGRATIONS } from "./audit-witness/migrations.js";
 import { OAUTH_MIGRATIONS } from "./oauth/migrations.js";

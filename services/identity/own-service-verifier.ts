@@ -1,4 +1,4 @@
-import { createServiceTokenVerifier, type ServiceTokenVerifier } from "../kit/auth/index.js";
+import { createServiceTokenVerifier, type ServiceTokenVerifier } from "#kit/auth/index.js";
 import type { KeyRing } from "./keys/key-ring.js";
 import { rebuiltOnKeyRemoval } from "./keys/rebuilt-on-key-removal.js";
 

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../kit/auth/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
 import { testAgentDirectory } from "./testing/test-agents.js";
 import {
   startTestIdentity,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../kit/auth/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
 import { type AgentDirectory, AgentDirectoryUnavailable } from "./agents/agent-directory.js";
 import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../kit/auth/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
 import {
   startTestIdentity,
   TEST_GATEWAY_ID,

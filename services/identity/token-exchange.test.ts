@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../kit/auth/index.js";
-import { startTestIssuer, type TestIssuer } from "../kit/testing/test-issuer.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { TEST_AGENTS, testAgentDirectory } from "./testing/test-agents.js";
 import {
   bearer,

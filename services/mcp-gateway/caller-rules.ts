@@ -1,6 +1,6 @@
-import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { SERVICE_IDS } from "../kit/auth/index.js";
-import type { CallerRules } from "../kit/propagation/index.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import type { CallerRules } from "#kit/propagation/index.js";
 
 /**
  * Who may call the gateway (docs/architecture.md, "Who may call what"): the agent service, with

@@ -7,7 +7,7 @@ import {
   SdkErrorCode,
   SdkHttpError,
 } from "@modelcontextprotocol/client";
-import { scrubSecrets } from "../kit/log/index.js";
+import { scrubSecrets } from "#kit/log/index.js";
 import { causeCode } from "./session/mcp-session.js";
 import { TokenExchangeError } from "./token/token-exchange-client.js";
 import { isSdkTransportText, readableUpstreamText, sdkStatusOf } from "./upstream-text.js";

@@ -9,17 +9,17 @@ import {
   type CallToolResponse,
   McpGatewayService,
   type Tool,
-} from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "../kit/contract/index.js";
-import type { Logger } from "../kit/log/index.js";
-import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "../kit/paging/index.js";
+} from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "#kit/paging/index.js";
 import {
   isValidIdempotencyKey,
   kCaller,
   kCredential,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   requirePrincipal,
-} from "../kit/propagation/index.js";
+} from "#kit/propagation/index.js";
 import { classifyToolError, toConnectError } from "./errors.js";
 import { exceedsNesting } from "./json-nesting.js";
 import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";

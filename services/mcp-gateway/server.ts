@@ -1,9 +1,9 @@
-import { SERVICE_IDS } from "../kit/auth/index.js";
-import type { Config } from "../kit/config/index.js";
-import type { Logger } from "../kit/log/index.js";
-import { startServiceServer } from "../kit/server/index.js";
-import { type ServiceAuth, startServiceAuth } from "../kit/service/index.js";
-import { startTelemetry } from "../kit/telemetry/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { startServiceServer } from "#kit/server/index.js";
+import { type ServiceAuth, startServiceAuth } from "#kit/service/index.js";
+import { startTelemetry } from "#kit/telemetry/index.js";
 import { gatewayCallerRules } from "./caller-rules.js";
 import { gatewayRoutes, sessionKeyPrefix } from "./gateway-service.js";
 import type { McpSessionOptions } from "./session/mcp-session.js";

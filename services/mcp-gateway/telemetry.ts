@@ -1,8 +1,8 @@
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from "@modelcontextprotocol/client";
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import { Counter, Gauge, Histogram } from "prom-client";
-import { callAttributes, currentTelemetry, endSpan } from "../kit/propagation/index.js";
-import { DURATION_BUCKETS, type ServiceTelemetry, tracerFor } from "../kit/telemetry/index.js";
+import { callAttributes, currentTelemetry, endSpan } from "#kit/propagation/index.js";
+import { DURATION_BUCKETS, type ServiceTelemetry, tracerFor } from "#kit/telemetry/index.js";
 
 /**
  * The gateway's own telemetry (docs/architecture.md, "Telemetry"): a client span and RED metrics

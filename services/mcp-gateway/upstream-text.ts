@@ -1,4 +1,4 @@
-import { scrubSecrets } from "../kit/log/index.js";
+import { scrubSecrets } from "#kit/log/index.js";
 
 const MAX_TEXT = 300;
 /** The MCP SDK's wording around an HTTP error body (v1 and v2 clients). */

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuditOutcome, AuditService, WitnessCheck_State } from "../../gen/supportext/audit/v1/audit_pb.js";
+import { AuditOutcome, AuditService, WitnessCheck_State } from "#gen/supportext/audit/v1/audit_pb.js";
 import { readAuditHead } from "./data/audit-head.js";
 import {
   ADMIN,

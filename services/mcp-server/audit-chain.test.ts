@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../kit/db/index.js";
+import { type Database, openDatabase } from "#kit/db/index.js";
 import { GENESIS_HASH } from "./audit/chain-hash.js";
 import { sealLegacyRows } from "./audit/legacy-seal.js";
 import { verifyAuditChain } from "./audit/verify-chain.js";

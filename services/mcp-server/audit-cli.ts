@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { type Config, loadConfig } from "../kit/config/index.js";
-import { type Database, DataDirLockedError } from "../kit/db/index.js";
+import { type Config, loadConfig } from "#kit/config/index.js";
+import { type Database, DataDirLockedError } from "#kit/db/index.js";
 import { parseAuditFilter } from "./audit/audit-filter.js";
 import { formatEntries } from "./audit/cli/print-entries.js";
 import { readPassword } from "./audit/cli/read-password.js";

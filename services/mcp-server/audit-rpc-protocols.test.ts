@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { childEnv } from "../kit/testing/child-env.js";
+import { childEnv } from "#kit/testing/child-env.js";
 import { ADMIN, AGENT, type Harness, startHarness, structured, VIEWER } from "./testing/harness.js";
 
 /**

@@ -1,6 +1,6 @@
 import { OAuthProtectedResourceMetadataSchema } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuthFailureReason } from "../kit/auth/index.js";
+import type { AuthFailureReason } from "#kit/auth/index.js";
 import { ADMIN, type Harness, initializeBody, startHarness } from "./testing/harness.js";
 
 let h: Harness;

@@ -1,6 +1,6 @@
 import type { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../kit/config/index.js";
+import { ConfigError, parseConfig } from "#kit/config/index.js";
 import { ADMIN, type Harness, initializeBody, startHarness, structured } from "./testing/harness.js";
 
 let h: Harness;

@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IDEMPOTENCY_META_KEY } from "../kit/propagation/index.js";
+import { IDEMPOTENCY_META_KEY } from "#kit/propagation/index.js";
 import { sweepKeys } from "./data/idempotency-keys.js";
 import {
   AGENT_SCOPES,

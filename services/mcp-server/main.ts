@@ -1,6 +1,6 @@
-import { loadConfig } from "../kit/config/index.js";
-import { createLogger } from "../kit/log/index.js";
-import { reportMemory, startOrExit, stopOnSignals } from "../kit/server/index.js";
+import { loadConfig } from "#kit/config/index.js";
+import { createLogger } from "#kit/log/index.js";
+import { reportMemory, startOrExit, stopOnSignals } from "#kit/server/index.js";
 import { startMcpServer } from "./server.js";
 
 /** The MCP server process: `tsx services/mcp-server/main.ts` (started by `npm start` with the stack). */

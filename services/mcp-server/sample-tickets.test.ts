@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { RevocationService } from "../../gen/supportext/auth/v1/revocation_pb.js";
-import { createServiceClient } from "../kit/client/index.js";
-import { createRevocationWatcher } from "../kit/revocation/index.js";
-import { revocationWatcherSettings } from "../kit/service/index.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { createServiceClient } from "#kit/client/index.js";
+import { createRevocationWatcher } from "#kit/revocation/index.js";
+import { revocationWatcherSettings } from "#kit/service/index.js";
 import { readAuditHead } from "./data/audit-head.js";
 import { SAMPLE_TICKET_AUTHOR, SAMPLE_TICKETS } from "./data/sample-tickets.js";
 import { seedSampleTickets } from "./data/seed-sample-tickets.js";

@@ -3,9 +3,9 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../kit/config/index.js";
-import { dataDirLockPath } from "../kit/db/index.js";
-import { captureLogs } from "../kit/testing/log-capture.js";
+import { parseConfig } from "#kit/config/index.js";
+import { dataDirLockPath } from "#kit/db/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { SERVICE_NAME } from "./data/open-database.js";
 import { startMcpServer } from "./server.js";
 

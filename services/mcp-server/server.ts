@@ -1,15 +1,15 @@
-import { AuditService } from "../../gen/supportext/audit/v1/audit_pb.js";
-import { DEV_ANONYMOUS_PRINCIPAL, SERVICE_IDS } from "../kit/auth/index.js";
-import type { Config } from "../kit/config/index.js";
-import type { Database } from "../kit/db/index.js";
-import type { Logger } from "../kit/log/index.js";
+import { AuditService } from "#gen/supportext/audit/v1/audit_pb.js";
+import { DEV_ANONYMOUS_PRINCIPAL, SERVICE_IDS } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import {
   type OpeningServer,
   openServiceServer,
   type ServiceServer,
   type ServiceServerOptions,
-} from "../kit/server/index.js";
-import { startTelemetry } from "../kit/telemetry/index.js";
+} from "#kit/server/index.js";
+import { startTelemetry } from "#kit/telemetry/index.js";
 import { createAuditService } from "./audit/audit-service.js";
 import { readAuditHeadOrUndefined } from "./data/audit-head.js";
 import { sendNotFound } from "./http/mcp-routes.js";

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Counter, Gauge, Histogram } from "prom-client";
-import { callAttributes, currentCallScope } from "../kit/propagation/index.js";
-import { DURATION_BUCKETS, type ServiceTelemetry, tracerFor } from "../kit/telemetry/index.js";
+import { callAttributes, currentCallScope } from "#kit/propagation/index.js";
+import { DURATION_BUCKETS, type ServiceTelemetry, tracerFor } from "#kit/telemetry/index.js";
 import type { AuditRecorder } from "./audit/audit-recorder.js";
 import type { AuditEntry } from "./data/audit-log.js";
 import type { ToolRunner } from "./mcp/tool-runner.js";

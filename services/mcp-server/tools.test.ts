@@ -1,7 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOOL_NAMES } from "../kit/contract/index.js";
+import { TOOL_NAMES } from "#kit/contract/index.js";
 import { createToolCatalog } from "./mcp/tool-catalog.js";
 import {
   ADMIN,

@@ -1,4 +1,4 @@
-import { backoffDelayMs } from "../kit/retry/index.js";
+import { backoffDelayMs } from "#kit/retry/index.js";
 
 /**
  * When to restart a crashed service: 0.5 s after the first crash, doubling on each crash that

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../kit/config/index.js";
+import { parseConfig } from "#kit/config/index.js";
 import { renderBanner } from "./banner.js";
 
 const ports = {

@@ -1,4 +1,4 @@
-import { type Config, isDevelopmentDefault, type SecretName } from "../kit/config/index.js";
+import { type Config, isDevelopmentDefault, type SecretName } from "#kit/config/index.js";
 
 const DEFAULT_IDENTITY_URL = "http://127.0.0.1:8084";
 

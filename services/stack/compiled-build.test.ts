@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { childEnv } from "../kit/testing/child-env.js";
-import { freePort } from "../kit/testing/free-port.js";
+import { childEnv } from "#kit/testing/child-env.js";
+import { freePort } from "#kit/testing/free-port.js";
 import { removeDataDir, startStack } from "./testing/stack-harness.js";
 
 /**
@@ -83,6 +83,7 @@ describe("the compiled build", () => {
     );
     const pkg = JSON.parse(readFileSync(join(out, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
+      imports: Record<string, string>;
       scripts: Record<string, string>;
     };
     expect(Object.values(pkg.scripts).join(" ")).not.toMatch(/tsx|\.ts\b/);
@@ -94,6 +95,12 @@ describe("the compiled build", () => {
       const { importedFiles } = ts.preProcessFile(readFileSync(join(out, file), "utf8"), true, true);
       for (const { fileName: specifier } of importedFiles) {
         if (specifier.startsWith(".") || specifier.startsWith("node:")) continue;
+        if (specifier.startsWith("#")) {
+          // The package's own subpath imports (package.json#imports): a file of the build itself.
+          const target = subpathTarget(pkg.imports, specifier);
+          if (!target || !existsSync(join(out, target))) outside.add(`${file}: ${specifier}`);
+          continue;
+        }
         const name = specifier.startsWith("@")
           ? specifier.split("/").slice(0, 2).join("/")
           : (specifier.split("/")[0] ?? "");
@@ -173,3 +180,14 @@ describe("the compiled build", () => {
     expect(stack.child.exitCode, stack.output().slice(-2000)).toBe(0);
   }, 300_000);
 });
+
+/** Where `specifier` leads by one of package.json's `"#prefix/*": "./path/*"` subpath imports. */
+function subpathTarget(imports: Record<string, string>, specifier: string): string | undefined {
+  for (const [key, target] of Object.entries(imports)) {
+    const prefix = key.replace(/\*$/, "");
+    if (key.endsWith("*") && specifier.startsWith(prefix)) {
+      return target.replace(/\*$/, specifier.slice(prefix.length));
+    }
+  }
+  return undefined;
+}

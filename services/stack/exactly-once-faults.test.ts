@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService } from "../../gen/supportext/chat/v1/chat_pb.js";
-import { CHAT_MIGRATIONS } from "../chat/data/migrations.js";
-import { type Database, openDatabase } from "../kit/db/index.js";
-import { MIGRATIONS } from "../mcp-server/data/migrations.js";
+import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { type Database, openDatabase } from "#kit/db/index.js";
+import { CHAT_MIGRATIONS } from "#services/chat/data/migrations.js";
+import { MIGRATIONS } from "#services/mcp-server/data/migrations.js";
 import { type StackBackend, stackBackends } from "./stack-backends.js";
 import { processAlive, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Config, parseConfig } from "../kit/config/index.js";
+import { type Config, parseConfig } from "#kit/config/index.js";
 import { programNamed } from "./programs.js";
 import { STACK } from "./services.js";
 

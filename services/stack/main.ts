@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { loadConfig } from "../kit/config/index.js";
-import { createLogger } from "../kit/log/index.js";
+import { loadConfig } from "#kit/config/index.js";
+import { createLogger } from "#kit/log/index.js";
 import { renderBanner } from "./banner.js";
 import { onParentGone } from "./parent-watch.js";
 import { EMBEDDED_POSTGRES_PROCESS, STAGES } from "./services.js";

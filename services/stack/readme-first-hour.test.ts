@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { childEnv } from "../kit/testing/child-env.js";
-import { freePort } from "../kit/testing/free-port.js";
+import { childEnv } from "#kit/testing/child-env.js";
+import { freePort } from "#kit/testing/free-port.js";
 import { blockToRun, concatenatedJson, shellBlocks } from "./doc-blocks.js";
 import { processAlive, removeDataDir, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import type { Config } from "../kit/config/index.js";
+import type { Config } from "#kit/config/index.js";
 
 /** One process of the stack. */
 export interface StackProcess {

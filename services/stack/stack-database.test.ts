@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../kit/config/index.js";
+import { parseConfig } from "#kit/config/index.js";
 import { stackDatabase } from "./stack-database.js";
 
 /** What `npm start` gives its services as a database (docs/architecture.md, "Data"). */

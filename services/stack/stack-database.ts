@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../kit/config/index.js";
-import { embeddedPostgresUnreachable, embeddedPostgresUrl, hasEmbeddedPostgres } from "../kit/db/index.js";
+import type { Config } from "#kit/config/index.js";
+import { embeddedPostgresUnreachable, embeddedPostgresUrl, hasEmbeddedPostgres } from "#kit/db/index.js";
 
 /** What `npm start` gives its services as a database (docs/architecture.md, "Data"). */
 export type StackDatabase =

@@ -2,10 +2,10 @@ import type { ChildProcess } from "node:child_process";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolCallStatus } from "../../gen/supportext/agent/v1/agent_pb.js";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService, MessageStatus } from "../../gen/supportext/chat/v1/chat_pb.js";
-import { McpGatewayService } from "../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService, MessageStatus } from "#gen/supportext/chat/v1/chat_pb.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import {
   gatewayAsAgent,
   lockFiles,

@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../gen/supportext/auth/v1/auth_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import {
   gatewayAsAgent,
   lockFiles,

@@ -1,7 +1,7 @@
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
 import { memoryStore, persistentStore } from "./browser-stores.js";
 import { discoverAuthorizationServer, EXTENSION_CLIENT_ID } from "./oauth.js";
 import { SessionEndedError } from "./refusals.js";

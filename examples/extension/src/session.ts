@@ -1,5 +1,5 @@
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import type { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import type { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import type { KeyValueStore } from "./key-value-store.js";
 import {
   type OAuthClient,

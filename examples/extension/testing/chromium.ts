@@ -1,4 +1,4 @@
-import { type Browser, launchChromium } from "../../../services/kit/testing/chromium.js";
+import { type Browser, launchChromium } from "#kit/testing/chromium.js";
 
 /**
  * Headless Chromium (the new headless mode runs extensions) with the unpacked extension in

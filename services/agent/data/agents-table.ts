@@ -1,4 +1,4 @@
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 import type { AgentRecord } from "../registry/agent-record.js";
 
 interface AgentRow extends Record<string, unknown> {

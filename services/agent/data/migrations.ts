@@ -1,4 +1,4 @@
-import type { Migration } from "../../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 import { SEED_AGENTS } from "../registry/seed-agents.js";
 
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;

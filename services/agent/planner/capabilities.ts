@@ -1,4 +1,4 @@
-import type { ToolDefinition } from "../../kit/model/index.js";
+import type { ToolDefinition } from "#kit/model/index.js";
 
 /** What each tool does, in words, with a sentence the planner understands. */
 export const TOOL_PHRASES: Readonly<Record<string, { readonly action: string; readonly example: string }>> = {

@@ -1,4 +1,4 @@
-import type { ToolName } from "../../kit/contract/index.js";
+import type { ToolName } from "#kit/contract/index.js";
 import type { Pronoun } from "./ticket-refs.js";
 
 export type Args = Readonly<Record<string, unknown>>;

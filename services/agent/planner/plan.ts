@@ -1,4 +1,4 @@
-import type { ToolName } from "../../kit/contract/index.js";
+import type { ToolName } from "#kit/contract/index.js";
 import type { RunClock } from "../registry/run-context.js";
 import { clauseIntent } from "./clause-intent.js";
 import { splitClauses } from "./clauses.js";

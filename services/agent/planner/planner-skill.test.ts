@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TOOL_NAMES, TOOL_SCOPES } from "../../kit/contract/index.js";
-import type { ChatMessage, ChatRequest, ToolCall, ToolDefinition } from "../../kit/model/index.js";
+import { TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
+import type { ChatMessage, ChatRequest, ToolCall, ToolDefinition } from "#kit/model/index.js";
 import { runContextMessage } from "../registry/run-context.js";
 import { encodeToolResult } from "../tool-result-content.js";
 import { plannerSkill } from "./planner-skill.js";

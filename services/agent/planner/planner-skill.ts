@@ -1,10 +1,4 @@
-import type {
-  ChatMessage,
-  ChatRequest,
-  EmbeddedAnswer,
-  EmbeddedSkill,
-  ToolCall,
-} from "../../kit/model/index.js";
+import type { ChatMessage, ChatRequest, EmbeddedAnswer, EmbeddedSkill, ToolCall } from "#kit/model/index.js";
 import { readRunContext } from "../registry/run-context.js";
 import { askWhatToDo, describeTools } from "./capabilities.js";
 import { planMessage, type Step } from "./plan.js";

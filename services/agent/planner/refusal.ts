@@ -1,5 +1,5 @@
-import { ROLE_SCOPES, type Role, TOOL_SCOPES, type ToolName } from "../../kit/contract/index.js";
-import type { ChatRequest } from "../../kit/model/index.js";
+import { ROLE_SCOPES, type Role, TOOL_SCOPES, type ToolName } from "#kit/contract/index.js";
+import type { ChatRequest } from "#kit/model/index.js";
 import { readRunContext } from "../registry/run-context.js";
 import { TOOL_PHRASES } from "./capabilities.js";
 

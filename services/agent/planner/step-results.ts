@@ -1,4 +1,4 @@
-import type { ToolCall } from "../../kit/model/index.js";
+import type { ToolCall } from "#kit/model/index.js";
 import { decodeToolResult } from "../tool-result-content.js";
 
 /** The ticket a finished step hands to the next ("create …, then assign it"), or why it can't. */

@@ -1,4 +1,4 @@
-import type { ToolCall } from "../../kit/model/index.js";
+import type { ToolCall } from "#kit/model/index.js";
 import { withoutCodePrefix } from "../run/tool-error-text.js";
 import { decodeToolResult } from "../tool-result-content.js";
 

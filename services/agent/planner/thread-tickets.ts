@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../kit/model/index.js";
+import type { ChatMessage } from "#kit/model/index.js";
 import { normalize } from "./normalize.js";
 import { ticketNumbers } from "./ticket-refs.js";
 

@@ -1,4 +1,4 @@
-import type { ToolName } from "../../kit/contract/index.js";
+import type { ToolName } from "#kit/contract/index.js";
 import { ask, type ClauseIntent } from "./intent.js";
 import { tidy } from "./text-parts.js";
 import { pronounOf, ticketNumbers } from "./ticket-refs.js";

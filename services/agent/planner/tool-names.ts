@@ -1,4 +1,4 @@
-import { TOOL_NAMES, type ToolName } from "../../kit/contract/index.js";
+import { TOOL_NAMES, type ToolName } from "#kit/contract/index.js";
 import { TOOL_PHRASES } from "./capabilities.js";
 import { ask, type ClauseIntent } from "./intent.js";
 

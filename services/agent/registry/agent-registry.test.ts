@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Database } from "../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
-import { encodePageToken } from "../../kit/paging/index.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
+import { encodePageToken } from "#kit/paging/index.js";
 import { insertAgent } from "../data/agents-table.js";
 import { AGENT_MIGRATIONS } from "../data/migrations.js";
 import type { AgentRecord } from "./agent-record.js";

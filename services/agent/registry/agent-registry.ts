@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Database } from "../../kit/db/index.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../../kit/paging/index.js";
+import type { Database } from "#kit/db/index.js";
+import { decodePageToken, encodePageToken, pageSizeOf } from "#kit/paging/index.js";
 import { findAgent, listAgents } from "../data/agents-table.js";
 import type { AgentRecord } from "./agent-record.js";
 

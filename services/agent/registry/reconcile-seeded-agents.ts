@@ -1,5 +1,5 @@
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { SEED_AGENTS } from "./seed-agents.js";
 
 /**

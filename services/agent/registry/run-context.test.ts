@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChatMessage } from "../../kit/model/index.js";
+import type { ChatMessage } from "#kit/model/index.js";
 import type { AgentRecord } from "./agent-record.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import { readRunContext, runContextFor, runContextMessage, withRunContext } from "./run-context.js";

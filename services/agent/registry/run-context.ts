@@ -1,5 +1,5 @@
-import type { Principal } from "../../kit/auth/index.js";
-import type { ChatMessage } from "../../kit/model/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { ChatMessage } from "#kit/model/index.js";
 import type { AgentRecord } from "./agent-record.js";
 import type { AgentRegistry } from "./agent-registry.js";
 

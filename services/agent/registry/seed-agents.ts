@@ -1,4 +1,4 @@
-import { seededAgentTools } from "../../kit/contract/index.js";
+import { seededAgentTools } from "#kit/contract/index.js";
 import { type AgentRecord, DEFAULT_MODEL } from "./agent-record.js";
 
 type SeedAgent = Omit<AgentRecord, "createdAt">;

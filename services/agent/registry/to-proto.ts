@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Agent, AgentSchema } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import { type Agent, AgentSchema } from "#gen/supportext/agent/v1/agent_pb.js";
 import type { AgentRecord } from "./agent-record.js";
 
 export function agentToProto(agent: AgentRecord): Agent {

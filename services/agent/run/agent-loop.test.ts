@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { type RunEvent, StopReason, ToolCallStatus } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/index.js";
-import { ModelError } from "../../kit/model/index.js";
+import { type RunEvent, StopReason, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/index.js";
+import { ModelError } from "#kit/model/index.js";
 import { decodeToolResult } from "../tool-result-content.js";
 import { MAX_ARGUMENTS_BYTES, REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
 import type { RunTools, ToolOutcome } from "./tool-gateway.js";

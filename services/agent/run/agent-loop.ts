@@ -9,13 +9,13 @@ import {
   ToolCallStatus,
   type Usage,
   UsageSchema,
-} from "../../../gen/supportext/agent/v1/agent_pb.js";
+} from "#gen/supportext/agent/v1/agent_pb.js";
 import type {
   ChatCompletion,
   ChatMessage,
   ModelProvider,
   ToolCall as ModelToolCall,
-} from "../../kit/model/index.js";
+} from "#kit/model/index.js";
 import type { UsageLimits } from "../registry/agent-record.js";
 import { encodeToolResult } from "../tool-result-content.js";
 import { answerOf, argumentsSummary, confirmationOf } from "./confirmation.js";

@@ -5,8 +5,8 @@ import {
   type RunEvent,
   StopReason,
   ToolCallStatus,
-} from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/index.js";
+} from "#gen/supportext/agent/v1/agent_pb.js";
+import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/index.js";
 import { decodeToolResult } from "../tool-result-content.js";
 import { runAgentTurn } from "./agent-loop.js";
 import { argumentsSummary, confirmationOf } from "./confirmation.js";

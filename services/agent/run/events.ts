@@ -6,7 +6,7 @@ import {
   type StopReason,
   type ToolCall,
   type Usage,
-} from "../../../gen/supportext/agent/v1/agent_pb.js";
+} from "#gen/supportext/agent/v1/agent_pb.js";
 
 /** Builders for the events of a run, so the loop reads as the story it tells. */
 export const events = {

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { RunRequestSchema } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import { RunRequestSchema } from "#gen/supportext/agent/v1/agent_pb.js";
 import { UNCONFIRMED, withKeyedRetry } from "./keyed-retry.js";
 import { keyFor } from "./tool-gateway.js";
 import { turnIdOf } from "./turn-id.js";

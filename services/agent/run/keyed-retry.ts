@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "../../kit/retry/index.js";
+import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "#kit/retry/index.js";
 
 /** Codes a lost connection to the gateway (reset, closed stream, timeout) arrives as. */
 const LOST: ReadonlySet<Code> = new Set([

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ModelError } from "../../kit/model/index.js";
+import { ModelError } from "#kit/model/index.js";
 
 /**
  * A model call that failed, as the Connect error the caller of Run sees: what happened, in words

@@ -1,6 +1,6 @@
-import type { RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/index.js";
-import { ModelError } from "../../kit/model/index.js";
+import type { RunEvent } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/index.js";
+import { ModelError } from "#kit/model/index.js";
 import { events, textPieces } from "./events.js";
 
 /**

@@ -1,8 +1,8 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StopReason, ToolCallStatus } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import { createModelProvider } from "../../kit/service/index.js";
+import { StopReason, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { createModelProvider } from "#kit/service/index.js";
 import { runAgentTurn } from "./agent-loop.js";
 import type { RunTools } from "./tool-gateway.js";
 

@@ -1,8 +1,8 @@
 import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { z } from "zod";
-import { type ToolCall, ToolCallSchema } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatMessage, ToolCall as ModelToolCall } from "../../kit/model/index.js";
+import { type ToolCall, ToolCallSchema } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { ChatMessage, ToolCall as ModelToolCall } from "#kit/model/index.js";
 
 /**
  * Where a turn stopped for a confirmation (docs/agent.md, "Confirmation"): everything going on

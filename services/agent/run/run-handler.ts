@@ -1,8 +1,8 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { type RunEvent, type RunRequest, StopReason } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
-import { kRequestId, requirePrincipal } from "../../kit/propagation/index.js";
+import { type RunEvent, type RunRequest, StopReason } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
+import { kRequestId, requirePrincipal } from "#kit/propagation/index.js";
 import type { AgentRegistry } from "../registry/agent-registry.js";
 import { runContextFor, withRunContext } from "../registry/run-context.js";
 import { REFRESH_MESSAGE, type ResumeInput, runAgentTurn } from "./agent-loop.js";

@@ -1,10 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  type ConversationMessage,
-  Role,
-  type RunRequest,
-} from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { ChatMessage } from "../../kit/model/index.js";
+import { type ConversationMessage, Role, type RunRequest } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { ChatMessage } from "#kit/model/index.js";
 
 export const MAX_INPUT_CHARS = 8_000;
 export const MAX_HISTORY_MESSAGES = 50;

@@ -1,5 +1,5 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { scrubSecrets } from "../../kit/log/index.js";
+import { scrubSecrets } from "#kit/log/index.js";
 import { codeName } from "./code-name.js";
 
 const MAX_TEXT = 500;

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/index.js";
-import { createServiceClient } from "../../kit/client/index.js";
-import type { ToolDefinition } from "../../kit/model/index.js";
-import { forwardFrom, kActingAgent, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../kit/propagation/index.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
+import { createServiceClient } from "#kit/client/index.js";
+import type { ToolDefinition } from "#kit/model/index.js";
+import { forwardFrom, kActingAgent, MAX_IDEMPOTENCY_KEY_LENGTH } from "#kit/propagation/index.js";
 import { callSlots } from "./call-slots.js";
 import { codeName } from "./code-name.js";
 import { withKeyedRetry } from "./keyed-retry.js";

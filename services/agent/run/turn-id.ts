@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RunRequest } from "../../../gen/supportext/agent/v1/agent_pb.js";
+import type { RunRequest } from "#gen/supportext/agent/v1/agent_pb.js";
 
 /**
  * The name of a turn, from which its tool calls' idempotency keys are made (docs/mcp-gateway.md,

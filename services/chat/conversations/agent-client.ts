@@ -1,7 +1,7 @@
 import type { Client } from "@connectrpc/connect";
-import { AgentService } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import { SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/index.js";
-import { createServiceClient } from "../../kit/client/index.js";
+import { AgentService } from "#gen/supportext/agent/v1/agent_pb.js";
+import { SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
+import { createServiceClient } from "#kit/client/index.js";
 
 export type AgentClient = Client<typeof AgentService>;
 

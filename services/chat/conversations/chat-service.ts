@@ -1,6 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import type { Logger } from "../../kit/log/index.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import type { Logger } from "#kit/log/index.js";
 import type { AgentClient } from "./agent-client.js";
 import { agentMethods } from "./chat-service/agents.js";
 import { threadMethods } from "./chat-service/threads.js";

@@ -1,4 +1,4 @@
-import type { Migration } from "../../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 
 /**
  * Threads and messages in the chat database. A thread belongs to a user of the identity service,

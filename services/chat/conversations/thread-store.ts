@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Database } from "../../kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 
 export interface ThreadRow {
   readonly id: string;

@@ -8,7 +8,7 @@ import {
   ToolCallSchema,
   type Usage,
   UsageSchema,
-} from "../../../gen/supportext/agent/v1/agent_pb.js";
+} from "#gen/supportext/agent/v1/agent_pb.js";
 import {
   type Confirmation,
   ConfirmationSchema,
@@ -17,7 +17,7 @@ import {
   MessageStatus,
   type Thread,
   ThreadSchema,
-} from "../../../gen/supportext/chat/v1/chat_pb.js";
+} from "#gen/supportext/chat/v1/chat_pb.js";
 import type { MessageRow, MessageStatus as StoredStatus, ThreadRow } from "./thread-store.js";
 import type { ConfirmationRow } from "./turn-store.js";
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Database } from "../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { CHAT_MIGRATIONS } from "../data/migrations.js";
 import type { MessageRow } from "./thread-store.js";
 import { ThreadStore } from "./thread-store.js";

@@ -1,4 +1,4 @@
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { MessageRow } from "./thread-store.js";
 import { TURN_HEARTBEAT_MS, TURN_STALE_MS, type TurnStore } from "./turn-store.js";
 

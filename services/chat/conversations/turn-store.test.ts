@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { CHAT_MIGRATIONS } from "../data/migrations.js";
 import { ThreadStore } from "./thread-store.js";
 import { interruptionNote } from "./turn-keeper.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { kRequestId, requirePrincipal } from "../../kit/propagation/index.js";
+import { kRequestId, requirePrincipal } from "#kit/propagation/index.js";
 import { messageToProto } from "./to-proto.js";
 import { driveTurn } from "./turn/drive-turn.js";
 import { openTurn } from "./turn/open-turn.js";

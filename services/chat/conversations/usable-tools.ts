@@ -1,6 +1,6 @@
-import type { Agent } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import type { UsableTools } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { isToolName, TOOL_SCOPES } from "../../kit/contract/index.js";
+import type { Agent } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { UsableTools } from "#gen/supportext/chat/v1/chat_pb.js";
+import { isToolName, TOOL_SCOPES } from "#kit/contract/index.js";
 
 /**
  * The tools of each agent's allow-list that the caller's scopes grant, by agent id. The MCP server

@@ -1,7 +1,7 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../../kit/auth/index.js";
-import { TOOL_NAMES } from "../../kit/contract/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { TOOL_NAMES } from "#kit/contract/index.js";
 import {
   startTestIdentity,
   TEST_GATEWAY_ID,

@@ -1,5 +1,5 @@
-import { SEEDED_AGENT_IDS, seededAgentTools } from "../../kit/contract/index.js";
-import type { Database, Migration } from "../../kit/db/index.js";
+import { SEEDED_AGENT_IDS, seededAgentTools } from "#kit/contract/index.js";
+import type { Database, Migration } from "#kit/db/index.js";
 import { AGENT_ID, type AgentDirectory, type RegisteredAgent } from "./agent-directory.js";
 
 /**

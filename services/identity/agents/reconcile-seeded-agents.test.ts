@@ -1,7 +1,7 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../../kit/auth/index.js";
-import { SEEDED_AGENT_IDS, seededAgentTools, TOOL_NAMES, TOOL_SCOPES } from "../../kit/contract/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { SEEDED_AGENT_IDS, seededAgentTools, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
 import {
   startTestIdentity,
   TEST_GATEWAY_ID,

@@ -1,5 +1,5 @@
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RegisteredAgent } from "./agent-directory.js";
 
 /**

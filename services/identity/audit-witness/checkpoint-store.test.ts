@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CheckpointReason, Witnessed } from "../../kit/audit/index.js";
-import type { Database } from "../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
+import type { CheckpointReason, Witnessed } from "#kit/audit/index.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";
 import { insertCheckpoint, latestCheckpoint, lockChain, nextCheckpointId } from "./checkpoint-store.js";
 

@@ -1,5 +1,5 @@
-import type { CheckpointReason, Witnessed } from "../../kit/audit/index.js";
-import type { Queryable } from "../../kit/db/index.js";
+import type { CheckpointReason, Witnessed } from "#kit/audit/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 interface Row extends Record<string, unknown> {
   id: number;

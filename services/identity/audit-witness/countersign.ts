@@ -1,6 +1,6 @@
 import * as jose from "jose";
-import type { Witnessed } from "../../kit/audit/index.js";
-import { COUNTERSIGNATURE_TYP, countersignedClaims } from "../../kit/audit/index.js";
+import type { Witnessed } from "#kit/audit/index.js";
+import { COUNTERSIGNATURE_TYP, countersignedClaims } from "#kit/audit/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Migration } from "../../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 
 /**
  * The audit witness's table (docs/identity.md, "Audit witness"): the MCP server's signed checkpoints,

@@ -1,10 +1,10 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { AuditWitnessService } from "../../../gen/supportext/audit/v1/witness_pb.js";
-import { checkpointFromProto, checkpointSignatureProblem, witnessedToProto } from "../../kit/audit/index.js";
-import { SERVICE_IDS } from "../../kit/auth/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { kCaller } from "../../kit/propagation/index.js";
+import { AuditWitnessService } from "#gen/supportext/audit/v1/witness_pb.js";
+import { checkpointFromProto, checkpointSignatureProblem, witnessedToProto } from "#kit/audit/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { kCaller } from "#kit/propagation/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import { insertCheckpoint, latestCheckpoint, lockChain, nextCheckpointId } from "./checkpoint-store.js";
 import { countersign } from "./countersign.js";

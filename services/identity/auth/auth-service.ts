@@ -1,12 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import {
-  AuthService,
-  type TokenPairSchema,
-  type UserSchema,
-} from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { kPeerAddress, requirePrincipal } from "../../kit/propagation/index.js";
+import { AuthService, type TokenPairSchema, type UserSchema } from "#gen/supportext/auth/v1/auth_pb.js";
+import { kPeerAddress, requirePrincipal } from "#kit/propagation/index.js";
 import type { IssuedTokens } from "../provider/first-party-sessions.js";
 import { clientAddressFrom } from "../throttle/client-address.js";
 import type { UserRecord, UserStore } from "../users/user-store.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { verifyPassword } from "../passwords/password-hash.js";
 import type { FirstPartySessions, IssuedTokens } from "../provider/first-party-sessions.js";
 import type { LoginThrottle } from "../throttle/login-throttle.js";

@@ -1,4 +1,4 @@
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { FirstPartySessions } from "../provider/first-party-sessions.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 

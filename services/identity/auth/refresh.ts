@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { FirstPartySessions, IssuedTokens } from "../provider/first-party-sessions.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SERVICE_IDS } from "../../kit/auth/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
 import {
   CLIENT_CREDENTIALS_GRANT,
   clientRegistryFrom,

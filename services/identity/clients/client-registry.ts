@@ -1,5 +1,5 @@
-import { SERVICE_IDS } from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
 
 export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";

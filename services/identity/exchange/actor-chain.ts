@@ -1,4 +1,4 @@
-import type { Actor } from "../../kit/auth/index.js";
+import type { Actor } from "#kit/auth/index.js";
 import type { VerifiedActor } from "./actor-token.js";
 
 /** RFC 9396 authorization details entry naming the acting agent's tool allow-list. */

@@ -4,7 +4,7 @@ import {
   SERVICE_IDS,
   type ServiceCaller,
   type ServiceTokenVerifier,
-} from "../../kit/auth/index.js";
+} from "#kit/auth/index.js";
 import type { AgentDirectory, RegisteredAgent } from "../agents/agent-directory.js";
 import { lookupAgent } from "../agents/lookup-agent.js";
 import { OAuthError } from "../http/oauth-response.js";

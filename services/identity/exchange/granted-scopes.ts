@@ -1,5 +1,5 @@
-import type { Principal } from "../../kit/auth/index.js";
-import { scopesForTools } from "../../kit/contract/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import { scopesForTools } from "#kit/contract/index.js";
 import { OAuthError } from "../http/oauth-response.js";
 import type { VerifiedActor } from "./actor-token.js";
 

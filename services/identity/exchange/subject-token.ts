@@ -1,4 +1,4 @@
-import { AuthError, type Principal, type TokenVerifier } from "../../kit/auth/index.js";
+import { AuthError, type Principal, type TokenVerifier } from "#kit/auth/index.js";
 import { OAuthError } from "../http/oauth-response.js";
 
 /**

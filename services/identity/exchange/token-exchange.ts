@@ -1,9 +1,4 @@
-import {
-  type Actor,
-  DEV_ANONYMOUS_PRINCIPAL,
-  type Principal,
-  type TokenVerifier,
-} from "../../kit/auth/index.js";
+import { type Actor, DEV_ANONYMOUS_PRINCIPAL, type Principal, type TokenVerifier } from "#kit/auth/index.js";
 import type { Form } from "../http/form-body.js";
 import { OAuthError } from "../http/oauth-response.js";
 import { type AgentToolsDetail, agentTools, chainOf } from "./actor-chain.js";

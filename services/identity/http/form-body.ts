@@ -1,4 +1,4 @@
-import type { HttpRequest } from "../../kit/server/index.js";
+import type { HttpRequest } from "#kit/server/index.js";
 import { parseParameters } from "../input/request-parameters.js";
 import { invalidRequest, OAuthError } from "./oauth-response.js";
 

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../kit/server/index.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "#kit/server/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 
 export const JWKS_PATH = "/.well-known/jwks.json";

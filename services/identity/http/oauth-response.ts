@@ -1,4 +1,4 @@
-import type { HttpResponse } from "../../kit/server/index.js";
+import type { HttpResponse } from "#kit/server/index.js";
 
 /**
  * RFC 6749 §5.2 error codes this endpoint answers with, plus RFC 8707's invalid_target and RFC 6749

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dirtyStringIn, STRICT, textProblem } from "../../kit/input/index.js";
+import { dirtyStringIn, STRICT, textProblem } from "#kit/input/index.js";
 import { parseParameters, parseQuery } from "./request-parameters.js";
 
 const refuse = (description: string) => new Error(description);

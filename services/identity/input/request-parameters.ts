@@ -1,4 +1,4 @@
-import { STRICT, textProblem } from "../../kit/input/index.js";
+import { STRICT, textProblem } from "#kit/input/index.js";
 
 /**
  * Parses `application/x-www-form-urlencoded` text — a request body or a URL's query — strictly,

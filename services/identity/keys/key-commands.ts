@@ -1,5 +1,5 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
 import {
   currentSigningKey,
   deleteSigningKey,

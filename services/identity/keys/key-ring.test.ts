@@ -1,8 +1,8 @@
 import * as jose from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Database } from "../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";
 import { createKeyRing, type KeyRing } from "./key-ring.js";
 import {

@@ -1,6 +1,6 @@
 import * as jose from "jose";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { currentSigningKey, listSigningKeys, type StoredSigningKey } from "./signing-key-store.js";
 
 /** The key that signs new tokens. */

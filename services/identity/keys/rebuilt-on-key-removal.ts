@@ -1,4 +1,4 @@
-import type { TokenVerifier } from "../../kit/auth/index.js";
+import type { TokenVerifier } from "#kit/auth/index.js";
 import type { KeyRing } from "./key-ring.js";
 
 /**

@@ -1,6 +1,6 @@
-import { loadConfig } from "../../kit/config/index.js";
-import { DataDirLockedError } from "../../kit/db/index.js";
-import { createLogger } from "../../kit/log/index.js";
+import { loadConfig } from "#kit/config/index.js";
+import { DataDirLockedError } from "#kit/db/index.js";
+import { createLogger } from "#kit/log/index.js";
 import { openIdentityDatabase } from "../data/open-identity-database.js";
 import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.js";
 

@@ -1,5 +1,5 @@
 import * as jose from "jose";
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /** The signing algorithm (docs/identity.md; the kit's verifier allows ES256 and EdDSA). */
 export const SIGNING_ALG = "ES256";

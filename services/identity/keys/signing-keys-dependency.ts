@@ -1,4 +1,4 @@
-import { type Dependency, polledDependency } from "../../kit/server/index.js";
+import { type Dependency, polledDependency } from "#kit/server/index.js";
 import type { KeyRing } from "./key-ring.js";
 
 /**

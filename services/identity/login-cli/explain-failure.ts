@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ConfigError } from "../../kit/config/index.js";
+import { ConfigError } from "#kit/config/index.js";
 import { LoginUsageError } from "./login-options.js";
 
 // Socket errors that mean no server is listening or reachable there (Node's `err.code`).

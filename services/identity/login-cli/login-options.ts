@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { parseConfig } from "../../kit/config/index.js";
+import { parseConfig } from "#kit/config/index.js";
 
 /** What `npm run login` logs in with, and where. */
 export interface LoginOptions {

@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { ConfigError } from "../../kit/config/index.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ConfigError } from "#kit/config/index.js";
 import { explainFailure } from "./explain-failure.js";
 import { LOGIN_HELP, type LoginOptions, LoginUsageError, loginOptions } from "./login-options.js";
 

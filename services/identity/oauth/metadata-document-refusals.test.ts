@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SelfSigned, selfSignedLoopbackCertificate } from "../../kit/testing/self-signed.js";
+import { type SelfSigned, selfSignedLoopbackCertificate } from "#kit/testing/self-signed.js";
 import { startTestIdentity, type TestIdentity } from "../testing/test-identity.js";
 import { openAuthorizePage, pkcePair } from "./testing/login-browser.js";
 import { authorizeUrl } from "./testing/oauth-client-calls.js";

@@ -1,4 +1,4 @@
-import type { Migration } from "../../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 
 /**
  * The authorization server's tables (docs/identity.md, "OAuth 2.1 authorization server for MCP

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selfSignedLoopbackCertificate } from "../../kit/testing/self-signed.js";
+import { selfSignedLoopbackCertificate } from "#kit/testing/self-signed.js";
 import { startTestIdentity, TEST_ISSUER, type TestIdentity } from "../testing/test-identity.js";
 import { openAuthorizePage, type PageVisit, pkcePair, submitLogin } from "./testing/login-browser.js";
 import { authorizeUrl, register, tokenRequest } from "./testing/oauth-client-calls.js";

@@ -1,8 +1,8 @@
 import { Provider } from "oidc-provider";
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { anyOrigin, type HttpRoute, routeAnswersCors } from "../../kit/server/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { anyOrigin, type HttpRoute, routeAnswersCors } from "#kit/server/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 import type { SessionStore } from "../sessions/session-store.js";

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { errors, type Provider } from "oidc-provider";
 import { describe, expect, it } from "vitest";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { revokeOnConcurrentReuse } from "./concurrent-reuse.js";
 import { alreadyConsumedError } from "./storage/sql-adapter.js";
 

@@ -1,5 +1,5 @@
 import type { Provider } from "oidc-provider";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 import { holdAnswerFor } from "./revocations-before-answer.js";
 import { alreadyConsumedError } from "./storage/sql-adapter.js";

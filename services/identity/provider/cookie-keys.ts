@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /**
  * The keys that sign oidc-provider's cookies (docs/identity.md, "Authorization server"): created

@@ -1,5 +1,5 @@
 import type { Provider } from "oidc-provider";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 
 /** The provider as it is now, and its request listener. */

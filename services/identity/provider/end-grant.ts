@@ -1,4 +1,4 @@
-import type { Database } from "../../kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 
 /**

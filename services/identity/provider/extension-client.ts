@@ -1,5 +1,5 @@
 import type { ClientMetadata } from "oidc-provider";
-import type { Config } from "../../kit/config/index.js";
+import type { Config } from "#kit/config/index.js";
 
 /**
  * The browser extension: a public OAuth client of our own (docs/identity.md, "The extension's

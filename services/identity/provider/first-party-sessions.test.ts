@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 import { hashPassword } from "../passwords/password-hash.js";
 import { startTestIdentity, type TestIdentity } from "../testing/test-identity.js";
 import { insertUser } from "../users/user-writer.js";

@@ -1,5 +1,5 @@
 import * as https from "node:https";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { createFetchGate } from "./fetch-gate.js";
 
 export interface MetadataDocumentOptions {

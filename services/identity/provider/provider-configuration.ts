@@ -1,7 +1,7 @@
 import type { Configuration } from "oidc-provider";
-import type { Config } from "../../kit/config/index.js";
-import { SCOPES } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
+import type { Config } from "#kit/config/index.js";
+import { SCOPES } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import { providerFeatures } from "./configuration/features.js";
 import { signInInteractions } from "./configuration/sign-in-policy.js";

@@ -1,6 +1,6 @@
 import { trace } from "@opentelemetry/api";
 import type { Provider } from "oidc-provider";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RevocationReason } from "../sessions/revocation-list.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 import { isFirstParty } from "./first-party-clients.js";

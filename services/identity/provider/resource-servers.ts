@@ -1,6 +1,6 @@
 import type { ResourceServer } from "oidc-provider";
-import type { Config } from "../../kit/config/index.js";
-import { SCOPES } from "../../kit/contract/index.js";
+import type { Config } from "#kit/config/index.js";
+import { SCOPES } from "#kit/contract/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import { isFirstParty } from "./first-party-clients.js";
 

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type WatchResponse, WatchResponseSchema } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import { type WatchResponse, WatchResponseSchema } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { type FeedState, push } from "./feed-state.js";
 
 const HEARTBEAT: WatchResponse = create(WatchResponseSchema, {});

@@ -4,7 +4,7 @@ import {
   RevokedSessionSchema,
   type WatchResponse,
   WatchResponseSchema,
-} from "../../../gen/supportext/auth/v1/revocation_pb.js";
+} from "#gen/supportext/auth/v1/revocation_pb.js";
 import type { RevocationList, RevokedEntry } from "../sessions/revocation-list.js";
 
 function toProto(entry: RevokedEntry): RevokedSession {

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RevocationList } from "../sessions/revocation-list.js";
 
 /** One stream's own bounded queue, drained at its own pace. */

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { startHeartbeat, stopHeartbeatIfIdle } from "./feed-heartbeat.js";
 import { snapshotMessages } from "./feed-messages.js";
 import { type FeedState, type Subscriber, wake } from "./feed-state.js";

@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RevocationService, type WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { createServiceClient } from "../../kit/client/index.js";
-import { createRevocationWatcher, type RevocationWatcher } from "../../kit/revocation/index.js";
-import { startServiceServer } from "../../kit/server/index.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import { RevocationService, type WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { createServiceClient } from "#kit/client/index.js";
+import { createRevocationWatcher, type RevocationWatcher } from "#kit/revocation/index.js";
+import { startServiceServer } from "#kit/server/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { createRevocationList } from "../sessions/revocation-list.js";
 import { createRevocationFeed } from "./revocation-feed.js";
 import { REVOCATION_WATCH_PROCEDURE, registerRevocationService } from "./revocation-service.js";

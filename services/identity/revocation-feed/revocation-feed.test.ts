@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import type { WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { createRevocationList } from "../sessions/revocation-list.js";
 import { createRevocationFeed } from "./revocation-feed.js";
 

@@ -1,5 +1,5 @@
-import type { WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RevocationList } from "../sessions/revocation-list.js";
 import { stopHeartbeatIfIdle } from "./feed-heartbeat.js";
 import { revocationMessage } from "./feed-messages.js";

@@ -1,7 +1,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
-import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { SERVICE_IDS } from "../../kit/auth/index.js";
-import { onDraining } from "../../kit/server/index.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { onDraining } from "#kit/server/index.js";
 import type { RevocationFeed } from "./revocation-feed.js";
 
 /**

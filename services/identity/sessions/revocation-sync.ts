@@ -1,5 +1,5 @@
-import type { Database, Listening } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Database, Listening } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RevocationList } from "./revocation-list.js";
 import { addNotifiedRevocation } from "./revocation-sync/notification.js";
 import { reloadMissedRevocations } from "./revocation-sync/reload.js";

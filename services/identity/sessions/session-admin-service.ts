@@ -1,7 +1,7 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { SessionAdminService } from "../../../gen/supportext/auth/v1/session_admin_pb.js";
-import type { Logger } from "../../kit/log/index.js";
-import { requirePrincipal } from "../../kit/propagation/index.js";
+import { SessionAdminService } from "#gen/supportext/auth/v1/session_admin_pb.js";
+import type { Logger } from "#kit/log/index.js";
+import { requirePrincipal } from "#kit/propagation/index.js";
 import type { RevokeSession } from "./session-revoker.js";
 import type { SessionStore } from "./session-store.js";
 

@@ -1,7 +1,7 @@
-import type { TokenVerifier } from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { TokenVerifier } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import {

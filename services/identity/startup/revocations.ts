@@ -1,7 +1,7 @@
-import type { Principal } from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { endingGrantsToo } from "../provider/end-grant.js";
 import { createRevocationFeed, type RevocationFeed } from "../revocation-feed/revocation-feed.js";
 import { createRevocationList } from "../sessions/revocation-list.js";

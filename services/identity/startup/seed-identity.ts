@@ -1,6 +1,6 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { SEED_AGENT_REGISTRATIONS } from "../agents/agent-registrations.js";
 import { reconcileSeededAgents } from "../agents/reconcile-seeded-agents.js";
 import { ensureSigningKey } from "../keys/signing-key-store.js";

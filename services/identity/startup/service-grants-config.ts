@@ -1,5 +1,5 @@
-import type { Principal, TokenVerifier } from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
+import type { Principal, TokenVerifier } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { clientRegistryFrom } from "../clients/client-registry.js";
 import { createActorTokenCheck } from "../exchange/actor-token.js";

@@ -1,6 +1,6 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { createLoginThrottle, type LoginThrottle } from "../throttle/login-throttle.js";
 import { createThrottleSharing, type ThrottleSharing } from "../throttle/shared-windows.js";
 

@@ -1,4 +1,4 @@
-import { TOOL_NAMES, TOOL_SCOPES } from "../../kit/contract/index.js";
+import { TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
 import type { RegisteredAgent } from "../agents/agent-directory.js";
 import { createStaticAgentDirectory } from "../agents/static-agent-directory.js";
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { parseSharedEvent, THROTTLE_EVENT_CHANNEL } from "./sharing/event.js";
 import { loadSharedEvents, reloadMissedEvents, startPruningOldEvents } from "./sharing/reload.js";
 import { applyEvent, type SharingState } from "./sharing/state.js";

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ROLES, type Role } from "../../kit/contract/index.js";
+import { ROLES, type Role } from "#kit/contract/index.js";
 import { normalizeEmail } from "./user-store.js";
 
 /** A user to create, checked and normalised: what the store writes (the password still in clear). */

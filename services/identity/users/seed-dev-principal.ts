@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { DEV_ANONYMOUS_PRINCIPAL } from "../../kit/auth/index.js";
-import type { Database } from "../../kit/db/index.js";
+import { DEV_ANONYMOUS_PRINCIPAL } from "#kit/auth/index.js";
+import type { Database } from "#kit/db/index.js";
 import { hashPassword } from "../passwords/password-hash.js";
 
 /**

@@ -1,7 +1,7 @@
-import type { Config } from "../../kit/config/index.js";
-import { ROLES, type Role } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Config } from "#kit/config/index.js";
+import { ROLES, type Role } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { hashPassword } from "../passwords/password-hash.js";
 import { insertUser } from "./user-writer.js";
 

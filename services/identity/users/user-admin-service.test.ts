@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserAdminService } from "../../../gen/supportext/auth/v1/user_admin_pb.js";
+import { UserAdminService } from "#gen/supportext/auth/v1/user_admin_pb.js";
 import { testAgentDirectory } from "../testing/test-agents.js";
 import { bearer, startTestIdentity, type TestIdentity } from "../testing/test-identity.js";
 import { MAX_USERS_PER_CALL } from "./user-admin-service.js";

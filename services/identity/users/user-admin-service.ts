@@ -1,9 +1,9 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { UserAdminService } from "../../../gen/supportext/auth/v1/user_admin_pb.js";
-import { scopesForRoles } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { requirePrincipal } from "../../kit/propagation/index.js";
+import { UserAdminService } from "#gen/supportext/auth/v1/user_admin_pb.js";
+import { scopesForRoles } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { requirePrincipal } from "#kit/propagation/index.js";
 import { hashPasswords } from "./hash-passwords.js";
 import { type ValidNewUser, validateNewUser } from "./new-user.js";
 import { EmailsTaken, existingEmails, insertUsers } from "./user-writer.js";

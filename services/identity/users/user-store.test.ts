@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLES, type Role, SCOPES } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
+import { ROLES, type Role, SCOPES } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";
 import { createUserStore, publicUser, type UserStore } from "./user-store.js";
 import { insertUser } from "./user-writer.js";

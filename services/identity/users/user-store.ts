@@ -1,5 +1,5 @@
-import { scopesForRoles } from "../../kit/contract/index.js";
-import type { Queryable } from "../../kit/db/index.js";
+import { scopesForRoles } from "#kit/contract/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /** A user as the identity provider sees them; scopes derive from roles via the kit's scope model. */
 export interface UserRecord {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Role } from "../../kit/contract/index.js";
-import type { Database, Queryable } from "../../kit/db/index.js";
+import type { Role } from "#kit/contract/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
 
 /** A user ready to be stored: the password already hashed. */
 export interface HashedNewUser {

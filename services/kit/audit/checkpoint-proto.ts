@@ -6,7 +6,7 @@ import {
   CheckpointSchema,
   type WitnessedCheckpoint,
   WitnessedCheckpointSchema,
-} from "../../../gen/supportext/audit/v1/witness_pb.js";
+} from "#gen/supportext/audit/v1/witness_pb.js";
 import type { CheckpointReason as Reason, SignedCheckpoint } from "./checkpoint.js";
 
 /** A checkpoint as the witness keeps it (proto/supportext/audit/v1/witness.proto). */

@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import { createServiceClient } from "./service-client.js";
 
 // A server that refuses every stream, as one does with streams that arrive after its GOAWAY.

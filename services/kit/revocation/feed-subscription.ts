@@ -1,4 +1,4 @@
-import type { WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import type { Logger } from "../log/logger.js";
 import { runOutsideCall } from "../propagation/call-scope.js";
 import { type BackoffSettings, reconnectDelayMs } from "./reconnect-backoff.js";

@@ -1,7 +1,7 @@
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
-import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
-import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import { Health } from "#gen/grpc/health/v1/health_pb.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { AuthError } from "../auth/auth-error.js";
 import { createServiceClient } from "../client/service-client.js";
 import { currentCallScope, runInCallScope } from "../propagation/call-scope.js";

@@ -1,5 +1,5 @@
 import type { Client } from "@connectrpc/connect";
-import type { RevocationService, WatchResponse } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import type { RevocationService, WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { AuthError } from "../auth/auth-error.js";
 import type { Logger } from "../log/logger.js";
 import type { FeedState } from "./feed-state.js";

@@ -4,8 +4,8 @@
  */
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { Health, type HealthCheckResponse } from "../../../gen/grpc/health/v1/health_pb.js";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import { Health, type HealthCheckResponse } from "#gen/grpc/health/v1/health_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import { createHealth, onDraining, ServingStatus } from "./health.js";
 
 const AUTH = AuthService.typeName;

@@ -6,9 +6,9 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import type { HealthCheckResponse } from "../../../gen/grpc/health/v1/health_pb.js";
-import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
+import type { HealthCheckResponse } from "#gen/grpc/health/v1/health_pb.js";
+import { Health } from "#gen/grpc/health/v1/health_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import { createHealth, ServingStatus } from "./health.js";
 
 const AUTH = AuthService.typeName;

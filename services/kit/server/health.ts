@@ -13,12 +13,12 @@
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { HealthCheckResponse } from "../../../gen/grpc/health/v1/health_pb.js";
+import type { HealthCheckResponse } from "#gen/grpc/health/v1/health_pb.js";
 import {
   Health,
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
-} from "../../../gen/grpc/health/v1/health_pb.js";
+} from "#gen/grpc/health/v1/health_pb.js";
 
 export { ServingStatus };
 

@@ -3,10 +3,7 @@ import * as http2 from "node:http2";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  Health,
-  HealthCheckResponse_ServingStatus as Status,
-} from "../../../gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "#gen/grpc/health/v1/health_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
 import type { HttpResponse } from "./http-routes.js";
 import { type OpeningServer, openServiceServer, type ServiceServer } from "./service-server.js";

@@ -16,8 +16,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import * as v1 from "#gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "#gen/grpc/reflection/v1alpha/reflection_pb.js";
 
 /** The request shape shared by v1 and v1alpha (identical fields, different type names). */
 type ReflectionRequest = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;

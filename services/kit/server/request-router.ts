@@ -1,4 +1,4 @@
-import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../log/logger.js";
 import { answerAnyOrigin } from "./cors.js";
 import {

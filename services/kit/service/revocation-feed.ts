@@ -1,4 +1,4 @@
-import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { SERVICE_IDS, type ServiceCredentials } from "../auth/service-identity.js";
 import { createServiceClient } from "../client/service-client.js";
 import type { Config } from "../config/config.js";

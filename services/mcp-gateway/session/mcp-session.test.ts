@@ -6,9 +6,9 @@ import { StreamableHTTPServerTransport as TransportV1 } from "@modelcontextproto
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpHandler, Server, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Principal } from "../../kit/auth/index.js";
-import { joinCall, outgoingCallHeaders, runInCallScope } from "../../kit/propagation/index.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import type { Principal } from "#kit/auth/index.js";
+import { joinCall, outgoingCallHeaders, runInCallScope } from "#kit/propagation/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { toConnectError } from "../errors.js";
 import type { McpTokenSource } from "../token/mcp-token-source.js";
 import { McpSession } from "./mcp-session.js";

@@ -11,9 +11,9 @@ import {
   type Tool,
   TRACEPARENT_META_KEY,
 } from "@modelcontextprotocol/client";
-import type { Logger } from "../../kit/log/index.js";
-import { IDEMPOTENCY_META_KEY, outgoingCallHeaders } from "../../kit/propagation/index.js";
-import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "../../kit/retry/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { IDEMPOTENCY_META_KEY, outgoingCallHeaders } from "#kit/propagation/index.js";
+import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "#kit/retry/index.js";
 import { mcpClientRequest } from "../telemetry.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { remainingMs, withDeadline } from "./call-deadline.js";

@@ -1,6 +1,6 @@
-import type { Principal } from "../../kit/auth/index.js";
-import { RenewingTokenCache } from "../../kit/auth/index.js";
-import { currentTelemetry } from "../../kit/propagation/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import { RenewingTokenCache } from "#kit/auth/index.js";
+import { currentTelemetry } from "#kit/propagation/index.js";
 import { remainingMs } from "../session/call-deadline.js";
 import { gatewayMetrics } from "../telemetry.js";
 import type { TokenExchangeClient } from "./token-exchange-client.js";

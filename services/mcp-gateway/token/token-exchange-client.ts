@@ -1,11 +1,6 @@
 import { context, SpanKind, trace } from "@opentelemetry/api";
-import { type ClientSecret, requestToken, TokenEndpointError } from "../../kit/auth/index.js";
-import {
-  callAttributes,
-  currentTelemetry,
-  endSpan,
-  outgoingCallHeaders,
-} from "../../kit/propagation/index.js";
+import { type ClientSecret, requestToken, TokenEndpointError } from "#kit/auth/index.js";
+import { callAttributes, currentTelemetry, endSpan, outgoingCallHeaders } from "#kit/propagation/index.js";
 
 /**
  * RFC 8693 token exchange against the identity provider's token endpoint: the gateway,

@@ -1,4 +1,4 @@
-import { parseDurationSeconds } from "../../kit/config/index.js";
+import { parseDurationSeconds } from "#kit/config/index.js";
 import { AUDIT_QUERY_MAX_LIMIT, type AuditOutcome, type AuditQuery } from "../data/audit-log.js";
 
 /** Raw filter values as they come from a query string or command-line flags. */

@@ -8,7 +8,7 @@ import {
   ChainProblemSchema,
   type VerifyAuditChainResponse,
   VerifyAuditChainResponseSchema,
-} from "../../../gen/supportext/audit/v1/audit_pb.js";
+} from "#gen/supportext/audit/v1/audit_pb.js";
 import type { AuditRecord, AuditOutcome as Outcome } from "../data/audit-log.js";
 import type { ChainProblemKind, ChainReport } from "./verify-chain.js";
 import { witnessFromProto, witnessToProto } from "./witness/witness-status-proto.js";

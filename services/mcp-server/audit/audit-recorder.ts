@@ -1,6 +1,6 @@
-import { actingAgent, actorChain, type Principal } from "../../kit/auth/index.js";
-import type { Database, Queryable } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import { actingAgent, actorChain, type Principal } from "#kit/auth/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { type AuditEntry, type AuditOutcome, appendAuditEntry } from "../data/audit-log.js";
 import { createGroupCommit } from "./group-commit.js";
 import { auditArguments, scrubbedPrefix, storableText } from "./redact-arguments.js";

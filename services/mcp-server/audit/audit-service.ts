@@ -1,10 +1,10 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { AuditService } from "../../../gen/supportext/audit/v1/audit_pb.js";
-import type { Principal } from "../../kit/auth/index.js";
-import { AUDIT_READ_SCOPE } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { requirePrincipal } from "../../kit/propagation/index.js";
+import type { AuditService } from "#gen/supportext/audit/v1/audit_pb.js";
+import type { Principal } from "#kit/auth/index.js";
+import { AUDIT_READ_SCOPE } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { requirePrincipal } from "#kit/propagation/index.js";
 import { canReadAudit } from "../auth/scopes.js";
 import { queryAuditLog } from "../data/audit-log.js";
 import { parseAuditFilter } from "./audit-filter.js";

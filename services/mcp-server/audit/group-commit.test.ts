@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, testBackends } from "../../kit/db/testing/test-backends.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import type { AuditEntry } from "../data/audit-log.js";
 import { MIGRATIONS } from "../data/migrations.js";
 import { createGroupCommit } from "./group-commit.js";

@@ -1,5 +1,5 @@
 import { AsyncResource } from "node:async_hooks";
-import type { Database } from "../../kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 import { type AuditEntry, appendAuditEntries } from "../data/audit-log.js";
 
 /** Rows per transaction at most: one statement's parameters stay far below PostgreSQL's 65,535. */

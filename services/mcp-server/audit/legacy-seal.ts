@@ -1,4 +1,4 @@
-import type { Database } from "../../kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 import { CHAINED_COLUMNS, type ChainedContent, chainHash, GENESIS_HASH } from "./chain-hash.js";
 
 const SEAL_PAGE = 500;

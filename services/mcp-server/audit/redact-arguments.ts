@@ -1,4 +1,4 @@
-import { REDACTED, scrubSecrets } from "../../kit/log/index.js";
+import { REDACTED, scrubSecrets } from "#kit/log/index.js";
 
 /** Argument names whose values never reach the audit table. */
 const SECRET_KEY =

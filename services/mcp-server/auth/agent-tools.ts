@@ -1,4 +1,4 @@
-import { actingAgent, type Principal } from "../../kit/auth/index.js";
+import { actingAgent, type Principal } from "#kit/auth/index.js";
 
 /**
  * The acting agent's allow-list (docs/architecture.md, "The delegation chain"): a token whose

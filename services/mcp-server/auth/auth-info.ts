@@ -1,5 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
-import type { Principal } from "../../kit/auth/index.js";
+import type { Principal } from "#kit/auth/index.js";
 
 /**
  * The principal travels to tool handlers inside the SDK's own per-request `authInfo` (handed to the

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenVerifier } from "../../kit/auth/index.js";
-import { currentCallScope, runInCallScope } from "../../kit/propagation/index.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
-import { startTestIssuer, type TestIssuer } from "../../kit/testing/test-issuer.js";
+import { createTokenVerifier } from "#kit/auth/index.js";
+import { currentCallScope, runInCallScope } from "#kit/propagation/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
+import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { createAuthenticator } from "./authenticate.js";
 
 const RESOURCE = "http://127.0.0.1:8083/mcp";

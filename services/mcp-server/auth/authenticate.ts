@@ -1,13 +1,13 @@
-import type { AuthFailureReason } from "../../kit/auth/index.js";
+import type { AuthFailureReason } from "#kit/auth/index.js";
 import {
   actingAgent,
   authenticateBearer,
   type BearerAuthOptions,
   describeChain,
   type Principal,
-} from "../../kit/auth/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { currentCallScope } from "../../kit/propagation/index.js";
+} from "#kit/auth/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { currentCallScope } from "#kit/propagation/index.js";
 
 export type Authentication =
   | { readonly ok: true; readonly principal: Principal; readonly token: string | undefined }

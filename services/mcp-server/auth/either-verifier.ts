@@ -1,5 +1,5 @@
-import type { TokenVerifier } from "../../kit/auth/index.js";
-import { AuthError } from "../../kit/auth/index.js";
+import type { TokenVerifier } from "#kit/auth/index.js";
+import { AuthError } from "#kit/auth/index.js";
 
 /**
  * A door that two kinds of token may open (`GET /admin/audit`: an MCP token, or an administrator's

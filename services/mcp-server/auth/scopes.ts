@@ -1,5 +1,5 @@
-import type { Principal } from "../../kit/auth/index.js";
-import { AUDIT_READ_SCOPE } from "../../kit/contract/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import { AUDIT_READ_SCOPE } from "#kit/contract/index.js";
 
 /**
  * Tool → scope and role → scope live in the kit (`kit/contract/scopes.ts`), shared with the identity

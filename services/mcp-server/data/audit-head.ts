@@ -1,4 +1,4 @@
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /**
  * The audit chain's head: the one row of `audit_head` (seq and hash of the last audit row). Every

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Database, Queryable } from "../../kit/db/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
 import { canonicalJson } from "../audit/canonical-json.js";
 
 /** How long a key answers repeats (docs/mcp-server.md, "Idempotency keys"). */

@@ -1,4 +1,4 @@
-import type { Migration } from "../../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 import { TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES } from "../domain/ticket.js";
 
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");

@@ -1,6 +1,6 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database, DatabaseLogger } from "../../kit/db/index.js";
-import { openServiceDatabase } from "../../kit/service/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database, DatabaseLogger } from "#kit/db/index.js";
+import { openServiceDatabase } from "#kit/service/index.js";
 import { MIGRATIONS } from "./migrations.js";
 
 export const SERVICE_NAME = "mcp-server";

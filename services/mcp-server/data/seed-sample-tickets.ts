@@ -1,5 +1,5 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
 import { SAMPLE_TICKET_AUTHOR, SAMPLE_TICKETS } from "./sample-tickets.js";
 
 /**

@@ -1,6 +1,6 @@
-import type { Principal } from "../../kit/auth/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { recordSeenUser } from "./users.js";
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /**
  * A named secret of this server, made once (32 random bytes, base64url) and kept in its database:

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Database, Queryable } from "../../kit/db/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
 import {
   ACTIVE_STATUSES,
   TICKET_CATEGORIES,

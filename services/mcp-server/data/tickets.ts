@@ -1,4 +1,4 @@
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 import type { TicketCategory, TicketPriority, TicketStatus } from "../domain/ticket.js";
 import { likePattern, Where } from "./where.js";
 

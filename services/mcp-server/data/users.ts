@@ -1,4 +1,4 @@
-import type { Database, Queryable } from "../../kit/db/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
 
 export interface DirectoryUser {
   id: string;

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { insufficientScopeChallenge } from "../../kit/auth/index.js";
-import { AUDIT_READ_SCOPE } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import { insufficientScopeChallenge } from "#kit/auth/index.js";
+import { AUDIT_READ_SCOPE } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { parseAuditFilter } from "../audit/audit-filter.js";
 import type { Authenticate } from "../auth/authenticate.js";
 import { canReadAudit } from "../auth/scopes.js";

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { invalidTokenChallenge, isOutage, missingTokenChallenge } from "../../kit/auth/index.js";
+import { invalidTokenChallenge, isOutage, missingTokenChallenge } from "#kit/auth/index.js";
 import type { Authentication } from "../auth/authenticate.js";
 import { sendJson } from "./responses.js";
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
-import { hasScopes, insufficientScopeChallenge, type Principal } from "../../kit/auth/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
+import { hasScopes, insufficientScopeChallenge, type Principal } from "#kit/auth/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ServiceTelemetry } from "#kit/telemetry/index.js";
 import { type AuditRecorder, auditEntry, type CallFacts } from "../audit/audit-recorder.js";
 import { agentAllows } from "../auth/agent-tools.js";
 import type { ToolCatalog } from "../mcp/tool-catalog.js";

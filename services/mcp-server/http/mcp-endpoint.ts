@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isLegacyRequest, type Server } from "@modelcontextprotocol/server";
-import type { Principal } from "../../kit/auth/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { currentCallScope } from "../../kit/propagation/index.js";
-import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { currentCallScope } from "#kit/propagation/index.js";
+import type { ServiceTelemetry } from "#kit/telemetry/index.js";
 import type { AuditRecorder } from "../audit/audit-recorder.js";
 import { toAuthInfo } from "../auth/auth-info.js";
 import type { Authenticate } from "../auth/authenticate.js";

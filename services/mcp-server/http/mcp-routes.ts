@@ -1,6 +1,6 @@
-import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "../../kit/auth/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { anyOrigin, type HttpRoutes, routeAnswersCors } from "../../kit/server/index.js";
+import { type ProtectedResourceMetadata, sendProtectedResourceMetadata } from "#kit/auth/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { anyOrigin, type HttpRoutes, routeAnswersCors } from "#kit/server/index.js";
 import { forLog } from "./for-log.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
 import { observedRoute, type RouteHandler } from "./observed-route.js";

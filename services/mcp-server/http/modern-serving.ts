@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { type AuthInfo, createMcpHandler, type Server } from "@modelcontextprotocol/server";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 
 /**
  * MCP 2026-07-28 (docs/mcp-server.md, "Revisions"): stateless, every request carrying its version

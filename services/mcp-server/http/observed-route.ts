@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context } from "@opentelemetry/api";
-import type { Logger } from "../../kit/log/index.js";
-import { joinHttpRequest } from "../../kit/propagation/index.js";
-import type { HttpRequest, HttpResponse, HttpRouteHandler } from "../../kit/server/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { joinHttpRequest } from "#kit/propagation/index.js";
+import type { HttpRequest, HttpResponse, HttpRouteHandler } from "#kit/server/index.js";
 import { forLog } from "./for-log.js";
 import { sendRpcError } from "./responses.js";
 

@@ -1,6 +1,6 @@
-import type { Logger } from "../../kit/log/index.js";
-import type { HttpRequest, HttpResponse, RequestGuard } from "../../kit/server/index.js";
-import { requestPath } from "../../kit/server/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { HttpRequest, HttpResponse, RequestGuard } from "#kit/server/index.js";
+import { requestPath } from "#kit/server/index.js";
 import { forLog } from "./for-log.js";
 import type { HostOriginGuard } from "./host-origin-guard.js";
 import { RPC, sendJson, sendRpcError } from "./responses.js";

@@ -1,4 +1,4 @@
-import type { HttpResponse } from "../../kit/server/index.js";
+import type { HttpResponse } from "#kit/server/index.js";
 
 export function sendJson(
   res: HttpResponse,

@@ -6,8 +6,8 @@ import {
   inputResponse,
   type ServerContext,
 } from "@modelcontextprotocol/server";
-import { actorChain, type Principal } from "../../kit/auth/index.js";
-import type { Database } from "../../kit/db/index.js";
+import { actorChain, type Principal } from "#kit/auth/index.js";
+import type { Database } from "#kit/db/index.js";
 import { principalOf } from "../auth/auth-info.js";
 import { argumentsHash } from "../data/idempotency-keys.js";
 import { serverSecret } from "../data/server-secrets.js";

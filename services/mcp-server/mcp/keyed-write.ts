@@ -1,8 +1,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { Principal } from "../../kit/auth/index.js";
-import type { Database, Queryable } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { IDEMPOTENCY_META_KEY, isValidIdempotencyKey } from "../../kit/propagation/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { IDEMPOTENCY_META_KEY, isValidIdempotencyKey } from "#kit/propagation/index.js";
 import {
   argumentsHash,
   claimKey,

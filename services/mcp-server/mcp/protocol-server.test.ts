@@ -1,6 +1,6 @@
 import { createRequestStateCodec } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { ALL_TOOLS } from "../tools/all-tools.js";
 import { createProtocolServer } from "./protocol-server.js";
 import { createToolCatalog } from "./tool-catalog.js";

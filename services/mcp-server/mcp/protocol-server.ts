@@ -1,5 +1,5 @@
 import { type RequestStateCodec, Server } from "@modelcontextprotocol/server";
-import type { Logger } from "../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { principalOf } from "../auth/auth-info.js";
 import { type ConfirmationState, declaresFormElicitation } from "./confirmation.js";
 import { PROTOCOL_VERSIONS } from "./protocol-versions.js";

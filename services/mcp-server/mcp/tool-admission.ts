@@ -1,6 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { hasScopes } from "../../kit/auth/index.js";
-import { dirtyStringIn } from "../../kit/input/index.js";
+import { hasScopes } from "#kit/auth/index.js";
+import { dirtyStringIn } from "#kit/input/index.js";
 import { AGENT_NOT_ALLOWED, agentAllows, agentRefusal } from "../auth/agent-tools.js";
 import type { ToolSpec } from "../tools/tool.js";
 import type { createKeyedWrites, KeyedWrite } from "./keyed-write.js";

@@ -1,6 +1,6 @@
 import { type CallToolResult, ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server";
-import type { Principal } from "../../kit/auth/index.js";
-import { currentCallScope } from "../../kit/propagation/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import { currentCallScope } from "#kit/propagation/index.js";
 import { auditEntry, type CallFacts, type CallResult } from "../audit/audit-recorder.js";
 import { principalOf } from "../auth/auth-info.js";
 import type { AuditEntry } from "../data/audit-log.js";

@@ -1,7 +1,7 @@
 import type { Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { hasScopes, type Principal } from "../../kit/auth/index.js";
-import { type Scope, TOOL_SCOPES } from "../../kit/contract/index.js";
+import { hasScopes, type Principal } from "#kit/auth/index.js";
+import { type Scope, TOOL_SCOPES } from "#kit/contract/index.js";
 import { agentAllows } from "../auth/agent-tools.js";
 import type { ToolSpec } from "../tools/tool.js";
 

@@ -1,7 +1,7 @@
 import type { CallToolResult, InputRequiredResult } from "@modelcontextprotocol/server";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import { IDEMPOTENCY_META_KEY } from "../../kit/propagation/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { IDEMPOTENCY_META_KEY } from "#kit/propagation/index.js";
 import { ToolError, type ToolQuestion, type ToolSpec } from "../tools/tool.js";
 import { askToConfirm, confirmationState, defaultQuestion, readAnswer } from "./confirmation.js";
 import type { ToolCall } from "./tool-call.js";

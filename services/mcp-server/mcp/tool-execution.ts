@@ -1,5 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 import { type ToolContext, ToolError, type ToolOutput, type ToolSpec } from "../tools/tool.js";
 import type { KeyedWrite } from "./keyed-write.js";
 import type { ToolCall } from "./tool-call.js";

@@ -1,7 +1,7 @@
 import type { AuthInfo, CallToolResult, InputRequiredResult } from "@modelcontextprotocol/server";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
 import type { AuditRecorder } from "../audit/audit-recorder.js";
 import type { SystemFacts } from "../tools/tool.js";
 import type { ConfirmationInput } from "./confirmation.js";

@@ -1,7 +1,7 @@
 import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import type { Server } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { type McpSession, SessionRegistry } from "./session-registry.js";
 
 const registries: SessionRegistry[] = [];

@@ -1,7 +1,7 @@
 import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import type { Server } from "@modelcontextprotocol/server";
-import { actorChain, type Principal } from "../../kit/auth/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import { actorChain, type Principal } from "#kit/auth/index.js";
+import type { Logger } from "#kit/log/index.js";
 
 export interface McpSession {
   readonly id: string;

@@ -1,6 +1,6 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { checkpointKeyPath, loadOrCreateCheckpointKey } from "../audit/witness/checkpoint-key.js";
 import { type Checkpointer, createCheckpointer } from "../audit/witness/checkpointer.js";
 import type { WitnessClient } from "../audit/witness/witness-client.js";

@@ -1,6 +1,6 @@
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { openMcpDatabase } from "../data/open-database.js";
 import { seedSampleTickets, wantsSampleTickets } from "../data/seed-sample-tickets.js";
 

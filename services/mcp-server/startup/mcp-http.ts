@@ -2,11 +2,11 @@ import {
   protectedResourceMetadata,
   protectedResourceMetadataPaths,
   type TokenVerifier,
-} from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
-import { SCOPES } from "../../kit/contract/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { HttpRoutes } from "../../kit/server/index.js";
+} from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import { SCOPES } from "#kit/contract/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { HttpRoutes } from "#kit/server/index.js";
 import { createAuthenticator } from "../auth/authenticate.js";
 import { eitherAudience } from "../auth/either-verifier.js";
 import { createSeenUserRecorder } from "../data/seen-users.js";

@@ -1,17 +1,17 @@
-import { SERVICE_IDS, type TokenVerifier } from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
-import { type RevocationWatcher, revocationChecks } from "../../kit/revocation/index.js";
+import { SERVICE_IDS, type TokenVerifier } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
+import { type RevocationWatcher, revocationChecks } from "#kit/revocation/index.js";
 import {
   configuredClientCredentials,
   createConfiguredKeySet,
   createConfiguredVerifier,
   createModelProvider,
   watchRevocations,
-} from "../../kit/service/index.js";
-import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
+} from "#kit/service/index.js";
+import type { ServiceTelemetry } from "#kit/telemetry/index.js";
 import type { AuditWitnessAccess } from "../audit/audit-service.js";
 import type { Checkpointer } from "../audit/witness/checkpointer.js";
 import { configuredWitness } from "../audit/witness/configured-witness.js";

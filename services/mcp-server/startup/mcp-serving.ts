@@ -1,13 +1,13 @@
-import { protectedResourceMetadataUrl, type TokenVerifier } from "../../kit/auth/index.js";
-import type { Config } from "../../kit/config/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ServingAdditions } from "../../kit/server/index.js";
+import { protectedResourceMetadataUrl, type TokenVerifier } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ServingAdditions } from "#kit/server/index.js";
 import {
   awaitFirstSnapshot,
   createConfiguredVerifier,
   databaseDependency,
   revocationFeedDependency,
-} from "../../kit/service/index.js";
+} from "#kit/service/index.js";
 import { createHostOriginGuard, defaultAllowLists } from "../http/host-origin-guard.js";
 import { createMcpRequestGuard } from "../http/request-guard.js";
 import { createMcpHttp } from "./mcp-http.js";

@@ -1,7 +1,7 @@
-import type { Database } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
-import type { ServiceTelemetry } from "../../kit/telemetry/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
+import type { ServiceTelemetry } from "#kit/telemetry/index.js";
 import { type AuditRecorder, createAuditRecorder } from "../audit/audit-recorder.js";
 import type { Checkpointer } from "../audit/witness/checkpointer.js";
 import { createToolCatalog, type ToolCatalog } from "../mcp/tool-catalog.js";

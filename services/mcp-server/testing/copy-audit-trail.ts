@@ -1,4 +1,4 @@
-import type { Database } from "../../kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 import { CHAINED_COLUMNS } from "../audit/chain-hash.js";
 
 // Every chained column plus the two hashes: a copy must carry exactly what verification reads.

@@ -6,20 +6,20 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
-import { RevocationService } from "../../../gen/supportext/auth/v1/revocation_pb.js";
-import { createServiceClient } from "../../kit/client/index.js";
-import { type Config, parseConfig } from "../../kit/config/index.js";
-import { ROLE_SCOPES } from "../../kit/contract/index.js";
-import type { Database } from "../../kit/db/index.js";
-import { createRevocationWatcher } from "../../kit/revocation/index.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { createServiceClient } from "#kit/client/index.js";
+import { type Config, parseConfig } from "#kit/config/index.js";
+import { ROLE_SCOPES } from "#kit/contract/index.js";
+import type { Database } from "#kit/db/index.js";
+import { createRevocationWatcher } from "#kit/revocation/index.js";
 import {
   type FakeRevocationFeed,
   startFakeRevocationFeed,
-} from "../../kit/revocation/testing/fake-revocation-feed.js";
-import { revocationWatcherSettings } from "../../kit/service/index.js";
-import { freePort } from "../../kit/testing/free-port.js";
-import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
-import { startTestIssuer, type TestIssuer, type TokenClaims } from "../../kit/testing/test-issuer.js";
+} from "#kit/revocation/testing/fake-revocation-feed.js";
+import { revocationWatcherSettings } from "#kit/service/index.js";
+import { freePort } from "#kit/testing/free-port.js";
+import { captureLogs, type LogCapture } from "#kit/testing/log-capture.js";
+import { startTestIssuer, type TestIssuer, type TokenClaims } from "#kit/testing/test-issuer.js";
 import { openMcpDatabase } from "../data/open-database.js";
 import { type McpServerOverrides, type RunningMcpServer, startMcpServer } from "../server.js";
 

@@ -2,8 +2,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import type { TestIssuer } from "../../kit/testing/test-issuer.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import type { TestIssuer } from "#kit/testing/test-issuer.js";
 import type { TestUser } from "./harness.js";
 
 export interface LoginStub {

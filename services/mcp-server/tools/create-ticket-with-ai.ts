@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ModelError } from "../../kit/model/index.js";
+import { ModelError } from "#kit/model/index.js";
 import { insertTicket } from "../data/tickets.js";
 import {
   TICKET_CATEGORIES,

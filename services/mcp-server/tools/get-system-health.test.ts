@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Principal } from "../../kit/auth/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
-import { captureLogs } from "../../kit/testing/log-capture.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { getSystemHealth } from "./get-system-health.js";
 import type { ToolContext } from "./tool.js";
 

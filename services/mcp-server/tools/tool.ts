@@ -1,10 +1,10 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { z } from "zod";
-import type { Principal } from "../../kit/auth/index.js";
-import type { ToolName } from "../../kit/contract/index.js";
-import type { Database, Queryable } from "../../kit/db/index.js";
-import type { Logger } from "../../kit/log/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
+import type { Principal } from "#kit/auth/index.js";
+import type { ToolName } from "#kit/contract/index.js";
+import type { Database, Queryable } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
 
 /** Facts about the running process that `get_system_health` reports. */
 export interface SystemFacts {

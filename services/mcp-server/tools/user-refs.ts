@@ -1,4 +1,4 @@
-import type { Queryable } from "../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 import { type DirectoryUser, findUser, someUserEmails } from "../data/users.js";
 import { resolveMe, userRef } from "./shapes.js";
 import { ToolError } from "./tool.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createEmbeddedProvider, EMBEDDED_MODEL } from "../../kit/model/index.js";
+import { createEmbeddedProvider, EMBEDDED_MODEL } from "#kit/model/index.js";
 import { parseTicketTriage, type TriageVocabulary, ticketTriageRequest } from "./ticket-triage.js";
 import { ticketTriageSkill } from "./ticket-triage-skill.js";
 

@@ -1,5 +1,5 @@
-import type { ChatRequest } from "../../kit/model/index.js";
-import { type EmbeddedSkill, lastUserText } from "../../kit/model/index.js";
+import type { ChatRequest } from "#kit/model/index.js";
+import { type EmbeddedSkill, lastUserText } from "#kit/model/index.js";
 import { TICKET_TRIAGE_TASK, TRIAGE_TITLE_MAX } from "./ticket-triage.js";
 
 /**

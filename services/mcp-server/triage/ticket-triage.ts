@@ -1,5 +1,5 @@
-import type { ChatCompletion, ChatRequest } from "../../kit/model/index.js";
-import { ModelError } from "../../kit/model/index.js";
+import type { ChatCompletion, ChatRequest } from "#kit/model/index.js";
+import { ModelError } from "#kit/model/index.js";
 
 /**
  * The ticket-triage task: free text → {title, category, priority}. One contract for every provider:

@@ -1,7 +1,7 @@
-import { loadConfig } from "../../kit/config/index.js";
-import { startEmbeddedPostgres } from "../../kit/db/index.js";
-import { createLogger } from "../../kit/log/index.js";
-import { startOrExit, stopOnSignals } from "../../kit/server/index.js";
+import { loadConfig } from "#kit/config/index.js";
+import { startEmbeddedPostgres } from "#kit/db/index.js";
+import { createLogger } from "#kit/log/index.js";
+import { startOrExit, stopOnSignals } from "#kit/server/index.js";
 
 /**
  * The stack's embedded PostgreSQL (docs/architecture.md, "Data"), started by `npm start` before

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { AgentService, type RunEvent } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import { plannerSkill } from "../../agent/planner/planner-skill.js";
-import type { RunningAgent } from "../../agent/server.js";
-import { hashPassword } from "../../identity/passwords/password-hash.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/index.js";
-import type { ChatCompletion, ChatRequest, ModelProvider } from "../../kit/model/index.js";
-import { configuredClientCredentials, createModelProvider } from "../../kit/service/index.js";
-import type { LogCapture } from "../../kit/testing/log-capture.js";
+import { AgentService, type RunEvent } from "#gen/supportext/agent/v1/agent_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/index.js";
+import { configuredClientCredentials, createModelProvider } from "#kit/service/index.js";
+import type { LogCapture } from "#kit/testing/log-capture.js";
+import { plannerSkill } from "#services/agent/planner/planner-skill.js";
+import type { RunningAgent } from "#services/agent/server.js";
+import { hashPassword } from "#services/identity/passwords/password-hash.js";
 import { startTestStack, type TestStack } from "./test-stack.js";
 
 /**

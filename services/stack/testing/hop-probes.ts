@@ -1,12 +1,12 @@
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { AgentService } from "../../../gen/supportext/agent/v1/agent_pb.js";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService } from "../../../gen/supportext/chat/v1/chat_pb.js";
-import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS, type ServiceCredentials } from "../../kit/auth/index.js";
-import { configuredClientCredentials } from "../../kit/service/index.js";
-import { createTokenExchangeClient } from "../../mcp-gateway/token/token-exchange-client.js";
+import { AgentService } from "#gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
+import { createTokenExchangeClient } from "#services/mcp-gateway/token/token-exchange-client.js";
 import type { TestStack } from "./test-stack.js";
 
 /** What one hop answers a user's token: accepted, or refused with a code. */

@@ -2,13 +2,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningIdentity, startIdentityServer } from "../../identity/server.js";
-import { parseConfig } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import { freePort } from "../../kit/testing/free-port.js";
-import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
-import { openMcpDatabase } from "../../mcp-server/data/open-database.js";
-import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.js";
+import { parseConfig } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import { freePort } from "#kit/testing/free-port.js";
+import { captureLogs, type LogCapture } from "#kit/testing/log-capture.js";
+import { type RunningIdentity, startIdentityServer } from "#services/identity/server.js";
+import { openMcpDatabase } from "#services/mcp-server/data/open-database.js";
+import { type RunningMcpServer, startMcpServer } from "#services/mcp-server/server.js";
 
 /**
  * The identity provider and the MCP server on loopback as a real MCP client meets them: the

@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { createClientCredentials, SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/index.js";
-import { freePort } from "../../kit/testing/free-port.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createClientCredentials, SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { freePort } from "#kit/testing/free-port.js";
 
 /** For the stack's tests: a stack started in a temporary DATA_DIR on free ports, whatever the shell exports. */
 export interface StackUnderTest {

@@ -6,22 +6,22 @@ import { type Client, createClient, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { AuthService } from "../../../gen/supportext/auth/v1/auth_pb.js";
-import { McpGatewayService } from "../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { type RunningAgent, startAgent } from "../../agent/server.js";
-import { type RunningChat, startChat } from "../../chat/server.js";
-import { seedAgentRegistrations } from "../../identity/agents/agent-registrations.js";
-import { type RunningIdentity, startIdentityServer } from "../../identity/server.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../kit/auth/index.js";
-import { type Config, parseConfig } from "../../kit/config/index.js";
-import type { Database } from "../../kit/db/index.js";
-import type { ModelProvider } from "../../kit/model/index.js";
-import { configuredClientCredentials } from "../../kit/service/index.js";
-import { freePort } from "../../kit/testing/free-port.js";
-import { captureLogs, type LogCapture } from "../../kit/testing/log-capture.js";
-import { type RunningGateway, startGateway } from "../../mcp-gateway/server.js";
-import { openMcpDatabase } from "../../mcp-server/data/open-database.js";
-import { type RunningMcpServer, startMcpServer } from "../../mcp-server/server.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { type Config, parseConfig } from "#kit/config/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { ModelProvider } from "#kit/model/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
+import { freePort } from "#kit/testing/free-port.js";
+import { captureLogs, type LogCapture } from "#kit/testing/log-capture.js";
+import { type RunningAgent, startAgent } from "#services/agent/server.js";
+import { type RunningChat, startChat } from "#services/chat/server.js";
+import { seedAgentRegistrations } from "#services/identity/agents/agent-registrations.js";
+import { type RunningIdentity, startIdentityServer } from "#services/identity/server.js";
+import { type RunningGateway, startGateway } from "#services/mcp-gateway/server.js";
+import { openMcpDatabase } from "#services/mcp-server/data/open-database.js";
+import { type RunningMcpServer, startMcpServer } from "#services/mcp-server/server.js";
 
 /**
  * The real identity provider, chat, MCP server, gateway and agent service on loopback, in this

@@ -3,7 +3,7 @@ import type {
   ConfirmToolCallResponse,
   StreamMessageResponse,
   Thread,
-} from "../../../../gen/supportext/chat/v1/chat_pb.js";
+} from "#gen/supportext/chat/v1/chat_pb.js";
 import type { Api } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { AssistantBubble, renderStoredMessage, userBubble } from "./message-render.js";

@@ -1,5 +1,5 @@
-import type { Agent } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import type { Thread } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import type { Agent } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { Thread } from "#gen/supportext/chat/v1/chat_pb.js";
 import type { Api } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import type { KeyValueStore } from "../key-value-store.js";

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { SCOPES, TOOL_NAMES, TOOL_SCOPES } from "../../../kit/contract/index.js";
-import type { ChatMessage, ChatRequest, ToolDefinition } from "../../../kit/model/index.js";
+import { SCOPES, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
+import type { ChatMessage, ChatRequest, ToolDefinition } from "#kit/model/index.js";
 import { type RunClock, runContextMessage } from "../../registry/run-context.js";
 import { SEED_AGENTS } from "../../registry/seed-agents.js";
 import { codeName } from "../../run/code-name.js";

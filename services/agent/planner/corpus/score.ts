@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { TOOL_SCOPES, type ToolName } from "../../../kit/contract/index.js";
+import { TOOL_SCOPES, type ToolName } from "#kit/contract/index.js";
 import type { CorpusEntry, CorpusRun } from "./corpus.js";
 
 /** Whether a tool only reads (its scope ends in ":read"). */

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import { forwardFrom, requirePrincipal } from "../../../kit/propagation/index.js";
+import type { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { forwardFrom, requirePrincipal } from "#kit/propagation/index.js";
 import type { AgentClient } from "../agent-client.js";
 import { usableToolsByAgent } from "../usable-tools.js";
 

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../../../kit/paging/index.js";
-import { requirePrincipal } from "../../../kit/propagation/index.js";
+import type { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { decodePageToken, encodePageToken, pageSizeOf } from "#kit/paging/index.js";
+import { requirePrincipal } from "#kit/propagation/index.js";
 import type { AgentClient } from "../agent-client.js";
 import type { ThreadCursor, ThreadStore } from "../thread-store.js";
 import { messageToProto, threadToProto } from "../to-proto.js";

@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { ChatService, Message } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import type { ChatService, Message } from "#gen/supportext/chat/v1/chat_pb.js";
 import { confirmToolCall, runTurn, type TurnDeps } from "../turn.js";
 
 type TurnMethods = Pick<ServiceImpl<typeof ChatService>, "sendMessage" | "streamMessage" | "confirmToolCall">;

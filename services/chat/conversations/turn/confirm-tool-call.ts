@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { requirePrincipal } from "../../../kit/propagation/index.js";
+import { requirePrincipal } from "#kit/propagation/index.js";
 import type { ThreadRow } from "../thread-store.js";
 import type { ConfirmationRow } from "../turn-store.js";
 import { driveTurn } from "./drive-turn.js";

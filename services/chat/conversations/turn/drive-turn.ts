@@ -1,6 +1,6 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import type { RunRequest } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { forwardFrom } from "../../../kit/propagation/index.js";
+import type { RunRequest } from "#gen/supportext/agent/v1/agent_pb.js";
+import { forwardFrom } from "#kit/propagation/index.js";
 import type { ThreadRow } from "../thread-store.js";
 import { confirmationToProto, messageToProto } from "../to-proto.js";
 import { agentLost } from "./agent-lost.js";

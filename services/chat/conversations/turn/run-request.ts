@@ -4,7 +4,7 @@ import {
   ConversationMessageSchema,
   Role,
   type RunRequest,
-} from "../../../../gen/supportext/agent/v1/agent_pb.js";
+} from "#gen/supportext/agent/v1/agent_pb.js";
 import type { MessageStatus, ThreadRow } from "../thread-store.js";
 import type { ConfirmationRow } from "../turn-store.js";
 import type { TurnDeps } from "./turn-events.js";

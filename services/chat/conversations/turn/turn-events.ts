@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import type { RunEvent } from "../../../../gen/supportext/agent/v1/agent_pb.js";
+import type { RunEvent } from "#gen/supportext/agent/v1/agent_pb.js";
 import {
   type Confirmation,
   type Message,
   type TurnResumed,
   TurnResumedSchema,
-} from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import type { Logger } from "../../../kit/log/index.js";
+} from "#gen/supportext/chat/v1/chat_pb.js";
+import type { Logger } from "#kit/log/index.js";
 import type { AgentClient } from "../agent-client.js";
 import type { ThreadStore } from "../thread-store.js";
 import type { TurnStore } from "../turn-store.js";

@@ -1,11 +1,6 @@
 import type { ConnectError } from "@connectrpc/connect";
-import {
-  type RunEvent,
-  StopReason,
-  type ToolCall,
-  type Usage,
-} from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import type { Message } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import { type RunEvent, StopReason, type ToolCall, type Usage } from "#gen/supportext/agent/v1/agent_pb.js";
+import type { Message } from "#gen/supportext/chat/v1/chat_pb.js";
 import type { MessageStatus } from "../thread-store.js";
 import { stopReasonName, toolCallToJson, usageToJson } from "../to-proto.js";
 import type { ConfirmationRow, NewConfirmation } from "../turn-store.js";

@@ -1,4 +1,4 @@
-import type { Config } from "../../../kit/config/index.js";
+import type { Config } from "#kit/config/index.js";
 
 /** How long each of the provider's models lives (`ttl` of the configuration), in seconds. */
 export function tokenLifetimes(config: Config) {

@@ -1,5 +1,5 @@
-import type { Database } from "../../../kit/db/index.js";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 
 /** Evicts never-used clients until one more fits; false when the table is full of clients in use. */
 export async function makeRoom(db: Database, maxClients: number, logger: Logger): Promise<boolean> {

@@ -1,5 +1,5 @@
-import type { Database } from "../../../kit/db/index.js";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { SlidingWindow } from "../../throttle/sliding-window.js";
 import { makeRoom } from "./client-eviction.js";
 import { addressOf, type LimitContext, refuse } from "./policy-context.js";

@@ -1,4 +1,4 @@
-import type { Logger } from "../../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { ClientAuthThrottle } from "../../throttle/client-auth-throttle.js";
 import { addressOf, type LimitContext, refuse } from "./policy-context.js";
 

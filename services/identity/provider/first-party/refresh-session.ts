@@ -1,5 +1,5 @@
-import { requestToken, TokenEndpointError } from "../../../kit/auth/index.js";
-import { outgoingCallHeaders } from "../../../kit/propagation/index.js";
+import { requestToken, TokenEndpointError } from "#kit/auth/index.js";
+import { outgoingCallHeaders } from "#kit/propagation/index.js";
 import { LOGIN_CLIENT_ID } from "../first-party-clients.js";
 import { OAUTH_ROUTES } from "../provider-configuration.js";
 import type { FirstPartySessionsDeps } from "./first-party-deps.js";

@@ -1,5 +1,5 @@
 import { type Client, errors, type Provider } from "oidc-provider";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RegisteredClient } from "../../clients/client-registry.js";
 import type { createTokenExchange } from "../../exchange/token-exchange.js";
 import type { Form } from "../../http/form-body.js";

@@ -1,6 +1,6 @@
 import type { Client, Provider } from "oidc-provider";
-import { describeChain } from "../../../kit/auth/index.js";
-import { currentCallScope } from "../../../kit/propagation/index.js";
+import { describeChain } from "#kit/auth/index.js";
+import { currentCallScope } from "#kit/propagation/index.js";
 import { TOKEN_EXCHANGE_GRANT } from "../../clients/client-registry.js";
 import { ACCESS_TOKEN_TYPE, actClaim, type ExchangeDecision } from "../../exchange/token-exchange.js";
 import { withExtraClaims } from "../token-extras.js";

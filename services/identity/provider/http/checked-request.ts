@@ -1,5 +1,5 @@
-import { dirtyStringIn, STRICT } from "../../../kit/input/index.js";
-import type { HttpRequest } from "../../../kit/server/index.js";
+import { dirtyStringIn, STRICT } from "#kit/input/index.js";
+import type { HttpRequest } from "#kit/server/index.js";
 import { parseParameters, parseQuery } from "../../input/request-parameters.js";
 
 /** What oidc-provider reads at most (its own body limit is 56 KiB; a little above, it refuses). */

@@ -1,8 +1,8 @@
 import { context } from "@opentelemetry/api";
-import { SCOPES } from "../../../kit/contract/index.js";
-import type { Logger } from "../../../kit/log/index.js";
-import { joinHttpRequest } from "../../../kit/propagation/index.js";
-import type { HttpRequest, HttpResponse } from "../../../kit/server/index.js";
+import { SCOPES } from "#kit/contract/index.js";
+import type { Logger } from "#kit/log/index.js";
+import { joinHttpRequest } from "#kit/propagation/index.js";
+import type { HttpRequest, HttpResponse } from "#kit/server/index.js";
 import { INTERACTION_PREFIX } from "../interaction/login-interaction.js";
 import { renderErrorPage, sendPage } from "../interaction/login-page.js";
 import { OAUTH_ROUTES } from "../provider-configuration.js";

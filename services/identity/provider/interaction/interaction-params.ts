@@ -1,4 +1,4 @@
-import type { HttpRequest } from "../../../kit/server/index.js";
+import type { HttpRequest } from "#kit/server/index.js";
 
 /** Where the provider sends the browser to sign in: `/oauth2/interaction/<uid>`. */
 export const INTERACTION_PREFIX = "/oauth2/interaction/";

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse } from "../../../kit/server/index.js";
+import type { HttpRequest, HttpResponse } from "#kit/server/index.js";
 import { renderErrorPage, sendPage } from "./login-page.js";
 import { showSignIn } from "./show-sign-in.js";
 import type { LoginInteractionDeps } from "./sign-in-deps.js";

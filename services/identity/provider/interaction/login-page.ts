@@ -1,4 +1,4 @@
-import type { HttpResponse } from "../../../kit/server/index.js";
+import type { HttpResponse } from "#kit/server/index.js";
 
 /** Everything the page shows comes from the request or the client: escaped, every time. */
 export function escapeHtml(text: string): string {

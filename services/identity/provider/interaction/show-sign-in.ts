@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse } from "../../../kit/server/index.js";
+import type { HttpRequest, HttpResponse } from "#kit/server/index.js";
 import {
   INTERACTION_PREFIX,
   type InteractionParams,

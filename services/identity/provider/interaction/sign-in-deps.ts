@@ -1,5 +1,5 @@
 import type { Provider } from "oidc-provider";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { SessionStore } from "../../sessions/session-store.js";
 import type { CheckCredentials } from "./verify-credentials.js";
 

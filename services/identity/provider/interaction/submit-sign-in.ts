@@ -1,5 +1,5 @@
 import type { InteractionResult, Provider } from "oidc-provider";
-import type { HttpRequest, HttpResponse } from "../../../kit/server/index.js";
+import type { HttpRequest, HttpResponse } from "#kit/server/index.js";
 import { clientAddressFrom } from "../../throttle/client-address.js";
 import type { UserRecord } from "../../users/user-store.js";
 import {

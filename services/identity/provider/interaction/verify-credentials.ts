@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { verifyPassword } from "../../passwords/password-hash.js";
 import type { LoginThrottle } from "../../throttle/login-throttle.js";
 import { normalizeEmail, publicUser, type UserRecord, type UserStore } from "../../users/user-store.js";

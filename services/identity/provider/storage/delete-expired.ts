@@ -1,4 +1,4 @@
-import type { Queryable } from "../../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /** Rows removed per call at most, so one prune never holds locks or a transaction for long. */
 export const DELETE_EXPIRED_BATCH = 1_000;

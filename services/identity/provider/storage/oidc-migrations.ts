@@ -1,4 +1,4 @@
-import type { Migration } from "../../../kit/db/index.js";
+import type { Migration } from "#kit/db/index.js";
 
 /**
  * The table behind oidc-provider's storage adapter (`sql-adapter.ts`). Ids carry an `oidc_` prefix so

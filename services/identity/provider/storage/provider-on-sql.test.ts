@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose";
 import { type Client, errors, Provider, type ResourceServer, type TokenPolicy } from "oidc-provider";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../../kit/db/index.js";
-import { type TestDatabase, testBackends } from "../../../kit/db/testing/test-backends.js";
+import type { Database } from "#kit/db/index.js";
+import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { OIDC_MIGRATIONS } from "./oidc-migrations.js";
 import { createSqlAdapterClass, storedId } from "./sql-adapter.js";
 

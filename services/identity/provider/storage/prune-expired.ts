@@ -1,5 +1,5 @@
-import type { Database } from "../../../kit/db/index.js";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { DELETE_EXPIRED_BATCH, deleteExpired } from "./delete-expired.js";
 
 /** How often expired rows are reclaimed (they are never returned meanwhile: only space is at stake). */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Adapter, type AdapterConstructor, type AdapterPayload, errors } from "oidc-provider";
-import type { Queryable } from "../../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /**
  * The models whose rows belong to a grant: `revokeByGrantId` removes them all, whichever model's

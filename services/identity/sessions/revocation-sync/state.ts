@@ -1,4 +1,4 @@
-import type { Logger } from "../../../kit/log/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { RevocationList } from "../revocation-list.js";
 import type { SessionStore } from "../session-store.js";
 

@@ -1,5 +1,5 @@
-import { tainted } from "../../../kit/testing/fuzz/hostile-text.js";
-import type { Random } from "../../../kit/testing/fuzz/seeded-random.js";
+import { tainted } from "#kit/testing/fuzz/hostile-text.js";
+import type { Random } from "#kit/testing/fuzz/seeded-random.js";
 import { BROKEN_PERCENT, cleanText, formComponent, headerValue, hostileText } from "./hostile-values.js";
 import type { RawRequest } from "./raw-http.js";
 

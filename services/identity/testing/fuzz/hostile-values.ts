@@ -1,5 +1,5 @@
-import { CONTROLS, UNICODE } from "../../../kit/testing/fuzz/hostile-text.js";
-import type { Random } from "../../../kit/testing/fuzz/seeded-random.js";
+import { CONTROLS, UNICODE } from "#kit/testing/fuzz/hostile-text.js";
+import type { Random } from "#kit/testing/fuzz/seeded-random.js";
 
 /**
  * Hostile text for parameters, header values and JSON strings: control characters, NUL, invalid

@@ -1,5 +1,5 @@
-import type { Database, Listening } from "../../../kit/db/index.js";
-import type { Logger } from "../../../kit/log/index.js";
+import type { Database, Listening } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import type { SlidingWindow } from "../sliding-window.js";
 import type { SharedEvent } from "./event.js";
 

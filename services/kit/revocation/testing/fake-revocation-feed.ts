@@ -5,7 +5,7 @@ import {
   RevokedSessionSchema,
   type WatchResponse,
   WatchResponseSchema,
-} from "../../../../gen/supportext/auth/v1/revocation_pb.js";
+} from "#gen/supportext/auth/v1/revocation_pb.js";
 import { AuthError } from "../../auth/auth-error.js";
 import type { Logger } from "../../log/logger.js";
 import { type ServiceServer, startServiceServer } from "../../server/service-server.js";

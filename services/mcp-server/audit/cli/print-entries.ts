@@ -1,4 +1,4 @@
-import { type Actor, describeChain } from "../../../kit/auth/index.js";
+import { type Actor, describeChain } from "#kit/auth/index.js";
 import type { AuditRecord } from "../../data/audit-log.js";
 
 /** The audit rows as `npm run audit` prints them: an aligned table, or JSON lines with `--json`. */

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AuditService } from "../../../../gen/supportext/audit/v1/audit_pb.js";
-import { AuthService } from "../../../../gen/supportext/auth/v1/auth_pb.js";
+import { AuditService } from "#gen/supportext/audit/v1/audit_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import type { AuditOutcome, AuditRecord } from "../../data/audit-log.js";
 import type { RawAuditFilter } from "../audit-filter.js";
 import { auditEntryFromProto, chainReportFromProto, outcomeToProto } from "../audit-proto.js";

@@ -1,4 +1,4 @@
-import type { Queryable } from "../../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 import { CHAINED_COLUMNS, type ChainedContent, chainHash, GENESIS_HASH } from "../chain-hash.js";
 
 const PAGE = 1_000;

@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type CheckpointBody, checkpointText, type SignedCheckpoint } from "../../../kit/audit/index.js";
-import type { Config } from "../../../kit/config/index.js";
+import { type CheckpointBody, checkpointText, type SignedCheckpoint } from "#kit/audit/index.js";
+import type { Config } from "#kit/config/index.js";
 
 /** Signs checkpoints of the audit chain's head as this MCP server. */
 export interface CheckpointSigner {

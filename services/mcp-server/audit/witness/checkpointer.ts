@@ -1,6 +1,6 @@
-import type { CheckpointReason } from "../../../kit/audit/index.js";
-import type { Database } from "../../../kit/db/index.js";
-import type { Logger } from "../../../kit/log/index.js";
+import type { CheckpointReason } from "#kit/audit/index.js";
+import type { Database } from "#kit/db/index.js";
+import type { Logger } from "#kit/log/index.js";
 import { readAuditHeadOrUndefined } from "../../data/audit-head.js";
 import { GENESIS_HASH } from "../chain-hash.js";
 import { verifyAuditChain } from "../verify-chain.js";

@@ -1,6 +1,6 @@
-import { SERVICE_IDS } from "../../../kit/auth/index.js";
-import type { Config } from "../../../kit/config/index.js";
-import { configuredClientCredentials } from "../../../kit/service/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import type { Config } from "#kit/config/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
 import type { AuditWitnessAccess } from "../audit-service.js";
 import { witnessKeys } from "./countersignature-check.js";
 import { createWitnessClient } from "./witness-client.js";

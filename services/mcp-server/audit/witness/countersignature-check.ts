@@ -1,11 +1,7 @@
 import * as jose from "jose";
-import type { Witnessed } from "../../../kit/audit/index.js";
-import {
-  COUNTERSIGNATURE_TYP,
-  checkpointSignatureProblem,
-  countersignedClaims,
-} from "../../../kit/audit/index.js";
-import { createRemoteKeySet } from "../../../kit/auth/index.js";
+import type { Witnessed } from "#kit/audit/index.js";
+import { COUNTERSIGNATURE_TYP, checkpointSignatureProblem, countersignedClaims } from "#kit/audit/index.js";
+import { createRemoteKeySet } from "#kit/auth/index.js";
 
 /** Where the identity service's public keys are (its JWKS), and who it is. */
 export interface WitnessKeys {

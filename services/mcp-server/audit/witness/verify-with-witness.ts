@@ -1,4 +1,4 @@
-import type { Queryable } from "../../../kit/db/index.js";
+import type { Queryable } from "#kit/db/index.js";
 import { type ChainProblem, type ChainReport, MAX_LISTED, verifyAuditChain } from "../verify-chain.js";
 import { type WitnessKeys, witnessedCheckpointProblem } from "./countersignature-check.js";
 import { type WitnessClient, WitnessUnavailableError } from "./witness-client.js";

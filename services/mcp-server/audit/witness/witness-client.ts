@@ -1,9 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AuditWitnessService } from "../../../../gen/supportext/audit/v1/witness_pb.js";
-import type { SignedCheckpoint } from "../../../kit/audit/index.js";
-import { checkpointToProto, type Witnessed, witnessedFromProto } from "../../../kit/audit/index.js";
-import { SERVICE_IDS, type ServiceCredentials } from "../../../kit/auth/index.js";
-import { createServiceClient } from "../../../kit/client/index.js";
+import { AuditWitnessService } from "#gen/supportext/audit/v1/witness_pb.js";
+import type { SignedCheckpoint } from "#kit/audit/index.js";
+import { checkpointToProto, type Witnessed, witnessedFromProto } from "#kit/audit/index.js";
+import { SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
+import { createServiceClient } from "#kit/client/index.js";
 
 /** The identity service's AuditWitnessService, as the MCP server (and its `npm run audit`) call it. */
 export interface WitnessClient {

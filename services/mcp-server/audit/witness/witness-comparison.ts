@@ -1,5 +1,5 @@
-import type { Witnessed } from "../../../kit/audit/index.js";
-import type { Queryable } from "../../../kit/db/index.js";
+import type { Witnessed } from "#kit/audit/index.js";
+import type { Queryable } from "#kit/db/index.js";
 
 /** A problem the witness's checkpoint reveals (same shape as the chain walk's problems). */
 export interface WitnessProblem {

@@ -4,7 +4,7 @@ import {
   type WitnessCheck,
   WitnessCheck_State,
   WitnessCheckSchema,
-} from "../../../../gen/supportext/audit/v1/audit_pb.js";
+} from "#gen/supportext/audit/v1/audit_pb.js";
 import type { Unwitnessed, WitnessStatus } from "../verify-chain.js";
 
 /** The witness part of a verify report as `VerifyAuditChain` carries it, both ways (the CLI prints the same text in both modes). */

@@ -5,11 +5,9 @@ import {
   StopReason,
   type ToolCall,
   ToolCallStatus,
-} from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { insertAgent } from "../../../agent/data/agents-table.js";
-import { REFRESH_MESSAGE } from "../../../agent/run/agent-loop.js";
-import { TOOL_NAMES } from "../../../kit/contract/index.js";
-import { createOpenAiCompatibleProvider } from "../../../kit/model/index.js";
+} from "#gen/supportext/agent/v1/agent_pb.js";
+import { TOOL_NAMES } from "#kit/contract/index.js";
+import { createOpenAiCompatibleProvider } from "#kit/model/index.js";
 import {
   chunk,
   pause,
@@ -17,7 +15,9 @@ import {
   startChatStreamServer,
   startEventStream,
   writeEach,
-} from "../../../kit/model/testing/chat-stream-server.js";
+} from "#kit/model/testing/chat-stream-server.js";
+import { insertAgent } from "#services/agent/data/agents-table.js";
+import { REFRESH_MESSAGE } from "#services/agent/run/agent-loop.js";
 import { type AgentTestStack, collectRun, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 let stack: AgentTestStack;

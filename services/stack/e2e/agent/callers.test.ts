@@ -1,9 +1,9 @@
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentService } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../../kit/auth/index.js";
-import { configuredClientCredentials } from "../../../kit/service/index.js";
+import { AgentService } from "#gen/supportext/agent/v1/agent_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**

@@ -4,14 +4,14 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolCallStatus } from "../../../../gen/supportext/agent/v1/agent_pb.js";
+import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
 import {
   ChatService,
   type Confirmation,
   type Message,
   MessageStatus,
-} from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import { createModelProvider } from "../../../kit/service/index.js";
+} from "#gen/supportext/chat/v1/chat_pb.js";
+import { createModelProvider } from "#kit/service/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**
@@ -171,7 +171,7 @@ describe.each([["2026-07-28"], ["2025-11-25"]])("confirmation before destruction
       )
     ).rows;
   const chainIntact = async () => {
-    const { verifyAuditChain } = await import("../../../mcp-server/audit/verify-chain.js");
+    const { verifyAuditChain } = await import("#services/mcp-server/audit/verify-chain.js");
     return (await verifyAuditChain(stack.base.mcpDb)).problems;
   };
 

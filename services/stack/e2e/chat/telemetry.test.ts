@@ -3,9 +3,9 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import { addSpanProcessor } from "../../../kit/telemetry/index.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { addSpanProcessor } from "#kit/telemetry/index.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**

@@ -2,9 +2,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StopReason } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { AuthService } from "../../../../gen/supportext/auth/v1/auth_pb.js";
-import { ChatService, MessageStatus } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import { StopReason } from "#gen/supportext/agent/v1/agent_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { ChatService, MessageStatus } from "#gen/supportext/chat/v1/chat_pb.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**

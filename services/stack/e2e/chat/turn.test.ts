@@ -1,13 +1,13 @@
 import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import { createAgentClient } from "../../../chat/conversations/agent-client.js";
-import { ThreadStore } from "../../../chat/conversations/thread-store.js";
-import { runTurn, type TurnEvent } from "../../../chat/conversations/turn.js";
-import { TurnStore } from "../../../chat/conversations/turn-store.js";
-import { SERVICE_IDS } from "../../../kit/auth/index.js";
-import { kCredential, kPrincipal } from "../../../kit/propagation/index.js";
-import { configuredClientCredentials } from "../../../kit/service/index.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { kCredential, kPrincipal } from "#kit/propagation/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
+import { createAgentClient } from "#services/chat/conversations/agent-client.js";
+import { ThreadStore } from "#services/chat/conversations/thread-store.js";
+import { runTurn, type TurnEvent } from "#services/chat/conversations/turn.js";
+import { TurnStore } from "#services/chat/conversations/turn-store.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**

@@ -4,21 +4,21 @@ import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@model
 import * as jose from "jose";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrowserOAuthProvider } from "../../../identity/oauth/testing/browser-provider.js";
-import { deny, signIn } from "../../../identity/oauth/testing/login-page-driver.js";
-import {
-  type LoopbackCallback,
-  startLoopbackCallback,
-} from "../../../identity/oauth/testing/loopback-callback.js";
-import { ROLE_SCOPES, type Role, TOOL_NAMES, TOOL_SCOPES } from "../../../kit/contract/index.js";
+import { ROLE_SCOPES, type Role, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
 import {
   type Browser,
   CHROMIUM_PATH,
   chromiumPresent,
   launchChromium,
   noChromiumMessage,
-} from "../../../kit/testing/chromium.js";
-import { type SelfSigned, selfSignedLoopbackCertificate } from "../../../kit/testing/self-signed.js";
+} from "#kit/testing/chromium.js";
+import { type SelfSigned, selfSignedLoopbackCertificate } from "#kit/testing/self-signed.js";
+import { BrowserOAuthProvider } from "#services/identity/oauth/testing/browser-provider.js";
+import { deny, signIn } from "#services/identity/oauth/testing/login-page-driver.js";
+import {
+  type LoopbackCallback,
+  startLoopbackCallback,
+} from "#services/identity/oauth/testing/loopback-callback.js";
 import { type OAuthStack, startOAuthStack } from "../../testing/oauth-stack.js";
 
 /**

@@ -1,9 +1,9 @@
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RevocationService } from "../../../../gen/supportext/auth/v1/revocation_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../../kit/auth/index.js";
-import { configuredClientCredentials } from "../../../kit/service/index.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 /**

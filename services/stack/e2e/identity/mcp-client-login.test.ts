@@ -4,9 +4,9 @@ import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loginThroughPage } from "../../../identity/oauth/testing/login-browser.js";
-import { InMemoryOAuthProvider } from "../../../identity/oauth/testing/recording-provider.js";
-import { TOOL_SCOPES } from "../../../kit/contract/index.js";
+import { TOOL_SCOPES } from "#kit/contract/index.js";
+import { loginThroughPage } from "#services/identity/oauth/testing/login-browser.js";
+import { InMemoryOAuthProvider } from "#services/identity/oauth/testing/recording-provider.js";
 import { type OAuthStack, startOAuthStack } from "../../testing/oauth-stack.js";
 
 /**

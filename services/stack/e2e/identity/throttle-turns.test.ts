@@ -1,8 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolCallStatus } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { ChatService, MessageStatus } from "../../../../gen/supportext/chat/v1/chat_pb.js";
+import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { ChatService, MessageStatus } from "#gen/supportext/chat/v1/chat_pb.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**

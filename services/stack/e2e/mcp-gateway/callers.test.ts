@@ -2,9 +2,9 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { McpGatewayService } from "../../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../../kit/auth/index.js";
-import { configuredClientCredentials } from "../../../kit/service/index.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 /**

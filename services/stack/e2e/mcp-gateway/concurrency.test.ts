@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashPassword } from "../../../identity/passwords/password-hash.js";
+import { hashPassword } from "#services/identity/passwords/password-hash.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 const USERS = 100;

@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type {
-  CallToolResponse,
-  McpGatewayService,
-} from "../../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { hashPassword } from "../../../identity/passwords/password-hash.js";
+import type { CallToolResponse, McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { hashPassword } from "#services/identity/passwords/password-hash.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 /**

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentService, ToolCallStatus } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { type RunningAgent, startAgent } from "../../../agent/server.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../../kit/auth/index.js";
-import { configuredClientCredentials } from "../../../kit/service/index.js";
-import { captureLogs } from "../../../kit/testing/log-capture.js";
-import { type RunningGateway, startGateway } from "../../../mcp-gateway/server.js";
+import { AgentService, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { configuredClientCredentials } from "#kit/service/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
+import { type RunningAgent, startAgent } from "#services/agent/server.js";
+import { type RunningGateway, startGateway } from "#services/mcp-gateway/server.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**

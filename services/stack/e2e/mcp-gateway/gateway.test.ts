@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOOL_NAMES } from "../../../kit/contract/index.js";
+import { TOOL_NAMES } from "#kit/contract/index.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 let stack: TestStack;

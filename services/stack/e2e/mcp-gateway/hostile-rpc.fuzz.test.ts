@@ -1,16 +1,16 @@
 import { type DescMethod, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { McpGatewayService } from "../../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { createCodeTable } from "../../../kit/testing/fuzz/code-table.js";
-import { callConnect } from "../../../kit/testing/fuzz/connect-call.js";
-import { hostileMessage } from "../../../kit/testing/fuzz/hostile-message.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { createCodeTable } from "#kit/testing/fuzz/code-table.js";
+import { callConnect } from "#kit/testing/fuzz/connect-call.js";
+import { hostileMessage } from "#kit/testing/fuzz/hostile-message.js";
 import {
   LONE_SURROGATES,
   passingText,
   REFUSED_CONTROLS,
   refusedText,
-} from "../../../kit/testing/fuzz/hostile-text.js";
-import { type Random, seededRandom } from "../../../kit/testing/fuzz/seeded-random.js";
+} from "#kit/testing/fuzz/hostile-text.js";
+import { type Random, seededRandom } from "#kit/testing/fuzz/seeded-random.js";
 import { type RpcTarget, rpcTargets } from "../../testing/fuzz/rpc-targets.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 

@@ -1,9 +1,9 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../../../gen/supportext/auth/v1/auth_pb.js";
-import { SessionAdminService } from "../../../../gen/supportext/auth/v1/session_admin_pb.js";
-import { sessionKeyPrefix } from "../../../mcp-gateway/gateway-service.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { SessionAdminService } from "#gen/supportext/auth/v1/session_admin_pb.js";
+import { sessionKeyPrefix } from "#services/mcp-gateway/gateway-service.js";
 import { type HopProbes, hopProbes, type ProbeResult } from "../../testing/hop-probes.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { signIn } from "../../../identity/oauth/testing/login-page-driver.js";
-import { CHROMIUM_PATH, chromiumPresent, launchChromium } from "../../../kit/testing/chromium.js";
+import { CHROMIUM_PATH, chromiumPresent, launchChromium } from "#kit/testing/chromium.js";
+import { signIn } from "#services/identity/oauth/testing/login-page-driver.js";
 
 /**
  * For .ci/conformance: runs the conformance command given as arguments and is the user's browser

@@ -1,4 +1,4 @@
-import { fullCodeFlow } from "../../../identity/oauth/testing/oauth-client-calls.js";
+import { fullCodeFlow } from "#services/identity/oauth/testing/oauth-client-calls.js";
 
 /**
  * For .ci/conformance: an MCP access token from the identity service at $ISSUER (the

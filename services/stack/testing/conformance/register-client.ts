@@ -1,4 +1,4 @@
-import { register } from "../../../identity/oauth/testing/oauth-client-calls.js";
+import { register } from "#services/identity/oauth/testing/oauth-client-calls.js";
 
 /**
  * For .ci/conformance: registers a public MCP client (RFC 7591) at the identity service, $ISSUER,

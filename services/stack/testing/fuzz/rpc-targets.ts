@@ -1,15 +1,15 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { AgentService } from "../../../../gen/supportext/agent/v1/agent_pb.js";
-import { AuditService } from "../../../../gen/supportext/audit/v1/audit_pb.js";
-import { AuditWitnessService } from "../../../../gen/supportext/audit/v1/witness_pb.js";
-import { AuthService } from "../../../../gen/supportext/auth/v1/auth_pb.js";
-import { RevocationService } from "../../../../gen/supportext/auth/v1/revocation_pb.js";
-import { SessionAdminService } from "../../../../gen/supportext/auth/v1/session_admin_pb.js";
-import { UserAdminService } from "../../../../gen/supportext/auth/v1/user_admin_pb.js";
-import { ChatService } from "../../../../gen/supportext/chat/v1/chat_pb.js";
-import { McpGatewayService } from "../../../../gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "../../../kit/auth/index.js";
-import { type CallingService, configuredClientCredentials } from "../../../kit/service/index.js";
+import { AgentService } from "#gen/supportext/agent/v1/agent_pb.js";
+import { AuditService } from "#gen/supportext/audit/v1/audit_pb.js";
+import { AuditWitnessService } from "#gen/supportext/audit/v1/witness_pb.js";
+import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
+import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { SessionAdminService } from "#gen/supportext/auth/v1/session_admin_pb.js";
+import { UserAdminService } from "#gen/supportext/auth/v1/user_admin_pb.js";
+import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { type CallingService, configuredClientCredentials } from "#kit/service/index.js";
 import type { TestStack } from "../test-stack.js";
 
 /** A Connect service of the stack, where it is served and the headers its permitted caller sends. */

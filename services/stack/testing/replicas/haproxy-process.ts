@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../../../kit/testing/free-port.js";
+import { freePort } from "#kit/testing/free-port.js";
 import { type BalancedService, haproxyConfig } from "./haproxy-config.js";
 
 /** Whether HAProxy can be run here (Debian's package; `.ci/run` installs it). */

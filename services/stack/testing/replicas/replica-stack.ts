@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, parseConfig } from "../../../kit/config/index.js";
-import { freePort } from "../../../kit/testing/free-port.js";
+import { type Config, parseConfig } from "#kit/config/index.js";
+import { freePort } from "#kit/testing/free-port.js";
 import type { StackBackend } from "../../stack-backends.js";
 import { balancing, type HaproxyProcess, startHaproxy } from "./haproxy-process.js";
 import {
