@@ -22,6 +22,10 @@ export function callSlots(slots: number): Interceptor {
       inFlight++;
       return Promise.resolve();
     }
+    // A call already past its deadline (or cancelled) fails now, not once a slot frees.
+    if (signal.aborted) {
+      return Promise.reject(ConnectError.from(signal.reason ?? new ConnectError("cancelled", Code.Canceled)));
+    }
     return new Promise<void>((resolve, reject) => {
       const take = () => {
         signal.removeEventListener("abort", giveUp);

@@ -1,6 +1,8 @@
 import * as http from "node:http";
 import * as https from "node:https";
 
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
 /**
  * One form POST to a token endpoint over node:http(s) with keep-alive, where the two ways of not
  * getting an answer are told apart (docs/mcp-gateway.md, "Deadlines"):
@@ -108,7 +110,16 @@ function postOnce(endpoint: string, options: TokenHttpOptions, timeoutMs: number
     });
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        // A token response is a few KiB; more is not a token endpoint speaking, and is not kept.
+        if (size > MAX_RESPONSE_BYTES) {
+          fail(new TokenHttpFailure("lost", `answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
       res.once("error", (err) => {
         done();
         reject(classify(failure ?? err, true, false));
@@ -125,7 +136,8 @@ function postOnce(endpoint: string, options: TokenHttpOptions, timeoutMs: number
 function classify(err: Error, connected: boolean, reused: boolean): Error {
   if (err instanceof TokenHttpFailure) return err;
   const code = (err as NodeJS.ErrnoException).code ?? "";
-  if (reused && code === "ECONNRESET") return new StaleSocket();
+  // A kept-alive socket the server had already closed: the request never reached it.
+  if (reused && (code === "ECONNRESET" || code === "EPIPE")) return new StaleSocket();
   if (!connected || CONNECT_CODES.has(code)) {
     return new TokenHttpFailure("connect", code ? describeCode(code) : err.message);
   }

@@ -261,7 +261,7 @@ export class McpSession {
         this.retire(conn);
         // Only a write that may have run must wait for the server to come back; a refused or
         // 404'd request never ran, so a server that is down is reported at once.
-        const mayHaveRun = keyed && !(err instanceof SdkHttpError) && causeCode(err) !== "ECONNREFUSED";
+        const mayHaveRun = keyed && !(err instanceof SdkHttpError) && !neverReachedServer(err);
         return await this.retry(op, mayHaveRun, options.signal);
       }
     } finally {
@@ -287,8 +287,7 @@ export class McpSession {
       } catch (err) {
         // Refused connections, and a 503 while a restarted server's verifiers catch up: the
         // request did not run.
-        const refused =
-          causeCode(err) === "ECONNREFUSED" || (err instanceof SdkHttpError && err.status === 503);
+        const refused = neverReachedServer(err) || (err instanceof SdkHttpError && err.status === 503);
         // While a restarting MCP server still refuses connections.
         const pause = backoffDelayMs(attempt, REFUSED_CONNECTION_BACKOFF);
         const late = pause > remainingMs(this.options.callTimeoutMs);
@@ -418,15 +417,15 @@ export class McpSession {
 /**
  * Whether a failed request may be sent again on a fresh session:
  * - 404 on the session id: the server rejected it before running anything — always safe;
- * - connection refused: it never reached the server — always safe;
+ * - connection refused or not connected in time: it never reached the server — always safe;
  * - other transport failures (reset mid-request): only for idempotent tools and keyed writes;
  * - a timeout or closed connection, where the server may still run the call: only for keyed
  *   writes, whose repeat the server answers with the first result (or waits for it).
  */
 function isRetryable(err: unknown, idempotent: boolean, keyed: boolean): boolean {
   if (err instanceof SdkHttpError) return err.status === 404;
+  if (neverReachedServer(err)) return true;
   const code = causeCode(err);
-  if (code === "ECONNREFUSED") return true;
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE" || code === "ECONNABORTED") {
     return idempotent || keyed;
   }
@@ -434,6 +433,12 @@ function isRetryable(err: unknown, idempotent: boolean, keyed: boolean): boolean
     return keyed && (err.code === SdkErrorCode.RequestTimeout || err.code === SdkErrorCode.ConnectionClosed);
   }
   return false;
+}
+
+/** Refused, or not connected within the connect bound: the request never reached the server. */
+function neverReachedServer(err: unknown): boolean {
+  const code = causeCode(err);
+  return code === "ECONNREFUSED" || code === "UND_ERR_CONNECT_TIMEOUT";
 }
 
 export function causeCode(err: unknown): string | undefined {
