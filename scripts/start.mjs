@@ -58,7 +58,7 @@ const out = join(cacheRoot, id);
 
 if (!existsSync(join(out, "services", "stack", "main.js"))) {
   const started = Date.now();
-  const { transform } = await import("esbuild");
+  const { transform, stop } = await import("esbuild");
   // Written aside and renamed into place: two `npm start`s compiling at once never see half a tree.
   const staging = `${out}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
@@ -76,6 +76,8 @@ if (!existsSync(join(out, "services", "stack", "main.js"))) {
     }),
   );
   writeFileSync(join(staging, "package.json"), packageJson);
+  // esbuild's service is a process of its own (26 MB): the stack has no use for it once compiled.
+  await stop();
   try {
     renameSync(staging, out);
   } catch {

@@ -8,7 +8,7 @@ import {
   SdkHttpError,
 } from "@modelcontextprotocol/client";
 import { scrubSecrets } from "#kit/log/index.js";
-import { causeCode } from "./session/mcp-session.js";
+import { causeCode } from "./session/failure-kinds.js";
 import { TokenExchangeError } from "./token/token-exchange-client.js";
 import { isSdkTransportText, readableUpstreamText, sdkStatusOf } from "./upstream-text.js";
 

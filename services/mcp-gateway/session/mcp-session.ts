@@ -1,13 +1,9 @@
 import {
   type CallToolResult,
-  Client,
+  type Client,
   type InputRequiredResult,
-  ProtocolError,
-  ProtocolErrorCode,
-  SdkError,
-  SdkErrorCode,
   SdkHttpError,
-  StreamableHTTPClientTransport,
+  type StreamableHTTPClientTransport,
   type Tool,
   TRACEPARENT_META_KEY,
 } from "@modelcontextprotocol/client";
@@ -16,11 +12,18 @@ import { IDEMPOTENCY_META_KEY, outgoingCallHeaders } from "#kit/propagation/inde
 import { backoffDelayMs, REFUSED_CONNECTION_BACKOFF, sleep } from "#kit/retry/index.js";
 import { mcpClientRequest } from "../telemetry.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
+import { authorizedFetch } from "./authorized-fetch.js";
 import { remainingMs, withDeadline } from "./call-deadline.js";
-import { answerQuestion, askedWithoutAnswer, type CallQuestions, questionsOf } from "./call-questions.js";
-import { nodeHttpFetch } from "./node-http-fetch.js";
-import { isModernRevision, type Prior, type ServerEra, type VersionPolicy } from "./server-era.js";
-import { sharedSchemaValidator } from "./shared-schema-validator.js";
+import { askedWithoutAnswer, type CallQuestions, questionsOf } from "./call-questions.js";
+import {
+  describe,
+  isInvalidRequestState,
+  isRetryable,
+  isStaleEra,
+  neverReachedServer,
+} from "./failure-kinds.js";
+import { type OpenedClient, openMcpClient } from "./open-client.js";
+import type { ServerEra, VersionPolicy } from "./server-era.js";
 
 export interface McpSessionOptions {
   readonly url: URL;
@@ -336,150 +339,17 @@ export class McpSession {
     return this.connecting;
   }
 
-  private async connect(): Promise<{ client: Client; adopted: boolean }> {
-    const transport = new StreamableHTTPClientTransport(this.options.url, {
-      fetch: (url, init) => this.authorizedFetch(url, init),
-      // A step-up challenge goes back to the caller (permission_denied): the gateway cannot widen
-      // what the user's own token grants.
-      onInsufficientScope: "throw",
-      // The gateway reconnects on demand (next call); no background retry loops per client.
-      reconnectionOptions: {
-        maxRetries: 0,
-        initialReconnectionDelay: 1000,
-        maxReconnectionDelay: 1000,
-        reconnectionDelayGrowFactor: 1,
-      },
+  private connect(): Promise<OpenedClient> {
+    return openMcpClient({
+      url: this.options.url,
+      clientVersion: this.options.clientVersion,
+      policy: this.options.policy,
+      era: this.options.era,
+      callTimeoutMs: this.options.callTimeoutMs,
+      fetch: (url, init) => authorizedFetch(this.options, this.subject, url, init),
+      onError: (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error"),
     });
-    const { policy, era } = this.options;
-    const legacyPin = policy.kind === "pinned" && !isModernRevision(policy.version);
-    const client = new Client(
-      { name: "support-ext-mcp-gateway", version: this.options.clientVersion },
-      {
-        jsonSchemaValidator: sharedSchemaValidator,
-        // Form elicitation: the tools' questions to the user travel through (docs/mcp-gateway.md,
-        // "Questions to the user"); the gateway never answers one by itself.
-        capabilities: { elicitation: { form: {} } },
-        inputRequired: { autoFulfill: false },
-        versionNegotiation: {
-          mode: policy.kind === "auto" ? "auto" : legacyPin ? "legacy" : { pin: policy.version },
-        },
-        // A 2025 revision pinned: the initialize handshake offers exactly that one.
-        ...(legacyPin ? { supportedProtocolVersions: [policy.version] } : {}),
-      },
-    );
-    client.onerror = (err) => this.options.logger.debug({ session: this.key, err }, "MCP transport error");
-    client.setRequestHandler("elicitation/create", (request) => answerQuestion(request.params));
-    // What the server speaks: adopted when known, else learned by this client's probe (another
-    // client's probe in flight is waited for, twice at most).
-    let prior: Prior | undefined;
-    let probe: { done: () => void } | undefined;
-    for (let waits = 0; !legacyPin; waits++) {
-      const turn = era.turn();
-      if ("wait" in turn && waits < 2) {
-        await turn.wait;
-        continue;
-      }
-      if ("prior" in turn) prior = adoptable(turn.prior, policy);
-      if ("probe" in turn) probe = turn.probe;
-      break;
-    }
-    try {
-      // The discover probe (or 2025 initialize) waits within the connecting call's deadline.
-      await client.connect(transport, {
-        timeout: remainingMs(this.options.callTimeoutMs),
-        ...(prior ? { prior } : {}),
-      });
-      if (!prior && !legacyPin) era.learn(client);
-    } catch (err) {
-      await client.close().catch(() => undefined);
-      throw err;
-    } finally {
-      probe?.done();
-    }
-    return { client, adopted: prior !== undefined };
   }
-
-  private async authorizedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
-    // One plain object for node:http, built once from the SDK's headers (docs/performance.md).
-    const headers: Record<string, string> = {};
-    const given = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
-    given.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const token = await this.options.tokenSource.tokenFor(this.subject);
-    if (token) headers.authorization = `Bearer ${token}`;
-    // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
-    Object.assign(headers, outgoingCallHeaders());
-    return nodeHttpFetch(url, { ...init, headers }, this.options.connectTimeoutMs);
-  }
-}
-
-/**
- * Whether a failed request may be sent again on a fresh session:
- * - 404 on the session id: the server rejected it before running anything — always safe;
- * - connection refused or not connected in time: it never reached the server — always safe;
- * - other transport failures (reset mid-request): only for idempotent tools and keyed writes;
- * - a timeout or closed connection, where the server may still run the call: only for keyed
- *   writes, whose repeat the server answers with the first result (or waits for it).
- */
-function isRetryable(err: unknown, idempotent: boolean, keyed: boolean): boolean {
-  if (err instanceof SdkHttpError) return err.status === 404;
-  if (neverReachedServer(err)) return true;
-  const code = causeCode(err);
-  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE" || code === "ECONNABORTED") {
-    return idempotent || keyed;
-  }
-  if (err instanceof SdkError) {
-    return keyed && (err.code === SdkErrorCode.RequestTimeout || err.code === SdkErrorCode.ConnectionClosed);
-  }
-  return false;
-}
-
-/** Refused, or not connected within the connect bound: the request never reached the server. */
-function neverReachedServer(err: unknown): boolean {
-  const code = causeCode(err);
-  return code === "ECONNREFUSED" || code === "UND_ERR_CONNECT_TIMEOUT";
-}
-
-export function causeCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e && typeof e === "object"; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof SdkHttpError) return `HTTP ${err.status}`;
-  return causeCode(err) ?? (err instanceof Error ? err.name : "error");
-}
-
-/** The shared verdict, when it fits the policy (a pinned modern revision the server offered). */
-function adoptable(prior: Prior, policy: VersionPolicy): Prior | undefined {
-  if (policy.kind === "auto") return prior;
-  return prior.kind === "modern" && prior.discover.supportedVersions.includes(policy.version)
-    ? prior
-    : undefined;
-}
-
-/**
- * Whether a request failed because the adopted verdict is stale (the server was replaced by one
- * that speaks another revision): refused before anything ran, so always safe to send again.
- */
-function isStaleEra(err: unknown): boolean {
-  if (err instanceof ProtocolError) return err.code === UNSUPPORTED_PROTOCOL_VERSION;
-  return err instanceof SdkHttpError && (err.status === 400 || err.status === 404);
-}
-
-const UNSUPPORTED_PROTOCOL_VERSION = -32022;
-
-/** The SDK's refusal of an echoed `requestState` (bad signature, expired, another principal's). */
-function isInvalidRequestState(err: unknown): boolean {
-  if (!(err instanceof ProtocolError) || err.code !== ProtocolErrorCode.InvalidParams) return false;
-  const data = err.data as { reason?: unknown } | undefined;
-  return data?.reason === "invalid_request_state" || /invalid or expired requeststate/i.test(err.message);
 }
 
 /** The caller's W3C trace in the request's `_meta` (2026-07-28), beside the `traceparent` header. */

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { causeCode } from "./mcp-session.js";
+import { causeCode } from "./failure-kinds.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
 
 let server: http.Server;
