@@ -1,14 +1,5 @@
-import {
-  Role,
-  StopReason,
-  type ToolCall,
-  ToolCallStatus,
-} from "#gen/supportext/agent/v1/agent_pb.js";
-import {
-  type Confirmation,
-  type Message,
-  MessageStatus,
-} from "#gen/supportext/chat/v1/chat_pb.js";
+import { Role, StopReason, type ToolCall, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { type Confirmation, type Message, MessageStatus } from "#gen/supportext/chat/v1/chat_pb.js";
 import { h, replaceChildren } from "../dom.js";
 import { renderToolArguments } from "./tool-arguments.js";
 
