@@ -23,9 +23,29 @@ export async function authorizedFetch(
   given.forEach((value, name) => {
     headers[name] = value;
   });
-  const token = await options.tokenSource.tokenFor(subject);
+  const token = await untilAborted(options.tokenSource.tokenFor(subject), init?.signal ?? undefined);
   if (token) headers.authorization = `Bearer ${token}`;
   // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
   Object.assign(headers, outgoingCallHeaders());
   return nodeHttpFetch(url, { ...init, headers }, options.connectTimeoutMs);
+}
+
+/** The shared exchange keeps going for the others; this request stops waiting when its signal aborts. */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return pending;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener("abort", stop, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", stop);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", stop);
+        reject(err);
+      },
+    );
+  });
 }

@@ -71,14 +71,15 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
       return cache.get(
         key,
         async () => {
-          // No caller signal: the exchange is shared by every concurrent caller of this key. It waits
-          // for a busy identity provider within the deadline of the call that started it (each
-          // caller's own MCP request stops waiting at its own deadline); a failure is not cached.
+          // No caller signal: the exchange is shared by every concurrent caller of this key, so no
+          // one caller's deadline ends it: it waits for a busy identity provider as long as the
+          // longer of the starting call's deadline and MCP_CALL_TIMEOUT, while each caller stops
+          // waiting at its own deadline (`authorized-fetch.ts`); a failure is not cached.
           const t = await options.client.exchange({
             subjectToken: credential,
             resource: options.resource,
             scopes: subject.scopes,
-            timeoutMs: remainingMs(options.fallbackTimeoutMs),
+            timeoutMs: Math.max(remainingMs(options.fallbackTimeoutMs), options.fallbackTimeoutMs),
             ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
           });
           return { token: t.accessToken, expiresAt: t.expiresAt };
