@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { SERVICE_IDS } from "#kit/auth/index.js";
+import { ROLE_SCOPES } from "#kit/contract/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { startFakeRevocationFeed } from "#kit/revocation/testing/fake-revocation-feed.js";
 import { freePort } from "#kit/testing/free-port.js";
@@ -43,5 +44,20 @@ export async function startBenchIdentity(issuer: TestIssuer) {
       await feed.stop();
       await new Promise<void>((r) => tokens.close(() => r()));
     },
+  };
+}
+
+/**
+ * The caller the gateway makes of the MCP server, as the MCP benches mint it: a viewer's exchanged
+ * token for `resource` (the viewer's scopes, and `act` naming the gateway and its agent).
+ */
+export function exchangedReaderClaims(resource: string) {
+  return {
+    sub: "u-bench-reader",
+    email: "reader@company.com",
+    roles: ["viewer"],
+    scope: ROLE_SCOPES.viewer.join(" "),
+    aud: resource,
+    act: { sub: "mcp-gateway", agent: "ticket-reader" },
   };
 }

@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ROLE_SCOPES } from "#kit/contract/index.js";
 import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
-import { startBenchIdentity } from "./bench-identity.js";
+import { exchangedReaderClaims, startBenchIdentity } from "./bench-identity.js";
 import { spawnMcpServer } from "./mcp-server-process.js";
 import { printRow, type Summary, summarize } from "./stats.js";
 
@@ -85,14 +85,7 @@ async function createBenchTicket(writer: Client): Promise<number> {
 async function connectArms(issuer: TestIssuer, resource: string, calls: number): Promise<Arm[]> {
   const mcpUrl = new URL(resource);
   // The reader looks like a gateway-exchanged viewer token: the dev principal's scopes, plus `act`.
-  const reader = {
-    sub: "u-bench-reader",
-    email: "reader@company.com",
-    roles: ["viewer"],
-    scope: ROLE_SCOPES.viewer.join(" "),
-    aud: resource,
-    act: { sub: "mcp-gateway", agent: "ticket-reader" },
-  };
+  const reader = exchangedReaderClaims(resource);
   const token = await issuer.mint(reader);
   // A new token on every request: the verified-token cache never hits, every call pays ES256.
   const fresh = await Promise.all(Array.from({ length: calls }, () => issuer.mint(reader)));

@@ -3,7 +3,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { ROLE_SCOPES } from "#kit/contract/index.js";
 import { freePort } from "#kit/testing/free-port.js";
 import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
-import { startBenchIdentity } from "./bench-identity.js";
+import { exchangedReaderClaims, startBenchIdentity } from "./bench-identity.js";
 import { type McpBenchChild, spawnMcpChild } from "./mcp-child.js";
 import { callGetTicket, closedLoop, connectV2, type LoadResult, type McpTarget } from "./mcp-load.js";
 import { formatMs, summarize } from "./stats.js";
@@ -127,14 +127,7 @@ async function mcpTargets(
   });
   const ticketId = (created.structuredContent as { ticket: { id: number } }).ticket.id;
   // The caller the gateway makes: a viewer's exchanged token (with `act`), reused across calls.
-  const reader = await issuer.mint({
-    sub: "u-bench-reader",
-    email: "reader@company.com",
-    roles: ["viewer"],
-    scope: ROLE_SCOPES.viewer.join(" "),
-    aud: resource,
-    act: { sub: "mcp-gateway", agent: "ticket-reader" },
-  });
+  const reader = await issuer.mint(exchangedReaderClaims(resource));
   return [
     { label: "SDK floor", url: servers.floorUrl, process: servers.floor, ticketId },
     {

@@ -1,5 +1,6 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { SERVICE_AUTHORIZATION_HEADER, type ServiceCredentials } from "../auth/service-identity.js";
+import { untilAborted } from "../retry/until-aborted.js";
 import { currentCallScope } from "./call-scope.js";
 import { kActingAgent } from "./context-keys.js";
 
@@ -15,31 +16,14 @@ export function createServiceCredentialInterceptor(
 ): Interceptor {
   return (next) => async (req) => {
     const agent = req.contextValues.get(kActingAgent) ?? currentCallScope()?.actingAgent;
-    const token = await withinCall(credentials.tokenFor(audience, agent), req.signal);
+    // The credential's fetch is shared by every caller and bounded by its own timeout; this call
+    // stops waiting at its own deadline (or cancellation) and leaves the fetch to the others.
+    const token = await untilAborted(credentials.tokenFor(audience, agent), req.signal).catch(
+      (err: unknown) => {
+        throw ConnectError.from(err);
+      },
+    );
     req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${token}`);
     return next(req);
   };
-}
-
-/**
- * The credential's fetch is shared by every caller and bounded by its own timeout; a call whose
- * deadline passes (or which is cancelled) while it waits stops waiting then, with its own reason,
- * and leaves the fetch to the others.
- */
-function withinCall<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const stop = () => reject(ConnectError.from(signal.reason));
-    signal.addEventListener("abort", stop, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener("abort", stop);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", stop);
-        reject(err);
-      },
-    );
-  });
 }

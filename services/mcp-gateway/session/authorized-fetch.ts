@@ -1,4 +1,5 @@
 import { outgoingCallHeaders } from "#kit/propagation/index.js";
+import { untilAborted } from "#kit/retry/index.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
 
@@ -28,24 +29,4 @@ export async function authorizedFetch(
   // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
   Object.assign(headers, outgoingCallHeaders());
   return nodeHttpFetch(url, { ...init, headers }, options.connectTimeoutMs);
-}
-
-/** The shared exchange keeps going for the others; this request stops waiting when its signal aborts. */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return pending;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const stop = () => reject(signal.reason);
-    signal.addEventListener("abort", stop, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener("abort", stop);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", stop);
-        reject(err);
-      },
-    );
-  });
 }

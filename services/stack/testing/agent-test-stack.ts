@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, type RunEvent } from "#gen/supportext/agent/v1/agent_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/index.js";
+import { createServiceCredentialInterceptor } from "#kit/propagation/index.js";
 import { configuredClientCredentials, createModelProvider } from "#kit/service/index.js";
 import type { LogCapture } from "#kit/testing/log-capture.js";
 import { plannerSkill } from "#services/agent/planner/planner-skill.js";
@@ -54,13 +55,8 @@ export async function startAgentTestStack(env: Record<string, string> = {}): Pro
   const agent = base.agent;
   const logs = base.logs.agent;
   const chatCredentials = configuredClientCredentials(base.config, SERVICE_IDS.chat);
-  const asChat: Interceptor = (next) => async (req) => {
-    req.header.set(
-      SERVICE_AUTHORIZATION_HEADER,
-      `Bearer ${await chatCredentials.tokenFor(SERVICE_IDS.agent)}`,
-    );
-    return next(req);
-  };
+  // Calls the agent service as chat does: chat's own service credential beside the user's token.
+  const asChat = createServiceCredentialInterceptor(chatCredentials, SERVICE_IDS.agent);
   const client = createClient(
     AgentService,
     createGrpcTransport({ baseUrl: agent.url, interceptors: [asChat] }),

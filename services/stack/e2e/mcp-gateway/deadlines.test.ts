@@ -4,11 +4,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
-import { SERVICE_AUTHORIZATION_HEADER, SERVICE_IDS } from "#kit/auth/index.js";
+import { SERVICE_IDS } from "#kit/auth/index.js";
+import { createServiceCredentialInterceptor } from "#kit/propagation/index.js";
 import { configuredClientCredentials } from "#kit/service/index.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
 import { type RunningAgent, startAgent } from "#services/agent/server.js";
@@ -177,13 +178,8 @@ async function startChain(tokenUrl: string) {
     databaseUrl ? { databaseSchema: `agent_${randomBytes(5).toString("hex")}` } : {},
   );
   const chatCredentials = configuredClientCredentials(config, SERVICE_IDS.chat);
-  const asChat: Interceptor = (next) => async (req) => {
-    req.header.set(
-      SERVICE_AUTHORIZATION_HEADER,
-      `Bearer ${await chatCredentials.tokenFor(SERVICE_IDS.agent)}`,
-    );
-    return next(req);
-  };
+  // Calls the agent service as chat does: chat's own service credential beside the user's token.
+  const asChat = createServiceCredentialInterceptor(chatCredentials, SERVICE_IDS.agent);
   const client = createClient(
     AgentService,
     createGrpcTransport({ baseUrl: agent.url, interceptors: [asChat] }),
