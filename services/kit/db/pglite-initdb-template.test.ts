@@ -1,0 +1,76 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPgliteDatabase } from "./pglite-database.js";
+import { initdbTemplateAt, isNewDataDir } from "./pglite-initdb-template.js";
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "initdb-template-"));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Every relation initdb makes, by name: a database from the template must hold exactly these. */
+async function catalog(query: (sql: string) => Promise<{ rows: unknown[] }>): Promise<string[]> {
+  const { rows } = await query("SELECT relname FROM pg_class ORDER BY relname");
+  return (rows as { relname: string }[]).map((r) => r.relname);
+}
+
+describe("the initdb template", () => {
+  it("is made once, kept in its file, and seeds a database with exactly initdb's catalog", async () => {
+    const path = join(root, "cache", "initdb.tar");
+    const template = initdbTemplateAt(path);
+    const first = await template.get();
+    expect(existsSync(path)).toBe(true);
+    expect(await template.get()).toBe(first);
+    expect((await readFile(path)).byteLength).toBe(first.size);
+
+    const fromTemplate = await openPgliteDatabase(join(root, "seeded"), template);
+    const initdb = await PGlite.create();
+    try {
+      expect(await catalog((sql) => fromTemplate.query(sql))).toEqual(
+        await catalog((sql) => initdb.query(sql)),
+      );
+    } finally {
+      await fromTemplate.close();
+      await initdb.close();
+    }
+  });
+
+  it("a database seeded from it keeps what is written across a reopen, which does not reseed it", async () => {
+    const template = initdbTemplateAt(join(root, "reopen.tar"));
+    const dir = join(root, "reopened");
+    const db = await openPgliteDatabase(dir, template);
+    await db.query("CREATE TABLE kept (x int)");
+    await db.query("INSERT INTO kept VALUES (42)");
+    await db.close();
+    const again = await openPgliteDatabase(dir, template);
+    try {
+      expect((await again.query<{ x: number }>("SELECT x FROM kept")).rows).toEqual([{ x: 42 }]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("a damaged template file is thrown away and the database made by initdb instead", async () => {
+    const path = join(root, "damaged.tar");
+    await writeFile(path, "not a tarball of a PostgreSQL cluster");
+    const db = await openPgliteDatabase(join(root, "after-damage"), initdbTemplateAt(path));
+    try {
+      expect((await db.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("only a missing or empty directory counts as new", async () => {
+    expect(await isNewDataDir(join(root, "missing"))).toBe(true);
+    expect(await isNewDataDir(join(root, "reopened"))).toBe(false);
+  });
+});
