@@ -51,8 +51,18 @@ const THIS_TEST = "services/stack/adding-a-tool.test.ts";
 const NEW_TOOL = "get_ticket_history";
 /** An agent an administrator registers with its own list (docs/identity.md, "Registered agents"). */
 const HAND_REGISTERED = { agentId: "triage-bot", allowedTools: ["get_ticket", "list_tickets"] };
-/** What a checkout holds that is not the repository's (.gitignore), and the copy gets by a link or not at all. */
-const NOT_COPIED = new Set(["node_modules", ".git", ".data", "dist", "coverage", ".tmp"]);
+/**
+ * What a checkout holds that is not the repository's: .git and the directories .gitignore names (the copy
+ * gets node_modules by a link, the rest not at all). `.cache/` among them: other tests' `npm start` write
+ * and rename its build directories while this copy is made.
+ */
+const NOT_COPIED = new Set([
+  ".git",
+  ...readFileSync(join(root, ".gitignore"), "utf8")
+    .split("\n")
+    .filter((line) => /^[^#*!][^*]*\/$/.test(line.trim()))
+    .map((line) => line.trim().slice(0, -1)),
+]);
 const READY_MS = 240_000;
 
 const copy = mkdtempSync(join(tmpdir(), "adding-a-tool-"));

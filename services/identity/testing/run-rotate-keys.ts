@@ -10,7 +10,7 @@ export function runRotateKeys(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "services/identity/keys/rotate-keys.ts", ...args, ...schemaArgs],
+      ["--liftoff-only", "--import", "tsx", "services/identity/keys/rotate-keys.ts", ...args, ...schemaArgs],
       { env: { PATH: process.env.PATH ?? "", ...chat.env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
