@@ -8,7 +8,7 @@
 // fields, so `log` stays a leaf); `server` is the bootstrap; `service` wires a service's parts from
 // the product's `Config`. Test files and test helpers (`testing/`) may reach any layer.
 const KIT_LAYERS = [
-  ["config", "retry", "input", "paging", "contract", "audit", "log"],
+  ["config", "retry", "input", "paging", "contract", "audit", "log", "http"],
   ["auth"],
   ["telemetry"],
   ["propagation"],

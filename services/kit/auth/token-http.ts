@@ -1,5 +1,4 @@
-import * as http from "node:http";
-import * as https from "node:https";
+import { keepAlivePool, keepAliveRequest } from "../http/index.js";
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -39,10 +38,7 @@ export interface TokenHttpAnswer {
 
 // Sockets are reused across requests; many concurrent exchanges queue here rather than open
 // thousands of connections to the identity provider (the queue is waiting, bounded by the deadline).
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+const pool = keepAlivePool(64);
 
 /** Socket errors meaning nothing answers there (a real outage), as opposed to a slow answer. */
 const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -62,18 +58,20 @@ class StaleSocket extends Error {}
 
 function postOnce(endpoint: string, options: TokenHttpOptions, timeoutMs: number): Promise<TokenHttpAnswer> {
   const url = new URL(endpoint);
-  const agent = agents[url.protocol as keyof typeof agents];
-  if (!agent) return Promise.reject(new TokenHttpFailure("connect", `unsupported protocol ${url.protocol}`));
   if (options.signal?.aborted) return Promise.reject(new TokenHttpFailure("cancelled", "cancelled"));
   const body = Buffer.from(options.body);
   return new Promise<TokenHttpAnswer>((resolve, reject) => {
-    const send = url.protocol === "https:" ? https.request : http.request;
-    const req = send(url, {
+    const opened = keepAliveRequest(pool, url, {
       method: "POST",
-      agent,
       headers: { ...options.headers, "content-length": String(body.byteLength) },
+      connectTimeoutMs: options.connectTimeoutMs,
+      connectTimeout: (ms) => new TokenHttpFailure("connect", `no connection within ${ms} ms`),
     });
-    let connected = false;
+    if (opened === undefined) {
+      reject(new TokenHttpFailure("connect", `unsupported protocol ${url.protocol}`));
+      return;
+    }
+    const { req, connected } = opened;
     let failure: Error | undefined;
     const fail = (err: Error) => {
       failure ??= err;
@@ -89,24 +87,9 @@ function postOnce(endpoint: string, options: TokenHttpOptions, timeoutMs: number
       clearTimeout(deadline);
       options.signal?.removeEventListener("abort", onAbort);
     };
-    req.once("socket", (socket) => {
-      if (!socket.connecting) {
-        connected = true;
-        return;
-      }
-      const bound = setTimeout(
-        () => fail(new TokenHttpFailure("connect", `no connection within ${options.connectTimeoutMs} ms`)),
-        options.connectTimeoutMs,
-      );
-      socket.once("connect", () => {
-        connected = true;
-        clearTimeout(bound);
-      });
-      socket.once("close", () => clearTimeout(bound));
-    });
     req.once("error", (err: NodeJS.ErrnoException) => {
       done();
-      reject(classify(failure ?? err, connected, req.reusedSocket));
+      reject(classify(failure ?? err, connected(), req.reusedSocket));
     });
     req.once("response", (res) => {
       const chunks: Buffer[] = [];

@@ -1,7 +1,6 @@
 import { setMaxListeners } from "node:events";
-import * as http from "node:http";
-import * as https from "node:https";
 import { Readable } from "node:stream";
+import { keepAlivePool, keepAliveRequest } from "#kit/http/index.js";
 import { BufferedResponse } from "./buffered-response.js";
 
 /**
@@ -22,10 +21,7 @@ import { BufferedResponse } from "./buffered-response.js";
  *   undici's does (`UND_ERR_CONNECT_TIMEOUT`). Waiting for the answer is the caller's to bound
  *   (docs/mcp-gateway.md, "Deadlines").
  */
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 256 }),
-};
+const pool = keepAlivePool(256);
 
 // A transport's signal is shared by all its concurrent requests, one listener each while they run:
 // many is normal there, not a leak, so the default warning threshold (10) is lifted once per signal.
@@ -39,15 +35,21 @@ export function nodeHttpFetch(
   const url = typeof input === "string" ? new URL(input) : input;
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const agent = agents[url.protocol as keyof typeof agents];
-  if (!agent) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
   const body = requestBody(init.body);
   const headers = headerRecord(init.headers);
   if (body !== undefined) headers["content-length"] = String(body.byteLength);
 
+  const opened = keepAliveRequest(pool, url, {
+    method: init.method ?? "GET",
+    headers,
+    connectTimeoutMs,
+    // As undici's fetch fails a connect timeout.
+    connectTimeout: (ms) =>
+      Object.assign(new Error(`no connection within ${ms} ms`), { code: "UND_ERR_CONNECT_TIMEOUT" }),
+  });
+  if (opened === undefined) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
+  const { req } = opened;
   return new Promise<Response>((resolve, reject) => {
-    const send = url.protocol === "https:" ? https.request : http.request;
-    const req = send(url, { method: init.method ?? "GET", headers, agent });
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
     const unlink = () => signal?.removeEventListener("abort", onAbort);
     if (signal && !sharedSignals.has(signal)) {
@@ -55,7 +57,6 @@ export function nodeHttpFetch(
       sharedSignals.add(signal);
     }
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (connectTimeoutMs !== undefined) boundConnect(req, connectTimeoutMs);
 
     req.once("error", (err) => {
       unlink();
@@ -89,21 +90,6 @@ export function nodeHttpFetch(
       });
     });
     req.end(body);
-  });
-}
-
-/** Fails `req` when its new socket has not connected within `ms` (a reused one is connected already). */
-function boundConnect(req: http.ClientRequest, ms: number): void {
-  req.once("socket", (socket) => {
-    if (!socket.connecting) return;
-    const timer = setTimeout(() => {
-      const err = Object.assign(new Error(`no connection within ${ms} ms`), {
-        code: "UND_ERR_CONNECT_TIMEOUT",
-      });
-      req.destroy(err);
-    }, ms);
-    socket.once("connect", () => clearTimeout(timer));
-    socket.once("close", () => clearTimeout(timer));
   });
 }
 
