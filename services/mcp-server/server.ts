@@ -65,6 +65,7 @@ export async function startMcpServer(
   } catch (err) {
     // Port taken, say: give back what we opened, or a retry in this process finds it still held.
     await opening?.close().catch(() => undefined);
+    await parts?.checkpointer.stop();
     if (parts && !overrides.revocations) await parts.revocations.close().catch(() => undefined);
     if (!overrides.database) await database.close();
     throw err;

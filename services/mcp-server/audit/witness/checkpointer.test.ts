@@ -192,6 +192,18 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
     await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`interval@${rows}`]);
   });
 
+  it("stop (a start-up that failed after start): no interval checkpoint after it, and no closing one", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const witness = fakeWitness();
+    const { checkpointer } = setUp(witness, 1_000);
+    await started(checkpointer, witness);
+    await append(2, () => checkpointer.appended());
+    await checkpointer.stop();
+    vi.advanceTimersByTime(EVERY_MS * 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(reasons(witness)).toEqual([]);
+  });
+
   it("waits out a witness outage, logging it once per outage, and signs when it answers again", async () => {
     const witness = fakeWitness();
     witness.down = true;

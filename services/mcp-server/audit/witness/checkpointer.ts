@@ -17,6 +17,11 @@ export interface Checkpointer {
   appended(): void;
   /** At shutdown, once nothing appends any more: the closing checkpoint. */
   close(): Promise<void>;
+  /**
+   * When the server never started serving (start-up failed after `start`): no more checkpoints, and
+   * the one under way finished, without a closing one — no call ran, and the database closes next.
+   */
+  stop(): Promise<void>;
   /** Why checkpoints are suspended (the chain is broken), or undefined. */
   suspended(): string | undefined;
 }
@@ -87,6 +92,10 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
     async close() {
       clearInterval(timer);
       await enqueue("shutdown");
+    },
+    async stop() {
+      clearInterval(timer);
+      await queue;
     },
     suspended: () => state.suspendedBecause,
   };
