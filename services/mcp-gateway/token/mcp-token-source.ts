@@ -1,5 +1,5 @@
 import type { Principal } from "#kit/auth/index.js";
-import { RenewingTokenCache } from "#kit/auth/index.js";
+import { RenewingTokenCache, TokenEndpointError } from "#kit/auth/index.js";
 import { currentTelemetry } from "#kit/propagation/index.js";
 import { remainingMs } from "../session/call-deadline.js";
 import { gatewayMetrics } from "../telemetry.js";
@@ -68,27 +68,39 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
       if (credential === undefined && !p.anonymous) return undefined;
       const key = `${p.sessionId}\n${p.userId}\n${subject.agentId}\n${subject.scopes.join(" ")}`;
       const metrics = currentTelemetry();
-      return cache.get(
-        key,
-        async () => {
-          // No caller signal: the exchange is shared by every concurrent caller of this key, so no
-          // one caller's deadline ends it: it waits for a busy identity provider as long as the
-          // longer of the starting call's deadline and MCP_CALL_TIMEOUT, while each caller stops
-          // waiting at its own deadline (`authorized-fetch.ts`); a failure is not cached.
-          const t = await options.client.exchange({
-            subjectToken: credential,
-            resource: options.resource,
-            scopes: subject.scopes,
-            timeoutMs: Math.max(remainingMs(options.fallbackTimeoutMs), options.fallbackTimeoutMs),
-            ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
-          });
-          return { token: t.accessToken, expiresAt: t.expiresAt };
-        },
-        // Hits and misses of the cache (docs/architecture.md, "Telemetry").
-        (result) => {
-          if (metrics) gatewayMetrics(metrics).exchangeCache.inc({ result });
-        },
-      );
+      const exchangeOnce = () =>
+        cache.get(
+          key,
+          async () => {
+            // No caller signal: the exchange is shared by every concurrent caller of this key, so no
+            // one caller's deadline ends it: it waits for a busy identity provider as long as the
+            // longer of the starting call's deadline and MCP_CALL_TIMEOUT, while each caller stops
+            // waiting at its own deadline (`authorized-fetch.ts`); a failure is not cached.
+            const t = await options.client.exchange({
+              subjectToken: credential,
+              resource: options.resource,
+              scopes: subject.scopes,
+              timeoutMs: Math.max(remainingMs(options.fallbackTimeoutMs), options.fallbackTimeoutMs),
+              ...(subject.actorToken ? { actorToken: subject.actorToken } : {}),
+            });
+            return { token: t.accessToken, expiresAt: t.expiresAt };
+          },
+          // Hits and misses of the cache (docs/architecture.md, "Telemetry").
+          (result) => {
+            if (metrics) gatewayMetrics(metrics).exchangeCache.inc({ result });
+          },
+        );
+      for (;;) {
+        try {
+          return await exchangeOnce();
+        } catch (err) {
+          // A shared exchange ends at the bound of the call that started it; a caller that joined it
+          // with a later deadline asks again while its own deadline lasts (each new exchange is bounded
+          // by at least that deadline, so this ends by it).
+          if (!(err instanceof TokenEndpointError && err.error === "timed_out") || remainingMs(0) === 0)
+            throw err;
+        }
+      }
     },
     dropSession: (sessionId) => cache.drop((key) => key.startsWith(`${sessionId}\n`)),
   };
