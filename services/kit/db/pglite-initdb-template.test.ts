@@ -20,7 +20,8 @@ async function catalog(query: (sql: string) => Promise<{ rows: unknown[] }>): Pr
   return (rows as { relname: string }[]).map((r) => r.relname);
 }
 
-describe("the initdb template", () => {
+// Two initdb runs in WebAssembly (the template, and the reference): minutes on a busy 2-core machine.
+describe("the initdb template", { timeout: 180_000 }, () => {
   it("is made once, kept in its file, and seeds a database with exactly the catalog initdb makes", async () => {
     const path = join(root, "cache", "initdb.tar");
     const template = initdbTemplateAt(path);
