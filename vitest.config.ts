@@ -7,10 +7,10 @@ export default defineConfig({
     testTimeout: 30_000,
     // A whole stack starting on a busy 2-core machine (several files at once) can take over a minute.
     hookTimeout: 120_000,
-    // Each test file starts its own servers on ephemeral loopback ports; files run in parallel.
+    // Each test file starts its own servers on loopback ports (kit/testing/free-port.ts); files run in parallel.
     pool: "forks",
-    // PGlite on V8's baseline WebAssembly compiler only, as the stack runs it (services/stack/service-spawn.ts):
-    // measured on 2 cores, a process opening PGlite takes 1.0 s instead of 2.7 s.
+    // PGlite on V8's baseline WebAssembly compiler only, as a stack on PGlite runs it: measured on 2 cores,
+    // a process opening PGlite takes 1.0 s instead of 2.7 s (docs/performance.md, "Embedded PGlite").
     execArgv: ["--liftoff-only"],
     // Vitest's default is one worker per core but one (2 cores: one file at a time), while most files
     // spend their time waiting on servers and child processes: one more worker than cores. Measured

@@ -9,12 +9,13 @@ const EXIT_WITH_RUNNER = fileURLToPath(
 );
 
 /**
- * PGlite (the only WebAssembly here) on V8's baseline compiler only: its optimising tier-up compiles
- * PostgreSQL's largest functions in the background for seconds of CPU, and holds up the process's exit
- * until they finish, for no gain on a database whose time goes to file I/O (docs/performance.md,
- * "Embedded PGlite: a new database"). No effect on JavaScript, nor on the embedded PostgreSQL.
+ * On PGlite (`STACK_DATABASE=pglite`, which every service of such a stack gets), V8's baseline
+ * WebAssembly compiler only: the optimising tier-up compiles PostgreSQL's largest functions in the
+ * background for seconds of CPU, and holds up the process's exit until they finish, for no gain on a
+ * database whose time goes to file I/O (docs/performance.md, "Embedded PGlite: a new database").
+ * Not on the embedded PostgreSQL: there the only WebAssembly is undici's HTTP parser, left as it is.
  */
-const WASM_BASELINE_ONLY = ["--liftoff-only"];
+const wasmFlags = (env: NodeJS.ProcessEnv) => (env.STACK_DATABASE === "pglite" ? ["--liftoff-only"] : []);
 
 /**
  * Starts one service's process under the runner. exit-with-runner loads before the service's own
@@ -24,7 +25,7 @@ const WASM_BASELINE_ONLY = ["--liftoff-only"];
  */
 export function spawnService(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(process.execPath, [...WASM_BASELINE_ONLY, ...loader, "--import", EXIT_WITH_RUNNER, entry], {
+  return spawn(process.execPath, [...wasmFlags(env), ...loader, "--import", EXIT_WITH_RUNNER, entry], {
     // The IPC channel lets the service notice the runner's death, however it died (see
     // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
     // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took

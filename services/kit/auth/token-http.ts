@@ -1,4 +1,4 @@
-import { keepAlivePool, keepAliveRequest } from "../http/index.js";
+import { keepAlivePool, keepAliveRequest } from "../http/keep-alive-request.js";
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 

@@ -107,8 +107,10 @@ async function createPglite(dir: string, template: InitdbTemplate): Promise<PGli
   if (loadDataDir === undefined) return PGlite.create(dir, options);
   try {
     return await PGlite.create(dir, { ...options, loadDataDir });
-  } catch {
-    // A template PGlite cannot load (damaged on disk): throw it away and let initdb run here.
+  } catch (err) {
+    // The directory was empty and is this process's alone (openDatabase holds its lock): what is in it
+    // now is what the failed load wrote. A template PGlite cannot load is thrown away, initdb runs here.
+    if (!(await isNewDataDir(dir)) && /already exists/i.test(String(err))) throw err;
     await template.discard();
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });

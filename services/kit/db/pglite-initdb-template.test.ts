@@ -27,8 +27,11 @@ describe("the initdb template", { timeout: 180_000 }, () => {
     const template = initdbTemplateAt(path);
     const first = await template.get();
     expect(existsSync(path)).toBe(true);
-    expect(await template.get()).toBe(first);
-    expect((await readFile(path)).byteLength).toBe(first.size);
+    expect((await readFile(path)).byteLength).toBe(first?.size);
+    // Read from the file each time, never held between databases.
+    const again = await template.get();
+    expect(again).not.toBe(first);
+    expect(again?.size).toBe(first?.size);
 
     // The reference is made by initdb itself: a damaged template file is thrown away and initdb runs.
     const damaged = join(root, "damaged.tar");
@@ -61,8 +64,17 @@ describe("the initdb template", { timeout: 180_000 }, () => {
     }
   });
 
+  it("where its file cannot be written, there is no template (initdb runs as before)", async () => {
+    const aFile = join(root, "a-file");
+    await writeFile(aFile, "");
+    expect(await initdbTemplateAt(join(aFile, "initdb.tar")).get()).toBeUndefined();
+    expect(await initdbTemplateAt(undefined).get()).toBeUndefined();
+  });
+
   it("only a missing or empty directory counts as new", async () => {
     expect(await isNewDataDir(join(root, "missing"))).toBe(true);
     expect(await isNewDataDir(join(root, "reopened"))).toBe(false);
+    // Anything but "missing" is not taken for new: a directory that is a file.
+    await expect(isNewDataDir(join(root, "a-file"))).rejects.toThrow(/ENOTDIR/);
   });
 });

@@ -41,6 +41,14 @@ function slice(): { start: number; size: number } {
 
 let nextOffset = Math.floor(Math.random() * SLICE_SIZE);
 
+async function kernelsChoice(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 function canListen(port: number): Promise<boolean> {
   const probe = net.createServer();
   return new Promise((resolve) => {
@@ -52,6 +60,8 @@ function canListen(port: number): Promise<boolean> {
 /** A loopback port that is free now and that no other test worker will be handed. */
 export async function freePort(): Promise<number> {
   const { start, size } = slice();
+  // A kernel whose ephemeral range leaves no room outside it: the kernel's own choice, as before.
+  if (!(size > 0)) return kernelsChoice();
   for (let tried = 0; tried < size; tried++) {
     const port = start + (nextOffset++ % size);
     if (await canListen(port)) return port;

@@ -39,14 +39,20 @@ export function nodeHttpFetch(
   const headers = headerRecord(init.headers);
   if (body !== undefined) headers["content-length"] = String(body.byteLength);
 
-  const opened = keepAliveRequest(pool, url, {
-    method: init.method ?? "GET",
-    headers,
-    connectTimeoutMs,
-    // As undici's fetch fails a connect timeout.
-    connectTimeout: (ms) =>
-      Object.assign(new Error(`no connection within ${ms} ms`), { code: "UND_ERR_CONNECT_TIMEOUT" }),
-  });
+  let opened: ReturnType<typeof keepAliveRequest>;
+  try {
+    opened = keepAliveRequest(pool, url, {
+      method: init.method ?? "GET",
+      headers,
+      connectTimeoutMs,
+      // As undici's fetch fails a connect timeout.
+      connectTimeout: (ms) =>
+        Object.assign(new Error(`no connection within ${ms} ms`), { code: "UND_ERR_CONNECT_TIMEOUT" }),
+    });
+  } catch (err) {
+    // node:http throws at once on a header value or method it cannot send: rejected, as fetch does.
+    return Promise.reject(new TypeError("fetch failed", { cause: err }));
+  }
   if (opened === undefined) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
   const { req } = opened;
   return new Promise<Response>((resolve, reject) => {

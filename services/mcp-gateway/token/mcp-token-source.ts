@@ -68,6 +68,7 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
       if (credential === undefined && !p.anonymous) return undefined;
       const key = `${p.sessionId}\n${p.userId}\n${subject.agentId}\n${subject.scopes.join(" ")}`;
       const metrics = currentTelemetry();
+      let joined = false;
       const exchangeOnce = () =>
         cache.get(
           key,
@@ -87,6 +88,7 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
           },
           // Hits and misses of the cache (docs/architecture.md, "Telemetry").
           (result) => {
+            joined = result === "shared";
             if (metrics) gatewayMetrics(metrics).exchangeCache.inc({ result });
           },
         );
@@ -94,11 +96,13 @@ export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): 
         try {
           return await exchangeOnce();
         } catch (err) {
-          // A shared exchange ends at the bound of the call that started it; a caller that joined it
-          // with a later deadline asks again while its own deadline lasts (each new exchange is bounded
-          // by at least that deadline, so this ends by it).
-          if (!(err instanceof TokenEndpointError && err.error === "timed_out") || remainingMs(0) === 0)
-            throw err;
+          // A shared exchange ends at the bound of the call that started it: a caller that only joined
+          // it, with time left of its own deadline, asks again — and, starting that exchange itself
+          // (bounded by at least its own deadline) or joining a later one, is done by its deadline. Only
+          // the transport's timeout (status 0), never an error code a token endpoint's body names.
+          const endedByStarter =
+            err instanceof TokenEndpointError && err.error === "timed_out" && err.status === 0 && joined;
+          if (!endedByStarter || remainingMs(0) === 0) throw err;
         }
       }
     },
