@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 let stack: TestStack;
@@ -73,13 +73,17 @@ describe("gateway faults", () => {
       users.map((u) => gw.callTool({ name: "list_tickets", argumentsJson: "{}" }, bearer(u.accessToken))),
     );
     const workers = Array.from({ length: 12 }, (_, i) => worker(i));
-    await new Promise((r) => setTimeout(r, 500));
+    // Conditions, not durations: on a busy machine 500 ms may see no call finish.
+    await vi.waitUntil(() => outcomes.length >= 12, { timeout: 60_000, interval: 20 });
     const stoppedAt = performance.now();
     await stack.stopMcp();
     await new Promise((r) => setTimeout(r, 300));
     await stack.startMcp();
     const restartedAt = performance.now();
-    await new Promise((r) => setTimeout(r, 1000));
+    await vi.waitUntil(() => outcomes.filter((o) => o.at > restartedAt + 50).length >= 12, {
+      timeout: 60_000,
+      interval: 20,
+    });
     running = false;
     await Promise.all(workers);
 
@@ -94,7 +98,7 @@ describe("gateway faults", () => {
     expect(new Set(after.map((o) => o.code))).toEqual(new Set(["ok"]));
     // While it is down or coming up, calls fail cleanly as unavailable (or succeed), nothing else.
     for (const o of between) expect(["ok", "Unavailable"]).toContain(o.code);
-  });
+  }, 180_000);
 
   it("a forged caller token is refused with unauthenticated and no MCP call is made", async () => {
     const admin = await stack.login("admin@company.com", stack.passwords.admin);
