@@ -17,6 +17,12 @@ const EXIT_WITH_RUNNER = fileURLToPath(
  */
 const wasmFlags = (env: NodeJS.ProcessEnv) => (env.STACK_DATABASE === "pglite" ? ["--liftoff-only"] : []);
 
+/** Node's arguments for one service's process: the flags, the loaders, then its entry. */
+export function serviceNodeArgs(entry: string, env: NodeJS.ProcessEnv): string[] {
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return [...wasmFlags(env), ...loader, "--import", EXIT_WITH_RUNNER, entry];
+}
+
 /**
  * Starts one service's process under the runner. exit-with-runner loads before the service's own
  * modules: it leaves with the runner from the first moment (docs/architecture.md, "Processes").
@@ -24,8 +30,7 @@ const wasmFlags = (env: NodeJS.ProcessEnv) => (env.STACK_DATABASE === "pglite" ?
  * tests' runner) under tsx.
  */
 export function spawnService(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(process.execPath, [...wasmFlags(env), ...loader, "--import", EXIT_WITH_RUNNER, entry], {
+  return spawn(process.execPath, serviceNodeArgs(entry, env), {
     // The IPC channel lets the service notice the runner's death, however it died (see
     // stopOnSignals). Its own process group: a Ctrl-C reaches the runner only, which forwards
     // exactly one SIGTERM; a service seeing the terminal's SIGINT and the runner's SIGTERM took

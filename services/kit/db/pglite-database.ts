@@ -108,9 +108,10 @@ async function createPglite(dir: string, template: InitdbTemplate): Promise<PGli
   try {
     return await PGlite.create(dir, { ...options, loadDataDir });
   } catch (err) {
-    // The directory was empty and is this process's alone (openDatabase holds its lock): what is in it
-    // now is what the failed load wrote. A template PGlite cannot load is thrown away, initdb runs here.
-    if (!(await isNewDataDir(dir)) && /already exists/i.test(String(err))) throw err;
+    // PGlite refuses to load over a cluster someone else made meanwhile: theirs, never removed. Otherwise
+    // the directory was empty and is this process's alone (openDatabase holds its lock), so what is in it
+    // is what the failed load wrote: a template PGlite cannot load is thrown away, initdb runs here.
+    if (/already exists/i.test(String(err))) throw err;
     await template.discard();
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });

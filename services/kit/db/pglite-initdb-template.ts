@@ -15,6 +15,7 @@ import { PGlite } from "@electric-sql/pglite";
  * `node_modules/.cache/`, and shared by every process. Where that directory cannot be written (a read-only
  * install), initdb runs as before.
  */
+
 /** `node_modules/.cache/support-ext/pglite-<version>-initdb.tar`, or undefined where PGlite's install is not laid out as npm lays it. */
 function sharedTemplatePath(): string | undefined {
   try {
