@@ -13,6 +13,7 @@ const KIT_LAYERS = [
   ["telemetry"],
   ["propagation"],
   ["client", "db", "model", "revocation"],
+  ["process"],
   ["server"],
   ["service"],
 ];

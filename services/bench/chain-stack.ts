@@ -134,9 +134,12 @@ export async function addUsers(
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux Node supports). */
 const TICKS_PER_SECOND = 100;
 
-/** Which process of the stack a pid is, by the entry file it (or its nearest ancestor) runs. */
+/**
+ * Which process of the stack a pid is, by the entry file it (or its nearest ancestor) runs: the
+ * embedded PostgreSQL's server is the runner's child, its backends the server's.
+ */
 const PROCESS_NAMES: ReadonlyArray<readonly [string, string]> = [
-  ["services/stack/postgres/main", "postgres"],
+  ["/bin/postgres\0", "postgres"],
   ["services/identity/main", "identity"],
   ["services/chat/main", "chat"],
   ["services/agent/main", "agent"],

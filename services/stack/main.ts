@@ -5,7 +5,8 @@ import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { renderBanner } from "./banner.js";
 import { onParentGone } from "./parent-watch.js";
-import { EMBEDDED_POSTGRES_PROCESS, STAGES } from "./services.js";
+import { superviseEmbeddedPostgres } from "./postgres-supervisor.js";
+import { STAGES, type StackProcess } from "./services.js";
 import { stackDatabase } from "./stack-database.js";
 import { type SupervisedService, superviseService } from "./supervisor.js";
 
@@ -76,28 +77,45 @@ if (database.kind === "embedded-postgres") childEnv.DATABASE_URL = database.url;
 // Every service (and its restarts) keeps to the runner's choice, whatever DATA_DIR holds.
 if (database.kind === "pglite") childEnv.STACK_DATABASE = "pglite";
 if (database.note) logger.warn({ data_dir: config.DATA_DIR }, database.note);
-const allStages: readonly (readonly { name: string; entry: string; port?: number }[])[] = [
-  ...(database.kind === "embedded-postgres" ? [[EMBEDDED_POSTGRES_PROCESS]] : []),
-  ...STAGES.map((stage) =>
-    stage.map((svc) => ({ name: svc.name, entry: svc.entry, port: svc.port(config) })),
-  ),
+/** A stage's processes, each supervised once started. */
+type StageStart = () => SupervisedService[];
+const superviseStage =
+  (stage: readonly StackProcess[]): StageStart =>
+  () =>
+    stage.flatMap((svc) => {
+      if (!existsSync(svc.entry)) {
+        logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
+        return [];
+      }
+      const port = svc.port(config);
+      return [
+        superviseService(svc, {
+          env: childEnv,
+          host,
+          port,
+          logger,
+          startTimeoutMs: config.STACK_START_TIMEOUT * 1000,
+        }),
+      ];
+    });
+const allStages: StageStart[] = [
+  // The embedded PostgreSQL is the runner's own child, started first and stopped last.
+  ...(database.kind === "embedded-postgres"
+    ? [
+        () => [
+          superviseEmbeddedPostgres({
+            dataDir: config.DATA_DIR,
+            logger,
+            startTimeoutMs: config.STACK_START_TIMEOUT * 1000,
+          }),
+        ],
+      ]
+    : []),
+  ...STAGES.map(superviseStage),
 ];
 
-for (const stage of allStages) {
-  const started = stage.flatMap((svc) => {
-    if (!existsSync(svc.entry)) {
-      logger.warn({ process: svc.name }, `${svc.entry} does not exist yet; not started`);
-      return [];
-    }
-    const supervised = superviseService(svc, {
-      env: childEnv,
-      host,
-      ...(svc.port === undefined ? {} : { port: svc.port }),
-      logger,
-      startTimeoutMs: config.STACK_START_TIMEOUT * 1000,
-    });
-    return [supervised];
-  });
+for (const startStage of allStages) {
+  const started = startStage();
   stages.push(started);
   try {
     await Promise.all(started.map((s) => s.ready));

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 // TypeScript beside the sources (`npm start`), JavaScript in a compiled build (`npm run build`).
 const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const EXIT_WITH_RUNNER = fileURLToPath(
-  new URL(`../kit/server/exit-with-runner${EXTENSION}`, import.meta.url),
+  new URL(`../kit/process/exit-with-runner${EXTENSION}`, import.meta.url),
 );
 
 /**

@@ -40,13 +40,3 @@ export const STAGES: readonly (readonly StackProcess[])[] = [[identity], [chat, 
 
 /** Every service, in start order. */
 export const STACK: readonly StackProcess[] = STAGES.flat();
-
-/**
- * The embedded PostgreSQL of `npm start` when DATABASE_URL is unset (docs/architecture.md, "Data"):
- * a stage of its own before the identity provider, stopped after every service. It serves a Unix
- * socket, no port.
- */
-export const EMBEDDED_POSTGRES_PROCESS = {
-  name: "postgres",
-  entry: fileURLToPath(new URL(`./postgres/main${EXTENSION}`, import.meta.url)),
-} as const;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { EXIT_INVALID_CONFIG } from "#kit/config/index.js";
 import type { Logger } from "#kit/log/index.js";
-import { EXIT_CANNOT_START, STOP_ON_SIGNALS_READY } from "#kit/server/index.js";
+import { EXIT_CANNOT_START, STOP_ON_SIGNALS_READY } from "#kit/process/index.js";
 import { type Backoff, createBackoff } from "./backoff.js";
 import { DrainReadiness } from "./drain-readiness.js";
 import { spawnService } from "./service-spawn.js";

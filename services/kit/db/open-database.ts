@@ -5,7 +5,6 @@ import { hasEmbeddedPostgres } from "./embedded/embedded-postgres.js";
 import { useEmbeddedCluster } from "./embedded/shared-cluster.js";
 import { applyMigrations, type ScriptRunner, validateMigrations } from "./migrate.js";
 import { openPgDatabase } from "./pg-database.js";
-import { openPgliteDatabase } from "./pglite-database.js";
 import { parseDatabaseUrl } from "./redact.js";
 import { toSchemaName } from "./schema-name.js";
 import type { Database, DatabaseLogger, Migration } from "./types.js";
@@ -132,6 +131,9 @@ async function openLockedPglite(
   const lock = await acquireDataDirLock(dataDir, service);
   let db: Database & ScriptRunner;
   try {
+    // Loaded only where PGlite is used: a process on PostgreSQL (every service of a default
+    // `npm start`, the runner) never holds its JavaScript (docs/performance.md, "Idle memory").
+    const { openPgliteDatabase } = await import("./pglite-database.js");
     db = await openPgliteDatabase(dir);
   } catch (err) {
     await lock.release();

@@ -24,5 +24,4 @@ export {
   STARTING,
   startServiceServer,
 } from "./service-server.js";
-export { STOP_ON_SIGNALS_READY, stopOnSignals } from "./shutdown.js";
-export { EXIT_CANNOT_START, startOrExit } from "./start-failure.js";
+export { stopOnSignals } from "./shutdown.js";

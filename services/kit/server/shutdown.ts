@@ -1,9 +1,6 @@
 import type { Logger } from "../log/logger.js";
+import { handOverRunnerWatch, STOP_ON_SIGNALS_READY } from "../process/runner-watch.js";
 import { flushTracing } from "../telemetry/tracing.js";
-import { handOverRunnerWatch } from "./runner-watch.js";
-
-/** The IPC message a service sends its runner once `stopOnSignals` is in place. */
-export const STOP_ON_SIGNALS_READY = "stop-on-signals-ready";
 
 /**
  * Runs `stop` once on SIGTERM or SIGINT, sends the spans still batched, then exits 0 (1 if
