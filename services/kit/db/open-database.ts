@@ -132,7 +132,7 @@ async function openLockedPglite(
   let db: Database & ScriptRunner;
   try {
     // Loaded only where PGlite is used: a process on PostgreSQL (every service of a default
-    // `npm start`, the runner) never holds its JavaScript (docs/performance.md, "Idle memory").
+    // `npm start`, the runner) never holds its JavaScript (docs/performance.md, "Idle memory of `npm start`").
     const { openPgliteDatabase } = await import("./pglite-database.js");
     db = await openPgliteDatabase(dir);
   } catch (err) {
