@@ -5,7 +5,8 @@
 // modules of layers below its own, never one beside it or above it, so the module graph runs one way.
 // Leaves know no other kit module; `auth`'s mechanisms take small options; `telemetry` is the
 // process's tracing and metrics; `propagation` owns the call scope (it hands the logger its per-call
-// fields, so `log` stays a leaf); `server` is the bootstrap; `service` wires a service's parts from
+// fields, so `log` stays a leaf); `process` is a service's process under the runner (start
+// failures, the runner watch), light enough for the runner itself; `server` is the bootstrap; `service` wires a service's parts from
 // the product's `Config`. Test files and test helpers (`testing/`) may reach any layer.
 const KIT_LAYERS = [
   ["config", "retry", "input", "paging", "contract", "audit", "log", "http"],

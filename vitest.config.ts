@@ -21,8 +21,8 @@ export default defineConfig({
     // a process opening PGlite takes 1.0 s instead of 2.7 s (docs/performance.md, "Embedded PGlite").
     execArgv: ["--liftoff-only"],
     // Vitest's default is one worker per core but one (2 cores: one file at a time), while most files
-    // spend their time waiting on servers and child processes: one more worker than cores. Measured
-    // on 2 cores: 1,175 s with one worker, 466 s with three (docs/development.md, "Tests").
+    // spend their time waiting on servers and child processes: one more worker than cores
+    // (docs/development.md, "Tests").
     maxWorkers: availableParallelism() + 1,
     projects: [
       {
@@ -34,7 +34,7 @@ export default defineConfig({
           // A worker keeps its loaded modules from one file to the next instead of importing the
           // product again for each of ~190 files: no test file mocks a module or changes the
           // environment of the process. Measured on 2 cores: 270 s of module import and a 642 s
-          // suite with isolation, 38 s and 447 s without (docs/development.md, "Tests").
+          // suite with isolation, 31 s and 428 s without (docs/development.md, "Tests").
           isolate: false,
         },
       },

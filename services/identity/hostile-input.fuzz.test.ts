@@ -32,6 +32,8 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  // The worker runs other files after this one (vitest.config.ts, the shared project).
+  consoleErrors.mockRestore();
   await identity?.dispose();
 });
 

@@ -6,13 +6,13 @@ import { portClosed, processAlive, type StackUnderTest, startStack } from "./tes
 /**
  * No orphans (docs/architecture.md, "Processes"): when the runner dies by SIGKILL — while its
  * services are still starting, or after they are ready — every service it started exits and frees
- * its port, and the embedded PostgreSQL server goes with its process. The figure (time from the kill
+ * its port, and the embedded PostgreSQL server (the runner's own child) goes with it. The figure (time from the kill
  * until the last one is gone) is printed, not asserted.
  */
 
 const SERVICES = ["postgres", "identity", "chat", "agent", "mcp-gateway", "mcp-server"];
 
-/** The embedded PostgreSQL server's own pid (its process's child), while it runs. */
+/** The embedded PostgreSQL server's pid, while it runs. */
 function postgresServerPid(dataDir: string): number[] {
   const file = join(dataDir, "postgres", "postmaster.pid");
   if (!existsSync(file)) return [];

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { embeddedPostgresUrl, startEmbeddedPostgres } from "#kit/db/index.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
 import { superviseEmbeddedPostgres } from "./postgres-supervisor.js";
@@ -59,6 +59,8 @@ describe("the runner's embedded PostgreSQL", { timeout: 180_000 }, () => {
     const capture = captureLogs("stack");
     const backoff = { next: () => 100 };
     const supervised = superviseEmbeddedPostgres({ dataDir, logger: capture.logger, backoff });
+    // The worker runs other files after this one: never leave a server (or its restarts) behind.
+    onTestFinished(() => supervised.stop());
     await supervised.ready;
     const first = supervised.pid() as number;
     expect(alive(first)).toBe(true);
@@ -81,7 +83,7 @@ describe("the runner's embedded PostgreSQL", { timeout: 180_000 }, () => {
     expect(lines(capture, "service crashed")).toHaveLength(1);
   });
 
-  it("a cluster held by another owner: one line naming the holder, the first start refused, no restart", async () => {
+  it("a cluster already held (here by a server started beside it): one line naming the holder, the first start refused, no restart", async () => {
     const dataDir = freshDataDir();
     const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
     const holder = await startEmbeddedPostgres({ dataDir, logger: quiet });

@@ -1,6 +1,6 @@
 import { type RunningEmbeddedPostgres, startEmbeddedPostgres } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
-import { describeStartFailure } from "#kit/process/index.js";
+import { logStartFailure } from "#kit/process/index.js";
 import { type Backoff, createBackoff } from "./backoff.js";
 import { CannotStartError, type SupervisedService } from "./supervisor.js";
 
@@ -10,6 +10,8 @@ export interface PostgresSupervisionOptions {
   /** How long the first start (initdb included) may take before the stack gives up. */
   readonly startTimeoutMs?: number;
   readonly backoff?: Backoff;
+  /** How often "still waiting" is logged while the first start has not answered. */
+  readonly progressEveryMs?: number;
 }
 
 /**
@@ -47,13 +49,24 @@ class EmbeddedPostgresSupervisor implements SupervisedService {
       this.settleReady = { resolve, reject };
     });
     const timeoutMs = opts.startTimeoutMs ?? 180_000;
+    const waitingSince = Date.now();
     const giveUp = setTimeout(() => {
       this.failFirstStart(new Error(`${NAME} did not start within ${Math.round(timeoutMs / 1000)} s`));
     }, timeoutMs);
-    void this.ready.then(
-      () => clearTimeout(giveUp),
-      () => clearTimeout(giveUp),
+    // As for every process of the stack: which one the runner is still waiting for, every 10 s.
+    const progress = setInterval(
+      () =>
+        this.log.info(
+          { waited_s: Math.round((Date.now() - waitingSince) / 1000) },
+          "still waiting for the service to answer",
+        ),
+      opts.progressEveryMs ?? 10_000,
     );
+    const settled = () => {
+      clearTimeout(giveUp);
+      clearInterval(progress);
+    };
+    void this.ready.then(settled, settled);
     this.start();
   }
 
@@ -71,7 +84,8 @@ class EmbeddedPostgresSupervisor implements SupervisedService {
   }
 
   hurry(): void {
-    // Its stop is already PostgreSQL's fast shutdown (SIGINT, then SIGQUIT after 30 s).
+    // Its stop is already PostgreSQL's fast shutdown (SIGINT, then SIGQUIT after 30 s); a start
+    // under way (initdb, start-up, both bounded by the start timeout) is never cut in half.
     void this.stop();
   }
 
@@ -88,6 +102,7 @@ class EmbeddedPostgresSupervisor implements SupervisedService {
         void server.exited.then(({ code, signal }) => this.exitedUnasked(server, code, signal));
         if (this.stopping) return;
         // The lines a service's start and readiness print, so one reader follows every process.
+        // "started" comes with "ready": the server's pid is known once it accepts connections.
         this.log.info({ pid: server.pid }, "service started");
         if (restart) this.log.info({ pid: server.pid }, "service restarted");
         else {
@@ -102,9 +117,7 @@ class EmbeddedPostgresSupervisor implements SupervisedService {
 
   private startFailed(err: unknown): void {
     if (this.stopping) return;
-    const line = describeStartFailure(err, NAME);
-    if (!this.everReady && line !== undefined) {
-      this.log.fatal({}, line);
+    if (!this.everReady && logStartFailure(this.log, err, NAME)) {
       this.log.error({}, "service cannot start; not restarting it");
       this.failFirstStart(new CannotStartError(`${NAME} cannot start: see its line above`));
       return;

@@ -140,6 +140,9 @@ describe("the stack started by npm start", () => {
       )
       .join("\n");
     expect(lockFiles(stack.dataDir), runnerSaw).toEqual([]);
+    // The Ctrl-C reached the runner only: no process (the embedded PostgreSQL included) went down
+    // under the others' drain and was taken for a crash.
+    expect(output(), runnerSaw).not.toContain('"msg":"service crashed"');
     // Nothing listens any more.
     for (const port of Object.values(stack.ports)) expect(await portClosed(port)).toBe(true);
   }, 60_000);

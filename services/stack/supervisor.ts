@@ -30,8 +30,8 @@ export interface SuperviseOptions {
   /** Where the port is probed (loopback when the service listens on every address). */
   readonly host: string;
   /**
-   * The port that answers once it is up; none for a process that serves no port of its own (the
-   * embedded PostgreSQL, on a Unix socket), which is ready once it says it drains on SIGTERM.
+   * The port that answers once it is up; none for a process that serves no port of its own, which
+   * is ready once it says it drains on SIGTERM.
    */
   readonly port?: number;
   readonly logger: Logger;

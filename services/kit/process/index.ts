@@ -1,4 +1,4 @@
 // The module's public face: a service process under the stack's runner (docs/architecture.md, "Processes").
 
 export { STOP_ON_SIGNALS_READY } from "./runner-watch.js";
-export { describeStartFailure, EXIT_CANNOT_START, startOrExit } from "./start-failure.js";
+export { EXIT_CANNOT_START, logStartFailure, startOrExit } from "./start-failure.js";

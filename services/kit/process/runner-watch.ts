@@ -1,12 +1,12 @@
+/** The IPC message a service sends its runner once `stopOnSignals` is in place: it drains on SIGTERM now. */
+export const STOP_ON_SIGNALS_READY = "stop-on-signals-ready";
+
 /**
  * A service's watch on the stack runner that started it (docs/architecture.md, "Processes"): the
  * runner's IPC channel closing is the one notice even a SIGKILLed parent leaves. From the first
  * moment of start-up the service simply exits on it (`exit-with-runner.ts`, preloaded); once it
  * drains on signals, `stopOnSignals` takes the notice over and drains instead.
  */
-/** The IPC message a service sends its runner once `stopOnSignals` is in place: it drains on SIGTERM now. */
-export const STOP_ON_SIGNALS_READY = "stop-on-signals-ready";
-
 const WATCH = Symbol.for("support-ext.runner-watch");
 
 type Holder = { [WATCH]?: () => void };

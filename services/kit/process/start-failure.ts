@@ -41,12 +41,21 @@ export async function startOrExit<T>(service: string, logger: Logger, start: () 
   try {
     return await start();
   } catch (err) {
-    const line = describeStartFailure(err, service);
-    if (line === undefined) throw err;
-    logger.fatal({ cause: errorCode(err) ?? (err instanceof Error ? err.name : "unknown") }, line);
+    if (!logStartFailure(logger, err, service)) throw err;
     // pino writes synchronously to stdout here (no transport), so the line is out before exit.
     process.exit(EXIT_CANNOT_START);
   }
+}
+
+/**
+ * Logs the one fatal line of a start-up failure no restart can fix (with its cause: an error code
+ * or name) and returns true; returns false, logging nothing, when a restart might help.
+ */
+export function logStartFailure(logger: Pick<Logger, "fatal">, err: unknown, service: string): boolean {
+  const line = describeStartFailure(err, service);
+  if (line === undefined) return false;
+  logger.fatal({ cause: errorCode(err) ?? (err instanceof Error ? err.name : "unknown") }, line);
+  return true;
 }
 
 /** A Node or PostgreSQL error code, on the error or anywhere down its `cause` chain. */

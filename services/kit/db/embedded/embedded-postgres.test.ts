@@ -48,6 +48,12 @@ const serverPid = (dataDir: string) =>
     10,
   );
 
+/** The process group of `pid` (/proc/<pid>/stat, the field after the parent's pid). */
+const processGroupOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+};
+
 async function until(check: () => boolean, timeoutMs = 30_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -65,6 +71,10 @@ describe("embedded PostgreSQL", { timeout: 120_000 }, () => {
       "SELECT current_setting('listen_addresses') AS listen, current_setting('unix_socket_permissions') AS perms",
     );
     expect(settings).toEqual({ listen: "", perms: "0700" });
+    // A process group of its own: a terminal's Ctrl-C to its owner's group never reaches the server
+    // under services still draining (docs/architecture.md, "Processes").
+    expect(processGroupOf(first.pid)).toBe(first.pid);
+    expect(processGroupOf(first.pid)).not.toBe(processGroupOf(process.pid));
     await query(first.url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('across restarts')");
 
     // A second owner (another stack on this DATA_DIR) is refused while the first holds it.

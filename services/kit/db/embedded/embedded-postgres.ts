@@ -69,10 +69,11 @@ export async function startEmbeddedPostgres(options: {
     if (!existsSync(join(dir, "PG_VERSION"))) {
       const started = Date.now();
       try {
-        execFileSync(
+        await runDetached(
           binaries.initdb,
           ["-D", dir, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-          { ...owner, env: serverEnv(), stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs },
+          owner,
+          timeoutMs,
         );
       } catch (err) {
         // A restart cannot fix this (missing libraries, a full disk, a directory it may not write).
@@ -89,6 +90,10 @@ export async function startEmbeddedPostgres(options: {
       ...owner,
       env: serverEnv(),
       stdio: ["ignore", "ignore", "pipe"],
+      // A process group of its own: a terminal's Ctrl-C (or Ctrl-Z) reaches the stack's runner, not
+      // the server under the services still draining; its owner stops it last (docs/architecture.md,
+      // "Processes"), and the parent-death signal covers an owner that dies.
+      detached: true,
     });
     const lastSaid = relayServerLog(child, logger);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
@@ -136,6 +141,44 @@ const SERVER_SETTINGS = [
 function withParentDeathSignal(program: string, args: readonly string[]): [string, string[]] {
   const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
   return setpriv ? [setpriv, ["--pdeathsig", "INT", "--", program, ...args]] : [program, [...args]];
+}
+
+/**
+ * Runs a PostgreSQL tool (initdb) to its end without blocking the event loop, in a process group
+ * of its own (a terminal's Ctrl-C never cuts it short: the owner decides), killed after `timeoutMs`.
+ * Rejects with its stderr on a non-zero exit.
+ */
+function runDetached(
+  program: string,
+  args: readonly string[],
+  owner: { uid?: number; gid?: number },
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      ...owner,
+      env: serverEnv(),
+      stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
+    });
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      if (stderr.length < 64 * 1024) stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(Object.assign(err, { stderr }));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else {
+        const how = signal ? `killed by ${signal}` : `exit ${code}`;
+        reject(Object.assign(new Error(`${program} failed (${how})`), { stderr }));
+      }
+    });
+  });
 }
 
 /** English, untranslated server messages whatever the machine's locale (they are relayed to our log). */
