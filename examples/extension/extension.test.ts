@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLE_SCOPES, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
 import { type Browser, CHROMIUM_PATH, chromiumPresent, noChromiumMessage } from "#kit/testing/chromium.js";
 import { freePort } from "#kit/testing/free-port.js";
-import { type StackUnderTest, startStack } from "#services/stack/testing/stack-harness.js";
+import { NPM_START, type StackUnderTest, startStack } from "#services/stack/testing/stack-harness.js";
 import { type BuiltExtension, buildExtension } from "./build.js";
 import { launchWithExtension } from "./testing/chromium.js";
 import { boxOf, measureFonts, pngSize } from "./testing/layout-probe.js";
@@ -133,9 +133,7 @@ describe.skipIf(!present)(
         `EXTENSION_REDIRECT_URIS=https://${built.id}.chromiumapp.org/,${devPage.origin}/oauth-callback.html`,
         `SEED_VIEWER_PASSWORD=${viewerPassword}`,
         process.execPath,
-        "--import",
-        "tsx",
-        "services/stack/main.ts",
+        ...NPM_START,
       ]);
       await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 180_000);
       chatUrl = `http://127.0.0.1:${stack.ports.chat}`;

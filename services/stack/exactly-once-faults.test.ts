@@ -9,7 +9,7 @@ import { type Database, openDatabase } from "#kit/db/index.js";
 import { CHAT_MIGRATIONS } from "#services/chat/data/migrations.js";
 import { MIGRATIONS } from "#services/mcp-server/data/migrations.js";
 import { type StackBackend, stackBackends } from "./stack-backends.js";
-import { processAlive, type StackUnderTest, startStack } from "./testing/stack-harness.js";
+import { NPM_START, processAlive, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * Exactly-once tool writes under faults (docs/mcp-server.md, "Idempotency keys"; docs/chat.md, "A
@@ -52,7 +52,7 @@ describe.each(stackBackends())(
 
     beforeAll(async () => {
       databaseUrl = await backend.prepare();
-      stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+      stack = await startStack(process.execPath, NPM_START, {
         detached: true,
         env: { SEED_AGENT_PASSWORD: AGENT_PASSWORD, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
       });

@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { portClosed, processAlive, type StackUnderTest, startStack } from "./testing/stack-harness.js";
+import {
+  NPM_START,
+  portClosed,
+  processAlive,
+  type StackUnderTest,
+  startStack,
+} from "./testing/stack-harness.js";
 
 /**
  * No orphans (docs/architecture.md, "Processes"): when the runner dies by SIGKILL — while its
@@ -38,7 +44,7 @@ async function killRunnerAndWatch(stack: StackUnderTest): Promise<number> {
   return goneMs;
 }
 
-const runner = () => startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"]);
+const runner = () => startStack(process.execPath, NPM_START);
 
 describe("the runner killed -9", () => {
   it("while its services are starting: every one of them exits and frees its port", async () => {

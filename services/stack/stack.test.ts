@@ -9,6 +9,7 @@ import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.
 import {
   gatewayAsAgent,
   lockFiles,
+  NPM_START,
   portClosed,
   type StackUnderTest,
   startStack,
@@ -27,7 +28,7 @@ const output = () => stack.output();
 
 beforeAll(async () => {
   // Its own process group, as a terminal gives `npm start`: the last test sends Ctrl-C's SIGINT to it.
-  stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+  stack = await startStack(process.execPath, NPM_START, {
     detached: true,
   });
   runner = stack.child;

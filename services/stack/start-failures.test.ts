@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { type StackUnderTest, startStack } from "./testing/stack-harness.js";
+import { NPM_START, type StackUnderTest, startStack } from "./testing/stack-harness.js";
 
 /**
  * A start-up failure that no restart can fix stops `npm start`'s runner with one line naming the
@@ -8,8 +8,7 @@ import { type StackUnderTest, startStack } from "./testing/stack-harness.js";
  * (docs/architecture.md, "Processes"). Each case starts the real runner on free ports.
  */
 
-const runner = (env: Record<string, string> = {}) =>
-  startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], { env });
+const runner = (env: Record<string, string> = {}) => startStack(process.execPath, NPM_START, { env });
 
 function exitOf(stack: StackUnderTest): Promise<number | null> {
   if (stack.child.exitCode !== null) return Promise.resolve(stack.child.exitCode);
