@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { embeddedPostgresUrl } from "#kit/db/index.js";
 import { freePort } from "#kit/testing/free-port.js";
 import { hashPassword } from "#services/identity/passwords/password-hash.js";
+import { type ProcessInfo, processTree } from "./process-tree.js";
 import { connectHealthServing } from "./service-process.js";
 
 /**
@@ -131,9 +132,6 @@ export async function addUsers(
   return emails;
 }
 
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux Node supports). */
-const TICKS_PER_SECOND = 100;
-
 /**
  * Which process of the stack a pid is, by the entry file it (or its nearest ancestor) runs: the
  * embedded PostgreSQL's server is the runner's child, its backends the server's.
@@ -155,40 +153,24 @@ const PROCESS_NAMES: ReadonlyArray<readonly [string, string]> = [
  * run the same files.
  */
 export function stackCpuMs(root: number): Map<string, number> {
-  const stats = new Map<number, { ppid: number; cpuMs: number }>();
-  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-      stats.set(Number(p), { ppid: Number(f[1]), cpuMs: (ticks * 1000) / TICKS_PER_SECOND });
-    } catch {
-      // ended meanwhile
-    }
-  }
+  const tree = processTree(root);
+  const byPid = new Map(tree.map((p) => [p.pid, p]));
   const out = new Map<string, number>();
-  for (const [pid, s] of stats) {
-    const name = nameUnder(pid, root, stats);
-    if (name) out.set(name, (out.get(name) ?? 0) + s.cpuMs);
+  for (const p of tree) {
+    const name = nameUnder(p.pid, root, byPid);
+    if (name) out.set(name, (out.get(name) ?? 0) + p.cpuWithChildrenMs);
   }
   return out;
 }
 
-function nameUnder(pid: number, root: number, stats: Map<number, { ppid: number }>): string | undefined {
-  let name: string | undefined;
+/** The stack process `pid` is, by the entry file it (or its nearest ancestor) runs. */
+function nameUnder(pid: number, root: number, tree: Map<number, ProcessInfo>): string | undefined {
   for (let at = pid, depth = 0; at > 1 && depth < 16; depth++) {
-    name ??= nameOf(at);
-    if (at === root) return name ?? "runner";
-    at = stats.get(at)?.ppid ?? 0;
+    const p = tree.get(at);
+    const name = p && PROCESS_NAMES.find(([entry]) => p.cmdline.includes(entry))?.[1];
+    if (name) return name;
+    if (at === root) return "runner";
+    at = p?.ppid ?? 0;
   }
   return undefined;
-}
-
-function nameOf(pid: number): string | undefined {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return PROCESS_NAMES.find(([entry]) => cmdline.includes(entry))?.[1];
-  } catch {
-    return undefined;
-  }
 }

@@ -1,23 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
-
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux Node supports). */
-const TICKS_PER_SECOND = 100;
-
-interface Stat {
-  readonly ppid: number;
-  readonly cpuMs: number;
-}
-
-function statOf(pid: string): Stat | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND };
-  } catch {
-    return undefined; // ended meanwhile
-  }
-}
+import { processTree } from "./process-tree.js";
 
 /**
  * CPU ms used so far by each process of ours running `entry`: only `roots` (the bench's own stack
@@ -25,32 +6,13 @@ function statOf(pid: string): Stat | undefined {
  * the same entry files; matching the command line alone counted their CPU as ours.
  */
 function cpuByPid(roots: readonly number[], entry: string): Map<number, number> | undefined {
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
-  } catch {
-    return undefined;
-  }
-  const stats = new Map<number, Stat>();
-  for (const p of pids) {
-    const s = statOf(p);
-    if (s) stats.set(Number(p), s);
-  }
-  const isOurs = (pid: number) => {
-    for (let at = pid, depth = 0; at > 1 && depth < 16; depth++) {
-      if (roots.includes(at)) return true;
-      at = stats.get(at)?.ppid ?? 0;
-    }
-    return false;
-  };
   const out = new Map<number, number>();
-  for (const [pid, s] of stats) {
-    if (!isOurs(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(entry)) out.set(pid, s.cpuMs);
-    } catch {
-      // ended meanwhile
+  try {
+    for (const root of roots) {
+      for (const p of processTree(root)) if (p.cmdline.includes(entry)) out.set(p.pid, p.cpuMs);
     }
+  } catch {
+    return undefined; // no /proc
   }
   return out;
 }

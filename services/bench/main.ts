@@ -1,5 +1,6 @@
 import { benchAuthOverhead } from "./auth-overhead.bench.js";
 import { benchChain } from "./chain.bench.js";
+import { benchFootprint } from "./footprint.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcp } from "./mcp.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
@@ -9,7 +10,8 @@ import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (docs/performance.md).
- * With names, runs only those benches (`auth`, `mcp-auth`, `mcp`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`).
+ * With names, runs only those benches (`auth`, `mcp-auth`, `mcp`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`,
+ * `footprint`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
@@ -20,6 +22,7 @@ const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   chain: () => benchChain(),
   revocation: () => benchRevocation(),
   planner: benchPlanner,
+  footprint: () => benchFootprint(),
 };
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const chosen = process.argv.slice(2);

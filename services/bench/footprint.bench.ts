@@ -1,0 +1,195 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "#kit/testing/free-port.js";
+import { memoryOf, processTree } from "./process-tree.js";
+
+/** The targets of issue 21 (docs/performance.md, "What each figure is held to"). */
+const TARGET = { idleRssMb: 600, serviceRssMb: 100, coldStartS: 15, warmStartS: 5 } as const;
+/** How long the stack idles before its memory is read. */
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 30);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"] as const;
+
+/**
+ * docs/performance.md, "Idle memory of `npm start`": `npm start` exactly as a user types it, on a
+ * new DATA_DIR and then again on the same one (ports of its own, nothing else set: the embedded
+ * defaults); the time until the runner's `stack ready` line, and, after `BENCH_IDLE_S` seconds idle,
+ * the RSS and PSS of every process under npm (npm included), beside the targets.
+ */
+export async function benchFootprint(): Promise<void> {
+  const loadBefore = loadavg()[0] ?? 0;
+  const dataDir = mkdtempSync(join(tmpdir(), "bench-footprint-"));
+  try {
+    const ports = await stackPorts();
+    const first = await startNpm(dataDir, ports);
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    const memory = stackMemory(first.child.pid ?? 0);
+    await first.stop();
+    const again = await startNpm(dataDir, ports);
+    await again.stop();
+    report(loadBefore, first, again, memory);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface RunningNpm {
+  readonly child: ChildProcess;
+  /** The runner's own figure: from its start to `stack ready`. */
+  readonly readyMs: number;
+  /** From the command to `stack ready`, npm's start included. */
+  readonly wallMs: number;
+  /** Whether `npm start` compiled the sources on this start (no tree for them yet). */
+  readonly compiled: boolean;
+  stop(): Promise<void>;
+}
+
+async function stackPorts(): Promise<Record<string, string>> {
+  const names = ["IDENTITY_PORT", "CHAT_PORT", "AGENT_PORT", "GATEWAY_PORT", "MCP_PORT"];
+  const ports: Record<string, string> = {};
+  for (const name of names) ports[name] = String(await freePort());
+  return ports;
+}
+
+async function startNpm(dataDir: string, ports: Record<string, string>): Promise<RunningNpm> {
+  const startedAt = Date.now();
+  const child = spawn("npm", ["start"], {
+    cwd: ROOT,
+    // Its own process group: a failed start can be stopped whole.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      DATA_DIR: dataDir,
+      LOG_FORMAT: "json",
+      ...ports,
+    },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    const pids = processTree(child.pid ?? 0).map((p) => p.pid);
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    // npm may exit before the runner has drained: wait for every process of the stack.
+    const deadline = Date.now() + 60_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  };
+  const deadline = Date.now() + 180_000;
+  let ready: { ready_ms?: number } | undefined;
+  while (!ready) {
+    const line = stdout.split("\n").find((l) => l.includes('"msg":"stack ready"'));
+    if (line) ready = JSON.parse(line) as { ready_ms?: number };
+    else if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`npm start did not get ready: ${stderr.slice(-2000)}${stdout.slice(-2000)}`);
+    } else await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    readyMs: ready.ready_ms ?? Number.NaN,
+    wallMs: Date.now() - startedAt,
+    compiled: stderr.includes("npm start: compiled"),
+    stop,
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface ProcessMemory {
+  readonly name: string;
+  readonly count: number;
+  readonly rss: number;
+  readonly pss: number;
+}
+
+/** Every process under npm, by what it is, summed. */
+function stackMemory(npmPid: number): ProcessMemory[] {
+  const byName = new Map<string, ProcessMemory>();
+  for (const p of processTree(npmPid)) {
+    const m = memoryOf(p.pid);
+    if (!m) continue;
+    const name = nameOf(p.pid, npmPid, p.cmdline);
+    const prev = byName.get(name) ?? { name, count: 0, rss: 0, pss: 0 };
+    byName.set(name, { name, count: prev.count + 1, rss: prev.rss + m.rss, pss: prev.pss + m.pss });
+  }
+  return [...byName.values()];
+}
+
+function nameOf(pid: number, npmPid: number, cmdline: string): string {
+  if (pid === npmPid) return "npm";
+  const service = SERVICES.find((s) => cmdline.includes(`/services/${s}/main.`));
+  if (service) return service;
+  // The runner, and the shell npm runs it under.
+  if (cmdline.includes("scripts/start.mjs")) return "runner (scripts/start.mjs, npm's sh)";
+  // The server and its backends (whose titles read "postgres: …").
+  if (/(^|\/)postgres(\0|:)/.test(cmdline)) return "PostgreSQL (every process)";
+  return cmdline.split("\0")[0] ?? "?";
+}
+
+const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
+const mark = (ok: boolean) => (ok ? "✓" : "✗");
+
+function report(loadBefore: number, first: RunningNpm, again: RunningNpm, memory: ProcessMemory[]): void {
+  const total = memory.reduce((a, m) => ({ rss: a.rss + m.rss, pss: a.pss + m.pss }), { rss: 0, pss: 0 });
+  const services = memory.filter((m) => (SERVICES as readonly string[]).includes(m.name));
+  const largest = services.reduce<ProcessMemory | undefined>(
+    (a, m) => (a && a.rss >= m.rss ? a : m),
+    undefined,
+  );
+  console.log(
+    `\n## npm start: footprint and start-up (issue 21; load average ${loadBefore.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end)`,
+  );
+  console.log(`memory after ${IDLE_S} s idle, every process under npm start (/proc/<pid>/smaps_rollup):`);
+  for (const m of memory.sort((a, b) => b.rss - a.rss)) {
+    const count = m.count > 1 ? ` (${m.count} processes)` : "";
+    console.log(
+      `  ${`${m.name}${count}`.padEnd(42)} RSS ${String(mb(m.rss)).padStart(5)} MB   PSS ${String(mb(m.pss)).padStart(5)} MB`,
+    );
+  }
+  const firstLabel = first.compiled ? "compiled the sources" : "the sources' compiled tree already there";
+  const rows: [string, string, string][] = [
+    [
+      "idle RSS, every process summed",
+      `${mb(total.rss)} MB`,
+      `≤ ${TARGET.idleRssMb} MB ${mark(mb(total.rss) <= TARGET.idleRssMb)}`,
+    ],
+    ["idle PSS (pages shared between processes counted once)", `${mb(total.pss)} MB`, "—"],
+    [
+      "largest service RSS",
+      largest ? `${mb(largest.rss)} MB (${largest.name})` : "—",
+      `≤ ${TARGET.serviceRssMb} MB ${mark(largest !== undefined && mb(largest.rss) <= TARGET.serviceRssMb)}`,
+    ],
+    [
+      `first start, new DATA_DIR (${firstLabel})`,
+      `${(first.wallMs / 1000).toFixed(1)} s (runner: ready_ms ${first.readyMs})`,
+      `≤ ${TARGET.coldStartS} s ${mark(first.wallMs <= TARGET.coldStartS * 1000)}`,
+    ],
+    [
+      "start again on the same DATA_DIR",
+      `${(again.wallMs / 1000).toFixed(1)} s (runner: ready_ms ${again.readyMs})`,
+      `≤ ${TARGET.warmStartS} s ${mark(again.wallMs <= TARGET.warmStartS * 1000)}`,
+    ],
+  ];
+  console.log("\n| figure | measured | target |\n|---|---|---|");
+  for (const [figure, measured, target] of rows) console.log(`| ${figure} | ${measured} | ${target} |`);
+}

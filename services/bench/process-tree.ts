@@ -1,0 +1,63 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux Node supports). */
+const TICKS_PER_SECOND = 100;
+
+/** One process as /proc shows it. */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  /** CPU used so far by the process itself (utime + stime). */
+  readonly cpuMs: number;
+  /** The same with its reaped children's (cutime + cstime): PostgreSQL's ended backends, say. */
+  readonly cpuWithChildrenMs: number;
+  /** Its arguments, NUL-separated as in /proc/<pid>/cmdline. */
+  readonly cmdline: string;
+}
+
+function infoOf(pid: number): ProcessInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const own = Number(f[11]) + Number(f[12]);
+    const children = Number(f[13]) + Number(f[14]);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+    return { pid, ppid: Number(f[1]), cpuMs: ms(own), cpuWithChildrenMs: ms(own + children), cmdline };
+  } catch {
+    return undefined; // ended meanwhile
+  }
+}
+
+/**
+ * `root` and every process below it, by parent links: never by command line, since other stacks on
+ * a shared host run the same files.
+ */
+export function processTree(root: number): ProcessInfo[] {
+  const all = new Map<number, ProcessInfo>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = infoOf(Number(entry));
+    if (info) all.set(info.pid, info);
+  }
+  const under = (pid: number) => {
+    for (let at = pid, depth = 0; at > 1 && depth < 32; depth++) {
+      if (at === root) return true;
+      at = all.get(at)?.ppid ?? 0;
+    }
+    return false;
+  };
+  return [...all.values()].filter((p) => under(p.pid));
+}
+
+/** Resident and proportional memory of one process (/proc/<pid>/smaps_rollup), in bytes. */
+export function memoryOf(pid: number): { rss: number; pss: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+    return { rss: kb("Rss") * 1024, pss: kb("Pss") * 1024 };
+  } catch {
+    return undefined;
+  }
+}
