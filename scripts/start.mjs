@@ -1,6 +1,8 @@
-// `npm start`: the stack runner (services/stack/main.ts) and every service it starts run as
-// JavaScript compiled from the sources on demand, never TypeScript compiled inside each process at
-// run time (docs/development.md, "What `npm start` does and prints"). The sources are transpiled file
+// `npm start` (`node scripts/start.mjs`): the stack runner (services/stack/main.ts) and every service
+// it starts run as JavaScript compiled from the sources on demand, never TypeScript compiled inside
+// each process at run time (docs/development.md, "What `npm start` does and prints"). The command-line
+// tools run the same way (`node scripts/start.mjs <program> [arguments…]`: `npm run login`,
+// `npm run audit`, `npm run rotate-keys`), through the tree's one entry point, services/stack/run.js. The sources are transpiled file
 // by file with esbuild (tsconfig's isolatedModules guarantees that is exact) into
 // .cache/start/<hash of the sources>/, once per change of the sources; a start with unchanged
 // sources compiles nothing. Type checking stays `npm run typecheck`'s job.
@@ -10,6 +12,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+/** The program to run (services/stack/programs.ts); none is the stack. */
+const program = process.argv[2] ?? "stack";
 const cacheRoot = join(root, ".cache", "start");
 
 /** Every TypeScript file the programs may load: services/ and gen/, tests left out. */
@@ -90,7 +94,10 @@ if (!existsSync(join(out, "services", "stack", "main.js"))) {
     const path = join(cacheRoot, entry);
     if (!inUse(path)) rmSync(path, { recursive: true, force: true });
   }
-  console.error(`npm start: compiled ${files.length} files in ${Date.now() - started} ms (.cache/start/${id})`);
+  // Said by `npm start` only: a tool's output is its own (scripts read it).
+  if (program === "stack") {
+    console.error(`npm start: compiled ${files.length} files in ${Date.now() - started} ms (.cache/start/${id})`);
+  }
 }
 
 // This start uses the tree while it runs: a later start with other sources leaves it alone.
@@ -98,4 +105,7 @@ const marker = join(out, `.in-use-${process.pid}`);
 writeFileSync(marker, "");
 process.on("exit", () => rmSync(marker, { force: true }));
 
-await import(pathToFileURL(join(out, "services", "stack", "main.js")).href);
+// run.js sees the arguments as the tree's entry point is given them: `<program> [arguments…]`.
+const entry = join(out, "services", "stack", "run.js");
+process.argv.splice(1, 1, entry);
+await import(pathToFileURL(entry).href);

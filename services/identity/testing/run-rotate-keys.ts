@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import type { TestIdentity } from "./test-identity.js";
 
-/** Runs the real `npm run rotate-keys` command (its script, via tsx) against a test identity service's database. */
+/** Runs the real `npm run rotate-keys` command (its script: the compiled tree's tool) against a test identity service's database. */
 export function runRotateKeys(
   chat: TestIdentity,
   args: readonly string[],
@@ -10,7 +10,7 @@ export function runRotateKeys(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--liftoff-only", "--import", "tsx", "services/identity/keys/rotate-keys.ts", ...args, ...schemaArgs],
+      ["--liftoff-only", "scripts/start.mjs", "rotate-keys", ...args, ...schemaArgs],
       { env: { PATH: process.env.PATH ?? "", ...chat.env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";

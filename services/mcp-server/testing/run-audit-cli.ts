@@ -24,7 +24,7 @@ export function runAuditCli(
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ["--liftoff-only", "--import", "tsx", "services/mcp-server/audit-cli.ts", ...args],
+      ["--liftoff-only", "scripts/start.mjs", "audit", ...args],
       { cwd: ROOT, env: clean, timeout: 120_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
