@@ -1,5 +1,5 @@
 # Sourced by loadtest/run-all.sh: one hermetic stack at a time, started with npm start's command
-# (node --import tsx services/stack/main.ts) in a fresh DATA_DIR on free loopback ports, with
+# (node scripts/start.mjs: the compiled tree) in a fresh DATA_DIR on free loopback ports, with
 # generated secrets. Sets IDENTITY CHAT AGENT GATEWAY MCP and the secrets for k6; stack_stop leaves
 # no process.
 
@@ -45,7 +45,7 @@ stack_start() {
     AGENT_CLIENT_SECRET="$AGENT_CLIENT_SECRET" GATEWAY_CLIENT_SECRET="$GATEWAY_CLIENT_SECRET" \
     MCP_CLIENT_SECRET="$(random_secret)" CHAT_CLIENT_SECRET="$(random_secret)" \
     SEED_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-    "$@" node --import tsx services/stack/main.ts >"$STACK_LOG" 2>&1 &
+    "$@" node scripts/start.mjs >"$STACK_LOG" 2>&1 &
   STACK_PID=$!
   local deadline=$((SECONDS + 300))
   until grep -q '"msg":"stack ready"' "$STACK_LOG" 2>/dev/null; do

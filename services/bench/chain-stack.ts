@@ -67,7 +67,7 @@ const ROOT = new URL("../../", import.meta.url);
 const READY_TIMEOUT_MS = 180_000;
 
 /**
- * `services/stack/main.ts` in its own process, its log lines to `BENCH_STACK_LOG` (a file) when
+ * The stack as `npm start` runs it (`scripts/start.mjs`) in its own process, its log lines to `BENCH_STACK_LOG` (a file) when
  * set, else nowhere: a failed turn's cause is in the services' lines, the bench prints only its reason.
  */
 async function spawnStack(options: {
@@ -76,7 +76,7 @@ async function spawnStack(options: {
 }): Promise<{ pid: number; stop(): Promise<void> }> {
   const logFile = process.env.BENCH_STACK_LOG;
   const out = logFile ? openSync(logFile, "a") : "ignore";
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["scripts/start.mjs"], {
     cwd: ROOT,
     stdio: ["ignore", out, "inherit"],
     env: {

@@ -1,7 +1,12 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
-import { gatewayAsAgent, type StackUnderTest, startStack } from "#services/stack/testing/stack-harness.js";
+import {
+  gatewayAsAgent,
+  NPM_START,
+  type StackUnderTest,
+  startStack,
+} from "#services/stack/testing/stack-harness.js";
 
 /**
  * `npm run soak [-- --minutes 10 --vus 10 --principals 50]`: the whole stack as `npm start` runs it
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
   console.log(
     `soak: ${minutes} min, ${vus} workers (${Math.ceil(vus / 2)} on one principal, the rest over ${principals}), CallTool list_tickets through the gateway`,
   );
-  const stack = await startStack(process.execPath, ["--import", "tsx", "services/stack/main.ts"], {
+  const stack = await startStack(process.execPath, [...NPM_START], {
     // --expose-gc: every memory sample is taken after a full GC (services/kit/server/memory-report.ts).
     env: { MEMORY_REPORT_INTERVAL: `${SAMPLE_S}s`, LOG_LEVEL: "info", NODE_OPTIONS: "--expose-gc" },
   });
