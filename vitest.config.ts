@@ -24,6 +24,9 @@ export default defineConfig({
     // spend their time waiting on servers and child processes: one more worker than cores
     // (docs/development.md, "Tests").
     maxWorkers: availableParallelism() + 1,
+    // The compiled tree that whole-stack tests and the tools run (`node scripts/start.mjs`), compiled
+    // once before the files run rather than by several workers at once.
+    globalSetup: ["scripts/vitest-global-setup.mjs"],
     projects: [
       {
         extends: true,

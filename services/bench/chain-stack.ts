@@ -143,7 +143,6 @@ const PROCESS_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["services/agent/main", "agent"],
   ["services/mcp-gateway/main", "mcp-gateway"],
   ["services/mcp-server/main", "mcp-server"],
-  ["services/stack/main", "runner"],
 ];
 
 /**

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "#kit/testing/free-port.js";
 import { memoryOf, processTree } from "./process-tree.js";
 
-/** The targets of issue 21 (docs/performance.md, "What each figure is held to"). */
+/** The targets (docs/performance.md, "What each figure is held to"). */
 const TARGET = { idleRssMb: 600, serviceRssMb: 100, coldStartS: 15, warmStartS: 5 } as const;
 /** How long the stack idles before its memory is read. */
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 30);
@@ -58,8 +58,7 @@ async function startNpm(dataDir: string, ports: Record<string, string>): Promise
   const startedAt = Date.now();
   const child = spawn("npm", ["start"], {
     cwd: ROOT,
-    // Its own process group: a failed start can be stopped whole.
-    detached: true,
+    // In the bench's process group: a Ctrl-C on the bench reaches npm and the stack too.
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       PATH: process.env.PATH ?? "",
@@ -80,7 +79,7 @@ async function startNpm(dataDir: string, ports: Record<string, string>): Promise
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     const pids = processTree(child.pid ?? 0).map((p) => p.pid);
-    if (child.exitCode === null) child.kill("SIGTERM");
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     await exited;
     // npm may exit before the runner has drained: wait for every process of the stack.
     const deadline = Date.now() + 60_000;
@@ -92,7 +91,7 @@ async function startNpm(dataDir: string, ports: Record<string, string>): Promise
   while (!ready) {
     const line = stdout.split("\n").find((l) => l.includes('"msg":"stack ready"'));
     if (line) ready = JSON.parse(line) as { ready_ms?: number };
-    else if (child.exitCode !== null || Date.now() > deadline) {
+    else if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`npm start did not get ready: ${stderr.slice(-2000)}${stdout.slice(-2000)}`);
     } else await new Promise((r) => setTimeout(r, 50));
@@ -157,7 +156,7 @@ function report(loadBefore: number, first: RunningNpm, again: RunningNpm, memory
     undefined,
   );
   console.log(
-    `\n## npm start: footprint and start-up (issue 21; load average ${loadBefore.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end)`,
+    `\n## npm start: footprint and start-up (load average ${loadBefore.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end)`,
   );
   console.log(`memory after ${IDLE_S} s idle, every process under npm start (/proc/<pid>/smaps_rollup):`);
   for (const m of memory.sort((a, b) => b.rss - a.rss)) {

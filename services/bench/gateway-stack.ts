@@ -8,7 +8,8 @@ export type BenchStack = BenchProcess;
 const READY_TIMEOUT_MS = 120_000;
 
 /**
- * The whole stack as `npm start` runs it, for the gateway bench: its log lines (at the level the
+ * The whole stack, each service its own process as under `npm start` (the sources run under tsx),
+ * for the gateway bench: its log lines (at the level the
  * bench asks for, info by default, so a per-call line is part of what is measured) are written to
  * /dev/null rather than mixed into the bench's output; errors still reach stderr. A fresh PGlite
  * DATA_DIR; stop() also removes it.

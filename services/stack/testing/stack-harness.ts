@@ -29,7 +29,6 @@ export interface StackUnderTest {
 
 type StackPorts = StackUnderTest["ports"];
 
-/** `command args` (the runner, or `npm start`) with an environment that fixes everything the tests rely on. */
 /**
  * The runner's arguments as `npm start` gives them to Node (package.json): the sources compiled once
  * into `.cache/start/` and every service run from there, as a user's stack runs — not TypeScript
@@ -38,6 +37,7 @@ type StackPorts = StackUnderTest["ports"];
  */
 export const NPM_START = ["scripts/start.mjs"] as const;
 
+/** `command args` (the runner, or `npm start`) with an environment that fixes everything the tests rely on. */
 export async function startStack(
   command: string,
   args: readonly string[],
