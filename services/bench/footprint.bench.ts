@@ -4,6 +4,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "#kit/testing/free-port.js";
+import { processAlive } from "#services/stack/testing/stack-harness.js";
 import { memoryOf, processTree } from "./process-tree.js";
 
 /** The targets (docs/performance.md, "What each figure is held to"). */
@@ -83,8 +84,8 @@ async function startNpm(dataDir: string, ports: Record<string, string>): Promise
     await exited;
     // npm may exit before the runner has drained: wait for every process of the stack.
     const deadline = Date.now() + 60_000;
-    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+    while (pids.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of pids.filter(processAlive)) process.kill(pid, "SIGKILL");
   };
   const deadline = Date.now() + 180_000;
   let ready: { ready_ms?: number } | undefined;
@@ -103,15 +104,6 @@ async function startNpm(dataDir: string, ports: Record<string, string>): Promise
     compiled: stderr.includes("npm start: compiled"),
     stop,
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface ProcessMemory {

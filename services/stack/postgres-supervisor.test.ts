@@ -7,6 +7,7 @@ import { embeddedPostgresUrl, startEmbeddedPostgres } from "#kit/db/index.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
 import { superviseEmbeddedPostgres } from "./postgres-supervisor.js";
 import { CannotStartError } from "./supervisor.js";
+import { processAlive } from "./testing/stack-harness.js";
 
 /**
  * The runner keeps the embedded PostgreSQL as it keeps a service (docs/architecture.md, "Processes"):
@@ -22,15 +23,6 @@ const freshDataDir = () => {
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until(check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -63,7 +55,7 @@ describe("the runner's embedded PostgreSQL", { timeout: 180_000 }, () => {
     onTestFinished(() => supervised.stop());
     await supervised.ready;
     const first = supervised.pid() as number;
-    expect(alive(first)).toBe(true);
+    expect(processAlive(first)).toBe(true);
     expect(await selectOne(dataDir)).toBe(1);
     expect(lines(capture, "service ready").map((l) => l.pid)).toEqual([first]);
 
@@ -76,7 +68,7 @@ describe("the runner's embedded PostgreSQL", { timeout: 180_000 }, () => {
     expect(await selectOne(dataDir)).toBe(1);
 
     await supervised.stop();
-    await until(() => !alive(second));
+    await until(() => !processAlive(second));
     expect(existsSync(join(dataDir, "postgres.lock"))).toBe(false);
     // A stop is not a crash: nothing restarts it.
     await new Promise((r) => setTimeout(r, 300));
@@ -99,7 +91,7 @@ describe("the runner's embedded PostgreSQL", { timeout: 180_000 }, () => {
       await new Promise((r) => setTimeout(r, 1_000));
       expect(lines(capture, "restarting service")).toEqual([]);
       await supervised.stop();
-      expect(alive(holder.pid)).toBe(true);
+      expect(processAlive(holder.pid)).toBe(true);
     } finally {
       await holder.stop();
     }

@@ -3,6 +3,7 @@ import type { Logger } from "#kit/log/index.js";
 import { logStartFailure } from "#kit/process/index.js";
 import { type Backoff, createBackoff } from "./backoff.js";
 import { CannotStartError, type SupervisedService } from "./supervisor.js";
+import { logWhileWaiting } from "./waiting-progress.js";
 
 export interface PostgresSupervisionOptions {
   readonly dataDir: string;
@@ -49,22 +50,13 @@ class EmbeddedPostgresSupervisor implements SupervisedService {
       this.settleReady = { resolve, reject };
     });
     const timeoutMs = opts.startTimeoutMs ?? 180_000;
-    const waitingSince = Date.now();
     const giveUp = setTimeout(() => {
       this.failFirstStart(new Error(`${NAME} did not start within ${Math.round(timeoutMs / 1000)} s`));
     }, timeoutMs);
-    // As for every process of the stack: which one the runner is still waiting for, every 10 s.
-    const progress = setInterval(
-      () =>
-        this.log.info(
-          { waited_s: Math.round((Date.now() - waitingSince) / 1000) },
-          "still waiting for the service to answer",
-        ),
-      opts.progressEveryMs ?? 10_000,
-    );
+    const stopProgress = logWhileWaiting(this.log, opts.progressEveryMs);
     const settled = () => {
       clearTimeout(giveUp);
-      clearInterval(progress);
+      stopProgress();
     };
     void this.ready.then(settled, settled);
     this.start();

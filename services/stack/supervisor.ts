@@ -7,6 +7,7 @@ import { DrainReadiness } from "./drain-readiness.js";
 import { spawnService } from "./service-spawn.js";
 import type { StackProcess } from "./services.js";
 import { waitForPort } from "./wait-for-port.js";
+import { logWhileWaiting } from "./waiting-progress.js";
 
 /** One service of the stack kept running: restarted with backoff whenever it exits unasked. */
 export interface SupervisedService {
@@ -115,15 +116,7 @@ class ServiceSupervisor implements SupervisedService {
 
   /** Ready once the first process answers, logging progress meanwhile; refused when it cannot start. */
   private firstStart(startRefused: Promise<never>): Promise<void> {
-    const waitingSince = Date.now();
-    const progress = setInterval(
-      () =>
-        this.log.info(
-          { port: this.opts.port, waited_s: Math.round((Date.now() - waitingSince) / 1000) },
-          "still waiting for the service to answer",
-        ),
-      this.opts.progressEveryMs ?? 10_000,
-    );
+    const stopProgress = logWhileWaiting(this.log, this.opts.progressEveryMs, { port: this.opts.port });
     const answered = this.untilAnswering(
       this.opts.startTimeoutMs ?? 180_000,
       () => this.stopping || this.cannotStart !== undefined,
@@ -131,7 +124,7 @@ class ServiceSupervisor implements SupervisedService {
       this.everReady = true;
       if (!this.stopping) this.log.info({ pid: this.child?.pid, port: this.opts.port }, "service ready");
     });
-    return Promise.race([answered, startRefused]).finally(() => clearInterval(progress));
+    return Promise.race([answered, startRefused]).finally(stopProgress);
   }
 
   private start(): void {
