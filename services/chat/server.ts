@@ -52,7 +52,7 @@ export async function startChat(
     name: "support-ext chat (threads and messages)",
   });
   let auth: ServiceAuth | undefined;
-  let keeper: { stop(): void } | undefined;
+  let keeper: { stop(): Promise<void> } | undefined;
   try {
     // Before serving: turns a crashed process left open are marked interrupted (turn-keeper.ts).
     const turns = new TurnStore(db);
@@ -93,7 +93,7 @@ export async function startChat(
       close() {
         closing ??= (async () => {
           await server.close();
-          openKeeper.stop();
+          await openKeeper.stop();
           await openAuth.close();
           await db.close();
         })();
@@ -101,7 +101,7 @@ export async function startChat(
       },
     };
   } catch (err) {
-    keeper?.stop();
+    await keeper?.stop();
     await auth?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

@@ -24,7 +24,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
   let handle: TestDatabase;
   let db: Database;
   let threads: ThreadStore;
-  const stops: (() => void)[] = [];
+  const stops: (() => Promise<void>)[] = [];
 
   /** A pending turn of `owner`, with these tool calls so far. */
   const openTurn = async (owner: TurnStore, toolCalls: unknown[] = [], content = "") => {
@@ -51,8 +51,8 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     db = handle.db;
     threads = new ThreadStore(db);
   });
-  afterEach(() => {
-    for (const stop of stops.splice(0)) stop();
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
     vi.useRealTimers();
   });
   afterAll(async () => {
@@ -104,7 +104,8 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     vi.advanceTimersByTime(TURN_STALE_MS - TURN_HEARTBEAT_MS);
     await expect.poll(() => statusOf(abandoned), SLOW_MACHINE).toBe("interrupted");
 
-    keeper.stop();
+    // Beats already under way land before the stop returns; none after it.
+    await keeper.stop();
     await beatLongAgo(own);
     const late = await openTurn(new TurnStore(db));
     await beatLongAgo(late);

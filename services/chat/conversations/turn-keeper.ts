@@ -11,7 +11,7 @@ import { TURN_HEARTBEAT_MS, TURN_STALE_MS, type TurnStore } from "./turn-store.j
  * resumes the turn with the same idempotency keys, and the MCP server answers each key with what
  * really happened.
  */
-export async function startTurnKeeper(turns: TurnStore, logger: Logger): Promise<{ stop(): void }> {
+export async function startTurnKeeper(turns: TurnStore, logger: Logger): Promise<{ stop(): Promise<void> }> {
   const sweep = async () => {
     const marked = await turns.interruptAbandoned(interruptionNote);
     for (const m of marked) {
@@ -22,18 +22,25 @@ export async function startTurnKeeper(turns: TurnStore, logger: Logger): Promise
     }
   };
   await sweep();
-  const beat = setInterval(() => {
-    turns.heartbeat().catch((err: unknown) => logger.warn({ err }, "turn heartbeat failed"));
-  }, TURN_HEARTBEAT_MS);
-  const sweeper = setInterval(() => {
-    sweep().catch((err: unknown) => logger.warn({ err }, "interrupted-turn sweep failed"));
-  }, TURN_STALE_MS);
+  // Writes under way: a stop waits for them, so none lands after it (the database closes next).
+  const inFlight = new Set<Promise<void>>();
+  const track = (write: Promise<unknown>, failure: string) => {
+    const done = write.then(
+      () => undefined,
+      (err: unknown) => logger.warn({ err }, failure),
+    );
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done));
+  };
+  const beat = setInterval(() => track(turns.heartbeat(), "turn heartbeat failed"), TURN_HEARTBEAT_MS);
+  const sweeper = setInterval(() => track(sweep(), "interrupted-turn sweep failed"), TURN_STALE_MS);
   beat.unref();
   sweeper.unref();
   return {
-    stop() {
+    async stop() {
       clearInterval(beat);
       clearInterval(sweeper);
+      await Promise.all(inFlight);
     },
   };
 }

@@ -57,14 +57,15 @@ export function createFeedStatusMonitor(options: FeedStatusMonitorOptions): Feed
   const state = () => feedState(clock, limits, Date.now());
   const silentSeconds = () => secondsSince(clock.lastMessageAt ?? clock.startedAt);
 
-  const publish = () => {
+  /** `dropSilentStream`: false when a message is arriving, on a stream that is anything but dead. */
+  const publish = (dropSilentStream = true) => {
     const current = state();
     if (current.status === published) return;
     const previous = published;
     published = current.status;
     logStatusChange(logger, { current: current.status, previous, silentSec: silentSeconds(), limits });
     if (current.status === "live") liveWaiters.settleAll(true);
-    else options.onSilent();
+    else if (dropSilentStream) options.onSilent();
     stateListeners.notify(current, (err) => logger.error({ err }, "revocation feed state listener failed"));
   };
 
@@ -84,6 +85,10 @@ export function createFeedStatusMonitor(options: FeedStatusMonitorOptions): Feed
   return {
     state,
     heard(now) {
+      // A change time alone made (stale, failed) that no timer has told yet — on a busy event loop
+      // the timer runs late — is told before this message makes the feed live again, so every
+      // status a caller may have read is logged and heard once.
+      publish(false);
       if (state().status !== "live") clock.liveSince = now;
       clock.lastMessageAt = now;
     },
