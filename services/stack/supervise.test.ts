@@ -91,9 +91,11 @@ describe("npm start supervises", () => {
     const exited = new Promise<void>((r) => stack.child.once("exit", () => r()));
     stack.child.kill("SIGTERM");
     await exited;
-    // npm may exit before the runner has finished draining: wait for the services themselves.
+    // npm may exit before the runner has finished draining: wait for the services themselves, and
+    // for the runner to release PostgreSQL's lock once the server has exited (its last step).
     const deadline = Date.now() + 30_000;
-    while (running.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const stopping = () => running.some(processAlive) || lockFiles(stack.dataDir).length > 0;
+    while (stopping() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(running.filter(processAlive)).toEqual([]);
     for (const port of Object.values(stack.ports)) expect(await portClosed(port)).toBe(true);
     // On failure, what the services said while stopping tells which one did not release its lock.
