@@ -2,6 +2,7 @@ import pg from "pg";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { createPgListen } from "./pg-listen.js";
 import { CONNECT_TIMEOUT_MS, createPgPool, type PgPool } from "./pg-pool.js";
+import { isStalePreparedStatement, pgStatement, prepareStatementsAgain } from "./pg-statement.js";
 import { normaliseResult, transactionQueryable, withPgTransaction } from "./pg-transaction.js";
 import { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
@@ -60,17 +61,14 @@ function pgDatabase({ pool, connect }: PgPool, listeners: ReturnType<typeof crea
 
     async query<R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
       assertOutsideTransaction(db, "query");
-      const client = await connect();
-      let broken: Error | undefined;
       try {
-        return normaliseResult<R>(await client.query(sql, params ? [...params] : undefined));
+        return await queryOnce<R>(connect, sql, params);
       } catch (err) {
-        // An SQL error leaves the connection fine; anything else (socket loss, parser throw) may not,
-        // so such a connection is destroyed instead of being handed to the next caller.
-        if (!(err instanceof pg.DatabaseError)) broken = err instanceof Error ? err : new Error(String(err));
-        throw err;
-      } finally {
-        client.release(broken);
+        // A statement prepared before a migration changed its result columns: once more, prepared
+        // afresh (a lone statement is safe to repeat: it did not run).
+        if (!isStalePreparedStatement(err)) throw err;
+        prepareStatementsAgain();
+        return queryOnce<R>(connect, sql, params);
       }
     },
 
@@ -108,6 +106,28 @@ function pgDatabase({ pool, connect }: PgPool, listeners: ReturnType<typeof crea
     },
   };
   return db;
+}
+
+async function queryOnce<R extends Record<string, unknown>>(
+  connect: PgPool["connect"],
+  sql: string,
+  params: readonly unknown[] | undefined,
+) {
+  const client = await connect();
+  let broken: Error | undefined;
+  try {
+    return normaliseResult<R>(await client.query(pgStatement(sql, params)));
+  } catch (err) {
+    // An SQL error leaves the connection fine, but for a stale prepared statement (it would meet the
+    // same refusal again); anything else (socket loss, parser throw) may not, so such a connection
+    // is destroyed instead of being handed to the next caller.
+    if (!(err instanceof pg.DatabaseError) || isStalePreparedStatement(err)) {
+      broken = err instanceof Error ? err : new Error(String(err));
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 async function createSchema({ connect }: PgPool, schema: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { isStalePreparedStatement, pgStatement, prepareStatementsAgain } from "./pg-statement.js";
 import type { Queryable, QueryResult } from "./types.js";
 
 /** Runs `fn` with one pooled client and whether its transaction is still open. */
@@ -28,7 +29,12 @@ export async function withPgTransaction<T>(
     open = false;
     try {
       await client.query("ROLLBACK");
-      client.release();
+      if (isStalePreparedStatement(err)) {
+        // The transaction fails (its body cannot be repeated safely); the next one, on another
+        // connection, prepares its statements afresh.
+        prepareStatementsAgain();
+        client.release(err as Error);
+      } else client.release();
     } catch (rollbackErr) {
       // The connection is in an unknown state: destroy it rather than return it to the pool.
       client.release(rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr)));
@@ -43,7 +49,7 @@ export function transactionQueryable(client: pg.PoolClient, isOpen: () => boolea
     async query<R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
       // The client goes back to the pool when the transaction ends; a late query must not run on it.
       if (!isOpen()) throw new Error("Transaction is closed");
-      return normaliseResult<R>(await client.query(sql, params ? [...params] : undefined));
+      return normaliseResult<R>(await client.query(pgStatement(sql, params)));
     },
   };
 }
