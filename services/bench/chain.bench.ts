@@ -12,6 +12,12 @@ const USERS = Number(process.env.CHAIN_USERS ?? process.env.BENCH_CHAIN_USERS ??
 /** The targets (docs/performance.md, "What each figure is held to"). */
 const TARGET = { warmTurnsPerSecond: 100, warmUsers: 200, newUsers: 1000 } as const;
 const SETUP_CONCURRENCY = 50;
+/**
+ * `CHAIN_WARM_ROUNDS`: how many times all users send a turn again once warm. One round of 200 turns
+ * lasts about 2 s, so a single round's rate moves by ±5 % between runs on an idle machine; the
+ * target is held to the median round.
+ */
+const WARM_ROUNDS = Math.max(1, Number(process.env.CHAIN_WARM_ROUNDS ?? 3));
 
 type ChatClient = Client<typeof ChatService>;
 
@@ -45,7 +51,7 @@ interface Round {
  * → MCP server, the stack as `npm start` runs it (each service its own process, the embedded
  * PostgreSQL, the embedded planner as the model). Every user logs in and opens a thread; then all
  * of them, at once, send their first turn (new login sessions: every token exchange, MCP client
- * and discover verdict made under that load), then all again (warm). Each asks the agent to file a
+ * and discover verdict made under that load), then all again, `CHAIN_WARM_ROUNDS` times (warm). Each asks the agent to file a
  * ticket naming themselves; the data each service stored is checked, not the answers alone: every
  * ticket's creator, every audit row's user and every thread's owner must be the user who asked.
  * Printed beside the targets: turns/s, failures (with their reasons), mix-ups, and CPU per turn
@@ -57,9 +63,12 @@ export async function benchChain(): Promise<void> {
   try {
     const users = await setUpUsers(stack, USERS);
     const first = await runRound(stack, users, "first turns of new users", "printer jam, high priority");
-    const warm = await runRound(stack, users, "warm turns", "toner low");
-    const mixups = await countMixups(stack, users, [first, warm]);
-    printReport([first, warm], mixups, loadBefore);
+    const warm: Round[] = [];
+    for (let i = 1; i <= WARM_ROUNDS; i++) {
+      warm.push(await runRound(stack, users, `warm turns, round ${i}`, `toner low, round ${i}`));
+    }
+    const mixups = await countMixups(stack, users, [first, ...warm]);
+    printReport(first, warm, mixups, loadBefore);
   } finally {
     await stack.stop();
   }
@@ -191,7 +200,8 @@ async function countMixups(
   };
 }
 
-function printReport(rounds: readonly Round[], m: Mixups, loadBefore: number): void {
+function printReport(first: Round, warm: readonly Round[], m: Mixups, loadBefore: number): void {
+  const rounds = [first, ...warm];
   console.log(
     `\n## ${USERS} concurrent users through chat → agent → gateway → MCP server, the stack as npm start runs it (load average ${loadBefore.toFixed(2)} at start)`,
   );
@@ -199,8 +209,14 @@ function printReport(rounds: readonly Round[], m: Mixups, loadBefore: number): v
     printRow(`${r.label}: SendMessage "create a ticket …", ${USERS} at once`, summarize(r.latencies));
   const mixups = m.wrongTickets + m.wrongResults + m.wrongAudit + m.wrongThreads;
   console.log("\n| figure | measured | target |\n|---|---|---|");
-  for (const r of rounds) printRoundRows(r, rounds[0] === r);
+  for (const r of rounds) printRoundRows(r, first === r);
   const mark = (ok: boolean) => (ok ? "✓" : "✗");
+  const rates = warm.map((r) => (USERS / r.wallMs) * 1000).sort((a, b) => a - b);
+  const median = rates[Math.floor(rates.length / 2)] ?? 0;
+  const held = USERS === TARGET.warmUsers ? ` ${mark(median >= TARGET.warmTurnsPerSecond)}` : "";
+  console.log(
+    `| warm turns: turns/s, median of ${warm.length} rounds (${rates.map((r) => r.toFixed(1)).join(", ")}) | ${median.toFixed(1)} | ≥ ${TARGET.warmTurnsPerSecond} (${TARGET.warmUsers} warm users)${held} |`,
+  );
   console.log(
     `| mix-ups (tickets, results, audit rows, threads naming another user than the asker) | ${mixups} (${m.wrongTickets} of ${m.tickets} tickets, ${m.wrongResults} results, ${m.wrongAudit} of ${m.auditRows} audit rows, ${m.wrongThreads} threads) | 0 ${mark(mixups === 0)} |`,
   );
@@ -221,11 +237,8 @@ function printRoundRows(r: Round, isFirst: boolean): void {
   const failTarget = isFirst
     ? `0${USERS >= TARGET.newUsers ? ` ${mark(r.failed === 0)}` : ` (at ${TARGET.newUsers} new users)`}`
     : `0 ${mark(r.failed === 0)}`;
-  const rateTarget = isFirst
-    ? "—"
-    : `≥ ${TARGET.warmTurnsPerSecond} (${TARGET.warmUsers} warm users)${USERS === TARGET.warmUsers ? ` ${mark(perSecond >= TARGET.warmTurnsPerSecond)}` : ""}`;
   console.log(
-    `| ${r.label}: turns/s (${turns} turns in ${(r.wallMs / 1000).toFixed(1)} s) | ${perSecond.toFixed(1)} | ${rateTarget} |`,
+    `| ${r.label}: turns/s (${turns} turns in ${(r.wallMs / 1000).toFixed(1)} s) | ${perSecond.toFixed(1)} | — |`,
   );
   console.log(
     `| ${r.label}: failed turns (auth failures) | ${r.failed} (${r.authFailures}) | ${failTarget} |`,
