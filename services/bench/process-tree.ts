@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux Node supports). */
 const TICKS_PER_SECOND = 100;
@@ -51,13 +51,43 @@ export function processTree(root: number): ProcessInfo[] {
   return [...all.values()].filter((p) => under(p.pid));
 }
 
-/** Resident and proportional memory of one process (/proc/<pid>/smaps_rollup), in bytes. */
-export function memoryOf(pid: number): { rss: number; pss: number } | undefined {
+/**
+ * Memory of one process (/proc/<pid>/smaps_rollup, /proc/<pid>/smaps), in bytes: resident (RSS),
+ * proportional (PSS: a page shared by n processes counts 1/n in each), private (USS: what its exit
+ * would free), and how much of its RSS is its own executable's pages (the node binary's code and
+ * data: one copy in memory, shared by every Node process, yet in each one's RSS).
+ */
+export function memoryOf(
+  pid: number,
+): { rss: number; pss: number; uss: number; executableRss: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
-    return { rss: kb("Rss") * 1024, pss: kb("Pss") * 1024 };
+    return {
+      rss: kb("Rss") * 1024,
+      pss: kb("Pss") * 1024,
+      uss: (kb("Private_Clean") + kb("Private_Dirty")) * 1024,
+      executableRss: executableRssOf(pid),
+    };
   } catch {
     return undefined;
   }
+}
+
+function executableRssOf(pid: number): number {
+  let executable: string;
+  try {
+    executable = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return 0;
+  }
+  let inExecutable = false;
+  let kb = 0;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    // A mapping's header: "start-end perms offset dev inode path"; its fields follow on their own lines.
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) inExecutable = header[1] === executable;
+    else if (inExecutable && line.startsWith("Rss:")) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return kb * 1024;
 }
