@@ -4,6 +4,7 @@ import { ROLE_SCOPES } from "#kit/contract/index.js";
 import { freePort } from "#kit/testing/free-port.js";
 import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { exchangedReaderClaims, startBenchIdentity } from "./bench-identity.js";
+import { type McpBenchDatabase, mcpBenchDatabase } from "./mcp-bench-database.js";
 import { type McpBenchChild, spawnMcpChild } from "./mcp-child.js";
 import { callGetTicket, closedLoop, connectV2, type LoadResult, type McpTarget } from "./mcp-load.js";
 import { formatMs, summarize } from "./stats.js";
@@ -31,7 +32,8 @@ const load = () =>
  *
  * Settings: `BENCH_ITERATIONS` (sequential calls per server), `MCP_BENCH_SECONDS` (5, per
  * concurrent window; two windows each, alternating), `MCP_BENCH_LOG_LEVEL` (the server's
- * LOG_LEVEL, default info as deployed), `MCP_BENCH_DATABASE_URL` (PostgreSQL instead of PGlite),
+ * LOG_LEVEL, default info as deployed), the database (`mcp-bench-database.ts`: an embedded PostgreSQL
+ * as `npm start`'s by default; `MCP_BENCH_DATABASE_URL`, `MCP_BENCH_DATABASE=pglite`),
  * `MCP_BENCH_CPU_PROF=<dir>` (the server runs with `--cpu-prof`, profile written at its exit).
  */
 export async function benchMcp(iterations: number): Promise<void> {
@@ -40,17 +42,19 @@ export async function benchMcp(iterations: number): Promise<void> {
   const loadAtStart = load();
   const issuer = await startTestIssuer({ audience: "support-ext-api" });
   const identity = await startBenchIdentity(issuer);
+  const database = await mcpBenchDatabase();
   const children: McpBenchChild[] = [];
   const clients: Client[] = [];
   try {
-    const servers = await startServers(identity.env, issuer, children);
+    const servers = await startServers({ ...identity.env, ...database.env }, issuer, children);
     const targets = await mcpTargets(issuer, servers, clients);
     const sequential = await measureSequential(targets, n, clients);
     const windows = await measureConcurrent(targets, seconds, clients);
-    printReport({ n, seconds, loadAtStart, sequential, windows });
+    printReport({ n, seconds, loadAtStart, sequential, windows, database });
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     for (const c of children) await c.stop();
+    await database.close();
     await identity.close();
     await issuer.close();
   }
@@ -66,7 +70,7 @@ interface Servers {
 }
 
 async function startServers(
-  identityEnv: Record<string, string>,
+  serverEnv: Record<string, string>,
   issuer: TestIssuer,
   children: McpBenchChild[],
 ): Promise<Servers> {
@@ -76,13 +80,12 @@ async function startServers(
   const product = await spawnMcpChild({
     entry: "services/mcp-server/main.ts",
     env: {
-      ...identityEnv,
+      ...serverEnv,
       MCP_PORT: String(mcpPort),
       AUTH_ISSUER: issuer.issuer,
       AUTH_JWKS_URL: issuer.jwksUrl.href,
       LOG_LEVEL: process.env.MCP_BENCH_LOG_LEVEL ?? "info",
       LOG_FORMAT: "json",
-      ...(process.env.MCP_BENCH_DATABASE_URL ? { DATABASE_URL: process.env.MCP_BENCH_DATABASE_URL } : {}),
     },
     ready: async () => (await fetch(`${mcpBase}/readyz`)).ok,
     ...(profDir ? { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] } : {}),
@@ -208,6 +211,7 @@ function printReport(run: {
   loadAtStart: string;
   sequential: Sequential;
   windows: [LoadResult[], LoadResult[]];
+  database: McpBenchDatabase;
 }): void {
   const { n, seconds, sequential, windows } = run;
   const [floorS, prodS] = sequential.samples.map((s) => summarize(s)) as [
@@ -215,7 +219,7 @@ function printReport(run: {
     ReturnType<typeof summarize>,
   ];
   const [floorC, prodC] = windows.map(merge) as [Merged, Merged];
-  const database = process.env.MCP_BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite";
+  const database = run.database.label;
   console.log(
     `\n## MCP server vs the SDK v2 floor (same invocation, SDK v2 client, 2026-07-28, ${database}, server LOG_LEVEL ${process.env.MCP_BENCH_LOG_LEVEL ?? "info"})`,
   );
