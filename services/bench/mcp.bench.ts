@@ -40,21 +40,32 @@ export async function benchMcp(iterations: number): Promise<void> {
   const n = Math.max(500, iterations);
   const seconds = Number(process.env.MCP_BENCH_SECONDS ?? 5);
   const loadAtStart = load();
+  const database = await mcpBenchDatabase();
+  try {
+    await benchOn(database, { n, seconds, loadAtStart });
+  } finally {
+    // Also when a server failed to start or stop: no embedded PostgreSQL is left behind.
+    await database.close();
+  }
+}
+
+async function benchOn(
+  database: McpBenchDatabase,
+  run: { n: number; seconds: number; loadAtStart: string },
+): Promise<void> {
   const issuer = await startTestIssuer({ audience: "support-ext-api" });
   const identity = await startBenchIdentity(issuer);
-  const database = await mcpBenchDatabase();
   const children: McpBenchChild[] = [];
   const clients: Client[] = [];
   try {
     const servers = await startServers({ ...identity.env, ...database.env }, issuer, children);
     const targets = await mcpTargets(issuer, servers, clients);
-    const sequential = await measureSequential(targets, n, clients);
-    const windows = await measureConcurrent(targets, seconds, clients);
-    printReport({ n, seconds, loadAtStart, sequential, windows, database });
+    const sequential = await measureSequential(targets, run.n, clients);
+    const windows = await measureConcurrent(targets, run.seconds, clients);
+    printReport({ ...run, sequential, windows, database });
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     for (const c of children) await c.stop();
-    await database.close();
     await identity.close();
     await issuer.close();
   }

@@ -1,8 +1,7 @@
-import pg from "pg";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { createPgListen } from "./pg-listen.js";
 import { CONNECT_TIMEOUT_MS, createPgPool, type PgPool } from "./pg-pool.js";
-import { isStalePreparedStatement, pgStatement, prepareStatementsAgain } from "./pg-statement.js";
+import { isStatementOutOfStep, runStatement } from "./pg-statement.js";
 import { normaliseResult, transactionQueryable, withPgTransaction } from "./pg-transaction.js";
 import { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
@@ -64,24 +63,24 @@ function pgDatabase({ pool, connect }: PgPool, listeners: ReturnType<typeof crea
       try {
         return await queryOnce<R>(connect, sql, params);
       } catch (err) {
-        // A statement prepared before a migration changed its result columns: once more, prepared
+        // A connection whose prepared statements are out of step with the server (a migration
+        // changed a statement's result columns): once more, on another connection, prepared
         // afresh (a lone statement is safe to repeat: it did not run).
-        if (!isStalePreparedStatement(err)) throw err;
-        prepareStatementsAgain();
+        if (!isStatementOutOfStep(err)) throw err;
         return queryOnce<R>(connect, sql, params);
       }
     },
 
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       assertOutsideTransaction(db, "transaction");
-      return withPgTransaction(connect, (client, isOpen) =>
-        runInTransactionScope(db, () => fn(transactionQueryable(client, isOpen))),
+      return withPgTransaction(connect, (client, isOpen, broken) =>
+        runInTransactionScope(db, () => fn(transactionQueryable(client, isOpen, broken))),
       );
     },
 
     scriptTransaction<T>(fn: (tx: ScriptTransaction) => Promise<T>): Promise<T> {
-      return withPgTransaction(connect, (client, isOpen) => {
-        const tx = transactionQueryable(client, isOpen);
+      return withPgTransaction(connect, (client, isOpen, broken) => {
+        const tx = transactionQueryable(client, isOpen, broken);
         return fn({
           query: tx.query,
           // No parameters → simple query protocol, which accepts several statements.
@@ -114,19 +113,16 @@ async function queryOnce<R extends Record<string, unknown>>(
   params: readonly unknown[] | undefined,
 ) {
   const client = await connect();
-  let broken: Error | undefined;
+  let brokenBy: Error | undefined;
   try {
-    return normaliseResult<R>(await client.query(pgStatement(sql, params)));
-  } catch (err) {
-    // An SQL error leaves the connection fine, but for a stale prepared statement (it would meet the
-    // same refusal again); anything else (socket loss, parser throw) may not, so such a connection
-    // is destroyed instead of being handed to the next caller.
-    if (!(err instanceof pg.DatabaseError) || isStalePreparedStatement(err)) {
-      broken = err instanceof Error ? err : new Error(String(err));
-    }
-    throw err;
+    return normaliseResult<R>(
+      await runStatement(client, sql, params, (err) => {
+        brokenBy = err;
+      }),
+    );
   } finally {
-    client.release(broken);
+    // A broken connection is destroyed instead of being handed to the next caller.
+    client.release(brokenBy);
   }
 }
 

@@ -51,13 +51,11 @@ export async function lockAuditHead(
   tx: Queryable,
   count = 1,
 ): Promise<AuditHead & { hash: string; nextIds: number[] }> {
+  // One text for any count, with a parameter: a prepared statement on PostgreSQL (kit/db).
   const { rows } = await tx.query<HeadRow & { next_id: number }>(
-    count === 1
-      ? `SELECT seq, hash, legacy_rows, nextval(pg_get_serial_sequence('audit_log', 'id')) AS next_id
-         FROM audit_head FOR UPDATE`
-      : `SELECT h.seq, h.hash, h.legacy_rows, nextval(pg_get_serial_sequence('audit_log', 'id')) AS next_id
-         FROM audit_head h CROSS JOIN generate_series(1, $1::int) FOR UPDATE OF h`,
-    count === 1 ? [] : [count],
+    `SELECT h.seq, h.hash, h.legacy_rows, nextval(pg_get_serial_sequence('audit_log', 'id')) AS next_id
+       FROM audit_head h CROSS JOIN generate_series(1, $1::int) FOR UPDATE OF h`,
+    [count],
   );
   const row = rows[0];
   if (!row) throw new Error(HEAD_MISSING);
