@@ -164,6 +164,23 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
     });
   });
 
+  it("a row counted inside its caller's transaction (the recorder's `within`): the checkpoint runs outside it, and the rows are signed", async () => {
+    const witness = fakeWitness();
+    const { checkpointer, logs } = setUp(witness, 1);
+    await started(checkpointer, witness);
+    await db.transaction(async (tx) => {
+      await appendAuditEntry(tx, entry(++rows));
+      checkpointer.appended();
+      // The transaction goes on a moment after the row was counted, as a tool call's does.
+      await tx.query("SELECT pg_sleep(0.05)");
+    });
+    // The checkpoint it queued ran (close waits for it) and signed the head as committed: on
+    // PGlite after the transaction, on PostgreSQL maybe before it (then a later one signs the row).
+    await checkpointer.close();
+    expect(messages(logs, "audit checkpoint failed")).toEqual([]);
+    expect(reasons(witness).at(-1)).toBe(`shutdown@${rows}`);
+  });
+
   it("counts rows from the last checkpoint: rows that arrived while it was made are not counted twice", async () => {
     const witness = fakeWitness();
     const { checkpointer } = setUp(witness, 4);

@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import type { CheckpointReason } from "#kit/audit/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
@@ -74,6 +75,15 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
     return queue;
   };
 
+  /**
+   * `appended` is called by a tool call, maybe inside its transaction (a ticket and its audit row
+   * commit together): the checkpoint it queues runs in the checkpointer's own async context, not the
+   * caller's — neither inside that transaction (where the data layer refuses a query of its own,
+   * and on PGlite it would wait for the transaction that is waiting for it) nor under that call's
+   * trace, request and user in its log lines.
+   */
+  const enqueueOutsideCaller = AsyncResource.bind(enqueue);
+
   return {
     async start() {
       await enqueue("start");
@@ -84,7 +94,7 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
       state.appendedSince++;
       if (state.appendedSince >= deps.everyRows && !rowsQueued) {
         rowsQueued = true;
-        void enqueue("rows").finally(() => {
+        void enqueueOutsideCaller("rows").finally(() => {
           rowsQueued = false;
         });
       }
