@@ -78,9 +78,10 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
   /**
    * `appended` is called by a tool call, maybe inside its transaction (a ticket and its audit row
    * commit together): the checkpoint it queues runs in the checkpointer's own async context, not the
-   * caller's — neither inside that transaction (where the data layer refuses a query of its own,
-   * and on PGlite it would wait for the transaction that is waiting for it) nor under that call's
-   * trace, request and user in its log lines.
+   * caller's — neither inside that transaction (where the data layer refuses a query of another
+   * connection's: tx-guard.ts) nor under that call's trace, request and user in its log lines. On
+   * PGlite its first query then waits for that transaction to end; on PostgreSQL it reads the head
+   * as committed.
    */
   const enqueueOutsideCaller = AsyncResource.bind(enqueue);
 
