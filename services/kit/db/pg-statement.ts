@@ -51,7 +51,9 @@ export async function runStatement(
     if (!(err instanceof pg.DatabaseError)) broken(err instanceof Error ? err : new Error(String(err)));
     else if (isStatementOutOfStep(err)) {
       broken(err);
-      prepareStatementsAgain(statement.name);
+      // A changed result type holds for every connection's statement; a missing statement (26000)
+      // is this connection's alone, and destroying it is enough.
+      if (err.code === "0A000") prepareStatementsAgain(statement.name);
     }
     throw err;
   }
