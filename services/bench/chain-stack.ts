@@ -7,7 +7,7 @@ import pg from "pg";
 import { embeddedPostgresUrl } from "#kit/db/index.js";
 import { freePort } from "#kit/testing/free-port.js";
 import { hashPassword } from "#services/identity/passwords/password-hash.js";
-import { type ProcessInfo, processTree } from "./process-tree.js";
+import { type ProcessInfo, processTree, stackPartOf } from "./process-tree.js";
 import { connectHealthServing } from "./service-process.js";
 
 /**
@@ -133,19 +133,6 @@ export async function addUsers(
 }
 
 /**
- * Which process of the stack a pid is, by the entry file it (or its nearest ancestor) runs: the
- * embedded PostgreSQL's server is the runner's child, its backends the server's.
- */
-const PROCESS_NAMES: ReadonlyArray<readonly [string, string]> = [
-  ["/bin/postgres\0", "postgres"],
-  ["services/identity/main", "identity"],
-  ["services/chat/main", "chat"],
-  ["services/agent/main", "agent"],
-  ["services/mcp-gateway/main", "mcp-gateway"],
-  ["services/mcp-server/main", "mcp-server"],
-];
-
-/**
  * CPU ms used so far by every process under `root` (itself included), by process name. A process
  * counts its reaped children too (cutime, cstime): PostgreSQL's backends that ended meanwhile stay
  * counted by their parent. By process tree, never by command line: other stacks on a shared host
@@ -166,7 +153,7 @@ export function stackCpuMs(root: number): Map<string, number> {
 function nameUnder(pid: number, root: number, tree: Map<number, ProcessInfo>): string | undefined {
   for (let at = pid, depth = 0; at > 1 && depth < 16; depth++) {
     const p = tree.get(at);
-    const name = p && PROCESS_NAMES.find(([entry]) => p.cmdline.includes(entry))?.[1];
+    const name = p && stackPartOf(p.cmdline);
     if (name) return name;
     if (at === root) return "runner";
     at = p?.ppid ?? 0;

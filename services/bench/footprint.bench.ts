@@ -5,14 +5,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "#kit/testing/free-port.js";
 import { processAlive } from "#services/stack/testing/stack-harness.js";
-import { memoryOf, processTree } from "./process-tree.js";
+import { memoryOf, processTree, STACK_SERVICES, stackPartOf } from "./process-tree.js";
 
 /** The targets (docs/performance.md, "What each figure is held to"). */
 const TARGET = { idleRssMb: 600, serviceRssMb: 100, coldStartS: 15, warmStartS: 5 } as const;
 /** How long the stack idles before its memory is read. */
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 30);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"] as const;
 
 /**
  * docs/performance.md, "Idle memory of `npm start`": `npm start` exactly as a user types it, on a
@@ -138,12 +137,11 @@ function stackMemory(npmPid: number): ProcessMemory[] {
 
 function nameOf(pid: number, npmPid: number, cmdline: string): string {
   if (pid === npmPid) return "npm";
-  const service = SERVICES.find((s) => cmdline.includes(`/services/${s}/main.`));
-  if (service) return service;
+  const part = stackPartOf(cmdline);
+  if (part === "postgres") return "PostgreSQL (every process)";
+  if (part) return part;
   // The runner, and the shell npm runs it under.
   if (cmdline.includes("scripts/start.mjs")) return "runner (scripts/start.mjs, npm's sh)";
-  // The server and its backends (whose titles read "postgres: …").
-  if (/(^|\/)postgres(\0|:)/.test(cmdline)) return "PostgreSQL (every process)";
   return cmdline.split("\0")[0] ?? "?";
 }
 
@@ -188,7 +186,7 @@ function report(loadBefore: number, first: RunningNpm, again: RunningNpm, memory
 function memoryRows(memory: readonly ProcessMemory[]): Row[] {
   const sum = (field: "rss" | "pss" | "uss" | "executableRss" | "count") =>
     memory.reduce((a, m) => a + m[field], 0);
-  const services = memory.filter((m) => (SERVICES as readonly string[]).includes(m.name));
+  const services = memory.filter((m) => (STACK_SERVICES as readonly string[]).includes(m.name));
   const largest = services.reduce<ProcessMemory | undefined>(
     (a, m) => (a && a.rss >= m.rss ? a : m),
     undefined,

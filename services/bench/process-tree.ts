@@ -30,6 +30,19 @@ function infoOf(pid: number): ProcessInfo | undefined {
   }
 }
 
+/** The services `npm start` runs, each its own process (`services/<name>/main.*`). */
+export const STACK_SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"] as const;
+
+/**
+ * Which part of a stack a process is, by its command line: a service by its entry file, PostgreSQL
+ * by its binary (the server) or its title (a backend or an auxiliary process: "postgres: …").
+ */
+export function stackPartOf(cmdline: string): (typeof STACK_SERVICES)[number] | "postgres" | undefined {
+  const service = STACK_SERVICES.find((s) => cmdline.includes(`/services/${s}/main.`));
+  if (service) return service;
+  return /(^|\/)postgres(\0|:)/.test(cmdline) ? "postgres" : undefined;
+}
+
 /**
  * `root` and every process below it, by parent links: never by command line, since other stacks on
  * a shared host run the same files.

@@ -7,6 +7,7 @@ import {
   type StackUnderTest,
   startStack,
 } from "#services/stack/testing/stack-harness.js";
+import { STACK_SERVICES } from "./process-tree.js";
 
 /**
  * `npm run soak [-- --minutes 10 --vus 10 --principals 50]`: the whole stack as `npm start` runs it
@@ -25,7 +26,7 @@ const minutes = arg("minutes", 10);
 const vus = arg("vus", 10);
 const principals = arg("principals", 50);
 const SAMPLE_S = 5;
-const SERVICES = ["identity", "chat", "agent", "mcp-gateway", "mcp-server"] as const;
+const SERVICES = STACK_SERVICES;
 type Service = (typeof SERVICES)[number];
 
 interface Sample {
