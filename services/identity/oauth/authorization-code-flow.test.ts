@@ -40,6 +40,19 @@ describe("RFC 8414 metadata", () => {
       authorization_response_iss_parameter_supported: true,
       client_id_metadata_document_supported: true,
     });
+    // What no flow of ours uses is neither advertised nor served (docs/identity.md).
+    for (const unused of [
+      "pushed_authorization_request_endpoint",
+      "end_session_endpoint",
+      "userinfo_endpoint",
+      "introspection_endpoint",
+      "device_authorization_endpoint",
+    ])
+      expect(body).not.toHaveProperty(unused);
+    for (const path of ["/oauth2/par", "/oauth2/logout", "/oauth2/userinfo", "/oauth2/introspect"]) {
+      const unusedRes = await fetch(`${chat.url}${path}`, { method: "POST" });
+      expect(unusedRes.status, path).toBe(404);
+    }
   });
 });
 

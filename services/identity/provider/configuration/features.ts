@@ -12,12 +12,16 @@ const clientIdOf = (client: unknown) => (client as { clientId?: string } | undef
 /**
  * The library features the product uses — RFC 7591 registration, RFC 7009 revocation, RFC 8707
  * resource indicators (each client gets its one resource), Client ID Metadata Documents — and
- * those it turns off.
+ * those it turns off: whatever no flow of the product uses is not served, so it is not attack
+ * surface (pushed authorization requests and RP-initiated logout are the library's defaults; our
+ * clients end a session by RFC 7009 revocation or AuthService.Logout, docs/identity.md).
  */
 export function providerFeatures(deps: FeatureDeps): Configuration["features"] {
   return {
     devInteractions: { enabled: false },
     userinfo: { enabled: false },
+    pushedAuthorizationRequests: { enabled: false },
+    rpInitiatedLogout: { enabled: false },
     clientCredentials: { enabled: false },
     registration: { enabled: true, initialAccessToken: false },
     revocation: { enabled: true },

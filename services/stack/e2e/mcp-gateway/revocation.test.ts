@@ -119,4 +119,27 @@ describe("revocation reaches every hop", () => {
     // Other sessions go on.
     expect(await probes.gateway(admin.accessToken)).toBe("accepted");
   });
+
+  it("RFC 7009 revocation of the refresh token by its own client ends the grant at every hop too", async () => {
+    const user = await loggedInEverywhere("viewer@company.com", stack.passwords.viewer);
+    const delays = await delaysAfter(async () => {
+      // AuthService.Login's grant belongs to the public first-party client (docs/identity.md, "One
+      // issuer, one grant model"); it revokes at the provider's endpoint like any client does.
+      const res = await fetch(new URL("/oauth2/revoke", stack.identity.url), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          token: user.refreshToken,
+          token_type_hint: "refresh_token",
+          client_id: "support-ext-login",
+        }),
+      });
+      expect(res.status).toBe(200);
+    }, user);
+    console.log(
+      `revocation delay after RFC 7009 revocation (ms): ${HOPS.map((h) => `${h} ${delays[h].toFixed(1)}`).join(", ")}`,
+    );
+    // The refresh token is dead as well.
+    await expect(stack.refresh(user.refreshToken)).rejects.toThrow();
+  });
 });
