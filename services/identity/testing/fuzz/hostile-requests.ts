@@ -41,6 +41,8 @@ function favoured(name: string, known: KnownClients): string | undefined {
     case "resource":
     case "audience":
       return "http://mcp.test/mcp";
+    case "token_type_hint":
+      return "refresh_token";
     case "scope":
       return "tickets:read";
     case "agent_id":
@@ -388,6 +390,50 @@ function register(r: Random): HostileRequest {
   };
 }
 
+const REVOKE_PARAMS = ["token", "token_type_hint", "client_id", "client_secret"] as const;
+
+/**
+ * RFC 7009 revocation: a public client naming itself in the form, or a service by Basic
+ * credentials, with a hostile token or hint — or chaos over the form.
+ */
+function revokeRequest(r: Random, known: KnownClients): HostileRequest {
+  const headers: [string, string | Buffer][] = [];
+  if (r.chance(0.9))
+    headers.push(["content-type", r.chance(0.85) ? (FORM_TYPES[0] as string) : r.pick(FORM_TYPES)]);
+  if (r.chance(0.3)) headers.push(["authorization", basic(r, known)]);
+  let body = Buffer.from(form(r, REVOKE_PARAMS, known), "latin1");
+  if (r.chance(0.05)) body = r.bytes(r.int(2_000));
+  return {
+    endpoint: "POST /oauth2/revoke",
+    request: {
+      method: method(r, "POST"),
+      target: withQueryNoise(r, "/oauth2/revoke"),
+      headers: [...headers, ...extraHeaders(r)],
+      body,
+      chunked: r.chance(0.05),
+    },
+  };
+}
+
+/**
+ * RFC 7592's read of a registration: the client's path with a hostile id, or the real one with a
+ * hostile registration access token.
+ */
+function registrationRead(r: Random, known: KnownClients): HostileRequest {
+  const id = r.chance(0.5) ? known.mcpClientId : formComponent(r);
+  const headers: [string, string | Buffer][] = [];
+  if (r.chance(0.7))
+    headers.push(["authorization", r.chance(0.5) ? `Bearer ${formComponent(r)}` : headerValue(r)]);
+  return {
+    endpoint: "GET /oauth2/register/…",
+    request: {
+      method: method(r, "GET"),
+      target: `/oauth2/register/${id}`,
+      headers: [...headers, ...extraHeaders(r)],
+    },
+  };
+}
+
 function publicDocument(r: Random, path: string): HostileRequest {
   const body = r.chance(0.2) ? r.bytes(r.int(200)) : undefined;
   return {
@@ -486,7 +532,10 @@ export const MIX: readonly [weight: number, make: (r: Random, known: KnownClient
   [14, authorizeGet],
   [10, authorizePost],
   [14, (r) => register(r)],
+  [6, revokeRequest],
+  [3, registrationRead],
   [4, (r) => publicDocument(r, "/.well-known/oauth-authorization-server")],
+  [2, (r) => publicDocument(r, "/.well-known/openid-configuration")],
   [4, (r) => publicDocument(r, "/.well-known/jwks.json")],
   [16, (r) => connectRpc(r, false)],
   [14, (r) => connectRpc(r, true)],
