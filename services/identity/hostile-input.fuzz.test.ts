@@ -10,9 +10,10 @@ import { startTestIdentity, type TestIdentity } from "./testing/test-identity.js
  * values, repeated parameters, wrong content types, malformed Basic credentials, invalid UTF-8 and
  * percent-encoding, odd methods, JSON bombs — over every identity HTTP endpoint (token,
  * authorize, sign-in, registration and its RFC 7592 read, RFC 7009 revocation, the metadata
- * documents and the key set) and the AuthService RPCs (Connect JSON and binary). None may be answered 5xx, and no log line may carry
- * a stack (docs/identity.md, "Malformed input"). The generator is seeded: a failure names the
- * request's index, and the same seed sends the same requests again.
+ * documents and the key set) and the AuthService RPCs (Connect JSON and binary). None may be
+ * answered 5xx, and no log line may carry a stack (docs/identity.md, "Malformed input"). The
+ * generator is seeded: a failure names the request's index, and the same seed sends the same
+ * requests again.
  */
 const SEED = 0x18_5eed;
 const REQUESTS = 3_000;
