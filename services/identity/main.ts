@@ -1,7 +1,7 @@
 import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { startOrExit } from "#kit/process/index.js";
-import { reportMemory, stopOnSignals } from "#kit/server/index.js";
+import { releaseHeapWhenIdle, reportMemory, stopOnSignals } from "#kit/server/index.js";
 import { startIdentityServer } from "./server.js";
 
 const config = loadConfig({
@@ -19,3 +19,4 @@ const logger = createLogger({ service: "identity", level: config.LOG_LEVEL });
 const identity = await startOrExit("identity", logger, () => startIdentityServer(config, logger));
 stopOnSignals(logger, () => identity.close());
 reportMemory(logger, config.MEMORY_REPORT_INTERVAL);
+releaseHeapWhenIdle(logger, { windowMs: config.IDLE_HEAP_RELEASE_WINDOW * 1000 });

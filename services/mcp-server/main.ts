@@ -1,7 +1,7 @@
 import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { startOrExit } from "#kit/process/index.js";
-import { reportMemory, stopOnSignals } from "#kit/server/index.js";
+import { releaseHeapWhenIdle, reportMemory, stopOnSignals } from "#kit/server/index.js";
 import { startMcpServer } from "./server.js";
 
 /** The MCP server process: `tsx services/mcp-server/main.ts` (started by `npm start` with the stack). */
@@ -11,6 +11,7 @@ try {
   const server = await startOrExit("mcp-server", logger, () => startMcpServer(config, logger));
   stopOnSignals(logger, () => server.close());
   reportMemory(logger, config.MEMORY_REPORT_INTERVAL);
+  releaseHeapWhenIdle(logger, { windowMs: config.IDLE_HEAP_RELEASE_WINDOW * 1000 });
 } catch (err) {
   logger.fatal({ err }, "MCP server could not start");
   process.exit(1);

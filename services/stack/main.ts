@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
+import { releaseHeapWhenIdle } from "#kit/server/index.js";
 import { renderBanner } from "./banner.js";
 import { onParentGone } from "./parent-watch.js";
 import { superviseEmbeddedPostgres } from "./postgres-supervisor.js";
@@ -19,6 +20,7 @@ import { type SupervisedService, superviseService } from "./supervisor.js";
  */
 const config = loadConfig();
 const logger = createLogger({ service: "stack", level: config.LOG_LEVEL });
+releaseHeapWhenIdle(logger, { windowMs: config.IDLE_HEAP_RELEASE_WINDOW * 1000 });
 /** The supervised processes, stage by stage (start order). */
 const stages: SupervisedService[][] = [];
 let stoppingSince: number | undefined;

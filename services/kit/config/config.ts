@@ -160,6 +160,9 @@ const envSchema = z.object({
   AUDIT_CHECKPOINT_KEY_FILE: optionalString,
   // Log each service's memory this often (0: never); `npm run soak` sets it (docs/performance.md).
   MEMORY_REPORT_INTERVAL: duration("0s", 0),
+  // Each process gives back the heap it grew under load once its event loop has been quiet for two
+  // windows of this length (0: never; docs/performance.md, "Idle memory").
+  IDLE_HEAP_RELEASE_WINDOW: duration("5s", 0),
   // OpenTelemetry tracing (docs/architecture.md, "Telemetry"), by the standard variables: spans
   // are exported only when an exporter or an OTLP endpoint is named.
   OTEL_SDK_DISABLED: flag,

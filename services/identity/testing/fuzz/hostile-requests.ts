@@ -401,7 +401,7 @@ function revokeRequest(r: Random, known: KnownClients): HostileRequest {
   if (r.chance(0.9))
     headers.push(["content-type", r.chance(0.85) ? (FORM_TYPES[0] as string) : r.pick(FORM_TYPES)]);
   if (r.chance(0.3)) headers.push(["authorization", basic(r, known)]);
-  let body = Buffer.from(form(r, REVOKE_PARAMS, known), "latin1");
+  let body: Buffer = Buffer.from(form(r, REVOKE_PARAMS, known), "latin1");
   if (r.chance(0.05)) body = r.bytes(r.int(2_000));
   return {
     endpoint: "POST /oauth2/revoke",

@@ -129,9 +129,11 @@ const SERVER_SETTINGS = [
   "shared_buffers=16MB",
   "max_connections=100",
   "max_wal_size=256MB",
-  // PostgreSQL 18 reads and writes through I/O worker processes (3 by default); one serves a laptop's
-  // stack. No logical replication here: without workers for it, its launcher process is not started.
-  "io_workers=1",
+  // PostgreSQL 18 reads and writes through I/O worker processes (3 by default). A laptop's stack
+  // fits in shared buffers and the page cache, so each backend does its own I/O (`sync`, the
+  // pre-18 behaviour) and no worker process idles beside it. No logical replication here: without
+  // workers for it, its launcher process is not started.
+  "io_method=sync",
   "max_logical_replication_workers=0",
   "logging_collector=off",
   "log_min_messages=warning",
