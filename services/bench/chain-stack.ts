@@ -85,6 +85,9 @@ async function spawnStack(options: {
       NODE_ENV: "development",
       HOST: "127.0.0.1",
       LOG_FORMAT: "json",
+      // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": every process of the stack profiled, each profile
+      // written when the stack stops (docs/performance.md, "The chain at 1,000 users").
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       ...options.env,
     },
   });

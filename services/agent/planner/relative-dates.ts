@@ -156,25 +156,43 @@ function offsetAt(instant: number, timeZone: string): number | undefined {
   return Math.round((wall - Math.floor(instant / 1000) * 1000) / 60_000);
 }
 
+/**
+ * One formatter per zone, made once: building an `Intl.DateTimeFormat` loads the zone's rules and
+ * costs far more than formatting with it. Zone names come from the deployment, so they are few;
+ * the cap only guards against a caller that invents them.
+ */
+const FORMATTERS_MAX = 64;
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat | undefined {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    try {
+      formatter = new Intl.DateTimeFormat("en-US", {
+        timeZone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      });
+    } catch {
+      formatter = null; // not a time zone this runtime knows
+    }
+    if (formatters.size >= FORMATTERS_MAX) formatters.clear();
+    formatters.set(timeZone, formatter);
+  }
+  return formatter ?? undefined;
+}
+
 function partsIn(
   date: Date,
   timeZone: string,
 ): { y: number; m: number; d: number; h: number; min: number; s: number } | undefined {
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    }).formatToParts(date);
-  } catch {
-    return undefined; // not a time zone this runtime knows
-  }
+  const parts = formatterFor(timeZone)?.formatToParts(date);
+  if (!parts) return undefined;
   const n = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   return { y: n("year"), m: n("month"), d: n("day"), h: n("hour"), min: n("minute"), s: n("second") };
 }

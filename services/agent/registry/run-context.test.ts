@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "#kit/model/index.js";
 import type { AgentRecord } from "./agent-record.js";
 import type { AgentRegistry } from "./agent-registry.js";
-import { readRunContext, runContextFor, runContextMessage, withRunContext } from "./run-context.js";
+import {
+  readRunContext,
+  runContextFor,
+  runContextMessage,
+  systemClock,
+  withRunContext,
+} from "./run-context.js";
 
 describe("run context", () => {
   const context = {
@@ -53,5 +59,21 @@ describe("run context", () => {
       now: "2026-03-18T23:30:00.000Z",
       timeZone: "Europe/Berlin",
     });
+  });
+});
+
+describe("systemClock", () => {
+  it("names the zone TZ sets, and follows a change of TZ (the name is cached per value)", () => {
+    const before = process.env.TZ;
+    try {
+      process.env.TZ = "Asia/Tokyo";
+      expect(systemClock.timeZone()).toBe("Asia/Tokyo");
+      expect(systemClock.timeZone()).toBe("Asia/Tokyo");
+      process.env.TZ = "Europe/Berlin";
+      expect(systemClock.timeZone()).toBe("Europe/Berlin");
+    } finally {
+      if (before === undefined) delete process.env.TZ;
+      else process.env.TZ = before;
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Database, Queryable } from "#kit/db/index.js";
+import type { Database } from "#kit/db/index.js";
 import { firstLine, MESSAGE_COLUMNS, type MessageRow, type NewMessage, TITLE_MAX } from "./thread-store.js";
 
 /**
@@ -90,38 +90,38 @@ export class TurnStore {
   }
 
   /**
-   * Opens a turn: the user message, the pending assistant message and the turn row, in one
-   * transaction — a thread never shows a user message whose turn is not recorded.
+   * Opens a turn: the user message, the pending assistant message and the turn row, and the
+   * thread's count and title — one statement, so one round trip, and atomic as a transaction is: a
+   * thread never shows a user message whose turn is not recorded. The two messages are one
+   * multi-row INSERT, so the user's takes its `seq` first.
    */
   async begin(
     threadId: string,
     requestId: string,
     input: string,
   ): Promise<{ userMessage: MessageRow; assistantMessage: MessageRow }> {
-    return this.db.transaction(async (tx) => {
-      const userMessage = await insertMessage(tx, threadId, {
-        role: "user",
-        content: input,
-        status: "complete",
-      });
-      const assistantMessage = await insertMessage(tx, threadId, {
-        role: "assistant",
-        content: "",
-        status: "pending",
-      });
-      await tx.query(
-        `INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, owner)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [assistantMessage.id, userMessage.id, threadId, requestId, input, this.owner],
-      );
-      await tx.query(
-        `UPDATE threads SET message_count = message_count + 2, updated_at = now(),
-           title = CASE WHEN title = '' THEN left($2, ${TITLE_MAX}) ELSE title END
-         WHERE id = $1`,
-        [threadId, firstLine(input)],
-      );
-      return { userMessage, assistantMessage };
-    });
+    const userMessageId = randomUUID();
+    const assistantMessageId = randomUUID();
+    const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
+      `WITH inserted AS (
+         INSERT INTO messages (id, thread_id, role, content, status)
+         VALUES ($1, $3, 'user', $5, 'complete'), ($2, $3, 'assistant', '', 'pending')
+         RETURNING ${MESSAGE_COLUMNS}
+       ), turn AS (
+         INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, owner)
+         VALUES ($2, $1, $3, $4, $5, $6)
+       ), thread AS (
+         UPDATE threads SET message_count = message_count + 2, updated_at = now(),
+           title = CASE WHEN title = '' THEN left($7, ${TITLE_MAX}) ELSE title END
+         WHERE id = $3
+       )
+       SELECT * FROM inserted`,
+      [userMessageId, assistantMessageId, threadId, requestId, input, this.owner, firstLine(input)],
+    );
+    const userMessage = rows.find((r) => r.id === userMessageId);
+    const assistantMessage = rows.find((r) => r.id === assistantMessageId);
+    if (!userMessage || !assistantMessage) throw new Error("opening a turn inserted no messages");
+    return { userMessage, assistantMessage };
   }
 
   /**
@@ -168,46 +168,54 @@ export class TurnStore {
   }
 
   /**
-   * Writes the turn's outcome into its message and closes the turn, in one transaction; with the
-   * question a turn stopped at (its message then 'awaiting_confirmation').
+   * Writes the turn's outcome into its message and closes the turn — with the question a turn
+   * stopped at (its message then 'awaiting_confirmation') — in one statement: one round trip,
+   * atomic as a transaction is.
    */
   async finish(messageId: string, outcome: NewMessage, confirmation?: NewConfirmation): Promise<MessageRow> {
-    return this.db.transaction(async (tx) => {
-      if (confirmation) {
-        await tx.query(
-          `INSERT INTO confirmations (id, message_id, tool_call_id, tool_name, arguments_json, arguments_summary,
-                                      question, action, resume_state)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [
-            confirmation.id,
-            messageId,
-            confirmation.toolCallId,
-            confirmation.toolName,
-            confirmation.argumentsJson,
-            confirmation.argumentsSummary,
-            confirmation.question,
-            confirmation.action,
-            Buffer.from(confirmation.resumeState).toString("base64"),
-          ],
-        );
-      }
-      const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
-        `UPDATE messages SET content = $2, status = $3, stop_reason = $4, tool_calls = $5::jsonb, usage = $6::jsonb
-          WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
-        [
-          messageId,
-          outcome.content,
-          outcome.status,
-          outcome.stopReason ?? null,
-          JSON.stringify(outcome.toolCalls ?? []),
-          outcome.usage === undefined ? null : JSON.stringify(outcome.usage),
-        ],
+    const params: unknown[] = [
+      messageId,
+      outcome.content,
+      outcome.status,
+      outcome.stopReason ?? null,
+      JSON.stringify(outcome.toolCalls ?? []),
+      outcome.usage === undefined ? null : JSON.stringify(outcome.usage),
+    ];
+    if (confirmation) {
+      params.push(
+        confirmation.id,
+        confirmation.toolCallId,
+        confirmation.toolName,
+        confirmation.argumentsJson,
+        confirmation.argumentsSummary,
+        confirmation.question,
+        confirmation.action,
+        Buffer.from(confirmation.resumeState).toString("base64"),
       );
-      const row = rows[0] as MessageRow;
-      await tx.query("UPDATE turns SET finished_at = now() WHERE message_id = $1", [messageId]);
-      await tx.query("UPDATE threads SET updated_at = now() WHERE id = $1", [row.thread_id]);
-      return row;
-    });
+    }
+    const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
+      `WITH message AS (
+         UPDATE messages SET content = $2, status = $3, stop_reason = $4, tool_calls = $5::jsonb, usage = $6::jsonb
+          WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}
+       ), turn AS (
+         UPDATE turns SET finished_at = now() WHERE message_id = $1
+       ), thread AS (
+         UPDATE threads SET updated_at = now() WHERE id = (SELECT thread_id FROM message)
+       )${
+         confirmation
+           ? `, question AS (
+         INSERT INTO confirmations (id, message_id, tool_call_id, tool_name, arguments_json, arguments_summary,
+                                    question, action, resume_state)
+         VALUES ($7, $1, $8, $9, $10, $11, $12, $13, $14)
+       )`
+           : ""
+       }
+       SELECT * FROM message`,
+      params,
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`finishing a turn found no message ${messageId}`);
+    return row;
   }
 
   /** Keeps this process's open turns owned (one statement for all of them). */
@@ -334,22 +342,4 @@ export class TurnStore {
       assistantMessage: rows.find((r) => r.id === turn.message_id),
     };
   }
-}
-
-async function insertMessage(tx: Queryable, threadId: string, message: NewMessage): Promise<MessageRow> {
-  const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
-    `INSERT INTO messages (id, thread_id, role, content, status, stop_reason, tool_calls, usage)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb) RETURNING ${MESSAGE_COLUMNS}`,
-    [
-      randomUUID(),
-      threadId,
-      message.role,
-      message.content,
-      message.status,
-      message.stopReason ?? null,
-      JSON.stringify(message.toolCalls ?? []),
-      message.usage === undefined ? null : JSON.stringify(message.usage),
-    ],
-  );
-  return rows[0] as MessageRow;
 }

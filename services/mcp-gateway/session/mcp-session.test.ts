@@ -32,10 +32,10 @@ afterEach(async () => {
   await Promise.all(upstreams.splice(0).map((u) => u.close()));
 });
 
-async function startUpstream(revisions: "both" | "2025 only"): Promise<Upstream> {
+async function startUpstream(revisions: "both" | "2025 only", toolsListTtlMs = 0): Promise<Upstream> {
   const methods: string[] = [];
   const calls: Upstream["calls"] = [];
-  const serve = revisions === "both" ? serveBoth(calls) : serve2025Only(calls);
+  const serve = revisions === "both" ? serveBoth(calls, toolsListTtlMs) : serve2025Only(calls);
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -63,14 +63,17 @@ async function startUpstream(revisions: "both" | "2025 only"): Promise<Upstream>
 type Calls = Upstream["calls"];
 type Serve = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown) => Promise<void>;
 
-function serveBoth(calls: Calls): Serve {
+function serveBoth(calls: Calls, toolsListTtlMs: number): Serve {
   const factory = () => {
     const server = new Server(
       { name: "upstream", version: "1.0.0" },
       {
         capabilities: { tools: {} },
         supportedProtocolVersions: [MODERN_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS],
-        cacheHints: { "server/discover": { ttlMs: 60_000, cacheScope: "public" } },
+        cacheHints: {
+          "server/discover": { ttlMs: 60_000, cacheScope: "public" },
+          "tools/list": { ttlMs: toolsListTtlMs, cacheScope: "private" },
+        },
       },
     );
     server.setRequestHandler("tools/list", () => ({
@@ -196,5 +199,34 @@ describe("the gateway's MCP client", () => {
     expect(ce.code).toBe(14); // Code.Unavailable
     expect(ce.rawMessage).toMatch(/MCP_PROTOCOL_VERSION/);
     expect(upstream.calls).toHaveLength(0);
+  });
+
+  // The SDK client's response cache honours 2026-07-28's `ttlMs` on tools/list; each principal has
+  // its own client, so a list made for one is never offered to another (docs/mcp-gateway.md).
+  it("keeps a principal's tools/list for the ttlMs the server gave it (2026-07-28), for that principal only", async () => {
+    const upstream = await startUpstream("both", 400);
+    const era = new ServerEra();
+    const alice = sessionFor("alice", upstream, versionPolicy("auto"), era);
+    const bob = sessionFor("bob", upstream, versionPolicy("auto"), era);
+    const lists = () => upstream.methods.filter((m) => m === "tools/list").length;
+    expect((await alice.listTools()).map((t) => t.name)).toEqual(["echo"]);
+    expect((await alice.listTools()).map((t) => t.name)).toEqual(["echo"]);
+    expect(lists()).toBe(1);
+    await bob.listTools(); // another principal: never alice's list
+    expect(lists()).toBe(2);
+    await new Promise((r) => setTimeout(r, 600));
+    await alice.listTools(); // its lifetime is over: asked again
+    expect(lists()).toBe(3);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it("asks for tools/list every time when the server gives it no lifetime (ttlMs 0, or the 2025 family)", async () => {
+    for (const upstream of [await startUpstream("both", 0), await startUpstream("2025 only")]) {
+      const alice = sessionFor("alice", upstream, versionPolicy("auto"), new ServerEra());
+      await alice.listTools();
+      await alice.listTools();
+      expect(upstream.methods.filter((m) => m === "tools/list")).toHaveLength(2);
+      await alice.close();
+    }
   });
 });
