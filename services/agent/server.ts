@@ -16,6 +16,7 @@ import { AGENT_CALLER_RULES } from "./caller-rules.js";
 import { openAgentDatabase } from "./data/open-agent-database.js";
 import { plannerSkill } from "./planner/planner-skill.js";
 import { createAgentRegistry } from "./registry/agent-registry.js";
+import { cachedAgentRegistry } from "./registry/cached-agent-registry.js";
 import { reconcileSeededAgents } from "./registry/reconcile-seeded-agents.js";
 import { createToolGateway } from "./run/tool-gateway.js";
 
@@ -56,7 +57,7 @@ export async function startAgent(
       logger,
       telemetry,
       routes: agentRoutes({
-        registry: createAgentRegistry(db),
+        registry: cachedAgentRegistry(createAgentRegistry(db)),
         model,
         // The bound of a gateway call when the Run carries no deadline (chat's always does: then a
         // call waits within what is left of the turn; docs/agent.md, "Deadlines").
