@@ -163,7 +163,25 @@ export function keyFor(turnId: string, callId: string): string {
   return key.length <= MAX_IDEMPOTENCY_KEY_LENGTH ? key : createHash("sha256").update(key).digest("hex");
 }
 
-function parseSchema(json: string): Record<string, unknown> {
+/**
+ * Parsed input schemas by their JSON: every turn lists the same few tools, and parsing their
+ * schemas again was a measurable part of a turn. Frozen, since every turn shares them. Bounded:
+ * only a server that changes its schemas constantly could fill it, and then it starts over.
+ */
+const SCHEMAS_MAX = 512;
+const parsedSchemas = new Map<string, Readonly<Record<string, unknown>>>();
+
+function parseSchema(json: string): Readonly<Record<string, unknown>> {
+  let schema = parsedSchemas.get(json);
+  if (!schema) {
+    schema = deepFreeze(schemaOf(json));
+    if (parsedSchemas.size >= SCHEMAS_MAX) parsedSchemas.clear();
+    parsedSchemas.set(json, schema);
+  }
+  return schema;
+}
+
+function schemaOf(json: string): Record<string, unknown> {
   try {
     const value = JSON.parse(json) as unknown;
     if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
@@ -171,4 +189,12 @@ function parseSchema(json: string): Record<string, unknown> {
     // fall through: a tool without a usable schema takes an empty object
   }
   return { type: "object", properties: {} };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
