@@ -1,7 +1,7 @@
 import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
-import { startOrExit } from "#kit/process/index.js";
-import { releaseHeapWhenIdle, reportMemory, stopOnSignals } from "#kit/server/index.js";
+import { releaseHeapWhenIdle, startOrExit } from "#kit/process/index.js";
+import { reportMemory, stopOnSignals } from "#kit/server/index.js";
 import { startGateway } from "./server.js";
 
 const config = loadConfig({ secrets: ["GATEWAY_CLIENT_SECRET"] });

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
-import { releaseHeapWhenIdle } from "#kit/server/index.js";
+import { releaseHeapWhenIdle } from "#kit/process/index.js";
 import { renderBanner } from "./banner.js";
 import { onParentGone } from "./parent-watch.js";
 import { superviseEmbeddedPostgres } from "./postgres-supervisor.js";

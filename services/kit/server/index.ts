@@ -13,7 +13,6 @@ export {
   requestPath,
   routeAnswersCors,
 } from "./http-routes.js";
-export { type IdleHeapRelease, releaseHeapWhenIdle } from "./idle-heap-release.js";
 export { malformedMessageIsInvalidArgument, malformedStreamMessages } from "./malformed-message.js";
 export { reportMemory } from "./memory-report.js";
 export {
