@@ -14,6 +14,22 @@ describe("logger", () => {
     expect(records()[0]).toMatchObject({ service: "svc", level: "info", msg: "hello", n: 1 });
   });
 
+  it("stamps each line with the current time, ISO 8601 to the millisecond, however fast lines come", async () => {
+    const { logger, records } = captureLogs("svc");
+    const before = Date.now();
+    for (let i = 0; i < 50; i++) logger.info("burst");
+    await new Promise((r) => setTimeout(r, 5));
+    logger.info("later");
+    const after = Date.now();
+    const times = records().map((r) => r.time as string);
+    for (const time of times) {
+      expect(time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(Date.parse(time)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(time)).toBeLessThanOrEqual(after);
+    }
+    expect(Date.parse(times.at(-1) as string) - Date.parse(times[0] as string)).toBeGreaterThanOrEqual(5);
+  });
+
   it("binds trace_id, request_id and user_id of the current call to every line", () => {
     const { logger, records } = captureLogs("svc");
     runInCallScope(() => {

@@ -38,6 +38,21 @@ function resolveFormat(settings: LoggerSettings): "json" | "pretty" {
 }
 
 /**
+ * pino's `isoTime`, formatted once per millisecond: the lines of one burst share the string.
+ * Formatting the date was 0.7 % of the MCP server's CPU per call (two lines a call).
+ */
+let formattedAt = Number.NaN;
+let formattedTime = "";
+function isoTimeOncePerMillisecond(): string {
+  const now = Date.now();
+  if (now !== formattedAt) {
+    formattedAt = now;
+    formattedTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return formattedTime;
+}
+
+/**
  * The one logger factory. JSON lines (or `pretty` ones, see `format`); every line written during a call carries `trace_id`,
  * `span_id`, `request_id` and `user_id` from the call scope (no per-handler child loggers needed);
  * secrets are removed from every logged object (by key, at any depth) and scrubbed out of every
@@ -47,7 +62,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level ?? "info",
     base: { service: settings.service },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMillisecond,
     messageKey: "msg",
     serializers: { err: serializeError, error: serializeError },
     formatters: {

@@ -34,6 +34,28 @@ describe("scrubSecrets", () => {
   }, 20_000);
 });
 
+describe("scrubSecrets' first look (text that names no secret is returned as it is)", () => {
+  it("lets no pattern through alone: each credential by itself is still removed", () => {
+    const alone: [string, string][] = [
+      [`token was ${jwt} then`, "token was [REDACTED] then"],
+      ["BEARER Zm9vYmFyYmF6cXV4cXV1eA", "BEARER [REDACTED]"],
+      ["passwd=hunter22", "passwd=[REDACTED]"],
+      ["Password: 'correct horse'", "Password: '[REDACTED]'"],
+      ["refresh_token=abc", "refresh_token=[REDACTED]"],
+      ["ACTOR_TOKEN=xyz", "ACTOR_TOKEN=[REDACTED]"],
+      ["api-key=k", "api-key=[REDACTED]"],
+      ["ApiKey: 0123456789abcdef0123", "ApiKey: [REDACTED]"],
+      ["https://user:p4ss@host/path", "https://user:[REDACTED]@host/path"],
+    ];
+    for (const [text, scrubbed] of alone) expect(scrubSecrets(text), text).toBe(scrubbed);
+  });
+
+  it("returns the very same string when nothing in it can be a secret", () => {
+    const plain = "tool get_ticket ok for user 5c7c82b7 in 3 ms";
+    expect(scrubSecrets(plain)).toBe(plain);
+  });
+});
+
 describe("scrubSecrets keeps words", () => {
   it("keeps token, bearer and secret used as words in prose", () => {
     for (const prose of [
