@@ -3,23 +3,19 @@ import pg from "pg";
 const PING_TIMEOUT_MS = 5_000;
 
 /**
- * A new connection with `LISTEN channel` in place, handing each of its notifications' payload to
- * `deliver`. Its 'error' events are swallowed until the caller installs its own handlers: an
- * 'error' without a listener kills the process.
+ * A new connection for `LISTEN`s, handing each of its notifications to `deliver` with its channel
+ * (the caller issues the `LISTEN`s). Its 'error' events are swallowed until the caller installs its
+ * own handlers: an 'error' without a listener kills the process.
  */
 export async function openListenClient(
   clientConfig: pg.ClientConfig,
-  channel: string,
-  deliver: (payload: string) => void,
+  deliver: (channel: string, payload: string) => void,
 ): Promise<pg.Client> {
   const client = new pg.Client(clientConfig);
   client.on("error", () => undefined);
   try {
     await client.connect();
-    client.on("notification", (msg) => {
-      if (msg.channel === channel) deliver(msg.payload ?? "");
-    });
-    await client.query(`LISTEN ${channel}`);
+    client.on("notification", (msg) => deliver(msg.channel, msg.payload ?? ""));
     return client;
   } catch (err) {
     client.end().catch(() => undefined);

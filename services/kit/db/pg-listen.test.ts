@@ -258,12 +258,45 @@ describe.skipIf(!databaseUrl)("pg listen (PostgreSQL)", () => {
     const got: string[] = [];
     const channels = [uniqueChannel(), uniqueChannel()];
     for (const channel of channels) await listen(channel, (p) => got.push(p));
-    expect(await backends()).toHaveLength(2);
+    expect(await backends()).toHaveLength(1); // one connection for every channel
     await closeAll();
-    await until(async () => (await backends()).length === 0, "both connections ended");
+    await until(async () => (await backends()).length === 0, "the connection ended");
     for (const channel of channels) await notify(channel, "after closeAll");
     await sleep(SETTLE_MS);
     expect(got).toEqual([]);
+  });
+
+  it("every channel on one connection: each hears its own, one leaving keeps the others, a loss reconnects them all", async () => {
+    const { listen, backends, logged } = listener();
+    const [a, b, c] = [uniqueChannel(), uniqueChannel(), uniqueChannel()];
+    const heard: Record<string, string[]> = { a: [], b: [], b2: [], c: [] };
+    const reconnected: string[] = [];
+    await listen(a, (p) => heard.a?.push(p), { onReconnected: () => reconnected.push("a") });
+    const leaving = await listen(b, (p) => heard.b?.push(p), { onReconnected: () => reconnected.push("b") });
+    await listen(b, (p) => heard.b2?.push(p), { onReconnected: () => reconnected.push("b2") });
+    await listen(c, (p) => heard.c?.push(p), { onReconnected: () => reconnected.push("c") });
+    const [pid] = await backends();
+    expect(await backends()).toEqual([pid]);
+
+    await notify(a, "to a");
+    await notify(b, "to b");
+    await until(() => heard.a?.length === 1 && heard.b2?.length === 1, "a and b heard theirs");
+    expect(heard).toEqual({ a: ["to a"], b: ["to b"], b2: ["to b"], c: [] });
+
+    await leaving.close(); // b's other subscriber stays, and so does the channel
+    await notify(b, "b again");
+    await until(() => heard.b2?.length === 2, "b's remaining subscriber heard it");
+    expect(heard.b).toEqual(["to b"]);
+
+    await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+    await until(() => reconnected.length === 3, "every remaining subscriber was told");
+    expect(reconnected.sort()).toEqual(["a", "b2", "c"]);
+    expect(logged("LISTEN connection lost; reconnecting")).toHaveLength(1);
+    const after = await backends();
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(pid);
+    await notify(c, "to c, after");
+    await until(() => heard.c?.length === 1, "c hears on the new connection");
   });
 
   it("a handler that throws does not take the connection down", async () => {
