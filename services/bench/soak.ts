@@ -15,7 +15,8 @@ import { STACK_SERVICES } from "./process-tree.js";
  * through the gateway as the agent service calls it — half the workers as one principal, half
  * spread over many (one login session each) — and, per minute, each process's RSS and heap after
  * a full GC (the lowest of that minute's samples). Ends with each service's change from the
- * first minute after warm-up to the last, held to ±10% (docs/performance.md).
+ * first minute after warm-up to the last, held to ±10% for the services under load, and to no
+ * growth beyond 10% for chat and the agent, which this load never reaches (docs/performance.md).
  */
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,6 +28,8 @@ const vus = arg("vus", 10);
 const principals = arg("principals", 50);
 const SAMPLE_S = 5;
 const SERVICES = STACK_SERVICES;
+/** What this load never reaches (CallTool goes to the gateway as the agent would send it). */
+const UNLOADED: ReadonlySet<string> = new Set(["chat", "agent"]);
 type Service = (typeof SERVICES)[number];
 
 interface Sample {
@@ -150,13 +153,22 @@ function report(samples: Map<Service, Sample[]>, started: number): void {
     if (!first || !last) continue;
     const rssChange = ((last.rss - first.rss) / first.rss) * 100;
     const heapChange = ((last.heap - first.heap) / first.heap) * 100;
-    const ok = Math.abs(rssChange) <= 10 && Math.abs(heapChange) <= 10;
+    // chat and the agent carry none of this load: once quiet they give back the heap they grew at
+    // start (docs/performance.md, "The heap given back when idle"), a fall that is not a leak.
+    const idle = UNLOADED.has(s);
+    const within = (change: number) => (idle ? change <= 10 : Math.abs(change) <= 10);
+    const ok = within(rssChange) && within(heapChange);
     flat &&= ok;
+    const verdict = ok ? (idle ? "no growth (no load here)" : "flat (±10%)") : idle ? "GREW" : "NOT flat";
     console.log(
-      `  ${s.padEnd(12)} RSS ${rssChange >= 0 ? "+" : ""}${rssChange.toFixed(1)}%  heap ${heapChange >= 0 ? "+" : ""}${heapChange.toFixed(1)}%  ${ok ? "flat (±10%)" : "NOT flat"}`,
+      `  ${s.padEnd(12)} RSS ${rssChange >= 0 ? "+" : ""}${rssChange.toFixed(1)}%  heap ${heapChange >= 0 ? "+" : ""}${heapChange.toFixed(1)}%  ${verdict}`,
     );
   }
-  console.log(flat ? "every service flat within ±10%" : "some service grew beyond ±10%");
+  console.log(
+    flat
+      ? "every loaded service flat within ±10%, the unloaded ones grew by no more than 10%"
+      : "some service moved beyond ±10%",
+  );
   process.exitCode = flat ? 0 : 1;
 }
 
