@@ -36,10 +36,17 @@ export class SharedListenConnection {
   private lostAt = 0;
   /** Set while a lost connection waits to be re-opened (its subscribers are owed onReconnected). */
   private reconnecting = false;
+  /** `LISTEN`s under way on `pendingOn`, by channel: a channel's later subscribers wait for its one. */
+  private readonly pendingListens = new Map<string, Promise<void>>();
+  private pendingOn: pg.Client | undefined;
 
   constructor(private readonly context: ChannelListenerContext) {}
 
-  /** Starts delivering `channel`'s notifications; rejects, leaving nothing behind, when it cannot. */
+  /**
+   * Starts delivering `channel`'s notifications; resolves only once the connection LISTENs on it
+   * (so a caller may load what it must not miss right after), rejects, leaving nothing behind, when
+   * it cannot.
+   */
   async listen(
     channel: string,
     onNotification: (payload: string) => void,
@@ -47,16 +54,14 @@ export class SharedListenConnection {
   ): Promise<Listening> {
     const subscriber: Subscriber = { onNotification, options };
     const subscribers = this.channels.get(channel) ?? new Set<Subscriber>();
-    const newChannel = subscribers.size === 0;
     subscribers.add(subscriber);
     this.channels.set(channel, subscribers);
     try {
+      // A connection opened from here on LISTENs on this channel before it is adopted (`open`).
       const client = this.current ?? (await this.connect());
-      // A connection opened after this channel was added LISTENs on it already (`open`).
-      if (newChannel && client === this.current && !listensOn(client, channel))
-        await listenOn(client, channel);
+      if (!listensOn(client, channel)) await this.listenOnce(client, channel);
     } catch (err) {
-      this.unsubscribe(channel, subscriber);
+      await this.unsubscribe(channel, subscriber);
       throw new Error(`cannot LISTEN on ${channel}: ${this.context.safe(err)}`);
     }
     let closed = false;
@@ -67,6 +72,21 @@ export class SharedListenConnection {
         await this.unsubscribe(channel, subscriber);
       },
     };
+  }
+
+  /** One `LISTEN channel` on `client` however many subscribers wait for it; each waits for it. */
+  private listenOnce(client: pg.Client, channel: string): Promise<void> {
+    let pending = this.pendingListens.get(channel);
+    if (!pending || this.pendingOn !== client) {
+      if (this.pendingOn !== client) this.pendingListens.clear();
+      this.pendingOn = client;
+      const listening = listenOn(client, channel).finally(() => {
+        if (this.pendingListens.get(channel) === listening) this.pendingListens.delete(channel);
+      });
+      pending = listening;
+      this.pendingListens.set(channel, listening);
+    }
+    return pending;
   }
 
   /** Ends every subscription and the connection (`db.close()`). */
@@ -92,6 +112,7 @@ export class SharedListenConnection {
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     this.reconnecting = false;
+    this.attempt = 0;
     const client = this.current;
     this.current = undefined;
     // A connection being opened is ended when it arrives (`adopt`).
@@ -161,10 +182,13 @@ export class SharedListenConnection {
   }
 
   private scheduleReconnect(): void {
+    // One retry chain at a time: a loss while an earlier retry waits replaces that retry.
+    clearTimeout(this.retryTimer);
     if (this.channels.size === 0) return;
     // Jitter: replicas that lost the server together don't all come back in the same millisecond.
     const delay = backoffDelayMs(this.attempt++, { ...this.context.reconnect, jitter: "equal" });
     this.retryTimer = setTimeout(() => {
+      if (this.channels.size === 0) return; // every subscriber left while it waited
       if (this.current) return this.restored(); // a new subscriber's listen opened it meanwhile
       this.connect().then(
         () => this.restored(),
@@ -207,12 +231,8 @@ function listenedChannels(client: pg.Client): Set<string> {
 
 const listensOn = (client: pg.Client, channel: string) => listenedChannels(client).has(channel);
 
+/** Issues `LISTEN channel`; the channel counts as listened to once the server has answered. */
 async function listenOn(client: pg.Client, channel: string): Promise<void> {
+  await client.query(`LISTEN ${channel}`);
   listenedChannels(client).add(channel);
-  try {
-    await client.query(`LISTEN ${channel}`);
-  } catch (err) {
-    listenedChannels(client).delete(channel);
-    throw err;
-  }
 }

@@ -27,11 +27,13 @@ function scripted(...windows: number[]) {
 }
 
 describe("releaseHeapWhenIdle", () => {
-  it("after load and two quiet windows, gives the grown young generation back — once", () => {
-    // Windows: the load (busy), quiet, quiet (release), quiet (nothing grew: nothing to do).
+  it("after load and two quiet windows, gives the grown young generation back — once per quiet period", () => {
+    // Windows: the load (busy), quiet, quiet (release; its own reset reads one more), then the
+    // heap grows while the loop stays quiet (no second collection in one quiet period), then
+    // a busy window and two quiet ones: a new quiet period, a new release.
     const release = releaseHeapWhenIdle(logger, {
       windowMs: 3_600_000, // only the explicit observations below count
-      busySinceLast: scripted(0.9, 0, 0, 0, 0),
+      busySinceLast: scripted(0.9, 0, 0, 0, 0, 0, 0.5, 0, 0, 0),
     });
     try {
       churn();
@@ -41,7 +43,12 @@ describe("releaseHeapWhenIdle", () => {
       expect(release.observe()).toBe(false); // one quiet window is not enough
       expect(release.observe()).toBe(true);
       expect(youngBytes()).toBeLessThan(grown / 4);
+      churn();
+      expect(release.observe()).toBe(false); // grown again, but still the same quiet period
       expect(release.observe()).toBe(false);
+      expect(release.observe()).toBe(false); // busy: the quiet period is over
+      expect(release.observe()).toBe(false);
+      expect(release.observe()).toBe(true);
     } finally {
       release.stop();
     }

@@ -41,7 +41,12 @@ export interface IdleHeapRelease {
 
 type FullCollection = (options: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
 
-/** V8's collector with its options (its `gc` extension), without exposing `gc` to the service's code. */
+/**
+ * V8's collector with its options (its `gc` extension), without exposing `gc` to the service's own
+ * global. The flag stays set for the process, so contexts made later by `vm` see a `gc` too; no
+ * service runs foreign code in `vm`. On Node 20 V8 ignores `flavor` and this is an ordinary full
+ * collection (the young generation is not shrunk); the product runs on Node 24 (docs/development.md).
+ */
 function lastResortCollection(): FullCollection {
   v8.setFlagsFromString("--expose-gc");
   return vm.runInNewContext("gc") as FullCollection;
@@ -67,14 +72,22 @@ export function releaseHeapWhenIdle(logger: Logger, options: IdleHeapReleaseOpti
   const collect = options.windowMs > 0 ? lastResortCollection() : undefined;
   const busySinceLast = options.busySinceLast ?? eventLoopBusy();
   let quietInARow = 0;
+  /** Released since the event loop was last busy: a quiet period gets one collection, not one per window. */
+  let releasedWhileQuiet = false;
   let heapAfterRelease = 0;
 
   const observe = (): boolean => {
-    quietInARow = busySinceLast() < quietUtilization ? quietInARow + 1 : 0;
+    if (busySinceLast() < quietUtilization) quietInARow++;
+    else {
+      quietInARow = 0;
+      releasedWhileQuiet = false;
+    }
     const before = heapBytes();
-    if (!collect || quietInARow < quietWindows || before - heapAfterRelease < minGrowthBytes) return false;
+    if (!collect || releasedWhileQuiet || quietInARow < quietWindows) return false;
+    if (before - heapAfterRelease < minGrowthBytes) return false;
     const started = performance.now();
     collect({ type: "major", execution: "sync", flavor: "last-resort" });
+    releasedWhileQuiet = true;
     heapAfterRelease = heapBytes();
     // The collection's own time must not count as activity in the next window.
     busySinceLast();
