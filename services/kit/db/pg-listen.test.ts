@@ -405,6 +405,31 @@ describe.skipIf(!databaseUrl)("pg listen (PostgreSQL)", () => {
       expect(logged("LISTEN connection restored")).toEqual([]);
     });
 
+    it("a channel's second subscriber is not answered before the server listens on it", {
+      timeout: 60_000,
+    }, async () => {
+      // The shared connection goes silent while the first subscriber's LISTEN is on its way: the
+      // second must wait for that LISTEN (a caller loads what it must not miss right after
+      // `listen` resolves), and both fail with it when the link is found dead.
+      const { listen } = listener({ pingIntervalMs: 100 }, viaProxy);
+      await listen(uniqueChannel(), () => undefined);
+      proxy.silenceOpenConnections();
+      const channel = uniqueChannel();
+      const settled: string[] = [];
+      const first = listen(channel, () => undefined).then(
+        () => settled.push("first listening"),
+        () => settled.push("first failed"),
+      );
+      const second = listen(channel, () => undefined).then(
+        () => settled.push("second listening"),
+        () => settled.push("second failed"),
+      );
+      await sleep(500);
+      expect(settled).toEqual([]);
+      await Promise.all([first, second]);
+      expect(settled.sort()).toEqual(["first failed", "second failed"]);
+    });
+
     it("finds a silently dead link with its ping and replaces it", { timeout: 60_000 }, async () => {
       const { listen, backends } = listener({ pingIntervalMs: 100 }, viaProxy);
       const channel = uniqueChannel();
