@@ -70,6 +70,8 @@ export async function startGatewayBenchStack(profileDir: string | undefined): Pr
     SEED_ADMIN_PASSWORD: adminPassword,
     // The level a deployment runs at: a per-call line written at info is part of the hop's cost.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+    // "1.1" measures the gateway as it was before it spoke HTTP/2 to the MCP server.
+    ...(process.env.BENCH_MCP_HTTP_VERSION ? { MCP_HTTP_VERSION: process.env.BENCH_MCP_HTTP_VERSION } : {}),
     ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
   };
   const stack = await spawnQuietStack({

@@ -95,6 +95,7 @@ function sessionOptions(config: Config, tokenSource: McpTokenSource, logger: Log
     tokenSource,
     logger,
     connectTimeoutMs: config.MCP_CONNECT_TIMEOUT * 1000,
+    httpVersion: config.MCP_HTTP_VERSION,
     callTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
     clientVersion: GATEWAY_VERSION,
     policy: versionPolicy(config.MCP_PROTOCOL_VERSION),

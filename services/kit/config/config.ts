@@ -99,6 +99,9 @@ const envSchema = z.object({
     .default("auto"),
   MCP_CALL_TIMEOUT: duration("30s"),
   MCP_CONNECT_TIMEOUT: duration("5s"),
+  // The HTTP the gateway speaks to the MCP server: "auto" (HTTP/2 — h2c on http:, by ALPN on
+  // https: — where the server speaks it, else HTTP/1.1) or "1.1" (docs/mcp-gateway.md).
+  MCP_HTTP_VERSION: z.enum(["auto", "1.1"], { message: 'expected "auto" or "1.1"' }).default("auto"),
   DATA_DIR: z.string().min(1).default("./.data"),
   DATABASE_URL: optionalString.pipe(
     z

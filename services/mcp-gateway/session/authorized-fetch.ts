@@ -1,11 +1,13 @@
 import { outgoingCallHeaders } from "#kit/propagation/index.js";
 import { untilAborted } from "#kit/retry/index.js";
 import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
-import { nodeHttpFetch } from "./node-http-fetch.js";
+import { type McpHttpVersion, mcpHttpFetch } from "./mcp-http-fetch.js";
 
 export interface AuthorizedFetchOptions {
   readonly tokenSource: McpTokenSource;
   readonly connectTimeoutMs: number;
+  /** HTTP/2 when the server speaks it, or HTTP/1.1 only (`MCP_HTTP_VERSION`). */
+  readonly httpVersion: McpHttpVersion;
 }
 
 /**
@@ -18,7 +20,7 @@ export async function authorizedFetch(
   url: string | URL,
   init?: RequestInit,
 ): Promise<Response> {
-  // One plain object for node:http, built once from the SDK's headers (docs/performance.md).
+  // One plain object for node:http and node:http2, built once from the SDK's headers (docs/performance.md).
   const headers: Record<string, string> = {};
   const given = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
   given.forEach((value, name) => {
@@ -28,5 +30,5 @@ export async function authorizedFetch(
   if (token) headers.authorization = `Bearer ${token}`;
   // Carry the caller's trace (this request's client span) into the MCP server's spans, logs and audit rows.
   Object.assign(headers, outgoingCallHeaders());
-  return nodeHttpFetch(url, { ...init, headers }, options.connectTimeoutMs);
+  return mcpHttpFetch(options.httpVersion, url, { ...init, headers }, options.connectTimeoutMs);
 }

@@ -93,6 +93,7 @@ function sessionFor(upstream: Upstream): McpSession {
       tokenSource: tokens,
       logger: captureLogs("mcp-gateway").logger,
       connectTimeoutMs: 5_000,
+      httpVersion: "auto",
       callTimeoutMs: 5_000,
       clientVersion: "test",
       policy: versionPolicy("auto"),

@@ -122,6 +122,7 @@ function sessionFor(userId: string, upstream: Upstream, policy: VersionPolicy, e
       tokenSource: tokens,
       logger: captureLogs("mcp-gateway").logger,
       connectTimeoutMs: 5_000,
+      httpVersion: "auto",
       callTimeoutMs: 5_000,
       clientVersion: "test",
       policy,

@@ -22,6 +22,7 @@ import {
   isStaleEra,
   neverReachedServer,
 } from "./failure-kinds.js";
+import type { McpHttpVersion } from "./mcp-http-fetch.js";
 import { type OpenedClient, openMcpClient } from "./open-client.js";
 import type { ServerEra, VersionPolicy } from "./server-era.js";
 
@@ -34,6 +35,8 @@ export interface McpSessionOptions {
    * connecting: a connected server that is slow to answer is waited for within the call's deadline.
    */
   readonly connectTimeoutMs: number;
+  /** HTTP/2 when the server speaks it, or HTTP/1.1 only (`MCP_HTTP_VERSION`, `mcp-http-fetch.ts`). */
+  readonly httpVersion: McpHttpVersion;
   /** The deadline of a call whose caller sent none (`MCP_CALL_TIMEOUT`). */
   readonly callTimeoutMs: number;
   readonly clientVersion: string;
