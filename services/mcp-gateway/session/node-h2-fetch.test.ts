@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { causeCode, isRetryable, neverReachedServer } from "./failure-kinds.js";
 import { mcpHttpFetch } from "./mcp-http-fetch.js";
@@ -97,6 +98,58 @@ describe("nodeH2Fetch", () => {
     expect(causeCode(failure)).toBe("ECONNRESET");
     expect(isRetryable(failure, false, false)).toBe(false);
     expect(isRetryable(failure, true, false)).toBe(true);
+  });
+
+  it("an answer cut off mid-body is a lost stream, never a shorter 200", async () => {
+    const server = await h2Server((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.write('{"a":1');
+      // The server's session goes away cleanly with the body half sent (a drain past its grace).
+      setTimeout(() => {
+        for (const s of server.sessions) s.destroy();
+      }, 20);
+    });
+    const failure = await nodeH2Fetch(server.url, post({})).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect(causeCode(failure)).toBe("ECONNRESET");
+  });
+
+  it("a stream the server refused never ran: safe to send again", async () => {
+    const server = await h2Server((stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM));
+    const failure = await nodeH2Fetch(server.url, post({})).catch((e: unknown) => e);
+    expect(neverReachedServer(failure)).toBe(true);
+    expect(isRetryable(failure, false, false)).toBe(true);
+  });
+
+  it("a caller that gives up while the session is being set up sends nothing", async () => {
+    let requests = 0;
+    const server = await h2Server((stream) => {
+      requests++;
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.end("{}");
+    });
+    // A slow network: the connection reaches the server 300 ms late.
+    const target = Number(new URL(server.url).port);
+    const slow = net.createServer((socket) => {
+      socket.pause();
+      setTimeout(() => {
+        const upstream = net.connect(target, "127.0.0.1");
+        socket.pipe(upstream).pipe(socket);
+        socket.resume();
+        upstream.on("error", () => socket.destroy());
+        socket.on("error", () => upstream.destroy());
+      }, 300);
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    closers.push(() => new Promise<void>((r) => slow.close(() => r())));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/mcp`;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("deadline passed")), 100);
+    await expect(nodeH2Fetch(url, { ...post({}), signal: controller.signal })).rejects.toThrow(
+      "deadline passed",
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(requests).toBe(0);
   });
 
   it("an abort ends the call with the signal's reason", async () => {

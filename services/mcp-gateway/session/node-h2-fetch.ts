@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import * as http2 from "node:http2";
 import { Readable } from "node:stream";
+import { untilAborted } from "#kit/retry/index.js";
 import { BufferedResponse } from "./buffered-response.js";
 
 /**
@@ -18,9 +19,15 @@ import { BufferedResponse } from "./buffered-response.js";
  * the caller then speaks HTTP/1.1 to that origin (`mcp-http-fetch.ts`).
  *
  * Failures reject like fetch: a TypeError whose `cause` carries the code the gateway's retry rules
- * read (`failure-kinds.ts`): the socket's own (ECONNREFUSED, …), `UND_ERR_CONNECT_TIMEOUT` past
- * the connect bound, and ECONNRESET for a stream lost after it was sent (the server may have run
- * it: only idempotent or keyed calls are sent again).
+ * read (`failure-kinds.ts`):
+ * - nothing was sent — no session could be set up, or the server refused the stream (RST_STREAM
+ *   REFUSED_STREAM, or a GOAWAY that left it unprocessed, RFC 9113 §8.7): ECONNREFUSED, or
+ *   `UND_ERR_CONNECT_TIMEOUT` past the connect bound: safe to send again;
+ * - a stream lost after it was sent — reset, or closed before its answer was whole: ECONNRESET
+ *   (the server may have run it: only idempotent or keyed calls are sent again).
+ * An answer is complete only when its stream closed cleanly (NO_ERROR): a truncated body is never
+ * handed over as a response. A session silent to a PING for 5 s is dropped (a peer gone without a
+ * word would otherwise hold every principal's calls until TCP gives up).
  */
 export class Http2UnsupportedError extends Error {
   readonly code = "ERR_HTTP2_UNSUPPORTED";
@@ -29,51 +36,66 @@ export class Http2UnsupportedError extends Error {
 interface Session {
   readonly session: http2.ClientHttp2Session;
   /** Resolves once the server's SETTINGS arrived; rejects when it never will. */
-  readonly ready: Promise<void>;
+  ready: Promise<void>;
   settled: boolean;
 }
 
 const sessions = new Map<string, Session>();
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const PING_EVERY_MS = 15_000;
+const PING_TIMEOUT_MS = 5_000;
 
-function open(origin: string, connectTimeoutMs: number | undefined): Session {
+/** Checks an open session every 15 s; one that does not answer within 5 s is destroyed. */
+function keepAlive(session: http2.ClientHttp2Session): void {
+  const timer = setInterval(() => {
+    if (session.closed || session.destroyed) return clearInterval(timer);
+    const silent = setTimeout(
+      () => session.destroy(Object.assign(new Error("no answer to a PING"), { code: "ECONNRESET" })),
+      PING_TIMEOUT_MS,
+    );
+    silent.unref();
+    session.ping((err) => {
+      clearTimeout(silent);
+      if (err && !session.destroyed) session.destroy(err);
+    });
+  }, PING_EVERY_MS);
+  timer.unref();
+  session.once("close", () => clearInterval(timer));
+}
+
+function open(origin: string, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Session {
   const session = http2.connect(origin);
-  const entry: Session = {
-    session,
-    settled: false,
-    ready: new Promise<void>((resolve, reject) => {
-      const timer =
-        connectTimeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              const err = Object.assign(new Error(`no connection within ${connectTimeoutMs} ms`), {
-                code: "UND_ERR_CONNECT_TIMEOUT",
-              });
-              session.destroy(err);
-              reject(err);
-            }, connectTimeoutMs);
-      session.once("remoteSettings", () => {
-        clearTimeout(timer);
-        entry.settled = true;
-        resolve();
+  const entry: Session = { session, settled: false, ready: Promise.resolve() };
+  entry.ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`no connection within ${connectTimeoutMs} ms`), {
+        code: "UND_ERR_CONNECT_TIMEOUT",
       });
-      const failed = (err: unknown) => {
-        clearTimeout(timer);
-        if (entry.settled) return;
-        const code = (err as { code?: unknown } | undefined)?.code;
-        // Refused or unreachable: the socket's own error. Anything else before SETTINGS: the
-        // server answered the preface with something that is not HTTP/2.
-        reject(
-          typeof code === "string" && /^E[A-Z]+$/.test(code)
-            ? err
-            : new Http2UnsupportedError(
-                `${origin} does not speak HTTP/2${origin.startsWith("http:") ? " without TLS (h2c)" : ""}`,
-              ),
-        );
-      };
-      session.once("error", failed);
-      session.once("close", () => failed(new Error("closed before its settings")));
-    }),
-  };
+      session.destroy(err);
+      reject(err);
+    }, connectTimeoutMs);
+    session.once("remoteSettings", () => {
+      clearTimeout(timer);
+      entry.settled = true;
+      keepAlive(session);
+      resolve();
+    });
+    const unsupported = () =>
+      new Http2UnsupportedError(
+        `${origin} does not speak HTTP/2${origin.startsWith("http:") ? " without TLS (h2c)" : ""}`,
+      );
+    const failed = (err: unknown) => {
+      clearTimeout(timer);
+      if (entry.settled) return;
+      const code = (err as { code?: unknown } | undefined)?.code;
+      // An HTTP/2 protocol error before SETTINGS: the server answered the preface with something
+      // that is not HTTP/2. Anything else (refused, unreachable, TLS) is the connection's own.
+      reject(typeof code === "string" && code.startsWith("ERR_HTTP2") ? unsupported() : err);
+    };
+    session.once("error", failed);
+    // Closed without a word before its SETTINGS: what an HTTP/1.1 server does after its 400.
+    session.once("close", () => failed(unsupported()));
+  });
   entry.ready.catch(() => undefined);
   session.on("error", () => undefined);
   const forget = () => {
@@ -100,11 +122,15 @@ const CONNECTION_HEADERS = new Set([
   "transfer-encoding",
   "upgrade",
   "host",
+  "te",
+  "http2-settings",
 ]);
+
+type H2Init = RequestInit & { headers?: Record<string, string> };
 
 export async function nodeH2Fetch(
   input: string | URL,
-  init: RequestInit & { headers?: Record<string, string> } = {},
+  init: H2Init = {},
   connectTimeoutMs?: number,
 ): Promise<Response> {
   const url = typeof input === "string" ? new URL(input) : input;
@@ -113,12 +139,14 @@ export async function nodeH2Fetch(
   const entry = sessions.get(url.origin) ?? open(url.origin, connectTimeoutMs);
   if (!entry.settled) {
     try {
-      await entry.ready;
+      // The caller may give up while the session is being set up: then nothing is sent.
+      await untilAborted(entry.ready, signal);
     } catch (err) {
-      if (err instanceof Http2UnsupportedError) throw err;
-      throw new TypeError("fetch failed", { cause: err });
+      if (signal?.aborted || err instanceof Http2UnsupportedError) throw err;
+      throw new TypeError("fetch failed", { cause: notSent(err) });
     }
   }
+  if (signal?.aborted) throw signal.reason;
   const headers: http2.OutgoingHttpHeaders = {
     ":method": init.method ?? "GET",
     ":path": `${url.pathname}${url.search}`,
@@ -128,15 +156,28 @@ export async function nodeH2Fetch(
     if (!CONNECTION_HEADERS.has(key)) headers[key] = value;
   }
   const body = requestBody(init.body);
+  let stream: http2.ClientHttp2Stream;
+  try {
+    stream = entry.session.request(headers, { endStream: body === undefined });
+  } catch (err) {
+    // A session that closed meanwhile, or a header node cannot send: nothing went out.
+    throw new TypeError("fetch failed", { cause: notSent(err) });
+  }
+  stream.end(body);
+  return answerOf(stream, url, init.method ?? "GET", signal);
+}
+
+/**
+ * The stream's answer: a streamed `Response` for SSE, else the whole body once the stream closed
+ * cleanly — `end` also follows a cancel, so a truncated body is never handed over as an answer.
+ */
+function answerOf(
+  stream: http2.ClientHttp2Stream,
+  url: URL,
+  method: string,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = entry.session.request(headers, { endStream: body === undefined });
-    } catch (err) {
-      // A session that closed meanwhile, or a header node cannot send: rejected, as fetch does.
-      reject(new TypeError("fetch failed", { cause: lostStream(err) }));
-      return;
-    }
     const onAbort = () => stream.close(http2.constants.NGHTTP2_CANCEL);
     const unlink = () => signal?.removeEventListener("abort", onAbort);
     if (signal && !sharedSignals.has(signal)) {
@@ -144,21 +185,40 @@ export async function nodeH2Fetch(
       sharedSignals.add(signal);
     }
     signal?.addEventListener("abort", onAbort, { once: true });
-    let answered = false;
+    let settled = false;
     const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
       unlink();
-      reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: lostStream(err) }));
+      reject(
+        signal?.aborted
+          ? signal.reason
+          : new TypeError("fetch failed", { cause: streamFailure(stream, err) }),
+      );
     };
+    let responded = false;
+    let status = 502;
+    let responseHeaders = new Headers();
+    const chunks: Buffer[] = [];
     stream.once("error", fail);
-    // Closed without an answer (reset by the server, or its session went away).
     stream.once("close", () => {
-      if (!answered) fail(new Error(`stream closed with code ${stream.rstCode}`));
+      if (settled) return;
+      if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR || !responded) {
+        fail(new Error(`stream closed with code ${stream.rstCode}${responded ? "" : ", before its answer"}`));
+        return;
+      }
+      settled = true;
+      unlink();
+      const noBody = status === 204 || status === 304 || method === "HEAD";
+      const whole = noBody ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      resolve(new BufferedResponse(whole, status, responseHeaders, url.href) as unknown as Response);
     });
     stream.once("response", (received) => {
-      answered = true;
-      const status = Number(received[":status"] ?? 502);
-      const responseHeaders = toHeaders(received);
+      responded = true;
+      status = Number(received[":status"] ?? 502);
+      responseHeaders = toHeaders(received);
       if (responseHeaders.get("content-type")?.includes("text/event-stream")) {
+        settled = true;
         stream.once("close", unlink);
         resolve(
           new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
@@ -168,25 +228,29 @@ export async function nodeH2Fetch(
         );
         return;
       }
-      const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.once("end", () => {
-        unlink();
-        const noBody = status === 204 || status === 304 || (init.method ?? "GET") === "HEAD";
-        const whole = noBody ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        resolve(new BufferedResponse(whole, status, responseHeaders, url.href) as unknown as Response);
-      });
     });
-    stream.end(body);
   });
 }
 
-/** A stream lost after it was sent: the server may have run it (ECONNRESET, as a reset socket). */
-function lostStream(err: unknown): Error {
+/** No session could be set up: nothing was sent (the connect bound's own code is kept). */
+function notSent(err: unknown): Error {
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return err as Error;
   return Object.assign(new Error(err instanceof Error ? err.message : String(err), { cause: err }), {
-    code: "ECONNRESET",
+    code: code === "UND_ERR_CONNECT_TIMEOUT" ? code : "ECONNREFUSED",
+  });
+}
+
+/**
+ * Why a sent stream failed: refused by the server (REFUSED_STREAM, or left unprocessed by a GOAWAY,
+ * RFC 9113 §8.7) — it never ran, ECONNREFUSED; anything else may have run, ECONNRESET.
+ */
+function streamFailure(stream: http2.ClientHttp2Stream, err: unknown): Error {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const refused =
+    stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || code === "ERR_HTTP2_GOAWAY_SESSION";
+  return Object.assign(new Error(err instanceof Error ? err.message : String(err), { cause: err }), {
+    code: refused ? "ECONNREFUSED" : "ECONNRESET",
   });
 }
 
