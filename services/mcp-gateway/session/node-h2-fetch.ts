@@ -200,7 +200,8 @@ function answerOf(
     let status = 502;
     let responseHeaders = new Headers();
     const chunks: Buffer[] = [];
-    stream.once("error", fail);
+    // `on`, not `once`: a stream may report more than one error, and `fail` settles once.
+    stream.on("error", fail);
     stream.once("close", () => {
       if (settled) return;
       if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR || !responded) {
