@@ -1,8 +1,6 @@
-import { setMaxListeners } from "node:events";
 import * as http2 from "node:http2";
-import { Readable } from "node:stream";
 import { untilAborted } from "#kit/retry/index.js";
-import { BufferedResponse } from "./buffered-response.js";
+import { bufferedAnswer, isEventStream, linkAbort, requestBody, streamedAnswer } from "./fetch-parts.js";
 
 /**
  * The gateway's `fetch` to the MCP server over HTTP/2: h2c with prior knowledge on `http:` (the
@@ -111,9 +109,6 @@ function open(origin: string, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Se
   return entry;
 }
 
-// A transport's signal is shared by all its concurrent requests, one listener each while they run.
-const sharedSignals = new WeakSet<AbortSignal>();
-
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2): node refuses a request that carries them. */
 const CONNECTION_HEADERS = new Set([
   "connection",
@@ -178,13 +173,7 @@ function answerOf(
   signal: AbortSignal | undefined,
 ): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
-    const onAbort = () => stream.close(http2.constants.NGHTTP2_CANCEL);
-    const unlink = () => signal?.removeEventListener("abort", onAbort);
-    if (signal && !sharedSignals.has(signal)) {
-      setMaxListeners(0, signal);
-      sharedSignals.add(signal);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const unlink = linkAbort(signal, () => stream.close(http2.constants.NGHTTP2_CANCEL));
     let settled = false;
     const fail = (err: unknown) => {
       if (settled) return;
@@ -210,23 +199,16 @@ function answerOf(
       }
       settled = true;
       unlink();
-      const noBody = status === 204 || status === 304 || method === "HEAD";
-      const whole = noBody ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      resolve(new BufferedResponse(whole, status, responseHeaders, url.href) as unknown as Response);
+      resolve(bufferedAnswer(chunks, status, method, responseHeaders, url));
     });
     stream.once("response", (received) => {
       responded = true;
       status = Number(received[":status"] ?? 502);
       responseHeaders = toHeaders(received);
-      if (responseHeaders.get("content-type")?.includes("text/event-stream")) {
+      if (isEventStream(responseHeaders)) {
         settled = true;
         stream.once("close", unlink);
-        resolve(
-          new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
-            status,
-            headers: responseHeaders,
-          }),
-        );
+        resolve(streamedAnswer(stream, status, responseHeaders));
         return;
       }
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -253,13 +235,6 @@ function streamFailure(stream: http2.ClientHttp2Stream, err: unknown): Error {
   return Object.assign(new Error(err instanceof Error ? err.message : String(err), { cause: err }), {
     code: refused ? "ECONNREFUSED" : "ECONNRESET",
   });
-}
-
-function requestBody(body: RequestInit["body"]): Buffer | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === "string") return Buffer.from(body);
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError("nodeH2Fetch sends string or byte bodies only");
 }
 
 function toHeaders(received: http2.IncomingHttpHeaders): Headers {

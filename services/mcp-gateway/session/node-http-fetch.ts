@@ -1,7 +1,5 @@
-import { setMaxListeners } from "node:events";
-import { Readable } from "node:stream";
 import { keepAlivePool, keepAliveRequest } from "#kit/http/index.js";
-import { BufferedResponse } from "./buffered-response.js";
+import { bufferedAnswer, isEventStream, linkAbort, requestBody, streamedAnswer } from "./fetch-parts.js";
 
 /**
  * The `fetch` the gateway's MCP transports use: node:http with keep-alive instead of the global
@@ -22,10 +20,6 @@ import { BufferedResponse } from "./buffered-response.js";
  *   (docs/mcp-gateway.md, "Deadlines").
  */
 const pool = keepAlivePool(256);
-
-// A transport's signal is shared by all its concurrent requests, one listener each while they run:
-// many is normal there, not a leak, so the default warning threshold (10) is lifted once per signal.
-const sharedSignals = new WeakSet<AbortSignal>();
 
 export function nodeHttpFetch(
   input: string | URL,
@@ -56,14 +50,9 @@ export function nodeHttpFetch(
   if (opened === undefined) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
   const { req } = opened;
   return new Promise<Response>((resolve, reject) => {
-    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
-    const unlink = () => signal?.removeEventListener("abort", onAbort);
-    if (signal && !sharedSignals.has(signal)) {
-      setMaxListeners(0, signal);
-      sharedSignals.add(signal);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-
+    const unlink = linkAbort(signal, () =>
+      req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted")),
+    );
     req.once("error", (err) => {
       unlink();
       reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: err }));
@@ -71,14 +60,9 @@ export function nodeHttpFetch(
     req.once("response", (res) => {
       const status = res.statusCode ?? 502;
       const responseHeaders = toHeaders(res.rawHeaders);
-      if (responseHeaders.get("content-type")?.includes("text/event-stream")) {
+      if (isEventStream(responseHeaders)) {
         res.once("close", unlink);
-        resolve(
-          new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, {
-            status,
-            headers: responseHeaders,
-          }),
-        );
+        resolve(streamedAnswer(res, status, responseHeaders));
         return;
       }
       const chunks: Buffer[] = [];
@@ -89,10 +73,7 @@ export function nodeHttpFetch(
       });
       res.once("end", () => {
         unlink();
-        const noBody = status === 204 || status === 304 || (init.method ?? "GET") === "HEAD";
-        const whole = noBody ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        // The SDK reads status, headers, text() and json() of these: the Response it needs, without the stream.
-        resolve(new BufferedResponse(whole, status, responseHeaders, url.href) as unknown as Response);
+        resolve(bufferedAnswer(chunks, status, init.method ?? "GET", responseHeaders, url));
       });
     });
     req.end(body);
@@ -111,13 +92,6 @@ function headerRecord(init: RequestInit["headers"]): Record<string, string> {
     headers[key] = value;
   });
   return headers;
-}
-
-function requestBody(body: RequestInit["body"]): Buffer | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === "string") return Buffer.from(body);
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError("nodeHttpFetch sends string or byte bodies only");
 }
 
 function toHeaders(raw: readonly string[]): Headers {
