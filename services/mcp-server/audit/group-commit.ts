@@ -1,6 +1,7 @@
 import { AsyncResource } from "node:async_hooks";
 import type { Database } from "#kit/db/index.js";
-import { type AuditEntry, appendAuditEntries } from "../data/audit-log.js";
+import type { AuditEntry } from "../data/audit-log.js";
+import { createChainAppender } from "./chain-appender.js";
 
 /** Rows per transaction at most: one statement's parameters stay far below PostgreSQL's 65,535. */
 const MAX_BATCH = 64;
@@ -12,11 +13,12 @@ interface Waiting {
 }
 
 /**
- * Group commit of audit rows (docs/performance.md, "Per-call breakdown: MCP server"). Every append
- * locks the chain's head until it commits, so appends are serial by design; one transaction per
- * row made each call pay a lock, an INSERT and a commit of its own while the others queued. Here
+ * Group commit of audit rows (docs/performance.md, "Per-call breakdown: MCP server"). Appends are
+ * serial by design (each row links to the one before it); one commit per row made each call pay
+ * its own round trips and commit while the others queued. Here
  * the rows that arrive while a commit is under way wait for the next one and go in together: one
- * lock, one multi-row INSERT, one commit, each row still hashed onto the one before it. Nothing is
+ * multi-row INSERT, each row still hashed onto the one before it — in one statement while this
+ * process is the chain's only writer, else under one lock and one commit (chain-appender.ts). Nothing is
  * delayed to form a batch: an idle appender commits a lone row at once.
  *
  * Each `append` resolves only once its own row is committed (the caller answers after that, as
@@ -30,7 +32,7 @@ export function createGroupCommit(db: Database): (entry: AuditEntry) => Promise<
   // request happened to start the loop: other calls' rows are not that request's work.
   const scope = new AsyncResource("audit-group-commit");
 
-  const commit = (entries: readonly AuditEntry[]) => db.transaction((tx) => appendAuditEntries(tx, entries));
+  const commit = createChainAppender(db);
 
   const flush = async () => {
     try {

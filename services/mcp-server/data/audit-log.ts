@@ -42,12 +42,18 @@ export interface AuditEntry {
   confirmedAt?: Date | null;
 }
 
+/** Where the chain ends: the last row's seq and hash (`audit_head`). */
+export interface ChainPosition {
+  readonly seq: number;
+  readonly hash: string;
+}
+
 /**
  * Appends one row to the hash chain, inside `tx` (a ticket change and its row commit together).
  * See `appendAuditEntries`.
  */
-export function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
-  return appendAuditEntries(tx, [e]);
+export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
+  await appendAuditEntries(tx, [e]);
 }
 
 /**
@@ -56,28 +62,85 @@ export function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
  * the head in one statement. `at` is set here, not by the database, so the hash can cover it.
  * Several rows in one call are the audit's group commit (audit/group-commit.ts): one lock, one
  * statement and one commit for many calls' rows, each row still linked to the one before it.
+ * Returns the head as the lock found it and as this append left it.
  */
-export async function appendAuditEntries(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+export async function appendAuditEntries(
+  tx: Queryable,
+  entries: readonly AuditEntry[],
+): Promise<{ found: ChainPosition; written: ChainPosition }> {
   const head = await lockAuditHead(tx, entries.length);
-  const at = new Date();
-  let prev = head.hash;
-  const params: unknown[] = [];
-  const rows: string[] = [];
-  for (const [i, e] of entries.entries()) {
-    const content = chainedContent(e, head.nextIds[i] as number, head.seq + i + 1, at);
-    const rowHash = chainHash(prev, content);
-    const n = params.length;
-    rows.push(`(${ROW_PLACEHOLDERS.map((cast, k) => `$${n + k + 3}${cast}`).join(", ")})`);
-    params.push(...rowParams(content, rowHash, prev));
-    prev = rowHash;
-  }
+  const found = { seq: head.seq, hash: head.hash };
+  if (entries.length === 0) return { found, written: found };
+  const chained = chainRows(entries, found, head.nextIds, 3, false);
   await tx.query(
     `WITH moved AS (UPDATE audit_head SET seq = $1, hash = $2)
      INSERT INTO audit_log (${INSERTED_COLUMNS.join(", ")})
-     VALUES ${rows.join(",\n            ")}`,
-    [head.seq + entries.length, prev, ...params],
+     VALUES ${chained.values}`,
+    [chained.end.seq, chained.end.hash, ...chained.params],
   );
+  return { found, written: chained.end };
+}
+
+/**
+ * Appends `entries` after `expected` in one statement of its own — no BEGIN, no lock held across
+ * round trips, no COMMIT — if and only if the chain's head is still `expected`; otherwise writes
+ * nothing (docs/mcp-server.md, "Tamper evidence (hash chain)"). The head's UPDATE is the
+ * compare-and-set: on PostgreSQL a concurrent appender holding the head makes it wait, and it then
+ * re-checks its condition against the row that appender committed. A head set to NULL never
+ * matches, so an unsealed chain still stops appends (the locking path refuses it).
+ *
+ * `ids` are row ids already taken from the table's sequence, one per entry, ascending. Returns
+ * the new head, or undefined when the head had moved and nothing was written.
+ */
+export async function appendAuditEntriesAfter(
+  q: Queryable,
+  entries: readonly AuditEntry[],
+  expected: ChainPosition,
+  ids: readonly number[],
+): Promise<ChainPosition | undefined> {
+  if (entries.length === 0) return expected;
+  const chained = chainRows(entries, expected, ids, 5, true);
+  const { rowCount } = await q.query(
+    `WITH moved AS (UPDATE audit_head SET seq = $1, hash = $2 WHERE seq = $3 AND hash = $4 RETURNING 1)
+     INSERT INTO audit_log (${INSERTED_COLUMNS.join(", ")})
+     SELECT * FROM (VALUES ${chained.values}) AS v
+      WHERE EXISTS (SELECT 1 FROM moved)`,
+    [chained.end.seq, chained.end.hash, expected.seq, expected.hash, ...chained.params],
+  );
+  return rowCount === entries.length ? chained.end : undefined;
+}
+
+/**
+ * The VALUES rows of `entries` hashed onto `start`, their placeholders numbered from
+ * `firstPlaceholder`. `typed` casts every placeholder to its column's type, which a VALUES list
+ * under SELECT needs (an INSERT's own VALUES takes the columns' types).
+ */
+function chainRows(
+  entries: readonly AuditEntry[],
+  start: ChainPosition,
+  ids: readonly number[],
+  firstPlaceholder: number,
+  typed: boolean,
+): { values: string; params: unknown[]; end: ChainPosition } {
+  if (ids.length < entries.length) throw new Error("audit append: fewer row ids than rows");
+  const at = new Date();
+  const casts = typed ? TYPED_PLACEHOLDERS : ROW_PLACEHOLDERS;
+  let prev = start.hash;
+  const params: unknown[] = [];
+  const rows: string[] = [];
+  for (const [i, e] of entries.entries()) {
+    const content = chainedContent(e, ids[i] as number, start.seq + i + 1, at);
+    const rowHash = chainHash(prev, content);
+    const n = params.length + firstPlaceholder;
+    rows.push(`(${casts.map((cast, k) => `$${n + k}${cast}`).join(", ")})`);
+    params.push(...rowParams(content, rowHash, prev));
+    prev = rowHash;
+  }
+  return {
+    values: rows.join(",\n            "),
+    params,
+    end: { seq: start.seq + entries.length, hash: prev },
+  };
 }
 
 /** Columns of an inserted row, in the order of `rowParams`. */
@@ -91,6 +154,32 @@ const INSERTED_COLUMNS = [
 const ROW_PLACEHOLDERS = INSERTED_COLUMNS.map((c) =>
   c === "actor_chain" || c === "arguments" ? "::jsonb" : "",
 );
+/** Each inserted column's type (migrations 0004, 0006, 0008), for a VALUES list under SELECT. */
+const COLUMN_TYPES: Record<(typeof INSERTED_COLUMNS)[number], string> = {
+  id: "bigint",
+  seq: "bigint",
+  at: "timestamptz",
+  user_id: "text",
+  email: "text",
+  actor_sub: "text",
+  actor_agent: "text",
+  actor_chain: "jsonb",
+  anonymous: "boolean",
+  tool: "text",
+  arguments: "jsonb",
+  outcome: "text",
+  error_code: "text",
+  error: "text",
+  duration_ms: "double precision",
+  trace_id: "text",
+  request_id: "text",
+  session_id: "text",
+  row_hash: "text",
+  prev_hash: "text",
+  confirmed_by: "text",
+  confirmed_at: "timestamptz",
+};
+const TYPED_PLACEHOLDERS = INSERTED_COLUMNS.map((c) => `::${COLUMN_TYPES[c]}`);
 
 function chainedContent(e: AuditEntry, id: number, seq: number, at: Date): ChainedContent {
   return {
