@@ -103,7 +103,7 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
       appended?.();
     }
   };
-  const setUp = (witness: FakeWitness, everyRows = 3) => {
+  const setUp = (witness: FakeWitness, everyRows = 3, outageRetryMs?: number) => {
     const logs = captureLogs("mcp-server");
     const checkpointer = createCheckpointer({
       db,
@@ -112,6 +112,7 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
       logger: logs.logger,
       everyRows,
       everyMs: EVERY_MS,
+      ...(outageRetryMs === undefined ? {} : { outageRetryMs }),
     });
     closers.push(() => checkpointer.close());
     return { checkpointer, logs };
@@ -225,19 +226,42 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
   it("waits out a witness outage, logging it once per outage, and signs when it answers again", async () => {
     const witness = fakeWitness();
     witness.down = true;
-    const { checkpointer, logs } = setUp(witness, 1);
+    const { checkpointer, logs } = setUp(witness, 1, 300);
     await expect(started(checkpointer, witness)).resolves.toBeUndefined();
-    await append(3, () => checkpointer.appended());
-    await expect.poll(() => witness.latestCalls, SLOW_MACHINE).toBeGreaterThanOrEqual(3);
+    // Rows keep coming (a checkpoint due after each): those after the wait ask again, refused quietly.
+    await expect
+      .poll(async () => {
+        await append(1, () => checkpointer.appended());
+        return witness.latestCalls;
+      }, SLOW_MACHINE)
+      .toBeGreaterThanOrEqual(3);
     const unreachable = "audit witness unreachable: checkpoints wait until it answers";
     expect(messages(logs, unreachable)).toHaveLength(1);
     expect(checkpointer.suspended()).toBeUndefined();
     witness.down = false;
-    await append(1, () => checkpointer.appended());
-    await expect.poll(() => reasons(witness), SLOW_MACHINE).toEqual([`rows@${rows}`]);
+    // Rows keep coming: once the wait is over, one of them reaches the witness, which signs.
+    await expect
+      .poll(async () => {
+        await append(1, () => checkpointer.appended());
+        return reasons(witness).length;
+      }, SLOW_MACHINE)
+      .toBe(1);
+    expect(reasons(witness)[0]).toMatch(/^rows@\d+$/);
     witness.down = true;
     await append(1, () => checkpointer.appended());
     await expect.poll(() => messages(logs, unreachable), SLOW_MACHINE).toHaveLength(2);
+  });
+
+  it("does not ask an unreachable witness once per row: rows wait, longer after each failure", async () => {
+    const witness = fakeWitness();
+    witness.down = true;
+    const { checkpointer } = setUp(witness, 1, 60_000);
+    await started(checkpointer, witness);
+    const asked = witness.latestCalls;
+    await append(40, () => checkpointer.appended());
+    await checkpointer.stop();
+    // Forty rows, a checkpoint due after each, within the first wait: the witness was not asked again.
+    expect(witness.latestCalls).toBe(asked);
   });
 
   it("asks the witness again after it refused a checkpoint, then signs", async () => {

@@ -40,7 +40,14 @@ export interface CheckpointerDeps {
   readonly logger: Logger;
   readonly everyRows: number;
   readonly everyMs: number;
+  /**
+   * While the witness is unreachable, how long rows wait before they may ask it again (doubling on
+   * each failure, up to `everyMs`; the interval asks too). 1 s when not given.
+   */
+  readonly outageRetryMs?: number;
 }
+
+const OUTAGE_RETRY_MS = 1_000;
 
 /** The checkpointer's state, shared by the steps below. */
 interface CheckpointState {
@@ -50,6 +57,9 @@ interface CheckpointState {
   suspendedBecause: string | undefined;
   appendedSince: number;
   witnessDown: boolean;
+  /** During an outage: when rows may next ask the witness, and the wait after that. */
+  rowsRetryAt: number;
+  outageWaitMs: number;
 }
 
 export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
@@ -59,6 +69,8 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
     suspendedBecause: undefined,
     appendedSince: 0,
     witnessDown: false,
+    rowsRetryAt: 0,
+    outageWaitMs: deps.outageRetryMs ?? OUTAGE_RETRY_MS,
   };
   // One "rows" checkpoint waits at a time, however many rows arrive while it does.
   let rowsQueued = false;
@@ -93,7 +105,9 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
     },
     appended() {
       state.appendedSince++;
-      if (state.appendedSince >= deps.everyRows && !rowsQueued) {
+      // During a witness outage rows do not ask it again before the wait is over: every call's
+      // row would otherwise make a failed call of its own to the witness.
+      if (state.appendedSince >= deps.everyRows && !rowsQueued && Date.now() >= state.rowsRetryAt) {
         rowsQueued = true;
         void enqueueOutsideCaller("rows").finally(() => {
           rowsQueued = false;
@@ -113,13 +127,21 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
 }
 
 function unreachable(state: CheckpointState, err: Error): void {
-  // Once per outage: the interval retries quietly until the witness answers again.
-  if (!state.witnessDown)
-    state.deps.logger.warn(
-      { err: err.message },
-      "audit witness unreachable: checkpoints wait until it answers",
-    );
+  const { deps } = state;
+  // Once per outage: rows (after a growing wait) and the interval retry quietly until it answers.
+  if (!state.witnessDown) {
+    deps.logger.warn({ err: err.message }, "audit witness unreachable: checkpoints wait until it answers");
+    state.outageWaitMs = deps.outageRetryMs ?? OUTAGE_RETRY_MS;
+  }
   state.witnessDown = true;
+  state.rowsRetryAt = Date.now() + state.outageWaitMs;
+  state.outageWaitMs = Math.min(state.outageWaitMs * 2, Math.max(deps.everyMs, state.outageWaitMs));
+}
+
+/** The witness answered: the outage, if any, is over. */
+function answered(state: CheckpointState): void {
+  state.witnessDown = false;
+  state.rowsRetryAt = 0;
 }
 
 function suspend(state: CheckpointState, why: string, problems: readonly string[] = []): void {
@@ -142,7 +164,7 @@ async function establish(state: CheckpointState): Promise<boolean> {
     unreachable(state, err);
     return false;
   }
-  state.witnessDown = false;
+  answered(state);
   const report = await verifyAuditChain(db);
   const compared = await compareWithWitness(db, latest);
   const problems = [
@@ -193,7 +215,7 @@ async function witnessHead(
   const rowsAtStart = state.appendedSince;
   try {
     const w = await witness.record(signer.sign({ seq: head.seq, hash: head.hash, at: new Date(), reason }));
-    state.witnessDown = false;
+    answered(state);
     state.anchor = { seq: w.checkpoint.seq, hash: w.checkpoint.hash, reason };
     state.appendedSince = Math.max(0, state.appendedSince - rowsAtStart);
     logger.info(
