@@ -2,12 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "#kit/db/index.js";
+import { treeCpuMs } from "./process-tree.js";
 
 /** The database the MCP bench's server runs on, and how its report names it. */
 export interface McpBenchDatabase {
   readonly label: string;
   /** Added to the server's environment. */
   readonly env: Record<string, string>;
+  /** CPU ms its server's processes used so far, when they are this bench's own (the embedded one). */
+  readonly cpuMs?: () => number;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export async function mcpBenchDatabase(): Promise<McpBenchDatabase> {
     return {
       label: "the embedded PostgreSQL, as npm start",
       env: { DATABASE_URL: server.url },
+      cpuMs: () => treeCpuMs(server.pid),
       async close() {
         await server.stop();
         rmSync(dataDir, { recursive: true, force: true });

@@ -9,6 +9,8 @@ export interface McpTarget {
   /** Authorization header value of every request, if any. */
   readonly authorization?: string;
   readonly ticketId: number;
+  /** CPU ms so far of the database it runs on, when the bench can see that server's processes. */
+  readonly databaseCpuMs?: () => number;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface LoadResult {
   readonly serverCpuMs: number;
   /** This (client) process's CPU ms per call over the window. */
   readonly clientCpuMs: number;
+  /** The database server's CPU ms per call over the window (NaN when not known). */
+  readonly databaseCpuMs: number;
 }
 
 /**
@@ -74,6 +78,7 @@ export async function closedLoop(
   const running = Promise.all(clients.map((c) => worker(c)));
   await new Promise((r) => setTimeout(r, warmSeconds * 1000));
   const cpu0 = target.process.cpuMs();
+  const db0 = target.databaseCpuMs?.() ?? Number.NaN;
   const self0 = process.cpuUsage();
   const t0 = performance.now();
   measuring = true;
@@ -82,11 +87,13 @@ export async function closedLoop(
   const wall = (performance.now() - t0) / 1000;
   const self = process.cpuUsage(self0);
   const serverCpu = target.process.cpuMs() - cpu0;
+  const databaseCpu = (target.databaseCpuMs?.() ?? Number.NaN) - db0;
   return {
     calls,
     allCalls,
     seconds: wall,
     serverCpuMs: serverCpu / Math.max(1, calls),
     clientCpuMs: (self.user + self.system) / 1000 / Math.max(1, calls),
+    databaseCpuMs: databaseCpu / Math.max(1, calls),
   };
 }

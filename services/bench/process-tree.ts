@@ -65,6 +65,16 @@ export function processTree(root: number): ProcessInfo[] {
 }
 
 /**
+ * CPU ms used so far by `root` and every process under it, ended ones included as far as their
+ * parent reaped them (PostgreSQL's postmaster reaps its backends: its children's time).
+ */
+export function treeCpuMs(root: number): number {
+  let ms = 0;
+  for (const p of processTree(root)) ms += p.pid === root ? p.cpuWithChildrenMs : p.cpuMs;
+  return ms;
+}
+
+/**
  * Memory of one process (/proc/<pid>/smaps_rollup, /proc/<pid>/smaps), in bytes: resident (RSS),
  * proportional (PSS: a page shared by n processes counts 1/n in each), private (USS: what its exit
  * would free), and how much of its RSS is its own executable's pages (the node binary's code and
