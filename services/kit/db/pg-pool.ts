@@ -6,7 +6,12 @@ import type { DatabaseLogger } from "./types.js";
 const POOL_MAX = 10;
 /** Fail instead of hanging when the server is unreachable or the pool stays exhausted. */
 export const CONNECT_TIMEOUT_MS = 5_000;
-const IDLE_TIMEOUT_MS = 30_000;
+/**
+ * A pooled connection idle this long is closed (pg's own default): each one is a PostgreSQL server
+ * process of 12–15 MB, and a quiet service needs none of them; the next query opens one again
+ * (docs/performance.md, "Idle memory of `npm start`").
+ */
+const IDLE_TIMEOUT_MS = 10_000;
 
 /**
  * Per-pool (not global `pg.types`) parsers, so other `pg` users in the process are unaffected.

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import {
   type Context,
   context,
@@ -10,7 +11,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import type { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -150,8 +151,19 @@ export function configureTracing(service: string, config: TracingConfig): void {
       (config.OTEL_EXPORTER_OTLP_ENDPOINT
         ? `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`
         : undefined);
-    current.processors.list.add(new BatchSpanProcessor(new OTLPTraceExporter(url ? { url } : {})));
+    current.processors.list.add(new BatchSpanProcessor(new (otlpTraceExporter())(url ? { url } : {})));
   }
+}
+
+/**
+ * The OTLP exporter, loaded only by a process that exports: with its transformer and protobuf
+ * code it is ~3 MB of heap and ~0.1 s of start-up in every service that never sends a span
+ * (docs/performance.md, "Idle memory of `npm start`").
+ */
+function otlpTraceExporter(): typeof OTLPTraceExporter {
+  const load = createRequire(import.meta.url);
+  return (load("@opentelemetry/exporter-trace-otlp-http") as { OTLPTraceExporter: typeof OTLPTraceExporter })
+    .OTLPTraceExporter;
 }
 
 /** The tracer of `service` (its instrumentation scope: services sharing a process, in tests, stay apart). */
