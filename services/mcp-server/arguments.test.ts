@@ -1,3 +1,4 @@
+import * as http from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -388,6 +389,46 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     });
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: { code: number } }).error.code).toBe(-32700);
+    expect(structured(await admin.callTool({ name: "get_system_health", arguments: {} }))).toMatchObject({
+      status: "ok",
+    });
+  });
+
+  it("counts a chunked body as it arrives (413 without a Content-Length), and outlives a client that hangs up mid-body", async () => {
+    const token = await h.token(ADMIN);
+    const headers = {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = http.request(h.mcpUrl, { method: "POST", headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      // No Content-Length: the size is only known by counting, chunk by chunk.
+      const chunk = "z".repeat(64 * 1024);
+      req.write(
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_ticket","arguments":{"title":"',
+      );
+      for (let i = 0; i < 40; i++) req.write(chunk);
+      req.end('"}}}');
+    });
+    expect(chunked).toBe(413);
+
+    await new Promise<void>((resolve) => {
+      const req = http.request(h.mcpUrl, {
+        method: "POST",
+        headers: { ...headers, "content-length": "5000" },
+      });
+      req.on("error", () => resolve());
+      req.write('{"jsonrpc":"2.0",');
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 100);
+    });
     expect(structured(await admin.callTool({ name: "get_system_health", arguments: {} }))).toMatchObject({
       status: "ok",
     });
