@@ -3,6 +3,7 @@ import type { Database } from "#kit/db/index.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { type AuditEntry, appendAuditEntry } from "../data/audit-log.js";
 import { MIGRATIONS } from "../data/migrations.js";
+import { auditEntry } from "../testing/audit-entry.js";
 import { createChainAppender } from "./chain-appender.js";
 import { verifyAuditChain } from "./verify-chain.js";
 
@@ -11,23 +12,7 @@ import { verifyAuditChain } from "./verify-chain.js";
  * assuming it is alone; any other writer sends it back to the locking path; the chain stays one
  * intact line whichever path each row took.
  */
-const entry = (tool: string): AuditEntry => ({
-  userId: "user-1",
-  email: "agent@company.com",
-  actorSub: null,
-  actorAgent: null,
-  actorChain: [],
-  anonymous: false,
-  tool,
-  arguments: { n: tool },
-  outcome: "ok",
-  errorCode: null,
-  error: null,
-  durationMs: 1,
-  traceId: null,
-  requestId: null,
-  sessionId: null,
-});
+const entry = (tool: string): AuditEntry => auditEntry({ tool, arguments: { n: tool } });
 
 /** The database, counting the transactions opened through it (the locking path opens one). */
 function counting(db: Database): { db: Database; transactions: () => number } {

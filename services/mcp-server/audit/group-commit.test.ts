@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import type { AuditEntry } from "../data/audit-log.js";
 import { MIGRATIONS } from "../data/migrations.js";
+import { auditEntry } from "../testing/audit-entry.js";
 import { createGroupCommit } from "./group-commit.js";
 import { verifyAuditChain } from "./verify-chain.js";
 
@@ -10,23 +11,7 @@ import { verifyAuditChain } from "./verify-chain.js";
  * once go in together, each caller answered only once its own row is stored, the chain intact; a
  * row the database refuses fails its own call only.
  */
-const entry = (tool: string): AuditEntry => ({
-  userId: "user-1",
-  email: "agent@company.com",
-  actorSub: null,
-  actorAgent: null,
-  actorChain: [],
-  anonymous: false,
-  tool,
-  arguments: { n: tool },
-  outcome: "ok",
-  errorCode: null,
-  error: null,
-  durationMs: 1,
-  traceId: null,
-  requestId: null,
-  sessionId: null,
-});
+const entry = (tool: string): AuditEntry => auditEntry({ tool, arguments: { n: tool } });
 
 describe.each(testBackends("mcp-server", MIGRATIONS))("audit group commit on $name", (backend) => {
   let test: TestDatabase;

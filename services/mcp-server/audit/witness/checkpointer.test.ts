@@ -9,6 +9,7 @@ import { captureLogs, type LogCapture } from "#kit/testing/log-capture.js";
 import { readAuditHead } from "../../data/audit-head.js";
 import { type AuditEntry, appendAuditEntry } from "../../data/audit-log.js";
 import { MIGRATIONS } from "../../data/migrations.js";
+import { auditEntry } from "../../testing/audit-entry.js";
 import { type CheckpointSigner, loadOrCreateCheckpointKey } from "./checkpoint-key.js";
 import { createCheckpointer } from "./checkpointer.js";
 import { CheckpointRefusedError, type WitnessClient, WitnessUnavailableError } from "./witness-client.js";
@@ -67,23 +68,8 @@ function fakeWitness(): FakeWitness {
   return witness;
 }
 
-const entry = (n: number): AuditEntry => ({
-  userId: `u-${n}`,
-  email: `user${n}@company.com`,
-  actorSub: null,
-  actorAgent: null,
-  actorChain: [],
-  anonymous: false,
-  tool: "get_ticket",
-  arguments: { ticket_id: n },
-  outcome: "ok",
-  errorCode: null,
-  error: null,
-  durationMs: 1,
-  traceId: null,
-  requestId: null,
-  sessionId: null,
-});
+const entry = (n: number): AuditEntry =>
+  auditEntry({ userId: `u-${n}`, email: `user${n}@company.com`, arguments: { ticket_id: n } });
 
 const EVERY_MS = 60_000;
 const keyDir = mkdtempSync(join(tmpdir(), "mcp-checkpointer-"));
