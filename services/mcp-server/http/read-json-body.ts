@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { finished } from "node:stream";
 
 export type BodyResult =
   | { ok: true; value: unknown }
@@ -38,17 +39,19 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
  * The body's bytes, or undefined once it passes `maxBytes` (the rest is drained, not kept). Read
  * with the stream's events rather than `for await`: an async iterator per request was the largest
  * cost of our own in the server's profile (docs/performance.md, "Per-call breakdown: MCP server").
- * A request that fails or closes before its end rejects, as the iterator did.
+ * How it ends is `finished`'s to say, which also answers for a request that closed before it was
+ * read (the client hung up while it was authenticated): it rejects then, never waits forever.
  */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const settle = (done: () => void) => {
+      if (settled) return;
+      settled = true;
       req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
+      stopWatching();
       done();
     };
     const onData = (chunk: Buffer) => {
@@ -60,13 +63,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | unde
       settle(() => resolve(undefined));
       req.resume();
     };
-    const onEnd = () =>
-      settle(() => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    const onError = (err: Error) => settle(() => reject(err));
-    const onClose = () => settle(() => reject(new Error("the request closed before its body ended")));
+    const stopWatching = finished(req, { writable: false }, (err) => {
+      if (err) settle(() => reject(err));
+      else settle(() => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    });
     req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
   });
 }
