@@ -26,13 +26,14 @@ import {
   type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-node";
+import { UnrecordedWithoutProcessors } from "./unrecorded-tracer.js";
 
 /**
  * The process's OpenTelemetry tracing (docs/architecture.md, "Telemetry"): one tracer provider per
  * process, W3C Trace Context propagation, and an exporter only when the standard variables ask
- * for one. With export off the SDK still makes every span and its W3C ids — they are what joins a
- * call to its caller, what log lines carry as `trace_id`/`span_id` and what the audit row stores —
- * but no span leaves the process.
+ * for one. With export off every span still gets its W3C ids — they are what joins a call to its
+ * caller, what log lines carry as `trace_id`/`span_id` and what the audit row stores — but nothing
+ * is recorded (unrecorded-tracer.ts) and no span leaves the process.
  */
 
 /**
@@ -86,6 +87,9 @@ class SpanProcessors implements SpanProcessor {
 interface Installed {
   readonly provider: NodeTracerProvider;
   readonly processors: SpanProcessors;
+  readonly sampler: Sampler;
+  /** One tracer per instrumentation scope (service), made once. */
+  readonly tracers: Map<string, Tracer>;
   exporting: boolean;
 }
 
@@ -113,17 +117,18 @@ function sampler(config: TracingConfig | undefined): Sampler {
 function install(service: string | undefined, config: TracingConfig | undefined): Installed {
   const name = config?.OTEL_SERVICE_NAME ?? service;
   const processors = new SpanProcessors();
+  const chosen = sampler(config);
   const provider = new NodeTracerProvider({
     resource: name
       ? defaultResource().merge(resourceFromAttributes({ "service.name": name }))
       : defaultResource(),
-    sampler: sampler(config),
+    sampler: chosen,
     spanProcessors: [processors],
   });
   // The AsyncLocalStorage context manager (context.with / context.active) and the W3C propagator
   // for anything else in the process that uses the global API.
   provider.register({ propagator });
-  installed = { provider, processors, exporting: false };
+  installed = { provider, processors, sampler: chosen, tracers: new Map(), exporting: false };
   return installed;
 }
 
@@ -168,7 +173,20 @@ function otlpTraceExporter(): typeof OTLPTraceExporter {
 
 /** The tracer of `service` (its instrumentation scope: services sharing a process, in tests, stay apart). */
 export function tracerFor(service: string | undefined): Tracer {
-  return (installed ?? install(undefined, undefined)).provider.getTracer(service ?? "support-ext");
+  const current = installed ?? install(undefined, undefined);
+  const scope = service ?? "support-ext";
+  let tracer = current.tracers.get(scope);
+  if (!tracer) {
+    // Spans are recorded only while a processor would receive them (unrecorded-tracer.ts).
+    const { processors } = current;
+    tracer = new UnrecordedWithoutProcessors(
+      current.provider.getTracer(scope),
+      () => processors.list.size > 0,
+      current.sampler,
+    );
+    current.tracers.set(scope, tracer);
+  }
+  return tracer;
 }
 
 /** Adds a span processor (tests: an in-memory exporter); returns its removal. */
