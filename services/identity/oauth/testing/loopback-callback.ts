@@ -7,12 +7,18 @@ import type { AddressInfo } from "node:net";
  */
 export interface LoopbackCallback {
   readonly redirectUri: string;
-  /** The query of the next request to the callback path, in arrival order. */
-  next(): Promise<URLSearchParams>;
+  /**
+   * The query of the next request to the callback path, in arrival order. Rejects, saying so, when
+   * none arrives within `timeoutMs` (the browser stopped somewhere else): a test fails with that
+   * instead of waiting out its own timeout.
+   */
+  next(timeoutMs?: number): Promise<URLSearchParams>;
   close(): Promise<void>;
 }
 
 const PATH = "/callback";
+/** Generous for a busy 2-core machine: a login page and its redirects take seconds at most. */
+const NEXT_TIMEOUT_MS = 60_000;
 
 export async function startLoopbackCallback(): Promise<LoopbackCallback> {
   const arrived: URLSearchParams[] = [];
@@ -32,9 +38,20 @@ export async function startLoopbackCallback(): Promise<LoopbackCallback> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     redirectUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}${PATH}`,
-    next() {
+    next(timeoutMs = NEXT_TIMEOUT_MS) {
       const ready = arrived.shift();
-      return ready ? Promise.resolve(ready) : new Promise((resolve) => waiting.push(resolve));
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const take = (params: URLSearchParams) => {
+          clearTimeout(timer);
+          resolve(params);
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(take), 1);
+          reject(new Error(`no request reached the loopback callback within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.push(take);
+      });
     },
     close() {
       server.closeAllConnections();
