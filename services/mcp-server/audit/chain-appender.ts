@@ -55,23 +55,19 @@ export function createChainAppender(db: Database): ChainAppend {
   };
 
   return async (entries) => {
+    // Unknown until this append succeeds: after any error the next one locks and learns the head.
     const expected = known;
     known = undefined;
-    try {
-      if (expected && alone) {
-        const written = await appendAuditEntriesAfter(db, entries, expected, await takeIds(entries.length));
-        if (written) {
-          known = written;
-          return;
-        }
-        // The head moved: someone else appended since. Lock, and keep locking while they do.
-        alone = false;
+    if (expected && alone) {
+      const written = await appendAuditEntriesAfter(db, entries, expected, await takeIds(entries.length));
+      if (written) {
+        known = written;
+        return;
       }
-      await lockingAppend(entries, expected);
-    } catch (err) {
-      alone = false;
-      throw err;
+      // The head moved: someone else appended since. The locking append finds it moved, so the
+      // next one locks too.
     }
+    await lockingAppend(entries, expected);
   };
 }
 

@@ -107,7 +107,7 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
       state.appendedSince++;
       // During a witness outage rows do not ask it again before the wait is over: every call's
       // row would otherwise make a failed call of its own to the witness.
-      if (state.appendedSince >= deps.everyRows && !rowsQueued && Date.now() >= state.rowsRetryAt) {
+      if (state.appendedSince >= deps.everyRows && !rowsQueued && performance.now() >= state.rowsRetryAt) {
         rowsQueued = true;
         void enqueueOutsideCaller("rows").finally(() => {
           rowsQueued = false;
@@ -134,7 +134,8 @@ function unreachable(state: CheckpointState, err: Error): void {
     state.outageWaitMs = deps.outageRetryMs ?? OUTAGE_RETRY_MS;
   }
   state.witnessDown = true;
-  state.rowsRetryAt = Date.now() + state.outageWaitMs;
+  // The monotonic clock: a wall clock set back would hold the rows off for as long.
+  state.rowsRetryAt = performance.now() + state.outageWaitMs;
   state.outageWaitMs = Math.min(state.outageWaitMs * 2, Math.max(deps.everyMs, state.outageWaitMs));
 }
 
