@@ -5,7 +5,7 @@ import { captureLogs } from "#kit/testing/log-capture.js";
 import { CHAT_MIGRATIONS } from "../data/migrations.js";
 import type { MessageRow } from "./thread-store.js";
 import { ThreadStore } from "./thread-store.js";
-import { interruptionNote, startTurnKeeper } from "./turn-keeper.js";
+import { interruptionNote, QUIET_SWEEP_TICKS, startTurnKeeper } from "./turn-keeper.js";
 import { TURN_HEARTBEAT_MS, TURN_STALE_MS, TurnStore } from "./turn-store.js";
 
 /** Conditions are awaited, never timed: generous for a busy 2-core machine. */
@@ -115,9 +115,56 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     expect(await statusOf(late)).toBe("pending");
   });
 
+  it("while no other process holds an open turn it sweeps once in QUIET_SWEEP_TICKS, and it beats only while it runs a turn", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    await db.query("UPDATE turns SET finished_at = now() WHERE finished_at IS NULL");
+    const mine = new TurnStore(db);
+    let sweeps = 0;
+    const sweep = mine.interruptAbandoned.bind(mine);
+    mine.interruptAbandoned = (note: (row: MessageRow) => string) => {
+      sweeps += 1;
+      return sweep(note);
+    };
+    const query = vi.spyOn(db, "query");
+    const beats = () =>
+      query.mock.calls.filter(([sql]) => String(sql).startsWith("UPDATE turns SET heartbeat_at")).length;
+    stops.push((await startTurnKeeper(mine, captureLogs("chat").logger)).stop);
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    const ticks = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        vi.advanceTimersByTime(TURN_STALE_MS);
+        await settle();
+      }
+    };
+
+    // Quiet: no sweep until the QUIET_SWEEP_TICKS-th tick, and no heartbeat statement at all.
+    await ticks(QUIET_SWEEP_TICKS - 1);
+    expect({ sweeps, beats: beats() }).toEqual({ sweeps: 1, beats: 0 });
+    await ticks(1);
+    await expect.poll(() => sweeps, SLOW_MACHINE).toBe(2);
+
+    // Another process opens a turn: the next quiet sweep sees it, then every tick sweeps.
+    await openTurn(new TurnStore(db));
+    await ticks(QUIET_SWEEP_TICKS);
+    await expect.poll(() => sweeps, SLOW_MACHINE).toBe(3);
+    await ticks(2);
+    await expect.poll(() => sweeps, SLOW_MACHINE).toBe(5);
+
+    // A turn of its own: beaten every TURN_HEARTBEAT_MS until it is finished, then no more.
+    const own = await openTurn(mine);
+    vi.advanceTimersByTime(TURN_HEARTBEAT_MS);
+    await expect.poll(beats, SLOW_MACHINE).toBe(1);
+    await mine.finish(own, { role: "assistant", content: "done", status: "complete" });
+    vi.advanceTimersByTime(5 * TURN_HEARTBEAT_MS);
+    await settle();
+    expect(beats()).toBe(1);
+    query.mockRestore();
+  });
+
   it("logs a failed beat or sweep and goes on", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const failing = new TurnStore(db);
+    await openTurn(new TurnStore(db)); // another process's open turn: a sweep on every tick
     let sweeps = 0;
     failing.heartbeat = () => Promise.reject(new Error("database away"));
     const sweep = failing.interruptAbandoned.bind(failing);

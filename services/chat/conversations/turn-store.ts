@@ -72,6 +72,12 @@ const TURN_COLUMNS = `message_id, user_message_id, thread_id, request_id, input,
  * never both run one turn.
  */
 export class TurnStore {
+  /**
+   * The turns this process runs now (begun, claimed or reopened here, not finished yet): what its
+   * heartbeat keeps owned. While there is none, the heartbeat writes nothing.
+   */
+  private readonly running = new Set<string>();
+
   /** `owner`: this process, named once per start. */
   constructor(
     private readonly db: Database,
@@ -121,6 +127,7 @@ export class TurnStore {
     const userMessage = rows.find((r) => r.id === userMessageId);
     const assistantMessage = rows.find((r) => r.id === assistantMessageId);
     if (!userMessage || !assistantMessage) throw new Error("opening a turn inserted no messages");
+    this.running.add(assistantMessageId);
     return { userMessage, assistantMessage };
   }
 
@@ -138,6 +145,7 @@ export class TurnStore {
       [messageId, this.owner],
     );
     if (rows.length === 0) return false;
+    this.running.add(messageId);
     await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
     return true;
   }
@@ -155,6 +163,7 @@ export class TurnStore {
       [messageId, this.owner],
     );
     if (rows.length === 0) return false;
+    this.running.add(messageId);
     await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
     return true;
   }
@@ -173,6 +182,19 @@ export class TurnStore {
    * atomic as a transaction is.
    */
   async finish(messageId: string, outcome: NewMessage, confirmation?: NewConfirmation): Promise<MessageRow> {
+    try {
+      return await this.finishTurn(messageId, outcome, confirmation);
+    } finally {
+      // The run is over here, whether its outcome was written or not.
+      this.running.delete(messageId);
+    }
+  }
+
+  private async finishTurn(
+    messageId: string,
+    outcome: NewMessage,
+    confirmation?: NewConfirmation,
+  ): Promise<MessageRow> {
     const params: unknown[] = [
       messageId,
       outcome.content,
@@ -218,8 +240,12 @@ export class TurnStore {
     return row;
   }
 
-  /** Keeps this process's open turns owned (one statement for all of them). */
+  /**
+   * Keeps this process's open turns owned (one statement for all of them); no statement while it
+   * runs none, so an idle chat service does not write to its database every second.
+   */
   async heartbeat(): Promise<void> {
+    if (this.running.size === 0) return;
     await this.db.query(
       "UPDATE turns SET heartbeat_at = now() WHERE owner = $1 AND finished_at IS NULL AND interrupted_at IS NULL",
       [this.owner],
@@ -257,6 +283,19 @@ export class TurnStore {
       }
       return marked;
     });
+  }
+
+  /**
+   * Whether another process holds an open turn (running, or abandoned and not yet marked): while
+   * one does, the keeper sweeps every TURN_STALE_MS; otherwise seldom (`turn-keeper.ts`).
+   */
+  async othersHoldOpenTurns(): Promise<boolean> {
+    const { rows } = await this.db.query<{ open: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM turns
+                       WHERE finished_at IS NULL AND interrupted_at IS NULL AND owner <> $1) AS open`,
+      [this.owner],
+    );
+    return rows[0]?.open === true;
   }
 
   /**

@@ -4,50 +4,60 @@
  * naming it, both from the one registry (`health.ts`, docs/architecture.md "Health for orchestrators").
  */
 import type { Logger } from "../log/logger.js";
-import type { HealthService } from "./health.js";
+import type { HealthQuestions, HealthService } from "./health.js";
 
 export interface Dependency {
   /** The name `/readyz` reports it under, e.g. `database`. */
   readonly name: string;
   /**
    * Calls `report` with the dependency's state once it is known and on every change, until the
-   * returned function is called. Resolves once the first state has been reported.
+   * returned function is called. Resolves once the first state has been reported. `questions`
+   * says when someone asks the service's health, for a dependency that is checked only then.
    */
-  follow(report: (ready: boolean) => void): Promise<() => void>;
+  follow(report: (ready: boolean) => void, questions: HealthQuestions): Promise<() => void>;
 }
 
-export interface PollOptions {
-  /** Time between the end of one check and the start of the next. */
-  readonly intervalMs?: number;
+export interface CheckOptions {
+  /** An answer this recent is given again without checking (a burst of probes checks once). */
+  readonly maxAgeMs?: number;
   /** A check still running after this long counts as failed (a hung connection is a down one). */
   readonly timeoutMs?: number;
 }
 
 /**
- * A dependency known by asking: `check` resolves (ready) or throws (not ready); asked at once, then
- * every `intervalMs`. Checks never overlap; the timer does not keep the process alive.
+ * A dependency known by asking: `check` resolves (ready) or throws (not ready). It is checked once
+ * at start, then only when someone asks the service's health (docs/architecture.md, "Health for
+ * orchestrators"): an orchestrator's probe gets a state at most `maxAgeMs` old, and a service that
+ * nobody probes does not keep a database connection open, nor wake its database, to answer no one.
+ * Checks never overlap: questions that arrive during a check wait for that one.
  */
-export function polledDependency(
+export function checkedDependency(
   name: string,
   check: () => unknown,
-  { intervalMs = 5_000, timeoutMs = 3_000 }: PollOptions = {},
+  { maxAgeMs = 1_000, timeoutMs = 3_000 }: CheckOptions = {},
 ): Dependency {
   return {
     name,
-    async follow(report) {
+    async follow(report, questions) {
       let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      const probe = async () => {
-        const ready = await withTimeout(check, timeoutMs);
-        if (stopped) return;
-        report(ready);
-        timer = setTimeout(probe, intervalMs);
-        timer.unref();
+      let checkedAt = Number.NEGATIVE_INFINITY;
+      let running: Promise<void> | undefined;
+      const probe = (): Promise<void> => {
+        running ??= withTimeout(check, timeoutMs).then((ready) => {
+          // The monotonic clock: a wall-clock step must not make an old answer look fresh.
+          checkedAt = performance.now();
+          running = undefined;
+          if (!stopped) report(ready);
+        });
+        return running;
       };
       await probe();
+      const stopListening = questions.onQuestion(() =>
+        performance.now() - checkedAt < maxAgeMs ? Promise.resolve() : probe(),
+      );
       return () => {
         stopped = true;
-        clearTimeout(timer);
+        stopListening();
       };
     },
   };
@@ -78,7 +88,7 @@ async function withTimeout(check: () => unknown, timeoutMs: number): Promise<boo
  * only (an error's text may carry an address). Resolves, once each has reported, to a stop function.
  */
 export async function followDependencies(
-  health: Pick<HealthService, "setDependency">,
+  health: Pick<HealthService, "setDependency" | "questions">,
   dependencies: readonly Dependency[],
   logger: Logger,
 ): Promise<() => void> {
@@ -94,7 +104,7 @@ export async function followDependencies(
         }
         last = ready;
         health.setDependency(dependency.name, ready);
-      });
+      }, health.questions);
     }),
   );
   return () => {

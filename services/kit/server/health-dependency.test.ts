@@ -10,8 +10,8 @@ import { createHealth, onDraining, ServingStatus } from "./health.js";
 
 const AUTH = AuthService.typeName;
 
-function setup(extraRoutes?: Parameters<typeof createRouterTransport>[0]) {
-  const health = createHealth();
+function setup(extraRoutes?: Parameters<typeof createRouterTransport>[0], watchRecheckMs?: number) {
+  const health = createHealth({ watchRecheckMs });
   const transport = createRouterTransport((router) => {
     extraRoutes?.(router);
     health.register(router);
@@ -59,6 +59,43 @@ describe("health dependencies", () => {
     health.shutdown();
     health.setDependency("revocation-feed", true);
     expect((await client.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+  });
+});
+
+describe("questions", () => {
+  it("Check, List and readiness ask the dependencies first and answer with what they report; a Watch asks while it is open", async () => {
+    const { health, client } = setup(undefined, 20);
+    let questions = 0;
+    let databaseUp = true;
+    const stop = health.questions.onQuestion(async () => {
+      questions += 1;
+      health.setDependency("database", databaseUp);
+    });
+    databaseUp = false;
+    expect((await client.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+    databaseUp = true;
+    expect((await client.list({})).statuses[""]?.status).toBe(ServingStatus.SERVING);
+    databaseUp = false;
+    expect(await health.readiness()).toEqual({ ready: false, notReady: ["database"] });
+    expect(questions).toBe(3);
+
+    // A Watch sees the database come back without anyone else asking.
+    const abort = new AbortController();
+    const it = client.watch({ service: "" }, { signal: abort.signal })[Symbol.asyncIterator]();
+    expect(await next(it)).toBe(ServingStatus.NOT_SERVING);
+    databaseUp = true;
+    expect(await next(it)).toBe(ServingStatus.SERVING);
+    abort.abort();
+
+    // A listener that throws is the dependency's affair: the answer still comes.
+    stop();
+    health.questions.onQuestion(() => Promise.reject(new Error("broken listener")));
+    expect((await client.check({ service: "" })).status).toBe(ServingStatus.SERVING);
+    // After shutdown the statuses are frozen: nothing is asked.
+    const before = questions;
+    health.shutdown();
+    await client.check({ service: "" });
+    expect(questions).toBe(before);
   });
 });
 

@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "#gen/grpc/health/v1/health_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
-import { type Dependency, polledDependency } from "./dependency.js";
+import { checkedDependency, type Dependency } from "./dependency.js";
 import { type ServiceServer, startServiceServer } from "./service-server.js";
 
 /**
@@ -49,12 +49,12 @@ beforeAll(async () => {
     corsOrigins: [],
     dependencies: [
       feed,
-      polledDependency(
+      checkedDependency(
         "database",
         () => {
           if (!databaseAnswers) throw new Error("connect ECONNREFUSED 10.0.0.7:5432 password=hunter2");
         },
-        { intervalMs: 20 },
+        { maxAgeMs: 20 },
       ),
     ],
     shutdownGraceMs: 1000,
@@ -103,7 +103,7 @@ describe("/healthz and /readyz", () => {
     expect((await grpcHealth()).status).toBe(Status.SERVING);
   });
 
-  it("a polled dependency: its failure is seen by the next check, named without its error's text, then recovers", async () => {
+  it("a dependency checked on question: its failure is seen by the next question, named without its error's text, then recovers", async () => {
     databaseAnswers = false;
     await until(async () => (await get("/readyz")).status === 503);
     const down = await get("/readyz");

@@ -26,11 +26,13 @@ export const HEALTH_PATHS: ReadonlySet<string> = new Set([LIVENESS_PATH, READINE
 /** `/healthz` and `/readyz` as route handlers, by path. */
 export function healthRoutes(
   health: Pick<HealthService, "readiness">,
-): Readonly<Record<string, (req: Req, res: Res) => void>> {
+): Readonly<Record<string, (req: Req, res: Res) => void | Promise<void>>> {
   return {
     [LIVENESS_PATH]: (req, res) => answer(req, res, 200, { status: "ok" }),
-    [READINESS_PATH]: (req, res) => {
-      const { ready, notReady } = health.readiness();
+    [READINESS_PATH]: async (req, res) => {
+      // Another method is refused (405) without checking anything.
+      if (req.method !== "GET" && req.method !== "HEAD") return answer(req, res, 405, {});
+      const { ready, notReady } = await health.readiness();
       answer(
         req,
         res,

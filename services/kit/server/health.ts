@@ -7,8 +7,10 @@
  * `Watch` sends the current status, then only changes (intermediate values may be coalesced);
  * `shutdown()` flips everything to NOT_SERVING, ends every Watch after it has sent that, and ignores
  * later updates so a late `setStatus` cannot advertise a draining server as healthy again.
- * Additions: `setDependency` (a dependency every service needs is down → all NOT_SERVING) and
- * `onDraining` (other services' long-lived streams end when the server starts shutting down).
+ * Additions: `setDependency` (a dependency every service needs is down → all NOT_SERVING),
+ * `questions` (a dependency checked only when asked is checked before the answer: Check, List,
+ * `/readyz`, and every `watchRecheckMs` while a Watch is open) and `onDraining` (other services'
+ * long-lived streams end when the server starts shutting down).
  */
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
@@ -24,6 +26,10 @@ export { ServingStatus };
 
 /** Same cap as grpc-go: `List` refuses to answer beyond this many entries (RESOURCE_EXHAUSTED). */
 const MAX_LISTED_SERVICES = 100;
+export interface HealthOptions {
+  /** How often an open Watch asks the dependencies checked on question; 5 s. */
+  readonly watchRecheckMs?: number;
+}
 
 /** A health registry plus the handler that publishes it. */
 export interface HealthService {
@@ -45,9 +51,20 @@ export interface HealthService {
   /**
    * Whether the whole server ("") reads SERVING, and if not, what is not ready: the down
    * dependencies, `shutting-down` while draining. What `/readyz` answers (`health-routes.ts`), so
-   * it never disagrees with `Check("")`.
+   * it never disagrees with `Check("")`. Asks the dependencies first, as `Check` does.
    */
-  readiness(): Readiness;
+  readiness(): Promise<Readiness>;
+  /** Where dependencies hear that someone asks (`followDependencies` hands it to each). */
+  readonly questions: HealthQuestions;
+}
+
+/** How the health registry tells a dependency that someone asks (`health.ts`). */
+export interface HealthQuestions {
+  /**
+   * Calls `listener` before each answer (`Check`, `List`, `/readyz`, and every few seconds while a
+   * `Watch` is open); the answer waits for the promise it returns. Returns a function that removes it.
+   */
+  onQuestion(listener: () => Promise<void>): () => void;
 }
 
 /** The server's readiness as `/readyz` reports it: names only, never an error's text. */
@@ -82,15 +99,20 @@ interface HealthState {
   frozen: boolean;
   /** One shared "something changed" promise, replaced on every change so watchers never miss one. */
   changed: { promise: Promise<void>; resolve: () => void };
+  readonly watchRecheckMs: number;
+  /** What `questions.onQuestion` registered: run before each answer. */
+  readonly questionListeners: Set<() => Promise<void>>;
 }
 
 /** Creates a health registry in which only the overall server ("") is known, as SERVING. */
-export function createHealth(): HealthService {
+export function createHealth({ watchRecheckMs = 5_000 }: HealthOptions = {}): HealthService {
   const state: HealthState = {
     statuses: new Map<string, ServingStatus>([["", ServingStatus.SERVING]]),
     downDependencies: new Set<string>(),
     frozen: false,
     changed: deferred(),
+    watchRecheckMs,
+    questionListeners: new Set(),
   };
   const routers: ConnectRouter[] = [];
   const notify = () => {
@@ -120,8 +142,27 @@ export function createHealth(): HealthService {
       else state.downDependencies.add(name);
       notify();
     },
-    readiness: () => readiness(state),
+    readiness: async () => {
+      await ask(state);
+      return readiness(state);
+    },
+    questions: {
+      onQuestion(listener) {
+        state.questionListeners.add(listener);
+        return () => state.questionListeners.delete(listener);
+      },
+    },
   };
+}
+
+/**
+ * Lets every dependency checked on question check before an answer is read. A check's failure is
+ * its report (not ready), never the answer's: a listener cannot make Check fail. After
+ * `shutdown()` the statuses are frozen, so nothing is asked.
+ */
+async function ask(state: HealthState): Promise<void> {
+  if (state.frozen || state.questionListeners.size === 0) return;
+  await Promise.all([...state.questionListeners].map((listener) => listener().catch(() => undefined)));
 }
 
 const response = (status: ServingStatus): HealthCheckResponse =>
@@ -137,13 +178,15 @@ function published(state: HealthState, status: ServingStatus | undefined): Servi
 /** grpc.health.v1.Health's Check, Watch and List over `state`. */
 function healthHandlers(state: HealthState): ServiceImpl<typeof Health> {
   return {
-    check(req) {
+    async check(req) {
+      await ask(state);
       const status = published(state, state.statuses.get(req.service));
       if (status === undefined) throw new ConnectError(`unknown service: ${req.service}`, Code.NotFound);
       return response(status);
     },
     watch: (req, ctx) => watchStatus(state, req.service, ctx.signal),
-    list() {
+    async list() {
+      await ask(state);
       if (state.statuses.size > MAX_LISTED_SERVICES) {
         throw new ConnectError(`more than ${MAX_LISTED_SERVICES} services`, Code.ResourceExhausted);
       }
@@ -165,6 +208,7 @@ async function* watchStatus(state: HealthState, service: string, signal: AbortSi
   while (!signal.aborted) {
     // Take the change promise before reading, so a change during `yield` is not lost.
     const next = state.changed.promise;
+    await ask(state);
     const current = published(state, state.statuses.get(service)) ?? ServingStatus.SERVICE_UNKNOWN;
     const final = state.frozen; // read with `current`: a frozen status is the last one
     if (current !== last) {
@@ -174,7 +218,17 @@ async function* watchStatus(state: HealthState, service: string, signal: AbortSi
     // A draining server says NOT_SERVING, then ends the stream: an open Watch would
     // otherwise hold shutdown for the whole grace period.
     if (final) return;
-    await Promise.race([next, aborted]);
+    // Someone follows: the dependencies checked on question are asked again every few seconds.
+    let recheck: NodeJS.Timeout | undefined;
+    await Promise.race([
+      next,
+      aborted,
+      new Promise<void>((resolve) => {
+        recheck = setTimeout(resolve, state.watchRecheckMs);
+        recheck.unref();
+      }),
+    ]);
+    clearTimeout(recheck);
   }
 }
 

@@ -1,5 +1,5 @@
 // The module's public face: what the rest of the product uses of it (docs/architecture.md, "The kit").
-export { type Dependency, followDependencies, polledDependency } from "./dependency.js";
+export { checkedDependency, type Dependency, followDependencies } from "./dependency.js";
 export { createHealth, type HealthService, onDraining, ServingStatus } from "./health.js";
 export { HEALTH_PATHS } from "./health-routes.js";
 export {
