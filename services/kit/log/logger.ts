@@ -82,8 +82,26 @@ export function createLogger(settings: LoggerSettings): Logger {
     },
   };
   const pretty = resolveFormat(settings) === "pretty";
-  const destination = pretty ? prettyStream(settings.destination) : settings.destination;
-  return sanitizeChildBindings(destination ? pino(options, destination) : pino(options));
+  const destination = pretty ? prettyStream(settings.destination) : (settings.destination ?? stdoutLines());
+  return sanitizeChildBindings(pino(options, destination));
+}
+
+/** Lines are gathered up to this many bytes before one write... */
+const WRITE_AT_BYTES = 4096;
+/** ...or for at most this long: a line reaches stdout within 100 ms however quiet the process is. */
+const FLUSH_EVERY_MS = 100;
+
+/**
+ * stdout as pino's default (asynchronous, never blocking the event loop on a slow reader), but
+ * lines gathered into one write of up to 4 KB instead of one write per line. Each asynchronous
+ * write is a round trip through libuv's thread pool — a worker woken, the write, the event loop
+ * woken back — and with two lines per tool call that was the MCP server's and the gateway's most
+ * frequent system work (docs/performance.md, "Log lines written in batches"). pino flushes what is
+ * gathered synchronously when the process exits, a crash included; only a SIGKILL can lose the
+ * last 100 ms of lines (the audit trail is in the database, never in these).
+ */
+function stdoutLines(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: WRITE_AT_BYTES, periodicFlush: FLUSH_EVERY_MS });
 }
 
 /**
