@@ -150,14 +150,66 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     await ticks(2);
     await expect.poll(() => sweeps, SLOW_MACHINE).toBe(5);
 
-    // A turn of its own: beaten every TURN_HEARTBEAT_MS until it is finished, then no more.
+    // A turn of its own: beaten every TURN_HEARTBEAT_MS until its run is over, then no more.
     const own = await openTurn(mine);
     vi.advanceTimersByTime(TURN_HEARTBEAT_MS);
     await expect.poll(beats, SLOW_MACHINE).toBe(1);
     await mine.finish(own, { role: "assistant", content: "done", status: "complete" });
+    mine.release(own);
     vi.advanceTimersByTime(5 * TURN_HEARTBEAT_MS);
     await settle();
     expect(beats()).toBe(1);
+    query.mockRestore();
+  });
+
+  it("beats for a turn however this process came to run it — reopened by the user's answer, claimed by a repeat while it runs — until its last run here is released", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const mine = new TurnStore(db);
+    const query = vi.spyOn(db, "query");
+    const beats = () =>
+      query.mock.calls.filter(([sql]) => String(sql).startsWith("UPDATE turns SET heartbeat_at")).length;
+    stops.push((await startTurnKeeper(mine, captureLogs("chat").logger)).stop);
+    const beatsOnNextTick = async () => {
+      const before = beats();
+      vi.advanceTimersByTime(TURN_HEARTBEAT_MS);
+      await new Promise((r) => setTimeout(r, 50));
+      return beats() > before;
+    };
+
+    // A turn that stopped at a question: its run here is over, so nothing is beaten.
+    const thread = await threads.create("u1", "support-assistant", "");
+    const { assistantMessage } = await mine.begin(thread.id, "req-confirm", "delete ticket 4");
+    const question = {
+      id: `q-${thread.id}`,
+      toolCallId: "call-1",
+      toolName: "delete_ticket",
+      argumentsJson: '{"ticket_id":4}',
+      argumentsSummary: "ticket 4",
+      question: "Delete ticket #4?",
+      action: "delete",
+      resumeState: new Uint8Array([1]),
+    };
+    await mine.finish(
+      assistantMessage.id,
+      { role: "assistant", content: "", status: "awaiting_confirmation" },
+      question,
+    );
+    mine.release(assistantMessage.id);
+    expect(await beatsOnNextTick()).toBe(false);
+
+    // The user answers: the turn goes on here, and is beaten.
+    const found = await mine.confirmation(thread.id, question.id);
+    if (!found) throw new Error("the question is not stored");
+    expect(await mine.answer(found.confirmation, true, "u1")).toBe(true);
+    expect(await beatsOnNextTick()).toBe(true);
+
+    // A repeat of the answer on this process claims the same turn while it runs: two runs here;
+    // the first to end leaves the other beaten.
+    expect(await mine.claim(assistantMessage.id)).toBe(true);
+    mine.release(assistantMessage.id);
+    expect(await beatsOnNextTick()).toBe(true);
+    mine.release(assistantMessage.id);
+    expect(await beatsOnNextTick()).toBe(false);
     query.mockRestore();
   });
 

@@ -73,10 +73,12 @@ const TURN_COLUMNS = `message_id, user_message_id, thread_id, request_id, input,
  */
 export class TurnStore {
   /**
-   * The turns this process runs now (begun, claimed or reopened here, not finished yet): what its
-   * heartbeat keeps owned. While there is none, the heartbeat writes nothing.
+   * The turns this process runs now, counted per turn (a repeat on this process may run one turn
+   * twice at once): taken when this process becomes the owner (begin, claim, reopen, answer), given
+   * back by `release` when the run ends. What the heartbeat keeps owned; while there is none, the
+   * heartbeat writes nothing.
    */
-  private readonly running = new Set<string>();
+  private readonly running = new Map<string, number>();
 
   /** `owner`: this process, named once per start. */
   constructor(
@@ -127,7 +129,7 @@ export class TurnStore {
     const userMessage = rows.find((r) => r.id === userMessageId);
     const assistantMessage = rows.find((r) => r.id === assistantMessageId);
     if (!userMessage || !assistantMessage) throw new Error("opening a turn inserted no messages");
-    this.running.add(assistantMessageId);
+    this.hold(assistantMessageId);
     return { userMessage, assistantMessage };
   }
 
@@ -145,8 +147,13 @@ export class TurnStore {
       [messageId, this.owner],
     );
     if (rows.length === 0) return false;
-    this.running.add(messageId);
-    await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    this.hold(messageId);
+    try {
+      await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    } catch (err) {
+      this.release(messageId);
+      throw err;
+    }
     return true;
   }
 
@@ -163,8 +170,13 @@ export class TurnStore {
       [messageId, this.owner],
     );
     if (rows.length === 0) return false;
-    this.running.add(messageId);
-    await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    this.hold(messageId);
+    try {
+      await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    } catch (err) {
+      this.release(messageId);
+      throw err;
+    }
     return true;
   }
 
@@ -182,19 +194,6 @@ export class TurnStore {
    * atomic as a transaction is.
    */
   async finish(messageId: string, outcome: NewMessage, confirmation?: NewConfirmation): Promise<MessageRow> {
-    try {
-      return await this.finishTurn(messageId, outcome, confirmation);
-    } finally {
-      // The run is over here, whether its outcome was written or not.
-      this.running.delete(messageId);
-    }
-  }
-
-  private async finishTurn(
-    messageId: string,
-    outcome: NewMessage,
-    confirmation?: NewConfirmation,
-  ): Promise<MessageRow> {
     const params: unknown[] = [
       messageId,
       outcome.content,
@@ -238,6 +237,21 @@ export class TurnStore {
     const row = rows[0];
     if (!row) throw new Error(`finishing a turn found no message ${messageId}`);
     return row;
+  }
+
+  /** This process runs `messageId` (once more). */
+  private hold(messageId: string): void {
+    this.running.set(messageId, (this.running.get(messageId) ?? 0) + 1);
+  }
+
+  /**
+   * A run of `messageId` here has ended (its outcome saved or not): once no run of it is left, the
+   * heartbeat no longer keeps it owned, and if it is still open another process may take it.
+   */
+  release(messageId: string): void {
+    const runs = (this.running.get(messageId) ?? 0) - 1;
+    if (runs > 0) this.running.set(messageId, runs);
+    else this.running.delete(messageId);
   }
 
   /**
@@ -330,21 +344,26 @@ export class TurnStore {
    * the question was answered already (a second click, another process): then nothing changes.
    */
   async answer(confirmation: ConfirmationRow, confirmed: boolean, userId: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query(
-        `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
+    return this.db
+      .transaction(async (tx) => {
+        const { rows } = await tx.query(
+          `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
           WHERE id = $1 AND confirmed IS NULL RETURNING id`,
-        [confirmation.id, confirmed, userId],
-      );
-      if (rows.length === 0) return false;
-      await tx.query(
-        `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
+          [confirmation.id, confirmed, userId],
+        );
+        if (rows.length === 0) return false;
+        await tx.query(
+          `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
           WHERE message_id = $1`,
-        [confirmation.message_id, this.owner],
-      );
-      await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
-      return true;
-    });
+          [confirmation.message_id, this.owner],
+        );
+        await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
+        return true;
+      })
+      .then((reopened) => {
+        if (reopened) this.hold(confirmation.message_id);
+        return reopened;
+      });
   }
 
   /** A turn's newest question (its current one), answered or not. */

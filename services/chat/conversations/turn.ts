@@ -55,10 +55,17 @@ export async function* runTurn(
     return;
   }
   const { userMessage, messageId } = opened;
-  const history = await conversationHistory(deps, thread.id, userMessage.seq);
-  // A turn resumed after its confirmation was answered goes on from where it stopped, with that
-  // answer (docs/chat.md, "Confirmation before destruction"): never planned afresh, never asked twice.
-  const answered = opened.kind === "resumed" ? await answeredConfirmation(deps, messageId) : undefined;
+  let history: Awaited<ReturnType<typeof conversationHistory>>;
+  let answered: Awaited<ReturnType<typeof answeredConfirmation>>;
+  try {
+    history = await conversationHistory(deps, thread.id, userMessage.seq);
+    // A turn resumed after its confirmation was answered goes on from where it stopped, with that
+    // answer (docs/chat.md, "Confirmation before destruction"): never planned afresh, never asked twice.
+    answered = opened.kind === "resumed" ? await answeredConfirmation(deps, messageId) : undefined;
+  } catch (err) {
+    deps.turns.release(messageId); // never run here: another process, or a repeat, may take it
+    throw err;
+  }
 
   yield* driveTurn(deps, ctx, {
     thread,

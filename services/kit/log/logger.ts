@@ -87,21 +87,59 @@ export function createLogger(settings: LoggerSettings): Logger {
 }
 
 /** Lines are gathered up to this many bytes before one write... */
-const WRITE_AT_BYTES = 4096;
-/** ...or for at most this long: a line reaches stdout within 100 ms however quiet the process is. */
-const FLUSH_EVERY_MS = 100;
+const WRITE_AT_BYTES = 2048;
+/**
+ * ...no write is longer than this (sonic-boom keeps whole lines in a write): on a pipe, a write of
+ * at most PIPE_BUF (4096 bytes on Linux) is atomic, so the lines of the stack's processes, which
+ * share the runner's stdout, never interleave mid-line (POSIX write(2)).
+ */
+const PIPE_BUF_BYTES = 4096;
+/** ...and no line waits longer than this for its write, however quiet the process is. */
+const FLUSH_AFTER_MS = 100;
 
 /**
  * stdout as pino's default (asynchronous, never blocking the event loop on a slow reader), but
- * lines gathered into one write of up to 4 KB instead of one write per line. Each asynchronous
- * write is a round trip through libuv's thread pool — a worker woken, the write, the event loop
- * woken back — and with two lines per tool call that was the MCP server's and the gateway's most
- * frequent system work (docs/performance.md, "Log lines written in batches"). pino flushes what is
- * gathered synchronously when the process exits, a crash included; only a SIGKILL can lose the
- * last 100 ms of lines (the audit trail is in the database, never in these).
+ * lines gathered into one write of 2–4 KB instead of one write per line. Each asynchronous write
+ * is a round trip through libuv's thread pool — a worker woken, the write, the event loop woken
+ * back — and with two lines per tool call that was the MCP server's and the gateway's most
+ * frequent system work (docs/performance.md, "Log lines written in batches"). Gathered bytes are
+ * flushed every FLUSH_AFTER_MS while some are waiting, and never otherwise: a quiet process makes
+ * no write at all. pino flushes synchronously when the process exits, a crash included (and on
+ * `fatal`); only a SIGKILL can lose the last 100 ms of lines (the audit trail is in the database,
+ * never in these).
  */
 function stdoutLines(): pino.DestinationStream {
-  return pino.destination({ dest: 1, sync: false, minLength: WRITE_AT_BYTES, periodicFlush: FLUSH_EVERY_MS });
+  const out = pino.destination({ dest: 1, sync: false, minLength: WRITE_AT_BYTES, maxWrite: PIPE_BUF_BYTES });
+  let waiting = 0; // bytes given to `out` and not yet written
+  out.on("write", (written: number) => {
+    waiting -= written;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const flushWaiting = () => {
+    timer = undefined;
+    if (waiting <= 0) return;
+    try {
+      // A no-op while a write is in flight: then the next round writes what is left.
+      out.flush();
+    } catch {
+      return; // stdout is gone (sonic-boom destroyed): nothing left to write to
+    }
+    arm();
+  };
+  const arm = () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(flushWaiting, FLUSH_AFTER_MS);
+    timer.unref();
+  };
+  return {
+    write(line: string) {
+      waiting += Buffer.byteLength(line);
+      out.write(line);
+      arm();
+    },
+    flush: (cb?: (err?: Error) => void) => out.flush(cb),
+    flushSync: () => out.flushSync(),
+  } as pino.DestinationStream;
 }
 
 /**

@@ -8,18 +8,28 @@ import { childEnv } from "../testing/child-env.js";
  * an exit — a crash's included — is there after it. A real child process, its stdout a pipe as
  * under `npm start` or a container runtime.
  */
-function runChild(script: string): { lines: () => string[]; exited: Promise<number | null>; kill(): void } {
+function runChild(script: string): {
+  lines: () => string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  kill(): void;
+} {
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     env: { ...childEnv(), LOG_FORMAT: "json" },
-    stdio: ["ignore", "pipe", "ignore"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
+  let err = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     out += chunk;
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    err += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   return {
     lines: () => out.split("\n").filter(Boolean),
+    stderr: () => err,
     exited,
     kill: () => child.kill("SIGKILL"),
   };
@@ -41,6 +51,26 @@ describe("the logger's stdout", () => {
     } finally {
       child.kill();
     }
+  }, 30_000);
+
+  it("a quiet process makes no write: one line is one write, nothing on a clock after it", async () => {
+    // sonic-boom writes with fs.write, looked up at each call: counted for stdout (fd 1).
+    const child = runChild(`import fs from "node:fs";
+      let writes = 0;
+      const write = fs.write;
+      fs.write = function (fd, ...rest) {
+        if (fd === 1) writes += 1;
+        return write.call(this, fd, ...rest);
+      };
+      ${LOGGER}
+      logger.info("one line");
+      setTimeout(() => {
+        process.stderr.write(JSON.stringify({ writes }));
+        process.exit(0);
+      }, 1_000);`);
+    expect(await child.exited).toBe(0);
+    expect(child.lines().map((l) => JSON.parse(l).msg)).toEqual(["one line"]);
+    expect(JSON.parse(child.stderr())).toEqual({ writes: 1 });
   }, 30_000);
 
   it("every line written before an exit is there after it: a burst, then process.exit, then a crash", async () => {

@@ -42,7 +42,7 @@ export async function startOrExit<T>(service: string, logger: Logger, start: () 
     return await start();
   } catch (err) {
     if (!logStartFailure(logger, err, service)) throw err;
-    // pino writes synchronously to stdout here (no transport), so the line is out before exit.
+    // pino flushes what it has gathered synchronously at exit (kit/log), so the line is out before exit.
     process.exit(EXIT_CANNOT_START);
   }
 }

@@ -20,7 +20,11 @@ export interface Dependency {
 export interface CheckOptions {
   /** An answer this recent is given again without checking (a burst of probes checks once). */
   readonly maxAgeMs?: number;
-  /** A check still running after this long counts as failed (a hung connection is a down one). */
+  /**
+   * A check still running after this long counts as failed (a hung connection is a down one): 2 s,
+   * under the 3 s an orchestrator's probe waits (deploy/), so a hung database is answered with a
+   * 503 naming it rather than with a probe's timeout.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -34,7 +38,7 @@ export interface CheckOptions {
 export function checkedDependency(
   name: string,
   check: () => unknown,
-  { maxAgeMs = 1_000, timeoutMs = 3_000 }: CheckOptions = {},
+  { maxAgeMs = 1_000, timeoutMs = 2_000 }: CheckOptions = {},
 ): Dependency {
   return {
     name,

@@ -88,14 +88,25 @@ describe("questions", () => {
     abort.abort();
 
     // A listener that throws is the dependency's affair: the answer still comes.
-    stop();
     health.questions.onQuestion(() => Promise.reject(new Error("broken listener")));
+    databaseUp = true;
     expect((await client.check({ service: "" })).status).toBe(ServingStatus.SERVING);
     // After shutdown the statuses are frozen: nothing is asked.
     const before = questions;
     health.shutdown();
     await client.check({ service: "" });
     expect(questions).toBe(before);
+    // Removed, a listener is not asked any more.
+    const unfrozen = setup();
+    let asked = 0;
+    const remove = unfrozen.health.questions.onQuestion(async () => {
+      asked += 1;
+    });
+    await unfrozen.client.check({ service: "" });
+    remove();
+    await unfrozen.client.check({ service: "" });
+    expect(asked).toBe(1);
+    stop();
   });
 });
 

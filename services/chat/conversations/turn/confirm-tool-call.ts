@@ -60,8 +60,7 @@ export async function* confirmToolCall(
     }
     // The same answer again: the turn it resumed is running, finished or was interrupted.
     if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
-      yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
-      yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation);
+      yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
       return;
     }
     if (turn.finished) {
@@ -74,8 +73,7 @@ export async function* confirmToolCall(
       }
       // It ended without its whole answer after this very answer: go on again, same keys.
       if (await deps.turns.reopen(turn.message_id)) {
-        yield { case: "turnResumed", value: resumed(RESUMING_INTERRUPTED) };
-        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation);
+        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
         return;
       }
     }
@@ -91,10 +89,13 @@ async function* resumeWith(
   messageId: string,
   input: string,
   confirmation: ConfirmationRow,
+  resumedBecause?: string,
 ): AsyncGenerator<ConfirmEvent> {
   yield* driveTurn(deps, ctx, {
     thread,
     messageId,
     request: runRequest(thread, input, [], confirmation),
+    // Said inside the turn: a caller gone on it still gets the turn closed and released.
+    ...(resumedBecause ? { first: { case: "turnResumed", value: resumed(resumedBecause) } } : {}),
   }) as AsyncGenerator<ConfirmEvent>;
 }

@@ -18,7 +18,7 @@ export interface OpenTurn {
   readonly thread: ThreadRow;
   readonly messageId: string;
   readonly request: Omit<RunRequest, "$typeName">;
-  /** Yielded first, inside the turn (a caller gone on it still gets the turn closed). */
+  /** Yielded first, inside the turn (a caller gone on it still gets the turn closed and released). */
   readonly first?: TurnEvent;
   readonly resumedBecause?: string;
 }
@@ -55,7 +55,12 @@ export async function* driveTurn(
     failure = ConnectError.from(err);
   } finally {
     // Also reached when the caller goes away mid-stream (the generator is closed): keep what was said.
-    await saveOutcome(deps, ctx, turn, attempt.outcome, failure);
+    try {
+      await saveOutcome(deps, ctx, turn, attempt.outcome, failure);
+    } finally {
+      // The run here is over: the heartbeat stops keeping the turn owned once no other run has it.
+      deps.turns.release(turn.messageId);
+    }
   }
   if (failure) throw turnError(failure);
   if (attempt.outcome.saved) yield { case: "assistantMessage", value: attempt.outcome.saved };

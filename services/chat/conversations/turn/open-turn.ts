@@ -10,6 +10,8 @@ export type OpenedTurn =
 /**
  * A new turn, or the one this request repeats: answered from storage when it finished, waited
  * for while its owner is alive, taken over (resumed) once it is interrupted or its owner is gone.
+ * A `new` or `resumed` turn is this process's to run: `driveTurn` gives it back when the run ends
+ * (`TurnStore.release`), and whoever fails before that must.
  */
 export async function openTurn(
   deps: TurnDeps,
@@ -26,9 +28,16 @@ export async function openTurn(
   for (;;) {
     if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
     if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
-      const { userMessage } = await deps.turns.messagesOf(turn);
-      if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
-      return { kind: "resumed", userMessage, messageId: turn.message_id };
+      const claimed = turn.message_id;
+      const { userMessage } = await deps.turns.messagesOf(turn).catch((err: unknown) => {
+        deps.turns.release(claimed);
+        throw err;
+      });
+      if (!userMessage) {
+        deps.turns.release(claimed);
+        throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
+      }
+      return { kind: "resumed", userMessage, messageId: claimed };
     }
     if (turn.finished) {
       const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
