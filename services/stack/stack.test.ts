@@ -72,7 +72,8 @@ describe("the stack started by npm start", () => {
     expect(JSON.parse(created.structuredContentJson).ticket.created_by).toBe(login.user?.id);
 
     const userId = login.user?.id ?? "";
-    expect(output()).toContain(`MCP tool authenticated for user ${userId}`);
+    // Log lines reach stdout within 100 ms of being written (kit/log gathers them): awaited.
+    await expect.poll(output, { timeout: 20_000 }).toContain(`MCP tool authenticated for user ${userId}`);
     expect(output()).not.toContain("MCP tool call missing Authorization header");
     expect(output()).not.toContain(token);
   });
@@ -116,10 +117,12 @@ describe("the stack started by npm start", () => {
     expect(JSON.parse(call?.structuredResultJson ?? "{}").ticket.created_by).toBe(userId);
 
     // The MCP server saw the user on those requests (tools/list and tools/call), never a missing header.
-    const after = output()
-      .split("\n")
-      .filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
-    expect(after).toBeGreaterThan(before);
+    // Log lines reach stdout within 100 ms of being written (kit/log gathers them): awaited.
+    const authenticatedLines = () =>
+      output()
+        .split("\n")
+        .filter((l) => l.includes(`MCP tool authenticated for user ${userId}`)).length;
+    await expect.poll(authenticatedLines, { timeout: 20_000 }).toBeGreaterThan(before);
     expect(output()).not.toContain("MCP tool call missing Authorization header");
     expect(output()).not.toContain(login.tokens?.accessToken ?? "no token");
   }, 60_000);
