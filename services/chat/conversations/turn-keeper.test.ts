@@ -210,6 +210,15 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     expect(await beatsOnNextTick()).toBe(true);
     mine.release(assistantMessage.id);
     expect(await beatsOnNextTick()).toBe(false);
+
+    // Released but still open (its run failed here): not kept owned while another turn runs,
+    // so it goes stale and another process may take it.
+    await beatLongAgo(assistantMessage.id);
+    const other = await openTurn(mine);
+    await beatLongAgo(other);
+    expect(await beatsOnNextTick()).toBe(true);
+    await expect.poll(() => beatAgeMs(other), SLOW_MACHINE).toBeLessThan(60_000);
+    expect(await beatAgeMs(assistantMessage.id)).toBeGreaterThanOrEqual(60_000);
     query.mockRestore();
   });
 

@@ -255,14 +255,17 @@ export class TurnStore {
   }
 
   /**
-   * Keeps this process's open turns owned (one statement for all of them); no statement while it
+   * Keeps the turns this process runs owned (one statement for all of them); no statement while it
    * runs none, so an idle chat service does not write to its database every second.
    */
   async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
+    // The turns running here only: one released after a failure is left to go stale, so another
+    // process (or a repeat) may take it, however busy this process is with other turns.
     await this.db.query(
-      "UPDATE turns SET heartbeat_at = now() WHERE owner = $1 AND finished_at IS NULL AND interrupted_at IS NULL",
-      [this.owner],
+      `UPDATE turns SET heartbeat_at = now()
+        WHERE owner = $1 AND message_id = ANY($2::text[]) AND finished_at IS NULL AND interrupted_at IS NULL`,
+      [this.owner, [...this.running.keys()]],
     );
   }
 

@@ -55,13 +55,13 @@ export async function* runTurn(
     return;
   }
   const { userMessage, messageId } = opened;
-  let history: Awaited<ReturnType<typeof conversationHistory>>;
-  let answered: Awaited<ReturnType<typeof answeredConfirmation>>;
+  let request: ReturnType<typeof runRequest>;
   try {
-    history = await conversationHistory(deps, thread.id, userMessage.seq);
+    const history = await conversationHistory(deps, thread.id, userMessage.seq);
     // A turn resumed after its confirmation was answered goes on from where it stopped, with that
     // answer (docs/chat.md, "Confirmation before destruction"): never planned afresh, never asked twice.
-    answered = opened.kind === "resumed" ? await answeredConfirmation(deps, messageId) : undefined;
+    const answered = opened.kind === "resumed" ? await answeredConfirmation(deps, messageId) : undefined;
+    request = runRequest(thread, input, history, answered);
   } catch (err) {
     deps.turns.release(messageId); // never run here: another process, or a repeat, may take it
     throw err;
@@ -70,7 +70,7 @@ export async function* runTurn(
   yield* driveTurn(deps, ctx, {
     thread,
     messageId,
-    request: runRequest(thread, input, history, answered),
+    request,
     first: { case: "userMessage", value: messageToProto(userMessage) },
     ...(opened.kind === "resumed" ? { resumedBecause: RESUMING_INTERRUPTED } : {}),
   });

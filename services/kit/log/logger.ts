@@ -99,7 +99,8 @@ const FLUSH_AFTER_MS = 100;
 
 /**
  * stdout as pino's default (asynchronous, never blocking the event loop on a slow reader), but
- * lines gathered into one write of 2–4 KB instead of one write per line. Each asynchronous write
+ * lines gathered into one write of 2–4 KB instead of one write per line (a line longer than 4 KB is
+ * one write of its own). Each asynchronous write
  * is a round trip through libuv's thread pool — a worker woken, the write, the event loop woken
  * back — and with two lines per tool call that was the MCP server's and the gateway's most
  * frequent system work (docs/performance.md, "Log lines written in batches"). Gathered bytes are
@@ -110,6 +111,8 @@ const FLUSH_AFTER_MS = 100;
  */
 function stdoutLines(): pino.DestinationStream {
   const out = pino.destination({ dest: 1, sync: false, minLength: WRITE_AT_BYTES, maxWrite: PIPE_BUF_BYTES });
+  // pino replaces `write` with a no-op once stdout's reader is gone (EPIPE): then nothing is left to flush.
+  const ownWrite = out.write;
   let waiting = 0; // bytes given to `out` and not yet written
   out.on("write", (written: number) => {
     waiting -= written;
@@ -117,7 +120,7 @@ function stdoutLines(): pino.DestinationStream {
   let timer: NodeJS.Timeout | undefined;
   const flushWaiting = () => {
     timer = undefined;
-    if (waiting <= 0) return;
+    if (waiting <= 0 || out.write !== ownWrite) return;
     try {
       // A no-op while a write is in flight: then the next round writes what is left.
       out.flush();
@@ -138,7 +141,11 @@ function stdoutLines(): pino.DestinationStream {
       arm();
     },
     flush: (cb?: (err?: Error) => void) => out.flush(cb),
-    flushSync: () => out.flushSync(),
+    flushSync: () => {
+      // pino's `fatal` writes everything out here, past sonic-boom's `write` events.
+      out.flushSync();
+      waiting = 0;
+    },
   } as pino.DestinationStream;
 }
 

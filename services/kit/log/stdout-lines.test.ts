@@ -71,6 +71,24 @@ describe("the logger's stdout", () => {
     expect(await child.exited).toBe(0);
     expect(child.lines().map((l) => JSON.parse(l).msg)).toEqual(["one line"]);
     expect(JSON.parse(child.stderr())).toEqual({ writes: 1 });
+
+    // A fatal line is written at once, synchronously (pino's flushSync), and leaves nothing waiting.
+    const fatal = runChild(`import fs from "node:fs";
+      let writes = 0;
+      const write = fs.write;
+      fs.write = function (fd, ...rest) {
+        if (fd === 1) writes += 1;
+        return write.call(this, fd, ...rest);
+      };
+      ${LOGGER}
+      logger.fatal("cannot go on");
+      setTimeout(() => {
+        process.stderr.write(JSON.stringify({ writes }));
+        process.exit(0);
+      }, 1_000);`);
+    expect(await fatal.exited).toBe(0);
+    expect(fatal.lines().map((l) => JSON.parse(l).msg)).toEqual(["cannot go on"]);
+    expect(JSON.parse(fatal.stderr())).toEqual({ writes: 0 });
   }, 30_000);
 
   it("every line written before an exit is there after it: a burst, then process.exit, then a crash", async () => {
