@@ -147,13 +147,7 @@ export class TurnStore {
       [messageId, this.owner],
     );
     if (rows.length === 0) return false;
-    this.hold(messageId);
-    try {
-      await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
-    } catch (err) {
-      this.release(messageId);
-      throw err;
-    }
+    await this.takeOver(messageId);
     return true;
   }
 
@@ -170,13 +164,7 @@ export class TurnStore {
       [messageId, this.owner],
     );
     if (rows.length === 0) return false;
-    this.hold(messageId);
-    try {
-      await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
-    } catch (err) {
-      this.release(messageId);
-      throw err;
-    }
+    await this.takeOver(messageId);
     return true;
   }
 
@@ -237,6 +225,17 @@ export class TurnStore {
     const row = rows[0];
     if (!row) throw new Error(`finishing a turn found no message ${messageId}`);
     return row;
+  }
+
+  /** The turn is this process's now: held, and its message pending again (released if that fails). */
+  private async takeOver(messageId: string): Promise<void> {
+    this.hold(messageId);
+    try {
+      await this.db.query("UPDATE messages SET status = 'pending' WHERE id = $1", [messageId]);
+    } catch (err) {
+      this.release(messageId);
+      throw err;
+    }
   }
 
   /** This process runs `messageId` (once more). */

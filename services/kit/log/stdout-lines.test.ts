@@ -38,6 +38,21 @@ function runChild(script: string): {
 const LOGGER = `import { createLogger } from "./services/kit/log/logger.ts";
 const logger = createLogger({ service: "stdout-lines" });`;
 
+/** The logger, with sonic-boom's writes to stdout (fs.write, looked up at each call) counted. */
+const COUNTING_WRITES = `import fs from "node:fs";
+  let writes = 0;
+  const write = fs.write;
+  fs.write = function (fd, ...rest) {
+    if (fd === 1) writes += 1;
+    return write.call(this, fd, ...rest);
+  };
+  ${LOGGER}`;
+/** A second later, the count on stderr, and exit. */
+const REPORT_WRITES_AFTER_1_S = `setTimeout(() => {
+    process.stderr.write(JSON.stringify({ writes }));
+    process.exit(0);
+  }, 1_000);`;
+
 describe("the logger's stdout", () => {
   it("a lone line of a process that then stays quiet reaches stdout without the process ending", async () => {
     const child = runChild(`${LOGGER}
@@ -54,38 +69,17 @@ describe("the logger's stdout", () => {
   }, 30_000);
 
   it("a quiet process makes no write: one line is one write, nothing on a clock after it", async () => {
-    // sonic-boom writes with fs.write, looked up at each call: counted for stdout (fd 1).
-    const child = runChild(`import fs from "node:fs";
-      let writes = 0;
-      const write = fs.write;
-      fs.write = function (fd, ...rest) {
-        if (fd === 1) writes += 1;
-        return write.call(this, fd, ...rest);
-      };
-      ${LOGGER}
+    const child = runChild(`${COUNTING_WRITES}
       logger.info("one line");
-      setTimeout(() => {
-        process.stderr.write(JSON.stringify({ writes }));
-        process.exit(0);
-      }, 1_000);`);
+      ${REPORT_WRITES_AFTER_1_S}`);
     expect(await child.exited).toBe(0);
     expect(child.lines().map((l) => JSON.parse(l).msg)).toEqual(["one line"]);
     expect(JSON.parse(child.stderr())).toEqual({ writes: 1 });
 
     // A fatal line is written at once, synchronously (pino's flushSync), and leaves nothing waiting.
-    const fatal = runChild(`import fs from "node:fs";
-      let writes = 0;
-      const write = fs.write;
-      fs.write = function (fd, ...rest) {
-        if (fd === 1) writes += 1;
-        return write.call(this, fd, ...rest);
-      };
-      ${LOGGER}
+    const fatal = runChild(`${COUNTING_WRITES}
       logger.fatal("cannot go on");
-      setTimeout(() => {
-        process.stderr.write(JSON.stringify({ writes }));
-        process.exit(0);
-      }, 1_000);`);
+      ${REPORT_WRITES_AFTER_1_S}`);
     expect(await fatal.exited).toBe(0);
     expect(fatal.lines().map((l) => JSON.parse(l).msg)).toEqual(["cannot go on"]);
     expect(JSON.parse(fatal.stderr())).toEqual({ writes: 0 });

@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "#gen/grpc/health/v1/health_pb.js";
 import { captureLogs } from "../testing/log-capture.js";
+import { startProbeServer } from "../testing/probe-server.js";
 import { checkedDependency, type Dependency } from "./dependency.js";
 import { type ServiceServer, startServiceServer } from "./service-server.js";
 
@@ -38,27 +39,17 @@ let databaseAnswers = true;
 let server: ServiceServer;
 
 beforeAll(async () => {
-  server = await startServiceServer({
-    name: "health-routes",
-    host: "127.0.0.1",
-    port: 0,
-    logger: logs.logger,
-    routes: () => undefined,
-    // Every token is refused: the health paths must not need one.
-    auth: { verifier: { verify: () => Promise.reject(new Error("no tokens here")) } },
-    corsOrigins: [],
-    dependencies: [
-      feed,
-      checkedDependency(
-        "database",
-        () => {
-          if (!databaseAnswers) throw new Error("connect ECONNREFUSED 10.0.0.7:5432 password=hunter2");
-        },
-        { maxAgeMs: 20 },
-      ),
-    ],
-    shutdownGraceMs: 1000,
-  });
+  // Every token is refused: the health paths must not need one.
+  server = await startProbeServer("health-routes", logs.logger, [
+    feed,
+    checkedDependency(
+      "database",
+      () => {
+        if (!databaseAnswers) throw new Error("connect ECONNREFUSED 10.0.0.7:5432 password=hunter2");
+      },
+      { maxAgeMs: 20 },
+    ),
+  ]);
 });
 afterAll(() => server?.close());
 

@@ -6,8 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type RunningEmbeddedPostgres, startEmbeddedPostgres } from "../db/embedded/embedded-postgres.js";
 import { openDatabase } from "../db/open-database.js";
 import type { Database } from "../db/types.js";
-import { type ServiceServer, startServiceServer } from "../server/service-server.js";
+import type { ServiceServer } from "../server/service-server.js";
 import { captureLogs } from "../testing/log-capture.js";
+import { startProbeServer } from "../testing/probe-server.js";
 import { databaseDependency } from "./database-dependency.js";
 
 /**
@@ -63,17 +64,7 @@ describe("the database dependency on a real PostgreSQL", { timeout: 180_000 }, (
         migrations: [],
       });
       const logs = captureLogs("readiness");
-      server = await startServiceServer({
-        name: "readiness",
-        host: "127.0.0.1",
-        port: 0,
-        logger: logs.logger,
-        routes: () => undefined,
-        auth: { verifier: { verify: () => Promise.reject(new Error("no tokens here")) } },
-        corsOrigins: [],
-        dependencies: [databaseDependency(db)],
-        shutdownGraceMs: 1000,
-      });
+      server = await startProbeServer("readiness", logs.logger, [databaseDependency(db)]);
       const readyz = async () => {
         const res = await fetch(`${server?.url}/readyz`);
         return { status: res.status, body: (await res.json()) as object };
