@@ -162,7 +162,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     query.mockRestore();
   });
 
-  it("beats for a turn however this process came to run it — reopened by the user's answer, claimed by a repeat while it runs — until its last run here is released", async () => {
+  it("beats for a turn however this process came to run it — reopened by the user's answer, reopened again by a repeat — until its last run here is released", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const mine = new TurnStore(db);
     const query = vi.spyOn(db, "query");
@@ -203,9 +203,12 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
     expect(await mine.answer(found.confirmation, true, "u1")).toBe(true);
     expect(await beatsOnNextTick()).toBe(true);
 
-    // A repeat of the answer on this process claims the same turn while it runs: two runs here;
-    // the first to end leaves the other beaten.
-    expect(await mine.claim(assistantMessage.id)).toBe(true);
+    // A repeat of the answer reaching this process while it runs the turn waits for that run.
+    expect(await mine.claim(assistantMessage.id)).toBe(false);
+    // The run saved an incomplete outcome and a repeat reopened the turn before that run let go:
+    // two runs here; the first to end leaves the other beaten.
+    await mine.finish(assistantMessage.id, { role: "assistant", content: "", status: "failed" });
+    expect(await mine.reopen(assistantMessage.id)).toBe(true);
     mine.release(assistantMessage.id);
     expect(await beatsOnNextTick()).toBe(true);
     mine.release(assistantMessage.id);

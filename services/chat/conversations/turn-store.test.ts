@@ -42,7 +42,11 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
     expect(repeat).toMatchObject({ message_id: assistantMessage.id, finished: false, stale: false });
     // Another input under the same request id is another turn.
     expect(await turns.findRepeat(thread.id, "req-1", "monitor flickers")).toBeUndefined();
-    // The owner may take its own turn again; another live process may not.
+    // Nobody takes a turn a live process runs, this process included (a repeat waits for the run);
+    // once no run here holds it (its run failed before finishing it), the owner takes it again.
+    expect(await turns.claim(assistantMessage.id)).toBe(false);
+    expect(await new TurnStore(db).claim(assistantMessage.id)).toBe(false);
+    turns.release(assistantMessage.id);
     expect(await turns.claim(assistantMessage.id)).toBe(true);
     expect(await new TurnStore(db).claim(assistantMessage.id)).toBe(false);
     const done = await turns.finish(assistantMessage.id, {

@@ -135,9 +135,13 @@ export class TurnStore {
 
   /**
    * Takes an interrupted turn, or one whose owner is gone, to run it again here; false when it is
-   * finished or still owned by a live process (then the caller waits and looks again).
+   * finished or still owned by a live process (then the caller waits and looks again). This process
+   * is such a process while it runs the turn: a repeat that reaches it then waits for that run,
+   * rather than running the turn a second time beside it; a turn of its own that no run here holds
+   * any more (its run failed before finishing it) is taken again.
    */
   async claim(messageId: string): Promise<boolean> {
+    if (this.running.has(messageId)) return false;
     const { rows } = await this.db.query(
       `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL
         WHERE message_id = $1 AND finished_at IS NULL
