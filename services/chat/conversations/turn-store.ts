@@ -350,26 +350,24 @@ export class TurnStore {
    * the question was answered already (a second click, another process): then nothing changes.
    */
   async answer(confirmation: ConfirmationRow, confirmed: boolean, userId: string): Promise<boolean> {
-    return this.db
-      .transaction(async (tx) => {
-        const { rows } = await tx.query(
-          `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
+    const reopened = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query(
+        `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
           WHERE id = $1 AND confirmed IS NULL RETURNING id`,
-          [confirmation.id, confirmed, userId],
-        );
-        if (rows.length === 0) return false;
-        await tx.query(
-          `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
+        [confirmation.id, confirmed, userId],
+      );
+      if (rows.length === 0) return false;
+      await tx.query(
+        `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
           WHERE message_id = $1`,
-          [confirmation.message_id, this.owner],
-        );
-        await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
-        return true;
-      })
-      .then((reopened) => {
-        if (reopened) this.hold(confirmation.message_id);
-        return reopened;
-      });
+        [confirmation.message_id, this.owner],
+      );
+      await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
+      return true;
+    });
+    // Held once committed: the turn goes on here.
+    if (reopened) this.hold(confirmation.message_id);
+    return reopened;
   }
 
   /** A turn's newest question (its current one), answered or not. */

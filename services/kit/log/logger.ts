@@ -99,13 +99,12 @@ const FLUSH_AFTER_MS = 100;
 
 /**
  * stdout as pino's default (asynchronous, never blocking the event loop on a slow reader), but
- * lines gathered into one write of 2–4 KB instead of one write per line (a line longer than 4 KB is
- * one write of its own). Each asynchronous write
- * is a round trip through libuv's thread pool — a worker woken, the write, the event loop woken
- * back — and with two lines per tool call that was the MCP server's and the gateway's most
- * frequent system work (docs/performance.md, "Log lines written in batches"). Gathered bytes are
- * flushed every FLUSH_AFTER_MS while some are waiting, and never otherwise: a quiet process makes
- * no write at all. pino flushes synchronously when the process exits, a crash included (and on
+ * lines gathered into one write of 2–4 KB instead of one write per line (a line longer than 4 KB
+ * is one write of its own). Each asynchronous write is a round trip through libuv's thread pool —
+ * a worker woken, the write, the event loop woken back — and with two lines per tool call that was
+ * the MCP server's and the gateway's most frequent system work (docs/performance.md, "Log lines
+ * written in batches"). Gathered bytes are flushed every FLUSH_AFTER_MS while some are waiting,
+ * and never otherwise: a quiet process makes no write at all. pino flushes synchronously when the process exits, a crash included (and on
  * `fatal`); only a SIGKILL can lose the last 100 ms of lines (the audit trail is in the database,
  * never in these).
  */

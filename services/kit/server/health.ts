@@ -26,6 +26,7 @@ export { ServingStatus };
 
 /** Same cap as grpc-go: `List` refuses to answer beyond this many entries (RESOURCE_EXHAUSTED). */
 const MAX_LISTED_SERVICES = 100;
+
 export interface HealthOptions {
   /** How often an open Watch asks the dependencies checked on question; 5 s. */
   readonly watchRecheckMs?: number;

@@ -29,15 +29,14 @@ export async function openTurn(
     if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
     if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
       const claimed = turn.message_id;
-      const { userMessage } = await deps.turns.messagesOf(turn).catch((err: unknown) => {
-        deps.turns.release(claimed);
+      try {
+        const { userMessage } = await deps.turns.messagesOf(turn);
+        if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
+        return { kind: "resumed", userMessage, messageId: claimed };
+      } catch (err) {
+        deps.turns.release(claimed); // never run here
         throw err;
-      });
-      if (!userMessage) {
-        deps.turns.release(claimed);
-        throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
       }
-      return { kind: "resumed", userMessage, messageId: claimed };
     }
     if (turn.finished) {
       const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
