@@ -18,14 +18,16 @@ export type Call = () => Promise<void>;
 export interface GatewayArms {
   /** Through the gateway, as the agent calls it. */
   readonly viaGateway: Call;
-  /** The same call through another gateway at `url` (a baseline checkout's), made the same way. */
-  viaGatewayAt(url: string): Call;
+  /** The same call through another gateway at `url` (a baseline checkout's, the floor), made the same way. */
+  viaGatewayAt(url: string, label?: string): Call;
   /** The MCP SDK v2 client configured as the gateway's, on MCP 2026-07-28 (what the gateway speaks). */
   readonly direct: McpClient;
   /** The same client on a 2025-11-25 session. */
   readonly legacy: McpClient;
   /** The direct call on `client`. */
   directOn(client: McpClient): Call;
+  /** The token the gateway sends the MCP server for this user (the direct clients hold it too). */
+  readonly mcpToken: string;
   close(): Promise<void>;
 }
 
@@ -61,10 +63,11 @@ export async function connectGatewayArms(stack: GatewayBenchStack): Promise<Gate
   const legacy = await connectDirect(new URL(stack.mcpResource), mcpToken.accessToken, "2025-11-25");
   return {
     viaGateway: gateway.getTicket(stack.gatewayUrl, ticketId, "gateway"),
-    viaGatewayAt: (url) => gateway.getTicket(url, ticketId, "baseline gateway"),
+    viaGatewayAt: (url, label = "baseline gateway") => gateway.getTicket(url, ticketId, label),
     direct,
     legacy,
     directOn: (client) => directGetTicket(client, ticketId),
+    mcpToken: mcpToken.accessToken,
     async close() {
       await direct.close().catch(() => undefined);
       await legacy.close().catch(() => undefined);

@@ -5,6 +5,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { type Call, connectGatewayArms, type GatewayArms } from "./gateway-arms.js";
 import { compareWithBaseline } from "./gateway-baseline-compare.js";
 import { connectionsTo } from "./gateway-connections.js";
+import { measureFloor } from "./gateway-floor-compare.js";
 import { type LoadResult, pairedLoad } from "./gateway-load.js";
 import { cpuPerCallUnder, pidsUnder } from "./gateway-process-cpu.js";
 import { breakDown, profileOf } from "./gateway-profile.js";
@@ -39,7 +40,10 @@ interface ProfileWindow {
  * - throughput via the gateway / direct, closed loop at concurrency 16 and 64, rounds alternated;
  * - CPU per call of the gateway process (and of the agent-side client, the bench itself), /proc;
  * - what each MCP revision costs per call (2026-07-28 stateless, which the gateway speaks, vs a
- *   2025 session), direct, at the MCP server and the client.
+ *   2025 session), direct, at the MCP server and the client;
+ * - the same three figures for the gateway's floor (`gateway-floor-server.ts`: connect-node in, the
+ *   MCP SDK v2 client out, nothing else) beside the same stack, and the gateway's CPU as a multiple
+ *   of the floor's.
  * With `BENCH_CPU_PROF=1` every service runs with `--cpu-prof` and the gateway's profile of the
  * concurrency-16 gateway run is broken down per call (docs/performance.md lists the parts).
  */
@@ -51,7 +55,8 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
   let profileWindow: ProfileWindow | undefined;
   const gatewayPid = [...(pidsUnder([stack.pid], GATEWAY_ENTRY) ?? [])][0];
   try {
-    arms = await connectGatewayArms(stack);
+    const connected = await connectGatewayArms(stack);
+    arms = connected;
     const latency = await measureLatency(stack.pid, arms, iterations);
     console.log(
       `\n## Gateway hop: warm CallTool get_ticket (load average ${loadBefore.toFixed(2)} at start)`,
@@ -62,6 +67,17 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
     profileWindow = load.profileWindow;
     const modern = await revisionCost(stack.pid, arms.directOn(arms.direct));
     const legacy = await revisionCost(stack.pid, arms.directOn(arms.legacy));
+    const floor = await measureFloor({
+      stackPid: stack.pid,
+      mcpResource: stack.mcpResource,
+      mcpToken: arms.mcpToken,
+      via: (url) => connected.viaGatewayAt(url, "floor gateway"),
+      direct: arms.directOn(arms.direct),
+      iterations,
+      concurrencies: CONCURRENCIES,
+      seconds: RATE_SECONDS,
+      rounds: RATE_ROUNDS,
+    });
     const baselineDir = process.env.BENCH_GATEWAY_BASELINE;
     const baseline = baselineDir
       ? await compareWithBaseline(baselineDir, stack.pid, stack.env, {
@@ -79,6 +95,7 @@ export async function benchGatewayOverhead(iterations: number): Promise<void> {
       sequentialCalls: 2 * (WARM_UP + iterations),
       modern,
       legacy,
+      floor,
       baseline,
       loadBefore,
       loadAfter: loadavg()[0] ?? 0,

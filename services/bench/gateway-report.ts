@@ -1,3 +1,4 @@
+import { type FloorFigures, floorCpuAt } from "./gateway-floor-compare.js";
 import { type LoadResult, median } from "./gateway-load.js";
 import type { Summary } from "./stats.js";
 
@@ -26,6 +27,8 @@ export interface GatewayFigures {
   /** Direct, per revision: 2026-07-28 stateless (what the gateway speaks) and a 2025-11-25 session. */
   readonly modern: { readonly p50: number; readonly cpu: CpuPerCall };
   readonly legacy: { readonly p50: number; readonly cpu: CpuPerCall };
+  /** The floor gateway (connect-node + the MCP SDK client, nothing else), measured in the same run. */
+  readonly floor: FloorFigures;
   /** Rows comparing with a baseline checkout's gateway, when one was asked for. */
   readonly baseline: string | undefined;
   readonly loadBefore: number;
@@ -45,7 +48,7 @@ export function printGatewayReport(f: GatewayFigures): void {
   console.log(
     `| gateway adds, p50 (paired median of ${f.paired.n}) | ${ms(f.paired.p50)} (p50 ${f.viaGateway.p50.toFixed(3)} vs ${f.direct.p50.toFixed(3)} ms; p99 difference ${(f.viaGateway.p99 - f.direct.p99).toFixed(3)} ms) | ≤ ${TARGET.addedP50Ms} ms ${mark(f.paired.p50 <= TARGET.addedP50Ms)} |`,
   );
-  for (const c of concurrencies) printThroughputRow(f, c);
+  for (const c of concurrencies) printThroughputRow(f, "gateway", f.throughput[c], c);
   for (const c of concurrencies) {
     const cpu = cpuOf(f.throughput[c]?.via, "gateway");
     console.log(
@@ -70,17 +73,42 @@ export function printGatewayReport(f: GatewayFigures): void {
   console.log(
     `| TCP connections open to the MCP server after the runs at concurrency ${concurrencies.join(" / ")} (gateway's and direct clients' together, after ${f.sequentialCalls} + thousands of calls) | ${concurrencies.map((c) => f.connections[c] ?? "n/a").join(" / ")} | ≤ concurrency × 2 (reused, keep-alive) |`,
   );
+  printFloorRows(f);
   if (f.baseline) console.log(f.baseline);
   console.log(`load average ${f.loadBefore.toFixed(2)} before, ${f.loadAfter.toFixed(2)} after`);
 }
 
-function printThroughputRow(f: GatewayFigures, c: number): void {
-  const t = f.throughput[c];
+function printThroughputRow(
+  f: GatewayFigures,
+  hop: string,
+  t: { via: LoadResult[]; direct: LoadResult[] } | undefined,
+  c: number,
+): void {
   if (!t) return;
   const ratios = t.via.map((v, i) => v.callsPerSecond / (t.direct[i]?.callsPerSecond ?? Number.NaN));
   const ratio = median(ratios);
   const rates = (rs: LoadResult[]) => rs.map((r) => r.callsPerSecond.toFixed(0)).join("/");
   console.log(
-    `| throughput via gateway / direct, concurrency ${c} (${f.rounds} × ${f.seconds} s each) | ${(100 * ratio).toFixed(0)} % (${rates(t.via)} vs ${rates(t.direct)} calls/s) | ≥ ${100 * TARGET.throughputRatio} % ${mark(ratio >= TARGET.throughputRatio)} |`,
+    `| throughput via ${hop} / direct, concurrency ${c} (${f.rounds} × ${f.seconds} s each) | ${(100 * ratio).toFixed(0)} % (${rates(t.via)} vs ${rates(t.direct)} calls/s) | ≥ ${100 * TARGET.throughputRatio} % ${mark(ratio >= TARGET.throughputRatio)} |`,
   );
+}
+
+/**
+ * The same three figures for the floor gateway, against the same targets: where the floor misses
+ * one, no gateway built on these two libraries meets it on this machine; and the gateway's CPU as a
+ * multiple of the floor's, the ratio that stays comparable between runs.
+ */
+function printFloorRows(f: GatewayFigures): void {
+  const { floor, concurrencies } = f;
+  console.log(
+    `| floor gateway (connect-node h2c in, MCP SDK v2 client out, nothing else) adds, p50 (paired median of ${floor.paired.n}) | ${ms(floor.paired.p50)} | ≤ ${TARGET.addedP50Ms} ms ${mark(floor.paired.p50 <= TARGET.addedP50Ms)} |`,
+  );
+  for (const c of concurrencies) printThroughputRow(f, "floor gateway", floor.throughput[c], c);
+  for (const c of concurrencies) {
+    const cpu = floorCpuAt(floor, c);
+    const gateway = cpuOf(f.throughput[c]?.via, "gateway");
+    console.log(
+      `| floor gateway process CPU per call, concurrency ${c}; the gateway's as a multiple of it | ${ms(cpu)}; ${(gateway / cpu).toFixed(2)}× | ≤ ${TARGET.gatewayCpuMs} ms ${mark(cpu <= TARGET.gatewayCpuMs)} |`,
+    );
+  }
 }
