@@ -31,10 +31,11 @@ export type Opened =
 
 /**
  * One keyed write in progress (docs/mcp-server.md, "Idempotency keys"). `mutate` claims the key,
- * runs the change and its audit row in one transaction and hands the change's value back to the
- * tool while the transaction stays open; `commit` stores the tool's answer under the key and
- * commits all of it together, `abandon` rolls it all back. A tool does nothing but build its
- * answer between the two, so the transaction is held for microseconds.
+ * runs the change in a transaction and hands the change's value back to the tool while the
+ * transaction stays open; `commit` stores the tool's answer under the key, appends the change's
+ * audit row and commits all of it together, `abandon` rolls it all back. A tool does nothing but
+ * build its answer between the two, so the transaction is held briefly — and the audit chain's
+ * head, which every write waits for, only for the append and the commit.
  */
 export interface KeyedWrite {
   /** A transaction is open, waiting for `commit` or `abandon`. */
@@ -123,10 +124,14 @@ function keyedWrite(db: Database, call: KeyedCall): KeyedWrite {
           const taken = await claimKey(tx, call);
           if (taken) throw new KeyTaken(taken);
           const value = await fn(tx);
-          await auditOk(tx);
           pending = true;
           handOut(value);
           await completeKey(tx, call, await released);
+          // Last, right before the commit: the audit chain's head is locked from here until the
+          // commit, and every write in every process waits for it (docs/mcp-server.md, "Tamper
+          // evidence (hash chain)"). Taken earlier, it was held while the tool built its answer and
+          // the key was completed: under load, for as long as the event loop took to get to both.
+          await auditOk(tx);
         });
         // Before `handOut` this fails the tool's mutate; after it, `commit`/`abandon` report it.
         done.catch(fail);
