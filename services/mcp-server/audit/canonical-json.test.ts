@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "./canonical-json.js";
-import { chainHash, GENESIS_HASH } from "./chain-hash.js";
+import { chainedTextAroundPosition, chainHash, GENESIS_HASH } from "./chain-hash.js";
 
 describe("canonicalJson", () => {
   it("sorts keys at every depth, so jsonb's reordering does not change the hash input", () => {
@@ -62,5 +63,30 @@ describe("chainHash", () => {
     }
     expect(chainHash(GENESIS_HASH, { ...row, at: new Date(row.at.getTime() + 1) })).not.toBe(base);
     expect(chainHash("1".repeat(64), row)).not.toBe(base);
+  });
+
+  it("cut around id and seq, is the text it hashes whatever the row holds (what the database hashes)", () => {
+    const rows = [
+      row,
+      // Values holding the cut's own keys, at depth and as strings; optional columns set.
+      {
+        ...row,
+        id: 9_007_199_254_740_991,
+        seq: 123_456,
+        arguments: { id: 7, seq: 8, nested: { id: "x", '"id":': [1, { seq: null }] } },
+        actor_chain: [{ sub: "agent-1", agent: "support-assistant" }],
+        email: 'a"b@company.com',
+        error: "line\nbreak \u2028 \ud800",
+        confirmed_by: "u-1",
+        confirmed_at: new Date("2026-01-02T03:04:06.000Z"),
+      },
+    ];
+    for (const r of rows) {
+      const { id, seq, ...rest } = r;
+      const t = chainedTextAroundPosition(rest);
+      const text = `${t.prefix}${id}${t.middle}${seq}${t.suffix}`;
+      const hash = createHash("sha256").update(GENESIS_HASH).update(text).digest("hex");
+      expect(hash).toBe(chainHash(GENESIS_HASH, r));
+    }
   });
 });

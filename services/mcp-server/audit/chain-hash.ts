@@ -74,11 +74,54 @@ export const CHAINED_COLUMNS = [...REQUIRED_CHAINED_COLUMNS, ...OPTIONAL_CHAINED
  * before, so removing, inserting or reordering rows breaks the links after them.
  */
 export function chainHash(prevHash: string, row: ChainedContent): string {
+  return createHash("sha256")
+    .update(prevHash)
+    .update(canonicalJson(hashedContent(row)))
+    .digest("hex");
+}
+
+/** The columns a row's hash covers: every required one, an optional one only when set. */
+function hashedContent(row: Omit<ChainedContent, "id" | "seq"> & Partial<ChainedContent>) {
   const content: Record<string, unknown> = {};
   for (const column of REQUIRED_CHAINED_COLUMNS) content[column] = row[column];
   for (const column of OPTIONAL_CHAINED_COLUMNS) {
     const value = row[column];
     if (value !== null && value !== undefined) content[column] = value;
   }
-  return createHash("sha256").update(prevHash).update(canonicalJson(content)).digest("hex");
+  return content;
+}
+
+/** The hashed text of a row around its `id` and `seq`: `prefix ‖ id ‖ middle ‖ seq ‖ suffix`. */
+export interface TextAroundPosition {
+  readonly prefix: string;
+  readonly middle: string;
+  readonly suffix: string;
+}
+
+/**
+ * The text `chainHash` covers for `row`, cut where its `id` and `seq` go, for an append whose
+ * database decides them under the head's lock (data/audit-log.ts): with both written in as decimal
+ * integers, `prefix ‖ id ‖ middle ‖ seq ‖ suffix` is exactly the canonical JSON of the whole row.
+ * The top level is assembled as `canonicalJson` assembles any object — keys sorted, each value in
+ * canonical form — so nothing inside a value (an argument named `id`) can be taken for a cut.
+ */
+export function chainedTextAroundPosition(row: Omit<ChainedContent, "id" | "seq">): TextAroundPosition {
+  const content = hashedContent({ ...row, id: 0, seq: 0 });
+  const pieces: string[] = [];
+  let text = "{";
+  const keys = Object.keys(content)
+    .filter((key) => content[key] !== undefined)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [i, key] of keys.entries()) {
+    text += `${i > 0 ? "," : ""}${JSON.stringify(key)}:`;
+    if (key === "id" || key === "seq") {
+      pieces.push(text);
+      text = "";
+    } else {
+      text += canonicalJson(content[key]);
+    }
+  }
+  pieces.push(`${text}}`);
+  const [prefix, middle, suffix] = pieces as [string, string, string];
+  return { prefix, middle, suffix };
 }

@@ -38,6 +38,14 @@ export async function readAuditHead(q: Queryable): Promise<AuditHead> {
 
 const HEAD_MISSING = "audit_head has no row: the audit chain's head was removed";
 
+/** Why nothing can be appended to a chain whose head is `head` (missing, or without a hash). */
+export function appendRefused(head: AuditHead | undefined): Error {
+  if (!head) return new Error(HEAD_MISSING);
+  return new Error(
+    "audit_head.hash is NULL: the chain is unsealed and nothing is appended to it (npm run audit -- --verify; docs/mcp-server.md)",
+  );
+}
+
 /**
  * Locks the head for the rest of `tx` and reserves `count` row ids (ascending). Concurrent
  * appenders wait here until `tx` ends; on PostgreSQL the waiter then reads the head as the
@@ -58,13 +66,8 @@ export async function lockAuditHead(
     [count],
   );
   const row = rows[0];
-  if (!row) throw new Error(HEAD_MISSING);
-  const head = toHead(row);
-  if (head.hash === null) {
-    throw new Error(
-      "audit_head.hash is NULL: the chain is unsealed and nothing is appended to it (npm run audit -- --verify; docs/mcp-server.md)",
-    );
-  }
+  const head = row ? toHead(row) : undefined;
+  if (!head || head.hash === null) throw appendRefused(head);
   // Ids follow seq within one append, as they always have (readers order by id).
   const nextIds = rows.map((r) => r.next_id).sort((a, b) => a - b);
   return { ...head, hash: head.hash, nextIds };

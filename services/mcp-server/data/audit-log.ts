@@ -1,11 +1,12 @@
 import type { Queryable } from "#kit/db/index.js";
 import {
   type ChainedContent,
+  chainedTextAroundPosition,
   chainHash,
   OPTIONAL_CHAINED_COLUMNS,
   REQUIRED_CHAINED_COLUMNS,
 } from "../audit/chain-hash.js";
-import { lockAuditHead } from "./audit-head.js";
+import { appendRefused, lockAuditHead, readAuditHeadOrUndefined } from "./audit-head.js";
 import { Where } from "./where.js";
 
 export type AuditOutcome = "ok" | "error" | "refused";
@@ -49,11 +50,26 @@ export interface ChainPosition {
 }
 
 /**
- * Appends one row to the hash chain, inside `tx` (a ticket change and its row commit together).
- * See `appendAuditEntries`.
+ * Appends one row to the hash chain inside `tx` (a ticket change and its row commit together), in
+ * one statement: it locks the head, takes the row's id and seq under the lock, hashes the row onto
+ * the head — SHA-256 of the head's hash ‖ the text `chainHash` covers, which this process cut
+ * around the id and seq (audit/chain-hash.ts `chainedTextAroundPosition`), so the database computes
+ * exactly the hash `npm run audit -- --verify` recomputes — inserts it and moves the head. The head
+ * stays locked until `tx` ends, as with `appendAuditEntries`, but no round trip to this process
+ * happens while it is: every write in every process waits for the head, and holds it now for this
+ * statement and the COMMIT only (docs/mcp-server.md, "Tamper evidence (hash chain)").
  */
 export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
-  await appendAuditEntries(tx, [e]);
+  const { id: _id, seq: _seq, ...content } = chainedContent(e, 0, 0, new Date());
+  const text = chainedTextAroundPosition(content);
+  const values = [...rowParams({ ...content, id: 0, seq: 0 }, "", "")];
+  const { rows } = await tx.query<{ seq: number }>(APPEND_ONE, [
+    text.prefix,
+    text.middle,
+    text.suffix,
+    ...POSITIONED_COLUMNS.map((column) => values[INSERTED_COLUMNS.indexOf(column)]),
+  ]);
+  if (rows.length === 0) throw appendRefused(await readAuditHeadOrUndefined(tx));
 }
 
 /**
@@ -180,6 +196,36 @@ const COLUMN_TYPES: Record<(typeof INSERTED_COLUMNS)[number], string> = {
   confirmed_at: "timestamptz",
 };
 const TYPED_PLACEHOLDERS = INSERTED_COLUMNS.map((c) => `::${COLUMN_TYPES[c]}`);
+
+/** The inserted columns this process decides; id, seq and both hashes are decided under the lock. */
+const POSITIONED_COLUMNS = INSERTED_COLUMNS.filter(
+  (c) => c !== "id" && c !== "seq" && c !== "row_hash" && c !== "prev_hash",
+);
+
+/**
+ * `appendAuditEntry`'s statement: one UPDATE moves the head, and is the only access to it, so a
+ * writer that waited for the head computes its SET from the head as the writer before it committed
+ * it (READ COMMITTED re-evaluates an UPDATE against the newest row). The row's id is taken from the
+ * sequence inside the hash ($1–$3: the text around the id and seq) and read back with `currval` in
+ * RETURNING, which runs after the row is updated; `prev_hash` keeps the hash moved from
+ * (migration 0009). A head without a hash matches nothing: no row.
+ */
+const APPEND_ONE = `WITH moved AS (
+    UPDATE audit_head SET
+      seq = seq + 1,
+      prev_hash = hash,
+      hash = encode(sha256(convert_to(
+        hash || $1::text || nextval(pg_get_serial_sequence('audit_log', 'id'))::text || $2::text || (seq + 1)::text || $3::text,
+        'UTF8')), 'hex')
+    WHERE hash IS NOT NULL
+    RETURNING seq, hash AS row_hash, prev_hash, currval(pg_get_serial_sequence('audit_log', 'id')) AS id
+  )
+  INSERT INTO audit_log (id, seq, row_hash, prev_hash, ${POSITIONED_COLUMNS.join(", ")})
+  SELECT moved.id, moved.seq, moved.row_hash, moved.prev_hash, ${POSITIONED_COLUMNS.map(
+    (c, i) => `$${i + 4}::${COLUMN_TYPES[c]}`,
+  ).join(", ")}
+    FROM moved
+  RETURNING seq`;
 
 function chainedContent(e: AuditEntry, id: number, seq: number, at: Date): ChainedContent {
   return {

@@ -177,4 +177,12 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  {
+    id: "0009_audit_head_prev_hash",
+    // The one-statement append of a row inside a change's transaction (data/audit-log.ts
+    // `appendAuditEntry`) moves the head with one UPDATE and needs the hash it moved from for the
+    // row's `prev_hash`; RETURNING gives only new values before PostgreSQL 18, so the UPDATE keeps
+    // the old hash here. Written by that append only; what the chain is, is `seq` and `hash`.
+    sql: "ALTER TABLE audit_head ADD COLUMN prev_hash text;",
+  },
 ];
