@@ -83,4 +83,26 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("appendAuditEntry on $name
     expect(rows).toHaveLength(0);
     expect((await readAuditHead(test.db)).seq).toBe(head.seq);
   });
+
+  it("refuses a row id past 2^53, which readers could not read, and writes nothing", async () => {
+    const head = await readAuditHead(test.db);
+    const { rows: seqs } = await test.db.query<{ name: string }>(
+      "SELECT pg_get_serial_sequence('audit_log', 'id') AS name",
+    );
+    const sequence = seqs[0]?.name as string;
+    const { rows: last } = await test.db.query<{ value: string }>(
+      `SELECT last_value::text AS value FROM ${sequence}`,
+    );
+    await test.db.query("SELECT setval($1::regclass, 9007199254740993)::text AS v", [sequence]);
+    try {
+      await expect(
+        test.db.transaction((tx) => appendAuditEntry(tx, auditEntry({ tool: "huge_id" }))),
+      ).rejects.toThrow(/safe integer/);
+    } finally {
+      await test.db.query("SELECT setval($1::regclass, $2::bigint)::text AS v", [sequence, last[0]?.value]);
+    }
+    const { rows } = await test.db.query("SELECT 1 FROM audit_log WHERE tool = 'huge_id'");
+    expect(rows).toHaveLength(0);
+    expect(await readAuditHead(test.db)).toEqual(head);
+  });
 });

@@ -63,13 +63,20 @@ export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<vo
   const { id: _id, seq: _seq, ...content } = chainedContent(e, 0, 0, new Date());
   const text = chainedTextAroundPosition(content);
   const values = [...rowParams({ ...content, id: 0, seq: 0 }, "", "")];
-  const { rows } = await tx.query<{ seq: number }>(APPEND_ONE, [
+  // The id comes back through the int8 parser, which refuses one past 2^53: the append fails and
+  // its transaction rolls back rather than write a row readers could not read (kit/db).
+  const { rows } = await tx.query<{ seq: number; id: number }>(APPEND_ONE, [
     text.prefix,
     text.middle,
     text.suffix,
     ...POSITIONED_COLUMNS.map((column) => values[INSERTED_COLUMNS.indexOf(column)]),
   ]);
-  if (rows.length === 0) throw appendRefused(await readAuditHeadOrUndefined(tx));
+  if (rows.length > 0) return;
+  const head = await readAuditHeadOrUndefined(tx);
+  // Sealed again by the time it is read: the statement still saw it unsealed; nothing was written.
+  if (head?.hash)
+    throw new Error("audit append wrote nothing: the chain's head was unsealed during it; try again");
+  throw appendRefused(head);
 }
 
 /**
@@ -225,7 +232,7 @@ const APPEND_ONE = `WITH moved AS (
     (c, i) => `$${i + 4}::${COLUMN_TYPES[c]}`,
   ).join(", ")}
     FROM moved
-  RETURNING seq`;
+  RETURNING seq, id`;
 
 function chainedContent(e: AuditEntry, id: number, seq: number, at: Date): ChainedContent {
   return {
