@@ -211,6 +211,9 @@ describe(`revocation feed on one identity provider (${backend})`, { timeout: 60_
     const statuses: string[] = [];
     const off = watcher.onStateChange((s) => statuses.push(s.status));
     const s = await login(replica, "agent");
+    // What the watcher says from the stop on. Before it, a heartbeat late on a busy machine may
+    // already have made it stale and live again: that is the design, not this test's subject.
+    const stoppedAt = statuses.length;
     await replica.stopServer();
     await waitFor(() => watcher.state().status === "stale");
     expect(() => watcher.assertServing()).not.toThrow();
@@ -219,10 +222,14 @@ describe(`revocation feed on one identity provider (${backend})`, { timeout: 60_
     expect(watcher.isRevoked(s.sessionId)).toBe(false);
     await waitFor(() => watcher.state().status === "failed");
     expect(() => watcher.assertServing()).toThrow(/revocation feed unavailable for \d+ s/);
+    const whileDown = statuses.slice(stoppedAt);
     await replica.startServer();
     await waitFor(() => watcher.state().status === "live");
     expect(watcher.isRevoked(s.sessionId)).toBe(true);
-    expect(statuses).toEqual(["stale", "failed", "live"]);
+    // Never live while the feed was down; failed before it came back; live again after.
+    expect(whileDown).not.toContain("live");
+    expect(whileDown.at(-1)).toBe("failed");
+    expect(statuses[stoppedAt + whileDown.length]).toBe("live");
     off();
   });
 });
