@@ -1,6 +1,6 @@
 import { freePort } from "#kit/testing/free-port.js";
 import { startBaselineGateway } from "./gateway-baseline.js";
-import { median, pairedLoad } from "./gateway-load.js";
+import { median, pairedDifferences, pairedLoad } from "./gateway-load.js";
 import { summarize } from "./stats.js";
 
 const ROUNDS = 3;
@@ -28,17 +28,7 @@ export async function compareWithBaseline(
   try {
     const theirs = arms.theirs(base.url);
     for (let i = 0; i < 200; i++) await theirs();
-    const diffs: number[] = [];
-    for (let i = 0; i < arms.iterations; i++) {
-      const order = i % 2 ? [arms.ours, theirs] : [theirs, arms.ours];
-      const t: number[] = [];
-      for (const f of order) {
-        const started = performance.now();
-        await f();
-        t.push(performance.now() - started);
-      }
-      diffs.push(i % 2 ? (t[0] as number) - (t[1] as number) : (t[1] as number) - (t[0] as number));
-    }
+    const diffs = await pairedDifferences(arms.ours, theirs, arms.iterations);
     const rows = [
       `| this gateway − baseline (${checkout}), warm CallTool, paired median of ${diffs.length} | ${summarize(diffs).p50.toFixed(3)} ms | < 0 is faster |`,
     ];

@@ -22,17 +22,15 @@ export async function connectDirect(
 ): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(url, {
     fetch: (u, init) => {
-      if (http === "1.1") {
-        const headers = new Headers(init?.headers);
-        headers.set("authorization", `Bearer ${token}`);
-        return nodeHttpFetch(u, { ...init, headers });
-      }
+      // One plain object, as the gateway's own fetch builds it (session/authorized-fetch.ts).
       const headers: Record<string, string> = {};
       new Headers(init?.headers).forEach((value, name) => {
         headers[name] = value;
       });
       headers.authorization = `Bearer ${token}`;
-      return mcpHttpFetch("auto", u, { ...init, headers }, 10_000);
+      return http === "1.1"
+        ? nodeHttpFetch(u, { ...init, headers })
+        : mcpHttpFetch("auto", u, { ...init, headers }, 10_000);
     },
   });
   const legacy = revision !== "auto";

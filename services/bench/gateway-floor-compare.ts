@@ -1,6 +1,6 @@
 import { freePort } from "#kit/testing/free-port.js";
 import type { Call } from "./gateway-arms.js";
-import { type LoadResult, median, pairedLoad } from "./gateway-load.js";
+import { type LoadResult, median, pairedDifferences, pairedLoad } from "./gateway-load.js";
 import { spawnBenchProcess } from "./service-process.js";
 import { type Summary, summarize } from "./stats.js";
 
@@ -51,18 +51,7 @@ export async function measureFloor(options: {
   });
   try {
     for (let i = 0; i < WARM_UP; i++) await floorCall();
-    const diffs: number[] = [];
-    for (let i = 0; i < options.iterations; i++) {
-      const order = i % 2 ? [floorCall, options.direct] : [options.direct, floorCall];
-      const t: number[] = [];
-      for (const f of order) {
-        const started = performance.now();
-        await f();
-        t.push(performance.now() - started);
-      }
-      const [first, second] = t as [number, number];
-      diffs.push(i % 2 ? first - second : second - first);
-    }
+    const diffs = await pairedDifferences(floorCall, options.direct, options.iterations);
     const throughput: FloorFigures["throughput"] = {};
     for (const c of options.concurrencies) {
       throughput[c] = await pairedLoad(

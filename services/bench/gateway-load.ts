@@ -59,6 +59,31 @@ export async function pairedLoad(
   return { via, direct };
 }
 
+/**
+ * `a` − `b` per iteration, the two called back to back in alternating order (so neither always
+ * follows the other): the paired differences whose median is "what `a` adds".
+ */
+export async function pairedDifferences(
+  a: () => Promise<void>,
+  b: () => Promise<void>,
+  iterations: number,
+): Promise<number[]> {
+  const diffs: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const aFirst = i % 2 === 1;
+    const order = aFirst ? [a, b] : [b, a];
+    const t: number[] = [];
+    for (const f of order) {
+      const started = performance.now();
+      await f();
+      t.push(performance.now() - started);
+    }
+    const [first, second] = t as [number, number];
+    diffs.push(aFirst ? first - second : second - first);
+  }
+  return diffs;
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -60,9 +60,10 @@ export interface ChainPosition {
  * statement and the COMMIT only (docs/mcp-server.md, "Tamper evidence (hash chain)").
  */
 export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
-  const { id: _id, seq: _seq, ...content } = chainedContent(e, 0, 0, new Date());
-  const text = chainedTextAroundPosition(content);
-  const values = [...rowParams({ ...content, id: 0, seq: 0 }, "", "")];
+  // id and seq are placeholders here: the statement decides both under the lock.
+  const row = chainedContent(e, 0, 0, new Date());
+  const text = chainedTextAroundPosition(row);
+  const values = rowParams(row, "", "");
   // The id comes back through the int8 parser, which refuses one past 2^53: the append fails and
   // its transaction rolls back rather than write a row readers could not read (kit/db).
   const { rows } = await tx.query<{ seq: number; id: number }>(APPEND_ONE, [
