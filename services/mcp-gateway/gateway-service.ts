@@ -1,3 +1,4 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import {
   type CallToolResult,
@@ -9,6 +10,7 @@ import {
   type CallToolResponse,
   McpGatewayService,
   type Tool,
+  ToolSchema,
 } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
 import type { Logger } from "#kit/log/index.js";
@@ -22,7 +24,7 @@ import {
 } from "#kit/propagation/index.js";
 import { classifyToolError, toConnectError } from "./errors.js";
 import { exceedsNesting } from "./json-nesting.js";
-import { McpSession, type McpSessionOptions } from "./session/mcp-session.js";
+import { type ListedTools, McpSession, type McpSessionOptions } from "./session/mcp-session.js";
 import type { SessionPool } from "./session/session-pool.js";
 import type { TokenSubject } from "./token/mcp-token-source.js";
 
@@ -79,17 +81,19 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
         const size = pageSizeOf(req.pageSize, { defaultSize: Number.POSITIVE_INFINITY, maxSize: 100 });
         const offset = decodePageToken(TOOLS_LIST, req.pageToken, isOffset) ?? 0;
         const session = sessionFor(ctx);
-        let tools: McpTool[];
+        let listed: ListedTools;
         try {
-          tools = await session.listTools(ctx.signal, ctx.timeoutMs());
+          listed = await session.listTools(ctx.signal, ctx.timeoutMs());
         } catch (err) {
           throw toConnectError(err);
         }
         // The MCP server lists only what this token (the user's scopes, the agent's tools) may call.
+        const tools = protoToolsOf(listed.tools);
         const end = Math.min(tools.length, offset + size);
         return {
-          tools: tools.slice(offset, end).map(toProtoTool),
+          tools: tools.slice(offset, end),
           nextPageToken: end < tools.length ? encodePageToken(TOOLS_LIST, end) : "",
+          ttlMs: Math.max(0, Math.min(listed.freshUntil - Date.now(), 0xffff_ffff)),
         };
       },
 
@@ -227,6 +231,21 @@ function toResponse(result: CallToolResult | InputRequiredResult): Omit<CallTool
     structuredContentJson: result.structuredContent ? JSON.stringify(result.structuredContent) : "",
     isError: result.isError === true,
   };
+}
+
+/**
+ * A held list (`ListedTools`) is the same array until it expires: it is converted once, not on
+ * every ListTools it answers.
+ */
+const protoTools = new WeakMap<readonly McpTool[], Tool[]>();
+
+function protoToolsOf(tools: readonly McpTool[]): Tool[] {
+  let converted = protoTools.get(tools);
+  if (!converted) {
+    converted = tools.map((t) => create(ToolSchema, toProtoTool(t)));
+    protoTools.set(tools, converted);
+  }
+  return converted;
 }
 
 function toProtoTool(t: McpTool): Omit<Tool, "$typeName"> {

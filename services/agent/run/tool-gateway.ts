@@ -1,14 +1,20 @@
 import { createHash } from "node:crypto";
-import { ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
 import { createServiceClient } from "#kit/client/index.js";
 import type { ToolDefinition } from "#kit/model/index.js";
-import { forwardFrom, kActingAgent, MAX_IDEMPOTENCY_KEY_LENGTH } from "#kit/propagation/index.js";
+import {
+  forwardFrom,
+  kActingAgent,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  requirePrincipal,
+} from "#kit/propagation/index.js";
 import { callSlots } from "./call-slots.js";
 import { codeName } from "./code-name.js";
 import { withKeyedRetry } from "./keyed-retry.js";
 import { toolErrorText } from "./tool-error-text.js";
+import { createToolLists } from "./tool-lists.js";
 
 export type ToolOutcome =
   | { readonly status: "succeeded"; readonly text: string; readonly structuredJson: string }
@@ -59,8 +65,12 @@ const CANCELLED_BY_USER = /^cancelled_by_user:/;
 export const CANCELLED_MESSAGE = "cancelled by the user";
 
 export interface ToolGateway {
-  /** Lists the caller's tools for `agentId`; throws ConnectError (e.g. unauthenticated). */
-  /** `turnId` names the turn: its tool calls' idempotency keys are "<turn id>:<tool call id>". */
+  /**
+   * The caller's tools for `agentId`: the list the gateway gave this caller, while the gateway
+   * says it may be reused (`tool-lists.ts`), else asked for; throws ConnectError (e.g.
+   * unauthenticated). `turnId` names the turn: its tool calls' idempotency keys are
+   * "<turn id>:<tool call id>".
+   */
   forRun(ctx: HandlerContext, agentId: string, turnId?: string): Promise<RunTools>;
 }
 
@@ -80,15 +90,21 @@ export function createToolGateway(
     interceptors: [callSlots(GATEWAY_CALLS_IN_FLIGHT)],
     credentials: { source: credentials, audience: SERVICE_IDS.gateway },
   });
+  const lists = createToolLists();
   return {
     async forRun(ctx, agentId, turnId) {
       ctx.values.set(kActingAgent, agentId);
-      const { tools } = await gateway.listTools({}, { ...forwardFrom(ctx), ...turnDeadline(ctx) });
-      const definitions = tools.map((t) => ({
-        name: t.name,
-        description: t.description || t.title,
-        parameters: parseSchema(t.inputSchemaJson),
-      }));
+      const principal = requirePrincipal(ctx);
+      let definitions = lists.get(principal, agentId);
+      if (!definitions) {
+        const listed = await gateway.listTools({}, { ...forwardFrom(ctx), ...turnDeadline(ctx) });
+        definitions = listed.tools.map((t) => ({
+          name: t.name,
+          description: t.description || t.title,
+          parameters: parseSchema(t.inputSchemaJson),
+        }));
+        lists.keep(principal, agentId, definitions, listed.ttlMs);
+      }
       return {
         definitions,
         async call(name, argumentsJson, signal, callId, answers) {
@@ -134,6 +150,10 @@ export function createToolGateway(
             return { status: "succeeded", text: res.text, structuredJson: res.structuredContentJson };
           } catch (err) {
             const ce = ConnectError.from(err);
+            // The list offered a tool the server now refuses (an allow-list or scope changed
+            // meanwhile): the next turn asks for the list again.
+            if (ce.code === Code.PermissionDenied || ce.code === Code.NotFound)
+              lists.drop(principal, agentId);
             return {
               status: "failed",
               text: "",

@@ -10,7 +10,7 @@ import type { Principal } from "#kit/auth/index.js";
 import { joinCall, outgoingCallHeaders, runInCallScope } from "#kit/propagation/index.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
 import { toConnectError } from "../errors.js";
-import type { McpTokenSource } from "../token/mcp-token-source.js";
+import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
 import { McpSession } from "./mcp-session.js";
 import { MODERN_REVISION, ServerEra, type VersionPolicy, versionPolicy } from "./server-era.js";
 
@@ -112,23 +112,23 @@ const tokens: McpTokenSource = {
   dropSession: () => 0,
 };
 
-function sessionFor(userId: string, upstream: Upstream, policy: VersionPolicy, era: ServerEra): McpSession {
+function subjectOf(userId: string): TokenSubject {
   const principal = { userId, sessionId: `login-${userId}`, scopes: [] } as unknown as Principal;
-  return new McpSession(
-    `login-${userId}|${userId}|agent`,
-    { principal, credential: undefined, agentId: "agent", actorToken: undefined, scopes: [] },
-    {
-      url: upstream.url,
-      tokenSource: tokens,
-      logger: captureLogs("mcp-gateway").logger,
-      connectTimeoutMs: 5_000,
-      httpVersion: "auto",
-      callTimeoutMs: 5_000,
-      clientVersion: "test",
-      policy,
-      era,
-    },
-  );
+  return { principal, credential: undefined, agentId: "agent", actorToken: undefined, scopes: [] };
+}
+
+function sessionFor(userId: string, upstream: Upstream, policy: VersionPolicy, era: ServerEra): McpSession {
+  return new McpSession(`login-${userId}|${userId}|agent`, subjectOf(userId), {
+    url: upstream.url,
+    tokenSource: tokens,
+    logger: captureLogs("mcp-gateway").logger,
+    connectTimeoutMs: 5_000,
+    httpVersion: "auto",
+    callTimeoutMs: 5_000,
+    clientVersion: "test",
+    policy,
+    era,
+  });
 }
 
 /** A tools/call inside a call of our own, as a Connect handler runs it: with a W3C trace. */
@@ -202,30 +202,58 @@ describe("the gateway's MCP client", () => {
     expect(upstream.calls).toHaveLength(0);
   });
 
-  // The SDK client's response cache honours 2026-07-28's `ttlMs` on tools/list; each principal has
-  // its own client, so a list made for one is never offered to another (docs/mcp-gateway.md).
-  it("keeps a principal's tools/list for the ttlMs the server gave it (2026-07-28), for that principal only", async () => {
+  // 2026-07-28's `ttlMs` on tools/list: the session holds a principal's list that long from when
+  // it asked; each principal has its own session, so a list made for one is never offered to
+  // another (docs/mcp-gateway.md, "Tool lists").
+  it("keeps a principal's tools/list for the ttlMs the server gave it (2026-07-28), for that principal only, and says what is left of it", async () => {
     const upstream = await startUpstream("both", 400);
     const era = new ServerEra();
     const alice = sessionFor("alice", upstream, versionPolicy("auto"), era);
     const bob = sessionFor("bob", upstream, versionPolicy("auto"), era);
     const lists = () => upstream.methods.filter((m) => m === "tools/list").length;
-    expect((await alice.listTools()).map((t) => t.name)).toEqual(["echo"]);
-    expect((await alice.listTools()).map((t) => t.name)).toEqual(["echo"]);
+    const before = Date.now();
+    const first = await alice.listTools();
+    expect(first.tools.map((t) => t.name)).toEqual(["echo"]);
+    expect(first.freshUntil).toBeGreaterThanOrEqual(before + 400);
+    expect(first.freshUntil).toBeLessThanOrEqual(Date.now() + 400);
+    const again = await alice.listTools();
+    expect(again).toBe(first); // the same list, not asked again
     expect(lists()).toBe(1);
     await bob.listTools(); // another principal: never alice's list
     expect(lists()).toBe(2);
     await new Promise((r) => setTimeout(r, 600));
-    await alice.listTools(); // its lifetime is over: asked again
+    const later = await alice.listTools(); // its lifetime is over: asked again
     expect(lists()).toBe(3);
+    expect(later).not.toBe(first);
     await Promise.all([alice.close(), bob.close()]);
   });
 
-  it("asks for tools/list every time when the server gives it no lifetime (ttlMs 0, or the 2025 family)", async () => {
+  it("asks again when the principal's scopes change (a token narrowed on refresh), or the session was closed", async () => {
+    const upstream = await startUpstream("both", 60_000);
+    const alice = sessionFor("alice", upstream, versionPolicy("auto"), new ServerEra());
+    const lists = () => upstream.methods.filter((m) => m === "tools/list").length;
+    await alice.listTools();
+    await alice.listTools();
+    expect(lists()).toBe(1);
+    const narrowed = { ...subjectOf("alice"), scopes: ["tickets:read"] };
+    alice.updateSubject(narrowed);
+    await alice.listTools();
+    expect(lists()).toBe(2);
+    alice.updateSubject({ ...narrowed, scopes: ["tickets:read"] }); // the same scopes: kept
+    await alice.listTools();
+    expect(lists()).toBe(2);
+    await alice.close();
+    await alice.listTools();
+    expect(lists()).toBe(3);
+    await alice.close();
+  });
+
+  it("asks for tools/list every time when the server gives it no lifetime (ttlMs 0, or the 2025 family), and says it may not be reused", async () => {
     for (const upstream of [await startUpstream("both", 0), await startUpstream("2025 only")]) {
       const alice = sessionFor("alice", upstream, versionPolicy("auto"), new ServerEra());
       await alice.listTools();
-      await alice.listTools();
+      const second = await alice.listTools();
+      expect(second.freshUntil).toBeLessThanOrEqual(Date.now());
       expect(upstream.methods.filter((m) => m === "tools/list")).toHaveLength(2);
       await alice.close();
     }

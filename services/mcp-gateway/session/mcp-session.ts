@@ -72,6 +72,22 @@ export interface ToolCallOptions extends CallOptions {
   readonly requestState?: string;
 }
 
+/** A principal's tools, and until when (epoch ms) they may be reused; not past now when never. */
+export interface ListedTools {
+  readonly tools: readonly Tool[];
+  readonly freshUntil: number;
+}
+
+/**
+ * The longest a tool list is reused, whatever `ttlMs` the server gives: an agent's allow-list or a
+ * tool changed by an operator shows within this. The MCP server authorizes every call regardless.
+ */
+const MAX_LIST_REUSE_MS = 5 * 60_000;
+
+function scopesKey(scopes: readonly string[]): string {
+  return [...scopes].sort().join(" ");
+}
+
 /** One connected MCP client; replaced (not closed under running calls) when the server forgets it. */
 interface Connection {
   readonly client: Client;
@@ -93,6 +109,8 @@ export class McpSession {
   private current: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
   private subject: TokenSubject;
+  /** The last tool list, while it may be reused, and the scopes it was made for. */
+  private listed: { readonly tools: ListedTools; readonly scopes: string } | undefined;
   private inFlight = 0;
   lastUsed = Date.now();
 
@@ -113,24 +131,35 @@ export class McpSession {
     this.subject = subject;
   }
 
-  async listTools(signal?: AbortSignal, timeoutMs?: number): Promise<Tool[]> {
-    return mcpClientRequest("tools/list", undefined, () => this.listAllTools(signal, timeoutMs));
+  /**
+   * The principal's tools, and until when they may be reused. On 2026-07-28 the server gives its
+   * list a `ttlMs` (`cacheScope: "private"`: this principal only); the list is held here for that
+   * long from when it was asked for, so a repeat costs no request to the server, and the caller is
+   * told what is left of it (docs/mcp-gateway.md, "Tool lists"). A list is asked for afresh once
+   * it has expired, when the principal's scopes change, and on a new connection.
+   */
+  async listTools(signal?: AbortSignal, timeoutMs?: number): Promise<ListedTools> {
+    const scopes = scopesKey(this.subject.scopes);
+    const held = this.listed;
+    if (held && held.scopes === scopes && held.tools.freshUntil > Date.now()) return held.tools;
+    const tools = await mcpClientRequest("tools/list", undefined, () => this.askForTools(signal, timeoutMs));
+    if (tools.freshUntil > Date.now()) this.listed = { tools, scopes };
+    return tools;
   }
 
-  private async listAllTools(signal?: AbortSignal, timeoutMs?: number): Promise<Tool[]> {
+  private askForTools(signal?: AbortSignal, timeoutMs?: number): Promise<ListedTools> {
     return this.run({ idempotent: true, signal, timeoutMs }, (client: Client) =>
       this.linked(signal, async (local) => {
-        const tools: Tool[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await client.listTools(
-            { ...(cursor ? { cursor } : {}), _meta: traceMeta() },
-            this.requestOptions(local),
-          );
-          tools.push(...page.tools);
-          cursor = page.nextCursor;
-        } while (cursor);
-        return tools;
+        const askedAt = Date.now();
+        // Every page, aggregated by the SDK. `refresh`: a list held here has just expired, so the
+        // SDK's own copy (which callTool's output validation reads) is no fresher; it is replaced.
+        const result = await client.listTools(
+          { _meta: traceMeta() },
+          { ...this.requestOptions(local), cacheMode: "refresh" },
+        );
+        const ttlMs = (result as { ttlMs?: unknown }).ttlMs;
+        const reusableMs = typeof ttlMs === "number" && ttlMs > 0 ? Math.min(ttlMs, MAX_LIST_REUSE_MS) : 0;
+        return { tools: result.tools, freshUntil: askedAt + reusableMs };
       }),
     );
   }
@@ -205,6 +234,7 @@ export class McpSession {
     const conn = this.current;
     this.current = undefined;
     this.connecting = undefined;
+    this.listed = undefined;
     if (!conn) return;
     const transport = conn.client.transport as StreamableHTTPClientTransport | undefined;
     // Tell the server a 2025 session is over (DELETE), then drop the client; best effort.
@@ -321,6 +351,8 @@ export class McpSession {
    */
   private retire(conn: Connection): void {
     if (this.current === conn) this.current = undefined;
+    // A new connection (a restarted server, another revision) lists afresh.
+    this.listed = undefined;
     if (conn.retired) return;
     conn.retired = true;
     if (conn.inFlight === 0) void conn.client.close().catch(() => undefined);

@@ -102,6 +102,32 @@ describe("agent registry", () => {
 });
 
 describe("Run", () => {
+  it("asks the gateway for a caller's tools once and reuses them for the time it allows; another login session asks for its own", async () => {
+    const listed = () =>
+      stack.base.logs.gateway
+        .records()
+        .filter((r) => r.msg === "rpc ok" && String(r.procedure).endsWith("/ListTools")).length;
+    const before = listed();
+    const first = await stack.base.login("agent@company.com", stack.base.passwords.agent);
+    for (let i = 0; i < 3; i++) {
+      const events = await collectRun(
+        stack.client,
+        first.accessToken,
+        "support-assistant",
+        "list open tickets",
+      );
+      expect(finalOf(events).stopReason).toBe(StopReason.COMPLETED);
+      expect(callsOf(events).map((c) => c.status)).toEqual([ToolCallStatus.SUCCEEDED]);
+    }
+    expect(listed() - before).toBe(1);
+    const second = await stack.base.login("agent@company.com", stack.base.passwords.agent);
+    await collectRun(stack.client, second.accessToken, "support-assistant", "list open tickets");
+    expect(listed() - before).toBe(2);
+    // The other agent's tools are another list, even for the same login session.
+    await collectRun(stack.client, first.accessToken, "ticket-reader", "list open tickets");
+    expect(listed() - before).toBe(3);
+  });
+
   it("creates a ticket as the admin: events in order, the ticket and its audit row name the admin and the agent", async () => {
     const events = await collectRun(
       stack.client,

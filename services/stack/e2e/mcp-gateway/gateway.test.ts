@@ -70,6 +70,10 @@ describe("MCP gateway (exchange mode)", () => {
     } while (pageToken && pages < 10);
     expect(pages).toBe(3);
     expect(paged).toEqual(all);
+    // The MCP server's 60 s for this caller's list, less what has passed since it was asked for.
+    const { ttlMs } = await gw.listTools({}, bearer(accessToken));
+    expect(ttlMs).toBeGreaterThan(0);
+    expect(ttlMs).toBeLessThanOrEqual(60_000);
     const err = await gw
       .listTools({ pageToken: "bm90LWEtdG9rZW4" }, bearer(accessToken))
       .catch((e: unknown) => ConnectError.from(e));
