@@ -127,6 +127,46 @@ describe.each(backends)("tickets on $name", (backend) => {
       }>("SELECT deleted_at, deleted_by, delete_reason, updated_by, title FROM tickets WHERE id = $1", [id])
     ).rows[0];
 
+  /** `db`, counting the statements sent through it. */
+  const counted = () => {
+    let statements = 0;
+    const q: Queryable = {
+      query: (sql, params) => {
+        statements++;
+        return db.query(sql, params);
+      },
+    };
+    return { q, statements: () => statements };
+  };
+
+  it("a create or an update is one round trip that answers with the ticket as a read shows it, assignee's name included", async () => {
+    const create = counted();
+    const created = await insertTicket(create.q, newTicket({ assigneeId: BOB }));
+    expect(create.statements()).toBe(1);
+    expect(created).toEqual(await getTicket(db, created.id));
+    expect(created.assignee).toEqual({ id: BOB, email: "bob@company.com", name: "Bob" });
+
+    const update = counted();
+    const updated = await updateTicket(
+      update.q,
+      created.id,
+      { assigneeId: ALICE, status: "in_progress" },
+      BOB,
+    );
+    expect(update.statements()).toBe(1);
+    expect(updated).toEqual(await getTicket(db, created.id));
+    expect(updated).toMatchObject({
+      assignee: { id: ALICE, email: "alice@company.com", name: "Alice" },
+      status: "in_progress",
+      updated_by: BOB,
+    });
+
+    await softDeleteTicket(db, created.id, BOB, "test");
+    const gone = counted();
+    expect(await updateTicket(gone.q, created.id, { title: "again" }, BOB)).toBeUndefined();
+    expect(gone.statements()).toBe(1);
+  });
+
   describe("create and read", () => {
     it("creates an open ticket stamped with its creator, read back identically", async () => {
       const created = await insertTicket(

@@ -35,11 +35,18 @@ interface TicketRow extends Record<string, unknown> {
   updated_at: Date;
 }
 
-const SELECT = `
+/** A ticket as tools show it: its row `t` and its assignee's name. */
+const TICKET_OF_T = `
   SELECT t.id, t.title, t.description, t.status, t.priority, t.category, t.assignee_id, t.source,
          t.created_by, t.updated_by, t.created_at, t.updated_at,
-         u.email AS assignee_email, u.display_name AS assignee_name
+         u.email AS assignee_email, u.display_name AS assignee_name`;
+
+const SELECT = `${TICKET_OF_T}
   FROM tickets t LEFT JOIN users u ON u.id = t.assignee_id`;
+
+/** `change` (an INSERT or UPDATE … RETURNING *) and the ticket it leaves, in one round trip. */
+const changedTicket = (change: string) => `WITH t AS (${change} RETURNING *)${TICKET_OF_T}
+  FROM t LEFT JOIN users u ON u.id = t.assignee_id`;
 
 function toTicket(r: TicketRow): Ticket {
   return {
@@ -72,12 +79,14 @@ export interface NewTicket {
 }
 
 export async function insertTicket(q: Queryable, t: NewTicket): Promise<Ticket> {
-  const { rows } = await q.query<{ id: number }>(
-    `INSERT INTO tickets (title, description, priority, category, source, assignee_id, created_by, updated_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
+  const { rows } = await q.query<TicketRow>(
+    changedTicket(
+      `INSERT INTO tickets (title, description, priority, category, source, assignee_id, created_by, updated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+    ),
     [t.title, t.description, t.priority, t.category, t.source, t.assigneeId, t.createdBy],
   );
-  return (await getTicket(q, (rows[0] as { id: number }).id)) as Ticket;
+  return toTicket(rows[0] as TicketRow);
 }
 
 /** A live (not deleted) ticket. */
@@ -128,11 +137,11 @@ export async function updateTicket(
     params.push(value);
     sets.push(`${COLUMN[key]} = $${params.length}`);
   }
-  const { rowCount } = await q.query(
-    `UPDATE tickets SET ${sets.join(", ")} WHERE id = $1 AND deleted_at IS NULL`,
+  const { rows } = await q.query<TicketRow>(
+    changedTicket(`UPDATE tickets SET ${sets.join(", ")} WHERE id = $1 AND deleted_at IS NULL`),
     params,
   );
-  return rowCount === 0 ? undefined : getTicket(q, id);
+  return rows[0] ? toTicket(rows[0]) : undefined;
 }
 
 /** Soft delete: the row stays for the audit trail, every read hides it. False if no live ticket. */
