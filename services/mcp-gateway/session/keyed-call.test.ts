@@ -3,12 +3,11 @@ import type { AddressInfo } from "node:net";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, Server, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Principal } from "#kit/auth/index.js";
 import { IDEMPOTENCY_META_KEY } from "#kit/propagation/index.js";
-import { captureLogs } from "#kit/testing/log-capture.js";
+import { testSession } from "../testing/test-session.js";
 import type { McpTokenSource } from "../token/mcp-token-source.js";
-import { McpSession } from "./mcp-session.js";
-import { MODERN_REVISION, ServerEra, versionPolicy } from "./server-era.js";
+import type { McpSession } from "./mcp-session.js";
+import { MODERN_REVISION } from "./server-era.js";
 
 /**
  * A keyed write whose connection is lost (docs/mcp-gateway.md, "Faults"): an SDK v2 server on
@@ -84,22 +83,7 @@ const tokens: McpTokenSource = {
 };
 
 function sessionFor(upstream: Upstream): McpSession {
-  const principal = { userId: "alice", sessionId: "login-alice", scopes: [] } as unknown as Principal;
-  return new McpSession(
-    "login-alice|alice|agent",
-    { principal, credential: undefined, agentId: "agent", actorToken: undefined, scopes: [] },
-    {
-      url: upstream.url,
-      tokenSource: tokens,
-      logger: captureLogs("mcp-gateway").logger,
-      connectTimeoutMs: 5_000,
-      httpVersion: "auto",
-      callTimeoutMs: 5_000,
-      clientVersion: "test",
-      policy: versionPolicy("auto"),
-      era: new ServerEra(),
-    },
-  );
+  return testSession("alice", upstream.url, tokens);
 }
 
 describe("a keyed write after a lost connection", () => {

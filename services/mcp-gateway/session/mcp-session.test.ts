@@ -6,12 +6,11 @@ import { StreamableHTTPServerTransport as TransportV1 } from "@modelcontextproto
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpHandler, Server, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Principal } from "#kit/auth/index.js";
 import { joinCall, outgoingCallHeaders, runInCallScope } from "#kit/propagation/index.js";
-import { captureLogs } from "#kit/testing/log-capture.js";
 import { toConnectError } from "../errors.js";
-import type { McpTokenSource, TokenSubject } from "../token/mcp-token-source.js";
-import { McpSession } from "./mcp-session.js";
+import { testSession, testSubject } from "../testing/test-session.js";
+import type { McpTokenSource } from "../token/mcp-token-source.js";
+import type { McpSession } from "./mcp-session.js";
 import { MODERN_REVISION, ServerEra, type VersionPolicy, versionPolicy } from "./server-era.js";
 
 /**
@@ -112,23 +111,8 @@ const tokens: McpTokenSource = {
   dropSession: () => 0,
 };
 
-function subjectOf(userId: string): TokenSubject {
-  const principal = { userId, sessionId: `login-${userId}`, scopes: [] } as unknown as Principal;
-  return { principal, credential: undefined, agentId: "agent", actorToken: undefined, scopes: [] };
-}
-
 function sessionFor(userId: string, upstream: Upstream, policy: VersionPolicy, era: ServerEra): McpSession {
-  return new McpSession(`login-${userId}|${userId}|agent`, subjectOf(userId), {
-    url: upstream.url,
-    tokenSource: tokens,
-    logger: captureLogs("mcp-gateway").logger,
-    connectTimeoutMs: 5_000,
-    httpVersion: "auto",
-    callTimeoutMs: 5_000,
-    clientVersion: "test",
-    policy,
-    era,
-  });
+  return testSession(userId, upstream.url, tokens, { policy, era });
 }
 
 /** A tools/call inside a call of our own, as a Connect handler runs it: with a W3C trace. */
@@ -235,7 +219,7 @@ describe("the gateway's MCP client", () => {
     await alice.listTools();
     await alice.listTools();
     expect(lists()).toBe(1);
-    const narrowed = { ...subjectOf("alice"), scopes: ["tickets:read"] };
+    const narrowed = { ...testSubject("alice"), scopes: ["tickets:read"] };
     alice.updateSubject(narrowed);
     await alice.listTools();
     expect(lists()).toBe(2);

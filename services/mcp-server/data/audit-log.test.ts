@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Queryable } from "#kit/db/index.js";
+import { countingQueryable } from "#kit/db/testing/counting-queryable.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { verifyAuditChain } from "../audit/verify-chain.js";
 import { auditEntry } from "../testing/audit-entry.js";
@@ -19,18 +19,6 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("appendAuditEntry on $name
   });
   afterAll(() => test?.close());
 
-  /** `tx`, counting the statements sent through it. */
-  const counted = (tx: Queryable) => {
-    let statements = 0;
-    const q: Queryable = {
-      query: (sql, params) => {
-        statements++;
-        return tx.query(sql, params);
-      },
-    };
-    return { q, statements: () => statements };
-  };
-
   it("appends in one statement a row the verifier recomputes, its arguments and delegation chain included", async () => {
     const before = await readAuditHead(test.db);
     let sent = 0;
@@ -48,7 +36,7 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("appendAuditEntry on $name
       }),
     ].entries()) {
       await test.db.transaction(async (tx) => {
-        const { q, statements } = counted(tx);
+        const { q, statements } = countingQueryable(tx);
         await appendAuditEntry(q, entry);
         sent += statements();
         expect(statements(), `row ${i}`).toBe(1);

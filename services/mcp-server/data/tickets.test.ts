@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database, Queryable } from "#kit/db/index.js";
+import { countingQueryable } from "#kit/db/testing/counting-queryable.js";
 import {
   ACTIVE_STATUSES,
   TICKET_CATEGORIES,
@@ -127,17 +128,7 @@ describe.each(backends)("tickets on $name", (backend) => {
       }>("SELECT deleted_at, deleted_by, delete_reason, updated_by, title FROM tickets WHERE id = $1", [id])
     ).rows[0];
 
-  /** `db`, counting the statements sent through it. */
-  const counted = () => {
-    let statements = 0;
-    const q: Queryable = {
-      query: (sql, params) => {
-        statements++;
-        return db.query(sql, params);
-      },
-    };
-    return { q, statements: () => statements };
-  };
+  const counted = () => countingQueryable(db);
 
   it("a create or an update is one round trip that answers with the ticket as a read shows it, assignee's name included", async () => {
     const create = counted();
