@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { McpGatewayService } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
+import { McpGatewayService, type Tool } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { SERVICE_IDS, type ServiceCredentials } from "#kit/auth/index.js";
 import { createServiceClient } from "#kit/client/index.js";
 import type { ToolDefinition } from "#kit/model/index.js";
@@ -98,11 +98,7 @@ export function createToolGateway(
       let definitions = lists.get(principal, agentId);
       if (!definitions) {
         const listed = await gateway.listTools({}, { ...forwardFrom(ctx), ...turnDeadline(ctx) });
-        definitions = listed.tools.map((t) => ({
-          name: t.name,
-          description: t.description || t.title,
-          parameters: parseSchema(t.inputSchemaJson),
-        }));
+        definitions = listed.tools.map(definitionOf);
         lists.keep(principal, agentId, definitions, listed.ttlMs);
       }
       return {
@@ -181,6 +177,25 @@ function turnDeadline(ctx: HandlerContext): { timeoutMs?: number } {
 export function keyFor(turnId: string, callId: string): string {
   const key = `${turnId}:${callId}`;
   return key.length <= MAX_IDEMPOTENCY_KEY_LENGTH ? key : createHash("sha256").update(key).digest("hex");
+}
+
+/**
+ * Tool definitions by what they say: every caller of an agent is offered the same few tools, so the
+ * lists held for thousands of callers (`tool-lists.ts`) share one frozen definition of each.
+ * Bounded as the schemas are.
+ */
+const sharedDefinitions = new Map<string, ToolDefinition>();
+
+function definitionOf(t: Tool): ToolDefinition {
+  const description = t.description || t.title;
+  const key = JSON.stringify([t.name, description, t.inputSchemaJson]);
+  let definition = sharedDefinitions.get(key);
+  if (!definition) {
+    definition = Object.freeze({ name: t.name, description, parameters: parseSchema(t.inputSchemaJson) });
+    if (sharedDefinitions.size >= SCHEMAS_MAX) sharedDefinitions.clear();
+    sharedDefinitions.set(key, definition);
+  }
+  return definition;
 }
 
 /**

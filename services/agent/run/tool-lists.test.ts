@@ -58,6 +58,16 @@ describe("the tool lists the agent reuses", () => {
     expect(lists.get(principal(), "support-assistant")).toBeUndefined();
   });
 
+  it("lets lists past their time go within a minute, even when nobody asks for them again", () => {
+    let now = 0;
+    const lists = createToolLists(() => now);
+    for (let i = 0; i < 100; i++) lists.keep(principal({ userId: `u-${i}` }), "a", list("t"), 1_000);
+    expect(lists.size).toBe(100);
+    now = 60_000;
+    lists.keep(principal({ userId: "u-late" }), "a", list("t"), 1_000);
+    expect(lists.size).toBe(1);
+  });
+
   it("is bounded: expired lists go first, then the ones held longest", () => {
     let now = 0;
     const lists = createToolLists(() => now, 3);

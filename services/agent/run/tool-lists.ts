@@ -21,13 +21,24 @@ export interface ToolLists {
 /** Far more callers than one agent process serves in a minute; past it, the oldest go first. */
 export const MAX_HELD_LISTS = 10_000;
 
+/** How often, at most, lists past their time are looked for and let go (on a `keep`). */
+const SWEEP_EVERY_MS = 60_000;
+
 export function createToolLists(now: () => number = Date.now, maxHeld = MAX_HELD_LISTS): ToolLists {
   const held = new Map<string, { definitions: readonly ToolDefinition[]; until: number }>();
+  let sweptAt = now();
+
+  const dropExpired = (t: number) => {
+    for (const [key, entry] of held) if (entry.until <= t) held.delete(key);
+    sweptAt = t;
+  };
 
   const makeRoom = () => {
-    if (held.size < maxHeld) return;
     const t = now();
-    for (const [key, entry] of held) if (entry.until <= t) held.delete(key);
+    // A burst of callers who never come back leaves nothing held for long.
+    if (t - sweptAt >= SWEEP_EVERY_MS) dropExpired(t);
+    if (held.size < maxHeld) return;
+    dropExpired(t);
     // Insertion order: the first key was held longest.
     for (const key of held.keys()) {
       if (held.size < maxHeld) break;
