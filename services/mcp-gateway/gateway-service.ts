@@ -93,7 +93,7 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
         return {
           tools: tools.slice(offset, end),
           nextPageToken: end < tools.length ? encodePageToken(TOOLS_LIST, end) : "",
-          ttlMs: Math.max(0, Math.min(listed.freshUntil - Date.now(), 0xffff_ffff)),
+          ttlMs: Math.floor(Math.max(0, Math.min(listed.freshUntil - Date.now(), 0xffff_ffff))),
         };
       },
 
@@ -118,9 +118,14 @@ export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => voi
             ...(requestState ? { requestState } : {}),
           });
         } catch (err) {
-          throw toConnectError(err);
+          // An unknown tool is the server's protocol error; a tool-level not_found is a missing row.
+          throw offeredToolRefused(session, toConnectError(err), Code.NotFound);
         }
-        return toResponse(result);
+        try {
+          return toResponse(result);
+        } catch (err) {
+          throw offeredToolRefused(session, ConnectError.from(err));
+        }
       },
     });
 }
@@ -231,6 +236,16 @@ function toResponse(result: CallToolResult | InputRequiredResult): Omit<CallTool
     structuredContentJson: result.structuredContent ? JSON.stringify(result.structuredContent) : "",
     isError: result.isError === true,
   };
+}
+
+/**
+ * A call the server refused for who is calling (scope, the agent's allow-list) or, as a protocol
+ * error, for a tool it does not know: the list that offered the tool is out of date, so the
+ * session's held list goes and the next ListTools asks the server (docs/mcp-gateway.md, "Tool lists").
+ */
+function offeredToolRefused(session: McpSession, err: ConnectError, alsoCode?: Code): ConnectError {
+  if (err.code === Code.PermissionDenied || err.code === alsoCode) session.forgetTools();
+  return err;
 }
 
 /**

@@ -146,10 +146,9 @@ export function createToolGateway(
             return { status: "succeeded", text: res.text, structuredJson: res.structuredContentJson };
           } catch (err) {
             const ce = ConnectError.from(err);
-            // The list offered a tool the server now refuses (an allow-list or scope changed
-            // meanwhile): the next turn asks for the list again.
-            if (ce.code === Code.PermissionDenied || ce.code === Code.NotFound)
-              lists.drop(principal, agentId);
+            // The list offered a tool the server now refuses for who is calling (an allow-list or
+            // scope changed meanwhile): the next turn asks the gateway, which has let its list go too.
+            if (ce.code === Code.PermissionDenied) lists.drop(principal, agentId);
             return {
               status: "failed",
               text: "",

@@ -58,30 +58,41 @@ describe("the tool lists the agent reuses", () => {
     expect(lists.get(principal(), "support-assistant")).toBeUndefined();
   });
 
-  it("lets lists past their time go within a minute, even when nobody asks for them again", () => {
+  it("lets lists past their time go within a minute of the next list kept or asked for", () => {
     let now = 0;
     const lists = createToolLists(() => now);
     for (let i = 0; i < 100; i++) lists.keep(principal({ userId: `u-${i}` }), "a", list("t"), 1_000);
     expect(lists.size).toBe(100);
     now = 60_000;
-    lists.keep(principal({ userId: "u-late" }), "a", list("t"), 1_000);
-    expect(lists.size).toBe(1);
+    expect(lists.get(principal({ userId: "u-late" }), "a")).toBeUndefined();
+    expect(lists.size).toBe(0);
   });
 
   it("is bounded: expired lists go first, then the ones held longest", () => {
     let now = 0;
     const lists = createToolLists(() => now, 3);
-    lists.keep(principal({ userId: "u-1" }), "a", list("t"), 10);
-    lists.keep(principal({ userId: "u-2" }), "a", list("t"), 1_000);
-    lists.keep(principal({ userId: "u-3" }), "a", list("t"), 1_000);
-    now = 20; // u-1's has expired
-    lists.keep(principal({ userId: "u-4" }), "a", list("t"), 1_000);
+    lists.keep(principal({ userId: "u-1" }), "a", list("t"), 10_000);
+    lists.keep(principal({ userId: "u-2" }), "a", list("t"), 10);
+    lists.keep(principal({ userId: "u-3" }), "a", list("t"), 10_000);
+    now = 1_500; // u-2's has expired; u-1 is the oldest
+    lists.keep(principal({ userId: "u-4" }), "a", list("t"), 10_000);
     expect(lists.size).toBe(3);
-    expect(lists.get(principal({ userId: "u-2" }), "a")).toBeDefined();
-    lists.keep(principal({ userId: "u-5" }), "a", list("t"), 1_000); // none expired: u-2 (oldest) goes
+    expect(lists.get(principal({ userId: "u-1" }), "a")).toBeDefined();
+    now = 1_600; // none expired: u-1 (held longest) goes
+    lists.keep(principal({ userId: "u-5" }), "a", list("t"), 10_000);
     expect(lists.size).toBe(3);
-    expect(lists.get(principal({ userId: "u-2" }), "a")).toBeUndefined();
+    expect(lists.get(principal({ userId: "u-1" }), "a")).toBeUndefined();
     expect(lists.get(principal({ userId: "u-3" }), "a")).toBeDefined();
     expect(lists.get(principal({ userId: "u-5" }), "a")).toBeDefined();
+  });
+
+  it("holds a list five minutes at most, whatever time the gateway gave", () => {
+    let now = 0;
+    const lists = createToolLists(() => now);
+    lists.keep(principal(), "a", list("t"), 0xffff_ffff);
+    now = 5 * 60_000 - 1;
+    expect(lists.get(principal(), "a")).toBeDefined();
+    now += 1;
+    expect(lists.get(principal(), "a")).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { joinCall, outgoingCallHeaders, runInCallScope } from "#kit/propagation/
 import { toConnectError } from "../errors.js";
 import { testSession, testSubject } from "../testing/test-session.js";
 import type { McpTokenSource } from "../token/mcp-token-source.js";
-import type { McpSession } from "./mcp-session.js";
+import { listReuseMs, type McpSession } from "./mcp-session.js";
 import { MODERN_REVISION, ServerEra, type VersionPolicy, versionPolicy } from "./server-era.js";
 
 /**
@@ -230,6 +230,31 @@ describe("the gateway's MCP client", () => {
     await alice.listTools();
     expect(lists()).toBe(3);
     await alice.close();
+  });
+
+  it("holds no list that was being asked for when it was let go (a new connection, new scopes, a refusal)", async () => {
+    const upstream = await startUpstream("both", 60_000);
+    const alice = sessionFor("alice", upstream, versionPolicy("auto"), new ServerEra());
+    const lists = () => upstream.methods.filter((m) => m === "tools/list").length;
+    const asking = alice.listTools();
+    alice.forgetTools();
+    const answered = await asking;
+    expect(answered.tools.map((t) => t.name)).toEqual(["echo"]);
+    expect(answered.freshUntil).toBeLessThanOrEqual(Date.now()); // not to be reused
+    await alice.listTools();
+    expect(lists()).toBe(2);
+    await alice.listTools(); // this one was held
+    expect(lists()).toBe(2);
+    await alice.close();
+  });
+
+  it("reuses a list for whole milliseconds of the server's ttlMs, at most five minutes, and not at all for nonsense", () => {
+    expect(listReuseMs(1500.5)).toBe(1500);
+    expect(listReuseMs(60_000)).toBe(60_000);
+    expect(listReuseMs(10 ** 12)).toBe(300_000);
+    expect(listReuseMs(Number.POSITIVE_INFINITY)).toBe(300_000);
+    for (const nonsense of [0, -1, Number.NaN, "60000", undefined, null])
+      expect(listReuseMs(nonsense)).toBe(0);
   });
 
   it("asks for tools/list every time when the server gives it no lifetime (ttlMs 0, or the 2025 family), and says it may not be reused", async () => {

@@ -84,8 +84,15 @@ export interface ListedTools {
  */
 const MAX_LIST_REUSE_MS = 5 * 60_000;
 
-function scopesKey(scopes: readonly string[]): string {
-  return [...scopes].sort().join(" ");
+/** How long a list the server gave `ttlMs` may be reused: whole milliseconds, at most MAX_LIST_REUSE_MS. */
+export function listReuseMs(ttlMs: unknown): number {
+  if (typeof ttlMs !== "number" || !(ttlMs > 0)) return 0;
+  return Math.floor(Math.min(ttlMs, MAX_LIST_REUSE_MS));
+}
+
+/** In the same order too: a token's scopes come in one order, and a false "changed" only asks again. */
+function sameScopes(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((scope, i) => scope === b[i]));
 }
 
 /** One connected MCP client; replaced (not closed under running calls) when the server forgets it. */
@@ -109,8 +116,10 @@ export class McpSession {
   private current: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
   private subject: TokenSubject;
-  /** The last tool list, while it may be reused, and the scopes it was made for. */
-  private listed: { readonly tools: ListedTools; readonly scopes: string } | undefined;
+  /** The last tool list, while it may be reused. */
+  private listed: { readonly tools: ListedTools } | undefined;
+  /** Moved on by `forgetTools`: a list asked for across a move is not held. */
+  private listGeneration = 0;
   private inFlight = 0;
   lastUsed = Date.now();
 
@@ -128,7 +137,18 @@ export class McpSession {
 
   /** The owner's latest credential (e.g. after a refresh); same principal, by construction of the key. */
   updateSubject(subject: TokenSubject): void {
+    if (!sameScopes(subject.scopes, this.subject.scopes)) this.forgetTools();
     this.subject = subject;
+  }
+
+  /**
+   * Lets the held tool list go, and any list being asked for now is not held when it comes: the
+   * next `listTools` asks the server. On a new connection, new scopes, and a call the server
+   * refused that the list offered (an allow-list or scope changed meanwhile).
+   */
+  forgetTools(): void {
+    this.listed = undefined;
+    this.listGeneration++;
   }
 
   /**
@@ -139,11 +159,13 @@ export class McpSession {
    * it has expired, when the principal's scopes change, and on a new connection.
    */
   async listTools(signal?: AbortSignal, timeoutMs?: number): Promise<ListedTools> {
-    const scopes = scopesKey(this.subject.scopes);
     const held = this.listed;
-    if (held && held.scopes === scopes && held.tools.freshUntil > Date.now()) return held.tools;
+    if (held && held.tools.freshUntil > Date.now()) return held.tools;
+    const generation = this.listGeneration;
     const tools = await mcpClientRequest("tools/list", undefined, () => this.askForTools(signal, timeoutMs));
-    if (tools.freshUntil > Date.now()) this.listed = { tools, scopes };
+    // Scopes changed, a new connection, or a refusal while it was asked for: answered, not held.
+    if (generation !== this.listGeneration) return { tools: tools.tools, freshUntil: Date.now() };
+    if (tools.freshUntil > Date.now()) this.listed = { tools };
     return tools;
   }
 
@@ -157,9 +179,10 @@ export class McpSession {
           { _meta: traceMeta() },
           { ...this.requestOptions(local), cacheMode: "refresh" },
         );
-        const ttlMs = (result as { ttlMs?: unknown }).ttlMs;
-        const reusableMs = typeof ttlMs === "number" && ttlMs > 0 ? Math.min(ttlMs, MAX_LIST_REUSE_MS) : 0;
-        return { tools: result.tools, freshUntil: askedAt + reusableMs };
+        return {
+          tools: result.tools,
+          freshUntil: askedAt + listReuseMs((result as { ttlMs?: unknown }).ttlMs),
+        };
       }),
     );
   }
@@ -234,7 +257,7 @@ export class McpSession {
     const conn = this.current;
     this.current = undefined;
     this.connecting = undefined;
-    this.listed = undefined;
+    this.forgetTools();
     if (!conn) return;
     const transport = conn.client.transport as StreamableHTTPClientTransport | undefined;
     // Tell the server a 2025 session is over (DELETE), then drop the client; best effort.
@@ -352,7 +375,7 @@ export class McpSession {
   private retire(conn: Connection): void {
     if (this.current === conn) this.current = undefined;
     // A new connection (a restarted server, another revision) lists afresh.
-    this.listed = undefined;
+    this.forgetTools();
     if (conn.retired) return;
     conn.retired = true;
     if (conn.inFlight === 0) void conn.client.close().catch(() => undefined);

@@ -154,8 +154,9 @@ export type ListToolsResponse = Message<"supportext.mcpgateway.v1.ListToolsRespo
 
   /**
    * How long, in milliseconds from this answer, the caller may reuse this list for the same user,
-   * login session and agent without asking again: what is left of the MCP server's `ttlMs` for it
-   * (2026-07-28, cacheScope private). 0: ask every time. The MCP server still authorizes every call.
+   * login session, agent and scopes without asking again: what is left of the MCP server's `ttlMs`
+   * for it (2026-07-28, cacheScope private; at most 5 minutes). 0: ask every time. The MCP server
+   * still authorizes every call.
    *
    * @generated from field: uint32 ttl_ms = 3;
    */

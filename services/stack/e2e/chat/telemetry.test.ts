@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
 import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
 import { addSpanProcessor } from "#kit/telemetry/index.js";
+import { sample } from "#kit/testing/prometheus-sample.js";
 import { type AgentTestStack, startAgentTestStack } from "../../testing/agent-test-stack.js";
 
 /**
@@ -163,21 +164,6 @@ describe("one trace from a chat turn to the audit row", () => {
     expect(chatLine?.span_id).toBe(idOf(root));
   }, 120_000);
 });
-
-/** The value of the series `name` whose labels include `labels` (summed over the rest), from Prometheus text. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let total: number | undefined;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#") || !line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries(
-      [...(m[3] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total = (total ?? 0) + Number(m[4]);
-  }
-  return total;
-}
 
 async function scrape(baseUrl: string): Promise<string> {
   // No token: scrapers carry none.

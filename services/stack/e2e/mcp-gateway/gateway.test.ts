@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOOL_NAMES } from "#kit/contract/index.js";
+import { sample } from "#kit/testing/prometheus-sample.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
 
 let stack: TestStack;
@@ -175,6 +176,38 @@ describe("MCP gateway (exchange mode)", () => {
     expect((err as ConnectError).rawMessage).toContain("insufficient_scope");
     const rows = await auditRows(viewer.userId, "create_ticket");
     expect(rows.at(-1)).toMatchObject({ outcome: "refused", error_code: "insufficient_scope" });
+  });
+
+  it("a caller's tool list is held for the server's ttlMs and asked for again after the server refused a tool for who is calling", async () => {
+    const viewer = await stack.login("viewer@company.com", stack.passwords.viewer);
+    const gw = stack.gatewayClient();
+    const asked = async () => {
+      const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+      return sample(metrics, "mcp_client_requests_total", { method: "tools/list" }) ?? 0;
+    };
+    const before = await asked();
+    await gw.listTools({}, bearer(viewer.accessToken));
+    await gw.listTools({}, bearer(viewer.accessToken));
+    expect((await asked()) - before).toBe(1);
+    const refused = await gw
+      .callTool(
+        { name: "create_ticket", argumentsJson: JSON.stringify({ title: "x" }) },
+        bearer(viewer.accessToken),
+      )
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((refused as ConnectError).code).toBe(Code.PermissionDenied);
+    const { ttlMs } = await gw.listTools({}, bearer(viewer.accessToken));
+    expect((await asked()) - before).toBe(2);
+    expect(ttlMs).toBeGreaterThan(0);
+    // A missing ticket is not a refusal of the tool: the list stays held.
+    await gw
+      .callTool(
+        { name: "get_ticket", argumentsJson: JSON.stringify({ ticket_id: 99999999 }) },
+        bearer(viewer.accessToken),
+      )
+      .catch(() => undefined);
+    await gw.listTools({}, bearer(viewer.accessToken));
+    expect((await asked()) - before).toBe(2);
   });
 
   it("bad input maps to invalid_argument, unknown tools and tickets to not_found", async () => {
