@@ -104,7 +104,10 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   };
   const { throttles, loginThrottle } = createThrottles(db, config, logger);
   // One dummy hash for both doors, as one login throttle: AuthService.Login and the OAuth login page.
-  const dummyHash = await createDummyHash();
+  // Made while the rest starts (one scrypt, ~150 ms, on every start's path before); a login for an
+  // unknown email in the first moments waits for it, so its cost still matches a wrong password's.
+  const dummyHash = createDummyHash();
+  dummyHash.catch(() => undefined); // a login that needs it reports the failure
   let ownUrl: string | undefined;
   const authorizationServer = await startOAuth({
     ...started,
@@ -158,7 +161,7 @@ async function startThrottles(parts: IdentityParts): Promise<void> {
 function identityOf(
   parts: IdentityParts,
   loginThrottle: LoginThrottle,
-  dummyHash: string,
+  dummyHash: Promise<string>,
 ): Omit<Identity, "listeningAt"> {
   const { db, config, logger, keyRing, revocations, users, authorizationServer } = parts;
   const { sessions, revoke, feed } = revocations;

@@ -12,7 +12,7 @@ export interface LoginDeps {
   /** Opens the login session: a grant of the provider, with its tokens. */
   readonly sessions: Pick<FirstPartySessions, "open">;
   /** Compared against when the email is unknown, so both failures cost the same (see password-hash.ts). */
-  readonly dummyHash: string;
+  readonly dummyHash: Promise<string>;
   readonly logger: Logger;
 }
 
@@ -47,7 +47,7 @@ export function createLogin(deps: LoginDeps): Login {
     if (delay > 0) await sleep(delay);
 
     const user = await deps.users.findByEmail(email);
-    const matches = await verifyPassword(password, user?.passwordHash ?? deps.dummyHash);
+    const matches = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
     // Checked again after hashing: a burst of concurrent guesses all pass the first check before
     // any of them has failed (scrypt takes ~100 ms). Only attempts that finish under the limit get
     // an answer, so a burst learns at most as many answers as the limit allows — and a right

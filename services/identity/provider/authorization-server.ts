@@ -40,7 +40,7 @@ export interface AuthorizationServerDeps {
   readonly revoke: RevokeSession;
   /** The login throttle AuthService.Login uses: one budget of guesses whichever door they use. */
   readonly loginThrottle: LoginThrottle;
-  readonly dummyHash: string;
+  readonly dummyHash: Promise<string>;
   readonly serviceGrants: Omit<ServiceGrantDeps, "logger" | "resources">;
   readonly resources: ResourceServers;
   /** The identity service's own address once it listens: AuthService.Refresh posts to its token endpoint. */

@@ -31,7 +31,7 @@ export function startOAuth(options: {
   readonly verifier: TokenVerifier;
   readonly revocations: Revocations;
   readonly loginThrottle: LoginThrottle;
-  readonly dummyHash: string;
+  readonly dummyHash: Promise<string>;
   readonly windows: WindowFactory;
   readonly ownUrl: () => string | undefined;
   readonly testOptions: AuthorizationServerTestOptions | undefined;

@@ -17,7 +17,7 @@ export type CredentialCheck =
 export function createCredentialCheck(deps: {
   users: UserStore;
   throttle: LoginThrottle;
-  dummyHash: string;
+  dummyHash: Promise<string>;
   logger: Logger;
 }) {
   const { logger } = deps;
@@ -43,7 +43,7 @@ export function createCredentialCheck(deps: {
     const delay = deps.throttle.delayMs(email);
     if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
     const user = await deps.users.findByEmail(email);
-    const matches = await verifyPassword(password, user?.passwordHash ?? deps.dummyHash);
+    const matches = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
     const late = throttled(email, address);
     if (late) return late;
     if (!user || !matches) {
