@@ -4,7 +4,6 @@
 // and prints"). The command-line tools run the same way (`node scripts/start.mjs <program>
 // [arguments…]`: `npm run login`, `npm run audit`, `npm run rotate-keys`), through the tree's one
 // entry point, services/stack/run.js.
-import module from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { compiledTree } from "./compiled-tree.mjs";
@@ -33,13 +32,6 @@ try {
   process.exit(2);
 }
 
-// V8's compiled code for the tree, kept beside it (Node's compile cache, Node ≥ 22.1): a start after
-// the first loads the services' modules without compiling them again. Every process the runner
-// starts inherits the directory through NODE_COMPILE_CACHE; a directory the user set wins.
-if (typeof module.enableCompileCache === "function") {
-  process.env.NODE_COMPILE_CACHE ||= join(tree, ".compile-cache");
-  module.enableCompileCache(process.env.NODE_COMPILE_CACHE);
-}
 // run.js sees the arguments as the tree's entry point is given them: `<program> [arguments…]`.
 const entry = join(tree, "services", "stack", "run.js");
 process.argv.splice(1, 1, entry);
