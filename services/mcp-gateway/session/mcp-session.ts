@@ -117,7 +117,7 @@ export class McpSession {
   private connecting: Promise<Connection> | undefined;
   private subject: TokenSubject;
   /** The last tool list, while it may be reused. */
-  private listed: { readonly tools: ListedTools } | undefined;
+  private listed: ListedTools | undefined;
   /** Moved on by `forgetTools`: a list asked for across a move is not held. */
   private listGeneration = 0;
   private inFlight = 0;
@@ -156,16 +156,16 @@ export class McpSession {
    * list a `ttlMs` (`cacheScope: "private"`: this principal only); the list is held here for that
    * long from when it was asked for, so a repeat costs no request to the server, and the caller is
    * told what is left of it (docs/mcp-gateway.md, "Tool lists"). A list is asked for afresh once
-   * it has expired, when the principal's scopes change, and on a new connection.
+   * it has expired, and after `forgetTools`.
    */
   async listTools(signal?: AbortSignal, timeoutMs?: number): Promise<ListedTools> {
     const held = this.listed;
-    if (held && held.tools.freshUntil > Date.now()) return held.tools;
+    if (held && held.freshUntil > Date.now()) return held;
     const generation = this.listGeneration;
     const tools = await mcpClientRequest("tools/list", undefined, () => this.askForTools(signal, timeoutMs));
     // Scopes changed, a new connection, or a refusal while it was asked for: answered, not held.
     if (generation !== this.listGeneration) return { tools: tools.tools, freshUntil: Date.now() };
-    if (tools.freshUntil > Date.now()) this.listed = { tools };
+    if (tools.freshUntil > Date.now()) this.listed = tools;
     return tools;
   }
 
