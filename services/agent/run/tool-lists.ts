@@ -3,10 +3,10 @@ import type { ToolDefinition } from "#kit/model/index.js";
 
 /**
  * Tool lists a caller may use again without asking the gateway (docs/agent.md, "Run";
- * docs/mcp-gateway.md, "Tool lists"): the gateway says for how long (`ttl_ms`: what is left of the MCP server's `ttlMs` for that caller's
- * list), and a list is only ever reused for the same login session, user, agent and scopes — the
- * verified principal's, never anything the request says. The MCP server still authorizes every
- * call; a list is what the model is offered, not a permission.
+ * docs/mcp-gateway.md, "Tool lists"): the gateway says for how long (`ttl_ms`: what is left of the
+ * MCP server's `ttlMs` for that caller's list), and a list is only ever reused for the same login
+ * session, user, agent and scopes — the verified principal's, never anything the request says.
+ * The MCP server still authorizes every call; a list is what the model is offered, not a permission.
  */
 export interface ToolLists {
   /** The list held for this caller and agent, while it may be reused. */
