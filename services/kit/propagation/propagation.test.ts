@@ -107,7 +107,7 @@ describe("identity propagation A → B → C", () => {
       expect(new Set(r.unary.hops.map((h) => h.traceId))).toEqual(new Set([r.traceId]));
     }
     expect(wrong).toBe(0);
-  });
+  }, 180_000); // generous: 600 calls across three servers on a busy 2-core machine (CI at load 10 took > 30 s)
 
   it("a call without a token is refused at A with unauthenticated, and nothing runs downstream", async () => {
     const client = createClient(
