@@ -4,19 +4,21 @@ import { benchFootprint } from "./footprint.bench.js";
 import { benchGatewayOverhead } from "./gateway-overhead.bench.js";
 import { benchMcp } from "./mcp.bench.js";
 import { benchMcpAuthOverhead } from "./mcp-auth-overhead.bench.js";
+import { benchMcpWrites } from "./mcp-writes.bench.js";
 import { benchPlanner } from "./planner.bench.js";
 import { benchRevocation } from "./revocation.bench.js";
 import { benchServiceCredential } from "./service-credential.bench.js";
 
 /**
  * `npm run bench [-- name …]`: prints the figures the product is held to (docs/performance.md).
- * With names, runs only those benches (`auth`, `mcp-auth`, `mcp`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`,
+ * With names, runs only those benches (`auth`, `mcp-auth`, `mcp`, `mcp-writes`, `service-credential`, `gateway`, `chain`, `revocation`, `planner`,
  * `footprint`).
  */
 const BENCHES: Record<string, (iterations: number) => Promise<void>> = {
   auth: benchAuthOverhead,
   "mcp-auth": benchMcpAuthOverhead,
   mcp: benchMcp,
+  "mcp-writes": () => benchMcpWrites(),
   "service-credential": benchServiceCredential,
   gateway: benchGatewayOverhead,
   chain: () => benchChain(),

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { callAttributes, currentCallScope } from "#kit/propagation/index.js";
 import { DURATION_BUCKETS, type ServiceTelemetry, tracerFor } from "#kit/telemetry/index.js";
@@ -190,7 +190,8 @@ export function withToolSpans(run: ToolRunner, tools: KnownTools): ToolRunner {
 
 /**
  * The audit recorder with an `audit.record` span per row written (in the trace the row stores) and
- * the tool-call metrics, counted as the row is written.
+ * the tool-call metrics, counted as the row is written — for a row appended within a change's
+ * transaction, as it is sent (it commits with the change, or the call fails).
  */
 export function withAuditTelemetry(
   audit: AuditRecorder,
@@ -198,36 +199,53 @@ export function withAuditTelemetry(
   tools: KnownTools,
 ): AuditRecorder {
   const metrics = mcpServerMetrics(telemetry);
-  const traced = async (entry: AuditEntry, write: () => Promise<void>) => {
-    const tool = tools.has(entry.tool) ? entry.tool : "unknown";
-    const span = tracerFor(telemetry.service).startSpan("audit.record", {
+  const known = (entry: AuditEntry) => (tools.has(entry.tool) ? entry.tool : "unknown");
+  const startSpan = (entry: AuditEntry) =>
+    tracerFor(telemetry.service).startSpan("audit.record", {
       kind: SpanKind.INTERNAL,
       attributes: {
-        "gen_ai.tool.name": tool,
+        "gen_ai.tool.name": known(entry),
         "support_ext.audit.outcome": entry.outcome,
         ...(entry.errorCode ? { "support_ext.audit.error_code": entry.errorCode } : {}),
         ...callAttributes(),
       },
     });
-    try {
-      await context.with(trace.setSpan(context.active(), span), write);
-    } catch (err) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: "audit row not written" });
-      throw err;
-    } finally {
-      span.end();
-    }
+  const failed = (span: Span) =>
+    span.setStatus({ code: SpanStatusCode.ERROR, message: "audit row not written" });
+  const count = (entry: AuditEntry) => {
     const errorCode =
       entry.errorCode && /^[a-z_]{1,40}$/.test(entry.errorCode)
         ? entry.errorCode
         : entry.errorCode
           ? "other"
           : "";
-    metrics.toolCalls.inc({ tool, outcome: entry.outcome, error_code: errorCode });
-    metrics.toolSeconds.observe({ tool }, entry.durationMs / 1000);
+    metrics.toolCalls.inc({ tool: known(entry), outcome: entry.outcome, error_code: errorCode });
+    metrics.toolSeconds.observe({ tool: known(entry) }, entry.durationMs / 1000);
   };
   return {
-    record: (entry) => traced(entry, () => audit.record(entry)),
-    within: (tx, entry) => traced(entry, () => audit.within(tx, entry)),
+    async record(entry) {
+      const span = startSpan(entry);
+      try {
+        await context.with(trace.setSpan(context.active(), span), () => audit.record(entry));
+      } catch (err) {
+        failed(span);
+        throw err;
+      } finally {
+        span.end();
+      }
+      count(entry);
+    },
+    within(tx, entry) {
+      const span = startSpan(entry);
+      try {
+        context.with(trace.setSpan(context.active(), span), () => audit.within(tx, entry));
+      } catch (err) {
+        failed(span);
+        throw err;
+      } finally {
+        span.end();
+      }
+      count(entry);
+    },
   };
 }

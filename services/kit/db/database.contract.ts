@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MigrationError } from "./migrate.js";
 import { type OpenDatabaseOptions, openDatabase } from "./open-database.js";
-import type { Database, Migration } from "./types.js";
+import { queryWhileThisProcessIsBlocked } from "./testing/query-while-blocked.js";
+import type { Database, Migration, Transaction } from "./types.js";
 
 /**
  * One behavioural suite run against every back end (`pglite-database.test.ts`, `pg-database.test.ts`),
@@ -131,8 +132,10 @@ export function databaseContract(makeHarness: () => BackendHarness): void {
 
   describe("queries and transactions", { timeout: 60_000 }, () => {
     let db: Database;
+    let target: Target;
     beforeAll(async () => {
-      db = await open(await harness.freshTarget(), [
+      target = await harness.freshTarget();
+      db = await open(target, [
         m1,
         {
           id: "0002_counter",
@@ -194,6 +197,80 @@ export function databaseContract(makeHarness: () => BackendHarness): void {
       const { rows } = await db.query<{ c: number }>("SELECT count(*) AS c FROM notes WHERE body = 's1'");
       expect(rows[0]?.c).toBe(0);
     });
+
+    it("run statements sent unawaited in the order issued, and commit them with the transaction", async () => {
+      const seen = await db.transaction(async (tx) => {
+        tx.send("INSERT INTO notes (body) VALUES ($1)", ["sent-1"]);
+        tx.send("UPDATE notes SET body = $2 WHERE body = $1", ["sent-1", "sent-2"]);
+        // A query waits for what was sent before it, and sees it.
+        const { rows } = await tx.query<{ body: string }>("SELECT body FROM notes WHERE body LIKE 'sent-%'");
+        tx.send("INSERT INTO notes (body) VALUES ($1)", ["sent-3"]);
+        return rows.map((r) => r.body);
+      });
+      expect(seen).toEqual(["sent-2"]);
+      const { rows } = await db.query<{ body: string }>(
+        "SELECT body FROM notes WHERE body LIKE 'sent-%' ORDER BY id",
+      );
+      expect(rows.map((r) => r.body)).toEqual(["sent-2", "sent-3"]);
+    });
+
+    it("roll everything back when a statement sent unawaited fails, and reject with its error", async () => {
+      const failure = await db
+        .transaction(async (tx) => {
+          await tx.query("INSERT INTO notes (body) VALUES ('before-failed-send')");
+          tx.send("INSERT INTO no_such_table VALUES ($1)", ["x"]);
+          tx.send("INSERT INTO notes (body) VALUES ('after-failed-send')");
+          return "looks fine";
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        );
+      expect(failure?.message).toMatch(/no_such_table/);
+      const { rows } = await db.query<{ c: number }>(
+        "SELECT count(*) AS c FROM notes WHERE body LIKE '%failed-send'",
+      );
+      expect(rows[0]?.c).toBe(0);
+    });
+
+    it("refuse to send a parameter that is not plain, or after the body returned, before sending anything", async () => {
+      await expect(
+        db.transaction(async (tx) => {
+          tx.send("INSERT INTO notes (body) VALUES ('plain-first')");
+          tx.send("INSERT INTO kv (k, at) VALUES ($1, $2)", ["not-plain", new Date() as unknown as string]);
+        }),
+      ).rejects.toThrow(/parameter \$2 is object; only text, numbers, booleans and null/);
+      const { rows } = await db.query<{ c: number }>(
+        "SELECT (SELECT count(*) FROM notes WHERE body = 'plain-first') + (SELECT count(*) FROM kv WHERE k = 'not-plain') AS c",
+      );
+      expect(rows[0]?.c).toBe(0);
+      let escaped: Transaction | undefined;
+      await db.transaction(async (tx) => {
+        escaped = tx;
+      });
+      expect(() => escaped?.send("INSERT INTO notes (body) VALUES ('too-late')")).toThrow(
+        /Transaction is closed/,
+      );
+    });
+
+    it.runIf(harness.kind === "postgres")(
+      "commit with no answer read by this process: BEGIN, the statements sent and the COMMIT go out together",
+      async () => {
+        await db.query("SELECT 1"); // a connection waiting in the pool: taking it needs no round trip
+        const committed = db.transaction(async (tx) => {
+          tx.send("INSERT INTO notes (body) VALUES ($1)", ["sent-while-blocked"]);
+        });
+        // The body returns without waiting for any answer, and the COMMIT is written behind it.
+        await new Promise((r) => setImmediate(r));
+        // Meanwhile this process stands still: the server commits on its own, or not at all.
+        const rows = queryWhileThisProcessIsBlocked(
+          { databaseUrl: target.databaseUrl ?? "", schema: target.schema ?? "" },
+          "SELECT count(*) = 1 AS committed FROM notes WHERE body = 'sent-while-blocked'",
+        );
+        expect(rows).toEqual([{ committed: true }]);
+        await committed;
+      },
+    );
 
     it("keep uncommitted rows invisible to concurrent queries", async () => {
       const writer = db.transaction(async (tx) => {

@@ -13,4 +13,12 @@ export type { OpenDatabaseOptions } from "./open-database.js";
 export { openDatabase } from "./open-database.js";
 export { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 export { toSchemaName } from "./schema-name.js";
-export type { Database, DatabaseLogger, Migration, Queryable, QueryResult } from "./types.js";
+export type {
+  Database,
+  DatabaseLogger,
+  Migration,
+  PlainParam,
+  Queryable,
+  QueryResult,
+  Transaction,
+} from "./types.js";

@@ -2,10 +2,10 @@ import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { createPgListen } from "./pg-listen.js";
 import { CONNECT_TIMEOUT_MS, createPgPool, type PgPool } from "./pg-pool.js";
 import { isStatementOutOfStep, runStatement } from "./pg-statement.js";
-import { normaliseResult, transactionQueryable, withPgTransaction } from "./pg-transaction.js";
+import { normaliseResult, pgTransaction, withPgTransaction } from "./pg-transaction.js";
 import { parseDatabaseUrl, removeKnownSecrets } from "./redact.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
-import type { Database, DatabaseLogger, Queryable } from "./types.js";
+import type { Database, DatabaseLogger, Transaction } from "./types.js";
 
 /** The PostgreSQL back end, plus the script hook the migrator uses. */
 export type PgDatabase = Database & ScriptRunner;
@@ -71,21 +71,21 @@ function pgDatabase({ pool, connect }: PgPool, listeners: ReturnType<typeof crea
       }
     },
 
-    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
       assertOutsideTransaction(db, "transaction");
-      return withPgTransaction(connect, (client, isOpen, broken) =>
-        runInTransactionScope(db, () => fn(transactionQueryable(client, isOpen, broken))),
+      return withPgTransaction(connect, (handle) =>
+        runInTransactionScope(db, () => fn(pgTransaction(handle))),
       );
     },
 
     scriptTransaction<T>(fn: (tx: ScriptTransaction) => Promise<T>): Promise<T> {
-      return withPgTransaction(connect, (client, isOpen, broken) => {
-        const tx = transactionQueryable(client, isOpen, broken);
+      return withPgTransaction(connect, (handle) => {
+        const tx = pgTransaction(handle);
         return fn({
           query: tx.query,
           // No parameters → simple query protocol, which accepts several statements.
           exec: async (sql) => {
-            await client.query(sql);
+            await handle.client.query(sql);
           },
         });
       });
@@ -127,7 +127,7 @@ async function queryOnce<R extends Record<string, unknown>>(
 }
 
 async function createSchema({ connect }: PgPool, schema: string): Promise<void> {
-  await withPgTransaction(connect, async (client) => {
+  await withPgTransaction(connect, async ({ client }) => {
     // Two replicas may create the schema at the same moment; IF NOT EXISTS alone still races.
     await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
       `support-ext:schema:${schema}`,

@@ -32,6 +32,19 @@ function statementName(sql: string): string | undefined {
   return name;
 }
 
+/** How `runStatement` reads a statement's answer. */
+export interface StatementOptions {
+  /**
+   * Every column as the text the server sent, through no type parser (none can then fail on a value
+   * the server already wrote, as the int8 parser does past 2^53): for a statement whose rows are
+   * not read (`Transaction.send`).
+   */
+  readonly rawRows?: boolean;
+}
+
+/** Column text as it came: no parser for any type. */
+const RAW_TYPES = { getTypeParser: () => (text: string) => text };
+
 /**
  * Runs `sql` on `client` as `pgStatement` says, and calls `broken` when the connection must not be
  * used again: anything but an SQL error (a lost socket; a value that failed to convert after the
@@ -43,10 +56,11 @@ export async function runStatement(
   sql: string,
   params: readonly unknown[] | undefined,
   broken: (err: Error) => void,
+  options: StatementOptions = {},
 ): Promise<pg.QueryResult> {
   const statement = pgStatement(sql, params);
   try {
-    return await client.query(statement);
+    return await client.query(options.rawRows ? { ...statement, types: RAW_TYPES } : statement);
   } catch (err) {
     if (!(err instanceof pg.DatabaseError)) broken(err instanceof Error ? err : new Error(String(err)));
     else if (isStatementOutOfStep(err)) {

@@ -1,11 +1,12 @@
 import { mkdir, rm } from "node:fs/promises";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGlite, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
 import { assertChannelName } from "./listen.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { type InitdbTemplate, isNewDataDir, sharedInitdbTemplate } from "./pglite-initdb-template.js";
+import { assertPlainParams } from "./plain-params.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./tx-guard.js";
 import { OID, parseDate, parseInt8 } from "./type-parsers.js";
-import type { Database, Queryable, QueryResult } from "./types.js";
+import type { Database, PlainParam, QueryResult, Transaction } from "./types.js";
 
 /** The PGlite back end, plus the script hook the migrator uses. */
 export type PgliteDatabase = Database & ScriptRunner;
@@ -46,9 +47,9 @@ export async function openPgliteDatabase(
       return normalise<R>(await pg.query(sql, params ? [...params] : undefined));
     },
 
-    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
       assertOutsideTransaction(db, "transaction");
-      return pg.transaction((tx) => runInTransactionScope(db, () => fn(wrapTransaction(tx))));
+      return pg.transaction((tx) => runInTransactionScope(db, () => runBody(tx, fn)));
     },
 
     scriptTransaction<T>(fn: (tx: ScriptTransaction) => Promise<T>): Promise<T> {
@@ -119,10 +120,55 @@ async function createPglite(dir: string, template: InitdbTemplate): Promise<PGli
   }
 }
 
-function wrapTransaction(tx: Transaction): Queryable {
+/** `fn` on the kit's `Transaction` over `tx`; what it sent unawaited runs before PGlite commits. */
+async function runBody<T>(tx: PgliteTransaction, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  const wrapped = wrapTransaction(tx);
+  const value = await fn(wrapped).catch(async (err: unknown) => {
+    // The body's error is the one to report; what it sent has run (or failed) by then.
+    await wrapped.finish().catch(() => undefined);
+    throw err;
+  });
+  // A sent statement that failed rejects here, and PGlite rolls the transaction back.
+  await wrapped.finish();
+  return value;
+}
+
+/**
+ * The kit's `Transaction` over PGlite's. One connection runs one statement at a time, so `send`
+ * queues its statement behind the ones sent before it and `query` waits for them, keeping the order
+ * they were issued in. `finish` ends the body's use of it (as on PostgreSQL, nothing is run after
+ * the body returned) and settles when all sent statements have run, rejecting with the first that
+ * failed.
+ */
+function wrapTransaction(tx: PgliteTransaction): Transaction & { finish(): Promise<void> } {
+  let sent: Promise<void> = Promise.resolve();
+  let failed: { readonly err: unknown } | undefined;
+  let ended = false;
+  const run = (sql: string, params?: readonly unknown[]) => tx.query(sql, params ? [...params] : undefined);
+  const assertOpen = () => {
+    if (ended) throw new Error("Transaction is closed");
+  };
   return {
     async query<R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      return normalise<R>(await tx.query(sql, params ? [...params] : undefined));
+      assertOpen();
+      // After a failed send, the statement runs and meets PostgreSQL's "transaction is aborted".
+      await sent.catch(() => undefined);
+      return normalise<R>(await run(sql, params));
+    },
+    send(sql: string, params?: readonly PlainParam[]) {
+      assertPlainParams(params);
+      assertOpen();
+      sent = sent.then(async () => {
+        if (failed) return;
+        await run(sql, params).catch((err: unknown) => {
+          failed = { err };
+        });
+      });
+    },
+    async finish() {
+      ended = true;
+      await sent;
+      if (failed) throw failed.err;
     },
   };
 }

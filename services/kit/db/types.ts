@@ -33,6 +33,24 @@ export interface Queryable {
   ): Promise<QueryResult<R>>;
 }
 
+/** A parameter of `Transaction.send`: a value the driver cannot fail to encode. */
+export type PlainParam = string | number | boolean | null;
+
+/** The `tx` a transaction's body gets. */
+export interface Transaction extends Queryable {
+  /**
+   * Sends `sql` now, behind whatever this transaction has in flight, without waiting for its answer:
+   * the statements after it and the COMMIT follow it on the connection with no round trip between
+   * (PostgreSQL's pipelining, docs/architecture.md, "Data"). For the last statements of a change,
+   * whose results the body does not need: an UPDATE whose row is known, an append. Its rows are not
+   * read. If it fails, the database aborts the transaction: the COMMIT rolls it back, and
+   * `transaction()` rejects with this statement's error. Parameters are plain values (text — JSON as
+   * text —, numbers, booleans, null), so none can fail to encode and leave the statement unsent;
+   * anything else throws here, before anything is sent.
+   */
+  send(sql: string, params?: readonly PlainParam[]): void;
+}
+
 export interface Database extends Queryable {
   readonly kind: "pglite" | "postgres";
   /**
@@ -40,8 +58,9 @@ export interface Database extends Queryable {
    * calling this database's `query`/`transaction` from inside `fn` throws, because on PGlite (one
    * connection) it would wait for the transaction that is waiting for it, i.e. hang forever.
    * Transactions do not nest. COMMIT of a transaction that hit an SQL error (swallowed by `fn`) rejects.
+   * BEGIN is not waited for: it goes out with the body's first statement.
    */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Round-trip time in milliseconds of `SELECT 1` (for health checks). */
   ping(): Promise<number>;
   /**

@@ -1,5 +1,5 @@
 import { actingAgent, actorChain, type Principal } from "#kit/auth/index.js";
-import type { Database, Queryable } from "#kit/db/index.js";
+import type { Database, Transaction } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { type AuditEntry, type AuditOutcome, appendAuditEntry } from "../data/audit-log.js";
 import { createGroupCommit } from "./group-commit.js";
@@ -62,11 +62,13 @@ export function auditEntry(
 
 /**
  * Writes audit rows, each appended to the hash chain; `within` joins a caller's transaction so a
- * change and its row commit together (and the chain's head stays locked until they do).
+ * change and its row commit together (and the chain's head stays locked until they do). Its append
+ * is sent unawaited, right before the COMMIT (`appendAuditEntry`): a refused append rejects the
+ * caller's transaction.
  */
 export interface AuditRecorder {
   record(entry: AuditEntry): Promise<void>;
-  within(tx: Queryable, entry: AuditEntry): Promise<void>;
+  within(tx: Transaction, entry: AuditEntry): void;
 }
 
 /** `appended` runs after each row is appended (the checkpointer counts rows towards its next checkpoint). */
@@ -88,8 +90,8 @@ export function createAuditRecorder(
         throw err;
       }
     },
-    within: async (tx, entry) => {
-      await appendAuditEntry(tx, entry);
+    within: (tx, entry) => {
+      appendAuditEntry(tx, entry);
       // Counted before the caller commits: a rolled-back row only brings the next checkpoint closer.
       appended();
     },

@@ -62,7 +62,7 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("audit chain appender on $
     expect(transactions()).toBe(1);
 
     // A ticket change appends its row in its own transaction: the head moves under the appender.
-    await test.db.transaction((tx) => appendAuditEntry(tx, entry("ticket_change")));
+    await test.db.transaction(async (tx) => appendAuditEntry(tx, entry("ticket_change")));
     await append([entry("after_other")]);
     // The one-statement attempt wrote nothing (the head had moved); the rows were locked in.
     expect(transactions()).toBe(2);

@@ -36,14 +36,15 @@ export async function readAuditHead(q: Queryable): Promise<AuditHead> {
   return head;
 }
 
-const HEAD_MISSING = "audit_head has no row: the audit chain's head was removed";
+/** Why nothing is appended to a chain without a head row. */
+export const HEAD_MISSING = "audit_head has no row: the audit chain's head was removed";
+/** Why nothing is appended to a chain whose head has no hash. */
+export const HEAD_UNSEALED =
+  "audit_head.hash is NULL: the chain is unsealed and nothing is appended to it (npm run audit -- --verify; docs/mcp-server.md)";
 
 /** Why nothing can be appended to a chain whose head is `head` (missing, or without a hash). */
 export function appendRefused(head: AuditHead | undefined): Error {
-  if (!head) return new Error(HEAD_MISSING);
-  return new Error(
-    "audit_head.hash is NULL: the chain is unsealed and nothing is appended to it (npm run audit -- --verify; docs/mcp-server.md)",
-  );
+  return new Error(head ? HEAD_UNSEALED : HEAD_MISSING);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Queryable } from "#kit/db/index.js";
+import type { PlainParam, Queryable, Transaction } from "#kit/db/index.js";
 import {
   type ChainedContent,
   chainedTextAroundPosition,
@@ -6,7 +6,7 @@ import {
   OPTIONAL_CHAINED_COLUMNS,
   REQUIRED_CHAINED_COLUMNS,
 } from "../audit/chain-hash.js";
-import { appendRefused, lockAuditHead, readAuditHeadOrUndefined } from "./audit-head.js";
+import { HEAD_MISSING, HEAD_UNSEALED, lockAuditHead } from "./audit-head.js";
 import { Where } from "./where.js";
 
 export type AuditOutcome = "ok" | "error" | "refused";
@@ -51,33 +51,43 @@ export interface ChainPosition {
 
 /**
  * Appends one row to the hash chain inside `tx` (a ticket change and its row commit together), in
- * one statement: it locks the head, takes the row's id and seq under the lock, hashes the row onto
- * the head — SHA-256 of the head's hash ‖ the text `chainHash` covers, which this process cut
- * around the id and seq (audit/chain-hash.ts `chainedTextAroundPosition`), so the database computes
- * exactly the hash `npm run audit -- --verify` recomputes — inserts it and moves the head. The head
- * stays locked until `tx` ends, as with `appendAuditEntries`, but no round trip to this process
- * happens while it is: every write in every process waits for the head, and holds it now for this
- * statement and the COMMIT only (docs/mcp-server.md, "Tamper evidence (hash chain)").
+ * one statement sent unawaited with the COMMIT behind it (kit/db `Transaction.send`): it locks the
+ * head, takes the row's id and seq under the lock, hashes the row onto the head — SHA-256 of the
+ * head's hash ‖ the text `chainHash` covers, which this process cut around the id and seq
+ * (audit/chain-hash.ts `chainedTextAroundPosition`), so the database computes exactly the hash
+ * `npm run audit -- --verify` recomputes — inserts it and moves the head. The head stays locked
+ * until `tx` ends, as with `appendAuditEntries`, but no answer comes back to this process while it
+ * is: every write in every process waits for the head, and holds it for this statement and the
+ * COMMIT only, both run by the server one after the other (docs/mcp-server.md, "Tamper evidence
+ * (hash chain)"). An append that would write nothing (the head missing or unsealed), or a row id
+ * past 2^53 − 1 that readers could not read (kit/db), fails in the database, which aborts `tx`:
+ * the transaction rejects with the reason and nothing of it is committed.
  */
-export async function appendAuditEntry(tx: Queryable, e: AuditEntry): Promise<void> {
+export function appendAuditEntry(tx: Transaction, e: AuditEntry): void {
   // id and seq are placeholders here: the statement decides both under the lock.
   const row = chainedContent(e, 0, 0, new Date());
   const text = chainedTextAroundPosition(row);
   const values = rowParams(row, "", "");
-  // The id comes back through the int8 parser, which refuses one past 2^53: the append fails and
-  // its transaction rolls back rather than write a row readers could not read (kit/db).
-  const { rows } = await tx.query<{ seq: number; id: number }>(APPEND_ONE, [
+  tx.send(APPEND_ONE, [
     text.prefix,
     text.middle,
     text.suffix,
-    ...POSITIONED_COLUMNS.map((column) => values[INSERTED_COLUMNS.indexOf(column)]),
+    ...POSITIONED_COLUMNS.map((column) => plainParam(values[INSERTED_COLUMNS.indexOf(column)])),
+    HEAD_UNSEALED,
+    HEAD_MISSING,
+    ID_PAST_SAFE_INTEGER,
   ]);
-  if (rows.length > 0) return;
-  const head = await readAuditHeadOrUndefined(tx);
-  // Sealed again by the time it is read: the statement still saw it unsealed; nothing was written.
-  if (head?.hash)
-    throw new Error("audit append wrote nothing: the chain's head was unsealed during it; try again");
-  throw appendRefused(head);
+}
+
+const ID_PAST_SAFE_INTEGER =
+  'audit_log id past 2^53 - 1: a row its readers could not read is not written (docs/architecture.md, "Data")';
+
+/** A row value as `Transaction.send` takes it: a timestamp as ISO 8601 text, the same instant. */
+function plainParam(value: unknown): PlainParam {
+  if (value instanceof Date) return value.toISOString();
+  if (value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+    return value;
+  throw new TypeError(`audit row value of type ${typeof value}`);
 }
 
 /**
@@ -210,13 +220,17 @@ const POSITIONED_COLUMNS = INSERTED_COLUMNS.filter(
   (c) => c !== "id" && c !== "seq" && c !== "row_hash" && c !== "prev_hash",
 );
 
+/** The first of the three reasons `appendAuditEntry` passes after the row's columns. */
+const REFUSAL_PLACEHOLDER = POSITIONED_COLUMNS.length + 4;
+
 /**
  * `appendAuditEntry`'s statement: one UPDATE moves the head, and is the only access to it, so a
  * writer that waited for the head computes its SET from the head as the writer before it committed
  * it (READ COMMITTED re-evaluates an UPDATE against the newest row). The row's id is taken from the
  * sequence inside the hash ($1–$3: the text around the id and seq) and read back with `currval` in
  * RETURNING, which runs after the row is updated; `prev_hash` keeps the hash moved from
- * (migration 0009). A head without a hash matches nothing: no row.
+ * (migration 0009). A head without a hash matches nothing: no row, and then the last SELECT fails
+ * the statement with the reason (migration 0010), as it does for an id readers could not read.
  */
 const APPEND_ONE = `WITH moved AS (
     UPDATE audit_head SET
@@ -227,13 +241,19 @@ const APPEND_ONE = `WITH moved AS (
         'UTF8')), 'hex')
     WHERE hash IS NOT NULL
     RETURNING seq, hash AS row_hash, prev_hash, currval(pg_get_serial_sequence('audit_log', 'id')) AS id
+  ), appended AS (
+    INSERT INTO audit_log (id, seq, row_hash, prev_hash, ${POSITIONED_COLUMNS.join(", ")})
+    SELECT moved.id, moved.seq, moved.row_hash, moved.prev_hash, ${POSITIONED_COLUMNS.map(
+      (c, i) => `$${i + 4}::${COLUMN_TYPES[c]}`,
+    ).join(", ")}
+      FROM moved
+    RETURNING id
   )
-  INSERT INTO audit_log (id, seq, row_hash, prev_hash, ${POSITIONED_COLUMNS.join(", ")})
-  SELECT moved.id, moved.seq, moved.row_hash, moved.prev_hash, ${POSITIONED_COLUMNS.map(
-    (c, i) => `$${i + 4}::${COLUMN_TYPES[c]}`,
-  ).join(", ")}
-    FROM moved
-  RETURNING seq, id`;
+  SELECT CASE
+    WHEN NOT EXISTS (SELECT 1 FROM appended) THEN audit_append_refused(
+      CASE WHEN EXISTS (SELECT 1 FROM audit_head) THEN $${REFUSAL_PLACEHOLDER}::text ELSE $${REFUSAL_PLACEHOLDER + 1}::text END)
+    WHEN (SELECT id FROM appended) > ${Number.MAX_SAFE_INTEGER} THEN audit_append_refused($${REFUSAL_PLACEHOLDER + 2}::text)
+  END AS refused`;
 
 function chainedContent(e: AuditEntry, id: number, seq: number, at: Date): ChainedContent {
   return {

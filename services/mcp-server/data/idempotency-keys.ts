@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Database, Queryable } from "#kit/db/index.js";
+import type { Database, Queryable, Transaction } from "#kit/db/index.js";
 import { canonicalJson } from "../audit/canonical-json.js";
 
 /** How long a key answers repeats (docs/mcp-server.md, "Idempotency keys"). */
@@ -85,9 +85,12 @@ export async function claimKey(
   return toStored(row);
 }
 
-/** Stores the answer of the call that claimed the key, in the same transaction as its change. */
-export async function completeKey(tx: Queryable, call: KeyedCall, result: unknown): Promise<void> {
-  await tx.query("UPDATE idempotency_keys SET result = $3 WHERE user_id = $1 AND key = $2", [
+/**
+ * Stores the answer of the call that claimed the key, in the same transaction as its change: sent
+ * unawaited, with the change's audit append and the COMMIT behind it (kit/db `Transaction.send`).
+ */
+export function completeKey(tx: Transaction, call: KeyedCall, result: unknown): void {
+  tx.send("UPDATE idempotency_keys SET result = $3 WHERE user_id = $1 AND key = $2", [
     call.userId,
     call.key,
     JSON.stringify(result),

@@ -185,4 +185,18 @@ export const MIGRATIONS: readonly Migration[] = [
     // the old hash here. Written by that append only; what the chain is, is `seq` and `hash`.
     sql: "ALTER TABLE audit_head ADD COLUMN prev_hash text;",
   },
+  {
+    id: "0010_audit_append_refused",
+    // The append inside a change's transaction is sent with the COMMIT behind it, unawaited
+    // (data/audit-log.ts `appendAuditEntry`): an append that writes nothing must fail in the
+    // database, aborting the transaction, since no answer comes back to check before the COMMIT
+    // runs. The statement calls this, with its reason, when it wrote no row.
+    sql: `
+      CREATE FUNCTION audit_append_refused(reason text) RETURNS boolean
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION USING ERRCODE = 'raise_exception', MESSAGE = reason;
+      END
+      $$;`,
+  },
 ];

@@ -1,9 +1,11 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "#kit/auth/index.js";
+import { queryWhileThisProcessIsBlocked } from "#kit/db/testing/query-while-blocked.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { IDEMPOTENCY_META_KEY } from "#kit/propagation/index.js";
 import { verifyAuditChain } from "../audit/verify-chain.js";
+import { readAuditHead } from "../data/audit-head.js";
 import { appendAuditEntry } from "../data/audit-log.js";
 import { MIGRATIONS } from "../data/migrations.js";
 import { auditEntry } from "../testing/audit-entry.js";
@@ -71,7 +73,7 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("keyed write on $name", (b
         expect(write.pending).toBe(true);
         expect(await headIsFree()).toBe(true);
         // Another writer's row goes in meanwhile, and the keyed write's row lands after it.
-        await test.db.transaction((tx) => appendAuditEntry(tx, row("other_writer")));
+        await test.db.transaction(async (tx) => appendAuditEntry(tx, row("other_writer")));
         await write.commit({ content: [{ type: "text", text: "done" }] });
       } finally {
         // A failed expectation must not leave the transaction (and whatever it locked) open.
@@ -89,6 +91,34 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("keyed write on $name", (b
         [principal.userId, "turn-1:call_0"],
       );
       expect(stored.rows[0]?.result).toEqual({ content: [{ type: "text", text: "done" }] });
+    },
+  );
+
+  it.runIf(backend.name === "postgres")(
+    "holds the chain's head across no answer to this process: the key, the row and the COMMIT go out together",
+    async () => {
+      const before = await readAuditHead(test.db);
+      const write = await openWrite("turn-1:call_1");
+      await write.mutate(
+        async () => "changed",
+        (tx) => appendAuditEntry(tx, row("sent_with_commit")),
+      );
+      const committed = write.commit({ content: [{ type: "text", text: "done" }] });
+      // The tool's answer is in: what follows needs no answer from the database to be sent.
+      await new Promise((r) => setImmediate(r));
+      // This process stands still while another one takes the head: it gets it once the server
+      // has committed the write on its own, with the write's row as the chain's last.
+      const rows = queryWhileThisProcessIsBlocked(
+        test.server ?? { databaseUrl: "", schema: "" },
+        "SET lock_timeout = '20s'; SELECT seq::int AS seq FROM audit_head FOR UPDATE",
+      );
+      await committed;
+      expect(rows).toEqual([{ seq: before.seq + 1 }]);
+      const { rows: last } = await test.db.query<{ tool: string }>(
+        "SELECT tool FROM audit_log WHERE seq = $1",
+        [before.seq + 1],
+      );
+      expect(last[0]?.tool).toBe("sent_with_commit");
     },
   );
 

@@ -1,6 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Principal } from "#kit/auth/index.js";
-import type { Database, Queryable } from "#kit/db/index.js";
+import type { Database, Queryable, Transaction } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { IDEMPOTENCY_META_KEY, isValidIdempotencyKey } from "#kit/propagation/index.js";
 import {
@@ -35,12 +35,13 @@ export type Opened =
  * transaction stays open; `commit` stores the tool's answer under the key, appends the change's
  * audit row and commits all of it together, `abandon` rolls it all back. A tool does nothing but
  * build its answer between the two, so the transaction is held briefly — and the audit chain's
- * head, which every write waits for, only for the append and the commit.
+ * head, which every write waits for, only for the append and the commit, which go out together.
  */
 export interface KeyedWrite {
   /** A transaction is open, waiting for `commit` or `abandon`. */
   readonly pending: boolean;
-  mutate<T>(fn: (tx: Queryable) => Promise<T>, auditOk: (tx: Queryable) => Promise<void>): Promise<T>;
+  /** `auditOk` sends the change's audit row unawaited (kit/db `Transaction.send`). */
+  mutate<T>(fn: (tx: Queryable) => Promise<T>, auditOk: (tx: Transaction) => void): Promise<T>;
   commit(result: CallToolResult): Promise<void>;
   /** After the tool threw: rolls back, and says whether the key had been taken by an earlier call. */
   abandon(err: unknown): Promise<Settled | undefined>;
@@ -113,7 +114,7 @@ function keyedWrite(db: Database, call: KeyedCall): KeyedWrite {
     get pending() {
       return pending;
     },
-    mutate<T>(fn: (tx: Queryable) => Promise<T>, auditOk: (tx: Queryable) => Promise<void>): Promise<T> {
+    mutate<T>(fn: (tx: Queryable) => Promise<T>, auditOk: (tx: Transaction) => void): Promise<T> {
       if (started) return Promise.reject(new Error("a keyed write makes one change"));
       started = true;
       const released = new Promise<CallToolResult>((resolve, reject) => {
@@ -126,12 +127,13 @@ function keyedWrite(db: Database, call: KeyedCall): KeyedWrite {
           const value = await fn(tx);
           pending = true;
           handOut(value);
-          await completeKey(tx, call, await released);
-          // Last, right before the commit: the audit chain's head is locked from here until the
-          // commit, and every write in every process waits for it (docs/mcp-server.md, "Tamper
-          // evidence (hash chain)"). Taken earlier, it was held while the tool built its answer and
-          // the key was completed: under load, for as long as the event loop took to get to both.
-          await auditOk(tx);
+          // The answer under the key, the audit row and the COMMIT go out together, none waited
+          // for. The audit row is last, right before the commit: the chain's head is locked from
+          // its append until the commit, and every write in every process waits for it
+          // (docs/mcp-server.md, "Tamper evidence (hash chain)"). Taken earlier, it was held while
+          // the tool built its answer; waited for, while the event loop got to sending the COMMIT.
+          completeKey(tx, call, await released);
+          auditOk(tx);
         });
         // Before `handOut` this fails the tool's mutate; after it, `commit`/`abandon` report it.
         done.catch(fail);

@@ -75,7 +75,7 @@ function toolContext(
       if (write) return write.mutate(fn, (tx) => audit.within(tx, call.okEntry()));
       const out = await db.transaction(async (tx) => {
         const value = await fn(tx);
-        await audit.within(tx, call.okEntry());
+        audit.within(tx, call.okEntry());
         return value;
       });
       audited.value = true;

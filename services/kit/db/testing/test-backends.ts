@@ -7,6 +7,8 @@ import { type Database, type Migration, openDatabase } from "../index.js";
 /** A migrated database of its own, and how to throw it away. */
 export interface TestDatabase {
   readonly db: Database;
+  /** On PostgreSQL: where it is, for a spec's connection from another process. */
+  readonly server?: { readonly databaseUrl: string; readonly schema: string };
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ const postgres = (databaseUrl: string, { service, migrations }: Schema): TestBac
     const db = await openDatabase({ service, dataDir: "", databaseUrl, schema, migrations });
     return {
       db,
+      server: { databaseUrl, schema },
       async close() {
         try {
           await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -85,7 +85,7 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
   /** Appends `n` audit rows, telling `appended` after each one as the recorder does. */
   const append = async (n: number, appended?: () => void) => {
     for (let i = 0; i < n; i++) {
-      await db.transaction((tx) => appendAuditEntry(tx, entry(++rows)));
+      await db.transaction(async (tx) => appendAuditEntry(tx, entry(++rows)));
       appended?.();
     }
   };

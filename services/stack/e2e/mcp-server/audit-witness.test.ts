@@ -65,7 +65,7 @@ beforeAll(async () => {
   });
   await checkpointer.start();
   for (let i = 1; i <= ROWS; i++) {
-    await original.transaction((tx) =>
+    await original.transaction(async (tx) =>
       appendAuditEntry(tx, {
         userId: `u-${i}`,
         email: `user${i}@company.com`,
