@@ -191,7 +191,7 @@ export function withToolSpans(run: ToolRunner, tools: KnownTools): ToolRunner {
 /**
  * The audit recorder with an `audit.record` span per row written (in the trace the row stores) and
  * the tool-call metrics, counted as the row is written — for a row appended within a change's
- * transaction, as it is sent (it commits with the change, or the call fails).
+ * transaction, once that commits (a refused append is counted once: as the failure it becomes).
  */
 export function withAuditTelemetry(
   audit: AuditRecorder,
@@ -236,6 +236,7 @@ export function withAuditTelemetry(
       count(entry);
     },
     within(tx, entry) {
+      // The span covers sending the row; the call is counted once the row has committed.
       const span = startSpan(entry);
       try {
         context.with(trace.setSpan(context.active(), span), () => audit.within(tx, entry));
@@ -245,7 +246,7 @@ export function withAuditTelemetry(
       } finally {
         span.end();
       }
-      count(entry);
+      tx.afterCommit(() => count(entry));
     },
   };
 }

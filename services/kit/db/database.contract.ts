@@ -253,14 +253,59 @@ export function databaseContract(makeHarness: () => BackendHarness): void {
       );
     });
 
-    it.runIf(harness.kind === "postgres")(
-      "commit with no answer read by this process: BEGIN, the statements sent and the COMMIT go out together",
-      async () => {
-        await db.query("SELECT 1"); // a connection waiting in the pool: taking it needs no round trip
-        const committed = db.transaction(async (tx) => {
-          tx.send("INSERT INTO notes (body) VALUES ($1)", ["sent-while-blocked"]);
+    it("keep the order statements were issued in, queried or sent, even when a query is not awaited", async () => {
+      const order = await db.transaction(async (tx) => {
+        const first = tx.query("INSERT INTO notes (body) VALUES ('order-query')");
+        tx.send("INSERT INTO notes (body) VALUES ('order-send')");
+        await first;
+        const { rows } = await tx.query<{ body: string }>(
+          "SELECT body FROM notes WHERE body LIKE 'order-%' ORDER BY id",
+        );
+        return rows.map((r) => r.body);
+      });
+      expect(order).toEqual(["order-query", "order-send"]);
+    });
+
+    it("run afterCommit hooks once committed, never on a rollback, whatever a hook throws", async () => {
+      const ran: string[] = [];
+      await db.transaction(async (tx) => {
+        tx.afterCommit(() => {
+          throw new Error("a hook's own failure");
         });
-        // The body returns without waiting for any answer, and the COMMIT is written behind it.
+        tx.afterCommit(() => ran.push("committed"));
+        tx.send("INSERT INTO notes (body) VALUES ('hooked')");
+        expect(ran).toEqual([]);
+      });
+      expect(ran).toEqual(["committed"]);
+      await db
+        .transaction(async (tx) => {
+          tx.afterCommit(() => ran.push("rolled back"));
+          tx.send("INSERT INTO no_such_table VALUES (1)");
+        })
+        .catch(() => undefined);
+      await db
+        .transaction(async (tx) => {
+          tx.afterCommit(() => ran.push("thrown"));
+          throw new Error("the body failed");
+        })
+        .catch(() => undefined);
+      expect(ran).toEqual(["committed"]);
+    });
+
+    it.runIf(harness.kind === "postgres")(
+      "commit with no answer read by this process: the statements sent and the COMMIT go out together",
+      async () => {
+        let bodyReturned!: () => void;
+        const returned = new Promise<void>((resolve) => {
+          bodyReturned = resolve;
+        });
+        const committed = db.transaction(async (tx) => {
+          // Its answer comes half a second later, long after this process has stopped reading.
+          tx.send("INSERT INTO notes (body) SELECT $1::text FROM pg_sleep(0.5)", ["sent-while-blocked"]);
+          bodyReturned();
+        });
+        await returned;
+        // The COMMIT is written behind the statement without waiting for its answer.
         await new Promise((r) => setImmediate(r));
         // Meanwhile this process stands still: the server commits on its own, or not at all.
         const rows = queryWhileThisProcessIsBlocked(

@@ -66,8 +66,8 @@ export function createPgPool(settings: PgPoolSettings): PgPool {
     types,
     // Each statement is written as soon as it is issued, without waiting for the answer to the one
     // before (node-postgres' pipelining). A pooled connection runs one caller's statements at a
-    // time, so only a transaction has several in flight: its BEGIN with its first statement, and
-    // its last statements with its COMMIT (pg-transaction.ts).
+    // time, so only a transaction has several in flight: its last statements with its COMMIT
+    // (pg-transaction.ts).
     pipeline: true,
   });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that kills the process.

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { runHooks } from "./commit-hooks.js";
 import { runStatement, type StatementOptions } from "./pg-statement.js";
 import { assertPlainParams } from "./plain-params.js";
 import type { PlainParam, QueryResult, Transaction } from "./types.js";
@@ -12,6 +13,8 @@ export interface PgTransactionHandle {
   broken(err: Error): void;
   /** A statement sent without being waited for: the COMMIT waits for it, and fails with it. */
   sent(statement: Promise<unknown>): void;
+  /** `fn` is run once the COMMIT succeeded. */
+  afterCommit(fn: () => void): void;
 }
 
 /**
@@ -19,9 +22,10 @@ export interface PgTransactionHandle {
  * body found broken is destroyed however the transaction ended (its body may have caught the error),
  * never handed to the next caller.
  *
- * The pool's connections pipeline (pg-pool.ts): BEGIN is sent and not waited for, so the body's
- * first statement follows it at once, and the COMMIT follows the statements the body sent without
- * waiting (`Transaction.send`), so a transaction costs no round trip of its own.
+ * The pool's connections pipeline (pg-pool.ts): the COMMIT follows the statements the body sent
+ * without waiting (`Transaction.send`) with no round trip between. BEGIN is waited for: a BEGIN the
+ * server refused (a cancel landing on it) would leave every statement behind it committing on its
+ * own, a change without its audit row among them.
  */
 export async function withPgTransaction<T>(
   connect: () => Promise<pg.PoolClient>,
@@ -31,6 +35,7 @@ export async function withPgTransaction<T>(
   let open = true;
   let brokenBy: Error | undefined;
   const unawaited: Promise<unknown>[] = [];
+  const committedHooks: (() => void)[] = [];
   const handle: PgTransactionHandle = {
     client,
     isOpen: () => open,
@@ -42,9 +47,12 @@ export async function withPgTransaction<T>(
       statement.catch(() => undefined);
       unawaited.push(statement);
     },
+    afterCommit: (fn) => {
+      committedHooks.push(fn);
+    },
   };
-  handle.sent(client.query("BEGIN"));
   try {
+    await client.query("BEGIN");
     const result = await fn(handle);
     open = false;
     const committing = client.query("COMMIT");
@@ -56,6 +64,8 @@ export async function withPgTransaction<T>(
       // back; it cannot have committed: a sent statement's parameters cannot fail to encode
       // (plain-params.ts) and its rows are not parsed (`rawRows`).
       if (commit.command !== "ROLLBACK") {
+        // This process and the server disagree about the connection: it goes, not back to the pool.
+        brokenBy ??= failed;
         throw new Error(
           `a statement sent in this transaction failed in this process, yet its COMMIT was accepted: ${failed.message}`,
         );
@@ -68,6 +78,7 @@ export async function withPgTransaction<T>(
       throw new Error("transaction was aborted by an earlier error and has been rolled back");
     }
     client.release(brokenBy);
+    runHooks(committedHooks);
     return result;
   } catch (err) {
     open = false;
@@ -108,6 +119,10 @@ export function pgTransaction(handle: PgTransactionHandle): Transaction {
     send(sql: string, params?: readonly PlainParam[]) {
       assertPlainParams(params);
       handle.sent(run(sql, params, { rawRows: true }));
+    },
+    afterCommit(fn: () => void) {
+      if (!isOpen()) throw new Error("Transaction is closed");
+      handle.afterCommit(fn);
     },
   };
 }

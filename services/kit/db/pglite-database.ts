@@ -1,5 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { PGlite, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
+import { runHooks } from "./commit-hooks.js";
 import { assertChannelName } from "./listen.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
 import { type InitdbTemplate, isNewDataDir, sharedInitdbTemplate } from "./pglite-initdb-template.js";
@@ -49,12 +50,18 @@ export async function openPgliteDatabase(
 
     transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
       assertOutsideTransaction(db, "transaction");
-      return pg.transaction((tx) => runInTransactionScope(db, () => runBody(tx, fn)));
+      const committedHooks: (() => void)[] = [];
+      return pg
+        .transaction((tx) => runInTransactionScope(db, () => runBody(tx, fn, committedHooks)))
+        .then((value) => {
+          runHooks(committedHooks);
+          return value;
+        });
     },
 
     scriptTransaction<T>(fn: (tx: ScriptTransaction) => Promise<T>): Promise<T> {
       return pg.transaction((tx) => {
-        const wrapped = wrapTransaction(tx);
+        const wrapped = wrapTransaction(tx, []);
         return fn({
           query: wrapped.query,
           exec: async (sql) => {
@@ -121,8 +128,12 @@ async function createPglite(dir: string, template: InitdbTemplate): Promise<PGli
 }
 
 /** `fn` on the kit's `Transaction` over `tx`; what it sent unawaited runs before PGlite commits. */
-async function runBody<T>(tx: PgliteTransaction, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-  const wrapped = wrapTransaction(tx);
+async function runBody<T>(
+  tx: PgliteTransaction,
+  fn: (tx: Transaction) => Promise<T>,
+  committedHooks: (() => void)[],
+): Promise<T> {
+  const wrapped = wrapTransaction(tx, committedHooks);
   const value = await fn(wrapped).catch(async (err: unknown) => {
     // The body's error is the one to report; what it sent has run (or failed) by then.
     await wrapped.finish().catch(() => undefined);
@@ -134,40 +145,43 @@ async function runBody<T>(tx: PgliteTransaction, fn: (tx: Transaction) => Promis
 }
 
 /**
- * The kit's `Transaction` over PGlite's. One connection runs one statement at a time, so `send`
- * queues its statement behind the ones sent before it and `query` waits for them, keeping the order
- * they were issued in. `finish` ends the body's use of it (as on PostgreSQL, nothing is run after
- * the body returned) and settles when all sent statements have run, rejecting with the first that
- * failed.
+ * The kit's `Transaction` over PGlite's. One connection runs one statement at a time, so every
+ * statement, queried or sent, joins one queue in the order issued, as on PostgreSQL's connection.
+ * `finish` ends the body's use of it (as on PostgreSQL, nothing is run after the body returned) and
+ * settles when all sent statements have run, rejecting with the first that failed.
  */
-function wrapTransaction(tx: PgliteTransaction): Transaction & { finish(): Promise<void> } {
-  let sent: Promise<void> = Promise.resolve();
+function wrapTransaction(
+  tx: PgliteTransaction,
+  committedHooks: (() => void)[],
+): Transaction & { finish(): Promise<void> } {
+  let queue: Promise<unknown> = Promise.resolve();
   let failed: { readonly err: unknown } | undefined;
   let ended = false;
-  const run = (sql: string, params?: readonly unknown[]) => tx.query(sql, params ? [...params] : undefined);
-  const assertOpen = () => {
+  /** `sql` once every statement issued before it has run, whatever their outcome. */
+  const enqueue = (sql: string, params?: readonly unknown[]) => {
     if (ended) throw new Error("Transaction is closed");
+    const run = queue.then(() => tx.query(sql, params ? [...params] : undefined));
+    queue = run.catch(() => undefined);
+    return run;
   };
   return {
     async query<R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      assertOpen();
       // After a failed send, the statement runs and meets PostgreSQL's "transaction is aborted".
-      await sent.catch(() => undefined);
-      return normalise<R>(await run(sql, params));
+      return normalise<R>(await enqueue(sql, params));
     },
     send(sql: string, params?: readonly PlainParam[]) {
       assertPlainParams(params);
-      assertOpen();
-      sent = sent.then(async () => {
-        if (failed) return;
-        await run(sql, params).catch((err: unknown) => {
-          failed = { err };
-        });
+      enqueue(sql, params).catch((err: unknown) => {
+        failed ??= { err };
       });
+    },
+    afterCommit(fn: () => void) {
+      if (ended) throw new Error("Transaction is closed");
+      committedHooks.push(fn);
     },
     async finish() {
       ended = true;
-      await sent;
+      await queue;
       if (failed) throw failed.err;
     },
   };

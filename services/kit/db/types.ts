@@ -44,11 +44,17 @@ export interface Transaction extends Queryable {
    * (PostgreSQL's pipelining, docs/architecture.md, "Data"). For the last statements of a change,
    * whose results the body does not need: an UPDATE whose row is known, an append. Its rows are not
    * read. If it fails, the database aborts the transaction: the COMMIT rolls it back, and
-   * `transaction()` rejects with this statement's error. Parameters are plain values (text — JSON as
+   * `transaction()` rejects with this statement's error (a `query` the body still awaits after it
+   * gets PostgreSQL's "current transaction is aborted", 25P02). Parameters are plain values (text — JSON as
    * text —, numbers, booleans, null), so none can fail to encode and leave the statement unsent;
    * anything else throws here, before anything is sent.
    */
   send(sql: string, params?: readonly PlainParam[]): void;
+  /**
+   * Runs `fn` once this transaction has committed, never if it rolls back: for what must count only
+   * a change that was made (a metric). A throw from `fn` is ignored: the commit stands.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export interface Database extends Queryable {
@@ -58,7 +64,6 @@ export interface Database extends Queryable {
    * calling this database's `query`/`transaction` from inside `fn` throws, because on PGlite (one
    * connection) it would wait for the transaction that is waiting for it, i.e. hang forever.
    * Transactions do not nest. COMMIT of a transaction that hit an SQL error (swallowed by `fn`) rejects.
-   * BEGIN is not waited for: it goes out with the body's first statement.
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Round-trip time in milliseconds of `SELECT 1` (for health checks). */

@@ -74,6 +74,24 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("appendAuditEntry on $name
     expect((await readAuditHead(test.db)).seq).toBe(head.seq);
   });
 
+  it("refuses to append to a chain without a head, saying so, and writes nothing", async () => {
+    const head = await readAuditHead(test.db);
+    await test.db.query("DELETE FROM audit_head");
+    try {
+      await expect(
+        test.db.transaction(async (tx) => appendAuditEntry(tx, auditEntry({ tool: "headless_append" }))),
+      ).rejects.toThrow(/audit_head has no row/);
+    } finally {
+      await test.db.query("INSERT INTO audit_head (seq, hash, legacy_rows) VALUES ($1, $2, $3)", [
+        head.seq,
+        head.hash,
+        head.legacyRows,
+      ]);
+    }
+    const { rows } = await test.db.query("SELECT 1 FROM audit_log WHERE tool = 'headless_append'");
+    expect(rows).toHaveLength(0);
+  });
+
   it("refuses a row id past 2^53, which readers could not read, and writes nothing", async () => {
     const head = await readAuditHead(test.db);
     const { rows: seqs } = await test.db.query<{ name: string }>(

@@ -250,8 +250,8 @@ const APPEND_ONE = `WITH moved AS (
     RETURNING id
   )
   SELECT CASE
-    WHEN NOT EXISTS (SELECT 1 FROM appended) THEN audit_append_refused(
-      CASE WHEN EXISTS (SELECT 1 FROM audit_head) THEN $${REFUSAL_PLACEHOLDER}::text ELSE $${REFUSAL_PLACEHOLDER + 1}::text END)
+    WHEN NOT EXISTS (SELECT 1 FROM appended)
+      THEN audit_append_refused($${REFUSAL_PLACEHOLDER}::text, $${REFUSAL_PLACEHOLDER + 1}::text)
     WHEN (SELECT id FROM appended) > ${Number.MAX_SAFE_INTEGER} THEN audit_append_refused($${REFUSAL_PLACEHOLDER + 2}::text)
   END AS refused`;
 

@@ -190,11 +190,16 @@ export const MIGRATIONS: readonly Migration[] = [
     // The append inside a change's transaction is sent with the COMMIT behind it, unawaited
     // (data/audit-log.ts `appendAuditEntry`): an append that writes nothing must fail in the
     // database, aborting the transaction, since no answer comes back to check before the COMMIT
-    // runs. The statement calls this, with its reason, when it wrote no row.
+    // runs. The statement calls this, with its reason, when it wrote no row; given the reason for a
+    // chain without a head too, it tells the two apart by reading the head again (a new snapshot
+    // under READ COMMITTED: a head deleted while the append waited for it is seen gone).
     sql: `
-      CREATE FUNCTION audit_append_refused(reason text) RETURNS boolean
-      LANGUAGE plpgsql AS $$
+      CREATE FUNCTION audit_append_refused(reason text, reason_without_head text DEFAULT NULL)
+      RETURNS boolean LANGUAGE plpgsql AS $$
       BEGIN
+        IF reason_without_head IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_head) THEN
+          reason := reason_without_head;
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'raise_exception', MESSAGE = reason;
       END
       $$;`,

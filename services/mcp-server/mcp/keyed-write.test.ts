@@ -122,6 +122,24 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("keyed write on $name", (b
     },
   );
 
+  it("refuses an audit row sent after an await (it would follow the COMMIT): nothing of the write stays", async () => {
+    const write = await openWrite("turn-2:call_1");
+    await write.mutate(
+      async () => "changed",
+      async (tx) => {
+        await Promise.resolve();
+        appendAuditEntry(tx, row("late_row"));
+      },
+    );
+    await expect(write.commit({ content: [{ type: "text", text: "done" }] })).rejects.toThrow(
+      /audit row must be sent before its COMMIT/,
+    );
+    const rows = await test.db.query("SELECT 1 FROM audit_log WHERE tool = 'late_row'");
+    expect(rows.rows).toHaveLength(0);
+    const keys = await test.db.query("SELECT 1 FROM idempotency_keys WHERE key = 'turn-2:call_1'");
+    expect(keys.rows).toHaveLength(0);
+  });
+
   it("a tool that fails after its change commits nothing: no key, no row", async () => {
     const write = await openWrite("turn-2:call_0");
     await write.mutate(

@@ -104,6 +104,18 @@ function settle(call: KeyedCall, stored: StoredCall): Settled {
   return { kind: "replay", result: stored.result as CallToolResult };
 }
 
+/**
+ * Refuses an `auditOk` that did not send its row before returning (an async one returns a promise):
+ * a row it sent later would go after the COMMIT, and the change would commit without it. Thrown in
+ * the transaction, which then rolls back.
+ */
+function sentNow(returned: unknown): void {
+  if (typeof (returned as { then?: unknown } | undefined)?.then === "function") {
+    (returned as Promise<unknown>).then(undefined, () => undefined);
+    throw new Error("a keyed write's audit row must be sent before its COMMIT, not awaited");
+  }
+}
+
 function keyedWrite(db: Database, call: KeyedCall): KeyedWrite {
   let started = false;
   let pending = false;
@@ -133,7 +145,7 @@ function keyedWrite(db: Database, call: KeyedCall): KeyedWrite {
           // (docs/mcp-server.md, "Tamper evidence (hash chain)"). Taken earlier, it was held while
           // the tool built its answer; waited for, while the event loop got to sending the COMMIT.
           completeKey(tx, call, await released);
-          auditOk(tx);
+          sentNow(auditOk(tx));
         });
         // Before `handOut` this fails the tool's mutate; after it, `commit`/`abandon` report it.
         done.catch(fail);

@@ -35,6 +35,7 @@ export function countingTransaction(tx: Transaction): {
         sent++;
         tx.send(sql, params);
       },
+      afterCommit: (fn) => tx.afterCommit(fn),
     },
     queried: () => queried,
     sent: () => sent,

@@ -46,7 +46,8 @@ export function queryWhileThisProcessIsBlocked(
 ): Record<string, unknown>[] {
   const child = spawnSync(process.execPath, ["--input-type=module", "-e", SCRIPT], {
     env: {
-      PATH: process.env.PATH ?? "",
+      // This process's own (PGPASSWORD, PGSSLMODE, HOME for .pgpass…): it connects as this one does.
+      ...process.env,
       PG,
       DATABASE_URL: target.databaseUrl,
       SEARCH_PATH: target.schema,
