@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { freePort } from "#kit/testing/free-port.js";
+import type { TestIssuer } from "#kit/testing/test-issuer.js";
 import { type BenchProcess, spawnBenchProcess } from "./service-process.js";
 
 /**
@@ -38,4 +40,32 @@ function procCpuMs(pid: number): number {
 export async function spawnMcpChild(options: McpChildOptions): Promise<McpBenchChild> {
   const proc = await spawnBenchProcess({ ...options, stdout: "discard" });
   return { pid: proc.pid, cpuMs: () => procCpuMs(proc.pid), stop: () => proc.stop() };
+}
+
+/**
+ * The real MCP server as the MCP benches run it: on a free port, trusting `issuer`'s tokens, at
+ * `MCP_BENCH_LOG_LEVEL` (info, as deployed), under `--cpu-prof` when `MCP_BENCH_CPU_PROF` names a
+ * directory. Returns the process and its resource URI (its tokens' audience, where it serves MCP).
+ */
+export async function spawnProductMcpServer(
+  serverEnv: Record<string, string>,
+  issuer: TestIssuer,
+): Promise<{ readonly child: McpBenchChild; readonly resource: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const profDir = process.env.MCP_BENCH_CPU_PROF;
+  const child = await spawnMcpChild({
+    entry: "services/mcp-server/main.ts",
+    env: {
+      ...serverEnv,
+      MCP_PORT: String(port),
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_JWKS_URL: issuer.jwksUrl.href,
+      LOG_LEVEL: process.env.MCP_BENCH_LOG_LEVEL ?? "info",
+      LOG_FORMAT: "json",
+    },
+    ready: async () => (await fetch(`${base}/readyz`)).ok,
+    ...(profDir ? { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] } : {}),
+  });
+  return { child, resource: `${base}/mcp` };
 }

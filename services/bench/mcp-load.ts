@@ -52,27 +52,35 @@ export interface LoadResult {
   readonly clientCpuMs: number;
   /** The database server's CPU ms per call over the window (NaN when not known). */
   readonly databaseCpuMs: number;
+  /** Each measured call's latency (ms). */
+  readonly latencies: number[];
 }
 
 /**
- * `clients.length` callers in a closed loop for `seconds` (after `warmSeconds` unmeasured):
- * throughput and the server's CPU per call over the measured window only.
+ * `clients.length` callers in a closed loop of `call` (which returns its latency and throws on a
+ * failed call) for `seconds` (after `warmSeconds` unmeasured): throughput, latencies and the
+ * server's CPU per call over the measured window only.
  */
 export async function closedLoop(
-  target: McpTarget,
+  target: Pick<McpTarget, "process" | "databaseCpuMs">,
   clients: readonly Client[],
   seconds: number,
   warmSeconds: number,
+  call: (client: Client) => Promise<number>,
 ): Promise<LoadResult> {
   let measuring = false;
   let calls = 0;
   let allCalls = 0;
+  const latencies: number[] = [];
   let stopAt = performance.now() + (warmSeconds + seconds) * 1000;
   const worker = async (client: Client) => {
     while (performance.now() < stopAt) {
-      await callGetTicket(client, target);
+      const ms = await call(client);
       allCalls++;
-      if (measuring) calls++;
+      if (measuring) {
+        calls++;
+        latencies.push(ms);
+      }
     }
   };
   const running = Promise.all(clients.map((c) => worker(c)));
@@ -95,5 +103,6 @@ export async function closedLoop(
     serverCpuMs: serverCpu / Math.max(1, calls),
     clientCpuMs: (self.user + self.system) / 1000 / Math.max(1, calls),
     databaseCpuMs: databaseCpu / Math.max(1, calls),
+    latencies,
   };
 }

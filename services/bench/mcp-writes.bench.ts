@@ -4,11 +4,11 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import pg from "pg";
 import { ROLE_SCOPES } from "#kit/contract/index.js";
 import { IDEMPOTENCY_META_KEY } from "#kit/propagation/index.js";
-import { freePort } from "#kit/testing/free-port.js";
 import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { startBenchIdentity } from "./bench-identity.js";
 import { type McpBenchDatabase, mcpBenchDatabase } from "./mcp-bench-database.js";
-import { type McpBenchChild, spawnMcpChild } from "./mcp-child.js";
+import { type McpBenchChild, spawnProductMcpServer } from "./mcp-child.js";
+import { closedLoop, type LoadResult } from "./mcp-load.js";
 import { printRow, summarize } from "./stats.js";
 
 /** `MCP_WRITES_CONCURRENCY`: callers, each a user of their own, each with one call in flight. */
@@ -25,7 +25,7 @@ const WARM_SECONDS = 3;
  * for. `MCP_WRITES_CONCURRENCY` users (64) in a closed loop against the MCP server alone, on the
  * database `npm run bench -- mcp` uses. Printed: writes/s, latency, the server's and the
  * database's CPU per write; then, from the database, that every write answered has its ticket, its
- * key and its audit row, and that the chain verifies.
+ * key and its audit row, and that no link of the chain is broken.
  */
 export async function benchMcpWrites(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
@@ -35,23 +35,11 @@ export async function benchMcpWrites(): Promise<void> {
   const clients: Client[] = [];
   let server: McpBenchChild | undefined;
   try {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    server = await spawnMcpChild({
-      entry: "services/mcp-server/main.ts",
-      env: {
-        ...identity.env,
-        ...database.env,
-        MCP_PORT: String(port),
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_JWKS_URL: issuer.jwksUrl.href,
-        LOG_LEVEL: process.env.MCP_BENCH_LOG_LEVEL ?? "info",
-        LOG_FORMAT: "json",
-      },
-      ready: async () => (await fetch(`${base}/readyz`)).ok,
-    });
-    for (let i = 0; i < CONCURRENCY; i++) clients.push(await writerClient(issuer, `${base}/mcp`, i));
-    const measured = await closedLoopOfWrites(clients, server, database);
+    const started = await spawnProductMcpServer({ ...identity.env, ...database.env }, issuer);
+    server = started.child;
+    for (let i = 0; i < CONCURRENCY; i++) clients.push(await writerClient(issuer, started.resource, i));
+    const target = { process: server, ...(database.cpuMs ? { databaseCpuMs: database.cpuMs } : {}) };
+    const measured = await closedLoop(target, clients, SECONDS, WARM_SECONDS, keyedWrite);
     const stored = await storedWrites(database);
     report(measured, stored, database, loadBefore);
   } finally {
@@ -83,61 +71,17 @@ async function writerClient(issuer: TestIssuer, resource: string, i: number): Pr
   return client;
 }
 
-interface Measured {
-  readonly writes: number;
-  /** Every write answered, warm-up included (what the database must hold). */
-  readonly allWrites: number;
-  readonly seconds: number;
-  readonly latencies: number[];
-  readonly serverCpuMs: number;
-  readonly databaseCpuMs: number;
-}
-
-async function closedLoopOfWrites(
-  clients: readonly Client[],
-  server: McpBenchChild,
-  database: McpBenchDatabase,
-): Promise<Measured> {
-  let measuring = false;
-  let writes = 0;
-  let allWrites = 0;
-  const latencies: number[] = [];
-  let stopAt = performance.now() + (WARM_SECONDS + SECONDS) * 1000;
-  const worker = async (client: Client) => {
-    while (performance.now() < stopAt) {
-      const started = performance.now();
-      const result = await client.callTool({
-        name: "create_ticket",
-        arguments: { title: "Bench write", priority: "low" },
-        _meta: { [IDEMPOTENCY_META_KEY]: randomUUID() },
-      });
-      // A refused or failed write must not pass for a fast one.
-      if (result.isError)
-        throw new Error(`create_ticket failed in the bench: ${JSON.stringify(result.content)}`);
-      allWrites++;
-      if (measuring) {
-        writes++;
-        latencies.push(performance.now() - started);
-      }
-    }
-  };
-  const running = Promise.all(clients.map(worker));
-  await new Promise((r) => setTimeout(r, WARM_SECONDS * 1000));
-  const server0 = server.cpuMs();
-  const database0 = database.cpuMs?.() ?? Number.NaN;
-  const t0 = performance.now();
-  measuring = true;
-  stopAt = t0 + SECONDS * 1000;
-  await running;
-  const seconds = (performance.now() - t0) / 1000;
-  return {
-    writes,
-    allWrites,
-    seconds,
-    latencies,
-    serverCpuMs: (server.cpuMs() - server0) / Math.max(1, writes),
-    databaseCpuMs: ((database.cpuMs?.() ?? Number.NaN) - database0) / Math.max(1, writes),
-  };
+/** One `create_ticket` under a new idempotency key, as the gateway sends every write; its latency. */
+async function keyedWrite(client: Client): Promise<number> {
+  const started = performance.now();
+  const result = await client.callTool({
+    name: "create_ticket",
+    arguments: { title: "Bench write", priority: "low" },
+    _meta: { [IDEMPOTENCY_META_KEY]: randomUUID() },
+  });
+  // A refused or failed write must not pass for a fast one.
+  if (result.isError) throw new Error(`create_ticket failed in the bench: ${JSON.stringify(result.content)}`);
+  return performance.now() - started;
 }
 
 interface Stored {
@@ -177,7 +121,7 @@ async function storedWrites(database: McpBenchDatabase): Promise<Stored | undefi
 }
 
 function report(
-  m: Measured,
+  m: LoadResult,
   stored: Stored | undefined,
   database: McpBenchDatabase,
   loadBefore: number,
@@ -188,7 +132,7 @@ function report(
   printRow("create_ticket (key claimed, ticket, answer under the key, audit row)", summarize(m.latencies));
   console.log("\n| figure | measured | target |\n|---|---|---|");
   console.log(
-    `| writes/s (${m.writes} in ${m.seconds.toFixed(1)} s after ${WARM_SECONDS} s of warm-up) | ${(m.writes / m.seconds).toFixed(1)} | — |`,
+    `| writes/s (${m.calls} in ${m.seconds.toFixed(1)} s after ${WARM_SECONDS} s of warm-up) | ${(m.calls / m.seconds).toFixed(1)} | — |`,
   );
   console.log(`| MCP server CPU per write | ${m.serverCpuMs.toFixed(2)} ms | — |`);
   console.log(
@@ -198,7 +142,7 @@ function report(
     console.log("| stored: tickets, keys, audit rows | not read (PGlite) | — |");
     return;
   }
-  const all = m.allWrites;
+  const all = m.allCalls;
   const held = stored.tickets === all && stored.keys === all && stored.auditRows === all;
   console.log(
     `| stored for the ${all} writes answered: tickets, keys with their answer, audit rows | ${stored.tickets}, ${stored.keys}, ${stored.auditRows} | ${all} each ${held ? "✓" : "✗"} |`,

@@ -5,7 +5,7 @@ import { freePort } from "#kit/testing/free-port.js";
 import { startTestIssuer, type TestIssuer } from "#kit/testing/test-issuer.js";
 import { exchangedReaderClaims, startBenchIdentity } from "./bench-identity.js";
 import { type McpBenchDatabase, mcpBenchDatabase } from "./mcp-bench-database.js";
-import { type McpBenchChild, spawnMcpChild } from "./mcp-child.js";
+import { type McpBenchChild, spawnMcpChild, spawnProductMcpServer } from "./mcp-child.js";
 import { callGetTicket, closedLoop, connectV2, type LoadResult, type McpTarget } from "./mcp-load.js";
 import { formatMs, summarize } from "./stats.js";
 
@@ -85,22 +85,7 @@ async function startServers(
   issuer: TestIssuer,
   children: McpBenchChild[],
 ): Promise<Servers> {
-  const mcpPort = await freePort();
-  const mcpBase = `http://127.0.0.1:${mcpPort}`;
-  const profDir = process.env.MCP_BENCH_CPU_PROF;
-  const product = await spawnMcpChild({
-    entry: "services/mcp-server/main.ts",
-    env: {
-      ...serverEnv,
-      MCP_PORT: String(mcpPort),
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_JWKS_URL: issuer.jwksUrl.href,
-      LOG_LEVEL: process.env.MCP_BENCH_LOG_LEVEL ?? "info",
-      LOG_FORMAT: "json",
-    },
-    ready: async () => (await fetch(`${mcpBase}/readyz`)).ok,
-    ...(profDir ? { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] } : {}),
-  });
+  const { child: product, resource } = await spawnProductMcpServer(serverEnv, issuer);
   children.push(product);
   const floorPort = await freePort();
   const floorBase = `http://127.0.0.1:${floorPort}`;
@@ -110,7 +95,7 @@ async function startServers(
     ready: async () => (await fetch(`${floorBase}/readyz`)).ok,
   });
   children.push(floor);
-  return { product, resource: `${mcpBase}/mcp`, floor, floorUrl: new URL(`${floorBase}/mcp`) };
+  return { product, resource, floor, floorUrl: new URL(`${floorBase}/mcp`) };
 }
 
 /** The floor and the MCP server as targets of the same get_ticket, on a ticket made for the bench. */
@@ -202,7 +187,10 @@ async function measureConcurrent(
     [1, 0],
   ]) {
     for (const k of order) {
-      windows[k as 0 | 1].push(await closedLoop(targets[k] as McpTarget, pools[k] as Client[], seconds, 1));
+      const target = targets[k] as McpTarget;
+      windows[k as 0 | 1].push(
+        await closedLoop(target, pools[k] as Client[], seconds, 1, (c) => callGetTicket(c, target)),
+      );
     }
   }
   return windows;
