@@ -4,7 +4,7 @@ import type { Logger } from "#kit/log/index.js";
 import { verifyPassword } from "../passwords/password-hash.js";
 import type { FirstPartySessions, IssuedTokens } from "../provider/first-party-sessions.js";
 import type { LoginThrottle } from "../throttle/login-throttle.js";
-import { normalizeEmail, publicUser, type UserStore } from "../users/user-store.js";
+import { normalizeEmail, publicUser, type UserRecord, type UserStore } from "../users/user-store.js";
 
 export interface LoginDeps {
   readonly users: UserStore;
@@ -40,33 +40,14 @@ export function createLogin(deps: LoginDeps): Login {
         Code.InvalidArgument,
       );
     }
-    refuseIfThrottled(deps, email, clientAddress);
-    // Guessing one email from many addresses is slowed, never refused: every attempt on the email
-    // waits the same bounded delay, so the real user still gets in (docs/identity.md, "Throttling").
-    const delay = deps.throttle.delayMs(email);
-    if (delay > 0) await sleep(delay);
-
-    const user = await deps.users.findByEmail(email);
-    const matches = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
-    // Checked again after hashing: a burst of concurrent guesses all pass the first check before
-    // any of them has failed (scrypt takes ~100 ms). Only attempts that finish under the limit get
-    // an answer, so a burst learns at most as many answers as the limit allows — and a right
-    // password finishing past the limit looks like every other throttled attempt.
-    refuseIfThrottled(deps, email, clientAddress);
-    if (!user || !matches) {
-      deps.throttle.recordFailure(email, clientAddress);
-      logger.warn(
-        {
-          ...(user ? { user_id: user.id, email } : emailDigest(email)),
-          client_address: clientAddress,
-          reason: user ? "wrong_password" : "unknown_email",
-        },
-        "login failed",
-      );
-      throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
+    const attempt = deps.throttle.begin(email, clientAddress);
+    if (attempt.retryAfterSec > 0) throw throttled(deps, email, clientAddress, attempt.retryAfterSec);
+    let user: UserRecord;
+    try {
+      user = await checkPassword(deps, email, password, clientAddress);
+    } finally {
+      attempt.end();
     }
-    deps.throttle.recordSuccess(email, clientAddress);
-
     const issued = await deps.sessions.open(publicUser(user));
     logger.info({ user_id: user.id, session_id: issued.sessionId }, "login succeeded");
     return issued;
@@ -75,14 +56,54 @@ export function createLogin(deps: LoginDeps): Login {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function refuseIfThrottled(deps: LoginDeps, email: string, clientAddress: string | undefined): void {
+/**
+ * The password check of an admitted attempt; its failure or success is recorded before it returns,
+ * so the attempt stops counting as under way only once it counts as what it was.
+ */
+async function checkPassword(
+  deps: LoginDeps,
+  email: string,
+  password: string,
+  clientAddress: string | undefined,
+): Promise<UserRecord> {
+  // Guessing one email from many addresses is slowed, never refused: every attempt on the email
+  // waits the same bounded delay, so the real user still gets in (docs/identity.md, "Throttling").
+  const delay = deps.throttle.delayMs(email);
+  if (delay > 0) await sleep(delay);
+  const user = await deps.users.findByEmail(email);
+  const matches = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
+  // Checked again after hashing: another replica may have counted failures meanwhile. Only attempts
+  // that finish under the limit get an answer, and a right password finishing past the limit looks
+  // like every other throttled attempt.
   const wait = deps.throttle.retryAfterSec(email, clientAddress);
-  if (wait === 0) return;
+  if (wait > 0) throw throttled(deps, email, clientAddress, wait);
+  if (!user || !matches) {
+    deps.throttle.recordFailure(email, clientAddress);
+    deps.logger.warn(
+      {
+        ...(user ? { user_id: user.id, email } : emailDigest(email)),
+        client_address: clientAddress,
+        reason: user ? "wrong_password" : "unknown_email",
+      },
+      "login failed",
+    );
+    throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
+  }
+  deps.throttle.recordSuccess(email, clientAddress);
+  return user;
+}
+
+function throttled(
+  deps: LoginDeps,
+  email: string,
+  clientAddress: string | undefined,
+  wait: number,
+): ConnectError {
   deps.logger.warn(
     { ...emailDigest(email), client_address: clientAddress, retry_after_s: wait },
     "login throttled",
   );
-  throw new ConnectError(`too many failed login attempts; try again in ${wait} s`, Code.ResourceExhausted, {
+  return new ConnectError(`too many failed login attempts; try again in ${wait} s`, Code.ResourceExhausted, {
     "retry-after": String(wait),
   });
 }

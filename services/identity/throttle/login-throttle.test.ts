@@ -91,4 +91,40 @@ describe("the login throttle", () => {
     t.recordFailure("b@x", "10.0.0.1");
     expect(t.retryAfterSec("c@x", "10.0.0.1")).toBe(60);
   });
+
+  it("admits an attempt only while the failures counted plus the attempts under way stay under each limit", () => {
+    let now = 0;
+    const t = createLoginThrottle(
+      { windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 3 },
+      () => now,
+    );
+    const first = t.begin("a@x", "10.0.0.1");
+    const second = t.begin("a@x", "10.0.0.1");
+    expect([first.retryAfterSec, second.retryAfterSec]).toEqual([0, 0]);
+    // Two of this pair under way: a third waits for them (1 s), whatever their outcome will be.
+    expect(t.begin("a@x", "10.0.0.1").retryAfterSec).toBe(1);
+    // The address has one slot left, taken by another email; then the address is full too.
+    const third = t.begin("b@x", "10.0.0.1");
+    expect(third.retryAfterSec).toBe(0);
+    expect(t.begin("c@x", "10.0.0.1").retryAfterSec).toBe(1);
+    // Another address is untouched by all of this.
+    expect(t.begin("a@x", "10.0.0.2").retryAfterSec).toBe(0);
+
+    // An attempt that ended as a failure keeps its place as a counted failure; ending twice frees nothing more.
+    t.recordFailure("a@x", "10.0.0.1");
+    first.end();
+    first.end();
+    expect(t.begin("a@x", "10.0.0.1").retryAfterSec).toBe(1);
+    // One that ended as a success frees its places.
+    t.recordSuccess("a@x", "10.0.0.1");
+    second.end();
+    third.end();
+    const again = t.begin("c@x", "10.0.0.1");
+    expect(again.retryAfterSec).toBe(0);
+    // A refused attempt's end() is harmless.
+    t.begin("c@x", "10.0.0.1").end();
+    now += 60_001;
+    again.end();
+    expect(t.begin("c@x", "10.0.0.1").retryAfterSec).toBe(0);
+  });
 });

@@ -38,12 +38,29 @@ export const EMAIL_DELAY_MAX_MS = 2_000;
 export interface LoginThrottle {
   /** Seconds to wait before trying again from this address, or 0 when the attempt may proceed. */
   retryAfterSec(email: string, address: string | undefined): number;
+  /**
+   * Starts an attempt whose password is about to be hashed. It is refused when the failures counted
+   * plus the attempts of this pair or address still being checked reach a limit: a burst of
+   * concurrent guesses then costs at most as many hashes as the limits allow, not one each. An
+   * admitted attempt counts as under way (in this process) until `end()`, called after its failure
+   * or success is recorded.
+   */
+  begin(email: string, address: string | undefined): LoginAttempt;
   /** How long to hold an attempt on `email` before checking it (same for every address). */
   delayMs(email: string): number;
   recordFailure(email: string, address: string | undefined): void;
   /** A successful login clears its (email, address) pair; not the address (it may be spraying) nor the email. */
   recordSuccess(email: string, address: string | undefined): void;
 }
+
+/** `retryAfterSec` 0: admitted, and `end()` must follow; otherwise refused (`end()` does nothing). */
+export interface LoginAttempt {
+  readonly retryAfterSec: number;
+  end(): void;
+}
+
+/** What a refusal for attempts still under way says: they are answered within a hash's time. */
+const UNDER_WAY_RETRY_S = 1;
 
 // Requests with no usable address (a misconfigured proxy chain) share one bucket: never unthrottled.
 const NO_ADDRESS = "?";
@@ -67,14 +84,28 @@ export function createLoginThrottle(
     limit: options.maxFailuresPerEmail + doublings + 1,
   });
   const pairKey = (email: string, address: string | undefined) => `${address ?? NO_ADDRESS}\n${email}`;
+  const underWay = createUnderWay();
+  const retryAfterSec = (email: string, address: string | undefined) => {
+    const now = clock();
+    const wait = Math.max(
+      byPair.blockedFor(pairKey(email, address), now),
+      byAddress.blockedFor(address ?? NO_ADDRESS, now),
+    );
+    return wait > 0 ? Math.ceil(wait / 1000) : 0;
+  };
   return {
-    retryAfterSec(email, address) {
+    retryAfterSec,
+    begin(email, address) {
+      const wait = retryAfterSec(email, address);
+      if (wait > 0) return refused(wait);
       const now = clock();
-      const wait = Math.max(
-        byPair.blockedFor(pairKey(email, address), now),
-        byAddress.blockedFor(address ?? NO_ADDRESS, now),
-      );
-      return wait > 0 ? Math.ceil(wait / 1000) : 0;
+      const keys = [`pair\n${pairKey(email, address)}`, `address\n${address ?? NO_ADDRESS}`];
+      const full =
+        byPair.count(pairKey(email, address), now) + underWay.count(keys[0] as string) >=
+          options.maxFailuresPerEmail ||
+        byAddress.count(address ?? NO_ADDRESS, now) + underWay.count(keys[1] as string) >=
+          options.maxFailuresPerAddress;
+      return full ? refused(UNDER_WAY_RETRY_S) : underWay.start(keys);
     },
     delayMs(email) {
       const over = byEmail.count(email, clock()) - options.maxFailuresPerEmail;
@@ -88,6 +119,35 @@ export function createLoginThrottle(
     },
     recordSuccess(email, address) {
       byPair.clear(pairKey(email, address));
+    },
+  };
+}
+
+function refused(retryAfterSec: number): LoginAttempt {
+  return { retryAfterSec, end: () => undefined };
+}
+
+/** Attempts being checked, per key; a key is kept only while one is. */
+function createUnderWay() {
+  const counts = new Map<string, number>();
+  const add = (key: string, delta: number) => {
+    const n = (counts.get(key) ?? 0) + delta;
+    if (n > 0) counts.set(key, n);
+    else counts.delete(key);
+  };
+  return {
+    count: (key: string) => counts.get(key) ?? 0,
+    start(keys: readonly string[]): LoginAttempt {
+      for (const key of keys) add(key, 1);
+      let ended = false;
+      return {
+        retryAfterSec: 0,
+        end() {
+          if (ended) return;
+          ended = true;
+          for (const key of keys) add(key, -1);
+        },
+      };
     },
   };
 }

@@ -145,7 +145,23 @@ describe("client address", () => {
     expect(clientAddressFrom("1.2.3.4, 203.0.113.7", 1)).toBe("203.0.113.7");
     expect(clientAddressFrom("1.2.3.4, 203.0.113.7, 10.0.0.2", 2)).toBe("203.0.113.7");
     expect(clientAddressFrom("203.0.113.7", 2)).toBeUndefined();
-    expect(clientAddressFrom("2001:DB8::1", 1)).toBe("2001:db8::1");
     expect(clientAddressFrom("not an address", 1)).toBeUndefined();
+    expect(clientAddressFrom("1.2.3.4.5", 1)).toBeUndefined();
+  });
+
+  it("counts an IPv6 address as its /64, and an IPv4 address written in IPv6 as that IPv4 address", () => {
+    // Every address of one /64 is one bucket: holding a /64 gives no more tries than one address.
+    expect(clientAddressFrom("2001:DB8::1", 1)).toBe("2001:db8:0:0::/64");
+    expect(clientAddressFrom("2001:db8:0:0:ffff:1:2:3", 1)).toBe("2001:db8:0:0::/64");
+    expect(clientAddressFrom("[2001:0db8:0000:0000:0000:0000:0000:0001]", 1)).toBe("2001:db8:0:0::/64");
+    expect(clientAddressFrom(undefined, 0, "2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    // The next /64 is another bucket.
+    expect(clientAddressFrom("2001:db8:0:1::1", 1)).toBe("2001:db8:0:1::/64");
+    expect(clientAddressFrom("::1", 1)).toBe("0:0:0:0::/64");
+    expect(clientAddressFrom("fe80::1%eth0", 1)).toBe("fe80:0:0:0::/64");
+    expect(clientAddressFrom("64:ff9b::198.51.100.7", 1)).toBe("64:ff9b:0:0::/64");
+    // A dual-stack socket's IPv4 peer.
+    expect(clientAddressFrom(undefined, 0, "::ffff:198.51.100.7")).toBe("198.51.100.7");
+    expect(clientAddressFrom("::FFFF:198.51.100.7", 1)).toBe("198.51.100.7");
   });
 });

@@ -11,8 +11,8 @@ export type CredentialCheck =
 /**
  * The password check of AuthService.Login (auth/login.ts, docs/identity.md "Throttling") for the
  * login page: the same throttle instance (so guesses through either door count together), the
- * same delay per email, the same dummy hash for unknown emails, the same check before and after
- * hashing and one answer for both failures. It creates no session: the code's redemption does.
+ * same delay per email, the same dummy hash for unknown emails, the same admission of an attempt
+ * (`begin`) and check after hashing and one answer for both failures. It creates no session: the code's redemption does.
  */
 export function createCredentialCheck(deps: {
   users: UserStore;
@@ -21,31 +21,24 @@ export function createCredentialCheck(deps: {
   logger: Logger;
 }) {
   const { logger } = deps;
-  const throttled = (email: string, address: string | undefined): CredentialCheck | undefined => {
-    const wait = deps.throttle.retryAfterSec(email, address);
-    if (wait === 0) return undefined;
+  const throttled = (email: string, address: string | undefined, wait: number): CredentialCheck => {
     logger.warn(
       { email_sha256: digest(email), client_address: address, retry_after_s: wait, via: "oauth_authorize" },
       "login throttled",
     );
     return { ok: false, reason: "throttled", retryAfterSec: wait };
   };
-  return async (
-    rawEmail: string,
+  const check = async (
+    email: string,
     password: string,
     address: string | undefined,
   ): Promise<CredentialCheck> => {
-    const email = normalizeEmail(rawEmail);
-    if (email === "" || password === "" || email.length > 254 || password.length > 1024)
-      return { ok: false, reason: "invalid" };
-    const early = throttled(email, address);
-    if (early) return early;
     const delay = deps.throttle.delayMs(email);
     if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
     const user = await deps.users.findByEmail(email);
     const matches = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
-    const late = throttled(email, address);
-    if (late) return late;
+    const late = deps.throttle.retryAfterSec(email, address);
+    if (late > 0) return throttled(email, address, late);
     if (!user || !matches) {
       deps.throttle.recordFailure(email, address);
       logger.warn(
@@ -61,6 +54,23 @@ export function createCredentialCheck(deps: {
     }
     deps.throttle.recordSuccess(email, address);
     return { ok: true, user: publicUser(user) };
+  };
+  return async (
+    rawEmail: string,
+    password: string,
+    address: string | undefined,
+  ): Promise<CredentialCheck> => {
+    const email = normalizeEmail(rawEmail);
+    if (email === "" || password === "" || email.length > 254 || password.length > 1024)
+      return { ok: false, reason: "invalid" };
+    // Admitted only while the failures counted plus the attempts under way stay under the limits.
+    const attempt = deps.throttle.begin(email, address);
+    if (attempt.retryAfterSec > 0) return throttled(email, address, attempt.retryAfterSec);
+    try {
+      return await check(email, password, address);
+    } finally {
+      attempt.end();
+    }
   };
 }
 

@@ -1,0 +1,49 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "#kit/log/index.js";
+import { hashPassword } from "../passwords/password-hash.js";
+import { createLoginThrottle } from "../throttle/login-throttle.js";
+import type { UserStore } from "../users/user-store.js";
+import { createLogin } from "./login.js";
+
+/**
+ * A burst of concurrent guesses from one address (docs/identity.md, "Throttling"): every one of
+ * them used to pass the check before hashing, so the burst cost one password hash each and held up
+ * every other login behind them; only the answers were limited. Now an attempt is admitted only
+ * while the failures counted plus the attempts under way stay under the limits.
+ */
+describe("a burst of concurrent wrong passwords from one address", () => {
+  it("costs at most as many password checks as the limits allow, and the rest are refused at once", async () => {
+    const hash = await hashPassword("the-right-password");
+    let looked = 0;
+    const users: UserStore = {
+      async findByEmail() {
+        looked++;
+        return { id: "u1", email: "agent@company.com", role: "agent", passwordHash: hash } as never;
+      },
+      findById: async () => undefined,
+    };
+    const login = createLogin({
+      users,
+      throttle: createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 3, maxFailuresPerAddress: 5 }),
+      sessions: { open: async () => Promise.reject(new Error("no session is opened by a wrong password")) },
+      dummyHash: hashPassword("dummy"),
+      logger: createLogger({ service: "test", level: "silent" }),
+    });
+    const codes = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        login("agent@company.com", "a-wrong-guess", "198.51.100.9").then(
+          () => "ok",
+          (err: unknown) => ConnectError.from(err).code,
+        ),
+      ),
+    );
+    expect(looked).toBe(3);
+    expect(codes.filter((c) => c === Code.Unauthenticated)).toHaveLength(3);
+    expect(codes.filter((c) => c === Code.ResourceExhausted)).toHaveLength(27);
+    // Another address is not refused for this one's burst.
+    await expect(login("agent@company.com", "the-right-password", "198.51.100.10")).rejects.toThrow(
+      "no session is opened by a wrong password",
+    );
+  });
+});
