@@ -47,3 +47,28 @@ describe("a burst of concurrent wrong passwords from one address", () => {
     );
   });
 });
+
+describe("a burst of concurrent right passwords from one address (many people behind one NAT)", () => {
+  it("queues them past the limits' places and lets every one in", async () => {
+    const hash = await hashPassword("the-right-password");
+    const users: UserStore = {
+      findByEmail: async (email) => ({ id: email, email, role: "agent", passwordHash: hash }) as never,
+      findById: async () => undefined,
+    };
+    let opened = 0;
+    const login = createLogin({
+      users,
+      throttle: createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 3, maxFailuresPerAddress: 5 }),
+      sessions: { open: async () => ({ sessionId: `s${++opened}` }) as never },
+      dummyHash: hashPassword("dummy"),
+      logger: createLogger({ service: "test", level: "silent" }),
+    });
+    const logins = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        login(`person${i % 10}@company.com`, "the-right-password", "203.0.113.1"),
+      ),
+    );
+    expect(logins).toHaveLength(30);
+    expect(opened).toBe(30);
+  });
+});

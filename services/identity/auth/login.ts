@@ -40,7 +40,7 @@ export function createLogin(deps: LoginDeps): Login {
         Code.InvalidArgument,
       );
     }
-    const attempt = deps.throttle.begin(email, clientAddress);
+    const attempt = await deps.throttle.begin(email, clientAddress);
     if (attempt.retryAfterSec > 0) throw throttled(deps, email, clientAddress, attempt.retryAfterSec);
     let user: UserRecord;
     try {

@@ -300,6 +300,15 @@ describe("registration", () => {
         { redirect_uris: ["https://a.example/cb"], token_endpoint_auth_method: "private_key_jwt" },
         "invalid_client_metadata",
       ],
+      // URLs the provider would fetch later, from inside our network: never accepted.
+      [
+        { redirect_uris: ["https://a.example/cb"], jwks_uri: "https://127.0.0.1:9/keys" },
+        "invalid_client_metadata",
+      ],
+      [
+        { redirect_uris: ["https://a.example/cb"], sector_identifier_uri: "https://10.0.0.1/s.json" },
+        "invalid_client_metadata",
+      ],
     ] as const) {
       const res = await register(chat.url, metadata);
       expect([res.status, res.body.error], JSON.stringify(metadata)).toEqual([400, error]);

@@ -3,6 +3,7 @@ import {
   createLoginThrottle,
   EMAIL_DELAY_BASE_MS,
   EMAIL_DELAY_MAX_MS,
+  MAX_WAITING,
   type WindowFactory,
 } from "./login-throttle.js";
 import { createSlidingWindow } from "./sliding-window.js";
@@ -92,39 +93,70 @@ describe("the login throttle", () => {
     expect(t.retryAfterSec("c@x", "10.0.0.1")).toBe(60);
   });
 
-  it("admits an attempt only while the failures counted plus the attempts under way stay under each limit", () => {
+  it("admits an attempt only while the failures counted plus the attempts under way stay under each limit; the rest wait", async () => {
     let now = 0;
     const t = createLoginThrottle(
       { windowMs: 60_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 3 },
       () => now,
     );
-    const first = t.begin("a@x", "10.0.0.1");
-    const second = t.begin("a@x", "10.0.0.1");
+    const settled = <T>(p: Promise<T>) => {
+      const state: { value?: T } = {};
+      void p.then((v) => {
+        state.value = v;
+      });
+      return state;
+    };
+    const tick = () => new Promise((r) => setImmediate(r));
+    const first = await t.begin("a@x", "10.0.0.1");
+    const second = await t.begin("a@x", "10.0.0.1");
     expect([first.retryAfterSec, second.retryAfterSec]).toEqual([0, 0]);
-    // Two of this pair under way: a third waits for them (1 s), whatever their outcome will be.
-    expect(t.begin("a@x", "10.0.0.1").retryAfterSec).toBe(1);
-    // The address has one slot left, taken by another email; then the address is full too.
-    const third = t.begin("b@x", "10.0.0.1");
-    expect(third.retryAfterSec).toBe(0);
-    expect(t.begin("c@x", "10.0.0.1").retryAfterSec).toBe(1);
+    // Two of this pair under way: a third waits for one of them to end, whatever its outcome.
+    const third = settled(t.begin("a@x", "10.0.0.1"));
+    // The address has one place left, taken by another email; a fourth email waits too.
+    const other = await t.begin("b@x", "10.0.0.1");
+    const fourth = settled(t.begin("c@x", "10.0.0.1"));
     // Another address is untouched by all of this.
-    expect(t.begin("a@x", "10.0.0.2").retryAfterSec).toBe(0);
+    expect((await t.begin("a@x", "10.0.0.2")).retryAfterSec).toBe(0);
+    await tick();
+    expect([third.value, fourth.value]).toEqual([undefined, undefined]);
 
-    // An attempt that ended as a failure keeps its place as a counted failure; ending twice frees nothing more.
+    // The first ends as a failure: one place of the pair is now a counted failure, so the third
+    // still waits; the address has 1 failure + 2 under way = its limit, so the fourth waits too.
     t.recordFailure("a@x", "10.0.0.1");
     first.end();
-    first.end();
-    expect(t.begin("a@x", "10.0.0.1").retryAfterSec).toBe(1);
-    // One that ended as a success frees its places.
+    first.end(); // ending twice frees nothing more
+    await tick();
+    expect([third.value, fourth.value]).toEqual([undefined, undefined]);
+    // The second ends as a success: a place for each.
     t.recordSuccess("a@x", "10.0.0.1");
     second.end();
-    third.end();
-    const again = t.begin("c@x", "10.0.0.1");
-    expect(again.retryAfterSec).toBe(0);
+    await tick();
+    expect(third.value?.retryAfterSec).toBe(0);
+    expect(fourth.value).toBeUndefined();
+    other.end();
+    await tick();
+    expect(fourth.value?.retryAfterSec).toBe(0);
+
+    // Failures that fill a limit refuse at once, without waiting (the success cleared the pair's).
+    third.value?.end();
+    fourth.value?.end();
+    t.recordFailure("a@x", "10.0.0.1");
+    t.recordFailure("a@x", "10.0.0.1");
+    expect((await t.begin("a@x", "10.0.0.1")).retryAfterSec).toBe(60);
     // A refused attempt's end() is harmless.
-    t.begin("c@x", "10.0.0.1").end();
+    (await t.begin("a@x", "10.0.0.1")).end();
     now += 60_001;
-    again.end();
-    expect(t.begin("c@x", "10.0.0.1").retryAfterSec).toBe(0);
+    expect((await t.begin("a@x", "10.0.0.1")).retryAfterSec).toBe(0);
+  });
+
+  it("refuses (1 s) an attempt past MAX_WAITING waiting on one address", async () => {
+    const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 1, maxFailuresPerAddress: 1 });
+    const holder = await t.begin("a@x", "10.0.0.9");
+    const waiters = Array.from({ length: MAX_WAITING }, (_, i) => t.begin(`w${i}@x`, "10.0.0.9"));
+    expect((await t.begin("late@x", "10.0.0.9")).retryAfterSec).toBe(1);
+    holder.end();
+    // Each waiter in turn: admitted when the one before it ends.
+    for (const w of waiters) (await w).end();
+    expect((await t.begin("late@x", "10.0.0.9")).retryAfterSec).toBe(0);
   });
 });

@@ -39,13 +39,16 @@ export interface LoginThrottle {
   /** Seconds to wait before trying again from this address, or 0 when the attempt may proceed. */
   retryAfterSec(email: string, address: string | undefined): number;
   /**
-   * Starts an attempt whose password is about to be hashed. It is refused when the failures counted
-   * plus the attempts of this pair or address still being checked reach a limit: a burst of
-   * concurrent guesses then costs at most as many hashes as the limits allow, not one each. An
-   * admitted attempt counts as under way (in this process) until `end()`, called after its failure
-   * or success is recorded.
+   * Starts an attempt whose password is about to be hashed. While the failures counted plus the
+   * attempts of this pair or address still being checked (in this process) would reach a limit, it
+   * waits for one of those to end, then looks again: a burst of concurrent guesses costs at most as
+   * many hashes at once as the limits allow, and once its failures fill a limit the rest are
+   * refused unhashed — while a burst of right passwords (many people behind one address) only
+   * queues. Refused at once when its failures already fill a limit, or when `MAX_WAITING` attempts
+   * of its pair or address already wait. An admitted attempt counts as under way until `end()`,
+   * called after its failure or success is recorded.
    */
-  begin(email: string, address: string | undefined): LoginAttempt;
+  begin(email: string, address: string | undefined): Promise<LoginAttempt>;
   /** How long to hold an attempt on `email` before checking it (same for every address). */
   delayMs(email: string): number;
   recordFailure(email: string, address: string | undefined): void;
@@ -59,8 +62,9 @@ export interface LoginAttempt {
   end(): void;
 }
 
-/** What a refusal for attempts still under way says: they are answered within a hash's time. */
-const UNDER_WAY_RETRY_S = 1;
+/** Attempts of one pair or address that may wait for a place at most; more are refused (1 s). */
+export const MAX_WAITING = 256;
+const TOO_MANY_WAITING_RETRY_S = 1;
 
 // Requests with no usable address (a misconfigured proxy chain) share one bucket: never unthrottled.
 const NO_ADDRESS = "?";
@@ -95,17 +99,20 @@ export function createLoginThrottle(
   };
   return {
     retryAfterSec,
-    begin(email, address) {
-      const wait = retryAfterSec(email, address);
-      if (wait > 0) return refused(wait);
-      const now = clock();
-      const keys = [`pair\n${pairKey(email, address)}`, `address\n${address ?? NO_ADDRESS}`];
-      const full =
-        byPair.count(pairKey(email, address), now) + underWay.count(keys[0] as string) >=
-          options.maxFailuresPerEmail ||
-        byAddress.count(address ?? NO_ADDRESS, now) + underWay.count(keys[1] as string) >=
-          options.maxFailuresPerAddress;
-      return full ? refused(UNDER_WAY_RETRY_S) : underWay.start(keys);
+    async begin(email, address) {
+      const keys = [`pair\n${pairKey(email, address)}`, `address\n${address ?? NO_ADDRESS}`] as const;
+      for (;;) {
+        const wait = retryAfterSec(email, address);
+        if (wait > 0) return refused(wait);
+        const now = clock();
+        const full =
+          byPair.count(pairKey(email, address), now) + underWay.count(keys[0]) >=
+            options.maxFailuresPerEmail ||
+          byAddress.count(address ?? NO_ADDRESS, now) + underWay.count(keys[1]) >=
+            options.maxFailuresPerAddress;
+        if (!full) return underWay.start(keys);
+        if (!(await underWay.waitForEnd(keys))) return refused(TOO_MANY_WAITING_RETRY_S);
+      }
     },
     delayMs(email) {
       const over = byEmail.count(email, clock()) - options.maxFailuresPerEmail;
@@ -124,16 +131,23 @@ export function createLoginThrottle(
 }
 
 function refused(retryAfterSec: number): LoginAttempt {
+  // Nothing under way to end.
   return { retryAfterSec, end: () => undefined };
 }
 
-/** Attempts being checked, per key; a key is kept only while one is. */
+/** Attempts being checked, per key, and those waiting for one of them to end; a key is kept only while used. */
 function createUnderWay() {
   const counts = new Map<string, number>();
+  const waiting = new Map<string, (() => void)[]>();
   const add = (key: string, delta: number) => {
     const n = (counts.get(key) ?? 0) + delta;
     if (n > 0) counts.set(key, n);
     else counts.delete(key);
+  };
+  const wakeAll = (key: string) => {
+    const woken = waiting.get(key);
+    waiting.delete(key);
+    for (const wake of woken ?? []) wake();
   };
   return {
     count: (key: string) => counts.get(key) ?? 0,
@@ -146,8 +160,28 @@ function createUnderWay() {
           if (ended) return;
           ended = true;
           for (const key of keys) add(key, -1);
+          // Every waiter looks again: the one ended may have been a failure that now fills a limit.
+          for (const key of keys) wakeAll(key);
         },
       };
+    },
+    /** Resolves true once an attempt of one of `keys` ends; false at once when too many wait. */
+    waitForEnd(keys: readonly string[]): Promise<boolean> {
+      if (keys.some((key) => (waiting.get(key)?.length ?? 0) >= MAX_WAITING)) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        let woken = false;
+        const wake = () => {
+          if (woken) return;
+          woken = true;
+          for (const key of keys) {
+            const list = waiting.get(key)?.filter((w) => w !== wake);
+            if (list?.length) waiting.set(key, list);
+            else waiting.delete(key);
+          }
+          resolve(true);
+        };
+        for (const key of keys) waiting.set(key, [...(waiting.get(key) ?? []), wake]);
+      });
     },
   };
 }

@@ -4,9 +4,17 @@ import { redirectUriProblem } from "../redirect-uri-policy.js";
 const REGISTRABLE_GRANTS: ReadonlySet<string> = new Set(["authorization_code", "refresh_token"]);
 
 /**
+ * Metadata that would have the provider fetch a URL the registrant names, later, from inside our
+ * network: `jwks_uri` (keys for `private_key_jwt`; inline `jwks` serves as well) and
+ * `sector_identifier_uri` (pairwise subjects, which nothing here uses). Refused, so an anonymous
+ * registration cannot point the provider's connections at internal hosts.
+ */
+const FETCHED_URIS = ["jwks_uri", "sector_identifier_uri"] as const;
+
+/**
  * The product's rules for a registration, beyond the library's (RFC 7591 §3.2.2 errors): redirect
- * URIs per redirect-uri-policy.ts, and no grant but the code flow — client credentials and the
- * token exchange belong to our services alone.
+ * URIs per redirect-uri-policy.ts, no URL the provider would fetch later, and no grant but the code
+ * flow — client credentials and the token exchange belong to our services alone.
  */
 export function registrationProblem(
   body: string | undefined,
@@ -19,7 +27,14 @@ export function registrationProblem(
   }
   // Not an object (null, a list, a number): the provider refuses it as such.
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const metadata = parsed as { redirect_uris?: unknown; grant_types?: unknown };
+  const metadata = parsed as { redirect_uris?: unknown; grant_types?: unknown } & Record<string, unknown>;
+  const fetched = FETCHED_URIS.find((name) => metadata[name] !== undefined);
+  if (fetched !== undefined) {
+    return {
+      error: "invalid_client_metadata",
+      error_description: `${fetched}: not accepted here (the server fetches no URL a registration names)`,
+    };
+  }
   if (Array.isArray(metadata.redirect_uris)) {
     for (const uri of metadata.redirect_uris) {
       if (typeof uri !== "string") continue;

@@ -64,7 +64,7 @@ export function createCredentialCheck(deps: {
     if (email === "" || password === "" || email.length > 254 || password.length > 1024)
       return { ok: false, reason: "invalid" };
     // Admitted only while the failures counted plus the attempts under way stay under the limits.
-    const attempt = deps.throttle.begin(email, address);
+    const attempt = await deps.throttle.begin(email, address);
     if (attempt.retryAfterSec > 0) return throttled(email, address, attempt.retryAfterSec);
     try {
       return await check(email, password, address);
