@@ -69,6 +69,8 @@ export async function startAgent(
         logger,
       }),
       auth: auth.serverAuth(AGENT_CALLER_RULES),
+      // A Run carries the thread's history: up to 50 messages of up to 16,000 characters each.
+      readMaxBytes: 4 * 1024 * 1024,
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
       dependencies: [databaseDependency(db), auth.feed],

@@ -1,8 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { SdkErrorCode, SdkHttpError } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
+import { exceedsNesting } from "#kit/input/index.js";
 import { toConnectError } from "./errors.js";
-import { exceedsNesting } from "./json-nesting.js";
 import { TokenExchangeError } from "./token/token-exchange-client.js";
 
 const JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl";

@@ -13,6 +13,7 @@ import {
   ToolSchema,
 } from "#gen/supportext/mcpgateway/v1/mcp_gateway_pb.js";
 import { isToolName, scopesForTools, TOOL_NAMES, TOOL_SCOPES } from "#kit/contract/index.js";
+import { exceedsNesting } from "#kit/input/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { decodePageToken, encodePageToken, isOffset, pageSizeOf } from "#kit/paging/index.js";
 import {
@@ -23,7 +24,6 @@ import {
   requirePrincipal,
 } from "#kit/propagation/index.js";
 import { classifyToolError, toConnectError } from "./errors.js";
-import { exceedsNesting } from "./json-nesting.js";
 import { type ListedTools, McpSession, type McpSessionOptions } from "./session/mcp-session.js";
 import type { SessionPool } from "./session/session-pool.js";
 import type { TokenSubject } from "./token/mcp-token-source.js";

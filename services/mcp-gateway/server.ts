@@ -47,6 +47,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       telemetry,
       routes: gatewayRoutes({ pool, logger, sessionOptions: sessionOptions(config, tokenSource, logger) }),
       auth: auth.serverAuth(gatewayCallerRules(config.GATEWAY_ALLOW_DIRECT_USERS)),
+      // A CallTool's arguments (≤ 256 KiB of JSON), answers to input requests (≤ 64 KiB) and
+      // request state (≤ 16 KiB), each escaped once more in the message's own JSON.
+      readMaxBytes: 1024 * 1024,
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE * 1000,
       // No database of its own: the feed is all it waits on.

@@ -394,6 +394,36 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     });
   });
 
+  it("refuses a body nested deeper than 128 levels as an invalid request (400, -32600), on either revision, and serves on", async () => {
+    const token = await h.token(ADMIN);
+    const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+    const bodies = [
+      deep(5_000),
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_tickets","arguments":{"q":${deep(5_000)}}}}`,
+    ];
+    for (const version of ["2026-07-28", "2025-11-25"]) {
+      for (const body of bodies) {
+        const res = await fetch(h.mcpUrl, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "mcp-protocol-version": version,
+          },
+          body,
+        });
+        expect(res.status).toBe(400);
+        const answer = (await res.json()) as { error: { code: number; message: string } };
+        expect(answer.error).toMatchObject({ code: -32600 });
+        expect(answer.error.message).toContain("deeper than 128 levels");
+      }
+    }
+    expect(structured(await admin.callTool({ name: "get_system_health", arguments: {} }))).toMatchObject({
+      status: "ok",
+    });
+  });
+
   it("counts a chunked body as it arrives (413 without a Content-Length), and outlives a client that hangs up mid-body", async () => {
     const token = await h.token(ADMIN);
     const headers = {

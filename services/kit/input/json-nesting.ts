@@ -2,10 +2,11 @@
  * How deeply a JSON text nests, counted without parsing it and without recursion: brackets outside
  * string literals. Stops counting once past `limit`, so hostile input costs one linear scan.
  *
- * Why the gateway needs it: `JSON.parse` takes any depth, but the MCP client serialises the
- * arguments again with `JSON.stringify`, which is recursive and overflows the stack on a few
- * thousand levels — a caller's bad input would come back as `internal` instead of
- * `invalid_argument` (docs/mcp-gateway.md, "Faults").
+ * Why it is needed: `JSON.parse` takes any depth, but the MCP SDK serialises what it is given
+ * again with `JSON.stringify` (the gateway's client the arguments, the MCP server's request
+ * handling the whole body), which is recursive and overflows the stack on a few thousand levels —
+ * a caller's bad input would come back as an internal error instead of theirs
+ * (docs/mcp-gateway.md, "Faults"; docs/mcp-server.md, "Endpoints").
  */
 export function exceedsNesting(json: string, limit: number): boolean {
   let depth = 0;

@@ -32,6 +32,12 @@ export const kRequestId = createContextKey<string | undefined>(undefined, { desc
 /** The TCP peer of the call (a proxy's address when behind one); set by the server bootstrap. */
 export const kPeerAddress = createContextKey<string | undefined>(undefined, { description: "peer address" });
 
+/**
+ * Set by the authentication gate once it has verified a call's credentials (before its body is
+ * read): what the auth interceptor requires, so a handler never runs on a call nobody checked.
+ */
+export const kAuthenticated = createContextKey<boolean>(false, { description: "authenticated" });
+
 /** The verified calling service (from `x-service-authorization`); undefined for direct user calls. */
 export const kCaller = createContextKey<ServiceCaller | undefined>(undefined, {
   description: "calling service",

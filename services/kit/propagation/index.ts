@@ -28,6 +28,7 @@ export {
 export { endSpan, type JoinedCall, joinCall, nodeHeader, outgoingCallHeaders } from "./join-call.js";
 export {
   type AuthInterceptorOptions,
+  createAuthGate,
   createAuthInterceptor,
   createCallContextInterceptor,
 } from "./server-interceptors.js";

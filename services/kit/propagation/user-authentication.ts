@@ -42,11 +42,5 @@ export async function authenticateUser(
     countRefusal("user", outcome.error.reason);
     throw authRefusal(outcome.error);
   }
-  if (outcome.principal.anonymous) {
-    options.logger.warn(
-      { procedure: call.procedure },
-      "AUTH_DEV_ANONYMOUS: call without a token runs as the development principal",
-    );
-  }
   return { kind: "user", principal: outcome.principal, credential: outcome.token };
 }

@@ -8,6 +8,7 @@ import type { Logger } from "../log/logger.js";
 import { kPeerAddress } from "../propagation/context-keys.js";
 import {
   type AuthInterceptorOptions,
+  createAuthGate,
   createAuthInterceptor,
   createCallContextInterceptor,
 } from "../propagation/server-interceptors.js";
@@ -16,8 +17,14 @@ import type { HttpRequest, HttpResponse, HttpRouteHandler } from "./http-routes.
 import { malformedMessageIsInvalidArgument, malformedStreamMessages } from "./malformed-message.js";
 import { registerReflection } from "./reflection.js";
 
-/** Default bound of a request or response message, each way. */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Default bound of a request message: what a person types, with room to spare. A service whose
+ * requests carry more (the agent's conversation history, the gateway's tool arguments) says so.
+ * Anyone may send a message up to this bound to a public procedure, and it is decoded.
+ */
+const MAX_REQUEST_BYTES = 64 * 1024;
+/** Default bound of a response message. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface ConnectHandlerOptions {
   readonly logger: Logger;
@@ -44,14 +51,19 @@ export function createConnectHandler(
     interceptors: [
       malformedStreamMessages,
       createCallContextInterceptor(options.logger),
-      createAuthInterceptor({ ...options.auth, logger: options.logger }),
+      createAuthInterceptor(options.logger),
       // After authentication: an anonymous caller learns nothing about the message's checks.
       createCleanRpcInput(options.textRule),
       ...(options.interceptors ?? []),
     ],
+    // Credentials are checked before a request body is read (docs/architecture.md, "Identity propagation").
+    requestGate: createAuthGate({ ...options.auth, logger: options.logger }),
+    // No compressed requests: a few kilobytes of gzip could make any caller, before it is
+    // authenticated, have a service inflate and decode megabytes; no client of ours compresses.
+    acceptCompression: [],
     contextValues: (req) => createContextValues().set(kPeerAddress, req.socket?.remoteAddress),
-    readMaxBytes: options.readMaxBytes ?? MAX_MESSAGE_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? MAX_MESSAGE_BYTES,
+    readMaxBytes: options.readMaxBytes ?? MAX_REQUEST_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? MAX_RESPONSE_BYTES,
     fallback: (req, res) => void (options.notFound ?? notFound)(req, res as HttpResponse),
   });
   return (req, res) => handler(req as http.IncomingMessage, res as http.ServerResponse);

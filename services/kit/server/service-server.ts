@@ -72,7 +72,7 @@ export interface ServiceServerOptions extends ServingAdditions {
   readonly textRule?: TextRule;
   /** Interceptors that run after authentication and the text rule (innermost). */
   readonly interceptors?: readonly Interceptor[];
-  /** Bounds of one request message and one response message (default 4 MiB each). */
+  /** Bounds of one request message (default 64 KiB) and one response message (default 4 MiB). */
   readonly readMaxBytes?: number;
   readonly writeMaxBytes?: number;
   /** Answers a request no route and no procedure matches (default: 404 `not found`). */

@@ -43,5 +43,21 @@ describe("parseAuditFilter", () => {
       ok: false,
       error: 'since: expected an ISO 8601 time or an age like 24h, got "plain 45095"',
     });
+    // An age so large it lands before year 1: refused like any other unreadable time, not sent on.
+    expect(parseAuditFilter({ since: "99999999999d" }, NOW)).toEqual({
+      ok: false,
+      error: 'since: expected an ISO 8601 time or an age like 24h, got "99999999999d"',
+    });
+    // PostgreSQL refuses a NUL in a text parameter; no name or id holds a control character.
+    expect(parseAuditFilter({ user: "\u0000" }, NOW)).toEqual({
+      ok: false,
+      error: "user: contains a control character",
+    });
+    expect(parseAuditFilter({ tool: "a\u0000b" }, NOW)).toMatchObject({ ok: false, error: /^tool: / });
+    expect(parseAuditFilter({ trace: "\u0000" }, NOW)).toMatchObject({ ok: false, error: /^trace: / });
+    expect(parseAuditFilter({ user: "\ud800" }, NOW)).toEqual({
+      ok: false,
+      error: "user: is not well-formed Unicode",
+    });
   });
 });

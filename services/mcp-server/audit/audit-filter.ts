@@ -1,4 +1,5 @@
 import { parseDurationSeconds } from "#kit/config/index.js";
+import { STRICT, textProblem } from "#kit/input/index.js";
 import { AUDIT_QUERY_MAX_LIMIT, type AuditOutcome, type AuditQuery } from "../data/audit-log.js";
 
 /** Raw filter values as they come from a query string or command-line flags. */
@@ -25,10 +26,10 @@ export function parseAuditFilter(
   const time = (name: string, value: string | undefined): Date | string | undefined => {
     if (value === undefined || value === "") return undefined;
     const age = parseDurationSeconds(value);
-    if (age !== undefined) return new Date(now.getTime() - age * 1000);
-    const d = new Date(value);
-    // JavaScript reads "plain 45095" as the year 45095, which PostgreSQL cannot take as a parameter:
-    // years outside ISO 8601's four digits are refused here, as any other unreadable time.
+    const d = age === undefined ? new Date(value) : new Date(now.getTime() - age * 1000);
+    // JavaScript reads "plain 45095" as the year 45095, and an age of 99999999999 days lands before
+    // any calendar: PostgreSQL cannot take either as a parameter. Times outside ISO 8601's four-digit
+    // years are refused here, as any other unreadable time.
     const year = d.getUTCFullYear();
     return Number.isNaN(d.getTime()) || year < 1 || year > 9999
       ? `${name}: expected an ISO 8601 time or an age like 24h, got "${value}"`
@@ -45,6 +46,11 @@ export function parseAuditFilter(
   if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_QUERY_MAX_LIMIT) {
     return { ok: false, error: `limit: expected a whole number from 1 to ${AUDIT_QUERY_MAX_LIMIT}` };
   }
+  const problem = (["user", "tool", "trace"] as const)
+    .map((name) => ({ name, why: raw[name] === undefined ? undefined : textProblem(raw[name], STRICT) }))
+    .find((p) => p.why !== undefined);
+  // A NUL cannot be a PostgreSQL text parameter; no control character is in a name or an id.
+  if (problem) return { ok: false, error: `${problem.name}: ${problem.why}` };
   const text = (v: string | undefined) => (v === undefined || v === "" ? undefined : v.slice(0, 254));
   const user = text(raw.user);
   const tool = text(raw.tool);

@@ -90,7 +90,7 @@ async function readPostBody(
   if (req.method !== "POST") return undefined;
   const read = await readJsonBody(req, maxBytes);
   if (read.ok) return read.value;
-  sendRpcError(res, read.status, read.status === 400 ? RPC.parseError : RPC.serverError, read.message);
+  sendRpcError(res, read.status, read.rpcCode, read.message);
   return ANSWERED;
 }
 

@@ -1,9 +1,17 @@
 import type { IncomingMessage } from "node:http";
 import { finished } from "node:stream";
+import { exceedsNesting } from "#kit/input/index.js";
+import { RPC } from "./responses.js";
 
 export type BodyResult =
   | { ok: true; value: unknown }
-  | { ok: false; status: 400 | 413 | 415; message: string };
+  | { ok: false; status: 400 | 413 | 415; rpcCode: number; message: string };
+
+/**
+ * Deeper than any MCP message nests (a tool's arguments, nested at most 64 levels by the gateway,
+ * inside the JSON-RPC envelope), far shallower than what overflows the SDK's `JSON.stringify`.
+ */
+export const MAX_JSON_NESTING = 128;
 
 /**
  * Reads and parses a JSON request body, refusing more than `maxBytes` before buffering it all. We
@@ -16,23 +24,39 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     return {
       ok: false,
       status: 415,
+      rpcCode: RPC.serverError,
       message: "Unsupported Media Type: Content-Type must be application/json",
     };
   }
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();
-    return { ok: false, status: 413, message: `Payload Too Large: the body exceeds ${maxBytes} bytes` };
+    return tooLarge(maxBytes);
   }
   const body = await readBody(req, maxBytes);
   if (body === undefined) {
-    return { ok: false, status: 413, message: `Payload Too Large: the body exceeds ${maxBytes} bytes` };
+    return tooLarge(maxBytes);
+  }
+  const text = body.toString("utf8");
+  if (exceedsNesting(text, MAX_JSON_NESTING)) {
+    const message = `Invalid Request: the body nests deeper than ${MAX_JSON_NESTING} levels`;
+    return { ok: false, status: 400, rpcCode: RPC.invalidRequest, message };
   }
   try {
-    return { ok: true, value: JSON.parse(body.toString("utf8")) };
+    return { ok: true, value: JSON.parse(text) };
   } catch {
-    return { ok: false, status: 400, message: "Parse error: the body is not valid JSON" };
+    return {
+      ok: false,
+      status: 400,
+      rpcCode: RPC.parseError,
+      message: "Parse error: the body is not valid JSON",
+    };
   }
+}
+
+function tooLarge(maxBytes: number): BodyResult {
+  const message = `Payload Too Large: the body exceeds ${maxBytes} bytes`;
+  return { ok: false, status: 413, rpcCode: RPC.serverError, message };
 }
 
 /**
