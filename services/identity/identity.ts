@@ -47,7 +47,7 @@ export interface IdentityOptions {
 /** The identity provider, ready to be mounted on the identity service's server. */
 export interface Identity {
   registerRoutes(router: ConnectRouter): void;
-  /** Authentication settings for the server's auth interceptor. */
+  /** Authentication settings for the server's authentication gate. */
   readonly auth: {
     readonly verifier: TokenVerifier;
     readonly publicProcedures: ReadonlySet<string>;

@@ -68,6 +68,8 @@ export async function startIdentityServer(
       logger,
       telemetry,
       routes: (router) => routesOf.registerRoutes(router),
+      // UserAdminService.CreateUsers takes up to 200 users at once (≤ 150 KiB at every field's bound).
+      readMaxBytes: 256 * 1024,
       auth: {
         ...identity.auth,
         devAnonymous: config.AUTH_DEV_ANONYMOUS,

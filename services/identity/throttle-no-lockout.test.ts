@@ -67,7 +67,7 @@ describe("failed logins can't lock the real user out", () => {
     expect(took).toBeLessThan(2_000 + 5_000); // the bound plus one password hash on a loaded machine
   });
 
-  it("bounds a concurrent burst of guesses from one address by the pair limit (only attempts finishing under it get an answer)", async () => {
+  it("bounds a concurrent burst of guesses from one address by the pair limit (the rest wait for a place, then are refused unhashed)", async () => {
     const email = "viewer@company.com";
     const burst = await Promise.all(
       Array.from({ length: 12 }, (_, i) => attempt(email, `guess-${i}-password`, "192.0.2.7")),

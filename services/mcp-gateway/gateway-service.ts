@@ -57,7 +57,7 @@ const TOOL_SCOPE_SET = new Set<string>(scopesForTools(TOOL_NAMES));
 export function gatewayRoutes(deps: GatewayDeps): (router: ConnectRouter) => void {
   function sessionFor(ctx: HandlerContext): McpSession {
     const principal = requirePrincipal(ctx);
-    // Set only by a verified service credential (kit auth interceptor); absent for direct development calls.
+    // Set only by a verified service credential (the kit's authentication gate); absent for direct development calls.
     const caller = ctx.values.get(kCaller);
     const agentId = caller?.agent ?? "";
     const subject: TokenSubject = {

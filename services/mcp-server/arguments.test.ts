@@ -394,7 +394,7 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
     });
   });
 
-  it("refuses a body nested deeper than 128 levels as an invalid request (400, -32600), on either revision, and serves on", async () => {
+  it("refuses a body nested deeper than 128 levels as an invalid request (400, -32600) on either revision, and a compressed one 415, and serves on", async () => {
     const token = await h.token(ADMIN);
     const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
     const bodies = [
@@ -419,6 +419,21 @@ describe("bad arguments are clear tool errors, audited, and change nothing", () 
         expect(answer.error.message).toContain("deeper than 128 levels");
       }
     }
+    // No compressed body: labelled gzip (compressed or not), 415 before it is read.
+    const labelled = await fetch(h.mcpUrl, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(labelled.status).toBe(415);
+    expect(((await labelled.json()) as { error: { message: string } }).error.message).toMatch(
+      /Content-Encoding "gzip"/,
+    );
     expect(structured(await admin.callTool({ name: "get_system_health", arguments: {} }))).toMatchObject({
       status: "ok",
     });

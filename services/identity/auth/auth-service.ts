@@ -57,7 +57,7 @@ export function registerAuthService(router: ConnectRouter, deps: AuthServiceDeps
         deps.trustedProxyHops,
         ctx.values.get(kPeerAddress),
       );
-      return issuedResponse(await deps.login(req.email, req.password, address));
+      return issuedResponse(await deps.login(req.email, req.password, address, ctx.signal));
     },
     async refresh(req) {
       return issuedResponse(await deps.refresh(req.refreshToken));

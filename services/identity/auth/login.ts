@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "#kit/log/index.js";
 import { verifyPassword } from "../passwords/password-hash.js";
 import type { FirstPartySessions, IssuedTokens } from "../provider/first-party-sessions.js";
-import type { LoginThrottle } from "../throttle/login-throttle.js";
+import type { LoginAttempt, LoginThrottle } from "../throttle/login-throttle.js";
 import { normalizeEmail, publicUser, type UserRecord, type UserStore } from "../users/user-store.js";
 
 export interface LoginDeps {
@@ -25,11 +25,13 @@ export type Login = (
   email: string,
   password: string,
   clientAddress: string | undefined,
+  /** Aborts when the caller has gone: an attempt still waiting for its place is then dropped. */
+  signal?: AbortSignal,
 ) => Promise<IssuedTokens>;
 
 export function createLogin(deps: LoginDeps): Login {
   const { logger } = deps;
-  return async (rawEmail, password, clientAddress) => {
+  return async (rawEmail, password, clientAddress, signal) => {
     const email = normalizeEmail(rawEmail);
     if (email === "" || password === "") {
       throw new ConnectError("email and password are required", Code.InvalidArgument);
@@ -40,8 +42,10 @@ export function createLogin(deps: LoginDeps): Login {
         Code.InvalidArgument,
       );
     }
-    const attempt = await deps.throttle.begin(email, clientAddress);
-    if (attempt.retryAfterSec > 0) throw throttled(deps, email, clientAddress, attempt.retryAfterSec);
+    const attempt = await deps.throttle.begin(email, clientAddress, signal);
+    if (attempt.retryAfterSec > 0) {
+      throw throttled(deps, email, clientAddress, attempt.retryAfterSec, attempt.refusal);
+    }
     let user: UserRecord;
     try {
       user = await checkPassword(deps, email, password, clientAddress);
@@ -98,12 +102,14 @@ function throttled(
   email: string,
   clientAddress: string | undefined,
   wait: number,
+  refusal: LoginAttempt["refusal"] = "failures",
 ): ConnectError {
   deps.logger.warn(
-    { ...emailDigest(email), client_address: clientAddress, retry_after_s: wait },
+    { ...emailDigest(email), client_address: clientAddress, retry_after_s: wait, refusal },
     "login throttled",
   );
-  return new ConnectError(`too many failed login attempts; try again in ${wait} s`, Code.ResourceExhausted, {
+  const what = refusal === "busy" ? "too many login attempts under way" : "too many failed login attempts";
+  return new ConnectError(`${what}; try again in ${wait} s`, Code.ResourceExhausted, {
     "retry-after": String(wait),
   });
 }

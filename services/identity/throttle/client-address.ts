@@ -32,14 +32,22 @@ export function clientAddressFrom(
   return networkOf(entry);
 }
 
-/** The throttling network of an address (above); undefined when it is not an IP address. */
+/**
+ * The throttling network of an address (above), with a port some proxies append (`1.2.3.4:5678`,
+ * `[2001:db8::1]:443`) left out; undefined when it is not an IP address.
+ */
 function networkOf(raw: string): string | undefined {
-  const address = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(raw)?.[1];
+  const address = bracketed ?? /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$/.exec(raw)?.[1] ?? raw;
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return undefined;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped !== undefined) return mapped;
-  return `${ipv6Groups(address.toLowerCase()).slice(0, 4).join(":")}::/64`;
+  const groups = ipv6Groups(address.toLowerCase());
+  // ::ffff:a.b.c.d however written (`::ffff:c633:6407`, `0:0:0:0:0:ffff:…`): that IPv4 address.
+  if (groups.slice(0, 5).every((g) => g === "0") && groups[5] === "ffff") {
+    const [high = 0, low = 0] = groups.slice(6).map((g) => Number.parseInt(g, 16));
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
+  }
+  return `${groups.slice(0, 4).join(":")}::/64`;
 }
 
 /** The eight groups of a valid IPv6 address, each without leading zeros (a trailing IPv4 part as two). */

@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   createLoginThrottle,
   EMAIL_DELAY_BASE_MS,
   EMAIL_DELAY_MAX_MS,
+  MAX_WAIT_MS,
   MAX_WAITING,
   type WindowFactory,
 } from "./login-throttle.js";
@@ -158,5 +159,33 @@ describe("the login throttle", () => {
     // Each waiter in turn: admitted when the one before it ends.
     for (const w of waiters) (await w).end();
     expect((await t.begin("late@x", "10.0.0.9")).retryAfterSec).toBe(0);
+  });
+
+  it("drops a waiting attempt whose caller left, and refuses one that waited MAX_WAIT_MS (busy, 1 s)", async () => {
+    vi.useFakeTimers();
+    try {
+      const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 1, maxFailuresPerAddress: 5 });
+      const holder = await t.begin("a@x", "10.0.0.7");
+      const left = new AbortController();
+      const leaving = t.begin("a@x", "10.0.0.7", left.signal);
+      const patient = t.begin("a@x", "10.0.0.7");
+      left.abort();
+      expect(await leaving).toMatchObject({ retryAfterSec: 1, refusal: "busy" });
+      await vi.advanceTimersByTimeAsync(MAX_WAIT_MS);
+      expect(await patient).toMatchObject({ retryAfterSec: 1, refusal: "busy" });
+      // Neither holds a place: once the holder ends, a newcomer is admitted at once.
+      holder.end();
+      const next = await t.begin("a@x", "10.0.0.7");
+      expect(next.retryAfterSec).toBe(0);
+      next.end();
+      // A signal already aborted never waits.
+      const gone = new AbortController();
+      gone.abort();
+      const blocker = await t.begin("a@x", "10.0.0.7");
+      expect(await t.begin("a@x", "10.0.0.7", gone.signal)).toMatchObject({ refusal: "busy" });
+      blocker.end();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

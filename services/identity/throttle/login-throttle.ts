@@ -44,11 +44,12 @@ export interface LoginThrottle {
    * waits for one of those to end, then looks again: a burst of concurrent guesses costs at most as
    * many hashes at once as the limits allow, and once its failures fill a limit the rest are
    * refused unhashed — while a burst of right passwords (many people behind one address) only
-   * queues. Refused at once when its failures already fill a limit, or when `MAX_WAITING` attempts
-   * of its pair or address already wait. An admitted attempt counts as under way until `end()`,
-   * called after its failure or success is recorded.
+   * queues. Refused at once when its failures already fill a limit; refused as `busy` when
+   * `MAX_WAITING` attempts of its pair or address (or `MAX_WAITING_IN_ALL` in all) already wait,
+   * when it has waited `MAX_WAIT_MS`, or when `signal` aborts (its caller left). An admitted
+   * attempt counts as under way until `end()`, called after its failure or success is recorded.
    */
-  begin(email: string, address: string | undefined): Promise<LoginAttempt>;
+  begin(email: string, address: string | undefined, signal?: AbortSignal): Promise<LoginAttempt>;
   /** How long to hold an attempt on `email` before checking it (same for every address). */
   delayMs(email: string): number;
   recordFailure(email: string, address: string | undefined): void;
@@ -56,15 +57,23 @@ export interface LoginThrottle {
   recordSuccess(email: string, address: string | undefined): void;
 }
 
-/** `retryAfterSec` 0: admitted, and `end()` must follow; otherwise refused (`end()` does nothing). */
+/**
+ * `retryAfterSec` 0: admitted, and `end()` must follow; otherwise refused (`end()` does nothing),
+ * `failures` when failures fill a limit, `busy` when too many attempts wait or it waited too long.
+ */
 export interface LoginAttempt {
   readonly retryAfterSec: number;
+  readonly refusal?: "failures" | "busy";
   end(): void;
 }
 
 /** Attempts of one pair or address that may wait for a place at most; more are refused (1 s). */
 export const MAX_WAITING = 256;
-const TOO_MANY_WAITING_RETRY_S = 1;
+/** Attempts waiting in all (every address), at most: what a flood from many networks may hold. */
+export const MAX_WAITING_IN_ALL = 4096;
+/** How long an attempt waits for a place at most: then it is refused `busy` (1 s). */
+export const MAX_WAIT_MS = 10_000;
+const BUSY_RETRY_S = 1;
 
 // Requests with no usable address (a misconfigured proxy chain) share one bucket: never unthrottled.
 const NO_ADDRESS = "?";
@@ -99,7 +108,7 @@ export function createLoginThrottle(
   };
   return {
     retryAfterSec,
-    async begin(email, address) {
+    async begin(email, address, signal) {
       const keys = [`pair\n${pairKey(email, address)}`, `address\n${address ?? NO_ADDRESS}`] as const;
       for (;;) {
         const wait = retryAfterSec(email, address);
@@ -111,7 +120,7 @@ export function createLoginThrottle(
           byAddress.count(address ?? NO_ADDRESS, now) + underWay.count(keys[1]) >=
             options.maxFailuresPerAddress;
         if (!full) return underWay.start(keys);
-        if (!(await underWay.waitForEnd(keys))) return refused(TOO_MANY_WAITING_RETRY_S);
+        if (!(await underWay.waitForEnd(keys, signal))) return refused(BUSY_RETRY_S, "busy");
       }
     },
     delayMs(email) {
@@ -130,15 +139,16 @@ export function createLoginThrottle(
   };
 }
 
-function refused(retryAfterSec: number): LoginAttempt {
+function refused(retryAfterSec: number, refusal: "failures" | "busy" = "failures"): LoginAttempt {
   // Nothing under way to end.
-  return { retryAfterSec, end: () => undefined };
+  return { retryAfterSec, refusal, end: () => undefined };
 }
 
 /** Attempts being checked, per key, and those waiting for one of them to end; a key is kept only while used. */
 function createUnderWay() {
   const counts = new Map<string, number>();
   const waiting = new Map<string, (() => void)[]>();
+  let waiters = 0;
   const add = (key: string, delta: number) => {
     const n = (counts.get(key) ?? 0) + delta;
     if (n > 0) counts.set(key, n);
@@ -165,21 +175,33 @@ function createUnderWay() {
         },
       };
     },
-    /** Resolves true once an attempt of one of `keys` ends; false at once when too many wait. */
-    waitForEnd(keys: readonly string[]): Promise<boolean> {
-      if (keys.some((key) => (waiting.get(key)?.length ?? 0) >= MAX_WAITING)) return Promise.resolve(false);
+    /**
+     * Resolves true once an attempt of one of `keys` ends; false at once when too many wait, or
+     * once it has waited `MAX_WAIT_MS` or `signal` aborts.
+     */
+    waitForEnd(keys: readonly string[], signal: AbortSignal | undefined): Promise<boolean> {
+      const crowded = keys.some((key) => (waiting.get(key)?.length ?? 0) >= MAX_WAITING);
+      if (crowded || waiters >= MAX_WAITING_IN_ALL || signal?.aborted) return Promise.resolve(false);
       return new Promise((resolve) => {
-        let woken = false;
-        const wake = () => {
-          if (woken) return;
-          woken = true;
+        let done = false;
+        const finish = (ended: boolean) => {
+          if (done) return;
+          done = true;
+          waiters--;
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
           for (const key of keys) {
             const list = waiting.get(key)?.filter((w) => w !== wake);
             if (list?.length) waiting.set(key, list);
             else waiting.delete(key);
           }
-          resolve(true);
+          resolve(ended);
         };
+        const wake = () => finish(true);
+        const onAbort = () => finish(false);
+        const timer = setTimeout(() => finish(false), MAX_WAIT_MS);
+        signal?.addEventListener("abort", onAbort, { once: true });
+        waiters++;
         for (const key of keys) waiting.set(key, [...(waiting.get(key) ?? []), wake]);
       });
     },

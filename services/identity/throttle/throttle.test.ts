@@ -163,5 +163,13 @@ describe("client address", () => {
     // A dual-stack socket's IPv4 peer.
     expect(clientAddressFrom(undefined, 0, "::ffff:198.51.100.7")).toBe("198.51.100.7");
     expect(clientAddressFrom("::FFFF:198.51.100.7", 1)).toBe("198.51.100.7");
+    // However it is written.
+    expect(clientAddressFrom("::ffff:c633:6407", 1)).toBe("198.51.100.7");
+    expect(clientAddressFrom("0:0:0:0:0:ffff:198.51.100.7", 1)).toBe("198.51.100.7");
+    expect(clientAddressFrom("[::ffff:198.51.100.7]:8443", 1)).toBe("198.51.100.7");
+    // A port some proxies append is not part of the address.
+    expect(clientAddressFrom("203.0.113.7:5678", 1)).toBe("203.0.113.7");
+    expect(clientAddressFrom("[2001:db8::1]:443", 1)).toBe("2001:db8:0:0::/64");
+    expect(clientAddressFrom("203.0.113.7:99999999", 1)).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@ import type { TokenVerifier } from "./token-verifier.js";
 
 /**
  * The one bearer-authentication core (parse → verify → revocation → outcome), shared by the
- * Connect auth interceptor and the plain-HTTP routes (the MCP endpoint, the audit endpoint), so
+ * Connect authentication gate and the plain-HTTP routes (the MCP endpoint, the audit endpoint), so
  * every door decides the same way and only the shape of the refusal differs per protocol.
  */
 export interface BearerAuthOptions {

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 /**
  * Which callers a procedure accepts (docs/architecture.md, "Who may call what"). Every service
- * declares its rules; the kit's auth interceptor enforces them with the user's token, in one place.
+ * declares its rules; the kit's authentication gate enforces them with the user's token, in one place.
  */
 export interface CallerRule {
   /** Service ids whose credential (`x-service-authorization`) is accepted. */

@@ -38,6 +38,12 @@ export const kPeerAddress = createContextKey<string | undefined>(undefined, { de
  */
 export const kAuthenticated = createContextKey<boolean>(false, { description: "authenticated" });
 
+/**
+ * When the gate first saw the call (`performance.now()`): a call's duration, span and metrics
+ * count from there, so the time its credentials took to verify is the call's too.
+ */
+export const kCallStarted = createContextKey<number | undefined>(undefined, { description: "call started" });
+
 /** The verified calling service (from `x-service-authorization`); undefined for direct user calls. */
 export const kCaller = createContextKey<ServiceCaller | undefined>(undefined, {
   description: "calling service",

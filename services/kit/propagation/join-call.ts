@@ -38,6 +38,8 @@ export interface JoinOptions {
   readonly attributes?: Attributes;
   /** False for probes and reflection: ids for the log lines, but no span recorded. */
   readonly record?: boolean;
+  /** When the call began, if before now (`performance.now()` time): the span starts there. */
+  readonly startedAt?: number;
 }
 
 /**
@@ -61,7 +63,13 @@ export function joinCall(
           parent,
           tracerFor(scope?.telemetry?.service).startSpan(
             options.spanName ?? procedure,
-            { kind: SpanKind.SERVER, ...(options.attributes ? { attributes: options.attributes } : {}) },
+            {
+              kind: SpanKind.SERVER,
+              ...(options.attributes ? { attributes: options.attributes } : {}),
+              ...(options.startedAt === undefined
+                ? {}
+                : { startTime: performance.timeOrigin + options.startedAt }),
+            },
             parent,
           ),
         );

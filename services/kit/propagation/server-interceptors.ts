@@ -18,6 +18,7 @@ import { type CallerRules, ruleFor } from "./caller-policy.js";
 import {
   kAuthenticated,
   kCaller,
+  kCallStarted,
   kCredential,
   kPrincipal,
   kRequestId,
@@ -74,8 +75,10 @@ interface IncomingCall {
 function openServedCall(req: IncomingCall): { call: ServedCall; trace: TraceContext } {
   const procedure = `${req.service.typeName}/${req.method.name}`;
   const quiet = isInfrastructureService(req.service.typeName); // probes and grpcurl: failures only
+  const startedAt = req.contextValues.get(kCallStarted) ?? performance.now();
   const { trace, requestId, span } = joinCall((name) => req.header.get(name), procedure, {
     record: !quiet,
+    startedAt,
     attributes: {
       "rpc.system": "connect_rpc",
       "rpc.service": req.service.typeName,
@@ -87,7 +90,7 @@ function openServedCall(req: IncomingCall): { call: ServedCall; trace: TraceCont
     procedure,
     quiet,
     streaming: req.method.methodKind !== "unary",
-    started: performance.now(),
+    started: startedAt,
     requestId,
     span,
     metrics: quiet ? undefined : currentTelemetry()?.rpc,
@@ -125,6 +128,7 @@ export interface AuthInterceptorOptions extends Omit<BearerAuthOptions, "devAnon
  */
 export function createAuthGate(options: AuthInterceptorOptions): (ctx: HandlerContext) => Promise<void> {
   return async (ctx) => {
+    ctx.values.set(kCallStarted, performance.now());
     if (isInfrastructureService(ctx.service.typeName)) return;
     try {
       await authenticateCall(ctx, options);

@@ -342,6 +342,28 @@ describe.each(backends)("tickets on $name", (backend) => {
       order: Partial<ReturnType<typeof page>> = {},
     ) => (await findTickets(db, filter, { ...page(), ...order })).tickets.map((x) => x.id);
 
+    it("counts the total in the page's own statement (one snapshot: never '5 match, showing 7'), text search and past the end too", async () => {
+      const t = await seed();
+      const one = counted();
+      const listed = await findTickets(one.q, { status: ["open", "resolved"] }, { ...page(), limit: 2 });
+      expect(one.statements()).toBe(1);
+      expect(listed.total).toBe(3);
+      expect(listed.tickets).toHaveLength(2);
+      const searched = counted();
+      const found = await findTickets(searched.q, { text: "printer" }, page());
+      expect(searched.statements()).toBe(1);
+      expect(found.total).toBe(found.tickets.length);
+      expect(found.tickets.map((x) => x.id)).toContain(t.printer.id);
+      // Nothing matches: no statement but the page's, total 0; past the end: the count alone tells.
+      const none = counted();
+      expect(await findTickets(none.q, { createdBy: "nobody" }, page())).toEqual({ total: 0, tickets: [] });
+      expect(none.statements()).toBe(1);
+      expect(await findTickets(db, { status: ["open", "resolved"] }, { ...page(), offset: 50 })).toEqual({
+        total: 3,
+        tickets: [],
+      });
+    });
+
     it("filters by status, priority, category, assignee (or none) and creator", async () => {
       const t = await seed();
       expect(await ids({ status: ["resolved"] })).toEqual([t.invoice.id]);

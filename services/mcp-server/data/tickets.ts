@@ -201,22 +201,38 @@ const ORDER_SQL: Record<TicketOrder, string> = {
   priority: "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END",
 };
 
+/**
+ * One page of the tickets `filter` matches, and how many match in all — counted in the same
+ * statement (an uncorrelated subquery, run once on the statement's snapshot), so a concurrent change can never make the
+ * total disagree with the page ("5 match, showing 7").
+ */
 export async function findTickets(
   q: Queryable,
   filter: TicketFilter,
   page: { orderBy: TicketOrder; direction: "asc" | "desc"; limit: number; offset: number },
 ): Promise<TicketPage> {
   const w = filterClause(filter);
-  const { rows: count } = await q.query<{ n: number }>(`SELECT count(*) AS n FROM tickets t ${w}`, w.params);
   const dir = page.direction === "asc" ? "ASC" : "DESC";
   // With free text, title hits rank above description-only hits; id breaks ties so pages are stable.
   const rank = filter.text !== undefined ? `(t.title ILIKE ${w.param(likePattern(filter.text))}) DESC, ` : "";
-  const { rows } = await q.query<TicketRow>(
-    `${SELECT} ${w} ORDER BY ${rank}${ORDER_SQL[page.orderBy]} ${dir}, t.id ${dir}
-     LIMIT ${w.param(page.limit)} OFFSET ${w.param(page.offset)}`,
+  // The inner `t` is the counted table's own alias: the filter's clauses read the same there.
+  const { rows } = await q.query<TicketRow & { total_matching: number }>(
+    `${TICKET_OF_T}, (SELECT count(*) FROM tickets t ${w}) AS total_matching
+       FROM tickets t LEFT JOIN users u ON u.id = t.assignee_id ${w}
+      ORDER BY ${rank}${ORDER_SQL[page.orderBy]} ${dir}, t.id ${dir}
+      LIMIT ${w.param(page.limit)} OFFSET ${w.param(page.offset)}`,
     w.params,
   );
-  return { total: count[0]?.n ?? 0, tickets: rows.map(toTicket) };
+  const first = rows[0];
+  if (first) return { total: Number(first.total_matching), tickets: rows.map(toTicket) };
+  // No row to carry the total: none matched (at the first page), or the page is past the end.
+  if (page.offset === 0) return { total: 0, tickets: [] };
+  const counted = filterClause(filter);
+  const { rows: count } = await q.query<{ n: number }>(
+    `SELECT count(*) AS n FROM tickets t ${counted}`,
+    counted.params,
+  );
+  return { total: count[0]?.n ?? 0, tickets: [] };
 }
 
 export interface TicketStats {

@@ -28,6 +28,18 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       message: "Unsupported Media Type: Content-Type must be application/json",
     };
   }
+  // A compressed body would be read as JSON text and refused as garbage, or — labelled but not
+  // compressed — accepted under a coding nobody applied: neither is accepted (RFC 9110 §15.5.16).
+  const coding = req.headers["content-encoding"]?.trim().toLowerCase();
+  if (coding !== undefined && coding !== "" && coding !== "identity") {
+    req.resume();
+    return {
+      ok: false,
+      status: 415,
+      rpcCode: RPC.serverError,
+      message: `Unsupported Media Type: Content-Encoding "${coding.slice(0, 40)}" is not accepted; send the body uncompressed`,
+    };
+  }
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();
