@@ -3,6 +3,7 @@ import type { Config } from "#kit/config/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { anyOrigin, type HttpRoute, routeAnswersCors } from "#kit/server/index.js";
+import { createCredentialCheck } from "../auth/credential-check.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import type { RevokeSession } from "../sessions/session-revoker.js";
 import type { SessionStore } from "../sessions/session-store.js";
@@ -17,7 +18,6 @@ import { createFirstPartySessions, type FirstPartySessions } from "./first-party
 import { registerServiceGrants, type ServiceGrantDeps } from "./grants/service-grants.js";
 import { AS_METADATA_PATH, createOAuthRequestHandler, OPENID_METADATA_PATH } from "./http/oauth-requests.js";
 import { createLoginInteraction } from "./interaction/login-interaction.js";
-import { createCredentialCheck } from "./interaction/verify-credentials.js";
 import { type MetadataDocumentOptions, metadataDocumentFetching } from "./metadata-documents.js";
 import { OAUTH_ROUTES, providerConfiguration } from "./provider-configuration.js";
 import { observeProviderEvents } from "./provider-events.js";
@@ -88,6 +88,7 @@ export async function startAuthorizationServer(deps: AuthorizationServerDeps): P
         throttle: deps.loginThrottle,
         dummyHash: deps.dummyHash,
         logger,
+        via: "oauth_authorize",
       }),
       sessions: deps.sessions,
       grantLifetimeSec: config.REFRESH_TOKEN_TTL,

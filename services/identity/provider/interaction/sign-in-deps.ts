@@ -1,7 +1,7 @@
 import type { Provider } from "oidc-provider";
 import type { Logger } from "#kit/log/index.js";
+import type { CheckCredentials } from "../../auth/credential-check.js";
 import type { SessionStore } from "../../sessions/session-store.js";
-import type { CheckCredentials } from "./verify-credentials.js";
 
 export interface LoginInteractionDeps {
   readonly provider: () => Provider;
