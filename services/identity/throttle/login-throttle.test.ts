@@ -188,4 +188,63 @@ describe("the login throttle", () => {
       vi.useRealTimers();
     }
   });
+
+  it("waits MAX_WAIT_MS in all, however often it is woken without finding a place", async () => {
+    vi.useFakeTimers();
+    try {
+      const t = createLoginThrottle({ windowMs: 60_000, maxFailuresPerEmail: 1, maxFailuresPerAddress: 5 });
+      // The pair is full while `holder` is checked; attempts of other emails from the same address
+      // keep ending, and each end wakes the waiter, which finds its pair still full.
+      const holder = await t.begin("a@x", "10.0.0.7");
+      let outcome: { retryAfterSec: number; refusal?: string } | undefined;
+      const patient = t.begin("a@x", "10.0.0.7").then((attempt) => {
+        outcome = attempt;
+        return attempt;
+      });
+      for (let i = 0; i < 12 && outcome === undefined; i++) {
+        await vi.advanceTimersByTimeAsync(MAX_WAIT_MS / 4);
+        (await t.begin(`other${i}@x`, "10.0.0.7")).end();
+      }
+      expect(outcome).toMatchObject({ retryAfterSec: 1, refusal: "busy" });
+      expect(await patient).toBe(outcome);
+      holder.end();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a counted failure leaving its window wakes a waiting attempt, before anyone who comes later", async () => {
+    vi.useFakeTimers();
+    try {
+      const t = createLoginThrottle({ windowMs: 5_000, maxFailuresPerEmail: 2, maxFailuresPerAddress: 10 });
+      t.recordFailure("a@x", "10.0.0.8");
+      await vi.advanceTimersByTimeAsync(1_000);
+      // One failure counted and one attempt under way fill the pair's two places.
+      const holder = await t.begin("a@x", "10.0.0.8");
+      let admitted = false;
+      const waiting = t.begin("a@x", "10.0.0.8").then((attempt) => {
+        admitted = attempt.retryAfterSec === 0;
+        return attempt;
+      });
+      await vi.advanceTimersByTimeAsync(3_999);
+      expect(admitted).toBe(false);
+      // The failure leaves the window: the waiter takes that place, the holder still checking.
+      await vi.advanceTimersByTimeAsync(1);
+      expect(admitted).toBe(true);
+      // Both places are taken again: a latecomer waits for one of the two under way.
+      let lateAdmitted = false;
+      const late = t.begin("a@x", "10.0.0.8").then((attempt) => {
+        lateAdmitted = attempt.retryAfterSec === 0;
+        return attempt;
+      });
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(lateAdmitted).toBe(false);
+      holder.end();
+      expect((await late).retryAfterSec).toBe(0);
+      (await waiting).end();
+      (await late).end();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

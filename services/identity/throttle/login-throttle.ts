@@ -44,9 +44,10 @@ export interface LoginThrottle {
    * waits for one of those to end, then looks again: a burst of concurrent guesses costs at most as
    * many hashes at once as the limits allow, and once its failures fill a limit the rest are
    * refused unhashed — while a burst of right passwords (many people behind one address) only
-   * queues. Refused at once when its failures already fill a limit; refused as `busy` when
-   * `MAX_WAITING` attempts of its pair or address (or `MAX_WAITING_IN_ALL` in all) already wait,
-   * when it has waited `MAX_WAIT_MS`, or when `signal` aborts (its caller left). An admitted
+   * queues. A counted failure leaving its window wakes it as an ending attempt does. Refused at once
+   * when its failures already fill a limit; refused as `busy` when `MAX_WAITING` attempts of its
+   * pair or address (or `MAX_WAITING_IN_ALL` in all) already wait, when it has waited `MAX_WAIT_MS`
+   * in all (however often it was woken), or when `signal` aborts (its caller left). An admitted
    * attempt counts as under way until `end()`, called after its failure or success is recorded.
    */
   begin(email: string, address: string | undefined, signal?: AbortSignal): Promise<LoginAttempt>;
@@ -109,18 +110,28 @@ export function createLoginThrottle(
   return {
     retryAfterSec,
     async begin(email, address, signal) {
-      const keys = [`pair\n${pairKey(email, address)}`, `address\n${address ?? NO_ADDRESS}`] as const;
+      const pair = pairKey(email, address);
+      const addressKey = address ?? NO_ADDRESS;
+      const keys = [`pair\n${pair}`, `address\n${addressKey}`] as const;
+      // One bound for the whole attempt, however often it is woken and finds no place.
+      const deadline = clock() + MAX_WAIT_MS;
       for (;;) {
         const wait = retryAfterSec(email, address);
         if (wait > 0) return refused(wait);
         const now = clock();
-        const full =
-          byPair.count(pairKey(email, address), now) + underWay.count(keys[0]) >=
-            options.maxFailuresPerEmail ||
-          byAddress.count(address ?? NO_ADDRESS, now) + underWay.count(keys[1]) >=
-            options.maxFailuresPerAddress;
-        if (!full) return underWay.start(keys);
-        if (!(await underWay.waitForEnd(keys, signal))) return refused(BUSY_RETRY_S, "busy");
+        const pairFull = byPair.count(pair, now) + underWay.count(keys[0]) >= options.maxFailuresPerEmail;
+        const addressFull =
+          byAddress.count(addressKey, now) + underWay.count(keys[1]) >= options.maxFailuresPerAddress;
+        if (!pairFull && !addressFull) return underWay.start(keys);
+        if (now >= deadline) return refused(BUSY_RETRY_S, "busy");
+        // A counted failure leaving its window frees a place as an attempt ending does: the
+        // attempt looks again then too, rather than leaving that place to whoever comes next.
+        const expiries = [
+          pairFull ? byPair.oldestExpiresIn(pair, now) : 0,
+          addressFull ? byAddress.oldestExpiresIn(addressKey, now) : 0,
+        ].filter((ms) => ms > 0);
+        const lookAgainInMs = Math.min(deadline - now, ...expiries);
+        if (!(await underWay.waitForEnd(keys, signal, lookAgainInMs))) return refused(BUSY_RETRY_S, "busy");
       }
     },
     delayMs(email) {
@@ -176,10 +187,14 @@ function createUnderWay() {
       };
     },
     /**
-     * Resolves true once an attempt of one of `keys` ends; false at once when too many wait, or
-     * once it has waited `MAX_WAIT_MS` or `signal` aborts.
+     * Resolves true once an attempt of one of `keys` ends or `lookAgainInMs` has passed; false at
+     * once when too many wait, or when `signal` aborts.
      */
-    waitForEnd(keys: readonly string[], signal: AbortSignal | undefined): Promise<boolean> {
+    waitForEnd(
+      keys: readonly string[],
+      signal: AbortSignal | undefined,
+      lookAgainInMs: number,
+    ): Promise<boolean> {
       const crowded = keys.some((key) => (waiting.get(key)?.length ?? 0) >= MAX_WAITING);
       if (crowded || waiters >= MAX_WAITING_IN_ALL || signal?.aborted) return Promise.resolve(false);
       return new Promise((resolve) => {
@@ -199,7 +214,7 @@ function createUnderWay() {
         };
         const wake = () => finish(true);
         const onAbort = () => finish(false);
-        const timer = setTimeout(() => finish(false), MAX_WAIT_MS);
+        const timer = setTimeout(() => finish(true), lookAgainInMs);
         signal?.addEventListener("abort", onAbort, { once: true });
         waiters++;
         for (const key of keys) waiting.set(key, [...(waiting.get(key) ?? []), wake]);

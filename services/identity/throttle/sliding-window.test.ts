@@ -64,4 +64,15 @@ describe("the sliding window", () => {
     expect(w.blockedFor("a", 1)).toBe(0);
     expect(w.blockedFor("b", 1)).toBe(999);
   });
+
+  it("tells when the oldest counted event leaves the window, below the limit too", () => {
+    const w = createSlidingWindow({ windowMs: 1_000, limit: 3 });
+    expect(w.oldestExpiresIn("a", 0)).toBe(0);
+    w.record("a", 100);
+    w.record("a", 400);
+    expect(w.oldestExpiresIn("a", 500)).toBe(600);
+    // The first has left: the second is now the oldest.
+    expect(w.oldestExpiresIn("a", 1_100)).toBe(300);
+    expect(w.oldestExpiresIn("a", 1_400)).toBe(0);
+  });
 });

@@ -11,6 +11,8 @@ export interface SlidingWindow {
   blockedFor(key: string, now: number): number;
   /** Events of `key` in the window, at most `limit` (only that many are kept). */
   count(key: string, now: number): number;
+  /** Ms until the oldest event of `key` leaves the window (the count falls by one); 0 when it has none. */
+  oldestExpiresIn(key: string, now: number): number;
   record(key: string, now: number): void;
   clear(key: string): void;
 }
@@ -43,6 +45,10 @@ export function createSlidingWindow(options: {
     },
     count(key, now) {
       return live(key, now)?.length ?? 0;
+    },
+    oldestExpiresIn(key, now) {
+      const oldest = live(key, now)?.[0];
+      return oldest === undefined ? 0 : oldest + windowMs - now;
     },
     record(key, now) {
       const times = live(key, now) ?? [];

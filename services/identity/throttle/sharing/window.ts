@@ -14,6 +14,7 @@ export function sharedWindow(state: SharingState, name: string, options: WindowO
   return {
     blockedFor: (key, now) => entry.local.blockedFor(hashed(key), now),
     count: (key, now) => entry.local.count(hashed(key), now),
+    oldestExpiresIn: (key, now) => entry.local.oldestExpiresIn(hashed(key), now),
     record(key, now) {
       const k = hashed(key);
       entry.local.record(k, now);
