@@ -178,6 +178,14 @@ describe("authorization endpoint", () => {
     }
     const err = await chat.auth.login({ email, password: "wrong" }).catch((e: unknown) => e as Error);
     expect(String(err)).toMatch(/too many failed login attempts/);
+    // The page itself: 429, the wait in its Retry-After and in the one message shown.
+    const refused = await submitLogin(current, { email, password: "wrong" });
+    expect([refused.status, refused.location]).toEqual([429, null]);
+    const wait = Number(refused.retryAfter);
+    expect(wait).toBeGreaterThan(0);
+    expect(refused.html.match(/Too many failed sign-in attempts; try again in (\d+) s\./g)).toEqual([
+      `Too many failed sign-in attempts; try again in ${wait} s.`,
+    ]);
   });
 });
 

@@ -18,6 +18,8 @@ export interface PageVisit {
   readonly location: string | null;
   /** The URL of the page shown (the sign-in page), when one was shown. */
   readonly pageUrl: string | undefined;
+  /** The answer's Retry-After header, if it had one. */
+  readonly retryAfter: string | null;
   readonly jar: CookieJar;
 }
 
@@ -59,12 +61,26 @@ async function walk(base: string, url: string, jar: CookieJar, first?: RequestIn
     if (res.status >= 300 && res.status < 400 && location) {
       const target = new URL(location, next);
       if (!sameServer(base, target))
-        return { status: res.status, html: await res.text(), location: target.href, pageUrl: undefined, jar };
+        return {
+          status: res.status,
+          html: await res.text(),
+          location: target.href,
+          pageUrl: undefined,
+          retryAfter: res.headers.get("retry-after"),
+          jar,
+        };
       next = target.href;
       init = undefined;
       continue;
     }
-    return { status: res.status, html: await res.text(), location: null, pageUrl: next, jar };
+    return {
+      status: res.status,
+      html: await res.text(),
+      location: null,
+      pageUrl: next,
+      retryAfter: res.headers.get("retry-after"),
+      jar,
+    };
   }
   throw new Error(`more than 10 redirects from ${url}`);
 }

@@ -47,13 +47,31 @@ export async function submitSignIn(
     deps.trustedProxyHops,
     req.socket.remoteAddress,
   );
-  const checked = await deps.checkCredentials(email, form.get("password") ?? "", address);
+  // A browser that left (tab closed, form posted again) stops its attempt waiting for a place.
+  const left = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) left.abort();
+  };
+  res.once("close", onClose);
+  let checked: Awaited<ReturnType<typeof deps.checkCredentials>>;
+  try {
+    checked = await deps.checkCredentials(email, form.get("password") ?? "", address, left.signal);
+  } finally {
+    res.off("close", onClose);
+  }
   if (!checked.ok) {
-    const message =
-      checked.reason === "throttled"
-        ? `Too many failed sign-in attempts; try again in ${checked.retryAfterSec} s.`
-        : "Invalid email or password.";
-    await showSignIn(deps, req, res, checked.reason === "throttled" ? 429 : 401, { email, message });
+    if (checked.reason === "throttled") {
+      // RFC 6585 §4: how long to wait, for the browser and for whoever scripts it.
+      res.setHeader("Retry-After", String(checked.retryAfterSec));
+      const what =
+        checked.refusal === "busy"
+          ? "Too many sign-in attempts are under way from your network"
+          : "Too many failed sign-in attempts";
+      const message = `${what}; try again in ${checked.retryAfterSec} s.`;
+      await showSignIn(deps, req, res, 429, { email, message });
+      return;
+    }
+    await showSignIn(deps, req, res, 401, { email, message: "Invalid email or password." });
     return;
   }
   await grantSignedInUser(deps, provider, { req, res }, params, checked.user);
