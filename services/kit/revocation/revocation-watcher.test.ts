@@ -41,11 +41,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(clientOptions: { defaultTimeoutMs?: number } = {}) {
+async function setup(clientOptions: { defaultTimeoutMs?: number } = {}, heartbeatMs = HEARTBEAT_MS) {
   const logs = captureLogs("watcher-test");
   const feed = await startFakeRevocationFeed({
     logger: logs.logger,
-    heartbeatMs: HEARTBEAT_MS,
+    heartbeatMs,
     port: await freePort(),
   });
   cleanups.push(() => feed.stop());
@@ -54,8 +54,8 @@ async function setup(clientOptions: { defaultTimeoutMs?: number } = {}) {
     const watcher = createRevocationWatcher({
       client,
       logger: logs.logger,
-      heartbeatMs: HEARTBEAT_MS,
-      stalenessLimitMs: LIMIT_MS,
+      heartbeatMs,
+      stalenessLimitMs: Math.max(LIMIT_MS, 10 * heartbeatMs),
       retentionMs: RETENTION_MS,
       reconnect: { initialMs: 20, maxMs: 200 },
     });
@@ -169,7 +169,10 @@ describe("revocation watcher", () => {
   });
 
   it("keeps one stream open past the client's default deadline, and sends no user credential from inside a call", async () => {
-    const { feed, watch } = await setup({ defaultTimeoutMs: 300 });
+    // Heartbeats 5 s apart: the watcher starts over only after 12.5 s of silence, which no stall of
+    // a loaded machine reaches, so the one reason left for a second stream would be the client's
+    // deadline cutting the first — what this checks.
+    const { feed, watch } = await setup({ defaultTimeoutMs: 300 }, 5_000);
     // Created while handling a user's call: the scope holds their token.
     const watcher = runInCallScope(() => {
       Object.assign(currentCallScope() ?? {}, { credential: "user-token-that-must-not-leak" });
