@@ -10,7 +10,6 @@ import type { SessionStore } from "../sessions/session-store.js";
 import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import type { LoginThrottle, WindowFactory } from "../throttle/login-throttle.js";
 import type { UserStore } from "../users/user-store.js";
-import { revokeAccessTokensByGrant } from "./access-token-revocation.js";
 import { revokeOnConcurrentReuse } from "./concurrent-reuse.js";
 import { cookieKeys } from "./cookie-keys.js";
 import { keepProviderCurrent } from "./current-provider.js";
@@ -166,13 +165,6 @@ async function providerBuilder(deps: AuthorizationServerDeps): Promise<() => Pro
     provider.proxy = config.TRUSTED_PROXY_HOPS > 0;
     provider.use(limits);
     answerAfterRevocations(provider);
-    revokeAccessTokensByGrant(provider, {
-      keyRing: deps.keyRing,
-      issuer: config.AUTH_ISSUER,
-      clockToleranceSec: config.CLOCK_TOLERANCE,
-      revoke: deps.revoke,
-      logger,
-    });
     revokeOnConcurrentReuse(provider, deps.revoke, logger);
     registerServiceGrants(provider, { ...deps.serviceGrants, resources: deps.resources, logger });
     observeProviderEvents(provider, { revoke: deps.revoke, logger });
