@@ -247,4 +247,31 @@ describe("the login throttle", () => {
       vi.useRealTimers();
     }
   });
+
+  it("keeps the MAX_WAIT_MS bound when the wall clock steps back during a wait", async () => {
+    vi.useFakeTimers();
+    try {
+      let skew = 0;
+      const t = createLoginThrottle(
+        { windowMs: 60_000, maxFailuresPerEmail: 1, maxFailuresPerAddress: 5 },
+        () => Date.now() + skew,
+      );
+      const holder = await t.begin("a@x", "10.0.0.7");
+      let outcome: unknown;
+      const patient = t.begin("a@x", "10.0.0.7").then((attempt) => {
+        outcome = attempt;
+        return attempt;
+      });
+      await vi.advanceTimersByTimeAsync(1_000);
+      // An NTP step or a resumed VM: the wall clock goes back an hour; an end wakes the waiter.
+      skew = -3_600_000;
+      (await t.begin("b@x", "10.0.0.7")).end();
+      await vi.advanceTimersByTimeAsync(MAX_WAIT_MS);
+      expect(outcome).toMatchObject({ retryAfterSec: 1, refusal: "busy" });
+      await patient;
+      holder.end();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -113,8 +113,9 @@ export function createLoginThrottle(
       const pair = pairKey(email, address);
       const addressKey = address ?? NO_ADDRESS;
       const keys = [`pair\n${pair}`, `address\n${addressKey}`] as const;
-      // One bound for the whole attempt, however often it is woken and finds no place.
-      const deadline = clock() + MAX_WAIT_MS;
+      // One bound for the whole attempt, however often it is woken and finds no place; on the
+      // monotonic clock, which no step of the wall clock (NTP, a resumed VM) stretches.
+      const deadline = performance.now() + MAX_WAIT_MS;
       for (;;) {
         const wait = retryAfterSec(email, address);
         if (wait > 0) return refused(wait);
@@ -123,14 +124,15 @@ export function createLoginThrottle(
         const addressFull =
           byAddress.count(addressKey, now) + underWay.count(keys[1]) >= options.maxFailuresPerAddress;
         if (!pairFull && !addressFull) return underWay.start(keys);
-        if (now >= deadline) return refused(BUSY_RETRY_S, "busy");
+        const left = deadline - performance.now();
+        if (left <= 0) return refused(BUSY_RETRY_S, "busy");
         // A counted failure leaving its window frees a place as an attempt ending does: the
         // attempt looks again then too, rather than leaving that place to whoever comes next.
         const expiries = [
           pairFull ? byPair.oldestExpiresIn(pair, now) : 0,
           addressFull ? byAddress.oldestExpiresIn(addressKey, now) : 0,
         ].filter((ms) => ms > 0);
-        const lookAgainInMs = Math.min(deadline - now, ...expiries);
+        const lookAgainInMs = Math.min(left, ...expiries);
         if (!(await underWay.waitForEnd(keys, signal, lookAgainInMs))) return refused(BUSY_RETRY_S, "busy");
       }
     },

@@ -53,6 +53,8 @@ export async function submitSignIn(
     if (!res.writableFinished) left.abort();
   };
   res.once("close", onClose);
+  // It may have left before this listened (while the interaction was being loaded).
+  if (connectionGone(res)) left.abort();
   let checked: Awaited<ReturnType<typeof deps.checkCredentials>>;
   try {
     checked = await deps.checkCredentials(email, form.get("password") ?? "", address, left.signal);
@@ -131,4 +133,10 @@ function finish(
   result: InteractionResult,
 ): Promise<void> {
   return provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+}
+
+/** Whether the response can no longer reach the browser (its HTTP/1 socket or HTTP/2 stream closed). */
+function connectionGone(res: HttpResponse): boolean {
+  if ("stream" in res) return res.stream.closed || res.stream.destroyed;
+  return res.closed || res.destroyed;
 }
