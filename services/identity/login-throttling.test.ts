@@ -33,6 +33,16 @@ async function attempt(email: string, password: string, address: string): Promis
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("login throttling over real HTTP", () => {
+  it("an attempt with no usable address (no X-Forwarded-For behind a trusted proxy) is logged: it shares one bucket", async () => {
+    const warned = () =>
+      chat.logs.records().filter((r) => String(r.msg).includes("share one throttling bucket")).length;
+    const before = warned();
+    await chat.auth.login({ email: "viewer@company.com", password: chat.passwords.viewer });
+    expect(warned()).toBe(before + 1);
+    expect(await attempt("viewer@company.com", chat.passwords.viewer, "198.51.100.77")).toBe("ok");
+    expect(warned()).toBe(before + 1);
+  });
+
   it("refuses one (email, address) pair after repeated failures (even the right password), then recovers", async () => {
     const email = "agent@company.com";
     const attacker = "198.51.100.1";

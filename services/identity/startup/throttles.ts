@@ -2,6 +2,7 @@ import type { Config } from "#kit/config/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { createLoginThrottle, type LoginThrottle } from "../throttle/login-throttle.js";
+import { createMissingAddressWarning } from "../throttle/missing-address-warning.js";
 import { createThrottleSharing, type ThrottleSharing } from "../throttle/shared-windows.js";
 
 /**
@@ -20,6 +21,7 @@ export function createThrottles(
     windowMs: config.LOGIN_THROTTLE_WINDOW * 1000,
     maxFailuresPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
     maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    onMissingAddress: createMissingAddressWarning(logger, config.TRUSTED_PROXY_HOPS),
   });
   return { throttles, loginThrottle };
 }

@@ -18,6 +18,8 @@ export interface LoginThrottleOptions {
   /** The slow-down never exceeds this: a real user under attack waits, bounded, and gets in. */
   readonly emailDelayMaxMs?: number;
   readonly windows?: WindowFactory;
+  /** Hears every attempt that came with no usable client address (they share one bucket). */
+  readonly onMissingAddress?: () => void;
 }
 
 export const EMAIL_DELAY_BASE_MS = 250;
@@ -110,6 +112,7 @@ export function createLoginThrottle(
   return {
     retryAfterSec,
     async begin(email, address, signal) {
+      if (address === undefined) options.onMissingAddress?.();
       const pair = pairKey(email, address);
       const addressKey = address ?? NO_ADDRESS;
       const keys = [`pair\n${pair}`, `address\n${addressKey}`] as const;
