@@ -86,7 +86,7 @@ describe("authorization endpoint", () => {
     }
   });
 
-  it("other errors go back to the registered redirect URI with error= and the state", async () => {
+  it("other errors go back to a registered loopback redirect URI with error= and the state", async () => {
     const { challenge } = pkcePair();
     const cases: [Record<string, string | undefined>, string][] = [
       [{ code_challenge: undefined }, "invalid_request"],
@@ -111,6 +111,51 @@ describe("authorization endpoint", () => {
       ]);
       expect(answer.get("code")).toBeNull();
     }
+  });
+
+  it("to a self-registered client's https redirect URI, an error before sign-in is a page with a link the user may follow, not a redirect (RFC 9700 §4.11.2)", async () => {
+    const { challenge } = pkcePair();
+    const https = "https://app.example/cb";
+    const cases: [Record<string, string | undefined>, string][] = [
+      [{ code_challenge: undefined }, "invalid_request"],
+      [{ prompt: "none" }, "login_required"],
+      [{ response_type: "token" }, "unsupported_response_type"],
+    ];
+    for (const [extra, error] of cases) {
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId, redirectUri: https, challenge, state: "s-7", extra }),
+      );
+      expect([page.status, page.location], error).toEqual([400, null]);
+      expect(page.html).toContain(`<code>${error}</code>`);
+      expect(page.html).toContain("https://app.example");
+      const link = /<a href="([^"]+)"/
+        .exec(page.html)?.[1]
+        ?.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+      const onward = new URL(link ?? "");
+      expect(onward.origin + onward.pathname).toBe(https);
+      const answer = onward.search !== "" ? onward.searchParams : new URLSearchParams(onward.hash.slice(1));
+      expect([answer.get("error"), answer.get("state"), answer.get("code")]).toEqual([error, "s-7", null]);
+    }
+    // An auto-posting form would send the browser there as surely: the page, with no form.
+    const posted = await openAuthorizePage(
+      authorizeUrl(chat.url, {
+        clientId,
+        redirectUri: https,
+        challenge,
+        extra: { code_challenge: undefined, response_mode: "form_post" },
+      }),
+    );
+    expect([posted.status, posted.location]).toEqual([400, null]);
+    expect(posted.html).not.toContain("<form");
+    expect(posted.html).toContain("<code>invalid_request</code>");
+    // After the user signed in and chose Deny, the answer goes back as before.
+    const consent = await openAuthorizePage(
+      authorizeUrl(chat.url, { clientId, redirectUri: https, challenge }),
+    );
+    expect(consent.status).toBe(200);
+    const denied = await submitLogin(consent, { ...user(), decision: "deny" });
+    const back = new URL(denied.location ?? "");
+    expect([back.origin + back.pathname, back.searchParams.get("error")]).toEqual([https, "access_denied"]);
   });
 
   it("redirect URIs match exactly (OAuth 2.1 §2.3.1): another port or path is an error page", async () => {

@@ -14,6 +14,7 @@ import { revokeOnConcurrentReuse } from "./concurrent-reuse.js";
 import { cookieKeys } from "./cookie-keys.js";
 import { keepProviderCurrent } from "./current-provider.js";
 import { createEndpointPolicy, REGISTRATION_LIMITS } from "./endpoint-policy.js";
+import { showUntrustedErrorRedirects } from "./error-redirects.js";
 import { createFirstPartySessions, type FirstPartySessions } from "./first-party-sessions.js";
 import { registerServiceGrants, type ServiceGrantDeps } from "./grants/service-grants.js";
 import { AS_METADATA_PATH, createOAuthRequestHandler, OPENID_METADATA_PATH } from "./http/oauth-requests.js";
@@ -165,6 +166,7 @@ async function providerBuilder(deps: AuthorizationServerDeps): Promise<() => Pro
     provider.proxy = config.TRUSTED_PROXY_HOPS > 0;
     provider.use(limits);
     answerAfterRevocations(provider);
+    showUntrustedErrorRedirects(provider);
     revokeOnConcurrentReuse(provider, deps.revoke, logger);
     registerServiceGrants(provider, { ...deps.serviceGrants, resources: deps.resources, logger });
     observeProviderEvents(provider, { revoke: deps.revoke, logger });

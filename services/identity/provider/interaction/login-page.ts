@@ -56,11 +56,32 @@ export function renderErrorPage(description: string): string {
 }
 
 /**
+ * An authorization request failed before anyone signed in, and its client is one that registered
+ * itself: the error is shown here rather than sent there (error-redirects.ts). The user may still
+ * go on to the application, which then learns the error; nothing else travels with it.
+ */
+export function renderUntrustedRedirectPage(m: {
+  readonly error: string;
+  readonly description: string | undefined;
+  readonly redirectOrigin: string;
+  readonly continueTo: string | undefined;
+}): string {
+  const onward = m.continueTo
+    ? `<p>If you trust <code>${escapeHtml(m.redirectOrigin)}</code>, you can <a href="${escapeHtml(m.continueTo)}" rel="noreferrer">return to it with this error</a>. Otherwise close this page.</p>`
+    : "<p>Nothing was sent to the application. Start again from the application.</p>";
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization error — support-ext</title>
+<style>${STYLE}</style></head><body><h1>This authorization request can't be served</h1>
+<p class="msg" role="alert"><code>${escapeHtml(m.error)}</code>${m.description ? `: ${escapeHtml(m.description)}` : ""}</p>
+<p>The request came from an application that registered itself with this server, and it failed before you signed in, so you were not sent on to <code>${escapeHtml(m.redirectOrigin)}</code> automatically.</p>
+${onward}</body></html>`;
+}
+
+/**
  * Pages that show credentials forms: never framed (clickjacking), cached or leaked as a referrer to
  * another origin (`same-origin`: the form's own POST still carries its Origin, which `no-referrer`
  * would blank to `null` in Chromium).
  */
-const PAGE_HEADERS = {
+export const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
   pragma: "no-cache",

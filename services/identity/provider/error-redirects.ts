@@ -1,0 +1,93 @@
+import type { Provider } from "oidc-provider";
+import { isFirstParty } from "./first-party-clients.js";
+import { PAGE_HEADERS, renderUntrustedRedirectPage } from "./interaction/login-page.js";
+
+/** Where the authorization error of a request is kept on its Koa context. */
+const FAILED = Symbol("support-ext.authorization-error");
+
+interface AuthorizationContext {
+  status: number;
+  body: unknown;
+  readonly oidc?: {
+    readonly route?: string;
+    readonly client?: { readonly clientId: string };
+    readonly params?: Record<string, unknown>;
+  };
+  readonly response: { get(field: string): string };
+  set(field: string, value: string): void;
+  remove(field: string): void;
+  [FAILED]?: { readonly error: string; readonly error_description?: string };
+}
+
+/**
+ * The authorization server as an open redirector (RFC 9700 §4.11.2): anyone can register a client
+ * (RFC 7591) or name one by its metadata document, with any https redirect URI, then send people a
+ * link to our authorization endpoint with a request made to fail (an unknown scope, no PKCE,
+ * `prompt=none`, which always fails here since every authorization signs in). RFC 6749 §4.1.2.1
+ * sends such errors to the redirect URI at once — a link that starts on our address, landing on
+ * theirs. Only for a client and redirect URI we trust does that stay automatic: our own clients,
+ * and loopback redirect URIs (RFC 8252 §7.3: the user's own machine, no one's page). For any other,
+ * an error of the authorization request itself — before anyone signed in — is shown on our page
+ * with the application's origin, and the user decides whether to go on to it (the link carries the
+ * error, so the client still learns why). Errors after the sign-in (Deny, a user holding none of
+ * the scopes) go back as before: the user has authenticated and acted.
+ */
+export function showUntrustedErrorRedirects(provider: Provider): void {
+  provider.on(
+    "authorization.error",
+    (ctx: AuthorizationContext, err: { error?: unknown; error_description?: unknown }) => {
+      if (ctx?.oidc?.route !== "authorization") return;
+      ctx[FAILED] = {
+        error: typeof err?.error === "string" ? err.error : "invalid_request",
+        ...(typeof err?.error_description === "string" ? { error_description: err.error_description } : {}),
+      };
+    },
+  );
+  provider.use(async (raw, next) => {
+    await next();
+    const ctx = raw as AuthorizationContext;
+    const failed = ctx[FAILED];
+    if (!failed) return;
+    const clientId = ctx.oidc?.client?.clientId;
+    const redirectUri = ctx.oidc?.params?.redirect_uri;
+    if (clientId === undefined || isFirstParty(clientId) || typeof redirectUri !== "string") return;
+    const target = parseUrl(redirectUri);
+    if (!target || isLoopback(target)) return;
+    const location = ctx.status >= 300 && ctx.status < 400 ? ctx.response.get("location") : "";
+    // Sent there: a redirect (query or fragment), or an auto-posting form (form_post).
+    const sentThere = location !== "" ? sameTarget(location, target) : isFormPost(ctx);
+    if (!sentThere) return;
+    ctx.remove("location");
+    ctx.status = 400;
+    for (const [field, value] of Object.entries(PAGE_HEADERS)) ctx.set(field, value);
+    ctx.body = renderUntrustedRedirectPage({
+      error: failed.error,
+      description: failed.error_description,
+      redirectOrigin: target.origin,
+      continueTo: location !== "" ? location : undefined,
+    });
+  });
+}
+
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An http redirect URI on the loopback interface (RFC 8252 §7.3). */
+function isLoopback(url: URL): boolean {
+  return url.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
+}
+
+function sameTarget(location: string, target: URL): boolean {
+  const url = parseUrl(location);
+  return url !== undefined && url.origin === target.origin && url.pathname === target.pathname;
+}
+
+/** The library's form_post answer: a page whose form posts itself to the redirect URI. */
+function isFormPost(ctx: AuthorizationContext): boolean {
+  return typeof ctx.body === "string" && ctx.body.includes('<form method="post" action="');
+}
