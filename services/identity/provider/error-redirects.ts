@@ -12,7 +12,10 @@ interface AuthorizationContext {
     readonly route?: string;
     readonly client?: { readonly clientId: string };
     readonly params?: Record<string, unknown>;
+    readonly body?: Record<string, unknown>;
   };
+  readonly method: string;
+  readonly query: Record<string, unknown>;
   readonly response: { get(field: string): string };
   set(field: string, value: string): void;
   remove(field: string): void;
@@ -49,7 +52,9 @@ export function showUntrustedErrorRedirects(provider: Provider): void {
     const failed = ctx[FAILED];
     if (!failed) return;
     const clientId = ctx.oidc?.client?.clientId;
-    const redirectUri = ctx.oidc?.params?.redirect_uri;
+    // Where the library took it from: its parameters, or before they were assembled the request's own.
+    const params = ctx.oidc?.params ?? (ctx.method === "POST" ? ctx.oidc?.body : ctx.query) ?? {};
+    const redirectUri = params.redirect_uri;
     if (clientId === undefined || isFirstParty(clientId) || typeof redirectUri !== "string") return;
     const target = parseUrl(redirectUri);
     if (!target || isLoopback(target)) return;
