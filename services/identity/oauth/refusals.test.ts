@@ -148,6 +148,16 @@ describe("authorization endpoint", () => {
     expect([posted.status, posted.location]).toEqual([400, null]);
     expect(posted.html).not.toContain("<form");
     expect(posted.html).toContain("<code>invalid_request</code>");
+    // The resume path with no interaction behind it (any uid, no cookie), its client and redirect
+    // URI in the link: the library's "authorization request has expired" is the page too.
+    for (const mode of [undefined, "fragment", "form_post"]) {
+      const q = new URLSearchParams({ client_id: clientId, redirect_uri: https, state: "s-8" });
+      if (mode) q.set("response_mode", mode);
+      const resumed = await openAuthorizePage(`${chat.url}/oauth2/authorize/made-up?${q}`);
+      expect([resumed.status, resumed.location], String(mode)).toEqual([400, null]);
+      expect(resumed.html).not.toContain("<form");
+      expect(resumed.html).not.toContain("<a href");
+    }
     // After the user signed in and chose Deny, the answer goes back as before.
     const consent = await openAuthorizePage(
       authorizeUrl(chat.url, { clientId, redirectUri: https, challenge }),

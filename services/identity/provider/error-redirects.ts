@@ -19,7 +19,7 @@ interface AuthorizationContext {
   readonly response: { get(field: string): string };
   set(field: string, value: string): void;
   remove(field: string): void;
-  [FAILED]?: { readonly error: string; readonly error_description?: string };
+  [FAILED]?: { readonly error: string; readonly error_description?: string; readonly crafted: boolean };
 }
 
 /**
@@ -39,8 +39,14 @@ export function showUntrustedErrorRedirects(provider: Provider): void {
   provider.on(
     "authorization.error",
     (ctx: AuthorizationContext, err: { error?: unknown; error_description?: unknown }) => {
-      if (ctx?.oidc?.route !== "authorization") return;
+      // The request's own errors: at the authorization endpoint, or at its resume path before any
+      // interaction was loaded (no cookie, any uid: then client_id and redirect_uri come from the
+      // link, and a genuine resume URL has no query). A resumed interaction (Deny) is after sign-in.
+      const route = ctx?.oidc?.route;
+      const beforeInteraction = route === "resume" && ctx.oidc?.params === undefined;
+      if (route !== "authorization" && !beforeInteraction) return;
       ctx[FAILED] = {
+        crafted: beforeInteraction,
         error: typeof err?.error === "string" ? err.error : "invalid_request",
         ...(typeof err?.error_description === "string" ? { error_description: err.error_description } : {}),
       };
@@ -69,7 +75,8 @@ export function showUntrustedErrorRedirects(provider: Provider): void {
       error: failed.error,
       description: failed.error_description,
       redirectOrigin: target.origin,
-      continueTo: location !== "" ? location : undefined,
+      // A resume link with a client and redirect URI in its query was made by hand: no way on.
+      continueTo: location !== "" && !failed.crafted ? location : undefined,
     });
   });
 }
