@@ -445,6 +445,28 @@ describe("Client ID Metadata Documents", () => {
     }
   });
 
+  it("a document's redirect URIs are held to the rules a registration is: plain http off loopback is refused", async () => {
+    for (const [name, redirect] of [
+      ["/http.json", "http://evil.example/cb"],
+      ["/nip.json", "http://127.0.0.1.nip.io/cb"],
+    ] as const) {
+      const id = `${docsBase}${name}`;
+      documents.set(
+        name,
+        JSON.stringify({ client_id: id, redirect_uris: [redirect], token_endpoint_auth_method: "none" }),
+      );
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId: id, redirectUri: redirect, challenge: pkcePair().challenge }),
+      );
+      expect([page.status, page.location], redirect).toEqual([400, null]);
+      expect(
+        chat.logs
+          .records()
+          .some((r) => r.client_id === id && String(r.problem).includes("only for loopback")),
+      ).toBe(true);
+    }
+  });
+
   async function fullCodeFlowWith(docClientId: string) {
     const { verifier, challenge } = pkcePair();
     const page = await openAuthorizePage(

@@ -1,6 +1,7 @@
 import * as https from "node:https";
 import type { Logger } from "#kit/log/index.js";
 import { createFetchGate } from "./fetch-gate.js";
+import { redirectUriProblem } from "./redirect-uri-policy.js";
 
 export interface MetadataDocumentOptions {
   /**
@@ -26,6 +27,25 @@ export interface MetadataDocumentOptions {
 export function metadataDocumentFetching(options: MetadataDocumentOptions) {
   const gate = createFetchGate(options.maxInFlight ?? 16);
   return {
+    /**
+     * A document's client is held to the redirect URI rules a registration is (redirect-uri-policy.ts):
+     * the library checks its https URI fields only, and would take plain http to any host. Refused,
+     * the client is the library's `invalid_client`; the reason goes to the log for its developer.
+     */
+    allowClient: async (_ctx: unknown, client: unknown): Promise<boolean> => {
+      const { clientId, redirectUris } = client as { clientId?: string; redirectUris?: unknown };
+      for (const uri of Array.isArray(redirectUris) ? redirectUris : []) {
+        const problem = typeof uri === "string" ? redirectUriProblem(uri) : "is not a string";
+        if (problem) {
+          options.logger.warn(
+            { client_id: clientId, redirect_uri: String(uri).slice(0, 200), problem },
+            "client metadata document refused: a redirect URI breaks the redirect URI rules",
+          );
+          return false;
+        }
+      }
+      return true;
+    },
     allowFetch: async (_ctx: unknown, clientId: string): Promise<boolean> => {
       options.logger.info({ client_id: clientId }, "fetching a client metadata document");
       return true;

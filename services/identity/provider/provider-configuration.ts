@@ -44,6 +44,7 @@ export interface ProviderConfigurationDeps {
   /** Client ID Metadata Documents: which URLs may be fetched, and how (metadata-documents.ts). */
   readonly metadataDocuments: {
     readonly allowFetch: (ctx: unknown, clientId: string) => Promise<boolean>;
+    readonly allowClient: (ctx: unknown, client: unknown) => Promise<boolean>;
     readonly fetch: (url: URL | string, options: RequestInit) => Promise<Response>;
   };
 }
@@ -86,6 +87,7 @@ export function providerConfiguration(deps: ProviderConfigurationDeps): Configur
     features: providerFeatures({
       resources: deps.resources,
       allowMetadataFetch: deps.metadataDocuments.allowFetch,
+      allowMetadataClient: deps.metadataDocuments.allowClient,
     }),
     fetch: deps.metadataDocuments.fetch,
     // Public clients' refresh tokens rotate on every use; a spent one presented again revokes the grant.

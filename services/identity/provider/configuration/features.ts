@@ -5,6 +5,8 @@ export interface FeatureDeps {
   readonly resources: ResourceServers;
   /** Client ID Metadata Documents: which URLs may be fetched (metadata-documents.ts). */
   readonly allowMetadataFetch: (ctx: unknown, clientId: string) => Promise<boolean>;
+  /** …and which of the clients they describe are taken (the redirect URI rules). */
+  readonly allowMetadataClient: (ctx: unknown, client: unknown) => Promise<boolean>;
 }
 
 const clientIdOf = (client: unknown) => (client as { clientId?: string } | undefined)?.clientId;
@@ -41,6 +43,7 @@ export function providerFeatures(deps: FeatureDeps): Configuration["features"] {
       enabled: true,
       ack: "draft-02",
       allowFetch: deps.allowMetadataFetch,
+      allowClient: deps.allowMetadataClient,
     },
   };
 }
