@@ -25,8 +25,8 @@ interface AuthorizationContext {
 /**
  * The authorization server as an open redirector (RFC 9700 §4.11.2): anyone can register a client
  * (RFC 7591) or name one by its metadata document, with any https redirect URI, then send people a
- * link to our authorization endpoint with a request made to fail (an unknown scope, no PKCE,
- * `prompt=none`, which always fails here since every authorization signs in). RFC 6749 §4.1.2.1
+ * link to our authorization endpoint with a request made to fail (no PKCE, an unsupported
+ * response type, `prompt=none`, which always fails here since every authorization signs in). RFC 6749 §4.1.2.1
  * sends such errors to the redirect URI at once — a link that starts on our address, landing on
  * theirs. Only for a client and redirect URI we trust does that stay automatic: our own clients,
  * and loopback redirect URIs (RFC 8252 §7.3: the user's own machine, no one's page). For any other,
