@@ -33,7 +33,7 @@ async function attempt(email: string, password: string, address: string): Promis
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("login throttling over real HTTP", () => {
-  it("an attempt with no usable address (no X-Forwarded-For behind a trusted proxy) is logged: it shares one bucket", async () => {
+  it("an attempt with no usable address (no X-Forwarded-For behind a trusted proxy) is logged: it shares one bucket; a registration too", async () => {
     const warned = () =>
       chat.logs.records().filter((r) => String(r.msg).includes("share one throttling bucket")).length;
     const before = warned();
@@ -41,6 +41,20 @@ describe("login throttling over real HTTP", () => {
     expect(warned()).toBe(before + 1);
     expect(await attempt("viewer@company.com", chat.passwords.viewer, "198.51.100.77")).toBe("ok");
     expect(warned()).toBe(before + 1);
+    // The registration quota's bucket too, with its own warning.
+    const registered = await fetch(`${chat.url}/oauth2/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ redirect_uris: ["https://app.example/cb"], token_endpoint_auth_method: "none" }),
+    });
+    expect(registered.status).toBe(201);
+    expect(
+      chat.logs
+        .records()
+        .filter((r) =>
+          String(r.msg).startsWith("client registrations and failed client authentications without"),
+        ),
+    ).toHaveLength(1);
   });
 
   it("refuses one (email, address) pair after repeated failures (even the right password), then recovers", async () => {

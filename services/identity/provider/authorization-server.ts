@@ -9,6 +9,7 @@ import type { RevokeSession } from "../sessions/session-revoker.js";
 import type { SessionStore } from "../sessions/session-store.js";
 import type { ClientAuthThrottle } from "../throttle/client-auth-throttle.js";
 import type { LoginThrottle, WindowFactory } from "../throttle/login-throttle.js";
+import { createMissingAddressWarning } from "../throttle/missing-address-warning.js";
 import type { UserStore } from "../users/user-store.js";
 import { revokeOnConcurrentReuse } from "./concurrent-reuse.js";
 import { cookieKeys } from "./cookie-keys.js";
@@ -145,6 +146,11 @@ async function providerBuilder(deps: AuthorizationServerDeps): Promise<() => Pro
     maxClients: deps.maxClients ?? REGISTRATION_LIMITS.maxClients,
     clientFailures: deps.clientFailures,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+    onMissingAddress: createMissingAddressWarning(
+      logger,
+      config.TRUSTED_PROXY_HOPS,
+      "client registrations and failed client authentications",
+    ),
     realm: config.AUTH_ISSUER,
     logger,
   });

@@ -4,14 +4,16 @@ import type { Logger } from "#kit/log/index.js";
 export const MISSING_ADDRESS_WARNING_INTERVAL_MS = 60_000;
 
 /**
- * Warns, at most once a minute, that attempts arrive with no usable client address. Those share one
- * throttling bucket (throttle/login-throttle.ts), so twenty wrong passwords from anyone would hold
- * up everyone's logins: with TRUSTED_PROXY_HOPS larger than the proxies that really append to
- * X-Forwarded-For, that is every attempt (docs/identity.md, "Throttling").
+ * Warns, at most once a minute, that `what` arrive with no usable client address. Those share one
+ * throttling bucket (throttle/login-throttle.ts, the registration and client-authentication
+ * limits), so twenty wrong passwords from anyone would hold up everyone's logins: with
+ * TRUSTED_PROXY_HOPS larger than the proxies that really append to X-Forwarded-For, that is every
+ * request (docs/identity.md, "Throttling").
  */
 export function createMissingAddressWarning(
   logger: Logger,
   trustedProxyHops: number,
+  what = "login attempts",
   clock: () => number = () => performance.now(),
 ): () => void {
   let lastWarnedAt: number | undefined;
@@ -21,10 +23,10 @@ export function createMissingAddressWarning(
     const now = clock();
     if (lastWarnedAt !== undefined && now - lastWarnedAt < MISSING_ADDRESS_WARNING_INTERVAL_MS) return;
     logger.warn(
-      { trusted_proxy_hops: trustedProxyHops, attempts: since },
+      { trusted_proxy_hops: trustedProxyHops, requests: since },
       trustedProxyHops > 0
-        ? "login attempts without a usable client address share one throttling bucket: X-Forwarded-For has fewer entries than TRUSTED_PROXY_HOPS (set it to the number of proxies in front)"
-        : "login attempts without a usable client address share one throttling bucket: the connection's peer address is unknown",
+        ? `${what} without a usable client address share one throttling bucket: X-Forwarded-For has fewer entries than TRUSTED_PROXY_HOPS (set it to the number of proxies in front)`
+        : `${what} without a usable client address share one throttling bucket: the connection's peer address is unknown`,
     );
     lastWarnedAt = now;
     since = 0;

@@ -11,13 +11,22 @@ export interface LimitContext {
   body: unknown;
 }
 
+/** What the limits need to tell a request's address. */
+export interface AddressDeps {
+  readonly trustedProxyHops: number;
+  /** Hears every request that came with no usable address (missing-address-warning.ts). */
+  readonly onMissingAddress?: () => void;
+}
+
 /** The client's address: the socket peer unless `trustedProxyHops` names proxies in front. */
-export function addressOf(ctx: LimitContext, trustedProxyHops: number): string | undefined {
-  return clientAddressFrom(
+export function addressOf(ctx: LimitContext, deps: AddressDeps): string | undefined {
+  const address = clientAddressFrom(
     ctx.get("x-forwarded-for") || undefined,
-    trustedProxyHops,
+    deps.trustedProxyHops,
     ctx.req.socket.remoteAddress,
   );
+  if (address === undefined) deps.onMissingAddress?.();
+  return address;
 }
 
 /** Answers `temporarily_unavailable` with the status given and when to come back. */

@@ -2,14 +2,13 @@ import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import type { SlidingWindow } from "../../throttle/sliding-window.js";
 import { makeRoom } from "./client-eviction.js";
-import { addressOf, type LimitContext, refuse } from "./policy-context.js";
+import { type AddressDeps, addressOf, type LimitContext, refuse } from "./policy-context.js";
 import { registrationProblem } from "./registration-problem.js";
 
-export interface RegistrationLimitDeps {
+export interface RegistrationLimitDeps extends AddressDeps {
   readonly db: Database;
   readonly registrationsPerAddress: SlidingWindow;
   readonly maxClients: number;
-  readonly trustedProxyHops: number;
   readonly logger: Logger;
 }
 
@@ -23,7 +22,7 @@ export async function limitRegistration(
   next: () => Promise<void>,
 ): Promise<void> {
   const { logger } = deps;
-  const address = addressOf(ctx, deps.trustedProxyHops) ?? "?";
+  const address = addressOf(ctx, deps) ?? "?";
   const now = Date.now();
   const wait = deps.registrationsPerAddress.blockedFor(address, now);
   if (wait > 0) {

@@ -1,14 +1,13 @@
 import type { Logger } from "#kit/log/index.js";
 import type { ClientAuthThrottle } from "../../throttle/client-auth-throttle.js";
-import { addressOf, type LimitContext, refuse } from "./policy-context.js";
+import { type AddressDeps, addressOf, type LimitContext, refuse } from "./policy-context.js";
 
 /** oidc-provider's words for a grant type the client is not registered for, and for no client at all. */
 const GRANT_NOT_ALLOWED = "requested grant type is not allowed for this client";
 const NO_CLIENT_AUTHENTICATION = "no client authentication mechanism provided";
 
-export interface TokenRefusalDeps {
+export interface TokenRefusalDeps extends AddressDeps {
   readonly clientFailures: ClientAuthThrottle;
-  readonly trustedProxyHops: number;
   /** The realm of the Basic challenge (the issuer). */
   readonly realm: string;
   readonly logger: Logger;
@@ -43,7 +42,7 @@ export async function answerTokenRefusal(deps: TokenRefusalDeps, ctx: LimitConte
     ctx.body = { error: "invalid_client", error_description: "client authentication is required" };
   }
   if (ctx.status === 401) {
-    const answer = await deps.clientFailures.failed(addressOf(ctx, deps.trustedProxyHops));
+    const answer = await deps.clientFailures.failed(addressOf(ctx, deps));
     if (answer.throttled) {
       refuse(
         ctx,
