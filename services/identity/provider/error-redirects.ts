@@ -1,6 +1,7 @@
 import type { Provider } from "oidc-provider";
 import { isFirstParty } from "./first-party-clients.js";
 import { PAGE_HEADERS, renderUntrustedRedirectPage } from "./interaction/login-page.js";
+import { isLoopbackRedirect } from "./redirect-uri-policy.js";
 
 /** Where the authorization error of a request is kept on its Koa context. */
 const FAILED = Symbol("support-ext.authorization-error");
@@ -63,7 +64,7 @@ export function showUntrustedErrorRedirects(provider: Provider): void {
     const redirectUri = params.redirect_uri;
     if (clientId === undefined || isFirstParty(clientId) || typeof redirectUri !== "string") return;
     const target = parseUrl(redirectUri);
-    if (!target || isLoopback(target)) return;
+    if (!target || isLoopbackRedirect(target)) return;
     const location = ctx.status >= 300 && ctx.status < 400 ? ctx.response.get("location") : "";
     // Sent there: a redirect (query or fragment), or an auto-posting form (form_post).
     const sentThere = location !== "" ? sameTarget(location, target) : isFormPost(ctx);
@@ -87,11 +88,6 @@ function parseUrl(text: string): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** An http redirect URI on the loopback interface (RFC 8252 §7.3). */
-function isLoopback(url: URL): boolean {
-  return url.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
 }
 
 function sameTarget(location: string, target: URL): boolean {

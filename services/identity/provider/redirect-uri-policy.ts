@@ -24,7 +24,7 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (FORBIDDEN_SCHEMES.has(url.protocol)) return `the ${url.protocol} scheme is not allowed`;
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:") {
-    return LOOPBACK_HOSTS.has(url.hostname)
+    return isLoopbackRedirect(url)
       ? undefined
       : "http is allowed only for loopback (127.0.0.1, [::1], localhost)";
   }
@@ -32,4 +32,9 @@ export function redirectUriProblem(uri: string): string | undefined {
   return url.protocol.includes(".")
     ? undefined
     : "a private-use scheme must be a reverse domain name (e.g. com.example.app)";
+}
+
+/** An http redirect URI on the loopback interface (RFC 8252 §7.3): the user's own machine. */
+export function isLoopbackRedirect(url: URL): boolean {
+  return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
 }
