@@ -14,11 +14,13 @@ import {
 } from "#kit/testing/chromium.js";
 import { type SelfSigned, selfSignedLoopbackCertificate } from "#kit/testing/self-signed.js";
 import { BrowserOAuthProvider } from "#services/identity/oauth/testing/browser-provider.js";
+import { pkcePair } from "#services/identity/oauth/testing/login-browser.js";
 import { deny, signIn } from "#services/identity/oauth/testing/login-page-driver.js";
 import {
   type LoopbackCallback,
   startLoopbackCallback,
 } from "#services/identity/oauth/testing/loopback-callback.js";
+import { authorizeUrl, register } from "#services/identity/oauth/testing/oauth-client-calls.js";
 import { type OAuthStack, startOAuthStack } from "../../testing/oauth-stack.js";
 
 /**
@@ -163,6 +165,97 @@ describe.skipIf(!present)(
       await page.getByText("You can close this window.").waitFor();
       expect((await Promise.all(posts)).map((p) => p.origin)).toEqual([stack.identity.url]);
       expect(provider.tokens()).toBeUndefined();
+      await page.close();
+    }, 180_000);
+
+    it("a self-registered client's request made to fail keeps Chromium on the issuer's page; only the person's click goes on, with the error (RFC 9700 §4.11.2)", async () => {
+      const page = await browser.context.newPage();
+      // The attacker's page: every request Chromium makes to it is recorded (and answered here).
+      const offSite: string[] = [];
+      await page.route("https://evil.example/**", (route) => {
+        offSite.push(`${route.request().method()} ${route.request().url()}`);
+        return route.fulfill({ status: 200, contentType: "text/html", body: "<p>elsewhere</p>" });
+      });
+      const redirectUri = "https://evil.example/cb";
+      const registered = await register(stack.identity.url, {
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: "none",
+      });
+      const clientId = registered.body.client_id as string;
+      const failing = (extra: Record<string, string | undefined>) =>
+        authorizeUrl(stack.identity.url, {
+          clientId,
+          redirectUri,
+          challenge: pkcePair().challenge,
+          state: "s-chromium",
+          extra: { code_challenge: undefined, ...extra },
+        });
+      const stillHere = () => expect(new URL(page.url()).origin).toBe(stack.identity.url);
+
+      // The library's auto-posting form (form_post) would have been sent by the browser itself.
+      for (const extra of [{ response_mode: "form_post" }, { response_mode: "fragment" }, {}]) {
+        const shown = await page.goto(failing(extra), { waitUntil: "load" });
+        expect(shown?.status(), JSON.stringify(extra)).toBe(400);
+        await page.getByRole("alert").filter({ hasText: "invalid_request" }).waitFor();
+        stillHere();
+      }
+      // The resume path with no interaction behind it, the client and redirect URI in the link.
+      const q = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, state: "s-chromium" });
+      const resumed = await page.goto(`${stack.identity.url}/oauth2/authorize/made-up?${q}`, {
+        waitUntil: "load",
+      });
+      expect(resumed?.status()).toBe(400);
+      stillHere();
+      expect(offSite).toEqual([]);
+
+      // The person decides: the link on the last authorization page takes the error there.
+      await page.goto(failing({}), { waitUntil: "load" });
+      await page.getByRole("link", { name: "return to it with this error" }).click();
+      await page.waitForURL((url) => url.origin === "https://evil.example");
+      const there = new URL(page.url());
+      expect([there.pathname, there.searchParams.get("error"), there.searchParams.get("state")]).toEqual([
+        "/cb",
+        "invalid_request",
+        "s-chromium",
+      ]);
+      expect(there.searchParams.get("code")).toBeNull();
+      expect(offSite).toHaveLength(1);
+      await page.close();
+    }, 180_000);
+
+    it("a sign-in throttled in Chromium: 429 with Retry-After, the wait in the page's message", async () => {
+      const page = await browser.context.newPage();
+      const registered = await register(stack.identity.url, {
+        redirect_uris: [callback.redirectUri],
+        token_endpoint_auth_method: "none",
+      });
+      await page.goto(
+        authorizeUrl(stack.identity.url, {
+          clientId: registered.body.client_id as string,
+          redirectUri: callback.redirectUri,
+          challenge: pkcePair().challenge,
+        }),
+      );
+      expect(atSignInPage(page)).toBe(true);
+      const answer = () =>
+        page.waitForResponse((r) => r.request().method() === "POST" && r.url().startsWith(signInPrefix()));
+      // An email nobody has, so no other test's account is throttled from this address.
+      const guess = { email: "nobody-here@company.com", password: "not-it" };
+      for (let i = 0; i < 5; i++) {
+        const failed = answer();
+        await signIn(page, guess);
+        expect((await failed).status()).toBe(401);
+      }
+      const refused = answer();
+      await signIn(page, guess);
+      const response = await refused;
+      expect(response.status()).toBe(429);
+      const wait = Number(await response.headerValue("retry-after"));
+      expect(wait).toBeGreaterThan(0);
+      await page
+        .getByRole("alert")
+        .filter({ hasText: `Too many failed sign-in attempts; try again in ${wait} s.` })
+        .waitFor();
       await page.close();
     }, 180_000);
 
