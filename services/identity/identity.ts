@@ -90,6 +90,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     db,
     config,
     logger,
+    keyRing,
     heartbeatMs: options.revocationHeartbeatMs ?? config.REVOCATION_HEARTBEAT * 1000,
   });
   const started = {

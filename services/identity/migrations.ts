@@ -103,4 +103,15 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX throttle_events_at ON throttle_events (at_ms);
       CREATE INDEX throttle_events_key ON throttle_events (window_name, key_hash);`,
   },
+  {
+    id: "identity_0009_removed_signing_keys",
+    // Signing keys deleted from signing_keys (keys/signing-key-store.ts, deleteSigningKey): the
+    // revocation feed tells every verifier, so a removed key's tokens stop verifying at every hop
+    // at once, not when each one's cached JWKS expires. Kept for a day (keys/removed-key-sync.ts).
+    sql: `
+      CREATE TABLE removed_signing_keys (
+        kid text PRIMARY KEY,
+        removed_at timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
 ];

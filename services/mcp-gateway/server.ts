@@ -1,4 +1,4 @@
-import { SERVICE_IDS } from "#kit/auth/index.js";
+import { type RemovedKeys, SERVICE_IDS } from "#kit/auth/index.js";
 import type { Config } from "#kit/config/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { startServiceServer } from "#kit/server/index.js";
@@ -29,13 +29,13 @@ export interface RunningGateway {
 /** Starts the MCP gateway on `config.GATEWAY_PORT` (0 = any free port, as tests use). */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const telemetry = startTelemetry(SERVICE_IDS.gateway, config);
-  const tokenSource = configuredTokenSource(config);
+  const auth = await startServiceAuth(config, SERVICE_IDS.gateway, logger);
+  const tokenSource = configuredTokenSource(config, auth.removedKeys);
   const pool = new SessionPool({
     maxSessions: config.GATEWAY_MAX_SESSIONS,
     idleMs: config.GATEWAY_SESSION_IDLE * 1000,
   });
   registerGatewayMetrics(telemetry, () => pool.size);
-  const auth = await startServiceAuth(config, SERVICE_IDS.gateway, logger);
   dropRevokedSessions(auth, tokenSource, pool, logger);
   let server: Awaited<ReturnType<typeof startServiceServer>>;
   try {
@@ -77,12 +77,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 /**
  * Where MCP tokens come from (`MCP_TOKEN_MODE`). `MCP_CONNECT_TIMEOUT` bounds connecting to the
  * token endpoint only; its answer is waited for within the calling RPC's deadline
- * (docs/mcp-gateway.md, "Deadlines").
+ * (docs/mcp-gateway.md, "Deadlines"). An exchanged token signed by a key the issuer removed is
+ * exchanged again (`removedKeys`, the feed's).
  */
-function configuredTokenSource(config: Config): McpTokenSource {
+function configuredTokenSource(config: Config, removedKeys: RemovedKeys): McpTokenSource {
   if (config.MCP_TOKEN_MODE === "passthrough") return createPassthroughTokenSource();
   return createExchangeTokenSource({
     resource: config.MCP_RESOURCE,
+    removedKeys,
     fallbackTimeoutMs: config.MCP_CALL_TIMEOUT * 1000,
     client: createTokenExchangeClient({
       tokenEndpoint: config.AUTH_TOKEN_URL,

@@ -67,9 +67,50 @@ export async function insertSigningKey(db: Queryable, key: StoredSigningKey): Pr
   );
 }
 
+/**
+ * Channel notified with a key's kid when it is deleted (`deleteSigningKey`): every identity replica
+ * LISTENs, reloads its keys and tells the revocation feed (keys/removed-key-sync.ts).
+ */
+export const SIGNING_KEY_REMOVED_CHANNEL = "signing_key_removed";
+
+/** A deleted signing key, as `removed_signing_keys` records it for the revocation feed. */
+export interface RemovedSigningKey {
+  readonly kid: string;
+  readonly removedAt: Date;
+}
+
+/**
+ * Deletes a key, records its removal and notifies SIGNING_KEY_REMOVED_CHANNEL, in one statement:
+ * the other replicas hear of it exactly when it commits, and a replica started later still finds
+ * it in `removed_signing_keys` (docs/identity.md, "Signing keys"). True when the key existed.
+ */
 export async function deleteSigningKey(db: Queryable, kid: string): Promise<boolean> {
-  const res = await db.query("DELETE FROM signing_keys WHERE kid = $1", [kid]);
-  return res.rowCount > 0;
+  const { rows } = await db.query<{ kid: string }>(
+    `WITH deleted AS (DELETE FROM signing_keys WHERE kid = $1 RETURNING kid),
+          recorded AS (
+            INSERT INTO removed_signing_keys (kid) SELECT kid FROM deleted
+            ON CONFLICT (kid) DO UPDATE SET removed_at = excluded.removed_at RETURNING kid)
+     SELECT kid, pg_notify('${SIGNING_KEY_REMOVED_CHANNEL}', kid) AS notified FROM recorded`,
+    [kid],
+  );
+  return rows.length > 0;
+}
+
+/** Keys removed at or after `since`, oldest first. */
+export async function removedSigningKeysSince(db: Queryable, since: Date): Promise<RemovedSigningKey[]> {
+  const { rows } = await db.query<{ kid: string; removed_at: Date }>(
+    "SELECT kid, removed_at FROM removed_signing_keys WHERE removed_at >= $1 ORDER BY removed_at",
+    [since.toISOString()],
+  );
+  return rows.map((r) => ({ kid: r.kid, removedAt: r.removed_at }));
+}
+
+/** Forgets removals older than `before`; returns how many. */
+export async function deleteRemovalsBefore(db: Queryable, before: Date): Promise<number> {
+  const res = await db.query("DELETE FROM removed_signing_keys WHERE removed_at < $1", [
+    before.toISOString(),
+  ]);
+  return res.rowCount;
 }
 
 /** The key that signs at `now`: the newest whose signs_from has passed. */

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import type { Logger } from "#kit/log/index.js";
+import type { RemovedKeyList } from "../keys/removed-key-list.js";
 import type { RevocationList } from "../sessions/revocation-list.js";
 
 /** One stream's own bounded queue, drained at its own pace. */
@@ -14,6 +15,7 @@ export interface Subscriber {
 /** What every operation of one feed reads and updates. */
 export interface FeedState {
   readonly list: RevocationList;
+  readonly removedKeys: RemovedKeyList;
   readonly logger: Logger;
   readonly heartbeatMs: number;
   readonly maxQueued: number;

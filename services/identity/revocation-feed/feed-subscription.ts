@@ -9,10 +9,10 @@ export async function* subscribe(state: FeedState, signal: AbortSignal): AsyncGe
   if (state.closed || signal.aborted) {
     throw new ConnectError("the revocation feed is shutting down; resubscribe", Code.Unavailable);
   }
-  // Snapshot and registration in one synchronous step: a revocation is either in the snapshot
+  // Snapshot and registration in one synchronous step: a revocation or key removal is either in the snapshot
   // or queued after it, never lost in between.
   const sub: Subscriber = {
-    queue: snapshotMessages(state.list, state.chunkSize),
+    queue: snapshotMessages(state.list, state.removedKeys, state.chunkSize),
     wake: undefined,
     failure: undefined,
     ended: false,

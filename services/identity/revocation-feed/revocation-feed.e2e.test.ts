@@ -5,6 +5,8 @@ import { createServiceClient } from "#kit/client/index.js";
 import { createRevocationWatcher, type RevocationWatcher } from "#kit/revocation/index.js";
 import { startServiceServer } from "#kit/server/index.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
+import { runKeyCommand } from "../keys/key-commands.js";
+import { createRemovedKeyList } from "../keys/removed-key-list.js";
 import { createRevocationList } from "../sessions/revocation-list.js";
 import { createRevocationFeed } from "./revocation-feed.js";
 import { REVOCATION_WATCH_PROCEDURE, registerRevocationService } from "./revocation-service.js";
@@ -245,6 +247,7 @@ describe("a slow subscriber over the wire", { timeout: 60_000 }, () => {
     const MAX_QUEUED = 50;
     const feed = createRevocationFeed({
       list,
+      removedKeys: createRemovedKeyList(60_000),
       logger: logs.logger,
       heartbeatMs: 60_000,
       maxQueuedMessages: MAX_QUEUED,
@@ -350,6 +353,34 @@ describe.skipIf(!testDatabaseUrl())("two identity replicas on one PostgreSQL", {
       expect(ConnectError.from(refused).rawMessage).toMatch(/^revoked: /);
     } finally {
       await onA.close();
+      await onB.close();
+    }
+  });
+
+  it("a signing key removed through replica A's database reaches a subscriber of replica B at once (NOTIFY), and B's later snapshots", async () => {
+    const onB = watcherOf(b);
+    try {
+      expect(await onB.ready(10_000)).toBe(true);
+      const timing = a.config;
+      const oldKid = a.identity.keyRing.signer().kid;
+      await runKeyCommand(a.db, { kind: "rotate", now: true }, timing);
+      const started = performance.now();
+      await runKeyCommand(a.db, { kind: "remove", kid: oldKid }, timing);
+      // B re-reads its keys every 30 s: only the notification can tell it this soon.
+      await waitFor(() => onB.isKeyRemoved(oldKid));
+      console.log(
+        `key removed on A's database → watcher of replica B knows (PostgreSQL NOTIFY): ${(performance.now() - started).toFixed(2)} ms`,
+      );
+      // B signs with the new key now, and a subscriber arriving later hears of the removal too.
+      expect(b.identity.keyRing.signer().kid).not.toBe(oldKid);
+      const late = watcherOf(b);
+      try {
+        expect(await late.ready(10_000)).toBe(true);
+        expect(late.isKeyRemoved(oldKid)).toBe(true);
+      } finally {
+        await late.close();
+      }
+    } finally {
       await onB.close();
     }
   });

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
+import { createRemovedKeyList } from "../keys/removed-key-list.js";
 import { createRevocationList } from "../sessions/revocation-list.js";
 import { createRevocationFeed } from "./revocation-feed.js";
 
@@ -14,14 +15,16 @@ function setup(
 ) {
   const logs = captureLogs("feed-test");
   const list = createRevocationList(RETENTION_MS);
+  const removedKeys = createRemovedKeyList(RETENTION_MS);
   const feed = createRevocationFeed({
     list,
+    removedKeys,
     logger: logs.logger,
     heartbeatMs: options.heartbeatMs ?? 60_000,
     ...(options.maxQueuedMessages ? { maxQueuedMessages: options.maxQueuedMessages } : {}),
     ...(options.snapshotChunkSize ? { snapshotChunkSize: options.snapshotChunkSize } : {}),
   });
-  return { logs, list, feed };
+  return { logs, list, removedKeys, feed };
 }
 
 const ids = (m: WatchResponse | undefined) => m?.sessions.map((s) => s.sessionId);
@@ -60,6 +63,32 @@ describe("revocation feed", () => {
     expect(feed.subscriberCount).toBe(2);
     await a.return(undefined);
     expect(feed.subscriberCount).toBe(1);
+    feed.close();
+  });
+
+  it("sends removed signing keys in the snapshot's first message and each new one live, once", async () => {
+    const { list, removedKeys, feed } = setup({ snapshotChunkSize: 1 });
+    list.add("s1", new Date(), "logout");
+    list.add("s2", new Date(), "logout");
+    removedKeys.add({ kid: "k-old", removedAt: new Date(Date.now() - 2 * RETENTION_MS) }); // past the horizon
+    removedKeys.add({ kid: "k1", removedAt: new Date(Date.now() - 1_000) });
+    const stream = feed.subscribe(new AbortController().signal);
+    const first = await pull(stream);
+    const second = await pull(stream);
+    expect([first?.snapshot, ids(first), first?.removedKeys.map((k) => k.kid)]).toEqual([
+      true,
+      ["s1"],
+      ["k1"],
+    ]);
+    expect([second?.snapshot, ids(second), second?.removedKeys.length]).toEqual([true, ["s2"], 0]);
+    expect(Number(first?.removedKeys[0]?.removedAtMs)).toBeGreaterThan(Date.now() - 5_000);
+
+    removedKeys.add({ kid: "k2", removedAt: new Date() });
+    removedKeys.add({ kid: "k2", removedAt: new Date() }); // heard again (NOTIFY and reload): sent once
+    list.add("s3", new Date(), "admin");
+    const live = await pull(stream);
+    expect([live?.snapshot, ids(live), live?.removedKeys.map((k) => k.kid)]).toEqual([false, [], ["k2"]]);
+    expect(ids(await pull(stream))).toEqual(["s3"]);
     feed.close();
   });
 

@@ -1,14 +1,17 @@
 import type { WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import type { Logger } from "#kit/log/index.js";
+import type { RemovedKeyList } from "../keys/removed-key-list.js";
 import type { RevocationList } from "../sessions/revocation-list.js";
 import { stopHeartbeatIfIdle } from "./feed-heartbeat.js";
-import { revocationMessage } from "./feed-messages.js";
+import { removedKeyMessage, revocationMessage } from "./feed-messages.js";
 import { type FeedState, push, wake } from "./feed-state.js";
 import { subscribe } from "./feed-subscription.js";
 
 export interface RevocationFeedOptions {
   /** The edge's revocation list: its snapshot and every session entering it are what the feed sends. */
   readonly list: RevocationList;
+  /** The signing keys removed lately: in the snapshot, and each one entering the list sent live. */
+  readonly removedKeys: RemovedKeyList;
   readonly logger: Logger;
   /** REVOCATION_HEARTBEAT: an empty message this often, so subscribers tell a quiet feed from a dead one. */
   readonly heartbeatMs: number;
@@ -26,7 +29,8 @@ export interface RevocationFeedOptions {
 export interface RevocationFeed {
   /**
    * One subscriber's messages: the snapshot (`snapshot: true`, every session the list remembers,
-   * split into several such messages when large), then one message per revocation and a
+   * split into several such messages when large, and every removed key), then one message per
+   * revocation or key removal and a
    * heartbeat. Ends cleanly when `signal` aborts (client gone, server draining) or the feed closes;
    * fails with `resource_exhausted` when the subscriber falls `maxQueuedMessages` behind, and with
    * `unavailable` when subscribing to a closed feed or with an aborted signal.
@@ -48,6 +52,7 @@ export interface RevocationFeed {
 export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
   const state: FeedState = {
     list: options.list,
+    removedKeys: options.removedKeys,
     logger: options.logger,
     heartbeatMs: options.heartbeatMs,
     maxQueued: options.maxQueuedMessages ?? 1_000,
@@ -56,10 +61,11 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     closed: false,
     heartbeat: undefined,
   };
-  const unsubscribeList = options.list.onAdded((entry) => {
-    const message = revocationMessage(entry);
+  const send = (message: WatchResponse) => {
     for (const sub of state.subscribers) push(state, sub, message);
-  });
+  };
+  const unsubscribeList = options.list.onAdded((entry) => send(revocationMessage(entry)));
+  const unsubscribeKeys = options.removedKeys.onAdded((key) => send(removedKeyMessage(key)));
 
   return {
     subscribe: (signal) => subscribe(state, signal),
@@ -71,6 +77,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       if (state.closed) return;
       state.closed = true;
       unsubscribeList();
+      unsubscribeKeys();
       for (const sub of state.subscribers) {
         sub.ended = true;
         wake(sub);

@@ -2,6 +2,9 @@ import type { Principal } from "#kit/auth/index.js";
 import type { Config } from "#kit/config/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
+import type { KeyRing } from "../keys/key-ring.js";
+import { createRemovedKeyList } from "../keys/removed-key-list.js";
+import { REMOVED_KEY_HORIZON_MS, startRemovedKeySync } from "../keys/removed-key-sync.js";
 import { endingGrantsToo } from "../provider/end-grant.js";
 import { createRevocationFeed, type RevocationFeed } from "../revocation-feed/revocation-feed.js";
 import { createRevocationList } from "../sessions/revocation-list.js";
@@ -12,9 +15,9 @@ import { createSessionStore, type SessionStore } from "../sessions/session-store
 /** Login sessions and their revocations, as every part of the identity provider uses them. */
 export interface Revocations {
   readonly sessions: SessionStore;
-  /** Other replicas' revocations, kept in the list by LISTEN/NOTIFY. */
+  /** Other replicas' revocations and every key removal, kept in the lists by LISTEN/NOTIFY. */
   readonly sync: RevocationSync;
-  /** Every session entering the list, pushed to RevocationService.Watch's subscribers. */
+  /** Every session and removed key entering the lists, pushed to RevocationService.Watch's subscribers. */
   readonly feed: RevocationFeed;
   readonly isRevoked: (principal: Principal) => boolean;
   /** Ends a login session everywhere, and its provider grant with it. */
@@ -22,16 +25,18 @@ export interface Revocations {
 }
 
 /**
- * Loads revoked sessions into memory and keeps them current (docs/identity.md, "Revocation at the
- * edge"); login sessions ended over a day ago are deleted first.
+ * Loads revoked sessions and removed signing keys into memory and keeps them current
+ * (docs/identity.md, "Revocation at the edge"); login sessions ended over a day ago are deleted
+ * first.
  */
 export async function startRevocations(options: {
   readonly db: Database;
   readonly config: Config;
   readonly logger: Logger;
+  readonly keyRing: KeyRing;
   readonly heartbeatMs: number;
 }): Promise<Revocations> {
-  const { db, config, logger } = options;
+  const { db, config, logger, keyRing } = options;
   const sessions = createSessionStore(db);
   // A revoked session matters while one of its access tokens can still verify.
   const retentionMs = (config.ACCESS_TOKEN_TTL + config.CLOCK_TOLERANCE) * 1000;
@@ -40,11 +45,30 @@ export async function startRevocations(options: {
   if (deletedSessions > 0) logger.info({ sessions: deletedSessions }, "deleted ended login sessions");
   // Other replicas' revocations arrive by LISTEN/NOTIFY; every session entering the list, however
   // it came, is pushed to the feed's subscribers (docs/identity.md, "Revocation at the edge").
-  const sync = await startRevocationSync({ db, store: sessions, list: revocations, logger, retentionMs });
-  const feed = createRevocationFeed({ list: revocations, logger, heartbeatMs: options.heartbeatMs });
+  const sessionSync = await startRevocationSync({
+    db,
+    store: sessions,
+    list: revocations,
+    logger,
+    retentionMs,
+  });
+  const removedKeys = createRemovedKeyList(REMOVED_KEY_HORIZON_MS);
+  let keySync: Awaited<ReturnType<typeof startRemovedKeySync>>;
+  try {
+    keySync = await startRemovedKeySync({ db, keyRing, list: removedKeys, logger });
+  } catch (err) {
+    await sessionSync.stop();
+    throw err;
+  }
+  const feed = createRevocationFeed({
+    list: revocations,
+    removedKeys,
+    logger,
+    heartbeatMs: options.heartbeatMs,
+  });
   return {
     sessions,
-    sync,
+    sync: { stop: async () => void (await Promise.all([sessionSync.stop(), keySync.stop()])) },
     feed,
     isRevoked: (principal) => revocations.has(principal.sessionId),
     revoke: endingGrantsToo(createSessionRevoker(sessions, revocations), db),

@@ -9,6 +9,7 @@ export type AuthFailureReason =
   | "algorithm_not_allowed"
   | "bad_signature"
   | "unknown_key"
+  | "key_removed"
   | "expired"
   | "not_yet_valid"
   | "wrong_issuer"
@@ -26,6 +27,7 @@ const DESCRIPTIONS: Record<AuthFailureReason, string> = {
   algorithm_not_allowed: "the token's signing algorithm is not allowed",
   bad_signature: "the token's signature does not verify",
   unknown_key: "the token was signed by an unknown key",
+  key_removed: "the token was signed by a key the issuer has removed",
   expired: "the token has expired",
   not_yet_valid: "the token is not valid yet",
   wrong_issuer: "the token was issued by an untrusted issuer",

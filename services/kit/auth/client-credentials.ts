@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { RemovedKeys } from "./removed-keys.js";
 import { RenewingTokenCache } from "./renewing-token-cache.js";
 import type { ServiceCredentials } from "./service-identity.js";
 import { type ClientSecret, requestToken, TokenEndpointError } from "./token-request.js";
@@ -23,8 +24,10 @@ export function createClientCredentials(options: {
   readonly timeoutMs?: number;
   /** How long connecting to the token endpoint may take (default 5 s). */
   readonly connectTimeoutMs?: number;
+  /** Keys the issuer removed: a token one of them signed is replaced, not sent (removed-keys.ts). */
+  readonly removedKeys?: Pick<RemovedKeys, "has">;
 }): ServiceCredentials & { readonly fetches: number } {
-  const cache = new RenewingTokenCache(1_000);
+  const cache = new RenewingTokenCache(1_000, options.removedKeys);
   return {
     clientId: options.client.clientId,
     get fetches() {

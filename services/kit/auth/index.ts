@@ -21,6 +21,7 @@ export {
   sendProtectedResourceMetadata,
 } from "./protected-resource.js";
 export { createRemoteKeySet } from "./remote-key-set.js";
+export { createRemovedKeys, type RemovedKeys } from "./removed-keys.js";
 export { RenewingTokenCache } from "./renewing-token-cache.js";
 export {
   SERVICE_AUTHORIZATION_HEADER,

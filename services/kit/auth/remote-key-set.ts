@@ -10,6 +10,14 @@ export interface RemoteKeySetOptions {
    */
   readonly cooldownMs: number;
   readonly timeoutMs: number;
+  /**
+   * A count that grows whenever the issuer is known to have changed its keys (the removals heard on
+   * the revocation feed): a change since the last fetch lets a token naming an unknown `kid`
+   * refetch before the cooldown ends, once. An operator who removes a leaked key has just added the
+   * one that signs from now on (`rotate-keys -- --now`), and every verifier must learn it now, not
+   * a cooldown later. Only the authenticated feed moves the count, so strangers' kids cannot.
+   */
+  readonly keyChanges?: () => number;
 }
 
 /**
@@ -28,8 +36,11 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): jose
   let attemptedAt = Number.NEGATIVE_INFINITY;
   let lastFetchFailed = false;
   let pending: Promise<void> | undefined;
+  const keyChanges = options.keyChanges ?? (() => 0);
+  let changesAtFetch = keyChanges();
 
   const refresh = (): Promise<void> => {
+    changesAtFetch = keyChanges();
     pending ??= fetchKeySet(url, options.timeoutMs)
       .then(
         (fetched) => {
@@ -57,7 +68,7 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): jose
       return await keys(header, token);
     } catch (err) {
       if (!(err instanceof jose.errors.JWKSNoMatchingKey)) throw err;
-      if (!coolingDown()) {
+      if (!coolingDown() || keyChanges() !== changesAtFetch) {
         await refresh();
         if (!lastFetchFailed) return keys(header, token);
       }

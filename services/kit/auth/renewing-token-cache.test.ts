@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createRemovedKeys } from "./removed-keys.js";
 import { RenewingTokenCache } from "./renewing-token-cache.js";
 
 /**
@@ -180,5 +181,39 @@ describe("RenewingTokenCache", () => {
     expect(await cache.get("session-2|agent-a", fetch)).toBe("token-3");
     expect(await cache.get("session-1|agent-a", fetch)).toBe("token-4");
     expect(cache.drop(() => false)).toBe(0);
+  });
+});
+
+describe("a token signed by a key the issuer removed", () => {
+  /** A compact JWT naming `kid` (the cache reads its header only; nothing verifies it here). */
+  const jwt = (kid: string, n: number) =>
+    `${Buffer.from(JSON.stringify({ alg: "ES256", kid, typ: "at+jwt" })).toString("base64url")}.${Buffer.from(JSON.stringify({ n })).toString("base64url")}.sig`;
+
+  it("is replaced by a new one instead of being handed out until it would be renewed", async () => {
+    const removed = createRemovedKeys();
+    let kid = "key-1";
+    let issued = 0;
+    const fetch = vi.fn(async () => ({ token: jwt(kid, ++issued), expiresAt: Date.now() + 5 * MINUTE }));
+    const cache = new RenewingTokenCache(10, removed);
+    const first = await cache.get("mcp-server", fetch);
+    expect(await cache.get("mcp-server", fetch)).toBe(first);
+    expect(fetch).toHaveBeenCalledTimes(1);
+
+    kid = "key-2"; // the issuer signs with its next key
+    removed.add("key-1");
+    const second = await cache.get("mcp-server", fetch);
+    expect(second).not.toBe(first);
+    expect(await cache.get("mcp-server", fetch)).toBe(second); // the new key's token is kept
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it("an opaque token (no JWT header) is kept as before", async () => {
+    const removed = createRemovedKeys();
+    removed.add("key-1");
+    const fetch = issuer(5 * MINUTE);
+    const cache = new RenewingTokenCache(10, removed);
+    const token = await cache.get("k", fetch);
+    expect(await cache.get("k", fetch)).toBe(token);
+    expect(fetch).toHaveBeenCalledTimes(1);
   });
 });

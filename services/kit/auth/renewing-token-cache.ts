@@ -1,15 +1,28 @@
+import { kidOf, type RemovedKeys } from "./removed-keys.js";
+
 /**
  * Tokens kept per key until shortly before they expire (a fifth of their lifetime, at most 30 s),
  * so a warm call costs a map lookup and no call carries a dying token. Concurrent first requests
  * for one key share one fetch; a failed fetch is not cached. Bounded (LRU).
  */
 export class RenewingTokenCache {
-  private readonly entries = new Map<string, { token: string; renewAt: number; expiresAt: number }>();
+  private readonly entries = new Map<
+    string,
+    { token: string; renewAt: number; expiresAt: number; kid: string | undefined }
+  >();
   private readonly inFlight = new Map<string, Promise<string>>();
   /** Fetches made so far: what a warm call must not add to. */
   fetches = 0;
 
-  constructor(private readonly maxEntries = 10_000) {}
+  /**
+   * `removedKeys`: a token signed by a key the issuer removed is never handed out again — every
+   * verifier refuses it — but replaced by a new one, as if it had expired (docs/architecture.md,
+   * "Revocation").
+   */
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly removedKeys?: Pick<RemovedKeys, "has">,
+  ) {}
 
   /**
    * The token of `key`, fetched when there is none to use; `seen` learns whether it was a `hit`, a
@@ -21,7 +34,7 @@ export class RenewingTokenCache {
     seen?: (lookup: "hit" | "miss" | "shared") => void,
   ): Promise<string> {
     const hit = this.entries.get(key);
-    if (hit && Date.now() < hit.renewAt) {
+    if (hit && Date.now() < hit.renewAt && !(hit.kid !== undefined && this.removedKeys?.has(hit.kid))) {
       this.entries.delete(key);
       this.entries.set(key, hit);
       seen?.("hit");
@@ -35,7 +48,12 @@ export class RenewingTokenCache {
         .then(({ token, expiresAt }) => {
           const lifetime = Math.max(0, expiresAt - Date.now());
           this.entries.delete(key);
-          this.entries.set(key, { token, expiresAt, renewAt: expiresAt - Math.min(30_000, lifetime / 5) });
+          this.entries.set(key, {
+            token,
+            expiresAt,
+            renewAt: expiresAt - Math.min(30_000, lifetime / 5),
+            kid: this.removedKeys ? kidOf(token) : undefined,
+          });
           if (this.entries.size > this.maxEntries) {
             const oldest = this.entries.keys().next().value;
             if (oldest !== undefined) this.entries.delete(oldest);

@@ -1,3 +1,4 @@
+import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestIssuer, type TestIssuer } from "../testing/test-issuer.js";
 import { AuthError, type AuthFailureReason } from "./auth-error.js";
@@ -173,6 +174,29 @@ describe("token verifier", () => {
       jwksTimeoutMs: 1000,
     });
     expect(await reasonOf(await issuer.mint(), v)).toBe("jwks_unavailable");
+  });
+
+  it("refuses every token of a key the issuer removed: remembered ones, and new ones its cached key set still verifies", async () => {
+    const removed = new Set<string>();
+    const v = createTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      keys: issuer.jwksUrl,
+      isKeyRemoved: (kid) => removed.has(kid),
+    });
+    // What someone holding the key could sign: any lifetime at all.
+    const remembered = await issuer.mint({ sub: "held-key" }, { expiresIn: 10 * 365 * 86_400 });
+    expect(await reasonOf(remembered, v)).toBe("accepted");
+    expect(await reasonOf(remembered, v)).toBe("accepted"); // now a cache hit
+    removed.add(jose.decodeProtectedHeader(remembered).kid ?? "");
+    const fetches = issuer.jwksFetches;
+    expect(await reasonOf(remembered, v)).toBe("key_removed");
+    // The JWKS this verifier holds still has the key; the token is refused before it is consulted.
+    expect(await reasonOf(await issuer.mint({ sub: "fresh" }), v)).toBe("key_removed");
+    expect(issuer.jwksFetches).toBe(fetches);
+    // Another key's tokens are untouched.
+    await issuer.rotate();
+    expect(await reasonOf(await issuer.mint({ sub: "next key" }, { useNextKey: true }), v)).toBe("accepted");
   });
 
   it("a cached verification still expires with the token", async () => {

@@ -25,6 +25,12 @@ export interface TokenVerifierOptions {
   readonly typ?: string;
   /** How many verified tokens to remember (0 disables the cache). */
   readonly cacheSize?: number;
+  /**
+   * Keys the issuer removed (the revocation feed's, `RevocationWatcher.isKeyRemoved`): a token
+   * naming one is refused before its signature is checked and on every cache hit, so neither a
+   * key set fetched before the removal nor a token remembered since counts any more.
+   */
+  readonly isKeyRemoved?: (kid: string) => boolean;
 }
 
 export interface TokenVerifier<T = Principal> {
@@ -54,6 +60,13 @@ export function createServiceTokenVerifier(options: TokenVerifierOptions): Servi
   return createJwtVerifier(options, ["sub", "exp", "iat", "jti", "client_id"], toServiceCaller);
 }
 
+/** A verified token as the cache keeps it: what it proves, and which key signed it. */
+interface Verified<T> {
+  readonly value: T;
+  readonly kid: string | undefined;
+  readonly expiresAt: number;
+}
+
 function createJwtVerifier<T extends { readonly expiresAt: number }>(
   options: TokenVerifierOptions,
   requiredClaims: string[],
@@ -69,11 +82,13 @@ function createJwtVerifier<T extends { readonly expiresAt: number }>(
       : options.keys;
   const tolerance = options.clockToleranceSec ?? 5;
   const audience = typeof options.audience === "string" ? options.audience : [...options.audience];
-  const cache = new VerifiedTokenCache<T>(options.cacheSize ?? 10_000);
+  const cache = new VerifiedTokenCache<Verified<T>>(options.cacheSize ?? 10_000);
+  const isKeyRemoved = options.isKeyRemoved ?? (() => false);
 
-  async function verifyUncached(token: string): Promise<T> {
+  async function verifyUncached(token: string): Promise<Verified<T>> {
     const header = decodeHeader(token);
     if (header.alg === "none") throw new AuthError("unsigned_token");
+    if (header.kid !== undefined && isKeyRemoved(header.kid)) throw new AuthError("key_removed");
     try {
       const { payload } = await jose.jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -83,7 +98,8 @@ function createJwtVerifier<T extends { readonly expiresAt: number }>(
         typ: options.typ ?? "at+jwt",
         requiredClaims,
       });
-      return map(payload, token);
+      const value = map(payload, token);
+      return { value, kid: header.kid, expiresAt: value.expiresAt };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(...describeJoseError(err));
@@ -94,10 +110,14 @@ function createJwtVerifier<T extends { readonly expiresAt: number }>(
     async verify(token) {
       const nowSec = Date.now() / 1000;
       const hit = cache.get(token, nowSec - tolerance);
-      if (hit) return hit;
+      if (hit) {
+        if (hit.kid === undefined || !isKeyRemoved(hit.kid)) return hit.value;
+        cache.delete(token);
+        throw new AuthError("key_removed");
+      }
       const verified = await verifyUncached(token);
       cache.set(token, verified);
-      return verified;
+      return verified.value;
     },
   };
 }

@@ -2,7 +2,8 @@
  * Bounded LRU of tokens that already passed verification, keyed by the compact token itself
  * (its signature makes the key unforgeable). Entries die with the token's `exp`, so a cached
  * answer is never more permissive than a fresh verification within the clock tolerance.
- * Revocation is not this cache's job: the edge checks revoked sessions on every call.
+ * Revocation is not this cache's job: the edge checks revoked sessions on every call, and the
+ * verifier removed keys on every hit.
  */
 export class VerifiedTokenCache<T extends { readonly expiresAt: number }> {
   private readonly entries = new Map<string, T>();
@@ -20,6 +21,10 @@ export class VerifiedTokenCache<T extends { readonly expiresAt: number }> {
     this.entries.delete(token);
     this.entries.set(token, hit);
     return hit;
+  }
+
+  delete(token: string): void {
+    this.entries.delete(token);
   }
 
   set(token: string, principal: T): void {

@@ -95,6 +95,31 @@ describe("revocation watcher", () => {
     expect(() => watcher.assertServing()).not.toThrow();
   });
 
+  it("learns removed signing keys from the snapshot and as they happen, and never forgets one", async () => {
+    const { feed, watch, logs } = await setup();
+    feed.removeKey("kid-before");
+    const watcher = watch();
+    expect(await watcher.ready(10_000)).toBe(true);
+    expect(watcher.isKeyRemoved("kid-before")).toBe(true);
+    expect(watcher.isKeyRemoved("kid-live")).toBe(false);
+    feed.removeKey("kid-live");
+    await waitFor(() => watcher.isKeyRemoved("kid-live"));
+    expect(
+      logs
+        .records()
+        .filter((l) => l.msg === "signing key removed by the issuer: its tokens are refused from now on"),
+    ).toHaveLength(2);
+    // A later snapshot without them (the issuer's horizon passed) does not make them trusted again:
+    // whoever holds a removed key can sign tokens that outlive any horizon.
+    feed.forgetRemovedKeys();
+    const opened = feed.calls.length;
+    await feed.stop();
+    await feed.start();
+    await waitFor(() => feed.calls.length > opened && watcher.state().status === "live");
+    expect(watcher.isKeyRemoved("kid-before")).toBe(true);
+    expect(watcher.isKeyRemoved("kid-live")).toBe(true);
+  });
+
   it("goes live → stale → failed while the feed is down, fails closed and reports health; back live with a fresh snapshot", async () => {
     const { feed, watch, logs } = await setup();
     const watcher = watch();

@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { RevocationService, WatchResponse } from "#gen/supportext/auth/v1/revocation_pb.js";
 import { AuthError } from "../auth/auth-error.js";
+import { createRemovedKeys, type RemovedKeys } from "../auth/removed-keys.js";
 import type { Logger } from "../log/logger.js";
 import type { FeedState } from "./feed-state.js";
 import { createFeedStatusMonitor } from "./feed-status-monitor.js";
@@ -36,6 +37,11 @@ export interface RevocationWatcherOptions {
   /** How long a revoked session is remembered after its revocation (see `revocationWatcherSettings`, `kit/service/`). */
   readonly retentionMs: number;
   readonly reconnect?: BackoffSettings;
+  /**
+   * Where the signing keys the feed reports removed go: shared with the process's verifiers and
+   * token caches, which may be built before the watcher (its own Watch call needs a credential).
+   */
+  readonly removedKeys?: RemovedKeys;
 }
 
 export interface RevocationWatcher {
@@ -43,6 +49,12 @@ export interface RevocationWatcher {
   isRevoked(sessionId: string): boolean;
   /** Called once per newly revoked session (from the snapshot too: revoked while we were away). */
   onRevoked(listener: (event: RevokedSessionEvent) => void): () => void;
+  /**
+   * Whether tokens signed by this key (`kid`) must be refused: the issuer removed it. A Set read.
+   * Remembered for the life of the process, never pruned: whoever holds a removed key can sign a
+   * token with any `exp`, so no expiry of ours bounds how long such a token would verify.
+   */
+  isKeyRemoved(kid: string): boolean;
   state(): FeedState;
   /** Called on every status change (live ↔ stale ↔ failed). */
   onStateChange(listener: (state: FeedState) => void): () => void;
@@ -72,6 +84,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   const open = streamOpener(options);
   const revoked = createRevokedSessions();
   const revokedListeners = createListenerSet<RevokedSessionEvent>();
+  const removedKeys = options.removedKeys ?? createRemovedKeys();
   const status = createFeedStatusMonitor({
     logger,
     limits: { heartbeatMs: options.heartbeatMs, stalenessLimitMs: options.stalenessLimitMs },
@@ -92,6 +105,17 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
     if (fresh.length > 0) {
       logger.debug({ sessions: fresh.length, snapshot: message.snapshot }, "revoked sessions received");
     }
+    for (const key of message.removedKeys) {
+      if (!removedKeys.add(key.kid)) continue;
+      logger.info(
+        {
+          kid: key.kid,
+          removed_at: new Date(Number(key.removedAtMs)).toISOString(),
+          snapshot: message.snapshot,
+        },
+        "signing key removed by the issuer: its tokens are refused from now on",
+      );
+    }
     status.update();
   };
 
@@ -102,6 +126,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   return {
     isRevoked: (sessionId) => revoked.has(sessionId),
     onRevoked: (listener) => revokedListeners.add(listener),
+    isKeyRemoved: (kid) => removedKeys.has(kid),
     state: status.state,
     onStateChange: status.onStateChange,
     assertServing() {

@@ -1,4 +1,5 @@
 import { createClientCredentials } from "../auth/client-credentials.js";
+import type { RemovedKeys } from "../auth/removed-keys.js";
 import { SERVICE_IDS } from "../auth/service-identity.js";
 import type { ClientSecret } from "../auth/token-request.js";
 import type { Config } from "../config/config.js";
@@ -30,15 +31,20 @@ export function configuredClientSecret(config: CredentialConfig, service: Callin
   }
 }
 
-/** The credentials of `service` from configuration; `timeoutMs` bounds each token request's answer (30 s). */
+/**
+ * The credentials of `service` from configuration; `timeoutMs` bounds each token request's answer
+ * (30 s); with `removedKeys` (the process's, filled by its revocation watcher) a cached token signed
+ * by a removed key is replaced rather than sent.
+ */
 export function configuredClientCredentials(
   config: CredentialConfig,
   service: CallingService,
-  timeoutMs?: number,
+  options: { readonly timeoutMs?: number; readonly removedKeys?: RemovedKeys } = {},
 ): ReturnType<typeof createClientCredentials> {
   return createClientCredentials({
     tokenEndpoint: config.AUTH_TOKEN_URL,
     client: configuredClientSecret(config, service),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.removedKeys === undefined ? {} : { removedKeys: options.removedKeys }),
   });
 }

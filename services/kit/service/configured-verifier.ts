@@ -1,5 +1,6 @@
 import type * as jose from "jose";
 import { createRemoteKeySet } from "../auth/remote-key-set.js";
+import type { RemovedKeys } from "../auth/removed-keys.js";
 import {
   createServiceTokenVerifier,
   createTokenVerifier,
@@ -18,29 +19,50 @@ type VerifierConfig = Pick<
   | "JWKS_REFETCH_COOLDOWN"
 >;
 
-/** The issuer's JWKS over HTTP, from configuration; share one between a service's verifiers. */
-export function createConfiguredKeySet(config: VerifierConfig): jose.JWTVerifyGetKey {
-  return createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
-    cacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
-    cooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
-    timeoutMs: 5_000,
-  });
+/**
+ * The issuer's signing keys as a service trusts them: its JWKS over HTTP, less every key the
+ * revocation feed reported removed (docs/architecture.md, "Revocation"). One per service, shared by
+ * its verifiers.
+ */
+export interface TrustedKeys {
+  readonly resolve: jose.JWTVerifyGetKey;
+  readonly isKeyRemoved: (kid: string) => boolean;
 }
 
 /**
- * The verifier of a service behind the edge, from configuration: tokens of `AUTH_ISSUER`, keys from
- * its JWKS over HTTP (or `keys`, shared with the service's other verifier), audience `API_AUDIENCE`
- * unless the service names its own (the MCP server: its resource URI).
+ * The issuer's JWKS over HTTP, from configuration, and the process's removed keys (the feed's): a
+ * removal heard also lets the next unknown `kid` refetch the JWKS at once (the key added to replace it).
+ */
+export function createConfiguredKeySet(
+  config: VerifierConfig,
+  removedKeys: Pick<RemovedKeys, "has" | "size">,
+): TrustedKeys {
+  return {
+    resolve: createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
+      cacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
+      cooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
+      timeoutMs: 5_000,
+      keyChanges: () => removedKeys.size,
+    }),
+    isKeyRemoved: (kid) => removedKeys.has(kid),
+  };
+}
+
+/**
+ * The verifier of a service behind the edge, from configuration: tokens of `AUTH_ISSUER` signed by
+ * one of `keys`, audience `API_AUDIENCE` unless the service names its own (the MCP server: its
+ * resource URI).
  */
 export function createConfiguredVerifier(
   config: VerifierConfig,
+  keys: TrustedKeys,
   audience: string | string[] = config.API_AUDIENCE,
-  keys: jose.JWTVerifyGetKey = createConfiguredKeySet(config),
 ): TokenVerifier {
   return createTokenVerifier({
     issuer: config.AUTH_ISSUER,
     audience,
-    keys,
+    keys: keys.resolve,
+    isKeyRemoved: keys.isKeyRemoved,
     clockToleranceSec: config.CLOCK_TOLERANCE,
   });
 }
@@ -48,13 +70,14 @@ export function createConfiguredVerifier(
 /** The verifier of service tokens addressed to `serviceId`, from configuration. */
 export function createConfiguredServiceVerifier(
   config: VerifierConfig,
+  keys: TrustedKeys,
   serviceId: string,
-  keys: jose.JWTVerifyGetKey = createConfiguredKeySet(config),
 ): ServiceTokenVerifier {
   return createServiceTokenVerifier({
     issuer: config.AUTH_ISSUER,
     audience: serviceId,
-    keys,
+    keys: keys.resolve,
+    isKeyRemoved: keys.isKeyRemoved,
     clockToleranceSec: config.CLOCK_TOLERANCE,
   });
 }

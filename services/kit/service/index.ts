@@ -9,6 +9,7 @@ export {
   createConfiguredKeySet,
   createConfiguredServiceVerifier,
   createConfiguredVerifier,
+  type TrustedKeys,
 } from "./configured-verifier.js";
 export { createModelProvider } from "./create-model-provider.js";
 export { databaseDependency } from "./database-dependency.js";

@@ -1,4 +1,5 @@
 import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import type { RemovedKeys } from "../auth/removed-keys.js";
 import { SERVICE_IDS, type ServiceCredentials } from "../auth/service-identity.js";
 import { createServiceClient } from "../client/service-client.js";
 import type { Config } from "../config/config.js";
@@ -42,12 +43,18 @@ export function watchRevocations(
   >,
   credentials: ServiceCredentials,
   logger: Logger,
+  removedKeys: RemovedKeys,
   telemetry: ServiceTelemetry = serviceTelemetry(credentials.clientId),
 ): RevocationWatcher {
   const client = createServiceClient(RevocationService, config.IDENTITY_URL, {
     credentials: { source: credentials, audience: SERVICE_IDS.identity },
   });
-  const watcher = createRevocationWatcher({ client, logger, ...revocationWatcherSettings(config) });
+  const watcher = createRevocationWatcher({
+    client,
+    logger,
+    removedKeys,
+    ...revocationWatcherSettings(config),
+  });
   observeRevocationLag(watcher, telemetry);
   return watcher;
 }

@@ -1,3 +1,4 @@
+import { createRemovedKeys, type RemovedKeys } from "../auth/removed-keys.js";
 import type { ServiceCredentials } from "../auth/service-identity.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
@@ -18,13 +19,16 @@ import { revocationFeedDependency } from "./revocation-health.js";
 
 /**
  * Everything a Connect service behind the edge needs to authenticate (docs/architecture.md, "The
- * delegation chain"), wired once: one JWKS key set for its two verifiers (user tokens, and service
- * tokens addressed to it), its own client credentials, and its subscription to the revocation feed,
- * whose first snapshot is awaited before the service takes traffic.
+ * delegation chain"), wired once: its own client credentials, its subscription to the revocation
+ * feed (whose first snapshot is awaited before the service takes traffic), and one set of trusted
+ * keys — the JWKS less the feed's removed keys — for its two verifiers (user tokens, and service
+ * tokens addressed to it).
  */
 export interface ServiceAuth {
   /** This service's own credentials, for its outgoing calls and the feed. */
   readonly credentials: ServiceCredentials;
+  /** The signing keys the issuer removed: what else holds tokens here checks them too (the gateway's exchanged tokens). */
+  readonly removedKeys: RemovedKeys;
   readonly revocations: RevocationWatcher;
   /** `startServiceServer`'s `auth` for a service admitting `rules`' callers. */
   serverAuth(rules: CallerRules): Omit<AuthInterceptorOptions, "logger">;
@@ -38,15 +42,18 @@ export async function startServiceAuth(
   service: "chat" | "agent" | "mcp-gateway",
   logger: Logger,
 ): Promise<ServiceAuth> {
-  const keys = createConfiguredKeySet(config);
-  const verifier = createConfiguredVerifier(config, config.API_AUDIENCE, keys);
-  const serviceVerifier = createConfiguredServiceVerifier(config, service, keys);
-  const credentials = configuredClientCredentials(config, service);
+  // A signing key removed from the issuer: its tokens refused here, and no longer sent from here.
+  const removedKeys = createRemovedKeys();
+  const credentials = configuredClientCredentials(config, service, { removedKeys });
   // Logout, refresh-token reuse or an administrator ends a session: refused here within a second.
-  const revocations = watchRevocations(config, credentials, logger, serviceTelemetry(service));
+  const revocations = watchRevocations(config, credentials, logger, removedKeys, serviceTelemetry(service));
+  const keys = createConfiguredKeySet(config, removedKeys);
+  const verifier = createConfiguredVerifier(config, keys);
+  const serviceVerifier = createConfiguredServiceVerifier(config, keys, service);
   await awaitFirstSnapshot(revocations, config, logger);
   return {
     credentials,
+    removedKeys,
     revocations,
     serverAuth: (rules) => ({
       verifier,

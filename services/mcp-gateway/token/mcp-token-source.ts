@@ -1,5 +1,5 @@
 import type { Principal } from "#kit/auth/index.js";
-import { RenewingTokenCache, TokenEndpointError } from "#kit/auth/index.js";
+import { type RemovedKeys, RenewingTokenCache, TokenEndpointError } from "#kit/auth/index.js";
 import { currentTelemetry } from "#kit/propagation/index.js";
 import { remainingMs } from "../session/call-deadline.js";
 import { gatewayMetrics } from "../telemetry.js";
@@ -45,6 +45,8 @@ export interface ExchangeTokenSourceOptions {
   readonly fallbackTimeoutMs: number;
   /** Entries kept at most (LRU). */
   readonly maxEntries?: number;
+  /** The process's removed keys: an exchanged token one of them signed is exchanged again, not sent. */
+  readonly removedKeys?: Pick<RemovedKeys, "has">;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface ExchangeTokenSourceOptions {
  * first calls for the same key share one exchange.
  */
 export function createExchangeTokenSource(options: ExchangeTokenSourceOptions): McpTokenSource {
-  const cache = new RenewingTokenCache(options.maxEntries ?? 10_000);
+  const cache = new RenewingTokenCache(options.maxEntries ?? 10_000, options.removedKeys);
   return {
     mode: "exchange",
     get exchanges() {

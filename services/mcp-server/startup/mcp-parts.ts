@@ -1,4 +1,4 @@
-import { SERVICE_IDS, type TokenVerifier } from "#kit/auth/index.js";
+import { createRemovedKeys, type RemovedKeys, SERVICE_IDS, type TokenVerifier } from "#kit/auth/index.js";
 import type { Config } from "#kit/config/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
@@ -25,6 +25,8 @@ export interface McpPartsOverrides {
   readonly verifier?: TokenVerifier;
   readonly apiVerifier?: TokenVerifier;
   readonly revocations?: RevocationWatcher;
+  /** The removed keys `revocations` fills (a test's own watcher). */
+  readonly removedKeys?: RemovedKeys;
   readonly model?: ModelProvider;
   readonly witness?: AuditWitnessAccess;
 }
@@ -52,7 +54,6 @@ export function createMcpParts(
   telemetry: ServiceTelemetry,
   overrides: McpPartsOverrides,
 ): McpParts {
-  const keys = createConfiguredKeySet(config);
   // The embedded model, when no general one is configured, knows the one task this server gives it.
   const model = overrides.model ?? createModelProvider(config, [ticketTriageSkill]);
   const sessions = new SessionRegistry({
@@ -60,19 +61,29 @@ export function createMcpParts(
     max: config.MCP_MAX_SESSIONS,
     logger,
   });
-  const witness = overrides.witness ?? configuredWitness(config);
+  // A signing key removed from the issuer: its tokens are refused here (`keys`), and this server's
+  // own credentials (the feed's, the witness's) fetch new ones instead of sending them.
+  const removedKeys = overrides.removedKeys ?? createRemovedKeys();
+  const witness = overrides.witness ?? configuredWitness(config, undefined, removedKeys);
   const checkpointer = createAuditCheckpoints(config, logger, database, witness.client);
   // Logout, refresh-token reuse or an administrator ends a session: its MCP tokens (same `sid`)
   // and login tokens are refused here within a second; past the staleness bound, all are (fail closed).
   const revocations =
     overrides.revocations ??
-    watchRevocations(config, configuredClientCredentials(config, SERVICE_IDS.mcpServer), logger, telemetry);
+    watchRevocations(
+      config,
+      configuredClientCredentials(config, SERVICE_IDS.mcpServer, { removedKeys }),
+      logger,
+      removedKeys,
+      telemetry,
+    );
+  const keys = createConfiguredKeySet(config, removedKeys);
   return {
     ...createToolRunning({ database, logger, model, telemetry, sessions, checkpointer }),
     database,
     telemetry,
     keys,
-    apiVerifier: overrides.apiVerifier ?? createConfiguredVerifier(config, config.API_AUDIENCE, keys),
+    apiVerifier: overrides.apiVerifier ?? createConfiguredVerifier(config, keys),
     revocations,
     revocation: revocationChecks(revocations),
     model,

@@ -39,7 +39,7 @@ export async function prepareMcpServing(
   const resource = new URL(resourceUri);
   // Audience = this server (RFC 8707); the API audience too only in passthrough compatibility mode.
   const audience = config.MCP_PASSTHROUGH_AUDIENCE ? [resourceUri, config.API_AUDIENCE] : resourceUri;
-  const verifier = verifierOverride ?? createConfiguredVerifier(config, audience, parts.keys);
+  const verifier = verifierOverride ?? createConfiguredVerifier(config, parts.keys, audience);
   const allow = defaultAllowLists(
     resource,
     { host: config.HOST, port },

@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { RevocationService } from "#gen/supportext/auth/v1/revocation_pb.js";
+import { createRemovedKeys } from "#kit/auth/index.js";
 import { createServiceClient } from "#kit/client/index.js";
 import { type Config, parseConfig } from "#kit/config/index.js";
 import { ROLE_SCOPES } from "#kit/contract/index.js";
@@ -120,9 +121,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     heartbeatMs: config.REVOCATION_HEARTBEAT * 1000,
     port: await freePort(),
   });
+  const removedKeys = createRemovedKeys();
   const revocations = createRevocationWatcher({
     client: createServiceClient(RevocationService, feed.url),
     logger: logs.logger,
+    removedKeys,
     ...revocationWatcherSettings(config),
   });
   const db = await openMcpDatabase(config, schema ? { schema } : {});
@@ -132,11 +135,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     await db.close();
     server = await startMcpServer(config, logs.logger, {
       revocations,
+      removedKeys,
       ...options.overrides,
       ...(schema ? { databaseSchema: schema } : {}),
     });
   } else {
-    server = await startMcpServer(config, logs.logger, { database: db, revocations, ...options.overrides });
+    server = await startMcpServer(config, logs.logger, {
+      database: db,
+      revocations,
+      removedKeys,
+      ...options.overrides,
+    });
   }
   // Opening PGlite can hold the event loop for seconds: past the staleness bound the watcher fails
   // closed until the next heartbeat is read. Tests start from a live feed.

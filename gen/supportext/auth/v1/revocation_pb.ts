@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file supportext/auth/v1/revocation.proto.
  */
 export const file_supportext_auth_v1_revocation: GenFile = /*@__PURE__*/
-  fileDesc("CiNzdXBwb3J0ZXh0L2F1dGgvdjEvcmV2b2NhdGlvbi5wcm90bxISc3VwcG9ydGV4dC5hdXRoLnYxIg4KDFdhdGNoUmVxdWVzdCJXCg1XYXRjaFJlc3BvbnNlEhAKCHNuYXBzaG90GAEgASgIEjQKCHNlc3Npb25zGAIgAygLMiIuc3VwcG9ydGV4dC5hdXRoLnYxLlJldm9rZWRTZXNzaW9uIksKDlJldm9rZWRTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSFQoNcmV2b2tlZF9hdF9tcxgCIAEoAxIOCgZyZWFzb24YAyABKAkyYwoRUmV2b2NhdGlvblNlcnZpY2USTgoFV2F0Y2gSIC5zdXBwb3J0ZXh0LmF1dGgudjEuV2F0Y2hSZXF1ZXN0GiEuc3VwcG9ydGV4dC5hdXRoLnYxLldhdGNoUmVzcG9uc2UwAWIGcHJvdG8z");
+  fileDesc("CiNzdXBwb3J0ZXh0L2F1dGgvdjEvcmV2b2NhdGlvbi5wcm90bxISc3VwcG9ydGV4dC5hdXRoLnYxIg4KDFdhdGNoUmVxdWVzdCKNAQoNV2F0Y2hSZXNwb25zZRIQCghzbmFwc2hvdBgBIAEoCBI0CghzZXNzaW9ucxgCIAMoCzIiLnN1cHBvcnRleHQuYXV0aC52MS5SZXZva2VkU2Vzc2lvbhI0CgxyZW1vdmVkX2tleXMYAyADKAsyHi5zdXBwb3J0ZXh0LmF1dGgudjEuUmVtb3ZlZEtleSJLCg5SZXZva2VkU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhUKDXJldm9rZWRfYXRfbXMYAiABKAMSDgoGcmVhc29uGAMgASgJIjAKClJlbW92ZWRLZXkSCwoDa2lkGAEgASgJEhUKDXJlbW92ZWRfYXRfbXMYAiABKAMyYwoRUmV2b2NhdGlvblNlcnZpY2USTgoFV2F0Y2gSIC5zdXBwb3J0ZXh0LmF1dGgudjEuV2F0Y2hSZXF1ZXN0GiEuc3VwcG9ydGV4dC5hdXRoLnYxLldhdGNoUmVzcG9uc2UwAWIGcHJvdG8z");
 
 /**
  * WatchRequest is empty: the feed is the same for every subscriber.
@@ -46,6 +46,16 @@ export type WatchResponse = Message<"supportext.auth.v1.WatchResponse"> & {
    * @generated from field: repeated supportext.auth.v1.RevokedSession sessions = 2;
    */
   sessions: RevokedSession[];
+
+  /**
+   * The signing keys removed from the issuer's JWKS; empty on a heartbeat. Every token naming one
+   * of these `kid`s must be refused from now on, whether or not it verified before and whatever
+   * key set the subscriber still holds: a removed key may be in the hands of someone who can sign
+   * any token with it, with any `exp`.
+   *
+   * @generated from field: repeated supportext.auth.v1.RemovedKey removed_keys = 3;
+   */
+  removedKeys: RemovedKey[];
 };
 
 /**
@@ -93,10 +103,39 @@ export const RevokedSessionSchema: GenMessage<RevokedSession> = /*@__PURE__*/
   messageDesc(file_supportext_auth_v1_revocation, 2);
 
 /**
+ * RemovedKey is one signing key deleted from the issuer's key store.
+ *
+ * @generated from message supportext.auth.v1.RemovedKey
+ */
+export type RemovedKey = Message<"supportext.auth.v1.RemovedKey"> & {
+  /**
+   * The key's id: the `kid` header of every token it signed.
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid: string;
+
+  /**
+   * When it was removed, milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 removed_at_ms = 2;
+   */
+  removedAtMs: bigint;
+};
+
+/**
+ * Describes the message supportext.auth.v1.RemovedKey.
+ * Use `create(RemovedKeySchema)` to create a new message.
+ */
+export const RemovedKeySchema: GenMessage<RemovedKey> = /*@__PURE__*/
+  messageDesc(file_supportext_auth_v1_revocation, 3);
+
+/**
  * RevocationService is the identity service's revocation feed (docs/architecture.md,
  * "Revocation"): every verifier behind the edge subscribes, so a login session that ends (logout,
- * refresh-token reuse, its user gone, an administrator revoking it) is refused at every hop within
- * a second. Pushed, never polled. Callers: the services chat, agent, mcp-gateway and mcp-server
+ * refresh-token reuse, its user gone, an administrator revoking it) and a signing key removed from
+ * the issuer (`npm run rotate-keys -- --remove`, `--prune`) are refused at every hop within a
+ * second. Pushed, never polled. Callers: the services chat, agent, mcp-gateway and mcp-server
  * only, with their own service credential (`x-service-authorization`) and no user token. Without
  * a service credential, or with another service's, the call is PERMISSION_DENIED; with one that
  * does not verify, UNAUTHENTICATED.
@@ -106,8 +145,8 @@ export const RevokedSessionSchema: GenMessage<RevokedSession> = /*@__PURE__*/
 export const RevocationService: GenService<{
   /**
    * Watch streams the feed. First: one or more messages with snapshot = true, together holding
-   * every session revoked recently enough for one of its tokens to still verify. Then one message
-   * per revocation, and a heartbeat (no sessions) every REVOCATION_HEARTBEAT (2 s by default) so a
+   * every session revoked recently enough for one of its tokens to still verify and every signing
+   * key removed in the last day. Then one message per revocation or removal, and a heartbeat (no sessions) every REVOCATION_HEARTBEAT (2 s by default) so a
    * subscriber can tell a quiet feed from a dead one. The stream never ends on its own: it ends
    * when the identity service drains (resubscribe, to another replica or this one), fails
    * RESOURCE_EXHAUSTED when the subscriber falls too far behind (resubscribe for a fresh

@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  type RemovedKey,
+  RemovedKeySchema,
   RevocationService,
   type RevokedSession,
   RevokedSessionSchema,
@@ -25,6 +27,10 @@ export interface FakeRevocationFeed {
   revoke(sessionId: string, revokedAtMs?: number, reason?: string): void;
   /** Records a revocation without pushing it (it happened while nobody listened). */
   revokeQuietly(sessionId: string, revokedAtMs?: number): void;
+  /** Records a signing key's removal and pushes it to open streams (in later snapshots too). */
+  removeKey(kid: string): void;
+  /** Leaves every removed key out of later snapshots (the identity provider's horizon passed). */
+  forgetRemovedKeys(): void;
   /** Stops sending heartbeats while keeping streams open (a stuck feed). */
   silence(on: boolean): void;
   readonly openStreams: number;
@@ -38,6 +44,7 @@ export async function startFakeRevocationFeed(options: {
   port: number;
 }): Promise<FakeRevocationFeed> {
   const revoked: RevokedSession[] = [];
+  let removedKeys: RemovedKey[] = [];
   const streams = new Set<(m: WatchResponse) => void>();
   const calls: (string | null)[] = [];
   let silent = false;
@@ -69,7 +76,11 @@ export async function startFakeRevocationFeed(options: {
           async *watch(_req, ctx) {
             calls.push(ctx.requestHeader.get("authorization"));
             const queue: WatchResponse[] = [
-              create(WatchResponseSchema, { snapshot: true, sessions: [...revoked] }),
+              create(WatchResponseSchema, {
+                snapshot: true,
+                sessions: [...revoked],
+                removedKeys: [...removedKeys],
+              }),
             ];
             let wake: (() => void) | undefined;
             const push = (m: WatchResponse) => {
@@ -109,6 +120,14 @@ export async function startFakeRevocationFeed(options: {
       const s = session(sessionId, revokedAtMs, reason);
       revoked.push(s);
       for (const push of streams) push(create(WatchResponseSchema, { sessions: [s] }));
+    },
+    removeKey(kid) {
+      const key = create(RemovedKeySchema, { kid, removedAtMs: BigInt(Date.now()) });
+      removedKeys.push(key);
+      for (const push of streams) push(create(WatchResponseSchema, { removedKeys: [key] }));
+    },
+    forgetRemovedKeys() {
+      removedKeys = [];
     },
     revokeQuietly(sessionId, revokedAtMs = Date.now()) {
       revoked.push(session(sessionId, revokedAtMs, "admin"));
