@@ -67,6 +67,7 @@ describe("token verifier", () => {
     ["wrong issuer", () => issuer.mint({}, { issuer: "https://evil.example" }), "wrong_issuer"],
     ["wrong audience", () => issuer.mint({ aud: "some-other-api" }), "wrong_audience"],
     ["unknown kid", () => issuer.forge("unknown_kid"), "unknown_key"],
+    ["no kid (it would be tried against every key of the set)", () => issuer.forge("no_kid"), "unknown_key"],
     ["not an access token (typ JWT)", () => issuer.mint({}, { typ: "JWT" }), "wrong_type"],
     ["no sid claim", () => issuer.mint({ sid: undefined as unknown as string }), "missing_claim"],
   ];

@@ -63,7 +63,7 @@ export function createServiceTokenVerifier(options: TokenVerifierOptions): Servi
 /** A verified token as the cache keeps it: what it proves, and which key signed it. */
 interface Verified<T> {
   readonly value: T;
-  readonly kid: string | undefined;
+  readonly kid: string;
   readonly expiresAt: number;
 }
 
@@ -88,7 +88,12 @@ function createJwtVerifier<T extends { readonly expiresAt: number }>(
   async function verifyUncached(token: string): Promise<Verified<T>> {
     const header = decodeHeader(token);
     if (header.alg === "none") throw new AuthError("unsigned_token");
-    if (header.kid !== undefined && isKeyRemoved(header.kid)) throw new AuthError("key_removed");
+    // Every token of ours names its key. One that does not would be tried against every key of the
+    // set (jose's behaviour), a removed key's included while a JWKS fetched before its removal is held.
+    if (typeof header.kid !== "string" || header.kid === "") {
+      throw new AuthError("unknown_key", "the token names no signing key (kid)");
+    }
+    if (isKeyRemoved(header.kid)) throw new AuthError("key_removed");
     try {
       const { payload } = await jose.jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -111,7 +116,7 @@ function createJwtVerifier<T extends { readonly expiresAt: number }>(
       const nowSec = Date.now() / 1000;
       const hit = cache.get(token, nowSec - tolerance);
       if (hit) {
-        if (hit.kid === undefined || !isKeyRemoved(hit.kid)) return hit.value;
+        if (!isKeyRemoved(hit.kid)) return hit.value;
         cache.delete(token);
         throw new AuthError("key_removed");
       }

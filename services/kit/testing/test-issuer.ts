@@ -59,7 +59,13 @@ export interface MintOptions {
   useNextKey?: boolean;
 }
 
-export type ForgeKind = "alg_none" | "hs256_with_public_key" | "bad_signature" | "unknown_kid" | "not_a_jwt";
+export type ForgeKind =
+  | "alg_none"
+  | "hs256_with_public_key"
+  | "bad_signature"
+  | "unknown_kid"
+  | "no_kid"
+  | "not_a_jwt";
 
 export async function startTestIssuer(options: { audience: string }): Promise<TestIssuer> {
   const current = await newKey("test-key-1");
@@ -144,6 +150,16 @@ export async function startTestIssuer(options: { audience: string }): Promise<Te
         }
         case "unknown_kid":
           return sign(stranger, claims);
+        case "no_kid": {
+          // Signed by the current key, which the JWKS publishes, but not naming it.
+          const now = Math.floor(Date.now() / 1000);
+          return new jose.SignJWT(payload(claims))
+            .setProtectedHeader({ alg: "ES256", typ: "at+jwt" })
+            .setIssuer(issuer)
+            .setIssuedAt(now)
+            .setExpirationTime(now + 900)
+            .sign(current.privateKey);
+        }
         case "not_a_jwt":
           return "this-is-not-a-jwt";
       }
