@@ -15,6 +15,7 @@ import { createEdgeVerifier } from "./edge-verifier.js";
 import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
 import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
+import { keySealerFrom } from "./keys/key-sealing.js";
 import { createDummyHash } from "./passwords/password-hash.js";
 import type { AuthorizationServer, AuthorizationServerTestOptions } from "./provider/authorization-server.js";
 import type { RevocationFeed } from "./revocation-feed/revocation-feed.js";
@@ -73,9 +74,11 @@ export interface Identity {
  */
 export async function startIdentity(options: IdentityOptions): Promise<Identity> {
   const { db, config, logger } = options;
-  await seedIdentity(db, config, logger);
+  const sealer = keySealerFrom(config);
+  await seedIdentity(db, config, logger, sealer);
   const keyRing = await createKeyRing({
     db,
+    sealer,
     logger,
     reloadIntervalMs: options.keyReloadIntervalMs ?? KEY_RELOAD_INTERVAL_MS,
     unknownKidCooldownMs: 5_000,

@@ -2,19 +2,23 @@ import { loadConfig } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { releaseHeapWhenIdle, startOrExit } from "#kit/process/index.js";
 import { reportMemory, stopOnSignals } from "#kit/server/index.js";
+import { withSigningKeySecret } from "./keys/data-dir-secret.js";
 import { startIdentityServer } from "./server.js";
 
-const config = loadConfig({
-  secrets: [
-    "GATEWAY_CLIENT_SECRET",
-    "AGENT_CLIENT_SECRET",
-    "MCP_CLIENT_SECRET",
-    "CHAT_CLIENT_SECRET",
-    "SEED_ADMIN_PASSWORD",
-    "SEED_AGENT_PASSWORD",
-    "SEED_VIEWER_PASSWORD",
-  ],
-});
+const config = withSigningKeySecret(
+  loadConfig({
+    secrets: [
+      "GATEWAY_CLIENT_SECRET",
+      "AGENT_CLIENT_SECRET",
+      "MCP_CLIENT_SECRET",
+      "CHAT_CLIENT_SECRET",
+      "SEED_ADMIN_PASSWORD",
+      "SEED_AGENT_PASSWORD",
+      "SEED_VIEWER_PASSWORD",
+      "SIGNING_KEY_SECRET",
+    ],
+  }),
+);
 const logger = createLogger({ service: "identity", level: config.LOG_LEVEL });
 const identity = await startOrExit("identity", logger, () => startIdentityServer(config, logger));
 stopOnSignals(logger, () => identity.close());

@@ -1,6 +1,10 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
 import { AuthService } from "#gen/supportext/auth/v1/auth_pb.js";
@@ -22,6 +26,7 @@ import {
  * the original system specified.
  */
 
+const execFileAsync = promisify(execFile);
 let stack: StackUnderTest;
 let runner: ChildProcess;
 const output = () => stack.output();
@@ -125,6 +130,41 @@ describe("the stack started by npm start", () => {
     await expect.poll(authenticatedLines, { timeout: 20_000 }).toBeGreaterThan(before);
     expect(output()).not.toContain("MCP tool call missing Authorization header");
     expect(output()).not.toContain(login.tokens?.accessToken ?? "no token");
+  }, 60_000);
+
+  it("seals the signing keys with the data directory's own secret, which `npm run rotate-keys` on the running stack shares: a key it adds signs, one it removes is refused at once", async () => {
+    expect(statSync(join(stack.dataDir, "signing-key.secret")).mode & 0o777).toBe(0o600);
+    const identityUrl = `http://127.0.0.1:${stack.ports.identity}`;
+    const auth = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: identityUrl, httpVersion: "1.1" }),
+    );
+    const login = async () =>
+      (await auth.login({ email: "admin@company.com", password: stack.adminPassword })).tokens?.accessToken ??
+      "";
+    const before = await login();
+    const oldKid = decodeProtectedHeader(before).kid ?? "";
+    // The tool as a user runs it beside the stack: the same data directory, nothing else set.
+    const rotateKeys = (...args: string[]) =>
+      execFileAsync(process.execPath, ["scripts/start.mjs", "rotate-keys", ...args], {
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATA_DIR: stack.dataDir },
+      });
+    const added = await rotateKeys("--now");
+    const newKid = /added key (\S+):/.exec(added.stdout)?.[1];
+    await rotateKeys("--remove", oldKid);
+    const chat = createClient(
+      ChatService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${stack.ports.chat}`, httpVersion: "1.1" }),
+    );
+    const refusal = async () => {
+      const err = await chat
+        .listAgents({}, { headers: { authorization: `Bearer ${before}` } })
+        .catch((e) => e);
+      return err instanceof Error ? ConnectError.from(err).rawMessage : "accepted";
+    };
+    await expect.poll(refusal, { timeout: 10_000 }).toMatch(/^key_removed: /);
+    // The service opened the key the tool sealed: new tokens are its.
+    await expect.poll(async () => decodeProtectedHeader(await login()).kid, { timeout: 10_000 }).toBe(newKid);
   }, 60_000);
 
   it("one Ctrl-C (SIGINT to the whole process group) is one graceful stop of every process, no lock left", async () => {

@@ -1,12 +1,13 @@
 import type { Config } from "#kit/config/index.js";
 import type { Database } from "#kit/db/index.js";
+import { keySealerFrom, type SealingConfig } from "./key-sealing.js";
 import {
   currentSigningKey,
   deleteSigningKey,
   generateSigningKey,
   insertSigningKey,
-  listSigningKeys,
-  type StoredSigningKey,
+  listSigningKeyInfo,
+  type SigningKeyInfo,
   supersededAt,
 } from "./signing-key-store.js";
 
@@ -23,6 +24,9 @@ export type KeyTiming = Pick<
   Config,
   "ACCESS_TOKEN_TTL" | "MCP_TOKEN_TTL" | "CLOCK_TOLERANCE" | "JWKS_REFETCH_COOLDOWN"
 >;
+
+/** What the commands need of the configuration: the timing, and the secret keys are sealed with. */
+export type KeyCommandSettings = KeyTiming & SealingConfig;
 
 /** Thrown for a refused command (bad kid, would leave nothing to sign with): exit 1 with its message. */
 export class KeyCommandError extends Error {
@@ -48,10 +52,10 @@ export function retirementHorizonMs(timing: KeyTiming): number {
 
 /** Keys that stopped signing longer ago than the retirement horizon. */
 export function prunableKeys(
-  keys: readonly StoredSigningKey[],
+  keys: readonly SigningKeyInfo[],
   timing: KeyTiming,
   now: Date,
-): StoredSigningKey[] {
+): SigningKeyInfo[] {
   return keys.filter((k) => {
     const until = supersededAt(k, keys, now);
     return until !== undefined && until.getTime() + retirementHorizonMs(timing) <= now.getTime();
@@ -62,21 +66,22 @@ export function prunableKeys(
 export async function runKeyCommand(
   db: Database,
   command: KeyCommand,
-  timing: KeyTiming,
+  settings: KeyCommandSettings,
   now: Date = new Date(),
 ): Promise<string[]> {
+  const timing: KeyTiming = settings;
   const out: string[] = [];
   switch (command.kind) {
     case "rotate": {
       const signsFrom = new Date(now.getTime() + (command.now ? 0 : activationDelayMs(timing)));
       const key = await generateSigningKey(signsFrom);
-      await insertSigningKey(db, key);
+      await insertSigningKey(db, key, keySealerFrom(settings));
       out.push(`added key ${key.kid}: published now, signs from ${signsFrom.toISOString()}`);
       out.push(...(await prune(db, timing, now)));
       break;
     }
     case "remove": {
-      const keys = await listSigningKeys(db);
+      const keys = await listSigningKeyInfo(db);
       if (!keys.some((k) => k.kid === command.kid))
         throw new KeyCommandError(`no key with kid ${command.kid}`);
       const remaining = keys.filter((k) => k.kid !== command.kid);
@@ -95,20 +100,20 @@ export async function runKeyCommand(
     case "list":
       break;
   }
-  out.push(...describeKeys(await listSigningKeys(db), timing, now));
+  out.push(...describeKeys(await listSigningKeyInfo(db), timing, now));
   return out;
 }
 
 async function prune(db: Database, timing: KeyTiming, now: Date): Promise<string[]> {
   const out: string[] = [];
-  for (const key of prunableKeys(await listSigningKeys(db), timing, now)) {
+  for (const key of prunableKeys(await listSigningKeyInfo(db), timing, now)) {
     await deleteSigningKey(db, key.kid);
     out.push(`pruned key ${key.kid}: retired long enough that no token it signed is still valid`);
   }
   return out;
 }
 
-function describeKeys(keys: readonly StoredSigningKey[], timing: KeyTiming, now: Date): string[] {
+function describeKeys(keys: readonly SigningKeyInfo[], timing: KeyTiming, now: Date): string[] {
   const current = currentSigningKey(keys, now);
   const lines = [`${keys.length} key(s) published:`];
   for (const k of keys) {

@@ -5,6 +5,7 @@ import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.j
 import { captureLogs } from "#kit/testing/log-capture.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";
 import { createKeyRing, type KeyRing } from "./key-ring.js";
+import { keySealerFrom } from "./key-sealing.js";
 import {
   deleteSigningKey,
   generateSigningKey,
@@ -20,6 +21,7 @@ import {
  * kid causes one rate-limited reload, and a failed reload keeps the keys it had.
  */
 const HOUR = 3_600_000;
+const sealer = keySealerFrom({ SIGNING_KEY_SECRET: "test-sealing-secret-one" });
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs);
 
 async function tokenBy(key: StoredSigningKey, sub = "user-1"): Promise<string> {
@@ -65,6 +67,7 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("the key ring on $n
   const open = (options: { reloadIntervalMs?: number; unknownKidCooldownMs?: number } = {}) =>
     createKeyRing({
       db: ringDb ?? db,
+      sealer,
       logger: logs.logger,
       reloadIntervalMs: options.reloadIntervalMs ?? HOUR,
       unknownKidCooldownMs: options.unknownKidCooldownMs ?? 60_000,
@@ -89,7 +92,7 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("the key ring on $n
   };
   const stored = async (signsFrom: Date) => {
     const key = await generateSigningKey(signsFrom);
-    await insertSigningKey(db, key);
+    await insertSigningKey(db, key, sealer);
     return key;
   };
 

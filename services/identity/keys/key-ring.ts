@@ -1,6 +1,7 @@
 import * as jose from "jose";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
+import type { KeySealer } from "./key-sealing.js";
 import { currentSigningKey, listSigningKeys, type StoredSigningKey } from "./signing-key-store.js";
 
 /** The key that signs new tokens. */
@@ -39,6 +40,8 @@ export interface KeyRing {
 
 export interface KeyRingOptions {
   readonly db: Database;
+  /** Opens the private keys the database holds sealed (key-sealing.ts). */
+  readonly sealer: KeySealer;
   readonly logger: Logger;
   /** How often to re-read the keys (another replica or the CLI may have rotated them). */
   readonly reloadIntervalMs: number;
@@ -63,7 +66,7 @@ async function snapshotOf(stored: readonly StoredSigningKey[]): Promise<Snapshot
 
 export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const { db, logger } = options;
-  let snapshot = await snapshotOf(await listSigningKeys(db));
+  let snapshot = await snapshotOf(await listSigningKeys(db, options.sealer));
   const removedListeners: ((kids: readonly string[]) => void)[] = [];
   const changedListeners: (() => void)[] = [];
   let inFlight: Promise<readonly string[]> | undefined;
@@ -72,7 +75,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const reload = (): Promise<readonly string[]> => {
     inFlight ??= (async () => {
       try {
-        const next = await snapshotOf(await listSigningKeys(db));
+        const next = await snapshotOf(await listSigningKeys(db, options.sealer));
         const nextKids = new Set(next.stored.map((k) => k.kid));
         const before = new Set(snapshot.stored.map((k) => k.kid));
         const removed = [...before].filter((kid) => !nextKids.has(kid));

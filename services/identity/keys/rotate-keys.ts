@@ -2,6 +2,7 @@ import { loadConfig } from "#kit/config/index.js";
 import { DataDirLockedError } from "#kit/db/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { openIdentityDatabase } from "../data/open-identity-database.js";
+import { withSigningKeySecret } from "./data-dir-secret.js";
 import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.js";
 
 /**
@@ -11,7 +12,9 @@ import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.
  * serves one process only — the kit's data-dir lock (taken by `openDatabase`) makes the command
  * refuse otherwise.
  */
-const config = loadConfig();
+// The keys it adds are sealed with SIGNING_KEY_SECRET, which production may not leave at its default.
+// Outside production, the data directory's own secret, as the identity service uses (data-dir-secret.ts).
+const config = withSigningKeySecret(loadConfig({ secrets: ["SIGNING_KEY_SECRET"] }));
 // Logs go to stderr: stdout is the command's answer, which scripts may parse.
 const logger = createLogger({
   service: "rotate-keys",

@@ -2,14 +2,18 @@ import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "#kit/db/index.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
+import { CannotStartError } from "#kit/process/index.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";
+import { keySealerFrom } from "./key-sealing.js";
 import {
   currentSigningKey,
   deleteSigningKey,
   ensureSigningKey,
   generateSigningKey,
   insertSigningKey,
+  listSigningKeyInfo,
   listSigningKeys,
+  resealSigningKeys,
   SIGNING_ALG,
   type StoredSigningKey,
   supersededAt,
@@ -24,6 +28,7 @@ import {
 const T0 = new Date("2030-01-01T00:00:00Z");
 const plus = (ms: number) => new Date(T0.getTime() + ms);
 const HOUR = 3_600_000;
+const sealer = keySealerFrom({ SIGNING_KEY_SECRET: "test-sealing-secret-one" });
 
 /** A key record for the pure functions: only `signsFrom` matters to them. */
 const keyFrom = (kid: string, signsFrom: Date) => ({ kid, signsFrom }) as StoredSigningKey;
@@ -86,16 +91,16 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("stored signing key
   });
 
   it("mints one first key, even when replicas start together, and none on a later start", async () => {
-    const minted = await Promise.all(Array.from({ length: 4 }, () => ensureSigningKey(db)));
+    const minted = await Promise.all(Array.from({ length: 4 }, () => ensureSigningKey(db, sealer)));
     const made = minted.filter((k) => k !== undefined);
     expect(made).toHaveLength(1);
-    expect((await listSigningKeys(db)).map((k) => k.kid)).toEqual([made[0]?.kid]);
-    expect(await ensureSigningKey(db)).toBeUndefined();
-    expect(await listSigningKeys(db)).toHaveLength(1);
+    expect((await listSigningKeys(db, sealer)).map((k) => k.kid)).toEqual([made[0]?.kid]);
+    expect(await ensureSigningKey(db, sealer)).toBeUndefined();
+    expect(await listSigningKeys(db, sealer)).toHaveLength(1);
   });
 
   it("lists keys by start, and by creation among keys starting together, as they were stored", async () => {
-    for (const k of await listSigningKeys(db)) await deleteSigningKey(db, k.kid);
+    for (const k of await listSigningKeys(db, sealer)) await deleteSigningKey(db, k.kid);
     const late = { ...(await generateSigningKey(plus(2 * HOUR))), createdAt: plus(0) };
     const early = { ...(await generateSigningKey(plus(0))), createdAt: plus(2) };
     // Named so that their kids sort the other way round from their creation.
@@ -109,28 +114,97 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("stored signing key
       kid: "b-created-first",
       createdAt: plus(1),
     };
-    for (const k of [late, early, sameStartNewer, sameStartOlder]) await insertSigningKey(db, k);
-    const listed = await listSigningKeys(db);
+    for (const k of [late, early, sameStartNewer, sameStartOlder]) await insertSigningKey(db, k, sealer);
+    const listed = await listSigningKeys(db, sealer);
     expect(listed.map((k) => k.kid)).toEqual([early.kid, sameStartOlder.kid, sameStartNewer.kid, late.kid]);
     expect(listed[0]).toEqual(early);
   });
 
   it("removes a key once; removing it again, or an unknown kid, removes nothing", async () => {
     const key = await generateSigningKey(plus(0));
-    await insertSigningKey(db, key);
-    const others = (await listSigningKeys(db)).length - 1;
+    await insertSigningKey(db, key, sealer);
+    const others = (await listSigningKeys(db, sealer)).length - 1;
     expect(await deleteSigningKey(db, key.kid)).toBe(true);
     expect(await deleteSigningKey(db, key.kid)).toBe(false);
     expect(await deleteSigningKey(db, "no-such-kid")).toBe(false);
-    const left = await listSigningKeys(db);
+    const left = await listSigningKeys(db, sealer);
     expect(left).toHaveLength(others);
     expect(left.map((k) => k.kid)).not.toContain(key.kid);
   });
 
+  it("keeps every private key sealed at rest: the row holds a JWE naming its key, never the JWK's private members", async () => {
+    const key = await generateSigningKey(plus(0));
+    await insertSigningKey(db, key, sealer);
+    const { rows } = await db.query<{ kind: string; clear: boolean; text: string }>(
+      "SELECT jsonb_typeof(private_jwk) AS kind, private_jwk ? 'd' AS clear, private_jwk::text AS text FROM signing_keys WHERE kid = $1",
+      [key.kid],
+    );
+    expect(rows[0]?.kind).toBe("string");
+    expect(rows[0]?.clear).toBe(false);
+    expect(rows[0]?.text).not.toContain(key.privateJwk.d ?? "no private member");
+    const jwe = JSON.parse(rows[0]?.text ?? '""') as string;
+    expect(jose.decodeProtectedHeader(jwe)).toMatchObject({
+      alg: "dir",
+      enc: "A256GCM",
+      signing_kid: key.kid,
+    });
+    // And it opens to the very key that was stored.
+    expect((await listSigningKeys(db, sealer)).find((k) => k.kid === key.kid)?.privateJwk).toEqual(
+      key.privateJwk,
+    );
+  });
+
+  it("reseals keys stored in clear or under the previous secret; refuses a key no configured secret opens, and a sealed key moved to another row", async () => {
+    for (const k of await listSigningKeyInfo(db)) await deleteSigningKey(db, k.kid);
+    const inClear = await generateSigningKey(plus(0));
+    const underOld = await generateSigningKey(plus(1));
+    // A row from before sealing existed, and one sealed before the secret was changed.
+    await db.query(
+      "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, signs_from) VALUES ($1, $2, $3, $4, now(), $5)",
+      [
+        inClear.kid,
+        inClear.alg,
+        JSON.stringify(inClear.publicJwk),
+        JSON.stringify(inClear.privateJwk),
+        plus(0).toISOString(),
+      ],
+    );
+    await insertSigningKey(db, underOld, sealer);
+    const rotated = keySealerFrom({
+      SIGNING_KEY_SECRET: "test-sealing-secret-two",
+      SIGNING_KEY_SECRET_PREVIOUS: "test-sealing-secret-one",
+    });
+    expect((await resealSigningKeys(db, rotated)).sort()).toEqual([inClear.kid, underOld.kid].sort());
+    expect(await resealSigningKeys(db, rotated)).toEqual([]); // done once
+    const opened = await listSigningKeys(
+      db,
+      keySealerFrom({ SIGNING_KEY_SECRET: "test-sealing-secret-two" }),
+    );
+    expect(opened.map((k) => k.privateJwk)).toEqual([inClear.privateJwk, underOld.privateJwk]);
+
+    // Without the secret they are sealed with: one line naming the key and the fix.
+    const failure = await listSigningKeys(db, sealer).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(CannotStartError);
+    expect(String((failure as Error).message)).toMatch(
+      /^identity cannot start: signing key \S+ is sealed with a secret that is neither SIGNING_KEY_SECRET nor SIGNING_KEY_SECRET_PREVIOUS\. Set SIGNING_KEY_SECRET/,
+    );
+
+    // One row's sealed key copied into another row does not open there.
+    await db.query(
+      "UPDATE signing_keys SET private_jwk = (SELECT private_jwk FROM signing_keys WHERE kid = $1) WHERE kid = $2",
+      [inClear.kid, underOld.kid],
+    );
+    const moved = await listSigningKeys(db, rotated).catch((e: unknown) => e);
+    expect(String((moved as Error).message)).toBe(
+      `identity cannot start: the row of signing key ${underOld.kid} holds the sealed key of ${inClear.kid}. Remove the key (npm run rotate-keys -- --remove ${underOld.kid}).`,
+    );
+    for (const k of [inClear, underOld]) await deleteSigningKey(db, k.kid);
+  });
+
   it("refuses a second key under the same kid", async () => {
     const key = await generateSigningKey(plus(0));
-    await insertSigningKey(db, key);
-    await expect(insertSigningKey(db, { ...key, signsFrom: plus(HOUR) })).rejects.toThrow();
-    expect((await listSigningKeys(db)).filter((k) => k.kid === key.kid)).toHaveLength(1);
+    await insertSigningKey(db, key, sealer);
+    await expect(insertSigningKey(db, { ...key, signsFrom: plus(HOUR) }, sealer)).rejects.toThrow();
+    expect((await listSigningKeys(db, sealer)).filter((k) => k.kid === key.kid)).toHaveLength(1);
   });
 });

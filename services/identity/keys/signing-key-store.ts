@@ -1,25 +1,31 @@
 import * as jose from "jose";
 import type { Queryable } from "#kit/db/index.js";
+import type { KeySealer } from "./key-sealing.js";
 
 /** The signing algorithm (docs/identity.md; the kit's verifier allows ES256 and EdDSA). */
 export const SIGNING_ALG = "ES256";
 
-/** One persisted signing key. Every stored key is published; the newest one whose `signsFrom` has passed signs. */
-export interface StoredSigningKey {
+/** What is known of a stored key without opening its private half: enough to list, choose and prune. */
+export interface SigningKeyInfo {
   readonly kid: string;
   readonly alg: string;
   /** Public JWK with kid, alg and use. */
   readonly publicJwk: jose.JWK;
-  readonly privateJwk: jose.JWK;
   readonly createdAt: Date;
   readonly signsFrom: Date;
+}
+
+/** One persisted signing key. Every stored key is published; the newest one whose `signsFrom` has passed signs. */
+export interface StoredSigningKey extends SigningKeyInfo {
+  readonly privateJwk: jose.JWK;
 }
 
 interface KeyRow extends Record<string, unknown> {
   kid: string;
   alg: string;
   public_jwk: jose.JWK;
-  private_jwk: jose.JWK;
+  /** A sealed private JWK (a compact JWE string, key-sealing.ts), or a plain one stored before sealing. */
+  private_jwk?: unknown;
   created_at: Date;
   signs_from: Date;
 }
@@ -39,32 +45,73 @@ export async function generateSigningKey(signsFrom: Date): Promise<StoredSigning
   };
 }
 
-export async function listSigningKeys(db: Queryable): Promise<StoredSigningKey[]> {
+/** Every stored key, its private half opened by `sealer`. */
+export async function listSigningKeys(db: Queryable, sealer: KeySealer): Promise<StoredSigningKey[]> {
   const { rows } = await db.query<KeyRow>(
     "SELECT kid, alg, public_jwk, private_jwk, created_at, signs_from FROM signing_keys ORDER BY signs_from, created_at",
   );
-  return rows.map((r) => ({
+  return Promise.all(
+    rows.map(async (r) => ({ ...infoOf(r), privateJwk: await sealer.open(r.kid, r.private_jwk) })),
+  );
+}
+
+/** Every stored key, private halves left sealed (the key commands: they never need one). */
+export async function listSigningKeyInfo(db: Queryable): Promise<SigningKeyInfo[]> {
+  const { rows } = await db.query<KeyRow>(
+    "SELECT kid, alg, public_jwk, created_at, signs_from FROM signing_keys ORDER BY signs_from, created_at",
+  );
+  return rows.map(infoOf);
+}
+
+function infoOf(r: KeyRow): SigningKeyInfo {
+  return {
     kid: r.kid,
     alg: r.alg,
     publicJwk: r.public_jwk,
-    privateJwk: r.private_jwk,
     createdAt: r.created_at,
     signsFrom: r.signs_from,
-  }));
+  };
 }
 
-export async function insertSigningKey(db: Queryable, key: StoredSigningKey): Promise<void> {
+/** Stores a key, its private half sealed by `sealer`: never in clear in the database. */
+export async function insertSigningKey(
+  db: Queryable,
+  key: StoredSigningKey,
+  sealer: KeySealer,
+): Promise<void> {
   await db.query(
     "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, signs_from) VALUES ($1, $2, $3, $4, $5, $6)",
     [
       key.kid,
       key.alg,
       JSON.stringify(key.publicJwk),
-      JSON.stringify(key.privateJwk),
+      JSON.stringify(await sealer.seal(key.kid, key.privateJwk)),
       key.createdAt.toISOString(),
       key.signsFrom.toISOString(),
     ],
   );
+}
+
+/**
+ * Seals, under the current secret, every key stored in clear (before sealing existed) or sealed
+ * under the previous secret; returns their kids. Each row is rewritten only if it still holds what
+ * was read, so replicas starting together do not undo each other.
+ */
+export async function resealSigningKeys(db: Queryable, sealer: KeySealer): Promise<string[]> {
+  const { rows } = await db.query<{ kid: string; private_jwk: unknown }>(
+    "SELECT kid, private_jwk FROM signing_keys",
+  );
+  const resealed: string[] = [];
+  for (const row of rows) {
+    if (sealer.isSealedWithCurrent(row.private_jwk)) continue;
+    const sealed = await sealer.seal(row.kid, await sealer.open(row.kid, row.private_jwk));
+    const res = await db.query(
+      "UPDATE signing_keys SET private_jwk = $2 WHERE kid = $1 AND private_jwk = $3::jsonb",
+      [row.kid, JSON.stringify(sealed), JSON.stringify(row.private_jwk)],
+    );
+    if (res.rowCount > 0) resealed.push(row.kid);
+  }
+  return resealed;
 }
 
 /**
@@ -114,11 +161,8 @@ export async function deleteRemovalsBefore(db: Queryable, before: Date): Promise
 }
 
 /** The key that signs at `now`: the newest whose signs_from has passed. */
-export function currentSigningKey(
-  keys: readonly StoredSigningKey[],
-  now: Date,
-): StoredSigningKey | undefined {
-  let current: StoredSigningKey | undefined;
+export function currentSigningKey<K extends SigningKeyInfo>(keys: readonly K[], now: Date): K | undefined {
+  let current: K | undefined;
   for (const k of keys) {
     if (k.signsFrom <= now && (!current || k.signsFrom >= current.signsFrom)) current = k;
   }
@@ -130,8 +174,8 @@ export function currentSigningKey(
  * Undefined while it is still the current (or a future) key.
  */
 export function supersededAt(
-  key: StoredSigningKey,
-  keys: readonly StoredSigningKey[],
+  key: SigningKeyInfo,
+  keys: readonly SigningKeyInfo[],
   now: Date,
 ): Date | undefined {
   let at: Date | undefined;
@@ -146,15 +190,18 @@ export function supersededAt(
  * Makes sure one key exists, generating it on first start. The advisory lock serialises replicas
  * starting together on one PostgreSQL, so they don't each mint a first key.
  */
-export async function ensureSigningKey(db: {
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-}): Promise<StoredSigningKey | undefined> {
+export async function ensureSigningKey(
+  db: {
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  },
+  sealer: KeySealer,
+): Promise<StoredSigningKey | undefined> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('support-ext:identity:signing-keys', 0))");
     const { rows } = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM signing_keys");
     if ((rows[0]?.n ?? 0) > 0) return undefined;
     const key = await generateSigningKey(new Date());
-    await insertSigningKey(tx, key);
+    await insertSigningKey(tx, key, sealer);
     return key;
   });
 }

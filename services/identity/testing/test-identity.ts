@@ -77,6 +77,8 @@ export async function startTestIdentity(
     SEED_ADMIN_PASSWORD: passwords.admin,
     SEED_AGENT_PASSWORD: passwords.agent,
     SEED_VIEWER_PASSWORD: passwords.viewer,
+    // The service here and `npm run rotate-keys` beside it seal and open keys with the same secret.
+    SIGNING_KEY_SECRET: `sk-${randomBytes(24).toString("base64url")}`,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   };

@@ -86,6 +86,18 @@ describe("config", () => {
     ).not.toThrow();
   });
 
+  it("refuses the signing keys' sealing secret in production at its default or under 32 bytes", () => {
+    expect(() =>
+      refuseDevelopmentSecrets(parseConfig({ NODE_ENV: "production" }), ["SIGNING_KEY_SECRET"]),
+    ).toThrow(/development defaults for SIGNING_KEY_SECRET: set real values$/);
+    const short = parseConfig({ NODE_ENV: "production", SIGNING_KEY_SECRET: "sixteen-bytes-ok" });
+    expect(() => refuseDevelopmentSecrets(short, ["SIGNING_KEY_SECRET"])).toThrow(
+      /with SIGNING_KEY_SECRET shorter than 32 bytes/,
+    );
+    const long = parseConfig({ NODE_ENV: "production", SIGNING_KEY_SECRET: "k".repeat(32) });
+    expect(() => refuseDevelopmentSecrets(long, ["SIGNING_KEY_SECRET"])).not.toThrow();
+  });
+
   it("refuses client secrets under 32 bytes in production (passwords are people's and keep their own rule)", () => {
     const short = parseConfig({
       NODE_ENV: "production",

@@ -53,7 +53,8 @@ export type SecretName =
   | "CHAT_CLIENT_SECRET"
   | "SEED_ADMIN_PASSWORD"
   | "SEED_AGENT_PASSWORD"
-  | "SEED_VIEWER_PASSWORD";
+  | "SEED_VIEWER_PASSWORD"
+  | "SIGNING_KEY_SECRET";
 
 const DEVELOPMENT_SECRETS: Readonly<Record<SecretName, string>> = {
   GATEWAY_CLIENT_SECRET: "dev-gateway-secret",
@@ -63,6 +64,7 @@ const DEVELOPMENT_SECRETS: Readonly<Record<SecretName, string>> = {
   SEED_ADMIN_PASSWORD: "admin-dev-password",
   SEED_AGENT_PASSWORD: "agent-dev-password",
   SEED_VIEWER_PASSWORD: "viewer-dev-password",
+  SIGNING_KEY_SECRET: "dev-signing-key-secret",
 };
 
 /** Whether `value` is the published development default of `name` (the start banner shows only those). */
@@ -131,6 +133,11 @@ const envSchema = z.object({
   AGENT_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.AGENT_CLIENT_SECRET),
   MCP_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.MCP_CLIENT_SECRET),
   CHAT_CLIENT_SECRET: z.string().min(8).default(DEVELOPMENT_SECRETS.CHAT_CLIENT_SECRET),
+  // The identity provider's private signing keys are sealed at rest with a key derived from this
+  // (docs/identity.md, "Signing keys and rotation"); the previous one still opens keys sealed before
+  // it was changed, and every start reseals them.
+  SIGNING_KEY_SECRET: z.string().min(16).default(DEVELOPMENT_SECRETS.SIGNING_KEY_SECRET),
+  SIGNING_KEY_SECRET_PREVIOUS: z.string().min(16).optional(),
   // Lifetime of service tokens (client credentials): short, renewed ahead of expiry by their holder.
   SERVICE_TOKEN_TTL: duration("5m", 30),
   // Development only: the gateway also serves users calling it directly (buf curl), without the agent service.
@@ -325,10 +332,12 @@ export function refuseDevelopmentSecrets(config: Config, names: readonly SecretN
     );
   }
   // A client secret is guessed offline-free only if it has the entropy of a key (RFC 6749 §10.10):
-  // in production at least 32 bytes, e.g. \`openssl rand -base64 32\`. Seed passwords are people's.
+  // in production at least 32 bytes, e.g. \`openssl rand -base64 32\`; so is the secret sealing the
+  // signing keys, which a stolen database dump can be tried against. Seed passwords are people's.
   const short = names.filter(
     (name) =>
-      name.endsWith("_CLIENT_SECRET") && Buffer.byteLength(config[name]) < MIN_PRODUCTION_SECRET_BYTES,
+      (name.endsWith("_CLIENT_SECRET") || name === "SIGNING_KEY_SECRET") &&
+      Buffer.byteLength(config[name]) < MIN_PRODUCTION_SECRET_BYTES,
   );
   if (short.length > 0) {
     throw new ConfigError(

@@ -6,4 +6,4 @@ export {
   releaseHeapWhenIdle,
 } from "./idle-heap-release.js";
 export { STOP_ON_SIGNALS_READY } from "./runner-watch.js";
-export { EXIT_CANNOT_START, logStartFailure, startOrExit } from "./start-failure.js";
+export { CannotStartError, EXIT_CANNOT_START, logStartFailure, startOrExit } from "./start-failure.js";

@@ -9,8 +9,17 @@ import type { Logger } from "../log/logger.js";
  */
 export const EXIT_CANNOT_START = 78;
 
+/**
+ * A start-up failure no restart can fix, thrown by a service's own code with its one line already
+ * written: the cause and the fix (the identity provider's signing keys sealed with another secret).
+ */
+export class CannotStartError extends Error {
+  override readonly name = "CannotStartError";
+}
+
 /** Why `service` cannot start and what fixes it, in one line; undefined when a restart might help. */
 export function describeStartFailure(err: unknown, service: string): string | undefined {
+  if (err instanceof CannotStartError) return err.message;
   if (err instanceof DataDirLockedError) {
     const holder = err.holderPid !== undefined ? `, pid ${err.holderPid}` : "";
     return `${service} cannot start: its data directory is in use by a running stack${holder} (${err.path}). Stop that stack first, or give this one another DATA_DIR.`;
