@@ -70,6 +70,7 @@ function cachedCredentials(issuer: TestIssuer): ServiceCredentials {
         token: await mintServiceToken(),
         expiresAt: Date.now() + 300_000,
       })),
+    forget: (audience, agent, token) => cache.forget(`${audience}\n${agent ?? ""}`, token),
   };
 }
 

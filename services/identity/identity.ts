@@ -16,6 +16,8 @@ import { createJwksRoute, JWKS_PATH } from "./http/jwks-route.js";
 import { KEY_RELOAD_INTERVAL_MS } from "./keys/key-commands.js";
 import { createKeyRing, type KeyRing } from "./keys/key-ring.js";
 import { keySealerFrom } from "./keys/key-sealing.js";
+import { createRemovedKeyList } from "./keys/removed-key-list.js";
+import { REMOVED_KEY_HORIZON_MS } from "./keys/removed-key-sync.js";
 import { createDummyHash } from "./passwords/password-hash.js";
 import type { AuthorizationServer, AuthorizationServerTestOptions } from "./provider/authorization-server.js";
 import type { RevocationFeed } from "./revocation-feed/revocation-feed.js";
@@ -76,9 +78,12 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
   const { db, config, logger } = options;
   const sealer = keySealerFrom(config);
   await seedIdentity(db, config, logger, sealer);
+  // Filled from the database and by NOTIFY (keys/removed-key-sync.ts); the ring refuses what it holds.
+  const removedKeys = createRemovedKeyList(REMOVED_KEY_HORIZON_MS);
   const keyRing = await createKeyRing({
     db,
     sealer,
+    isRemoved: (kid) => removedKeys.has(kid),
     logger,
     reloadIntervalMs: options.keyReloadIntervalMs ?? KEY_RELOAD_INTERVAL_MS,
     unknownKidCooldownMs: 5_000,
@@ -94,6 +99,7 @@ export async function startIdentity(options: IdentityOptions): Promise<Identity>
     config,
     logger,
     keyRing,
+    removedKeys,
     heartbeatMs: options.revocationHeartbeatMs ?? config.REVOCATION_HEARTBEAT * 1000,
   });
   const started = {

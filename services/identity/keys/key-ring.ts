@@ -1,4 +1,5 @@
 import * as jose from "jose";
+import { AuthError } from "#kit/auth/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import type { KeySealer } from "./key-sealing.js";
@@ -42,6 +43,11 @@ export interface KeyRingOptions {
   readonly db: Database;
   /** Opens the private keys the database holds sealed (key-sealing.ts). */
   readonly sealer: KeySealer;
+  /**
+   * Keys the revocation feed announces removed (removed-key-sync.ts): refused and left unpublished
+   * at once, even before the reload that drops them has read the database.
+   */
+  readonly isRemoved?: (kid: string) => boolean;
   readonly logger: Logger;
   /** How often to re-read the keys (another replica or the CLI may have rotated them). */
   readonly reloadIntervalMs: number;
@@ -70,10 +76,23 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const removedListeners: ((kids: readonly string[]) => void)[] = [];
   const changedListeners: (() => void)[] = [];
   let inFlight: Promise<readonly string[]> | undefined;
+  let queued: Promise<readonly string[]> | undefined;
   let lastUnknownKidReload = 0;
 
+  // A reload asked for while one runs may be for a change that one read too early (a key removed
+  // between its read and the notice): it gets one more reload after it, shared by all who ask meanwhile.
   const reload = (): Promise<readonly string[]> => {
-    inFlight ??= (async () => {
+    if (!inFlight) return readNow();
+    queued ??= inFlight
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return reload();
+      });
+    return queued;
+  };
+  const readNow = (): Promise<readonly string[]> => {
+    inFlight = (async () => {
       try {
         const next = await snapshotOf(await listSigningKeys(db, options.sealer));
         const nextKids = new Set(next.stored.map((k) => k.kid));
@@ -102,7 +121,9 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   }, options.reloadIntervalMs);
   timer.unref();
 
+  const isRemoved = options.isRemoved ?? (() => false);
   const resolveKey: jose.JWTVerifyGetKey = async (header, token) => {
+    if (header.kid !== undefined && isRemoved(header.kid)) throw new AuthError("key_removed");
     try {
       return await snapshot.resolve(header, token);
     } catch (err) {
@@ -116,7 +137,12 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   };
 
   return {
-    jwks: () => snapshot.publicSet,
+    jwks: () => {
+      const published = snapshot.publicSet;
+      return published.keys.some((k) => k.kid !== undefined && isRemoved(k.kid))
+        ? { keys: published.keys.filter((k) => k.kid === undefined || !isRemoved(k.kid)) }
+        : published;
+    },
     resolveKey,
     signer() {
       const current = currentSigningKey(snapshot.stored, new Date());

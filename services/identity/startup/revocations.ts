@@ -3,8 +3,8 @@ import type { Config } from "#kit/config/index.js";
 import type { Database } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import type { KeyRing } from "../keys/key-ring.js";
-import { createRemovedKeyList } from "../keys/removed-key-list.js";
-import { REMOVED_KEY_HORIZON_MS, startRemovedKeySync } from "../keys/removed-key-sync.js";
+import type { RemovedKeyList } from "../keys/removed-key-list.js";
+import { startRemovedKeySync } from "../keys/removed-key-sync.js";
 import { endingGrantsToo } from "../provider/end-grant.js";
 import { createRevocationFeed, type RevocationFeed } from "../revocation-feed/revocation-feed.js";
 import { createRevocationList } from "../sessions/revocation-list.js";
@@ -34,9 +34,11 @@ export async function startRevocations(options: {
   readonly config: Config;
   readonly logger: Logger;
   readonly keyRing: KeyRing;
+  /** The removed signing keys, filled here (removed-key-sync.ts) and sent on the feed. */
+  readonly removedKeys: RemovedKeyList;
   readonly heartbeatMs: number;
 }): Promise<Revocations> {
-  const { db, config, logger, keyRing } = options;
+  const { db, config, logger, keyRing, removedKeys } = options;
   const sessions = createSessionStore(db);
   // A revoked session matters while one of its access tokens can still verify.
   const retentionMs = (config.ACCESS_TOKEN_TTL + config.CLOCK_TOLERANCE) * 1000;
@@ -52,7 +54,6 @@ export async function startRevocations(options: {
     logger,
     retentionMs,
   });
-  const removedKeys = createRemovedKeyList(REMOVED_KEY_HORIZON_MS);
   let keySync: Awaited<ReturnType<typeof startRemovedKeySync>>;
   try {
     keySync = await startRemovedKeySync({ db, keyRing, list: removedKeys, logger });

@@ -33,6 +33,9 @@ export function createClientCredentials(options: {
     get fetches() {
       return cache.fetches;
     },
+    forget(audience, agent, token) {
+      cache.forget(`${audience}\n${agent ?? ""}`, token);
+    },
     tokenFor(audience, agent) {
       return cache.get(`${audience}\n${agent ?? ""}`, async () => {
         const form = new URLSearchParams({ grant_type: CLIENT_CREDENTIALS_GRANT, audience });

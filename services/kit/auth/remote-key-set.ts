@@ -40,8 +40,10 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): jose
   let changesAtFetch = keyChanges();
 
   const refresh = (): Promise<void> => {
+    if (pending) return pending;
+    // Counted when a fetch starts: one already under way may have begun before the change.
     changesAtFetch = keyChanges();
-    pending ??= fetchKeySet(url, options.timeoutMs)
+    pending = fetchKeySet(url, options.timeoutMs)
       .then(
         (fetched) => {
           keys = fetched;

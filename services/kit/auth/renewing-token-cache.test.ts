@@ -217,3 +217,31 @@ describe("a token signed by a key the issuer removed", () => {
     expect(fetch).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("a fetch under way when a key removal is heard", () => {
+  const jwt = (kid: string) =>
+    `${Buffer.from(JSON.stringify({ alg: "ES256", kid })).toString("base64url")}.${Buffer.from("{}").toString("base64url")}.sig`;
+
+  it("is made again once, so no caller waiting for it gets the removed key's token", async () => {
+    const removed = createRemovedKeys();
+    const cache = new RenewingTokenCache(10, removed);
+    const answers: (() => void)[] = [];
+    let kid = "old";
+    const fetch = vi.fn(
+      () =>
+        new Promise<{ token: string; expiresAt: number }>((resolve) => {
+          const signedBy = kid;
+          answers.push(() => resolve({ token: jwt(signedBy), expiresAt: Date.now() + 5 * MINUTE }));
+        }),
+    );
+    const a = cache.get("k", fetch);
+    const b = cache.get("k", fetch);
+    removed.add("old"); // heard while the issuer's answer, signed before it reloaded, is on its way
+    kid = "new";
+    answers.shift()?.();
+    await vi.waitFor(() => expect(answers).toHaveLength(1));
+    answers.shift()?.();
+    expect(await Promise.all([a, b])).toEqual([jwt("new"), jwt("new")]);
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+});

@@ -44,7 +44,7 @@ export class RenewingTokenCache {
     seen?.(pending ? "shared" : "miss");
     if (!pending) {
       this.fetches++;
-      pending = fetch()
+      pending = this.fetchUsable(fetch)
         .then(({ token, expiresAt }) => {
           const lifetime = Math.max(0, expiresAt - Date.now());
           this.entries.delete(key);
@@ -64,6 +64,23 @@ export class RenewingTokenCache {
       this.inFlight.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * `fetch`, again once if what it brought is signed by a key removed meanwhile (fetched from an
+   * issuer that had not yet heard of the removal): never handed to the callers waiting for it.
+   */
+  private async fetchUsable(
+    fetch: () => Promise<{ token: string; expiresAt: number }>,
+  ): Promise<{ token: string; expiresAt: number }> {
+    const first = await fetch();
+    const kid = this.removedKeys ? kidOf(first.token) : undefined;
+    return kid !== undefined && this.removedKeys?.has(kid) ? fetch() : first;
+  }
+
+  /** Forgets the entry of `key` if it still holds `token` (one its receiver refused). */
+  forget(key: string, token: string): void {
+    if (this.entries.get(key)?.token === token) this.entries.delete(key);
   }
 
   /** Forgets every entry whose key `matches` (a revoked login session's tokens, say). */

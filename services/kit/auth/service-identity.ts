@@ -43,4 +43,9 @@ export interface ServiceCredentials {
   readonly clientId: string;
   /** A service token for `audience`; cached and renewed before it expires, so a warm call costs a lookup. */
   tokenFor(audience: string, agent?: string): Promise<string>;
+  /**
+   * The callee refused `token` for its signing key: it is not handed out again, the next call
+   * fetches a new one (kept only if the cache still holds that very token).
+   */
+  forget(audience: string, agent: string | undefined, token: string): void;
 }

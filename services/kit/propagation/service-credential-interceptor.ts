@@ -1,4 +1,4 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { SERVICE_AUTHORIZATION_HEADER, type ServiceCredentials } from "../auth/service-identity.js";
 import { untilAborted } from "../retry/until-aborted.js";
 import { currentCallScope } from "./call-scope.js";
@@ -24,6 +24,39 @@ export function createServiceCredentialInterceptor(
       },
     );
     req.header.set(SERVICE_AUTHORIZATION_HEADER, `Bearer ${token}`);
-    return next(req);
+    const refused = (err: unknown) => {
+      if (signedByAKeyGone(err)) credentials.forget(audience, agent, token);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: watching(res.message, refused) };
+    } catch (err) {
+      refused(err);
+      throw err;
+    }
   };
+}
+
+/**
+ * Whether the callee refused our credential because it does not know, or no longer trusts, the key
+ * that signed it: a key the issuer removed while this process was not hearing the revocation feed
+ * (docs/architecture.md, "Revocation") — even the feed's own Watch call is refused then, so the
+ * token must be replaced here or it would be sent until it is renewed.
+ */
+function signedByAKeyGone(err: unknown): boolean {
+  return (
+    err instanceof ConnectError &&
+    err.code === Code.Unauthenticated &&
+    /^service credential: (unknown_key|key_removed):/.test(err.rawMessage)
+  );
+}
+
+async function* watching<T>(messages: AsyncIterable<T>, onError: (err: unknown) => void): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    onError(err);
+    throw err;
+  }
 }

@@ -4,6 +4,9 @@ import * as jose from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
 import { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import { createRemovedKeys, SERVICE_IDS } from "#kit/auth/index.js";
+import { configuredClientCredentials, watchRevocations } from "#kit/service/index.js";
+import { captureLogs } from "#kit/testing/log-capture.js";
 import { runKeyCommand } from "#services/identity/keys/key-commands.js";
 import { type HopProbes, hopProbes, type ProbeResult } from "../../testing/hop-probes.js";
 import { startTestStack, type TestStack } from "../../testing/test-stack.js";
@@ -30,9 +33,9 @@ afterAll(async () => {
 const kidOf = (token: string) => jose.decodeProtectedHeader(token).kid ?? "";
 
 /**
- * How a hop refuses the user's token of a removed key: the identity provider no longer has the key
- * at all (`unknown_key`); every other hop may still hold it in its cached JWKS, and refuses it as
- * removed. The probe's own service credential is never what is refused (see `after` below).
+ * How a hop refuses the user's token of a removed key: as removed (`key_removed`), or — the identity
+ * provider, once its keys are reloaded — as a key it does not have (`unknown_key`). The probe's own
+ * service credential is never what is refused (see `after` below).
  */
 const REFUSED_FOR_ITS_KEY =
   /^refused: (?:Unauthenticated |HTTP 401 \{"error":"invalid_token","error_description":")(?:key_removed|unknown_key)\b/;
@@ -122,8 +125,7 @@ describe("a removed signing key", () => {
     console.log(
       `key removal → its tokens refused (ms after the removal command returned): ${HOPS.map((h) => `${h} ${(delays[h] - removedAt).toFixed(1)}`).join(", ")}`,
     );
-    expect(await after.identity(forged)).toMatch(/^refused: Unauthenticated unknown_key/);
-    for (const hop of ["chat", "agent", "gateway"] as const) {
+    for (const hop of ["identity", "chat", "agent", "gateway"] as const) {
       expect(await after[hop](forged), `forged token at ${hop}`).toMatch(
         /^refused: Unauthenticated key_removed/,
       );
@@ -142,5 +144,33 @@ describe("a removed signing key", () => {
     const calls = turn.assistantMessage?.toolCalls ?? [];
     expect(calls.map((c) => [c.name, c.status])).toEqual([["list_tickets", ToolCallStatus.SUCCEEDED]]);
     expect(await after.mcp(await after.mcpToken(refreshed.accessToken))).toBe("accepted");
+  });
+
+  it("a service whose feed stream was down during the removal gets back on the feed: its refused credential is replaced, and it hears the removal", async () => {
+    const logs = captureLogs("feed-down", "info");
+    // A service's own parts, wired as startServiceAuth wires them.
+    const removedKeys = createRemovedKeys();
+    const credentials = configuredClientCredentials(stack.config, SERVICE_IDS.chat, { removedKeys });
+    let watcher = watchRevocations(stack.config, credentials, logs.logger, removedKeys);
+    expect(await watcher.ready(10_000)).toBe(true);
+    const oldKid = kidOf(await credentials.tokenFor(SERVICE_IDS.identity));
+
+    await watcher.close(); // the stream is down while the operator replaces the key
+    await runKeyCommand(stack.identity.database, { kind: "rotate", now: true }, stack.config);
+    await runKeyCommand(stack.identity.database, { kind: "remove", kid: oldKid }, stack.config);
+    const probes = hopProbes(stack);
+    const user = await stack.login("viewer@company.com", stack.passwords.viewer);
+    expect(kidOf(user.accessToken)).not.toBe(oldKid); // the identity provider signs with the new key
+
+    // It resubscribes with the credential it holds, signed by the removed key: refused, replaced, heard.
+    watcher = watchRevocations(stack.config, credentials, logs.logger, removedKeys);
+    try {
+      expect(await watcher.ready(30_000)).toBe(true);
+      expect(removedKeys.has(oldKid)).toBe(true);
+      expect(kidOf(await credentials.tokenFor(SERVICE_IDS.identity))).not.toBe(oldKid);
+      expect(await probes.chat(user.accessToken)).toBe("accepted");
+    } finally {
+      await watcher.close();
+    }
   });
 });
