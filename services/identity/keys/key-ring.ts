@@ -75,44 +75,23 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   let snapshot = await snapshotOf(await listSigningKeys(db, options.sealer));
   const removedListeners: ((kids: readonly string[]) => void)[] = [];
   const changedListeners: (() => void)[] = [];
-  let inFlight: Promise<readonly string[]> | undefined;
-  let queued: Promise<readonly string[]> | undefined;
   let lastUnknownKidReload = 0;
 
-  // A reload asked for while one runs may be for a change that one read too early (a key removed
-  // between its read and the notice): it gets one more reload after it, shared by all who ask meanwhile.
-  const reload = (): Promise<readonly string[]> => {
-    if (!inFlight) return readNow();
-    queued ??= inFlight
-      .catch(() => undefined)
-      .then(() => {
-        queued = undefined;
-        return reload();
-      });
-    return queued;
-  };
-  const readNow = (): Promise<readonly string[]> => {
-    inFlight = (async () => {
-      try {
-        const next = await snapshotOf(await listSigningKeys(db, options.sealer));
-        const nextKids = new Set(next.stored.map((k) => k.kid));
-        const before = new Set(snapshot.stored.map((k) => k.kid));
-        const removed = [...before].filter((kid) => !nextKids.has(kid));
-        const added = [...nextKids].filter((kid) => !before.has(kid));
-        snapshot = next;
-        if (added.length > 0) logger.info({ kids: added }, "signing keys added");
-        if (removed.length > 0) {
-          logger.info({ kids: removed }, "signing keys removed: their tokens no longer verify");
-          for (const listener of removedListeners) listener(removed);
-        }
-        if (added.length > 0 || removed.length > 0) for (const listener of changedListeners) listener();
-        return removed;
-      } finally {
-        inFlight = undefined;
-      }
-    })();
-    return inFlight;
-  };
+  const reload = coalesced(async (): Promise<readonly string[]> => {
+    const next = await snapshotOf(await listSigningKeys(db, options.sealer));
+    const nextKids = new Set(next.stored.map((k) => k.kid));
+    const before = new Set(snapshot.stored.map((k) => k.kid));
+    const removed = [...before].filter((kid) => !nextKids.has(kid));
+    const added = [...nextKids].filter((kid) => !before.has(kid));
+    snapshot = next;
+    if (added.length > 0) logger.info({ kids: added }, "signing keys added");
+    if (removed.length > 0) {
+      logger.info({ kids: removed }, "signing keys removed: their tokens no longer verify");
+      for (const listener of removedListeners) listener(removed);
+    }
+    if (added.length > 0 || removed.length > 0) for (const listener of changedListeners) listener();
+    return removed;
+  });
 
   const timer = setInterval(() => {
     reload().catch((err: unknown) =>
@@ -162,4 +141,30 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * `run`, never twice at once. A call while it runs may be for a change that run read too early (a
+ * key removed between its read and the notice): it gets one more run after it, shared by every call
+ * made meanwhile.
+ */
+function coalesced<T>(run: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  let queued: Promise<T> | undefined;
+  const start = (): Promise<T> => {
+    if (!inFlight) {
+      inFlight = run().finally(() => {
+        inFlight = undefined;
+      });
+      return inFlight;
+    }
+    queued ??= inFlight
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return start();
+      });
+    return queued;
+  };
+  return start;
 }
