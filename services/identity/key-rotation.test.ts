@@ -109,7 +109,7 @@ describe("signing keys: rotation with `npm run rotate-keys`", () => {
     expect(removed.code, removed.stderr).toBe(0);
     await chat.start();
     expect(await jwksKids(chat)).toEqual(sorted(nextKid, newKid));
-    expect(await whoAmIError(chat, oldToken)).toMatch(/^unknown_key: /);
+    expect(await whoAmIError(chat, oldToken)).toMatch(/^key_removed: /);
     expect(await joseVerifies(chat, oldToken)).toBe("JWKSNoMatchingKey");
     const refused = await postTokenRequest(
       chat.url,
@@ -119,7 +119,7 @@ describe("signing keys: rotation with `npm run rotate-keys`", () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toMatchObject({
       error: "invalid_grant",
-      error_description: expect.stringMatching(/unknown_key/),
+      error_description: expect.stringMatching(/^subject_token: key_removed/),
     });
     expect(await whoAmIError(chat, newToken)).toBeUndefined();
     expect(await joseVerifies(chat, newToken)).toBe(true);
@@ -189,7 +189,7 @@ describe.skipIf(!onPostgres)("signing keys on PostgreSQL: live rotation", () => 
     const removed = await runRotateKeys(chat, ["--remove", oldKid]);
     expect(removed.code, removed.stderr).toBe(0);
     await until(async () => !(await jwksKids(chat)).includes(oldKid));
-    expect(await whoAmIError(chat, oldToken)).toMatch(/^unknown_key: /);
+    expect(await whoAmIError(chat, oldToken)).toMatch(/^key_removed: /);
     expect(await whoAmIError(chat, newToken)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { loadConfig } from "#kit/config/index.js";
+import { loadConfig, withoutSecrets } from "#kit/config/index.js";
 import { createLogger } from "#kit/log/index.js";
 import { releaseHeapWhenIdle } from "#kit/process/index.js";
 import { renderBanner } from "./banner.js";
@@ -79,6 +79,7 @@ if (database.kind === "embedded-postgres") childEnv.DATABASE_URL = database.url;
 // Every service (and its restarts) keeps to the runner's choice, whatever DATA_DIR holds.
 if (database.kind === "pglite") childEnv.STACK_DATABASE = "pglite";
 if (database.note) logger.warn({ data_dir: config.DATA_DIR }, database.note);
+const SIGNING_KEY_SECRETS = ["SIGNING_KEY_SECRET", "SIGNING_KEY_SECRET_PREVIOUS"] as const;
 /** A stage's processes, each supervised once started. */
 type StageStart = () => SupervisedService[];
 const superviseStage =
@@ -92,7 +93,8 @@ const superviseStage =
       const port = svc.port(config);
       return [
         superviseService(svc, {
-          env: childEnv,
+          // Only the identity provider seals its signing keys: the others are not given the secret.
+          env: svc.name === "identity" ? childEnv : withoutSecrets(childEnv, SIGNING_KEY_SECRETS),
           host,
           port,
           logger,

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "#kit/config/index.js";
+import { CannotStartError } from "#kit/process/index.js";
 import { SIGNING_KEY_SECRET_FILE_NAME, withSigningKeySecret } from "./data-dir-secret.js";
 
 /** The secret a development data directory seals its signing keys with (docs/identity.md). */
@@ -27,6 +28,24 @@ describe("the data directory's signing-key secret", () => {
     expect(Buffer.from(first.SIGNING_KEY_SECRET, "base64url")).toHaveLength(32);
     expect(first.SIGNING_KEY_SECRET).not.toBe(parseConfig({}).SIGNING_KEY_SECRET); // not the published default
     expect(withSigningKeySecret(parseConfig(env), env).SIGNING_KEY_SECRET).toBe(first.SIGNING_KEY_SECRET);
+  });
+
+  it("refuses a file that holds no secret (empty, cut short) with one line naming it and the fix", () => {
+    const dir = dataDir();
+    const env = { DATA_DIR: dir };
+    withSigningKeySecret(parseConfig(env), env);
+    writeFileSync(join(dir, SIGNING_KEY_SECRET_FILE_NAME), "\n");
+    const err = (() => {
+      try {
+        withSigningKeySecret(parseConfig(env), env);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(CannotStartError);
+    expect((err as Error).message).toMatch(
+      /^identity cannot start: \S+signing-key\.secret does not hold a signing-key secret \(32 random bytes, base64url\)\. Restore it/,
+    );
   });
 
   it("gives way to a secret the environment sets, and is never made in production", () => {

@@ -1,7 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Config } from "#kit/config/index.js";
+import { CannotStartError } from "#kit/process/index.js";
 
 /** Where a development data directory keeps the secret sealing the identity provider's signing keys. */
 export const SIGNING_KEY_SECRET_FILE_NAME = "signing-key.secret";
@@ -20,11 +31,38 @@ export function withSigningKeySecret(config: Config, env: NodeJS.ProcessEnv = pr
     return config;
   mkdirSync(config.DATA_DIR, { recursive: true });
   const path = join(config.DATA_DIR, SIGNING_KEY_SECRET_FILE_NAME);
-  try {
-    writeFileSync(path, `${randomBytes(32).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
-  } catch (err) {
-    // Made by an earlier start: kept as it is, or the keys it sealed would no longer open.
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  if (!existsSync(path)) createSecretFile(path);
+  const secret = readFileSync(path, "utf8").trim();
+  if (Buffer.from(secret, "base64url").length !== SECRET_BYTES) {
+    throw new CannotStartError(
+      `identity cannot start: ${path} does not hold a signing-key secret (${SECRET_BYTES} random bytes, base64url). Restore it from where DATA_DIR is backed up, or set SIGNING_KEY_SECRET to the secret the keys were sealed with.`,
+    );
   }
-  return { ...config, SIGNING_KEY_SECRET: readFileSync(path, "utf8").trim() };
+  return { ...config, SIGNING_KEY_SECRET: secret };
+}
+
+const SECRET_BYTES = 32;
+
+/**
+ * Writes the secret whole or not at all: into a file of its own first, flushed, then linked into
+ * place — so a process starting beside this one (the service and `rotate-keys`) never reads a
+ * half-written file, and when two make one at once the first link wins and both read it.
+ */
+function createSecretFile(path: string): void {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  const fd = openSync(temporary, "wx", 0o600);
+  try {
+    writeSync(fd, `${randomBytes(SECRET_BYTES).toString("base64url")}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temporary, path);
+  } catch (err) {
+    // Made meanwhile by another process: kept as it is, or the keys it sealed would no longer open.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    unlinkSync(temporary);
+  }
 }

@@ -8,6 +8,7 @@ import {
   insertSigningKey,
   listSigningKeyInfo,
   type SigningKeyInfo,
+  sealedWithAnotherSecret,
   supersededAt,
 } from "./signing-key-store.js";
 
@@ -75,7 +76,15 @@ export async function runKeyCommand(
     case "rotate": {
       const signsFrom = new Date(now.getTime() + (command.now ? 0 : activationDelayMs(timing)));
       const key = await generateSigningKey(signsFrom);
-      await insertSigningKey(db, key, keySealerFrom(settings));
+      const sealer = keySealerFrom(settings);
+      // A key sealed with another secret than the service's would never open there.
+      const others = await sealedWithAnotherSecret(db, sealer);
+      if (others.length > 0) {
+        throw new KeyCommandError(
+          `refusing to add a key: the stored keys are sealed with another secret than this command's SIGNING_KEY_SECRET (${others.join(", ")}); run it with the identity service's SIGNING_KEY_SECRET`,
+        );
+      }
+      await insertSigningKey(db, key, sealer);
       out.push(`added key ${key.kid}: published now, signs from ${signsFrom.toISOString()}`);
       out.push(...(await prune(db, timing, now)));
       break;

@@ -78,7 +78,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   let lastUnknownKidReload = 0;
 
   const reload = coalesced(async (): Promise<readonly string[]> => {
-    const next = await snapshotOf(await listSigningKeys(db, options.sealer));
+    const next = await snapshotOf(await listSigningKeys(db, options.sealer, leftOut(logger)));
     const nextKids = new Set(next.stored.map((k) => k.kid));
     const before = new Set(snapshot.stored.map((k) => k.kid));
     const removed = [...before].filter((kid) => !nextKids.has(kid));
@@ -167,4 +167,16 @@ function coalesced<T>(run: () => Promise<T>): () => Promise<T> {
     return queued;
   };
   return start;
+}
+
+/**
+ * A running service reloads past a key it cannot open, reporting it, so rotations and removals still
+ * reach it; at start such a key stops the start with its one line instead.
+ */
+function leftOut(logger: Logger): (kid: string, err: unknown) => void {
+  return (kid, err) =>
+    logger.error(
+      { kid, reason: err instanceof Error ? err.message : String(err) },
+      "signing key left out: it does not open",
+    );
 }

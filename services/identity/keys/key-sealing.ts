@@ -17,12 +17,41 @@ export interface KeySealer {
   /** The private JWK sealed for the row of `kid`. */
   seal(kid: string, privateJwk: jose.JWK): Promise<string>;
   /**
-   * The private JWK of the row of `kid`, from what the row holds: a sealed key, or a plain JWK
-   * stored before sealing existed. Throws CannotStartError when no configured secret opens it.
+   * The private JWK of the row of `kid` from the sealed value it holds, checked to be the private
+   * half of the row's `publicJwk`, whose thumbprint is `kid`. Throws CannotStartError, naming the key
+   * and the fix, for anything else: a value in clear, sealed with another secret, altered, moved from
+   * another row, or not the pair the row publishes.
    */
-  open(kid: string, stored: unknown): Promise<jose.JWK>;
+  open(kid: string, stored: unknown, publicJwk: jose.JWK): Promise<jose.JWK>;
   /** Whether the row holds its key sealed under the current secret (else `resealSigningKeys` does it). */
   isSealedWithCurrent(stored: unknown): boolean;
+}
+
+/**
+ * Checks that `privateJwk` is an ES256 private key whose public half is the row's `publicJwk`, and
+ * that `kid` is that public key's RFC 7638 thumbprint: a row's halves belong together and to its kid,
+ * so no one who can write the table can make the service publish, or sign with, a key pair of theirs
+ * under a kid it already trusts by changing one column. Throws CannotStartError otherwise.
+ */
+export async function checkKeyPair(kid: string, privateJwk: unknown, publicJwk: jose.JWK): Promise<jose.JWK> {
+  const jwk = privateJwk as jose.JWK;
+  const fits =
+    typeof privateJwk === "object" &&
+    privateJwk !== null &&
+    jwk.kty === "EC" &&
+    jwk.crv === "P-256" &&
+    typeof jwk.d === "string" &&
+    jwk.x === publicJwk.x &&
+    jwk.y === publicJwk.y &&
+    publicJwk.kty === "EC" &&
+    publicJwk.crv === "P-256" &&
+    (await jose.calculateJwkThumbprint(publicJwk).catch(() => undefined)) === kid;
+  if (!fits) {
+    throw new CannotStartError(
+      `identity cannot start: the row of signing key ${kid} does not hold an ES256 key pair whose public half it publishes under that kid (the table was written to by hand?). Remove the key (npm run rotate-keys -- --remove ${kid}).`,
+    );
+  }
+  return jwk;
 }
 
 export type SealingConfig = Pick<Config, "SIGNING_KEY_SECRET" | "SIGNING_KEY_SECRET_PREVIOUS">;
@@ -62,17 +91,25 @@ export function keySealerFrom(config: SealingConfig): KeySealer {
         .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: current.id, signing_kid: kid })
         .encrypt(current.key);
     },
-    async open(kid, stored) {
-      if (typeof stored === "object" && stored !== null) return stored as jose.JWK; // stored before sealing
-      const key = byId.get(sealedWith(stored) ?? "");
-      if (typeof stored !== "string" || !key) {
+    async open(kid, stored, publicJwk) {
+      if (typeof stored !== "string") {
+        // Keys stored in clear before sealing existed are sealed as a start begins (resealSigningKeys).
         throw new CannotStartError(
-          `identity cannot start: signing key ${kid} is sealed with a secret that is neither SIGNING_KEY_SECRET nor SIGNING_KEY_SECRET_PREVIOUS. Set SIGNING_KEY_SECRET (or SIGNING_KEY_SECRET_PREVIOUS) to the secret it was sealed with, or remove the key (npm run rotate-keys -- --remove ${kid}).`,
+          `identity cannot start: signing key ${kid} is stored in clear, not sealed (written after this service started?). Restart the identity service to seal it, or remove the key (npm run rotate-keys -- --remove ${kid}).`,
+        );
+      }
+      const key = byId.get(sealedWith(stored) ?? "");
+      if (!key) {
+        throw new CannotStartError(
+          `identity cannot start: signing key ${kid} is sealed with a secret that is neither SIGNING_KEY_SECRET nor SIGNING_KEY_SECRET_PREVIOUS. Set SIGNING_KEY_SECRET (or SIGNING_KEY_SECRET_PREVIOUS) to the secret it was sealed with — replicas sharing a database share one — or remove the key (npm run rotate-keys -- --remove ${kid}).`,
         );
       }
       let opened: jose.CompactDecryptResult;
       try {
-        opened = await jose.compactDecrypt(stored, key.key);
+        opened = await jose.compactDecrypt(stored, key.key, {
+          keyManagementAlgorithms: ["dir"],
+          contentEncryptionAlgorithms: ["A256GCM"],
+        });
       } catch {
         throw new CannotStartError(
           `identity cannot start: signing key ${kid} does not open with the secret it names (the stored value was altered). Remove the key (npm run rotate-keys -- --remove ${kid}).`,
@@ -83,7 +120,13 @@ export function keySealerFrom(config: SealingConfig): KeySealer {
           `identity cannot start: the row of signing key ${kid} holds the sealed key of ${String(opened.protectedHeader.signing_kid)}. Remove the key (npm run rotate-keys -- --remove ${kid}).`,
         );
       }
-      return JSON.parse(new TextDecoder().decode(opened.plaintext)) as jose.JWK;
+      let sealed: unknown;
+      try {
+        sealed = JSON.parse(new TextDecoder().decode(opened.plaintext));
+      } catch {
+        sealed = undefined;
+      }
+      return checkKeyPair(kid, sealed, publicJwk);
     },
     isSealedWithCurrent: (stored) => sealedWith(stored) === current.id,
   };

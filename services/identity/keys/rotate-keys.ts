@@ -1,6 +1,7 @@
 import { loadConfig } from "#kit/config/index.js";
 import { DataDirLockedError } from "#kit/db/index.js";
 import { createLogger } from "#kit/log/index.js";
+import { CannotStartError } from "#kit/process/index.js";
 import { openIdentityDatabase } from "../data/open-identity-database.js";
 import { withSigningKeySecret } from "./data-dir-secret.js";
 import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.js";
@@ -13,8 +14,7 @@ import { KeyCommandError, parseKeyCommand, runKeyCommand } from "./key-commands.
  * refuse otherwise.
  */
 // The keys it adds are sealed with SIGNING_KEY_SECRET, which production may not leave at its default.
-// Outside production, the data directory's own secret, as the identity service uses (data-dir-secret.ts).
-const config = withSigningKeySecret(loadConfig({ secrets: ["SIGNING_KEY_SECRET"] }));
+const config = loadConfig({ secrets: ["SIGNING_KEY_SECRET"] });
 // Logs go to stderr: stdout is the command's answer, which scripts may parse.
 const logger = createLogger({
   service: "rotate-keys",
@@ -30,7 +30,9 @@ try {
   } else {
     const db = await openIdentityDatabase(config, { logger, schema: parsed.schema });
     try {
-      for (const line of await runKeyCommand(db, parsed.command, config)) process.stdout.write(`${line}\n`);
+      // Outside production, the data directory's own secret, as the identity service uses (data-dir-secret.ts).
+      const settings = withSigningKeySecret(config);
+      for (const line of await runKeyCommand(db, parsed.command, settings)) process.stdout.write(`${line}\n`);
     } finally {
       await db.close();
     }
@@ -43,7 +45,9 @@ try {
     );
   }
   // Refusals are explained by their message; anything else is a fault worth a stack in the log.
-  if (!(err instanceof KeyCommandError || err instanceof DataDirLockedError))
+  if (
+    !(err instanceof KeyCommandError || err instanceof DataDirLockedError || err instanceof CannotStartError)
+  )
     logger.error({ err }, "rotate-keys failed");
   exitCode = 1;
 }

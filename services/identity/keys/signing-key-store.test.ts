@@ -4,6 +4,7 @@ import type { Database } from "#kit/db/index.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { CannotStartError } from "#kit/process/index.js";
 import { IDENTITY_MIGRATIONS } from "../migrations.js";
+import { runKeyCommand } from "./key-commands.js";
 import { keySealerFrom } from "./key-sealing.js";
 import {
   currentSigningKey,
@@ -103,17 +104,13 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("stored signing key
     for (const k of await listSigningKeys(db, sealer)) await deleteSigningKey(db, k.kid);
     const late = { ...(await generateSigningKey(plus(2 * HOUR))), createdAt: plus(0) };
     const early = { ...(await generateSigningKey(plus(0))), createdAt: plus(2) };
-    // Named so that their kids sort the other way round from their creation.
-    const sameStartNewer = {
-      ...(await generateSigningKey(plus(HOUR))),
-      kid: "a-created-later",
-      createdAt: plus(3),
-    };
-    const sameStartOlder = {
-      ...(await generateSigningKey(plus(HOUR))),
-      kid: "b-created-first",
-      createdAt: plus(1),
-    };
+    // Created so that their kids sort the other way round from their creation.
+    const [higher, lower] = (
+      await Promise.all([generateSigningKey(plus(HOUR)), generateSigningKey(plus(HOUR))])
+    ).sort((a, b) => (a.kid < b.kid ? 1 : -1));
+    if (!higher || !lower) throw new Error("two keys expected");
+    const sameStartOlder = { ...higher, createdAt: plus(1) };
+    const sameStartNewer = { ...lower, createdAt: plus(3) };
     for (const k of [late, early, sameStartNewer, sameStartOlder]) await insertSigningKey(db, k, sealer);
     const listed = await listSigningKeys(db, sealer);
     expect(listed.map((k) => k.kid)).toEqual([early.kid, sameStartOlder.kid, sameStartNewer.kid, late.kid]);
@@ -186,7 +183,7 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("stored signing key
     const failure = await listSigningKeys(db, sealer).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(CannotStartError);
     expect(String((failure as Error).message)).toMatch(
-      /^identity cannot start: signing key \S+ is sealed with a secret that is neither SIGNING_KEY_SECRET nor SIGNING_KEY_SECRET_PREVIOUS\. Set SIGNING_KEY_SECRET/,
+      /^identity cannot start: signing key \S+ is sealed with a secret that is neither SIGNING_KEY_SECRET nor SIGNING_KEY_SECRET_PREVIOUS\. Set SIGNING_KEY_SECRET .* replicas sharing a database share one/,
     );
 
     // One row's sealed key copied into another row does not open there.
@@ -199,6 +196,81 @@ describe.each(testBackends("identity", IDENTITY_MIGRATIONS))("stored signing key
       `identity cannot start: the row of signing key ${underOld.kid} holds the sealed key of ${inClear.kid}. Remove the key (npm run rotate-keys -- --remove ${underOld.kid}).`,
     );
     for (const k of [inClear, underOld]) await deleteSigningKey(db, k.kid);
+  });
+
+  it("holds a row's halves together: a public key swapped under a trusted kid, a pair in clear written after the start, or junk, is never used — the start says which key and the fix, a running reload leaves it out", async () => {
+    for (const k of await listSigningKeyInfo(db)) await deleteSigningKey(db, k.kid);
+    const genuine = await generateSigningKey(plus(0));
+    await insertSigningKey(db, genuine, sealer);
+    const theirs = await generateSigningKey(plus(0));
+    const refusal = async () => {
+      const err = await listSigningKeys(db, sealer).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CannotStartError);
+      return (err as Error).message;
+    };
+
+    // Their public key put under the genuine kid: the sealed private half does not match it.
+    await db.query("UPDATE signing_keys SET public_jwk = $2 WHERE kid = $1", [
+      genuine.kid,
+      JSON.stringify({ ...theirs.publicJwk, kid: genuine.kid }),
+    ]);
+    expect(await refusal()).toBe(
+      `identity cannot start: the row of signing key ${genuine.kid} does not hold an ES256 key pair whose public half it publishes under that kid (the table was written to by hand?). Remove the key (npm run rotate-keys -- --remove ${genuine.kid}).`,
+    );
+    const reported: string[] = [];
+    expect(await listSigningKeys(db, sealer, (kid) => reported.push(kid))).toEqual([]);
+    expect(reported).toEqual([genuine.kid]);
+    await deleteSigningKey(db, genuine.kid);
+
+    // A whole pair of theirs in clear, after the start: not opened (a start reseals only what it finds).
+    const inClear = (kid: string, privateJwk: unknown, publicJwk: jose.JWK = theirs.publicJwk) =>
+      db.query(
+        "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, signs_from) VALUES ($1, 'ES256', $2, $3, now(), now())",
+        [kid, JSON.stringify(publicJwk), JSON.stringify(privateJwk)],
+      );
+    await inClear(theirs.kid, theirs.privateJwk);
+    expect(await refusal()).toMatch(/^identity cannot start: signing key \S+ is stored in clear, not sealed/);
+    await deleteSigningKey(db, theirs.kid);
+    // Junk in clear, or a pair under a kid that is not its own: not sealed by the next start either.
+    await inClear("junk", {});
+    expect((await resealSigningKeys(db, sealer).catch((e: unknown) => e)) as Error).toBeInstanceOf(
+      CannotStartError,
+    );
+    await deleteSigningKey(db, "junk");
+    await inClear("not-its-thumbprint", theirs.privateJwk);
+    expect(String(await resealSigningKeys(db, sealer).catch((e: unknown) => e))).toMatch(
+      /the row of signing key not-its-thumbprint does not hold an ES256 key pair/,
+    );
+    await deleteSigningKey(db, "not-its-thumbprint");
+  });
+
+  it("rotate-keys refuses to add a key under another secret than the one the stored keys are sealed with", async () => {
+    for (const k of await listSigningKeyInfo(db)) await deleteSigningKey(db, k.kid);
+    const stored = await generateSigningKey(plus(0));
+    await insertSigningKey(db, stored, sealer);
+    const timing = {
+      ACCESS_TOKEN_TTL: 900,
+      MCP_TOKEN_TTL: 300,
+      CLOCK_TOLERANCE: 5,
+      JWKS_REFETCH_COOLDOWN: 30,
+    };
+    await expect(
+      runKeyCommand(
+        db,
+        { kind: "rotate", now: true },
+        { ...timing, SIGNING_KEY_SECRET: "test-sealing-secret-two" },
+      ),
+    ).rejects.toThrow(
+      `refusing to add a key: the stored keys are sealed with another secret than this command's SIGNING_KEY_SECRET (${stored.kid}); run it with the identity service's SIGNING_KEY_SECRET`,
+    );
+    const added = await runKeyCommand(
+      db,
+      { kind: "rotate", now: true },
+      { ...timing, SIGNING_KEY_SECRET: "test-sealing-secret-one" },
+    );
+    expect(added[0]).toMatch(/^added key /);
+    expect(await listSigningKeys(db, sealer)).toHaveLength(2);
+    for (const k of await listSigningKeyInfo(db)) await deleteSigningKey(db, k.kid);
   });
 
   it("refuses a second key under the same kid", async () => {

@@ -1,6 +1,6 @@
 import * as jose from "jose";
 import type { Queryable } from "#kit/db/index.js";
-import type { KeySealer } from "./key-sealing.js";
+import { checkKeyPair, type KeySealer } from "./key-sealing.js";
 
 /** The signing algorithm (docs/identity.md; the kit's verifier allows ES256 and EdDSA). */
 export const SIGNING_ALG = "ES256";
@@ -45,14 +45,29 @@ export async function generateSigningKey(signsFrom: Date): Promise<StoredSigning
   };
 }
 
-/** Every stored key, its private half opened by `sealer`. */
-export async function listSigningKeys(db: Queryable, sealer: KeySealer): Promise<StoredSigningKey[]> {
+/**
+ * Every stored key, its private half opened by `sealer`. A key that does not open fails the whole
+ * list (a start: the one-line CannotStartError names it), unless `onUnusable` is given (a running
+ * service's reload): then it is left out and reported, and the other keys still reload.
+ */
+export async function listSigningKeys(
+  db: Queryable,
+  sealer: KeySealer,
+  onUnusable?: (kid: string, err: unknown) => void,
+): Promise<StoredSigningKey[]> {
   const { rows } = await db.query<KeyRow>(
     "SELECT kid, alg, public_jwk, private_jwk, created_at, signs_from FROM signing_keys ORDER BY signs_from, created_at",
   );
-  return Promise.all(
-    rows.map(async (r) => ({ ...infoOf(r), privateJwk: await sealer.open(r.kid, r.private_jwk) })),
-  );
+  const keys: StoredSigningKey[] = [];
+  for (const r of rows) {
+    try {
+      keys.push({ ...infoOf(r), privateJwk: await sealer.open(r.kid, r.private_jwk, r.public_jwk) });
+    } catch (err) {
+      if (!onUnusable) throw err;
+      onUnusable(r.kid, err);
+    }
+  }
+  return keys;
 }
 
 /** Every stored key, private halves left sealed (the key commands: they never need one). */
@@ -98,13 +113,18 @@ export async function insertSigningKey(
  * was read, so replicas starting together do not undo each other.
  */
 export async function resealSigningKeys(db: Queryable, sealer: KeySealer): Promise<string[]> {
-  const { rows } = await db.query<{ kid: string; private_jwk: unknown }>(
-    "SELECT kid, private_jwk FROM signing_keys",
+  const { rows } = await db.query<{ kid: string; private_jwk: unknown; public_jwk: jose.JWK }>(
+    "SELECT kid, private_jwk, public_jwk FROM signing_keys",
   );
   const resealed: string[] = [];
   for (const row of rows) {
     if (sealer.isSealedWithCurrent(row.private_jwk)) continue;
-    const sealed = await sealer.seal(row.kid, await sealer.open(row.kid, row.private_jwk));
+    // In clear (from before sealing): only a well-formed pair under its own kid is taken.
+    const privateJwk =
+      typeof row.private_jwk === "string"
+        ? await sealer.open(row.kid, row.private_jwk, row.public_jwk)
+        : await checkKeyPair(row.kid, row.private_jwk, row.public_jwk);
+    const sealed = await sealer.seal(row.kid, privateJwk);
     const res = await db.query(
       "UPDATE signing_keys SET private_jwk = $2 WHERE kid = $1 AND private_jwk = $3::jsonb",
       [row.kid, JSON.stringify(sealed), JSON.stringify(row.private_jwk)],
@@ -150,6 +170,16 @@ export async function removedSigningKeysSince(db: Queryable, since: Date): Promi
     [since.toISOString()],
   );
   return rows.map((r) => ({ kid: r.kid, removedAt: r.removed_at }));
+}
+
+/** The keys sealed under a secret other than `sealer`'s current one (none in clear). */
+export async function sealedWithAnotherSecret(db: Queryable, sealer: KeySealer): Promise<string[]> {
+  const { rows } = await db.query<{ kid: string; private_jwk: unknown }>(
+    "SELECT kid, private_jwk FROM signing_keys",
+  );
+  return rows
+    .filter((r) => typeof r.private_jwk === "string" && !sealer.isSealedWithCurrent(r.private_jwk))
+    .map((r) => r.kid);
 }
 
 /** Forgets removals older than `before`; returns how many. */

@@ -10,4 +10,4 @@ export {
   type SecretName,
 } from "./config.js";
 export { parseDurationSeconds } from "./duration.js";
-export { readSecretFiles, SECRET_VARIABLES } from "./secret-files.js";
+export { readSecretFiles, SECRET_VARIABLES, withoutSecrets } from "./secret-files.js";

@@ -60,3 +60,19 @@ export function readSecretFiles(
   }
   return { env: out, problems };
 }
+
+/**
+ * `env` without the secrets in `names` (each as `<NAME>` and `<NAME>_FILE`): what a child process
+ * that has no use for them is given, so they are not in its `/proc/<pid>/environ`.
+ */
+export function withoutSecrets(
+  env: NodeJS.ProcessEnv,
+  names: readonly SecretVariable[] = SECRET_VARIABLES,
+): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of names) {
+    delete out[name];
+    delete out[`${name}_FILE`];
+  }
+  return out;
+}

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import pg from "pg";
+import { withoutSecrets } from "../../config/secret-files.js";
 import { acquireDataDirLock, type DataDirLock } from "../data-dir-lock.js";
 import { EmbeddedPostgresUnavailableError, postgresBinaries } from "./postgres-binaries.js";
 
@@ -188,8 +189,9 @@ function runDetached(
 }
 
 /** English, untranslated server messages whatever the machine's locale (they are relayed to our log). */
+/** The server's environment: the process's, less every secret of the product (it needs none). */
 function serverEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_ALL: "C", LANG: "C" };
+  return { ...withoutSecrets(process.env), LC_ALL: "C", LANG: "C" };
 }
 
 /** Under root, the user the server runs as (PostgreSQL refuses root); otherwise this process's user. */

@@ -111,6 +111,8 @@ function sharedEnv(
     GATEWAY_CLIENT_SECRET: randomBytes(32).toString("base64url"),
     CHAT_CLIENT_SECRET: randomBytes(32).toString("base64url"),
     MCP_CLIENT_SECRET: randomBytes(32).toString("base64url"),
+    // The identity replicas share one database, so one secret seals its signing keys (docs/identity.md).
+    SIGNING_KEY_SECRET: randomBytes(32).toString("base64url"),
   };
 }
 
