@@ -19,7 +19,7 @@ export interface RemovedKeySync {
  * Keeps the removed-key list, and the key ring, current with every removal, wherever it was made
  * (`npm run rotate-keys -- --remove`, `--prune`, another replica): `deleteSigningKey` notifies
  * SIGNING_KEY_REMOVED_CHANNEL as it commits, and on that notice this replica reloads its keys at
- * once — its own verifiers drop the key's tokens, cached ones too (rebuilt-on-key-removal.ts) — and
+ * once — its own verifiers drop the key's tokens, cached ones too (rebuilt-on-key-removal.ts) — then
  * reads the removals into the list, which puts them on the revocation feed. No polling: a notice
  * missed while the LISTEN connection was down is made good when it comes back, and the ring's own
  * periodic reload finds a removal too.
@@ -40,14 +40,17 @@ export async function startRemovedKeySync(options: {
         logger.info({ kid: key.kid }, "signing key removed: announced on the revocation feed");
     }
   };
+  // The keys first, then the feed: by the time anyone hears of the removal, this replica signs with
+  // the key that replaces it (when it is stored), not with the one every hop now refuses.
   const catchUp = () => {
     if (stopped) return;
-    keyRing
+    void keyRing
       .reload()
-      .catch((err: unknown) => logger.warn({ err }, "signing key reload failed; keeping the current keys"));
-    readRemovals().catch((err: unknown) =>
-      logger.error({ err }, "reading removed signing keys failed; the next notice or key reload retries"),
-    );
+      .catch((err: unknown) => logger.warn({ err }, "signing key reload failed; keeping the current keys"))
+      .then(readRemovals)
+      .catch((err: unknown) =>
+        logger.error({ err }, "reading removed signing keys failed; the next notice or key reload retries"),
+      );
   };
 
   const forgotten = await deleteRemovalsBefore(db, new Date(Date.now() - REMOVED_KEY_HORIZON_MS));
