@@ -50,6 +50,10 @@ describe("rotate-keys command line", () => {
     });
     expect(parseKeyCommand(["--help"])).toHaveProperty("help");
     expect(() => parseKeyCommand(["--remove"])).toThrow(/needs a value/);
+    // A kid is base64url: it may begin with dashes (one key in 4,096 begins with two).
+    expect(parseKeyCommand(["--remove", "--Zx9_kid"])).toEqual({
+      command: { kind: "remove", kid: "--Zx9_kid" },
+    });
     expect(() => parseKeyCommand(["--bogus"])).toThrow(/unknown argument/);
   });
 });

@@ -156,9 +156,10 @@ export function parseKeyCommand(
   let schema: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    // Taken as it is: a kid is base64url and may itself begin with "-" or "--".
     const value = () => {
       const v = argv[++i];
-      if (!v || v.startsWith("--")) throw new KeyCommandError(`${arg} needs a value\n${help}`);
+      if (!v) throw new KeyCommandError(`${arg} needs a value\n${help}`);
       return v;
     };
     switch (arg) {
