@@ -1,3 +1,4 @@
+import { createListenerSet } from "#kit/revocation/index.js";
 import type { RemovedSigningKey } from "./signing-key-store.js";
 
 /**
@@ -23,28 +24,20 @@ export interface RemovedKeyList {
 
 export function createRemovedKeyList(horizonMs: number): RemovedKeyList {
   const keys = new Map<string, RemovedSigningKey>();
-  const listeners = new Set<(key: RemovedSigningKey) => void>();
+  const listeners = createListenerSet<RemovedSigningKey>();
   return {
     has: (kid) => keys.has(kid),
     add(key) {
       if (keys.has(key.kid)) return false;
       keys.set(key.kid, key);
-      for (const listener of listeners) {
-        try {
-          listener(key);
-        } catch {
-          // A subscriber's failure must not hide the removal from the others.
-        }
-      }
+      // A subscriber's failure must not hide the removal from the others (the feed reports its own).
+      listeners.notify(key, () => undefined);
       return true;
     },
     entries(now = Date.now()) {
       for (const [kid, key] of keys) if (key.removedAt.getTime() + horizonMs <= now) keys.delete(kid);
       return [...keys.values()].sort((a, b) => a.removedAt.getTime() - b.removedAt.getTime());
     },
-    onAdded(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onAdded: (listener) => listeners.add(listener),
   };
 }

@@ -184,11 +184,11 @@ describe("RenewingTokenCache", () => {
   });
 });
 
-describe("a token signed by a key the issuer removed", () => {
-  /** A compact JWT naming `kid` (the cache reads its header only; nothing verifies it here). */
-  const jwt = (kid: string, n: number) =>
-    `${Buffer.from(JSON.stringify({ alg: "ES256", kid, typ: "at+jwt" })).toString("base64url")}.${Buffer.from(JSON.stringify({ n })).toString("base64url")}.sig`;
+/** A compact JWT naming `kid` (the cache reads its header only; nothing verifies it here). */
+const jwt = (kid: string, n = 0) =>
+  `${Buffer.from(JSON.stringify({ alg: "ES256", kid, typ: "at+jwt" })).toString("base64url")}.${Buffer.from(JSON.stringify({ n })).toString("base64url")}.sig`;
 
+describe("a token signed by a key the issuer removed", () => {
   it("is replaced by a new one instead of being handed out until it would be renewed", async () => {
     const removed = createRemovedKeys();
     let kid = "key-1";
@@ -219,9 +219,6 @@ describe("a token signed by a key the issuer removed", () => {
 });
 
 describe("a fetch under way when a key removal is heard", () => {
-  const jwt = (kid: string) =>
-    `${Buffer.from(JSON.stringify({ alg: "ES256", kid })).toString("base64url")}.${Buffer.from("{}").toString("base64url")}.sig`;
-
   it("is made again once, so no caller waiting for it gets the removed key's token", async () => {
     const removed = createRemovedKeys();
     const cache = new RenewingTokenCache(10, removed);

@@ -6,6 +6,7 @@
  */
 
 export { type FeedState, type FeedStatus, LIVE_HEARTBEATS } from "./feed-state.js";
+export { createListenerSet, type ListenerSet } from "./listener-set.js";
 export type { BackoffSettings } from "./reconnect-backoff.js";
 export { revocationChecks } from "./revocation-checks.js";
 export {
