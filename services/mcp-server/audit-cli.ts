@@ -99,7 +99,7 @@ try {
   if (db) {
     try {
       if (args.verify) {
-        const witness = configuredWitness(config, VERIFY_WITNESS_TIMEOUT_MS);
+        const witness = configuredWitness(config, { timeoutMs: VERIFY_WITNESS_TIMEOUT_MS });
         const report = await verifyWithWitness(db, {
           witness: witness.client,
           keys: witness.keys,
@@ -128,7 +128,7 @@ process.exit(process.exitCode ?? 0);
  * that state and only when the witness confirms it never saw this chain (legacy-seal.ts).
  */
 async function sealLegacy(): Promise<never> {
-  const witness = configuredWitness(config, VERIFY_WITNESS_TIMEOUT_MS);
+  const witness = configuredWitness(config, { timeoutMs: VERIFY_WITNESS_TIMEOUT_MS });
   const latest = await witness.client.latest(); // unreachable: refused, said in one line
   const db = await openMcpDatabase(config, args.schema ? { schema: args.schema } : {});
   try {

@@ -78,8 +78,20 @@ export function registerAuditWitnessService(
     },
 
     async getLatestCheckpoint(_req, ctx) {
-      const latest = await latestCheckpoint(db, chainOf(ctx));
-      return latest ? { latest: witnessedToProto(latest) } : {};
+      const chain = chainOf(ctx);
+      const latest = await latestCheckpoint(db, chain);
+      if (!latest) return {};
+      // Countersigned as it is given, by the key that signs now: the one stored was made by the key
+      // of the day it was witnessed, which `rotate-keys --remove` may since have taken out of the
+      // JWKS (and off every verifier, through the revocation feed), and a verify run checks the
+      // answer against the keys published now (docs/identity.md, "Audit witness").
+      const { countersignature: _stored, ...record } = latest;
+      return {
+        latest: witnessedToProto({
+          ...record,
+          countersignature: await countersign(keyRing, issuer, chain, record),
+        }),
+      };
     },
   });
 }

@@ -32,16 +32,18 @@ export interface TrustedKeys {
 /**
  * The issuer's JWKS over HTTP, from configuration, and the process's removed keys (the feed's): a
  * removal heard also lets the next unknown `kid` refetch the JWKS at once (the key added to replace it).
+ * `timeoutMs` bounds each fetch of the JWKS: a service's 5 s, an operator's command may wait longer.
  */
 export function createConfiguredKeySet(
-  config: VerifierConfig,
+  config: Pick<VerifierConfig, "AUTH_JWKS_URL" | "JWKS_CACHE_TTL" | "JWKS_REFETCH_COOLDOWN">,
   removedKeys: Pick<RemovedKeys, "has" | "size">,
+  timeoutMs = 5_000,
 ): TrustedKeys {
   return {
     resolve: createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
       cacheMaxAgeMs: config.JWKS_CACHE_TTL * 1000,
       cooldownMs: config.JWKS_REFETCH_COOLDOWN * 1000,
-      timeoutMs: 5_000,
+      timeoutMs,
       keyChanges: () => removedKeys.size,
     }),
     isKeyRemoved: (kid) => removedKeys.has(kid),

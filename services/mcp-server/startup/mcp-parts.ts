@@ -62,9 +62,11 @@ export function createMcpParts(
     logger,
   });
   // A signing key removed from the issuer: its tokens are refused here (`keys`), and this server's
-  // own credentials (the feed's, the witness's) fetch new ones instead of sending them.
+  // own credentials (the feed's, the witness's) fetch new ones instead of sending them, and a
+  // countersignature of the witness by it is refused.
   const removedKeys = overrides.removedKeys ?? createRemovedKeys();
-  const witness = overrides.witness ?? configuredWitness(config, undefined, removedKeys);
+  const keys = createConfiguredKeySet(config, removedKeys);
+  const witness = overrides.witness ?? configuredWitness(config, { removedKeys, keys });
   const checkpointer = createAuditCheckpoints(config, logger, database, witness.client);
   // Logout, refresh-token reuse or an administrator ends a session: its MCP tokens (same `sid`)
   // and login tokens are refused here within a second; past the staleness bound, all are (fail closed).
@@ -77,7 +79,6 @@ export function createMcpParts(
       removedKeys,
       telemetry,
     );
-  const keys = createConfiguredKeySet(config, removedKeys);
   return {
     ...createToolRunning({ database, logger, model, telemetry, sessions, checkpointer }),
     database,

@@ -1,27 +1,15 @@
 import * as jose from "jose";
 import type { Witnessed } from "#kit/audit/index.js";
 import { COUNTERSIGNATURE_TYP, checkpointSignatureProblem, countersignedClaims } from "#kit/audit/index.js";
-import { createRemoteKeySet } from "#kit/auth/index.js";
+import type { TrustedKeys } from "#kit/service/index.js";
 
-/** Where the identity service's public keys are (its JWKS), and who it is. */
+/**
+ * Who the witness is (the identity service, `AUTH_ISSUER`) and its keys as this process trusts them:
+ * the server's one key set, less every key the revocation feed reported removed; a command's own.
+ */
 export interface WitnessKeys {
   readonly issuer: string;
-  readonly jwks: jose.JWTVerifyGetKey;
-}
-
-/** The identity service's keys through the kit's one JWKS client (cache, cooldown, stale-on-failure). */
-export function witnessKeys(
-  config: { AUTH_ISSUER: string; AUTH_JWKS_URL: string },
-  timeoutMs = 5_000,
-): WitnessKeys {
-  return {
-    issuer: config.AUTH_ISSUER,
-    jwks: createRemoteKeySet(new URL(config.AUTH_JWKS_URL), {
-      cacheMaxAgeMs: 600_000,
-      cooldownMs: 30_000,
-      timeoutMs,
-    }),
-  };
+  readonly trusted: TrustedKeys;
 }
 
 /**
@@ -35,9 +23,11 @@ export async function witnessedCheckpointProblem(
 ): Promise<string | undefined> {
   const own = checkpointSignatureProblem(w.checkpoint);
   if (own !== undefined) return `the MCP server's signature is not valid: ${own}`;
+  const signedBy = countersignatureKeyProblem(w.countersignature, keys.trusted);
+  if (signedBy !== undefined) return signedBy;
   let payload: Record<string, unknown>;
   try {
-    const verified = await jose.compactVerify(w.countersignature, keys.jwks, {
+    const verified = await jose.compactVerify(w.countersignature, keys.trusted.resolve, {
       algorithms: ["ES256", "EdDSA"],
     });
     if (verified.protectedHeader.typ !== COUNTERSIGNATURE_TYP)
@@ -51,4 +41,22 @@ export async function witnessedCheckpointProblem(
   return differs.length === 0
     ? undefined
     : `the countersignature is for another checkpoint (${differs.join(", ")} differ)`;
+}
+
+/**
+ * A countersignature must name its key, and not one the issuer removed: whoever holds a removed key
+ * could otherwise vouch for a rewritten chain while a cached JWKS still holds that key, as for
+ * tokens (docs/architecture.md, "Revocation"). The witness signs every answer with its current key.
+ */
+function countersignatureKeyProblem(countersignature: string, trusted: TrustedKeys): string | undefined {
+  let kid: unknown;
+  try {
+    kid = jose.decodeProtectedHeader(countersignature).kid;
+  } catch {
+    return "the witness's countersignature is not a JWS";
+  }
+  if (typeof kid !== "string" || kid === "") return "the witness's countersignature names no key (kid)";
+  if (trusted.isKeyRemoved(kid))
+    return `the witness's countersignature is by a signing key the identity service removed (${kid})`;
+  return undefined;
 }

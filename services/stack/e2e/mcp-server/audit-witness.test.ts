@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditWitnessService } from "#gen/supportext/audit/v1/witness_pb.js";
 import { createServiceClient } from "#kit/client/index.js";
@@ -10,6 +11,7 @@ import type { Database } from "#kit/db/index.js";
 import { configuredClientCredentials } from "#kit/service/index.js";
 import { freePort } from "#kit/testing/free-port.js";
 import { captureLogs } from "#kit/testing/log-capture.js";
+import { runKeyCommand } from "#services/identity/keys/key-commands.js";
 import { startTestIdentity, type TestIdentity } from "#services/identity/testing/test-identity.js";
 import { loadOrCreateCheckpointKey } from "#services/mcp-server/audit/witness/checkpoint-key.js";
 import { createCheckpointer } from "#services/mcp-server/audit/witness/checkpointer.js";
@@ -112,6 +114,8 @@ async function verifyCopy(tamper: Tamper, extraEnv: Record<string, string> = {})
 }
 
 const STACK = /^\s+at /m;
+
+const kidOf = (jws: string | undefined) => (jws ? decodeProtectedHeader(jws).kid : undefined);
 
 /** `fn` over `items`, at most `limit` at once; results in the items' order. */
 async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>) {
@@ -255,5 +259,35 @@ describe("the audit trail against its witness", { timeout: 600_000 }, () => {
     await expect(identity.running.database.query("DELETE FROM audit_checkpoints")).rejects.toThrow(
       /append-only/,
     );
+  });
+
+  it("still verifies once the witness's signing key is rotated and removed: the answer is countersigned by a key the witness publishes", async () => {
+    const witness = configuredWitness(config).client;
+    const before = await witness.latest();
+    const oldKid = kidOf(before?.countersignature);
+    expect(oldKid).toBeDefined();
+    // What an operator does with `npm run rotate-keys -- --now` and then `-- --remove <kid>`.
+    await runKeyCommand(identity.running.database, { kind: "rotate", now: true }, identity.config);
+    await runKeyCommand(
+      identity.running.database,
+      { kind: "remove", kid: oldKid as string },
+      identity.config,
+    );
+    const published = async () =>
+      ((await (await fetch(env.AUTH_JWKS_URL as string)).json()) as { keys: { kid: string }[] }).keys.map(
+        (k) => k.kid,
+      );
+    await expect.poll(published, { timeout: 30_000 }).not.toContain(oldKid);
+
+    // A new process (`npm run audit`), so a credential of its own, signed by the new key.
+    const after = await configuredWitness(config).client.latest();
+    expect(after?.witnessId).toBe(before?.witnessId);
+    expect(after?.checkpoint).toEqual(before?.checkpoint);
+    expect((await published()).includes(kidOf(after?.countersignature) ?? "")).toBe(true);
+
+    const out = await verifyCopy(async () => undefined);
+    expect(out.stderr).toBe("");
+    expect(out.stdout).toContain("every row is witnessed");
+    expect(out.code).toBe(0);
   });
 });
