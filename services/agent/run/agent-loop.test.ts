@@ -1,6 +1,12 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { type RunEvent, StopReason, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import {
+  type RunEvent,
+  StopReason,
+  ToolCallSchema,
+  ToolCallStatus,
+} from "#gen/supportext/agent/v1/agent_pb.js";
 import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/index.js";
 import { ModelError } from "#kit/model/index.js";
 import { decodeToolResult } from "../tool-result-content.js";
@@ -312,6 +318,114 @@ function streamingModel(turns: { pieces: string[]; toolCall?: boolean; fail?: Mo
     },
   };
 }
+
+/**
+ * A hosted model as the exactly-once writes meet it: it asks for `create_ticket` under an id of its
+ * own choosing, new on every request (as providers' are), until it has seen a result.
+ */
+function hostedModel(seen: ChatRequest[]): ModelProvider {
+  return {
+    kind: "test",
+    model: "hosted",
+    async complete(request): Promise<ChatCompletion> {
+      seen.push(request);
+      const done = request.messages.some((m) => m.role === "tool");
+      return {
+        model: "hosted",
+        content: done ? "Created it." : null,
+        toolCalls: done
+          ? []
+          : [
+              {
+                id: `call_${Math.random().toString(36).slice(2, 10)}`,
+                name: "create_ticket",
+                arguments: '{"title":"VPN down"}',
+              },
+            ],
+        finishReason: done ? "stop" : "tool_calls",
+        usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
+      };
+    },
+  };
+}
+
+describe("a turn run again from the calls it made (RunRequest.made_calls)", () => {
+  const made = (status: ToolCallStatus) =>
+    create(ToolCallSchema, {
+      id: "call_first",
+      name: "create_ticket",
+      argumentsJson: '{"title":"VPN down"}',
+      status,
+      ...(status === ToolCallStatus.SUCCEEDED
+        ? { resultText: "Created ticket #7", structuredResultJson: '{"ticket":{"id":7}}' }
+        : {}),
+    });
+  const recording = (calls: { name: string; callId: string | undefined }[]): RunTools => ({
+    definitions: [{ name: "create_ticket", parameters: { type: "object" } }],
+    call: async (name, _args, _signal, callId) => {
+      calls.push({ name, callId });
+      return { status: "succeeded", text: "Created ticket #7", structuredJson: '{"ticket":{"id":7}}' };
+    },
+  });
+
+  it("asked afresh, the model chooses a new id — so a new idempotency key — for the same write", async () => {
+    const ids: (string | undefined)[] = [];
+    for (let run = 0; run < 2; run++) {
+      const calls: { name: string; callId: string | undefined }[] = [];
+      await collect(
+        runAgentTurn({ messages, limits }, hostedModel([]), recording(calls), new AbortController().signal),
+      );
+      ids.push(calls[0]?.callId);
+    }
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+
+  it("a call that had its result is shown to the model with it, and not made again", async () => {
+    const seen: ChatRequest[] = [];
+    const calls: { name: string; callId: string | undefined }[] = [];
+    const events = await collect(
+      runAgentTurn(
+        { messages, limits, madeCalls: [made(ToolCallStatus.SUCCEEDED)] },
+        hostedModel(seen),
+        recording(calls),
+        new AbortController().signal,
+      ),
+    );
+    expect(calls).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.messages.slice(-2)).toEqual([
+      {
+        role: "assistant",
+        content: null,
+        toolCalls: [{ id: "call_first", name: "create_ticket", arguments: '{"title":"VPN down"}' }],
+      },
+      { role: "tool", toolCallId: "call_first", content: expect.stringContaining("Created ticket #7") },
+    ]);
+    expect(final(events)).toMatchObject({ content: "Created it.", stopReason: StopReason.COMPLETED });
+    expect(final(events).toolCalls.map((c) => [c.id, c.status])).toEqual([
+      ["call_first", ToolCallStatus.SUCCEEDED],
+    ]);
+    expect(final(events).usage).toMatchObject({ toolCalls: 1, modelTurns: 1 });
+  });
+
+  it("a call with no outcome yet is made again under its own id, so with its own key, before the model is asked", async () => {
+    const seen: ChatRequest[] = [];
+    const calls: { name: string; callId: string | undefined }[] = [];
+    const events = await collect(
+      runAgentTurn(
+        { messages, limits, madeCalls: [made(ToolCallStatus.RUNNING)] },
+        hostedModel(seen),
+        recording(calls),
+        new AbortController().signal,
+      ),
+    );
+    expect(calls).toEqual([{ name: "create_ticket", callId: "call_first" }]);
+    expect(seen).toHaveLength(1);
+    expect(final(events).toolCalls.map((c) => [c.id, c.status])).toEqual([
+      ["call_first", ToolCallStatus.SUCCEEDED],
+    ]);
+  });
+});
 
 describe("agent loop with a streaming model", () => {
   it("relays each streamed piece as its own TextDelta; turns read as paragraphs and add up to the final content", async () => {

@@ -17,13 +17,14 @@ import type {
   ToolCall as ModelToolCall,
 } from "#kit/model/index.js";
 import type { UsageLimits } from "../registry/agent-record.js";
-import { encodeToolResult } from "../tool-result-content.js";
 import { answerOf, argumentsSummary, confirmationOf } from "./confirmation.js";
 import { events } from "./events.js";
+import { madeCallsTurn } from "./made-calls.js";
 import { modelFailure } from "./model-failure.js";
 import { modelTurn } from "./model-turn.js";
 import { callFromJson, callToJson, encodePausedTurn, type PausedTurn } from "./paused-turn.js";
 import { CANCELLED_MESSAGE, type RunTools, type ToolAnswers, type ToolOutcome } from "./tool-gateway.js";
+import { toolResultForModel } from "./tool-result-for-model.js";
 
 export interface TurnInput {
   /** System prompt, history and the new user input, in order. */
@@ -31,6 +32,8 @@ export interface TurnInput {
   readonly limits: UsageLimits;
   /** The turn's name (turn-id.ts), kept with a stopped turn so its calls keep their keys. */
   readonly turnId?: string | undefined;
+  /** The calls the turn made before it was interrupted (RunRequest.made_calls): it goes on from them. */
+  readonly madeCalls?: readonly ToolCall[];
 }
 
 /** Going on with a turn that stopped for a confirmation, with the user's answer (docs/agent.md, "Confirmation"). */
@@ -105,9 +108,22 @@ export async function* runAgentTurn(
   }
 }
 
-/** A new turn from its input, or a stopped one from where it stopped, with the user's answer. */
+/**
+ * A new turn from its input; one run again after an interruption from the calls it made; a stopped
+ * one from where it stopped, with the user's answer.
+ */
 function startTurn(input: TurnInput, resume: ResumeInput | undefined): Turn {
   const paused = resume?.state;
+  if (!paused && input.madeCalls && input.madeCalls.length > 0) {
+    const made = madeCallsTurn(input.messages, input.madeCalls);
+    return {
+      input,
+      ...made,
+      usage: create(UsageSchema, { toolCalls: made.calls.length }),
+      answer: "",
+      answered: undefined,
+    };
+  }
   return {
     input,
     transcript: paused ? [...paused.transcript] : [...input.messages],
@@ -197,7 +213,7 @@ async function* toolStep(
     yield* finish(turn, StopReason.CANCELLED);
     return true;
   }
-  turn.transcript.push({ role: "tool", toolCallId: call.id, content: toModel(outcome) });
+  turn.transcript.push({ role: "tool", toolCallId: call.id, content: toolResultForModel(outcome) });
   return false;
 }
 
@@ -341,23 +357,4 @@ function finishRecord(record: ToolCall, outcome: ToolOutcome, durationMs: number
           }
         : { status: ToolCallStatus.AWAITING_CONFIRMATION }),
   });
-}
-
-// A failure goes back to the model as the tool's result: it can explain it or try another way.
-function toModel(outcome: ToolOutcome): string {
-  if (outcome.status === "input_required") {
-    return encodeToolResult({ ok: false, error_code: "unimplemented", error: "the tool asked for input" });
-  }
-  if (outcome.status === "failed") {
-    return encodeToolResult({ ok: false, error_code: outcome.errorCode, error: outcome.errorMessage });
-  }
-  let data: unknown;
-  try {
-    data = outcome.structuredJson ? JSON.parse(outcome.structuredJson) : undefined;
-  } catch {
-    data = undefined;
-  }
-  // Our MCP server's text is "<summary>\n<the same data as JSON>": with the data attached, the summary suffices.
-  const text = data === undefined ? outcome.text : (outcome.text.split("\n")[0] ?? "");
-  return encodeToolResult({ ok: true, text, data });
 }

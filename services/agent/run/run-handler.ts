@@ -30,6 +30,12 @@ export function createRunHandler(deps: RunDeps) {
       : undefined;
     const turnId = resume ? resume.state.turnId : turnIdOf(ctx.values.get(kRequestId), req);
     const agent = await deps.registry.get(req.agentId);
+    if (req.madeCalls.length > agent.limits.maxToolCalls) {
+      throw new ConnectError(
+        `made_calls: at most ${agent.limits.maxToolCalls}, the agent's tool calls per run`,
+        Code.InvalidArgument,
+      );
+    }
     const tools = await listTools(deps.gateway, ctx, agent.id, turnId);
     // Who lacks a missing tool, the caller's role or the agent (docs/agent.md, "Refusals").
     const context = await runContextFor(deps.registry, agent, principal);
@@ -39,8 +45,13 @@ export function createRunHandler(deps: RunDeps) {
         ...log,
         tools: tools.definitions.length,
         ...(resume ? { resumed: true, confirmed: resume.confirmed } : {}),
+        ...(!resume && req.madeCalls.length > 0 ? { made_calls: req.madeCalls.length } : {}),
       },
-      resume ? "agent run resumed with the user's answer" : "agent run started",
+      resume
+        ? "agent run resumed with the user's answer"
+        : req.madeCalls.length > 0
+          ? "agent run going on from the calls it made before it was interrupted"
+          : "agent run started",
     );
     let last: RunEvent | undefined;
     try {
@@ -49,6 +60,7 @@ export function createRunHandler(deps: RunDeps) {
           messages: withRunContext(turnMessages(agent.systemPrompt, req), context),
           limits: agent.limits,
           turnId,
+          madeCalls: req.madeCalls,
         },
         deps.model,
         tools,

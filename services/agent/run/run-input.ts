@@ -1,11 +1,20 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type ConversationMessage, Role, type RunRequest } from "#gen/supportext/agent/v1/agent_pb.js";
+import {
+  type ConversationMessage,
+  Role,
+  type RunRequest,
+  type ToolCall,
+} from "#gen/supportext/agent/v1/agent_pb.js";
 import type { ChatMessage } from "#kit/model/index.js";
+import { MAX_ARGUMENTS_BYTES } from "./agent-loop.js";
 
 export const MAX_INPUT_CHARS = 8_000;
 export const MAX_HISTORY_MESSAGES = 50;
 export const MAX_HISTORY_MESSAGE_CHARS = 16_000;
 const MAX_THREAD_ID_CHARS = 128;
+/** The loop's ids: a model's id clipped to 64 characters, and "~n" when it repeats (agent-loop.ts). */
+const MAX_CALL_ID_CHARS = 80;
+const MAX_TOOL_NAME_CHARS = 128;
 
 /** Checks a Run request's own fields (the agent is checked by the registry). */
 export function validateRunRequest(req: RunRequest): void {
@@ -25,6 +34,25 @@ export function validateRunRequest(req: RunRequest): void {
   }
   if (req.threadId.length > MAX_THREAD_ID_CHARS)
     throw invalid(`thread_id: at most ${MAX_THREAD_ID_CHARS} characters`);
+  validateMadeCalls(req.madeCalls);
+}
+
+/** Calls the agent made itself (ids as it gave them); their names and arguments go to the gateway again. */
+function validateMadeCalls(made: readonly ToolCall[]): void {
+  const ids = new Set<string>();
+  for (const [i, c] of made.entries()) {
+    if (c.id === "" || c.id.length > MAX_CALL_ID_CHARS) {
+      throw invalid(`made_calls[${i}].id: 1 to ${MAX_CALL_ID_CHARS} characters`);
+    }
+    if (ids.has(c.id)) throw invalid(`made_calls[${i}].id: ${c.id} is given twice`);
+    ids.add(c.id);
+    if (c.name === "" || c.name.length > MAX_TOOL_NAME_CHARS) {
+      throw invalid(`made_calls[${i}].name: 1 to ${MAX_TOOL_NAME_CHARS} characters`);
+    }
+    if (Buffer.byteLength(c.argumentsJson) > MAX_ARGUMENTS_BYTES) {
+      throw invalid(`made_calls[${i}].arguments_json: larger than ${MAX_ARGUMENTS_BYTES} bytes`);
+    }
+  }
 }
 
 /** The model's view of the turn: the agent's system prompt, the thread so far, the new input. */

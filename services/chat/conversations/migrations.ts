@@ -97,4 +97,24 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX confirmations_by_message ON confirmations (message_id, created_at);`,
   },
+  {
+    // One turn per repeat (docs/chat.md, "A turn"): the same message sent again on a thread with
+    // the same x-request-id — a client's retry, a second tab — while the first was still being
+    // opened could open a turn of its own, each running the agent: a real model's writes were then
+    // made once per copy. Opening a turn now inserts nothing when its (thread, request id, input)
+    // already has one, so the copies wait for that turn as any repeat does. The key is the input's
+    // digest (an input is up to 8,000 characters, more than a B-tree entry may hold). Turns opened
+    // before: the newest of each — the one a repeat found — takes the key, older copies keep NULL,
+    // which conflicts with nothing.
+    id: "conversations_0005_one_turn_per_request",
+    sql: `
+      ALTER TABLE turns ADD COLUMN input_digest text;
+      UPDATE turns t SET input_digest = md5(t.input)
+       WHERE NOT EXISTS (
+         SELECT 1 FROM turns n
+          WHERE n.thread_id = t.thread_id AND n.request_id = t.request_id AND n.input = t.input
+            AND (n.created_at, n.message_id) > (t.created_at, t.message_id));
+      CREATE UNIQUE INDEX turns_one_per_request ON turns (thread_id, request_id, input_digest);
+      DROP INDEX turns_by_request;`,
+  },
 ];

@@ -62,9 +62,7 @@ export function messageToProto(row: MessageRow, confirmation?: ConfirmationRow):
     threadId: row.thread_id,
     role: row.role === "user" ? Role.USER : Role.ASSISTANT,
     content: row.content,
-    toolCalls: row.tool_calls.map((c) =>
-      fromJson(ToolCallSchema, c as JsonValue, { ignoreUnknownFields: true }),
-    ),
+    toolCalls: row.tool_calls.map(toolCallFromJson),
     status: STATUS[row.status],
     ...(row.usage
       ? { usage: fromJson(UsageSchema, row.usage as JsonValue, { ignoreUnknownFields: true }) }
@@ -75,6 +73,11 @@ export function messageToProto(row: MessageRow, confirmation?: ConfirmationRow):
       ? { confirmation: confirmationToProto(confirmation) }
       : {}),
   });
+}
+
+/** A tool call as the message stores it (`toolCallToJson`). */
+export function toolCallFromJson(stored: unknown): ToolCall {
+  return fromJson(ToolCallSchema, stored as JsonValue, { ignoreUnknownFields: true });
 }
 
 export function toolCallToJson(call: ToolCall): JsonValue {

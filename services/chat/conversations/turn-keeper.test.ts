@@ -8,6 +8,12 @@ import { ThreadStore } from "./thread-store.js";
 import { interruptionNote, QUIET_SWEEP_TICKS, startTurnKeeper } from "./turn-keeper.js";
 import { TURN_HEARTBEAT_MS, TURN_STALE_MS, TurnStore } from "./turn-store.js";
 
+/** A turn opened by `store`; every spec here opens each request once. */
+async function opened(store: TurnStore, threadId: string, requestId: string, input: string) {
+  const begun = await store.begin(threadId, requestId, input);
+  if (!begun) throw new Error(`${requestId}: the turn was already open`);
+  return begun;
+}
 /** Conditions are awaited, never timed: generous for a busy 2-core machine. */
 const SLOW_MACHINE = { timeout: 15_000 };
 
@@ -29,7 +35,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
   /** A pending turn of `owner`, with these tool calls so far. */
   const openTurn = async (owner: TurnStore, toolCalls: unknown[] = [], content = "") => {
     const thread = await threads.create("u1", "support-assistant", "");
-    const { assistantMessage } = await owner.begin(thread.id, `req-${thread.id}`, "close my tickets");
+    const { assistantMessage } = await opened(owner, thread.id, `req-${thread.id}`, "close my tickets");
     await owner.progress(assistantMessage.id, { content, toolCalls });
     return assistantMessage.id;
   };
@@ -178,7 +184,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the turn keeper on $name",
 
     // A turn that stopped at a question: its run here is over, so nothing is beaten.
     const thread = await threads.create("u1", "support-assistant", "");
-    const { assistantMessage } = await mine.begin(thread.id, "req-confirm", "delete ticket 4");
+    const { assistantMessage } = await opened(mine, thread.id, "req-confirm", "delete ticket 4");
     const question = {
       id: `q-${thread.id}`,
       toolCallId: "call-1",

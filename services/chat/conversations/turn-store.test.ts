@@ -6,6 +6,12 @@ import { ThreadStore } from "./thread-store.js";
 import { interruptionNote } from "./turn-keeper.js";
 import { TURN_STALE_MS, TurnStore } from "./turn-store.js";
 
+/** A turn opened by `store`; every spec here opens each request once. */
+async function opened(store: TurnStore, threadId: string, requestId: string, input: string) {
+  const begun = await store.begin(threadId, requestId, input);
+  if (!begun) throw new Error(`${requestId}: the turn was already open`);
+  return begun;
+}
 /**
  * Durable turns (docs/chat.md, "A turn that survives a crash"): a turn is stored before it runs,
  * one process at a time may run it, a dead process's turn is interrupted by whoever sweeps first,
@@ -30,7 +36,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
   it("stores the user message and a pending answer before the agent runs; a repeat finds the turn", async () => {
     const turns = new TurnStore(db);
     const thread = await threads.create("u1", "support-assistant", "");
-    const { userMessage, assistantMessage } = await turns.begin(thread.id, "req-1", "printer jammed");
+    const { userMessage, assistantMessage } = await opened(turns, thread.id, "req-1", "printer jammed");
     expect([userMessage.role, assistantMessage.role, assistantMessage.status]).toEqual([
       "user",
       "assistant",
@@ -63,7 +69,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
   it("a dead owner's turn is interrupted with what is confirmed, then resumed by one process only", async () => {
     const dead = new TurnStore(db);
     const thread = await threads.create("u2", "support-assistant", "");
-    const { assistantMessage } = await dead.begin(thread.id, "req-2", "create two tickets");
+    const { assistantMessage } = await opened(dead, thread.id, "req-2", "create two tickets");
     await dead.progress(assistantMessage.id, {
       content: "",
       toolCalls: [
@@ -94,7 +100,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
   it("a turn that finished without its whole answer is reopened by one process only", async () => {
     const turns = new TurnStore(db);
     const thread = await threads.create("u4", "support-assistant", "");
-    const { assistantMessage } = await turns.begin(thread.id, "req-4", "create a ticket");
+    const { assistantMessage } = await opened(turns, thread.id, "req-4", "create a ticket");
     await turns.finish(assistantMessage.id, {
       role: "assistant",
       content: "",
@@ -113,7 +119,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
   it("a live owner's heartbeat keeps its turn from being swept", async () => {
     const live = new TurnStore(db);
     const thread = await threads.create("u3", "support-assistant", "");
-    const { assistantMessage } = await live.begin(thread.id, "req-3", "show ticket 1");
+    const { assistantMessage } = await opened(live, thread.id, "req-3", "show ticket 1");
     const beat = setInterval(() => void live.heartbeat(), 1_000);
     try {
       await pastStale();
@@ -125,4 +131,71 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
       clearInterval(beat);
     }
   }, 30_000);
+
+  it("copies of one request opened at once open one turn; the others write nothing and find it", async () => {
+    const thread = await threads.create("u5", "support-assistant", "");
+    const stores = Array.from({ length: 8 }, () => new TurnStore(db));
+    const begun = await Promise.all(
+      stores.map((s) => s.begin(thread.id, "req-copies", "create a ticket: VPN down")),
+    );
+    const winners = begun.filter((b) => b !== undefined);
+    expect(winners).toHaveLength(1);
+    const { rows } = await db.query<{ role: string }>(
+      "SELECT role FROM messages WHERE thread_id = $1 ORDER BY seq",
+      [thread.id],
+    );
+    expect(rows.map((r) => r.role)).toEqual(["user", "assistant"]);
+    expect((await threads.get("u5", thread.id))?.message_count).toBe(2);
+    expect(await stores[0]?.findRepeat(thread.id, "req-copies", "create a ticket: VPN down")).toMatchObject({
+      message_id: winners[0]?.assistantMessage.id,
+    });
+    // The same request id with another input is another turn, as before.
+    expect(await stores[1]?.begin(thread.id, "req-copies", "create a ticket: printer")).toBeDefined();
+  });
 });
+
+/** A chat database as it was before `conversations_0005_one_turn_per_request`, and that migration. */
+const BEFORE_ONE_TURN = CHAT_MIGRATIONS.filter((m) => m.id !== "conversations_0005_one_turn_per_request");
+const ONE_TURN = CHAT_MIGRATIONS.find((m) => m.id === "conversations_0005_one_turn_per_request");
+
+describe.each(testBackends("chat", BEFORE_ONE_TURN))(
+  "upgrading turns opened twice by the race, on $name",
+  (backend) => {
+    it("keeps both, gives the newest the key a repeat finds, and a copy sent now opens nothing", async () => {
+      const handle = await backend.open();
+      try {
+        const { db } = handle;
+        const thread = await new ThreadStore(db).create("u6", "support-assistant", "");
+        // Two turns of one request, as two copies opened them side by side before the unique key.
+        for (const [n, message] of ["older", "newer"].entries()) {
+          await db.query(
+            `WITH m AS (
+             INSERT INTO messages (id, thread_id, role, content, status)
+             VALUES ($1 || '-user', $2, 'user', 'create a ticket', 'complete'), ($1, $2, 'assistant', '', 'failed')
+           )
+           INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, owner, finished_at, created_at)
+           VALUES ($1, $1 || '-user', $2, 'req-race', 'create a ticket', 'gone', now(), now() + make_interval(secs => $3))`,
+            [message, thread.id, n],
+          );
+        }
+        await db.transaction(async (tx) => {
+          for (const statement of (ONE_TURN?.sql ?? "").split(";").filter((t) => t.trim() !== "")) {
+            await tx.query(statement);
+          }
+        });
+        const turns = new TurnStore(db);
+        expect(await turns.findRepeat(thread.id, "req-race", "create a ticket")).toMatchObject({
+          message_id: "newer",
+        });
+        expect(await turns.begin(thread.id, "req-race", "create a ticket")).toBeUndefined();
+        const { rows } = await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM turns WHERE thread_id = $1",
+          [thread.id],
+        );
+        expect(rows[0]?.n).toBe(2);
+      } finally {
+        await handle.close();
+      }
+    });
+  },
+);

@@ -86,46 +86,54 @@ export class TurnStore {
     readonly owner: string = randomUUID(),
   ) {}
 
-  /** The turn a repeated request names: same thread, same x-request-id, same input. */
+  /** The turn a repeated request names: same thread, same x-request-id, same input (one at most). */
   async findRepeat(threadId: string, requestId: string, input: string): Promise<TurnRow | undefined> {
     const { rows } = await this.db.query<TurnRow & Record<string, unknown>>(
       `SELECT ${TURN_COLUMNS} FROM turns
-        WHERE thread_id = $1 AND request_id = $2 AND input = $3
-        ORDER BY created_at DESC LIMIT 1`,
+        WHERE thread_id = $1 AND request_id = $2 AND input_digest = md5($3) AND input = $3`,
       [threadId, requestId, input],
     );
     return rows[0];
   }
 
   /**
-   * Opens a turn: the user message, the pending assistant message and the turn row, and the
+   * Opens a turn: the turn row, the user message and the pending assistant message, and the
    * thread's count and title — one statement, so one round trip, and atomic as a transaction is: a
-   * thread never shows a user message whose turn is not recorded. The two messages are one
-   * multi-row INSERT, so the user's takes its `seq` first.
+   * thread never shows a user message whose turn is not recorded. Undefined, with nothing written,
+   * when the thread already has a turn for this request id and input (`turns_one_per_request`):
+   * another copy of the request opened it first, and this one is its repeat. The two messages are
+   * one multi-row INSERT, so the user's takes its `seq` first.
    */
   async begin(
     threadId: string,
     requestId: string,
     input: string,
-  ): Promise<{ userMessage: MessageRow; assistantMessage: MessageRow }> {
+  ): Promise<{ userMessage: MessageRow; assistantMessage: MessageRow } | undefined> {
     const userMessageId = randomUUID();
     const assistantMessageId = randomUUID();
     const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
-      `WITH inserted AS (
+      `WITH turn AS (
+         INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, input_digest, owner)
+         VALUES ($2, $1, $3, $4, $5, md5($5), $6)
+         ON CONFLICT (thread_id, request_id, input_digest) DO NOTHING
+         RETURNING message_id
+       ), inserted AS (
          INSERT INTO messages (id, thread_id, role, content, status)
-         VALUES ($1, $3, 'user', $5, 'complete'), ($2, $3, 'assistant', '', 'pending')
+         SELECT v.id, v.thread_id, v.role, v.content, v.status
+           FROM (VALUES (1, $1, $3, 'user', $5, 'complete'), (2, $2, $3, 'assistant', '', 'pending'))
+                AS v(n, id, thread_id, role, content, status)
+          WHERE EXISTS (SELECT 1 FROM turn)
+          ORDER BY v.n
          RETURNING ${MESSAGE_COLUMNS}
-       ), turn AS (
-         INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, owner)
-         VALUES ($2, $1, $3, $4, $5, $6)
        ), thread AS (
          UPDATE threads SET message_count = message_count + 2, updated_at = now(),
            title = CASE WHEN title = '' THEN left($7, ${TITLE_MAX}) ELSE title END
-         WHERE id = $3
+         WHERE id = $3 AND EXISTS (SELECT 1 FROM turn)
        )
        SELECT * FROM inserted`,
       [userMessageId, assistantMessageId, threadId, requestId, input, this.owner, firstLine(input)],
     );
+    if (rows.length === 0) return undefined;
     const userMessage = rows.find((r) => r.id === userMessageId);
     const assistantMessage = rows.find((r) => r.id === assistantMessageId);
     if (!userMessage || !assistantMessage) throw new Error("opening a turn inserted no messages");

@@ -61,7 +61,9 @@ export async function* runTurn(
     // A turn resumed after its confirmation was answered goes on from where it stopped, with that
     // answer (docs/chat.md, "Confirmation before destruction"): never planned afresh, never asked twice.
     const answered = opened.kind === "resumed" ? await answeredConfirmation(deps, messageId) : undefined;
-    request = runRequest(thread, input, history, answered);
+    // A turn run again after an interruption goes on from the calls it had made: a hosted model
+    // asked afresh would choose new call ids, so new idempotency keys, and write twice.
+    request = runRequest(thread, input, history, answered, opened.kind === "resumed" ? opened.madeCalls : []);
   } catch (err) {
     deps.turns.release(messageId); // never run here: another process, or a repeat, may take it
     throw err;

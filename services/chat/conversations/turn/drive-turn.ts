@@ -39,7 +39,7 @@ export async function* driveTurn(
   ctx: HandlerContext,
   turn: OpenTurn,
 ): AsyncGenerator<TurnEvent> {
-  const attempt: Attempt = { outcome: new TurnOutcome() };
+  const attempt: Attempt = { outcome: new TurnOutcome(turn.request.madeCalls) };
   let failure: ConnectError | undefined;
   try {
     if (turn.first) yield turn.first;
@@ -68,9 +68,10 @@ export async function* driveTurn(
 
 /**
  * A turn whose agent was lost mid-way (its process died, its connection reset) is sent again
- * in the same call scope: same x-request-id, so the same turn id and the same idempotency
- * key for every tool call — a write already made is answered with its first result, never made
- * twice. While the agent restarts it refuses (`unavailable`, nothing streamed): that resend is
+ * in the same call scope — same x-request-id, so the same turn id — with the calls it had made:
+ * the agent goes on from them rather than asking its model afresh, and a call left without an
+ * outcome is made again under its own id, so its own idempotency key — a write already made is
+ * answered with its first result, never made twice. While the agent restarts it refuses (`unavailable`, nothing streamed): that resend is
  * tried again until RESEND_WINDOW_MS has passed.
  */
 async function* runResendingWhenLost(
@@ -80,10 +81,11 @@ async function* runResendingWhenLost(
   attempt: Attempt,
 ): AsyncGenerator<TurnEvent> {
   let resendUntil: number | undefined;
+  let request = turn.request;
   for (;;) {
     const streamed = { events: 0 };
     try {
-      yield* streamAgentRun(deps, ctx, turn, attempt.outcome, streamed);
+      yield* streamAgentRun(deps, ctx, turn.messageId, request, attempt.outcome, streamed);
       return;
     } catch (err) {
       const lost = ConnectError.from(err);
@@ -104,7 +106,9 @@ async function* runResendingWhenLost(
         );
         yield { case: "turnResumed", value: resumed(RESENT_AFTER_AGENT_LOST) };
       }
-      attempt.outcome = new TurnOutcome();
+      // Sent again with every call made so far, which the agent goes on from (RunRequest.made_calls).
+      request = { ...request, madeCalls: attempt.outcome.madeCalls() };
+      attempt.outcome = new TurnOutcome(request.madeCalls);
       await new Promise((r) => setTimeout(r, RESEND_DELAY_MS));
     }
   }
@@ -117,11 +121,12 @@ async function* runResendingWhenLost(
 async function* streamAgentRun(
   deps: TurnDeps,
   ctx: HandlerContext,
-  turn: OpenTurn,
+  messageId: string,
+  request: OpenTurn["request"],
   outcome: TurnOutcome,
   streamed: { events: number },
 ): AsyncGenerator<TurnEvent> {
-  for await (const { event } of deps.agents.run(turn.request, {
+  for await (const { event } of deps.agents.run(request, {
     ...forwardFrom(ctx),
     timeoutMs: TURN_TIMEOUT_MS,
   })) {
@@ -129,7 +134,7 @@ async function* streamAgentRun(
     streamed.events++;
     outcome.observe(event);
     if (event.event.case === "toolCallStarted" || event.event.case === "toolCallFinished") {
-      await deps.turns.progress(turn.messageId, outcome.progress());
+      await deps.turns.progress(messageId, outcome.progress());
     }
     if (event.event.case === "confirmationRequired") {
       // The agent's resume state stays here: the client sees the question only.

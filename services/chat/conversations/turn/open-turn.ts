@@ -1,10 +1,19 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { ToolCall } from "#gen/supportext/agent/v1/agent_pb.js";
 import type { MessageRow } from "../thread-store.js";
+import { toolCallFromJson } from "../to-proto.js";
 import { wholeAnswer } from "./stored-answer.js";
 import { REPEAT_POLL_MS, type TurnDeps } from "./turn-events.js";
 
 export type OpenedTurn =
-  | { readonly kind: "new" | "resumed"; readonly userMessage: MessageRow; readonly messageId: string }
+  | { readonly kind: "new"; readonly userMessage: MessageRow; readonly messageId: string }
+  | {
+      readonly kind: "resumed";
+      readonly userMessage: MessageRow;
+      readonly messageId: string;
+      /** The tool calls the turn had made, as its message recorded them: the run goes on from them. */
+      readonly madeCalls: ToolCall[];
+    }
   | { readonly kind: "finished"; readonly userMessage: MessageRow; readonly assistantMessage: MessageRow };
 
 /**
@@ -23,16 +32,25 @@ export async function openTurn(
   let turn = await deps.turns.findRepeat(threadId, requestId, input);
   if (!turn) {
     const begun = await deps.turns.begin(threadId, requestId, input);
-    return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
+    if (begun) return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
+    // Another copy of this request opened the turn between the look and the insert: this is its repeat.
+    turn = await deps.turns.findRepeat(threadId, requestId, input);
+    if (!turn) {
+      // Only two different inputs with one MD5 digest get here (`turns_one_per_request`).
+      throw new ConnectError(
+        "x-request-id: already used on this thread for another message; send a new one",
+        Code.AlreadyExists,
+      );
+    }
   }
   for (;;) {
     if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
     if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
       const claimed = turn.message_id;
       try {
-        const { userMessage } = await deps.turns.messagesOf(turn);
+        const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
         if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
-        return { kind: "resumed", userMessage, messageId: claimed };
+        return { kind: "resumed", userMessage, messageId: claimed, madeCalls: callsOf(assistantMessage) };
       } catch (err) {
         deps.turns.release(claimed); // never run here
         throw err;
@@ -50,11 +68,21 @@ export async function openTurn(
       // It ended without the whole answer (an error, a tool call never confirmed): run it again
       // with the same keys, so what was done is confirmed and what was not is done once.
       if (await deps.turns.reopen(turn.message_id)) {
-        return { kind: "resumed", userMessage, messageId: turn.message_id };
+        return {
+          kind: "resumed",
+          userMessage,
+          messageId: turn.message_id,
+          madeCalls: callsOf(assistantMessage),
+        };
       }
     }
     if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
     await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
     turn = await deps.turns.findRepeat(threadId, requestId, input);
   }
+}
+
+/** The tool calls a turn's assistant message recorded (as they started and finished). */
+function callsOf(assistantMessage: MessageRow | undefined): ToolCall[] {
+  return (assistantMessage?.tool_calls ?? []).map(toolCallFromJson);
 }

@@ -4,6 +4,7 @@ import {
   ConversationMessageSchema,
   Role,
   type RunRequest,
+  type ToolCall,
 } from "#gen/supportext/agent/v1/agent_pb.js";
 import type { MessageStatus, ThreadRow } from "../thread-store.js";
 import type { ConfirmationRow } from "../turn-store.js";
@@ -42,18 +43,23 @@ export async function conversationHistory(
     );
 }
 
-/** What AgentService.Run is asked: the turn itself, or — answered — where it stopped and the answer. */
+/**
+ * What AgentService.Run is asked: the turn itself — run again, with the calls it had made — or,
+ * answered, where it stopped and the answer.
+ */
 export function runRequest(
   thread: ThreadRow,
   input: string,
   history: ConversationMessage[],
   answered: ConfirmationRow | undefined,
+  madeCalls: ToolCall[] = [],
 ): Omit<RunRequest, "$typeName"> {
   return {
     agentId: thread.agent_id,
     input,
     history,
     threadId: thread.id,
+    madeCalls,
     ...(answered && answered.confirmed !== null
       ? {
           resume: {

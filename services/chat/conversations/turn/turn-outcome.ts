@@ -16,6 +16,16 @@ export class TurnOutcome {
   confirmation: NewConfirmation | undefined;
   saved: Message | undefined;
 
+  /** `made`: the calls the turn made before it was run again (RunRequest.made_calls), kept in its record. */
+  constructor(made: readonly ToolCall[] = []) {
+    for (const call of made) this.calls.set(call.id, call);
+  }
+
+  /** Every tool call as last seen, in the order first seen: what a run sent again goes on from. */
+  madeCalls(): ToolCall[] {
+    return [...this.calls.values()];
+  }
+
   get finished(): boolean {
     return this.finalContent !== undefined;
   }
