@@ -59,6 +59,9 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("the thread store on $name"
     expect(thread).toMatchObject({ user_id: "u-create", agent_id: "support-assistant", message_count: 0 });
     expect(thread.title).toBe("x".repeat(TITLE_MAX));
     expect(await threads.get("u-create", thread.id)).toEqual(thread);
+    // Characters, not UTF-16 units: an emoji at the cut is kept whole, never halved.
+    const emoji = await threads.create("u-create", "support-assistant", `${"x".repeat(TITLE_MAX - 1)}😀yy`);
+    expect(emoji.title).toBe(`${"x".repeat(TITLE_MAX - 1)}😀`);
   });
 
   it("shows a thread to its owner only: another user's is answered like one that does not exist", async () => {

@@ -71,8 +71,11 @@ export class ThreadStore {
 
   async create(userId: string, agentId: string, title: string): Promise<ThreadRow> {
     const { rows } = await this.db.query<ThreadRow & Record<string, unknown>>(
-      `INSERT INTO threads (id, user_id, agent_id, title) VALUES ($1, $2, $3, $4) RETURNING ${THREAD_COLUMNS}`,
-      [randomUUID(), userId, agentId, title.slice(0, TITLE_MAX)],
+      // Cut in characters by PostgreSQL, as a turn's first line is (turn-store.ts): a JS slice counts
+      // UTF-16 units and could leave half of an emoji at the end.
+      `INSERT INTO threads (id, user_id, agent_id, title) VALUES ($1, $2, $3, left($4, ${TITLE_MAX}))
+       RETURNING ${THREAD_COLUMNS}`,
+      [randomUUID(), userId, agentId, title],
     );
     return rows[0] as ThreadRow;
   }

@@ -95,6 +95,33 @@ describe("authorization code with PKCE, then refresh rotation", () => {
     });
   });
 
+  it("a DPoP proof binds nothing: no resource server here checks one, so every token is a plain Bearer token", async () => {
+    const flow = await fullCodeFlow(chat.url, agentUser(), { resource: TEST_MCP_RESOURCE });
+    const { publicKey, privateKey } = await jose.generateKeyPair("ES256");
+    const tokenEndpoint = `${chat.url}/oauth2/token`;
+    // A valid proof (RFC 9449 §4.2), as a client that wants its tokens bound sends it.
+    const proof = await new jose.SignJWT({ htm: "POST", htu: tokenEndpoint, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: await jose.exportJWK(publicKey) })
+      .setIssuedAt()
+      .sign(privateKey);
+    const res = await fetch(tokenEndpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", dpop: proof },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: flow.clientId,
+        refresh_token: flow.token.body.refresh_token as string,
+      }),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect([res.status, body.token_type]).toEqual([200, "Bearer"]);
+    expect(jose.decodeJwt(body.access_token as string)).not.toHaveProperty("cnf");
+    const metadata = (await (
+      await fetch(`${chat.url}/.well-known/oauth-authorization-server`)
+    ).json()) as object;
+    expect(metadata).not.toHaveProperty("dpop_signing_alg_values_supported");
+  });
+
   it("without scope gets the user's scopes; without resource is bound to the MCP resource", async () => {
     const flow = await fullCodeFlow(chat.url, {
       email: "viewer@company.com",

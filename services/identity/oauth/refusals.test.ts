@@ -275,6 +275,32 @@ describe("token endpoint", () => {
     expect((await redeem({ code, code_verifier: verifier })).body.error).toBe("invalid_grant");
   });
 
+  it("a resource its client's tokens are not for redeems nothing: the code and the refresh token still work after", async () => {
+    const mcp = chat.config.MCP_RESOURCE;
+    const { code, verifier } = await codeFor();
+    // A trailing slash is another resource (RFC 8707 compares them as strings).
+    const slash = await redeem({ code, code_verifier: verifier, resource: `${mcp}/` });
+    expect([slash.status, slash.body.error]).toEqual([400, "invalid_target"]);
+    const issued = await redeem({ code, code_verifier: verifier, resource: mcp });
+    expect(issued.status).toBe(200);
+    const refresh = (resource?: string) =>
+      tokenRequest(chat.url, {
+        grant_type: "refresh_token",
+        client_id: clientId,
+        refresh_token: issued.body.refresh_token as string,
+        ...(resource === undefined ? {} : { resource }),
+      });
+    const other = await refresh("http://localhost:8083/mcp");
+    expect([other.status, other.body.error]).toEqual([400, "invalid_target"]);
+    const renewed = await refresh(mcp);
+    expect([renewed.status, renewed.body.error]).toEqual([200, undefined]);
+    const sid = JSON.parse(
+      Buffer.from((issued.body.access_token as string).split(".")[1] ?? "", "base64url").toString(),
+    ).sid;
+    const row = await chat.running.database.query("SELECT revoke_reason FROM sessions WHERE id = $1", [sid]);
+    expect(row.rows[0]).toEqual({ revoke_reason: null });
+  });
+
   it("a wrong redirect_uri or unknown resource at the token endpoint is refused", async () => {
     const a = await codeFor();
     const target = await redeem({
@@ -349,9 +375,31 @@ describe("token endpoint", () => {
 });
 
 describe("registration", () => {
+  it("a client that names no authentication method is public: no secret is issued; one that asks for a secret gets it", async () => {
+    const plain = await register(chat.url, { redirect_uris: [REDIRECT] });
+    expect(plain.status).toBe(201);
+    expect(plain.body.token_endpoint_auth_method).toBe("none");
+    expect(plain.body).not.toHaveProperty("client_secret");
+    const stored = await chat.running.database.query<{ payload: Record<string, unknown> }>(
+      "SELECT payload FROM oidc_models WHERE id = $1",
+      [plain.body.client_id],
+    );
+    expect(stored.rows[0]?.payload).not.toHaveProperty("client_secret");
+    const confidential = await register(chat.url, {
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
+    expect(confidential.status).toBe(201);
+    expect(String(confidential.body.client_secret).length).toBeGreaterThanOrEqual(32);
+  });
+
   it("refuses bad redirect URIs and unsupported metadata", async () => {
     for (const [metadata, error] of [
       [{ redirect_uris: ["http://evil.example/cb"] }, "invalid_redirect_uri"],
+      [
+        { redirect_uris: [["https://a.example/cb"]], token_endpoint_auth_method: "none" },
+        "invalid_redirect_uri",
+      ],
       [{ redirect_uris: ["javascript:alert(1)"] }, "invalid_redirect_uri"],
       [{ redirect_uris: ["https://a.example/cb#frag"] }, "invalid_redirect_uri"],
       [{ redirect_uris: [] }, "invalid_redirect_uri"],
@@ -464,6 +512,33 @@ describe("Client ID Metadata Documents", () => {
           .records()
           .some((r) => r.client_id === id && String(r.problem).includes("only for loopback")),
       ).toBe(true);
+    }
+  });
+
+  it("a document naming a URL the server would fetch later (jwks_uri, sector_identifier_uri) is refused, as a registration is", async () => {
+    for (const [name, field, url] of [
+      ["/jwks.json", "jwks_uri", `${docsBase}/keys.json`],
+      ["/sector.json", "sector_identifier_uri", `${docsBase}/sector-list.json`],
+    ] as const) {
+      const id = `${docsBase}${name}`;
+      documents.set(
+        name,
+        JSON.stringify({
+          client_id: id,
+          redirect_uris: [REDIRECT],
+          token_endpoint_auth_method: field === "jwks_uri" ? "private_key_jwt" : "none",
+          [field]: url,
+        }),
+      );
+      const page = await openAuthorizePage(
+        authorizeUrl(chat.url, { clientId: id, redirectUri: REDIRECT, challenge: pkcePair().challenge }),
+      );
+      expect([page.status, page.location], field).toEqual([400, null]);
+      // sector_identifier_uri the library refuses itself (no pairwise subjects here); jwks_uri it
+      // would fetch at the token endpoint for private_key_jwt: that one is ours to refuse.
+      if (field === "jwks_uri") {
+        expect(chat.logs.records().some((r) => r.client_id === id && r.field === field)).toBe(true);
+      }
     }
   });
 

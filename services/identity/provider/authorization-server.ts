@@ -152,6 +152,7 @@ async function providerBuilder(deps: AuthorizationServerDeps): Promise<() => Pro
       "client registrations and failed client authentications",
     ),
     realm: config.AUTH_ISSUER,
+    resources: deps.resources,
     logger,
   });
   return () => {

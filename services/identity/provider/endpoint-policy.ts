@@ -5,7 +5,9 @@ import {
   refuseTokenMethod,
   type TokenRefusalDeps,
 } from "./endpoint-policy/token-refusals.js";
+import { refuseForeignResource } from "./endpoint-policy/token-resource.js";
 import { OAUTH_ROUTES } from "./provider-configuration.js";
+import type { ResourceServers } from "./resource-servers.js";
 
 /** Limits of open registration (docs/identity.md, "Client registration"). */
 export const REGISTRATION_LIMITS = {
@@ -13,7 +15,9 @@ export const REGISTRATION_LIMITS = {
   maxClients: 10_000,
 } as const;
 
-export interface EndpointPolicyDeps extends RegistrationLimitDeps, TokenRefusalDeps {}
+export interface EndpointPolicyDeps extends RegistrationLimitDeps, TokenRefusalDeps {
+  readonly resources: ResourceServers;
+}
 
 /**
  * The product's bounds around two of the provider's endpoints, as provider middleware:
@@ -24,7 +28,9 @@ export interface EndpointPolicyDeps extends RegistrationLimitDeps, TokenRefusalD
  *   answered 429 — the secret is always compared and a right one always served;
  * - a client asking for a grant it is not registered for is `unauthorized_client` (RFC 6749 §5.2;
  *   the library answers `invalid_request`), as is a request naming no client at all
- *   (`invalid_client`, 401); the token endpoint answers other methods 405; every refusal is logged.
+ *   (`invalid_client`, 401); the token endpoint answers other methods 405; a code or refresh token
+ *   asked for another resource than its client's is `invalid_target` before anything is redeemed
+ *   (token-resource.ts); every refusal is logged.
  * The address is the socket peer unless TRUSTED_PROXY_HOPS names proxies in front.
  */
 export function createEndpointPolicy(deps: EndpointPolicyDeps) {
@@ -33,6 +39,10 @@ export function createEndpointPolicy(deps: EndpointPolicyDeps) {
       return limitRegistration(deps, ctx, next);
     }
     if (ctx.path === OAUTH_ROUTES.token && refuseTokenMethod(ctx)) return;
+    if (ctx.path === OAUTH_ROUTES.token && refuseForeignResource(ctx, deps.resources)) {
+      await answerTokenRefusal(deps, ctx);
+      return;
+    }
     await next();
     if (ctx.path !== OAUTH_ROUTES.token || ctx.status < 400) return;
     await answerTokenRefusal(deps, ctx);

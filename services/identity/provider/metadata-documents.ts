@@ -1,5 +1,6 @@
 import * as https from "node:https";
 import type { Logger } from "#kit/log/index.js";
+import { FETCHED_URIS } from "./endpoint-policy/registration-problem.js";
 import { createFetchGate } from "./fetch-gate.js";
 import { redirectUriProblem } from "./redirect-uri-policy.js";
 
@@ -28,12 +29,25 @@ export function metadataDocumentFetching(options: MetadataDocumentOptions) {
   const gate = createFetchGate(options.maxInFlight ?? 16);
   return {
     /**
-     * A document's client is held to the redirect URI rules a registration is (redirect-uri-policy.ts):
+     * A document's client is held to the rules a registration is: no URL to fetch later
+     * (registration-problem.ts), and the redirect URI rules (redirect-uri-policy.ts):
      * the library checks its https URI fields only, and would take plain http to any host. Refused,
      * the client is the library's `invalid_client`; the reason goes to the log for its developer.
      */
     allowClient: async (_ctx: unknown, client: unknown): Promise<boolean> => {
       const { clientId, redirectUris } = client as { clientId?: string; redirectUris?: unknown };
+      // Nor does a document name a URL the server would fetch later (keys inline in `jwks` serve as
+      // well): refused for documents as for registrations, so a client id cannot point the server's
+      // connections elsewhere a second time.
+      const metadata = (client as { metadata?: () => Record<string, unknown> }).metadata?.() ?? {};
+      const fetched = FETCHED_URIS.find((name) => metadata[name] !== undefined);
+      if (fetched !== undefined) {
+        options.logger.warn(
+          { client_id: clientId, field: fetched },
+          "client metadata document refused: it names a URL the server would fetch",
+        );
+        return false;
+      }
       for (const uri of Array.isArray(redirectUris) ? redirectUris : []) {
         const problem = typeof uri === "string" ? redirectUriProblem(uri) : "is not a string";
         if (problem) {

@@ -15,7 +15,7 @@ const clientIdOf = (client: unknown) => (client as { clientId?: string } | undef
  * The library features the product uses — RFC 7591 registration, RFC 7009 revocation, RFC 8707
  * resource indicators (each client gets its one resource), Client ID Metadata Documents — and
  * those it turns off: whatever no flow of the product uses is not served, so it is not attack
- * surface (pushed authorization requests and RP-initiated logout are the library's defaults; our
+ * surface (pushed authorization requests, RP-initiated logout and DPoP are the library's defaults; our
  * clients end a session by RFC 7009 revocation or AuthService.Logout, docs/identity.md).
  */
 export function providerFeatures(deps: FeatureDeps): Configuration["features"] {
@@ -24,6 +24,11 @@ export function providerFeatures(deps: FeatureDeps): Configuration["features"] {
     userinfo: { enabled: false },
     pushedAuthorizationRequests: { enabled: false },
     rpInitiatedLogout: { enabled: false },
+    // DPoP (RFC 9449) binds a token to the client's key, and is worth that only where every
+    // resource server checks the proof on each call; none of ours does (`/mcp` and every service
+    // take Bearer tokens, kit/auth), so a bound token would be taken as a plain one there. Off:
+    // not advertised, a DPoP header is not honoured, every token is a Bearer token.
+    dPoP: { enabled: false },
     clientCredentials: { enabled: false },
     registration: { enabled: true, initialAccessToken: false },
     revocation: { enabled: true },

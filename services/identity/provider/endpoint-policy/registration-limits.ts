@@ -3,7 +3,7 @@ import type { Logger } from "#kit/log/index.js";
 import type { SlidingWindow } from "../../throttle/sliding-window.js";
 import { makeRoom } from "./client-eviction.js";
 import { type AddressDeps, addressOf, type LimitContext, refuse } from "./policy-context.js";
-import { registrationProblem } from "./registration-problem.js";
+import { registrationProblem, withPublicClientDefault } from "./registration-problem.js";
 
 export interface RegistrationLimitDeps extends AddressDeps {
   readonly db: Database;
@@ -37,6 +37,8 @@ export async function limitRegistration(
     logger.warn({ client_address: address, ...problem }, `client registration refused: ${problem.error}`);
     return;
   }
+  const request = ctx.req as { body?: string };
+  request.body = withPublicClientDefault(request.body);
   if (!(await makeRoom(deps.db, deps.maxClients, logger))) {
     return refuse(ctx, 503, "the client registry is full", 3600);
   }

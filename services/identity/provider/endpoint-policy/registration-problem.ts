@@ -9,7 +9,7 @@ const REGISTRABLE_GRANTS: ReadonlySet<string> = new Set(["authorization_code", "
  * `sector_identifier_uri` (pairwise subjects, which nothing here uses). Refused, so an anonymous
  * registration cannot point the provider's connections at internal hosts.
  */
-const FETCHED_URIS = ["jwks_uri", "sector_identifier_uri"] as const;
+export const FETCHED_URIS = ["jwks_uri", "sector_identifier_uri"] as const;
 
 /**
  * The product's rules for a registration, beyond the library's (RFC 7591 §3.2.2 errors): redirect
@@ -37,7 +37,12 @@ export function registrationProblem(
   }
   if (Array.isArray(metadata.redirect_uris)) {
     for (const uri of metadata.redirect_uris) {
-      if (typeof uri !== "string") continue;
+      // Anything else (a nested list, an object) is refused here, before the registration is
+      // rewritten (withPublicClientDefault) and read by the library: the hostile-input fuzz's deeply
+      // nested list was answered 500 once rewritten (which step of the library failed is not known).
+      if (typeof uri !== "string") {
+        return { error: "invalid_redirect_uri", error_description: "redirect_uris: each must be a string" };
+      }
       const problem = redirectUriProblem(uri);
       if (problem)
         return {
@@ -56,4 +61,23 @@ export function registrationProblem(
     }
   }
   return undefined;
+}
+
+/**
+ * The registration as the library is to read it: with no `token_endpoint_auth_method`, a client is
+ * public (`none`, the default the product documents; docs/identity.md, "Client registration"). The
+ * library decides whether to issue a secret from the request before applying its client defaults,
+ * so without this a public client was handed a `client_secret` it could not use and which sat in
+ * clear in its row. Anything not a JSON object is left for the library to refuse.
+ */
+export function withPublicClientDefault(body: string | undefined): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body ?? "");
+  } catch {
+    return body;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return body;
+  if ("token_endpoint_auth_method" in parsed) return body;
+  return JSON.stringify({ ...parsed, token_endpoint_auth_method: "none" });
 }
