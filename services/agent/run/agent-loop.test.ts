@@ -408,6 +408,35 @@ describe("a turn run again from the calls it made (RunRequest.made_calls)", () =
     expect(final(events).usage).toMatchObject({ toolCalls: 1, modelTurns: 1 });
   });
 
+  it("a failed call is made again under its own id (it may have run), but not one the user declined", async () => {
+    const failedWith = (errorCode: string, id: string) =>
+      create(ToolCallSchema, {
+        ...made(ToolCallStatus.FAILED),
+        id,
+        errorCode,
+        errorMessage: errorCode === "cancelled" ? "cancelled by the user" : "the gateway is unavailable",
+      });
+    const calls: { name: string; callId: string | undefined }[] = [];
+    const seen: ChatRequest[] = [];
+    const events = await collect(
+      runAgentTurn(
+        {
+          messages,
+          limits,
+          madeCalls: [failedWith("unavailable", "call_lost"), failedWith("cancelled", "call_declined")],
+        },
+        hostedModel(seen),
+        recording(calls),
+        new AbortController().signal,
+      ),
+    );
+    expect(calls).toEqual([{ name: "create_ticket", callId: "call_lost" }]);
+    expect(final(events).toolCalls.map((c) => [c.id, c.status])).toEqual([
+      ["call_declined", ToolCallStatus.FAILED],
+      ["call_lost", ToolCallStatus.SUCCEEDED],
+    ]);
+  });
+
   it("a call with no outcome yet is made again under its own id, so with its own key, before the model is asked", async () => {
     const seen: ChatRequest[] = [];
     const calls: { name: string; callId: string | undefined }[] = [];

@@ -9,7 +9,7 @@ export interface MadeCallsStart {
   /** The records of the calls that had an outcome, as the final message lists them. */
   readonly calls: ToolCall[];
   readonly callIds: Set<string>;
-  /** The calls with no outcome yet: made again first, under their ids, so with their keys. */
+  /** The calls with no outcome kept: made again first, under their ids, so with their keys. */
   readonly pending: ModelToolCall[];
 }
 
@@ -17,8 +17,8 @@ export interface MadeCallsStart {
  * The model is shown what the turn already did instead of being asked again from the start: asked
  * afresh, a hosted model chooses new call ids — so new idempotency keys — and makes its writes a
  * second time. The calls go back as one assistant message followed by their results; a call with
- * no outcome is made again under its own id, and the MCP server answers it with its first result
- * if it had run.
+ * no outcome, or one that failed but for the user's no (`recordedOutcome`), is made again under its
+ * own id, and the MCP server answers it with its first result if it had run.
  */
 export function madeCallsTurn(messages: readonly ChatMessage[], made: readonly ToolCall[]): MadeCallsStart {
   const issued = made.map((c) => ({ id: c.id, name: c.name, arguments: c.argumentsJson }));

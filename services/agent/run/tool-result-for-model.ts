@@ -2,6 +2,9 @@ import { type ToolCall, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb
 import { encodeToolResult } from "../tool-result-content.js";
 import type { ToolOutcome } from "./tool-gateway.js";
 
+/** The error code of a call the user declined (tool-gateway.ts, agent-loop.ts). */
+const USERS_NO = "cancelled";
+
 /** What the model is given as a call's result. A failure goes back too: it can explain it or try another way. */
 export function toolResultForModel(outcome: ToolOutcome): string {
   if (outcome.status === "input_required") {
@@ -21,12 +24,19 @@ export function toolResultForModel(outcome: ToolOutcome): string {
   return encodeToolResult({ ok: true, text, data });
 }
 
-/** The outcome a call's record holds, or undefined while it has none (running, waiting for a yes). */
+/**
+ * The outcome a call's record holds for good, or undefined when the call is to be made again under
+ * its id: while it had none (running, waiting for a yes), and after any failure but the user's no.
+ * A failure may not say whether the call ran (`unavailable` once the retries gave up, a deadline),
+ * and a refusal may not hold any more (a token refreshed since): made again with its own key, the
+ * MCP server answers with the first result if it ran and runs it once if not. The user's no is
+ * final: asked again, the question would be put a second time.
+ */
 export function recordedOutcome(call: ToolCall): ToolOutcome | undefined {
   if (call.status === ToolCallStatus.SUCCEEDED) {
     return { status: "succeeded", text: call.resultText, structuredJson: call.structuredResultJson };
   }
-  if (call.status === ToolCallStatus.FAILED) {
+  if (call.status === ToolCallStatus.FAILED && call.errorCode === USERS_NO) {
     return {
       status: "failed",
       text: call.resultText,

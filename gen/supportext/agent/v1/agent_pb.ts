@@ -680,9 +680,9 @@ export type RunRequest = Message<"supportext.agent.v1.RunRequest"> & {
    * were made; at most the agent's tool-call limit, ids unique. The model is shown them and their
    * results and goes on from there, instead of being asked again from the start: a hosted model
    * would choose new call ids, so new idempotency keys, and make its writes a second time. A call
-   * with no outcome yet (RUNNING, AWAITING_CONFIRMATION) is made again under its id, so its key: the
-   * MCP server answers it with its first result if it ran. Ignored with `resume`, whose state holds
-   * the calls already.
+   * with no outcome yet (RUNNING, AWAITING_CONFIRMATION), or one that FAILED for any reason but the
+   * user's no (`cancelled`), is made again under its id, so its key: the MCP server answers it with
+   * its first result if it ran. Ignored with `resume`, whose state holds the calls already.
    *
    * @generated from field: repeated supportext.agent.v1.ToolCall made_calls = 6;
    */
