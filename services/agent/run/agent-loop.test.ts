@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
   type RunEvent,
+  RunRequestSchema,
   StopReason,
   ToolCallSchema,
   ToolCallStatus,
@@ -11,6 +12,7 @@ import type { ChatCompletion, ChatRequest, ModelProvider } from "#kit/model/inde
 import { ModelError } from "#kit/model/index.js";
 import { decodeToolResult } from "../tool-result-content.js";
 import { MAX_ARGUMENTS_BYTES, REFRESH_MESSAGE, runAgentTurn } from "./agent-loop.js";
+import { validateRunRequest } from "./run-input.js";
 import type { RunTools, ToolOutcome } from "./tool-gateway.js";
 
 /** A model that asks for `get_ticket` until it has seen `answerAfter` tool results, then answers. */
@@ -405,7 +407,44 @@ describe("a turn run again from the calls it made (RunRequest.made_calls)", () =
     expect(final(events).toolCalls.map((c) => [c.id, c.status])).toEqual([
       ["call_first", ToolCallStatus.SUCCEEDED],
     ]);
-    expect(final(events).usage).toMatchObject({ toolCalls: 1, modelTurns: 1 });
+    // The model turn that made the call, and the one that answered.
+    expect(final(events).usage).toMatchObject({ toolCalls: 1, modelTurns: 2 });
+  });
+
+  it("whatever tool name the model writes, the recorded call can be sent back as made_calls", async () => {
+    const names = ["z".repeat(300), ""];
+    const model: ModelProvider = {
+      kind: "test",
+      model: "injected",
+      async complete(request): Promise<ChatCompletion> {
+        const done = request.messages.some((m) => m.role === "tool");
+        return {
+          model: "injected",
+          content: done ? "done" : null,
+          toolCalls: done ? [] : names.map((name, i) => ({ id: `c${i}`, name, arguments: "{}" })),
+          finishReason: done ? "stop" : "tool_calls",
+          usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+        };
+      },
+    };
+    const sent: string[] = [];
+    const tools: RunTools = {
+      definitions: [],
+      call: async (name) => {
+        sent.push(name);
+        return { status: "failed", text: "", errorCode: "not_found", errorMessage: `unknown tool ${name}` };
+      },
+    };
+    const recorded = final(
+      await collect(runAgentTurn({ messages, limits }, model, tools, new AbortController().signal)),
+    ).toolCalls;
+    expect(recorded.map((c) => c.name.length)).toEqual([128, 9]);
+    expect(sent).toEqual(recorded.map((c) => c.name));
+    expect(() =>
+      validateRunRequest(
+        create(RunRequestSchema, { agentId: "support-assistant", input: "again", madeCalls: recorded }),
+      ),
+    ).not.toThrow();
   });
 
   it("a failed call is made again under its own id (it may have run), but not one the user declined", async () => {

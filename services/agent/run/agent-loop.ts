@@ -19,7 +19,7 @@ import type {
 import type { UsageLimits } from "../registry/agent-record.js";
 import { answerOf, argumentsSummary, confirmationOf } from "./confirmation.js";
 import { events } from "./events.js";
-import { madeCallsTurn } from "./made-calls.js";
+import { showMadeCalls } from "./made-calls.js";
 import { modelFailure } from "./model-failure.js";
 import { modelTurn } from "./model-turn.js";
 import { callFromJson, callToJson, encodePausedTurn, type PausedTurn } from "./paused-turn.js";
@@ -41,6 +41,9 @@ export interface ResumeInput {
   readonly state: PausedTurn;
   readonly confirmed: boolean;
 }
+
+/** The longest tool name a call is recorded with (`recordableToolName`), and `made_calls` accepts. */
+export const MAX_TOOL_NAME_CHARS = 128;
 
 /** The gateway's own bound on a call's arguments (bytes); the loop refuses bigger ones itself. */
 export const MAX_ARGUMENTS_BYTES = 256 * 1024;
@@ -68,6 +71,8 @@ interface Turn {
   answer: string;
   /** The calls of the latest model turn not made yet; a resumed turn starts with the one that waited. */
   readonly pending: ModelToolCall[];
+  /** Calls the turn made before it was run again, past where it starts (RunRequest.made_calls). */
+  readonly later: ToolCall[];
   readonly answered: Answered | undefined;
 }
 
@@ -91,6 +96,12 @@ export async function* runAgentTurn(
       if (yield* toolStep(turn, call, tools, signal)) return;
     }
     if (signal.aborted) return yield* finish(turn, StopReason.CANCELLED);
+    // Run again after an interruption: the calls made past this point go in before the model is
+    // asked, and those without a kept outcome are made again first (made-calls.ts).
+    if (turn.later.length > 0) {
+      goOnFromMadeCalls(turn);
+      continue;
+    }
     if (turn.usage.modelTurns >= input.limits.maxModelTurns) {
       return yield* stopAtLimit(
         turn,
@@ -102,29 +113,27 @@ export async function* runAgentTurn(
     if (!completion) return yield* finish(turn, StopReason.CANCELLED);
     if (completion.toolCalls.length === 0) return yield* finish(turn, StopReason.COMPLETED);
 
-    const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: uniqueCallId(c.id, turn.callIds) }));
+    const toolCalls = completion.toolCalls.map((c) => ({
+      ...c,
+      name: recordableToolName(c.name),
+      id: uniqueCallId(c.id, turn.callIds),
+    }));
     turn.transcript.push({ role: "assistant", content: completion.content, toolCalls });
     turn.pending.push(...toolCalls);
   }
 }
 
 /**
- * A new turn from its input; one run again after an interruption from the calls it made; a stopped
- * one from where it stopped, with the user's answer.
+ * A new turn from its input, or a stopped one from where it stopped, with the user's answer; either
+ * run again after an interruption goes on from the calls it made past that point (`later`).
  */
 function startTurn(input: TurnInput, resume: ResumeInput | undefined): Turn {
   const paused = resume?.state;
-  if (!paused && input.madeCalls && input.madeCalls.length > 0) {
-    const made = madeCallsTurn(input.messages, input.madeCalls);
-    return {
-      input,
-      ...made,
-      usage: create(UsageSchema, { toolCalls: made.calls.length }),
-      answer: "",
-      answered: undefined,
-    };
-  }
+  // What a paused turn holds it knows already: the calls before the question and those after it
+  // in the same model turn (the confirmed one first), made again under their ids.
+  const known = new Set(paused?.callIds ?? []);
   return {
+    later: (input.madeCalls ?? []).filter((c) => !known.has(c.id)),
     input,
     transcript: paused ? [...paused.transcript] : [...input.messages],
     usage: create(UsageSchema, paused?.usage ?? {}),
@@ -143,6 +152,21 @@ function startTurn(input: TurnInput, resume: ResumeInput | undefined): Turn {
         }
       : undefined,
   };
+}
+
+/**
+ * The calls the turn made before it was run again go into its transcript, with the outcomes it
+ * keeps; the others wait to be made again under their ids. They count as one model turn (at least
+ * one made them), so interrupting a turn over and over does not lift its model-turn limit.
+ */
+function goOnFromMadeCalls(turn: Turn): void {
+  const shown = showMadeCalls(turn.later.splice(0));
+  turn.transcript.push(...shown.messages);
+  turn.calls.push(...shown.calls);
+  for (const id of shown.ids) turn.callIds.add(id);
+  turn.pending.push(...shown.pending);
+  turn.usage.toolCalls += shown.calls.length;
+  turn.usage.modelTurns++;
 }
 
 function* finish(turn: Turn, reason: StopReason, fallbackContent = ""): Generator<RunEvent> {
@@ -334,6 +358,17 @@ function uniqueCallId(id: string, taken: Set<string>): string {
   for (let n = 2; taken.has(unique); n++) unique = `${base}~${n}`;
   taken.add(unique);
   return unique;
+}
+
+/**
+ * A tool name as the call is recorded and sent: the model's, unless it is empty or longer than any
+ * tool's may be — then a name no tool has, which the gateway refuses like any unknown one. Every
+ * recorded call then passes as `made_calls` when the turn is run again (run-input.ts), whatever the
+ * model (or text injected into it) wrote.
+ */
+function recordableToolName(name: string): string {
+  if (name === "") return "(no name)";
+  return name.length > MAX_TOOL_NAME_CHARS ? `${name.slice(0, MAX_TOOL_NAME_CHARS - 1)}…` : name;
 }
 
 function finishRecord(record: ToolCall, outcome: ToolOutcome, durationMs: number): ToolCall {

@@ -30,12 +30,6 @@ export function createRunHandler(deps: RunDeps) {
       : undefined;
     const turnId = resume ? resume.state.turnId : turnIdOf(ctx.values.get(kRequestId), req);
     const agent = await deps.registry.get(req.agentId);
-    if (req.madeCalls.length > agent.limits.maxToolCalls) {
-      throw new ConnectError(
-        `made_calls: at most ${agent.limits.maxToolCalls}, the agent's tool calls per run`,
-        Code.InvalidArgument,
-      );
-    }
     const tools = await listTools(deps.gateway, ctx, agent.id, turnId);
     // Who lacks a missing tool, the caller's role or the agent (docs/agent.md, "Refusals").
     const context = await runContextFor(deps.registry, agent, principal);

@@ -6,7 +6,7 @@ import {
   type ToolCall,
 } from "#gen/supportext/agent/v1/agent_pb.js";
 import type { ChatMessage } from "#kit/model/index.js";
-import { MAX_ARGUMENTS_BYTES } from "./agent-loop.js";
+import { MAX_ARGUMENTS_BYTES, MAX_TOOL_NAME_CHARS } from "./agent-loop.js";
 
 export const MAX_INPUT_CHARS = 8_000;
 export const MAX_HISTORY_MESSAGES = 50;
@@ -14,7 +14,11 @@ export const MAX_HISTORY_MESSAGE_CHARS = 16_000;
 const MAX_THREAD_ID_CHARS = 128;
 /** The loop's ids: a model's id clipped to 64 characters, and "~n" when it repeats (agent-loop.ts). */
 const MAX_CALL_ID_CHARS = 80;
-const MAX_TOOL_NAME_CHARS = 128;
+/**
+ * More calls than any agent's limit allows: a turn's record holds at most its limit, but an operator
+ * may lower the limit after, and the loop stops at the current one anyway (agent-loop.ts).
+ */
+const MAX_MADE_CALLS = 1_000;
 
 /** Checks a Run request's own fields (the agent is checked by the registry). */
 export function validateRunRequest(req: RunRequest): void {
@@ -39,6 +43,7 @@ export function validateRunRequest(req: RunRequest): void {
 
 /** Calls the agent made itself (ids as it gave them); their names and arguments go to the gateway again. */
 function validateMadeCalls(made: readonly ToolCall[]): void {
+  if (made.length > MAX_MADE_CALLS) throw invalid(`made_calls: at most ${MAX_MADE_CALLS}`);
   const ids = new Set<string>();
   for (const [i, c] of made.entries()) {
     if (c.id === "" || c.id.length > MAX_CALL_ID_CHARS) {

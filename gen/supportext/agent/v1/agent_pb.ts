@@ -677,12 +677,13 @@ export type RunRequest = Message<"supportext.agent.v1.RunRequest"> & {
   /**
    * The tool calls this turn already made, when it is run again after it was interrupted (a repeat
    * of the request after a lost connection or a crash, the agent lost mid-turn), in the order they
-   * were made; at most the agent's tool-call limit, ids unique. The model is shown them and their
+   * were made; at most 1,000, ids unique. The model is shown them and their
    * results and goes on from there, instead of being asked again from the start: a hosted model
    * would choose new call ids, so new idempotency keys, and make its writes a second time. A call
    * with no outcome yet (RUNNING, AWAITING_CONFIRMATION), or one that FAILED for any reason but the
    * user's no (`cancelled`), is made again under its id, so its key: the MCP server answers it with
-   * its first result if it ran. Ignored with `resume`, whose state holds the calls already.
+   * its first result if it ran. With `resume`, the calls its state does not hold (those made after
+   * the answer) are taken the same way once the state's own are made again.
    *
    * @generated from field: repeated supportext.agent.v1.ToolCall made_calls = 6;
    */

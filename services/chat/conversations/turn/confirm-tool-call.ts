@@ -1,6 +1,7 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { requirePrincipal } from "#kit/propagation/index.js";
 import type { ThreadRow } from "../thread-store.js";
+import { toolCallFromJson } from "../to-proto.js";
 import type { ConfirmationRow } from "../turn-store.js";
 import { driveTurn } from "./drive-turn.js";
 import { runRequest } from "./run-request.js";
@@ -91,10 +92,20 @@ async function* resumeWith(
   confirmation: ConfirmationRow,
   resumedBecause?: string,
 ): AsyncGenerator<ConfirmEvent> {
+  // With the calls the turn recorded: those made after the answer, by an earlier run of this
+  // answer that was interrupted, are gone on from instead of being asked of the model again (a
+  // hosted model's new call ids would write them twice), and the record keeps every one.
+  let madeCalls: ReturnType<typeof toolCallFromJson>[];
+  try {
+    madeCalls = (await deps.turns.recordedCalls(messageId)).map(toolCallFromJson);
+  } catch (err) {
+    deps.turns.release(messageId); // never run here: a repeat may take it
+    throw err;
+  }
   yield* driveTurn(deps, ctx, {
     thread,
     messageId,
-    request: runRequest(thread, input, [], confirmation),
+    request: runRequest(thread, input, [], confirmation, madeCalls),
     // Said inside the turn: a caller gone on it still gets the turn closed and released.
     ...(resumedBecause ? { first: { case: "turnResumed", value: resumed(resumedBecause) } } : {}),
   }) as AsyncGenerator<ConfirmEvent>;

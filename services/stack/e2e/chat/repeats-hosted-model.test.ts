@@ -42,14 +42,23 @@ beforeAll(async () => {
     const messages = body.messages as { role: string; content: string | null }[];
     const user = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
     const title = /create a ticket: (.+)$/.exec(user)?.[1] ?? "untitled";
-    const sawResult = messages.at(-1)?.role === "tool";
+    // "delete ticket N, then create a ticket: …" is two steps, one tool call each, in that order.
+    const deleting = /^delete ticket (\d+)/.exec(user)?.[1];
+    const steps = [
+      ...(deleting ? [{ name: "delete_ticket", arguments: { ticket_id: Number(deleting) } }] : []),
+      { name: "create_ticket", arguments: { title } },
+    ];
+    const results = messages
+      .slice(messages.findLastIndex((m) => m.role === "user"))
+      .filter((m) => m.role === "tool");
+    const step = steps[results.length];
     startEventStream(res);
-    if (!sawResult) {
+    if (step) {
       const call = {
         index: 0,
         id: `call_${randomUUID().slice(0, 8)}`,
         type: "function",
-        function: { name: "create_ticket", arguments: JSON.stringify({ title }) },
+        function: { name: step.name, arguments: JSON.stringify(step.arguments) },
       };
       res.end(
         sse(chunk({ tool_calls: [call] })) + sse(chunk({}, { finish_reason: "tool_calls" })) + sse("[DONE]"),
@@ -142,5 +151,73 @@ describe("a repeated message with a hosted model", { timeout: 120_000 }, () => {
       [title],
     );
     expect(audit.rows[0]?.n).toBe(1);
+  });
+
+  it("after a confirmed call, the caller gone past the next write: the answer's repeat goes on from it, one ticket", async () => {
+    const doomed = (
+      await stack.base.gatewayClient().callTool(
+        {
+          name: "create_ticket",
+          argumentsJson: JSON.stringify({ title: `doomed ${randomUUID().slice(0, 6)}` }),
+        },
+        bearer(admin.accessToken, randomUUID()),
+      )
+    ).structuredContentJson;
+    const doomedId = (JSON.parse(doomed) as { ticket: { id: number } }).ticket.id;
+    const threadId = await newThread();
+    const title = `after delete ${randomUUID().slice(0, 6)}`;
+    const asked = await chat.sendMessage(
+      { threadId, content: `delete ticket ${doomedId}, then create a ticket: ${title}` },
+      bearer(admin.accessToken, randomUUID()),
+    );
+    const confirmationId = asked.assistantMessage?.confirmation?.confirmationId ?? "";
+    expect(confirmationId).not.toBe("");
+    let release = () => {};
+    hold = new Promise<void>((r) => {
+      release = r;
+    });
+    const gone = new AbortController();
+    try {
+      for await (const res of chat.confirmToolCall(
+        { threadId, confirmationId, confirmed: true },
+        { ...bearer(admin.accessToken, randomUUID()), signal: gone.signal },
+      )) {
+        const run = res.event.case === "runEvent" ? res.event.value.event : undefined;
+        if (run?.case === "toolCallFinished" && run.value.toolCall?.name === "create_ticket") gone.abort();
+      }
+    } catch {
+      // The cancelled call.
+    } finally {
+      release();
+      hold = undefined;
+    }
+    expect(await ticketsTitled(title)).toHaveLength(1);
+    await expect
+      .poll(
+        async () =>
+          (await chat.listMessages({ threadId }, bearer(admin.accessToken, randomUUID()))).messages.at(-1)
+            ?.status,
+        { timeout: 30_000 },
+      )
+      .toBe(MessageStatus.PARTIAL);
+
+    const again = chat.confirmToolCall(
+      { threadId, confirmationId, confirmed: true },
+      bearer(admin.accessToken, randomUUID()),
+    );
+    let answer: string | undefined;
+    let calls: [string, ToolCallStatus][] = [];
+    for await (const res of again) {
+      if (res.event.case === "assistantMessage") {
+        answer = res.event.value.content;
+        calls = res.event.value.toolCalls.map((c) => [c.name, c.status]);
+      }
+    }
+    expect(answer).toBe(`Created "${title}".`);
+    expect(calls).toEqual([
+      ["delete_ticket", ToolCallStatus.SUCCEEDED],
+      ["create_ticket", ToolCallStatus.SUCCEEDED],
+    ]);
+    expect(await ticketsTitled(title)).toHaveLength(1);
   });
 });
