@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
+import { type RunEvent, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
 import { ChatService, MessageStatus } from "#gen/supportext/chat/v1/chat_pb.js";
 import { createOpenAiCompatibleProvider } from "#kit/model/index.js";
 import {
@@ -95,47 +95,66 @@ const ticketsTitled = async (title: string) =>
     ])
   ).rows.map((r) => r.id);
 
+/** A streamed chat call's event, as StreamMessage and ConfirmToolCall both stream them. */
+type Streamed = { readonly event: { readonly case?: string | undefined; readonly value?: unknown } };
+
+/**
+ * Streams what `open` starts with the model's answer held back, and goes away (aborts the call) at
+ * the first run event `leaveAt` picks: a caller gone past a write, the turn not finished. Returns
+ * the run events seen.
+ */
+async function goAwayDuring(
+  open: (signal: AbortSignal) => AsyncIterable<Streamed>,
+  leaveAt: (run: RunEvent["event"]) => boolean,
+): Promise<string[]> {
+  let release = () => {};
+  hold = new Promise<void>((r) => {
+    release = r;
+  });
+  const gone = new AbortController();
+  const seen: string[] = [];
+  try {
+    for await (const res of open(gone.signal)) {
+      if (res.event.case !== "runEvent") continue;
+      const run = (res.event.value as RunEvent).event;
+      if (run.case) seen.push(run.case);
+      if (leaveAt(run)) gone.abort();
+    }
+  } catch {
+    // The cancelled call.
+  } finally {
+    release();
+    hold = undefined;
+  }
+  return seen;
+}
+
+/** The turn is closed as its caller left it: its message PARTIAL, with what was done recorded. */
+const closedAsLeft = (threadId: string) =>
+  expect
+    .poll(
+      async () =>
+        (await chat.listMessages({ threadId }, bearer(admin.accessToken, randomUUID()))).messages.at(-1)
+          ?.status,
+      { timeout: 30_000 },
+    )
+    .toBe(MessageStatus.PARTIAL);
+
 describe("a repeated message with a hosted model", { timeout: 120_000 }, () => {
   it("after the caller went away past the write, the repeat goes on from it: one ticket", async () => {
     const threadId = await newThread();
     const title = `VPN down ${randomUUID().slice(0, 6)}`;
     const content = `create a ticket: ${title}`;
     const requestId = randomUUID();
-    let release = () => {};
-    hold = new Promise<void>((r) => {
-      release = r;
-    });
-    const gone = new AbortController();
-    const seen: string[] = [];
-    try {
-      for await (const res of chat.streamMessage(
-        { threadId, content },
-        { ...bearer(admin.accessToken, requestId), signal: gone.signal },
-      )) {
-        const run = res.event.case === "runEvent" ? res.event.value.event : undefined;
-        if (run?.case) seen.push(run.case);
-        // The write is done and reported; the model's answer is still to come: the caller goes.
-        if (run?.case === "toolCallFinished") gone.abort();
-      }
-    } catch {
-      // The cancelled call.
-    } finally {
-      release();
-      hold = undefined;
-    }
+    const seen = await goAwayDuring(
+      (signal) =>
+        chat.streamMessage({ threadId, content }, { ...bearer(admin.accessToken, requestId), signal }),
+      // The write is done and reported; the model's answer is still to come: the caller goes.
+      (run) => run.case === "toolCallFinished",
+    );
     expect(seen).toContain("toolCallFinished");
     expect(await ticketsTitled(title)).toHaveLength(1);
-    // The turn is closed as the caller left it, with the write recorded.
-    await expect
-      .poll(
-        async () =>
-          (await chat.listMessages({ threadId }, bearer(admin.accessToken, randomUUID()))).messages.at(-1)
-            ?.status,
-        {
-          timeout: 30_000,
-        },
-      )
-      .toBe(MessageStatus.PARTIAL);
+    await closedAsLeft(threadId);
 
     const requestsBefore = requests;
     const again = await chat.sendMessage({ threadId, content }, bearer(admin.accessToken, requestId));
@@ -172,34 +191,16 @@ describe("a repeated message with a hosted model", { timeout: 120_000 }, () => {
     );
     const confirmationId = asked.assistantMessage?.confirmation?.confirmationId ?? "";
     expect(confirmationId).not.toBe("");
-    let release = () => {};
-    hold = new Promise<void>((r) => {
-      release = r;
-    });
-    const gone = new AbortController();
-    try {
-      for await (const res of chat.confirmToolCall(
-        { threadId, confirmationId, confirmed: true },
-        { ...bearer(admin.accessToken, randomUUID()), signal: gone.signal },
-      )) {
-        const run = res.event.case === "runEvent" ? res.event.value.event : undefined;
-        if (run?.case === "toolCallFinished" && run.value.toolCall?.name === "create_ticket") gone.abort();
-      }
-    } catch {
-      // The cancelled call.
-    } finally {
-      release();
-      hold = undefined;
-    }
+    await goAwayDuring(
+      (signal) =>
+        chat.confirmToolCall(
+          { threadId, confirmationId, confirmed: true },
+          { ...bearer(admin.accessToken, randomUUID()), signal },
+        ),
+      (run) => run.case === "toolCallFinished" && run.value.toolCall?.name === "create_ticket",
+    );
     expect(await ticketsTitled(title)).toHaveLength(1);
-    await expect
-      .poll(
-        async () =>
-          (await chat.listMessages({ threadId }, bearer(admin.accessToken, randomUUID()))).messages.at(-1)
-            ?.status,
-        { timeout: 30_000 },
-      )
-      .toBe(MessageStatus.PARTIAL);
+    await closedAsLeft(threadId);
 
     const again = chat.confirmToolCall(
       { threadId, confirmationId, confirmed: true },
