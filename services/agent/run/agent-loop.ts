@@ -23,7 +23,13 @@ import { showMadeCalls } from "./made-calls.js";
 import { modelFailure } from "./model-failure.js";
 import { modelTurn } from "./model-turn.js";
 import { callFromJson, callToJson, encodePausedTurn, type PausedTurn } from "./paused-turn.js";
-import { CANCELLED_MESSAGE, type RunTools, type ToolAnswers, type ToolOutcome } from "./tool-gateway.js";
+import {
+  CANCELLED_CODE,
+  CANCELLED_MESSAGE,
+  type RunTools,
+  type ToolAnswers,
+  type ToolOutcome,
+} from "./tool-gateway.js";
 import { toolResultForModel } from "./tool-result-for-model.js";
 
 export interface TurnInput {
@@ -251,7 +257,7 @@ function unaskable(
   question: ReturnType<typeof confirmationOf>,
 ): ToolOutcome | undefined {
   // A no is final: asked again (its question expired meanwhile), the call is still not made.
-  if (answers && !answers.confirmed) return failed("cancelled", CANCELLED_MESSAGE);
+  if (answers && !answers.confirmed) return failed(CANCELLED_CODE, CANCELLED_MESSAGE);
   if (!question) {
     return failed(
       "unimplemented",

@@ -63,6 +63,8 @@ const GATEWAY_CALLS_IN_FLIGHT = 128;
 /** The MCP server's words for a call the user cancelled (docs/mcp-server.md, "Confirmation before destruction"). */
 const CANCELLED_BY_USER = /^cancelled_by_user:/;
 export const CANCELLED_MESSAGE = "cancelled by the user";
+/** The error code of a call the user declined: final, never asked again (tool-result-for-model.ts). */
+export const CANCELLED_CODE = "cancelled";
 
 export interface ToolGateway {
   /**
@@ -131,7 +133,7 @@ export function createToolGateway(
               return {
                 status: "failed",
                 text: res.text,
-                errorCode: "cancelled",
+                errorCode: CANCELLED_CODE,
                 errorMessage: CANCELLED_MESSAGE,
               };
             }

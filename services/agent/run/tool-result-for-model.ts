@@ -1,9 +1,6 @@
 import { type ToolCall, ToolCallStatus } from "#gen/supportext/agent/v1/agent_pb.js";
 import { encodeToolResult } from "../tool-result-content.js";
-import type { ToolOutcome } from "./tool-gateway.js";
-
-/** The error code of a call the user declined (tool-gateway.ts, agent-loop.ts). */
-const USERS_NO = "cancelled";
+import { CANCELLED_CODE, type ToolOutcome } from "./tool-gateway.js";
 
 /** What the model is given as a call's result. A failure goes back too: it can explain it or try another way. */
 export function toolResultForModel(outcome: ToolOutcome): string {
@@ -36,7 +33,7 @@ export function recordedOutcome(call: ToolCall): ToolOutcome | undefined {
   if (call.status === ToolCallStatus.SUCCEEDED) {
     return { status: "succeeded", text: call.resultText, structuredJson: call.structuredResultJson };
   }
-  if (call.status === ToolCallStatus.FAILED && call.errorCode === USERS_NO) {
+  if (call.status === ToolCallStatus.FAILED && call.errorCode === CANCELLED_CODE) {
     return {
       status: "failed",
       text: call.resultText,

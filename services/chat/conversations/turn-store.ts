@@ -401,7 +401,6 @@ export class TurnStore {
     return open;
   }
 
-  /** The two messages of a turn (a repeat that finished is answered with them). */
   /** The tool calls a turn's assistant message recorded, as stored (`toolCallToJson`). */
   async recordedCalls(messageId: string): Promise<unknown[]> {
     const { rows } = await this.db.query<{ tool_calls: unknown[] }>(
@@ -411,6 +410,7 @@ export class TurnStore {
     return rows[0]?.tool_calls ?? [];
   }
 
+  /** The two messages of a turn (a repeat that finished is answered with them). */
   async messagesOf(turn: TurnRow): Promise<{ userMessage?: MessageRow; assistantMessage?: MessageRow }> {
     const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 OR id = $2`,

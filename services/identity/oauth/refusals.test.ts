@@ -292,6 +292,23 @@ describe("token endpoint", () => {
       });
     const other = await refresh("http://localhost:8083/mcp");
     expect([other.status, other.body.error]).toEqual([400, "invalid_target"]);
+    // The client named by HTTP Basic (RFC 6749 §2.3.1) rather than in the form: refused the same.
+    const basic = await fetch(`${chat.url}/oauth2/token`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:x`).toString("base64")}`,
+      },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: issued.body.refresh_token as string,
+        resource: `${mcp}/`,
+      }),
+    });
+    expect([basic.status, ((await basic.json()) as { error?: string }).error]).toEqual([
+      400,
+      "invalid_target",
+    ]);
     const renewed = await refresh(mcp);
     expect([renewed.status, renewed.body.error]).toEqual([200, undefined]);
     const sid = JSON.parse(

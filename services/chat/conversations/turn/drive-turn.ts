@@ -71,8 +71,8 @@ export async function* driveTurn(
  * in the same call scope — same x-request-id, so the same turn id — with the calls it had made:
  * the agent goes on from them rather than asking its model afresh, and a call left without an
  * outcome is made again under its own id, so its own idempotency key — a write already made is
- * answered with its first result, never made twice. While the agent restarts it refuses (`unavailable`, nothing streamed): that resend is
- * tried again until RESEND_WINDOW_MS has passed.
+ * answered with its first result, never made twice. While the agent restarts it refuses
+ * (`unavailable`, nothing streamed): that resend is tried again until RESEND_WINDOW_MS has passed.
  */
 async function* runResendingWhenLost(
   deps: TurnDeps,

@@ -67,13 +67,10 @@ export async function openTurn(
       }
       // It ended without the whole answer (an error, a tool call never confirmed): run it again
       // with the same keys, so what was done is confirmed and what was not is done once.
+      // Read before the turn is taken: nothing may fail between taking it and handing it on.
+      const madeCalls = callsOf(assistantMessage);
       if (await deps.turns.reopen(turn.message_id)) {
-        return {
-          kind: "resumed",
-          userMessage,
-          messageId: turn.message_id,
-          madeCalls: callsOf(assistantMessage),
-        };
+        return { kind: "resumed", userMessage, messageId: turn.message_id, madeCalls };
       }
     }
     if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);

@@ -1,3 +1,4 @@
+import { decodeComponent } from "../../input/request-parameters.js";
 import type { ResourceServers } from "../resource-servers.js";
 import type { LimitContext } from "./policy-context.js";
 
@@ -41,7 +42,7 @@ function basicClientId(authorization: string): string | undefined {
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
   try {
-    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
+    return decodeComponent(decoded.slice(0, colon), (description) => new Error(description));
   } catch {
     return undefined;
   }
