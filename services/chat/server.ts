@@ -12,6 +12,7 @@ import { chatRoutes } from "./conversations/chat-service.js";
 import { ThreadStore } from "./conversations/thread-store.js";
 import { startTurnKeeper } from "./conversations/turn-keeper.js";
 import { TurnStore } from "./conversations/turn-store.js";
+import { userLimitsOf } from "./conversations/user-limits.js";
 import { openChatDatabase } from "./data/open-chat-database.js";
 
 /** Where chat's RFC 9728 metadata is served (its resource is the origin: the well-known path alone). */
@@ -70,6 +71,7 @@ export async function startChat(
         turns,
         agents: createAgentClient(config.AGENT_URL, auth.credentials),
         logger,
+        limits: userLimitsOf(config),
       }),
       auth: auth.serverAuth(CHAT_CALLER_RULES),
       corsOrigins: config.CORS_ORIGINS,

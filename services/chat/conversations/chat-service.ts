@@ -7,12 +7,15 @@ import { threadMethods } from "./chat-service/threads.js";
 import { turnMethods } from "./chat-service/turns.js";
 import type { ThreadStore } from "./thread-store.js";
 import type { TurnStore } from "./turn-store.js";
+import type { UserLimits } from "./user-limits.js";
 
 export interface ChatServiceDeps {
   readonly threads: ThreadStore;
   readonly turns: TurnStore;
   readonly agents: AgentClient;
   readonly logger: Logger;
+  /** What one user may start (docs/chat.md, "Limits per user"); none when absent. */
+  readonly limits?: UserLimits;
 }
 
 /**

@@ -154,9 +154,10 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("durable turns on $name", (
   });
 });
 
-/** A chat database as it was before `conversations_0005_one_turn_per_request`, and that migration. */
-const BEFORE_ONE_TURN = CHAT_MIGRATIONS.filter((m) => m.id !== "conversations_0005_one_turn_per_request");
-const ONE_TURN = CHAT_MIGRATIONS.find((m) => m.id === "conversations_0005_one_turn_per_request");
+/** A chat database as it was before `conversations_0005_one_turn_per_request`, and the migrations since. */
+const ONE_TURN_AT = CHAT_MIGRATIONS.findIndex((m) => m.id === "conversations_0005_one_turn_per_request");
+const BEFORE_ONE_TURN = CHAT_MIGRATIONS.slice(0, ONE_TURN_AT);
+const SINCE_ONE_TURN = CHAT_MIGRATIONS.slice(ONE_TURN_AT);
 
 describe.each(testBackends("chat", BEFORE_ONE_TURN))(
   "upgrading turns opened twice by the race, on $name",
@@ -179,8 +180,10 @@ describe.each(testBackends("chat", BEFORE_ONE_TURN))(
           );
         }
         await db.transaction(async (tx) => {
-          for (const statement of (ONE_TURN?.sql ?? "").split(";").filter((t) => t.trim() !== "")) {
-            await tx.query(statement);
+          for (const migration of SINCE_ONE_TURN) {
+            for (const statement of migration.sql.split(";").filter((t) => t.trim() !== "")) {
+              await tx.query(statement);
+            }
           }
         });
         const turns = new TurnStore(db);
@@ -193,6 +196,12 @@ describe.each(testBackends("chat", BEFORE_ONE_TURN))(
           [thread.id],
         );
         expect(rows[0]?.n).toBe(2);
+        // `conversations_0006_limits_per_user`: turns opened before name their thread's user.
+        const owners = await db.query<{ user_id: string | null }>(
+          "SELECT DISTINCT user_id FROM turns WHERE thread_id = $1",
+          [thread.id],
+        );
+        expect(owners.rows).toEqual([{ user_id: "u6" }]);
       } finally {
         await handle.close();
       }

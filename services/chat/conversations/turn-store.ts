@@ -1,6 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Database } from "#kit/db/index.js";
 import { firstLine, MESSAGE_COLUMNS, type MessageRow, type NewMessage, TITLE_MAX } from "./thread-store.js";
+import {
+  LIMIT_WINDOW_S,
+  type LimitReached,
+  LOCK_USER_SQL,
+  NO_USER_LIMITS,
+  OPEN_TURNS_RETRY_S,
+  UserLimitReached,
+  type UserLimits,
+} from "./user-limits.js";
 
 /**
  * How long a chat process may go without its heartbeat before its open turns count as abandoned
@@ -67,6 +76,77 @@ const TURN_COLUMNS = `message_id, user_message_id, thread_id, request_id, input,
   heartbeat_at < now() - make_interval(secs => ${TURN_STALE_MS / 1000}) AS stale`;
 
 /**
+ * Opens a turn (`TurnStore.begin`): $1 user message id, $2 assistant message id, $3 thread, $4
+ * request id, $5 input, $6 owner, $7 title, $8 the user's turns-per-minute limit (0: none). Each
+ * inserted message row also carries the thread's user's turns as they stood before this statement:
+ * how many began in the last minute, how many run now, and in how many seconds the one that keeps
+ * the count at the limit leaves the window.
+ */
+const BEGIN_TURN_SQL = `WITH owner AS (
+     SELECT user_id FROM threads WHERE id = $3
+   ), mine AS (
+     SELECT
+       (SELECT count(*) FROM turns t, owner o
+         WHERE t.user_id = o.user_id AND t.created_at > now() - make_interval(secs => ${LIMIT_WINDOW_S}))::int AS recent_turns,
+       (SELECT extract(epoch FROM t.created_at + make_interval(secs => ${LIMIT_WINDOW_S}) - now())::float8
+          FROM turns t, owner o
+         WHERE t.user_id = o.user_id AND t.created_at > now() - make_interval(secs => ${LIMIT_WINDOW_S})
+         ORDER BY t.created_at DESC OFFSET greatest($8::int - 1, 0) LIMIT 1) AS recent_retry_s,
+       (SELECT count(*) FROM turns t, owner o
+         WHERE t.user_id = o.user_id AND t.finished_at IS NULL AND t.interrupted_at IS NULL
+           AND t.heartbeat_at >= now() - make_interval(secs => ${TURN_STALE_MS / 1000}))::int AS open_turns
+   ), turn AS (
+     INSERT INTO turns (message_id, user_message_id, thread_id, user_id, request_id, input, input_digest, owner)
+     SELECT $2, $1, $3, o.user_id, $4, $5, md5($5), $6 FROM owner o
+     ON CONFLICT (thread_id, request_id, input_digest) DO NOTHING
+     RETURNING message_id
+   ), inserted AS (
+     INSERT INTO messages (id, thread_id, role, content, status)
+     SELECT v.id, v.thread_id, v.role, v.content, v.status
+       FROM (VALUES (1, $1, $3, 'user', $5, 'complete'), (2, $2, $3, 'assistant', '', 'pending'))
+            AS v(n, id, thread_id, role, content, status)
+      WHERE EXISTS (SELECT 1 FROM turn)
+      ORDER BY v.n
+     RETURNING ${MESSAGE_COLUMNS}
+   ), thread AS (
+     UPDATE threads SET message_count = message_count + 2, updated_at = now(),
+       title = CASE WHEN title = '' THEN left($7, ${TITLE_MAX}) ELSE title END
+     WHERE id = $3 AND EXISTS (SELECT 1 FROM turn)
+   )
+   SELECT inserted.*, mine.* FROM inserted, mine`;
+
+/** Takes the lock of a thread's user (user-limits.ts), in the transaction that counts their turns. */
+const LOCK_THREAD_USER_SQL = LOCK_USER_SQL.replace("$1", "(SELECT user_id FROM threads WHERE id = $1)");
+
+type BeginRow = MessageRow &
+  Record<string, unknown> & {
+    readonly recent_turns: number;
+    readonly recent_retry_s: number | null;
+    readonly open_turns: number;
+  };
+
+/** The limit a new turn would pass, counting the turns before it. */
+function turnLimitReached(counts: BeginRow, limits: UserLimits): LimitReached | undefined {
+  if (limits.turnsPerMinute > 0 && counts.recent_turns >= limits.turnsPerMinute) {
+    return {
+      limit: "turns_per_minute",
+      allowed: limits.turnsPerMinute,
+      retryAfterSec: counts.recent_retry_s ?? LIMIT_WINDOW_S,
+    };
+  }
+  if (limits.openTurns > 0 && counts.open_turns >= limits.openTurns) {
+    return { limit: "open_turns", allowed: limits.openTurns, retryAfterSec: OPEN_TURNS_RETRY_S };
+  }
+  return undefined;
+}
+
+/** A message row without the counts `BEGIN_TURN_SQL` adds to it. */
+function messageOf(row: BeginRow): MessageRow {
+  const { recent_turns: _recent, recent_retry_s: _retry, open_turns: _open, ...message } = row;
+  return message as MessageRow;
+}
+
+/**
  * Durable turns in the chat database. Every statement is keyed by the turn's assistant message id
  * and, where a turn changes hands, conditional on the state it was read in, so two processes can
  * never both run one turn.
@@ -98,47 +178,50 @@ export class TurnStore {
 
   /**
    * Opens a turn: the turn row, the user message and the pending assistant message, and the
-   * thread's count and title — one statement, so one round trip, and atomic as a transaction is: a
-   * thread never shows a user message whose turn is not recorded. Undefined, with nothing written,
-   * when the thread already has a turn for this request id and input (`turns_one_per_request`):
-   * another copy of the request opened it first, and this one is its repeat. The two messages are
-   * one multi-row INSERT, so the user's takes its `seq` first.
+   * thread's count and title — one statement, and atomic as a transaction is: a thread never shows
+   * a user message whose turn is not recorded. Undefined, with nothing written, when the thread
+   * already has a turn for this request id and input (`turns_one_per_request`): another copy of the
+   * request opened it first, and this one is its repeat — never refused by a limit. The two messages
+   * are one multi-row INSERT, so the user's takes its `seq` first.
+   *
+   * With `limits` on (docs/chat.md, "Limits per user"), the statement also counts the thread's
+   * user's turns as they stood before it, in a transaction holding the user's lock; a new turn over
+   * a limit is rolled back and `UserLimitReached` thrown. Without, it runs alone: one round trip.
    */
   async begin(
     threadId: string,
     requestId: string,
     input: string,
+    limits: UserLimits = NO_USER_LIMITS,
   ): Promise<{ userMessage: MessageRow; assistantMessage: MessageRow } | undefined> {
     const userMessageId = randomUUID();
     const assistantMessageId = randomUUID();
-    const { rows } = await this.db.query<MessageRow & Record<string, unknown>>(
-      `WITH turn AS (
-         INSERT INTO turns (message_id, user_message_id, thread_id, request_id, input, input_digest, owner)
-         VALUES ($2, $1, $3, $4, $5, md5($5), $6)
-         ON CONFLICT (thread_id, request_id, input_digest) DO NOTHING
-         RETURNING message_id
-       ), inserted AS (
-         INSERT INTO messages (id, thread_id, role, content, status)
-         SELECT v.id, v.thread_id, v.role, v.content, v.status
-           FROM (VALUES (1, $1, $3, 'user', $5, 'complete'), (2, $2, $3, 'assistant', '', 'pending'))
-                AS v(n, id, thread_id, role, content, status)
-          WHERE EXISTS (SELECT 1 FROM turn)
-          ORDER BY v.n
-         RETURNING ${MESSAGE_COLUMNS}
-       ), thread AS (
-         UPDATE threads SET message_count = message_count + 2, updated_at = now(),
-           title = CASE WHEN title = '' THEN left($7, ${TITLE_MAX}) ELSE title END
-         WHERE id = $3 AND EXISTS (SELECT 1 FROM turn)
-       )
-       SELECT * FROM inserted`,
-      [userMessageId, assistantMessageId, threadId, requestId, input, this.owner, firstLine(input)],
-    );
+    const params = [
+      userMessageId,
+      assistantMessageId,
+      threadId,
+      requestId,
+      input,
+      this.owner,
+      firstLine(input),
+    ];
+    const limited = limits.turnsPerMinute > 0 || limits.openTurns > 0;
+    const rows = limited
+      ? await this.db.transaction(async (tx) => {
+          tx.send(LOCK_THREAD_USER_SQL, [threadId]);
+          const { rows } = await tx.query<BeginRow>(BEGIN_TURN_SQL, [...params, limits.turnsPerMinute]);
+          const first = rows[0];
+          const reached = first ? turnLimitReached(first, limits) : undefined;
+          if (reached) throw new UserLimitReached(reached);
+          return rows;
+        })
+      : (await this.db.query<BeginRow>(BEGIN_TURN_SQL, [...params, 0])).rows;
     if (rows.length === 0) return undefined;
     const userMessage = rows.find((r) => r.id === userMessageId);
     const assistantMessage = rows.find((r) => r.id === assistantMessageId);
     if (!userMessage || !assistantMessage) throw new Error("opening a turn inserted no messages");
     this.hold(assistantMessageId);
-    return { userMessage, assistantMessage };
+    return { userMessage: messageOf(userMessage), assistantMessage: messageOf(assistantMessage) };
   }
 
   /**

@@ -48,7 +48,7 @@ export async function* runTurn(
   // Set by the propagation interceptor from x-request-id (or made at the edge): the turn's name.
   const requestId = ctx.values.get(kRequestId) ?? randomUUID();
 
-  const opened = await openTurn(deps, thread.id, requestId, input, ctx.signal);
+  const opened = await openTurn(deps, principal.userId, thread.id, requestId, input, ctx.signal);
   if (opened.kind === "finished") {
     yield { case: "userMessage", value: messageToProto(opened.userMessage) };
     yield* storedAnswer(deps, opened.assistantMessage);

@@ -1,11 +1,13 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import type { Logger } from "#kit/log/index.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "#kit/paging/index.js";
 import { requirePrincipal } from "#kit/propagation/index.js";
 import type { AgentClient } from "../agent-client.js";
 import type { ThreadCursor, ThreadStore } from "../thread-store.js";
 import { messageToProto, threadToProto } from "../to-proto.js";
 import type { TurnStore } from "../turn-store.js";
+import { refusedOverLimit, type UserLimits } from "../user-limits.js";
 import { requireAgent } from "./agents.js";
 
 const THREADS = "chat.threads";
@@ -26,6 +28,8 @@ export function threadMethods(deps: {
   readonly threads: ThreadStore;
   readonly turns: TurnStore;
   readonly agents: AgentClient;
+  readonly logger: Logger;
+  readonly limits?: UserLimits;
 }): ThreadMethods {
   return {
     async createThread(req, ctx) {
@@ -36,7 +40,9 @@ export function threadMethods(deps: {
       if (req.title.length > TITLE_MAX)
         throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
       await requireAgent(deps.agents, ctx, agentId);
-      const thread = await deps.threads.create(principal.userId, agentId, req.title.trim());
+      const thread = await refusedOverLimit(deps.logger, principal.userId, () =>
+        deps.threads.create(principal.userId, agentId, req.title.trim(), deps.limits),
+      );
       return { thread: threadToProto(thread) };
     },
 

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ToolCall } from "#gen/supportext/agent/v1/agent_pb.js";
 import type { MessageRow } from "../thread-store.js";
 import { toolCallFromJson } from "../to-proto.js";
+import { refusedOverLimit } from "../user-limits.js";
 import { wholeAnswer } from "./stored-answer.js";
 import { REPEAT_POLL_MS, type TurnDeps } from "./turn-events.js";
 
@@ -24,6 +25,7 @@ export type OpenedTurn =
  */
 export async function openTurn(
   deps: TurnDeps,
+  userId: string,
   threadId: string,
   requestId: string,
   input: string,
@@ -31,7 +33,9 @@ export async function openTurn(
 ): Promise<OpenedTurn> {
   let turn = await deps.turns.findRepeat(threadId, requestId, input);
   if (!turn) {
-    const begun = await deps.turns.begin(threadId, requestId, input);
+    const begun = await refusedOverLimit(deps.logger, userId, () =>
+      deps.turns.begin(threadId, requestId, input, deps.limits),
+    );
     if (begun) return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
     // Another copy of this request opened the turn between the look and the insert: this is its repeat.
     turn = await deps.turns.findRepeat(threadId, requestId, input);

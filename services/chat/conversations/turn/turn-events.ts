@@ -10,6 +10,7 @@ import type { Logger } from "#kit/log/index.js";
 import type { AgentClient } from "../agent-client.js";
 import type { ThreadStore } from "../thread-store.js";
 import type { TurnStore } from "../turn-store.js";
+import type { UserLimits } from "../user-limits.js";
 
 export type TurnEvent =
   | { readonly case: "userMessage"; readonly value: Message }
@@ -26,6 +27,8 @@ export interface TurnDeps {
   readonly turns: TurnStore;
   readonly agents: AgentClient;
   readonly logger: Logger;
+  /** What one user may start (docs/chat.md, "Limits per user"); none when absent. */
+  readonly limits?: UserLimits;
 }
 
 export const RESUMING_INTERRUPTED =
