@@ -42,6 +42,13 @@ export async function startChainStack(): Promise<ChainStack> {
       SEED_ADMIN_PASSWORD: `bench-${randomBytes(9).toString("base64url")}`,
       // The level a deployment runs at: the per-call log lines are part of a turn's cost.
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+      // Chat's limits per user as this run sets them (default: the product's): their cost with and
+      // without is measured by running the bench both ways (docs/performance.md).
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(
+          (e): e is [string, string] => e[0].startsWith("CHAT_USER_") && e[1] !== undefined,
+        ),
+      ),
     },
     ready: async () =>
       (await connectHealthServing(url(chatPort))) &&

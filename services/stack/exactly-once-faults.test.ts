@@ -54,7 +54,14 @@ describe.each(stackBackends())(
       databaseUrl = await backend.prepare();
       stack = await startStack(process.execPath, NPM_START, {
         detached: true,
-        env: { SEED_AGENT_PASSWORD: AGENT_PASSWORD, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+        env: {
+          SEED_AGENT_PASSWORD: AGENT_PASSWORD,
+          // Twenty workers at machine speed on two accounts: chat's limits per user stay on (their
+          // lock is in every turn here) but above what they reach (docs/chat.md, "Limits per user").
+          CHAT_USER_TURNS_PER_MINUTE: "100000",
+          CHAT_USER_OPEN_TURNS: "1000",
+          ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+        },
       });
       await stack.waitFor((o) => o.includes('"msg":"stack ready"'), 120_000);
     }, 150_000);

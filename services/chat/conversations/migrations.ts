@@ -118,17 +118,23 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
       DROP INDEX turns_by_request;`,
   },
   {
-    // Limits per user (docs/chat.md): a new turn counts its user's turns of the last minute and
-    // those running, a new thread the user's threads of the last minute — each an index range of
-    // that user alone. A turn names its user (its thread's, written when the turn is opened); turns
-    // opened before take it from their thread. NULL is left allowed, so a replica still on the
-    // previous version keeps opening turns during a rolling upgrade (those carry no user and are not
-    // counted).
+    // Limits per user (docs/chat.md): `turn_runs` is the ledger of the runs a user started — turns
+    // opened and turns run again by their repeat — each kept a minute (the next run of that user
+    // deletes theirs that are older). Turns running at once are counted by their user among the
+    // unfinished ones, new threads by their user's of the last minute: each an index range of that
+    // user alone. A turn names its user (its thread's, written when the turn is opened); turns
+    // opened before take it from their thread. NULL stays allowed, so a replica still on the
+    // previous version keeps opening turns during a rolling upgrade (those carry no user and are
+    // not counted).
     id: "conversations_0006_limits_per_user",
     sql: `
+      CREATE TABLE turn_runs (
+        user_id text NOT NULL,
+        started_at timestamptz NOT NULL
+      );
+      CREATE INDEX turn_runs_by_user ON turn_runs (user_id, started_at);
       ALTER TABLE turns ADD COLUMN user_id text;
       UPDATE turns t SET user_id = th.user_id FROM threads th WHERE th.id = t.thread_id;
-      CREATE INDEX turns_by_user ON turns (user_id, created_at);
       CREATE INDEX turns_running_by_user ON turns (user_id) WHERE finished_at IS NULL;
       CREATE INDEX threads_by_user_created ON threads (user_id, created_at);`,
   },

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Database } from "#kit/db/index.js";
-import { LIMIT_WINDOW_S, LOCK_USER_SQL, NO_USER_LIMITS, UserLimitReached } from "./user-limits.js";
+import type { Database, Queryable } from "#kit/db/index.js";
+import { LIMIT_WINDOW_S, NO_USER_LIMITS, UserLimitReached } from "./user-limits.js";
+import { inLimitedTransaction, lockUser } from "./user-lock.js";
 
 export interface ThreadRow {
   readonly id: string;
@@ -64,32 +65,23 @@ export const MESSAGE_COLUMNS =
 export const TITLE_MAX = 80;
 
 /**
- * A new thread ($1 id, $2 user, $3 agent, $4 title), with the user's threads of the last minute
- * as they stood before it and, when those are $5 or more, in how many seconds the one that keeps
- * the count there leaves the window. Its title is cut in characters by PostgreSQL, as a turn's
- * first line is (turn-store.ts): a JS slice counts UTF-16 units and could halve an emoji.
+ * A new thread ($1 id, $2 user, $3 agent, $4 title). Its title is cut in characters by PostgreSQL,
+ * as a turn's first line is (turn-store.ts): a JS slice counts UTF-16 units and could halve an emoji.
  */
-const CREATE_THREAD_SQL = `WITH recent AS (
+const CREATE_THREAD_SQL = `INSERT INTO threads (id, user_id, agent_id, title) VALUES ($1, $2, $3, left($4, ${TITLE_MAX}))
+   RETURNING ${THREAD_COLUMNS}`;
+
+/**
+ * The user $1's threads of the last minute, and in how many seconds the one that holds that count
+ * at $2 leaves the window. `statement_timestamp()`: the transaction began before the lock's wait.
+ */
+const RECENT_THREADS_SQL = `WITH recent AS (
      SELECT created_at FROM threads
-      WHERE user_id = $2 AND created_at > now() - make_interval(secs => ${LIMIT_WINDOW_S})
-   ), created AS (
-     INSERT INTO threads (id, user_id, agent_id, title) VALUES ($1, $2, $3, left($4, ${TITLE_MAX}))
-     RETURNING ${THREAD_COLUMNS}
+      WHERE user_id = $1 AND created_at > statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})
    )
-   SELECT created.*,
-     (SELECT count(*) FROM recent)::int AS recent_threads,
-     (SELECT extract(epoch FROM created_at + make_interval(secs => ${LIMIT_WINDOW_S}) - now())::float8
-        FROM recent ORDER BY created_at DESC OFFSET greatest($5::int - 1, 0) LIMIT 1) AS recent_retry_s
-   FROM created`;
-
-type CreatedThreadRow = ThreadRow &
-  Record<string, unknown> & { readonly recent_threads: number; readonly recent_retry_s: number | null };
-
-function threadOf(row: CreatedThreadRow | undefined): ThreadRow {
-  if (!row) throw new Error("creating a thread inserted no row");
-  const { recent_threads: _count, recent_retry_s: _retry, ...thread } = row;
-  return thread as ThreadRow;
-}
+   SELECT (SELECT count(*) FROM recent)::int AS threads,
+     (SELECT extract(epoch FROM created_at + make_interval(secs => ${LIMIT_WINDOW_S}) - statement_timestamp())::float8
+        FROM recent ORDER BY created_at DESC OFFSET greatest($2::int - 1, 0) LIMIT 1) AS retry_s`;
 
 /**
  * Threads and messages. Every read of a thread is by (user, thread) — there is no way to reach
@@ -100,27 +92,32 @@ export class ThreadStore {
 
   /**
    * A new thread of `userId`. With a threads-per-minute limit (docs/chat.md, "Limits per user"), the
-   * user's threads of the last minute are counted in the same statement, in a transaction holding
-   * the user's lock; one over the limit is rolled back and `UserLimitReached` thrown.
+   * user's threads of the last minute are counted first, under their lock and in the same
+   * transaction; one over the limit is not written and `UserLimitReached` is thrown.
    */
   async create(userId: string, agentId: string, title: string, limits = NO_USER_LIMITS): Promise<ThreadRow> {
-    const params = [randomUUID(), userId, agentId, title, limits.threadsPerMinute];
-    if (limits.threadsPerMinute === 0) {
-      const { rows } = await this.db.query<CreatedThreadRow>(CREATE_THREAD_SQL, params);
-      return threadOf(rows[0]);
-    }
-    return this.db.transaction(async (tx) => {
-      tx.send(LOCK_USER_SQL, [userId]);
-      const { rows } = await tx.query<CreatedThreadRow>(CREATE_THREAD_SQL, params);
-      const row = rows[0];
-      if (row && row.recent_threads >= limits.threadsPerMinute) {
+    const params = [randomUUID(), userId, agentId, title];
+    const created = async (q: Queryable) => {
+      const row = (await q.query<ThreadRow & Record<string, unknown>>(CREATE_THREAD_SQL, params)).rows[0];
+      if (!row) throw new Error("creating a thread inserted no row");
+      return row;
+    };
+    if (limits.threadsPerMinute === 0) return created(this.db);
+    return inLimitedTransaction(this.db, async (tx) => {
+      lockUser(tx, userId);
+      const { rows } = await tx.query<{ threads: number; retry_s: number | null }>(RECENT_THREADS_SQL, [
+        userId,
+        limits.threadsPerMinute,
+      ]);
+      const recent = rows[0];
+      if (recent && recent.threads >= limits.threadsPerMinute) {
         throw new UserLimitReached({
           limit: "threads_per_minute",
           allowed: limits.threadsPerMinute,
-          retryAfterSec: row.recent_retry_s ?? LIMIT_WINDOW_S,
+          retryAfterSec: recent.retry_s ?? LIMIT_WINDOW_S,
         });
       }
-      return threadOf(row);
+      return created(tx);
     });
   }
 

@@ -1,24 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { Database } from "#kit/db/index.js";
+import type { Database, Queryable, Transaction } from "#kit/db/index.js";
 import { firstLine, MESSAGE_COLUMNS, type MessageRow, type NewMessage, TITLE_MAX } from "./thread-store.js";
-import {
-  LIMIT_WINDOW_S,
-  type LimitReached,
-  LOCK_USER_SQL,
-  NO_USER_LIMITS,
-  OPEN_TURNS_RETRY_S,
-  UserLimitReached,
-  type UserLimits,
-} from "./user-limits.js";
+import { admitRun, limitsOn, type RunKind, recordRun, type UserGate } from "./turn-limits.js";
+import { TURN_STALE_MS } from "./turn-timing.js";
+import { inLimitedTransaction, lockUser } from "./user-lock.js";
 
-/**
- * How long a chat process may go without its heartbeat before its open turns count as abandoned
- * (the process died): then another process — the restarted one, or a replica — may interrupt or
- * resume them (docs/chat.md, "A turn that survives a crash"). Heartbeats come every
- * TURN_HEARTBEAT_MS, so a live owner is never mistaken for a dead one.
- */
-export const TURN_STALE_MS = 5_000;
-export const TURN_HEARTBEAT_MS = 1_000;
+export { TURN_HEARTBEAT_MS, TURN_STALE_MS } from "./turn-timing.js";
 
 /** A turn as stored: its two messages and what running it again needs. */
 export interface TurnRow {
@@ -77,27 +64,12 @@ const TURN_COLUMNS = `message_id, user_message_id, thread_id, request_id, input,
 
 /**
  * Opens a turn (`TurnStore.begin`): $1 user message id, $2 assistant message id, $3 thread, $4
- * request id, $5 input, $6 owner, $7 title, $8 the user's turns-per-minute limit (0: none). Each
- * inserted message row also carries the thread's user's turns as they stood before this statement:
- * how many began in the last minute, how many run now, and in how many seconds the one that keeps
- * the count at the limit leaves the window.
+ * request id, $5 input, $6 owner, $7 title. The turn names the thread's user (limits per user count
+ * by it). Nothing is written when the thread already has the turn of this request and input.
  */
-const BEGIN_TURN_SQL = `WITH owner AS (
-     SELECT user_id FROM threads WHERE id = $3
-   ), mine AS (
-     SELECT
-       (SELECT count(*) FROM turns t, owner o
-         WHERE t.user_id = o.user_id AND t.created_at > now() - make_interval(secs => ${LIMIT_WINDOW_S}))::int AS recent_turns,
-       (SELECT extract(epoch FROM t.created_at + make_interval(secs => ${LIMIT_WINDOW_S}) - now())::float8
-          FROM turns t, owner o
-         WHERE t.user_id = o.user_id AND t.created_at > now() - make_interval(secs => ${LIMIT_WINDOW_S})
-         ORDER BY t.created_at DESC OFFSET greatest($8::int - 1, 0) LIMIT 1) AS recent_retry_s,
-       (SELECT count(*) FROM turns t, owner o
-         WHERE t.user_id = o.user_id AND t.finished_at IS NULL AND t.interrupted_at IS NULL
-           AND t.heartbeat_at >= now() - make_interval(secs => ${TURN_STALE_MS / 1000}))::int AS open_turns
-   ), turn AS (
+const BEGIN_TURN_SQL = `WITH turn AS (
      INSERT INTO turns (message_id, user_message_id, thread_id, user_id, request_id, input, input_digest, owner)
-     SELECT $2, $1, $3, o.user_id, $4, $5, md5($5), $6 FROM owner o
+     SELECT $2, $1, $3, th.user_id, $4, $5, md5($5), $6 FROM threads th WHERE th.id = $3
      ON CONFLICT (thread_id, request_id, input_digest) DO NOTHING
      RETURNING message_id
    ), inserted AS (
@@ -113,38 +85,7 @@ const BEGIN_TURN_SQL = `WITH owner AS (
        title = CASE WHEN title = '' THEN left($7, ${TITLE_MAX}) ELSE title END
      WHERE id = $3 AND EXISTS (SELECT 1 FROM turn)
    )
-   SELECT inserted.*, mine.* FROM inserted, mine`;
-
-/** Takes the lock of a thread's user (user-limits.ts), in the transaction that counts their turns. */
-const LOCK_THREAD_USER_SQL = LOCK_USER_SQL.replace("$1", "(SELECT user_id FROM threads WHERE id = $1)");
-
-type BeginRow = MessageRow &
-  Record<string, unknown> & {
-    readonly recent_turns: number;
-    readonly recent_retry_s: number | null;
-    readonly open_turns: number;
-  };
-
-/** The limit a new turn would pass, counting the turns before it. */
-function turnLimitReached(counts: BeginRow, limits: UserLimits): LimitReached | undefined {
-  if (limits.turnsPerMinute > 0 && counts.recent_turns >= limits.turnsPerMinute) {
-    return {
-      limit: "turns_per_minute",
-      allowed: limits.turnsPerMinute,
-      retryAfterSec: counts.recent_retry_s ?? LIMIT_WINDOW_S,
-    };
-  }
-  if (limits.openTurns > 0 && counts.open_turns >= limits.openTurns) {
-    return { limit: "open_turns", allowed: limits.openTurns, retryAfterSec: OPEN_TURNS_RETRY_S };
-  }
-  return undefined;
-}
-
-/** A message row without the counts `BEGIN_TURN_SQL` adds to it. */
-function messageOf(row: BeginRow): MessageRow {
-  const { recent_turns: _recent, recent_retry_s: _retry, open_turns: _open, ...message } = row;
-  return message as MessageRow;
-}
+   SELECT * FROM inserted`;
 
 /**
  * Durable turns in the chat database. Every statement is keyed by the turn's assistant message id
@@ -184,15 +125,15 @@ export class TurnStore {
    * request opened it first, and this one is its repeat — never refused by a limit. The two messages
    * are one multi-row INSERT, so the user's takes its `seq` first.
    *
-   * With `limits` on (docs/chat.md, "Limits per user"), the statement also counts the thread's
-   * user's turns as they stood before it, in a transaction holding the user's lock; a new turn over
-   * a limit is rolled back and `UserLimitReached` thrown. Without, it runs alone: one round trip.
+   * With `gate`'s limits on (docs/chat.md, "Limits per user"), the user's turns are counted first,
+   * under their lock and in the same transaction; a turn over a limit is not written and
+   * `UserLimitReached` is thrown. Without, the statement runs alone: one round trip.
    */
   async begin(
     threadId: string,
     requestId: string,
     input: string,
-    limits: UserLimits = NO_USER_LIMITS,
+    gate?: UserGate,
   ): Promise<{ userMessage: MessageRow; assistantMessage: MessageRow } | undefined> {
     const userMessageId = randomUUID();
     const assistantMessageId = randomUUID();
@@ -205,23 +146,45 @@ export class TurnStore {
       this.owner,
       firstLine(input),
     ];
-    const limited = limits.turnsPerMinute > 0 || limits.openTurns > 0;
-    const rows = limited
-      ? await this.db.transaction(async (tx) => {
-          tx.send(LOCK_THREAD_USER_SQL, [threadId]);
-          const { rows } = await tx.query<BeginRow>(BEGIN_TURN_SQL, [...params, limits.turnsPerMinute]);
-          const first = rows[0];
-          const reached = first ? turnLimitReached(first, limits) : undefined;
-          if (reached) throw new UserLimitReached(reached);
+    const rows = limitsOn(gate)
+      ? await inLimitedTransaction(this.db, async (tx) => {
+          lockUser(tx, gate.userId);
+          if ((await admitRun(tx, gate, "new", { request: { threadId, requestId, input } })) === "repeat")
+            return [];
+          const { rows } = await tx.query<MessageRow & Record<string, unknown>>(BEGIN_TURN_SQL, params);
+          if (rows.length > 0) recordRun(tx, gate, "new");
           return rows;
         })
-      : (await this.db.query<BeginRow>(BEGIN_TURN_SQL, [...params, 0])).rows;
+      : (await this.db.query<MessageRow & Record<string, unknown>>(BEGIN_TURN_SQL, params)).rows;
     if (rows.length === 0) return undefined;
     const userMessage = rows.find((r) => r.id === userMessageId);
     const assistantMessage = rows.find((r) => r.id === assistantMessageId);
     if (!userMessage || !assistantMessage) throw new Error("opening a turn inserted no messages");
     this.hold(assistantMessageId);
-    return { userMessage: messageOf(userMessage), assistantMessage: messageOf(assistantMessage) };
+    return { userMessage, assistantMessage };
+  }
+
+  /**
+   * Runs `change` (a statement taking a turn to run here; true when it took it) under `gate`'s
+   * limits as a run of `kind`, when they are on: the turn is taken first, so a repeat that finds it
+   * still running elsewhere counts nothing and is never refused; once taken, the user's turns are
+   * counted under their lock in the same transaction, and over a limit the taking is rolled back
+   * (`UserLimitReached`).
+   */
+  private async taking(
+    gate: UserGate | undefined,
+    kind: RunKind,
+    messageId: string,
+    change: (q: Queryable) => Promise<boolean>,
+  ): Promise<boolean> {
+    if (!limitsOn(gate)) return change(this.db);
+    return inLimitedTransaction(this.db, async (tx) => {
+      if (!(await change(tx))) return false;
+      lockUser(tx, gate.userId);
+      await admitRun(tx, gate, kind, { messageId });
+      recordRun(tx, gate, kind);
+      return true;
+    });
   }
 
   /**
@@ -231,17 +194,20 @@ export class TurnStore {
    * rather than running the turn a second time beside it; a turn of its own that no run here holds
    * any more (its run failed before finishing it) is taken again.
    */
-  async claim(messageId: string): Promise<boolean> {
+  async claim(messageId: string, gate?: UserGate): Promise<boolean> {
     if (this.running.has(messageId)) return false;
-    const { rows } = await this.db.query(
-      `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL
-        WHERE message_id = $1 AND finished_at IS NULL
-          AND (interrupted_at IS NOT NULL OR owner = $2
-               OR heartbeat_at < now() - make_interval(secs => ${TURN_STALE_MS / 1000}))
-        RETURNING message_id`,
-      [messageId, this.owner],
-    );
-    if (rows.length === 0) return false;
+    const took = await this.taking(gate, "goes_on", messageId, async (q) => {
+      const { rows } = await q.query(
+        `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL
+          WHERE message_id = $1 AND finished_at IS NULL
+            AND (interrupted_at IS NOT NULL OR owner = $2
+                 OR heartbeat_at < now() - make_interval(secs => ${TURN_STALE_MS / 1000}))
+          RETURNING message_id`,
+        [messageId, this.owner],
+      );
+      return rows.length > 0;
+    });
+    if (!took) return false;
     await this.takeOver(messageId);
     return true;
   }
@@ -251,14 +217,17 @@ export class TurnStore {
    * call's outcome was never confirmed) to run it again here, with the same keys; false when
    * another process reopened it first.
    */
-  async reopen(messageId: string): Promise<boolean> {
-    const { rows } = await this.db.query(
-      `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
-        WHERE message_id = $1 AND finished_at IS NOT NULL
-        RETURNING message_id`,
-      [messageId, this.owner],
-    );
-    if (rows.length === 0) return false;
+  async reopen(messageId: string, gate?: UserGate): Promise<boolean> {
+    const took = await this.taking(gate, "again", messageId, async (q) => {
+      const { rows } = await q.query(
+        `UPDATE turns SET owner = $2, heartbeat_at = now(), interrupted_at = NULL, finished_at = NULL
+          WHERE message_id = $1 AND finished_at IS NOT NULL
+          RETURNING message_id`,
+        [messageId, this.owner],
+      );
+      return rows.length > 0;
+    });
+    if (!took) return false;
     await this.takeOver(messageId);
     return true;
   }
@@ -440,8 +409,13 @@ export class TurnStore {
    * Records the user's answer and reopens the turn to go on here, in one transaction; false when
    * the question was answered already (a second click, another process): then nothing changes.
    */
-  async answer(confirmation: ConfirmationRow, confirmed: boolean, userId: string): Promise<boolean> {
-    const reopened = await this.db.transaction(async (tx) => {
+  async answer(
+    confirmation: ConfirmationRow,
+    confirmed: boolean,
+    userId: string,
+    gate?: UserGate,
+  ): Promise<boolean> {
+    const answering = async (tx: Transaction) => {
       const { rows } = await tx.query(
         `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
           WHERE id = $1 AND confirmed IS NULL RETURNING id`,
@@ -453,9 +427,18 @@ export class TurnStore {
           WHERE message_id = $1`,
         [confirmation.message_id, this.owner],
       );
+      // The turn goes on: one more running (docs/chat.md, "Limits per user"); over the limit the
+      // answer is rolled back with the rest, and the question stays open.
+      if (limitsOn(gate)) {
+        lockUser(tx, gate.userId);
+        await admitRun(tx, gate, "goes_on", { messageId: confirmation.message_id });
+      }
       await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
       return true;
-    });
+    };
+    const reopened = limitsOn(gate)
+      ? await inLimitedTransaction(this.db, answering)
+      : await this.db.transaction(answering);
     // Held once committed: the turn goes on here.
     if (reopened) this.hold(confirmation.message_id);
     return reopened;

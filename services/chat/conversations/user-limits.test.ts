@@ -4,6 +4,7 @@ import type { Database } from "#kit/db/index.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { CHAT_MIGRATIONS } from "../data/migrations.js";
 import { ThreadStore } from "./thread-store.js";
+import type { UserGate } from "./turn-limits.js";
 import { TurnStore } from "./turn-store.js";
 import {
   LIMIT_WINDOW_S,
@@ -19,6 +20,9 @@ import {
  * leaves nothing behind, and a repeat of a turn is never refused.
  */
 const limits = (l: Partial<UserLimits>): UserLimits => ({ ...NO_USER_LIMITS, ...l });
+const gate = (userId: string, l: Partial<UserLimits>): UserGate => ({ userId, limits: limits(l) });
+const done = { role: "assistant", content: "done", status: "complete" } as const;
+const cut = { role: "assistant", content: "", status: "partial", stopReason: "cancelled" } as const;
 
 async function refusal(p: Promise<unknown>): Promise<UserLimitReached> {
   const err = await p.then(
@@ -48,17 +52,13 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
 
   it("turns per minute: the one over the limit is refused with its wait and writes nothing; a repeat still opens", async () => {
     const turns = new TurnStore(db);
-    const perMinute = limits({ turnsPerMinute: 3 });
+    const perMinute = gate("rate-user", { turnsPerMinute: 3 });
     const thread = await threads.create("rate-user", "support-assistant", "");
     const other = await threads.create("rate-user", "support-assistant", "");
     for (const [i, t] of [thread, thread, other].entries()) {
       const begun = await turns.begin(t.id, `req-${i}`, `message ${i}`, perMinute);
       expect(begun).toBeDefined();
-      await turns.finish(begun?.assistantMessage.id ?? "", {
-        role: "assistant",
-        content: "done",
-        status: "complete",
-      });
+      await turns.finish(begun?.assistantMessage.id ?? "", done);
     }
     // Across the user's threads: the fourth turn of the minute, on either thread.
     const refused = await refusal(turns.begin(thread.id, "req-3", "message 3", perMinute));
@@ -74,13 +74,15 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     expect(await turns.begin(thread.id, "req-0", "message 0", perMinute)).toBeUndefined();
     // Another user is not held back by this one.
     const theirs = await threads.create("other-user", "support-assistant", "");
-    expect(await turns.begin(theirs.id, "req-0", "message 0", perMinute)).toBeDefined();
+    expect(
+      await turns.begin(theirs.id, "req-0", "message 0", { ...perMinute, userId: "other-user" }),
+    ).toBeDefined();
     // Without limits the same user opens on.
     expect(await turns.begin(thread.id, "req-3", "message 3")).toBeDefined();
   });
 
   it("turns per minute under concurrency: of 8 turns begun at once by one user, 3 open", async () => {
-    const perMinute = limits({ turnsPerMinute: 3 });
+    const perMinute = gate("burst-user", { turnsPerMinute: 3 });
     const own = await Promise.all(
       Array.from({ length: 8 }, () => threads.create("burst-user", "support-assistant", "")),
     );
@@ -95,18 +97,14 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
   });
 
   it("turns at once: a running turn counts until it finishes; an interrupted or dead one does not", async () => {
-    const running = limits({ openTurns: 2 });
+    const running = gate("open-user", { openTurns: 2 });
     const turns = new TurnStore(db);
     const thread = await threads.create("open-user", "support-assistant", "");
     const first = await turns.begin(thread.id, "open-1", "one", running);
     const second = await turns.begin(thread.id, "open-2", "two", running);
     const refused = await refusal(turns.begin(thread.id, "open-3", "three", running));
     expect(refused.reached).toMatchObject({ limit: "open_turns", allowed: 2 });
-    await turns.finish(first?.assistantMessage.id ?? "", {
-      role: "assistant",
-      content: "done",
-      status: "complete",
-    });
+    await turns.finish(first?.assistantMessage.id ?? "", done);
     const third = await turns.begin(thread.id, "open-3", "three", running);
     expect(third).toBeDefined();
     // An interrupted turn waits for a repeat: nothing runs it, so it does not count.
@@ -119,6 +117,111 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
       third?.assistantMessage.id,
     ]);
     expect(await turns.begin(thread.id, "open-5", "five", running)).toBeDefined();
+  });
+
+  it("a turn run again by its repeat is a run of the minute: send, go away, send again cannot run the model on and on", async () => {
+    const perMinute = gate("again-user", { turnsPerMinute: 3 });
+    const turns = new TurnStore(db);
+    const thread = await threads.create("again-user", "support-assistant", "");
+    const begun = await turns.begin(thread.id, "again-1", "create a ticket", perMinute);
+    const messageId = begun?.assistantMessage.id ?? "";
+    // The caller goes away: the turn is closed partial; the same message again runs it again.
+    for (let run = 2; run <= 3; run++) {
+      await turns.finish(messageId, cut);
+      turns.release(messageId);
+      expect(await turns.reopen(messageId, perMinute)).toBe(true);
+    }
+    await turns.finish(messageId, cut);
+    turns.release(messageId);
+    const refused = await refusal(turns.reopen(messageId, perMinute));
+    expect(refused.reached).toMatchObject({ limit: "turns_per_minute", allowed: 3 });
+    // Refused means not taken: the turn is still closed, for a later repeat to run.
+    expect(await turns.findRepeat(thread.id, "again-1", "create a ticket")).toMatchObject({ finished: true });
+    // And a new turn is refused too: three runs of the minute, on one turn.
+    expect((await refusal(turns.begin(thread.id, "again-2", "other", perMinute))).reached.limit).toBe(
+      "turns_per_minute",
+    );
+  });
+
+  it("a turn going on — resumed after its process died, or after the user's answer — counts among those running", async () => {
+    const running = gate("going-on-user", { openTurns: 1 });
+    const turns = new TurnStore(db);
+    const thread = await threads.create("going-on-user", "support-assistant", "");
+    // A turn stopped at a question (finished, not running), and one interrupted by a dead process.
+    const asking = await turns.begin(thread.id, "ask", "delete ticket 1", running);
+    const askingId = asking?.assistantMessage.id ?? "";
+    await turns.finish(
+      askingId,
+      { ...done, status: "awaiting_confirmation" },
+      {
+        id: "q-1",
+        toolCallId: "call-1",
+        toolName: "delete_ticket",
+        argumentsJson: '{"ticket_id":1}',
+        argumentsSummary: "ticket 1",
+        question: "Delete ticket 1?",
+        action: "delete",
+        resumeState: new Uint8Array([1]),
+      },
+    );
+    turns.release(askingId);
+    const cutShort = await turns.begin(thread.id, "cut", "show ticket 1", running);
+    const cutId = cutShort?.assistantMessage.id ?? "";
+    await db.query("UPDATE turns SET interrupted_at = now() WHERE message_id = $1", [cutId]);
+    turns.release(cutId);
+    // One turn running: the resume fills the one place...
+    const other = await turns.begin(thread.id, "run", "list tickets", running);
+    expect(other).toBeDefined();
+    expect((await refusal(new TurnStore(db).claim(cutId, running))).reached.limit).toBe("open_turns");
+    const question = await turns.latestConfirmation(askingId);
+    if (!question) throw new Error("no question");
+    // ...and the answer goes on only with a place free; refused, the question stays open.
+    expect((await refusal(turns.answer(question, true, "going-on-user", running))).reached.limit).toBe(
+      "open_turns",
+    );
+    expect((await turns.latestConfirmation(askingId))?.confirmed).toBeNull();
+    await turns.finish(other?.assistantMessage.id ?? "", done);
+    expect(await turns.answer(question, true, "going-on-user", running)).toBe(true);
+    // A resume does not use a run of the minute: only the opening did.
+    await turns.finish(askingId, done);
+    expect(await new TurnStore(db).claim(cutId, running)).toBe(true);
+  });
+
+  it("a repeat that finds its turn running elsewhere is never refused: it waits, counting nothing", async () => {
+    const running = gate("waiting-user", { openTurns: 1 });
+    const thread = await threads.create("waiting-user", "support-assistant", "");
+    const owner = new TurnStore(db);
+    const begun = await owner.begin(thread.id, "wait", "list tickets", running);
+    // Another process's repeat looks while the owner runs it, at the user's limit: not taken, not refused.
+    expect(await new TurnStore(db).claim(begun?.assistantMessage.id ?? "", running)).toBe(false);
+  });
+
+  it("a lock held past LOCK_WAIT_MS is refused as busy, not waited for", async () => {
+    if (db.kind === "pglite") return; // one connection: nothing else can hold the lock meanwhile
+    const busy = gate("busy-user", { turnsPerMinute: 5 });
+    const thread = await threads.create("busy-user", "support-assistant", "");
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked = () => {};
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holder = db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('chat.user:' || $1, 0))", ["busy-user"]);
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      const refused = await refusal(new TurnStore(db).begin(thread.id, "busy", "hello", busy));
+      expect(refused.reached).toMatchObject({ limit: "busy", retryAfterSec: 1 });
+    } finally {
+      release();
+      await holder;
+    }
+    expect(await new TurnStore(db).begin(thread.id, "busy", "hello", busy)).toBeDefined();
   });
 
   it("threads per minute: the one over is refused and not stored; concurrent creates keep to the limit", async () => {
@@ -147,7 +250,7 @@ describe("the refusal a caller gets", () => {
     const err = limitReachedError({ limit: "turns_per_minute", allowed: 60, retryAfterSec: 12.2 });
     expect(err).toBeInstanceOf(ConnectError);
     expect(err.code).toBe(Code.ResourceExhausted);
-    expect(err.rawMessage).toBe("too many new messages: at most 60 a minute; try again in 13 s");
+    expect(err.rawMessage).toBe("too many messages: at most 60 a minute; try again in 13 s");
     expect(err.metadata.get("retry-after")).toBe("13");
     expect(
       limitReachedError({ limit: "open_turns", allowed: 8, retryAfterSec: 0 }).metadata.get("retry-after"),

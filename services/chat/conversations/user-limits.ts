@@ -29,16 +29,10 @@ export function userLimitsOf(config: Config): UserLimits {
 /** The window the per-minute limits count in. */
 export const LIMIT_WINDOW_S = 60;
 
-/**
- * Serializes one user's counting and inserting in a transaction, across every chat replica: two
- * turns begun at once would otherwise each count the other's absent and both pass the limit. A
- * transaction-scoped advisory lock on the user's id (64-bit hash), released by COMMIT or ROLLBACK.
- */
-export const LOCK_USER_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('chat.user:' || $1, 0))";
-
 /** A limit the user reached: which, what it is, and when trying again can succeed. */
 export interface LimitReached {
-  readonly limit: "turns_per_minute" | "open_turns" | "threads_per_minute";
+  /** `busy`: the user's lock stayed held past LOCK_WAIT (their other calls at once). */
+  readonly limit: "turns_per_minute" | "open_turns" | "threads_per_minute" | "busy";
   readonly allowed: number;
   readonly retryAfterSec: number;
 }
@@ -49,12 +43,12 @@ export const OPEN_TURNS_RETRY_S = 2;
 /** `resource_exhausted` with `retry-after` (seconds), as the identity service's login throttle answers. */
 export function limitReachedError(reached: LimitReached): ConnectError {
   const wait = Math.max(1, Math.ceil(reached.retryAfterSec));
-  const what =
-    reached.limit === "turns_per_minute"
-      ? `too many new messages: at most ${reached.allowed} a minute; try again in ${wait} s`
-      : reached.limit === "open_turns"
-        ? `too many messages under way: at most ${reached.allowed} at once; try again when one has been answered`
-        : `too many new threads: at most ${reached.allowed} a minute; try again in ${wait} s`;
+  const what = {
+    turns_per_minute: `too many messages: at most ${reached.allowed} a minute; try again in ${wait} s`,
+    open_turns: `too many messages under way: at most ${reached.allowed} at once; try again when one has been answered`,
+    threads_per_minute: `too many new threads: at most ${reached.allowed} a minute; try again in ${wait} s`,
+    busy: `too many of your requests at once; try again in ${wait} s`,
+  }[reached.limit];
   return new ConnectError(what, Code.ResourceExhausted, { "retry-after": String(wait) });
 }
 

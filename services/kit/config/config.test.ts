@@ -58,6 +58,18 @@ describe("config", () => {
       expect(message).toContain(name);
   });
 
+  it("bounds chat's limits per user: 0 turns one off, more than a million is refused at start", () => {
+    expect(parseConfig({ CHAT_USER_TURNS_PER_MINUTE: "0" }).CHAT_USER_TURNS_PER_MINUTE).toBe(0);
+    expect(parseConfig({}).CHAT_USER_OPEN_TURNS).toBe(8);
+    for (const [name, value] of [
+      ["CHAT_USER_TURNS_PER_MINUTE", "3000000000"],
+      ["CHAT_USER_OPEN_TURNS", "-1"],
+      ["CHAT_USER_THREADS_PER_MINUTE", "1.5"],
+    ]) {
+      expect(() => parseConfig({ [name as string]: value })).toThrow(name);
+    }
+  });
+
   it("refuses the development fallback in production", () => {
     expect(() => parseConfig({ AUTH_DEV_ANONYMOUS: "1", NODE_ENV: "production" })).toThrow(
       /AUTH_DEV_ANONYMOUS/,

@@ -218,9 +218,9 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
   // What one user may start at chat (docs/chat.md, "Limits per user"); 0 turns a limit off.
-  CHAT_USER_TURNS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
-  CHAT_USER_OPEN_TURNS: z.coerce.number().int().min(0).default(8),
-  CHAT_USER_THREADS_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  CHAT_USER_TURNS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
+  CHAT_USER_OPEN_TURNS: z.coerce.number().int().min(0).max(1_000_000).default(8),
+  CHAT_USER_THREADS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
   // Reverse proxies in front of chat whose X-Forwarded-For entries are trusted (0: none are).
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   AUTH_DEV_ANONYMOUS: flag,

@@ -233,6 +233,31 @@ export function databaseContract(makeHarness: () => BackendHarness): void {
       expect(rows[0]?.c).toBe(0);
     });
 
+    it("reject with the sent statement's error, not the 25P02 a query awaited after it met", async () => {
+      const failure = await db
+        .transaction(async (tx) => {
+          tx.send("INSERT INTO no_such_table VALUES ($1)", ["x"]);
+          await tx.query("SELECT 1");
+          return "not reached";
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err as Error & { code?: string },
+        );
+      expect([failure?.code, failure?.message]).toEqual(["42P01", expect.stringMatching(/no_such_table/)]);
+      // A body's own error stays its own.
+      const own = await db
+        .transaction(async (tx) => {
+          await tx.query("SELECT 1");
+          throw new Error("the body's own");
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        );
+      expect(own?.message).toBe("the body's own");
+    });
+
     it("refuse to send a parameter that is not plain, or after the body returned, before sending anything", async () => {
       await expect(
         db.transaction(async (tx) => {

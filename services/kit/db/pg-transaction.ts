@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { transactionFailure } from "./aborted-transaction.js";
 import { runHooks } from "./commit-hooks.js";
 import { runStatement, type StatementOptions } from "./pg-statement.js";
 import { assertPlainParams } from "./plain-params.js";
@@ -82,6 +83,7 @@ export async function withPgTransaction<T>(
     return result;
   } catch (err) {
     open = false;
+    const failure = transactionFailure(err, await firstFailure(unawaited));
     try {
       await client.query("ROLLBACK");
       client.release(brokenBy);
@@ -89,7 +91,7 @@ export async function withPgTransaction<T>(
       // The connection is in an unknown state: destroy it rather than return it to the pool.
       client.release(rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr)));
     }
-    throw err;
+    throw failure;
   }
 }
 

@@ -1,5 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { PGlite, type Transaction as PgliteTransaction } from "@electric-sql/pglite";
+import { transactionFailure } from "./aborted-transaction.js";
 import { runHooks } from "./commit-hooks.js";
 import { assertChannelName } from "./listen.js";
 import type { ScriptRunner, ScriptTransaction } from "./migrate.js";
@@ -135,9 +136,13 @@ async function runBody<T>(
 ): Promise<T> {
   const wrapped = wrapTransaction(tx, committedHooks);
   const value = await fn(wrapped).catch(async (err: unknown) => {
-    // The body's error is the one to report; what it sent has run (or failed) by then.
-    await wrapped.finish().catch(() => undefined);
-    throw err;
+    // The body's error is the one to report — unless it is only the consequence of a statement it
+    // sent that failed; what it sent has run (or failed) by then.
+    const sentFailure = await wrapped.finish().then(
+      () => undefined,
+      (failed: unknown) => failed,
+    );
+    throw transactionFailure(err, sentFailure);
   });
   // A sent statement that failed rejects here, and PGlite rolls the transaction back.
   await wrapped.finish();

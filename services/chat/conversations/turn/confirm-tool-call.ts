@@ -3,11 +3,13 @@ import { requirePrincipal } from "#kit/propagation/index.js";
 import type { ThreadRow } from "../thread-store.js";
 import { toolCallFromJson } from "../to-proto.js";
 import type { ConfirmationRow } from "../turn-store.js";
+import { refusedOverLimit } from "../user-limits.js";
 import { driveTurn } from "./drive-turn.js";
 import { runRequest } from "./run-request.js";
 import { storedAnswer, wholeAnswer } from "./stored-answer.js";
 import {
   type ConfirmEvent,
+  gateOf,
   REPEAT_POLL_MS,
   RESUMING_INTERRUPTED,
   resumed,
@@ -38,12 +40,15 @@ export async function* confirmToolCall(
   const notFound = () =>
     new ConnectError(`confirmation ${confirmationId} not found in this thread`, Code.NotFound);
 
+  // The turn going on again is one more running for the caller (docs/chat.md, "Limits per user").
+  const gate = gateOf(deps, principal.userId);
+  const limited = <T>(take: () => Promise<T>) => refusedOverLimit(deps.logger, principal.userId, take);
   for (;;) {
     const found = await deps.turns.confirmation(thread.id, confirmationId);
     if (!found) throw notFound();
     const { confirmation, turn } = found;
     if (confirmation.confirmed === null) {
-      if (await deps.turns.answer(confirmation, confirmed, principal.userId)) {
+      if (await limited(() => deps.turns.answer(confirmation, confirmed, principal.userId, gate))) {
         deps.logger.info(
           { thread_id: thread.id, confirmation_id: confirmation.id, tool: confirmation.tool_name, confirmed },
           confirmed ? "tool call confirmed by the user" : "tool call cancelled by the user",
@@ -60,7 +65,7 @@ export async function* confirmToolCall(
       );
     }
     // The same answer again: the turn it resumed is running, finished or was interrupted.
-    if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
+    if (!turn.finished && (await limited(() => deps.turns.claim(turn.message_id, gate)))) {
       yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
       return;
     }
@@ -73,7 +78,7 @@ export async function* confirmToolCall(
         return;
       }
       // It ended without its whole answer after this very answer: go on again, same keys.
-      if (await deps.turns.reopen(turn.message_id)) {
+      if (await limited(() => deps.turns.reopen(turn.message_id, gate))) {
         yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
         return;
       }

@@ -4,7 +4,7 @@ import type { MessageRow } from "../thread-store.js";
 import { toolCallFromJson } from "../to-proto.js";
 import { refusedOverLimit } from "../user-limits.js";
 import { wholeAnswer } from "./stored-answer.js";
-import { REPEAT_POLL_MS, type TurnDeps } from "./turn-events.js";
+import { gateOf, REPEAT_POLL_MS, type TurnDeps } from "./turn-events.js";
 
 export type OpenedTurn =
   | { readonly kind: "new"; readonly userMessage: MessageRow; readonly messageId: string }
@@ -31,11 +31,12 @@ export async function openTurn(
   input: string,
   signal: AbortSignal,
 ): Promise<OpenedTurn> {
+  // Every run this call starts counts against the caller's limits (docs/chat.md, "Limits per user").
+  const gate = gateOf(deps, userId);
+  const limited = <T>(take: () => Promise<T>) => refusedOverLimit(deps.logger, userId, take);
   let turn = await deps.turns.findRepeat(threadId, requestId, input);
   if (!turn) {
-    const begun = await refusedOverLimit(deps.logger, userId, () =>
-      deps.turns.begin(threadId, requestId, input, deps.limits),
-    );
+    const begun = await limited(() => deps.turns.begin(threadId, requestId, input, gate));
     if (begun) return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
     // Another copy of this request opened the turn between the look and the insert: this is its repeat.
     turn = await deps.turns.findRepeat(threadId, requestId, input);
@@ -49,7 +50,8 @@ export async function openTurn(
   }
   for (;;) {
     if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
-    if (!turn.finished && (await deps.turns.claim(turn.message_id))) {
+    const open = turn;
+    if (!open.finished && (await limited(() => deps.turns.claim(open.message_id, gate)))) {
       const claimed = turn.message_id;
       try {
         const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
@@ -73,7 +75,7 @@ export async function openTurn(
       // with the same keys, so what was done is confirmed and what was not is done once.
       // Read before the turn is taken: nothing may fail between taking it and handing it on.
       const madeCalls = callsOf(assistantMessage);
-      if (await deps.turns.reopen(turn.message_id)) {
+      if (await limited(() => deps.turns.reopen(open.message_id, gate))) {
         return { kind: "resumed", userMessage, messageId: turn.message_id, madeCalls };
       }
     }

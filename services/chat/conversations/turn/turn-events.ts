@@ -9,6 +9,7 @@ import {
 import type { Logger } from "#kit/log/index.js";
 import type { AgentClient } from "../agent-client.js";
 import type { ThreadStore } from "../thread-store.js";
+import type { UserGate } from "../turn-limits.js";
 import type { TurnStore } from "../turn-store.js";
 import type { UserLimits } from "../user-limits.js";
 
@@ -39,3 +40,7 @@ export const resumed = (reason: string) => create(TurnResumedSchema, { reason })
 
 /** How often a repeat looks again at a turn another live process is still running. */
 export const REPEAT_POLL_MS = 250;
+
+/** The caller's runs under the deps' limits per user (none without limits). */
+export const gateOf = (deps: TurnDeps, userId: string): UserGate | undefined =>
+  deps.limits ? { userId, limits: deps.limits } : undefined;

@@ -57,7 +57,7 @@ describe("limits per user at chat", () => {
       ),
     );
     expect(refused.code).toBe(Code.ResourceExhausted);
-    expect(refused.rawMessage).toMatch(/^too many new messages: at most 2 a minute; try again in \d+ s$/);
+    expect(refused.rawMessage).toMatch(/^too many messages: at most 2 a minute; try again in \d+ s$/);
     const wait = Number(refused.metadata.get("retry-after"));
     expect(wait).toBeGreaterThanOrEqual(1);
     expect(wait).toBeLessThanOrEqual(60);
