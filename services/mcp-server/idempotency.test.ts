@@ -93,6 +93,51 @@ describe("idempotency keys (docs/mcp-server.md)", () => {
     expect(await ticketsTitled("Idem bob's ticket")).toBe(1);
   });
 
+  it("scopes keys to the agent acting for the user: the same user's other agent, or their own client, is another call", async () => {
+    const actingFor = async (agent: string) =>
+      h.connect(await h.token(ALICE, { act: { sub: "mcp-gateway", act: { sub: "agent", agent } } }));
+    const assistant = await actingFor("support-assistant");
+    const other = await actingFor("ops-assistant");
+    const first = await create(assistant, "turn-7:call_0", "Idem assistant's ticket");
+    // The same agent's repeat is a replay...
+    expect(await create(assistant, "turn-7:call_0", "Idem assistant's ticket")).toEqual(first);
+    // ...the same key from another agent of the same user, or from the user alone, is not: each
+    // is its own call, never handed the first agent's stored answer.
+    const byOther = await create(other, "turn-7:call_0", "Idem assistant's ticket");
+    const byUser = await create(alice, "turn-7:call_0", "Idem assistant's ticket");
+    const idOf = (r: typeof first) => structured<{ ticket: { id: number } }>(r).ticket.id;
+    expect(new Set([idOf(first), idOf(byOther), idOf(byUser)]).size).toBe(3);
+    expect(await ticketsTitled("Idem assistant's ticket")).toBe(3);
+    const { rows } = await h.db.query<{ agent_id: string }>(
+      "SELECT agent_id FROM idempotency_keys WHERE key = 'turn-7:call_0' ORDER BY agent_id",
+    );
+    expect(rows.map((r) => r.agent_id)).toEqual(["", "ops-assistant", "support-assistant"]);
+  });
+
+  it("a key stored before keys named their agent answers the user's repeat from any agent until it expires", async () => {
+    const agentClient = await h.connect(
+      await h.token(ALICE, {
+        act: { sub: "mcp-gateway", act: { sub: "agent", agent: "support-assistant" } },
+      }),
+    );
+    const first = await create(agentClient, "turn-8:call_0", "Idem before the upgrade");
+    // As migration 0011 leaves a row written before it.
+    await h.db.query("UPDATE idempotency_keys SET agent_id = '*' WHERE key = 'turn-8:call_0'");
+    expect(await create(agentClient, "turn-8:call_0", "Idem before the upgrade")).toEqual(first);
+    expect(await create(alice, "turn-8:call_0", "Idem before the upgrade")).toEqual(first);
+    expect(await ticketsTitled("Idem before the upgrade")).toBe(1);
+    // Another call under it is refused as a reuse, as before.
+    expect(errorText(await create(agentClient, "turn-8:call_0", "Idem other"))).toBe(
+      "invalid_arguments: idempotency key reused for a different call",
+    );
+    // Expired, it answers nothing: the key names a new call of this agent.
+    await h.db.query(
+      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'turn-8:call_0'",
+    );
+    expect((await create(agentClient, "turn-8:call_0", "Idem before the upgrade")).isError).toBeFalsy();
+    expect(await ticketsTitled("Idem before the upgrade")).toBe(2);
+  });
+
   it("concurrent duplicates of one key make one change and all get its result", async () => {
     const results = await Promise.all(
       Array.from({ length: 12 }, () => create(alice, "turn-3:call_0", "Idem concurrent")),

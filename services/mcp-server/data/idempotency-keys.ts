@@ -5,9 +5,13 @@ import { canonicalJson } from "../audit/canonical-json.js";
 /** How long a key answers repeats (docs/mcp-server.md, "Idempotency keys"). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** One keyed call: whose key (the verified user), which key, and what it asked for. */
+/**
+ * One keyed call: whose key — the verified user, and the agent acting for them ("" when none) —
+ * which key, and what it asked for.
+ */
 export interface KeyedCall {
   readonly userId: string;
+  readonly agentId: string;
   readonly key: string;
   readonly tool: string;
   readonly argumentsHash: string;
@@ -39,18 +43,25 @@ export function argumentsHash(args: unknown): string {
     .digest("hex");
 }
 
-/** The key's live row, if any (expired rows answer nothing). */
+/**
+ * Keys stored before they named their agent (migration `0011_idempotency_keys_by_agent`): each
+ * still answers its user's repeats from any agent until it expires, so a turn under way across the
+ * upgrade changes nothing twice. None is written any more.
+ */
+export const BEFORE_AGENTS = "*";
+
+/** The key's live row, if any (expired rows answer nothing): the caller's own, or one from before agents. */
 export async function findKey(
   q: Queryable,
-  userId: string,
-  key: string,
+  call: Pick<KeyedCall, "userId" | "agentId" | "key">,
   ttlMs = IDEMPOTENCY_TTL_MS,
 ): Promise<StoredCall | undefined> {
   const { rows } = await q.query<Row>(
     `SELECT tool, arguments_hash, result FROM idempotency_keys
-      WHERE user_id = $1 AND key = $2 AND result IS NOT NULL
-        AND created_at > now() - ($3 * interval '1 millisecond')`,
-    [userId, key, ttlMs],
+      WHERE user_id = $1 AND agent_id IN ($2, '${BEFORE_AGENTS}') AND key = $3 AND result IS NOT NULL
+        AND created_at > now() - ($4 * interval '1 millisecond')
+      ORDER BY agent_id = '${BEFORE_AGENTS}' LIMIT 1`,
+    [call.userId, call.agentId, call.key, ttlMs],
   );
   return rows[0] ? toStored(rows[0]) : undefined;
 }
@@ -66,19 +77,26 @@ export async function claimKey(
   call: KeyedCall,
   ttlMs = IDEMPOTENCY_TTL_MS,
 ): Promise<StoredCall | undefined> {
+  // A live key from before agents is taken already: nothing is inserted beside it.
   const { rows } = await tx.query(
-    `INSERT INTO idempotency_keys (user_id, key, tool, arguments_hash)
-       VALUES ($1, $2, $3, $4)
-     ON CONFLICT (user_id, key) DO UPDATE
+    `INSERT INTO idempotency_keys (user_id, agent_id, key, tool, arguments_hash)
+     SELECT $1, $2, $3, $4, $5
+      WHERE NOT EXISTS (
+        SELECT 1 FROM idempotency_keys
+         WHERE user_id = $1 AND agent_id = '${BEFORE_AGENTS}' AND key = $3
+           AND created_at > now() - ($6 * interval '1 millisecond'))
+     ON CONFLICT (user_id, agent_id, key) DO UPDATE
        SET tool = EXCLUDED.tool, arguments_hash = EXCLUDED.arguments_hash, result = NULL, created_at = now()
-       WHERE idempotency_keys.created_at <= now() - ($5 * interval '1 millisecond')
+       WHERE idempotency_keys.created_at <= now() - ($6 * interval '1 millisecond')
      RETURNING 1 AS claimed`,
-    [call.userId, call.key, call.tool, call.argumentsHash, ttlMs],
+    [call.userId, call.agentId, call.key, call.tool, call.argumentsHash, ttlMs],
   );
   if (rows.length > 0) return undefined;
   const existing = await tx.query<Row>(
-    "SELECT tool, arguments_hash, result FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-    [call.userId, call.key],
+    `SELECT tool, arguments_hash, result FROM idempotency_keys
+      WHERE user_id = $1 AND agent_id IN ($2, '${BEFORE_AGENTS}') AND key = $3
+      ORDER BY agent_id = '${BEFORE_AGENTS}' LIMIT 1`,
+    [call.userId, call.agentId, call.key],
   );
   const row = existing.rows[0];
   if (!row) throw new Error("idempotency key conflict without a row");
@@ -90,8 +108,9 @@ export async function claimKey(
  * unawaited, with the change's audit append and the COMMIT behind it (kit/db `Transaction.send`).
  */
 export function completeKey(tx: Transaction, call: KeyedCall, result: unknown): void {
-  tx.send("UPDATE idempotency_keys SET result = $3 WHERE user_id = $1 AND key = $2", [
+  tx.send("UPDATE idempotency_keys SET result = $4 WHERE user_id = $1 AND agent_id = $2 AND key = $3", [
     call.userId,
+    call.agentId,
     call.key,
     JSON.stringify(result),
   ]);

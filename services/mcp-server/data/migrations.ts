@@ -204,4 +204,17 @@ export const MIGRATIONS: readonly Migration[] = [
       END
       $$;`,
   },
+  {
+    id: "0011_idempotency_keys_by_agent",
+    // A key names the agent acting for its user too (docs/mcp-server.md, "Idempotency keys"): the
+    // same user's other agent, or the user's own MCP client, presenting a turn's key is another
+    // call, not a replay of that agent's stored answer. Keys written before cannot tell which agent
+    // wrote them: they are marked '*' and answer the user's repeats from any agent until they expire
+    // (a day), so a turn under way across the upgrade still changes nothing twice.
+    sql: `
+      ALTER TABLE idempotency_keys ADD COLUMN agent_id text NOT NULL DEFAULT '*';
+      ALTER TABLE idempotency_keys ALTER COLUMN agent_id DROP DEFAULT;
+      ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey;
+      ALTER TABLE idempotency_keys ADD PRIMARY KEY (user_id, agent_id, key);`,
+  },
 ];

@@ -1,5 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { Principal } from "#kit/auth/index.js";
+import { actingAgent, type Principal } from "#kit/auth/index.js";
 import type { Database, Queryable, Transaction } from "#kit/db/index.js";
 import type { Logger } from "#kit/log/index.js";
 import { IDEMPOTENCY_META_KEY, isValidIdempotencyKey } from "#kit/propagation/index.js";
@@ -83,14 +83,16 @@ export function createKeyedWrites(db: Database, logger: Logger) {
         };
       }
       maybeSweep();
-      // Scoped to the verified user: another user's identical key is another row.
+      // Scoped to the verified user and the agent acting for them: another user's identical key,
+      // or another agent's of the same user, is another row (docs/mcp-server.md, "Idempotency keys").
       const call: KeyedCall = {
         userId: principal.userId,
+        agentId: actingAgent(principal) ?? "",
         key,
         tool,
         argumentsHash: argumentsHash(rawArguments),
       };
-      const stored = await findKey(db, call.userId, key);
+      const stored = await findKey(db, call);
       if (stored) return settle(call, stored);
       return { kind: "fresh", write: keyedWrite(db, call) };
     },
