@@ -11,10 +11,11 @@ import {
 /**
  * What a turn's run is to the limits per user (docs/chat.md, "Limits per user"):
  * - `new`: a turn opened — a run of the minute, and one running;
- * - `again`: a turn run again by the user's repeat after it ended without its whole answer (the
- *   caller went away, an error) — the agent runs afresh, so a run of the minute too, and one running;
- * - `goes_on`: a turn going on — resumed after its chat process died, or after the user's answer to
- *   its question — one running, but no new run of the minute (it was counted when it began).
+ * - `again`: the agent run again on a turn by the user's call — a repeat of a turn that ended
+ *   without its whole answer (the caller went away, an error), or an answer to its question, each
+ *   of which may ask again — a run of the minute too, and one running;
+ * - `goes_on`: a turn resumed after its chat process died — one running, but no run of the minute
+ *   (nothing the user did made it run again).
  */
 export type RunKind = "new" | "again" | "goes_on";
 
@@ -113,4 +114,11 @@ export function recordRun(tx: Transaction, gate: UserGate, kind: RunKind): void 
     [gate.userId],
   );
   tx.send("INSERT INTO turn_runs (user_id, started_at) VALUES ($1, statement_timestamp())", [gate.userId]);
+}
+
+/** Forgets every user's runs the window has passed (the keeper's sweep; sent unawaited). */
+export function forgetPassedRuns(tx: Transaction): void {
+  tx.send(
+    `DELETE FROM turn_runs WHERE started_at <= statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})`,
+  );
 }

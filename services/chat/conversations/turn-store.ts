@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Database, Queryable, Transaction } from "#kit/db/index.js";
 import { firstLine, MESSAGE_COLUMNS, type MessageRow, type NewMessage, TITLE_MAX } from "./thread-store.js";
-import { admitRun, limitsOn, type RunKind, recordRun, type UserGate } from "./turn-limits.js";
+import {
+  admitRun,
+  forgetPassedRuns,
+  limitsOn,
+  type RunKind,
+  recordRun,
+  type UserGate,
+} from "./turn-limits.js";
 import { TURN_STALE_MS } from "./turn-timing.js";
 import { inLimitedTransaction, lockUser } from "./user-lock.js";
 
@@ -166,9 +173,10 @@ export class TurnStore {
 
   /**
    * Runs `change` (a statement taking a turn to run here; true when it took it) under `gate`'s
-   * limits as a run of `kind`, when they are on: the turn is taken first, so a repeat that finds it
-   * still running elsewhere counts nothing and is never refused; once taken, the user's turns are
-   * counted under their lock in the same transaction, and over a limit the taking is rolled back
+   * limits as a run of `kind`, when they are on. The user's lock comes first, as everywhere a
+   * user's counts are taken (one lock order: no deadlock with a turn being finished meanwhile); then
+   * the turn is taken, and only a turn taken is counted — so a repeat that finds its turn running
+   * elsewhere counts nothing and is never refused; over a limit the taking is rolled back
    * (`UserLimitReached`).
    */
   private async taking(
@@ -179,8 +187,8 @@ export class TurnStore {
   ): Promise<boolean> {
     if (!limitsOn(gate)) return change(this.db);
     return inLimitedTransaction(this.db, async (tx) => {
-      if (!(await change(tx))) return false;
       lockUser(tx, gate.userId);
+      if (!(await change(tx))) return false;
       await admitRun(tx, gate, kind, { messageId });
       recordRun(tx, gate, kind);
       return true;
@@ -346,6 +354,9 @@ export class TurnStore {
           RETURNING message_id`,
         [this.owner],
       );
+      // And the runs every user's window has passed, users gone quiet included (a user's next run
+      // forgets their own): the ledger of limits per user holds a minute (turn-limits.ts).
+      forgetPassedRuns(tx);
       const marked: MessageRow[] = [];
       for (const { message_id } of abandoned) {
         const { rows } = await tx.query<MessageRow & Record<string, unknown>>(
@@ -416,6 +427,8 @@ export class TurnStore {
     gate?: UserGate,
   ): Promise<boolean> {
     const answering = async (tx: Transaction) => {
+      // The user's lock first, as everywhere a user's counts are taken (`taking`).
+      if (limitsOn(gate)) lockUser(tx, gate.userId);
       const { rows } = await tx.query(
         `UPDATE confirmations SET confirmed = $2, answered_by = $3, answered_at = now()
           WHERE id = $1 AND confirmed IS NULL RETURNING id`,
@@ -427,11 +440,11 @@ export class TurnStore {
           WHERE message_id = $1`,
         [confirmation.message_id, this.owner],
       );
-      // The turn goes on: one more running (docs/chat.md, "Limits per user"); over the limit the
-      // answer is rolled back with the rest, and the question stays open.
+      // The agent runs again (docs/chat.md, "Limits per user"): a run of the minute and one more
+      // running; over a limit the answer is rolled back with the rest, and the question stays open.
       if (limitsOn(gate)) {
-        lockUser(tx, gate.userId);
-        await admitRun(tx, gate, "goes_on", { messageId: confirmation.message_id });
+        await admitRun(tx, gate, "again", { messageId: confirmation.message_id });
+        recordRun(tx, gate, "again");
       }
       await tx.query("UPDATE messages SET status = 'pending' WHERE id = $1", [confirmation.message_id]);
       return true;

@@ -187,6 +187,52 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     expect(await new TurnStore(db).claim(cutId, running)).toBe(true);
   });
 
+  it("an answer to a question runs the agent again: a run of the minute, so a chain of questions cannot run it on and on", async () => {
+    const perMinute = gate("answer-user", { turnsPerMinute: 2 });
+    const turns = new TurnStore(db);
+    const thread = await threads.create("answer-user", "support-assistant", "");
+    const begun = await turns.begin(thread.id, "ask", "delete tickets 1 and 2", perMinute);
+    const messageId = begun?.assistantMessage.id ?? "";
+    const ask = async (n: number) => {
+      await turns.finish(
+        messageId,
+        { ...done, status: "awaiting_confirmation" },
+        {
+          id: `chain-q-${n}`,
+          toolCallId: `call-${n}`,
+          toolName: "delete_ticket",
+          argumentsJson: `{"ticket_id":${n}}`,
+          argumentsSummary: `ticket ${n}`,
+          question: `Delete ticket ${n}?`,
+          action: "delete",
+          resumeState: new Uint8Array([n]),
+        },
+      );
+      turns.release(messageId);
+      const question = await turns.latestConfirmation(messageId);
+      if (!question) throw new Error("no question");
+      return question;
+    };
+    expect(await turns.answer(await ask(1), true, "answer-user", perMinute)).toBe(true);
+    const second = await ask(2);
+    expect((await refusal(turns.answer(second, false, "answer-user", perMinute))).reached.limit).toBe(
+      "turns_per_minute",
+    );
+    expect((await turns.latestConfirmation(messageId))?.confirmed).toBeNull();
+  });
+
+  it("the keeper's sweep forgets every user's runs the window has passed", async () => {
+    await db.query(
+      `INSERT INTO turn_runs (user_id, started_at) VALUES
+         ('quiet-user', now() - interval '2 minutes'), ('quiet-user', now())`,
+    );
+    await new TurnStore(db).interruptAbandoned(() => "");
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM turn_runs WHERE user_id = 'quiet-user'",
+    );
+    expect(rows[0]?.n).toBe(1);
+  });
+
   it("a repeat that finds its turn running elsewhere is never refused: it waits, counting nothing", async () => {
     const running = gate("waiting-user", { openTurns: 1 });
     const thread = await threads.create("waiting-user", "support-assistant", "");
