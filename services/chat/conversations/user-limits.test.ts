@@ -33,6 +33,28 @@ async function refusal(p: Promise<unknown>): Promise<UserLimitReached> {
   return err;
 }
 
+/** Ends the run of turn `messageId` at question `n` (a delete to confirm); its newest question. */
+async function stopAtQuestion(turns: TurnStore, messageId: string, n: number) {
+  await turns.finish(
+    messageId,
+    { ...done, status: "awaiting_confirmation" },
+    {
+      id: `${messageId}-q-${n}`,
+      toolCallId: `call-${n}`,
+      toolName: "delete_ticket",
+      argumentsJson: `{"ticket_id":${n}}`,
+      argumentsSummary: `ticket ${n}`,
+      question: `Delete ticket ${n}?`,
+      action: "delete",
+      resumeState: new Uint8Array([n]),
+    },
+  );
+  turns.release(messageId);
+  const question = await turns.latestConfirmation(messageId);
+  if (!question) throw new Error("no question");
+  return question;
+}
+
 describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name", (backend) => {
   let handle: TestDatabase;
   let db: Database;
@@ -150,21 +172,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     // A turn stopped at a question (finished, not running), and one interrupted by a dead process.
     const asking = await turns.begin(thread.id, "ask", "delete ticket 1", running);
     const askingId = asking?.assistantMessage.id ?? "";
-    await turns.finish(
-      askingId,
-      { ...done, status: "awaiting_confirmation" },
-      {
-        id: "q-1",
-        toolCallId: "call-1",
-        toolName: "delete_ticket",
-        argumentsJson: '{"ticket_id":1}',
-        argumentsSummary: "ticket 1",
-        question: "Delete ticket 1?",
-        action: "delete",
-        resumeState: new Uint8Array([1]),
-      },
-    );
-    turns.release(askingId);
+    const question = await stopAtQuestion(turns, askingId, 1);
     const cutShort = await turns.begin(thread.id, "cut", "show ticket 1", running);
     const cutId = cutShort?.assistantMessage.id ?? "";
     await db.query("UPDATE turns SET interrupted_at = now() WHERE message_id = $1", [cutId]);
@@ -173,8 +181,6 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     const other = await turns.begin(thread.id, "run", "list tickets", running);
     expect(other).toBeDefined();
     expect((await refusal(new TurnStore(db).claim(cutId, running))).reached.limit).toBe("open_turns");
-    const question = await turns.latestConfirmation(askingId);
-    if (!question) throw new Error("no question");
     // ...and the answer goes on only with a place free; refused, the question stays open.
     expect((await refusal(turns.answer(question, true, "going-on-user", running))).reached.limit).toBe(
       "open_turns",
@@ -193,26 +199,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     const thread = await threads.create("answer-user", "support-assistant", "");
     const begun = await turns.begin(thread.id, "ask", "delete tickets 1 and 2", perMinute);
     const messageId = begun?.assistantMessage.id ?? "";
-    const ask = async (n: number) => {
-      await turns.finish(
-        messageId,
-        { ...done, status: "awaiting_confirmation" },
-        {
-          id: `chain-q-${n}`,
-          toolCallId: `call-${n}`,
-          toolName: "delete_ticket",
-          argumentsJson: `{"ticket_id":${n}}`,
-          argumentsSummary: `ticket ${n}`,
-          question: `Delete ticket ${n}?`,
-          action: "delete",
-          resumeState: new Uint8Array([n]),
-        },
-      );
-      turns.release(messageId);
-      const question = await turns.latestConfirmation(messageId);
-      if (!question) throw new Error("no question");
-      return question;
-    };
+    const ask = (n: number) => stopAtQuestion(turns, messageId, n);
     expect(await turns.answer(await ask(1), true, "answer-user", perMinute)).toBe(true);
     const second = await ask(2);
     expect((await refusal(turns.answer(second, false, "answer-user", perMinute))).reached.limit).toBe(
