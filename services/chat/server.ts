@@ -10,6 +10,7 @@ import { CHAT_CALLER_RULES } from "./caller-rules.js";
 import { createAgentClient } from "./conversations/agent-client.js";
 import { chatRoutes } from "./conversations/chat-service.js";
 import { ThreadStore } from "./conversations/thread-store.js";
+import { RepeatWaiters } from "./conversations/turn/repeat-waiters.js";
 import { startTurnKeeper } from "./conversations/turn-keeper.js";
 import { TurnStore } from "./conversations/turn-store.js";
 import { userLimitsOf } from "./conversations/user-limits.js";
@@ -72,6 +73,7 @@ export async function startChat(
         agents: createAgentClient(config.AGENT_URL, auth.credentials),
         logger,
         limits: userLimitsOf(config),
+        repeatWaiters: new RepeatWaiters(config.CHAT_USER_OPEN_TURNS),
       }),
       auth: auth.serverAuth(CHAT_CALLER_RULES),
       corsOrigins: config.CORS_ORIGINS,

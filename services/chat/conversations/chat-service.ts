@@ -6,6 +6,7 @@ import { agentMethods } from "./chat-service/agents.js";
 import { threadMethods } from "./chat-service/threads.js";
 import { turnMethods } from "./chat-service/turns.js";
 import type { ThreadStore } from "./thread-store.js";
+import type { RepeatWaiters } from "./turn/repeat-waiters.js";
 import type { TurnStore } from "./turn-store.js";
 import type { UserLimits } from "./user-limits.js";
 
@@ -16,6 +17,8 @@ export interface ChatServiceDeps {
   readonly logger: Logger;
   /** What one user may start (docs/chat.md, "Limits per user"); none when absent. */
   readonly limits?: UserLimits;
+  /** This process's waiting repeats per user (bounded with the limits); unbounded when absent. */
+  readonly repeatWaiters?: RepeatWaiters;
 }
 
 /**

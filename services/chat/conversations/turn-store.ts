@@ -202,6 +202,19 @@ export class TurnStore {
    * rather than running the turn a second time beside it; a turn of its own that no run here holds
    * any more (its run failed before finishing it) is taken again.
    */
+  /**
+   * Whether `claim` could take `turn` as it was read: it is unfinished, no run here holds it, and it
+   * was interrupted, its owner is gone, or its owner is this process. A repeat waiting for a turn
+   * another live process runs then only reads the turn each time it looks, and tries nothing else.
+   */
+  mayClaim(turn: TurnRow): boolean {
+    return (
+      !turn.finished &&
+      !this.running.has(turn.message_id) &&
+      (turn.interrupted || turn.stale || turn.owner === this.owner)
+    );
+  }
+
   async claim(messageId: string, gate?: UserGate): Promise<boolean> {
     if (this.running.has(messageId)) return false;
     const took = await this.taking(gate, "goes_on", messageId, async (q) => {

@@ -32,7 +32,7 @@ export const LIMIT_WINDOW_S = 60;
 /** A limit the user reached: which, what it is, and when trying again can succeed. */
 export interface LimitReached {
   /** `busy`: the user's lock stayed held past LOCK_WAIT (their other calls at once). */
-  readonly limit: "turns_per_minute" | "open_turns" | "threads_per_minute" | "busy";
+  readonly limit: "turns_per_minute" | "open_turns" | "threads_per_minute" | "busy" | "waiting_repeats";
   readonly allowed: number;
   readonly retryAfterSec: number;
 }
@@ -48,6 +48,7 @@ export function limitReachedError(reached: LimitReached): ConnectError {
     open_turns: `too many messages under way: at most ${reached.allowed} at once; try again when one has been answered`,
     threads_per_minute: `too many new threads: at most ${reached.allowed} a minute; try again in ${wait} s`,
     busy: `too many of your requests at once; try again in ${wait} s`,
+    waiting_repeats: `too many repeats waiting for messages under way: at most ${reached.allowed} at once; try again in ${wait} s`,
   }[reached.limit];
   return new ConnectError(what, Code.ResourceExhausted, { "retry-after": String(wait) });
 }

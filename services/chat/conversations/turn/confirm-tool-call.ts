@@ -5,16 +5,10 @@ import { toolCallFromJson } from "../to-proto.js";
 import type { ConfirmationRow } from "../turn-store.js";
 import { refusedOverLimit } from "../user-limits.js";
 import { driveTurn } from "./drive-turn.js";
+import { pauseBeforeLookingAgain } from "./repeat-waiters.js";
 import { runRequest } from "./run-request.js";
 import { storedAnswer, wholeAnswer } from "./stored-answer.js";
-import {
-  type ConfirmEvent,
-  gateOf,
-  REPEAT_POLL_MS,
-  RESUMING_INTERRUPTED,
-  resumed,
-  type TurnDeps,
-} from "./turn-events.js";
+import { type ConfirmEvent, gateOf, RESUMING_INTERRUPTED, resumed, type TurnDeps } from "./turn-events.js";
 
 /**
  * ChatService.ConfirmToolCall (docs/chat.md, "Confirmation before destruction"): the answer to a
@@ -43,48 +37,75 @@ export async function* confirmToolCall(
   // The turn going on again is one more running for the caller (docs/chat.md, "Limits per user").
   const gate = gateOf(deps, principal.userId);
   const limited = <T>(take: () => Promise<T>) => refusedOverLimit(deps.logger, principal.userId, take);
-  for (;;) {
-    const found = await deps.turns.confirmation(thread.id, confirmationId);
-    if (!found) throw notFound();
-    const { confirmation, turn } = found;
-    if (confirmation.confirmed === null) {
-      if (await limited(() => deps.turns.answer(confirmation, confirmed, principal.userId, gate))) {
-        deps.logger.info(
-          { thread_id: thread.id, confirmation_id: confirmation.id, tool: confirmation.tool_name, confirmed },
-          confirmed ? "tool call confirmed by the user" : "tool call cancelled by the user",
+  // While the turn runs elsewhere this call waits, as one of its user's bounded waiting repeats;
+  // the place is given up before the call runs the turn itself.
+  let leave: (() => void) | undefined;
+  const stopWaiting = () => leave?.();
+  try {
+    for (;;) {
+      const found = await deps.turns.confirmation(thread.id, confirmationId);
+      if (!found) throw notFound();
+      const { confirmation, turn } = found;
+      if (confirmation.confirmed === null) {
+        if (await limited(() => deps.turns.answer(confirmation, confirmed, principal.userId, gate))) {
+          deps.logger.info(
+            {
+              thread_id: thread.id,
+              confirmation_id: confirmation.id,
+              tool: confirmation.tool_name,
+              confirmed,
+            },
+            confirmed ? "tool call confirmed by the user" : "tool call cancelled by the user",
+          );
+          stopWaiting();
+          yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, { ...confirmation, confirmed });
+          return;
+        }
+        continue; // answered meanwhile (a second click): look again
+      }
+      if (confirmation.confirmed !== confirmed) {
+        throw new ConnectError(
+          `confirmation ${confirmationId} was already answered (${confirmation.confirmed ? "confirmed" : "cancelled"})`,
+          Code.FailedPrecondition,
         );
-        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, { ...confirmation, confirmed });
-        return;
       }
-      continue; // answered meanwhile (a second click): look again
-    }
-    if (confirmation.confirmed !== confirmed) {
-      throw new ConnectError(
-        `confirmation ${confirmationId} was already answered (${confirmation.confirmed ? "confirmed" : "cancelled"})`,
-        Code.FailedPrecondition,
-      );
-    }
-    // The same answer again: the turn it resumed is running, finished or was interrupted.
-    if (!turn.finished && (await limited(() => deps.turns.claim(turn.message_id, gate)))) {
-      yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
-      return;
-    }
-    if (turn.finished) {
-      const { assistantMessage } = await deps.turns.messagesOf(turn);
-      if (!assistantMessage) throw notFound();
-      const latest = await deps.turns.latestConfirmation(turn.message_id);
-      if (wholeAnswer(assistantMessage) || latest?.id !== confirmation.id) {
-        yield* storedAnswer(deps, assistantMessage);
-        return;
-      }
-      // It ended without its whole answer after this very answer: go on again, same keys.
-      if (await limited(() => deps.turns.reopen(turn.message_id, gate))) {
+      // The same answer again: the turn it resumed is running, finished or was interrupted.
+      if (deps.turns.mayClaim(turn) && (await limited(() => deps.turns.claim(turn.message_id, gate)))) {
+        stopWaiting();
         yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
         return;
       }
+      if (turn.finished) {
+        const { assistantMessage } = await deps.turns.messagesOf(turn);
+        if (!assistantMessage) throw notFound();
+        const latest = await deps.turns.latestConfirmation(turn.message_id);
+        if (wholeAnswer(assistantMessage) || latest?.id !== confirmation.id) {
+          stopWaiting();
+          yield* storedAnswer(deps, assistantMessage);
+          return;
+        }
+        // It ended without its whole answer after this very answer: go on again, same keys.
+        if (await limited(() => deps.turns.reopen(turn.message_id, gate))) {
+          stopWaiting();
+          yield* resumeWith(
+            deps,
+            ctx,
+            thread,
+            turn.message_id,
+            turn.input,
+            confirmation,
+            RESUMING_INTERRUPTED,
+          );
+          return;
+        }
+      }
+      if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+      leave ??= await limited(async () => deps.repeatWaiters?.enter(principal.userId));
+      await pauseBeforeLookingAgain(ctx.signal);
+      if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
     }
-    if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
-    await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
+  } finally {
+    stopWaiting();
   }
 }
 

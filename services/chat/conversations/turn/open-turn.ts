@@ -3,8 +3,9 @@ import type { ToolCall } from "#gen/supportext/agent/v1/agent_pb.js";
 import type { MessageRow } from "../thread-store.js";
 import { toolCallFromJson } from "../to-proto.js";
 import { refusedOverLimit } from "../user-limits.js";
+import { pauseBeforeLookingAgain } from "./repeat-waiters.js";
 import { wholeAnswer } from "./stored-answer.js";
-import { gateOf, REPEAT_POLL_MS, type TurnDeps } from "./turn-events.js";
+import { gateOf, type TurnDeps } from "./turn-events.js";
 
 export type OpenedTurn =
   | { readonly kind: "new"; readonly userMessage: MessageRow; readonly messageId: string }
@@ -48,40 +49,48 @@ export async function openTurn(
       );
     }
   }
-  for (;;) {
-    if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
-    const open = turn;
-    if (!open.finished && (await limited(() => deps.turns.claim(open.message_id, gate)))) {
-      const claimed = turn.message_id;
-      try {
-        const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
-        if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
-        return { kind: "resumed", userMessage, messageId: claimed, madeCalls: callsOf(assistantMessage) };
-      } catch (err) {
-        deps.turns.release(claimed); // never run here
-        throw err;
+  // While the turn runs elsewhere this call waits, as one of its user's bounded waiting repeats.
+  let leave: (() => void) | undefined;
+  try {
+    for (;;) {
+      if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
+      const open = turn;
+      if (deps.turns.mayClaim(open) && (await limited(() => deps.turns.claim(open.message_id, gate)))) {
+        const claimed = open.message_id;
+        try {
+          const { userMessage, assistantMessage } = await deps.turns.messagesOf(open);
+          if (!userMessage) throw new ConnectError("the repeated turn's message is gone", Code.NotFound);
+          return { kind: "resumed", userMessage, messageId: claimed, madeCalls: callsOf(assistantMessage) };
+        } catch (err) {
+          deps.turns.release(claimed); // never run here
+          throw err;
+        }
       }
+      if (open.finished) {
+        const { userMessage, assistantMessage } = await deps.turns.messagesOf(open);
+        if (!userMessage || !assistantMessage) {
+          throw new ConnectError("the repeated turn's messages are gone", Code.NotFound);
+        }
+        // A turn waiting for its confirmation is answered with its question, never run again.
+        if (wholeAnswer(assistantMessage) || assistantMessage.status === "awaiting_confirmation") {
+          return { kind: "finished", userMessage, assistantMessage };
+        }
+        // It ended without the whole answer (an error, a tool call never confirmed): run it again
+        // with the same keys, so what was done is confirmed and what was not is done once.
+        // Read before the turn is taken: nothing may fail between taking it and handing it on.
+        const madeCalls = callsOf(assistantMessage);
+        if (await limited(() => deps.turns.reopen(open.message_id, gate))) {
+          return { kind: "resumed", userMessage, messageId: open.message_id, madeCalls };
+        }
+      }
+      if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+      leave ??= await limited(async () => deps.repeatWaiters?.enter(userId));
+      await pauseBeforeLookingAgain(signal);
+      if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+      turn = await deps.turns.findRepeat(threadId, requestId, input);
     }
-    if (turn.finished) {
-      const { userMessage, assistantMessage } = await deps.turns.messagesOf(turn);
-      if (!userMessage || !assistantMessage) {
-        throw new ConnectError("the repeated turn's messages are gone", Code.NotFound);
-      }
-      // A turn waiting for its confirmation is answered with its question, never run again.
-      if (wholeAnswer(assistantMessage) || assistantMessage.status === "awaiting_confirmation") {
-        return { kind: "finished", userMessage, assistantMessage };
-      }
-      // It ended without the whole answer (an error, a tool call never confirmed): run it again
-      // with the same keys, so what was done is confirmed and what was not is done once.
-      // Read before the turn is taken: nothing may fail between taking it and handing it on.
-      const madeCalls = callsOf(assistantMessage);
-      if (await limited(() => deps.turns.reopen(open.message_id, gate))) {
-        return { kind: "resumed", userMessage, messageId: turn.message_id, madeCalls };
-      }
-    }
-    if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
-    await new Promise((r) => setTimeout(r, REPEAT_POLL_MS));
-    turn = await deps.turns.findRepeat(threadId, requestId, input);
+  } finally {
+    leave?.();
   }
 }
 

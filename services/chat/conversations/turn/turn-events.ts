@@ -12,6 +12,7 @@ import type { ThreadStore } from "../thread-store.js";
 import type { UserGate } from "../turn-limits.js";
 import type { TurnStore } from "../turn-store.js";
 import type { UserLimits } from "../user-limits.js";
+import type { RepeatWaiters } from "./repeat-waiters.js";
 
 export type TurnEvent =
   | { readonly case: "userMessage"; readonly value: Message }
@@ -30,6 +31,8 @@ export interface TurnDeps {
   readonly logger: Logger;
   /** What one user may start (docs/chat.md, "Limits per user"); none when absent. */
   readonly limits?: UserLimits;
+  /** This process's waiting repeats per user (bounded with the limits); unbounded when absent. */
+  readonly repeatWaiters?: RepeatWaiters;
 }
 
 export const RESUMING_INTERRUPTED =
