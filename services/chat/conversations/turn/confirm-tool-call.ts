@@ -2,7 +2,7 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { requirePrincipal } from "#kit/propagation/index.js";
 import type { ThreadRow } from "../thread-store.js";
 import { toolCallFromJson } from "../to-proto.js";
-import type { ConfirmationRow } from "../turn-store.js";
+import type { ConfirmationRow, TurnRow } from "../turn-store.js";
 import { refusedOverLimit } from "../user-limits.js";
 import { driveTurn } from "./drive-turn.js";
 import { pauseBeforeLookingAgain } from "./repeat-waiters.js";
@@ -40,7 +40,6 @@ export async function* confirmToolCall(
   // While the turn runs elsewhere this call waits, as one of its user's bounded waiting repeats;
   // the place is given up before the call runs the turn itself.
   let leave: (() => void) | undefined;
-  const stopWaiting = () => leave?.();
   try {
     for (;;) {
       const found = await deps.turns.confirmation(thread.id, confirmationId);
@@ -57,7 +56,7 @@ export async function* confirmToolCall(
             },
             confirmed ? "tool call confirmed by the user" : "tool call cancelled by the user",
           );
-          stopWaiting();
+          leave?.();
           yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, { ...confirmation, confirmed });
           return;
         }
@@ -69,35 +68,11 @@ export async function* confirmToolCall(
           Code.FailedPrecondition,
         );
       }
-      // The same answer again: the turn it resumed is running, finished or was interrupted.
-      if (deps.turns.mayClaim(turn) && (await limited(() => deps.turns.claim(turn.message_id, gate)))) {
-        stopWaiting();
-        yield* resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
+      const next = await afterTheSameAnswer(deps, ctx, thread, confirmation, turn, limited);
+      if (next) {
+        leave?.();
+        yield* next;
         return;
-      }
-      if (turn.finished) {
-        const { assistantMessage } = await deps.turns.messagesOf(turn);
-        if (!assistantMessage) throw notFound();
-        const latest = await deps.turns.latestConfirmation(turn.message_id);
-        if (wholeAnswer(assistantMessage) || latest?.id !== confirmation.id) {
-          stopWaiting();
-          yield* storedAnswer(deps, assistantMessage);
-          return;
-        }
-        // It ended without its whole answer after this very answer: go on again, same keys.
-        if (await limited(() => deps.turns.reopen(turn.message_id, gate))) {
-          stopWaiting();
-          yield* resumeWith(
-            deps,
-            ctx,
-            thread,
-            turn.message_id,
-            turn.input,
-            confirmation,
-            RESUMING_INTERRUPTED,
-          );
-          return;
-        }
       }
       if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
       leave ??= await limited(async () => deps.repeatWaiters?.enter(principal.userId));
@@ -105,8 +80,39 @@ export async function* confirmToolCall(
       if (ctx.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
     }
   } finally {
-    stopWaiting();
+    leave?.();
   }
+}
+
+/**
+ * The same answer again (a lost connection): the turn it resumed goes on here when it was
+ * interrupted or ended without its whole answer after this very answer, is answered from storage
+ * when it finished otherwise, and is waited for (undefined) while another run holds it.
+ */
+async function afterTheSameAnswer(
+  deps: TurnDeps,
+  ctx: HandlerContext,
+  thread: ThreadRow,
+  confirmation: ConfirmationRow,
+  turn: TurnRow,
+  limited: <T>(take: () => Promise<T>) => Promise<T>,
+): Promise<AsyncGenerator<ConfirmEvent> | undefined> {
+  const gate = gateOf(deps, thread.user_id);
+  const goOn = () =>
+    resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
+  if (deps.turns.mayClaim(turn) && (await limited(() => deps.turns.claim(turn.message_id, gate)))) {
+    return goOn();
+  }
+  if (!turn.finished) return undefined;
+  const { assistantMessage } = await deps.turns.messagesOf(turn);
+  if (!assistantMessage) {
+    throw new ConnectError(`confirmation ${confirmation.id} not found in this thread`, Code.NotFound);
+  }
+  const latest = await deps.turns.latestConfirmation(turn.message_id);
+  if (wholeAnswer(assistantMessage) || latest?.id !== confirmation.id)
+    return storedAnswer(deps, assistantMessage);
+  // It ended without its whole answer after this very answer: go on again, same keys.
+  return (await limited(() => deps.turns.reopen(turn.message_id, gate))) ? goOn() : undefined;
 }
 
 async function* resumeWith(

@@ -1,5 +1,7 @@
 import { OPEN_TURNS_RETRY_S, UserLimitReached } from "../user-limits.js";
-import { REPEAT_POLL_MS } from "./turn-events.js";
+
+/** How often a repeat looks again at a turn another live process is still running. */
+export const REPEAT_POLL_MS = 250;
 
 /**
  * The repeats each user has waiting in this process for a turn another run holds (docs/chat.md,

@@ -41,9 +41,6 @@ export const RESENT_AFTER_AGENT_LOST =
   "the agent was lost mid-turn: running the turn again (same idempotency keys: nothing is done twice)";
 export const resumed = (reason: string) => create(TurnResumedSchema, { reason });
 
-/** How often a repeat looks again at a turn another live process is still running. */
-export const REPEAT_POLL_MS = 250;
-
 /** The caller's runs under the deps' limits per user (none without limits). */
 export const gateOf = (deps: TurnDeps, userId: string): UserGate | undefined =>
   deps.limits ? { userId, limits: deps.limits } : undefined;
