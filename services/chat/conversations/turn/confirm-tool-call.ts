@@ -2,6 +2,7 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { requirePrincipal } from "#kit/propagation/index.js";
 import type { ThreadRow } from "../thread-store.js";
 import { toolCallFromJson } from "../to-proto.js";
+import type { UserGate } from "../turn-limits.js";
 import type { ConfirmationRow, TurnRow } from "../turn-store.js";
 import { refusedOverLimit } from "../user-limits.js";
 import { driveTurn } from "./drive-turn.js";
@@ -68,7 +69,7 @@ export async function* confirmToolCall(
           Code.FailedPrecondition,
         );
       }
-      const next = await afterTheSameAnswer(deps, ctx, thread, confirmation, turn, limited);
+      const next = await afterTheSameAnswer(deps, ctx, thread, confirmation, turn, gate, limited);
       if (next) {
         leave?.();
         yield* next;
@@ -95,9 +96,9 @@ async function afterTheSameAnswer(
   thread: ThreadRow,
   confirmation: ConfirmationRow,
   turn: TurnRow,
+  gate: UserGate | undefined,
   limited: <T>(take: () => Promise<T>) => Promise<T>,
 ): Promise<AsyncGenerator<ConfirmEvent> | undefined> {
-  const gate = gateOf(deps, thread.user_id);
   const goOn = () =>
     resumeWith(deps, ctx, thread, turn.message_id, turn.input, confirmation, RESUMING_INTERRUPTED);
   if (deps.turns.mayClaim(turn) && (await limited(() => deps.turns.claim(turn.message_id, gate)))) {
