@@ -196,13 +196,6 @@ export class TurnStore {
   }
 
   /**
-   * Takes an interrupted turn, or one whose owner is gone, to run it again here; false when it is
-   * finished or still owned by a live process (then the caller waits and looks again). This process
-   * is such a process while it runs the turn: a repeat that reaches it then waits for that run,
-   * rather than running the turn a second time beside it; a turn of its own that no run here holds
-   * any more (its run failed before finishing it) is taken again.
-   */
-  /**
    * Whether `claim` could take `turn` as it was read: it is unfinished, no run here holds it, and it
    * was interrupted, its owner is gone, or its owner is this process. A repeat waiting for a turn
    * another live process runs then only reads the turn each time it looks, and tries nothing else.
@@ -215,6 +208,14 @@ export class TurnStore {
     );
   }
 
+  /**
+   * Takes an interrupted turn, or one whose owner is gone, to run it again here; false when it is
+   * finished or still owned by a live process (then the caller waits and looks again). This process
+   * is such a process while it runs the turn: a repeat that reaches it then waits for that run,
+   * rather than running the turn a second time beside it; a turn of its own that no run here holds
+   * any more (its run failed before finishing it) is taken again. Under `gate`'s limits, a turn
+   * going on: it must find a place among the user's turns running (`taking`).
+   */
   async claim(messageId: string, gate?: UserGate): Promise<boolean> {
     if (this.running.has(messageId)) return false;
     const took = await this.taking(gate, "goes_on", messageId, async (q) => {
@@ -236,7 +237,8 @@ export class TurnStore {
   /**
    * Reopens a finished turn whose outcome is not the whole answer (it ended in an error, or a tool
    * call's outcome was never confirmed) to run it again here, with the same keys; false when
-   * another process reopened it first.
+   * another process reopened it first. Under `gate`'s limits, a run of the minute and one more
+   * running (`taking`).
    */
   async reopen(messageId: string, gate?: UserGate): Promise<boolean> {
     const took = await this.taking(gate, "again", messageId, async (q) => {
