@@ -67,8 +67,8 @@ export const TITLE_MAX = 80;
 /**
  * A new thread ($1 id, $2 user, $3 agent, $4 title), created when this statement runs — after any
  * wait for the user's lock, as the window it is counted in is measured (not at the transaction's
- * start, as `now()` would be). Its title is cut in characters by PostgreSQL,
- * as a turn's first line is (turn-store.ts): a JS slice counts UTF-16 units and could halve an emoji.
+ * start, as `now()` would be). Its title is cut in characters by PostgreSQL, as a turn's first
+ * line is (turn-store.ts): a JS slice counts UTF-16 units and could halve an emoji.
  */
 const CREATE_THREAD_SQL = `INSERT INTO threads (id, user_id, agent_id, title, created_at, updated_at)
    VALUES ($1, $2, $3, left($4, ${TITLE_MAX}), statement_timestamp(), statement_timestamp())
