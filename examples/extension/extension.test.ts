@@ -25,6 +25,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const OUTPUT = join(HERE, "../../.data/test-output/extension");
 const QUESTION = "What are all the tools you can call?";
 const WRITE = "create a ticket: printer on fire, high priority";
+/** Chat's limit of runs per user and minute on this file's stack. */
+const TURNS_PER_MINUTE = 20;
 /** Two tool calls in one answer (the planner's clauses): the longest turn the layout must hold. */
 const TWO_TOOLS = "create a ticket: printer on fire, high priority, then assign it to me";
 /** The popup's size in Chrome at its narrowest (its body's minimum) and at Chrome's largest. */
@@ -132,6 +134,8 @@ describe.skipIf(!present)(
         // The extension signs in at chrome.identity's redirect; the development page at its own callback.
         `EXTENSION_REDIRECT_URIS=https://${built.id}.chromiumapp.org/,${devPage.origin}/oauth-callback.html`,
         `SEED_VIEWER_PASSWORD=${viewerPassword}`,
+        // Low enough for one spec to reach in seconds, above what the others use (docs/chat.md).
+        `CHAT_USER_TURNS_PER_MINUTE=${TURNS_PER_MINUTE}`,
         process.execPath,
         ...NPM_START,
       ]);
@@ -430,6 +434,41 @@ describe.skipIf(!present)(
       await shot(popup, "5-session-revoked");
       await popup.page.close();
     }, 60_000);
+
+    it("past the user's limit of messages a minute, the popup says so with the wait, and keeps what was typed", async () => {
+      const popup = await openPopup();
+      await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);
+      await popup.loggedIn();
+      await popup.pickAgent("ticket-reader");
+      await popup.newThread();
+      const assistant = popup.page.locator('#messages li.message.assistant:not([data-status="streaming"])');
+      const refusal = popup.page.locator('#status[data-kind="error"]');
+      let answered = 0;
+      // The viewer's earlier turns count too: send until the limit refuses one.
+      for (let i = 0; i <= TURNS_PER_MINUTE && !(await refusal.isVisible()); i++) {
+        const before = await assistant.count();
+        await popup.page.fill("#message-input", `show me the ticket stats (${i})`);
+        await popup.page.click("#send");
+        await Promise.race([
+          assistant.nth(before).waitFor({ timeout: 60_000 }),
+          refusal.waitFor({ timeout: 60_000 }),
+        ]);
+        if (!(await refusal.isVisible())) answered++;
+        await popup.page.locator("#send:enabled").waitFor();
+      }
+      expect(answered).toBeGreaterThan(0);
+      expect(answered).toBeLessThanOrEqual(TURNS_PER_MINUTE);
+      expect(await popup.error()).toMatch(
+        new RegExp(`^too many messages: at most ${TURNS_PER_MINUTE} a minute; try again in \\d+ s$`),
+      );
+      // The refused message is not shown as sent (the server stored nothing of it)...
+      expect(await popup.page.locator("#messages li.message.user").count()).toBe(answered);
+      expect(await popup.page.locator("#messages li.message.assistant").count()).toBe(answered);
+      // ...and what the user typed is back in the composer, to send once the wait is over.
+      expect(await popup.page.inputValue("#message-input")).toMatch(/^show me the ticket stats \(\d+\)$/);
+      await shot(popup, "7-limit-reached");
+      await popup.page.close();
+    }, 180_000);
 
     it("a server that is down gets a clear message, not a blank popup", async () => {
       const popup = await openPopup();

@@ -102,10 +102,16 @@ export class PopupPage {
           .locator("#status")
           .textContent()
           .catch(() => "");
-        const windows = this.page
-          .context()
-          .pages()
-          .map((p) => p.url());
+        // Each window with what it says: a sign-in page left open tells why it did not finish.
+        const windows = await Promise.all(
+          this.page
+            .context()
+            .pages()
+            .map(async (p) => {
+              const text = p === this.page ? "" : await p.textContent("body").catch(() => "");
+              return text ? `${p.url()} ("${text.replace(/\s+/g, " ").trim().slice(0, 200)}")` : p.url();
+            }),
+        );
         throw new Error(`not signed in; the popup says: ${said}; windows: ${windows.join(", ")}`, {
           cause: err,
         });

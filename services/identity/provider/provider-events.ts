@@ -72,6 +72,9 @@ function onTokenIssued(ctx: ProviderContext, logger: Logger): void {
 /** Why the provider revoked a grant, from the request that made it do so. */
 function revocationReason(ctx: ProviderContext): RevocationReason {
   if (ctx.oidc.route === "revocation") return "client_revoked";
+  // The browser's session at the provider ended: a sign-out, or a second person signing in to the
+  // same client in the same browser (the provider ends the first's session and its grants).
+  if (ctx.oidc.route === "end_session_confirm") return "logout";
   return ctx.oidc.params?.grant_type === "authorization_code"
     ? "authorization_code_reuse"
     : "refresh_token_reuse";

@@ -135,12 +135,27 @@ export class ConversationView {
         this.apply(bubble, response.event);
       }
     } catch (err) {
-      bubble.fail("This turn did not finish.");
+      if (received === 0) {
+        // Refused before the server sent anything — not even the stored user message (a limit
+        // reached, the service down): the message is not in the thread. Its bubbles go, and the
+        // text goes back into an empty composer, to send again once the reason is gone.
+        this.unsent(bubble, content);
+      } else {
+        bubble.fail("This turn did not finish.");
+      }
       this.deps.onProblem(err);
     } finally {
       this.send.disabled = false;
       this.deps.onTurnEnded(thread.id);
     }
+  }
+
+  /** Takes back a turn the server never started: its two bubbles, its text into the composer. */
+  private unsent(bubble: AssistantBubble, content: string): void {
+    const user = bubble.el.previousElementSibling;
+    if (user?.classList.contains("user")) user.remove();
+    bubble.el.remove();
+    if (this.input.value.trim() === "") this.input.value = content;
   }
 
   /**

@@ -44,8 +44,11 @@ export function storedId(model: string, id: string): string {
   return CREDENTIAL_MODELS.has(model) ? `sha256:${createHash("sha256").update(id).digest("base64url")}` : id;
 }
 
-/** Model names are the provider's own class names; they become SQL literals below. */
-const GRANT_BOUND_SQL = GRANT_BOUND_MODELS.map((m) => `'${m}'`).join(", ");
+/**
+ * `GRANT_BOUND_MODELS` as an SQL list, for `model IN (…)`: model names are the provider's own class
+ * names, so they can be SQL literals.
+ */
+export const GRANT_BOUND_SQL = GRANT_BOUND_MODELS.map((m) => `'${m}'`).join(", ");
 
 /** Expiry is checked on the database's clock, the same clock that set it (one clock, no skew). */
 const LIVE = "(expires_at IS NULL OR expires_at > now())";
