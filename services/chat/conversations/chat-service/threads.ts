@@ -1,13 +1,11 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
-import type { Logger } from "#kit/log/index.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "#kit/paging/index.js";
 import { requirePrincipal } from "#kit/propagation/index.js";
-import type { AgentClient } from "../agent-client.js";
-import type { ThreadCursor, ThreadStore } from "../thread-store.js";
+import type { ThreadCursor } from "../thread-store.js";
 import { messageToProto, threadToProto } from "../to-proto.js";
-import type { TurnStore } from "../turn-store.js";
-import { refusedOverLimit, type UserLimits } from "../user-limits.js";
+import type { TurnDeps } from "../turn/turn-events.js";
+import { refusedOverLimit } from "../user-limits.js";
 import { requireAgent } from "./agents.js";
 
 const THREADS = "chat.threads";
@@ -24,13 +22,9 @@ type ThreadMethods = Pick<
  * The caller's threads and their messages. Another user's thread is `not_found`, never
  * `permission_denied`: its existence is not disclosed.
  */
-export function threadMethods(deps: {
-  readonly threads: ThreadStore;
-  readonly turns: TurnStore;
-  readonly agents: AgentClient;
-  readonly logger: Logger;
-  readonly limits?: UserLimits;
-}): ThreadMethods {
+export function threadMethods(
+  deps: Pick<TurnDeps, "threads" | "turns" | "agents" | "logger" | "limits">,
+): ThreadMethods {
   return {
     async createThread(req, ctx) {
       const principal = requirePrincipal(ctx);
