@@ -13,6 +13,7 @@ import {
   UserLimitReached,
   type UserLimits,
 } from "./user-limits.js";
+import { lockUser } from "./user-lock.js";
 
 /**
  * Limits per user (docs/chat.md): counted in chat's database under the user's lock, so copies of
@@ -229,7 +230,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     expect(await new TurnStore(db).claim(begun?.assistantMessage.id ?? "", running)).toBe(false);
   });
 
-  it("a lock held past LOCK_WAIT_MS is refused as busy, not waited for", async () => {
+  it("a lock held past LOCK_WAIT_MS is refused as busy, not waited for; a deployment in another schema is not held", async () => {
     if (db.kind === "pglite") return; // one connection: nothing else can hold the lock meanwhile
     const busy = gate("busy-user", { turnsPerMinute: 5 });
     const thread = await threads.create("busy-user", "support-assistant", "");
@@ -242,7 +243,8 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
       locked = r;
     });
     const holder = db.transaction(async (tx) => {
-      await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('chat.user:' || $1, 0))", ["busy-user"]);
+      lockUser(tx, "busy-user");
+      await tx.query("SELECT 1");
       locked();
       await held;
     });
@@ -250,6 +252,14 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name",
     try {
       const refused = await refusal(new TurnStore(db).begin(thread.id, "busy", "hello", busy));
       expect(refused.reached).toMatchObject({ limit: "busy", retryAfterSec: 1 });
+      // The same user id in another deployment's schema on the same server: its own lock.
+      const other = await backend.open();
+      try {
+        const elsewhere = await new ThreadStore(other.db).create("busy-user", "support-assistant", "");
+        expect(await new TurnStore(other.db).begin(elsewhere.id, "busy", "hello", busy)).toBeDefined();
+      } finally {
+        await other.close();
+      }
     } finally {
       release();
       await holder;

@@ -32,9 +32,12 @@ export async function inLimitedTransaction<T>(db: Database, fn: (tx: Transaction
  * Takes the user's lock until the transaction ends, so that one user's counting and what it admits
  * happen one call after another, across every chat replica: two turns begun at once would otherwise
  * each count the other's absent and both pass a limit. A transaction-scoped advisory lock on a
- * 64-bit hash of the user's id, released by COMMIT or ROLLBACK. Sent unawaited: the next statement
- * runs once it is held.
+ * 64-bit hash of the schema and the user's id, released by COMMIT or ROLLBACK: advisory locks are
+ * per database, and two deployments sharing one server in schemas of their own must not wait for
+ * each other's users. Sent unawaited: the next statement runs once it is held.
  */
 export function lockUser(tx: Transaction, userId: string): void {
-  tx.send("SELECT pg_advisory_xact_lock(hashtextextended('chat.user:' || $1, 0))", [userId]);
+  tx.send("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.chat.user:' || $1, 0))", [
+    userId,
+  ]);
 }
