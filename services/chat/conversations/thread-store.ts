@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Database, Queryable } from "#kit/db/index.js";
-import { LIMIT_WINDOW_S, NO_USER_LIMITS, UserLimitReached } from "./user-limits.js";
+import { LIMIT_WINDOW_S, NO_USER_LIMITS, UserLimitReached, type UserLimits } from "./user-limits.js";
 import { inLimitedTransaction, lockUser } from "./user-lock.js";
 
 export interface ThreadRow {
@@ -108,20 +108,18 @@ export class ThreadStore {
     if (limits.threadsPerMinute === 0) return created(this.db);
     return inLimitedTransaction(this.db, async (tx) => {
       lockUser(tx, userId);
-      const { rows } = await tx.query<{ threads: number; retry_s: number | null }>(RECENT_THREADS_SQL, [
-        userId,
-        limits.threadsPerMinute,
-      ]);
-      const recent = rows[0];
-      if (recent && recent.threads >= limits.threadsPerMinute) {
-        throw new UserLimitReached({
-          limit: "threads_per_minute",
-          allowed: limits.threadsPerMinute,
-          retryAfterSec: recent.retry_s ?? LIMIT_WINDOW_S,
-        });
-      }
+      await refuseOverThreadLimit(tx, userId, limits);
       return created(tx);
     });
+  }
+
+  /**
+   * Throws `UserLimitReached` if `userId` is already at the threads-per-minute limit, read without
+   * the user's lock: a cheap early refusal, so a user past the limit costs no call elsewhere before
+   * `create`, which counts again under the lock and decides.
+   */
+  async refuseOverLimit(userId: string, limits: UserLimits): Promise<void> {
+    if (limits.threadsPerMinute > 0) await refuseOverThreadLimit(this.db, userId, limits);
   }
 
   async get(userId: string, threadId: string): Promise<ThreadRow | undefined> {
@@ -180,4 +178,19 @@ export class ThreadStore {
 
 export function firstLine(text: string): string {
   return text.trim().split(/\r?\n/, 1)[0]?.trim() ?? "";
+}
+
+async function refuseOverThreadLimit(q: Queryable, userId: string, limits: UserLimits): Promise<void> {
+  const { rows } = await q.query<{ threads: number; retry_s: number | null }>(RECENT_THREADS_SQL, [
+    userId,
+    limits.threadsPerMinute,
+  ]);
+  const recent = rows[0];
+  if (recent && recent.threads >= limits.threadsPerMinute) {
+    throw new UserLimitReached({
+      limit: "threads_per_minute",
+      allowed: limits.threadsPerMinute,
+      retryAfterSec: recent.retry_s ?? LIMIT_WINDOW_S,
+    });
+  }
 }

@@ -1,11 +1,16 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { ChatService } from "#gen/supportext/chat/v1/chat_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type {
+  ChatService,
+  CreateThreadRequest,
+  CreateThreadResponseSchema,
+} from "#gen/supportext/chat/v1/chat_pb.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "#kit/paging/index.js";
 import { requirePrincipal } from "#kit/propagation/index.js";
 import type { ThreadCursor } from "../thread-store.js";
 import { messageToProto, threadToProto } from "../to-proto.js";
 import type { TurnDeps } from "../turn/turn-events.js";
-import { refusedOverLimit } from "../user-limits.js";
+import { NO_USER_LIMITS, refusedOverLimit } from "../user-limits.js";
 import { requireAgent } from "./agents.js";
 
 const THREADS = "chat.threads";
@@ -26,19 +31,7 @@ export function threadMethods(
   deps: Pick<TurnDeps, "threads" | "turns" | "agents" | "logger" | "limits">,
 ): ThreadMethods {
   return {
-    async createThread(req, ctx) {
-      const principal = requirePrincipal(ctx);
-      const agentId = req.agentId.trim();
-      if (!ID.test(agentId))
-        throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
-      if (req.title.length > TITLE_MAX)
-        throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
-      await requireAgent(deps.agents, ctx, agentId);
-      const thread = await refusedOverLimit(deps.logger, principal.userId, () =>
-        deps.threads.create(principal.userId, agentId, req.title.trim(), deps.limits),
-      );
-      return { thread: threadToProto(thread) };
-    },
+    createThread: (req, ctx) => createThread(deps, req, ctx),
 
     async listThreads(req, ctx) {
       const principal = requirePrincipal(ctx);
@@ -106,4 +99,31 @@ function isThreadCursor(p: unknown): p is ThreadCursor {
 
 function isSeq(p: unknown): p is number {
   return typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
+}
+
+/**
+ * A new thread of the caller's with an agent that exists for them. A user already at the
+ * threads-per-minute limit is refused before the agent registry is asked; the count under the
+ * user's lock at `create` decides.
+ */
+async function createThread(
+  deps: Pick<TurnDeps, "threads" | "agents" | "logger" | "limits">,
+  req: CreateThreadRequest,
+  ctx: HandlerContext,
+): Promise<MessageInitShape<typeof CreateThreadResponseSchema>> {
+  const principal = requirePrincipal(ctx);
+  const agentId = req.agentId.trim();
+  if (!ID.test(agentId))
+    throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
+  if (req.title.length > TITLE_MAX)
+    throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
+  const limits = deps.limits ?? NO_USER_LIMITS;
+  await refusedOverLimit(deps.logger, principal.userId, () =>
+    deps.threads.refuseOverLimit(principal.userId, limits),
+  );
+  await requireAgent(deps.agents, ctx, agentId);
+  const thread = await refusedOverLimit(deps.logger, principal.userId, () =>
+    deps.threads.create(principal.userId, agentId, req.title.trim(), limits),
+  );
+  return { thread: threadToProto(thread) };
 }

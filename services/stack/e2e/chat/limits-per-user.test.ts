@@ -123,6 +123,12 @@ describe("limits per user at chat", () => {
     expect(refused.code).toBe(Code.ResourceExhausted);
     expect(refused.rawMessage).toMatch(/^too many new threads: at most 2 a minute; try again in \d+ s$/);
     expect(Number(refused.metadata.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // Refused before the agent registry is asked: an agent that does not exist is never looked up.
+    const early = await failure(
+      chat.createThread({ agentId: "no-such-agent", title: "four" }, call(viewer.accessToken)),
+    );
+    expect(early.code).toBe(Code.ResourceExhausted);
+    expect(early.rawMessage).toMatch(/^too many new threads: at most 2 a minute; try again in \d+ s$/);
     const { threads } = await chat.listThreads({}, call(viewer.accessToken));
     expect(threads.map((t) => t.title).sort()).toEqual(["one", "two"]);
     // Limits bound what is started, not what is read or said on a thread the user has.
