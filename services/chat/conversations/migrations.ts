@@ -138,4 +138,16 @@ export const CONVERSATION_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX turns_running_by_user ON turns (user_id) WHERE finished_at IS NULL;
       CREATE INDEX threads_by_user_created ON threads (user_id, created_at);`,
   },
+  {
+    // DeleteThread (docs/chat.md, "Renaming and deleting a thread"): a thread deleted within a
+    // minute of its creation leaves its creation here, so deleting threads frees no place among
+    // the user's threads of the minute. Kept a minute, like turn_runs.
+    id: "conversations_0007_deleted_threads",
+    sql: `
+      CREATE TABLE deleted_threads (
+        user_id text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX deleted_threads_by_user ON deleted_threads (user_id, created_at);`,
+  },
 ];

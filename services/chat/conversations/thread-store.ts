@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Database, Queryable } from "#kit/db/index.js";
+import { TURN_STALE_MS } from "./turn-timing.js";
 import { LIMIT_WINDOW_S, NO_USER_LIMITS, UserLimitReached, type UserLimits } from "./user-limits.js";
 import { inLimitedTransaction, lockUser } from "./user-lock.js";
 
@@ -81,6 +82,9 @@ const CREATE_THREAD_SQL = `INSERT INTO threads (id, user_id, agent_id, title, cr
 const RECENT_THREADS_SQL = `WITH recent AS (
      SELECT created_at FROM threads
       WHERE user_id = $1 AND created_at > statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})
+     UNION ALL
+     SELECT created_at FROM deleted_threads
+      WHERE user_id = $1 AND created_at > statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})
    )
    SELECT (SELECT count(*) FROM recent)::int AS threads,
      (SELECT extract(epoch FROM created_at + make_interval(secs => ${LIMIT_WINDOW_S}) - statement_timestamp())::float8
@@ -120,6 +124,49 @@ export class ThreadStore {
    */
   async refuseOverLimit(userId: string, limits: UserLimits): Promise<void> {
     if (limits.threadsPerMinute > 0) await refuseOverThreadLimit(this.db, userId, limits);
+  }
+
+  /** Gives the user's thread a new title (cut as at creation); its place in the list is kept. */
+  async rename(userId: string, threadId: string, title: string): Promise<ThreadRow | undefined> {
+    const { rows } = await this.db.query<ThreadRow & Record<string, unknown>>(
+      `UPDATE threads SET title = left($3, ${TITLE_MAX}) WHERE id = $1 AND user_id = $2
+        RETURNING ${THREAD_COLUMNS}`,
+      [threadId, userId, title],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Deletes the user's thread with its messages, turns and questions (cascade), unless one of its
+   * turns is running. The thread's row is locked first: a turn being opened on it meanwhile either
+   * committed before (and is seen running here) or fails its foreign key after. Its turns are locked
+   * too, so one being taken over elsewhere is either seen running or no longer there to take.
+   */
+  async delete(userId: string, threadId: string): Promise<"deleted" | "not_found" | "running"> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: string }>(
+        "SELECT id FROM threads WHERE id = $1 AND user_id = $2 FOR UPDATE",
+        [threadId, userId],
+      );
+      if (rows.length === 0) return "not_found";
+      // Every turn of the thread, locked, and read as its last change left it: a turn being taken
+      // over meanwhile is waited for and then seen running.
+      const { rows: turns } = await tx.query<{ running: boolean }>(
+        `SELECT (finished_at IS NULL AND interrupted_at IS NULL
+                 AND heartbeat_at >= now() - make_interval(secs => ${TURN_STALE_MS / 1000})) AS running
+           FROM turns WHERE thread_id = $1 FOR UPDATE`,
+        [threadId],
+      );
+      if (turns.some((t) => t.running)) return "running";
+      tx.send(
+        `INSERT INTO deleted_threads (user_id, created_at)
+         SELECT user_id, created_at FROM threads
+          WHERE id = $1 AND created_at > statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})`,
+        [threadId],
+      );
+      tx.send("DELETE FROM threads WHERE id = $1", [threadId]);
+      return "deleted";
+    });
   }
 
   async get(userId: string, threadId: string): Promise<ThreadRow | undefined> {

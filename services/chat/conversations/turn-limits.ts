@@ -116,9 +116,15 @@ export function recordRun(tx: Transaction, gate: UserGate, kind: RunKind): void 
   tx.send("INSERT INTO turn_runs (user_id, started_at) VALUES ($1, statement_timestamp())", [gate.userId]);
 }
 
-/** Forgets every user's runs the window has passed (the keeper's sweep; sent unawaited). */
-export function forgetPassedRuns(tx: Transaction): void {
+/**
+ * Forgets every user's runs, and creations of threads since deleted, that the window has passed
+ * (the keeper's sweep; sent unawaited).
+ */
+export function forgetPassedCounts(tx: Transaction): void {
   tx.send(
     `DELETE FROM turn_runs WHERE started_at <= statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})`,
+  );
+  tx.send(
+    `DELETE FROM deleted_threads WHERE created_at <= statement_timestamp() - make_interval(secs => ${LIMIT_WINDOW_S})`,
   );
 }

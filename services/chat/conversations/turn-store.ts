@@ -3,7 +3,7 @@ import type { Database, Queryable, Transaction } from "#kit/db/index.js";
 import { firstLine, MESSAGE_COLUMNS, type MessageRow, type NewMessage, TITLE_MAX } from "./thread-store.js";
 import {
   admitRun,
-  forgetPassedRuns,
+  forgetPassedCounts,
   limitsOn,
   type RunKind,
   recordRun,
@@ -369,9 +369,10 @@ export class TurnStore {
           RETURNING message_id`,
         [this.owner],
       );
-      // And the runs every user's window has passed, users gone quiet included (a user's next run
-      // forgets their own): the ledger of limits per user holds a minute (turn-limits.ts).
-      forgetPassedRuns(tx);
+      // And the runs and deleted threads' creations every user's window has passed, users gone
+      // quiet included (a user's next run forgets their own runs): the ledgers of limits per user
+      // hold a minute (turn-limits.ts).
+      forgetPassedCounts(tx);
       const marked: MessageRow[] = [];
       for (const { message_id } of abandoned) {
         const { rows } = await tx.query<MessageRow & Record<string, unknown>>(

@@ -14,7 +14,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file supportext/chat/v1/chat.proto.
  */
 export const file_supportext_chat_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFIpIDCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbhI2Cgxjb25maXJtYXRpb24YCiABKAsyIC5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybWF0aW9uIqUBCgxDb25maXJtYXRpb24SFwoPY29uZmlybWF0aW9uX2lkGAEgASgJEhQKDHRvb2xfY2FsbF9pZBgCIAEoCRIRCgl0b29sX25hbWUYAyABKAkSFgoOYXJndW1lbnRzX2pzb24YBCABKAkSGQoRYXJndW1lbnRzX3N1bW1hcnkYBSABKAkSEAoIcXVlc3Rpb24YBiABKAkSDgoGYWN0aW9uGAcgASgJIjoKEUxpc3RBZ2VudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIv0BChJMaXN0QWdlbnRzUmVzcG9uc2USKgoGYWdlbnRzGAEgAygLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSTQoMdXNhYmxlX3Rvb2xzGAMgAygLMjcuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZS5Vc2FibGVUb29sc0VudHJ5GlMKEFVzYWJsZVRvb2xzRW50cnkSCwoDa2V5GAEgASgJEi4KBXZhbHVlGAIgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlVzYWJsZVRvb2xzOgI4ASIcCgtVc2FibGVUb29scxINCgVuYW1lcxgBIAMoCSI2ChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg0KBXRpdGxlGAIgASgJIkIKFENyZWF0ZVRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTQoSTGlzdFRocmVhZHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCGFnZW50X2lkGAMgASgJIlsKE0xpc3RUaHJlYWRzUmVzcG9uc2USKwoHdGhyZWFkcxgBIAMoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiUKEEdldFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIj8KEUdldFRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXgoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USLQoIbWVzc2FnZXMYASADKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOAoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJIoABChNTZW5kTWVzc2FnZVJlc3BvbnNlEjEKDHVzZXJfbWVzc2FnZRgBIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlEjYKEWFzc2lzdGFudF9tZXNzYWdlGAIgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2UiOgoUU3RyZWFtTWVzc2FnZVJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB2NvbnRlbnQYAiABKAkivwIKFVN0cmVhbU1lc3NhZ2VSZXNwb25zZRIzCgx1c2VyX21lc3NhZ2UYASABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZUgAEjIKCXJ1bl9ldmVudBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnRIABI4ChFhc3Npc3RhbnRfbWVzc2FnZRgDIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASNwoMdHVybl9yZXN1bWVkGAQgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlR1cm5SZXN1bWVkSAASQQoVY29uZmlybWF0aW9uX3JlcXVpcmVkGAUgASgLMiAuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1hdGlvbkgAQgcKBWV2ZW50IlcKFkNvbmZpcm1Ub29sQ2FsbFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhcKD2NvbmZpcm1hdGlvbl9pZBgCIAEoCRIRCgljb25maXJtZWQYAyABKAgijAIKF0NvbmZpcm1Ub29sQ2FsbFJlc3BvbnNlEjIKCXJ1bl9ldmVudBgCIAEoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuUnVuRXZlbnRIABI4ChFhc3Npc3RhbnRfbWVzc2FnZRgDIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASNwoMdHVybl9yZXN1bWVkGAQgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlR1cm5SZXN1bWVkSAASQQoVY29uZmlybWF0aW9uX3JlcXVpcmVkGAUgASgLMiAuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1hdGlvbkgAQgcKBWV2ZW50Ih0KC1R1cm5SZXN1bWVkEg4KBnJlYXNvbhgBIAEoCSrpAQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF01FU1NBR0VfU1RBVFVTX0NPTVBMRVRFEAESGgoWTUVTU0FHRV9TVEFUVVNfUEFSVElBTBACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhoKFk1FU1NBR0VfU1RBVFVTX1BFTkRJTkcQBBIeChpNRVNTQUdFX1NUQVRVU19JTlRFUlJVUFRFRBAFEigKJE1FU1NBR0VfU1RBVFVTX0FXQUlUSU5HX0NPTkZJUk1BVElPThAGMqAGCgtDaGF0U2VydmljZRJbCgpMaXN0QWdlbnRzEiUuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJhCgxDcmVhdGVUaHJlYWQSJy5zdXBwb3J0ZXh0LmNoYXQudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJeCgtMaXN0VGhyZWFkcxImLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1JlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdFRocmVhZHNSZXNwb25zZRJYCglHZXRUaHJlYWQSJC5zdXBwb3J0ZXh0LmNoYXQudjEuR2V0VGhyZWFkUmVxdWVzdBolLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXNwb25zZRJhCgxMaXN0TWVzc2FnZXMSJy5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBooLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJeCgtTZW5kTWVzc2FnZRImLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJy5zdXBwb3J0ZXh0LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJmCg1TdHJlYW1NZXNzYWdlEiguc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXF1ZXN0Gikuc3VwcG9ydGV4dC5jaGF0LnYxLlN0cmVhbU1lc3NhZ2VSZXNwb25zZTABEmwKD0NvbmZpcm1Ub29sQ2FsbBIqLnN1cHBvcnRleHQuY2hhdC52MS5Db25maXJtVG9vbENhbGxSZXF1ZXN0Gisuc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1Ub29sQ2FsbFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
+  fileDesc("Ch1zdXBwb3J0ZXh0L2NoYXQvdjEvY2hhdC5wcm90bxISc3VwcG9ydGV4dC5jaGF0LnYxIq4BCgZUaHJlYWQSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAYgASgFIpIDCgdNZXNzYWdlEgoKAmlkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3VwcG9ydGV4dC5hZ2VudC52MS5Sb2xlEg8KB2NvbnRlbnQYBCABKAkSMQoKdG9vbF9jYWxscxgFIAMoCzIdLnN1cHBvcnRleHQuYWdlbnQudjEuVG9vbENhbGwSMQoGc3RhdHVzGAYgASgOMiEuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VTdGF0dXMSKQoFdXNhZ2UYByABKAsyGi5zdXBwb3J0ZXh0LmFnZW50LnYxLlVzYWdlEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0CgtzdG9wX3JlYXNvbhgJIAEoDjIfLnN1cHBvcnRleHQuYWdlbnQudjEuU3RvcFJlYXNvbhI2Cgxjb25maXJtYXRpb24YCiABKAsyIC5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybWF0aW9uIqUBCgxDb25maXJtYXRpb24SFwoPY29uZmlybWF0aW9uX2lkGAEgASgJEhQKDHRvb2xfY2FsbF9pZBgCIAEoCRIRCgl0b29sX25hbWUYAyABKAkSFgoOYXJndW1lbnRzX2pzb24YBCABKAkSGQoRYXJndW1lbnRzX3N1bW1hcnkYBSABKAkSEAoIcXVlc3Rpb24YBiABKAkSDgoGYWN0aW9uGAcgASgJIjoKEUxpc3RBZ2VudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIv0BChJMaXN0QWdlbnRzUmVzcG9uc2USKgoGYWdlbnRzGAEgAygLMhouc3VwcG9ydGV4dC5hZ2VudC52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSTQoMdXNhYmxlX3Rvb2xzGAMgAygLMjcuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RBZ2VudHNSZXNwb25zZS5Vc2FibGVUb29sc0VudHJ5GlMKEFVzYWJsZVRvb2xzRW50cnkSCwoDa2V5GAEgASgJEi4KBXZhbHVlGAIgASgLMh8uc3VwcG9ydGV4dC5jaGF0LnYxLlVzYWJsZVRvb2xzOgI4ASIcCgtVc2FibGVUb29scxINCgVuYW1lcxgBIAMoCSI2ChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg0KBXRpdGxlGAIgASgJIkIKFENyZWF0ZVRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiTQoSTGlzdFRocmVhZHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCGFnZW50X2lkGAMgASgJIlsKE0xpc3RUaHJlYWRzUmVzcG9uc2USKwoHdGhyZWFkcxgBIAMoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiUKEEdldFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIj8KEUdldFRocmVhZFJlc3BvbnNlEioKBnRocmVhZBgBIAEoCzIaLnN1cHBvcnRleHQuY2hhdC52MS5UaHJlYWQiNwoTVXBkYXRlVGhyZWFkUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSDQoFdGl0bGUYAiABKAkiQgoUVXBkYXRlVGhyZWFkUmVzcG9uc2USKgoGdGhyZWFkGAEgASgLMhouc3VwcG9ydGV4dC5jaGF0LnYxLlRocmVhZCIoChNEZWxldGVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIWChREZWxldGVUaHJlYWRSZXNwb25zZSJPChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJeChRMaXN0TWVzc2FnZXNSZXNwb25zZRItCghtZXNzYWdlcxgBIAMoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI4ChJTZW5kTWVzc2FnZVJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB2NvbnRlbnQYAiABKAkigAEKE1NlbmRNZXNzYWdlUmVzcG9uc2USMQoMdXNlcl9tZXNzYWdlGAEgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2USNgoRYXNzaXN0YW50X21lc3NhZ2UYAiABKAsyGy5zdXBwb3J0ZXh0LmNoYXQudjEuTWVzc2FnZSI6ChRTdHJlYW1NZXNzYWdlUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSDwoHY29udGVudBgCIAEoCSK/AgoVU3RyZWFtTWVzc2FnZVJlc3BvbnNlEjMKDHVzZXJfbWVzc2FnZRgBIAEoCzIbLnN1cHBvcnRleHQuY2hhdC52MS5NZXNzYWdlSAASMgoJcnVuX2V2ZW50GAIgASgLMh0uc3VwcG9ydGV4dC5hZ2VudC52MS5SdW5FdmVudEgAEjgKEWFzc2lzdGFudF9tZXNzYWdlGAMgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VIABI3Cgx0dXJuX3Jlc3VtZWQYBCABKAsyHy5zdXBwb3J0ZXh0LmNoYXQudjEuVHVyblJlc3VtZWRIABJBChVjb25maXJtYXRpb25fcmVxdWlyZWQYBSABKAsyIC5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybWF0aW9uSABCBwoFZXZlbnQiVwoWQ29uZmlybVRvb2xDYWxsUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSFwoPY29uZmlybWF0aW9uX2lkGAIgASgJEhEKCWNvbmZpcm1lZBgDIAEoCCKMAgoXQ29uZmlybVRvb2xDYWxsUmVzcG9uc2USMgoJcnVuX2V2ZW50GAIgASgLMh0uc3VwcG9ydGV4dC5hZ2VudC52MS5SdW5FdmVudEgAEjgKEWFzc2lzdGFudF9tZXNzYWdlGAMgASgLMhsuc3VwcG9ydGV4dC5jaGF0LnYxLk1lc3NhZ2VIABI3Cgx0dXJuX3Jlc3VtZWQYBCABKAsyHy5zdXBwb3J0ZXh0LmNoYXQudjEuVHVyblJlc3VtZWRIABJBChVjb25maXJtYXRpb25fcmVxdWlyZWQYBSABKAsyIC5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybWF0aW9uSABCBwoFZXZlbnQiHQoLVHVyblJlc3VtZWQSDgoGcmVhc29uGAEgASgJKukBCg1NZXNzYWdlU3RhdHVzEh4KGk1FU1NBR0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXTUVTU0FHRV9TVEFUVVNfQ09NUExFVEUQARIaChZNRVNTQUdFX1NUQVRVU19QQVJUSUFMEAISGQoVTUVTU0FHRV9TVEFUVVNfRkFJTEVEEAMSGgoWTUVTU0FHRV9TVEFUVVNfUEVORElORxAEEh4KGk1FU1NBR0VfU1RBVFVTX0lOVEVSUlVQVEVEEAUSKAokTUVTU0FHRV9TVEFUVVNfQVdBSVRJTkdfQ09ORklSTUFUSU9OEAYy5gcKC0NoYXRTZXJ2aWNlElsKCkxpc3RBZ2VudHMSJS5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdEFnZW50c1JlcXVlc3QaJi5zdXBwb3J0ZXh0LmNoYXQudjEuTGlzdEFnZW50c1Jlc3BvbnNlEmEKDENyZWF0ZVRocmVhZBInLnN1cHBvcnRleHQuY2hhdC52MS5DcmVhdGVUaHJlYWRSZXF1ZXN0Giguc3VwcG9ydGV4dC5jaGF0LnYxLkNyZWF0ZVRocmVhZFJlc3BvbnNlEl4KC0xpc3RUaHJlYWRzEiYuc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RUaHJlYWRzUmVxdWVzdBonLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0VGhyZWFkc1Jlc3BvbnNlElgKCUdldFRocmVhZBIkLnN1cHBvcnRleHQuY2hhdC52MS5HZXRUaHJlYWRSZXF1ZXN0GiUuc3VwcG9ydGV4dC5jaGF0LnYxLkdldFRocmVhZFJlc3BvbnNlEmEKDFVwZGF0ZVRocmVhZBInLnN1cHBvcnRleHQuY2hhdC52MS5VcGRhdGVUaHJlYWRSZXF1ZXN0Giguc3VwcG9ydGV4dC5jaGF0LnYxLlVwZGF0ZVRocmVhZFJlc3BvbnNlEmEKDERlbGV0ZVRocmVhZBInLnN1cHBvcnRleHQuY2hhdC52MS5EZWxldGVUaHJlYWRSZXF1ZXN0Giguc3VwcG9ydGV4dC5jaGF0LnYxLkRlbGV0ZVRocmVhZFJlc3BvbnNlEmEKDExpc3RNZXNzYWdlcxInLnN1cHBvcnRleHQuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Giguc3VwcG9ydGV4dC5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlEl4KC1NlbmRNZXNzYWdlEiYuc3VwcG9ydGV4dC5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdBonLnN1cHBvcnRleHQuY2hhdC52MS5TZW5kTWVzc2FnZVJlc3BvbnNlEmYKDVN0cmVhbU1lc3NhZ2USKC5zdXBwb3J0ZXh0LmNoYXQudjEuU3RyZWFtTWVzc2FnZVJlcXVlc3QaKS5zdXBwb3J0ZXh0LmNoYXQudjEuU3RyZWFtTWVzc2FnZVJlc3BvbnNlMAESbAoPQ29uZmlybVRvb2xDYWxsEiouc3VwcG9ydGV4dC5jaGF0LnYxLkNvbmZpcm1Ub29sQ2FsbFJlcXVlc3QaKy5zdXBwb3J0ZXh0LmNoYXQudjEuQ29uZmlybVRvb2xDYWxsUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_supportext_agent_v1_agent]);
 
 /**
  * Thread is one conversation of a user with one agent.
@@ -462,6 +462,91 @@ export const GetThreadResponseSchema: GenMessage<GetThreadResponse> = /*@__PURE_
   messageDesc(file_supportext_chat_v1_chat, 11);
 
 /**
+ * UpdateThreadRequest names one of the caller's threads and its new title.
+ *
+ * @generated from message supportext.chat.v1.UpdateThreadRequest
+ */
+export type UpdateThreadRequest = Message$1<"supportext.chat.v1.UpdateThreadRequest"> & {
+  /**
+   * The thread's id.
+   *
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+
+  /**
+   * Not blank, at most 200 characters (80 are kept), as CreateThreadRequest.title.
+   *
+   * @generated from field: string title = 2;
+   */
+  title: string;
+};
+
+/**
+ * Describes the message supportext.chat.v1.UpdateThreadRequest.
+ * Use `create(UpdateThreadRequestSchema)` to create a new message.
+ */
+export const UpdateThreadRequestSchema: GenMessage<UpdateThreadRequest> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 12);
+
+/**
+ * UpdateThreadResponse carries the renamed thread.
+ *
+ * @generated from message supportext.chat.v1.UpdateThreadResponse
+ */
+export type UpdateThreadResponse = Message$1<"supportext.chat.v1.UpdateThreadResponse"> & {
+  /**
+   * The caller's thread with its new title.
+   *
+   * @generated from field: supportext.chat.v1.Thread thread = 1;
+   */
+  thread?: Thread | undefined;
+};
+
+/**
+ * Describes the message supportext.chat.v1.UpdateThreadResponse.
+ * Use `create(UpdateThreadResponseSchema)` to create a new message.
+ */
+export const UpdateThreadResponseSchema: GenMessage<UpdateThreadResponse> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 13);
+
+/**
+ * DeleteThreadRequest names one of the caller's threads.
+ *
+ * @generated from message supportext.chat.v1.DeleteThreadRequest
+ */
+export type DeleteThreadRequest = Message$1<"supportext.chat.v1.DeleteThreadRequest"> & {
+  /**
+   * The thread's id.
+   *
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+};
+
+/**
+ * Describes the message supportext.chat.v1.DeleteThreadRequest.
+ * Use `create(DeleteThreadRequestSchema)` to create a new message.
+ */
+export const DeleteThreadRequestSchema: GenMessage<DeleteThreadRequest> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 14);
+
+/**
+ * DeleteThreadResponse says the thread is gone.
+ *
+ * @generated from message supportext.chat.v1.DeleteThreadResponse
+ */
+export type DeleteThreadResponse = Message$1<"supportext.chat.v1.DeleteThreadResponse"> & {
+};
+
+/**
+ * Describes the message supportext.chat.v1.DeleteThreadResponse.
+ * Use `create(DeleteThreadResponseSchema)` to create a new message.
+ */
+export const DeleteThreadResponseSchema: GenMessage<DeleteThreadResponse> = /*@__PURE__*/
+  messageDesc(file_supportext_chat_v1_chat, 15);
+
+/**
  * ListMessagesRequest pages through one thread's messages.
  *
  * @generated from message supportext.chat.v1.ListMessagesRequest
@@ -494,7 +579,7 @@ export type ListMessagesRequest = Message$1<"supportext.chat.v1.ListMessagesRequ
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 12);
+  messageDesc(file_supportext_chat_v1_chat, 16);
 
 /**
  * ListMessagesResponse is one page of messages.
@@ -522,7 +607,7 @@ export type ListMessagesResponse = Message$1<"supportext.chat.v1.ListMessagesRes
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 13);
+  messageDesc(file_supportext_chat_v1_chat, 17);
 
 /**
  * SendMessageRequest is the user's next message in a thread.
@@ -550,7 +635,7 @@ export type SendMessageRequest = Message$1<"supportext.chat.v1.SendMessageReques
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 14);
+  messageDesc(file_supportext_chat_v1_chat, 18);
 
 /**
  * SendMessageResponse is the finished turn.
@@ -578,7 +663,7 @@ export type SendMessageResponse = Message$1<"supportext.chat.v1.SendMessageRespo
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 15);
+  messageDesc(file_supportext_chat_v1_chat, 19);
 
 /**
  * StreamMessageRequest is the user's next message in a thread, as SendMessageRequest.
@@ -606,7 +691,7 @@ export type StreamMessageRequest = Message$1<"supportext.chat.v1.StreamMessageRe
  * Use `create(StreamMessageRequestSchema)` to create a new message.
  */
 export const StreamMessageRequestSchema: GenMessage<StreamMessageRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 16);
+  messageDesc(file_supportext_chat_v1_chat, 20);
 
 /**
  * StreamMessageResponse is one event of a streamed turn.
@@ -670,7 +755,7 @@ export type StreamMessageResponse = Message$1<"supportext.chat.v1.StreamMessageR
  * Use `create(StreamMessageResponseSchema)` to create a new message.
  */
 export const StreamMessageResponseSchema: GenMessage<StreamMessageResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 17);
+  messageDesc(file_supportext_chat_v1_chat, 21);
 
 /**
  * ConfirmToolCallRequest is the user's answer to a Confirmation.
@@ -705,7 +790,7 @@ export type ConfirmToolCallRequest = Message$1<"supportext.chat.v1.ConfirmToolCa
  * Use `create(ConfirmToolCallRequestSchema)` to create a new message.
  */
 export const ConfirmToolCallRequestSchema: GenMessage<ConfirmToolCallRequest> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 18);
+  messageDesc(file_supportext_chat_v1_chat, 22);
 
 /**
  * The turn going on after the answer, as StreamMessage streams a turn: the agent's events (the
@@ -759,7 +844,7 @@ export type ConfirmToolCallResponse = Message$1<"supportext.chat.v1.ConfirmToolC
  * Use `create(ConfirmToolCallResponseSchema)` to create a new message.
  */
 export const ConfirmToolCallResponseSchema: GenMessage<ConfirmToolCallResponse> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 19);
+  messageDesc(file_supportext_chat_v1_chat, 23);
 
 /**
  * TurnResumed says a turn is being run again without doing anything twice.
@@ -780,7 +865,7 @@ export type TurnResumed = Message$1<"supportext.chat.v1.TurnResumed"> & {
  * Use `create(TurnResumedSchema)` to create a new message.
  */
 export const TurnResumedSchema: GenMessage<TurnResumed> = /*@__PURE__*/
-  messageDesc(file_supportext_chat_v1_chat, 20);
+  messageDesc(file_supportext_chat_v1_chat, 24);
 
 /**
  * MessageStatus is where a message's turn stands.
@@ -905,6 +990,33 @@ export const ChatService: GenService<{
     methodKind: "unary";
     input: typeof GetThreadRequestSchema;
     output: typeof GetThreadResponseSchema;
+  },
+  /**
+   * UpdateThread renames one of the caller's threads: the title is all a user changes (the agent
+   * is fixed at creation). The thread keeps its place in ListThreads (update_time is its last
+   * message). Errors: INVALID_ARGUMENT when thread_id is empty or the title is blank or over 200
+   * characters; NOT_FOUND as GetThread.
+   *
+   * @generated from rpc supportext.chat.v1.ChatService.UpdateThread
+   */
+  updateThread: {
+    methodKind: "unary";
+    input: typeof UpdateThreadRequestSchema;
+    output: typeof UpdateThreadResponseSchema;
+  },
+  /**
+   * DeleteThread deletes one of the caller's threads for good, with its messages and questions
+   * (the MCP server's audit of what its turns did stays). Threads deleted still count toward the
+   * user's threads of the minute (docs/chat.md, "Limits per user"). Errors: INVALID_ARGUMENT when
+   * thread_id is empty; NOT_FOUND as GetThread (so a repeat after it succeeded too);
+   * FAILED_PRECONDITION while one of its turns is running (wait for its answer, then delete).
+   *
+   * @generated from rpc supportext.chat.v1.ChatService.DeleteThread
+   */
+  deleteThread: {
+    methodKind: "unary";
+    input: typeof DeleteThreadRequestSchema;
+    output: typeof DeleteThreadResponseSchema;
   },
   /**
    * ListMessages pages through a thread's messages, oldest first; a message waiting for a

@@ -4,6 +4,10 @@ import type {
   ChatService,
   CreateThreadRequest,
   CreateThreadResponseSchema,
+  DeleteThreadRequest,
+  DeleteThreadResponseSchema,
+  UpdateThreadRequest,
+  UpdateThreadResponseSchema,
 } from "#gen/supportext/chat/v1/chat_pb.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "#kit/paging/index.js";
 import { requirePrincipal } from "#kit/propagation/index.js";
@@ -20,7 +24,7 @@ const TITLE_MAX = 200;
 
 type ThreadMethods = Pick<
   ServiceImpl<typeof ChatService>,
-  "createThread" | "listThreads" | "getThread" | "listMessages"
+  "createThread" | "listThreads" | "getThread" | "listMessages" | "updateThread" | "deleteThread"
 >;
 
 /**
@@ -32,6 +36,8 @@ export function threadMethods(
 ): ThreadMethods {
   return {
     createThread: (req, ctx) => createThread(deps, req, ctx),
+    updateThread: (req, ctx) => updateThread(deps, req, ctx),
+    deleteThread: (req, ctx) => deleteThread(deps, req, ctx),
 
     async listThreads(req, ctx) {
       const principal = requirePrincipal(ctx);
@@ -126,4 +132,44 @@ async function createThread(
     deps.threads.create(principal.userId, agentId, req.title.trim(), limits),
   );
   return { thread: threadToProto(thread) };
+}
+
+/** Renames one of the caller's threads (docs/chat.md, "Renaming and deleting a thread"). */
+async function updateThread(
+  deps: Pick<TurnDeps, "threads">,
+  req: UpdateThreadRequest,
+  ctx: HandlerContext,
+): Promise<MessageInitShape<typeof UpdateThreadResponseSchema>> {
+  const principal = requirePrincipal(ctx);
+  if (!req.threadId) throw new ConnectError("thread_id: required", Code.InvalidArgument);
+  const title = req.title.trim();
+  if (!title) throw new ConnectError("title: required (not blank)", Code.InvalidArgument);
+  if (req.title.length > TITLE_MAX)
+    throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
+  const thread = await deps.threads.rename(principal.userId, req.threadId, title);
+  if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
+  return { thread: threadToProto(thread) };
+}
+
+/**
+ * Deletes one of the caller's threads for good, unless a turn of it is running (docs/chat.md,
+ * "Renaming and deleting a thread"). Logged with the user and thread, never a title or message.
+ */
+async function deleteThread(
+  deps: Pick<TurnDeps, "threads" | "logger">,
+  req: DeleteThreadRequest,
+  ctx: HandlerContext,
+): Promise<MessageInitShape<typeof DeleteThreadResponseSchema>> {
+  const principal = requirePrincipal(ctx);
+  if (!req.threadId) throw new ConnectError("thread_id: required", Code.InvalidArgument);
+  const outcome = await deps.threads.delete(principal.userId, req.threadId);
+  if (outcome === "not_found") throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
+  if (outcome === "running") {
+    throw new ConnectError(
+      "a turn is running on this thread: wait for its answer, then delete it",
+      Code.FailedPrecondition,
+    );
+  }
+  deps.logger.info({ user_id: principal.userId, thread_id: req.threadId }, "thread deleted");
+  return {};
 }

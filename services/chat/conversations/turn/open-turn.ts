@@ -37,11 +37,19 @@ export async function openTurn(
   const limited = <T>(take: () => Promise<T>) => refusedOverLimit(deps.logger, userId, take);
   let turn = await deps.turns.findRepeat(threadId, requestId, input);
   if (!turn) {
-    const begun = await limited(() => deps.turns.begin(threadId, requestId, input, gate));
+    const begun = await limited(() => deps.turns.begin(threadId, requestId, input, gate)).catch(
+      (err: unknown) => {
+        // 23503 foreign_key_violation: the thread was deleted while the turn was being opened.
+        if ((err as { code?: unknown }).code === "23503") throw threadGone(threadId);
+        throw err;
+      },
+    );
     if (begun) return { kind: "new", userMessage: begun.userMessage, messageId: begun.assistantMessage.id };
     // Another copy of this request opened the turn between the look and the insert: this is its repeat.
     turn = await deps.turns.findRepeat(threadId, requestId, input);
     if (!turn) {
+      // Or the thread was deleted meanwhile, and nothing could be opened on it.
+      if (!(await deps.threads.get(userId, threadId))) throw threadGone(threadId);
       // Only two different inputs with one MD5 digest get here (`turns_one_per_request`).
       throw new ConnectError(
         "x-request-id: already used on this thread for another message; send a new one",
@@ -53,7 +61,7 @@ export async function openTurn(
   let leave: (() => void) | undefined;
   try {
     for (;;) {
-      if (!turn) throw new ConnectError("the repeated turn disappeared (thread deleted?)", Code.NotFound);
+      if (!turn) throw threadGone(threadId);
       const open = turn;
       if (deps.turns.mayClaim(open) && (await limited(() => deps.turns.claim(open.message_id, gate)))) {
         const claimed = open.message_id;
@@ -92,6 +100,10 @@ export async function openTurn(
   } finally {
     leave?.();
   }
+}
+
+function threadGone(threadId: string): ConnectError {
+  return new ConnectError(`thread ${threadId} not found`, Code.NotFound);
 }
 
 /** The tool calls a turn's assistant message recorded (as they started and finished). */

@@ -116,6 +116,82 @@ describe("ChatService", () => {
     expect(seen).toEqual(expected);
   });
 
+  it("rename and delete: a renamed thread keeps its place; a deleted one is gone with its messages; another user's is not_found", async () => {
+    const [email, otherEmail] = await stack.addUsers("tidy", 2, "viewer", "tidy-password");
+    const me = bearer((await stack.base.login(email ?? "", "tidy-password")).accessToken);
+    const them = bearer((await stack.base.login(otherEmail ?? "", "tidy-password")).accessToken);
+    const made = [];
+    for (const title of ["first", "second"]) {
+      made.push((await chat.createThread({ agentId: "ticket-reader", title }, me)).thread?.id ?? "");
+    }
+    const [first = "", second = ""] = made;
+    await chat.sendMessage({ threadId: first, content: "show me ticket 1" }, me);
+
+    const renamed = await chat.updateThread({ threadId: second, title: "  ticket 1 follow-up  " }, me);
+    expect(renamed.thread?.title).toBe("ticket 1 follow-up");
+    // The order is by last message: the rename does not move the thread up.
+    const listed = await chat.listThreads({ agentId: "ticket-reader" }, me);
+    expect(listed.threads.map((t) => [t.id, t.title])).toEqual([
+      [first, "first"],
+      [second, "ticket 1 follow-up"],
+    ]);
+    for (const [req, code] of [
+      [{ threadId: second, title: "   " }, Code.InvalidArgument],
+      [{ threadId: second, title: "x".repeat(201) }, Code.InvalidArgument],
+      [{ threadId: "", title: "t" }, Code.InvalidArgument],
+      [{ threadId: "no-such-thread", title: "t" }, Code.NotFound],
+    ] as const) {
+      expect(await codeOf(chat.updateThread(req, me)), JSON.stringify(req)).toBe(code);
+    }
+    expect(await codeOf(chat.updateThread({ threadId: first, title: "mine now" }, them))).toBe(Code.NotFound);
+    expect(await codeOf(chat.deleteThread({ threadId: first }, them))).toBe(Code.NotFound);
+    expect(await codeOf(chat.deleteThread({ threadId: "" }, me))).toBe(Code.InvalidArgument);
+    expect(await codeOf(chat.deleteThread({ threadId: first }))).toBe(Code.Unauthenticated);
+
+    await chat.deleteThread({ threadId: first }, me);
+    expect(await codeOf(chat.getThread({ threadId: first }, me))).toBe(Code.NotFound);
+    expect(await codeOf(chat.listMessages({ threadId: first }, me))).toBe(Code.NotFound);
+    expect(await codeOf(chat.sendMessage({ threadId: first, content: "again" }, me))).toBe(Code.NotFound);
+    expect(await codeOf(chat.deleteThread({ threadId: first }, me))).toBe(Code.NotFound);
+    expect((await chat.listThreads({}, me)).threads.map((t) => t.id)).toEqual([second]);
+    const stored = await stack.base.chat.database.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM messages WHERE thread_id = $1",
+      [first],
+    );
+    expect(stored.rows[0]?.n).toBe(0);
+    // What its turn did stays in the MCP server's audit: deleting a chat deletes no evidence.
+    const audited = await stack.base.mcpDb.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM audit_log WHERE email = $1 AND tool = 'get_ticket'",
+      [email],
+    );
+    expect(audited.rows[0]?.n).toBe(1);
+  });
+
+  it("a message and a delete of its thread at once: the turn runs and the delete is refused (failed_precondition), or the thread is gone first (not_found) — never another error", async () => {
+    const [email] = await stack.addUsers("racer", 1, "viewer", "racer-password");
+    const me = bearer((await stack.base.login(email ?? "", "racer-password")).accessToken);
+    const outcomeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: unknown) => Code[ConnectError.from(e).code],
+      );
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 12; round++) {
+      const threadId = (await chat.createThread({ agentId: "ticket-reader" }, me)).thread?.id ?? "";
+      const [sent, deleted] = await Promise.all([
+        outcomeOf(chat.sendMessage({ threadId, content: "show me ticket 1" }, me)),
+        outcomeOf(chat.deleteThread({ threadId }, me)),
+      ]);
+      outcomes.add(`${sent}/${deleted}`);
+      // The turn ran and the delete was refused, or the delete won and the message found no thread.
+      expect([
+        ["ok", "FailedPrecondition"],
+        ["NotFound", "ok"],
+      ]).toContainEqual([sent, deleted]);
+    }
+    console.log(`message / delete at once, 12 rounds: ${[...outcomes].join(", ")}`);
+  });
+
   it("SendMessage runs a turn as the user: both messages persisted, the ticket and its audit row name the user", async () => {
     const agentUser = await stack.base.login("agent@company.com", stack.base.passwords.agent);
     const { thread } = await chat.createThread(
