@@ -9,6 +9,7 @@ import { GENESIS_HASH } from "./audit/chain-hash.js";
 import { sealLegacyRows } from "./audit/legacy-seal.js";
 import { verifyAuditChain } from "./audit/verify-chain.js";
 import { readAuditHead } from "./data/audit-head.js";
+import { queryAuditLog } from "./data/audit-log.js";
 import { MIGRATIONS } from "./data/migrations.js";
 import { openMcpDatabase, SERVICE_NAME } from "./data/open-database.js";
 import { copyAuditTrail } from "./testing/copy-audit-trail.js";
@@ -184,6 +185,36 @@ describe("hash-chained audit trail", { timeout: 120_000 }, () => {
     );
     expect(out.stdout).toContain("inserted     row id 900002: not in the chain (no seq)");
     expect(out.stdout).toMatch(/2 problem\(s\)/);
+  });
+
+  it("rows numbered below the chain (seq 0, -1) are refused by the database, and once an insider drops that check, reported inserted and never listed", async () => {
+    const forged = (id: number, seq: number) =>
+      `INSERT INTO audit_log (id, seq, at, user_id, email, tool, arguments, outcome, duration_ms, prev_hash, row_hash)
+       VALUES (${id}, ${seq}, now(), 'seed:viewer@company.com', 'viewer@company.com', 'delete_ticket',
+               '{"ticket_id":3}', 'ok', 5, repeat('0', 64), repeat('1', 64))`;
+    const copy = await freshDatabase();
+    await copyAuditTrail(h.db, copy.db);
+    await expect(copy.db.query(forged(900011, -1))).rejects.toMatchObject({ code: "23514" });
+    await copy.db.query("ALTER TABLE audit_log DROP CONSTRAINT audit_log_seq_from_one");
+    await copy.db.query(forged(900011, -1));
+    await copy.db.query(forged(900012, 0));
+    const listed = await queryAuditLog(copy.db, { tool: "delete_ticket", limit: 1000 });
+    expect(listed.map((r) => r.id)).not.toContain(900011);
+    expect(listed.map((r) => r.id)).not.toContain(900012);
+    const report = await verifyAuditChain(copy.db);
+    expect(report.problems.filter((p) => p.kind === "inserted").map((p) => [p.id, p.seq])).toEqual([
+      [900011, -1],
+      [900012, 0],
+    ]);
+    expect(report.rowsExamined).toBe(
+      (await copy.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]?.n,
+    );
+    await copy.db.close();
+    const out = await runAuditCli(["--verify", ...copy.args], copy.env);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain(
+      "inserted     row id 900011, seq -1: not in the chain (seq -1: the chain counts from 1)",
+    );
   });
 
   it("reports edit, deletion and insertion together; a rewritten tail is caught only by an earlier head", async () => {

@@ -71,14 +71,24 @@ export interface AuditRecorder {
   within(tx: Transaction, entry: AuditEntry): void;
 }
 
-/** `appended` runs after each row is appended (the checkpointer counts rows towards its next checkpoint). */
+/** Who hears of the chain's appends: the checkpointer (witness/checkpointer.ts). */
+export interface AuditObserver {
+  /** After each row is appended: counted towards the next checkpoint. */
+  appended(): void;
+  /** The head was found moved back behind this process's own rows: tampering, checkpoints stop. */
+  tampered(why: string): void;
+}
+
+const NO_OBSERVER: AuditObserver = { appended: () => undefined, tampered: () => undefined };
+
 export function createAuditRecorder(
   db: Database,
   logger: Logger,
-  appended: () => void = () => undefined,
+  observer: AuditObserver = NO_OBSERVER,
 ): AuditRecorder {
+  const { appended } = observer;
   // Calls' rows that arrive together commit together, each call still waiting for its own.
-  const append = createGroupCommit(db);
+  const append = createGroupCommit(db, (detail) => observer.tampered(detail));
   return {
     async record(entry) {
       try {

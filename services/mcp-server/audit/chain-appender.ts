@@ -34,7 +34,18 @@ export type ChainAppend = (entries: readonly AuditEntry[]) => Promise<void>;
  * still follow the chain's order: ids are reserved ahead only for the one-statement path, and any
  * append by another writer (which makes that path fail) or by the locking path drops them.
  */
-export function createChainAppender(db: Database): ChainAppend {
+/**
+ * Called when a locking append finds the head behind (or beside) where this process's own last
+ * append left it. Writers only ever move the head forward, so that is someone deleting or
+ * replacing committed rows and moving the head back to hide it (docs/mcp-server.md, "Tamper
+ * evidence (hash chain)").
+ */
+export type HeadMovedBack = (detail: string) => void;
+
+export function createChainAppender(
+  db: Database,
+  onHeadMovedBack: HeadMovedBack = () => undefined,
+): ChainAppend {
   /** The head as this process's last append left it; undefined when not known. */
   let known: ChainPosition | undefined;
   let alone = false;
@@ -52,6 +63,14 @@ export function createChainAppender(db: Database): ChainAppend {
     const { found, written } = await db.transaction((tx) => appendAuditEntries(tx, entries));
     alone = expected === undefined || samePosition(found, expected);
     known = written;
+    if (
+      expected &&
+      (found.seq < expected.seq || (found.seq === expected.seq && found.hash !== expected.hash))
+    ) {
+      onHeadMovedBack(
+        `the chain's head was at seq ${found.seq} (${found.hash}), but this process's own last append had left it at seq ${expected.seq} (${expected.hash}): committed rows were deleted or replaced and the head moved back`,
+      );
+    }
   };
 
   return async (entries) => {

@@ -1,7 +1,7 @@
 import { AsyncResource } from "node:async_hooks";
 import type { Database } from "#kit/db/index.js";
 import type { AuditEntry } from "../data/audit-log.js";
-import { createChainAppender } from "./chain-appender.js";
+import { createChainAppender, type HeadMovedBack } from "./chain-appender.js";
 
 /** Rows per transaction at most: one statement's parameters stay far below PostgreSQL's 65,535. */
 const MAX_BATCH = 64;
@@ -25,14 +25,17 @@ interface Waiting {
  * before), and rejects if it was not. A batch the database refuses as data is retried row by
  * row, so one bad row fails only its own call; any other failure fails the batch's calls.
  */
-export function createGroupCommit(db: Database): (entry: AuditEntry) => Promise<void> {
+export function createGroupCommit(
+  db: Database,
+  onHeadMovedBack?: HeadMovedBack,
+): (entry: AuditEntry) => Promise<void> {
   const waiting: Waiting[] = [];
   let flushing = false;
   // Commits run in the context the appender was made in (the server's), not in whichever
   // request happened to start the loop: other calls' rows are not that request's work.
   const scope = new AsyncResource("audit-group-commit");
 
-  const commit = createChainAppender(db);
+  const commit = createChainAppender(db, onHeadMovedBack);
 
   const flush = async () => {
     try {

@@ -13,6 +13,13 @@ describe("auditArguments", () => {
     expect(auditArguments(args)).toEqual(args);
   });
 
+  it("keeps a key named __proto__ as the caller sent it (JSON.parse makes it an own key), never as a prototype", () => {
+    const args = JSON.parse('{"__proto__":{"a":1},"ticket_id":2,"nested":{"__proto__":"x"}}');
+    const kept = auditArguments(args);
+    expect(JSON.stringify(kept)).toBe('{"__proto__":{"a":1},"ticket_id":2,"nested":{"__proto__":"x"}}');
+    expect(Object.getPrototypeOf(kept)).toBe(Object.prototype);
+  });
+
   it("redacts secret-named keys at any depth and secret-shaped values anywhere", () => {
     const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJlLXBhcnQ";
     const out = auditArguments({

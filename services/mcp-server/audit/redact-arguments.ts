@@ -82,7 +82,14 @@ function clean(value: unknown, depth: number, budget: { left: number }): unknown
   for (const [rawKey, v] of entries.slice(0, MAX_ENTRIES)) {
     const key = scrubbedPrefix(rawKey, 200);
     budget.left -= key.length;
-    out[key] = SECRET_KEY.test(rawKey) ? REDACTED : clean(v, depth + 1, budget);
+    // Defined, not assigned: a key named "__proto__" would set the object's prototype instead, and
+    // vanish from the row while the call went on with it.
+    Object.defineProperty(out, key, {
+      value: SECRET_KEY.test(rawKey) ? REDACTED : clean(v, depth + 1, budget),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   if (entries.length > MAX_ENTRIES) out._more_keys = entries.length - MAX_ENTRIES;
   return out;

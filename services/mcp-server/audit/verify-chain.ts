@@ -86,7 +86,7 @@ interface Walk {
 /**
  * Walks the whole audit table in `seq` order and reports every row whose content no longer matches
  * its hash (edited), every gap in `seq` (deleted), every row outside the chain — without a seq, with
- * a repeated seq, or beyond the recorded head (inserted) — and every broken link.
+ * one below 1, with a repeated seq, or beyond the recorded head (inserted) — and every broken link.
  *
  * No long transaction (on PGlite one would stall the server): rows are read in pages, then the head,
  * then whatever was appended meanwhile. Every append moves the head in the transaction that inserts
@@ -149,7 +149,7 @@ async function walk(w: Walk, upTo: number | undefined): Promise<void> {
   for (;;) {
     const { rows } = await w.q.query<Row>(
       `SELECT ${CHAINED_COLUMNS.join(", ")}, prev_hash, row_hash FROM audit_log
-         WHERE seq IS NOT NULL AND (seq > $1 OR (seq = $1 AND id > $2))${upTo === undefined ? "" : " AND seq <= $3"}
+         WHERE seq >= 1 AND (seq > $1 OR (seq = $1 AND id > $2))${upTo === undefined ? "" : " AND seq <= $3"}
          ORDER BY seq, id LIMIT ${PAGE}`,
       upTo === undefined ? [cursor.seq, cursor.id] : [cursor.seq, cursor.id, upTo],
     );
@@ -263,18 +263,29 @@ function checkChainEnd(w: Walk, head: AuditHead): void {
   }
 }
 
-/** Rows without a seq: outside the chain, every one counted, the first MAX_LISTED listed. */
+/**
+ * Rows without a seq, or with one below 1 (the chain counts from 1; the walk starts there): outside
+ * the chain, every one counted, the first MAX_LISTED listed.
+ */
 async function reportUnchained(w: Walk): Promise<void> {
-  const { rows: outside } = await w.q.query<{ id: number } & Record<string, unknown>>(
-    `SELECT id FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT ${MAX_LISTED + 1}`,
+  const { rows: outside } = await w.q.query<{ id: number; seq: number | null } & Record<string, unknown>>(
+    `SELECT id, seq FROM audit_log WHERE seq IS NULL OR seq < 1 ORDER BY id LIMIT ${MAX_LISTED + 1}`,
   );
   const { rows: outsideCount } = await w.q.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL",
+    "SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL OR seq < 1",
   );
   const unchained = outsideCount[0]?.n ?? 0;
   w.rowsExamined += unchained;
   for (const r of outside.slice(0, MAX_LISTED)) {
-    report(w, { kind: "inserted", id: r.id, detail: "not in the chain (no seq)" });
+    report(w, {
+      kind: "inserted",
+      id: r.id,
+      ...(r.seq === null ? {} : { seq: r.seq }),
+      detail:
+        r.seq === null
+          ? "not in the chain (no seq)"
+          : `not in the chain (seq ${r.seq}: the chain counts from 1)`,
+    });
   }
   w.problemCount += Math.max(0, unchained - Math.min(outside.length, MAX_LISTED));
 }

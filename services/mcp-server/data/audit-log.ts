@@ -349,9 +349,14 @@ export interface AuditQuery {
 
 export const AUDIT_QUERY_MAX_LIMIT = 1000;
 
-/** Newest first. */
+/**
+ * Newest first; the chain's rows only (seq 1 to the head): a row outside it — no seq, one below 1,
+ * or beyond the head — was not written by the chain, and is shown by `npm run audit -- --verify`
+ * as inserted, never listed as a record of what someone did.
+ */
 export async function queryAuditLog(q: Queryable, f: AuditQuery): Promise<AuditRecord[]> {
   const w = new Where();
+  w.add("seq >= 1 AND seq <= (SELECT seq FROM audit_head)");
   if (f.user !== undefined) w.add("(user_id = ? OR lower(email) = lower(?))", f.user, f.user);
   if (f.since) w.add("at >= ?", f.since);
   if (f.until) w.add("at < ?", f.until);

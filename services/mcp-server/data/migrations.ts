@@ -217,4 +217,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey;
       ALTER TABLE idempotency_keys ADD PRIMARY KEY (user_id, agent_id, key);`,
   },
+  {
+    id: "0012_audit_seq_from_one",
+    // The chain counts from 1 (docs/mcp-server.md, "Tamper evidence (hash chain)"): no writer
+    // stores a seq below it, so the database refuses one. NOT VALID: rows already there are not
+    // checked here (a start-up must not fail on them); \`npm run audit -- --verify\` reports any as
+    // inserted, and every listing shows the chain's rows only.
+    sql: "ALTER TABLE audit_log ADD CONSTRAINT audit_log_seq_from_one CHECK (seq >= 1) NOT VALID;",
+  },
 ];

@@ -35,7 +35,7 @@ export function createToolRunning(deps: {
   const knownTools = { has: (name: string) => catalog.get(name) !== undefined };
   registerMcpServerMetrics(telemetry, () => sessions.size);
   const audit = withAuditTelemetry(
-    createAuditRecorder(database, logger, () => checkpointer.appended()),
+    createAuditRecorder(database, logger, checkpointer),
     telemetry,
     knownTools,
   );

@@ -26,8 +26,14 @@ async function recomputeChain(db: Database): Promise<void> {
   await db.query("UPDATE audit_head SET seq = $1, hash = $2", [rows.length, prev]);
 }
 
+/** The check that keeps seq from 1 (migration 0012) is the insider's to drop, first. */
+async function dropSeqCheck(db: Database): Promise<void> {
+  await db.query("ALTER TABLE audit_log DROP CONSTRAINT IF EXISTS audit_log_seq_from_one");
+}
+
 /** Deletes row `seq` and closes the gap (in two steps: the unique index on seq is checked per row). */
 async function deleteAndRenumber(db: Database, seq: number): Promise<void> {
+  await dropSeqCheck(db);
   await db.query("DELETE FROM audit_log WHERE seq = $1", [seq]);
   await db.query("UPDATE audit_log SET seq = -seq WHERE seq > $1", [seq]);
   await db.query("UPDATE audit_log SET seq = -seq - 1 WHERE seq < 0");
@@ -122,6 +128,7 @@ export const TAMPERING: readonly (readonly [string, Tamper])[] = [
   [
     "swapped seq",
     async (db) => {
+      await dropSeqCheck(db);
       await db.query("UPDATE audit_log SET seq = -7 WHERE seq = 7");
       await db.query("UPDATE audit_log SET seq = 7 WHERE seq = 8");
       await db.query("UPDATE audit_log SET seq = 8 WHERE seq = -7");

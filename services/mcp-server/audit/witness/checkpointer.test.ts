@@ -10,6 +10,7 @@ import { readAuditHead } from "../../data/audit-head.js";
 import { type AuditEntry, appendAuditEntry } from "../../data/audit-log.js";
 import { MIGRATIONS } from "../../data/migrations.js";
 import { auditEntry } from "../../testing/audit-entry.js";
+import { createAuditRecorder } from "../audit-recorder.js";
 import { type CheckpointSigner, loadOrCreateCheckpointKey } from "./checkpoint-key.js";
 import { createCheckpointer } from "./checkpointer.js";
 import { CheckpointRefusedError, type WitnessClient, WitnessUnavailableError } from "./witness-client.js";
@@ -107,6 +108,19 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
   const started = async (checkpointer: { start(): Promise<void> }, witness: FakeWitness) => {
     await checkpointer.start();
     witness.startedWith = witness.recorded.length;
+  };
+  /** Runs `fn` with `db` on a new, empty audit table, then puts the shared one back. */
+  const onFreshTable = async (fn: () => Promise<void>) => {
+    const shared = db;
+    const fresh = await backend.open();
+    db = fresh.db;
+    try {
+      await fn();
+    } finally {
+      for (const close of closers.splice(0)) await close().catch(() => undefined);
+      db = shared;
+      await fresh.close();
+    }
   };
   const messages = (logs: LogCapture, msg: string) => logs.records().filter((r) => r.msg === msg);
   /** What the witness recorded after `from` (a start on rows earlier tests left is checkpointed first). */
@@ -301,5 +315,69 @@ describe.each(testBackends("mcp-server", MIGRATIONS))("the audit checkpointer on
     expect(
       restarted.logs.records().filter((r) => String(r.msg).startsWith("audit chain NOT intact")),
     ).toHaveLength(1);
+  });
+
+  it("a clean stop, a start, rows, then a crash: the start was witnessed, so the next start finds the rows the server wrote, not rows written after shutdown", async () => {
+    // A table of its own: the test before this one left a rewritten row.
+    await onFreshTable(async () => {
+      const witness = fakeWitness();
+      const first = setUp(witness);
+      await started(first.checkpointer, witness);
+      await append(1, () => first.checkpointer.appended());
+      await first.checkpointer.close();
+      const closedAt = (await readAuditHead(db)).seq;
+      expect(witness.recorded.at(-1)?.checkpoint).toMatchObject({ reason: "shutdown", seq: closedAt });
+
+      // Started again with nothing new: the witness hears that a server runs again.
+      const second = setUp(witness);
+      await started(second.checkpointer, witness);
+      expect(witness.recorded.at(-1)?.checkpoint).toMatchObject({ reason: "start", seq: closedAt });
+      // Two rows (fewer than everyRows, before any interval), then kill -9: no closing checkpoint.
+      await append(2, () => second.checkpointer.appended());
+      await second.checkpointer.stop();
+
+      const third = setUp(witness);
+      await started(third.checkpointer, witness);
+      expect(third.checkpointer.suspended()).toBeUndefined();
+      expect(messages(third.logs, "audit chain intact against the witness")).toHaveLength(1);
+    });
+  });
+
+  it("rows deleted and the head moved back behind this process's own append: suspended, loudly, nothing signed after", async () => {
+    await onFreshTable(async () => {
+      const witness = fakeWitness();
+      const { checkpointer, logs } = setUp(witness, 1_000);
+      await started(checkpointer, witness);
+      const recorder = createAuditRecorder(db, logs.logger, checkpointer);
+      await recorder.record(entry(++rows));
+      await recorder.record(entry(++rows));
+      // An insider deletes the last row and puts the head back on the one before, consistently.
+      const { rows: before } = await db.query<{ seq: number; row_hash: string; prev_hash: string }>(
+        "SELECT seq, row_hash, prev_hash FROM audit_log WHERE seq = (SELECT seq - 1 FROM audit_head)",
+      );
+      const back = before[0];
+      if (!back) throw new Error("no row before the head");
+      await db.transaction(async (tx) => {
+        await tx.query("DELETE FROM audit_log WHERE seq = $1", [back.seq + 1]);
+        await tx.query("UPDATE audit_head SET seq = $1, hash = $2, prev_hash = $3", [
+          back.seq,
+          back.row_hash,
+          back.prev_hash,
+        ]);
+      });
+      rows--;
+      const held = witness.recorded.length;
+      await recorder.record(entry(++rows));
+      expect(checkpointer.suspended()).toMatch(
+        new RegExp(`head was at seq ${back.seq} .* own last append had left it at seq ${back.seq + 1}`),
+      );
+      expect(
+        logs
+          .records()
+          .filter((r) => String(r.msg).startsWith("audit chain NOT intact: the chain's head was at")),
+      ).toHaveLength(1);
+      await checkpointer.close();
+      expect(witness.recorded).toHaveLength(held);
+    });
   });
 });

@@ -16,6 +16,11 @@ export interface Checkpointer {
   start(): Promise<void>;
   /** After every committed audit row. */
   appended(): void;
+  /**
+   * Committed rows were found gone and the head moved back (chain-appender.ts): logged as the chain
+   * not intact, and no checkpoint is made any more — the next would vouch for the shortened chain.
+   */
+  tampered(why: string): void;
   /** At shutdown, once nothing appends any more: the closing checkpoint. */
   close(): Promise<void>;
   /**
@@ -114,6 +119,9 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
         });
       }
     },
+    tampered(why) {
+      suspend(state, why);
+    },
     async close() {
       clearInterval(timer);
       await enqueue("shutdown");
@@ -196,7 +204,12 @@ async function checkpoint(state: CheckpointState, reason: CheckpointReason): Pro
     suspend(state, head === undefined ? "audit_head has no row" : "audit_head.hash is NULL (unsealed)");
     return;
   }
-  const nothingNew = head.seq === from.seq && (reason !== "shutdown" || from.reason === "shutdown");
+  // After a closing checkpoint, a running server's first checkpoint is made even with no new row:
+  // the witness must hear that a server runs again, or the rows it writes next would read, after a
+  // crash, as written when no server was running (witness-comparison.ts).
+  const resumed = from.reason === "shutdown" && reason !== "shutdown";
+  const nothingNew =
+    !resumed && head.seq === from.seq && (reason !== "shutdown" || from.reason === "shutdown");
   if (nothingNew) return;
   const broken = await chainExtensionProblem(state.deps.db, from, { seq: head.seq, hash: head.hash });
   if (broken !== undefined) {
