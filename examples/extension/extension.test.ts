@@ -400,6 +400,52 @@ describe.skipIf(!present)(
       await popup.page.close();
     }, 120_000);
 
+    it("a thread renamed in its row (Enter saves, Escape keeps) and deleted after asking (Keep keeps it): the list, the heading and the server agree", async () => {
+      const popup = await openPopup();
+      const { page } = popup;
+      await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);
+      await popup.loggedIn();
+      await popup.pickAgent("ticket-reader");
+      await popup.newThread();
+      const threadId = (await page.getAttribute("#conversation", "data-thread-id")) ?? "";
+      expect((await popup.ask("show me ticket 1")).status).toBe("complete");
+      const row = page.locator(`#threads li[data-thread-id="${threadId}"]`);
+      await row.locator("button.thread", { hasText: "show me ticket 1" }).waitFor();
+
+      await row.getByRole("button", { name: "Rename show me ticket 1" }).click();
+      const field = row.getByRole("textbox", { name: "New title" });
+      expect(await field.inputValue()).toBe("show me ticket 1");
+      await field.fill("Printer follow-up");
+      await field.press("Escape");
+      await row.locator("button.thread", { hasText: "show me ticket 1" }).waitFor();
+      await row.getByRole("button", { name: "Rename show me ticket 1" }).click();
+      await field.fill("  Printer follow-up  ");
+      await field.press("Enter");
+      await row.locator("button.thread", { hasText: "Printer follow-up" }).waitFor();
+      await page.locator("#thread-title", { hasText: "Printer follow-up" }).waitFor();
+      await shot(popup, "5-viewer-thread-renamed");
+
+      await row.getByRole("button", { name: "Delete Printer follow-up" }).click();
+      const question = row.getByRole("group", { name: "Delete Printer follow-up?" });
+      expect(await question.textContent()).toContain("Delete “Printer follow-up” and its messages?");
+      await shot(popup, "6-viewer-thread-delete-question");
+      await question.getByRole("button", { name: "Keep" }).click();
+      await row.locator("button.thread", { hasText: "Printer follow-up" }).waitFor();
+      await row.getByRole("button", { name: "Delete Printer follow-up" }).click();
+      await row.getByRole("button", { name: "Delete", exact: true }).click();
+      await row.waitFor({ state: "detached" });
+      await page.locator("#conversation[hidden]").waitFor({ state: "attached" });
+
+      // What the server holds, read afresh: the popup reopened lists no such thread.
+      await page.reload();
+      await popup.loggedIn();
+      await popup.pickAgent("ticket-reader");
+      await page.locator("#threads li").first().waitFor();
+      expect(await page.locator(`#threads li[data-thread-id="${threadId}"]`).count()).toBe(0);
+      expect(await page.locator("#threads button.thread", { hasText: "Printer follow-up" }).count()).toBe(0);
+      await page.close();
+    }, 120_000);
+
     it("keeps the refresh token in extension storage, refreshes the access token before it expires, and says 'log in again' once the session is revoked", async () => {
       const popup = await openPopup();
       await popup.logIn(chatUrl, "viewer@company.com", viewerPassword);

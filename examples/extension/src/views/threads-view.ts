@@ -3,6 +3,7 @@ import type { Thread } from "#gen/supportext/chat/v1/chat_pb.js";
 import type { Api } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import type { KeyValueStore } from "../key-value-store.js";
+import { threadRow } from "./thread-row.js";
 
 const LAST_AGENT_KEY = "lastAgentId";
 
@@ -12,10 +13,14 @@ export interface ThreadsDeps {
   readonly onOpen: (thread: Thread) => void;
   /** The agent changed: the open thread belongs to another agent. */
   readonly onAgentChanged: () => void;
+  /** A thread was renamed (the open conversation shows its title). */
+  readonly onRenamed: (thread: Thread) => void;
+  /** A thread was deleted (the open conversation closes if it was that one). */
+  readonly onDeleted: (threadId: string) => void;
   readonly onProblem: (err: unknown) => void;
 }
 
-/** The agent picker and the caller's threads with that agent: list, open, create. */
+/** The agent picker and the caller's threads with that agent: list, open, create, rename, delete. */
 export class ThreadsView {
   readonly el = h("section", { id: "threads-panel" });
   private readonly agentSelect = h("select", { id: "agent", "aria-label": "Agent" });
@@ -91,31 +96,48 @@ export class ThreadsView {
         replaceChildren(this.list, h("li", { class: "hint" }, "No threads with this agent yet: start one."));
         return threads;
       }
-      replaceChildren(
-        this.list,
-        ...threads.map((t) => {
-          const button = h(
-            "button",
-            {
-              type: "button",
-              class: "thread",
-              "data-thread-id": t.id,
-              "aria-current": t.id === this.activeThreadId ? "true" : undefined,
-            },
-            h("span", { class: "thread-title" }, t.title || "New thread"),
-            h("span", { class: "thread-count" }, String(t.messageCount)),
-          );
-          button.addEventListener("click", () => {
-            this.markActive(t.id);
-            this.deps.onOpen(t);
-          });
-          return h("li", {}, button);
-        }),
-      );
+      const actions = {
+        open: (thread: Thread) => {
+          this.markActive(thread.id);
+          this.deps.onOpen(thread);
+        },
+        rename: (thread: Thread, title: string) => this.rename(thread, title),
+        remove: (thread: Thread) => this.remove(thread),
+      };
+      replaceChildren(this.list, ...threads.map((t) => threadRow(t, t.id === this.activeThreadId, actions)));
       return threads;
     } catch (err) {
       this.deps.onProblem(err);
       return [];
+    }
+  }
+
+  /** Renames `thread`; the list (and the open conversation's heading) shows the new title. */
+  private async rename(thread: Thread, title: string): Promise<void> {
+    const { api } = this.deps;
+    try {
+      const renamed = await api.session.run((headers) =>
+        api.chat.updateThread({ threadId: thread.id, title }, { headers }),
+      );
+      if (renamed.thread) this.deps.onRenamed(renamed.thread);
+      await this.refresh();
+    } catch (err) {
+      this.deps.onProblem(err);
+      throw err;
+    }
+  }
+
+  /** Deletes `thread`; the open conversation closes if it was that one. */
+  private async remove(thread: Thread): Promise<void> {
+    const { api } = this.deps;
+    try {
+      await api.session.run((headers) => api.chat.deleteThread({ threadId: thread.id }, { headers }));
+      if (this.activeThreadId === thread.id) this.activeThreadId = undefined;
+      this.deps.onDeleted(thread.id);
+      await this.refresh();
+    } catch (err) {
+      this.deps.onProblem(err);
+      throw err;
     }
   }
 

@@ -30,6 +30,10 @@ export function createWorkspace(deps: WorkspaceDeps): { el: HTMLElement; load: (
     prefs: deps.prefs,
     onOpen: (thread) => void conversation.open(thread),
     onAgentChanged: () => conversation.close(),
+    onRenamed: (thread) => conversation.retitle(thread),
+    onDeleted: (threadId) => {
+      if (conversation.threadId === threadId) conversation.close();
+    },
     onProblem: deps.onProblem,
   });
   const logout = h("button", { id: "logout", type: "button" }, "Log out");
