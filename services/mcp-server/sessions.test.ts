@@ -109,6 +109,46 @@ describe("MCP sessions are bound to the principal that opened them", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("a session lives within the login that opened it: the same user signed in again cannot carry it on, and its login's revocation closes it", async () => {
+    const login = { sid: `login-${AGENT.sub}-${Date.now()}` };
+    const client = await h.connect(await h.token(AGENT, login));
+    const sessionId = (client.transport as { sessionId?: string }).sessionId as string;
+    // A refreshed token of that login carries on.
+    const refreshed = await h.post(listTools(), {
+      authorization: `Bearer ${await h.token(AGENT, login)}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(refreshed.status).toBe(200);
+    // A token of another login of the same user does not.
+    const again = await h.post(listTools(), {
+      authorization: `Bearer ${await h.token(AGENT, { sid: `${login.sid}-again` })}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(again.status).toBe(403);
+    // The login revoked (logout): the session is closed at once, before any request of it.
+    h.feed.revoke(login.sid);
+    await expect
+      .poll(
+        () =>
+          h.logs
+            .records()
+            .some(
+              (r) =>
+                r.msg === "MCP session closed: its login session was revoked" && r.session_id === sessionId,
+            ),
+        { timeout: 30_000 },
+      )
+      .toBe(true);
+    const after = await h.post(listTools(), {
+      authorization: `Bearer ${await h.token(AGENT)}`,
+      "mcp-session-id": sessionId,
+      ...PROTOCOL,
+    });
+    expect(after.status).toBe(404);
+  });
+
   it("refuses the GET event stream of a session to another principal, and to no token", async () => {
     // Opened by hand: the SDK client would hold the session's one GET stream itself.
     const init = await h.post(initializeBody(), { authorization: `Bearer ${await h.token(AGENT)}` });

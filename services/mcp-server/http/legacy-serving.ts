@@ -55,6 +55,7 @@ export function createLegacyServing(deps: LegacyServingDeps) {
             server,
             owner: ownerKey(principal),
             userId: principal.userId,
+            loginSession: principal.sessionId,
             lastSeen: Date.now(),
           });
           logger.info({ session_id: id }, "MCP session opened");

@@ -16,12 +16,17 @@ function registry(options: { idleMs: number; max: number }) {
   return r;
 }
 
-function session(id: string, owner: string): McpSession & { closed: () => boolean } {
+function session(
+  id: string,
+  owner: string,
+  loginSession = `sid-${owner}`,
+): McpSession & { closed: () => boolean } {
   let closed = false;
   return {
     id,
     owner,
     userId: owner,
+    loginSession,
     lastSeen: Date.now(),
     transport: {} as NodeStreamableHTTPServerTransport,
     server: {
@@ -32,6 +37,22 @@ function session(id: string, owner: string): McpSession & { closed: () => boolea
     closed: () => closed,
   };
 }
+
+describe("SessionRegistry.closeLoginSession", () => {
+  it("closes every session opened within the revoked login, and only those", async () => {
+    const r = registry({ idleMs: 60_000, max: 10 });
+    const [a1, a2, other] = [
+      session("a1", "alice", "s1"),
+      session("a2", "alice", "s1"),
+      session("a3", "alice", "s2"),
+    ];
+    for (const s of [a1, a2, other]) r.add(s);
+    r.closeLoginSession("s1");
+    await vi.waitFor(() => expect([a1.closed(), a2.closed(), other.closed()]).toEqual([true, true, false]));
+    expect(r.lookup("a1", "alice")).toEqual({ status: "not_found" });
+    expect(r.lookup("a3", "alice").status).toBe("ok");
+  });
+});
 
 describe("SessionRegistry.lookup", () => {
   it("tells apart unknown, someone else's and one's own session", () => {

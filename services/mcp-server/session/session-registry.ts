@@ -10,6 +10,8 @@ export interface McpSession {
   /** `ownerKey` of the principal that sent `initialize`. */
   readonly owner: string;
   readonly userId: string;
+  /** `sid` of the token that opened it: the login session it lives within. */
+  readonly loginSession: string;
   lastSeen: number;
 }
 
@@ -19,14 +21,16 @@ export type SessionLookup =
   | { readonly status: "not_found" };
 
 /**
- * Who a session belongs to: the user plus the whole chain of whoever acts for them (gateway, agent
- * service, agent; nested `act`). The same user through another agent or another chain is another
- * principal (the gateway keeps one session per user × agent), and the development principal never
- * shares a session with a real user.
+ * Who a session belongs to: the user, within one login session (`sid`), plus the whole chain of
+ * whoever acts for them (gateway, agent service, agent; nested `act`). The same user through another
+ * agent or another chain is another principal (the gateway keeps one session per user × agent), so
+ * is the same user signed in again (a session opened under a login that was revoked is not carried
+ * on by the next login), and the development principal never shares a session with a real user. A
+ * refreshed or exchanged token keeps its `sid`, and with it the session.
  */
 export function ownerKey(p: Principal): string {
   const chain = actorChain(p).map((a) => [a.sub, a.agent ?? null]);
-  return JSON.stringify([p.userId, chain, p.anonymous]);
+  return JSON.stringify([p.userId, p.sessionId, chain, p.anonymous]);
 }
 
 /**
@@ -89,6 +93,21 @@ export class SessionRegistry {
         "MCP session closed after being idle",
       );
       this.close(s);
+    }
+  }
+
+  /**
+   * Closes every session opened within login session `sid` (revoked: logout, reuse, an
+   * administrator): its open streams end now, not when its next request is refused.
+   */
+  closeLoginSession(sid: string): void {
+    for (const s of [...this.sessions.values()]) {
+      if (s.loginSession !== sid) continue;
+      this.options.logger.info(
+        { session_id: s.id, user_id: s.userId },
+        "MCP session closed: its login session was revoked",
+      );
+      void this.close(s);
     }
   }
 

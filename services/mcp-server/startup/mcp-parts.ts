@@ -79,6 +79,8 @@ export function createMcpParts(
       removedKeys,
       telemetry,
     );
+  // A revoked login's MCP sessions are closed at once: their event streams end with it.
+  revocations.onRevoked((event) => sessions.closeLoginSession(event.sessionId));
   return {
     ...createToolRunning({ database, logger, model, telemetry, sessions, checkpointer }),
     database,

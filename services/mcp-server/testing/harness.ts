@@ -174,6 +174,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         roles: user.roles,
         scope: user.scope,
         aud: server.resource,
+        // One login per test user unless a test says otherwise: tokens minted for the same user are
+        // that login's refreshed tokens, and carry on its MCP sessions (session-registry.ts `ownerKey`).
+        sid: `login-${user.sub}`,
         ...claims,
       }),
     async connect(token, connectOptions = {}) {
