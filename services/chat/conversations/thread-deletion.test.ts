@@ -110,4 +110,48 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("deleting a thread on $name
       expect(await rowsOf("messages", thread.id)).toBe(0);
     }
   });
+
+  it("an answer to a question and a delete of its thread at once: one waits for the other, never a deadlock", async () => {
+    const outcomes = new Map<string, number>();
+    for (let round = 0; round < 20; round++) {
+      const thread = await threads.create("answer-user", "support-assistant", "");
+      const turns = new TurnStore(db);
+      const begun = await turns.begin(thread.id, `q${round}`, "delete ticket 1");
+      const messageId = begun?.assistantMessage.id ?? "";
+      await turns.finish(
+        messageId,
+        { ...done, status: "awaiting_confirmation" },
+        {
+          id: `${messageId}-q`,
+          toolCallId: "call-1",
+          toolName: "delete_ticket",
+          argumentsJson: '{"ticket_id":1}',
+          argumentsSummary: "ticket 1",
+          question: "Delete ticket 1?",
+          action: "delete",
+          resumeState: new Uint8Array([1]),
+        },
+      );
+      turns.release(messageId);
+      const question = await turns.latestConfirmation(messageId);
+      if (!question) throw new Error("no question");
+      const [answered, deleted] = await Promise.all([
+        turns
+          .answer(question, true, "answer-user")
+          .catch((e: unknown) => `error ${(e as { code?: string }).code}`),
+        threads
+          .delete("answer-user", thread.id)
+          .catch((e: unknown) => `error ${(e as { code?: string }).code}`),
+      ]);
+      const key = `${answered}/${deleted}`;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      // The answer won (the turn runs again: the delete is refused), or the delete did (nothing to answer).
+      expect([
+        ["true", "running"],
+        ["false", "deleted"],
+      ]).toContainEqual([String(answered), deleted]);
+      if (answered === true) turns.release(messageId);
+    }
+    console.log(`answer / delete at once on ${db.kind}: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  });
 });

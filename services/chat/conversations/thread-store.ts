@@ -140,10 +140,15 @@ export class ThreadStore {
    * Deletes the user's thread with its messages, turns and questions (cascade), unless one of its
    * turns is running. The thread's row is locked first: a turn being opened on it meanwhile either
    * committed before (and is seen running here) or fails its foreign key after. Its turns are locked
-   * too, so one being taken over elsewhere is either seen running or no longer there to take.
+   * next, so one being taken over elsewhere is either seen running or no longer there to take; an
+   * answer to a question takes its turn before the question (turn-store.ts `answer`), the same
+   * order, so the two wait for each other rather than deadlock.
    */
   async delete(userId: string, threadId: string): Promise<"deleted" | "not_found" | "running"> {
     return this.db.transaction(async (tx) => {
+      // READ COMMITTED whatever the server's default: each statement below must see what a turn
+      // taken meanwhile committed (REPEATABLE READ would fail it with 40001 instead).
+      tx.send("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       const { rows } = await tx.query<{ id: string }>(
         "SELECT id FROM threads WHERE id = $1 AND user_id = $2 FOR UPDATE",
         [threadId, userId],

@@ -475,7 +475,8 @@ export type UpdateThreadRequest = Message$1<"supportext.chat.v1.UpdateThreadRequ
   threadId: string;
 
   /**
-   * Not blank, at most 200 characters (80 are kept), as CreateThreadRequest.title.
+   * Not blank, at most 200 characters (80 are kept), one line, no bidirectional control
+   * character, something visible — as CreateThreadRequest.title when given.
    *
    * @generated from field: string title = 2;
    */

@@ -16,11 +16,11 @@ import { messageToProto, threadToProto } from "../to-proto.js";
 import type { TurnDeps } from "../turn/turn-events.js";
 import { NO_USER_LIMITS, refusedOverLimit } from "../user-limits.js";
 import { requireAgent } from "./agents.js";
+import { threadTitle } from "./thread-title.js";
 
 const THREADS = "chat.threads";
 const MESSAGES = "chat.messages";
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
-const TITLE_MAX = 200;
 
 type ThreadMethods = Pick<
   ServiceImpl<typeof ChatService>,
@@ -121,15 +121,14 @@ async function createThread(
   const agentId = req.agentId.trim();
   if (!ID.test(agentId))
     throw new ConnectError("agent_id: required (letters, digits, . _ -)", Code.InvalidArgument);
-  if (req.title.length > TITLE_MAX)
-    throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
+  const title = threadTitle(req.title, { required: false });
   const limits = deps.limits ?? NO_USER_LIMITS;
   await refusedOverLimit(deps.logger, principal.userId, () =>
     deps.threads.refuseOverLimit(principal.userId, limits),
   );
   await requireAgent(deps.agents, ctx, agentId);
   const thread = await refusedOverLimit(deps.logger, principal.userId, () =>
-    deps.threads.create(principal.userId, agentId, req.title.trim(), limits),
+    deps.threads.create(principal.userId, agentId, title, limits),
   );
   return { thread: threadToProto(thread) };
 }
@@ -142,10 +141,7 @@ async function updateThread(
 ): Promise<MessageInitShape<typeof UpdateThreadResponseSchema>> {
   const principal = requirePrincipal(ctx);
   if (!req.threadId) throw new ConnectError("thread_id: required", Code.InvalidArgument);
-  const title = req.title.trim();
-  if (!title) throw new ConnectError("title: required (not blank)", Code.InvalidArgument);
-  if (req.title.length > TITLE_MAX)
-    throw new ConnectError(`title: at most ${TITLE_MAX} characters`, Code.InvalidArgument);
+  const title = threadTitle(req.title, { required: true });
   const thread = await deps.threads.rename(principal.userId, req.threadId, title);
   if (!thread) throw new ConnectError(`thread ${req.threadId} not found`, Code.NotFound);
   return { thread: threadToProto(thread) };
