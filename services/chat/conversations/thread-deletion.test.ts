@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "#kit/db/index.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { CHAT_MIGRATIONS } from "../data/migrations.js";
+import { stopAtQuestion } from "./testing/stop-at-question.js";
 import { ThreadStore } from "./thread-store.js";
 import { TurnStore } from "./turn-store.js";
 import { NO_USER_LIMITS, UserLimitReached } from "./user-limits.js";
@@ -118,23 +119,7 @@ describe.each(testBackends("chat", CHAT_MIGRATIONS))("deleting a thread on $name
       const turns = new TurnStore(db);
       const begun = await turns.begin(thread.id, `q${round}`, "delete ticket 1");
       const messageId = begun?.assistantMessage.id ?? "";
-      await turns.finish(
-        messageId,
-        { ...done, status: "awaiting_confirmation" },
-        {
-          id: `${messageId}-q`,
-          toolCallId: "call-1",
-          toolName: "delete_ticket",
-          argumentsJson: '{"ticket_id":1}',
-          argumentsSummary: "ticket 1",
-          question: "Delete ticket 1?",
-          action: "delete",
-          resumeState: new Uint8Array([1]),
-        },
-      );
-      turns.release(messageId);
-      const question = await turns.latestConfirmation(messageId);
-      if (!question) throw new Error("no question");
+      const question = await stopAtQuestion(turns, messageId, 1);
       const [answered, deleted] = await Promise.all([
         turns
           .answer(question, true, "answer-user")

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "#kit/db/index.js";
 import { type TestDatabase, testBackends } from "#kit/db/testing/test-backends.js";
 import { CHAT_MIGRATIONS } from "../data/migrations.js";
+import { stopAtQuestion } from "./testing/stop-at-question.js";
 import { ThreadStore } from "./thread-store.js";
 import type { UserGate } from "./turn-limits.js";
 import { TurnStore } from "./turn-store.js";
@@ -32,28 +33,6 @@ async function refusal(p: Promise<unknown>): Promise<UserLimitReached> {
   );
   if (!(err instanceof UserLimitReached)) throw new Error(`expected a limit, got ${String(err)}`);
   return err;
-}
-
-/** Ends the run of turn `messageId` at question `n` (a delete to confirm); its newest question. */
-async function stopAtQuestion(turns: TurnStore, messageId: string, n: number) {
-  await turns.finish(
-    messageId,
-    { ...done, status: "awaiting_confirmation" },
-    {
-      id: `${messageId}-q-${n}`,
-      toolCallId: `call-${n}`,
-      toolName: "delete_ticket",
-      argumentsJson: `{"ticket_id":${n}}`,
-      argumentsSummary: `ticket ${n}`,
-      question: `Delete ticket ${n}?`,
-      action: "delete",
-      resumeState: new Uint8Array([n]),
-    },
-  );
-  turns.release(messageId);
-  const question = await turns.latestConfirmation(messageId);
-  if (!question) throw new Error("no question");
-  return question;
 }
 
 describe.each(testBackends("chat", CHAT_MIGRATIONS))("limits per user on $name", (backend) => {
