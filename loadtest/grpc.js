@@ -2,7 +2,8 @@
 // unary and server streaming, as grpcurl or another gRPC client would call them:
 //   identity: AuthService/WhoAmI (each virtual user is its own load user, logged in by setup);
 //   chat:     ChatService/ListAgents, CreateThread, and the streaming ChatService/StreamMessage
-//             (the agent's Run, streamed on);
+//             (the agent's Run, streamed on); then the thread renamed (UpdateThread) and deleted
+//             (DeleteThread), after which it must be not_found, to its owner too;
 //   gateway:  McpGatewayService/ListTools and CallTool, with the agent service's token naming its
 //             agent (x-service-authorization) plus the user's bearer, as the agent calls it;
 //   agent:    reflection, and AgentService/ListAgents as a user alone, which must be refused
@@ -24,12 +25,14 @@ const authFailures = new Counter("auth_failures");
 const agentNotRefused = new Counter("agent_served_a_user_alone");
 const streamErrors = new Counter("stream_errors");
 const tokenMixups = new Counter("token_mixups");
+const deletedStillThere = new Counter("deleted_thread_still_there");
 const whoAmI = new Trend("grpc_identity_who_am_i", true);
 const listAgents = new Trend("grpc_chat_list_agents", true);
 const createThread = new Trend("grpc_chat_create_thread", true);
 const streamTurn = new Trend("grpc_chat_stream_message", true);
 const calltool = new Trend("grpc_gateway_calltool", true);
 const listTools = new Trend("grpc_gateway_list_tools", true);
+const tidyThread = new Trend("grpc_chat_rename_and_delete", true);
 
 export const options = {
   scenarios: constantScenario("grpc"),
@@ -39,6 +42,7 @@ export const options = {
     agent_served_a_user_alone: ["count==0"],
     stream_errors: ["count==0"],
     token_mixups: ["count==0"],
+    deleted_thread_still_there: ["count==0"],
     checks: ["rate>0.999"],
     grpc_gateway_calltool: ["p(99)<250"],
     grpc_chat_stream_message: ["p(99)<2000"],
@@ -160,9 +164,43 @@ function streamMessage(threadId) {
         s.assistant !== undefined &&
         s.assistant.status === "MESSAGE_STATUS_COMPLETE",
     });
+    renameAndDelete(threadId);
   });
   stream.write({ threadId: threadId, content: "list the last 5 open tickets" });
   stream.end();
+}
+
+// The finished turn's thread renamed, then deleted: gone for its owner too, a second delete not_found.
+function renameAndDelete(threadId) {
+  const started = Date.now();
+  const title = `load ${me.userId.slice(-6)} ${threadId.slice(0, 8)}`;
+  const renamed = clients.chat.invoke(
+    "supportext.chat.v1.ChatService/UpdateThread",
+    { threadId: threadId, title: title },
+    me.params,
+  );
+  check(renamed, {
+    "chat UpdateThread ok, the new title": (r) =>
+      r.status === grpc.StatusOK && r.message.thread.title === title,
+  });
+  const deleted = clients.chat.invoke(
+    "supportext.chat.v1.ChatService/DeleteThread",
+    { threadId: threadId },
+    me.params,
+  );
+  tidyThread.add(Date.now() - started);
+  check(deleted, { "chat DeleteThread ok": (r) => r.status === grpc.StatusOK });
+  const after = clients.chat.invoke(
+    "supportext.chat.v1.ChatService/GetThread",
+    { threadId: threadId },
+    me.params,
+  );
+  const again = clients.chat.invoke(
+    "supportext.chat.v1.ChatService/DeleteThread",
+    { threadId: threadId },
+    me.params,
+  );
+  if (after.status !== grpc.StatusNotFound || again.status !== grpc.StatusNotFound) deletedStillThere.add(1);
 }
 
 export function teardown() {
