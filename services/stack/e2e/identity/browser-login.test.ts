@@ -59,6 +59,15 @@ function recordFormPosts(page: Page): Promise<PostedForm>[] {
   return posts;
 }
 
+/** `step`, or a rejection naming it once it has taken more than a minute (not the test's 180 s silence). */
+function within<T>(step: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${step} did not finish within 60 s`)), 60_000);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 function mcpClient(): Client {
   return new Client({ name: "browser-login-test", version: "1.0.0" });
 }
@@ -260,10 +269,10 @@ describe.skipIf(!present)(
     }, 180_000);
 
     it("a second person signing in to the same client in the same browser: their own token; the first's session ends (refresh refused, access token refused at the MCP server)", async () => {
-      // A browser of its own: the provider's session cookie is what this is about.
-      const own = await launchChromium();
+      // The file's one browser (a second Chromium beside it was once followed by a hang in the
+      // next spec): the provider's session cookie there is what this is about.
+      const page = await within("a new page", browser.context.newPage());
       try {
-        const page = await own.context.newPage();
         const transport = (provider: BrowserOAuthProvider) =>
           new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider });
         const signInThrough = async (
@@ -333,7 +342,7 @@ describe.skipIf(!present)(
         expect(status).toBe(401);
         expect(await statusWith(admin?.access_token)).toBe(200);
       } finally {
-        await own.close();
+        await page.close();
       }
     }, 180_000);
 
@@ -371,7 +380,7 @@ describe.skipIf(!present)(
       });
 
       it("support agent: no registration, the document's client on the page, login in Chromium, the agent's tools", async () => {
-        const page = await browser.context.newPage();
+        const page = await within("a new page", browser.context.newPage());
         const posts = recordFormPosts(page);
         const provider = new BrowserOAuthProvider(callback.redirectUri, page);
         // The client id is the document's URL, handed over as the client's known identity: no
@@ -381,7 +390,7 @@ describe.skipIf(!present)(
         const recordingFetch: typeof fetch = async (input, init) => {
           const url = new URL(input instanceof Request ? input.url : String(input));
           calls.push(url.pathname);
-          return fetch(input, init);
+          return within(`${init?.method ?? "GET"} ${url.pathname}`, fetch(input, init));
         };
         const transport = () =>
           new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
@@ -389,9 +398,12 @@ describe.skipIf(!present)(
             fetch: recordingFetch,
           });
 
-        const failed = await mcpClient()
-          .connect(transport())
-          .catch((e: unknown) => e);
+        const failed = await within(
+          "the first connect (401, discovery, the browser sent to the sign-in page)",
+          mcpClient()
+            .connect(transport())
+            .catch((e: unknown) => e),
+        );
         expect(failed).toBeInstanceOf(UnauthorizedError);
         expect(atSignInPage(page)).toBe(true);
         const shown = await page.textContent("body");
@@ -399,16 +411,23 @@ describe.skipIf(!present)(
         expect(shown).toContain(documentUrl);
         expect(fetched).toContain("/mcp-client.json");
 
+        // Each step bounded and named: this sign-in switches the shared browser's account (the
+        // viewer's, from the first spec) and once timed out at 180 s with no step named.
         const landed = callback.next();
-        await signIn(page, { email: "agent@company.com", password: stack.passwords.agent });
+        await within(
+          "the sign-in's click",
+          signIn(page, { email: "agent@company.com", password: stack.passwords.agent }),
+        );
         const back = await landed;
         expect([back.get("state"), back.get("iss")]).toEqual([provider.sentState, stack.identity.url]);
-        expect((await Promise.all(posts)).map((p) => p.origin)).toEqual([stack.identity.url]);
+        expect((await within("the posts' headers", Promise.all(posts))).map((p) => p.origin)).toEqual([
+          stack.identity.url,
+        ]);
 
-        await transport().finishAuth(back);
+        await within("the code's exchange", transport().finishAuth(back));
         const client = mcpClient();
-        await client.connect(transport());
-        const { tools } = await client.listTools();
+        await within("connecting with the token", client.connect(transport()));
+        const { tools } = await within("tools/list", client.listTools());
         expect(tools.map((t) => t.name).sort()).toEqual(toolsOf("support_agent"));
         expect(jose.decodeJwt(provider.tokens()?.access_token ?? "").act).toEqual({ sub: documentUrl });
         expect(calls).not.toContain("/oauth2/register");
