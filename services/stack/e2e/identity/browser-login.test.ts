@@ -60,10 +60,13 @@ function recordFormPosts(page: Page): Promise<PostedForm>[] {
 }
 
 /** `step`, or a rejection naming it once it has taken more than a minute (not the test's 180 s silence). */
-function within<T>(step: string, p: Promise<T>): Promise<T> {
+function within<T>(step: string | (() => string), p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${step} did not finish within 60 s`)), 60_000);
+    timer = setTimeout(
+      () => reject(new Error(`${typeof step === "string" ? step : step()} did not finish within 60 s`)),
+      60_000,
+    );
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
@@ -280,16 +283,25 @@ describe.skipIf(!present)(
           who: "viewer" | "admin",
           email: string,
         ) => {
-          const failed = await mcpClient()
-            .connect(transport(provider))
-            .catch((e: unknown) => e);
+          const where = () => `${who}, the page at ${page.url()}`;
+          const failed = await within(
+            () => `${where()}: the first connect`,
+            mcpClient()
+              .connect(transport(provider))
+              .catch((e: unknown) => e),
+          );
           expect(failed).toBeInstanceOf(UnauthorizedError);
           expect(atSignInPage(page)).toBe(true);
           const landed = callback.next();
-          await signIn(page, { email, password: stack.passwords[who] });
-          const back = await landed;
+          await within(
+            () => `${where()}: the sign-in's click`,
+            signIn(page, { email, password: stack.passwords[who] }),
+          );
+          const back = await landed.catch((err: Error) => {
+            throw new Error(`${where()}: ${err.message}`);
+          });
           expect([back.get("state"), back.get("error")]).toEqual([provider.sentState, null]);
-          await transport(provider).finishAuth(back);
+          await within(() => `${where()}: the code's exchange`, transport(provider).finishAuth(back));
           return provider.tokens();
         };
 
@@ -303,8 +315,10 @@ describe.skipIf(!present)(
         const admin = await signInThrough(second, "admin", "admin@company.com");
 
         const client = mcpClient();
-        await client.connect(transport(second));
-        expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(toolsOf("admin"));
+        await within("the admin's connect", client.connect(transport(second)));
+        expect(
+          (await within("the admin's tools/list", client.listTools())).tools.map((t) => t.name).sort(),
+        ).toEqual(toolsOf("admin"));
         await client.close();
         const claims = (token: string | undefined) => jose.decodeJwt(token ?? "");
         expect([claims(viewer?.access_token).email, claims(admin?.access_token).email]).toEqual([
@@ -315,24 +329,30 @@ describe.skipIf(!present)(
 
         // The first person's session ended with the switch: no refresh, and their access token
         // refused by the MCP server once the revocation feed has delivered it.
-        const refresh = await tokenRequest(stack.identity.url, {
-          grant_type: "refresh_token",
-          client_id: registration.client_id,
-          refresh_token: viewer?.refresh_token ?? "",
-        });
+        const refresh = await within(
+          "the viewer's refresh",
+          tokenRequest(stack.identity.url, {
+            grant_type: "refresh_token",
+            client_id: registration.client_id,
+            refresh_token: viewer?.refresh_token ?? "",
+          }),
+        );
         expect([refresh.status, refresh.body.error]).toEqual([400, "invalid_grant"]);
         const statusWith = async (token: string | undefined) =>
           (
-            await fetch(stack.mcpUrl, {
-              method: "POST",
-              headers: {
-                authorization: `Bearer ${token}`,
-                "content-type": "application/json",
-                accept: "application/json, text/event-stream",
-                "mcp-protocol-version": "2025-11-25",
-              },
-              body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-            })
+            await within(
+              "a tools/list with a bare token",
+              fetch(stack.mcpUrl, {
+                method: "POST",
+                headers: {
+                  authorization: `Bearer ${token}`,
+                  "content-type": "application/json",
+                  accept: "application/json, text/event-stream",
+                  "mcp-protocol-version": "2025-11-25",
+                },
+                body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+              }),
+            )
           ).status;
         let status = await statusWith(viewer?.access_token);
         for (let i = 0; i < 200 && status !== 401; i++) {
