@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Database, Queryable } from "#kit/db/index.js";
 import { TURN_STALE_MS } from "./turn-timing.js";
 import { LIMIT_WINDOW_S, NO_USER_LIMITS, UserLimitReached, type UserLimits } from "./user-limits.js";
-import { inLimitedTransaction, lockUser } from "./user-lock.js";
+import { atReadCommitted, inLimitedTransaction, lockUser } from "./user-lock.js";
 
 export interface ThreadRow {
   readonly id: string;
@@ -146,9 +146,8 @@ export class ThreadStore {
    */
   async delete(userId: string, threadId: string): Promise<"deleted" | "not_found" | "running"> {
     return this.db.transaction(async (tx) => {
-      // READ COMMITTED whatever the server's default: each statement below must see what a turn
-      // taken meanwhile committed (REPEATABLE READ would fail it with 40001 instead).
-      tx.send("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+      // Each statement below must see what a turn taken meanwhile committed.
+      atReadCommitted(tx);
       const { rows } = await tx.query<{ id: string }>(
         "SELECT id FROM threads WHERE id = $1 AND user_id = $2 FOR UPDATE",
         [threadId, userId],

@@ -15,7 +15,7 @@ export const LOCK_WAIT_MS = 1_000;
 export async function inLimitedTransaction<T>(db: Database, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   try {
     return await db.transaction(async (tx) => {
-      tx.send("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+      atReadCommitted(tx);
       tx.send(`SET LOCAL lock_timeout = ${LOCK_WAIT_MS}`);
       return await fn(tx);
     });
@@ -26,6 +26,15 @@ export async function inLimitedTransaction<T>(db: Database, fn: (tx: Transaction
     }
     throw err;
   }
+}
+
+/**
+ * Runs the rest of `tx` at READ COMMITTED whatever the server's default: a statement after a wait
+ * for a lock then sees what the holder committed (REPEATABLE READ would judge by a snapshot from
+ * before the wait, or fail with 40001). Sent first, unawaited.
+ */
+export function atReadCommitted(tx: Transaction): void {
+  tx.send("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
 }
 
 /**
